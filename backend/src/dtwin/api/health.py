@@ -1,0 +1,61 @@
+"""Liveness (/healthz: the process answers) and readiness (/readyz: Redis, database, consumer)."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from dtwin.api.deps import AdaptersDep
+
+router = APIRouter(tags=["health"])
+
+CONSUMER_STALL_S = 30.0
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+    mode: dict[str, str]
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz() -> Health:
+    """The process is alive and serving HTTP."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+async def readyz(request: Request, adapters: AdaptersDep) -> JSONResponse:
+    """Ready to serve: Redis answers PING, the database answers a query, and the telemetry consumer is
+    running and polled its topic recently. 503 with the failing checks otherwise."""
+    checks: dict[str, str] = {}
+    try:
+        await adapters.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}: {exc}"
+    try:
+        async with adapters.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {type(exc).__name__}: {exc}"
+    consumer = request.app.state.consumer
+    idle = time.monotonic() - consumer.state.last_poll_monotonic
+    if not adapters.supervisor.running("telemetry-consumer") or not consumer.state.started:
+        checks["consumer"] = "error: not running"
+    elif idle > CONSUMER_STALL_S:
+        checks["consumer"] = f"error: no poll for {idle:.0f} s ({consumer.state.last_error or 'stalled'})"
+    else:
+        checks["consumer"] = "ok"
+    ok = all(v == "ok" for v in checks.values())
+    body = Readiness(status="ok" if ok else "unavailable", checks=checks, mode=adapters.mode)
+    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)

@@ -1,0 +1,10 @@
+"""Mounts every domain router under /api/v1."""
+
+from fastapi import APIRouter
+
+from dtwin.readings.routes import router as readings_router
+from dtwin.twins.routes import router as twins_router
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(twins_router)
+api_router.include_router(readings_router)

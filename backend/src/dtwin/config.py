@@ -1,0 +1,75 @@
+"""Settings: one class, read from DTWIN_* environment variables, every default works in embedded mode."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. A `None` service URL means "use the embedded adapter"."""
+
+    model_config = SettingsConfigDict(env_prefix="DTWIN_", env_file=None, extra="ignore")
+
+    # --- services (None -> embedded adapter) ---
+    kafka_bootstrap: str | None = Field(default=None, description="Kafka bootstrap servers, host:port[,..]")
+    redis_url: str | None = Field(default=None, description="redis://host:port/db; None = in-process fakeredis")
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'dtwin.db'}",
+        description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///path",
+    )
+    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="MQTT broker for bridge and simulator")
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+
+    # --- Kafka ---
+    topic_telemetry: str = "telemetry.raw"
+    topic_dlq: str = "telemetry.dlq"
+    consumer_group: str = "dtwin-backend"
+    kafka_idempotence: bool = Field(default=False, description="True on Apache Kafka; Tansu does not support it")
+    kafka_acks: str = "all"
+    kafka_linger_ms: int = 5
+    kafka_partitions: int = 6
+    consumer_max_records: int = 5000
+    consumer_poll_timeout_ms: int = 200
+
+    # --- Redis ---
+    redis_prefix: str = "dtwin"
+
+    # --- HTTP ---
+    host: str = "127.0.0.1"
+    port: int = 8000
+    frontend_dist: Path | None = Field(default=REPO_ROOT / "frontend" / "dist")
+    auto_migrate: bool = Field(default=True, description="Run Alembic migrations at startup")
+    ws_queue_size: int = Field(default=256, description="Messages buffered per WebSocket client before it is dropped")
+
+    # --- embedded simulator (demo) ---
+    simulator_machines: int = Field(default=0, description="Machines simulated in-process (embedded bus only)")
+    simulator_rate_hz: float = 1.0
+    simulator_seed: int = 42
+
+    log_json: bool = False
+    log_level: str = "info"
+
+    @field_validator("kafka_bootstrap", "redis_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def embedded_bus(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,29 @@
+"""Names on the wire: Kafka topics, MQTT topic patterns, Redis keys and channels."""
+
+from __future__ import annotations
+
+MQTT_TELEMETRY_FILTER = "plant/+/+/+/telemetry"
+
+
+def mqtt_telemetry_topic(site: str, line: str, machine_id: str) -> str:
+    return f"plant/{site}/{line}/{machine_id}/telemetry"
+
+
+def parse_mqtt_topic(topic: str) -> tuple[str, str, str, str] | None:
+    """`plant/{site}/{line}/{machine_id}/{kind}` -> (site, line, machine_id, kind), or None."""
+    parts = topic.split("/")
+    if len(parts) != 5 or parts[0] != "plant" or not all(parts):
+        return None
+    return parts[1], parts[2], parts[3], parts[4]
+
+
+class RedisKeys:
+    """Redis layout. One hash per machine, a set of known machine ids, one pub/sub channel for updates."""
+
+    def __init__(self, prefix: str = "dtwin") -> None:
+        self.prefix = prefix
+        self.twin_index = f"{prefix}:twins"
+        self.updates_channel = f"{prefix}:updates"
+
+    def twin(self, machine_id: str) -> str:
+        return f"{self.prefix}:twin:{machine_id}"

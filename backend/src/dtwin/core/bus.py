@@ -1,0 +1,230 @@
+"""The telemetry bus: a small interface with two adapters, Kafka (aiokafka) and an in-process MemoryBus.
+
+Delivery contract for consumers: `getmany()` returns the next messages; `commit()` marks everything returned
+so far as processed. A consumer that fails before `commit()` gets the same messages again (at-least-once).
+`produce()` only enqueues (never waits for the broker per message); `flush()` waits until everything produced
+so far is acknowledged and raises if any of it failed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class BusMessage:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    timestamp_ms: int | None = None
+
+
+class BusConsumer(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def getmany(self, timeout_ms: int, max_records: int) -> list[BusMessage]: ...
+    async def commit(self) -> None: ...
+
+
+class TelemetryBus(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def ensure_topics(self, topics: dict[str, int]) -> None: ...
+    async def produce(self, topic: str, value: bytes, key: bytes | None = None,
+                      headers: dict[str, str] | None = None) -> None: ...
+    async def flush(self) -> None: ...
+    def consumer(self, topics: Sequence[str], group: str) -> BusConsumer: ...
+
+
+# ----------------------------------------------------------------------------------------------- memory
+class MemoryBus:
+    """In-process bus for embedded mode. Topics with a consumer apply backpressure (bounded queue);
+    topics nobody consumes (the DLQ in embedded mode) keep the newest `retain` messages for inspection."""
+
+    def __init__(self, maxsize: int = 50_000, retain: int = 10_000) -> None:
+        self._maxsize = maxsize
+        self._retain = retain
+        self._queues: dict[str, asyncio.Queue[BusMessage]] = {}
+        self._consumed: set[str] = set()
+        self._offsets: dict[str, int] = {}
+
+    def queue(self, topic: str) -> asyncio.Queue[BusMessage]:
+        q = self._queues.get(topic)
+        if q is None:
+            q = self._queues[topic] = asyncio.Queue(self._maxsize)
+        return q
+
+    def retained(self, topic: str) -> list[BusMessage]:
+        """Messages waiting in a topic (for tests and the embedded DLQ)."""
+        q = self.queue(topic)
+        return list(q._queue)  # type: ignore[attr-defined]
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def ensure_topics(self, topics: dict[str, int]) -> None:
+        for t in topics:
+            self.queue(t)
+
+    async def produce(self, topic: str, value: bytes, key: bytes | None = None,
+                      headers: dict[str, str] | None = None) -> None:
+        offset = self._offsets.get(topic, 0)
+        self._offsets[topic] = offset + 1
+        msg = BusMessage(topic, 0, offset, key, value, headers or {})
+        q = self.queue(topic)
+        if topic in self._consumed:
+            await q.put(msg)
+            return
+        while q.full():
+            q.get_nowait()
+        if len(q._queue) >= self._retain:  # type: ignore[attr-defined]
+            q.get_nowait()
+        q.put_nowait(msg)
+
+    async def flush(self) -> None:
+        return None
+
+    def consumer(self, topics: Sequence[str], group: str) -> BusConsumer:
+        if len(topics) != 1:
+            raise ValueError("MemoryBus consumers read one topic")
+        self._consumed.add(topics[0])
+        return _MemoryConsumer(self.queue(topics[0]))
+
+
+class _MemoryConsumer:
+    def __init__(self, queue: asyncio.Queue[BusMessage]) -> None:
+        self._queue = queue
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> list[BusMessage]:
+        try:
+            first = await asyncio.wait_for(self._queue.get(), timeout_ms / 1000)
+        except TimeoutError:
+            return []
+        out = [first]
+        while len(out) < max_records:
+            try:
+                out.append(self._queue.get_nowait())
+            except asyncio.QueueEmpty:
+                break
+        return out
+
+    async def commit(self) -> None:
+        return None
+
+
+# ------------------------------------------------------------------------------------------------ kafka
+class KafkaBus:
+    """aiokafka adapter. Sends are enqueued into aiokafka's batching accumulator; their futures are kept and
+    checked in `flush()`, so a failed delivery is never silent."""
+
+    def __init__(self, bootstrap: str, *, acks: str = "all", idempotence: bool = False, linger_ms: int = 5,
+                 client_id: str = "dtwin") -> None:
+        self.bootstrap = bootstrap
+        self._acks: int | str = "all" if acks == "all" else int(acks)
+        self._idempotence = idempotence
+        self._linger_ms = linger_ms
+        self._client_id = client_id
+        self._producer: Any = None
+        self._pending: list[asyncio.Future[Any]] = []
+
+    async def start(self) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, acks=self._acks, enable_idempotence=self._idempotence,
+            linger_ms=self._linger_ms, client_id=self._client_id, max_batch_size=256 * 1024,
+            request_timeout_ms=30_000,
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self.flush()
+            await self._producer.stop()
+            self._producer = None
+
+    async def ensure_topics(self, topics: dict[str, int]) -> None:
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+        from aiokafka.errors import TopicAlreadyExistsError
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"{self._client_id}-admin")
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            new = [NewTopic(t, num_partitions=p, replication_factor=1) for t, p in topics.items()
+                   if t not in existing]
+            if new:
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    await admin.create_topics(new)
+                log.info("kafka_topics_created", topics=[t.name for t in new])
+        finally:
+            await admin.close()
+
+    async def produce(self, topic: str, value: bytes, key: bytes | None = None,
+                      headers: dict[str, str] | None = None) -> None:
+        hdrs = [(k, v.encode()) for k, v in headers.items()] if headers else None
+        fut = await self._producer.send(topic, value=value, key=key, headers=hdrs)
+        self._pending.append(fut)
+        if len(self._pending) > 100_000:
+            await self.flush()
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        await self._producer.flush()
+        for fut in pending:
+            fut.result()  # raises the delivery error, if any
+
+    def consumer(self, topics: Sequence[str], group: str) -> BusConsumer:
+        return _KafkaConsumer(self.bootstrap, list(topics), group, self._client_id)
+
+
+class _KafkaConsumer:
+    def __init__(self, bootstrap: str, topics: list[str], group: str, client_id: str) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        self._consumer = AIOKafkaConsumer(
+            *topics, bootstrap_servers=bootstrap, group_id=group, client_id=client_id,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
+            session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
+        )
+
+    async def start(self) -> None:
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> list[BusMessage]:
+        batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        out: list[BusMessage] = []
+        for records in batches.values():
+            for r in records:
+                headers = {k: v.decode("utf-8", "replace") for k, v in (r.headers or ())}
+                out.append(BusMessage(r.topic, r.partition, r.offset, r.key, r.value, headers, r.timestamp))
+        return out
+
+    async def commit(self) -> None:
+        await self._consumer.commit()

@@ -1,0 +1,6 @@
+"""Imports every model so Alembic and metadata.create_all know all tables."""
+
+from dtwin.core.db import Base
+from dtwin.readings.models import ReadingRow
+
+__all__ = ["Base", "ReadingRow"]

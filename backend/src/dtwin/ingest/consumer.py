@@ -1,0 +1,154 @@
+"""The telemetry consumer: per batch, validate -> write readings (idempotent) -> update Redis twins and
+publish updates (one round trip) -> flush the DLQ -> commit offsets. Offsets are committed only after the
+batch is durable; an infrastructure failure retries the same batch with backoff and commits nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dtwin.contracts.dlq import dead_letter
+from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telemetry
+from dtwin.core.bus import BusMessage, TelemetryBus
+from dtwin.core.db import transaction
+from dtwin.readings.repository import ReadingRepository, ReadingTuple
+from dtwin.twins.store import TwinStore
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ConsumerState:
+    started: bool = False
+    last_poll_monotonic: float = 0.0
+    batches: int = 0
+    messages: int = 0
+    readings: int = 0
+    rejected: int = 0
+    retries: int = 0
+    last_error: str | None = None
+
+
+@dataclass(slots=True)
+class BatchResult:
+    accepted: int
+    rejected: int
+    readings: int
+    machines: int
+
+
+def coalesce(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[dict[str, Any]]:
+    """Latest state per machine in this batch (newest ts wins per message; older messages only fill sensors
+    the newer ones lack), as TwinUpdate-shaped dicts."""
+    latest: dict[str, tuple[datetime, dict[str, Any]]] = {}
+    for t, headers in accepted:
+        cur = latest.get(t.machine_id)
+        site = t.site or headers.get("site")
+        line = t.line or headers.get("line")
+        if cur is None:
+            latest[t.machine_id] = (t.ts, {
+                "id": t.machine_id, "machine_type": t.machine_type, "site": site, "line": line,
+                "ts": iso_utc(t.ts), "quality": t.quality, "readings": dict(t.readings),
+            })
+        elif t.ts >= cur[0]:
+            u = cur[1]
+            u["readings"].update(t.readings)
+            u.update(ts=iso_utc(t.ts), quality=t.quality, machine_type=t.machine_type)
+            u["site"] = site or u["site"]
+            u["line"] = line or u["line"]
+            latest[t.machine_id] = (t.ts, u)
+        else:
+            for sensor, value in t.readings.items():
+                cur[1]["readings"].setdefault(sensor, value)
+    return [u for _, u in latest.values()]
+
+
+class TelemetryConsumer:
+    def __init__(self, bus: TelemetryBus, sessions: async_sessionmaker[AsyncSession], store: TwinStore, *,
+                 topic: str, dlq_topic: str, group: str, max_records: int = 5000,
+                 poll_timeout_ms: int = 200) -> None:
+        self.bus = bus
+        self.sessions = sessions
+        self.store = store
+        self.topic = topic
+        self.dlq_topic = dlq_topic
+        self.group = group
+        self.max_records = max_records
+        self.poll_timeout_ms = poll_timeout_ms
+        self.state = ConsumerState()
+
+    async def run(self) -> None:
+        consumer = self.bus.consumer([self.topic], self.group)
+        await consumer.start()
+        self.state.started = True
+        log.info("consumer_started", topic=self.topic, group=self.group)
+        try:
+            while True:
+                msgs = await consumer.getmany(self.poll_timeout_ms, self.max_records)
+                self.state.last_poll_monotonic = time.monotonic()
+                if not msgs:
+                    continue
+                await self._process_until_done(msgs)
+                await consumer.commit()
+        finally:
+            self.state.started = False
+            await consumer.stop()
+
+    async def _process_until_done(self, msgs: list[BusMessage]) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                await self.process_batch(msgs)
+                self.state.last_error = None
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # infrastructure failure: retry the same batch, commit nothing
+                self.state.retries += 1
+                self.state.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("batch_retry", error=self.state.last_error, messages=len(msgs), backoff_s=backoff)
+                await asyncio.sleep(backoff * (0.5 + random.random()))
+                backoff = min(backoff * 2, 10.0)
+                self.state.last_poll_monotonic = time.monotonic()
+
+    async def process_batch(self, msgs: list[BusMessage]) -> BatchResult:
+        accepted: list[tuple[Telemetry, dict[str, str]]] = []
+        rows: list[ReadingTuple] = []
+        rejected = 0
+        for m in msgs:
+            parsed = parse_telemetry(m.value)
+            if isinstance(parsed, Rejection):
+                rejected += 1
+                await self.bus.produce(
+                    self.dlq_topic,
+                    dead_letter(m.value, parsed.reason, stage="consumer", source=m.topic, partition=m.partition,
+                                offset=m.offset, machine_id=parsed.machine_id),
+                    key=parsed.machine_id.encode() if parsed.machine_id else m.key,
+                )
+                continue
+            accepted.append((parsed, m.headers))
+            mid, ts, q = parsed.machine_id, parsed.ts, parsed.quality
+            rows.extend((mid, sensor, ts, value, q) for sensor, value in parsed.readings.items())
+
+        if rows:
+            async with transaction(self.sessions) as session:
+                await ReadingRepository(session).insert_many(rows)
+        updates = coalesce(accepted)
+        await self.store.apply(updates, last_seen=iso_utc(datetime.now(UTC)))
+        await self.bus.flush()  # the DLQ records are durable before offsets move
+
+        s = self.state
+        s.batches += 1
+        s.messages += len(msgs)
+        s.readings += len(rows)
+        s.rejected += rejected
+        if rejected:
+            log.info("batch_rejections", rejected=rejected, dlq=self.dlq_topic)
+        return BatchResult(len(accepted), rejected, len(rows), len(updates))

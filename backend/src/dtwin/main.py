@@ -1,0 +1,96 @@
+"""create_app(settings): the FastAPI application and its lifespan (adapters, migrations, background tasks)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from dtwin import __version__
+from dtwin.api.health import router as health_router
+from dtwin.api.router import api_router
+from dtwin.config import Settings, get_settings
+from dtwin.core import migrate
+from dtwin.core.adapters import build_adapters
+from dtwin.errors import install_error_handlers
+from dtwin.ingest.consumer import TelemetryConsumer
+from dtwin.logging import configure_logging
+from dtwin.realtime.hub import Hub
+from dtwin.realtime.routes import router as ws_router
+from dtwin.twins.store import TwinStore
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        adapters = build_adapters(settings)
+        app.state.adapters = adapters
+        try:
+            if settings.auto_migrate:
+                await migrate.upgrade(settings.database_url)
+            await adapters.bus.start()
+            await adapters.bus.ensure_topics({settings.topic_telemetry: settings.kafka_partitions,
+                                              settings.topic_dlq: 1})
+            store = TwinStore(adapters.redis, adapters.keys)
+            consumer = TelemetryConsumer(
+                adapters.bus, adapters.sessions, store, topic=settings.topic_telemetry,
+                dlq_topic=settings.topic_dlq, group=settings.consumer_group,
+                max_records=settings.consumer_max_records, poll_timeout_ms=settings.consumer_poll_timeout_ms,
+            )
+            hub = Hub(adapters.redis, adapters.keys.updates_channel, settings.ws_queue_size)
+            app.state.consumer, app.state.hub = consumer, hub
+            adapters.supervisor.start("ws-hub", hub.run)
+            adapters.supervisor.start("telemetry-consumer", consumer.run)
+            if settings.simulator_machines > 0:
+                _start_embedded_simulator(settings, adapters)
+            log.info("backend_started", version=__version__, **adapters.mode)
+            yield
+        finally:
+            await adapters.close()
+            log.info("backend_stopped")
+
+    app = FastAPI(
+        title="dtwin",
+        version=__version__,
+        summary="Industrial digital-twin platform: live twins, telemetry history and analytics.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(api_router)
+    app.include_router(ws_router)
+    dist = settings.frontend_dist
+    if dist is not None and (dist / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=dist, html=True), name="dashboard")
+    else:
+
+        @app.get("/", include_in_schema=False)
+        async def root() -> JSONResponse:
+            return JSONResponse({"service": "dtwin", "docs": "/docs",
+                                 "dashboard": "not built: run `make frontend` (or `make demo`)"})
+
+    return app
+
+
+def _start_embedded_simulator(settings: Settings, adapters: object) -> None:
+    from dtwin.core.adapters import Adapters
+    from dtwin.core.bus import MemoryBus
+
+    assert isinstance(adapters, Adapters)
+    if not isinstance(adapters.bus, MemoryBus):
+        log.warning("embedded_simulator_skipped", reason="only with the in-process bus; run `dtwin simulate`")
+        return
+    from dtwin_pipeline.simulator.runner import BusSink, SimulatorConfig, run_simulator
+
+    cfg = SimulatorConfig(machines=settings.simulator_machines, rate_hz=settings.simulator_rate_hz,
+                          seed=settings.simulator_seed)
+    sink = BusSink(adapters.bus, settings.topic_telemetry)
+    adapters.supervisor.start("embedded-simulator", lambda: run_simulator(cfg, sink))

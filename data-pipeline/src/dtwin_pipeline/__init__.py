@@ -1,0 +1,1 @@
+"""dtwin data pipeline: device simulator and the MQTT <-> Kafka bridge."""

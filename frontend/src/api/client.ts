@@ -1,0 +1,111 @@
+// The one fetch client: relative URLs, JSON in and out, every failure turned into an ApiError
+// carrying RFC 9457 problem details so the UI can show title/detail.
+import type { ProblemDetails } from './types';
+
+export class ApiError extends Error {
+  readonly problem: ProblemDetails;
+
+  constructor(problem: ProblemDetails) {
+    super(problem.detail ? `${problem.title}: ${problem.detail}` : problem.title);
+    this.name = 'ApiError';
+    this.problem = problem;
+  }
+
+  get status(): number {
+    return this.problem.status;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value === undefined || value === null) return undefined;
+  // FastAPI's default validation errors put a list in `detail`; never show "[object Object]".
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds ProblemDetails from any error response body, problem+json or not. */
+export function toProblem(status: number, statusText: string, body: unknown): ProblemDetails {
+  const fallbackTitle = statusText || `HTTP ${status}`;
+  if (isRecord(body)) {
+    return {
+      type: typeof body.type === 'string' ? body.type : 'about:blank',
+      title: typeof body.title === 'string' && body.title ? body.title : fallbackTitle,
+      status: typeof body.status === 'number' ? body.status : status,
+      detail: asText(body.detail) ?? null,
+      instance: typeof body.instance === 'string' ? body.instance : null,
+    };
+  }
+  const text = typeof body === 'string' ? body.trim().slice(0, 300) : '';
+  return { type: 'about:blank', title: fallbackTitle, status, detail: text || null };
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  const contentType = response.headers.get('content-type') ?? '';
+  const text = await response.text();
+  if (contentType.includes('json')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+export type QueryParams = Record<string, string | number | undefined>;
+
+export function buildUrl(path: string, params?: QueryParams): string {
+  if (!params) return path;
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined) search.set(key, String(value));
+  }
+  const query = search.toString();
+  return query ? `${path}?${query}` : path;
+}
+
+/**
+ * GETs a JSON document from the backend. The caller states the expected type; the body is not
+ * validated beyond being JSON (the types are the contract until generated ones replace them).
+ */
+export async function getJson<T>(
+  path: string,
+  params?: QueryParams,
+  signal?: AbortSignal,
+): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(buildUrl(path, params), {
+      headers: { Accept: 'application/json, application/problem+json' },
+      signal,
+    });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    throw new ApiError({
+      type: 'about:blank',
+      title: 'Network error',
+      status: 0,
+      detail: error instanceof Error ? error.message : 'The backend could not be reached.',
+    });
+  }
+  const body = await readBody(response);
+  if (!response.ok) throw new ApiError(toProblem(response.status, response.statusText, body));
+  return body as T;
+}
+
+/** Problem details for any thrown value, for display. */
+export function problemOf(error: unknown): ProblemDetails {
+  if (error instanceof ApiError) return error.problem;
+  if (error instanceof Error) {
+    return { type: 'about:blank', title: 'Unexpected error', status: 0, detail: error.message };
+  }
+  return { type: 'about:blank', title: 'Unexpected error', status: 0, detail: asText(error) ?? null };
+}

@@ -1,0 +1,62 @@
+// One machine in the fleet table; memoised so rows without news skip rendering.
+import { memo } from 'react';
+import type { Twin } from '../../../api/types';
+import { QualityBadge } from '../../../components/QualityBadge';
+import { formatReading, sensorInfo } from '../../../lib/format';
+
+interface FleetRowProps {
+  twin: Twin;
+  selected: boolean;
+  stale: boolean;
+  age: string;
+  onSelect: (id: string) => void;
+}
+
+export const FleetRow = memo(function FleetRow({
+  twin,
+  selected,
+  stale,
+  age,
+  onSelect,
+}: FleetRowProps) {
+  const place = [twin.site, twin.line].filter(Boolean).join(' / ') || '—';
+  const sensors = Object.keys(twin.readings).sort();
+  const className = ['fleet-row', selected && 'fleet-row--selected', stale && 'fleet-row--stale']
+    .filter(Boolean)
+    .join(' ');
+  return (
+    <tr
+      className={className}
+      aria-current={selected ? 'true' : undefined}
+      onClick={() => onSelect(twin.id)}
+    >
+      <th scope="row">
+        {/* The row handles the click; the button makes the row reachable by keyboard. */}
+        <button type="button" className="fleet-row__id">
+          {twin.id}
+        </button>
+      </th>
+      <td>{twin.machine_type}</td>
+      <td>{place}</td>
+      <td>
+        <QualityBadge quality={twin.quality} />
+      </td>
+      <td className="fleet-row__age" title={twin.last_seen}>
+        {age}
+        {stale ? <span className="stale-tag">stale</span> : null}
+      </td>
+      <td>
+        <ul className="readings" aria-label={`Latest values of ${twin.id}`}>
+          {sensors.map((sensor) => (
+            <li key={sensor} className="readings__item">
+              <span className="readings__label">{sensorInfo(sensor).label}</span>{' '}
+              <span className="readings__value">
+                {formatReading(sensor, twin.readings[sensor] ?? Number.NaN)}
+              </span>
+            </li>
+          ))}
+        </ul>
+      </td>
+    </tr>
+  );
+});

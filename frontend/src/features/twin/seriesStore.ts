@@ -1,0 +1,79 @@
+// Bounded per-sensor series of one machine: seeded from history, appended from live updates.
+import type { Reading, TwinUpdate } from '../../api/types';
+import { SeriesRing, type SeriesSnapshot } from '../../lib/ringBuffer';
+import { parseTime } from '../../lib/time';
+
+export class SeriesStore {
+  readonly capacity: number;
+  private readonly rings = new Map<string, SeriesRing>();
+  private newest = Number.NEGATIVE_INFINITY;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
+
+  /** Sensor names, sorted, so subplots keep their place. */
+  sensors(): string[] {
+    return [...this.rings.keys()].sort();
+  }
+
+  get totalPoints(): number {
+    let total = 0;
+    for (const ring of this.rings.values()) total += ring.size;
+    return total;
+  }
+
+  /** Device time (epoch ms) of the newest point, or -Infinity. */
+  get latestTime(): number {
+    return this.newest;
+  }
+
+  latestValue(sensor: string): number | undefined {
+    return this.rings.get(sensor)?.lastValue;
+  }
+
+  snapshot(sensor: string): SeriesSnapshot {
+    return this.rings.get(sensor)?.snapshot() ?? { x: [], y: [] };
+  }
+
+  /**
+   * Seeds the series from history (ascending by ts). Live points that arrived while the history
+   * was loading and are newer than it are kept after it; older duplicates are dropped.
+   */
+  loadHistory(items: readonly Reading[]): void {
+    const bySensor = new Map<string, Array<[number, number]>>();
+    for (const item of items) {
+      const time = parseTime(item.ts);
+      if (!Number.isFinite(time) || !Number.isFinite(item.value)) continue;
+      let points = bySensor.get(item.sensor);
+      if (!points) bySensor.set(item.sensor, (points = []));
+      points.push([time, item.value]);
+    }
+    for (const [sensor, points] of bySensor) {
+      points.sort((a, b) => a[0] - b[0]);
+      const previous = this.rings.get(sensor)?.snapshot();
+      const ring = new SeriesRing(this.capacity);
+      for (const [time, value] of points) ring.pushIfNewer(time, value);
+      if (previous) {
+        previous.x.forEach((time, i) => ring.pushIfNewer(time, previous.y[i] ?? Number.NaN));
+      }
+      this.rings.set(sensor, ring);
+      this.newest = Math.max(this.newest, ring.lastTime);
+    }
+  }
+
+  /** Appends one live update; returns whether any point was added. */
+  append(update: TwinUpdate): boolean {
+    const time = parseTime(update.ts);
+    if (!Number.isFinite(time)) return false;
+    let added = false;
+    for (const [sensor, value] of Object.entries(update.readings)) {
+      if (!Number.isFinite(value)) continue;
+      let ring = this.rings.get(sensor);
+      if (!ring) this.rings.set(sensor, (ring = new SeriesRing(this.capacity)));
+      if (ring.pushIfNewer(time, value)) added = true;
+    }
+    if (added) this.newest = Math.max(this.newest, time);
+    return added;
+  }
+}
