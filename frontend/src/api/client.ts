@@ -107,5 +107,10 @@ export function problemOf(error: unknown): ProblemDetails {
   if (error instanceof Error) {
     return { type: 'about:blank', title: 'Unexpected error', status: 0, detail: error.message };
   }
-  return { type: 'about:blank', title: 'Unexpected error', status: 0, detail: asText(error) ?? null };
+  return {
+    type: 'about:blank',
+    title: 'Unexpected error',
+    status: 0,
+    detail: asText(error) ?? null,
+  };
 }

@@ -86,3 +86,8 @@ export function formatClock(epochMs: number): string {
   if (!Number.isFinite(epochMs)) return '—';
   return new Date(epochMs).toISOString().slice(11, 19);
 }
+
+/** Machine types are snake_case identifiers; show them as words. */
+export function formatMachineType(machineType: string): string {
+  return machineType.replaceAll('_', ' ');
+}

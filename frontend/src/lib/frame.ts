@@ -6,7 +6,8 @@ export interface FrameScheduler {
   cancel(): void;
 }
 
-type FrameHandle = { kind: 'raf'; id: number } | { kind: 'timeout'; id: ReturnType<typeof setTimeout> };
+type FrameHandle =
+  { kind: 'raf'; id: number } | { kind: 'timeout'; id: ReturnType<typeof setTimeout> };
 
 function requestFrame(callback: () => void): FrameHandle {
   if (typeof requestAnimationFrame === 'function') {

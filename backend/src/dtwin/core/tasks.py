@@ -63,6 +63,14 @@ class TaskSupervisor:
             info = self.tasks.pop(n, None)
             if info is None:
                 continue
-            info.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await info.task
+            # some client libraries swallow one cancellation while waiting; insist, but never hang forever
+            for _ in range(10):
+                info.task.cancel()
+                done, _ = await asyncio.wait({info.task}, timeout=0.5)
+                if done:
+                    break
+            else:
+                log.error("task_did_not_stop", task=n)
+            if info.task.done() and not info.task.cancelled():
+                with contextlib.suppress(Exception):
+                    info.task.result()

@@ -56,9 +56,8 @@ class Hub:
         self.subscribed.set()
         log.info("hub_subscribed", channel=self.channel)
         try:
-            while True:
-                msg = await pubsub.get_message(timeout=1.0)
-                if msg is None or msg.get("type") != "message":
+            async for msg in pubsub.listen():
+                if msg.get("type") != "message":
                     continue
                 data = msg["data"]
                 text = data.decode() if isinstance(data, bytes) else str(data)

@@ -7,6 +7,8 @@ export class SeriesStore {
   readonly capacity: number;
   private readonly rings = new Map<string, SeriesRing>();
   private newest = Number.NEGATIVE_INFINITY;
+  private received = Number.NEGATIVE_INFINITY;
+  private quality: string | null = null;
 
   constructor(capacity: number) {
     this.capacity = capacity;
@@ -26,6 +28,16 @@ export class SeriesStore {
   /** Device time (epoch ms) of the newest point, or -Infinity. */
   get latestTime(): number {
     return this.newest;
+  }
+
+  /** When the newest live point arrived (server clock, epoch ms), or -Infinity. */
+  get lastReceivedAt(): number {
+    return this.received;
+  }
+
+  /** Quality of the newest live update, or null before the first one. */
+  get latestQuality(): string | null {
+    return this.quality;
   }
 
   latestValue(sensor: string): number | undefined {
@@ -62,8 +74,8 @@ export class SeriesStore {
     }
   }
 
-  /** Appends one live update; returns whether any point was added. */
-  append(update: TwinUpdate): boolean {
+  /** Appends one live update received at `receivedAt`; returns whether any point was added. */
+  append(update: TwinUpdate, receivedAt: number): boolean {
     const time = parseTime(update.ts);
     if (!Number.isFinite(time)) return false;
     let added = false;
@@ -73,7 +85,11 @@ export class SeriesStore {
       if (!ring) this.rings.set(sensor, (ring = new SeriesRing(this.capacity)));
       if (ring.pushIfNewer(time, value)) added = true;
     }
-    if (added) this.newest = Math.max(this.newest, time);
+    if (added) {
+      this.newest = Math.max(this.newest, time);
+      this.received = receivedAt;
+      this.quality = update.quality;
+    }
     return added;
   }
 }

@@ -2,9 +2,14 @@
 import { memo } from 'react';
 import type { Twin } from '../../../api/types';
 import { QualityBadge } from '../../../components/QualityBadge';
-import { formatReading, sensorInfo } from '../../../lib/format';
+import { formatMachineType, formatReading, sensorInfo } from '../../../lib/format';
+
+/** Every row has this height (CSS clamps the content) so the table can be windowed. */
+export const ROW_HEIGHT_PX = 52;
 
 interface FleetRowProps {
+  /** 1-based position in the whole table, header included (aria-rowindex). */
+  index: number;
   twin: Twin;
   selected: boolean;
   stale: boolean;
@@ -13,6 +18,7 @@ interface FleetRowProps {
 }
 
 export const FleetRow = memo(function FleetRow({
+  index,
   twin,
   selected,
   stale,
@@ -27,7 +33,9 @@ export const FleetRow = memo(function FleetRow({
   return (
     <tr
       className={className}
+      aria-rowindex={index}
       aria-current={selected ? 'true' : undefined}
+      style={{ height: ROW_HEIGHT_PX }}
       onClick={() => onSelect(twin.id)}
     >
       <th scope="row">
@@ -36,16 +44,18 @@ export const FleetRow = memo(function FleetRow({
           {twin.id}
         </button>
       </th>
-      <td>{twin.machine_type}</td>
-      <td>{place}</td>
-      <td>
+      <td className="fleet-row__type" title={twin.machine_type}>
+        {formatMachineType(twin.machine_type)}
+      </td>
+      <td className="nowrap">{place}</td>
+      <td className="nowrap">
         <QualityBadge quality={twin.quality} />
       </td>
       <td className="fleet-row__age" title={twin.last_seen}>
         {age}
         {stale ? <span className="stale-tag">stale</span> : null}
       </td>
-      <td>
+      <td className="fleet-row__readings">
         <ul className="readings" aria-label={`Latest values of ${twin.id}`}>
           {sensors.map((sensor) => (
             <li key={sensor} className="readings__item">

@@ -1,9 +1,13 @@
-// The fleet as a table: one row per machine, click to select.
+// The fleet as a table: one row per machine, click to select. Rows are windowed (only those
+// near the viewport are in the DOM) so a fleet of 1,000 machines stays cheap to keep live.
 import type { Twin } from '../../../api/types';
 import { STALE_AFTER_MS } from '../../../config/live';
+import { useVirtualRows } from '../../../hooks/useVirtualRows';
 import { formatAge } from '../../../lib/format';
 import { parseTime } from '../../../lib/time';
-import { FleetRow } from './FleetRow';
+import { FleetRow, ROW_HEIGHT_PX } from './FleetRow';
+
+const COLUMNS = ['Machine', 'Type', 'Site / line', 'Quality', 'Updated', 'Latest values'];
 
 interface FleetTableProps {
   twins: readonly Twin[];
@@ -19,24 +23,29 @@ export function isStale(twin: Twin, now: number): boolean {
 }
 
 export function FleetTable({ twins, selectedId, onSelect, now }: FleetTableProps) {
+  const { ref, start, end, padTop, padBottom } = useVirtualRows<HTMLDivElement>(
+    twins.length,
+    ROW_HEIGHT_PX,
+  );
   return (
-    <div className="table-scroll">
-      <table className="fleet-table">
+    <div className="table-scroll" ref={ref}>
+      <table className="fleet-table" aria-rowcount={twins.length + 1}>
         <caption className="sr-only">Machines</caption>
         <thead>
-          <tr>
-            <th scope="col">Machine</th>
-            <th scope="col">Type</th>
-            <th scope="col">Site / line</th>
-            <th scope="col">Quality</th>
-            <th scope="col">Updated</th>
-            <th scope="col">Latest values</th>
+          <tr aria-rowindex={1}>
+            {COLUMNS.map((column) => (
+              <th key={column} scope="col">
+                {column}
+              </th>
+            ))}
           </tr>
         </thead>
         <tbody>
-          {twins.map((twin) => (
+          {padTop > 0 ? <tr aria-hidden="true" style={{ height: padTop }} /> : null}
+          {twins.slice(start, end).map((twin, offset) => (
             <FleetRow
               key={twin.id}
+              index={start + offset + 2}
               twin={twin}
               selected={twin.id === selectedId}
               stale={isStale(twin, now)}
@@ -44,6 +53,7 @@ export function FleetTable({ twins, selectedId, onSelect, now }: FleetTableProps
               onSelect={onSelect}
             />
           ))}
+          {padBottom > 0 ? <tr aria-hidden="true" style={{ height: padBottom }} /> : null}
         </tbody>
       </table>
     </div>

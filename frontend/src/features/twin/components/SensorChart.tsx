@@ -6,6 +6,7 @@ import Plotly from 'plotly.js-basic-dist-min';
 import type { Annotations, Config, Data, Layout } from 'plotly.js';
 import type { SeriesSnapshot } from '../../../lib/ringBuffer';
 import { sensorInfo } from '../../../lib/format';
+import { withGaps } from '../chartData';
 
 const Plot = createPlotlyComponent(Plotly);
 
@@ -33,9 +34,9 @@ function axisName(kind: 'x' | 'y', index: number): string {
 
 function buildData(sensors: readonly string[], series: SensorChartProps['series']): Data[] {
   return sensors.map((sensor, index) => {
-    const points = series.get(sensor) ?? { x: [], y: [] };
+    const points = withGaps(series.get(sensor) ?? { x: [], y: [] });
     const { label, unit } = sensorInfo(sensor);
-    return {
+    const trace: Data = {
       type: 'scatter',
       mode: 'lines',
       name: sensor,
@@ -45,8 +46,10 @@ function buildData(sensors: readonly string[], series: SensorChartProps['series'
       xaxis: 'x',
       yaxis: axisName('y', index),
       line: { width: 1.5 },
+      connectgaps: false,
       hovertemplate: `%{y:.3~f} ${unit}<extra>${label}</extra>`,
-    } satisfies Partial<Data> as Data;
+    };
+    return trace;
   });
 }
 
@@ -110,5 +113,7 @@ export default function SensorChart({
     () => buildLayout(sensors, machineId, revision, paused),
     [sensors, machineId, revision, paused],
   );
-  return <Plot data={data} layout={layout} config={CONFIG} useResizeHandler style={{ width: '100%' }} />;
+  return (
+    <Plot data={data} layout={layout} config={CONFIG} useResizeHandler style={{ width: '100%' }} />
+  );
 }

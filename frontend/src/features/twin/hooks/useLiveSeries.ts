@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'react';
 import { SERIES_CAPACITY } from '../../../config/live';
 import { createFrameScheduler } from '../../../lib/frame';
-import { useTwinUpdates } from '../../../realtime/useTwinStream';
+import { useTwinStream, useTwinUpdates } from '../../../realtime/useTwinStream';
 import { useReadings } from '../api';
 import { SeriesStore } from '../seriesStore';
 
@@ -39,10 +39,11 @@ export function useLiveSeries(
     scheduler.schedule();
   }, [history.data, store, scheduler]);
 
+  const stream = useTwinStream();
   useTwinUpdates((items) => {
     let changed = false;
     for (const update of items) {
-      if (update.id === machineId && store.append(update)) changed = true;
+      if (update.id === machineId && store.append(update, stream.serverNow())) changed = true;
     }
     if (changed) scheduler.schedule();
   });

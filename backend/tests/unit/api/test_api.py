@@ -1,0 +1,109 @@
+"""The API over the embedded adapters (in-process bus, fakeredis, SQLite), lifespan entered."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI
+
+from dtwin.config import Settings
+from dtwin.devtools.testing import eventually
+from dtwin.main import create_app
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def app(embedded_settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(embedded_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        yield c
+
+
+async def feed(app: FastAPI, machine: str, n: int) -> None:
+    bus = app.state.adapters.bus
+    for i in range(n):
+        body = {"schema": 1, "machine_id": machine, "machine_type": "conveyor",
+                "ts": (T0 + timedelta(seconds=i)).isoformat(), "readings": {"current_a": float(i), "load_pct": 50.0}}
+        await bus.produce("telemetry.raw", orjson.dumps(body), key=machine.encode())
+
+
+async def test_twins_list_and_get_reflect_consumed_telemetry(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await feed(app, "conv-0001", 3)
+
+    async def listed() -> bool:
+        r = await client.get("/api/v1/twins")
+        return r.json()["count"] == 1
+
+    await eventually(listed, what="twin listed")
+    twin = (await client.get("/api/v1/twins/conv-0001")).json()
+    assert twin["readings"] == {"current_a": 2.0, "load_pct": 50.0}
+    assert twin["ts"].startswith("2026-11-23T10:00:02")
+
+
+async def test_readings_are_newest_first_limited_and_returned_oldest_first(app: FastAPI,
+                                                                           client: httpx.AsyncClient) -> None:
+    await feed(app, "conv-0002", 5)
+
+    async def stored() -> list[dict[str, object]]:
+        r = await client.get("/api/v1/twins/conv-0002/readings", params={"sensor": "current_a", "limit": 3})
+        items: list[dict[str, object]] = r.json()["items"] if r.status_code == 200 else []
+        return items if len(items) == 3 and items[-1]["value"] == 4.0 else []
+
+    items = await eventually(stored, what="readings stored")
+    assert [i["value"] for i in items] == [2.0, 3.0, 4.0]
+    window = await client.get("/api/v1/twins/conv-0002/readings",
+                              params={"sensor": "current_a", "from": "2026-11-23T10:00:01Z",
+                                      "to": "2026-11-23T10:00:02Z"})
+    assert [i["value"] for i in window.json()["items"]] == [1.0, 2.0]
+
+
+async def test_unknown_twin_is_404_problem_json(client: httpx.AsyncClient) -> None:
+    for path in ("/api/v1/twins/nope", "/api/v1/twins/nope/readings"):
+        r = await client.get(path)
+        assert r.status_code == 404
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["detail"] == "no twin with id 'nope'"
+
+
+@pytest.mark.parametrize("params", [{"from": "yesterday"}, {"limit": 0}, {"limit": 100001},
+                                    {"from": "2026-11-23T10:00:00"},
+                                    {"from": "2026-11-23T11:00:00Z", "to": "2026-11-23T10:00:00Z"}])
+async def test_bad_query_is_422_problem_json(app: FastAPI, client: httpx.AsyncClient,
+                                             params: dict[str, object]) -> None:
+    await feed(app, "conv-0003", 1)
+    await eventually(lambda: _exists(client, "conv-0003"), what="twin exists")
+    r = await client.get("/api/v1/twins/conv-0003/readings", params=params)
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["detail"]
+
+
+async def _exists(client: httpx.AsyncClient, machine: str) -> bool:
+    return (await client.get(f"/api/v1/twins/{machine}")).status_code == 200
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+    async def ready() -> bool:
+        r = await client.get("/readyz")
+        return r.status_code == 200
+
+    await eventually(ready, what="ready")
+    body = (await client.get("/readyz")).json()
+    assert body["mode"] == {"bus": "memory", "redis": "fakeredis", "database": "sqlite"}
+
+
+async def test_openapi_documents_the_endpoints(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert {"/api/v1/twins", "/api/v1/twins/{machine_id}", "/api/v1/twins/{machine_id}/readings", "/healthz",
+            "/readyz"} <= set(spec["paths"])

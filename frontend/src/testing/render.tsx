@@ -1,0 +1,52 @@
+// Render helper: the app's providers with a fresh QueryClient and a fake live stream.
+import type { ReactElement } from 'react';
+import { render, type RenderResult } from '@testing-library/react';
+import { QueryClient } from '@tanstack/react-query';
+import { AppProviders } from '../app/providers';
+import { FakeStream } from './fakeStream';
+import { SAMPLE_NOW } from './sampleData';
+
+export interface RenderWithAppResult extends RenderResult {
+  stream: FakeStream;
+  queryClient: QueryClient;
+}
+
+export function renderWithApp(
+  ui: ReactElement,
+  stream = new FakeStream(SAMPLE_NOW),
+): RenderWithAppResult {
+  const queryClient = new QueryClient({
+    defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } },
+  });
+  const result = render(
+    <AppProviders queryClient={queryClient} stream={stream}>
+      {ui}
+    </AppProviders>,
+  );
+  return { ...result, stream, queryClient };
+}
+
+/** Routes `fetch` calls by URL path to canned JSON responses (404 problem for anything else). */
+export function mockFetch(routes: Record<string, unknown>): ReturnType<typeof vi.fn> {
+  const mock = vi.fn(async (input: RequestInfo | URL) => {
+    const href = input instanceof Request ? input.url : input instanceof URL ? input.href : input;
+    const url = new URL(href, 'http://localhost');
+    if (url.pathname in routes) {
+      return new Response(JSON.stringify(routes[url.pathname]), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
+    }
+    return new Response(
+      JSON.stringify({
+        type: 'about:blank',
+        title: 'Not Found',
+        status: 404,
+        detail: `No route ${url.pathname}`,
+      }),
+      { status: 404, headers: { 'content-type': 'application/problem+json' } },
+    );
+  });
+  vi.stubGlobal('fetch', mock);
+  return mock;
+}
