@@ -39,6 +39,8 @@ export default defineConfig({
     url: `${BASE_URL}/healthz`,
     timeout: 60_000,
     reuseExistingServer: false,
+    // a fresh database per run, so runs never see each other's history
+    env: { DTWIN_DATABASE_URL: `sqlite+aiosqlite:////tmp/dtwin-playwright-${PORT}.db` },
     stdout: 'pipe',
     stderr: 'pipe',
   },

@@ -51,9 +51,16 @@ def uid() -> str:
 def real_settings(servers: dict[str, Server], pg_url: str, uid: str) -> Settings:
     """Settings pointing at the real servers, with topics, group and Redis prefix unique to this test."""
     return Settings(
-        kafka_bootstrap=servers["kafka"].url, redis_url=servers["redis"].url, database_url=pg_url,
-        mqtt_url=servers["mosquitto"].url, topic_telemetry=f"telemetry.raw.{uid}", topic_dlq=f"telemetry.dlq.{uid}",
-        consumer_group=f"dtwin-backend-{uid}", redis_prefix=f"t{uid}", auto_migrate=False, frontend_dist=None,
+        kafka_bootstrap=servers["kafka"].url,
+        redis_url=servers["redis"].url,
+        database_url=pg_url,
+        mqtt_url=servers["mosquitto"].url,
+        topic_telemetry=f"telemetry.raw.{uid}",
+        topic_dlq=f"telemetry.dlq.{uid}",
+        consumer_group=f"dtwin-backend-{uid}",
+        redis_prefix=f"t{uid}",
+        auto_migrate=False,
+        frontend_dist=None,
         consumer_poll_timeout_ms=100,
     )
 
@@ -67,5 +74,8 @@ async def real_redis(servers: dict[str, Server]) -> AsyncIterator[aioredis.Redis
 
 @pytest.fixture
 def embedded_settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'dtwin.db'}", frontend_dist=None,
-                    consumer_poll_timeout_ms=50)
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'dtwin.db'}",
+        frontend_dist=None,
+        consumer_poll_timeout_ms=50,
+    )

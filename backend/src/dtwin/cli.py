@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="dtwin: industrial digital-twin platform", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="dtwin: industrial digital-twin platform", no_args_is_help=True, pretty_exceptions_enable=False
+)
 
 
 def _serve(host: str | None, port: int | None) -> None:
@@ -21,8 +23,14 @@ def _serve(host: str | None, port: int | None) -> None:
 
     settings = get_settings()
     configure_logging(json=settings.log_json, level=settings.log_level)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                log_level="warning", ws="websockets-sansio", lifespan="on")
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="warning",
+        ws="websockets-sansio",
+        lifespan="on",
+    )
 
 
 @app.command()
@@ -75,10 +83,11 @@ def simulate(
     list_types: Annotated[bool, typer.Option("--list-types", help="Print machine types and exit")] = False,
 ) -> None:
     """Publish simulated machine telemetry to MQTT (plant/{site}/{line}/{machine_id}/telemetry, QoS 1)."""
-    from dtwin.config import get_settings
-    from dtwin.logging import configure_logging
     from dtwin_pipeline.simulator.machines import MACHINE_TYPES
     from dtwin_pipeline.simulator.runner import SimulatorConfig, run_mqtt_simulator
+
+    from dtwin.config import get_settings
+    from dtwin.logging import configure_logging
 
     if list_types:
         for t in MACHINE_TYPES.values():
@@ -88,9 +97,12 @@ def simulate(
         return
     settings = get_settings()
     configure_logging(json=settings.log_json, level=settings.log_level)
-    cfg = SimulatorConfig(machines=machines, rate_hz=rate, seed=seed, duration_s=duration, id_offset=id_offset)
-    stats = asyncio.run(run_mqtt_simulator(cfg, mqtt_url or settings.mqtt_url, settings.mqtt_username,
-                                           settings.mqtt_password))
+    cfg = SimulatorConfig(
+        machines=machines, rate_hz=rate, seed=seed, duration_s=duration, id_offset=id_offset
+    )
+    stats = asyncio.run(
+        run_mqtt_simulator(cfg, mqtt_url or settings.mqtt_url, settings.mqtt_username, settings.mqtt_password)
+    )
     typer.echo(f"published {stats.messages} messages in {stats.ticks} ticks")
 
 
@@ -100,26 +112,32 @@ def bridge(
     kafka_bootstrap: Annotated[str | None, typer.Option(help="Default DTWIN_KAFKA_BOOTSTRAP")] = None,
 ) -> None:
     """Move MQTT telemetry into Kafka (telemetry.raw), rejects into telemetry.dlq."""
+    from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
+
     from dtwin.config import get_settings
     from dtwin.logging import configure_logging
-    from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
 
     settings = get_settings()
     configure_logging(json=settings.log_json, level=settings.log_level)
     bootstrap = kafka_bootstrap or settings.kafka_bootstrap
     if not bootstrap:
-        raise typer.BadParameter("set DTWIN_KAFKA_BOOTSTRAP or --kafka-bootstrap", param_hint="--kafka-bootstrap")
+        raise typer.BadParameter(
+            "set DTWIN_KAFKA_BOOTSTRAP or --kafka-bootstrap", param_hint="--kafka-bootstrap"
+        )
     cfg = BridgeConfig(
-        mqtt_url=mqtt_url or settings.mqtt_url, mqtt_username=settings.mqtt_username,
-        mqtt_password=settings.mqtt_password, kafka_bootstrap=bootstrap, kafka_acks=settings.kafka_acks,
-        kafka_idempotence=settings.kafka_idempotence, kafka_linger_ms=settings.kafka_linger_ms,
-        topic_telemetry=settings.topic_telemetry, topic_dlq=settings.topic_dlq,
+        mqtt_url=mqtt_url or settings.mqtt_url,
+        mqtt_username=settings.mqtt_username,
+        mqtt_password=settings.mqtt_password,
+        kafka_bootstrap=bootstrap,
+        kafka_acks=settings.kafka_acks,
+        kafka_idempotence=settings.kafka_idempotence,
+        kafka_linger_ms=settings.kafka_linger_ms,
+        topic_telemetry=settings.topic_telemetry,
+        topic_dlq=settings.topic_dlq,
         partitions=settings.kafka_partitions,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(Bridge(cfg).run())
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ class Settings(BaseSettings):
 
     # --- services (None -> embedded adapter) ---
     kafka_bootstrap: str | None = Field(default=None, description="Kafka bootstrap servers, host:port[,..]")
-    redis_url: str | None = Field(default=None, description="redis://host:port/db; None = in-process fakeredis")
+    redis_url: str | None = Field(
+        default=None, description="redis://host:port/db; None = in-process fakeredis"
+    )
     database_url: str = Field(
         default=f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'dtwin.db'}",
         description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///path",
@@ -31,7 +33,9 @@ class Settings(BaseSettings):
     topic_telemetry: str = "telemetry.raw"
     topic_dlq: str = "telemetry.dlq"
     consumer_group: str = "dtwin-backend"
-    kafka_idempotence: bool = Field(default=False, description="True on Apache Kafka; Tansu does not support it")
+    kafka_idempotence: bool = Field(
+        default=False, description="True on Apache Kafka; Tansu does not support it"
+    )
     kafka_acks: str = "all"
     kafka_linger_ms: int = 5
     kafka_partitions: int = 6
@@ -46,17 +50,21 @@ class Settings(BaseSettings):
     port: int = 8000
     frontend_dist: Path | None = Field(default=REPO_ROOT / "frontend" / "dist")
     auto_migrate: bool = Field(default=True, description="Run Alembic migrations at startup")
-    ws_queue_size: int = Field(default=256, description="Messages buffered per WebSocket client before it is dropped")
+    ws_queue_size: int = Field(
+        default=256, description="Messages buffered per WebSocket client before it is dropped"
+    )
 
     # --- embedded simulator (demo) ---
-    simulator_machines: int = Field(default=0, description="Machines simulated in-process (embedded bus only)")
+    simulator_machines: int = Field(
+        default=0, description="Machines simulated in-process (embedded bus only)"
+    )
     simulator_rate_hz: float = 1.0
     simulator_seed: int = 42
 
     log_json: bool = False
     log_level: str = "info"
 
-    @field_validator("kafka_bootstrap", "redis_url", mode="before")
+    @field_validator("kafka_bootstrap", "redis_url", "frontend_dist", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -53,8 +53,13 @@ class InvalidInput(DtwinError):
     title = "Invalid input"
 
 
-def problem_response(status: int, title: str, detail: str | None, instance: str | None = None,
-                     errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
     body = ProblemDetails(title=title, status=status, detail=detail, instance=instance, errors=errors)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON)
 

@@ -18,7 +18,6 @@ from dtwin.core import migrate
 from dtwin.core.adapters import build_adapters
 from dtwin.errors import install_error_handlers
 from dtwin.ingest.consumer import TelemetryConsumer
-from dtwin.logging import configure_logging
 from dtwin.realtime.hub import Hub
 from dtwin.realtime.routes import router as ws_router
 from dtwin.twins.store import TwinStore
@@ -37,13 +36,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.auto_migrate:
                 await migrate.upgrade(settings.database_url)
             await adapters.bus.start()
-            await adapters.bus.ensure_topics({settings.topic_telemetry: settings.kafka_partitions,
-                                              settings.topic_dlq: 1})
+            await adapters.bus.ensure_topics(
+                {settings.topic_telemetry: settings.kafka_partitions, settings.topic_dlq: 1}
+            )
             store = TwinStore(adapters.redis, adapters.keys)
             consumer = TelemetryConsumer(
-                adapters.bus, adapters.sessions, store, topic=settings.topic_telemetry,
-                dlq_topic=settings.topic_dlq, group=settings.consumer_group,
-                max_records=settings.consumer_max_records, poll_timeout_ms=settings.consumer_poll_timeout_ms,
+                adapters.bus,
+                adapters.sessions,
+                store,
+                topic=settings.topic_telemetry,
+                dlq_topic=settings.topic_dlq,
+                group=settings.consumer_group,
+                max_records=settings.consumer_max_records,
+                poll_timeout_ms=settings.consumer_poll_timeout_ms,
             )
             hub = Hub(adapters.redis, adapters.keys.updates_channel, settings.ws_queue_size)
             app.state.consumer, app.state.hub = consumer, hub
@@ -74,8 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         @app.get("/", include_in_schema=False)
         async def root() -> JSONResponse:
-            return JSONResponse({"service": "dtwin", "docs": "/docs",
-                                 "dashboard": "not built: run `make frontend` (or `make demo`)"})
+            return JSONResponse(
+                {
+                    "service": "dtwin",
+                    "docs": "/docs",
+                    "dashboard": "not built: run `make frontend` (or `make demo`)",
+                }
+            )
 
     return app
 
@@ -90,7 +100,12 @@ def _start_embedded_simulator(settings: Settings, adapters: object) -> None:
         return
     from dtwin_pipeline.simulator.runner import BusSink, SimulatorConfig, run_simulator
 
-    cfg = SimulatorConfig(machines=settings.simulator_machines, rate_hz=settings.simulator_rate_hz,
-                          seed=settings.simulator_seed)
+    cfg = SimulatorConfig(
+        machines=settings.simulator_machines, rate_hz=settings.simulator_rate_hz, seed=settings.simulator_seed
+    )
     sink = BusSink(adapters.bus, settings.topic_telemetry)
-    adapters.supervisor.start("embedded-simulator", lambda: run_simulator(cfg, sink))
+
+    async def simulate() -> None:
+        await run_simulator(cfg, sink)
+
+    adapters.supervisor.start("embedded-simulator", simulate)

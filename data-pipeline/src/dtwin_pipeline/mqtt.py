@@ -6,6 +6,8 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+import aiomqtt
+
 
 @dataclass(frozen=True)
 class MqttTarget:
@@ -22,15 +24,30 @@ class MqttTarget:
             raise ValueError(f"unsupported MQTT URL scheme {u.scheme!r} (use mqtt:// or mqtts://)")
         tls = u.scheme in ("mqtts", "ssl")
         return cls(
-            host=u.hostname or "127.0.0.1", port=u.port or (8883 if tls else 1883), tls=tls,
-            username=username or u.username, password=password or u.password,
+            host=u.hostname or "127.0.0.1",
+            port=u.port or (8883 if tls else 1883),
+            tls=tls,
+            username=username or u.username,
+            password=password or u.password,
         )
 
-    def client_kwargs(self) -> dict[str, object]:
-        kw: dict[str, object] = {"hostname": self.host, "port": self.port}
-        if self.username:
-            kw["username"] = self.username
-            kw["password"] = self.password
-        if self.tls:
-            kw["tls_context"] = ssl.create_default_context()
-        return kw
+    def client(
+        self,
+        *,
+        identifier: str | None = None,
+        max_queued_incoming: int = 0,
+        max_queued_outgoing: int | None = None,
+        max_inflight: int | None = None,
+    ) -> aiomqtt.Client:
+        """An (unconnected) aiomqtt client for this broker; use it with `async with`."""
+        return aiomqtt.Client(
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            tls_context=ssl.create_default_context() if self.tls else None,
+            identifier=identifier,
+            max_queued_incoming_messages=max_queued_incoming,
+            max_queued_outgoing_messages=max_queued_outgoing,
+            max_inflight_messages=max_inflight,
+        )

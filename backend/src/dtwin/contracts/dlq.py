@@ -10,8 +10,16 @@ from typing import Any
 import orjson
 
 
-def dead_letter(raw: bytes, reason: str, *, stage: str, source: str, partition: int | None = None,
-                offset: int | None = None, machine_id: str | None = None) -> bytes:
+def dead_letter(
+    raw: bytes,
+    reason: str,
+    *,
+    stage: str,
+    source: str,
+    partition: int | None = None,
+    offset: int | None = None,
+    machine_id: str | None = None,
+) -> bytes:
     record: dict[str, Any] = {
         "reason": reason,
         "stage": stage,

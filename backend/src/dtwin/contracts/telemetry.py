@@ -44,12 +44,12 @@ class SingleReading(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     timestamp: AwareDatetime
-    machineId: MachineId  # noqa: N815 - wire name
-    sensorType: Annotated[str, Field(min_length=1, max_length=48)]  # noqa: N815
+    machineId: MachineId
+    sensorType: Annotated[str, Field(min_length=1, max_length=48)]
     value: Reading
     unit: Annotated[str, Field(max_length=16)] | None = None
     quality: str = "good"
-    machineType: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # noqa: N815
+    machineType: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
 @dataclass(slots=True)
@@ -74,12 +74,44 @@ class Rejection:
 
 # unit spellings -> the suffix used in sensor names (temperature + °C -> temperature_c)
 _UNIT_SUFFIX = {
-    "°c": "c", "c": "c", "degc": "c", "celsius": "c", "°f": "f", "f": "f", "k": "k",
-    "mm/s": "mm_s", "mm_s": "mm_s", "g": "g", "bar": "bar", "kpa": "kpa", "pa": "pa", "psi": "psi",
-    "a": "a", "v": "v", "kw": "kw", "w": "w", "rpm": "rpm", "hz": "hz", "%": "pct", "pct": "pct",
-    "m3/h": "m3_h", "m³/h": "m3_h", "l/min": "l_min", "nm": "nm", "kn": "kn", "mm": "mm", "um": "um",
+    "°c": "c",
+    "c": "c",
+    "degc": "c",
+    "celsius": "c",
+    "°f": "f",
+    "f": "f",
+    "k": "k",
+    "mm/s": "mm_s",
+    "mm_s": "mm_s",
+    "g": "g",
+    "bar": "bar",
+    "kpa": "kpa",
+    "pa": "pa",
+    "psi": "psi",
+    "a": "a",
+    "v": "v",
+    "kw": "kw",
+    "w": "w",
+    "rpm": "rpm",
+    "hz": "hz",
+    "%": "pct",
+    "pct": "pct",
+    "m3/h": "m3_h",
+    "m³/h": "m3_h",
+    "l/min": "l_min",
+    "nm": "nm",
+    "kn": "kn",
+    "mm": "mm",
+    "um": "um",
 }
-_QUALITY = {"good": "good", "uncertain": "uncertain", "bad": "bad", "192": "good", "64": "uncertain", "0": "bad"}
+_QUALITY = {
+    "good": "good",
+    "uncertain": "uncertain",
+    "bad": "bad",
+    "192": "good",
+    "64": "uncertain",
+    "0": "bad",
+}
 
 
 def sensor_name(sensor_type: str, unit: str | None) -> str:
@@ -123,13 +155,21 @@ def parse_telemetry(raw: bytes | str) -> Telemetry | Rejection:
     try:
         if "schema" in data:
             if data["schema"] != 1:
-                return Rejection(f"unsupported schema version {data['schema']!r} (supported: 1)", machine_hint)
+                return Rejection(
+                    f"unsupported schema version {data['schema']!r} (supported: 1)", machine_hint
+                )
             msg = TelemetryV1.model_validate(data)
             if bad := _check_sensor_names(msg.readings):
                 return Rejection(bad, msg.machine_id)
             return Telemetry(
-                machine_id=msg.machine_id, machine_type=msg.machine_type, ts=msg.ts.astimezone(UTC),
-                readings=msg.readings, quality=msg.quality, site=msg.site, line=msg.line, reported=msg.reported,
+                machine_id=msg.machine_id,
+                machine_type=msg.machine_type,
+                ts=msg.ts.astimezone(UTC),
+                readings=msg.readings,
+                quality=msg.quality,
+                site=msg.site,
+                line=msg.line,
+                reported=msg.reported,
             )
         if "machineId" in data:
             single = SingleReading.model_validate(data)
@@ -138,11 +178,14 @@ def parse_telemetry(raw: bytes | str) -> Telemetry | Rejection:
                 return Rejection(f"quality: unknown value {single.quality!r}", single.machineId)
             name = sensor_name(single.sensorType, single.unit)
             if not _SENSOR_RE.match(name):
-                return Rejection(f"sensorType: cannot form a sensor name from {single.sensorType!r}",
-                                 single.machineId)
+                return Rejection(
+                    f"sensorType: cannot form a sensor name from {single.sensorType!r}", single.machineId
+                )
             return Telemetry(
-                machine_id=single.machineId, machine_type=single.machineType or "unknown",
-                ts=single.timestamp.astimezone(UTC), readings={name: single.value},
+                machine_id=single.machineId,
+                machine_type=single.machineType or "unknown",
+                ts=single.timestamp.astimezone(UTC),
+                readings={name: single.value},
                 quality=quality,  # type: ignore[arg-type]
             )
     except ValidationError as exc:
@@ -153,9 +196,12 @@ def parse_telemetry(raw: bytes | str) -> Telemetry | Rejection:
 def encode_telemetry(t: Telemetry) -> bytes:
     """Serialise normalised telemetry as a schema 1 payload (the simulator and tests use this)."""
     body: dict[str, Any] = {
-        "schema": 1, "machine_id": t.machine_id, "machine_type": t.machine_type,
+        "schema": 1,
+        "machine_id": t.machine_id,
+        "machine_type": t.machine_type,
         "ts": t.ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "readings": t.readings, "quality": t.quality,
+        "readings": t.readings,
+        "quality": t.quality,
     }
     if t.site is not None:
         body["site"] = t.site

@@ -47,9 +47,18 @@ def build_adapters(settings: Settings) -> Adapters:
     if settings.kafka_bootstrap is None:
         bus = MemoryBus()
     else:
-        bus = KafkaBus(settings.kafka_bootstrap, acks=settings.kafka_acks, idempotence=settings.kafka_idempotence,
-                       linger_ms=settings.kafka_linger_ms, client_id="dtwin-backend")
+        bus = KafkaBus(
+            settings.kafka_bootstrap,
+            acks=settings.kafka_acks,
+            idempotence=settings.kafka_idempotence,
+            linger_ms=settings.kafka_linger_ms,
+            client_id="dtwin-backend",
+        )
     return Adapters(
-        settings=settings, engine=engine, sessions=create_sessionmaker(engine), redis=create_redis(settings),
-        bus=bus, keys=RedisKeys(settings.redis_prefix),
+        settings=settings,
+        engine=engine,
+        sessions=create_sessionmaker(engine),
+        redis=create_redis(settings),
+        bus=bus,
+        keys=RedisKeys(settings.redis_prefix),
     )

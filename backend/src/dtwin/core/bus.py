@@ -40,8 +40,9 @@ class TelemetryBus(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def ensure_topics(self, topics: dict[str, int]) -> None: ...
-    async def produce(self, topic: str, value: bytes, key: bytes | None = None,
-                      headers: dict[str, str] | None = None) -> None: ...
+    async def produce(
+        self, topic: str, value: bytes, key: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> None: ...
     async def flush(self) -> None: ...
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer: ...
 
@@ -79,8 +80,9 @@ class MemoryBus:
         for t in topics:
             self.queue(t)
 
-    async def produce(self, topic: str, value: bytes, key: bytes | None = None,
-                      headers: dict[str, str] | None = None) -> None:
+    async def produce(
+        self, topic: str, value: bytes, key: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         offset = self._offsets.get(topic, 0)
         self._offsets[topic] = offset + 1
         msg = BusMessage(topic, 0, offset, key, value, headers or {})
@@ -136,8 +138,15 @@ class KafkaBus:
     """aiokafka adapter. Sends are enqueued into aiokafka's batching accumulator; their futures are kept and
     checked in `flush()`, so a failed delivery is never silent."""
 
-    def __init__(self, bootstrap: str, *, acks: str = "all", idempotence: bool = False, linger_ms: int = 5,
-                 client_id: str = "dtwin") -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        acks: str = "all",
+        idempotence: bool = False,
+        linger_ms: int = 5,
+        client_id: str = "dtwin",
+    ) -> None:
         self.bootstrap = bootstrap
         self._acks: int | str = "all" if acks == "all" else int(acks)
         self._idempotence = idempotence
@@ -150,8 +159,12 @@ class KafkaBus:
         from aiokafka import AIOKafkaProducer
 
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks=self._acks, enable_idempotence=self._idempotence,
-            linger_ms=self._linger_ms, client_id=self._client_id, max_batch_size=256 * 1024,
+            bootstrap_servers=self.bootstrap,
+            acks=self._acks,
+            enable_idempotence=self._idempotence,
+            linger_ms=self._linger_ms,
+            client_id=self._client_id,
+            max_batch_size=256 * 1024,
             request_timeout_ms=30_000,
         )
         await self._producer.start()
@@ -171,8 +184,11 @@ class KafkaBus:
         await admin.start()
         try:
             existing = set(await admin.list_topics())
-            new = [NewTopic(t, num_partitions=p, replication_factor=1) for t, p in topics.items()
-                   if t not in existing]
+            new = [
+                NewTopic(t, num_partitions=p, replication_factor=1)
+                for t, p in topics.items()
+                if t not in existing
+            ]
             if new:
                 with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(new)
@@ -180,8 +196,9 @@ class KafkaBus:
         finally:
             await admin.close()
 
-    async def produce(self, topic: str, value: bytes, key: bytes | None = None,
-                      headers: dict[str, str] | None = None) -> None:
+    async def produce(
+        self, topic: str, value: bytes, key: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         hdrs = [(k, v.encode()) for k, v in headers.items()] if headers else None
         fut = await self._producer.send(topic, value=value, key=key, headers=hdrs)
         self._pending.append(fut)
@@ -205,10 +222,16 @@ class _KafkaConsumer:
         from aiokafka import AIOKafkaConsumer
 
         self._consumer = AIOKafkaConsumer(
-            *topics, bootstrap_servers=bootstrap, group_id=group, client_id=client_id,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
-            session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
+            *topics,
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            client_id=client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_bytes=32 * 1024 * 1024,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
         )
 
     async def start(self) -> None:

@@ -78,5 +78,6 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
 
 
 def dialect_name(session_or_engine: AsyncSession | AsyncEngine) -> str:
-    bind = session_or_engine.bind if isinstance(session_or_engine, AsyncSession) else session_or_engine
-    return bind.dialect.name
+    if isinstance(session_or_engine, AsyncSession):
+        return session_or_engine.get_bind().dialect.name
+    return session_or_engine.dialect.name

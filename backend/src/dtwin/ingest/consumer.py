@@ -53,10 +53,18 @@ def coalesce(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[dict[str,
         site = t.site or headers.get("site")
         line = t.line or headers.get("line")
         if cur is None:
-            latest[t.machine_id] = (t.ts, {
-                "id": t.machine_id, "machine_type": t.machine_type, "site": site, "line": line,
-                "ts": iso_utc(t.ts), "quality": t.quality, "readings": dict(t.readings),
-            })
+            latest[t.machine_id] = (
+                t.ts,
+                {
+                    "id": t.machine_id,
+                    "machine_type": t.machine_type,
+                    "site": site,
+                    "line": line,
+                    "ts": iso_utc(t.ts),
+                    "quality": t.quality,
+                    "readings": dict(t.readings),
+                },
+            )
         elif t.ts >= cur[0]:
             u = cur[1]
             u["readings"].update(t.readings)
@@ -71,9 +79,18 @@ def coalesce(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[dict[str,
 
 
 class TelemetryConsumer:
-    def __init__(self, bus: TelemetryBus, sessions: async_sessionmaker[AsyncSession], store: TwinStore, *,
-                 topic: str, dlq_topic: str, group: str, max_records: int = 5000,
-                 poll_timeout_ms: int = 200) -> None:
+    def __init__(
+        self,
+        bus: TelemetryBus,
+        sessions: async_sessionmaker[AsyncSession],
+        store: TwinStore,
+        *,
+        topic: str,
+        dlq_topic: str,
+        group: str,
+        max_records: int = 5000,
+        poll_timeout_ms: int = 200,
+    ) -> None:
         self.bus = bus
         self.sessions = sessions
         self.store = store
@@ -128,8 +145,15 @@ class TelemetryConsumer:
                 rejected += 1
                 await self.bus.produce(
                     self.dlq_topic,
-                    dead_letter(m.value, parsed.reason, stage="consumer", source=m.topic, partition=m.partition,
-                                offset=m.offset, machine_id=parsed.machine_id),
+                    dead_letter(
+                        m.value,
+                        parsed.reason,
+                        stage="consumer",
+                        source=m.topic,
+                        partition=m.partition,
+                        offset=m.offset,
+                        machine_id=parsed.machine_id,
+                    ),
                     key=parsed.machine_id.encode() if parsed.machine_id else m.key,
                 )
                 continue

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dtwin.core.db import dialect_name
 from dtwin.readings.models import ReadingRow
 
 # (machine_id, sensor, ts, value, quality)
@@ -36,19 +37,21 @@ class ReadingRepository:
         (PostgreSQL) or rows offered (SQLite)."""
         if not rows:
             return 0
-        dialect = self.session.bind.dialect.name
+        dialect = dialect_name(self.session)
         if dialect == "postgresql":
+            # DDL and merge go through SQLAlchemy so they run inside the session's transaction; only the
+            # COPY itself uses the asyncpg connection directly
             conn = await self.session.connection()
+            await conn.exec_driver_sql(_STAGE_DDL)
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
             assert driver is not None
-            await driver.execute(_STAGE_DDL)
             await driver.copy_records_to_table(
                 "readings_stage", records=rows, columns=["machine_id", "sensor", "ts", "value", "quality"]
             )
-            status: str = await driver.execute(_STAGE_MERGE)
-            await driver.execute("TRUNCATE readings_stage")
-            return int(status.rsplit(" ", 1)[-1])
+            result = await conn.exec_driver_sql(_STAGE_MERGE)
+            await conn.exec_driver_sql("TRUNCATE readings_stage")
+            return int(result.rowcount)
         stmt = sqlite_insert(ReadingRow).on_conflict_do_nothing()
         await self.session.execute(
             stmt,
@@ -56,8 +59,9 @@ class ReadingRepository:
         )
         return len(rows)
 
-    async def recent(self, machine_id: str, *, sensor: str | None, start: datetime | None,
-                     end: datetime | None, limit: int) -> list[ReadingRow]:
+    async def recent(
+        self, machine_id: str, *, sensor: str | None, start: datetime | None, end: datetime | None, limit: int
+    ) -> list[ReadingRow]:
         """The newest `limit` readings in [start, end], returned oldest first."""
         q = select(ReadingRow).where(ReadingRow.machine_id == machine_id)
         if sensor is not None:
@@ -72,5 +76,7 @@ class ReadingRepository:
         return rows
 
     async def count(self, machine_id: str | None = None) -> int:
-        sql = "SELECT count(*) FROM readings" + (" WHERE machine_id = :m" if machine_id else "")
-        return int((await self.session.execute(text(sql), {"m": machine_id})).scalar_one())
+        q = select(func.count()).select_from(ReadingRow)
+        if machine_id is not None:
+            q = q.where(ReadingRow.machine_id == machine_id)
+        return int((await self.session.execute(q)).scalar_one())

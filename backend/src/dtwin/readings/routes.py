@@ -31,5 +31,7 @@ async def list_readings(
         raise InvalidInput("'from' must not be after 'to'")
     await twins.ensure_exists(machine_id)
     start: datetime | None = from_
-    rows = await ReadingRepository(session).recent(machine_id, sensor=sensor, start=start, end=to, limit=limit)
+    rows = await ReadingRepository(session).recent(
+        machine_id, sensor=sensor, start=start, end=to, limit=limit
+    )
     return ReadingList(machine_id=machine_id, items=[ReadingRead.model_validate(r) for r in rows])

@@ -66,4 +66,4 @@ class Hub:
                 self.delivered += 1
         finally:
             self.subscribed.clear()
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -34,7 +34,9 @@ async def websocket_updates(ws: WebSocket) -> None:
     client = hub.register()
     pump = asyncio.create_task(_pump(ws, client), name="ws-pump")
     try:
-        await ws.send_text(orjson.dumps({"type": "hello", "server_time": iso_utc(datetime.now(UTC))}).decode())
+        await ws.send_text(
+            orjson.dumps({"type": "hello", "server_time": iso_utc(datetime.now(UTC))}).decode()
+        )
         receive = asyncio.create_task(ws.receive_text())
         while True:
             done, _ = await asyncio.wait({receive, pump}, return_when=asyncio.FIRST_COMPLETED)

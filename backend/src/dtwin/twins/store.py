@@ -34,8 +34,11 @@ class TwinStore:
             return
         pipe = self.redis.pipeline(transaction=False)
         for u in updates:
-            mapping: dict[str | bytes, Any] = {
-                "machine_type": u["machine_type"], "ts": u["ts"], "last_seen": last_seen, "quality": u["quality"],
+            mapping: dict[str, str] = {
+                "machine_type": u["machine_type"],
+                "ts": u["ts"],
+                "last_seen": last_seen,
+                "quality": u["quality"],
             }
             if u["site"] is not None:
                 mapping["site"] = u["site"]
@@ -43,7 +46,7 @@ class TwinStore:
                 mapping["line"] = u["line"]
             for sensor, value in u["readings"].items():
                 mapping[f"r:{sensor}"] = repr(value)
-            pipe.hset(self.keys.twin(u["id"]), mapping=mapping)
+            pipe.hset(self.keys.twin(u["id"]), mapping=mapping)  # type: ignore[arg-type]
         pipe.sadd(self.keys.twin_index, *[u["id"] for u in updates])
         for i in range(0, len(updates), PUBLISH_CHUNK):
             chunk = updates[i : i + PUBLISH_CHUNK]
@@ -51,10 +54,11 @@ class TwinStore:
         await pipe.execute()
 
     async def ids(self) -> list[str]:
-        return sorted(m.decode() for m in await self.redis.smembers(self.keys.twin_index))
+        members: set[bytes] = await self.redis.smembers(self.keys.twin_index)  # type: ignore[assignment]
+        return sorted(m.decode() for m in members)
 
     async def get(self, machine_id: str) -> dict[str, Any] | None:
-        raw = await self.redis.hgetall(self.keys.twin(machine_id))
+        raw: dict[bytes, bytes] = await self.redis.hgetall(self.keys.twin(machine_id))  # type: ignore[assignment]
         return self._decode(machine_id, raw) if raw else None
 
     async def get_all(self) -> list[dict[str, Any]]:
@@ -73,7 +77,9 @@ class TwinStore:
     @staticmethod
     def _decode(machine_id: str, raw: dict[bytes, bytes]) -> dict[str, Any]:
         readings = {
-            k[len(READING_PREFIX):].decode(): float(v) for k, v in raw.items() if k.startswith(READING_PREFIX)
+            k[len(READING_PREFIX) :].decode(): float(v)
+            for k, v in raw.items()
+            if k.startswith(READING_PREFIX)
         }
         return {
             "id": machine_id,

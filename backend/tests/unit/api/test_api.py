@@ -31,8 +31,13 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def feed(app: FastAPI, machine: str, n: int) -> None:
     bus = app.state.adapters.bus
     for i in range(n):
-        body = {"schema": 1, "machine_id": machine, "machine_type": "conveyor",
-                "ts": (T0 + timedelta(seconds=i)).isoformat(), "readings": {"current_a": float(i), "load_pct": 50.0}}
+        body = {
+            "schema": 1,
+            "machine_id": machine,
+            "machine_type": "conveyor",
+            "ts": (T0 + timedelta(seconds=i)).isoformat(),
+            "readings": {"current_a": float(i), "load_pct": 50.0},
+        }
         await bus.produce("telemetry.raw", orjson.dumps(body), key=machine.encode())
 
 
@@ -49,8 +54,9 @@ async def test_twins_list_and_get_reflect_consumed_telemetry(app: FastAPI, clien
     assert twin["ts"].startswith("2026-11-23T10:00:02")
 
 
-async def test_readings_are_newest_first_limited_and_returned_oldest_first(app: FastAPI,
-                                                                           client: httpx.AsyncClient) -> None:
+async def test_readings_are_newest_first_limited_and_returned_oldest_first(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     await feed(app, "conv-0002", 5)
 
     async def stored() -> list[dict[str, object]]:
@@ -60,9 +66,10 @@ async def test_readings_are_newest_first_limited_and_returned_oldest_first(app: 
 
     items = await eventually(stored, what="readings stored")
     assert [i["value"] for i in items] == [2.0, 3.0, 4.0]
-    window = await client.get("/api/v1/twins/conv-0002/readings",
-                              params={"sensor": "current_a", "from": "2026-11-23T10:00:01Z",
-                                      "to": "2026-11-23T10:00:02Z"})
+    window = await client.get(
+        "/api/v1/twins/conv-0002/readings",
+        params={"sensor": "current_a", "from": "2026-11-23T10:00:01Z", "to": "2026-11-23T10:00:02Z"},
+    )
     assert [i["value"] for i in window.json()["items"]] == [1.0, 2.0]
 
 
@@ -74,11 +81,19 @@ async def test_unknown_twin_is_404_problem_json(client: httpx.AsyncClient) -> No
         assert r.json()["detail"] == "no twin with id 'nope'"
 
 
-@pytest.mark.parametrize("params", [{"from": "yesterday"}, {"limit": 0}, {"limit": 100001},
-                                    {"from": "2026-11-23T10:00:00"},
-                                    {"from": "2026-11-23T11:00:00Z", "to": "2026-11-23T10:00:00Z"}])
-async def test_bad_query_is_422_problem_json(app: FastAPI, client: httpx.AsyncClient,
-                                             params: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "yesterday"},
+        {"limit": 0},
+        {"limit": 100001},
+        {"from": "2026-11-23T10:00:00"},
+        {"from": "2026-11-23T11:00:00Z", "to": "2026-11-23T10:00:00Z"},
+    ],
+)
+async def test_bad_query_is_422_problem_json(
+    app: FastAPI, client: httpx.AsyncClient, params: dict[str, object]
+) -> None:
     await feed(app, "conv-0003", 1)
     await eventually(lambda: _exists(client, "conv-0003"), what="twin exists")
     r = await client.get("/api/v1/twins/conv-0003/readings", params=params)
@@ -105,5 +120,10 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
 
 async def test_openapi_documents_the_endpoints(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
-    assert {"/api/v1/twins", "/api/v1/twins/{machine_id}", "/api/v1/twins/{machine_id}/readings", "/healthz",
-            "/readyz"} <= set(spec["paths"])
+    assert {
+        "/api/v1/twins",
+        "/api/v1/twins/{machine_id}",
+        "/api/v1/twins/{machine_id}/readings",
+        "/healthz",
+        "/readyz",
+    } <= set(spec["paths"])

@@ -12,9 +12,14 @@ from dtwin.contracts.telemetry import (
     sensor_name,
 )
 
-V1 = {"schema": 1, "machine_id": "pump-0001", "machine_type": "centrifugal_pump",
-      "ts": "2026-11-23T10:00:00.000Z", "readings": {"temperature_c": 61.2, "vibration_mm_s": 2.1},
-      "quality": "good"}
+V1 = {
+    "schema": 1,
+    "machine_id": "pump-0001",
+    "machine_type": "centrifugal_pump",
+    "ts": "2026-11-23T10:00:00.000Z",
+    "readings": {"temperature_c": 61.2, "vibration_mm_s": 2.1},
+    "quality": "good",
+}
 
 
 def dumps(d: object) -> bytes:
@@ -37,17 +42,36 @@ def test_offset_timestamp_is_converted_to_utc() -> None:
 
 
 def test_single_reading_form_is_normalised_to_a_sensor_with_unit() -> None:
-    t = parse_telemetry(dumps({"timestamp": "2026-11-23T10:00:00Z", "machineId": "motor-7",
-                               "sensorType": "temperature", "value": 55, "unit": "°C", "quality": "GOOD"}))
+    t = parse_telemetry(
+        dumps(
+            {
+                "timestamp": "2026-11-23T10:00:00Z",
+                "machineId": "motor-7",
+                "sensorType": "temperature",
+                "value": 55,
+                "unit": "°C",
+                "quality": "GOOD",
+            }
+        )
+    )
     assert isinstance(t, Telemetry)
-    assert (t.machine_id, t.readings, t.quality, t.machine_type) == ("motor-7", {"temperature_c": 55.0}, "good",
-                                                                     "unknown")
+    assert (t.machine_id, t.readings, t.quality, t.machine_type) == (
+        "motor-7",
+        {"temperature_c": 55.0},
+        "good",
+        "unknown",
+    )
 
 
 @pytest.mark.parametrize(
     ("sensor_type", "unit", "expected"),
-    [("temperature", "°C", "temperature_c"), ("vibrationVelocity", "mm/s", "vibration_velocity_mm_s"),
-     ("temperature_c", "C", "temperature_c"), ("Flow Rate", "m3/h", "flow_rate_m3_h"), ("load", None, "load")],
+    [
+        ("temperature", "°C", "temperature_c"),
+        ("vibrationVelocity", "mm/s", "vibration_velocity_mm_s"),
+        ("temperature_c", "C", "temperature_c"),
+        ("Flow Rate", "m3/h", "flow_rate_m3_h"),
+        ("load", None, "load"),
+    ],
 )
 def test_sensor_name_normalisation(sensor_type: str, unit: str | None, expected: str) -> None:
     assert sensor_name(sensor_type, unit) == expected
@@ -68,8 +92,18 @@ def test_sensor_name_normalisation(sensor_type: str, unit: str | None, expected:
         (dumps({**V1, "extra": 1}), "extra"),
         (dumps({**V1, "quality": "great"}), "quality"),
         (dumps({"hello": "world"}), "unknown message form"),
-        (dumps({"timestamp": "2026-11-23T10:00:00Z", "machineId": "m1", "sensorType": "t", "value": 1,
-                "quality": "so-so"}), "quality: unknown value"),
+        (
+            dumps(
+                {
+                    "timestamp": "2026-11-23T10:00:00Z",
+                    "machineId": "m1",
+                    "sensorType": "t",
+                    "value": 1,
+                    "quality": "so-so",
+                }
+            ),
+            "quality: unknown value",
+        ),
     ],
 )
 def test_invalid_payloads_are_rejected_with_a_reason(payload: bytes, reason_part: str) -> None:
@@ -91,6 +125,13 @@ def test_oversized_payload_is_rejected_before_parsing() -> None:
 
 
 def test_encode_then_parse_round_trips() -> None:
-    t = Telemetry("cnc-0003", "cnc_mill", datetime(2026, 11, 23, 10, 0, 0, 123000, tzinfo=UTC),
-                  {"power_kw": 7.5}, "uncertain", "site-1", "line-2")
+    t = Telemetry(
+        "cnc-0003",
+        "cnc_mill",
+        datetime(2026, 11, 23, 10, 0, 0, 123000, tzinfo=UTC),
+        {"power_kw": 7.5},
+        "uncertain",
+        "site-1",
+        "line-2",
+    )
     assert parse_telemetry(encode_telemetry(t)) == t

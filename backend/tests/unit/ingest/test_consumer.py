@@ -9,12 +9,12 @@ import orjson
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dtwin.contracts.telemetry import Telemetry
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.bus import BusMessage, MemoryBus
 from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.core.migrate import upgrade
 from dtwin.ingest.consumer import TelemetryConsumer, coalesce
-from dtwin.contracts.telemetry import Telemetry
 from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.store import TwinStore
 
@@ -22,9 +22,16 @@ T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def msg(offset: int, machine: str = "pump-0001", ts: datetime = T0, **readings: float) -> BusMessage:
-    body = {"schema": 1, "machine_id": machine, "machine_type": "centrifugal_pump",
-            "ts": ts.isoformat().replace("+00:00", "Z"), "readings": readings or {"temperature_c": 50.0}}
-    return BusMessage("telemetry.raw", 0, offset, machine.encode(), orjson.dumps(body), {"site": "s1", "line": "l1"})
+    body = {
+        "schema": 1,
+        "machine_id": machine,
+        "machine_type": "centrifugal_pump",
+        "ts": ts.isoformat().replace("+00:00", "Z"),
+        "readings": readings or {"temperature_c": 50.0},
+    }
+    return BusMessage(
+        "telemetry.raw", 0, offset, machine.encode(), orjson.dumps(body), {"site": "s1", "line": "l1"}
+    )
 
 
 @pytest.fixture
@@ -42,9 +49,17 @@ def redis() -> fakeredis.FakeAsyncRedis:
 
 
 @pytest.fixture
-def consumer(sessions: async_sessionmaker[AsyncSession], redis: fakeredis.FakeAsyncRedis) -> TelemetryConsumer:
-    return TelemetryConsumer(MemoryBus(), sessions, TwinStore(redis, RedisKeys("t")), topic="telemetry.raw",
-                             dlq_topic="telemetry.dlq", group="g")
+def consumer(
+    sessions: async_sessionmaker[AsyncSession], redis: fakeredis.FakeAsyncRedis
+) -> TelemetryConsumer:
+    return TelemetryConsumer(
+        MemoryBus(),
+        sessions,
+        TwinStore(redis, RedisKeys("t")),
+        topic="telemetry.raw",
+        dlq_topic="telemetry.dlq",
+        group="g",
+    )
 
 
 async def count_rows(sessions: async_sessionmaker[AsyncSession]) -> int:
@@ -52,12 +67,15 @@ async def count_rows(sessions: async_sessionmaker[AsyncSession]) -> int:
         return await ReadingRepository(s).count()
 
 
-async def test_batch_writes_rows_twin_hash_and_publishes(consumer: TelemetryConsumer, redis, sessions) -> None:
+async def test_batch_writes_rows_twin_hash_and_publishes(
+    consumer: TelemetryConsumer, redis, sessions
+) -> None:
     pubsub = redis.pubsub()
     await pubsub.subscribe("t:updates")
     await pubsub.get_message(timeout=1)  # subscribe confirmation
-    result = await consumer.process_batch([msg(0, temperature_c=50.0, vibration_mm_s=2.0),
-                                           msg(1, "motor-0002", temperature_c=40.0)])
+    result = await consumer.process_batch(
+        [msg(0, temperature_c=50.0, vibration_mm_s=2.0), msg(1, "motor-0002", temperature_c=40.0)]
+    )
     assert (result.accepted, result.readings, result.machines) == (2, 3, 2)
     assert await count_rows(sessions) == 3
     h = await redis.hgetall("t:twin:pump-0001")
@@ -77,8 +95,9 @@ async def test_redelivered_batch_creates_no_duplicate_rows(consumer: TelemetryCo
     assert await count_rows(sessions) == 2
 
 
-async def test_invalid_message_goes_to_dlq_with_reason_and_batch_continues(consumer: TelemetryConsumer,
-                                                                           sessions) -> None:
+async def test_invalid_message_goes_to_dlq_with_reason_and_batch_continues(
+    consumer: TelemetryConsumer, sessions
+) -> None:
     bad = BusMessage("telemetry.raw", 3, 17, b"x", b'{"schema": 1, "machine_id": "x"}')
     result = await consumer.process_batch([bad, msg(1)])
     assert (result.accepted, result.rejected) == (1, 1)

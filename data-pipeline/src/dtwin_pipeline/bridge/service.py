@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import aiomqtt
 import structlog
-
 from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.telemetry import Rejection, parse_telemetry
 from dtwin.contracts.topics import MQTT_TELEMETRY_FILTER, parse_mqtt_topic
 from dtwin.core.bus import KafkaBus, TelemetryBus
+
 from dtwin_pipeline.backoff import Backoff
 from dtwin_pipeline.mqtt import MqttTarget
 
@@ -57,14 +57,17 @@ def check_message(topic: str, payload: bytes) -> tuple[str, dict[str, str]] | Re
     """Validate one MQTT message: (machine_id, headers) to forward, or the reason to reject it."""
     parts = parse_mqtt_topic(topic)
     if parts is None or parts[3] != "telemetry":
-        return Rejection(f"unexpected topic {topic!r}: expected plant/{{site}}/{{line}}/{{machine_id}}/telemetry")
+        return Rejection(
+            f"unexpected topic {topic!r}: expected plant/{{site}}/{{line}}/{{machine_id}}/telemetry"
+        )
     site, line, topic_machine, _ = parts
     parsed = parse_telemetry(payload)
     if isinstance(parsed, Rejection):
         return Rejection(parsed.reason, parsed.machine_id or topic_machine)
     if parsed.machine_id != topic_machine:
         return Rejection(
-            f"machine_id {parsed.machine_id!r} does not match the topic's machine {topic_machine!r}", topic_machine
+            f"machine_id {parsed.machine_id!r} does not match the topic's machine {topic_machine!r}",
+            topic_machine,
         )
     return parsed.machine_id, {"site": site, "line": line}
 
@@ -73,8 +76,11 @@ class Bridge:
     def __init__(self, cfg: BridgeConfig, bus: TelemetryBus | None = None) -> None:
         self.cfg = cfg
         self.bus: TelemetryBus = bus or KafkaBus(
-            cfg.kafka_bootstrap, acks=cfg.kafka_acks, idempotence=cfg.kafka_idempotence,
-            linger_ms=cfg.kafka_linger_ms, client_id=cfg.client_id,
+            cfg.kafka_bootstrap,
+            acks=cfg.kafka_acks,
+            idempotence=cfg.kafka_idempotence,
+            linger_ms=cfg.kafka_linger_ms,
+            client_id=cfg.client_id,
         )
         self.stats = BridgeStats()
         self.ready = asyncio.Event()
@@ -88,13 +94,20 @@ class Bridge:
             self.stats.rejected += 1
             await self.bus.produce(
                 self.cfg.topic_dlq,
-                dead_letter(payload, checked.reason, stage="bridge", source=f"mqtt:{topic}",
-                            machine_id=checked.machine_id),
+                dead_letter(
+                    payload,
+                    checked.reason,
+                    stage="bridge",
+                    source=f"mqtt:{topic}",
+                    machine_id=checked.machine_id,
+                ),
                 key=checked.machine_id.encode() if checked.machine_id else None,
             )
         else:
             machine_id, headers = checked
-            await self.bus.produce(self.cfg.topic_telemetry, payload, key=machine_id.encode(), headers=headers)
+            await self.bus.produce(
+                self.cfg.topic_telemetry, payload, key=machine_id.encode(), headers=headers
+            )
             self.stats.forwarded += 1
         self._unflushed += 1
         if self._unflushed >= self.cfg.flush_every:
@@ -116,7 +129,9 @@ class Bridge:
         while True:
             try:
                 await self.bus.start()
-                await self.bus.ensure_topics({self.cfg.topic_telemetry: self.cfg.partitions, self.cfg.topic_dlq: 1})
+                await self.bus.ensure_topics(
+                    {self.cfg.topic_telemetry: self.cfg.partitions, self.cfg.topic_dlq: 1}
+                )
                 return
             except Exception as exc:
                 with contextlib.suppress(Exception):
@@ -134,16 +149,17 @@ class Bridge:
         try:
             while True:
                 try:
-                    async with aiomqtt.Client(
-                        **target.client_kwargs(),  # type: ignore[arg-type]
-                        identifier=None, max_queued_incoming_messages=self.cfg.max_queued,
-                    ) as client:
+                    async with target.client(max_queued_incoming=self.cfg.max_queued) as client:
                         await client.subscribe(self.cfg.mqtt_filter, qos=1)
                         self.stats.connected_mqtt = True
                         backoff.reset()
                         self.ready.set()
-                        log.info("bridge_connected", mqtt=f"{target.host}:{target.port}",
-                                 kafka=self.cfg.kafka_bootstrap, filter=self.cfg.mqtt_filter)
+                        log.info(
+                            "bridge_connected",
+                            mqtt=f"{target.host}:{target.port}",
+                            kafka=self.cfg.kafka_bootstrap,
+                            filter=self.cfg.mqtt_filter,
+                        )
                         async for message in client.messages:
                             payload = message.payload
                             if not isinstance(payload, bytes | bytearray):
@@ -170,5 +186,9 @@ class Bridge:
             with contextlib.suppress(Exception):
                 await self.bus.flush()
             await self.bus.stop()
-            log.info("bridge_stopped", received=self.stats.received, forwarded=self.stats.forwarded,
-                     rejected=self.stats.rejected)
+            log.info(
+                "bridge_stopped",
+                received=self.stats.received,
+                forwarded=self.stats.forwarded,
+                rejected=self.stats.rejected,
+            )

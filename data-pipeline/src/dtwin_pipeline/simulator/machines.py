@@ -75,40 +75,77 @@ MACHINE_TYPES: dict[str, MachineType] = {
     t.name: t
     for t in (
         MachineType(
-            "centrifugal_pump", "pump",
-            (Sensor("temperature_c", "°C", 35, 80, 0.3), Sensor("vibration_mm_s", "mm/s", 0.5, 4.5, 0.08),
-             Sensor("pressure_bar", "bar", 3, 9, 0.05), Sensor("flow_m3_h", "m3/h", 40, 150, 1.0),
-             Sensor("current_a", "A", 15, 65, 0.3), Sensor("speed_rpm", "rpm", 1500, 3000, 5.0),
-             Sensor("power_kw", "kW", 5, 40, 0.2)),
-            _pump, lambda load: 38.0 + 32.0 * load,
+            "centrifugal_pump",
+            "pump",
+            (
+                Sensor("temperature_c", "°C", 35, 80, 0.3),
+                Sensor("vibration_mm_s", "mm/s", 0.5, 4.5, 0.08),
+                Sensor("pressure_bar", "bar", 3, 9, 0.05),
+                Sensor("flow_m3_h", "m3/h", 40, 150, 1.0),
+                Sensor("current_a", "A", 15, 65, 0.3),
+                Sensor("speed_rpm", "rpm", 1500, 3000, 5.0),
+                Sensor("power_kw", "kW", 5, 40, 0.2),
+            ),
+            _pump,
+            lambda load: 38.0 + 32.0 * load,
         ),
         MachineType(
-            "reciprocating_compressor", "comp",
-            (Sensor("temperature_c", "°C", 50, 110, 0.4), Sensor("vibration_mm_s", "mm/s", 1.5, 9.0, 0.15),
-             Sensor("pressure_bar", "bar", 3, 11, 0.05), Sensor("current_a", "A", 25, 125, 0.5),
-             Sensor("speed_rpm", "rpm", 600, 1000, 3.0), Sensor("oil_temperature_c", "°C", 30, 85, 0.3)),
-            _compressor, lambda load: 55.0 + 45.0 * load, 900.0,
+            "reciprocating_compressor",
+            "comp",
+            (
+                Sensor("temperature_c", "°C", 50, 110, 0.4),
+                Sensor("vibration_mm_s", "mm/s", 1.5, 9.0, 0.15),
+                Sensor("pressure_bar", "bar", 3, 11, 0.05),
+                Sensor("current_a", "A", 25, 125, 0.5),
+                Sensor("speed_rpm", "rpm", 600, 1000, 3.0),
+                Sensor("oil_temperature_c", "°C", 30, 85, 0.3),
+            ),
+            _compressor,
+            lambda load: 55.0 + 45.0 * load,
+            900.0,
         ),
         MachineType(
-            "induction_motor", "motor",
-            (Sensor("temperature_c", "°C", 30, 95, 0.3), Sensor("vibration_mm_s", "mm/s", 0.4, 3.5, 0.06),
-             Sensor("current_a", "A", 10, 62, 0.3), Sensor("speed_rpm", "rpm", 1440, 1490, 1.0),
-             Sensor("torque_nm", "N·m", 0, 190, 1.5), Sensor("voltage_v", "V", 390, 410, 0.8)),
-            _motor, lambda load: 35.0 + 50.0 * load,
+            "induction_motor",
+            "motor",
+            (
+                Sensor("temperature_c", "°C", 30, 95, 0.3),
+                Sensor("vibration_mm_s", "mm/s", 0.4, 3.5, 0.06),
+                Sensor("current_a", "A", 10, 62, 0.3),
+                Sensor("speed_rpm", "rpm", 1440, 1490, 1.0),
+                Sensor("torque_nm", "N·m", 0, 190, 1.5),
+                Sensor("voltage_v", "V", 390, 410, 0.8),
+            ),
+            _motor,
+            lambda load: 35.0 + 50.0 * load,
         ),
         MachineType(
-            "cnc_mill", "cnc",
-            (Sensor("temperature_c", "°C", 25, 60, 0.2), Sensor("vibration_mm_s", "mm/s", 0.3, 3.5, 0.07),
-             Sensor("spindle_speed_rpm", "rpm", 3000, 12500, 20.0), Sensor("spindle_load_pct", "%", 10, 90, 0.8),
-             Sensor("power_kw", "kW", 3, 24, 0.2), Sensor("coolant_temperature_c", "°C", 18, 28, 0.1)),
-            _cnc, lambda load: 28.0 + 28.0 * load, 400.0,
+            "cnc_mill",
+            "cnc",
+            (
+                Sensor("temperature_c", "°C", 25, 60, 0.2),
+                Sensor("vibration_mm_s", "mm/s", 0.3, 3.5, 0.07),
+                Sensor("spindle_speed_rpm", "rpm", 3000, 12500, 20.0),
+                Sensor("spindle_load_pct", "%", 10, 90, 0.8),
+                Sensor("power_kw", "kW", 3, 24, 0.2),
+                Sensor("coolant_temperature_c", "°C", 18, 28, 0.1),
+            ),
+            _cnc,
+            lambda load: 28.0 + 28.0 * load,
+            400.0,
         ),
         MachineType(
-            "conveyor", "conv",
-            (Sensor("temperature_c", "°C", 20, 55, 0.2), Sensor("vibration_mm_s", "mm/s", 0.3, 2.5, 0.05),
-             Sensor("belt_speed_m_s", "m/s", 1.0, 2.6, 0.01), Sensor("current_a", "A", 5, 27, 0.2),
-             Sensor("load_pct", "%", 0, 100, 0.5)),
-            _conveyor, lambda load: 25.0 + 25.0 * load, 300.0,
+            "conveyor",
+            "conv",
+            (
+                Sensor("temperature_c", "°C", 20, 55, 0.2),
+                Sensor("vibration_mm_s", "mm/s", 0.3, 2.5, 0.05),
+                Sensor("belt_speed_m_s", "m/s", 1.0, 2.6, 0.01),
+                Sensor("current_a", "A", 5, 27, 0.2),
+                Sensor("load_pct", "%", 0, 100, 0.5),
+            ),
+            _conveyor,
+            lambda load: 25.0 + 25.0 * load,
+            300.0,
         ),
     )
 }
@@ -137,5 +174,7 @@ class TypeFleet:
         target = self.type.thermal_target(load)
         self.temp += (target - self.temp) * (1.0 - np.exp(-dt / self.type.thermal_tau_s))
         values = self.type.physics(load, speed, self.temp)
-        noisy = [v + self.rng.normal(0.0, s.noise, self.n) for v, s in zip(values, self.type.sensors, strict=True)]
+        noisy = [
+            v + self.rng.normal(0.0, s.noise, self.n) for v, s in zip(values, self.type.sensors, strict=True)
+        ]
         return load, noisy

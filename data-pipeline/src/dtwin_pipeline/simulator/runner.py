@@ -13,9 +13,9 @@ from typing import Protocol
 import numpy as np
 import orjson
 import structlog
-
 from dtwin.contracts.topics import mqtt_telemetry_topic
 from dtwin.core.bus import TelemetryBus
+
 from dtwin_pipeline.simulator.machines import MACHINE_TYPES, TypeFleet
 
 log = structlog.get_logger(__name__)
@@ -74,7 +74,9 @@ class Fleet:
             site = f"site-{(i % cfg.sites) + 1}"
             line = f"line-{((i // cfg.sites) % cfg.lines_per_site) + 1}"
             by_type[tname].append(Machine(f"{MACHINE_TYPES[tname].prefix}-{n:04d}", tname, site, line))
-        self.groups = [(TypeFleet(MACHINE_TYPES[t], len(ms), self.rng), ms) for t, ms in by_type.items() if ms]
+        self.groups = [
+            (TypeFleet(MACHINE_TYPES[t], len(ms), self.rng), ms) for t, ms in by_type.items() if ms
+        ]
 
     @property
     def machines(self) -> list[Machine]:
@@ -89,17 +91,25 @@ class Fleet:
             names = [s.name for s in fleet.type.sensors]
             columns = np.round(np.vstack(values), 3).T.tolist()  # one row per machine
             for m, row in zip(machines, columns, strict=True):
-                payload = orjson.dumps({
-                    "schema": 1, "machine_id": m.id, "machine_type": m.type, "ts": ts,
-                    "site": m.site, "line": m.line, "readings": dict(zip(names, row, strict=True)),
-                    "quality": "good",
-                })
+                payload = orjson.dumps(
+                    {
+                        "schema": 1,
+                        "machine_id": m.id,
+                        "machine_type": m.type,
+                        "ts": ts,
+                        "site": m.site,
+                        "line": m.line,
+                        "readings": dict(zip(names, row, strict=True)),
+                        "quality": "good",
+                    }
+                )
                 out.append(Outgoing(m, payload))
         return out
 
 
-async def run_simulator(cfg: SimulatorConfig, sink: Sink, stats: SimStats | None = None,
-                        fleet: Fleet | None = None) -> SimStats:
+async def run_simulator(
+    cfg: SimulatorConfig, sink: Sink, stats: SimStats | None = None, fleet: Fleet | None = None
+) -> SimStats:
     """Tick the fleet at cfg.rate_hz until cfg.duration_s has passed (or forever)."""
     fleet = fleet or Fleet(cfg)
     stats = stats or SimStats()
@@ -131,8 +141,12 @@ class BusSink:
 
     async def send(self, batch: Sequence[Outgoing]) -> None:
         for o in batch:
-            await self.bus.produce(self.topic, o.payload, key=o.machine.id.encode(),
-                                   headers={"site": o.machine.site, "line": o.machine.line})
+            await self.bus.produce(
+                self.topic,
+                o.payload,
+                key=o.machine.id.encode(),
+                headers={"site": o.machine.site, "line": o.machine.line},
+            )
 
 
 class MqttSink:
@@ -147,14 +161,25 @@ class MqttSink:
     async def send(self, batch: Sequence[Outgoing]) -> None:
         publish = self.client.publish  # type: ignore[attr-defined]
         for i in range(0, len(batch), self.window):
-            await asyncio.gather(*(
-                publish(mqtt_telemetry_topic(o.machine.site, o.machine.line, o.machine.id), o.payload, qos=self.qos)
-                for o in batch[i : i + self.window]
-            ))
+            await asyncio.gather(
+                *(
+                    publish(
+                        mqtt_telemetry_topic(o.machine.site, o.machine.line, o.machine.id),
+                        o.payload,
+                        qos=self.qos,
+                    )
+                    for o in batch[i : i + self.window]
+                )
+            )
 
 
-async def run_mqtt_simulator(cfg: SimulatorConfig, url: str, username: str | None = None,
-                             password: str | None = None, stats: SimStats | None = None) -> SimStats:
+async def run_mqtt_simulator(
+    cfg: SimulatorConfig,
+    url: str,
+    username: str | None = None,
+    password: str | None = None,
+    stats: SimStats | None = None,
+) -> SimStats:
     """The simulator against a real MQTT broker, reconnecting with backoff when the broker drops."""
     import aiomqtt
 
@@ -171,8 +196,7 @@ async def run_mqtt_simulator(cfg: SimulatorConfig, url: str, username: str | Non
         if remaining is not None and remaining <= 0:
             return stats
         try:
-            async with aiomqtt.Client(**target.client_kwargs(), max_inflight_messages=1000,  # type: ignore[arg-type]
-                                      max_queued_outgoing_messages=100_000) as client:
+            async with target.client(max_inflight=1000, max_queued_outgoing=100_000) as client:
                 backoff.reset()
                 run_cfg = SimulatorConfig(**{**cfg.__dict__, "duration_s": remaining})
                 await run_simulator(run_cfg, MqttSink(client), stats, fleet)

@@ -1,0 +1,90 @@
+# dtwin — make targets are the single source of truth; CI (.ci/run) calls `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+MACHINES ?= 50
+APT_PACKAGES := postgresql redis-server mosquitto mosquitto-clients chromium
+
+.PHONY: help demo dev test test-backend test-pipeline test-frontend test-e2e lint fmt bench migrate \
+        frontend system-deps venv compose-check clean
+
+help: ## list targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-15s\033[0m %s\n",$$1,$$2}'
+
+# ---------------------------------------------------------------------------------------------- setup
+$(VENV)/.installed: backend/pyproject.toml data-pipeline/pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e 'backend[dev]' -e data-pipeline
+	touch $@
+
+venv: $(VENV)/.installed ## create the virtualenv and install backend + data-pipeline (editable)
+
+frontend/node_modules/.installed: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+frontend/dist/index.html: frontend/node_modules/.installed $(shell find frontend/src frontend/index.html frontend/public -type f 2>/dev/null)
+	cd frontend && npm run build --silent
+
+frontend: frontend/dist/index.html ## build the dashboard into frontend/dist
+
+system-deps: ## install the Debian packages tests need (PostgreSQL, Redis, Mosquitto, Chromium) if missing
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install$$missing" >&2; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# ------------------------------------------------------------------------------------------------ run
+demo: venv frontend ## run everything in one process on embedded defaults, simulator included (PORT, MACHINES)
+	@echo "dtwin demo: dashboard http://localhost:$(PORT)/  API docs http://localhost:$(PORT)/docs"
+	$(BIN)/dtwin demo --host 0.0.0.0 --port $(PORT) --machines $(MACHINES)
+
+dev: venv frontend ## real mode against local PostgreSQL/Redis/Mosquitto + a Tansu broker: backend, bridge, simulator
+	$(BIN)/dtwin dev --port $(PORT) --machines $(MACHINES)
+
+migrate: venv ## apply database migrations to DTWIN_DATABASE_URL
+	$(BIN)/dtwin migrate
+
+# ----------------------------------------------------------------------------------------------- test
+test: system-deps venv frontend lint test-backend test-pipeline test-frontend test-e2e compose-check ## everything
+	@echo "make test: all suites passed"
+
+test-backend: venv ## backend unit, integration (real servers) and end-to-end tests
+	cd backend && ../$(BIN)/pytest -q
+
+test-pipeline: venv ## data-pipeline unit and integration tests
+	cd data-pipeline && ../$(BIN)/pytest -q
+
+test-frontend: frontend/node_modules/.installed ## Vitest component tests
+	cd frontend && npm test --silent
+
+test-e2e: venv frontend system-deps ## Playwright in Debian Chromium against the backend in demo mode
+	cd frontend && npx playwright test
+
+lint: venv frontend/node_modules/.installed ## ruff, ruff format --check, mypy, eslint + tsc
+	$(BIN)/ruff check backend data-pipeline
+	$(BIN)/ruff format --check backend data-pipeline
+	cd backend && ../$(BIN)/mypy src
+	cd data-pipeline && ../$(BIN)/mypy src
+	cd frontend && npm run lint --silent
+
+fmt: venv ## format Python code
+	$(BIN)/ruff check --fix backend data-pipeline
+	$(BIN)/ruff format backend data-pipeline
+
+compose-check: venv ## validate docker-compose.yml against the Compose spec (offline)
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+
+# ---------------------------------------------------------------------------------------------- bench
+bench: system-deps venv ## run the real pipeline at rising load; print and record figures in docs/benchmarks.md
+	$(BIN)/python -m dtwin.bench.pipeline --out docs/benchmarks.md
+
+clean: ## remove virtualenv, node_modules, builds and local data
+	rm -rf $(VENV) frontend/node_modules frontend/dist var

@@ -1,0 +1,146 @@
+"""The whole pipeline as separate processes: `dtwin simulate` -> Mosquitto -> `dtwin bridge` -> Kafka (Tansu)
+-> `dtwin serve` -> PostgreSQL rows + Redis hash + a WebSocket client receiving the update. A malformed MQTT
+payload lands in the DLQ and nothing crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import redis.asyncio as aioredis
+import websockets
+from dtwin_pipeline.mqtt import MqttTarget
+
+from dtwin.core.db import create_engine, create_sessionmaker
+from dtwin.devtools.servers import Server, env_for, free_port
+from dtwin.devtools.testing import eventually, read_topic
+from dtwin.readings.repository import ReadingRepository
+
+DTWIN = str(Path(sys.executable).parent / "dtwin")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def stack(servers: dict[str, Server], pg_url: str, uid: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        **env_for(servers),
+        "DTWIN_DATABASE_URL": pg_url,
+        "DTWIN_PORT": str(port),
+        "DTWIN_TOPIC_TELEMETRY": f"e2e.raw.{uid}",
+        "DTWIN_TOPIC_DLQ": f"e2e.dlq.{uid}",
+        "DTWIN_CONSUMER_GROUP": f"e2e-{uid}",
+        "DTWIN_REDIS_PREFIX": f"e2e{uid}",
+        "DTWIN_FRONTEND_DIST": "",
+    }
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def spawn(name: str, *args: str) -> None:
+        log = (tmp_path / f"{name}.log").open("wb")
+        procs.append((name, subprocess.Popen([DTWIN, *args], env=env, stdout=log, stderr=subprocess.STDOUT)))
+
+    spawn("backend", "serve")
+    spawn("bridge", "bridge")
+    spawn(
+        "simulator", "simulate", "--machines", "5", "--rate", "2", "--duration", "120", "--id-offset", "7000"
+    )
+    try:
+        yield {**env, "BASE": f"127.0.0.1:{port}", "LOGS": str(tmp_path)}
+    finally:
+        for _, p in reversed(procs):
+            p.terminate()
+        for _, p in procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        crashed = [n for n, p in procs if p.returncode not in (0, -15, 143)]
+        assert not crashed, f"processes exited abnormally: {crashed}; logs in {tmp_path}"
+
+
+async def test_simulated_telemetry_reaches_db_redis_and_websocket(stack: dict[str, str]) -> None:
+    base = stack["BASE"]
+    async with httpx.AsyncClient(base_url=f"http://{base}") as http:
+
+        async def ready() -> bool:
+            try:
+                return (await http.get("/readyz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(ready, timeout=60, what=f"backend ready (logs: {stack['LOGS']})")
+
+        async with websockets.connect(f"ws://{base}/ws") as ws:
+            assert orjson.loads(await ws.recv())["type"] == "hello"
+
+            async def ws_update() -> dict[str, object]:
+                while True:
+                    msg = orjson.loads(await ws.recv())
+                    if msg["type"] == "updates":
+                        for item in msg["items"]:
+                            if item["id"] == "pump-7001":
+                                return dict(item)
+
+            update = await asyncio.wait_for(ws_update(), 60)
+        assert update["machine_type"] == "centrifugal_pump"
+        assert update["site"] == "site-1" and update["line"] == "line-1"
+        assert "temperature_c" in update["readings"]  # type: ignore[operator]
+
+        twins = (await http.get("/api/v1/twins")).json()
+        assert {t["id"] for t in twins["items"]} >= {
+            "pump-7001",
+            "comp-7002",
+            "motor-7003",
+            "cnc-7004",
+            "conv-7005",
+        }
+
+    redis = aioredis.Redis.from_url(stack["DTWIN_REDIS_URL"])
+    h = await redis.hgetall(f"{stack['DTWIN_REDIS_PREFIX']}:twin:pump-7001")
+    await redis.aclose()
+    assert h[b"machine_type"] == b"centrifugal_pump" and b"r:vibration_mm_s" in h
+
+    engine = create_engine(stack["DTWIN_DATABASE_URL"])
+    try:
+
+        async def rows() -> int:
+            async with create_sessionmaker(engine)() as s:
+                return await ReadingRepository(s).count("pump-7001")
+
+        assert await eventually(rows, what="rows in PostgreSQL") >= 7  # one message = 7 pump sensors
+    finally:
+        await engine.dispose()
+
+    # a malformed payload goes to the DLQ and the pipeline keeps flowing
+    target = MqttTarget.from_url(stack["DTWIN_MQTT_URL"])
+    async with target.client() as c:
+        await c.publish(
+            "plant/site-1/line-1/pump-7001/telemetry", b'{"schema":1,"machine_id":"pump-7001"', qos=1
+        )
+    dlq = await read_topic(stack["DTWIN_KAFKA_BOOTSTRAP"], stack["DTWIN_TOPIC_DLQ"], at_least=1, timeout=30)
+    record = orjson.loads(dlq[0].value)  # type: ignore[attr-defined]
+    assert record["machine_id"] == "pump-7001" and "not valid JSON" in record["reason"]
+    before = (await _twin(base, "pump-7001"))["ts"]
+    await eventually(
+        lambda: _newer(base, before), timeout=20, what="telemetry still flowing after the reject"
+    )
+    async with httpx.AsyncClient(base_url=f"http://{base}") as http:
+        assert (await http.get("/readyz")).status_code == 200
+
+
+async def _twin(base: str, machine: str) -> dict[str, str]:
+    async with httpx.AsyncClient(base_url=f"http://{base}") as http:
+        body: dict[str, str] = (await http.get(f"/api/v1/twins/{machine}")).json()
+        return body
+
+
+async def _newer(base: str, ts: str) -> bool:
+    return (await _twin(base, "pump-7001"))["ts"] > ts

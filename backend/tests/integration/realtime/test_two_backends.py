@@ -1,0 +1,60 @@
+"""Two backend processes behind one Redis: WebSocket clients of either receive every update."""
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import orjson
+import websockets
+
+from dtwin.config import Settings
+from dtwin.core.bus import KafkaBus
+from dtwin.devtools.testing import serve_app
+from dtwin.main import create_app
+
+
+async def collect(url: str, want: set[str], seen: set[str], ready: asyncio.Event) -> None:
+    async with websockets.connect(f"ws://{url}/ws") as ws:
+        hello = orjson.loads(await ws.recv())
+        assert hello["type"] == "hello"
+        ready.set()
+        while not want <= seen:
+            msg = orjson.loads(await ws.recv())
+            if msg["type"] == "updates":
+                seen.update(u["id"] for u in msg["items"])
+
+
+async def test_both_backends_deliver_updates_consumed_by_either(real_settings: Settings, uid: str) -> None:
+    machines = {f"fan-{uid}-{k}" for k in range(12)}
+    app_a, app_b = create_app(real_settings), create_app(real_settings)
+    async with serve_app(app_a) as url_a, serve_app(app_b) as url_b:
+        seen_a: set[str] = set()
+        seen_b: set[str] = set()
+        ready_a, ready_b = asyncio.Event(), asyncio.Event()
+        clients = [
+            asyncio.create_task(collect(url_a, machines, seen_a, ready_a)),
+            asyncio.create_task(collect(url_b, machines, seen_b, ready_b)),
+        ]
+        await asyncio.wait_for(asyncio.gather(ready_a.wait(), ready_b.wait()), 10)
+        bus = KafkaBus(real_settings.kafka_bootstrap or "")
+        await bus.start()
+        try:
+            now = datetime.now(UTC).isoformat()
+            for m in sorted(machines):
+                await bus.produce(
+                    real_settings.topic_telemetry,
+                    orjson.dumps({"schema": 1, "machine_id": m, "ts": now, "readings": {"speed_rpm": 900.0}}),
+                    key=m.encode(),
+                )
+            await bus.flush()
+            await asyncio.wait_for(asyncio.gather(*clients), 45)
+        finally:
+            for c in clients:
+                c.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.gather(*clients, return_exceptions=True)
+            await bus.stop()
+        consumed_a = app_a.state.consumer.state.messages
+        consumed_b = app_b.state.consumer.state.messages
+    assert seen_a == machines and seen_b == machines
+    assert consumed_a + consumed_b >= len(machines)
