@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from dtwin.devtools.servers import Server, ServerError, running
 
 HERE = Path(__file__).parent

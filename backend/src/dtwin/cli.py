@@ -62,6 +62,20 @@ def demo(
 
 
 @app.command()
+def dev(
+    port: Annotated[int, typer.Option()] = 8000,
+    machines: Annotated[int, typer.Option(help="Simulated machines")] = 50,
+    rate: Annotated[float, typer.Option(help="Messages per machine per second")] = 1.0,
+) -> None:
+    """Real mode on this machine: backend, bridge and simulator as processes against local PostgreSQL,
+    Redis and Mosquitto (default ports or DTWIN_* variables), plus a Tansu broker unless
+    DTWIN_KAFKA_BOOTSTRAP is set."""
+    from dtwin.devtools.dev import run_dev
+
+    run_dev(port, machines, rate)
+
+
+@app.command()
 def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply database migrations (Alembic) to DTWIN_DATABASE_URL."""
     from dtwin.config import get_settings
@@ -83,11 +97,10 @@ def simulate(
     list_types: Annotated[bool, typer.Option("--list-types", help="Print machine types and exit")] = False,
 ) -> None:
     """Publish simulated machine telemetry to MQTT (plant/{site}/{line}/{machine_id}/telemetry, QoS 1)."""
-    from dtwin_pipeline.simulator.machines import MACHINE_TYPES
-    from dtwin_pipeline.simulator.runner import SimulatorConfig, run_mqtt_simulator
-
     from dtwin.config import get_settings
     from dtwin.logging import configure_logging
+    from dtwin_pipeline.simulator.machines import MACHINE_TYPES
+    from dtwin_pipeline.simulator.runner import SimulatorConfig, run_mqtt_simulator
 
     if list_types:
         for t in MACHINE_TYPES.values():
@@ -112,10 +125,9 @@ def bridge(
     kafka_bootstrap: Annotated[str | None, typer.Option(help="Default DTWIN_KAFKA_BOOTSTRAP")] = None,
 ) -> None:
     """Move MQTT telemetry into Kafka (telemetry.raw), rejects into telemetry.dlq."""
-    from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
-
     from dtwin.config import get_settings
     from dtwin.logging import configure_logging
+    from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
 
     settings = get_settings()
     configure_logging(json=settings.log_json, level=settings.log_level)

@@ -16,12 +16,12 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 import websockets
-from dtwin_pipeline.mqtt import MqttTarget
 
 from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.devtools.servers import Server, env_for, free_port
 from dtwin.devtools.testing import eventually, read_topic
 from dtwin.readings.repository import ReadingRepository
+from dtwin_pipeline.mqtt import MqttTarget
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
 pytestmark = pytest.mark.slow

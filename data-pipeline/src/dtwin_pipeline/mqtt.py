@@ -40,7 +40,7 @@ class MqttTarget:
         max_inflight: int | None = None,
     ) -> aiomqtt.Client:
         """An (unconnected) aiomqtt client for this broker; use it with `async with`."""
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             hostname=self.host,
             port=self.port,
             username=self.username,
@@ -51,3 +51,6 @@ class MqttTarget:
             max_queued_outgoing_messages=max_queued_outgoing,
             max_inflight_messages=max_inflight,
         )
+        # we publish a whole tick concurrently on purpose; aiomqtt warns above 10 pending calls
+        client.pending_calls_threshold = max(10, max_inflight or 0, max_queued_outgoing or 0)
+        return client

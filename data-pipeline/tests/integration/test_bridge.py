@@ -5,9 +5,9 @@ import asyncio
 from datetime import UTC, datetime
 
 import orjson
+
 from dtwin.devtools.servers import Server
 from dtwin.devtools.testing import eventually, read_topic
-
 from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
 from dtwin_pipeline.mqtt import MqttTarget
 from dtwin_pipeline.simulator.runner import SimulatorConfig, run_mqtt_simulator

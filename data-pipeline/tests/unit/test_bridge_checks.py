@@ -1,6 +1,6 @@
 import orjson
-from dtwin.contracts.telemetry import Rejection
 
+from dtwin.contracts.telemetry import Rejection
 from dtwin_pipeline.bridge.service import check_message
 
 GOOD = orjson.dumps(

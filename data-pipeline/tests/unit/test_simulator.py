@@ -2,8 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import orjson
-from dtwin.contracts.telemetry import Telemetry, parse_telemetry
 
+from dtwin.contracts.telemetry import Telemetry, parse_telemetry
 from dtwin_pipeline.simulator.machines import MACHINE_TYPES
 from dtwin_pipeline.simulator.runner import Fleet, SimulatorConfig
 

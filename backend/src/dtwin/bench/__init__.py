@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): measure, print, record; never asserted in tests."""

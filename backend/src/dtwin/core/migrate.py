@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
+# backend/migrations in a source checkout; DTWIN_MIGRATIONS_DIR for installed packages (container images)
+MIGRATIONS_DIR = Path(
+    os.environ.get("DTWIN_MIGRATIONS_DIR") or Path(__file__).resolve().parents[3] / "migrations"
+)
 
 
 def alembic_config(database_url: str) -> Config:

@@ -233,7 +233,7 @@ def main() -> None:
     """`python -m dtwin.devtools.servers`: start all four, print their env, wait for Ctrl-C."""
     with running() as servers:
         for k, v in env_for(servers).items():
-            print(f"export {k}={v}")  # noqa: T201
+            print(f"export {k}={v}")
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 time.sleep(3600)

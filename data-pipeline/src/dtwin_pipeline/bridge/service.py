@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import aiomqtt
 import structlog
+
 from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.telemetry import Rejection, parse_telemetry
 from dtwin.contracts.topics import MQTT_TELEMETRY_FILTER, parse_mqtt_topic
 from dtwin.core.bus import KafkaBus, TelemetryBus
-
 from dtwin_pipeline.backoff import Backoff
 from dtwin_pipeline.mqtt import MqttTarget
 

@@ -13,9 +13,9 @@ from typing import Protocol
 import numpy as np
 import orjson
 import structlog
+
 from dtwin.contracts.topics import mqtt_telemetry_topic
 from dtwin.core.bus import TelemetryBus
-
 from dtwin_pipeline.simulator.machines import MACHINE_TYPES, TypeFleet
 
 log = structlog.get_logger(__name__)

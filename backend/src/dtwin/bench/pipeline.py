@@ -1,0 +1,270 @@
+"""`make bench`: the real pipeline (simulator -> Mosquitto -> bridge -> Kafka/Tansu -> backend -> PostgreSQL +
+Redis -> WebSocket) on throwaway servers, at rising offered load. For each step it reports the offered rate,
+the sustained rate durably written to PostgreSQL, and p50/p99 latency from the device timestamp to delivery
+on a WebSocket client. Figures go to stdout and are appended to docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import orjson
+import websockets
+from sqlalchemy import text
+
+from dtwin.core.db import create_engine
+from dtwin.core.migrate import upgrade_sync
+from dtwin.devtools.servers import env_for, free_port, running
+from dtwin_pipeline.simulator.machines import MACHINE_TYPES
+
+DTWIN = str(Path(sys.executable).parent / "dtwin")
+AVG_SENSORS = statistics.mean(len(t.sensors) for t in MACHINE_TYPES.values())
+MACHINES_PER_SIMULATOR = 1500
+
+
+@dataclass
+class StepResult:
+    offered: float
+    sustained: float
+    published: float
+    p50_ms: float
+    p99_ms: float
+    samples: int
+
+
+class LatencyProbe:
+    """One WebSocket client recording (receive time - device ts) per twin update."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.latencies: list[float] = []
+        self.recording = False
+
+    async def run(self) -> None:
+        async with websockets.connect(self.url, max_size=None) as ws:
+            async for raw in ws:
+                if not self.recording:
+                    continue
+                now = time.time()
+                msg = orjson.loads(raw)
+                if msg.get("type") != "updates":
+                    continue
+                for item in msg["items"]:
+                    ts = datetime.fromisoformat(item["ts"]).timestamp()
+                    self.latencies.append((now - ts) * 1000.0)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+async def count_rows(db_url: str) -> int:
+    engine = create_engine(db_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            return int((await conn.execute(text("SELECT count(*) FROM readings"))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+def machine_description() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, Python {platform.python_version()}, loopback"
+
+
+async def run_step(
+    env: dict[str, str],
+    base: str,
+    db_url: str,
+    offered: float,
+    seconds: float,
+    warmup: float,
+    probe: LatencyProbe,
+    step_no: int,
+) -> StepResult:
+    machines = max(1, round(offered / AVG_SENSORS))
+    sims: list[subprocess.Popen[bytes]] = []
+    for k in range(0, machines, MACHINES_PER_SIMULATOR):
+        n = min(MACHINES_PER_SIMULATOR, machines - k)
+        sims.append(
+            subprocess.Popen(
+                [
+                    DTWIN,
+                    "simulate",
+                    "--machines",
+                    str(n),
+                    "--rate",
+                    "1",
+                    "--duration",
+                    str(warmup + seconds + 2),
+                    "--id-offset",
+                    str(step_no * 100_000 + k),
+                    "--seed",
+                    str(step_no * 1000 + k),
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    try:
+        await asyncio.sleep(warmup)
+        rows0, t0 = await count_rows(db_url), time.monotonic()
+        probe.latencies.clear()
+        probe.recording = True
+        await asyncio.sleep(seconds)
+        probe.recording = False
+        rows1, t1 = await count_rows(db_url), time.monotonic()
+        lat = list(probe.latencies)
+    finally:
+        published = 0
+        for p in sims:
+            out, _ = await asyncio.to_thread(p.communicate, timeout=60)
+            with contextlib.suppress(ValueError, IndexError):
+                published += int(out.decode().split("published ", 1)[1].split(" ", 1)[0])
+    # let the backend drain this step's backlog before the next one starts
+    async with httpx.AsyncClient(base_url=f"http://{base}") as http:
+        await http.get("/healthz")
+    drain_deadline = time.monotonic() + 60
+    last = -1
+    while time.monotonic() < drain_deadline:
+        now_rows = await count_rows(db_url)
+        if now_rows == last:
+            break
+        last = now_rows
+        await asyncio.sleep(2)
+    return StepResult(
+        offered=machines * AVG_SENSORS,
+        sustained=(rows1 - rows0) / (t1 - t0),
+        published=published * AVG_SENSORS / (warmup + seconds + 2),
+        p50_ms=percentile(lat, 0.50),
+        p99_ms=percentile(lat, 0.99),
+        samples=len(lat),
+    )
+
+
+async def bench(steps: list[float], seconds: float, warmup: float) -> list[StepResult]:
+    results: list[StepResult] = []
+    with running() as servers:
+        env = {**os.environ, **env_for(servers), "DTWIN_FRONTEND_DIST": "", "DTWIN_LOG_LEVEL": "warning"}
+        db_url = env["DTWIN_DATABASE_URL"]
+        await asyncio.to_thread(upgrade_sync, db_url)
+        port = free_port()
+        env["DTWIN_PORT"] = str(port)
+        base = f"127.0.0.1:{port}"
+        procs = [subprocess.Popen([DTWIN, "serve"], env=env), subprocess.Popen([DTWIN, "bridge"], env=env)]
+        try:
+            async with httpx.AsyncClient(base_url=f"http://{base}") as http:
+                deadline = time.monotonic() + 60
+                while True:
+                    with contextlib.suppress(httpx.TransportError):
+                        if (await http.get("/readyz")).status_code == 200:
+                            break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("backend did not become ready")
+                    await asyncio.sleep(0.5)
+            probe = LatencyProbe(f"ws://{base}/ws")
+            probe_task = asyncio.create_task(probe.run())
+            await asyncio.sleep(5)  # consumer group join on Tansu
+            for i, offered in enumerate(steps, 1):
+                r = await run_step(env, base, db_url, offered, seconds, warmup, probe, i)
+                results.append(r)
+                print(
+                    f"  offered {r.offered:>8.0f}/s  sustained {r.sustained:>8.0f}/s  "
+                    f"p50 {r.p50_ms:>7.0f} ms  p99 {r.p99_ms:>7.0f} ms  ({r.samples} samples)",
+                    flush=True,
+                )
+                if r.sustained < 0.5 * r.offered:
+                    print("  saturated: stopping the ramp", flush=True)
+                    break
+            probe_task.cancel()
+            with contextlib.suppress(BaseException):
+                await probe_task
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    return results
+
+
+def write_report(out: Path, results: list[StepResult], seconds: float) -> str:
+    commit = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        or "unknown"
+    )
+    ok = [r for r in results if r.sustained >= 0.95 * r.offered]
+    best = max((r.sustained for r in ok), default=0.0)
+    lines = [
+        f"### Pipeline run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC (commit {commit})",
+        "",
+        f"Machine: {machine_description()}. Servers: PostgreSQL 15 (no TimescaleDB), Redis 7, Mosquitto 2, "
+        f"Tansu (Kafka protocol), all on this machine. Steps of {seconds:.0f} s measured after warm-up; "
+        f"simulated machines at 1 Hz, {AVG_SENSORS:.1f} sensors each on average.",
+        "",
+        "| offered readings/s | sustained readings/s (rows in PostgreSQL) | ratio | p50 latency ms "
+        "| p99 latency ms |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.offered:,.0f} | {r.sustained:,.0f} | {r.sustained / r.offered:.2f} | "
+            f"{r.p50_ms:,.0f} | {r.p99_ms:,.0f} |"
+        )
+    lines += [
+        "",
+        f"Highest step sustained (>= 95% of offered): **{best:,.0f} readings/s**. "
+        "Latency is device timestamp -> WebSocket client receive (same clock).",
+        "",
+    ]
+    block = "\n".join(lines)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.exists():
+        out.write_text("# Benchmarks\n\nFigures appended by `make bench`; newest last.\n\n")
+    with out.open("a") as f:
+        f.write("\n" + block)
+    return block
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
+    parser.add_argument(
+        "--steps", default="3000,6000,12000,24000,48000", help="offered readings/s per step, comma separated"
+    )
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    args = parser.parse_args()
+    steps = [float(s) for s in args.steps.split(",")]
+    print(f"pipeline benchmark: steps {steps} readings/s, {args.seconds:.0f} s each", flush=True)
+    results = asyncio.run(bench(steps, args.seconds, args.warmup))
+    print(write_report(args.out, results, args.seconds))
+
+
+if __name__ == "__main__":
+    main()

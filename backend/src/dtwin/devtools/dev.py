@@ -1,0 +1,76 @@
+"""`dtwin dev`: the real pipeline on this machine, as separate processes: backend, bridge and simulator
+against the local PostgreSQL, Redis and Mosquitto (default ports, or DTWIN_* overrides), plus a Tansu
+Kafka-protocol broker started here when DTWIN_KAFKA_BOOTSTRAP is not set."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from dtwin.devtools.servers import Server, start_tansu
+
+DEV_DEFAULTS = {
+    "DTWIN_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/dtwin",
+    "DTWIN_REDIS_URL": "redis://127.0.0.1:6379/0",
+    "DTWIN_MQTT_URL": "mqtt://127.0.0.1:1883",
+}
+
+
+async def ensure_database(url: str) -> None:
+    """Create the target PostgreSQL database if it does not exist yet."""
+    import asyncpg
+
+    u = make_url(url)
+    if u.get_backend_name() != "postgresql" or not u.database:
+        return
+    conn = await asyncpg.connect(
+        host=u.host, port=u.port or 5432, user=u.username, password=u.password, database="postgres"
+    )
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", u.database):
+            await conn.execute(f'CREATE DATABASE "{u.database}"')
+    finally:
+        await conn.close()
+
+
+def run_dev(port: int, machines: int, rate: float) -> None:
+    env = {**DEV_DEFAULTS, **os.environ, "DTWIN_PORT": str(port)}
+    tansu: Server | None = None
+    if not env.get("DTWIN_KAFKA_BOOTSTRAP"):
+        tansu = start_tansu()
+        env["DTWIN_KAFKA_BOOTSTRAP"] = tansu.url
+    asyncio.run(ensure_database(env["DTWIN_DATABASE_URL"]))
+    dtwin = str(Path(sys.executable).parent / "dtwin")
+    simulate = [dtwin, "simulate", "--machines", str(machines), "--rate", str(rate)]
+    procs = [subprocess.Popen([dtwin, "serve", "--host", "0.0.0.0"], env=env)]
+    procs.append(subprocess.Popen([dtwin, "bridge"], env=env))
+    procs.append(subprocess.Popen(simulate, env=env))
+    print(
+        f"dtwin dev: dashboard http://localhost:{port}/  kafka {env['DTWIN_KAFKA_BOOTSTRAP']}  "
+        f"db {env['DTWIN_DATABASE_URL'].split('@')[-1]}  (Ctrl-C stops everything)",
+        flush=True,
+    )
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in reversed(procs):
+            with contextlib.suppress(ProcessLookupError):
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if tansu is not None:
+            tansu.stop()
