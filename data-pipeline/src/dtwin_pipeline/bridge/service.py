@@ -41,7 +41,9 @@ class BridgeConfig:
     client_id: str = "dtwin-bridge"
     flush_every: int = 5000
     flush_interval_s: float = 0.5
-    max_queued: int = 20_000
+    # 0 = unbounded: aiomqtt discards messages past a bound, after paho already acknowledged them to the
+    # broker (silent loss). Until intake is throttled with manual acks (issue 3) we take memory over loss.
+    max_queued: int = 0
 
 
 @dataclass
