@@ -87,6 +87,21 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         return problem_response(exc.status_code, str(exc.detail), None, request.url.path)
 
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # a backing service (database, Redis) is down: retrying may succeed; not a bug, not the client's fault
+        return problem_response(
+            503,
+            "Service unavailable",
+            f"{type(exc).__name__}: a backing service is unreachable; retry later",
+            request.url.path,
+        )
+
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    for exc_type in (OperationalError, DBAPIError, RedisConnectionError, RedisTimeoutError, OSError):
+        app.add_exception_handler(exc_type, unavailable)
     app.add_exception_handler(DtwinError, dtwin_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

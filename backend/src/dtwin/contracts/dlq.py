@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from dtwin.contracts.telemetry import iso_utc
+
 
 def dead_letter(
     raw: bytes,
@@ -27,7 +29,7 @@ def dead_letter(
         "partition": partition,
         "offset": offset,
         "machine_id": machine_id,
-        "rejected_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "rejected_at": iso_utc(datetime.now(UTC)),
     }
     try:
         record["payload"] = raw.decode("utf-8")

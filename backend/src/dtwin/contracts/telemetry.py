@@ -199,7 +199,7 @@ def encode_telemetry(t: Telemetry) -> bytes:
         "schema": 1,
         "machine_id": t.machine_id,
         "machine_type": t.machine_type,
-        "ts": t.ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "ts": iso_utc(t.ts),
         "readings": t.readings,
         "quality": t.quality,
     }

@@ -14,6 +14,7 @@ import numpy as np
 import orjson
 import structlog
 
+from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import mqtt_telemetry_topic
 from dtwin.core.bus import TelemetryBus
 from dtwin_pipeline.simulator.machines import MACHINE_TYPES, TypeFleet
@@ -83,7 +84,7 @@ class Fleet:
         return [m for _, ms in self.groups for m in ms]
 
     def tick(self, now: datetime, dt: float) -> list[Outgoing]:
-        ts = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        ts = iso_utc(now)
         t = now.timestamp()
         out: list[Outgoing] = []
         for fleet, machines in self.groups:
