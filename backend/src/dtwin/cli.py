@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 from typing import Annotated
 
@@ -86,70 +84,16 @@ def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
     typer.echo(f"database at {revision}: {url.split('@')[-1]}")
 
 
-@app.command()
-def simulate(
-    machines: Annotated[int, typer.Option(help="Number of machines")] = 50,
-    rate: Annotated[float, typer.Option(help="Messages per machine per second")] = 1.0,
-    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
-    seed: Annotated[int, typer.Option()] = 42,
-    mqtt_url: Annotated[str | None, typer.Option(help="Default DTWIN_MQTT_URL")] = None,
-    id_offset: Annotated[int, typer.Option(help="First machine number - 1 (to run several simulators)")] = 0,
-    list_types: Annotated[bool, typer.Option("--list-types", help="Print machine types and exit")] = False,
-) -> None:
-    """Publish simulated machine telemetry to MQTT (plant/{site}/{line}/{machine_id}/telemetry, QoS 1)."""
-    from dtwin.config import get_settings
-    from dtwin.logging import configure_logging
-    from dtwin_pipeline.simulator.machines import MACHINE_TYPES
-    from dtwin_pipeline.simulator.runner import SimulatorConfig, run_mqtt_simulator
-
-    if list_types:
-        for t in MACHINE_TYPES.values():
-            typer.echo(f"{t.name} ({t.prefix}-NNNN)")
-            for s in t.sensors:
-                typer.echo(f"    {s.name:<24} {s.unit:<6} normal {s.lo:g} .. {s.hi:g}")
+def _register_pipeline_commands() -> None:
+    """`simulate` and `bridge` live in dtwin_pipeline (installed alongside); mount them when present."""
+    try:
+        from dtwin_pipeline.cli import register
+    except ImportError:  # backend installed without the data pipeline
         return
-    settings = get_settings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
-    cfg = SimulatorConfig(
-        machines=machines, rate_hz=rate, seed=seed, duration_s=duration, id_offset=id_offset
-    )
-    stats = asyncio.run(
-        run_mqtt_simulator(cfg, mqtt_url or settings.mqtt_url, settings.mqtt_username, settings.mqtt_password)
-    )
-    typer.echo(f"published {stats.messages} messages in {stats.ticks} ticks")
+    register(app)
 
 
-@app.command()
-def bridge(
-    mqtt_url: Annotated[str | None, typer.Option(help="Default DTWIN_MQTT_URL")] = None,
-    kafka_bootstrap: Annotated[str | None, typer.Option(help="Default DTWIN_KAFKA_BOOTSTRAP")] = None,
-) -> None:
-    """Move MQTT telemetry into Kafka (telemetry.raw), rejects into telemetry.dlq."""
-    from dtwin.config import get_settings
-    from dtwin.logging import configure_logging
-    from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
-
-    settings = get_settings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
-    bootstrap = kafka_bootstrap or settings.kafka_bootstrap
-    if not bootstrap:
-        raise typer.BadParameter(
-            "set DTWIN_KAFKA_BOOTSTRAP or --kafka-bootstrap", param_hint="--kafka-bootstrap"
-        )
-    cfg = BridgeConfig(
-        mqtt_url=mqtt_url or settings.mqtt_url,
-        mqtt_username=settings.mqtt_username,
-        mqtt_password=settings.mqtt_password,
-        kafka_bootstrap=bootstrap,
-        kafka_acks=settings.kafka_acks,
-        kafka_idempotence=settings.kafka_idempotence,
-        kafka_linger_ms=settings.kafka_linger_ms,
-        topic_telemetry=settings.topic_telemetry,
-        topic_dlq=settings.topic_dlq,
-        partitions=settings.kafka_partitions,
-    )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(Bridge(cfg).run())
+_register_pipeline_commands()
 
 
 if __name__ == "__main__":
