@@ -28,10 +28,15 @@ class Settings(BaseSettings):
     mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="MQTT broker for bridge and simulator")
     mqtt_username: str | None = None
     mqtt_password: str | None = None
+    mqtt_ca_file: Path | None = Field(default=None, description="CA bundle to verify the broker (mqtts://)")
+    mqtt_cert_file: Path | None = Field(default=None, description="Client certificate for mutual TLS")
+    mqtt_key_file: Path | None = Field(default=None, description="Client private key for mutual TLS")
 
     # --- Kafka ---
     topic_telemetry: str = "telemetry.raw"
     topic_dlq: str = "telemetry.dlq"
+    topic_desired: str = "twin.desired"
+    topic_acks: str = "twin.acks"
     consumer_group: str = "dtwin-backend"
     kafka_idempotence: bool = Field(
         default=False, description="True on Apache Kafka; Tansu does not support it"
@@ -41,6 +46,15 @@ class Settings(BaseSettings):
     kafka_partitions: int = 6
     consumer_max_records: int = 5000
     consumer_poll_timeout_ms: int = 200
+
+    # --- bridge ---
+    bridge_client_id: str = Field(default="", description="MQTT client id; default dtwin-bridge-<hostname>")
+    bridge_shared_group: str = Field(
+        default="bridge", description="MQTT shared-subscription group ('' = none)"
+    )
+    bridge_metrics_port: int | None = Field(default=9108, description="Prometheus metrics port (None = off)")
+    max_clock_skew_s: float = Field(default=300.0, description="Reject telemetry this far ahead of our clock")
+    max_age_s: float = Field(default=30 * 86400.0, description="Reject telemetry older than this")
 
     # --- Redis ---
     redis_prefix: str = "dtwin"
@@ -64,7 +78,16 @@ class Settings(BaseSettings):
     log_json: bool = False
     log_level: str = "info"
 
-    @field_validator("kafka_bootstrap", "redis_url", "frontend_dist", mode="before")
+    @field_validator(
+        "kafka_bootstrap",
+        "redis_url",
+        "frontend_dist",
+        "mqtt_ca_file",
+        "mqtt_cert_file",
+        "mqtt_key_file",
+        "bridge_metrics_port",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -166,7 +166,13 @@ async def run_step(
 async def bench(steps: list[float], seconds: float, warmup: float) -> list[StepResult]:
     results: list[StepResult] = []
     with running() as servers:
-        env = {**os.environ, **env_for(servers), "DTWIN_FRONTEND_DIST": "", "DTWIN_LOG_LEVEL": "warning"}
+        env = {
+            **os.environ,
+            **env_for(servers),
+            "DTWIN_FRONTEND_DIST": "",
+            "DTWIN_BRIDGE_METRICS_PORT": "",
+            "DTWIN_LOG_LEVEL": "warning",
+        }
         db_url = env["DTWIN_DATABASE_URL"]
         await asyncio.to_thread(upgrade_sync, db_url)
         port = free_port()

@@ -125,7 +125,7 @@ def sensor_name(sensor_type: str, unit: str | None) -> str:
     return base
 
 
-def _format_error(exc: ValidationError) -> str:
+def format_validation_error(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
         loc = ".".join(str(p) for p in err.get("loc", ())) or "payload"
@@ -189,7 +189,7 @@ def parse_telemetry(raw: bytes | str) -> Telemetry | Rejection:
                 quality=quality,  # type: ignore[arg-type]
             )
     except ValidationError as exc:
-        return Rejection(_format_error(exc), machine_hint)
+        return Rejection(format_validation_error(exc), machine_hint)
     return Rejection("unknown message form: expected a 'schema' field (schema 1) or the single-reading form")
 
 

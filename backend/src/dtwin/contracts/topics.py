@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 MQTT_TELEMETRY_FILTER = "plant/+/+/+/telemetry"
+MQTT_ACK_FILTER = "plant/+/+/+/ack"
+MQTT_DESIRED_FILTER = "plant/+/+/+/desired"
+
+
+def mqtt_topic(site: str, line: str, machine_id: str, kind: str) -> str:
+    """`kind` is telemetry (device -> platform), ack (device -> platform) or desired (platform -> device)."""
+    return f"plant/{site}/{line}/{machine_id}/{kind}"
 
 
 def mqtt_telemetry_topic(site: str, line: str, machine_id: str) -> str:
-    return f"plant/{site}/{line}/{machine_id}/telemetry"
+    return mqtt_topic(site, line, machine_id, "telemetry")
 
 
 def parse_mqtt_topic(topic: str) -> tuple[str, str, str, str] | None:

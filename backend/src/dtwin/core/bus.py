@@ -2,8 +2,9 @@
 
 Delivery contract for consumers: `getmany()` returns the next messages; `commit()` marks everything returned
 so far as processed. A consumer that fails before `commit()` gets the same messages again (at-least-once).
-`produce()` only enqueues (never waits for the broker per message); `flush()` waits until everything produced
-so far is acknowledged and raises if any of it failed."""
+`produce()` only enqueues (never waits for the broker per message) and returns the delivery future, done when
+the broker acknowledged the message; `flush()` waits until everything produced so far is acknowledged and
+raises if any of it failed."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class BusConsumer(Protocol):
     async def stop(self) -> None: ...
     async def getmany(self, timeout_ms: int, max_records: int) -> list[BusMessage]: ...
     async def commit(self) -> None: ...
+    async def lag(self) -> int: ...
 
 
 class TelemetryBus(Protocol):
@@ -42,7 +44,7 @@ class TelemetryBus(Protocol):
     async def ensure_topics(self, topics: dict[str, int]) -> None: ...
     async def produce(
         self, topic: str, value: bytes, key: bytes | None = None, headers: dict[str, str] | None = None
-    ) -> None: ...
+    ) -> asyncio.Future[Any]: ...
     async def flush(self) -> None: ...
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer: ...
 
@@ -82,19 +84,20 @@ class MemoryBus:
 
     async def produce(
         self, topic: str, value: bytes, key: bytes | None = None, headers: dict[str, str] | None = None
-    ) -> None:
+    ) -> asyncio.Future[Any]:
         offset = self._offsets.get(topic, 0)
         self._offsets[topic] = offset + 1
         msg = BusMessage(topic, 0, offset, key, value, headers or {})
         q = self.queue(topic)
         if topic in self._consumed:
             await q.put(msg)
-            return
-        while q.full():
-            q.get_nowait()
-        if len(q._queue) >= self._retain:  # type: ignore[attr-defined]
-            q.get_nowait()
-        q.put_nowait(msg)
+        else:
+            while q.full() or len(q._queue) >= self._retain:  # type: ignore[attr-defined]
+                q.get_nowait()
+            q.put_nowait(msg)
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        done.set_result(offset)
+        return done
 
     async def flush(self) -> None:
         return None
@@ -131,6 +134,9 @@ class _MemoryConsumer:
 
     async def commit(self) -> None:
         return None
+
+    async def lag(self) -> int:
+        return self._queue.qsize()
 
 
 # ------------------------------------------------------------------------------------------------ kafka
@@ -198,12 +204,13 @@ class KafkaBus:
 
     async def produce(
         self, topic: str, value: bytes, key: bytes | None = None, headers: dict[str, str] | None = None
-    ) -> None:
+    ) -> asyncio.Future[Any]:
         hdrs = [(k, v.encode()) for k, v in headers.items()] if headers else None
-        fut = await self._producer.send(topic, value=value, key=key, headers=hdrs)
+        fut: asyncio.Future[Any] = await self._producer.send(topic, value=value, key=key, headers=hdrs)
         self._pending.append(fut)
         if len(self._pending) > 100_000:
             await self.flush()
+        return fut
 
     async def flush(self) -> None:
         pending, self._pending = self._pending, []
@@ -255,3 +262,12 @@ class _KafkaConsumer:
 
     async def commit(self) -> None:
         await self._consumer.commit()
+
+    async def lag(self) -> int:
+        """Messages in assigned partitions not yet consumed (last known high watermark - position)."""
+        total = 0
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            if high is not None:
+                total += max(0, high - await self._consumer.position(tp))
+        return total

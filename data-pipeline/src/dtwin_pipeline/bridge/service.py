@@ -1,25 +1,36 @@
-"""The bridge: MQTT telemetry in -> validated -> Kafka `telemetry.raw` out (key = machine id, headers
-site/line); rejects -> `telemetry.dlq` with the reason. Reconnects to either side with backoff and jitter.
+"""The bridge: the only door between devices (MQTT) and the platform (Kafka).
 
-Delivery: the bridge awaits Kafka's acknowledgement of everything in flight every `flush_every` messages
-and at least every `flush_interval_s`, so a Kafka failure is noticed within that window and the bridge
-backs off and reconnects instead of piling messages up in memory."""
+In: `plant/{site}/{line}/{machine_id}/telemetry` -> validated -> Kafka `telemetry.raw` (key = machine id,
+headers site/line); `.../ack` -> `twin.acks`. Rejects -> `telemetry.dlq` with the raw payload and the reason.
+Out: Kafka `twin.desired` -> `.../desired` (see commands.py).
+
+Delivery: MQTT QoS 1 with manual acknowledgement. A message is acknowledged to the broker only once Kafka
+has acknowledged what the bridge produced for it, on a persistent MQTT session (clean_session false, stable
+client id), so a bridge crash or a Kafka failure means redelivery, not loss (at least once). The broker's
+in-flight window bounds what is unacknowledged, so a slow Kafka slows MQTT intake instead of growing memory.
+Several bridges share the load through an MQTT shared subscription (`$share/<group>/...`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiomqtt
 import structlog
 
+from dtwin.contracts.commands import parse_ack
 from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.telemetry import Rejection, parse_telemetry
-from dtwin.contracts.topics import MQTT_TELEMETRY_FILTER, parse_mqtt_topic
+from dtwin.contracts.topics import MQTT_ACK_FILTER, MQTT_TELEMETRY_FILTER, parse_mqtt_topic
 from dtwin.core.bus import KafkaBus, TelemetryBus
 from dtwin_pipeline.backoff import Backoff
+from dtwin_pipeline.bridge.commands import CommandForwarder
+from dtwin_pipeline.bridge.metrics import BridgeMetrics
 from dtwin_pipeline.mqtt import MqttTarget
 
 log = structlog.get_logger(__name__)
@@ -27,23 +38,30 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class BridgeConfig:
-    mqtt_url: str = "mqtt://127.0.0.1:1883"
-    mqtt_username: str | None = None
-    mqtt_password: str | None = None
+    mqtt: MqttTarget = field(default_factory=lambda: MqttTarget("127.0.0.1", 1883))
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_acks: str = "all"
     kafka_idempotence: bool = False
     kafka_linger_ms: int = 5
     topic_telemetry: str = "telemetry.raw"
     topic_dlq: str = "telemetry.dlq"
+    topic_desired: str = "twin.desired"
+    topic_acks: str = "twin.acks"
     partitions: int = 6
-    mqtt_filter: str = MQTT_TELEMETRY_FILTER
-    client_id: str = "dtwin-bridge"
-    flush_every: int = 5000
+    telemetry_filter: str = MQTT_TELEMETRY_FILTER
+    ack_filter: str = MQTT_ACK_FILTER
+    shared_group: str | None = "bridge"
+    client_id: str = field(default_factory=lambda: f"dtwin-bridge-{socket.gethostname()}")
+    command_group: str = "dtwin-bridge-commands"
+    commands: bool = True
     flush_interval_s: float = 0.5
-    # 0 = unbounded: aiomqtt discards messages past a bound, after paho already acknowledged them to the
-    # broker (silent loss). Until intake is throttled with manual acks (issue 3) we take memory over loss.
-    max_queued: int = 0
+    max_clock_skew_s: float = 300.0
+    max_age_s: float = 30 * 86400.0
+    metrics_port: int | None = None
+    stats_interval_s: float = 30.0
+
+    def subscription(self, topic_filter: str) -> str:
+        return f"$share/{self.shared_group}/{topic_filter}" if self.shared_group else topic_filter
 
 
 @dataclass
@@ -51,12 +69,17 @@ class BridgeStats:
     received: int = 0
     forwarded: int = 0
     rejected: int = 0
-    connected_mqtt: bool = False
-    started: float = field(default_factory=time.monotonic)
+    acks: int = 0
 
 
-def check_message(topic: str, payload: bytes) -> tuple[str, dict[str, str]] | Rejection:
-    """Validate one MQTT message: (machine_id, headers) to forward, or the reason to reject it."""
+def check_telemetry(
+    topic: str, payload: bytes, now: datetime, *, max_skew_s: float = 300.0, max_age_s: float = 30 * 86400.0
+) -> tuple[str, dict[str, str]] | Rejection:
+    """Validate one telemetry message: (machine_id, headers) to forward, or the reason to reject it.
+
+    Clock rule: timestamps are normalised to UTC; a message more than `max_skew_s` ahead of the bridge's
+    clock (a device clock running fast) or older than `max_age_s` is rejected. Late data within that window
+    is forwarded unchanged: per-property timestamps downstream keep it from overwriting newer values."""
     parts = parse_mqtt_topic(topic)
     if parts is None or parts[3] != "telemetry":
         return Rejection(
@@ -71,7 +94,37 @@ def check_message(topic: str, payload: bytes) -> tuple[str, dict[str, str]] | Re
             f"machine_id {parsed.machine_id!r} does not match the topic's machine {topic_machine!r}",
             topic_machine,
         )
+    ahead = (parsed.ts - now).total_seconds()
+    if ahead > max_skew_s:
+        return Rejection(
+            f"ts {parsed.ts.isoformat()} is {ahead:.0f} s ahead of the bridge clock "
+            f"(max skew {max_skew_s:.0f} s)",
+            topic_machine,
+        )
+    if now - parsed.ts > timedelta(seconds=max_age_s):
+        return Rejection(
+            f"ts {parsed.ts.isoformat()} is older than the accepted age of {max_age_s:.0f} s", topic_machine
+        )
     return parsed.machine_id, {"site": site, "line": line}
+
+
+# kept for callers of the skeleton's name
+def check_message(topic: str, payload: bytes) -> tuple[str, dict[str, str]] | Rejection:
+    return check_telemetry(topic, payload, datetime.now(UTC))
+
+
+def check_ack(topic: str, payload: bytes) -> str | Rejection:
+    parts = parse_mqtt_topic(topic)
+    if parts is None or parts[3] != "ack":
+        return Rejection(f"unexpected topic {topic!r}")
+    ack = parse_ack(payload)
+    if isinstance(ack, Rejection):
+        return Rejection(ack.reason, ack.machine_id or parts[2])
+    if ack.machine_id != parts[2]:
+        return Rejection(
+            f"machine_id {ack.machine_id!r} does not match the topic's machine {parts[2]!r}", parts[2]
+        )
+    return ack.machine_id
 
 
 class Bridge:
@@ -85,46 +138,95 @@ class Bridge:
             client_id=cfg.client_id,
         )
         self.stats = BridgeStats()
+        self.metrics = BridgeMetrics()
         self.ready = asyncio.Event()
-        self._unflushed = 0
-        self._last_flush = time.monotonic()
+        self._client: aiomqtt.Client | None = None
+        self._inflight = 0
+        self._failure: BaseException | None = None
 
-    async def handle(self, topic: str, payload: bytes) -> None:
+    # -------------------------------------------------------------------------------------------- intake
+    async def handle(self, topic: str, payload: bytes, mid: int | None = None) -> None:
+        """Route one MQTT message to Kafka; its MQTT ack (if `mid`) is sent once Kafka acknowledged it."""
         self.stats.received += 1
-        checked = check_message(topic, payload)
-        if isinstance(checked, Rejection):
-            self.stats.rejected += 1
-            await self.bus.produce(
-                self.cfg.topic_dlq,
-                dead_letter(
-                    payload,
-                    checked.reason,
-                    stage="bridge",
-                    source=f"mqtt:{topic}",
-                    machine_id=checked.machine_id,
-                ),
-                key=checked.machine_id.encode() if checked.machine_id else None,
-            )
+        kind = topic.rsplit("/", 1)[-1]
+        self.metrics.received.labels(kind).inc()
+        if kind == "ack":
+            checked_ack = check_ack(topic, payload)
+            if isinstance(checked_ack, Rejection):
+                fut = await self._reject(topic, payload, checked_ack, kind)
+            else:
+                fut = await self.bus.produce(self.cfg.topic_acks, payload, key=checked_ack.encode())
+                self.stats.acks += 1
+                self.metrics.forwarded.labels(self.cfg.topic_acks).inc()
         else:
-            machine_id, headers = checked
-            await self.bus.produce(
-                self.cfg.topic_telemetry, payload, key=machine_id.encode(), headers=headers
+            checked = check_telemetry(
+                topic,
+                payload,
+                datetime.now(UTC),
+                max_skew_s=self.cfg.max_clock_skew_s,
+                max_age_s=self.cfg.max_age_s,
             )
-            self.stats.forwarded += 1
-        self._unflushed += 1
-        if self._unflushed >= self.cfg.flush_every:
-            await self.flush()
+            if isinstance(checked, Rejection):
+                fut = await self._reject(topic, payload, checked, kind)
+            else:
+                machine_id, headers = checked
+                fut = await self.bus.produce(
+                    self.cfg.topic_telemetry, payload, key=machine_id.encode(), headers=headers
+                )
+                self.stats.forwarded += 1
+                self.metrics.forwarded.labels(self.cfg.topic_telemetry).inc()
+        if mid is not None:
+            self._track(fut, mid)
 
-    async def flush(self) -> None:
-        self._unflushed = 0
-        self._last_flush = time.monotonic()
-        await self.bus.flush()
+    async def _reject(self, topic: str, payload: bytes, rej: Rejection, kind: str) -> asyncio.Future[Any]:
+        self.stats.rejected += 1
+        self.metrics.rejected.labels(kind).inc()
+        return await self.bus.produce(
+            self.cfg.topic_dlq,
+            dead_letter(
+                payload, rej.reason, stage="bridge", source=f"mqtt:{topic}", machine_id=rej.machine_id
+            ),
+            key=rej.machine_id.encode() if rej.machine_id else None,
+        )
 
+    def _track(self, fut: asyncio.Future[Any], mid: int) -> None:
+        self._inflight += 1
+        self.metrics.inflight.set(self._inflight)
+        client = self._client
+
+        def done(f: asyncio.Future[Any]) -> None:
+            self._inflight -= 1
+            self.metrics.inflight.set(self._inflight)
+            if f.cancelled() or f.exception() is not None:
+                # not acknowledged: the broker redelivers it on the persistent session after we reconnect
+                self._failure = f.exception() if not f.cancelled() else RuntimeError("delivery cancelled")
+                return
+            if client is not None and client is self._client:
+                client._client.ack(mid, 1)
+
+        fut.add_done_callback(done)
+
+    # ------------------------------------------------------------------------------------------- running
     async def _flusher(self) -> None:
         while True:
             await asyncio.sleep(self.cfg.flush_interval_s)
-            if self._unflushed and time.monotonic() - self._last_flush >= self.cfg.flush_interval_s:
-                await self.flush()
+            await self.bus.flush()  # surfaces delivery errors; acks go out from the futures' callbacks
+
+    async def _stats_logger(self) -> None:
+        last, last_t = 0, time.monotonic()
+        while True:
+            await asyncio.sleep(self.cfg.stats_interval_s)
+            now = time.monotonic()
+            log.info(
+                "bridge_stats",
+                received=self.stats.received,
+                forwarded=self.stats.forwarded,
+                rejected=self.stats.rejected,
+                acks=self.stats.acks,
+                inflight=self._inflight,
+                per_s=round((self.stats.received - last) / (now - last_t), 1),
+            )
+            last, last_t = self.stats.received, now
 
     async def _start_kafka(self) -> None:
         backoff = Backoff()
@@ -132,7 +234,12 @@ class Bridge:
             try:
                 await self.bus.start()
                 await self.bus.ensure_topics(
-                    {self.cfg.topic_telemetry: self.cfg.partitions, self.cfg.topic_dlq: 1}
+                    {
+                        self.cfg.topic_telemetry: self.cfg.partitions,
+                        self.cfg.topic_dlq: 1,
+                        self.cfg.topic_desired: self.cfg.partitions,
+                        self.cfg.topic_acks: self.cfg.partitions,
+                    }
                 )
                 return
             except Exception as exc:
@@ -142,52 +249,88 @@ class Bridge:
                 log.warning("bridge_kafka_unavailable", error=str(exc), retry_in_s=round(delay, 2))
                 await asyncio.sleep(delay)
 
+    async def _session(self, target: MqttTarget, backoff: Backoff, connected: asyncio.Event) -> None:
+        client = target.client(identifier=self.cfg.client_id, clean_session=False)
+        client._client.manual_ack_set(True)
+        async with client:
+            self._client = client
+            await client.subscribe(self.cfg.subscription(self.cfg.telemetry_filter), qos=1)
+            await client.subscribe(self.cfg.subscription(self.cfg.ack_filter), qos=1)
+            self.metrics.mqtt_connected.set(1)
+            connected.set()
+            backoff.reset()
+            self.ready.set()
+            log.info(
+                "bridge_connected",
+                mqtt=f"{target.host}:{target.port}",
+                kafka=self.cfg.kafka_bootstrap,
+                client_id=self.cfg.client_id,
+                shared_group=self.cfg.shared_group,
+            )
+            try:
+                async for message in client.messages:
+                    if self._failure is not None:
+                        failure, self._failure = self._failure, None
+                        raise failure
+                    payload = message.payload
+                    if not isinstance(payload, bytes | bytearray):
+                        payload = str(payload).encode()
+                    await self.handle(message.topic.value, bytes(payload), message.mid)
+            finally:
+                connected.clear()
+                self.ready.clear()
+                self.metrics.mqtt_connected.set(0)
+                # let in-flight deliveries finish so their MQTT acks go out before we disconnect
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(self.bus.flush()), 10)
+                self._client = None
+
     async def run(self) -> None:
-        """Run until cancelled; on cancel, flush what is in flight and stop."""
-        target = MqttTarget.from_url(self.cfg.mqtt_url, self.cfg.mqtt_username, self.cfg.mqtt_password)
+        """Run until cancelled; on cancel, flush what is in flight, acknowledge it, and stop."""
         await self._start_kafka()
+        if self.cfg.metrics_port:
+            self.metrics.serve(self.cfg.metrics_port)
         backoff = Backoff()
-        flusher = asyncio.create_task(self._flusher(), name="bridge-flusher")
+        connected = asyncio.Event()
+        tasks = [
+            asyncio.create_task(self._flusher(), name="bridge-flusher"),
+            asyncio.create_task(self._stats_logger(), name="bridge-stats"),
+        ]
+        if self.cfg.commands:
+            forwarder = CommandForwarder(
+                self.bus,
+                topic=self.cfg.topic_desired,
+                dlq_topic=self.cfg.topic_dlq,
+                group=self.cfg.command_group,
+                metrics=self.metrics,
+                client=lambda: self._client,
+                connected=connected,
+            )
+            tasks.append(asyncio.create_task(forwarder.run(), name="bridge-commands"))
         try:
             while True:
                 try:
-                    async with target.client(max_queued_incoming=self.cfg.max_queued) as client:
-                        await client.subscribe(self.cfg.mqtt_filter, qos=1)
-                        self.stats.connected_mqtt = True
-                        backoff.reset()
-                        self.ready.set()
-                        log.info(
-                            "bridge_connected",
-                            mqtt=f"{target.host}:{target.port}",
-                            kafka=self.cfg.kafka_bootstrap,
-                            filter=self.cfg.mqtt_filter,
-                        )
-                        async for message in client.messages:
-                            payload = message.payload
-                            if not isinstance(payload, bytes | bytearray):
-                                payload = str(payload).encode()
-                            await self.handle(message.topic.value, bytes(payload))
+                    await self._session(self.cfg.mqtt, backoff, connected)
                 except aiomqtt.MqttError as exc:
-                    self.stats.connected_mqtt = False
-                    self.ready.clear()
                     delay = backoff.next_delay()
                     log.warning("bridge_mqtt_disconnected", error=str(exc), retry_in_s=round(delay, 2))
                     await asyncio.sleep(delay)
                 except Exception as exc:  # Kafka delivery failed: reconnect the producer, then MQTT
-                    self.stats.connected_mqtt = False
-                    self.ready.clear()
                     log.error("bridge_kafka_failed", error=f"{type(exc).__name__}: {exc}")
                     with contextlib.suppress(Exception):
                         await self.bus.stop()
                     await asyncio.sleep(backoff.next_delay())
                     await self._start_kafka()
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await flusher
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
             with contextlib.suppress(Exception):
                 await self.bus.flush()
             await self.bus.stop()
+            self.metrics.close()
             log.info(
                 "bridge_stopped",
                 received=self.stats.received,

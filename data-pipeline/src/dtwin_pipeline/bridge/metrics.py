@@ -1,0 +1,52 @@
+"""Bridge metrics on a Prometheus endpoint. Counters give rates with `rate()`; gauges show what is in
+flight and how far the command consumer lags."""
+
+from __future__ import annotations
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+log = structlog.get_logger(__name__)
+
+
+class BridgeMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.received = Counter(
+            "dtwin_bridge_messages_received", "MQTT messages received", ["kind"], registry=r
+        )
+        self.forwarded = Counter(
+            "dtwin_bridge_messages_forwarded", "Messages produced to Kafka", ["topic"], registry=r
+        )
+        self.rejected = Counter(
+            "dtwin_bridge_messages_rejected", "Messages sent to the DLQ", ["kind"], registry=r
+        )
+        self.commands = Counter(
+            "dtwin_bridge_commands_delivered", "Desired-state messages published to MQTT", registry=r
+        )
+        self.inflight = Gauge(
+            "dtwin_bridge_inflight_messages",
+            "MQTT messages produced to Kafka but not yet acknowledged by it",
+            registry=r,
+        )
+        self.command_lag = Gauge(
+            "dtwin_bridge_command_lag", "twin.desired messages not yet consumed", registry=r
+        )
+        self.mqtt_connected = Gauge("dtwin_bridge_mqtt_connected", "1 while connected to MQTT", registry=r)
+        self._server: object | None = None
+
+    def serve(self, port: int, host: str = "0.0.0.0") -> bool:  # noqa: S104 - scraped by Prometheus
+        """Start the endpoint; a port already in use is logged, not fatal (the bridge matters more)."""
+        try:
+            self._server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        except OSError as exc:
+            log.error("metrics_port_unavailable", port=port, error=str(exc))
+            return False
+        log.info("metrics_serving", port=port)
+        return True
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()  # type: ignore[attr-defined]
+            self._server = None
