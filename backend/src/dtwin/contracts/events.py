@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 
 class TwinUpdate(BaseModel):
-    """The compact change of one twin, as published on Redis pub/sub and sent on the WebSocket."""
+    """The effective change of one twin, as published on Redis pub/sub and sent on the WebSocket: only the
+    properties that changed (late data that lost to newer values is left out), and the twin's new version."""
 
     id: str
     machine_type: str
@@ -16,7 +17,9 @@ class TwinUpdate(BaseModel):
     line: str | None
     ts: str
     quality: Literal["good", "uncertain", "bad"]
+    version: int
     readings: dict[str, float]
+    reported: dict[str, Any] = {}
 
 
 class UpdatesMessage(BaseModel):

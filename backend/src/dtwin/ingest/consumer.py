@@ -45,37 +45,42 @@ class BatchResult:
 
 
 def coalesce(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[dict[str, Any]]:
-    """Latest state per machine in this batch (newest ts wins per message; older messages only fill sensors
-    the newer ones lack), as TwinUpdate-shaped dicts."""
-    latest: dict[str, tuple[datetime, dict[str, Any]]] = {}
+    """Latest state per machine in this batch, as TwinUpdate-shaped dicts for TwinStore.apply. Each property
+    keeps its newest value; a value older than the update's ts carries its own time in `times`, so the
+    store's per-property timestamp rule stays exact."""
+    latest: dict[str, dict[str, Any]] = {}
     for t, headers in accepted:
-        cur = latest.get(t.machine_id)
-        site = t.site or headers.get("site")
-        line = t.line or headers.get("line")
-        if cur is None:
-            latest[t.machine_id] = (
-                t.ts,
-                {
-                    "id": t.machine_id,
-                    "machine_type": t.machine_type,
-                    "site": site,
-                    "line": line,
-                    "ts": iso_utc(t.ts),
-                    "quality": t.quality,
-                    "readings": dict(t.readings),
-                },
-            )
-        elif t.ts >= cur[0]:
-            u = cur[1]
-            u["readings"].update(t.readings)
-            u.update(ts=iso_utc(t.ts), quality=t.quality, machine_type=t.machine_type)
-            u["site"] = site or u["site"]
-            u["line"] = line or u["line"]
-            latest[t.machine_id] = (t.ts, u)
-        else:
-            for sensor, value in t.readings.items():
-                cur[1]["readings"].setdefault(sensor, value)
-    return [u for _, u in latest.values()]
+        ts = iso_utc(t.ts)
+        u = latest.get(t.machine_id)
+        if u is None:
+            u = latest[t.machine_id] = {
+                "id": t.machine_id,
+                "machine_type": t.machine_type,
+                "site": None,
+                "line": None,
+                "ts": ts,
+                "quality": t.quality,
+                "readings": {},
+                "reported": {},
+                "times": {},
+            }
+        newer = ts >= u["ts"]
+        if newer:
+            u.update(ts=ts, quality=t.quality)
+            if t.machine_type != "unknown":
+                u["machine_type"] = t.machine_type
+        u["site"] = (t.site or headers.get("site") or u["site"]) if newer else (u["site"] or t.site)
+        u["line"] = (t.line or headers.get("line") or u["line"]) if newer else (u["line"] or t.line)
+        for ns, values in (("r", t.readings), ("p", t.reported or {})):
+            target = u["readings" if ns == "r" else "reported"]
+            for name, value in values.items():
+                key = f"{ns}:{name}"
+                if name not in target or u["times"].get(key, u["ts"]) <= ts:
+                    target[name] = value
+                    u["times"][key] = ts
+    for u in latest.values():  # only properties older than the update's own ts need their time
+        u["times"] = {k: v for k, v in u["times"].items() if v != u["ts"]}
+    return list(latest.values())
 
 
 class TelemetryConsumer:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from dtwin.api.deps import TwinServiceDep
 from dtwin.errors import problem_responses
@@ -18,6 +18,9 @@ async def list_twins(service: TwinServiceDep) -> TwinList:
 
 
 @router.get("/{machine_id}", response_model=TwinRead, responses=problem_responses(404))
-async def get_twin(machine_id: str, service: TwinServiceDep) -> TwinRead:
-    """One machine's live twin. 404 (problem+json) if no telemetry has ever arrived for it."""
-    return await service.get(machine_id)
+async def get_twin(machine_id: str, service: TwinServiceDep, response: Response) -> TwinRead:
+    """One machine's live twin. The `ETag` header is the twin's version, which increments on every change.
+    404 (problem+json) if no telemetry has ever arrived for it."""
+    twin = await service.get(machine_id)
+    response.headers["ETag"] = f'"{twin.version}"'
+    return twin

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -18,7 +18,11 @@ class TwinRead(BaseModel):
     ts: datetime
     last_seen: datetime
     quality: Literal["good", "uncertain", "bad"]
+    version: int
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
     readings: dict[str, float]
+    reported: dict[str, Any] = {}
 
 
 class TwinList(BaseModel):

@@ -2,11 +2,13 @@
 pub/sub channel that carries compact updates to every backend process's WebSocket clients.
 
 Hash fields: machine_type, site, line, ts (device time of the newest reading), last_seen (receive time),
-quality, and one `r:<sensor>` field per sensor with its latest value."""
+quality, version, created_at, updated_at; per sensor `r:<sensor>` (JSON value) and `tr:<sensor>` (its
+timestamp); per reported device property `p:<name>` and `tp:<name>`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,44 +16,34 @@ import redis.asyncio as aioredis
 
 from dtwin.contracts.topics import RedisKeys
 
-PUBLISH_CHUNK = 500
-READING_PREFIX = b"r:"
-
 
 def _s(v: bytes | None) -> str | None:
     return v.decode() if v is not None else None
 
 
+APPLY_LUA = (Path(__file__).parent / "apply.lua").read_text()
+
+
 class TwinStore:
+    """Live twin state in Redis. `apply()` runs apply.lua: per-property timestamps decide what is written,
+    so late or out-of-order telemetry never overwrites a newer value; version increments on change."""
+
     def __init__(self, redis: aioredis.Redis, keys: RedisKeys) -> None:
         self.redis = redis
         self.keys = keys
+        self._apply = redis.register_script(APPLY_LUA)
 
-    async def apply(self, updates: Sequence[dict[str, Any]], last_seen: str) -> None:
-        """Write each machine's latest state (one HSET per machine) and publish the updates, in one round
-        trip. `updates` are TwinUpdate-shaped dicts."""
+    async def apply(self, updates: Sequence[dict[str, Any]], last_seen: str) -> int:
+        """Apply a batch of TwinUpdate-shaped dicts (optionally with `times`: {"r:<sensor>"|"p:<prop>": ts}
+        for properties older than the update's ts) in one round trip; publishes the effective changes.
+        Returns how many twins changed."""
         if not updates:
-            return
-        pipe = self.redis.pipeline(transaction=False)
-        for u in updates:
-            mapping: dict[str, str] = {
-                "machine_type": u["machine_type"],
-                "ts": u["ts"],
-                "last_seen": last_seen,
-                "quality": u["quality"],
-            }
-            if u["site"] is not None:
-                mapping["site"] = u["site"]
-            if u["line"] is not None:
-                mapping["line"] = u["line"]
-            for sensor, value in u["readings"].items():
-                mapping[f"r:{sensor}"] = repr(value)
-            pipe.hset(self.keys.twin(u["id"]), mapping=mapping)  # type: ignore[arg-type]
-        pipe.sadd(self.keys.twin_index, *[u["id"] for u in updates])
-        for i in range(0, len(updates), PUBLISH_CHUNK):
-            chunk = updates[i : i + PUBLISH_CHUNK]
-            pipe.publish(self.keys.updates_channel, orjson.dumps({"type": "updates", "items": chunk}))
-        await pipe.execute()
+            return 0
+        keys = [self.keys.twin_index, *(self.keys.twin(u["id"]) for u in updates)]
+        changed = await self._apply(
+            keys=keys, args=[orjson.dumps(list(updates)), last_seen, self.keys.updates_channel]
+        )
+        return int(changed)
 
     async def ids(self) -> list[str]:
         members: set[bytes] = await self.redis.smembers(self.keys.twin_index)  # type: ignore[assignment]
@@ -76,11 +68,13 @@ class TwinStore:
 
     @staticmethod
     def _decode(machine_id: str, raw: dict[bytes, bytes]) -> dict[str, Any]:
-        readings = {
-            k[len(READING_PREFIX) :].decode(): float(v)
-            for k, v in raw.items()
-            if k.startswith(READING_PREFIX)
-        }
+        readings: dict[str, float] = {}
+        reported: dict[str, Any] = {}
+        for k, v in raw.items():
+            if k.startswith(b"r:"):
+                readings[k[2:].decode()] = float(orjson.loads(v))
+            elif k.startswith(b"p:"):
+                reported[k[2:].decode()] = orjson.loads(v)
         return {
             "id": machine_id,
             "machine_type": _s(raw.get(b"machine_type")) or "unknown",
@@ -89,5 +83,9 @@ class TwinStore:
             "ts": _s(raw.get(b"ts")),
             "last_seen": _s(raw.get(b"last_seen")),
             "quality": _s(raw.get(b"quality")) or "good",
+            "version": int(raw.get(b"version", b"0")),
+            "created_at": _s(raw.get(b"created_at")),
+            "updated_at": _s(raw.get(b"updated_at")),
             "readings": dict(sorted(readings.items())),
+            "reported": dict(sorted(reported.items())),
         }

@@ -79,7 +79,8 @@ async def test_batch_writes_rows_twin_hash_and_publishes(
     assert (result.accepted, result.readings, result.machines) == (2, 3, 2)
     assert await count_rows(sessions) == 3
     h = await redis.hgetall("t:twin:pump-0001")
-    assert h[b"r:temperature_c"] == b"50.0"
+    assert orjson.loads(h[b"r:temperature_c"]) == 50.0
+    assert h[b"version"] == b"1"
     assert h[b"site"] == b"s1"
     assert await redis.smembers("t:twins") == {b"pump-0001", b"motor-0002"}
     published = await pubsub.get_message(timeout=1)
@@ -109,10 +110,46 @@ async def test_invalid_message_goes_to_dlq_with_reason_and_batch_continues(
     assert "ts" in record["reason"] and record["payload"] == bad.value.decode()
 
 
-def test_coalesce_keeps_newest_values_and_fills_missing_sensors() -> None:
-    older = Telemetry("m", "t", T0, {"a": 1.0, "b": 1.0})
+def test_coalesce_keeps_newest_values_and_the_time_of_older_ones() -> None:
+    older = Telemetry("m", "t", T0, {"a": 1.0, "b": 1.0}, reported={"mode": "on"})
     newer = Telemetry("m", "t", T0 + timedelta(seconds=1), {"a": 2.0})
     for order in ([older, newer], [newer, older]):
         (u,) = coalesce([(t, {}) for t in order])
         assert u["readings"] == {"a": 2.0, "b": 1.0}
+        assert u["reported"] == {"mode": "on"}
         assert u["ts"] == "2026-11-23T10:00:01.000Z"
+        assert u["times"] == {"r:b": "2026-11-23T10:00:00.000Z", "p:mode": "2026-11-23T10:00:00.000Z"}
+
+
+async def test_late_data_never_overwrites_newer_values_across_batches(
+    consumer: TelemetryConsumer, redis
+) -> None:
+    pubsub = redis.pubsub()
+    await pubsub.subscribe("t:updates")
+    await pubsub.get_message(timeout=1)
+    await consumer.process_batch([msg(0, ts=T0 + timedelta(seconds=10), temperature_c=70.0)])
+    await consumer.process_batch([msg(1, ts=T0, temperature_c=20.0, vibration_mm_s=3.0)])  # late
+    twin = await consumer.store.get("pump-0001")
+    assert twin is not None
+    assert twin["readings"] == {"temperature_c": 70.0, "vibration_mm_s": 3.0}  # late value only fills a gap
+    assert twin["ts"] == "2026-11-23T10:00:10.000Z"
+    assert twin["version"] == 2
+    first = orjson.loads((await pubsub.get_message(timeout=1))["data"])
+    second = orjson.loads((await pubsub.get_message(timeout=1))["data"])
+    assert first["items"][0]["readings"] == {"temperature_c": 70.0}
+    assert second["items"][0]["readings"] == {"vibration_mm_s": 3.0}  # only the effective change
+    await consumer.process_batch([msg(2, ts=T0, temperature_c=20.0)])  # changes nothing
+    assert (await consumer.store.get("pump-0001"))["version"] == 2  # type: ignore[index]
+
+
+async def test_reported_device_settings_land_in_the_twin(consumer: TelemetryConsumer) -> None:
+    body = {
+        "schema": 1,
+        "machine_id": "motor-1",
+        "ts": "2026-11-23T10:00:00Z",
+        "readings": {"current_a": 3.0},
+        "reported": {"mode": "standby", "speed_setpoint_rpm": 1400},
+    }
+    await consumer.process_batch([BusMessage("telemetry.raw", 0, 0, b"motor-1", orjson.dumps(body), {})])
+    twin = await consumer.store.get("motor-1")
+    assert twin is not None and twin["reported"] == {"mode": "standby", "speed_setpoint_rpm": 1400}

@@ -1,0 +1,78 @@
+-- Apply one consumer batch of twin updates atomically, one round trip for the whole batch.
+-- KEYS[1] = twin index set, KEYS[2..n+1] = twin hashes (aligned with the updates)
+-- ARGV[1] = JSON array of updates {id, machine_type, site, line, ts, quality, readings{}, reported{}}
+-- ARGV[2] = processing time (ISO UTC), ARGV[3] = pub/sub channel
+-- Per-property timestamps decide: a property is written only if the update's ts is >= the stored one
+-- (ISO-8601 UTC strings of one fixed format compare like times). Late data never overwrites newer values.
+-- The twin's version increments once per update that changed anything; only effective changes are published.
+local updates = cjson.decode(ARGV[1])
+local now = ARGV[2]
+local out = {}
+for i, u in ipairs(updates) do
+  local key = KEYS[i + 1]
+  local times = u.times or {}
+  local names, tfields = {}, {}
+  for prop, _ in pairs(u.readings) do names[#names + 1] = {'r', prop}; tfields[#tfields + 1] = 'tr:' .. prop end
+  if type(u.reported) == 'table' then
+    for prop, _ in pairs(u.reported) do names[#names + 1] = {'p', prop}; tfields[#tfields + 1] = 'tp:' .. prop end
+  end
+  tfields[#tfields + 1] = 'ts'
+  local stored = redis.call('HMGET', key, unpack(tfields))
+  local newest = stored[#tfields]
+  local set = {}
+  local readings, reported = {}, {}
+  local changed = false
+  for j, nm in ipairs(names) do
+    local cur = stored[j]
+    local pts = times[nm[1] .. ':' .. nm[2]] or u.ts
+    if (not cur) or cur <= pts then
+      if nm[1] == 'r' then
+        local v = u.readings[nm[2]]
+        set[#set + 1] = 'r:' .. nm[2]; set[#set + 1] = cjson.encode(v)
+        set[#set + 1] = 'tr:' .. nm[2]; set[#set + 1] = pts
+        readings[nm[2]] = v
+      else
+        local v = u.reported[nm[2]]
+        set[#set + 1] = 'p:' .. nm[2]; set[#set + 1] = cjson.encode(v)
+        set[#set + 1] = 'tp:' .. nm[2]; set[#set + 1] = pts
+        reported[nm[2]] = v
+      end
+      changed = true
+    end
+  end
+  local ts = newest
+  if (not newest) or newest < u.ts then
+    ts = u.ts
+    set[#set + 1] = 'ts'; set[#set + 1] = u.ts
+    set[#set + 1] = 'quality'; set[#set + 1] = u.quality
+  end
+  if u.machine_type ~= 'unknown' then set[#set + 1] = 'machine_type'; set[#set + 1] = u.machine_type end
+  if u.site ~= cjson.null then set[#set + 1] = 'site'; set[#set + 1] = u.site end
+  if u.line ~= cjson.null then set[#set + 1] = 'line'; set[#set + 1] = u.line end
+  set[#set + 1] = 'last_seen'; set[#set + 1] = now
+  local version
+  if changed then
+    set[#set + 1] = 'updated_at'; set[#set + 1] = now
+    version = redis.call('HINCRBY', key, 'version', 1)
+  end
+  redis.call('HSETNX', key, 'created_at', now)
+  redis.call('HSET', key, unpack(set))
+  if changed then
+    local meta = redis.call('HMGET', key, 'machine_type', 'quality', 'site', 'line')
+    out[#out + 1] = {id = u.id, machine_type = meta[1] or 'unknown', quality = meta[2] or 'good',
+                     site = meta[3] or cjson.null, line = meta[4] or cjson.null, ts = ts,
+                     readings = readings, reported = reported, version = version}
+  end
+  redis.call('SADD', KEYS[1], u.id)
+end
+local published = 0
+local chunk = {}
+for k, item in ipairs(out) do
+  chunk[#chunk + 1] = item
+  if #chunk == 500 or k == #out then
+    redis.call('PUBLISH', ARGV[3], cjson.encode({type = 'updates', items = chunk}))
+    published = published + 1
+    chunk = {}
+  end
+end
+return #out
