@@ -33,6 +33,11 @@ class DtwinError(Exception):
         self.detail = detail
 
 
+class BadRequest(DtwinError):
+    status = 400
+    title = "Bad request"
+
+
 class NotFound(DtwinError):
     status = 404
     title = "Not found"
@@ -46,6 +51,11 @@ class Conflict(DtwinError):
 class PreconditionFailed(DtwinError):
     status = 412
     title = "Precondition failed"
+
+
+class UnsupportedMediaType(DtwinError):
+    status = 415
+    title = "Unsupported media type"
 
 
 class InvalidInput(DtwinError):

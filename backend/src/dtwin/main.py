@@ -20,6 +20,7 @@ from dtwin.errors import install_error_handlers
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.realtime.hub import Hub
 from dtwin.realtime.routes import router as ws_router
+from dtwin.twins.acks import AckConsumer
 from dtwin.twins.store import TwinStore
 
 log = structlog.get_logger(__name__)
@@ -37,7 +38,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await migrate.upgrade(settings.database_url)
             await adapters.bus.start()
             await adapters.bus.ensure_topics(
-                {settings.topic_telemetry: settings.kafka_partitions, settings.topic_dlq: 1}
+                {
+                    settings.topic_telemetry: settings.kafka_partitions,
+                    settings.topic_dlq: 1,
+                    settings.topic_desired: settings.kafka_partitions,
+                    settings.topic_acks: settings.kafka_partitions,
+                }
             )
             store = TwinStore(adapters.redis, adapters.keys)
             consumer = TelemetryConsumer(
@@ -54,6 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.consumer, app.state.hub = consumer, hub
             adapters.supervisor.start("ws-hub", hub.run)
             adapters.supervisor.start("telemetry-consumer", consumer.run)
+            acks = AckConsumer(
+                adapters.bus,
+                store,
+                topic=settings.topic_acks,
+                dlq_topic=settings.topic_dlq,
+                group=f"{settings.consumer_group}-acks",
+            )
+            adapters.supervisor.start("acks-consumer", acks.run)
             if settings.simulator_machines > 0:
                 _start_embedded_simulator(settings, adapters)
             log.info("backend_started", version=__version__, **adapters.mode)

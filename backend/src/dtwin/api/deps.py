@@ -44,7 +44,9 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 def get_twin_service(adapters: AdaptersDep) -> TwinService:
-    return TwinService(TwinStore(adapters.redis, adapters.keys))
+    return TwinService(
+        TwinStore(adapters.redis, adapters.keys), adapters.bus, adapters.settings.topic_desired
+    )
 
 
 TwinServiceDep = Annotated[TwinService, Depends(get_twin_service)]

@@ -13,8 +13,10 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import WatchError
 
 from dtwin.contracts.topics import RedisKeys
+from dtwin.twins.merge_patch import delta, merge_patch
 
 
 def _s(v: bytes | None) -> str | None:
@@ -22,6 +24,23 @@ def _s(v: bytes | None) -> str | None:
 
 
 APPLY_LUA = (Path(__file__).parent / "apply.lua").read_text()
+
+# a device's answer counts only for the newest command it answers (acks can arrive late or twice)
+RECORD_ACK_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local current = tonumber(redis.call('HGET', KEYS[1], 'cmd_version') or '-1')
+if tonumber(ARGV[1]) < current then return 0 end
+redis.call('HSET', KEYS[1], 'cmd_version', ARGV[1], 'cmd_status', ARGV[2], 'cmd_applied', ARGV[3],
+           'cmd_rejected', ARGV[4], 'cmd_at', ARGV[5], 'updated_at', ARGV[6])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+return 1
+"""
+
+
+class PreconditionMismatch(Exception):
+    def __init__(self, current: int) -> None:
+        super().__init__(f"desired version is {current}")
+        self.current = current
 
 
 class TwinStore:
@@ -32,6 +51,7 @@ class TwinStore:
         self.redis = redis
         self.keys = keys
         self._apply = redis.register_script(APPLY_LUA)
+        self._record_ack = redis.register_script(RECORD_ACK_LUA)
 
     async def apply(self, updates: Sequence[dict[str, Any]], last_seen: str) -> int:
         """Apply a batch of TwinUpdate-shaped dicts (optionally with `times`: {"r:<sensor>"|"p:<prop>": ts}
@@ -44,6 +64,67 @@ class TwinStore:
             keys=keys, args=[orjson.dumps(list(updates)), last_seen, self.keys.updates_channel]
         )
         return int(changed)
+
+    async def update_desired(
+        self, machine_id: str, patch: dict[str, Any], if_match: int | None, now: str
+    ) -> dict[str, Any] | None:
+        """Merge-patch the twin's desired state atomically (optimistic: WATCH/MULTI, retried on a race).
+        Returns the updated twin, None if it does not exist; raises PreconditionMismatch when `if_match` is
+        not the current desired version. The command becomes `pending` for the new desired version."""
+        key = self.keys.twin(machine_id)
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    if not await pipe.exists(key):
+                        return None
+                    raw_desired, raw_version = await pipe.hmget(key, "desired", "desired_version")
+                    current = int(raw_version or 0)
+                    if if_match is not None and if_match != current:
+                        raise PreconditionMismatch(current)
+                    desired = merge_patch(orjson.loads(raw_desired) if raw_desired else {}, patch)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(
+                        key,
+                        mapping={
+                            "desired": orjson.dumps(desired),
+                            "desired_version": current + 1,
+                            "desired_at": now,
+                            "cmd_version": current + 1,
+                            "cmd_status": "pending",
+                            "cmd_applied": b"{}",
+                            "cmd_rejected": b"{}",
+                            "cmd_at": now,
+                            "updated_at": now,
+                        },
+                    )
+                    pipe.hincrby(key, "version", 1)
+                    await pipe.execute()
+                except WatchError:
+                    continue
+            return await self.get(machine_id)
+
+    async def set_command_status(self, machine_id: str, desired_version: int, status: str, now: str) -> None:
+        await self._record_ack(
+            keys=[self.keys.twin(machine_id)], args=[desired_version, status, b"{}", b"{}", now, now]
+        )
+
+    async def record_ack(
+        self,
+        machine_id: str,
+        version: int,
+        status: str,
+        applied: dict[str, Any],
+        rejected: dict[str, str],
+        ts: str,
+        now: str,
+    ) -> bool:
+        """Record a device's answer on the twin, unless a newer command is already recorded."""
+        done = await self._record_ack(
+            keys=[self.keys.twin(machine_id)],
+            args=[version, status, orjson.dumps(applied), orjson.dumps(rejected), ts, now],
+        )
+        return bool(done)
 
     async def ids(self) -> list[str]:
         members: set[bytes] = await self.redis.smembers(self.keys.twin_index)  # type: ignore[assignment]
@@ -75,6 +156,16 @@ class TwinStore:
                 readings[k[2:].decode()] = float(orjson.loads(v))
             elif k.startswith(b"p:"):
                 reported[k[2:].decode()] = orjson.loads(v)
+        desired: dict[str, Any] = orjson.loads(raw[b"desired"]) if b"desired" in raw else {}
+        command = None
+        if b"cmd_version" in raw:
+            command = {
+                "version": int(raw[b"cmd_version"]),
+                "status": _s(raw.get(b"cmd_status")),
+                "applied": orjson.loads(raw.get(b"cmd_applied", b"{}")),
+                "rejected": orjson.loads(raw.get(b"cmd_rejected", b"{}")),
+                "ts": _s(raw.get(b"cmd_at")),
+            }
         return {
             "id": machine_id,
             "machine_type": _s(raw.get(b"machine_type")) or "unknown",
@@ -88,4 +179,8 @@ class TwinStore:
             "updated_at": _s(raw.get(b"updated_at")),
             "readings": dict(sorted(readings.items())),
             "reported": dict(sorted(reported.items())),
+            "desired": desired,
+            "desired_version": int(raw.get(b"desired_version", b"0")),
+            "delta": delta(desired, {**readings, **reported}),
+            "command": command,
         }

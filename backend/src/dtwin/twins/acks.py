@@ -1,0 +1,67 @@
+"""Consumes device acknowledgements (Kafka `twin.acks`) and records each command's outcome on its twin."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import structlog
+
+from dtwin.contracts.commands import parse_ack
+from dtwin.contracts.dlq import dead_letter
+from dtwin.contracts.telemetry import Rejection, iso_utc
+from dtwin.core.bus import TelemetryBus
+from dtwin.twins.store import TwinStore
+
+log = structlog.get_logger(__name__)
+
+
+class AckConsumer:
+    def __init__(
+        self, bus: TelemetryBus, store: TwinStore, *, topic: str, dlq_topic: str, group: str
+    ) -> None:
+        self.bus = bus
+        self.store = store
+        self.topic = topic
+        self.dlq_topic = dlq_topic
+        self.group = group
+        self.recorded = 0
+
+    async def run(self) -> None:
+        consumer = self.bus.consumer([self.topic], self.group)
+        try:
+            await consumer.start()
+            while True:
+                msgs = await consumer.getmany(200, 1000)
+                if not msgs:
+                    continue
+                now = iso_utc(datetime.now(UTC))
+                for m in msgs:
+                    ack = parse_ack(m.value)
+                    if isinstance(ack, Rejection):
+                        await self.bus.produce(
+                            self.dlq_topic,
+                            dead_letter(
+                                m.value,
+                                ack.reason,
+                                stage="consumer-acks",
+                                source=m.topic,
+                                partition=m.partition,
+                                offset=m.offset,
+                                machine_id=ack.machine_id,
+                            ),
+                        )
+                        continue
+                    if await self.store.record_ack(
+                        ack.machine_id,
+                        ack.version,
+                        ack.status,
+                        ack.applied,
+                        ack.rejected,
+                        iso_utc(ack.ts),
+                        now,
+                    ):
+                        self.recorded += 1
+                await self.bus.flush()
+                await consumer.commit()
+        finally:
+            await consumer.stop()

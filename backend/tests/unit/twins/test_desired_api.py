@@ -1,0 +1,157 @@
+"""Desired state over the API (embedded adapters): merge patch, If-Match, delta, command outcome."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI
+
+from dtwin.config import Settings
+from dtwin.devtools.testing import eventually
+from dtwin.main import create_app
+
+PATCH = {"content-type": "application/merge-patch+json"}
+
+
+@pytest.fixture
+async def app(embedded_settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(embedded_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        yield c
+
+
+async def telemetry(app: FastAPI, client: httpx.AsyncClient, reported: dict[str, object]) -> None:
+    before = (await client.get("/api/v1/twins/pump-9")).json().get("version", 0)
+    body = {
+        "schema": 1,
+        "machine_id": "pump-9",
+        "machine_type": "centrifugal_pump",
+        "site": "s1",
+        "line": "l1",
+        "ts": datetime.now(UTC).isoformat(),
+        "readings": {"speed_rpm": 2900.0},
+        "reported": reported,
+    }
+    await app.state.adapters.bus.produce("telemetry.raw", orjson.dumps(body), key=b"pump-9")
+
+    async def applied() -> bool:
+        r = await client.get("/api/v1/twins/pump-9")
+        return r.status_code == 200 and r.json()["version"] > before
+
+    await eventually(applied, what="telemetry applied")
+
+
+async def test_merge_patch_if_match_delta_and_command_outcome(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await telemetry(app, client, {"mode": "on"})
+    twin = await client.get("/api/v1/twins/pump-9")
+    etag = twin.headers["etag"]
+    assert etag == f'"{twin.json()["version"]}"'
+
+    r = await client.patch(
+        "/api/v1/twins/pump-9/desired",
+        content=b'{"mode": "standby", "limits": {"max_c": 80}}',
+        headers={**PATCH, "if-match": '"0"'},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["desired"] == {"mode": "standby", "limits": {"max_c": 80}}
+    assert body["version"] == 1 and r.headers["etag"] == '"1"'
+    assert body["delta"] == {"mode": "standby", "limits": {"max_c": 80}}
+    assert body["command"]["status"] == "pending"
+    assert (await client.get("/api/v1/twins/pump-9")).headers["etag"] != etag  # twin version moved on
+
+    # the command went to Kafka twin.desired (here the in-process bus) with the device's address
+    sent = app.state.adapters.bus.retained("twin.desired")
+    cmd = orjson.loads(sent[-1].value)
+    assert (cmd["site"], cmd["line"], cmd["version"], cmd["desired"]["mode"]) == ("s1", "l1", 1, "standby")
+
+    stale = await client.patch(
+        "/api/v1/twins/pump-9/desired", content=b'{"mode": "off"}', headers={**PATCH, "if-match": '"0"'}
+    )
+    assert stale.status_code == 412
+    assert stale.headers["content-type"] == "application/problem+json"
+    assert "current desired version 1" in stale.json()["detail"]
+
+    r = await client.patch(
+        "/api/v1/twins/pump-9/desired",
+        content=b'{"limits": {"max_c": null}}',
+        headers={**PATCH, "if-match": 'W/"1"'},
+    )
+    assert r.json()["desired"] == {"mode": "standby", "limits": {}}  # null deletes
+
+    # telemetry (every second in real life) does not make an edit stale: If-Match is the desired version
+    await telemetry(app, client, {"mode": "standby"})
+    desired = (await client.get("/api/v1/twins/pump-9/desired")).json()
+    assert desired["delta"] == {"limits": {}}  # mode converged; the empty object is not reported
+    await app.state.adapters.bus.produce(
+        "twin.acks",
+        orjson.dumps(
+            {
+                "schema": 1,
+                "machine_id": "pump-9",
+                "version": 2,
+                "status": "partial",
+                "applied": {"mode": "standby"},
+                "rejected": {"limits": "unknown setting 'limits'"},
+                "ts": datetime.now(UTC).isoformat(),
+            }
+        ),
+    )
+
+    async def acked() -> dict[str, object]:
+        cmd = (await client.get("/api/v1/twins/pump-9/desired")).json()["command"]
+        return cmd if cmd["status"] == "partial" else {}
+
+    command = await eventually(acked, what="ack recorded")
+    assert command["rejected"] == {"limits": "unknown setting 'limits'"} and command["version"] == 2
+    # an ack for an older command does not overwrite the newer outcome
+    await app.state.adapters.bus.produce(
+        "twin.acks",
+        orjson.dumps(
+            {
+                "schema": 1,
+                "machine_id": "pump-9",
+                "version": 1,
+                "status": "accepted",
+                "ts": datetime.now(UTC).isoformat(),
+            }
+        ),
+    )
+    await telemetry(app, client, {"mode": "standby"})
+    assert (await client.get("/api/v1/twins/pump-9/desired")).json()["command"]["status"] == "partial"
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"[1, 2]", PATCH, 422),
+        (b"{not json", PATCH, 422),
+        (b'{"a": 1}', {"content-type": "text/plain"}, 415),
+        (b'{"a": 1}', {**PATCH, "if-match": "abc"}, 400),
+        (b'{"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}', PATCH, 422),
+        (b'{"a": "' + b"x" * 20_000 + b'"}', PATCH, 422),
+    ],
+)
+async def test_bad_desired_patches_are_4xx_problem_json(
+    app: FastAPI, client: httpx.AsyncClient, body: bytes, headers: dict[str, str], status: int
+) -> None:
+    await telemetry(app, client, {})
+    r = await client.patch("/api/v1/twins/pump-9/desired", content=body, headers=headers)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["detail"]
+
+
+async def test_patching_an_unknown_twin_is_404(client: httpx.AsyncClient) -> None:
+    r = await client.patch("/api/v1/twins/ghost/desired", content=b'{"mode": "off"}', headers=PATCH)
+    assert r.status_code == 404
