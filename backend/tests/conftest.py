@@ -36,9 +36,12 @@ def servers() -> Iterator[dict[str, Server]]:
 @pytest.fixture(scope="session")
 def pg_url(servers: dict[str, Server]) -> str:
     url = os.environ.get("DTWIN_TEST_PG_DSN") or servers["postgres"].url
+    from concurrent.futures import ThreadPoolExecutor
+
     from dtwin.core.migrate import upgrade_sync
 
-    upgrade_sync(url)
+    with ThreadPoolExecutor(1) as pool:  # Alembic runs its own event loop; never inside the test's loop
+        pool.submit(upgrade_sync, url).result()
     return url
 
 

@@ -81,3 +81,43 @@ def dialect_name(session_or_engine: AsyncSession | AsyncEngine) -> str:
     if isinstance(session_or_engine, AsyncSession):
         return session_or_engine.get_bind().dialect.name
     return session_or_engine.dialect.name
+
+
+BUCKETS: dict[str, tuple[str, str]] = {
+    # name: (PostgreSQL interval, SQLite strftime format of the bucket start)
+    "1m": ("1 minute", "%Y-%m-%d %H:%M:00"),
+    "1h": ("1 hour", "%Y-%m-%d %H:00:00"),
+    "1d": ("1 day", "%Y-%m-%d 00:00:00"),
+}
+
+
+async def has_timescaledb(session: AsyncSession) -> bool:
+    """Whether the connected PostgreSQL has the timescaledb extension installed (cached per engine)."""
+    bind = session.get_bind()
+    cached: bool | None = bind.info.get("has_timescaledb") if hasattr(bind, "info") else None
+    if cached is not None:
+        return cached
+    from sqlalchemy import text
+
+    found = False
+    if bind.dialect.name == "postgresql":
+        found = (
+            await session.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"))
+        ).first() is not None
+    if hasattr(bind, "info"):
+        bind.info["has_timescaledb"] = found
+    return found
+
+
+async def bucket_sql(session: AsyncSession, bucket: str, column: str = "ts") -> str:
+    """SQL expression for the start of `column`'s time bucket: TimescaleDB `time_bucket`, PostgreSQL
+    `date_bin`, SQLite `strftime` (timestamps there are stored as UTC text)."""
+    interval, fmt = BUCKETS[bucket]
+    name = dialect_name(session)
+    if name == "postgresql":
+        if await has_timescaledb(session):
+            return f"time_bucket(INTERVAL '{interval}', {column})"
+        return f"date_bin(INTERVAL '{interval}', {column}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+    if name == "sqlite":
+        return f"strftime('{fmt}', {column})"
+    raise NotImplementedError(f"time buckets on {name}")

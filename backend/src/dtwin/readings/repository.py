@@ -3,14 +3,16 @@ INSERT ... ON CONFLICT DO NOTHING on PostgreSQL; INSERT OR IGNORE on SQLite."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, literal, select, text, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dtwin.core.db import dialect_name
+from dtwin.core.db import UTCDateTime, bucket_sql, dialect_name
 from dtwin.readings.models import ReadingRow
 
 # (machine_id, sensor, ts, value, quality)
@@ -26,6 +28,16 @@ _STAGE_MERGE = (
     "SELECT machine_id, sensor, ts, value, quality FROM readings_stage "
     "ON CONFLICT DO NOTHING"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class BucketRow:
+    ts: datetime
+    sensor: str
+    min: float
+    max: float
+    avg: float
+    count: int
 
 
 class ReadingRepository:
@@ -80,3 +92,91 @@ class ReadingRepository:
         if machine_id is not None:
             q = q.where(ReadingRow.machine_id == machine_id)
         return int((await self.session.execute(q)).scalar_one())
+
+    async def buckets(
+        self, machine_id: str, *, bucket: str, sensor: str | None, start: datetime, end: datetime, limit: int
+    ) -> list[BucketRow]:
+        """min/max/avg/count per time bucket and sensor in [start, end], oldest first."""
+        expr = await bucket_sql(self.session, bucket)
+        where = "machine_id = :m AND ts >= :start AND ts <= :end" + (
+            " AND sensor = :sensor" if sensor else ""
+        )
+        sql = text(
+            f"SELECT {expr} AS bucket, sensor, min(value), max(value), avg(value), count(*) "  # noqa: S608
+            f"FROM readings WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2 LIMIT :limit"
+        ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
+        rows = await self.session.execute(
+            sql, {"m": machine_id, "start": start, "end": end, "sensor": sensor, "limit": limit}
+        )
+        out = []
+        for b, s, lo, hi, avg, n in rows:
+            ts = b if isinstance(b, datetime) else datetime.fromisoformat(b)
+            out.append(
+                BucketRow(
+                    ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC),
+                    s,
+                    float(lo),
+                    float(hi),
+                    float(avg),
+                    int(n),
+                )
+            )
+        return out
+
+    async def state_at(self, machine_id: str, at: datetime) -> list[ReadingRow]:
+        """Each sensor's newest reading at or before `at`."""
+        if dialect_name(self.session) == "postgresql":
+            q = (
+                select(ReadingRow)
+                .where(ReadingRow.machine_id == machine_id, ReadingRow.ts <= at)
+                .order_by(ReadingRow.sensor, ReadingRow.ts.desc())
+                .ext(distinct_on(ReadingRow.sensor))
+            )
+            return list((await self.session.scalars(q)).all())
+        latest = (
+            select(ReadingRow.sensor, func.max(ReadingRow.ts).label("ts"))
+            .where(ReadingRow.machine_id == machine_id, ReadingRow.ts <= at)
+            .group_by(ReadingRow.sensor)
+            .subquery()
+        )
+        q = (
+            select(ReadingRow)
+            .join(latest, (ReadingRow.sensor == latest.c.sensor) & (ReadingRow.ts == latest.c.ts))
+            .where(ReadingRow.machine_id == machine_id)
+            .order_by(ReadingRow.sensor)
+        )
+        return list((await self.session.scalars(q)).all())
+
+    async def stream(
+        self,
+        machine_id: str,
+        *,
+        sensor: str | None,
+        start: datetime | None,
+        end: datetime | None,
+        chunk: int = 5000,
+    ) -> AsyncIterator[list[ReadingRow]]:
+        """All readings in the window, oldest first, in chunks (keyset pagination: memory stays bounded)."""
+        last: tuple[datetime, str] | None = None
+        while True:
+            q = select(ReadingRow).where(ReadingRow.machine_id == machine_id)
+            if sensor is not None:
+                q = q.where(ReadingRow.sensor == sensor)
+            if start is not None:
+                q = q.where(ReadingRow.ts >= start)
+            if end is not None:
+                q = q.where(ReadingRow.ts <= end)
+            if last is not None:
+                q = q.where(
+                    tuple_(ReadingRow.ts, ReadingRow.sensor)
+                    > tuple_(literal(last[0], UTCDateTime()), literal(last[1]))
+                )
+            rows = list(
+                (await self.session.scalars(q.order_by(ReadingRow.ts, ReadingRow.sensor).limit(chunk))).all()
+            )
+            if not rows:
+                return
+            yield rows
+            last = (rows[-1].ts, rows[-1].sensor)
+            if len(rows) < chunk:
+                return

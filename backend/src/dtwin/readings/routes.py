@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from dtwin.api.deps import SessionDep, TwinServiceDep
+from dtwin.api.deps import AdaptersDep, SessionDep, TwinServiceDep
+from dtwin.contracts.telemetry import iso_utc
 from dtwin.errors import InvalidInput, problem_responses
 from dtwin.readings.repository import ReadingRepository
-from dtwin.readings.schemas import ReadingList, ReadingRead
+from dtwin.readings.schemas import History, HistoryPoint, ReadingList, ReadingRead, StateAt, ValueAt
+
+DEFAULT_SPAN = {
+    "raw": timedelta(hours=1),
+    "1m": timedelta(days=1),
+    "1h": timedelta(days=30),
+    "1d": timedelta(days=365),
+}
+Sensor = Annotated[str | None, Query(max_length=64, description="Only this sensor")]
+From = Annotated[AwareDatetime | None, Query(alias="from", description="ISO 8601 with zone")]
+To = Annotated[AwareDatetime | None, Query(description="ISO 8601 with zone")]
 
 router = APIRouter(prefix="/twins", tags=["readings"])
 
@@ -21,9 +34,9 @@ async def list_readings(
     machine_id: str,
     session: SessionDep,
     twins: TwinServiceDep,
-    sensor: Annotated[str | None, Query(max_length=64, description="Only this sensor")] = None,
-    from_: Annotated[AwareDatetime | None, Query(alias="from", description="ISO 8601 with zone")] = None,
-    to: Annotated[AwareDatetime | None, Query(description="ISO 8601 with zone")] = None,
+    sensor: Sensor = None,
+    from_: From = None,
+    to: To = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> ReadingList:
     """The newest `limit` readings of a machine within [from, to], returned oldest first."""
@@ -35,3 +48,96 @@ async def list_readings(
         machine_id, sensor=sensor, start=start, end=to, limit=limit
     )
     return ReadingList(machine_id=machine_id, items=[ReadingRead.model_validate(r) for r in rows])
+
+
+def _window(from_: datetime | None, to: datetime | None, span: timedelta) -> tuple[datetime, datetime]:
+    end = to or datetime.now(UTC)
+    start = from_ or end - span
+    if start > end:
+        raise InvalidInput("'from' must not be after 'to'")
+    return start, end
+
+
+@router.get("/{machine_id}/history", response_model=History, responses=problem_responses(404, 422))
+async def history(
+    machine_id: str,
+    session: SessionDep,
+    twins: TwinServiceDep,
+    sensor: Sensor = None,
+    from_: From = None,
+    to: To = None,
+    bucket: Annotated[Literal["raw", "1m", "1h", "1d"], Query(description="Bucket width, or raw")] = "1m",
+    limit: Annotated[int, Query(ge=1, le=100_000, description="Most points returned")] = 10_000,
+) -> History:
+    """A machine's history in [from, to] (default: the last hour for raw, a day for 1m, 30 days for 1h, a
+    year for 1d): min/max/avg/count per bucket and sensor, oldest first. Buckets use TimescaleDB
+    `time_bucket` when the extension is present, `date_bin` on plain PostgreSQL, `strftime` on SQLite."""
+    await twins.ensure_exists(machine_id)
+    start, end = _window(from_, to, DEFAULT_SPAN[bucket])
+    repo = ReadingRepository(session)
+    if bucket == "raw":
+        rows = await repo.recent(machine_id, sensor=sensor, start=start, end=end, limit=limit)
+        items = [
+            HistoryPoint(ts=r.ts, sensor=r.sensor, min=r.value, max=r.value, avg=r.value, count=1)
+            for r in rows
+        ]
+    else:
+        buckets = await repo.buckets(
+            machine_id, bucket=bucket, sensor=sensor, start=start, end=end, limit=limit
+        )
+        items = [
+            HistoryPoint(ts=b.ts, sensor=b.sensor, min=b.min, max=b.max, avg=b.avg, count=b.count)
+            for b in buckets
+        ]
+    return History(machine_id=machine_id, bucket=bucket, start=start, end=end, items=items)
+
+
+@router.get("/{machine_id}/at", response_model=StateAt, responses=problem_responses(404, 422))
+async def state_at(
+    machine_id: str,
+    session: SessionDep,
+    twins: TwinServiceDep,
+    ts: Annotated[AwareDatetime, Query(description="The past instant, ISO 8601 with zone")],
+) -> StateAt:
+    """The sensor values as they were at `ts`: for each sensor, its newest stored reading at or before it."""
+    await twins.ensure_exists(machine_id)
+    rows = await ReadingRepository(session).state_at(machine_id, ts)
+    return StateAt(
+        machine_id=machine_id, at=ts, readings={r.sensor: ValueAt(value=r.value, ts=r.ts) for r in rows}
+    )
+
+
+@router.get(
+    "/{machine_id}/export.csv",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "timestamp,sensor,value,quality"},
+        **problem_responses(404, 422),
+    },
+)
+async def export_csv(
+    machine_id: str,
+    adapters: AdaptersDep,
+    twins: TwinServiceDep,
+    sensor: Sensor = None,
+    from_: From = None,
+    to: To = None,
+) -> StreamingResponse:
+    """A machine's raw readings in [from, to] (default: everything) as CSV `timestamp,sensor,value,quality`,
+    streamed in chunks, never built in memory."""
+    await twins.ensure_exists(machine_id)
+    if from_ is not None and to is not None and from_ > to:
+        raise InvalidInput("'from' must not be after 'to'")
+
+    async def rows() -> AsyncIterator[bytes]:
+        yield b"timestamp,sensor,value,quality\n"
+        async with adapters.sessions() as session:
+            async for chunk in ReadingRepository(session).stream(
+                machine_id, sensor=sensor, start=from_, end=to
+            ):
+                yield "".join(f"{iso_utc(r.ts)},{r.sensor},{r.value!r},{r.quality}\n" for r in chunk).encode()
+
+    filename = f"{machine_id}-readings.csv"
+    return StreamingResponse(
+        rows(), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )

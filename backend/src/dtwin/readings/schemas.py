@@ -19,3 +19,35 @@ class ReadingRead(BaseModel):
 class ReadingList(BaseModel):
     machine_id: str
     items: list[ReadingRead]
+
+
+class HistoryPoint(BaseModel):
+    """One bucket of one sensor (for `raw`, one reading: min = max = avg = the value, count = 1)."""
+
+    ts: datetime
+    sensor: str
+    min: float
+    max: float
+    avg: float
+    count: int
+
+
+class History(BaseModel):
+    machine_id: str
+    bucket: str
+    start: datetime
+    end: datetime
+    items: list[HistoryPoint]
+
+
+class ValueAt(BaseModel):
+    value: float
+    ts: datetime
+
+
+class StateAt(BaseModel):
+    """The reported sensor values as they were at `at`: each sensor's newest reading at or before it."""
+
+    machine_id: str
+    at: datetime
+    readings: dict[str, ValueAt]

@@ -136,3 +136,35 @@ async def test_backing_service_down_is_503_problem_json(app: FastAPI, client: ht
     assert r.status_code == 503
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["title"] == "Service unavailable"
+
+
+async def test_history_at_and_csv_export(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await feed(app, "conv-0009", 5)  # current_a = 0..4 at T0 + 0..4 s
+
+    async def stored() -> bool:
+        r = await client.get("/api/v1/twins/conv-0009/readings", params={"sensor": "current_a"})
+        return r.status_code == 200 and len(r.json()["items"]) == 5
+
+    await eventually(stored, what="readings stored")
+    window = {"from": "2026-11-23T09:00:00Z", "to": "2026-11-23T11:00:00Z"}
+    h = (
+        await client.get(
+            "/api/v1/twins/conv-0009/history", params={**window, "bucket": "1m", "sensor": "current_a"}
+        )
+    ).json()
+    assert [(p["count"], p["min"], p["max"], p["avg"]) for p in h["items"]] == [(5, 0.0, 4.0, 2.0)]
+    raw = (
+        await client.get(
+            "/api/v1/twins/conv-0009/history", params={**window, "bucket": "raw", "sensor": "current_a"}
+        )
+    ).json()
+    assert [p["avg"] for p in raw["items"]] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    at = (await client.get("/api/v1/twins/conv-0009/at", params={"ts": "2026-11-23T10:00:02.500Z"})).json()
+    assert at["readings"]["current_a"]["value"] == 2.0
+    assert (await client.get("/api/v1/twins/conv-0009/history", params={"bucket": "5m"})).status_code == 422
+    async with client.stream("GET", "/api/v1/twins/conv-0009/export.csv") as r:
+        assert r.headers["content-type"].startswith("text/csv")
+        lines = [line async for line in r.aiter_lines() if line]
+    assert lines[0] == "timestamp,sensor,value,quality"
+    assert len(lines) == 1 + 10  # 5 messages x 2 sensors
+    assert lines[1] == "2026-11-23T10:00:00.000Z,current_a,0.0,good"
