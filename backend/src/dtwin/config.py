@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     # --- Redis ---
     redis_prefix: str = "dtwin"
 
+    # --- twins ---
+    twin_expected_interval_s: float = Field(
+        default=1.0,
+        description="Expected telemetry interval unless a twin's attributes.expected_interval_s says",
+    )
+
     # --- HTTP ---
     host: str = "127.0.0.1"
     port: int = 8000

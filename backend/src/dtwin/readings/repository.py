@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, func, literal, select, text, tuple_
+from sqlalchemy import bindparam, delete, func, literal, select, text, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,6 +86,10 @@ class ReadingRepository:
         rows = list((await self.session.scalars(q)).all())
         rows.reverse()
         return rows
+
+    async def delete_machine(self, machine_id: str) -> int:
+        result = await self.session.execute(delete(ReadingRow).where(ReadingRow.machine_id == machine_id))
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def count(self, machine_id: str | None = None) -> int:
         q = select(func.count()).select_from(ReadingRow)

@@ -2,23 +2,95 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
-from dtwin.api.deps import TwinServiceDep
+from dtwin.api.deps import SessionDep, TwinServiceDep
 from dtwin.errors import BadRequest, InvalidInput, UnsupportedMediaType, problem_responses
-from dtwin.twins.schemas import DesiredState, TwinList, TwinRead
-from dtwin.twins.service import MAX_DESIRED_BYTES
+from dtwin.readings.repository import ReadingRepository
+from dtwin.twins.query import QueryError, parse_comparison
+from dtwin.twins.schemas import AttributesUpdate, DesiredState, TwinCreate, TwinList, TwinRead
+from dtwin.twins.service import MAX_DESIRED_BYTES, TwinFilter
 
 router = APIRouter(prefix="/twins", tags=["twins"])
 
 
-@router.get("", response_model=TwinList)
-async def list_twins(service: TwinServiceDep) -> TwinList:
-    """Every known machine with its latest reported values (from the live state in Redis)."""
-    return await service.list()
+@router.get("", response_model=TwinList, responses=problem_responses(422))
+async def list_twins(
+    service: TwinServiceDep,
+    machine_type: Annotated[str | None, Query(max_length=64)] = None,
+    site: Annotated[str | None, Query(max_length=64)] = None,
+    line: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[Literal["online", "stale", "offline"] | None, Query()] = None,
+    health_lt: Annotated[
+        float | None, Query(ge=0, le=100, description="Only twins with health below")
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        Query(
+            description="Property comparisons, repeatable: reported.temperature_c>80, "
+            "attributes.vendor=ACME, desired.mode=standby (ops > >= < <= = !=)"
+        ),
+    ] = None,
+    sort: Annotated[
+        str,
+        Query(
+            description="Field to sort by, - prefix for descending: id, machine_type, "
+            "site, line, status, last_seen, ts, version, health, anomaly_score"
+        ),
+    ] = "id",
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> TwinList:
+    """The fleet: twins matching every given filter, sorted, one page at a time. `count` is the number of
+    matches over all pages; follow `next_cursor` until it is null."""
+    try:
+        comparisons = tuple(parse_comparison(w) for w in where or ())
+        flt = TwinFilter(
+            machine_type=machine_type,
+            site=site,
+            line=line,
+            status=status,
+            health_lt=health_lt,
+            where=comparisons,
+        )
+    except QueryError as exc:
+        raise InvalidInput(str(exc)) from exc
+    return await service.list(flt, sort=sort, limit=limit, cursor=cursor)
+
+
+@router.post("", response_model=TwinRead, status_code=201, responses=problem_responses(409, 422))
+async def create_twin(body: TwinCreate, service: TwinServiceDep, response: Response) -> TwinRead:
+    """Register a machine ahead of its first telemetry (identity, placement and attributes). 409 if a twin
+    with this id exists (machines also register themselves on first telemetry)."""
+    twin = await service.create(body)
+    response.headers["Location"] = f"/api/v1/twins/{twin.id}"
+    response.headers["ETag"] = f'"{twin.version}"'
+    return twin
+
+
+@router.put("/{machine_id}/attributes", response_model=TwinRead, responses=problem_responses(404, 422))
+async def put_attributes(machine_id: str, body: AttributesUpdate, service: TwinServiceDep) -> TwinRead:
+    """Replace the twin's free-form attributes (serial number, install date, location, ...).
+    `expected_interval_s` there sets how often the machine is expected to report (for its status)."""
+    return await service.set_attributes(machine_id, body.attributes)
+
+
+@router.delete("/{machine_id}", status_code=204, responses=problem_responses(404))
+async def delete_twin(
+    machine_id: str,
+    service: TwinServiceDep,
+    session: SessionDep,
+    purge_history: Annotated[bool, Query(description="Also delete the stored readings")] = False,
+) -> Response:
+    """Remove the twin. Its stored readings stay unless `purge_history=true`. A machine that keeps sending
+    telemetry registers itself again."""
+    await service.delete(machine_id)
+    if purge_history:
+        await ReadingRepository(session).delete_machine(machine_id)
+    return Response(status_code=204)
 
 
 @router.get("/{machine_id}", response_model=TwinRead, responses=problem_responses(404))

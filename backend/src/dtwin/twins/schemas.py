@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+
+from dtwin.contracts.telemetry import MACHINE_ID_PATTERN
 
 
 class CommandStatus(BaseModel):
@@ -31,20 +33,25 @@ class DesiredState(BaseModel):
 
 
 class TwinRead(BaseModel):
-    """A machine's live twin: identity and its latest reported sensor values."""
+    """A machine's live twin: identity, attributes, what it reports, what operators want, and its status."""
 
     id: str
     machine_type: str
     site: str | None
     line: str | None
-    ts: datetime
-    last_seen: datetime
+    status: Literal["online", "stale", "offline"] = "offline"
+    ts: datetime | None
+    last_seen: datetime | None
     quality: Literal["good", "uncertain", "bad"]
     version: int
     created_at: datetime | None = None
     updated_at: datetime | None = None
     readings: dict[str, float]
     reported: dict[str, Any] = {}
+    attributes: dict[str, Any] = {}
+    health: float | None = None
+    anomaly_score: float | None = None
+    strategy: str | None = None
     desired: dict[str, Any] = {}
     desired_version: int = 0
     delta: dict[str, Any] = {}
@@ -52,5 +59,29 @@ class TwinRead(BaseModel):
 
 
 class TwinList(BaseModel):
+    """A page of twins. `count` is how many match the filters (all pages); pass `next_cursor` as `cursor`
+    for the next page (null on the last page)."""
+
     items: list[TwinRead]
     count: int
+    next_cursor: str | None = None
+
+
+class TwinCreate(BaseModel):
+    """Register a machine ahead of its first telemetry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, Field(pattern=MACHINE_ID_PATTERN)]
+    machine_type: Annotated[str, Field(min_length=1, max_length=64)] = "unknown"
+    site: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^/+#]+$")] | None = None
+    line: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^/+#]+$")] | None = None
+    attributes: dict[str, Any] = {}
+
+
+class AttributesUpdate(BaseModel):
+    """Replace a twin's attributes (serial number, install date, location, expected_interval_s...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attributes: dict[str, Any]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,8 +12,9 @@ import structlog
 from dtwin.contracts.commands import DesiredCommand
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.core.bus import TelemetryBus
-from dtwin.errors import DtwinError, InvalidInput, NotFound, PreconditionFailed
-from dtwin.twins.schemas import DesiredState, TwinList, TwinRead
+from dtwin.errors import Conflict, DtwinError, InvalidInput, NotFound, PreconditionFailed
+from dtwin.twins.query import Comparison, QueryError, page
+from dtwin.twins.schemas import DesiredState, TwinCreate, TwinList, TwinRead
 from dtwin.twins.store import PreconditionMismatch, TwinStore
 
 log = structlog.get_logger(__name__)
@@ -32,23 +34,105 @@ def _depth(value: Any, level: int = 0) -> int:
     return level
 
 
+def status_of(last_seen: str | None, interval_s: float, now: datetime) -> str:
+    """online: heard from within 3 expected intervals (at least 5 s); stale: within 30 (at least 60 s);
+    offline: longer, or never."""
+    if not last_seen:
+        return "offline"
+    age = (now - datetime.fromisoformat(last_seen)).total_seconds()
+    if age <= max(3 * interval_s, 5.0):
+        return "online"
+    if age <= max(30 * interval_s, 60.0):
+        return "stale"
+    return "offline"
+
+
+@dataclass(frozen=True)
+class TwinFilter:
+    machine_type: str | None = None
+    site: str | None = None
+    line: str | None = None
+    status: str | None = None
+    health_lt: float | None = None
+    where: tuple[Comparison, ...] = ()
+
+    def matches(self, t: dict[str, Any]) -> bool:
+        if self.machine_type is not None and t["machine_type"] != self.machine_type:
+            return False
+        if self.site is not None and t["site"] != self.site:
+            return False
+        if self.line is not None and t["line"] != self.line:
+            return False
+        if self.status is not None and t["status"] != self.status:
+            return False
+        if self.health_lt is not None and (t["health"] is None or t["health"] >= self.health_lt):
+            return False
+        return all(c.matches(t) for c in self.where)
+
+
 class TwinService:
     def __init__(
-        self, store: TwinStore, bus: TelemetryBus | None = None, desired_topic: str = "twin.desired"
+        self,
+        store: TwinStore,
+        bus: TelemetryBus | None = None,
+        desired_topic: str = "twin.desired",
+        expected_interval_s: float = 1.0,
     ) -> None:
         self.store = store
         self.bus = bus
         self.desired_topic = desired_topic
+        self.expected_interval_s = expected_interval_s
 
-    async def list(self) -> TwinList:
-        items = [TwinRead.model_validate(t) for t in await self.store.get_all()]
-        return TwinList(items=items, count=len(items))
+    def _with_status(self, twin: dict[str, Any], now: datetime) -> dict[str, Any]:
+        interval = twin["attributes"].get("expected_interval_s", self.expected_interval_s)
+        if not isinstance(interval, int | float) or isinstance(interval, bool) or interval <= 0:
+            interval = self.expected_interval_s
+        twin["status"] = status_of(twin["last_seen"], float(interval), now)
+        return twin
+
+    async def list(
+        self,
+        flt: TwinFilter | None = None,
+        *,
+        sort: str = "id",
+        limit: int = 10_000,
+        cursor: str | None = None,
+    ) -> TwinList:
+        """Twins matching the filter, sorted, one page at a time (cursor pagination)."""
+        now = datetime.now(UTC)
+        flt = flt or TwinFilter()
+        matching = [
+            t for t in (self._with_status(t, now) for t in await self.store.get_all()) if flt.matches(t)
+        ]
+        try:
+            items, next_cursor = page(matching, sort=sort, limit=limit, cursor=cursor)
+        except QueryError as exc:
+            raise InvalidInput(str(exc)) from exc
+        return TwinList(
+            items=[TwinRead.model_validate(t) for t in items], count=len(matching), next_cursor=next_cursor
+        )
 
     async def get(self, machine_id: str) -> TwinRead:
         twin = await self.store.get(machine_id)
         if twin is None:
             raise NotFound(f"no twin with id {machine_id!r}")
-        return TwinRead.model_validate(twin)
+        return TwinRead.model_validate(self._with_status(twin, datetime.now(UTC)))
+
+    async def create(self, body: TwinCreate) -> TwinRead:
+        if not await self.store.create(
+            body.id, body.machine_type, body.site, body.line, body.attributes, iso_utc(datetime.now(UTC))
+        ):
+            raise Conflict(f"twin {body.id!r} exists already")
+        return await self.get(body.id)
+
+    async def set_attributes(self, machine_id: str, attributes: dict[str, Any]) -> TwinRead:
+        if not await self.store.set_attributes(machine_id, attributes, iso_utc(datetime.now(UTC))):
+            raise NotFound(f"no twin with id {machine_id!r}")
+        return await self.get(machine_id)
+
+    async def delete(self, machine_id: str) -> None:
+        if not await self.store.delete(machine_id):
+            raise NotFound(f"no twin with id {machine_id!r}")
 
     async def ensure_exists(self, machine_id: str) -> None:
         if not await self.store.exists(machine_id):

@@ -104,6 +104,52 @@ class TwinStore:
                     continue
             return await self.get(machine_id)
 
+    async def create(
+        self,
+        machine_id: str,
+        machine_type: str,
+        site: str | None,
+        line: str | None,
+        attributes: dict[str, Any],
+        now: str,
+    ) -> bool:
+        """Register a twin ahead of its first telemetry. False if it exists already."""
+        key = self.keys.twin(machine_id)
+        if not await self.redis.hsetnx(key, "created_at", now):
+            return False
+        mapping: dict[str, Any] = {
+            "machine_type": machine_type,
+            "attributes": orjson.dumps(attributes),
+            "updated_at": now,
+            "version": 1,
+        }
+        if site is not None:
+            mapping["site"] = site
+        if line is not None:
+            mapping["line"] = line
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
+        pipe.sadd(self.keys.twin_index, machine_id)
+        await pipe.execute()
+        return True
+
+    async def set_attributes(self, machine_id: str, attributes: dict[str, Any], now: str) -> bool:
+        key = self.keys.twin(machine_id)
+        if not await self.redis.exists(key):
+            return False
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(key, mapping={"attributes": orjson.dumps(attributes), "updated_at": now})
+        pipe.hincrby(key, "version", 1)
+        await pipe.execute()
+        return True
+
+    async def delete(self, machine_id: str) -> bool:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(self.keys.twin(machine_id))
+        pipe.srem(self.keys.twin_index, machine_id)
+        deleted, _ = await pipe.execute()
+        return bool(deleted)
+
     async def set_command_status(self, machine_id: str, desired_version: int, status: str, now: str) -> None:
         await self._record_ack(
             keys=[self.keys.twin(machine_id)], args=[desired_version, status, b"{}", b"{}", now, now]
@@ -179,6 +225,10 @@ class TwinStore:
             "updated_at": _s(raw.get(b"updated_at")),
             "readings": dict(sorted(readings.items())),
             "reported": dict(sorted(reported.items())),
+            "attributes": orjson.loads(raw[b"attributes"]) if b"attributes" in raw else {},
+            "health": float(raw[b"health"]) if b"health" in raw else None,
+            "anomaly_score": float(raw[b"anomaly_score"]) if b"anomaly_score" in raw else None,
+            "strategy": _s(raw.get(b"strategy")),
             "desired": desired,
             "desired_version": int(raw.get(b"desired_version", b"0")),
             "delta": delta(desired, {**readings, **reported}),

@@ -155,3 +155,41 @@ async def test_bad_desired_patches_are_4xx_problem_json(
 async def test_patching_an_unknown_twin_is_404(client: httpx.AsyncClient) -> None:
     r = await client.patch("/api/v1/twins/ghost/desired", content=b'{"mode": "off"}', headers=PATCH)
     assert r.status_code == 404
+
+
+async def test_create_annotate_filter_and_delete(app: FastAPI, client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/api/v1/twins",
+        json={
+            "id": "press-1",
+            "machine_type": "hydraulic_press",
+            "site": "s2",
+            "line": "l3",
+            "attributes": {"serial": "HP-77"},
+        },
+    )
+    assert r.status_code == 201 and r.headers["location"] == "/api/v1/twins/press-1"
+    assert r.json()["status"] == "offline" and r.json()["attributes"] == {"serial": "HP-77"}
+    dup = await client.post("/api/v1/twins", json={"id": "press-1"})
+    assert dup.status_code == 409 and dup.headers["content-type"] == "application/problem+json"
+    assert (await client.post("/api/v1/twins", json={"id": "bad id!"})).status_code == 422
+    r = await client.put(
+        "/api/v1/twins/press-1/attributes", json={"attributes": {"serial": "HP-78", "bay": 4}}
+    )
+    assert r.json()["attributes"] == {"serial": "HP-78", "bay": 4}
+    await telemetry(app, client, {"mode": "on"})  # pump-9 reports, so it is online
+    listed = (await client.get("/api/v1/twins", params={"status": "online"})).json()
+    assert [t["id"] for t in listed["items"]] == ["pump-9"]
+    by_attr = (await client.get("/api/v1/twins", params={"where": "attributes.bay>=4"})).json()
+    assert [t["id"] for t in by_attr["items"]] == ["press-1"]
+    both = (await client.get("/api/v1/twins", params={"limit": 1, "sort": "-id"})).json()
+    assert both["count"] == 2 and both["items"][0]["id"] == "pump-9" and both["next_cursor"]
+    rest = await client.get(
+        "/api/v1/twins", params={"limit": 1, "sort": "-id", "cursor": both["next_cursor"]}
+    )
+    assert [t["id"] for t in rest.json()["items"]] == ["press-1"] and rest.json()["next_cursor"] is None
+    bad = await client.get("/api/v1/twins", params={"where": "temperature>1"})
+    assert bad.status_code == 422 and "reported.temperature_c>80" in bad.json()["detail"]
+    assert (await client.delete("/api/v1/twins/press-1")).status_code == 204
+    assert (await client.get("/api/v1/twins/press-1")).status_code == 404
+    assert (await client.delete("/api/v1/twins/press-1")).status_code == 404
