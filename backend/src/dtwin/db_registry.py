@@ -2,5 +2,6 @@
 
 from dtwin.core.db import Base
 from dtwin.readings.models import ReadingRow
+from dtwin.twins.models import TwinEventRow
 
-__all__ = ["Base", "ReadingRow"]
+__all__ = ["Base", "ReadingRow", "TwinEventRow"]

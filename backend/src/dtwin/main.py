@@ -21,6 +21,9 @@ from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.realtime.hub import Hub
 from dtwin.realtime.routes import router as ws_router
 from dtwin.twins.acks import AckConsumer
+from dtwin.twins.events import TwinEventLog
+from dtwin.twins.service import TwinService
+from dtwin.twins.status import StatusWatcher
 from dtwin.twins.store import TwinStore
 
 log = structlog.get_logger(__name__)
@@ -46,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 }
             )
             store = TwinStore(adapters.redis, adapters.keys)
+            events = TwinEventLog(adapters.sessions)
             consumer = TelemetryConsumer(
                 adapters.bus,
                 adapters.sessions,
@@ -55,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 group=settings.consumer_group,
                 max_records=settings.consumer_max_records,
                 poll_timeout_ms=settings.consumer_poll_timeout_ms,
+                events=events,
             )
             hub = Hub(adapters.redis, adapters.keys.updates_channel, settings.ws_queue_size)
             app.state.consumer, app.state.hub = consumer, hub
@@ -66,8 +71,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 topic=settings.topic_acks,
                 dlq_topic=settings.topic_dlq,
                 group=f"{settings.consumer_group}-acks",
+                events=events,
             )
             adapters.supervisor.start("acks-consumer", acks.run)
+            service = TwinService(
+                store, adapters.bus, settings.topic_desired, settings.twin_expected_interval_s, events
+            )
+            adapters.supervisor.start("status-watcher", StatusWatcher(service, events).run)
             if settings.simulator_machines > 0:
                 _start_embedded_simulator(settings, adapters)
             log.info("backend_started", version=__version__, **adapters.mode)

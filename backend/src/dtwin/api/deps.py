@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dtwin.config import Settings
 from dtwin.core.adapters import Adapters
+from dtwin.twins.events import TwinEventLog
 from dtwin.twins.service import TwinService
 from dtwin.twins.store import TwinStore
 
@@ -44,8 +45,13 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 def get_twin_service(adapters: AdaptersDep) -> TwinService:
+    s = adapters.settings
     return TwinService(
-        TwinStore(adapters.redis, adapters.keys), adapters.bus, adapters.settings.topic_desired
+        TwinStore(adapters.redis, adapters.keys),
+        adapters.bus,
+        s.topic_desired,
+        s.twin_expected_interval_s,
+        TwinEventLog(adapters.sessions),
     )
 
 

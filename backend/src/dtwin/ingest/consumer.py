@@ -19,6 +19,7 @@ from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telem
 from dtwin.core.bus import BusMessage, TelemetryBus
 from dtwin.core.db import transaction
 from dtwin.readings.repository import ReadingRepository, ReadingTuple
+from dtwin.twins.events import ReportedSummarizer, TwinEventLog
 from dtwin.twins.store import TwinStore
 
 log = structlog.get_logger(__name__)
@@ -95,6 +96,7 @@ class TelemetryConsumer:
         group: str,
         max_records: int = 5000,
         poll_timeout_ms: int = 200,
+        events: TwinEventLog | None = None,
     ) -> None:
         self.bus = bus
         self.sessions = sessions
@@ -104,6 +106,8 @@ class TelemetryConsumer:
         self.group = group
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
+        self.events = events
+        self.summaries = ReportedSummarizer()
         self.state = ConsumerState()
 
     async def run(self) -> None:
@@ -170,7 +174,10 @@ class TelemetryConsumer:
             async with transaction(self.sessions) as session:
                 await ReadingRepository(session).insert_many(rows)
         updates = coalesce(accepted)
-        await self.store.apply(updates, last_seen=iso_utc(datetime.now(UTC)))
+        now = datetime.now(UTC)
+        changed = await self.store.apply(updates, last_seen=iso_utc(now))
+        if self.events is not None:
+            await self.events.record_many(self.summaries.observe(changed, updates, now))
         await self.bus.flush()  # the DLQ records are durable before offsets move
 
         s = self.state

@@ -10,6 +10,7 @@ from dtwin.contracts.commands import parse_ack
 from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.telemetry import Rejection, iso_utc
 from dtwin.core.bus import TelemetryBus
+from dtwin.twins.events import TwinEventLog
 from dtwin.twins.store import TwinStore
 
 log = structlog.get_logger(__name__)
@@ -17,13 +18,21 @@ log = structlog.get_logger(__name__)
 
 class AckConsumer:
     def __init__(
-        self, bus: TelemetryBus, store: TwinStore, *, topic: str, dlq_topic: str, group: str
+        self,
+        bus: TelemetryBus,
+        store: TwinStore,
+        *,
+        topic: str,
+        dlq_topic: str,
+        group: str,
+        events: TwinEventLog | None = None,
     ) -> None:
         self.bus = bus
         self.store = store
         self.topic = topic
         self.dlq_topic = dlq_topic
         self.group = group
+        self.events = events
         self.recorded = 0
 
     async def run(self) -> None:
@@ -61,6 +70,11 @@ class AckConsumer:
                         now,
                     ):
                         self.recorded += 1
+                        if self.events is not None:
+                            details = ack.model_dump(
+                                mode="json", include={"version", "status", "applied", "rejected"}
+                            )
+                            await self.events.record(ack.machine_id, ack.ts, "ack", details, None)
                 await self.bus.flush()
                 await consumer.commit()
         finally:

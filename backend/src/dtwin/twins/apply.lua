@@ -5,6 +5,7 @@
 -- Per-property timestamps decide: a property is written only if the update's ts is >= the stored one
 -- (ISO-8601 UTC strings of one fixed format compare like times). Late data never overwrites newer values.
 -- The twin's version increments once per update that changed anything; only effective changes are published.
+-- Returns the JSON array of the ids of the twins that changed.
 local updates = cjson.decode(ARGV[1])
 local now = ARGV[2]
 local out = {}
@@ -75,4 +76,6 @@ for k, item in ipairs(out) do
     chunk = {}
   end
 end
-return #out
+local ids = {}
+for _, item in ipairs(out) do ids[#ids + 1] = item.id end
+return cjson.encode(ids)

@@ -6,12 +6,21 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import AwareDatetime
 
 from dtwin.api.deps import SessionDep, TwinServiceDep
-from dtwin.errors import BadRequest, InvalidInput, UnsupportedMediaType, problem_responses
+from dtwin.errors import BadRequest, InvalidInput, NotFound, UnsupportedMediaType, problem_responses
 from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.query import QueryError, parse_comparison
-from dtwin.twins.schemas import AttributesUpdate, DesiredState, TwinCreate, TwinList, TwinRead
+from dtwin.twins.schemas import (
+    AttributesUpdate,
+    DesiredState,
+    TwinCreate,
+    TwinEventList,
+    TwinEventRead,
+    TwinList,
+    TwinRead,
+)
 from dtwin.twins.service import MAX_DESIRED_BYTES, TwinFilter
 
 router = APIRouter(prefix="/twins", tags=["twins"])
@@ -87,7 +96,7 @@ async def delete_twin(
 ) -> Response:
     """Remove the twin. Its stored readings stay unless `purge_history=true`. A machine that keeps sending
     telemetry registers itself again."""
-    await service.delete(machine_id)
+    await service.delete(machine_id, purge_history)
     if purge_history:
         await ReadingRepository(session).delete_machine(machine_id)
     return Response(status_code=204)
@@ -164,3 +173,35 @@ async def patch_desired(
     state = await service.patch_desired(machine_id, patch, _parse_if_match(if_match))
     response.headers["ETag"] = f'"{state.version}"'
     return state
+
+
+@router.get("/{machine_id}/events", response_model=TwinEventList, responses=problem_responses(404, 422))
+async def twin_events(
+    machine_id: str,
+    service: TwinServiceDep,
+    kind: Annotated[
+        list[Literal["created", "attributes", "desired", "ack", "reported", "status", "deleted"]] | None,
+        Query(description="Only these kinds (repeatable)"),
+    ] = None,
+    from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    to: Annotated[AwareDatetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> TwinEventList:
+    """The twin's change log, newest first: created, attributes and desired changes, device acks, status
+    changes (online/stale/offline), reported changes summarised per minute, deletion. The log outlives a
+    deleted twin."""
+    before: int | None = None
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise InvalidInput("invalid cursor: pass next_cursor from the previous page unchanged")
+        before = int(cursor)
+    rows = await service.events_page(
+        machine_id, kinds=kind, start=from_, end=to, before_id=before, limit=limit
+    )
+    if not rows and cursor is None and not await service.store.exists(machine_id):
+        raise NotFound(f"no twin with id {machine_id!r} and no recorded events")
+    items = [TwinEventRead.model_validate(r) for r in rows]
+    return TwinEventList(
+        machine_id=machine_id, items=items, next_cursor=str(items[-1].id) if len(items) == limit else None
+    )

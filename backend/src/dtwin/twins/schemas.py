@@ -85,3 +85,19 @@ class AttributesUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     attributes: dict[str, Any]
+
+
+class TwinEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    ts: datetime
+    kind: str
+    version: int | None
+    details: dict[str, Any]
+
+
+class TwinEventList(BaseModel):
+    machine_id: str
+    items: list[TwinEventRead]
+    next_cursor: str | None = None

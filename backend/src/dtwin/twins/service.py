@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +14,8 @@ from dtwin.contracts.commands import DesiredCommand
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.core.bus import TelemetryBus
 from dtwin.errors import Conflict, DtwinError, InvalidInput, NotFound, PreconditionFailed
+from dtwin.twins.events import TwinEventLog
+from dtwin.twins.models import TwinEventRow
 from dtwin.twins.query import Comparison, QueryError, page
 from dtwin.twins.schemas import DesiredState, TwinCreate, TwinList, TwinRead
 from dtwin.twins.store import PreconditionMismatch, TwinStore
@@ -77,13 +80,15 @@ class TwinService:
         bus: TelemetryBus | None = None,
         desired_topic: str = "twin.desired",
         expected_interval_s: float = 1.0,
+        events: TwinEventLog | None = None,
     ) -> None:
         self.store = store
+        self.events = events
         self.bus = bus
         self.desired_topic = desired_topic
         self.expected_interval_s = expected_interval_s
 
-    def _with_status(self, twin: dict[str, Any], now: datetime) -> dict[str, Any]:
+    def with_status(self, twin: dict[str, Any], now: datetime) -> dict[str, Any]:
         interval = twin["attributes"].get("expected_interval_s", self.expected_interval_s)
         if not isinstance(interval, int | float) or isinstance(interval, bool) or interval <= 0:
             interval = self.expected_interval_s
@@ -102,7 +107,7 @@ class TwinService:
         now = datetime.now(UTC)
         flt = flt or TwinFilter()
         matching = [
-            t for t in (self._with_status(t, now) for t in await self.store.get_all()) if flt.matches(t)
+            t for t in (self.with_status(t, now) for t in await self.store.get_all()) if flt.matches(t)
         ]
         try:
             items, next_cursor = page(matching, sort=sort, limit=limit, cursor=cursor)
@@ -116,23 +121,37 @@ class TwinService:
         twin = await self.store.get(machine_id)
         if twin is None:
             raise NotFound(f"no twin with id {machine_id!r}")
-        return TwinRead.model_validate(self._with_status(twin, datetime.now(UTC)))
+        return TwinRead.model_validate(self.with_status(twin, datetime.now(UTC)))
 
     async def create(self, body: TwinCreate) -> TwinRead:
         if not await self.store.create(
             body.id, body.machine_type, body.site, body.line, body.attributes, iso_utc(datetime.now(UTC))
         ):
             raise Conflict(f"twin {body.id!r} exists already")
-        return await self.get(body.id)
+        twin = await self.get(body.id)
+        await self._log(twin.id, "created", body.model_dump(exclude={"id"}), twin.version)
+        return twin
 
     async def set_attributes(self, machine_id: str, attributes: dict[str, Any]) -> TwinRead:
         if not await self.store.set_attributes(machine_id, attributes, iso_utc(datetime.now(UTC))):
             raise NotFound(f"no twin with id {machine_id!r}")
-        return await self.get(machine_id)
+        twin = await self.get(machine_id)
+        await self._log(machine_id, "attributes", {"attributes": attributes}, twin.version)
+        return twin
 
-    async def delete(self, machine_id: str) -> None:
+    async def delete(self, machine_id: str, purge_history: bool = False) -> None:
         if not await self.store.delete(machine_id):
             raise NotFound(f"no twin with id {machine_id!r}")
+        await self._log(machine_id, "deleted", {"purge_history": purge_history}, None)
+
+    async def events_page(self, machine_id: str, **kw: Any) -> Sequence[TwinEventRow]:
+        if self.events is None:
+            return []
+        return await self.events.page(machine_id, **kw)
+
+    async def _log(self, machine_id: str, kind: str, details: dict[str, Any], version: int | None) -> None:
+        if self.events is not None:
+            await self.events.record(machine_id, datetime.now(UTC), kind, details, version)
 
     async def ensure_exists(self, machine_id: str) -> None:
         if not await self.store.exists(machine_id):
@@ -159,6 +178,12 @@ class TwinService:
         if twin is None:
             raise NotFound(f"no twin with id {machine_id!r}")
         read = TwinRead.model_validate(twin)
+        await self._log(
+            machine_id,
+            "desired",
+            {"patch": patch, "desired": read.desired, "desired_version": read.desired_version},
+            read.version,
+        )
         if read.site is None or read.line is None:
             await self.store.set_command_status(machine_id, read.desired_version, "undelivered", now)
             raise CommandNotDelivered("the twin has no site/line yet, so its device topic is unknown")

@@ -37,6 +37,14 @@ return 1
 """
 
 
+CLAIM_STATUS_LUA = """
+local old = redis.call('HGET', KEYS[1], 'status_known')
+if old == ARGV[1] or redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('HSET', KEYS[1], 'status_known', ARGV[1])
+return old or 'new'
+"""
+
+
 class PreconditionMismatch(Exception):
     def __init__(self, current: int) -> None:
         super().__init__(f"desired version is {current}")
@@ -52,18 +60,20 @@ class TwinStore:
         self.keys = keys
         self._apply = redis.register_script(APPLY_LUA)
         self._record_ack = redis.register_script(RECORD_ACK_LUA)
+        self._claim_status = redis.register_script(CLAIM_STATUS_LUA)
 
-    async def apply(self, updates: Sequence[dict[str, Any]], last_seen: str) -> int:
+    async def apply(self, updates: Sequence[dict[str, Any]], last_seen: str) -> list[str]:
         """Apply a batch of TwinUpdate-shaped dicts (optionally with `times`: {"r:<sensor>"|"p:<prop>": ts}
         for properties older than the update's ts) in one round trip; publishes the effective changes.
-        Returns how many twins changed."""
+        Returns the ids of the twins that changed."""
         if not updates:
-            return 0
+            return []
         keys = [self.keys.twin_index, *(self.keys.twin(u["id"]) for u in updates)]
         changed = await self._apply(
             keys=keys, args=[orjson.dumps(list(updates)), last_seen, self.keys.updates_channel]
         )
-        return int(changed)
+        ids: list[str] = orjson.loads(changed)
+        return ids
 
     async def update_desired(
         self, machine_id: str, patch: dict[str, Any], if_match: int | None, now: str
@@ -172,6 +182,12 @@ class TwinStore:
         )
         return bool(done)
 
+    async def claim_status_change(self, machine_id: str, status: str) -> str | None:
+        """Record `status` as the twin's known status; returns the previous one if this call changed it
+        (exactly one caller across all backend processes wins a transition), else None."""
+        old = await self._claim_status(keys=[self.keys.twin(machine_id)], args=[status])
+        return old.decode() if isinstance(old, bytes) else None
+
     async def ids(self) -> list[str]:
         members: set[bytes] = await self.redis.smembers(self.keys.twin_index)  # type: ignore[assignment]
         return sorted(m.decode() for m in members)
@@ -229,6 +245,7 @@ class TwinStore:
             "health": float(raw[b"health"]) if b"health" in raw else None,
             "anomaly_score": float(raw[b"anomaly_score"]) if b"anomaly_score" in raw else None,
             "strategy": _s(raw.get(b"strategy")),
+            "status_known": _s(raw.get(b"status_known")),
             "desired": desired,
             "desired_version": int(raw.get(b"desired_version", b"0")),
             "delta": delta(desired, {**readings, **reported}),

@@ -31,7 +31,7 @@ async def test_filters_and_pages_over_ten_thousand_twins(real_redis: aioredis.Re
         for i in range(N)
     ]
     for k in range(0, N, 1000):
-        assert await store.apply(updates[k : k + 1000], last_seen=now) == 1000
+        assert len(await store.apply(updates[k : k + 1000], last_seen=now)) == 1000
     service = TwinService(store)
 
     flt = TwinFilter(

@@ -193,3 +193,62 @@ async def test_create_annotate_filter_and_delete(app: FastAPI, client: httpx.Asy
     assert (await client.delete("/api/v1/twins/press-1")).status_code == 204
     assert (await client.get("/api/v1/twins/press-1")).status_code == 404
     assert (await client.delete("/api/v1/twins/press-1")).status_code == 404
+
+
+async def test_change_log_records_every_kind_of_change(app: FastAPI, client: httpx.AsyncClient) -> None:
+    from dtwin.twins.events import TwinEventLog
+    from dtwin.twins.service import TwinService
+    from dtwin.twins.status import StatusWatcher
+    from dtwin.twins.store import TwinStore
+
+    await client.post("/api/v1/twins", json={"id": "pump-9", "site": "s1", "line": "l1"})
+    await telemetry(app, client, {"mode": "on"})
+    await client.put("/api/v1/twins/pump-9/attributes", json={"attributes": {"serial": "P9"}})
+    await client.patch("/api/v1/twins/pump-9/desired", content=b'{"mode": "off"}', headers=PATCH)
+    await app.state.adapters.bus.produce(
+        "twin.acks",
+        orjson.dumps(
+            {
+                "schema": 1,
+                "machine_id": "pump-9",
+                "version": 1,
+                "status": "accepted",
+                "applied": {"mode": "off"},
+                "ts": datetime.now(UTC).isoformat(),
+            }
+        ),
+    )
+    adapters = app.state.adapters
+    events = TwinEventLog(adapters.sessions)
+    watcher = StatusWatcher(TwinService(TwinStore(adapters.redis, adapters.keys), events=events), events)
+    await watcher.scan()
+    assert await watcher.scan() == 0  # no change since: nothing recorded twice
+
+    async def kinds() -> list[str]:
+        items = (await client.get("/api/v1/twins/pump-9/events")).json()["items"]
+        found = [i["kind"] for i in items]
+        return found if "ack" in found and "status" in found else []
+
+    found = await eventually(kinds, what="ack and status events")
+    assert set(found) >= {"created", "reported", "attributes", "desired", "ack", "status"}
+    items = (await client.get("/api/v1/twins/pump-9/events")).json()["items"]
+    ids = [i["id"] for i in items]
+    assert ids == sorted(ids, reverse=True)  # newest first
+    desired = next(i for i in items if i["kind"] == "desired")
+    assert desired["details"]["patch"] == {"mode": "off"} and desired["details"]["desired_version"] == 1
+    status = next(i for i in items if i["kind"] == "status")
+    assert status["details"]["to"] == "online"
+    reported = next(i for i in items if i["kind"] == "reported")
+    assert "speed_rpm" in reported["details"]["properties"]
+
+    first = (await client.get("/api/v1/twins/pump-9/events", params={"limit": 2})).json()
+    second = await client.get(
+        "/api/v1/twins/pump-9/events", params={"limit": 2, "cursor": first["next_cursor"]}
+    )
+    assert [i["id"] for i in first["items"] + second.json()["items"]] == ids[:4]
+    only = (await client.get("/api/v1/twins/pump-9/events", params={"kind": ["ack", "desired"]})).json()
+    assert {i["kind"] for i in only["items"]} == {"ack", "desired"}
+    await client.delete("/api/v1/twins/pump-9")
+    after = (await client.get("/api/v1/twins/pump-9/events", params={"limit": 1})).json()
+    assert after["items"][0]["kind"] == "deleted"  # the log outlives the twin
+    assert (await client.get("/api/v1/twins/never/events")).status_code == 404

@@ -1,0 +1,52 @@
+"""Status watcher: turns the passage of time into online/stale/offline transitions in the change log.
+Every backend process runs one; a Redis compare-and-set makes exactly one of them record each transition."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import structlog
+
+from dtwin.twins.events import TwinEventLog
+from dtwin.twins.service import TwinService
+
+log = structlog.get_logger(__name__)
+
+
+class StatusWatcher:
+    def __init__(self, service: TwinService, events: TwinEventLog, period_s: float = 5.0) -> None:
+        self.service = service
+        self.events = events
+        self.period_s = period_s
+
+    async def scan(self) -> int:
+        """One pass: record every status that changed since the last pass. Returns transitions recorded."""
+        now = datetime.now(UTC)
+        entries = []
+        for t in await self.service.store.get_all():
+            status = self.service.with_status(t, now)["status"]
+            if status == t["status_known"]:
+                continue  # the common case costs no Redis call
+            old = await self.service.store.claim_status_change(t["id"], status)
+            if old is not None:
+                entries.append(
+                    {
+                        "machine_id": t["id"],
+                        "ts": now,
+                        "kind": "status",
+                        "version": t["version"],
+                        "details": {
+                            "from": None if old == "new" else old,
+                            "to": status,
+                            "last_seen": t["last_seen"],
+                        },
+                    }
+                )
+        await self.events.record_many(entries)
+        return len(entries)
+
+    async def run(self) -> None:
+        while True:
+            await self.scan()
+            await asyncio.sleep(self.period_s)
