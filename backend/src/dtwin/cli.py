@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Annotated
 
@@ -82,6 +83,51 @@ def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
     url = get_settings().database_url
     upgrade_sync(url, revision)
     typer.echo(f"database at {revision}: {url.split('@')[-1]}")
+
+
+twins_app = typer.Typer(help="Twin state maintenance", no_args_is_help=True)
+app.add_typer(twins_app, name="twins")
+
+
+@twins_app.command("rebuild")
+def twins_rebuild(
+    lookback_days: Annotated[float, typer.Option(help="Newest readings this far back fill gaps")] = 7.0,
+) -> None:
+    """Restore all twin state into Redis from the compacted twin.state topic and PostgreSQL (registry and
+    newest readings). Safe while backends run: nothing newer is overwritten."""
+    from datetime import timedelta
+
+    from dtwin.config import get_settings
+    from dtwin.core.adapters import build_adapters
+    from dtwin.logging import configure_logging
+    from dtwin.twins.rebuild import rebuild
+    from dtwin.twins.store import TwinStore
+
+    settings = get_settings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    if settings.redis_url is None:
+        raise typer.BadParameter("set DTWIN_REDIS_URL: there is nothing to rebuild in an embedded fakeredis")
+
+    async def run() -> None:
+        adapters = build_adapters(settings)
+        try:
+            await adapters.bus.start()
+            report = await rebuild(
+                adapters.bus,
+                TwinStore(adapters.redis, adapters.keys),
+                adapters.sessions,
+                topic=settings.topic_state,
+                lookback=timedelta(days=lookback_days),
+            )
+        finally:
+            await adapters.close()
+        typer.echo(
+            f"restored {report.restored} twins ({report.from_topic} from {settings.topic_state}, "
+            f"{report.from_registry} from the registry); {report.from_readings} refreshed from readings; "
+            f"{report.deleted} deleted twins skipped"
+        )
+
+    asyncio.run(run())
 
 
 def _register_pipeline_commands() -> None:

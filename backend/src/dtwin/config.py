@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     topic_dlq: str = "telemetry.dlq"
     topic_desired: str = "twin.desired"
     topic_acks: str = "twin.acks"
+    topic_state: str = Field(default="twin.state", description="Compacted topic of twin snapshots (rebuild)")
+    state_snapshot_interval_s: float = Field(default=10.0, description="Telemetry-driven snapshots per twin")
+    auto_rebuild: bool = Field(default=True, description="Rebuild Redis from durable copies when it is empty")
+    rebuild_lookback_days: float = Field(
+        default=7.0, description="Newest readings this far back fill the rebuild"
+    )
+
     consumer_group: str = "dtwin-backend"
     kafka_idempotence: bool = Field(
         default=False, description="True on Apache Kafka; Tansu does not support it"

@@ -2,6 +2,6 @@
 
 from dtwin.core.db import Base
 from dtwin.readings.models import ReadingRow
-from dtwin.twins.models import TwinEventRow
+from dtwin.twins.models import TwinEventRow, TwinRow
 
-__all__ = ["Base", "ReadingRow", "TwinEventRow"]
+__all__ = ["Base", "ReadingRow", "TwinEventRow", "TwinRow"]

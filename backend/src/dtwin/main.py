@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import structlog
 from fastapi import FastAPI
@@ -15,13 +16,15 @@ from dtwin.api.health import router as health_router
 from dtwin.api.router import api_router
 from dtwin.config import Settings, get_settings
 from dtwin.core import migrate
-from dtwin.core.adapters import build_adapters
+from dtwin.core.adapters import Adapters, build_adapters
 from dtwin.errors import install_error_handlers
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.realtime.hub import Hub
 from dtwin.realtime.routes import router as ws_router
 from dtwin.twins.acks import AckConsumer
+from dtwin.twins.durable import Durability, StateSnapshots, TwinRegistry
 from dtwin.twins.events import TwinEventLog
+from dtwin.twins.rebuild import rebuild
 from dtwin.twins.service import TwinService
 from dtwin.twins.status import StatusWatcher
 from dtwin.twins.store import TwinStore
@@ -46,40 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     settings.topic_dlq: 1,
                     settings.topic_desired: settings.kafka_partitions,
                     settings.topic_acks: settings.kafka_partitions,
+                    settings.topic_state: settings.kafka_partitions,
                 }
             )
-            store = TwinStore(adapters.redis, adapters.keys)
-            events = TwinEventLog(adapters.sessions)
-            consumer = TelemetryConsumer(
-                adapters.bus,
-                adapters.sessions,
-                store,
-                topic=settings.topic_telemetry,
-                dlq_topic=settings.topic_dlq,
-                group=settings.consumer_group,
-                max_records=settings.consumer_max_records,
-                poll_timeout_ms=settings.consumer_poll_timeout_ms,
-                events=events,
-            )
-            hub = Hub(adapters.redis, adapters.keys.updates_channel, settings.ws_queue_size)
-            app.state.consumer, app.state.hub = consumer, hub
-            adapters.supervisor.start("ws-hub", hub.run)
-            adapters.supervisor.start("telemetry-consumer", consumer.run)
-            acks = AckConsumer(
-                adapters.bus,
-                store,
-                topic=settings.topic_acks,
-                dlq_topic=settings.topic_dlq,
-                group=f"{settings.consumer_group}-acks",
-                events=events,
-            )
-            adapters.supervisor.start("acks-consumer", acks.run)
-            service = TwinService(
-                store, adapters.bus, settings.topic_desired, settings.twin_expected_interval_s, events
-            )
-            adapters.supervisor.start("status-watcher", StatusWatcher(service, events).run)
-            if settings.simulator_machines > 0:
-                _start_embedded_simulator(settings, adapters)
+            await _start_services(app, settings, adapters)
             log.info("backend_started", version=__version__, **adapters.mode)
             yield
         finally:
@@ -114,11 +87,63 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _start_embedded_simulator(settings: Settings, adapters: object) -> None:
-    from dtwin.core.adapters import Adapters
+async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) -> None:
+    """Wire the domain services onto the adapters and start the background tasks. A backend that finds
+    Redis empty rebuilds the twins from their durable copies before it serves."""
+    store = TwinStore(adapters.redis, adapters.keys)
+    events = TwinEventLog(adapters.sessions)
+    snapshots = StateSnapshots(adapters.bus, settings.topic_state, store, settings.state_snapshot_interval_s)
+    adapters.durable = Durability(TwinRegistry(adapters.sessions), snapshots)
+    if settings.auto_rebuild and await store.is_empty():
+        await rebuild(
+            adapters.bus,
+            store,
+            adapters.sessions,
+            topic=settings.topic_state,
+            lookback=timedelta(days=settings.rebuild_lookback_days),
+        )
+    consumer = TelemetryConsumer(
+        adapters.bus,
+        adapters.sessions,
+        store,
+        topic=settings.topic_telemetry,
+        dlq_topic=settings.topic_dlq,
+        group=settings.consumer_group,
+        max_records=settings.consumer_max_records,
+        poll_timeout_ms=settings.consumer_poll_timeout_ms,
+        events=events,
+        durable=adapters.durable,
+    )
+    hub = Hub(adapters.redis, adapters.keys.updates_channel, settings.ws_queue_size)
+    app.state.consumer, app.state.hub = consumer, hub
+    adapters.supervisor.start("ws-hub", hub.run)
+    adapters.supervisor.start("telemetry-consumer", consumer.run)
+    acks = AckConsumer(
+        adapters.bus,
+        store,
+        topic=settings.topic_acks,
+        dlq_topic=settings.topic_dlq,
+        group=f"{settings.consumer_group}-acks",
+        events=events,
+        snapshots=snapshots,
+    )
+    adapters.supervisor.start("acks-consumer", acks.run)
+    service = TwinService(
+        store,
+        adapters.bus,
+        settings.topic_desired,
+        settings.twin_expected_interval_s,
+        events,
+        adapters.durable,
+    )
+    adapters.supervisor.start("status-watcher", StatusWatcher(service, events).run)
+    if settings.simulator_machines > 0:
+        _start_embedded_simulator(settings, adapters)
+
+
+def _start_embedded_simulator(settings: Settings, adapters: Adapters) -> None:
     from dtwin.core.bus import MemoryBus
 
-    assert isinstance(adapters, Adapters)
     if not isinstance(adapters.bus, MemoryBus):
         log.warning("embedded_simulator_skipped", reason="only with the in-process bus; run `dtwin simulate`")
         return

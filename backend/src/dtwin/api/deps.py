@@ -52,6 +52,7 @@ def get_twin_service(adapters: AdaptersDep) -> TwinService:
         s.topic_desired,
         s.twin_expected_interval_s,
         TwinEventLog(adapters.sessions),
+        adapters.durable,
     )
 
 

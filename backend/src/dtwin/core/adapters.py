@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,6 +25,7 @@ class Adapters:
     bus: TelemetryBus
     keys: RedisKeys
     supervisor: TaskSupervisor = field(default_factory=TaskSupervisor)
+    durable: Any = None  # twins.durable.Durability, set in the lifespan (core knows no domain)
 
     @property
     def mode(self) -> dict[str, str]:

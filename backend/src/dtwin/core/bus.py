@@ -47,6 +47,7 @@ class TelemetryBus(Protocol):
     ) -> asyncio.Future[Any]: ...
     async def flush(self) -> None: ...
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer: ...
+    async def read_all(self, topic: str, idle_ms: int = 1500) -> list[BusMessage]: ...
 
 
 # ----------------------------------------------------------------------------------------------- memory
@@ -101,6 +102,9 @@ class MemoryBus:
 
     async def flush(self) -> None:
         return None
+
+    async def read_all(self, topic: str, idle_ms: int = 1500) -> list[BusMessage]:
+        return self.retained(topic)
 
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer:
         if len(topics) != 1:
@@ -222,6 +226,44 @@ class KafkaBus:
 
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer:
         return _KafkaConsumer(self.bootstrap, list(topics), group, self._client_id)
+
+    async def read_all(self, topic: str, idle_ms: int = 1500) -> list[BusMessage]:
+        """Every record of `topic` from the beginning (no consumer group), until nothing new arrived for
+        `idle_ms` (end offsets are not trusted: Tansu's do not count records)."""
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            client_id=f"{self._client_id}-reader",
+            fetch_max_wait_ms=100,
+        )
+        await consumer.start()
+        out: list[BusMessage] = []
+        try:
+            await consumer._client.force_metadata_update()
+            parts = consumer.partitions_for_topic(topic) or set()
+            if not parts:
+                return out
+            tps = [TopicPartition(topic, p) for p in parts]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            idle = 0
+            while idle < idle_ms:
+                batch = await consumer.getmany(timeout_ms=250, max_records=10_000)
+                if not any(batch.values()):
+                    idle += 250
+                    continue
+                idle = 0
+                for records in batch.values():
+                    for r in records:
+                        headers = {k: v.decode("utf-8", "replace") for k, v in (r.headers or ())}
+                        out.append(
+                            BusMessage(r.topic, r.partition, r.offset, r.key, r.value, headers, r.timestamp)
+                        )
+            return out
+        finally:
+            await consumer.stop()
 
 
 class _KafkaConsumer:

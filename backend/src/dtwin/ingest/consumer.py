@@ -19,6 +19,7 @@ from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telem
 from dtwin.core.bus import BusMessage, TelemetryBus
 from dtwin.core.db import transaction
 from dtwin.readings.repository import ReadingRepository, ReadingTuple
+from dtwin.twins.durable import Durability
 from dtwin.twins.events import ReportedSummarizer, TwinEventLog
 from dtwin.twins.store import TwinStore
 
@@ -97,8 +98,10 @@ class TelemetryConsumer:
         max_records: int = 5000,
         poll_timeout_ms: int = 200,
         events: TwinEventLog | None = None,
+        durable: Durability | None = None,
     ) -> None:
         self.bus = bus
+        self.durable = durable
         self.sessions = sessions
         self.store = store
         self.topic = topic
@@ -112,10 +115,10 @@ class TelemetryConsumer:
 
     async def run(self) -> None:
         consumer = self.bus.consumer([self.topic], self.group)
-        await consumer.start()
-        self.state.started = True
-        log.info("consumer_started", topic=self.topic, group=self.group)
         try:
+            await consumer.start()
+            self.state.started = True
+            log.info("consumer_started", topic=self.topic, group=self.group)
             while True:
                 msgs = await consumer.getmany(self.poll_timeout_ms, self.max_records)
                 self.state.last_poll_monotonic = time.monotonic()
@@ -176,6 +179,9 @@ class TelemetryConsumer:
         updates = coalesce(accepted)
         now = datetime.now(UTC)
         changed = await self.store.apply(updates, last_seen=iso_utc(now))
+        if self.durable is not None:
+            await self.durable.registry.register_new(updates)
+            await self.durable.snapshots.after_batch(changed)
         if self.events is not None:
             await self.events.record_many(self.summaries.observe(changed, updates, now))
         await self.bus.flush()  # the DLQ records are durable before offsets move

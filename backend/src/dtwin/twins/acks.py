@@ -10,6 +10,7 @@ from dtwin.contracts.commands import parse_ack
 from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.telemetry import Rejection, iso_utc
 from dtwin.core.bus import TelemetryBus
+from dtwin.twins.durable import StateSnapshots
 from dtwin.twins.events import TwinEventLog
 from dtwin.twins.store import TwinStore
 
@@ -26,7 +27,9 @@ class AckConsumer:
         dlq_topic: str,
         group: str,
         events: TwinEventLog | None = None,
+        snapshots: StateSnapshots | None = None,
     ) -> None:
+        self.snapshots = snapshots
         self.bus = bus
         self.store = store
         self.topic = topic
@@ -75,6 +78,8 @@ class AckConsumer:
                                 mode="json", include={"version", "status", "applied", "rejected"}
                             )
                             await self.events.record(ack.machine_id, ack.ts, "ack", details, None)
+                        if self.snapshots is not None:
+                            await self.snapshots.publish([ack.machine_id])
                 await self.bus.flush()
                 await consumer.commit()
         finally:

@@ -11,6 +11,25 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from dtwin.core.db import Base, UTCDateTime
 
+_JSON = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class TwinRow(Base):
+    """The durable part of a twin: identity, placement, attributes and desired state (the live reported
+    state is in Redis and the readings table)."""
+
+    __tablename__ = "twins"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    machine_type: Mapped[str] = mapped_column(String(64), default="unknown")
+    site: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    line: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(_JSON, default=dict)
+    desired: Mapped[dict[str, Any]] = mapped_column(_JSON, default=dict)
+    desired_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
 
 class TwinEventRow(Base):
     __tablename__ = "twin_events"

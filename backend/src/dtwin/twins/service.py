@@ -14,6 +14,7 @@ from dtwin.contracts.commands import DesiredCommand
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.core.bus import TelemetryBus
 from dtwin.errors import Conflict, DtwinError, InvalidInput, NotFound, PreconditionFailed
+from dtwin.twins.durable import Durability
 from dtwin.twins.events import TwinEventLog
 from dtwin.twins.models import TwinEventRow
 from dtwin.twins.query import Comparison, QueryError, page
@@ -24,6 +25,11 @@ log = structlog.get_logger(__name__)
 
 MAX_DESIRED_BYTES = 16 * 1024
 MAX_DEPTH = 5
+
+
+class NotDurable(DtwinError):
+    status = 503
+    title = "Change not stored durably"
 
 
 class CommandNotDelivered(DtwinError):
@@ -81,9 +87,11 @@ class TwinService:
         desired_topic: str = "twin.desired",
         expected_interval_s: float = 1.0,
         events: TwinEventLog | None = None,
+        durable: Durability | None = None,
     ) -> None:
         self.store = store
         self.events = events
+        self.durable = durable
         self.bus = bus
         self.desired_topic = desired_topic
         self.expected_interval_s = expected_interval_s
@@ -128,6 +136,7 @@ class TwinService:
             body.id, body.machine_type, body.site, body.line, body.attributes, iso_utc(datetime.now(UTC))
         ):
             raise Conflict(f"twin {body.id!r} exists already")
+        await self._persist(body.id)
         twin = await self.get(body.id)
         await self._log(twin.id, "created", body.model_dump(exclude={"id"}), twin.version)
         return twin
@@ -135,6 +144,7 @@ class TwinService:
     async def set_attributes(self, machine_id: str, attributes: dict[str, Any]) -> TwinRead:
         if not await self.store.set_attributes(machine_id, attributes, iso_utc(datetime.now(UTC))):
             raise NotFound(f"no twin with id {machine_id!r}")
+        await self._persist(machine_id)
         twin = await self.get(machine_id)
         await self._log(machine_id, "attributes", {"attributes": attributes}, twin.version)
         return twin
@@ -143,6 +153,25 @@ class TwinService:
         if not await self.store.delete(machine_id):
             raise NotFound(f"no twin with id {machine_id!r}")
         await self._log(machine_id, "deleted", {"purge_history": purge_history}, None)
+        if self.durable is not None:
+            try:
+                await self.durable.deleted(machine_id)
+            except Exception as exc:
+                log.error("twin_delete_not_durable", machine_id=machine_id, error=str(exc))
+                raise NotDurable(f"twin deleted live but not in the durable copies: {exc}") from exc
+
+    async def _persist(self, machine_id: str) -> None:
+        """Write the twin's durable copies (registry row + twin.state snapshot) after an operator change."""
+        if self.durable is None:
+            return
+        twin = await self.store.get(machine_id)
+        if twin is None:
+            return
+        try:
+            await self.durable.saved(twin)
+        except Exception as exc:
+            log.error("twin_change_not_durable", machine_id=machine_id, error=str(exc))
+            raise NotDurable(f"change applied to the live twin but not to its durable copies: {exc}") from exc
 
     async def events_page(self, machine_id: str, **kw: Any) -> Sequence[TwinEventRow]:
         if self.events is None:
@@ -184,6 +213,7 @@ class TwinService:
             {"patch": patch, "desired": read.desired, "desired_version": read.desired_version},
             read.version,
         )
+        await self._persist(machine_id)
         if read.site is None or read.line is None:
             await self.store.set_command_status(machine_id, read.desired_version, "undelivered", now)
             raise CommandNotDelivered("the twin has no site/line yet, so its device topic is unknown")

@@ -45,6 +45,37 @@ return old or 'new'
 """
 
 
+RESTORE_LUA = """
+local key = KEYS[1]
+for i = 2, #ARGV, 2 do
+  local f, v = ARGV[i], ARGV[i + 1]
+  local prefix = string.sub(f, 1, 2)
+  if prefix == 'r:' or prefix == 'p:' then
+    local tf = 't' .. f
+    local tv = nil
+    for j = 2, #ARGV, 2 do if ARGV[j] == tf then tv = ARGV[j + 1] end end
+    local cur = redis.call('HGET', key, tf)
+    if (not cur) or (tv and cur < tv) then
+      redis.call('HSET', key, f, v)
+      if tv then redis.call('HSET', key, tf, tv) end
+    end
+  elseif string.sub(f, 1, 3) == 'tr:' or string.sub(f, 1, 3) == 'tp:' then
+    -- written together with its value above
+  elseif f == 'version' then
+    local cur = tonumber(redis.call('HGET', key, 'version') or '0')
+    if tonumber(v) > cur then redis.call('HSET', key, 'version', v) end
+  elseif f == 'ts' then
+    local cur = redis.call('HGET', key, 'ts')
+    if (not cur) or cur < v then redis.call('HSET', key, 'ts', v) end
+  else
+    redis.call('HSETNX', key, f, v)
+  end
+end
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"""
+
+
 class PreconditionMismatch(Exception):
     def __init__(self, current: int) -> None:
         super().__init__(f"desired version is {current}")
@@ -61,6 +92,7 @@ class TwinStore:
         self._apply = redis.register_script(APPLY_LUA)
         self._record_ack = redis.register_script(RECORD_ACK_LUA)
         self._claim_status = redis.register_script(CLAIM_STATUS_LUA)
+        self._restore = redis.register_script(RESTORE_LUA)
 
     async def apply(self, updates: Sequence[dict[str, Any]], last_seen: str) -> list[str]:
         """Apply a batch of TwinUpdate-shaped dicts (optionally with `times`: {"r:<sensor>"|"p:<prop>": ts}
@@ -187,6 +219,28 @@ class TwinStore:
         (exactly one caller across all backend processes wins a transition), else None."""
         old = await self._claim_status(keys=[self.keys.twin(machine_id)], args=[status])
         return old.decode() if isinstance(old, bytes) else None
+
+    async def raw_many(self, machine_ids: Sequence[str]) -> list[dict[str, str]]:
+        """The twins' hashes as they are in Redis (field -> value), for snapshots; {} for a missing one."""
+        if not machine_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for machine_id in machine_ids:
+            pipe.hgetall(self.keys.twin(machine_id))
+        results = await pipe.execute()
+        return [{k.decode(): v.decode() for k, v in raw.items()} for raw in results]
+
+    async def restore(self, machine_id: str, fields: dict[str, str]) -> None:
+        """Merge a snapshot into the live hash without losing anything newer that arrived meanwhile:
+        timestamped properties (r:/p:) win by their timestamps, everything else only fills gaps, the version
+        is the larger one."""
+        args: list[str] = []
+        for k, v in fields.items():
+            args += [k, v]
+        await self._restore(keys=[self.keys.twin(machine_id), self.keys.twin_index], args=[machine_id, *args])
+
+    async def is_empty(self) -> bool:
+        return int(await self.redis.scard(self.keys.twin_index)) == 0
 
     async def ids(self) -> list[str]:
         members: set[bytes] = await self.redis.smembers(self.keys.twin_index)  # type: ignore[assignment]

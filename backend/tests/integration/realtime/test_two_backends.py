@@ -9,7 +9,7 @@ import websockets
 
 from dtwin.config import Settings
 from dtwin.core.bus import KafkaBus
-from dtwin.devtools.testing import serve_app
+from dtwin.devtools.testing import eventually, serve_app
 from dtwin.main import create_app
 
 
@@ -54,7 +54,11 @@ async def test_both_backends_deliver_updates_consumed_by_either(real_settings: S
             with contextlib.suppress(BaseException):
                 await asyncio.gather(*clients, return_exceptions=True)
             await bus.stop()
-        consumed_a = app_a.state.consumer.state.messages
-        consumed_b = app_b.state.consumer.state.messages
+
+        # batches finish (registry, snapshots, change log) after their updates went out: poll the counters
+        async def consumed() -> int:
+            n = app_a.state.consumer.state.messages + app_b.state.consumer.state.messages
+            return n if n >= len(machines) else 0
+
+        await eventually(consumed, timeout=20, what="both consumers' message counts")
     assert seen_a == machines and seen_b == machines
-    assert consumed_a + consumed_b >= len(machines)

@@ -1,0 +1,144 @@
+"""The durable copies of twin state, used to rebuild Redis:
+
+- `TwinRegistry`: identity, placement, attributes and desired state in PostgreSQL/SQLite (`twins` table).
+- `StateSnapshots`: the whole Redis hash of a twin on the compacted Kafka topic `twin.state` (key = machine
+  id): at once for operator changes (create, attributes, desired, acks), at most every `every_s` per machine
+  for telemetry. A deleted twin gets a `null` tombstone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dtwin.core.bus import TelemetryBus
+from dtwin.core.db import dialect_name, transaction
+from dtwin.twins.models import TwinRow
+from dtwin.twins.store import TwinStore
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
+
+
+def _dt(value: Any) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else datetime.now(UTC)
+
+
+class TwinRegistry:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self._known: set[str] = set()
+
+    async def register_new(self, updates: Sequence[dict[str, Any]]) -> None:
+        """Twins that registered themselves by telemetry: insert identity once (known ids are cached)."""
+        new = [u for u in updates if u["id"] not in self._known]
+        if not new:
+            return
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "id": u["id"],
+                "machine_type": u["machine_type"],
+                "site": u["site"],
+                "line": u["line"],
+                "attributes": {},
+                "desired": {},
+                "desired_version": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for u in new
+        ]
+        async with transaction(self.sessions) as session:
+            await session.execute(
+                _insert(session)(TwinRow).on_conflict_do_nothing(index_elements=["id"]), rows
+            )
+        self._known.update(u["id"] for u in new)
+
+    async def save(self, twin: dict[str, Any]) -> None:
+        """Upsert a twin's durable part from its live state (after an operator change)."""
+        row = {
+            "id": twin["id"],
+            "machine_type": twin["machine_type"],
+            "site": twin["site"],
+            "line": twin["line"],
+            "attributes": twin["attributes"],
+            "desired": twin["desired"],
+            "desired_version": twin["desired_version"],
+            "created_at": _dt(twin.get("created_at")),
+            "updated_at": _dt(twin.get("updated_at")),
+        }
+        async with transaction(self.sessions) as session:
+            stmt = _insert(session)(TwinRow).values(row)
+            keep = {k: stmt.excluded[k] for k in row if k not in ("id", "created_at")}
+            await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=keep))
+        self._known.add(twin["id"])
+
+    async def delete(self, machine_id: str) -> None:
+        async with transaction(self.sessions) as session:
+            await session.execute(delete(TwinRow).where(TwinRow.id == machine_id))
+        self._known.discard(machine_id)
+
+    async def all(self) -> list[TwinRow]:
+        async with self.sessions() as session:
+            return list((await session.scalars(select(TwinRow))).all())
+
+
+class StateSnapshots:
+    def __init__(self, bus: TelemetryBus, topic: str, store: TwinStore, every_s: float = 10.0) -> None:
+        self.bus = bus
+        self.topic = topic
+        self.store = store
+        self.every_s = every_s
+        self._last: dict[str, float] = {}
+
+    async def publish(self, machine_ids: Iterable[str]) -> list[asyncio.Future[Any]]:
+        """Snapshot these twins now. Returns the delivery futures (the consumer's flush before its commit
+        makes batch snapshots durable; API changes await theirs)."""
+        ids = list(dict.fromkeys(machine_ids))
+        raws = await self.store.raw_many(ids)
+        now = time.monotonic()
+        futures = []
+        for machine_id, raw in zip(ids, raws, strict=True):
+            if raw:
+                futures.append(await self.bus.produce(self.topic, orjson.dumps(raw), key=machine_id.encode()))
+                self._last[machine_id] = now
+        return futures
+
+    async def after_batch(self, changed: Sequence[str]) -> None:
+        now = time.monotonic()
+        due = [m for m in changed if now - self._last.get(m, float("-inf")) >= self.every_s]
+        if due:
+            await self.publish(due)
+
+    async def tombstone(self, machine_id: str) -> asyncio.Future[Any]:
+        self._last.pop(machine_id, None)
+        return await self.bus.produce(self.topic, b"null", key=machine_id.encode())
+
+
+@dataclass
+class Durability:
+    """What an operator change must also write so the twin survives a Redis loss."""
+
+    registry: TwinRegistry
+    snapshots: StateSnapshots
+
+    async def saved(self, twin: dict[str, Any]) -> None:
+        await self.registry.save(twin)
+        for fut in await self.snapshots.publish([twin["id"]]):
+            await asyncio.wait_for(fut, 10)
+
+    async def deleted(self, machine_id: str) -> None:
+        await self.registry.delete(machine_id)
+        await asyncio.wait_for(await self.snapshots.tombstone(machine_id), 10)
