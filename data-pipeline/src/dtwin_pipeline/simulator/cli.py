@@ -1,40 +1,219 @@
-"""`dtwin simulate`: the device fleet simulator on the command line."""
+"""`dtwin simulate`: the device fleet simulator on the command line (scenarios, ground truth, replay and
+recording, worker processes, progress)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from dtwin_pipeline.simulator.fleet import SimulatorConfig
+    from dtwin_pipeline.simulator.runner import SimStats
+
 
 def simulate(
-    machines: Annotated[int, typer.Option(help="Number of machines")] = 50,
-    rate: Annotated[float, typer.Option(help="Messages per machine per second")] = 1.0,
+    machines: Annotated[
+        int | None, typer.Option(help="Number of machines (default 50; a scenario sets its own)")
+    ] = None,
+    rate: Annotated[float | None, typer.Option(help="Messages per machine per second (default 1)")] = None,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
-    seed: Annotated[int, typer.Option()] = 42,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default 42)")] = None,
     mqtt_url: Annotated[str | None, typer.Option(help="Default DTWIN_MQTT_URL")] = None,
-    id_offset: Annotated[int, typer.Option(help="First machine number - 1 (to run several simulators)")] = 0,
+    id_offset: Annotated[
+        int | None, typer.Option(help="First machine number - 1 (to run several simulators)")
+    ] = None,
+    types: Annotated[
+        str | None, typer.Option(help="Comma-separated machine types to mix (default: all)")
+    ] = None,
+    scenario: Annotated[
+        Path | None, typer.Option(help="Scenario YAML (fleet, sites, faults, seed, ...)")
+    ] = None,
+    ground_truth: Annotated[
+        Path | None, typer.Option(help="Write injected faults as JSON lines here")
+    ] = None,
+    fault_rate: Annotated[
+        float | None, typer.Option(help="Random faults per machine and hour (adds to the scenario's)")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes, each with a slice of the fleet")] = 1,
+    record: Annotated[Path | None, typer.Option(help="Also record what is published to this CSV")] = None,
+    replay: Annotated[Path | None, typer.Option(help="Publish a recorded CSV instead of simulating")] = None,
+    speed: Annotated[float, typer.Option(help="Replay speed-up (1 = original timing, 0 = no waiting)")] = 1.0,
+    commands: Annotated[bool, typer.Option(help="Obey desired-state messages (plant/+/+/+/desired)")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display")] = False,
     list_types: Annotated[bool, typer.Option("--list-types", help="Print machine types and exit")] = False,
 ) -> None:
     """Publish simulated machine telemetry to MQTT (plant/{site}/{line}/{machine_id}/telemetry, QoS 1)."""
     from dtwin.config import get_settings
     from dtwin.logging import configure_logging
-    from dtwin_pipeline.simulator.machines import MACHINE_TYPES
-    from dtwin_pipeline.simulator.runner import SimulatorConfig, run_mqtt_simulator
 
     if list_types:
-        for t in MACHINE_TYPES.values():
-            typer.echo(f"{t.name} ({t.prefix}-NNNN)")
-            for s in t.sensors:
-                typer.echo(f"    {s.name:<24} {s.unit:<6} normal {s.lo:g} .. {s.hi:g}")
+        _print_types()
         return
     settings = get_settings()
     configure_logging(json=settings.log_json, level=settings.log_level)
-    cfg = SimulatorConfig(
-        machines=machines, rate_hz=rate, seed=seed, duration_s=duration, id_offset=id_offset
+    url = mqtt_url or settings.mqtt_url
+    user, password = settings.mqtt_username, settings.mqtt_password
+    if replay is not None:
+        stats = _replay(replay, url, user, password, speed, quiet)
+        typer.echo(f"replayed {stats.messages} messages ({stats.readings} readings) from {replay}")
+        return
+    cfg = _config(scenario, machines, rate, duration, seed, id_offset, types, fault_rate)
+    from dtwin_pipeline.simulator.progress import ProgressView, progress_wanted
+
+    show = progress_wanted(quiet)
+    view = ProgressView("dtwin simulate", workers) if show else None
+    with view or contextlib.nullcontext():
+        if workers > 1:
+            from dtwin_pipeline.simulator.workers import run_workers
+
+            stats = run_workers(
+                cfg,
+                url,
+                user,
+                password,
+                workers,
+                ground_truth=ground_truth,
+                record=record,
+                commands=commands,
+                on_stats=view.update if view else None,
+                log_json=settings.log_json,
+                log_level=settings.log_level,
+            )
+            if view is not None:
+                view.update(stats, final=True)
+        else:
+            stats = asyncio.run(_single(cfg, url, user, password, ground_truth, record, commands, view))
+    typer.echo(
+        f"published {stats.messages} messages ({stats.readings} readings) in {stats.ticks} ticks"
+        f" over {stats.run_s:.2f} s"
+        + (f"; ground truth: {stats.faults} fault(s) in {ground_truth}" if ground_truth else "")
     )
-    stats = asyncio.run(
-        run_mqtt_simulator(cfg, mqtt_url or settings.mqtt_url, settings.mqtt_username, settings.mqtt_password)
-    )
-    typer.echo(f"published {stats.messages} messages in {stats.ticks} ticks")
+
+
+def _config(
+    scenario: Path | None,
+    machines: int | None,
+    rate: float | None,
+    duration: float | None,
+    seed: int | None,
+    id_offset: int | None,
+    types: str | None,
+    fault_rate: float | None,
+) -> SimulatorConfig:
+    from dataclasses import replace
+
+    from dtwin_pipeline.simulator.faults import RandomFaults
+    from dtwin_pipeline.simulator.fleet import SimulatorConfig
+    from dtwin_pipeline.simulator.scenario import ScenarioError, load_scenario
+
+    if scenario is not None:
+        try:
+            cfg = load_scenario(scenario).to_config()
+        except ScenarioError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        if machines is not None or types is not None:
+            typer.echo(
+                "error: --machines/--types cannot be combined with --scenario (edit its fleet)", err=True
+            )
+            raise typer.Exit(2)
+    else:
+        type_list = [t.strip() for t in types.split(",") if t.strip()] if types else None
+        cfg = SimulatorConfig(machines=machines if machines is not None else 50)
+        if type_list:
+            cfg = replace(cfg, types=type_list)
+    overrides: dict[str, object] = {}
+    if rate is not None:
+        overrides["rate_hz"] = rate
+    if duration is not None:
+        overrides["duration_s"] = duration
+    if seed is not None:
+        overrides["seed"] = seed
+    if id_offset is not None:
+        overrides["id_offset"] = id_offset
+    if fault_rate is not None:
+        base = cfg.random_faults or RandomFaults(rate_per_machine_hour=0.0)
+        overrides["random_faults"] = base.model_copy(update={"rate_per_machine_hour": fault_rate})
+    cfg = replace(cfg, **overrides)  # type: ignore[arg-type]
+    try:
+        from dtwin_pipeline.simulator.fleet import plan_fleet
+
+        plan_fleet(cfg)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return cfg
+
+
+async def _single(
+    cfg: SimulatorConfig,
+    url: str,
+    user: str | None,
+    password: str | None,
+    ground_truth: Path | None,
+    record: Path | None,
+    commands: bool,
+    view: object | None,
+) -> SimStats:
+    from dtwin_pipeline.simulator.progress import ProgressView
+    from dtwin_pipeline.simulator.runner import SimStats, run_mqtt_simulator
+
+    stats = SimStats()
+
+    async def refresh() -> None:
+        assert isinstance(view, ProgressView)
+        while True:
+            view.update(stats)
+            await asyncio.sleep(0.5)
+
+    task = asyncio.create_task(refresh()) if view is not None else None
+    try:
+        return await run_mqtt_simulator(
+            cfg, url, user, password, stats, ground_truth=ground_truth, record=record, commands=commands
+        )
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            assert isinstance(view, ProgressView)
+            view.update(stats, final=True)
+
+
+def _replay(
+    path: Path, url: str, user: str | None, password: str | None, speed: float, quiet: bool
+) -> SimStats:
+    from dtwin_pipeline.simulator.publisher import MqttSink, PahoMqtt
+    from dtwin_pipeline.simulator.replay import ReplayError, run_replay
+
+    async def main() -> SimStats:
+        mqtt = PahoMqtt(url, user, password)
+        await mqtt.connect()
+        try:
+            return await run_replay(path, MqttSink(mqtt), speed)
+        finally:
+            await mqtt.close()
+
+    try:
+        return asyncio.run(main())
+    except (ReplayError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _print_types() -> None:
+    from dtwin_pipeline.simulator.machines import MACHINE_TYPES, MODES
+
+    for t in MACHINE_TYPES.values():
+        typer.echo(f"{t.name} ({t.prefix}-NNNN): {t.description}")
+        for s in t.sensors:
+            typer.echo(f"    {s.name:<30} {s.unit:<6} normal {s.lo:g} .. {s.hi:g}")
+        typer.echo(f"  settings: mode ({' | '.join(MODES)})")
+        for st in t.settings:
+            typer.echo(f"    {st.name:<30} {st.unit:<6} {st.lo:g} .. {st.hi:g}  {st.help}")
+        typer.echo(f"  physical faults: {', '.join(sorted(t.faults))}")
+        typer.echo("")

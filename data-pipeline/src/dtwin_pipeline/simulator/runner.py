@@ -1,55 +1,60 @@
-"""Simulator runner: builds a fleet, ticks it at the configured rate and hands each tick's messages to a
-sink (MQTT for real deployments, the in-process bus in embedded mode)."""
+"""Simulator runner: ticks a fleet on a simulated clock at the configured rate, spreads each tick's messages
+over the period, applies commands between ticks, and hands messages to a sink (MQTT in real deployments,
+the in-process bus in embedded mode)."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
 
-import numpy as np
 import orjson
 import structlog
 
 from dtwin.contracts.telemetry import iso_utc
-from dtwin.contracts.topics import mqtt_telemetry_topic
+from dtwin.contracts.topics import MQTT_DESIRED_FILTER, parse_mqtt_topic
 from dtwin.core.bus import TelemetryBus
-from dtwin_pipeline.simulator.machines import MACHINE_TYPES, TypeFleet
+from dtwin_pipeline.simulator.commands import make_ack
+from dtwin_pipeline.simulator.faults import GroundTruthLog
+from dtwin_pipeline.simulator.fleet import Fleet, Machine, Outgoing, SimulatorConfig
+from dtwin_pipeline.simulator.machines import MACHINE_TYPES
+
+__all__ = [
+    "MACHINE_TYPES",
+    "BusSink",
+    "CommandChannel",
+    "Fleet",
+    "Machine",
+    "Outgoing",
+    "SimStats",
+    "SimulatorConfig",
+    "Sink",
+    "handle_desired",
+    "run_mqtt_simulator",
+    "run_simulator",
+]
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Machine:
-    id: str
-    type: str
-    site: str
-    line: str
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    machine: Machine
-    payload: bytes
-
-
-@dataclass
-class SimulatorConfig:
-    machines: int = 50
-    rate_hz: float = 1.0
-    seed: int = 42
-    sites: int = 2
-    lines_per_site: int = 3
-    types: Sequence[str] = field(default_factory=lambda: list(MACHINE_TYPES))
-    duration_s: float | None = None
-    id_offset: int = 0
+SLICES_PER_TICK = 20  # a tick's messages go out in up to this many chunks spread over the period
+MIN_CHUNK = 200
+THREAD_TICK_MACHINES = 200  # fleets from this size compute ticks in a worker thread
 
 
 class Sink(Protocol):
     async def send(self, batch: Sequence[Outgoing]) -> None: ...
+
+
+class CommandChannel(Protocol):
+    """Where desired-state messages come from and acks go to."""
+
+    def drain(self) -> list[tuple[str, bytes]]: ...  # (topic, payload) received since the last call
+
+    async def ack(self, machine: Machine, payload: bytes) -> None: ...
 
 
 @dataclass
@@ -57,79 +62,121 @@ class SimStats:
     ticks: int = 0
     messages: int = 0
     readings: int = 0
+    commands: int = 0
+    acks: int = 0
+    faults: int = 0  # fault events so far
+    active_faults: int = 0
+    machines: int = 0
+    lag_s: float = 0.0  # how far the simulated clock is behind the schedule
+    run_s: float = 0.0  # first tick to last acknowledgement (MQTT) or last send
     started: float = field(default_factory=time.monotonic)
+    first_tick: float = 0.0
+
+    def snapshot(self) -> dict[str, float]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("started", "first_tick")}
 
 
-class Fleet:
-    """Deterministic (seeded) fleet: machine ids, placement and per-type physics state."""
+def handle_desired(
+    fleet: Fleet, topic: str, payload: bytes, now: datetime | None = None
+) -> dict[str, Any] | None:
+    """Apply a message from plant/{site}/{line}/{machine_id}/desired; None if the machine is not ours."""
+    parts = parse_mqtt_topic(topic)
+    if parts is None or parts[3] != "desired" or not fleet.owns(parts[2]):
+        return None
+    machine_id = parts[2]
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        body = None
+    if isinstance(body, dict) and body.get("machine_id") not in (None, machine_id):
+        ts = iso_utc(now or datetime.now(UTC))
+        raw_version = body.get("version")
+        version = raw_version if isinstance(raw_version, int) else 0
+        reason = f"machine_id {body.get('machine_id')!r} does not match the topic's {machine_id!r}"
+        return make_ack(machine_id, version, {}, {"machine_id": reason}, ts)
+    ack = fleet.apply_desired(body if isinstance(body, dict) else payload, now)
+    if not ack["machine_id"]:
+        ack["machine_id"] = machine_id
+    return ack
 
-    def __init__(self, cfg: SimulatorConfig) -> None:
-        unknown = [t for t in cfg.types if t not in MACHINE_TYPES]
-        if unknown:
-            raise ValueError(f"unknown machine types: {unknown}; known: {sorted(MACHINE_TYPES)}")
-        self.rng = np.random.default_rng(cfg.seed)
-        by_type: dict[str, list[Machine]] = {t: [] for t in cfg.types}
-        for i in range(cfg.machines):
-            tname = cfg.types[i % len(cfg.types)]
-            n = cfg.id_offset + i + 1
-            site = f"site-{(i % cfg.sites) + 1}"
-            line = f"line-{((i // cfg.sites) % cfg.lines_per_site) + 1}"
-            by_type[tname].append(Machine(f"{MACHINE_TYPES[tname].prefix}-{n:04d}", tname, site, line))
-        self.groups = [
-            (TypeFleet(MACHINE_TYPES[t], len(ms), self.rng), ms) for t, ms in by_type.items() if ms
-        ]
 
-    @property
-    def machines(self) -> list[Machine]:
-        return [m for _, ms in self.groups for m in ms]
+async def _apply_commands(fleet: Fleet, commands: CommandChannel, stats: SimStats) -> None:
+    for topic, payload in commands.drain():
+        ack = handle_desired(fleet, topic, payload)
+        if ack is None:
+            continue
+        stats.commands += 1
+        machine = fleet.machine(str(ack["machine_id"]))
+        await commands.ack(machine, orjson.dumps(ack))
+        stats.acks += 1
+        log.info(
+            "simulator_desired_applied", machine_id=machine.id, version=ack["version"], status=ack["status"]
+        )
 
-    def tick(self, now: datetime, dt: float) -> list[Outgoing]:
-        ts = iso_utc(now)
-        t = now.timestamp()
-        out: list[Outgoing] = []
-        for fleet, machines in self.groups:
-            _, values = fleet.step(t, dt)
-            names = [s.name for s in fleet.type.sensors]
-            columns = np.round(np.vstack(values), 3).T.tolist()  # one row per machine
-            for m, row in zip(machines, columns, strict=True):
-                payload = orjson.dumps(
-                    {
-                        "schema": 1,
-                        "machine_id": m.id,
-                        "machine_type": m.type,
-                        "ts": ts,
-                        "site": m.site,
-                        "line": m.line,
-                        "readings": dict(zip(names, row, strict=True)),
-                        "quality": "good",
-                    }
-                )
-                out.append(Outgoing(m, payload))
-        return out
+
+async def _send_spread(
+    sink: Sink, batch: list[Outgoing], due: float, period: float, spread: bool, stats: SimStats
+) -> None:
+    loop = asyncio.get_running_loop()
+    slices = max(1, min(SLICES_PER_TICK, len(batch) // MIN_CHUNK)) if spread else 1
+    size = math.ceil(len(batch) / slices) if batch else 0
+    for i in range(slices):
+        chunk = batch[i * size : (i + 1) * size]
+        if chunk:
+            await sink.send(chunk)
+            stats.messages += len(chunk)
+            stats.readings += sum(o.readings for o in chunk)
+        if i + 1 < slices:
+            delay = due + (i + 1) * period * 0.9 / slices - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
 
 
 async def run_simulator(
-    cfg: SimulatorConfig, sink: Sink, stats: SimStats | None = None, fleet: Fleet | None = None
+    cfg: SimulatorConfig,
+    sink: Sink,
+    stats: SimStats | None = None,
+    fleet: Fleet | None = None,
+    *,
+    commands: CommandChannel | None = None,
 ) -> SimStats:
-    """Tick the fleet at cfg.rate_hz until cfg.duration_s has passed (or forever)."""
+    """Tick the fleet at cfg.rate_hz for cfg.duration_s (round(duration x rate) ticks) or forever.
+
+    Timestamps follow a simulated clock (start + k / rate); if the sink cannot keep up the clock falls
+    behind the wall clock (`stats.lag_s`) instead of skipping ticks, so the data stay deterministic."""
     fleet = fleet or Fleet(cfg)
     stats = stats or SimStats()
+    stats.machines = len(fleet.machines)
     period = 1.0 / cfg.rate_hz
     loop = asyncio.get_running_loop()
+    clock0 = cfg.start or datetime.now(UTC)
+    total = None if cfg.duration_s is None else max(1, math.ceil(cfg.duration_s * cfg.rate_hz - 1e-9))
+    threaded = stats.machines >= THREAD_TICK_MACHINES
+    log.info("simulator_started", machines=stats.machines, rate_hz=cfg.rate_hz, types=len(fleet.groups))
     start = loop.time()
-    next_tick = start
-    log.info("simulator_started", machines=cfg.machines, rate_hz=cfg.rate_hz, types=len(fleet.groups))
-    while cfg.duration_s is None or loop.time() - start < cfg.duration_s:
-        batch = fleet.tick(datetime.now(UTC), period)
-        await sink.send(batch)
+    stats.first_tick = time.monotonic()
+    k = 0
+    while total is None or k < total:
+        due = start + k * period
+        if commands is not None:
+            await _apply_commands(fleet, commands, stats)
+        now = clock0 + timedelta(seconds=k * period)
+        batch = await asyncio.to_thread(fleet.tick, now, period) if threaded else fleet.tick(now, period)
         stats.ticks += 1
-        stats.messages += len(batch)
-        next_tick += period
-        delay = next_tick - loop.time()
+        stats.faults = len(fleet.faults.events)
+        stats.active_faults = len(fleet.faults.active)
+        await _send_spread(sink, batch, due, period, cfg.spread, stats)
+        k += 1
+        delay = start + k * period - loop.time()
+        stats.lag_s = max(0.0, -delay)
         if delay > 0:
             await asyncio.sleep(delay)
-        else:
-            next_tick = loop.time()  # fell behind: do not burst to catch up
+    rest = fleet.flush()
+    if rest:
+        await sink.send(rest)
+        stats.messages += len(rest)
+        stats.readings += sum(o.readings for o in rest)
+    stats.run_s = time.monotonic() - stats.first_tick
     return stats
 
 
@@ -150,28 +197,21 @@ class BusSink:
             )
 
 
-class MqttSink:
-    """Publishes each message to plant/{site}/{line}/{machine_id}/telemetry with QoS 1. Publishes of one tick
-    run concurrently (in windows), so the broker's acks are awaited in parallel, not one by one."""
+class MqttCommands:
+    """Desired messages from the simulator's MQTT subscription; acks back on .../ack."""
 
-    def __init__(self, client: object, qos: int = 1, window: int = 1000) -> None:
-        self.client = client
-        self.qos = qos
-        self.window = window
+    def __init__(self, mqtt: Any) -> None:
+        self.mqtt = mqtt
 
-    async def send(self, batch: Sequence[Outgoing]) -> None:
-        publish = self.client.publish  # type: ignore[attr-defined]
-        for i in range(0, len(batch), self.window):
-            await asyncio.gather(
-                *(
-                    publish(
-                        mqtt_telemetry_topic(o.machine.site, o.machine.line, o.machine.id),
-                        o.payload,
-                        qos=self.qos,
-                    )
-                    for o in batch[i : i + self.window]
-                )
-            )
+    def drain(self) -> list[tuple[str, bytes]]:
+        out: list[tuple[str, bytes]] = []
+        q: asyncio.Queue[tuple[str, bytes]] = self.mqtt.incoming
+        while not q.empty():
+            out.append(q.get_nowait())
+        return out
+
+    async def ack(self, machine: Machine, payload: bytes) -> None:
+        await self.mqtt.publish(machine.topic("ack"), payload)
 
 
 async def run_mqtt_simulator(
@@ -180,29 +220,38 @@ async def run_mqtt_simulator(
     username: str | None = None,
     password: str | None = None,
     stats: SimStats | None = None,
+    *,
+    ground_truth: str | Path | None = None,
+    record: str | Path | None = None,
+    commands: bool = True,
+    client_id: str | None = None,
 ) -> SimStats:
-    """The simulator against a real MQTT broker, reconnecting with backoff when the broker drops."""
-    import aiomqtt
+    """The simulator against a real MQTT broker (QoS 1). Subscribes to plant/+/+/+/desired (applying what
+    is meant for its own machines) unless `commands` is False. Waits for every PUBACK before returning."""
+    from dtwin_pipeline.simulator.publisher import MqttSink, PahoMqtt
+    from dtwin_pipeline.simulator.replay import CsvRecorder, RecordingSink
 
-    from dtwin_pipeline.backoff import Backoff
-    from dtwin_pipeline.mqtt import MqttTarget
-
-    target = MqttTarget.from_url(url, username, password)
     stats = stats or SimStats()
-    fleet = Fleet(cfg)
-    backoff = Backoff()
-    deadline = None if cfg.duration_s is None else time.monotonic() + cfg.duration_s
-    while True:
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if remaining is not None and remaining <= 0:
-            return stats
-        try:
-            async with target.client(max_inflight=1000, max_queued_outgoing=100_000) as client:
-                backoff.reset()
-                run_cfg = SimulatorConfig(**{**cfg.__dict__, "duration_s": remaining})
-                await run_simulator(run_cfg, MqttSink(client), stats, fleet)
-                return stats
-        except aiomqtt.MqttError as exc:
-            delay = backoff.next_delay()
-            log.warning("simulator_mqtt_disconnected", error=str(exc), retry_in_s=round(delay, 2))
-            await asyncio.sleep(delay)
+    gt = GroundTruthLog(ground_truth) if ground_truth else None
+    fleet = Fleet(cfg, on_fault_event=gt.write if gt else None)
+    mqtt = PahoMqtt(
+        url, username, password, client_id=client_id, subscribe=MQTT_DESIRED_FILTER if commands else None
+    )
+    recorder = CsvRecorder(record) if record else None
+    sink: Sink = MqttSink(mqtt)
+    if recorder is not None:
+        sink = RecordingSink(sink, recorder)
+    try:
+        await mqtt.connect()
+        await run_simulator(cfg, sink, stats, fleet, commands=MqttCommands(mqtt) if commands else None)
+        if commands:  # answer what arrived during the last tick too
+            await _apply_commands(fleet, MqttCommands(mqtt), stats)
+    finally:
+        await mqtt.close()
+        if stats.first_tick:
+            stats.run_s = time.monotonic() - stats.first_tick
+        if gt is not None:
+            gt.close()
+        if recorder is not None:
+            recorder.close()
+    return stats

@@ -1,0 +1,109 @@
+"""Building blocks of a machine type: sensors (unit in the name suffix, normal range, noise), settings a
+device accepts on its `desired` topic, and the per-step physical `State` that type physics read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+F = npt.NDArray[np.float64]
+
+MODES = ("on", "standby", "off")
+# per mode: (load multiplier, speed/run multiplier) the machine moves towards with a lag of MODE_TAU_S
+MODE_TARGETS: dict[str, tuple[float, float]] = {"on": (1.0, 1.0), "standby": (0.15, 0.4), "off": (0.0, 0.0)}
+MODE_TAU_S = 8.0
+
+PHYSICAL_FAULTS = frozenset({"bearing_wear", "fouling", "misalignment", "leak", "seizure"})
+
+
+@dataclass(frozen=True)
+class Sensor:
+    name: str
+    unit: str
+    lo: float  # normal operating range (healthy, mode "on", default settings)
+    hi: float
+    noise: float  # standard deviation of the measurement noise
+    floor: float | None = 0.0  # physical lower bound of the reading (None: may go negative)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A type-specific setpoint accepted in `desired`; initial values are drawn from `initial`."""
+
+    name: str
+    unit: str
+    lo: float
+    hi: float
+    initial: tuple[float, float]
+    decimals: int = 1
+    help: str = ""
+
+
+@dataclass
+class State:
+    """What type physics see for one step; one array element per machine.
+
+    `load` is the demanded load (daily cycle + random walk) times the mode's load multiplier, and 1.3 (stall)
+    while seized. `run` is the lagged mode speed multiplier (1 on, 0.4 standby, 0 off); `speed` is
+    run x (0.9 + 0.1 load), 0 while seized. Fault levels are 0 when healthy and up to 1."""
+
+    t: float
+    load: F
+    run: F
+    speed: F
+    temp: F
+    ambient: F
+    wear: F
+    fouling: F
+    misalign: F
+    leak: F
+    seized: F
+    sp: dict[str, F] = field(default_factory=dict)
+
+
+Physics = Callable[[State], dict[str, F]]
+Heat = Callable[[State], F]
+
+
+@dataclass(frozen=True)
+class MachineType:
+    """A kind of machine. `heat` gives the steady-state temperature of its thermal mass (`State.temp` lags
+    towards it with `thermal_tau_s`); `physics` turns the state into one noise-free array per sensor."""
+
+    name: str
+    prefix: str
+    description: str
+    sensors: tuple[Sensor, ...]
+    settings: tuple[Setting, ...]
+    physics: Physics
+    heat: Heat
+    thermal_tau_s: float = 600.0
+    faults: frozenset[str] = PHYSICAL_FAULTS
+
+    @property
+    def sensor_names(self) -> list[str]:
+        return [s.name for s in self.sensors]
+
+    def sensor(self, name: str) -> Sensor:
+        for s in self.sensors:
+            if s.name == name:
+                return s
+        raise KeyError(f"{self.name} has no sensor {name!r}; sensors: {', '.join(self.sensor_names)}")
+
+    def setting(self, name: str) -> Setting | None:
+        return next((s for s in self.settings if s.name == name), None)
+
+
+def vibration(s: State, frac: F, base: float, k: float, wear_k: float = 6.0, mis_k: float = 3.0) -> F:
+    """Velocity RMS: a running floor, a speed-squared term, and bearing wear / misalignment terms that grow
+    with speed (a worn bearing at standstill does not vibrate)."""
+    moving = np.minimum(frac, 1.0) + 0.05 * s.run
+    return base * s.run + k * frac**2 + (wear_k * s.wear + mis_k * s.misalign) * moving
+
+
+def bearing_heat(s: State, wear_k: float = 25.0, mis_k: float = 8.0) -> F:
+    """Extra heat from friction in a worn or misaligned drive train (°C above the healthy target)."""
+    return (wear_k * s.wear + mis_k * s.misalign) * np.minimum(s.run + s.seized, 1.0)

@@ -1,0 +1,70 @@
+"""Water chiller (R134a): cooling load and condenser temperature set compressor power through the COP;
+condenser fouling raises condensing temperature/pressure and power; a refrigerant leak lowers evaporator
+pressure and lets the chilled-water supply drift above its setpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dtwin_pipeline.simulator.machines.base import (
+    F,
+    MachineType,
+    Sensor,
+    Setting,
+    State,
+    bearing_heat,
+    vibration,
+)
+
+WATER_KW_PER_K = 163.0  # 140 m3/h of chilled water
+
+
+def _heat(s: State) -> F:
+    return (
+        s.ambient
+        + (12.0 + 6.0 * s.load + 8.0 * s.fouling) * np.minimum(s.run + s.seized, 1.0)
+        + bearing_heat(s, 10.0, 4.0)
+    )
+
+
+def _physics(s: State) -> dict[str, F]:
+    cooling = 800.0 * s.load * s.speed / (0.9 + 0.1 * s.load) * (1.0 - 0.5 * s.leak)
+    supply_on = s.sp["supply_temperature_setpoint_c"] + 0.5 * s.load + 3.0 * s.leak + 1.5 * s.fouling
+    process_return = 13.0 + 0.2 * (s.ambient - 22.0)
+    supply = process_return - np.minimum(s.run, 1.0) * (process_return - supply_on)
+    supply = np.where(s.seized > 0, process_return - 0.5, supply)
+    cop = np.maximum(5.5 - 0.08 * (s.temp - 35.0) - 0.8 * s.fouling - 1.5 * s.leak, 1.5)
+    power = cooling / cop + 10.0 * s.run
+    return {
+        "supply_temperature_c": supply,
+        "return_temperature_c": supply + cooling / WATER_KW_PER_K,
+        "condenser_temperature_c": s.temp,
+        "evaporator_pressure_bar": 2.9 + 0.1 * (supply - 7.0) - 0.8 * s.leak,
+        "condenser_pressure_bar": 9.6 + 0.28 * (s.temp - 38.0) - 1.0 * s.leak,
+        "compressor_current_a": 1.7 * power + 5.0 * s.run + 200.0 * s.seized,
+        "power_kw": power,
+        "cooling_load_kw": cooling,
+        "vibration_mm_s": vibration(s, s.speed, 0.8, 1.6),
+    }
+
+
+CHILLER = MachineType(
+    name="chiller",
+    prefix="chiller",
+    description="Water-cooled screw chiller, 800 kW",
+    sensors=(
+        Sensor("supply_temperature_c", "°C", 6, 8.6, 0.05, None),
+        Sensor("return_temperature_c", "°C", 6.5, 14, 0.05, None),
+        Sensor("condenser_temperature_c", "°C", 30, 48, 0.2, None),
+        Sensor("evaporator_pressure_bar", "bar", 2.7, 3.1, 0.01),
+        Sensor("condenser_pressure_bar", "bar", 7.3, 12.5, 0.03),
+        Sensor("compressor_current_a", "A", 30, 330, 1.0),
+        Sensor("power_kw", "kW", 15, 190, 0.6),
+        Sensor("cooling_load_kw", "kW", 20, 850, 4.0),
+        Sensor("vibration_mm_s", "mm/s", 0.6, 3.0, 0.05),
+    ),
+    settings=(Setting("supply_temperature_setpoint_c", "°C", 5, 12, (6.5, 7.5), 1, "chilled-water supply"),),
+    physics=_physics,
+    heat=_heat,
+    thermal_tau_s=900.0,
+)

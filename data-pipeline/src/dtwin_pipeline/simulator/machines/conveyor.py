@@ -1,0 +1,57 @@
+"""Belt conveyor: belt speed setpoint and material load set drive current; a misaligned (tracking) belt
+adds friction; gear-motor bearing wear raises vibration and motor temperature."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dtwin_pipeline.simulator.machines.base import (
+    F,
+    MachineType,
+    Sensor,
+    Setting,
+    State,
+    bearing_heat,
+    vibration,
+)
+
+
+def _belt(s: State) -> F:
+    return s.sp["belt_speed_setpoint_m_s"] * s.speed
+
+
+def _heat(s: State) -> F:
+    return s.ambient + 3.0 * s.run + 25.0 * s.load * np.minimum(s.run + s.seized, 1.0) + bearing_heat(s)
+
+
+def _physics(s: State) -> dict[str, F]:
+    belt = _belt(s)
+    current = 6.0 * s.run + 20.0 * s.load * (0.5 + 0.5 * belt / 2.4) + 8.0 * s.misalign * s.run
+    return {
+        "temperature_c": s.temp,
+        "vibration_mm_s": vibration(s, belt / 2.5, 0.5, 1.2),
+        "belt_speed_m_s": belt,
+        "current_a": current + 60.0 * s.seized,
+        "load_pct": 100.0 * s.load * (1.0 - 0.3 * s.seized),
+        "motor_temperature_c": s.temp + 8.0 + 0.4 * current,
+    }
+
+
+CONVEYOR = MachineType(
+    name="conveyor",
+    prefix="conv",
+    description="Belt conveyor with a gear motor",
+    sensors=(
+        Sensor("temperature_c", "°C", 20, 55, 0.2, None),
+        Sensor("vibration_mm_s", "mm/s", 0.3, 2.5, 0.05),
+        Sensor("belt_speed_m_s", "m/s", 1.0, 2.6, 0.01),
+        Sensor("current_a", "A", 5, 27, 0.2),
+        Sensor("load_pct", "%", 0, 100, 0.5),
+        Sensor("motor_temperature_c", "°C", 30, 75, 0.3, None),
+    ),
+    settings=(Setting("belt_speed_setpoint_m_s", "m/s", 0.5, 2.6, (2.1, 2.5), 2, "belt speed"),),
+    physics=_physics,
+    heat=_heat,
+    thermal_tau_s=300.0,
+    faults=frozenset({"bearing_wear", "misalignment", "seizure"}),
+)

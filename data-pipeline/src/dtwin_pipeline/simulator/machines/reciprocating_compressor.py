@@ -1,0 +1,58 @@
+"""Reciprocating compressor: the unloader holds discharge pressure near its setpoint; a leak downstream
+raises the duty (load) and pulls pressure down, a clogged intake filter raises discharge temperature."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dtwin_pipeline.simulator.machines.base import (
+    F,
+    MachineType,
+    Sensor,
+    Setting,
+    State,
+    bearing_heat,
+    vibration,
+)
+
+
+def _duty(s: State) -> F:
+    return np.minimum(s.load + 0.35 * s.leak * s.run, 1.3)
+
+
+def _heat(s: State) -> F:
+    return s.ambient + 11.0 * s.run + 45.0 * _duty(s) + 20.0 * s.fouling * s.run + bearing_heat(s)
+
+
+def _physics(s: State) -> dict[str, F]:
+    duty = _duty(s)
+    sp = s.sp["pressure_setpoint_bar"]
+    return {
+        "temperature_c": s.temp,
+        "vibration_mm_s": vibration(s, s.speed, 2.0, 4.0, 7.0) + 1.5 * s.load,
+        "pressure_bar": s.run * (sp - 1.2 * (1.0 - duty)) * (1.0 - 0.3 * s.leak),
+        "current_a": 30.0 * s.run + 85.0 * duty * (0.7 + 0.03 * sp) + 150.0 * s.seized,
+        "speed_rpm": 980.0 * s.speed,
+        "oil_temperature_c": s.temp - 25.0 + 20.0 * s.load,
+        "discharge_temperature_c": s.temp + (45.0 + 20.0 * duty + 30.0 * s.fouling) * s.run,
+    }
+
+
+RECIPROCATING_COMPRESSOR = MachineType(
+    name="reciprocating_compressor",
+    prefix="comp",
+    description="Two-stage reciprocating compressor with an unloader holding the pressure setpoint",
+    sensors=(
+        Sensor("temperature_c", "°C", 30, 110, 0.4, None),
+        Sensor("vibration_mm_s", "mm/s", 1.5, 9.0, 0.15),
+        Sensor("pressure_bar", "bar", 3, 11, 0.05),
+        Sensor("current_a", "A", 25, 125, 0.5),
+        Sensor("speed_rpm", "rpm", 600, 1000, 3.0),
+        Sensor("oil_temperature_c", "°C", 5, 95, 0.3, None),
+        Sensor("discharge_temperature_c", "°C", 75, 175, 0.5, None),
+    ),
+    settings=(Setting("pressure_setpoint_bar", "bar", 4, 11, (8, 10), 1, "unloader cut-out pressure"),),
+    physics=_physics,
+    heat=_heat,
+    thermal_tau_s=900.0,
+)
