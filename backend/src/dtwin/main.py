@@ -147,14 +147,15 @@ def _start_embedded_simulator(settings: Settings, adapters: Adapters) -> None:
     if not isinstance(adapters.bus, MemoryBus):
         log.warning("embedded_simulator_skipped", reason="only with the in-process bus; run `dtwin simulate`")
         return
-    from dtwin_pipeline.simulator.runner import BusSink, SimulatorConfig, run_simulator
+    from dtwin_pipeline.simulator.runner import BusCommands, BusSink, SimulatorConfig, run_simulator
 
     cfg = SimulatorConfig(
         machines=settings.simulator_machines, rate_hz=settings.simulator_rate_hz, seed=settings.simulator_seed
     )
     sink = BusSink(adapters.bus, settings.topic_telemetry)
+    commands = BusCommands(adapters.bus, settings.topic_desired, settings.topic_acks)
 
     async def simulate() -> None:
-        await run_simulator(cfg, sink)
+        await run_simulator(cfg, sink, commands=commands)
 
     adapters.supervisor.start("embedded-simulator", simulate)

@@ -197,6 +197,39 @@ class BusSink:
             )
 
 
+class BusCommands:
+    """Embedded mode: desired state straight from the in-process bus (`twin.desired`), acks back onto it
+    (`twin.acks`), exactly what the bridge would carry over MQTT."""
+
+    def __init__(self, bus: TelemetryBus, desired_topic: str, acks_topic: str) -> None:
+        from dtwin.core.bus import MemoryBus
+
+        if not isinstance(bus, MemoryBus):
+            raise TypeError("BusCommands needs the in-process bus; with Kafka the bridge delivers commands")
+        self.bus = bus
+        self.acks_topic = acks_topic
+        self.consumer(desired_topic)  # register as the topic's consumer before anything is produced
+        self._queue = bus.queue(desired_topic)
+
+    def consumer(self, topic: str) -> None:
+        self.bus.consumer([topic], "embedded-simulator")
+
+    def drain(self) -> list[tuple[str, bytes]]:
+        from dtwin.contracts.commands import parse_desired
+        from dtwin.contracts.telemetry import Rejection
+        from dtwin.contracts.topics import mqtt_topic
+
+        out: list[tuple[str, bytes]] = []
+        while not self._queue.empty():
+            cmd = parse_desired(self._queue.get_nowait().value)
+            if not isinstance(cmd, Rejection):
+                out.append((mqtt_topic(cmd.site, cmd.line, cmd.machine_id, "desired"), cmd.device_payload()))
+        return out
+
+    async def ack(self, machine: Machine, payload: bytes) -> None:
+        await self.bus.produce(self.acks_topic, payload, key=machine.id.encode())
+
+
 class MqttCommands:
     """Desired messages from the simulator's MQTT subscription; acks back on .../ack."""
 
