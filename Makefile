@@ -85,7 +85,9 @@ compose-check: venv ## validate docker-compose.yml against the Compose spec (off
 # ---------------------------------------------------------------------------------------------- bench
 bench: system-deps venv ## run the real pipeline at rising load; print and record figures in docs/benchmarks.md
 	$(BIN)/python -m dtwin.bench.pipeline --out docs/benchmarks.md
+	$(BIN)/python -m dtwin.bench.simulator --out docs/benchmarks.md
 	$(BIN)/python -m dtwin.bench.bridge --out docs/benchmarks.md
+
 
 clean: ## remove virtualenv, node_modules, builds and local data
 	rm -rf $(VENV) frontend/node_modules frontend/dist var
