@@ -3,9 +3,8 @@
 Rows are read in time order in chunks (keyset pagination over ts, machine_id, sensor), regrouped into one
 schema-1 message per machine and instant, and produced to `telemetry.raw` with a `replay` header, paced like
 the original (`speed` times faster) or as fast as possible (`speed` 0). Nothing is stored twice: the
-consumer's
-insert ignores rows it already has, and the twin's per-property timestamps keep older values from
-overwriting newer ones."""
+consumer's insert ignores rows it already has, and the twin's per-property timestamps keep older values
+from overwriting newer ones."""
 
 from __future__ import annotations
 
