@@ -1,0 +1,31 @@
+"""Configuration of the scoring engine: one frozen dataclass per part, all with working defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from dtwin.anomalies.correlation import CorrelationConfig
+from dtwin.anomalies.decisions import DecisionConfig
+from dtwin.anomalies.detectors import DetectorConfig
+from dtwin.anomalies.health import HealthConfig
+from dtwin.anomalies.model import TrainingPolicy
+
+Range = tuple[float, float]
+LimitsSource = Mapping[str, Mapping[str, Range]] | Callable[[str, str], Range | None]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    detectors: DetectorConfig = field(default_factory=DetectorConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
+    correlation: CorrelationConfig = field(default_factory=CorrelationConfig)
+    decisions: DecisionConfig = field(default_factory=DecisionConfig)
+    training: TrainingPolicy = field(default_factory=TrainingPolicy)
+    threshold: float = 0.5  # anomaly threshold on the score, for types not in `thresholds`
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    event_min_change: float = 0.15  # an active anomaly re-emits when its score rose this much
+    resolve_ratio: float = 0.8  # ...and resolves below threshold x this...
+    resolve_after: int = 3  # ...for this many consecutive batches
+    explain_top: int = 3  # sensors named per explanation
+    skip_stale: bool = True  # ignore readings not after their series' last timestamp (redelivery, late)

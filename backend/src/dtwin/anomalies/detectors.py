@@ -1,0 +1,344 @@
+"""Streaming per-series detectors (spike/dip, rate of change, stuck, drift, operating limits), vectorised
+across every series of a batch and along the rounds of each series. Pure: state arrays in, state out.
+
+Every recursion is a linear EWMA (see `scan.ewma_scan`), so a series gives the same scores whether its
+readings arrive one per batch or many per batch, and a long single series (a backtest) is scanned in a few
+numpy calls instead of a Python loop per reading."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+import numpy as np
+
+from dtwin.anomalies.scan import F64, I8, I64, Bool, Rounds, SoA, ewma_scan, squash
+
+DETECTORS: tuple[str, ...] = (
+    "none",
+    "spike",
+    "dip",
+    "rate_of_change",
+    "stuck",
+    "drift",
+    "limit",
+    "multivariate",
+)
+NONE, SPIKE, DIP, ROC, STUCK, DRIFT, LIMIT, MULTIVARIATE = range(8)
+
+# mean absolute deviation -> standard deviation for Gaussian noise (sqrt(pi / 2))
+MAD_TO_SIGMA = math.sqrt(math.pi / 2.0)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """Per-sample EWMA rates and thresholds. Evidence 1.0 = a detector's threshold = score 0.5."""
+
+    level_alpha: float = 0.05  # tracked level (the "expected" value), ~20-sample memory
+    scale_alpha: float = 0.02  # mean absolute deviation around the level
+    diff_alpha: float = 0.02  # level and spread of the first difference
+    move_alpha: float = 0.02  # share of samples that change by more than stuck_eps
+    drift_fast_alpha: float = 0.01  # ~100 samples
+    drift_slow_alpha: float = 0.001  # ~1,000 samples
+    drift_spread_alpha: float = 0.0005  # typical |fast - slow| of this series
+    warmup: int = 30  # samples before spike/dip, rate-of-change and stuck may fire
+    drift_warmup: int = 1000  # ~1 / drift_slow_alpha: the slow average must have seen a long stretch
+    spike_z: float = 5.0  # |x - level| / sigma
+    roc_z: float = 5.0  # |dx - mean dx| / sigma of dx
+    stuck_samples: int = 20  # consecutive unchanged samples
+    stuck_eps: float = 1e-9  # relative: |dx| <= eps * (1 + |x|) counts as unchanged
+    stuck_move_frac: float = 0.8  # ...while the series normally changes in >= 80% of samples
+    drift_z: float = 1.0  # |fast - slow| / max(sigma, drift_spread_k * typical |fast - slow|)
+    drift_spread_k: float = 3.0
+    limit_band: float = 0.1  # evidence rises from 0 at 10% of the range inside a limit to 1 at the limit
+    min_scale_frac: float = 0.002  # sigma floor: 0.2% of the operating range
+    min_scale_rel: float = 1e-6  # sigma floor without a range: 1e-6 * (1 + |level|)
+    power: float = 4.0  # score = e**p / (1 + e**p)
+
+
+@dataclass
+class SeriesState(SoA):
+    """Per-series state, one element per slot (structure of arrays). EWMAs are stored raw (started at 0);
+    readers divide by the total weight `1 - q_*`."""
+
+    FILL: ClassVar[dict[str, float]] = {
+        "last_ts": -math.inf,
+        "last_x": math.nan,
+        "lo": math.nan,
+        "hi": math.nan,
+        **{f"q_{k}": 1.0 for k in ("lvl", "sc", "dif", "mv", "fast", "slow", "dsp")},
+    }
+
+    n: F64  # samples seen
+    last_ts: F64  # epoch seconds of the last sample
+    last_x: F64
+    lvl: F64
+    sc: F64
+    dl: F64
+    ds: F64
+    pm: F64
+    dfast: F64
+    dslow: F64
+    dsp: F64
+    run: F64  # consecutive unchanged samples
+    ref: F64  # share of changing samples when the current run started
+    lo: F64  # operating range (NaN: unknown)
+    hi: F64
+    # (1 - alpha)**count per EWMA: 1 - q is the total weight, dividing by it removes the start-at-0 bias
+    q_lvl: F64
+    q_sc: F64
+    q_dif: F64
+    q_mv: F64
+    q_fast: F64
+    q_slow: F64
+    q_dsp: F64
+
+    def level(self) -> F64:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.lvl / (1.0 - self.q_lvl)
+
+    def sigma(self) -> F64:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return MAD_TO_SIGMA * self.sc / (1.0 - self.q_sc)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorOutput:
+    """Per reading (in the order of `Rounds`): combined evidence and score, the detector that fired, the
+    z-score against the tracked level and that level (the "expected" value) before the reading."""
+
+    evidence: F64
+    score: F64
+    detector: I8
+    z: F64
+    expected: F64
+    sigma: F64
+
+
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    spike: F64  # |z| / spike_z (signed z kept separately)
+    roc: F64
+    stuck: F64  # before the machine gate
+    drift: F64
+    limit: F64
+    moved_recently: Bool
+    z: F64
+    expected: F64
+    sigma: F64
+
+
+# below this, 1 - q rounds to exactly 1.0 in float64
+_EXACTLY_ONE = 2.0**-54
+
+
+def _q_after(w: F64 | float, rounds: Rounds) -> F64:
+    if isinstance(w, float):
+        return np.zeros(rounds.n_cols)
+    return 1.0 - rounds.last(w)
+
+
+def _nz(a: F64) -> F64:
+    """NaN / inf -> 0."""
+    return np.where(np.isfinite(a), a, 0.0)
+
+
+def _grid(cfg: DetectorConfig, pre: SeriesState, x: F64, rounds: Rounds) -> tuple[_Evidence, SeriesState]:
+    """All detectors on one (rounds x columns) grid; returns per-reading evidence and the carried state."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _grid_inner(cfg, pre, x, rounds)
+
+
+def _grid_inner(
+    cfg: DetectorConfig, pre: SeriesState, x: F64, rounds: Rounds
+) -> tuple[_Evidence, SeriesState]:
+    n_rounds = x.shape[0]
+    ridx = np.arange(n_rounds, dtype=np.float64)[:, None]
+    cnt = pre.n[None, :] + ridx + 1.0  # samples including this one
+    new_col = pre.n == 0
+    first = new_col[None, :] & (ridx == 0)  # the series' very first sample
+    sh = rounds.shift
+
+    def weight(q_pre: F64, alpha: float, lagged: bool) -> F64 | float:
+        """Total EWMA weight after each row (1 - (1 - alpha)**count); `lagged` counts from the 2nd sample.
+        Exactly 1.0 once every column's start-up weight is below float resolution (the common case)."""
+        if q_pre.shape[0] and float(q_pre.max()) < _EXACTLY_ONE:
+            return 1.0
+        q = q_pre[None, :] * np.power(1.0 - alpha, ridx + 1.0)
+        if lagged:
+            q = np.where(new_col[None, :], q / (1.0 - alpha), q)
+        return 1.0 - q
+
+    # level and robust spread (mean absolute deviation from the previous level)
+    w_lvl = weight(pre.q_lvl, cfg.level_alpha, False)
+    lvl = ewma_scan(x, pre.lvl, cfg.level_alpha)
+    level_prev = sh(lvl / w_lvl, pre.lvl / (1.0 - pre.q_lvl))
+    dev = np.where(first, 0.0, x - level_prev)
+    w_sc = weight(pre.q_sc, cfg.scale_alpha, True)
+    sc = ewma_scan(np.abs(dev), pre.sc, cfg.scale_alpha)
+    sigma_prev = _nz(MAD_TO_SIGMA * sh(sc / w_sc, pre.sc / (1.0 - pre.q_sc)))
+    width = pre.hi - pre.lo
+    has_range = np.isfinite(width) & (width > 0)
+    floor = np.where(
+        has_range, cfg.min_scale_frac * width, cfg.min_scale_rel * (1.0 + np.abs(_nz(level_prev)))
+    )
+    floor = np.maximum(floor, 1e-12)
+    z = _nz(dev / np.maximum(sigma_prev, floor))
+
+    # first difference: its own level and spread
+    x_prev = sh(x, pre.last_x)
+    dx = np.where(first, 0.0, x - x_prev)
+    w_dif = weight(pre.q_dif, cfg.diff_alpha, True)
+    dl = ewma_scan(dx, pre.dl, cfg.diff_alpha)
+    dlevel_prev = _nz(sh(dl / w_dif, pre.dl / (1.0 - pre.q_dif)))
+    dres = np.where(first, 0.0, dx - dlevel_prev)
+    ds = ewma_scan(np.abs(dres), pre.ds, cfg.diff_alpha)
+    dsigma_prev = _nz(MAD_TO_SIGMA * sh(ds / w_dif, pre.ds / (1.0 - pre.q_dif)))
+    zr = _nz(dres / np.maximum(dsigma_prev, floor))
+
+    # stuck: run of unchanged samples, and how often the series changed when the run started
+    moving = (np.abs(dx) > cfg.stuck_eps * (1.0 + np.abs(_nz(x_prev)))) & ~first
+    w_mv = weight(pre.q_mv, cfg.move_alpha, True)
+    pm = ewma_scan(moving.astype(np.float64), pre.pm, cfg.move_alpha)
+    pmove = _nz(pm / w_mv)
+    flat = ~moving & ~first
+    if n_rounds == 1:
+        run = np.where(flat, pre.run[None, :] + 1.0, 0.0)
+        ref = np.where(flat, pre.ref[None, :], pmove)
+    else:
+        ridx_i = np.broadcast_to(np.arange(n_rounds)[:, None], x.shape)
+        last_reset = np.maximum.accumulate(np.where(flat, -1, ridx_i), axis=0)
+        cols = np.arange(x.shape[1])[None, :]
+        run = np.where(last_reset >= 0, ridx_i - last_reset, pre.run[None, :] + ridx + 1.0)
+        ref = np.where(last_reset >= 0, pmove[np.maximum(last_reset, 0), cols], pre.ref[None, :])
+    stuck_on = (run >= cfg.stuck_samples) & (ref >= cfg.stuck_move_frac) & (cnt >= cfg.warmup)
+    e_stuck = np.where(stuck_on, np.minimum(run / cfg.stuck_samples, 2.0), 0.0)
+
+    # drift: fast vs slow EWMA relative to the noise and to the series' usual divergence
+    w_fast = weight(pre.q_fast, cfg.drift_fast_alpha, False)
+    w_slow = weight(pre.q_slow, cfg.drift_slow_alpha, False)
+    w_dsp = weight(pre.q_dsp, cfg.drift_spread_alpha, False)
+    dfast = ewma_scan(x, pre.dfast, cfg.drift_fast_alpha)
+    dslow = ewma_scan(x, pre.dslow, cfg.drift_slow_alpha)
+    div = dfast / w_fast - dslow / w_slow
+    dsp = ewma_scan(np.abs(div), pre.dsp, cfg.drift_spread_alpha)
+    spread_prev = _nz(sh(dsp / w_dsp, pre.dsp / (1.0 - pre.q_dsp)))
+    denom = np.maximum(np.maximum(sigma_prev, cfg.drift_spread_k * spread_prev), floor)
+    e_drift = np.where(cnt >= cfg.drift_warmup, _nz(np.abs(div) / denom) / cfg.drift_z, 0.0)
+
+    # operating limits: 0 at limit_band inside the range, 1 at the limit, growing outside
+    band = np.where(has_range, cfg.limit_band * width, np.nan)
+    e_limit = _nz(np.maximum(np.maximum((x - (pre.hi - band)) / band, ((pre.lo + band) - x) / band), 0.0))
+
+    warm = cnt >= cfg.warmup
+    g = rounds.gather
+    ev = _Evidence(
+        spike=g(np.where(warm, np.abs(z) / cfg.spike_z, 0.0)),
+        roc=g(np.where(warm, np.abs(zr) / cfg.roc_z, 0.0)),
+        stuck=g(e_stuck),
+        drift=g(e_drift),
+        limit=g(e_limit),
+        moved_recently=g((run < cfg.stuck_samples).astype(np.float64)) > 0.5,
+        z=g(z),
+        expected=g(level_prev),
+        sigma=g(sigma_prev),
+    )
+    last = rounds.last
+    post = SeriesState(
+        n=pre.n + rounds.counts,
+        last_ts=pre.last_ts,  # set by the caller
+        last_x=last(x),
+        lvl=last(lvl),
+        sc=last(sc),
+        dl=last(dl),
+        ds=last(ds),
+        pm=last(pm),
+        dfast=last(dfast),
+        dslow=last(dslow),
+        dsp=last(dsp),
+        run=last(run),
+        ref=last(ref),
+        lo=pre.lo,
+        hi=pre.hi,
+        q_lvl=_q_after(w_lvl, rounds),
+        q_sc=_q_after(w_sc, rounds),
+        q_dif=_q_after(w_dif, rounds),
+        q_mv=_q_after(w_mv, rounds),
+        q_fast=_q_after(w_fast, rounds),
+        q_slow=_q_after(w_slow, rounds),
+        q_dsp=_q_after(w_dsp, rounds),
+    )
+    return ev, post
+
+
+def _bucketed(
+    cfg: DetectorConfig, pre: SeriesState, values: F64, rounds: Rounds
+) -> tuple[_Evidence, SeriesState]:
+    """Runs `_grid` on groups of columns with similar counts (powers of two), so one chatty series does not
+    make every column as tall as itself."""
+    if rounds.n_rounds <= 2:
+        return _grid(cfg, pre, rounds.spread(values), rounds)
+    cls = np.ceil(np.log2(rounds.counts)).astype(np.int64)
+    if cls.min() == cls.max():
+        return _grid(cfg, pre, rounds.spread(values), rounds)
+    n = values.shape[0]
+    names = [f.name for f in fields(_Evidence)]
+    out = {name: np.empty(n) for name in names}
+    post = SeriesState.empty(rounds.n_cols)
+    for c in np.unique(cls):
+        cols = np.flatnonzero(cls == c)
+        remap = np.full(rounds.n_cols, -1, dtype=np.int64)
+        remap[cols] = np.arange(cols.shape[0])
+        sel = np.flatnonzero(remap[rounds.col] >= 0)
+        counts = rounds.counts[cols]
+        sub = Rounds(remap[rounds.col[sel]], rounds.rank[sel], counts, int(counts.max()))
+        ev, sub_post = _grid(cfg, pre.take(cols), sub.spread(values[sel]), sub)
+        for name in names:
+            out[name][sel] = getattr(ev, name)
+        post.put(cols, sub_post)
+    moved = out.pop("moved_recently") > 0.5
+    return _Evidence(moved_recently=moved, **out), post
+
+
+def run_detectors(
+    cfg: DetectorConfig,
+    pre: SeriesState,
+    values: F64,
+    rounds: Rounds,
+    reading_machine: I64,
+) -> tuple[DetectorOutput, SeriesState]:
+    """Score one batch. `pre` holds the state of each column's series, `values` the readings in `rounds`
+    order, `reading_machine` a compact machine id per reading (for the stuck gate: a sensor is stuck only
+    while another sensor of the same machine in the same round still moves, so a stopped machine is not
+    reported as eight stuck sensors; a machine with one sensor in the round has no such reference)."""
+    ev, post = _bucketed(cfg, pre, values, rounds)
+    if values.shape[0]:
+        n_m = int(reading_machine.max()) + 1
+        key = rounds.rank * n_m + reading_machine
+        present = np.bincount(key)
+        moving = np.bincount(key, weights=ev.moved_recently.astype(np.float64))
+        others_present = present[key] - 1
+        others_moving = moving[key] - ev.moved_recently
+        gate = (others_present == 0) | (others_moving >= 1)
+        stuck = np.where(gate, ev.stuck, 0.0)
+    else:
+        stuck = ev.stuck
+    # the strongest detector wins (ties: the earlier in this order)
+    evidence = ev.spike.copy()
+    codes = np.where(ev.z < 0, np.int8(DIP), np.int8(SPIKE)).astype(np.int8)
+    for e, code in ((ev.roc, ROC), (stuck, STUCK), (ev.drift, DRIFT), (ev.limit, LIMIT)):
+        better = e > evidence
+        evidence = np.where(better, e, evidence)
+        codes[better] = code
+    codes[ev.limit > 1.0] = LIMIT  # outside the operating range: name the limit, the most actionable label
+    codes[evidence <= 0] = NONE
+    out = DetectorOutput(
+        evidence=evidence,
+        score=squash(evidence, cfg.power),
+        detector=codes,
+        z=ev.z,
+        expected=ev.expected,
+        sigma=ev.sigma,
+    )
+    return out, post

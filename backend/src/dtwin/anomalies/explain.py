@@ -1,0 +1,95 @@
+"""Explanations: the sensors that contribute most to an anomalous row, with value, expected (tracked level)
+and how far off (z, % of the operating range). Built only for anomalous machines."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dtwin.anomalies.detectors import DETECTORS, MULTIVARIATE, DetectorConfig, DetectorOutput, SeriesState
+from dtwin.anomalies.model import TypeModel
+from dtwin.anomalies.results import Contribution
+from dtwin.anomalies.scan import F64, I64
+
+
+def _pct(value: float, expected: float, lo: float, hi: float) -> float | None:
+    width = hi - lo
+    if not (math.isfinite(width) and width > 0 and math.isfinite(expected)):
+        return None
+    return 100.0 * (value - expected) / width
+
+
+def _opt(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def univariate(
+    readings: I64,
+    sensors: list[str],
+    k_slots: I64,
+    k_vals: F64,
+    det: DetectorOutput,
+    series: SeriesState,
+    top: int,
+) -> list[Contribution]:
+    """`readings`: indices (into the batch's scored readings) of one row; the top ones by evidence."""
+    order = readings[np.argsort(-det.evidence[readings], kind="stable")][:top]
+    out = []
+    for i in order.tolist():
+        slot = int(k_slots[i])
+        value, expected = float(k_vals[i]), float(det.expected[i])
+        out.append(
+            Contribution(
+                sensor=sensors[slot],
+                value=value,
+                expected=_opt(expected),
+                z=_opt(float(det.z[i])),
+                pct_of_range=_pct(value, expected, float(series.lo[slot]), float(series.hi[slot])),
+                evidence=float(det.evidence[i]),
+                detector=DETECTORS[int(det.detector[i])],
+            )
+        )
+    return out
+
+
+def multivariate(
+    model: TypeModel,
+    feat_map: I64,
+    vector: F64,
+    slots: I64,
+    sensors: list[str],
+    series: SeriesState,
+    cfg: DetectorConfig,
+    top: int,
+) -> list[Contribution]:
+    """One row's vector (the type's features) under the type model: sensors ranked by their squared z given
+    the other sensors; `slots` are the machine's series per type feature (-1 = none)."""
+    X = np.where(feat_map >= 0, vector[np.maximum(feat_map, 0)], np.nan)[None, :]
+    contrib = model.contributions(X)[0]
+    out = []
+    for j in np.argsort(-contrib, kind="stable")[:top].tolist():
+        f = int(feat_map[j])
+        if f < 0:
+            continue
+        slot = int(slots[f])
+        value = float(vector[f])
+        if slot >= 0:
+            one = series.take(np.array([slot], dtype=np.int64))
+            level, sigma = float(one.level()[0]), float(one.sigma()[0])
+            lo, hi = float(series.lo[slot]), float(series.hi[slot])
+        else:
+            level = sigma = lo = hi = math.nan
+        z = (value - level) / sigma if sigma > 0 else math.nan
+        out.append(
+            Contribution(
+                sensor=sensors[slot] if slot >= 0 else model.sensors[j],
+                value=value,
+                expected=_opt(level),
+                z=_opt(z),
+                pct_of_range=_pct(value, level, lo, hi),
+                evidence=math.sqrt(max(float(contrib[j]), 0.0)) / model.threshold,
+                detector=DETECTORS[MULTIVARIATE],
+            )
+        )
+    return out

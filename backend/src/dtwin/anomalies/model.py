@@ -1,0 +1,247 @@
+"""The multivariate model of a machine type: a Gaussian mixture over the machines' sensor vectors, fitted on
+healthy windows, scored as the Mahalanobis distance to the most likely component. Also the training policy
+and the bounded buffer of healthy vectors. Pure: arrays in, arrays out; fitting never touches the loop."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
+
+import numpy as np
+
+from dtwin.anomalies.scan import F64, I64
+
+Range = tuple[float, float]
+
+
+class TrainingJob(NamedTuple):
+    """What `ScoringEngine.training_due()` hands out: `fit_model(*job)` fits it."""
+
+    machine_type: str
+    X: F64  # healthy machine vectors, one row per sample, columns in `sensors` order
+    sensors: tuple[str, ...]
+    ranges: tuple[Range | None, ...]
+
+
+@dataclass(frozen=True)
+class TypeModel:
+    """A fitted model; plain numpy arrays so it pickles small and does not depend on scikit-learn's internals.
+
+    Features are standardised with `center`/`scale`; component k has mean `means[k]` and precision
+    `prec_chol[k] @ prec_chol[k].T`. Evidence = Mahalanobis distance to the most likely component divided by
+    `threshold` (1.0 = the 99.9th percentile of the training distances times a margin)."""
+
+    machine_type: str
+    sensors: tuple[str, ...]
+    center: F64
+    scale: F64
+    weights: F64
+    means: F64
+    prec_chol: F64
+    threshold: float
+    n_samples: int
+    version: int = 0
+    trained_at: float = 0.0  # stream time (epoch seconds) of the newest training sample
+
+    @property
+    def n_features(self) -> int:
+        return len(self.sensors)
+
+    def _components(self, Z: F64) -> tuple[F64, I64, F64]:
+        """Squared distance to every component (n, K), the most likely component and the whitened residual."""
+        # y_k = (z - mu_k) @ L_k  -> (n, K, F)
+        Y = np.einsum("nf,kfg->nkg", Z, self.prec_chol) - np.einsum("kf,kfg->kg", self.means, self.prec_chol)
+        d2 = np.einsum("nkg,nkg->nk", Y, Y)
+        log_det = np.log(np.diagonal(self.prec_chol, axis1=1, axis2=2)).sum(axis=1)
+        best = np.argmax(np.log(self.weights) + log_det - 0.5 * d2, axis=1).astype(np.int64)
+        return d2, best, Y
+
+    def _fill(self, X: F64) -> F64:
+        Z = (X - self.center) / self.scale
+        missing = ~np.isfinite(Z)
+        if missing.any():
+            # a missing feature takes the mixture's mean value (it then adds little to the distance)
+            mean = self.weights @ self.means
+            Z = np.where(missing, mean[None, :], Z)
+        return Z
+
+    def score_samples(self, X: F64) -> F64:
+        """Evidence per row of `X` (n, F), vectorised; 1.0 = threshold."""
+        if X.shape[0] == 0:
+            return np.zeros(0)
+        Z = self._fill(X)
+        d2, best, _ = self._components(Z)
+        d = np.sqrt(d2[np.arange(Z.shape[0]), best])
+        return d / self.threshold
+
+    def contributions(self, X: F64) -> F64:
+        """Per row and feature, the squared z-score of the feature given all the others under the row's most
+        likely component ((P r)_f**2 / P_ff): which sensors make the combination unusual."""
+        if X.shape[0] == 0:
+            return np.zeros((0, self.n_features))
+        Z = self._fill(X)
+        _, best, Y = self._components(Z)
+        rows = np.arange(Z.shape[0])
+        L = self.prec_chol[best]  # (n, F, F)
+        g = np.einsum("nfg,ng->nf", L, Y[rows, best])  # P (z - mu)
+        p_diag = np.einsum("nfg,nfg->nf", L, L)
+        out: F64 = g * g / p_diag
+        return out
+
+
+def _robust_scale(X: F64, ranges: Sequence[Range | None]) -> tuple[F64, F64]:
+    center = np.median(X, axis=0)
+    mad = 1.4826 * np.median(np.abs(X - center), axis=0)
+    std = X.std(axis=0)
+    floor = 1e-9 * (1.0 + np.abs(center))
+    for i, r in enumerate(ranges):
+        if r is not None and r[1] > r[0]:
+            floor[i] = max(floor[i], 1e-3 * (r[1] - r[0]))
+    return center, np.maximum(np.maximum(mad, 0.5 * std), floor)
+
+
+def fit_model(
+    machine_type: str,
+    X: F64,
+    sensors: Sequence[str] | None = None,
+    ranges: Sequence[Range | None] | None = None,
+    *,
+    max_components: int = 3,
+    max_fit_samples: int = 2048,
+    quantile: float = 0.999,
+    margin: float = 1.25,
+    random_state: int = 0,
+    trained_at: float = 0.0,
+) -> TypeModel:
+    """Fit a type's model on healthy vectors (CPU-bound, blocking: run it with `asyncio.to_thread` or in a
+    process pool; arguments and result pickle). The component count (1..max_components) is chosen by BIC.
+    The mixture is fitted on at most `max_fit_samples` rows (an even stride), the threshold on all of them.
+    Deterministic for the same input."""
+    from sklearn.mixture import GaussianMixture
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError("X must be 2-D (samples x sensors)")
+    X = X[np.isfinite(X).all(axis=1)]
+    n, f = X.shape
+    if n < max(20, 5 * f):
+        raise ValueError(f"need at least {max(20, 5 * f)} complete samples to fit {machine_type}, got {n}")
+    names = tuple(sensors) if sensors is not None else tuple(f"f{i}" for i in range(f))
+    rng = tuple(ranges) if ranges is not None else (None,) * f
+    if len(names) != f or len(rng) != f:
+        raise ValueError("sensors and ranges must have one entry per column of X")
+    center, scale = _robust_scale(X, rng)
+    Z_all = (X - center) / scale
+    Z = Z_all[:: max(1, math.ceil(n / max_fit_samples))]
+    n_fit = Z.shape[0]
+    best: GaussianMixture | None = None
+    best_bic = math.inf
+    for k in range(1, max(1, max_components) + 1):
+        if n_fit < 10 * k * f:
+            break
+        gm = GaussianMixture(
+            n_components=k, covariance_type="full", reg_covar=1e-4, random_state=random_state, max_iter=200
+        )
+        # one BLAS/OpenMP thread: spinning worker threads would take the cores the scoring loop runs on
+        with warnings.catch_warnings(), threadpool_limits(1):
+            warnings.simplefilter("ignore")
+            gm.fit(Z)
+        bic = float(gm.bic(Z))
+        if bic < best_bic:
+            best, best_bic = gm, bic
+    assert best is not None
+    model = TypeModel(
+        machine_type=machine_type,
+        sensors=names,
+        center=center,
+        scale=scale,
+        weights=np.asarray(best.weights_, dtype=np.float64),
+        means=np.asarray(best.means_, dtype=np.float64),
+        prec_chol=np.asarray(best.precisions_cholesky_, dtype=np.float64),
+        threshold=1.0,
+        n_samples=n,
+        trained_at=trained_at,
+    )
+    d = model.score_samples(X)
+    threshold = max(float(np.quantile(d, quantile)) * margin, math.sqrt(f))
+    return replace(model, threshold=threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingPolicy:
+    """When a type's model is (re)trained, and which vectors count as healthy."""
+
+    min_samples: int = 512  # healthy vectors before the first fit
+    retrain_every_samples: int = 100_000  # healthy vectors seen since the last fit...
+    retrain_every_s: float = 24 * 3600.0  # ...or stream time since the last fit
+    buffer_size: int = 8192  # the newest healthy vectors kept per type (the training set)
+    sample_stride: int = 20  # keep every n-th healthy vector (spreads the buffer over time)
+    healthy_score: float = 0.2  # a vector is healthy when its machine row scored below this
+    min_features: int = 2  # types with fewer sensors get no multivariate model
+    pending_timeout_s: float = 600.0  # hand the job out again if no model was installed by then
+
+
+@dataclass
+class TrainingBuffer:
+    """The newest healthy vectors of one type (ring buffer) and the policy's counters."""
+
+    n_features: int
+    capacity: int
+    data: F64 = field(init=False)
+    count: int = 0  # vectors written in total
+    seen: int = 0  # healthy vectors offered (before the stride)
+    since_fit: int = 0
+    fitted_at: float = -math.inf  # stream time of the last installed model
+    fitted_size: int = 0  # buffer size when the last job was handed out
+    pending_since: float | None = None
+
+    def __post_init__(self) -> None:
+        self.data = np.full((self.capacity, self.n_features), np.nan)
+
+    def widen(self, n_features: int) -> None:
+        """A new sensor appeared for the type: older vectors lack it, so start collecting again."""
+        if n_features != self.n_features:
+            self.n_features = n_features
+            self.data = np.full((self.capacity, n_features), np.nan)
+            self.count = 0
+
+    def offer(self, X: F64, stride: int) -> None:
+        """Keep every `stride`-th of the offered rows (deterministic, continues across batches)."""
+        n = X.shape[0]
+        if n == 0:
+            return
+        idx = np.arange(self.seen, self.seen + n)
+        keep = X[(idx % stride) == 0]
+        self.seen += n
+        self.since_fit += n
+        m = keep.shape[0]
+        if m == 0:
+            return
+        if m >= self.capacity:
+            keep = keep[-self.capacity :]
+            m = self.capacity
+        pos = (self.count + np.arange(m)) % self.capacity
+        self.data[pos] = keep
+        self.count += m
+
+    @property
+    def size(self) -> int:
+        return min(self.count, self.capacity)
+
+    def snapshot(self) -> F64:
+        return self.data[: self.size].copy()
+
+    def due(self, policy: TrainingPolicy, now: float, has_model: bool) -> bool:
+        if self.n_features < policy.min_features or self.size < policy.min_samples:
+            return False
+        if self.pending_since is not None and now - self.pending_since < policy.pending_timeout_s:
+            return False
+        if not has_model or self.size >= 2 * self.fitted_size:  # no model yet, or the healthy set doubled
+            return True
+        return (
+            self.since_fit >= policy.retrain_every_samples or now - self.fitted_at >= policy.retrain_every_s
+        )

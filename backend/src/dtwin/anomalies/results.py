@@ -1,0 +1,297 @@
+"""What the scoring engine returns: per-reading and per-row arrays, per-machine results, anomaly events,
+health and correlation reports. Every dataclass has `to_dict()` (JSON-ready, ISO 8601 UTC with `Z`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+from dtwin.anomalies.decisions import STRATEGIES, Decision, JsonValue
+from dtwin.anomalies.detectors import DETECTORS
+from dtwin.anomalies.scan import F64, I8, I64, Bool
+from dtwin.contracts.telemetry import iso_utc
+
+EventKind = Literal["start", "update", "resolved"]
+
+
+def to_datetime(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def finite(x: float | None, digits: int = 6) -> float | None:
+    """A JSON-safe float: None for NaN/inf, rounded."""
+    if x is None or not math.isfinite(x):
+        return None
+    return round(float(x), digits)
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One sensor's part in an anomaly: its value, the tracked level it was expected near, how far off it is
+    (z against the tracked spread, and as % of the operating range when known) and its evidence (1.0 =
+    the threshold of `detector`)."""
+
+    sensor: str
+    value: float
+    expected: float | None
+    z: float | None
+    pct_of_range: float | None
+    evidence: float
+    detector: str
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "sensor": self.sensor,
+            "value": finite(self.value),
+            "expected": finite(self.expected),
+            "z": finite(self.z, 3),
+            "pct_of_range": finite(self.pct_of_range, 2),
+            "evidence": finite(self.evidence, 3),
+            "detector": self.detector,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyEvent:
+    """An anomaly episode of a machine: `start` when its score first reaches the type's threshold, `update`
+    when the score rose by `event_min_change` or the top sensor changed, `resolved` after the score stayed
+    below `resolve_ratio` x threshold for `resolve_after` batches."""
+
+    machine_id: str
+    machine_type: str
+    kind: EventKind
+    ts: datetime
+    started_at: datetime
+    score: float
+    peak_score: float
+    threshold: float
+    detector: str
+    explanation: list[Contribution]
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "machine_id": self.machine_id,
+            "machine_type": self.machine_type,
+            "kind": self.kind,
+            "ts": iso_utc(self.ts),
+            "started_at": iso_utc(self.started_at),
+            "score": finite(self.score, 4),
+            "peak_score": finite(self.peak_score, 4),
+            "threshold": finite(self.threshold, 4),
+            "detector": self.detector,
+            "explanation": [c.to_dict() for c in self.explanation],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RulEstimate:
+    """Remaining useful life in seconds from `ts`, with a band (`upper_s` None = unbounded)."""
+
+    seconds: float
+    lower_s: float
+    upper_s: float | None
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "seconds": finite(self.seconds, 1),
+            "lower_s": finite(self.lower_s, 1),
+            "upper_s": finite(self.upper_s, 1),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MachineHealth:
+    machine_id: str
+    ts: datetime
+    health: float  # 0..100
+    score_ewma: float
+    trend_per_hour: float  # health points per hour of the fitted trend (0 without enough samples)
+    trend_significant: bool
+    rul: RulEstimate | None
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "machine_id": self.machine_id,
+            "ts": iso_utc(self.ts),
+            "health": finite(self.health, 2),
+            "score_ewma": finite(self.score_ewma, 4),
+            "trend_per_hour": finite(self.trend_per_hour, 3),
+            "trend_significant": self.trend_significant,
+            "rul": self.rul.to_dict() if self.rul else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MachineResult:
+    """One machine touched by a batch: its highest row score in the batch and the state after the batch."""
+
+    machine_id: str
+    machine_type: str
+    ts: datetime
+    score: float
+    is_anomaly: bool
+    detector: str
+    explanation: list[Contribution]
+    health: float
+    rul: RulEstimate | None
+    strategy: str | None
+    correlation_breaks: int
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "machine_id": self.machine_id,
+            "machine_type": self.machine_type,
+            "ts": iso_utc(self.ts),
+            "score": finite(self.score, 4),
+            "is_anomaly": self.is_anomaly,
+            "detector": self.detector,
+            "explanation": [c.to_dict() for c in self.explanation],
+            "health": finite(self.health, 2),
+            "rul": self.rul.to_dict() if self.rul else None,
+            "strategy": self.strategy,
+            "correlation_breaks": self.correlation_breaks,
+        }
+
+
+def rul_of(est: float, lo: float, hi: float) -> RulEstimate | None:
+    if not math.isfinite(est):
+        return None
+    return RulEstimate(float(est), float(lo), float(hi) if math.isfinite(hi) else None)
+
+
+@dataclass(frozen=True)
+class MachineScores:
+    """Per-machine results of a batch, column-wise (cheap for thousands of machines); `results()` and
+    `to_dict()` build the objects. Explanations exist for anomalous machines only."""
+
+    machine_ids: list[str]
+    machine_types: list[str]
+    ts: F64
+    score: F64
+    is_anomaly: Bool
+    detector: I8
+    health: F64
+    rul_s: F64
+    rul_lower_s: F64
+    rul_upper_s: F64
+    strategy: I8  # index into STRATEGIES, -1 = no decision yet
+    correlation_breaks: I64
+    explanations: dict[str, list[Contribution]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.machine_ids)
+
+    def results(self) -> list[MachineResult]:
+        ts, score, anom, det = (
+            self.ts.tolist(),
+            self.score.tolist(),
+            self.is_anomaly.tolist(),
+            self.detector.tolist(),
+        )
+        health, est, lo, hi = (
+            self.health.tolist(),
+            self.rul_s.tolist(),
+            self.rul_lower_s.tolist(),
+            self.rul_upper_s.tolist(),
+        )
+        strat, brk = self.strategy.tolist(), self.correlation_breaks.tolist()
+        return [
+            MachineResult(
+                machine_id=mid,
+                machine_type=self.machine_types[i],
+                ts=to_datetime(ts[i]),
+                score=score[i],
+                is_anomaly=bool(anom[i]),
+                detector=DETECTORS[det[i]],
+                explanation=self.explanations.get(mid, []),
+                health=health[i],
+                rul=rul_of(est[i], lo[i], hi[i]),
+                strategy=STRATEGIES[strat[i]] if strat[i] >= 0 else None,
+                correlation_breaks=int(brk[i]),
+            )
+            for i, mid in enumerate(self.machine_ids)
+        ]
+
+    def to_dict(self) -> list[dict[str, JsonValue]]:
+        return [r.to_dict() for r in self.results()]
+
+
+@dataclass(frozen=True)
+class ReadingScores:
+    """Per input reading, aligned with the input order (`score_batch`: items in order, each item's readings
+    in dict order). `scored` is False for readings skipped as duplicates, late (not after the series' last
+    timestamp) or non-finite; their score is 0."""
+
+    row: I64  # the item / row the reading belongs to
+    slot: I64  # series slot (`ScoringEngine.series_name(slot)`)
+    score: F64
+    detector: I8
+    z: F64
+    expected: F64
+    scored: Bool
+
+
+@dataclass(frozen=True)
+class RowScores:
+    """Per input row (`score_batch`: per item): the machine's score at that instant, the maximum of its
+    readings' scores and the multivariate score of its sensor vector."""
+
+    machine: I64  # machine slot, -1 for empty rows
+    ts: F64
+    score: F64
+    detector: I8
+    scored: Bool
+
+
+@dataclass(frozen=True)
+class BatchScores:
+    readings: ReadingScores
+    rows: RowScores
+    machines: MachineScores
+    events: list[AnomalyEvent]
+    decisions: list[Decision]
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "readings": int(self.readings.score.shape[0]),
+            "scored": int(np.count_nonzero(self.readings.scored)),
+            "machines": list(self.machines.to_dict()),
+            "events": [e.to_dict() for e in self.events],
+            "decisions": [d.to_dict() for d in self.decisions],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CorrelationBreak:
+    sensor_a: str
+    sensor_b: str
+    baseline: float
+    recent: float
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "sensor_a": self.sensor_a,
+            "sensor_b": self.sensor_b,
+            "baseline": finite(self.baseline, 3),
+            "recent": finite(self.recent, 3),
+        }
+
+
+class CorrelationReport(NamedTuple):
+    """`sensors`, their correlation `matrix` over the machine's recent window (NaN where undefined) and the
+    pairs whose correlation broke away from the long-run baseline."""
+
+    sensors: list[str]
+    matrix: F64
+    breaks: list[CorrelationBreak]
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "sensors": list(self.sensors),
+            "matrix": [[finite(v, 4) for v in row] for row in self.matrix.tolist()],
+            "breaks": [b.to_dict() for b in self.breaks],
+        }

@@ -1,0 +1,215 @@
+"""Vectorised building blocks of the streaming scorer: the rounds layout (the k-th occurrence of every series
+in one row, one column per series) and linear EWMA scans along the rounds. Pure numpy, no state."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import Field, dataclass, fields
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
+I8 = npt.NDArray[np.int8]
+Bool = npt.NDArray[np.bool_]
+
+# Up to this many rounds a Python loop over rows (vectorised across columns) is cheapest; beyond it the
+# closed-form blocked scan below runs in O(rounds / block) numpy calls.
+_LOOP_ROUNDS = 8
+# b**-k stays below e**_LOG_RANGE inside one block (no overflow for |x| < 1e200). The terms of the cumulative
+# sum grow geometrically, so the result keeps ~block * 1e-16 relative precision whatever the range.
+_LOG_RANGE = 200.0
+
+
+def ewma_scan(x: F64, prev: F64, alpha: float) -> F64:
+    """`y[r] = alpha * x[r] + (1 - alpha) * y[r - 1]` down axis 0 of `x` (rounds x columns), `y[-1] = prev`.
+
+    Every column is an independent series; the result is the same (to ~1e-15) whether a series' samples
+    arrive in one call or in several, which is what makes batch boundaries invisible to the detectors."""
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    rounds = x.shape[0]
+    b = 1.0 - alpha
+    out = np.empty_like(x)
+    if rounds <= _LOOP_ROUNDS:
+        y = prev
+        for r in range(rounds):
+            y = alpha * x[r] + b * y
+            out[r] = y
+        return out
+    block = max(1, min(rounds, int(_LOG_RANGE / -math.log(b))))
+    k = np.arange(block, dtype=np.float64)
+    up = (alpha * np.power(b, -k))[:, None]  # alpha * b**-k
+    down = np.power(b, k)[:, None]  # b**k
+    y = prev
+    for start in range(0, rounds, block):
+        blk = x[start : start + block]
+        n = blk.shape[0]
+        acc = np.cumsum(blk * up[:n], axis=0)
+        out[start : start + n] = down[:n] * acc + (b * down[:n]) * y[None, :]
+        y = out[start + n - 1]
+    return out
+
+
+def bias_correction(alpha: float, count: F64) -> F64:
+    """`1 - (1 - alpha)**count`: the total weight of an EWMA started at 0 after `count` samples; dividing by
+    it gives an unbiased average during warm-up (NaN where count is 0)."""
+    w = 1.0 - np.power(1.0 - alpha, count)
+    return np.where(count > 0, w, np.nan)
+
+
+@dataclass(frozen=True, slots=True)
+class Rounds:
+    """Where each reading sits in the (rounds x columns) layout. Readings of one column are in time order;
+    pad cells (round >= count of the column) repeat the column's last value so scans stay finite."""
+
+    col: I64  # column of each reading
+    rank: I64  # round (k-th occurrence of its series in this batch) of each reading
+    counts: I64  # readings per column
+    n_rounds: int
+    identity: bool = False  # one round, reading i in column i
+    full: bool = False  # every column has n_rounds readings, stored column after column
+
+    @property
+    def n_cols(self) -> int:
+        return int(self.counts.shape[0])
+
+    @staticmethod
+    def single(n: int) -> Rounds:
+        """Every reading is its own column (no series repeats in the batch)."""
+        return Rounds(
+            np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64), 1, True
+        )
+
+    @staticmethod
+    def from_sorted_groups(group: I64) -> tuple[Rounds, I64]:
+        """Build from group keys already sorted (time order inside a group). Returns the layout and the
+        index of the first reading of every column."""
+        n = group.shape[0]
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return Rounds(empty, empty, empty, 0), empty
+        new = np.empty(n, dtype=np.bool_)
+        new[0] = True
+        np.not_equal(group[1:], group[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        col = np.cumsum(new, dtype=np.int64) - 1
+        rank = np.arange(n, dtype=np.int64) - starts[col]
+        counts = np.diff(np.append(starts, n)).astype(np.int64)
+        r = int(counts.max())
+        return Rounds(col, rank, counts, r, full=int(counts.min()) == r), starts.astype(np.int64)
+
+    def spread(self, values: F64) -> F64:
+        """Per-reading values -> (rounds, columns) with pads forward-filled."""
+        if self.identity:
+            return values[None, :]
+        if self.full:
+            return np.ascontiguousarray(values.reshape(self.n_cols, self.n_rounds).T)
+        if self.n_rounds == 1:
+            out = np.empty((1, self.n_cols), dtype=np.float64)
+            out[0, self.col] = values
+            return out
+        grid = np.empty((self.n_rounds, self.n_cols), dtype=np.float64)
+        grid[self.rank, self.col] = values
+        ridx = np.minimum(np.arange(self.n_rounds)[:, None], (self.counts - 1)[None, :])
+        return grid[ridx, np.arange(self.n_cols)[None, :]]
+
+    def valid(self) -> Bool:
+        return np.arange(self.n_rounds)[:, None] < self.counts[None, :]
+
+    def gather(self, grid: F64) -> F64:
+        """(rounds, columns) -> per-reading values."""
+        if self.identity:
+            row: F64 = grid[0]
+            return row
+        if self.full:
+            flat: F64 = grid.T.ravel()
+            return flat
+        return grid[self.rank, self.col]
+
+    def last(self, grid: F64) -> F64:
+        """Value at each column's last valid round (the state to carry to the next batch)."""
+        if self.n_rounds == 1:
+            row: F64 = grid[0]
+            return row
+        return grid[self.counts - 1, np.arange(self.n_cols)]
+
+    def shift(self, grid: F64, first: F64) -> F64:
+        """The previous round's value for every cell; round 0 gets `first` (the carried state)."""
+        out = np.empty_like(grid)
+        out[0] = first
+        out[1:] = grid[:-1]
+        return out
+
+
+def squash(evidence: F64, power: float) -> F64:
+    """Evidence (1.0 = a detector's threshold) -> score in [0, 1): e**p / (1 + e**p); 1.0 maps to 0.5."""
+    e = np.maximum(evidence, 0.0)
+    if power == 4.0:  # the default; much cheaper than a float power
+        e2 = e * e
+        ep = e2 * e2
+    else:
+        ep = np.power(e, power)
+    out: F64 = ep / (1.0 + ep)
+    return out
+
+
+def group_max(values: F64, group: I64, n_groups: int) -> tuple[F64, I64]:
+    """Max of `values` per group and the index of the (first) element reaching it (-1 for empty groups)."""
+    best = np.full(n_groups, -np.inf)
+    np.maximum.at(best, group, values)
+    hit = np.flatnonzero(values >= best[group])
+    arg = np.full(n_groups, -1, dtype=np.int64)
+    groups, first = np.unique(group[hit], return_index=True)
+    arg[groups] = hit[first]
+    return best, arg
+
+
+S = TypeVar("S", bound="SoA")
+
+
+class SoA:
+    """Base of dataclasses whose fields are equally long float64 arrays, one element per slot (structure of
+    arrays): growth by doubling, gather (`take`) and scatter (`put`). `FILL` gives a field's initial value."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+    FILL: ClassVar[dict[str, float]] = {}
+
+    @classmethod
+    def empty(cls: type[S], size: int) -> S:
+        obj = cls.__new__(cls)
+        for f in fields(cls):
+            setattr(obj, f.name, np.full(size, cls.FILL.get(f.name, 0.0)))
+        return obj
+
+    @property
+    def capacity(self) -> int:
+        first: F64 = getattr(self, fields(self)[0].name)
+        return int(first.shape[0])
+
+    def grow(self, size: int) -> None:
+        cap = self.capacity
+        if size <= cap:
+            return
+        new_cap = max(size, 2 * cap, 64)
+        for f in fields(self):
+            arr = np.full(new_cap, self.FILL.get(f.name, 0.0))
+            arr[:cap] = getattr(self, f.name)
+            setattr(self, f.name, arr)
+
+    def take(self: S, idx: I64) -> S:
+        obj = type(self).__new__(type(self))
+        for f in fields(self):
+            setattr(obj, f.name, getattr(self, f.name)[idx])
+        return obj
+
+    def put(self: S, idx: I64, other: S) -> None:
+        for f in fields(self):
+            getattr(self, f.name)[idx] = getattr(other, f.name)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(int(getattr(self, f.name).nbytes) for f in fields(self))

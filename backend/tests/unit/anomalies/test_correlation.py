@@ -1,0 +1,89 @@
+"""Correlation matrix per machine and correlation breaks."""
+
+import numpy as np
+
+from dtwin.anomalies.correlation import CorrelationConfig, CorrelationTracker, window_correlation
+from dtwin.anomalies.engine import ScoringEngine
+
+from .helpers import machine_rows
+
+SENSORS = ["motor_current_a", "power_kw", "ambient_c"]
+
+
+def ar1(rng: np.random.Generator, n: int, phi: float = 0.8, sd: float = 1.0) -> np.ndarray:
+    out = np.empty(n)
+    e = rng.normal(0, sd, n)
+    out[0] = e[0]
+    for i in range(1, n):
+        out[i] = phi * out[i - 1] + e[i]
+    return out
+
+
+def coupled(n: int, seed: int, decouple_from: int | None = None) -> np.ndarray:
+    """current varies (AR(1)); power follows it; ambient is independent. After `decouple_from`, power varies
+    on its own."""
+    rng = np.random.default_rng(seed)
+    current = 40 + ar1(rng, n)
+    power = 0.5 * current + rng.normal(0, 0.1, n)
+    if decouple_from is not None:
+        power[decouple_from:] = 20 + 0.5 * ar1(rng, n - decouple_from)
+    ambient = rng.normal(20, 0.5, n)
+    return np.column_stack([current, power, ambient])
+
+
+def test_window_correlation_matches_numpy() -> None:
+    X = coupled(100, 0)
+    r = window_correlation(X[None, :, :])[0]
+    np.testing.assert_allclose(r, np.corrcoef(X.T), atol=1e-9)
+
+
+def test_window_correlation_skips_missing_and_flat() -> None:
+    X = coupled(100, 1)
+    X[10:20, 0] = np.nan
+    X[:, 2] = 5.0
+    r = window_correlation(X[None, :, :])[0]
+    ok = np.isfinite(X[:, 0])
+    assert abs(r[0, 1] - np.corrcoef(X[ok, 0], X[ok, 1])[0, 1]) < 1e-9
+    assert np.isnan(r[0, 2]) and np.isnan(r[2, 1])
+
+
+def test_break_detected_when_coupled_sensors_decouple() -> None:
+    engine = ScoringEngine()
+    machine_rows(engine, "m1", "motor", SENSORS, coupled(1600, 2, decouple_from=1300))
+    report = engine.correlations("m1")
+    assert report is not None
+    sensors, matrix, breaks = report
+    assert sensors == SENSORS and matrix.shape == (3, 3)
+    assert [(b.sensor_a, b.sensor_b) for b in breaks] == [("motor_current_a", "power_kw")]
+    assert breaks[0].baseline > 0.9 and breaks[0].recent < breaks[0].baseline - 0.4
+
+
+def test_no_break_while_sensors_stay_coupled() -> None:
+    engine = ScoringEngine()
+    out = machine_rows(engine, "m1", "motor", SENSORS, coupled(1600, 3))
+    report = engine.correlations("m1")
+    assert report is not None and report.breaks == []
+    assert report.matrix[0, 1] > 0.9
+    assert out.machines.correlation_breaks.tolist() == [0]
+
+
+def test_tracker_memory_is_bounded_by_the_window() -> None:
+    cfg = CorrelationConfig(window=50)
+    tracker = CorrelationTracker(3, cfg)
+    tracker.ensure(2, 3)
+    X = coupled(500, 4)
+    tracker.push(np.zeros(500, dtype=np.int64), X)
+    assert tracker.ring.shape == (16, 50, 3)  # capacity rows x window x sensors, whatever was pushed
+    np.testing.assert_allclose(tracker.recent(0), X[-50:].astype(np.float32), rtol=1e-6)
+
+
+def test_baseline_does_not_depend_on_batch_size() -> None:
+    X = coupled(1600, 9, decouple_from=1300)
+    whole, pieces = ScoringEngine(), ScoringEngine()
+    machine_rows(whole, "m1", "motor", SENSORS, X)
+    for start in range(0, 1600, 50):
+        machine_rows(pieces, "m1", "motor", SENSORS, X[start : start + 50], start_s=float(start))
+    a, b = whole._corr[0], pieces._corr[0]
+    assert a.n_windows[0] == b.n_windows[0] == 16
+    np.testing.assert_allclose(a.baseline[0], b.baseline[0], atol=1e-6)
+    assert a.breaks[0] == b.breaks[0] == 1

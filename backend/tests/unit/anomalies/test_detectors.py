@@ -1,0 +1,149 @@
+"""Each streaming detector fires on its kind of fault within a bounded delay and stays quiet on clean noise."""
+
+import numpy as np
+import pytest
+
+from dtwin.anomalies.detectors import DETECTORS
+from dtwin.anomalies.scan import Rounds, ewma_scan
+
+from .helpers import first_alarm, machine_rows, score_series, series_engine
+
+ONSET = 3000  # every fault starts here, after all warm-ups
+
+
+def clean(n: int = 10_000, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(50.0, 1.0, n)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_clean_noise_false_positive_rate_below_bound(seed: int) -> None:
+    # bound: fewer than 1 alarm per 1,000 readings (the detectors aim at ~0 on Gaussian noise)
+    scores = score_series(clean(10_000, seed)).score
+    assert np.count_nonzero(scores >= 0.5) < 10
+
+
+def test_smooth_oscillation_is_not_an_anomaly() -> None:
+    t = np.arange(10_000)
+    x = 50 + 10 * np.sin(2 * np.pi * t / 600) + np.random.default_rng(3).normal(0, 1, t.shape[0])
+    assert np.count_nonzero(score_series(x).score >= 0.5) < 10
+
+
+@pytest.mark.parametrize(("size", "kind"), [(10.0, "spike"), (-10.0, "dip")])
+def test_spike_and_dip_fire_on_the_reading(size: float, kind: str) -> None:
+    x = clean(5000)
+    x[ONSET] += size
+    r = score_series(x)
+    assert first_alarm(r.score, ONSET) == 0
+    assert DETECTORS[r.detector[ONSET]] == kind
+    assert np.count_nonzero(r.score[:ONSET] >= 0.5) == 0
+
+
+def test_rate_of_change_fires_on_a_jump_small_against_the_signal_swing() -> None:
+    # a smooth wave with little noise: a 1.5 jump is small next to the wave's +-5, huge for its steps
+    t = np.arange(5000)
+    x = 5 * np.sin(2 * np.pi * t / 500) + np.random.default_rng(4).normal(0, 0.01, t.shape[0])
+    x[ONSET:] += 1.5
+    r = score_series(x)
+    assert first_alarm(r.score, ONSET) == 0
+    assert DETECTORS[r.detector[ONSET]] == "rate_of_change"
+    assert abs(r.z[ONSET]) < 5  # the level detector alone would not have fired
+    assert np.count_nonzero(r.score[:ONSET] >= 0.5) == 0
+
+
+def test_stuck_sensor_fires_after_the_configured_run() -> None:
+    x = clean(5000)
+    x[ONSET : ONSET + 100] = x[ONSET - 1]
+    r = score_series(x)
+    delay = first_alarm(r.score, ONSET)
+    assert delay is not None and delay <= 20  # stuck_samples
+    assert DETECTORS[r.detector[ONSET + delay]] == "stuck"
+    assert np.all(r.score[ONSET + 20 : ONSET + 100] >= 0.5)
+
+
+def test_stuck_needs_a_normally_moving_sensor() -> None:
+    x = np.round(clean(5000), 0)  # quantised: repeats are normal for this sensor
+    x[ONSET : ONSET + 60] = x[ONSET - 1]
+    r = score_series(x)
+    assert not np.any(r.detector == DETECTORS.index("stuck"))
+
+
+def test_stopped_machine_is_not_reported_as_stuck_sensors() -> None:
+    rng = np.random.default_rng(5)
+    values = rng.normal(50.0, 1.0, (600, 3))
+    values[300:] = values[299]  # every sensor freezes: the machine stopped
+    engine, _ = series_engine()
+    out = machine_rows(engine, "m2", "t", ["a", "b", "c"], values)
+    assert not np.any(out.readings.detector == DETECTORS.index("stuck"))
+
+
+def test_one_frozen_sensor_among_moving_ones_is_stuck() -> None:
+    rng = np.random.default_rng(6)
+    values = rng.normal(50.0, 1.0, (600, 3))
+    values[300:, 1] = values[299, 1]
+    engine, _ = series_engine()
+    out = machine_rows(engine, "m2", "t", ["a", "b", "c"], values)
+    stuck = np.flatnonzero(out.readings.detector == DETECTORS.index("stuck"))
+    assert stuck.shape[0] > 0
+    assert set(out.readings.slot[stuck].tolist()) == {int(engine.register("m2", "t", ["b"])[0])}
+
+
+@pytest.mark.parametrize(("slope", "max_delay"), [(0.005, 500), (0.02, 200)])
+def test_slow_drift_fires_within_bound(slope: float, max_delay: int) -> None:
+    x = clean(8000, 7)
+    x[ONSET:] += slope * np.arange(8000 - ONSET)  # sigma/200 .. sigma/50 per sample
+    r = score_series(x)
+    delay = first_alarm(r.score, ONSET)
+    assert delay is not None and delay <= max_delay
+    assert DETECTORS[r.detector[ONSET + delay]] == "drift"
+    assert np.count_nonzero(r.score[:ONSET] >= 0.5) == 0
+
+
+def test_limit_violation_fires_even_without_history() -> None:
+    r = score_series([120.0, 50.0], limits=(0.0, 100.0))
+    assert r.score[0] > 0.5
+    assert DETECTORS[r.detector[0]] == "limit"
+
+
+def test_limit_beats_a_modest_z_score() -> None:
+    x = np.random.default_rng(8).normal(50.0, 15.0, 4000).clip(5, 95)
+    x[ONSET] = 101.0  # 3.4 sigma: below the spike threshold, above the limit
+    r = score_series(x, limits=(0.0, 100.0))
+    assert r.score[ONSET] > 0.5
+    assert DETECTORS[r.detector[ONSET]] == "limit"
+
+
+def test_ewma_scan_blocked_equals_sequential() -> None:
+    x = np.random.default_rng(9).normal(size=(5000, 3))
+    prev = np.array([1.0, -2.0, 0.5])
+    y = ewma_scan(x, prev, 0.05)
+    seq = prev.copy()
+    for r in range(x.shape[0]):
+        seq = 0.05 * x[r] + 0.95 * seq
+        np.testing.assert_allclose(y[r], seq, rtol=1e-11, atol=1e-12)
+
+
+def test_long_batch_equals_reading_by_reading() -> None:
+    x = clean(1500, 10)
+    x[1200] += 8
+    whole = score_series(x)
+    engine, slot = series_engine()
+    one_by_one = np.array(
+        [
+            engine.score_arrays(
+                slot, np.array([float(i)]), x[i : i + 1], np.zeros(1, dtype=np.int64)
+            ).readings.score[0]
+            for i in range(x.shape[0])
+        ]
+    )
+    np.testing.assert_allclose(whole.score, one_by_one, rtol=1e-9, atol=1e-12)
+
+
+def test_rounds_layout_groups_kth_occurrences() -> None:
+    rounds, starts = Rounds.from_sorted_groups(np.array([3, 3, 3, 5, 9, 9]))
+    assert rounds.col.tolist() == [0, 0, 0, 1, 2, 2]
+    assert rounds.rank.tolist() == [0, 1, 2, 0, 0, 1]
+    assert rounds.counts.tolist() == [3, 1, 2]
+    grid = rounds.spread(np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]))
+    assert grid.tolist() == [[1.0, 4.0, 5.0], [2.0, 4.0, 6.0], [3.0, 4.0, 6.0]]  # pads repeat the last
+    assert rounds.gather(grid).tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert starts.tolist() == [0, 3, 4]

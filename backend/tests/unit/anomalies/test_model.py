@@ -1,0 +1,107 @@
+"""The per-type multivariate model: joint anomalies, training policy through the engine, persistence."""
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dtwin.anomalies.engine import EngineConfig, ScoringEngine
+from dtwin.anomalies.model import TrainingPolicy, fit_model
+from dtwin.anomalies.store import FileModelStore
+
+from .helpers import machine_rows
+
+SENSORS = ["load_pct", "vibration_mm_s", "temperature_c"]
+
+
+def healthy(n: int, seed: int) -> np.ndarray:
+    """Vibration follows load; temperature is independent."""
+    rng = np.random.default_rng(seed)
+    load = rng.uniform(20.0, 100.0, n)
+    vib = 1.0 + 0.03 * load + rng.normal(0, 0.05, n)
+    temp = rng.normal(60.0, 1.0, n)
+    return np.column_stack([load, vib, temp])
+
+
+# high vibration at low load: each value is inside its own healthy range, the pair is not
+ODD = np.array([[25.0, 3.8, 60.0]])
+
+
+def test_joint_anomaly_flagged_and_healthy_combinations_not() -> None:
+    model = fit_model("fan", healthy(3000, 0), SENSORS)
+    X = healthy(3000, 0)
+    assert X[:, 0].min() <= ODD[0, 0] <= X[:, 0].max() and X[:, 1].min() <= ODD[0, 1] <= X[:, 1].max()
+    assert model.score_samples(ODD)[0] > 2.0
+    held_out = model.score_samples(healthy(2000, 1))
+    assert np.mean(held_out >= 1.0) < 0.005
+
+
+def test_contributions_point_at_the_pair_not_the_bystander() -> None:
+    model = fit_model("fan", healthy(3000, 2), SENSORS)
+    c = model.contributions(ODD)[0]
+    assert set(np.argsort(-c)[:2].tolist()) == {0, 1}
+    assert c[2] < 0.1 * c[:2].min()
+
+
+def test_fit_is_deterministic_and_needs_enough_samples() -> None:
+    X = healthy(1000, 3)
+    a, b = fit_model("fan", X, SENSORS), fit_model("fan", X, SENSORS)
+    np.testing.assert_array_equal(a.score_samples(ODD), b.score_samples(ODD))
+    with pytest.raises(ValueError, match="at least"):
+        fit_model("fan", X[:10], SENSORS)
+
+
+def test_model_pickles_for_a_process_pool() -> None:
+    model = fit_model("fan", healthy(1000, 4), SENSORS)
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(clone.score_samples(ODD), model.score_samples(ODD))
+
+
+def test_store_versions_and_latest_reloads_same_predictions(tmp_path: Path) -> None:
+    store = FileModelStore(tmp_path)
+    first = store.save(fit_model("fan/v2", healthy(1000, 5), SENSORS))
+    second = store.save(fit_model("fan/v2", healthy(1000, 6), SENSORS))
+    assert (first.version, second.version) == (1, 2)
+    reloaded = FileModelStore(tmp_path).latest("fan/v2")
+    assert reloaded is not None and reloaded.version == 2
+    probe = np.vstack([ODD, healthy(50, 7)])
+    np.testing.assert_array_equal(reloaded.score_samples(probe), second.score_samples(probe))
+    assert FileModelStore(tmp_path).versions("fan/v2") == [1, 2]
+    assert FileModelStore(tmp_path).latest("other") is None
+
+
+def test_engine_trains_installs_and_flags_the_combination() -> None:
+    policy = TrainingPolicy(min_samples=400, sample_stride=1)
+    engine = ScoringEngine(EngineConfig(training=policy))
+    data = {f"fan-{i}": healthy(300, 10 + i) for i in range(4)}
+    for name, X in data.items():
+        machine_rows(engine, name, "fan", SENSORS, X)
+    jobs = engine.training_due()
+    assert [j.machine_type for j in jobs] == ["fan"]
+    assert engine.training_due() == []  # handed out once
+    job = jobs[0]
+    assert job.sensors == tuple(SENSORS) and job.X.shape[1] == 3 and job.X.shape[0] >= 400
+    engine.install_model(fit_model(*job))
+    assert engine.model("fan") is not None
+
+    probe = np.vstack([healthy(20, 20), ODD])
+    out = machine_rows(engine, "fan-0", "fan", SENSORS, probe, start_s=300.0)
+    assert out.rows.score[-1] > 0.5
+    assert out.rows.detector[-1] == 7  # multivariate
+    assert np.all(out.rows.score[:-1] < 0.5)
+    names = [c.sensor for c in out.machines.explanations["fan-0"][:2]]
+    assert set(names) == {"load_pct", "vibration_mm_s"}
+
+
+def test_model_installed_before_any_data_is_used(tmp_path: Path) -> None:
+    FileModelStore(tmp_path).save(fit_model("fan", healthy(2000, 30), SENSORS))
+    engine = ScoringEngine()  # e.g. a restarted service: load the latest model first
+    latest = FileModelStore(tmp_path).latest("fan")
+    assert latest is not None
+    engine.install_model(latest)
+    reordered = ["temperature_c", "load_pct", "vibration_mm_s"]  # messages may list sensors in any order
+    probe = np.vstack([healthy(10, 31), ODD])[:, [2, 0, 1]]
+    out = machine_rows(engine, "fan-9", "fan", reordered, probe)
+    assert out.rows.detector[-1] == 7 and out.rows.score[-1] > 0.5
+    assert np.all(out.rows.score[:-1] < 0.5)
