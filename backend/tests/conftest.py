@@ -65,6 +65,7 @@ def real_settings(servers: dict[str, Server], pg_url: str, uid: str) -> Settings
         auto_migrate=False,
         frontend_dist=None,
         consumer_poll_timeout_ms=100,
+        models_dir=Path(f"/tmp/dtwin-models-{uid}"),
     )
 
 
@@ -81,4 +82,5 @@ def embedded_settings(tmp_path: Path) -> Settings:
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'dtwin.db'}",
         frontend_dist=None,
         consumer_poll_timeout_ms=50,
+        models_dir=tmp_path / "models",
     )

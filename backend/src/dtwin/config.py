@@ -54,7 +54,15 @@ class Settings(BaseSettings):
     consumer_max_records: int = 5000
     consumer_poll_timeout_ms: int = 200
 
+    # --- scoring ---
+    scoring_enabled: bool = Field(default=True, description="Score every reading in the consumer")
+    models_dir: Path = Field(default=REPO_ROOT / "var" / "models", description="Persisted anomaly models")
+    training_interval_s: float = Field(default=30.0, description="How often due models are (re)trained")
+    topic_anomaly_events: str = "anomaly.events"
+    topic_decisions: str = "twin.decisions"
+
     # --- bridge ---
+
     bridge_client_id: str = Field(default="", description="MQTT client id; default dtwin-bridge-<hostname>")
     bridge_shared_group: str = Field(
         default="bridge", description="MQTT shared-subscription group ('' = none)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -12,6 +13,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from dtwin import __version__
+from dtwin.anomalies.engine import ScoringEngine
+from dtwin.anomalies.scoring import ScoringStage, catalogue_limits
+from dtwin.anomalies.store import FileModelStore
 from dtwin.api.health import router as health_router
 from dtwin.api.router import api_router
 from dtwin.config import Settings, get_settings
@@ -50,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     settings.topic_desired: settings.kafka_partitions,
                     settings.topic_acks: settings.kafka_partitions,
                     settings.topic_state: settings.kafka_partitions,
+                    settings.topic_anomaly_events: settings.kafka_partitions,
+                    settings.topic_decisions: settings.kafka_partitions,
                 }
             )
             await _start_services(app, settings, adapters)
@@ -102,6 +108,7 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
             topic=settings.topic_state,
             lookback=timedelta(days=settings.rebuild_lookback_days),
         )
+    scoring = _scoring_stage(settings, adapters)
     consumer = TelemetryConsumer(
         adapters.bus,
         adapters.sessions,
@@ -113,6 +120,7 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         poll_timeout_ms=settings.consumer_poll_timeout_ms,
         events=events,
         durable=adapters.durable,
+        scoring=scoring,
     )
     hub = Hub(adapters.redis, adapters.keys.updates_channel, settings.ws_queue_size)
     app.state.consumer, app.state.hub = consumer, hub
@@ -139,6 +147,30 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
     adapters.supervisor.start("status-watcher", StatusWatcher(service, events).run)
     if settings.simulator_machines > 0:
         _start_embedded_simulator(settings, adapters)
+
+
+def _scoring_stage(settings: Settings, adapters: Adapters) -> ScoringStage | None:
+    """The scoring engine with its persisted models, and model training in a process pool."""
+    if not settings.scoring_enabled:
+        return None
+    stage = ScoringStage(
+        ScoringEngine(limits=catalogue_limits()),
+        redis=adapters.redis,
+        keys=adapters.keys,
+        bus=adapters.bus,
+        sessions=adapters.sessions,
+        events_topic=settings.topic_anomaly_events,
+        decisions_topic=settings.topic_decisions,
+        model_store=FileModelStore(settings.models_dir),
+    )
+    loaded = stage.load_models()
+    pool = ProcessPoolExecutor(max_workers=1)
+    adapters.on_close.append(lambda: pool.shutdown(wait=False, cancel_futures=True))
+    adapters.supervisor.start(
+        "model-training", lambda: stage.train_forever(pool, settings.training_interval_s)
+    )
+    log.info("scoring_ready", models_loaded=loaded)
+    return stage
 
 
 def _start_embedded_simulator(settings: Settings, adapters: Adapters) -> None:

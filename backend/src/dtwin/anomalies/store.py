@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import joblib  # type: ignore[import-untyped]
 
@@ -45,8 +45,15 @@ class FileModelStore:
             raise ValueError(f"unusable machine type name {machine_type!r}")
         return self.directory / name
 
+    def types(self) -> list[str]:
+        """Machine types that have at least one stored model."""
+        if not self.directory.is_dir():
+            return []
+        return sorted(unquote(d.name) for d in self.directory.iterdir() if d.is_dir())
+
     def versions(self, machine_type: str) -> list[int]:
         d = self._type_dir(machine_type)
+
         if not d.is_dir():
             return []
         found = (_VERSION.match(p.name) for p in d.iterdir())

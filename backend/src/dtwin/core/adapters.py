@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ class Adapters:
     keys: RedisKeys
     supervisor: TaskSupervisor = field(default_factory=TaskSupervisor)
     durable: Any = None  # twins.durable.Durability, set in the lifespan (core knows no domain)
+    on_close: list[Callable[[], object]] = field(default_factory=list)
 
     @property
     def mode(self) -> dict[str, str]:
@@ -38,6 +40,8 @@ class Adapters:
 
     async def close(self) -> None:
         await self.supervisor.stop()
+        for hook in self.on_close:
+            hook()
         await self.bus.stop()
         await self.redis.aclose()
         await self.engine.dispose()

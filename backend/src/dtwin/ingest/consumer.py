@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dtwin.anomalies.scoring import ScoringStage
 from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telemetry
 from dtwin.core.bus import BusMessage, TelemetryBus
@@ -99,8 +100,10 @@ class TelemetryConsumer:
         poll_timeout_ms: int = 200,
         events: TwinEventLog | None = None,
         durable: Durability | None = None,
+        scoring: ScoringStage | None = None,
     ) -> None:
         self.bus = bus
+        self.scoring = scoring
         self.durable = durable
         self.sessions = sessions
         self.store = store
@@ -179,6 +182,11 @@ class TelemetryConsumer:
         updates = coalesce(accepted)
         now = datetime.now(UTC)
         changed = await self.store.apply(updates, last_seen=iso_utc(now))
+        if self.scoring is not None:
+            try:
+                await self.scoring.process([t for t, _ in accepted])
+            except Exception:  # analytics must not stop ingestion: the readings are stored either way
+                log.exception("scoring_failed", messages=len(accepted))
         if self.durable is not None:
             await self.durable.registry.register_new(updates)
             await self.durable.snapshots.after_batch(changed)

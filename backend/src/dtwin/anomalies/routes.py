@@ -1,0 +1,186 @@
+"""Analytics of one machine: current health and RUL, anomaly events, sensor correlations, strategy decisions.
+Live values come from the twin in Redis (written by whichever backend process scores the machine); history
+comes from PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+from sqlalchemy import select
+
+from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
+from dtwin.anomalies.scoring import correlations_key
+from dtwin.api.deps import AdaptersDep, SessionDep, TwinServiceDep
+from dtwin.errors import InvalidInput, problem_responses
+
+router = APIRouter(prefix="/twins", tags=["analytics"])
+From = Annotated[
+    AwareDatetime | None, Query(alias="from", description="ISO 8601 with zone; default 24 h ago")
+]
+To = Annotated[AwareDatetime | None, Query(description="ISO 8601 with zone; default now")]
+
+
+class HealthRead(BaseModel):
+    """Health index (0-100, 100 = as new), the current anomaly score and its explanation, RUL with its band
+    (seconds; null without a significant degradation trend), and the current strategy decision."""
+
+    machine_id: str
+    scored: bool
+    health: float | None = None
+    anomaly_score: float | None = None
+    is_anomaly: bool | None = None
+    explanation: list[dict[str, Any]] = []
+    rul: dict[str, Any] | None = None
+    trend_per_hour: float | None = None
+    strategy: str | None = None
+    decision: dict[str, Any] | None = None
+    ts: datetime | None = None
+
+
+class AnomalyEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    machine_id: str
+    machine_type: str
+    ts: datetime
+    kind: str
+    started_at: datetime
+    score: float
+    peak_score: float
+    threshold: float
+    detector: str
+    explanation: list[dict[str, Any]]
+
+
+class AnomalyList(BaseModel):
+    machine_id: str
+    items: list[AnomalyEventRead]
+
+
+class DecisionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    machine_id: str
+    ts: datetime
+    strategy: str
+    confidence: float
+    risk: float
+    opportunity: float
+    stability: float
+    reasons: list[str]
+
+
+class DecisionList(BaseModel):
+    machine_id: str
+    items: list[DecisionRead]
+
+
+class CorrelationsRead(BaseModel):
+    """The correlation matrix of the machine's sensors over its recent window, and the pairs that usually move
+    together but stopped doing so (`breaks`). Null matrix until the window has filled."""
+
+    machine_id: str
+    sensors: list[str] = []
+    matrix: list[list[float | None]] | None = None
+    breaks: list[dict[str, Any]] = []
+
+
+def _window(from_: datetime | None, to: datetime | None) -> tuple[datetime, datetime]:
+    end = to or datetime.now(UTC)
+    start = from_ or end - timedelta(days=1)
+    if start > end:
+        raise InvalidInput("'from' must not be after 'to'")
+    return start, end
+
+
+@router.get("/{machine_id}/health", response_model=HealthRead, responses=problem_responses(404))
+async def health(machine_id: str, twins: TwinServiceDep, adapters: AdaptersDep) -> HealthRead:
+    """The machine's health, current anomaly (with the sensors that contributed most), remaining useful life
+    and strategy. `scored` is false until the scoring engine has seen the machine."""
+    await twins.ensure_exists(machine_id)
+    raw = await adapters.redis.hget(adapters.keys.twin(machine_id), "analytics")
+    if not raw:
+        return HealthRead(machine_id=machine_id, scored=False)
+    a = orjson.loads(raw)
+    detail = a.get("health_detail") or {}
+    return HealthRead(
+        machine_id=machine_id,
+        scored=True,
+        health=a.get("health"),
+        anomaly_score=a.get("score"),
+        is_anomaly=a.get("is_anomaly"),
+        explanation=a.get("explanation") or [],
+        rul=a.get("rul"),
+        trend_per_hour=detail.get("trend_per_hour"),
+        strategy=a.get("strategy"),
+        decision=a.get("decision"),
+        ts=a.get("ts"),
+    )
+
+
+@router.get("/{machine_id}/anomalies", response_model=AnomalyList, responses=problem_responses(404, 422))
+async def anomalies(
+    machine_id: str,
+    twins: TwinServiceDep,
+    session: SessionDep,
+    from_: From = None,
+    to: To = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> AnomalyList:
+    """Anomaly events (start, update, resolved) in [from, to], oldest first, each with its score, threshold,
+    detector and explanation."""
+    await twins.ensure_exists(machine_id)
+    start, end = _window(from_, to)
+    q = (
+        select(AnomalyEventRow)
+        .where(
+            AnomalyEventRow.machine_id == machine_id, AnomalyEventRow.ts >= start, AnomalyEventRow.ts <= end
+        )
+        .order_by(AnomalyEventRow.ts, AnomalyEventRow.id)
+        .limit(limit)
+    )
+    rows = (await session.scalars(q)).all()
+    return AnomalyList(machine_id=machine_id, items=[AnomalyEventRead.model_validate(r) for r in rows])
+
+
+@router.get("/{machine_id}/decisions", response_model=DecisionList, responses=problem_responses(404, 422))
+async def decisions(
+    machine_id: str,
+    twins: TwinServiceDep,
+    session: SessionDep,
+    from_: From = None,
+    to: To = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> DecisionList:
+    """Strategy decisions (defensive, aggressive, stable, monitor) in [from, to], oldest first, with
+    confidence, the risk/opportunity/stability assessment and the reasons."""
+    await twins.ensure_exists(machine_id)
+    start, end = _window(from_, to)
+    q = (
+        select(DecisionRow)
+        .where(DecisionRow.machine_id == machine_id, DecisionRow.ts >= start, DecisionRow.ts <= end)
+        .order_by(DecisionRow.ts, DecisionRow.id)
+        .limit(limit)
+    )
+    rows = (await session.scalars(q)).all()
+    return DecisionList(machine_id=machine_id, items=[DecisionRead.model_validate(r) for r in rows])
+
+
+@router.get("/{machine_id}/correlations", response_model=CorrelationsRead, responses=problem_responses(404))
+async def correlations(machine_id: str, twins: TwinServiceDep, adapters: AdaptersDep) -> CorrelationsRead:
+    """Sensor correlation matrix over the machine's recent window (default 100 readings) and correlation
+    breaks. Refreshed by the scoring engine at most every 10 s per machine."""
+    await twins.ensure_exists(machine_id)
+    raw = await adapters.redis.get(correlations_key(adapters.keys, machine_id))
+    if not raw:
+        return CorrelationsRead(machine_id=machine_id)
+    report = orjson.loads(raw)
+    return CorrelationsRead(
+        machine_id=machine_id, sensors=report["sensors"], matrix=report["matrix"], breaks=report["breaks"]
+    )
