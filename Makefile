@@ -88,6 +88,8 @@ bench: system-deps venv ## run the real pipeline at rising load; print and recor
 	$(BIN)/python -m dtwin.bench.simulator --out docs/benchmarks.md
 	$(BIN)/python -m dtwin.bench.bridge --out docs/benchmarks.md
 	$(BIN)/python -m dtwin.bench.twins --out docs/benchmarks.md
+	$(BIN)/python -m dtwin.bench.scoring --out docs/benchmarks.md
+
 
 
 

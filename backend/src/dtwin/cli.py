@@ -86,7 +86,16 @@ def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
     typer.echo(f"database at {revision}: {url.split('@')[-1]}")
 
 
+def _mount_anomaly_commands() -> None:
+    from dtwin.anomalies.cli import anomaly_app
+
+    app.add_typer(anomaly_app, name="anomaly")
+
+
+_mount_anomaly_commands()
+
 twins_app = typer.Typer(help="Twin state maintenance", no_args_is_help=True)
+
 app.add_typer(twins_app, name="twins")
 
 
