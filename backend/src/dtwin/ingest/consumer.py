@@ -15,10 +15,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.anomalies.scoring import ScoringStage
-from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telemetry
 from dtwin.core.bus import BusMessage, TelemetryBus
 from dtwin.core.db import transaction
+from dtwin.ingest.dlq import send_to_dlq
 from dtwin.readings.repository import ReadingRepository, ReadingTuple
 from dtwin.twins.durable import Durability
 from dtwin.twins.events import ReportedSummarizer, TwinEventLog
@@ -158,19 +158,7 @@ class TelemetryConsumer:
             parsed = parse_telemetry(m.value)
             if isinstance(parsed, Rejection):
                 rejected += 1
-                await self.bus.produce(
-                    self.dlq_topic,
-                    dead_letter(
-                        m.value,
-                        parsed.reason,
-                        stage="consumer",
-                        source=m.topic,
-                        partition=m.partition,
-                        offset=m.offset,
-                        machine_id=parsed.machine_id,
-                    ),
-                    key=parsed.machine_id.encode() if parsed.machine_id else m.key,
-                )
+                await send_to_dlq(self.bus, self.dlq_topic, m, parsed, stage="consumer")
                 continue
             accepted.append((parsed, m.headers))
             mid, ts, q = parsed.machine_id, parsed.ts, parsed.quality

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import structlog
 
 from dtwin.contracts.commands import parse_ack
-from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.telemetry import Rejection, iso_utc
 from dtwin.core.bus import TelemetryBus
+from dtwin.ingest.dlq import send_to_dlq
 from dtwin.twins.durable import StateSnapshots
 from dtwin.twins.events import TwinEventLog
 from dtwin.twins.store import TwinStore
@@ -50,18 +50,7 @@ class AckConsumer:
                 for m in msgs:
                     ack = parse_ack(m.value)
                     if isinstance(ack, Rejection):
-                        await self.bus.produce(
-                            self.dlq_topic,
-                            dead_letter(
-                                m.value,
-                                ack.reason,
-                                stage="consumer-acks",
-                                source=m.topic,
-                                partition=m.partition,
-                                offset=m.offset,
-                                machine_id=ack.machine_id,
-                            ),
-                        )
+                        await send_to_dlq(self.bus, self.dlq_topic, m, ack, stage="consumer-acks")
                         continue
                     if await self.store.record_ack(
                         ack.machine_id,

@@ -1,6 +1,5 @@
 """Desired state over the API (embedded adapters): merge patch, If-Match, delta, command outcome."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
@@ -8,24 +7,9 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
-from dtwin.config import Settings
 from dtwin.devtools.testing import eventually
-from dtwin.main import create_app
 
 PATCH = {"content-type": "application/merge-patch+json"}
-
-
-@pytest.fixture
-async def app(embedded_settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(embedded_settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        yield c
 
 
 async def telemetry(app: FastAPI, client: httpx.AsyncClient, reported: dict[str, object]) -> None:

@@ -13,10 +13,10 @@ import aiomqtt
 import structlog
 
 from dtwin.contracts.commands import DesiredCommand, parse_desired
-from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.telemetry import Rejection
 from dtwin.contracts.topics import mqtt_topic
 from dtwin.core.bus import BusMessage, TelemetryBus
+from dtwin.ingest.dlq import send_to_dlq
 from dtwin_pipeline.bridge.metrics import BridgeMetrics
 
 log = structlog.get_logger(__name__)
@@ -62,18 +62,7 @@ class CommandForwarder:
     async def _deliver(self, m: BusMessage) -> None:
         cmd = parse_desired(m.value)
         if isinstance(cmd, Rejection):
-            await self.bus.produce(
-                self.dlq_topic,
-                dead_letter(
-                    m.value,
-                    cmd.reason,
-                    stage="bridge-commands",
-                    source=m.topic,
-                    partition=m.partition,
-                    offset=m.offset,
-                    machine_id=cmd.machine_id,
-                ),
-            )
+            await send_to_dlq(self.bus, self.dlq_topic, m, cmd, stage="bridge-commands")
             self.metrics.rejected.labels("desired").inc()
             return
         await self.publish(cmd)
