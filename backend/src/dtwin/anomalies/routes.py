@@ -4,24 +4,22 @@ comes from PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
 from dtwin.anomalies.scoring import correlations_key
 from dtwin.api.deps import AdaptersDep, SessionDep, TwinServiceDep
-from dtwin.errors import InvalidInput, problem_responses
+from dtwin.api.params import From, To, window
+from dtwin.errors import problem_responses
 
 router = APIRouter(prefix="/twins", tags=["analytics"])
-From = Annotated[
-    AwareDatetime | None, Query(alias="from", description="ISO 8601 with zone; default 24 h ago")
-]
-To = Annotated[AwareDatetime | None, Query(description="ISO 8601 with zone; default now")]
+DAY = timedelta(days=1)
 
 
 class HealthRead(BaseModel):
@@ -91,14 +89,6 @@ class CorrelationsRead(BaseModel):
     breaks: list[dict[str, Any]] = []
 
 
-def _window(from_: datetime | None, to: datetime | None) -> tuple[datetime, datetime]:
-    end = to or datetime.now(UTC)
-    start = from_ or end - timedelta(days=1)
-    if start > end:
-        raise InvalidInput("'from' must not be after 'to'")
-    return start, end
-
-
 @router.get("/{machine_id}/health", response_model=HealthRead, responses=problem_responses(404))
 async def health(machine_id: str, twins: TwinServiceDep, adapters: AdaptersDep) -> HealthRead:
     """The machine's health, current anomaly (with the sensors that contributed most), remaining useful life
@@ -136,7 +126,7 @@ async def anomalies(
     """Anomaly events (start, update, resolved) in [from, to], oldest first, each with its score, threshold,
     detector and explanation."""
     await twins.ensure_exists(machine_id)
-    start, end = _window(from_, to)
+    start, end = window(from_, to, DAY)
     q = (
         select(AnomalyEventRow)
         .where(
@@ -161,7 +151,7 @@ async def decisions(
     """Strategy decisions (defensive, aggressive, stable, monitor) in [from, to], oldest first, with
     confidence, the risk/opportunity/stability assessment and the reasons."""
     await twins.ensure_exists(machine_id)
-    start, end = _window(from_, to)
+    start, end = window(from_, to, DAY)
     q = (
         select(DecisionRow)
         .where(DecisionRow.machine_id == machine_id, DecisionRow.ts >= start, DecisionRow.ts <= end)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from dtwin.api.deps import AdaptersDep, SessionDep, TwinServiceDep
+from dtwin.api.params import From, To, window
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.errors import InvalidInput, problem_responses
 from dtwin.readings.repository import ReadingRepository
@@ -23,8 +24,6 @@ DEFAULT_SPAN = {
     "1d": timedelta(days=365),
 }
 Sensor = Annotated[str | None, Query(max_length=64, description="Only this sensor")]
-From = Annotated[AwareDatetime | None, Query(alias="from", description="ISO 8601 with zone")]
-To = Annotated[AwareDatetime | None, Query(description="ISO 8601 with zone")]
 
 router = APIRouter(prefix="/twins", tags=["readings"])
 
@@ -50,14 +49,6 @@ async def list_readings(
     return ReadingList(machine_id=machine_id, items=[ReadingRead.model_validate(r) for r in rows])
 
 
-def _window(from_: datetime | None, to: datetime | None, span: timedelta) -> tuple[datetime, datetime]:
-    end = to or datetime.now(UTC)
-    start = from_ or end - span
-    if start > end:
-        raise InvalidInput("'from' must not be after 'to'")
-    return start, end
-
-
 @router.get("/{machine_id}/history", response_model=History, responses=problem_responses(404, 422))
 async def history(
     machine_id: str,
@@ -73,7 +64,7 @@ async def history(
     year for 1d): min/max/avg/count per bucket and sensor, oldest first. Buckets use TimescaleDB
     `time_bucket` when the extension is present, `date_bin` on plain PostgreSQL, `strftime` on SQLite."""
     await twins.ensure_exists(machine_id)
-    start, end = _window(from_, to, DEFAULT_SPAN[bucket])
+    start, end = window(from_, to, DEFAULT_SPAN[bucket])
     repo = ReadingRepository(session)
     if bucket == "raw":
         rows = await repo.recent(machine_id, sensor=sensor, start=start, end=end, limit=limit)
