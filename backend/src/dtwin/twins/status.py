@@ -24,25 +24,28 @@ class StatusWatcher:
         """One pass: record every status that changed since the last pass. Returns transitions recorded."""
         now = datetime.now(UTC)
         entries = []
-        for t in await self.service.store.get_all():
-            status = self.service.with_status(t, now)["status"]
-            if status == t["status_known"]:
+        for machine_id, last_seen, known, version, attributes in await self.service.store.status_fields():
+            status = self.service.with_status({"last_seen": last_seen, "attributes": attributes}, now)[
+                "status"
+            ]
+            if status == known:
                 continue  # the common case costs no Redis call
-            old = await self.service.store.claim_status_change(t["id"], status)
+            old = await self.service.store.claim_status_change(machine_id, status)
             if old is not None:
                 entries.append(
                     {
-                        "machine_id": t["id"],
+                        "machine_id": machine_id,
                         "ts": now,
                         "kind": "status",
-                        "version": t["version"],
+                        "version": version,
                         "details": {
                             "from": None if old == "new" else old,
                             "to": status,
-                            "last_seen": t["last_seen"],
+                            "last_seen": last_seen,
                         },
                     }
                 )
+
         await self.events.record_many(entries)
         return len(entries)
 

@@ -3,7 +3,9 @@ pub/sub channel that carries compact updates to every backend process's WebSocke
 
 Hash fields: machine_type, site, line, ts (device time of the newest reading), last_seen (receive time),
 quality, version, created_at, updated_at; per sensor `r:<sensor>` (JSON value) and `tr:<sensor>` (its
-timestamp); per reported device property `p:<name>` and `tp:<name>`."""
+timestamp); per reported device property `p:<name>` and `tp:<name>`; desired, desired_version and cmd_* (the
+newest command's outcome); attributes; status_known (last status the change log recorded); health,
+anomaly_score, strategy and analytics (written by the scoring stage)."""
 
 from __future__ import annotations
 
@@ -220,15 +222,39 @@ class TwinStore:
         old = await self._claim_status(keys=[self.keys.twin(machine_id)], args=[status])
         return old.decode() if isinstance(old, bytes) else None
 
-    async def raw_many(self, machine_ids: Sequence[str]) -> list[dict[str, str]]:
-        """The twins' hashes as they are in Redis (field -> value), for snapshots; {} for a missing one."""
+    async def _hgetall_many(self, machine_ids: Sequence[str]) -> list[dict[bytes, bytes]]:
+        """The twins' hashes in one round trip, in the order asked ({} for a missing one)."""
         if not machine_ids:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for machine_id in machine_ids:
             pipe.hgetall(self.keys.twin(machine_id))
-        results = await pipe.execute()
-        return [{k.decode(): v.decode() for k, v in raw.items()} for raw in results]
+        results: list[dict[bytes, bytes]] = await pipe.execute()
+        return results
+
+    async def raw_many(self, machine_ids: Sequence[str]) -> list[dict[str, str]]:
+        """The twins' hashes as they are in Redis (field -> value), for snapshots; {} for a missing one."""
+        return [
+            {k.decode(): v.decode() for k, v in raw.items()} for raw in await self._hgetall_many(machine_ids)
+        ]
+
+    async def status_fields(self) -> list[tuple[str, str | None, str | None, int, dict[str, Any]]]:
+        """(id, last_seen, status_known, version, attributes) of every twin: what the status watcher needs,
+        without reading and decoding whole twins."""
+        ids = await self.ids()
+        if not ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for machine_id in ids:
+            pipe.hmget(self.keys.twin(machine_id), "last_seen", "status_known", "version", "attributes")
+        out = []
+        for machine_id, (seen, known, version, attrs) in zip(ids, await pipe.execute(), strict=True):
+            if version is None and seen is None:
+                continue  # deleted meanwhile
+            out.append(
+                (machine_id, _s(seen), _s(known), int(version or 0), orjson.loads(attrs) if attrs else {})
+            )
+        return out
 
     async def restore(self, machine_id: str, fields: dict[str, str]) -> None:
         """Merge a snapshot into the live hash without losing anything newer that arrived meanwhile:
@@ -252,12 +278,7 @@ class TwinStore:
 
     async def get_all(self) -> list[dict[str, Any]]:
         ids = await self.ids()
-        if not ids:
-            return []
-        pipe = self.redis.pipeline(transaction=False)
-        for machine_id in ids:
-            pipe.hgetall(self.keys.twin(machine_id))
-        results = await pipe.execute()
+        results = await self._hgetall_many(ids)
         return [self._decode(m, raw) for m, raw in zip(ids, results, strict=True) if raw]
 
     async def exists(self, machine_id: str) -> bool:
