@@ -12,10 +12,6 @@ def mqtt_topic(site: str, line: str, machine_id: str, kind: str) -> str:
     return f"plant/{site}/{line}/{machine_id}/{kind}"
 
 
-def mqtt_telemetry_topic(site: str, line: str, machine_id: str) -> str:
-    return mqtt_topic(site, line, machine_id, "telemetry")
-
-
 def parse_mqtt_topic(topic: str) -> tuple[str, str, str, str] | None:
     """`plant/{site}/{line}/{machine_id}/{kind}` -> (site, line, machine_id, kind), or None."""
     parts = topic.split("/")

@@ -108,11 +108,6 @@ def check_telemetry(
     return parsed.machine_id, {"site": site, "line": line}
 
 
-# kept for callers of the skeleton's name
-def check_message(topic: str, payload: bytes) -> tuple[str, dict[str, str]] | Rejection:
-    return check_telemetry(topic, payload, datetime.now(UTC))
-
-
 def check_ack(topic: str, payload: bytes) -> str | Rejection:
     parts = parse_mqtt_topic(topic)
     if parts is None or parts[3] != "ack":
