@@ -35,15 +35,15 @@ MAD_TO_SIGMA = math.sqrt(math.pi / 2.0)
 class DetectorConfig:
     """Per-sample EWMA rates and thresholds. Evidence 1.0 = a detector's threshold = score 0.5."""
 
-    level_alpha: float = 0.05  # tracked level (the "expected" value), ~20-sample memory
-    scale_alpha: float = 0.02  # mean absolute deviation around the level
+    level_alpha: float = 0.4  # tracked level (the "expected" value): fast, so load wander is not a spike
+    scale_alpha: float = 0.01  # mean absolute deviation around the level (~100 samples)
     diff_alpha: float = 0.02  # level and spread of the first difference
     move_alpha: float = 0.02  # share of samples that change by more than stuck_eps
     drift_fast_alpha: float = 0.01  # ~100 samples
     drift_slow_alpha: float = 0.001  # ~1,000 samples
     drift_spread_alpha: float = 0.0005  # typical |fast - slow| of this series
     warmup: int = 30  # samples before spike/dip, rate-of-change and stuck may fire
-    drift_warmup: int = 1000  # ~1 / drift_slow_alpha: the slow average must have seen a long stretch
+    drift_warmup: int = 2000  # ~1 / drift_spread_alpha: the typical divergence must have seen a long stretch
     spike_z: float = 5.0  # |x - level| / sigma
     roc_z: float = 5.0  # |dx - mean dx| / sigma of dx
     stuck_samples: int = 20  # consecutive unchanged samples
@@ -51,10 +51,22 @@ class DetectorConfig:
     stuck_move_frac: float = 0.8  # ...while the series normally changes in >= 80% of samples
     drift_z: float = 1.0  # |fast - slow| / max(sigma, drift_spread_k * typical |fast - slow|)
     drift_spread_k: float = 3.0
-    limit_band: float = 0.1  # evidence rises from 0 at 10% of the range inside a limit to 1 at the limit
+    limit_band: float = 0.1  # evidence rises from 0 at 10% of the range inside a limit...
+    limit_margin: float = 0.05  # ...to 1 at 5% of the range beyond it (a reading at its limit is not a fault)
     min_scale_frac: float = 0.002  # sigma floor: 0.2% of the operating range
     min_scale_rel: float = 1e-6  # sigma floor without a range: 1e-6 * (1 + |level|)
     power: float = 4.0  # score = e**p / (1 + e**p)
+    # common mode: a reading's spike/dip and rate-of-change evidence minus `common_weight` x the largest, and
+    # its drift evidence minus that x the second largest, of the same evidence among the machine's other
+    # sensors at that instant: a move is explained when another sensor moved at least half as much (in its own
+    # sigmas). A load or setpoint change moves several sensors of a machine at once (the type model judges
+    # whether the combination fits); a broken sensor moves one, and a slow fault that moves a pair (a worn
+    # bearing: vibration and bearing temperature) stays visible to drift. Rank 0 turns it off. Computed only
+    # for readings whose evidence exceeds `common_floor` (below it a reading adds little to a score).
+    common_rank: int = 1
+    common_rank_drift: int = 2
+    common_weight: float = 2.0
+    common_floor: float = 0.5
 
 
 @dataclass
@@ -136,7 +148,8 @@ _EXACTLY_ONE = 2.0**-54
 def _q_after(w: F64 | float, rounds: Rounds) -> F64:
     if isinstance(w, float):
         return np.zeros(rounds.n_cols)
-    return 1.0 - rounds.last(w)
+    q = 1.0 - rounds.last(w)
+    return np.where(q <= 2.0**-52, 0.0, q)  # 1 - (1 - q) is only exact to ~1e-16: fully warmed is 0
 
 
 def _nz(a: F64) -> F64:
@@ -227,9 +240,10 @@ def _grid_inner(
     denom = np.maximum(np.maximum(sigma_prev, cfg.drift_spread_k * spread_prev), floor)
     e_drift = np.where(cnt >= cfg.drift_warmup, _nz(np.abs(div) / denom) / cfg.drift_z, 0.0)
 
-    # operating limits: 0 at limit_band inside the range, 1 at the limit, growing outside
+    # operating limits: 0 at limit_band inside the range, 1 at limit_margin outside, growing beyond
     band = np.where(has_range, cfg.limit_band * width, np.nan)
-    e_limit = _nz(np.maximum(np.maximum((x - (pre.hi - band)) / band, ((pre.lo + band) - x) / band), 0.0))
+    span = np.where(has_range, (cfg.limit_band + cfg.limit_margin) * width, np.nan)
+    e_limit = _nz(np.maximum(np.maximum((x - (pre.hi - band)) / span, ((pre.lo + band) - x) / span), 0.0))
 
     warm = cnt >= cfg.warmup
     g = rounds.gather
@@ -301,6 +315,32 @@ def _bucketed(
     return _Evidence(moved_recently=moved, **out), post
 
 
+def others_kth(e: F64, key: I64, need: Bool, k: int) -> F64:
+    """For each reading flagged in `need`: the k-th largest `e` among the *other* readings with the same
+    `key` (0 when there are fewer than k others); 0 elsewhere. Only the groups of flagged readings are
+    sorted, so it is cheap when few readings stand out."""
+    out = np.zeros(e.shape[0])
+    if not need.any():
+        return out
+    flag = np.zeros(int(key.max()) + 1, dtype=np.bool_)
+    flag[key[need]] = True
+    sel = np.flatnonzero(flag[key])
+    order = sel[np.lexsort((e[sel], key[sel]))]
+    ks, es = key[order], e[order]
+    new = np.ones(ks.shape[0], dtype=np.bool_)
+    np.not_equal(ks[1:], ks[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    grp = np.cumsum(new) - 1
+    base = starts[grp]
+    c = np.diff(np.append(starts, ks.shape[0]))[grp]
+    r = np.arange(ks.shape[0]) - base
+    # ascending order within the group: the k-th largest overall sits at c - k; skip r itself if it is above
+    pos = np.where(r >= c - k, c - k - 1, c - k)
+    kth = es[np.clip(base + pos, 0, ks.shape[0] - 1)]
+    out[order] = np.where(c > k, kth, 0.0)
+    return out
+
+
 def run_detectors(
     cfg: DetectorConfig,
     pre: SeriesState,
@@ -322,16 +362,25 @@ def run_detectors(
         others_moving = moving[key] - ev.moved_recently
         gate = (others_present == 0) | (others_moving >= 1)
         stuck = np.where(gate, ev.stuck, 0.0)
+        spike, roc, drift = (
+            np.maximum(e - cfg.common_weight * others_kth(e, key, e > cfg.common_floor, k), 0.0) if k else e
+            for e, k in (
+                (ev.spike, cfg.common_rank),
+                (ev.roc, cfg.common_rank),
+                (ev.drift, cfg.common_rank_drift),
+            )
+        )
     else:
-        stuck = ev.stuck
+        stuck, spike, roc, drift = ev.stuck, ev.spike, ev.roc, ev.drift
     # the strongest detector wins (ties: the earlier in this order)
-    evidence = ev.spike.copy()
+    evidence = spike.copy()
     codes = np.where(ev.z < 0, np.int8(DIP), np.int8(SPIKE)).astype(np.int8)
-    for e, code in ((ev.roc, ROC), (stuck, STUCK), (ev.drift, DRIFT), (ev.limit, LIMIT)):
+    for e, code in ((roc, ROC), (stuck, STUCK), (drift, DRIFT), (ev.limit, LIMIT)):
         better = e > evidence
         evidence = np.where(better, e, evidence)
         codes[better] = code
-    codes[ev.limit > 1.0] = LIMIT  # outside the operating range: name the limit, the most actionable label
+    outside = cfg.limit_band / (cfg.limit_band + cfg.limit_margin)  # limit evidence at the range's edge
+    codes[(ev.limit > outside) & (evidence > 0)] = LIMIT  # outside the range: the most actionable label
     codes[evidence <= 0] = NONE
     out = DetectorOutput(
         evidence=evidence,

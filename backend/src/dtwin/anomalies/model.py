@@ -31,8 +31,11 @@ class TypeModel:
     """A fitted model; plain numpy arrays so it pickles small and does not depend on scikit-learn's internals.
 
     Features are standardised with `center`/`scale`; component k has mean `means[k]` and precision
-    `prec_chol[k] @ prec_chol[k].T`. Evidence = Mahalanobis distance to the most likely component divided by
-    `threshold` (1.0 = the 99.9th percentile of the training distances times a margin)."""
+    `prec_chol[k] @ prec_chol[k].T`. Evidence = the largest conditional z of a feature given all the others
+    under the most likely component (how far the worst sensor is from what the rest of the vector implies),
+    divided by `threshold` (1.0 = the 99.9th percentile of the training values times a margin). Unlike the
+    Mahalanobis distance it does not grow when a machine moves *along* the relations it was trained on (a
+    load level it has not run at yet); it grows when one sensor stops fitting the others."""
 
     machine_type: str
     sensors: tuple[str, ...]
@@ -72,10 +75,8 @@ class TypeModel:
         """Evidence per row of `X` (n, F), vectorised; 1.0 = threshold."""
         if X.shape[0] == 0:
             return np.zeros(0)
-        Z = self._fill(X)
-        d2, best, _ = self._components(Z)
-        d = np.sqrt(d2[np.arange(Z.shape[0]), best])
-        return d / self.threshold
+        out: F64 = np.sqrt(self.contributions(X).max(axis=1)) / self.threshold
+        return out
 
     def contributions(self, X: F64) -> F64:
         """Per row and feature, the squared z-score of the feature given all the others under the row's most
@@ -112,7 +113,8 @@ def fit_model(
     max_components: int = 3,
     max_fit_samples: int = 2048,
     quantile: float = 0.999,
-    margin: float = 1.25,
+    margin: float = 1.5,
+    min_threshold: float = 6.0,
     random_state: int = 0,
     trained_at: float = 0.0,
 ) -> TypeModel:
@@ -167,7 +169,7 @@ def fit_model(
         trained_at=trained_at,
     )
     d = model.score_samples(X)
-    threshold = max(float(np.quantile(d, quantile)) * margin, math.sqrt(f))
+    threshold = max(float(np.quantile(d, quantile)) * margin, min_threshold)
     return replace(model, threshold=threshold)
 
 

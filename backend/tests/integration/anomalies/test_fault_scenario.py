@@ -30,12 +30,6 @@ T0 = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 HOURS = 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 4, not tuned yet: healthy pumps still raise spike/drift/rate-of-change events on load steps "
-    "and during warm-up (the faulty pump is found, with the right sensors). Strict: passing fails the suite, "
-    "so this marker is removed the day the detectors are tuned.",
-)
 async def test_bearing_wear_is_found_on_the_faulty_machine_only(
     real_settings: Settings, real_redis: aioredis.Redis, tmp_path: Path
 ) -> None:

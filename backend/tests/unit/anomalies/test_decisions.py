@@ -33,7 +33,7 @@ def run(
 
 def test_defensive_under_a_strong_sustained_anomaly() -> None:
     healthy = [rows(50, k) for k in range(4)]
-    hot = [rows(50, 10 + k, temp=104.0) for k in range(3)]  # beyond the bearing limit
+    hot = [rows(50, 10 + k, temp=108.0) for k in range(3)]  # 10% of the range beyond the bearing limit
     engine, decisions = run(healthy + hot)
     assert decisions[-1].strategy == "defensive"
     current = engine.decision("mill-1")

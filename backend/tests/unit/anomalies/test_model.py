@@ -105,3 +105,12 @@ def test_model_installed_before_any_data_is_used(tmp_path: Path) -> None:
     out = machine_rows(engine, "fan-9", "fan", reordered, probe)
     assert out.rows.detector[-1] == 7 and out.rows.score[-1] > 0.5
     assert np.all(out.rows.score[:-1] < 0.5)
+
+
+def test_moving_along_the_trained_relation_is_not_an_anomaly() -> None:
+    # trained at 20-100% load; at 130% vibration still follows load as it always did: no combination broke
+    model = fit_model("fan", healthy(4000, 0))
+    beyond = np.array([[130.0, 1.0 + 0.03 * 130.0, 60.0]])
+    assert model.score_samples(beyond)[0] < 0.5
+    broken = np.array([[130.0, 1.0 + 0.03 * 100.0, 60.0]])  # ...but not if vibration stays at the old level
+    assert model.score_samples(broken)[0] > 2.0
