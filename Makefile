@@ -9,7 +9,7 @@ MACHINES ?= 50
 APT_PACKAGES := postgresql redis-server mosquitto mosquitto-clients chromium
 
 .PHONY: help demo dev test test-backend test-pipeline test-frontend test-e2e lint fmt bench migrate \
-        frontend system-deps venv compose-check clean
+        frontend system-deps venv compose-check clean client client-check bench-frontend
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-15s\033[0m %s\n",$$1,$$2}'
@@ -52,6 +52,25 @@ dev: venv frontend ## real mode against local PostgreSQL/Redis/Mosquitto + a Tan
 migrate: venv ## apply database migrations to DTWIN_DATABASE_URL
 	$(BIN)/dtwin migrate
 
+# ------------------------------------------------------------------------------------- typed client
+CLIENT_DIR := frontend/src/api
+OPENAPI_TS := cd frontend && npx --no-install openapi-typescript
+
+client: venv frontend/node_modules/.installed ## regenerate the TypeScript API types from the backend's OpenAPI
+	$(BIN)/dtwin openapi --out $(CLIENT_DIR)/openapi.json
+	$(OPENAPI_TS) src/api/openapi.json -o src/api/schema.d.ts --alphabetize --root-types --root-types-no-schema-prefix --silent
+
+client-check: venv frontend/node_modules/.installed ## fail if the committed API types differ from the backend's OpenAPI
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	$(BIN)/dtwin openapi --out $$tmp/openapi.json 2>/dev/null && \
+	( cd frontend && npx --no-install openapi-typescript $$tmp/openapi.json -o $$tmp/schema.d.ts --alphabetize --root-types --root-types-no-schema-prefix --silent ) && \
+	for f in openapi.json schema.d.ts; do \
+	  if ! cmp -s $$tmp/$$f $(CLIENT_DIR)/$$f; then \
+	    echo "client-check: $(CLIENT_DIR)/$$f is out of date with the backend's OpenAPI; run 'make client' and commit it" >&2; \
+	    diff -u $(CLIENT_DIR)/$$f $$tmp/$$f | head -40 >&2; exit 1; \
+	  fi; \
+	done; echo "client-check: generated API types are up to date"
+
 # ----------------------------------------------------------------------------------------------- test
 test: system-deps venv frontend lint test-backend test-pipeline test-frontend test-e2e compose-check ## everything
 	@echo "make test: all suites passed"
@@ -74,6 +93,7 @@ lint: venv frontend/node_modules/.installed ## ruff, ruff format --check, mypy, 
 	cd backend && ../$(BIN)/mypy src
 	cd data-pipeline && ../$(BIN)/mypy src
 	cd frontend && npm run lint --silent
+	$(MAKE) --no-print-directory client-check
 
 fmt: venv ## format Python code
 	$(BIN)/ruff check --fix backend data-pipeline

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -84,6 +85,20 @@ def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
     url = get_settings().database_url
     upgrade_sync(url, revision)
     typer.echo(f"database at {revision}: {url.split('@')[-1]}")
+
+
+@app.command()
+def openapi(
+    out: Annotated[Path | None, typer.Option(help="Write here instead of standard output")] = None,
+) -> None:
+    """Print (or write) the OpenAPI document, sorted and indented, without starting a server."""
+    from dtwin.api.openapi_export import openapi_json, write_openapi
+
+    if out is None:
+        typer.echo(openapi_json(), nl=False)
+    else:
+        write_openapi(out)
+        typer.echo(f"wrote {out}", err=True)
 
 
 def _mount_anomaly_commands() -> None:
