@@ -101,6 +101,37 @@ export async function getJson<T>(
   return body as T;
 }
 
+/** Sends a JSON body (PATCH/POST/PUT) and returns the JSON answer and its ETag. */
+export async function sendJson<T>(
+  method: 'PATCH' | 'POST' | 'PUT',
+  path: string,
+  body: unknown,
+  options: { contentType?: string; headers?: Record<string, string> } = {},
+): Promise<{ data: T; etag: string | null }> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: {
+        Accept: 'application/json, application/problem+json',
+        'Content-Type': options.contentType ?? 'application/json',
+        ...options.headers,
+      },
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new ApiError({
+      type: 'about:blank',
+      title: 'Network error',
+      status: 0,
+      detail: error instanceof Error ? error.message : 'The backend could not be reached.',
+    });
+  }
+  const answer = await readBody(response);
+  if (!response.ok) throw new ApiError(toProblem(response.status, response.statusText, answer));
+  return { data: answer as T, etag: response.headers.get('etag') };
+}
+
 /** Problem details for any thrown value, for display. */
 export function problemOf(error: unknown): ProblemDetails {
   if (error instanceof ApiError) return error.problem;

@@ -1,37 +1,45 @@
 import { act, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { mockFetch, renderWithApp } from '../testing/render';
-import { makeTwin, sampleReadings, sampleTwins } from '../testing/sampleData';
+import {
+  makeAnomaly,
+  makeHealth,
+  makeTwin,
+  sampleReadings,
+  sampleTwins,
+} from '../testing/sampleData';
 import { App } from './App';
 
 vi.mock('../features/twin/components/SensorChart', () => ({
-  default: () => <figure aria-label="Sensor chart" />,
+  default: () => <div>plot</div>,
 }));
 
 describe('App', () => {
   beforeEach(() => {
     mockFetch({
-      '/api/v1/twins': sampleTwins,
       '/api/v1/twins/pump-0001': makeTwin(),
       '/api/v1/twins/pump-0001/readings': sampleReadings(),
+      '/api/v1/twins/pump-0001/health': makeHealth(),
+      '/api/v1/twins/pump-0001/anomalies': { machine_id: 'pump-0001', items: [] },
     });
   });
 
-  it('shows the title and the connection state', async () => {
+  it('shows the title and the connection state', () => {
     const { stream } = renderWithApp(<App />);
     expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent(
       'dtwin — plant digital twin',
     );
     expect(screen.getByRole('status', { name: 'Connection' })).toHaveTextContent('Live');
-    await screen.findByRole('table', { name: 'Machines' });
-    // Any state change re-renders the badge.
-    act(() => stream.setStatus({ state: 'offline', nextRetryAt: stream.now + 4_000 }));
+    act(() => stream.setStatus({ state: 'reconnecting', nextRetryAt: stream.now + 4_000 }));
+    expect(screen.getByRole('status', { name: 'Connection' })).toHaveTextContent('Reconnecting');
+    act(() => stream.setStatus({ state: 'offline' }));
     expect(screen.getByRole('status', { name: 'Connection' })).toHaveTextContent('Offline');
   });
 
-  it('keeps the selected machine in the URL', async () => {
+  it('selects a machine into the URL and closes it again', async () => {
     const user = userEvent.setup();
-    renderWithApp(<App />);
+    const { stream } = renderWithApp(<App />);
+    act(() => stream.snapshot('twins', sampleTwins.items, 'fleet'));
     const table = await screen.findByRole('table', { name: 'Machines' });
     expect(screen.getByText('Select a machine to see its live readings.')).toBeInTheDocument();
 
@@ -42,6 +50,30 @@ describe('App', () => {
 
     await user.click(screen.getByRole('button', { name: 'Close machine' }));
     expect(window.location.search).toBe('');
+  });
+
+  it('lists live anomalies across the fleet and opens the machine on click', async () => {
+    const user = userEvent.setup();
+    const { stream } = renderWithApp(<App />);
+    act(() => stream.snapshot('alerts', [], 'alerts'));
+    await user.click(screen.getByRole('button', { name: 'Anomalies' }));
+    expect(window.location.search).toBe('?view=alerts');
+    expect(screen.getByText(/No anomaly events yet/)).toBeInTheDocument();
+
+    act(() =>
+      stream.update(
+        'alerts',
+        [makeAnomaly({ id: 7, machine_id: 'pump-0001', score: 0.93 })],
+        'alerts',
+      ),
+    );
+    const list = screen.getByRole('list', { name: 'Anomaly events' });
+    const event = within(list).getByRole('button', { name: /pump-0001: anomaly start/ });
+    expect(event).toHaveTextContent('vibration');
+    expect(screen.getByLabelText('1 open')).toBeInTheDocument();
+    await user.click(event);
+    expect(window.location.search).toBe('?view=alerts&machine=pump-0001');
+    expect(await screen.findByRole('region', { name: 'Machine pump-0001' })).toBeInTheDocument();
   });
 
   it('opens the machine named in the URL', async () => {

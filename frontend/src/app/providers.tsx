@@ -1,9 +1,9 @@
-// App-wide providers: the QueryClient and the one live WebSocket stream.
+// App-wide providers: the QueryClient and the one live WebSocket of the tab.
 import { useEffect, useState, type ReactNode } from 'react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { ApiError } from '../api/client';
-import { TwinSocket, socketUrl, type TwinStream } from '../realtime/socket';
-import { TwinStreamContext } from '../realtime/useTwinStream';
+import { RealtimeSocket, socketUrl, type RealtimeStream } from '../realtime/socket';
+import { RealtimeContext } from '../realtime/useRealtime';
 
 export function createQueryClient(): QueryClient {
   return new QueryClient({
@@ -23,13 +23,13 @@ interface AppProvidersProps {
   /** Tests pass their own; the app creates one per page. */
   queryClient?: QueryClient;
   /** Tests pass a fake; the app connects to ws(s)://<page host>/ws. */
-  stream?: TwinStream;
+  stream?: RealtimeStream;
 }
 
 export function AppProviders({ children, queryClient, stream }: AppProvidersProps) {
   const [client] = useState(() => queryClient ?? createQueryClient());
   const [socket] = useState(() =>
-    stream ? null : new TwinSocket({ url: socketUrl(window.location) }),
+    stream ? null : new RealtimeSocket({ url: socketUrl(window.location) }),
   );
   useEffect(() => {
     if (!socket) return;
@@ -39,7 +39,7 @@ export function AppProviders({ children, queryClient, stream }: AppProvidersProp
   const value = stream ?? socket;
   return (
     <QueryClientProvider client={client}>
-      <TwinStreamContext.Provider value={value}>{children}</TwinStreamContext.Provider>
+      <RealtimeContext.Provider value={value}>{children}</RealtimeContext.Provider>
     </QueryClientProvider>
   );
 }

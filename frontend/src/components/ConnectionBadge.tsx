@@ -1,6 +1,6 @@
 // Header indicator of the WebSocket: live, connecting, reconnecting (with countdown) or offline.
 import { useNow } from '../hooks/useNow';
-import { useConnectionStatus } from '../realtime/useTwinStream';
+import { useConnectionStatus } from '../realtime/useRealtime';
 
 const LABELS = {
   connecting: 'Connecting…',

@@ -91,3 +91,29 @@ export function formatClock(epochMs: number): string {
 export function formatMachineType(machineType: string): string {
   return machineType.replaceAll('_', ' ');
 }
+
+/** A duration in seconds as "3 d 4 h", "5 h 12 min", "8 min". */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
+  const s = Math.max(0, Math.round(seconds));
+  const days = Math.floor(s / 86_400);
+  const hours = Math.floor((s % 86_400) / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  if (days > 0) return hours > 0 ? `${days} d ${hours} h` : `${days} d`;
+  if (hours > 0) return minutes > 0 ? `${hours} h ${minutes} min` : `${hours} h`;
+  return `${Math.max(minutes, s > 0 ? 1 : 0)} min`;
+}
+
+/** "2026-11-23 10:00:00" in UTC. */
+export function formatDateTime(epochMs: number): string {
+  if (!Number.isFinite(epochMs)) return '—';
+  return new Date(epochMs).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** Any JSON-ish value, short. */
+export function formatAny(value: unknown): string {
+  if (value === undefined) return '—';
+  if (typeof value === 'number') return formatValue(value);
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}

@@ -1,21 +1,38 @@
 import { FakeWebSocket } from '../testing/fakeWebSocket';
-import { backoffDelay, socketUrl, TwinSocket, type ConnectionStatus } from './socket';
-import { makeUpdate } from '../testing/sampleData';
+import { makeTwin, makeUpdate } from '../testing/sampleData';
+import type { Twin } from '../api/types';
+import type { TwinChange } from './messages';
+import {
+  backoffDelay,
+  CLOSE_LIFETIME,
+  CLOSE_TOO_SLOW,
+  RealtimeSocket,
+  socketUrl,
+  type ConnectionStatus,
+  type RealtimeSocketOptions,
+} from './socket';
+import { applyTwinChanges } from './twinChanges';
 
 const BASE = 1000;
 const MAX = 8000;
 // random() = 0.5 keeps 75% of each exponential cap: 750, 1500, 3000, 6000, 6000, ...
 const delayFor = (failures: number) => backoffDelay(failures, BASE, MAX, () => 0.5);
 
-function createSocket(overrides: Partial<ConstructorParameters<typeof TwinSocket>[0]> = {}) {
-  const socket = new TwinSocket({
+const HELLO = {
+  type: 'hello',
+  server_time: '2026-11-23T10:00:00Z',
+  seq: 100,
+  heartbeat_s: 10,
+  max_lifetime_s: 3600,
+};
+
+function createSocket(overrides: Partial<RealtimeSocketOptions> = {}) {
+  const socket = new RealtimeSocket({
     url: 'ws://dash.test/ws',
     WebSocketImpl: FakeWebSocket,
     baseDelayMs: BASE,
     maxDelayMs: MAX,
     offlineAfterFailures: 4,
-    pingIntervalMs: 10_000,
-    idleTimeoutMs: 25_000,
     random: () => 0.5,
     ...overrides,
   });
@@ -26,7 +43,39 @@ function createSocket(overrides: Partial<ConstructorParameters<typeof TwinSocket
   return { socket, states };
 }
 
-describe('TwinSocket', () => {
+/** Opens the latest fake connection and says hello. */
+function connect(hello: object = HELLO): FakeWebSocket {
+  const ws = FakeWebSocket.latest;
+  ws.open();
+  ws.receive(hello);
+  return ws;
+}
+
+const sent = (ws: FakeWebSocket) =>
+  ws.sent.map((text) => JSON.parse(text) as Record<string, unknown>);
+
+/** A fleet kept the way the app keeps it: snapshot replaces, updates merge. */
+function fleetSubscription(socket: RealtimeSocket) {
+  const fleet = new Map<string, Twin>();
+  const log: string[] = [];
+  const stop = socket.subscribe(
+    { sub: 'fleet', stream: 'twins', max_rate_hz: 2 },
+    {
+      snapshot: (items, reason) => {
+        log.push(`snapshot:${reason}:${items.length}`);
+        fleet.clear();
+        for (const twin of items) fleet.set(twin.id, twin);
+      },
+      update: (items, replay) => {
+        log.push(`update:${replay ? 'replay' : 'live'}:${items.length}`);
+        applyTwinChanges(fleet, items);
+      },
+    },
+  );
+  return { fleet, log, stop };
+}
+
+describe('RealtimeSocket', () => {
   beforeEach(() => {
     vi.useFakeTimers();
     FakeWebSocket.reset();
@@ -35,27 +84,81 @@ describe('TwinSocket', () => {
     vi.useRealTimers();
   });
 
-  it('connects, goes live and delivers typed update batches', () => {
+  it('builds the socket URL from the page origin', () => {
+    expect(socketUrl({ protocol: 'https:', host: 'plant.example:8443' })).toBe(
+      'wss://plant.example:8443/ws',
+    );
+    expect(socketUrl({ protocol: 'http:', host: 'localhost:8000' })).toBe('ws://localhost:8000/ws');
+  });
+
+  it('subscribes after hello and delivers snapshot then updates', () => {
     const { socket, states } = createSocket();
-    const batches: string[][] = [];
-    socket.onUpdates((items) => batches.push(items.map((item) => item.id)));
     socket.start();
+    const { fleet, log } = fleetSubscription(socket);
     expect(socket.getStatus().state).toBe('connecting');
-    expect(FakeWebSocket.latest.url).toBe('ws://dash.test/ws');
-
     FakeWebSocket.latest.open();
-    FakeWebSocket.latest.receive({ type: 'hello', server_time: '2026-11-23T10:00:00Z' });
-    FakeWebSocket.latest.receive({ type: 'updates', items: [makeUpdate(), { id: 42 }] });
-    FakeWebSocket.latest.receive('not json');
-    FakeWebSocket.latest.receive({ type: 'something-new' });
-
+    // Nothing is sent before the server said hello.
+    expect(FakeWebSocket.latest.sent).toEqual([]);
+    const ws = connect();
     expect(states).toEqual(['live']);
-    expect(socket.getStatus().session).toBe(1);
-    expect(batches).toEqual([['pump-0001']]);
+    expect(sent(ws)).toEqual([
+      { type: 'subscribe', sub: 'fleet', stream: 'twins', max_rate_hz: 2 },
+    ]);
+
+    ws.receive({ type: 'subscribed', sub: 'fleet', stream: 'twins', max_rate_hz: 2 });
+    ws.receive({
+      type: 'snapshot',
+      sub: 'fleet',
+      seq: 100,
+      reason: 'subscribe',
+      items: [makeTwin(), makeTwin({ id: 'fan-0002' }), { not: 'a twin' }],
+    });
+    ws.receive({ type: 'update', sub: 'fleet', seq: 105, replay: false, items: [makeUpdate()] });
+    ws.receive({ type: 'update', sub: 'other', seq: 106, replay: false, items: [makeUpdate()] });
+    ws.receive('not json');
+    ws.receive({ type: 'something-new' });
+
+    expect(log).toEqual(['snapshot:subscribe:2', 'update:live:1']);
+    expect(fleet.get('pump-0001')?.readings.temperature_c).toBe(62);
+    expect(socket.lastSeq('fleet')).toBe(105);
     socket.stop();
   });
 
-  it('reconnects with exponential backoff and jitter until a connection delivers', () => {
+  it('ignores updates it has already seen (seq not newer)', () => {
+    const { socket } = createSocket();
+    socket.start();
+    const { log } = fleetSubscription(socket);
+    const ws = connect();
+    ws.receive({ type: 'snapshot', sub: 'fleet', seq: 10, reason: 'subscribe', items: [] });
+    ws.receive({ type: 'update', sub: 'fleet', seq: 10, replay: false, items: [makeUpdate()] });
+    ws.receive({ type: 'update', sub: 'fleet', seq: 9, replay: false, items: [makeUpdate()] });
+    ws.receive({ type: 'update', sub: 'fleet', seq: 11, replay: false, items: [makeUpdate()] });
+    expect(log).toEqual(['snapshot:subscribe:0', 'update:live:1']);
+    socket.stop();
+  });
+
+  it('unsubscribes and sends later subscriptions at once while connected', () => {
+    const { socket } = createSocket();
+    socket.start();
+    const ws = connect();
+    const stop = socket.subscribe(
+      { sub: 'machine:pump-0001', stream: 'twins', filter: { machine_ids: ['pump-0001'] } },
+      { snapshot: () => {}, update: () => {} },
+    );
+    stop();
+    expect(sent(ws)).toEqual([
+      {
+        type: 'subscribe',
+        sub: 'machine:pump-0001',
+        stream: 'twins',
+        filter: { machine_ids: ['pump-0001'] },
+      },
+      { type: 'unsubscribe', sub: 'machine:pump-0001' },
+    ]);
+    socket.stop();
+  });
+
+  it('reconnects with exponential backoff and jitter until a connection says hello', () => {
     const { socket } = createSocket();
     socket.start();
 
@@ -71,98 +174,197 @@ describe('TwinSocket', () => {
     // The cap holds: failures 4 and 5 waited the same 6000 ms.
     expect(delayFor(4)).toBe(6000);
     expect(delayFor(5)).toBe(6000);
+    // Jitter: the delay spreads between half and all of the cap.
+    expect(backoffDelay(3, BASE, MAX, () => 0)).toBe(2000);
+    expect(backoffDelay(3, BASE, MAX, () => 1)).toBe(4000);
 
-    // A connection that delivers a frame resets the backoff.
+    // A connection that opens but never says hello does not reset the backoff.
     FakeWebSocket.latest.open();
-    FakeWebSocket.latest.receive({ type: 'hello', server_time: '2026-11-23T10:00:00Z' });
+    FakeWebSocket.latest.drop();
+    expect(socket.getStatus().failures).toBe(6);
+    vi.advanceTimersByTime(delayFor(6));
+
+    connect();
     expect(socket.getStatus()).toMatchObject({ state: 'live', failures: 0 });
     FakeWebSocket.latest.drop();
     expect(socket.getStatus().nextRetryAt).toBe(Date.now() + delayFor(1));
     socket.stop();
   });
 
-  it('does not reset the backoff for a connection that opens but sends nothing', () => {
-    const { socket } = createSocket();
-    socket.start();
-    FakeWebSocket.latest.drop();
-    vi.advanceTimersByTime(delayFor(1));
-    FakeWebSocket.latest.open();
-    FakeWebSocket.latest.drop();
-    expect(socket.getStatus().failures).toBe(2);
-    socket.stop();
-  });
-
   it('shows reconnecting, then offline after repeated failures, then live again', () => {
     const { socket, states } = createSocket();
     socket.start();
-    FakeWebSocket.latest.open();
-    FakeWebSocket.latest.receive({ type: 'hello', server_time: '2026-11-23T10:00:00Z' });
+    connect();
     for (let failures = 1; failures <= 4; failures += 1) {
       FakeWebSocket.latest.drop();
       vi.advanceTimersByTime(delayFor(failures));
     }
     expect(socket.getStatus().state).toBe('offline');
-    FakeWebSocket.latest.open();
-    FakeWebSocket.latest.receive({ type: 'hello', server_time: '2026-11-23T10:00:30Z' });
+    connect();
     expect(states).toEqual(['live', 'reconnecting', 'offline', 'live']);
     expect(socket.getStatus().session).toBe(2);
     socket.stop();
   });
 
-  it('pings while open and reconnects when the server goes silent', () => {
+  it('reconnects at once on 4000 (lifetime) but backs off on 4008 (too slow)', () => {
     const { socket } = createSocket();
     socket.start();
-    const first = FakeWebSocket.latest;
-    first.open();
-    first.receive({ type: 'hello', server_time: '2026-11-23T10:00:00Z' });
-    vi.advanceTimersByTime(10_000);
-    expect(first.sent).toEqual([JSON.stringify({ type: 'ping' })]);
-    first.receive({ type: 'pong' });
+    connect();
+    let count = FakeWebSocket.instances.length;
+    FakeWebSocket.latest.drop(CLOSE_LIFETIME);
+    expect(socket.getStatus()).toMatchObject({
+      state: 'reconnecting',
+      failures: 0,
+      lastCloseCode: 4000,
+    });
+    vi.advanceTimersByTime(0);
+    expect(FakeWebSocket.instances).toHaveLength(count + 1);
 
-    vi.advanceTimersByTime(25_000);
-    expect(first.closedWith?.code).toBe(4000);
+    connect();
+    count = FakeWebSocket.instances.length;
+    FakeWebSocket.latest.drop(CLOSE_TOO_SLOW);
+    expect(socket.getStatus()).toMatchObject({ failures: 1, lastCloseCode: 4008 });
+    vi.advanceTimersByTime(delayFor(1) - 1);
+    expect(FakeWebSocket.instances).toHaveLength(count);
+    vi.advanceTimersByTime(1);
+    expect(FakeWebSocket.instances).toHaveLength(count + 1);
+    socket.stop();
+  });
+
+  it('reconnects when nothing arrives for 2.5 heartbeats', () => {
+    const { socket } = createSocket();
+    socket.start();
+    const first = connect(); // heartbeat_s: 10 → watchdog 25 s
+    vi.advanceTimersByTime(24_000);
+    first.receive({ type: 'heartbeat', server_time: '2026-11-23T10:00:24Z', seq: 100 });
+    vi.advanceTimersByTime(24_000);
+    expect(first.closedWith).toBeNull();
+    expect(socket.getStatus().state).toBe('live');
+    vi.advanceTimersByTime(1_000);
+    expect(first.closedWith).not.toBeNull();
     expect(socket.getStatus().state).toBe('reconnecting');
     vi.advanceTimersByTime(delayFor(1));
     expect(FakeWebSocket.latest).not.toBe(first);
     socket.stop();
   });
 
-  it('corrects its clock with the server time from hello', () => {
-    vi.setSystemTime(Date.parse('2026-11-23T10:00:00Z'));
+  it('resumes after a reconnect: replayed updates merge into what the view has', () => {
     const { socket } = createSocket();
     socket.start();
-    FakeWebSocket.latest.open();
-    FakeWebSocket.latest.receive({ type: 'hello', server_time: '2026-11-23T10:00:05Z' });
-    expect(socket.serverNow()).toBe(Date.parse('2026-11-23T10:00:05Z'));
+    const { fleet, log } = fleetSubscription(socket);
+    const ws = connect();
+    ws.receive({
+      type: 'snapshot',
+      sub: 'fleet',
+      seq: 100,
+      reason: 'subscribe',
+      items: [makeTwin(), makeTwin({ id: 'fan-0002', health: 90 })],
+    });
+    ws.receive({
+      type: 'update',
+      sub: 'fleet',
+      seq: 120,
+      replay: false,
+      items: [makeUpdate({ version: 11, readings: { temperature_c: 63 } })],
+    });
+    ws.drop();
+    vi.advanceTimersByTime(delayFor(1));
+
+    const again = connect({ ...HELLO, seq: 200 });
+    expect(sent(again)).toEqual([
+      { type: 'subscribe', sub: 'fleet', stream: 'twins', max_rate_hz: 2, resume_after: 120 },
+    ]);
+    // Exactly the missed changes, in order, marked as replay: no snapshot, nothing lost.
+    const missed: TwinChange[] = [
+      makeUpdate({ version: 12, readings: { temperature_c: 64 } }),
+      { id: 'fan-0002', version: 12, kind: 'analytics', health: 55, anomaly_score: 0.7 },
+      makeUpdate({ version: 13, readings: { vibration_mm_s: 4.2 } }),
+    ];
+    again.receive({ type: 'update', sub: 'fleet', seq: 150, replay: true, items: missed });
+    again.receive({ type: 'update', sub: 'fleet', seq: 201, replay: false, items: [] });
+
+    expect(log).toEqual(['snapshot:subscribe:2', 'update:live:1', 'update:replay:3']);
+    const pump = fleet.get('pump-0001');
+    expect(pump?.readings).toMatchObject({
+      temperature_c: 64,
+      vibration_mm_s: 4.2,
+      flow_m3_h: 120.4,
+    });
+    expect(pump?.version).toBe(13);
+    expect(fleet.get('fan-0002')).toMatchObject({ health: 55, anomaly_score: 0.7 });
+    expect(socket.lastSeq('fleet')).toBe(201);
     socket.stop();
   });
 
-  it('stops for good on stop() and can start again', () => {
+  it('fills a gap the server cannot replay with a fresh snapshot that replaces the view', () => {
     const { socket } = createSocket();
     socket.start();
-    const first = FakeWebSocket.latest;
+    const { fleet, log } = fleetSubscription(socket);
+    const ws = connect();
+    ws.receive({
+      type: 'snapshot',
+      sub: 'fleet',
+      seq: 100,
+      reason: 'subscribe',
+      items: [makeTwin(), makeTwin({ id: 'gone-0009' })],
+    });
+    ws.drop();
+    vi.advanceTimersByTime(delayFor(1));
+    const again = connect({ ...HELLO, seq: 9000 });
+    expect(sent(again)[0]).toMatchObject({ resume_after: 100 });
+    again.receive({
+      type: 'snapshot',
+      sub: 'fleet',
+      seq: 9000,
+      reason: 'gap',
+      items: [makeTwin({ version: 80, readings: { temperature_c: 70 } })],
+    });
+    expect(log).toEqual(['snapshot:subscribe:2', 'snapshot:gap:1']);
+    expect([...fleet.keys()]).toEqual(['pump-0001']);
+    expect(fleet.get('pump-0001')?.readings).toEqual({ temperature_c: 70 });
     socket.stop();
-    expect(first.closedWith?.code).toBe(1000);
+  });
+
+  it('does not resume a subscription whose filter changed', () => {
+    const { socket } = createSocket();
+    socket.start();
+    const ws = connect();
+    const handlers = { snapshot: () => {}, update: () => {} };
+    socket.subscribe({ sub: 'm', stream: 'twins', filter: { machine_ids: ['a'] } }, handlers);
+    ws.receive({ type: 'snapshot', sub: 'm', seq: 5, reason: 'subscribe', items: [] });
+    socket.subscribe({ sub: 'm', stream: 'twins', filter: { machine_ids: ['b'] } }, handlers);
+    expect(socket.lastSeq('m')).toBeNull();
+    socket.stop();
+  });
+
+  it('hands subscription errors to the subscription and keeps the socket open', () => {
+    const { socket } = createSocket();
+    socket.start();
+    const errors: string[] = [];
+    socket.subscribe(
+      { sub: 'fleet', stream: 'twins' },
+      {
+        snapshot: () => {},
+        update: () => {},
+        error: (title, detail) => errors.push(`${title}: ${detail}`),
+      },
+    );
+    const ws = connect();
+    ws.receive({ type: 'error', sub: 'fleet', title: 'Invalid filter', detail: 'site: too long' });
+    expect(errors).toEqual(['Invalid filter: site: too long']);
+    expect(ws.closedWith).toBeNull();
+    socket.stop();
+  });
+
+  it('stops for good: no reconnect after stop()', () => {
+    const { socket } = createSocket();
+    socket.start();
+    connect();
+    socket.stop();
+    expect(FakeWebSocket.latest.closedWith?.code).toBe(1000);
+    const count = FakeWebSocket.instances.length;
     vi.advanceTimersByTime(60_000);
-    expect(FakeWebSocket.instances).toHaveLength(1);
-    socket.start();
-    expect(FakeWebSocket.instances).toHaveLength(2);
-    socket.stop();
-  });
-});
-
-describe('backoffDelay', () => {
-  it('keeps between half and all of the exponential cap', () => {
-    expect(backoffDelay(1, 500, 30_000, () => 0)).toBe(250);
-    expect(backoffDelay(1, 500, 30_000, () => 0.999_999)).toBe(500);
-    expect(backoffDelay(3, 500, 30_000, () => 0)).toBe(1000);
-    expect(backoffDelay(20, 500, 30_000, () => 0.999_999)).toBe(30_000);
-  });
-});
-
-describe('socketUrl', () => {
-  it('follows the page origin and scheme', () => {
-    expect(socketUrl({ protocol: 'http:', host: 'localhost:5173' })).toBe('ws://localhost:5173/ws');
-    expect(socketUrl({ protocol: 'https:', host: 'plant.example' })).toBe('wss://plant.example/ws');
+    expect(FakeWebSocket.instances).toHaveLength(count);
+    expect(socket.getStatus().state).toBe('offline');
   });
 });

@@ -1,8 +1,20 @@
-// The one reconnecting WebSocket to the backend's /ws: exponential backoff with jitter, heartbeat,
-// typed messages fanned out to listeners, and a connection status the UI can show.
-import type { ClientMessage, TwinUpdate } from '../api/types';
+// The one WebSocket per tab to the backend's /ws (protocol in docs/api.md): named subscriptions
+// with filters and rate caps, the last `seq` kept per subscription and sent as `resume_after`
+// after a reconnect, exponential backoff with jitter, a heartbeat watchdog, and a connection status
+// the UI shows.
 import { parseTime } from '../lib/time';
-import { parseServerMessage } from './messages';
+import {
+  isMachineEvent,
+  isTwin,
+  isTwinChange,
+  parseServerMessage,
+  type StreamItems,
+  type StreamName,
+  type SubscribeMessage,
+  type SubscriptionFilter,
+  type WsClientMessage,
+  type WsServerMessage,
+} from './messages';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
@@ -12,19 +24,39 @@ export interface ConnectionStatus {
   failures: number;
   /** When the next connection attempt is due (epoch ms), while waiting for one. */
   nextRetryAt: number | null;
-  /** Increments on every `hello`; a value above 1 means the stream was resumed after a gap. */
+  /** Increments on every `hello`; above 1 means the stream was resumed after a reconnect. */
   session: number;
+  /** Close code of the last lost connection, if any. */
+  lastCloseCode: number | null;
 }
 
-export type UpdatesListener = (items: TwinUpdate[]) => void;
+export interface SubscriptionSpec<S extends StreamName = StreamName> {
+  /** The client's name for the subscription (1–64 chars); unique per socket. */
+  sub: string;
+  stream: S;
+  filter?: SubscriptionFilter;
+  max_rate_hz?: number;
+}
+
+export interface SubscriptionHandlers<S extends StreamName = StreamName> {
+  /** Replace everything known for this subscription (`reason` is `subscribe` or `gap`). */
+  snapshot(items: Array<StreamItems[S]['snapshot']>, reason: string): void;
+  /** Merge changes in order; `replay` marks changes missed while disconnected. */
+  update(items: Array<StreamItems[S]['update']>, replay: boolean): void;
+  error?(title: string, detail: string | null): void;
+}
+
 export type StatusListener = (status: ConnectionStatus) => void;
 
-/** What the UI needs from the live stream; tests substitute a fake. */
-export interface TwinStream {
+/** What the UI needs from the live connection; component tests substitute a fake. */
+export interface RealtimeStream {
   getStatus(): ConnectionStatus;
   onStatus(listener: StatusListener): () => void;
-  onUpdates(listener: UpdatesListener): () => void;
-  /** The current time on the server's clock (client clock corrected by the `hello` offset). */
+  subscribe<S extends StreamName>(
+    spec: SubscriptionSpec<S>,
+    handlers: SubscriptionHandlers<S>,
+  ): () => void;
+  /** The current time on the server's clock (client clock corrected by `hello`). */
   serverNow(): number;
 }
 
@@ -42,8 +74,14 @@ export interface WebSocketLike {
 export type WebSocketFactory = new (url: string) => WebSocketLike;
 
 const OPEN = 1;
+/** Server closed: max connection lifetime reached, reconnect and resume at once. */
+export const CLOSE_LIFETIME = 4000;
+/** Server closed: this client was too slow (send buffer full); back off before retrying. */
+export const CLOSE_TOO_SLOW = 4008;
+/** Client-side close code for a connection whose heartbeats stopped. */
+export const CLOSE_HEARTBEAT_MISSED = 4001;
 
-export interface TwinSocketOptions {
+export interface RealtimeSocketOptions {
   url: string;
   WebSocketImpl?: WebSocketFactory;
   /** First retry delay before jitter. */
@@ -51,9 +89,10 @@ export interface TwinSocketOptions {
   maxDelayMs?: number;
   /** After this many consecutive failures the state is shown as offline (retries go on). */
   offlineAfterFailures?: number;
-  pingIntervalMs?: number;
-  /** No frame at all for this long means the connection is dead even if TCP has not noticed. */
-  idleTimeoutMs?: number;
+  /** Heartbeat period assumed until the server's `hello` states it. */
+  defaultHeartbeatS?: number;
+  /** Silence for this many heartbeat periods means the connection is dead. */
+  heartbeatTolerance?: number;
   random?: () => number;
   now?: () => number;
 }
@@ -77,41 +116,67 @@ export function backoffDelay(
   return Math.round(cap / 2 + random() * (cap / 2));
 }
 
-export class TwinSocket implements TwinStream {
+interface Subscription {
+  spec: SubscriptionSpec;
+  handlers: SubscriptionHandlers;
+  /** Last `seq` seen for this subscription; null until its first snapshot or update. */
+  lastSeq: number | null;
+}
+
+/** Drops items that do not have the shape of their stream, so handlers can trust the types. */
+function validItems<S extends StreamName, K extends 'snapshot' | 'update'>(
+  stream: S,
+  kind: K,
+  items: unknown[],
+): Array<StreamItems[S][K]> {
+  const check = stream === 'twins' ? (kind === 'snapshot' ? isTwin : isTwinChange) : isMachineEvent;
+  return items.filter(check) as Array<StreamItems[S][K]>;
+}
+
+function sameSpec(a: SubscriptionSpec, b: SubscriptionSpec): boolean {
+  return (
+    a.stream === b.stream &&
+    a.max_rate_hz === b.max_rate_hz &&
+    JSON.stringify(a.filter ?? {}) === JSON.stringify(b.filter ?? {})
+  );
+}
+
+export class RealtimeSocket implements RealtimeStream {
   private readonly url: string;
   private readonly WebSocketImpl: WebSocketFactory;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly offlineAfterFailures: number;
-  private readonly pingIntervalMs: number;
-  private readonly idleTimeoutMs: number;
+  private readonly heartbeatTolerance: number;
   private readonly random: () => number;
   private readonly now: () => number;
 
-  private readonly updateListeners = new Set<UpdatesListener>();
+  private readonly subscriptions = new Map<string, Subscription>();
   private readonly statusListeners = new Set<StatusListener>();
   private status: ConnectionStatus = {
     state: 'connecting',
     failures: 0,
     nextRetryAt: null,
     session: 0,
+    lastCloseCode: null,
   };
   private ws: WebSocketLike | null = null;
+  /** True between `hello` and the loss of the connection: subscriptions can be sent. */
+  private ready = false;
   private running = false;
+  private heartbeatS: number;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private pingTimer: ReturnType<typeof setInterval> | null = null;
-  private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  private watchdog: ReturnType<typeof setTimeout> | null = null;
   private clockOffsetMs = 0;
-  private receivedOnThisSocket = false;
 
-  constructor(options: TwinSocketOptions) {
+  constructor(options: RealtimeSocketOptions) {
     this.url = options.url;
     this.WebSocketImpl = options.WebSocketImpl ?? WebSocket;
     this.baseDelayMs = options.baseDelayMs ?? 500;
     this.maxDelayMs = options.maxDelayMs ?? 30_000;
     this.offlineAfterFailures = options.offlineAfterFailures ?? 5;
-    this.pingIntervalMs = options.pingIntervalMs ?? 15_000;
-    this.idleTimeoutMs = options.idleTimeoutMs ?? 40_000;
+    this.heartbeatS = options.defaultHeartbeatS ?? 15;
+    this.heartbeatTolerance = options.heartbeatTolerance ?? 2.5;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
   }
@@ -125,13 +190,34 @@ export class TwinSocket implements TwinStream {
     return () => this.statusListeners.delete(listener);
   }
 
-  onUpdates(listener: UpdatesListener): () => void {
-    this.updateListeners.add(listener);
-    return () => this.updateListeners.delete(listener);
-  }
-
   serverNow(): number {
     return this.now() + this.clockOffsetMs;
+  }
+
+  /** The last `seq` seen for a subscription (null before its first message). */
+  lastSeq(sub: string): number | null {
+    return this.subscriptions.get(sub)?.lastSeq ?? null;
+  }
+
+  subscribe<S extends StreamName>(
+    spec: SubscriptionSpec<S>,
+    handlers: SubscriptionHandlers<S>,
+  ): () => void {
+    const previous = this.subscriptions.get(spec.sub);
+    const subscription: Subscription = {
+      spec,
+      handlers: handlers,
+      // Re-subscribing with the same filter (a remounted view) may resume; a new filter may not.
+      lastSeq: previous && sameSpec(previous.spec, spec) ? previous.lastSeq : null,
+    };
+    this.subscriptions.set(spec.sub, subscription);
+    // A fresh view needs a snapshot, so it subscribes without resume_after.
+    if (this.ready) this.sendSubscribe(subscription, false);
+    return () => {
+      if (this.subscriptions.get(spec.sub) !== subscription) return;
+      this.subscriptions.delete(spec.sub);
+      if (this.ready) this.send({ type: 'unsubscribe', sub: spec.sub });
+    };
   }
 
   /** Opens the connection; idempotent, and callable again after stop(). */
@@ -158,90 +244,148 @@ export class TwinSocket implements TwinStream {
     this.setStatus({ state: 'offline', failures: 0, nextRetryAt: null });
   }
 
-  private send(message: ClientMessage): void {
+  private send(message: WsClientMessage): void {
     if (this.ws && this.ws.readyState === OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  private sendSubscribe(subscription: Subscription, resume: boolean): void {
+    const { spec } = subscription;
+    const message: SubscribeMessage = { type: 'subscribe', sub: spec.sub, stream: spec.stream };
+    if (spec.filter) message.filter = spec.filter;
+    if (spec.max_rate_hz !== undefined) message.max_rate_hz = spec.max_rate_hz;
+    if (resume && subscription.lastSeq !== null) message.resume_after = subscription.lastSeq;
+    this.send(message);
   }
 
   private connect(): void {
     if (!this.running) return;
     this.retryTimer = null;
-    const failures = this.status.failures;
     const state: ConnectionState =
-      this.status.session === 0 && failures === 0
+      this.status.session === 0 && this.status.failures === 0
         ? 'connecting'
         : this.status.state === 'offline'
           ? 'offline'
           : 'reconnecting';
     this.setStatus({ state, nextRetryAt: null });
-    this.receivedOnThisSocket = false;
 
     let ws: WebSocketLike;
     try {
       ws = new this.WebSocketImpl(this.url);
     } catch {
-      this.scheduleReconnect();
+      this.scheduleReconnect(true);
       return;
     }
     this.ws = ws;
+    this.ready = false;
     ws.onopen = () => {
-      if (this.ws !== ws) return;
-      this.setStatus({ state: 'live', nextRetryAt: null });
-      this.pingTimer = setInterval(() => this.send({ type: 'ping' }), this.pingIntervalMs);
-      this.armIdleTimer();
+      if (this.ws === ws) this.armWatchdog();
     };
     ws.onmessage = (event) => {
-      if (this.ws !== ws) return;
-      this.handleMessage(event.data);
+      if (this.ws === ws) this.handleFrame(event.data);
     };
-    ws.onclose = () => {
-      if (this.ws !== ws) return;
-      this.handleLost();
+    ws.onclose = (event) => {
+      if (this.ws === ws) this.handleClose(event.code);
     };
     ws.onerror = () => {
       // A close event always follows an error; reconnecting is handled there.
     };
   }
 
-  private handleMessage(data: unknown): void {
-    this.armIdleTimer();
-    if (!this.receivedOnThisSocket) {
-      // Only a connection that actually delivers resets the backoff, so a server that accepts
-      // and immediately drops connections is not hammered.
-      this.receivedOnThisSocket = true;
-      if (this.status.failures !== 0) this.setStatus({ failures: 0 });
-    }
+  private handleFrame(data: unknown): void {
+    this.armWatchdog();
     const message = parseServerMessage(data);
-    if (!message) return;
-    if (message.type === 'hello') {
-      const serverTime = parseTime(message.server_time);
-      if (Number.isFinite(serverTime)) this.clockOffsetMs = serverTime - this.now();
-      this.setStatus({ session: this.status.session + 1 });
-    } else if (message.type === 'updates' && message.items.length > 0) {
-      for (const listener of this.updateListeners) {
-        try {
-          listener(message.items);
-        } catch (error) {
-          console.error('twin update listener failed', error);
+    if (message) this.handleMessage(message);
+  }
+
+  private handleMessage(message: WsServerMessage): void {
+    switch (message.type) {
+      case 'hello': {
+        const serverTime = parseTime(message.server_time);
+        if (Number.isFinite(serverTime)) this.clockOffsetMs = serverTime - this.now();
+        if (message.heartbeat_s > 0) this.heartbeatS = message.heartbeat_s;
+        this.armWatchdog();
+        this.ready = true;
+        // Only a connection that says hello resets the backoff, so a server that accepts and
+        // drops connections at once is not hammered.
+        this.setStatus({
+          state: 'live',
+          failures: 0,
+          nextRetryAt: null,
+          session: this.status.session + 1,
+        });
+        for (const subscription of this.subscriptions.values()) {
+          this.sendSubscribe(subscription, true);
         }
+        return;
       }
+      case 'snapshot': {
+        const subscription = this.subscriptions.get(message.sub);
+        if (!subscription) return;
+        subscription.lastSeq = message.seq;
+        const items = validItems(subscription.spec.stream, 'snapshot', message.items);
+        this.deliver(() => subscription.handlers.snapshot(items, message.reason));
+        return;
+      }
+      case 'update': {
+        const subscription = this.subscriptions.get(message.sub);
+        if (!subscription) return;
+        // seq only grows within a subscription: anything not newer was already applied.
+        if (subscription.lastSeq !== null && message.seq <= subscription.lastSeq) return;
+        subscription.lastSeq = message.seq;
+        const items = validItems(subscription.spec.stream, 'update', message.items);
+        if (items.length === 0) return;
+        this.deliver(() => subscription.handlers.update(items, message.replay));
+        return;
+      }
+      case 'error': {
+        const subscription = message.sub ? this.subscriptions.get(message.sub) : undefined;
+        if (subscription?.handlers.error) {
+          const { handlers } = subscription;
+          this.deliver(() => handlers.error?.(message.title, message.detail ?? null));
+        } else {
+          console.warn('realtime error', message.title, message.detail);
+        }
+        return;
+      }
+      default:
+        // hello-less frames (heartbeat, pong, subscribed, unsubscribed) only feed the watchdog.
+        return;
     }
   }
 
-  private armIdleTimer(): void {
-    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.handleLost(), this.idleTimeoutMs);
+  private deliver(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      console.error('realtime subscription handler failed', error);
+    }
   }
 
-  private handleLost(): void {
+  private armWatchdog(): void {
+    if (this.watchdog !== null) clearTimeout(this.watchdog);
+    const silenceMs = this.heartbeatS * this.heartbeatTolerance * 1000;
+    this.watchdog = setTimeout(() => this.handleLost(CLOSE_HEARTBEAT_MISSED), silenceMs);
+  }
+
+  private handleClose(code: number): void {
+    this.handleLost(code);
+  }
+
+  private handleLost(code: number): void {
     this.clearTimers();
-    this.dropSocket(4000, 'connection lost');
-    this.scheduleReconnect();
+    this.ready = false;
+    this.dropSocket(CLOSE_HEARTBEAT_MISSED, 'connection lost');
+    this.setStatus({ lastCloseCode: code });
+    // 4000 is the server's planned end of a connection's lifetime: come back at once.
+    this.scheduleReconnect(code !== CLOSE_LIFETIME);
   }
 
-  private scheduleReconnect(): void {
+  private scheduleReconnect(backoff: boolean): void {
     if (!this.running) return;
-    const failures = this.status.failures + 1;
-    const delay = backoffDelay(failures, this.baseDelayMs, this.maxDelayMs, this.random);
+    const failures = backoff ? this.status.failures + 1 : this.status.failures;
+    const delay = backoff
+      ? backoffDelay(failures, this.baseDelayMs, this.maxDelayMs, this.random)
+      : 0;
     const browserOffline = typeof navigator !== 'undefined' && navigator.onLine === false;
     this.setStatus({
       state: browserOffline || failures >= this.offlineAfterFailures ? 'offline' : 'reconnecting',
@@ -260,7 +404,7 @@ export class TwinSocket implements TwinStream {
   };
 
   private readonly handleOffline = (): void => {
-    if (this.running && this.ws) this.handleLost();
+    if (this.running && this.ws) this.handleLost(1006);
   };
 
   private dropSocket(code: number, reason: string): void {
@@ -280,11 +424,9 @@ export class TwinSocket implements TwinStream {
 
   private clearTimers(): void {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    if (this.pingTimer !== null) clearInterval(this.pingTimer);
-    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    if (this.watchdog !== null) clearTimeout(this.watchdog);
     this.retryTimer = null;
-    this.pingTimer = null;
-    this.idleTimer = null;
+    this.watchdog = null;
   }
 
   private setStatus(patch: Partial<ConnectionStatus>): void {
@@ -293,7 +435,8 @@ export class TwinSocket implements TwinStream {
       next.state === this.status.state &&
       next.failures === this.status.failures &&
       next.nextRetryAt === this.status.nextRetryAt &&
-      next.session === this.status.session
+      next.session === this.status.session &&
+      next.lastCloseCode === this.status.lastCloseCode
     ) {
       return;
     }

@@ -3,26 +3,28 @@ import type { ReactElement } from 'react';
 import { render, type RenderResult } from '@testing-library/react';
 import { QueryClient } from '@tanstack/react-query';
 import { AppProviders } from '../app/providers';
-import { FakeStream } from './fakeStream';
+import { FakeRealtime } from './fakeRealtime';
 import { SAMPLE_NOW } from './sampleData';
 
 export interface RenderWithAppResult extends RenderResult {
-  stream: FakeStream;
+  stream: FakeRealtime;
   queryClient: QueryClient;
 }
 
 export function renderWithApp(
   ui: ReactElement,
-  stream = new FakeStream(SAMPLE_NOW),
+  stream = new FakeRealtime(SAMPLE_NOW),
 ): RenderWithAppResult {
   const queryClient = new QueryClient({
     defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } },
   });
-  const result = render(
-    <AppProviders queryClient={queryClient} stream={stream}>
-      {ui}
-    </AppProviders>,
-  );
+  const result = render(ui, {
+    wrapper: ({ children }) => (
+      <AppProviders queryClient={queryClient} stream={stream}>
+        {children}
+      </AppProviders>
+    ),
+  });
   return { ...result, stream, queryClient };
 }
 

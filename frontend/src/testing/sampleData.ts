@@ -1,5 +1,6 @@
-// Sample twins, readings and updates shaped like the backend contract.
-import type { ReadingList, Twin, TwinList, TwinUpdate } from '../api/types';
+// Sample twins, readings, changes and analytics shaped like the backend contract.
+import type { AnomalyEvent, Decision, HealthRead, ReadingList, Twin, TwinList } from '../api/types';
+import type { TwinChange } from '../realtime/messages';
 
 /** The fixed "now" of the samples: every twin was last seen shortly before it. */
 export const SAMPLE_NOW = Date.parse('2026-11-23T10:00:00Z');
@@ -7,13 +8,26 @@ export const SAMPLE_NOW = Date.parse('2026-11-23T10:00:00Z');
 export function makeTwin(overrides: Partial<Twin> = {}): Twin {
   return {
     id: 'pump-0001',
-    machine_type: 'pump',
-    site: 'plant-a',
+    machine_type: 'centrifugal_pump',
+    site: 'site-1',
     line: 'line-1',
+    status: 'online',
     ts: '2026-11-23T09:59:59.000Z',
     last_seen: '2026-11-23T09:59:59.200Z',
     quality: 'good',
+    version: 10,
+    created_at: '2026-11-23T08:00:00.000Z',
+    updated_at: '2026-11-23T09:59:59.200Z',
     readings: { temperature_c: 61.25, vibration_mm_s: 2.31, pressure_bar: 4.5, flow_m3_h: 120.4 },
+    reported: { mode: 'on', speed_setpoint_rpm: 2950 },
+    attributes: {},
+    health: 92,
+    anomaly_score: 0.05,
+    strategy: 'stable',
+    desired: {},
+    desired_version: 0,
+    delta: {},
+    command: null,
     ...overrides,
   };
 }
@@ -23,30 +37,43 @@ export const sampleTwins: TwinList = {
     makeTwin(),
     makeTwin({
       id: 'compressor-0002',
-      machine_type: 'compressor',
+      machine_type: 'air_compressor',
+      site: 'site-2',
       line: 'line-2',
       quality: 'uncertain',
+      health: 41,
+      anomaly_score: 0.82,
       readings: { temperature_c: 88.1, current_a: 31.7, speed_rpm: 2950, power_kw: 55.2 },
     }),
     makeTwin({
       id: 'conveyor-0003',
       machine_type: 'conveyor',
-      site: null,
-      line: null,
-      ts: '2026-11-23T09:59:30.000Z',
-      // Last seen 30 s before SAMPLE_NOW: stale.
-      last_seen: '2026-11-23T09:59:30.000Z',
+      site: 'site-1',
+      line: 'line-2',
+      status: 'offline',
+      ts: '2026-11-23T09:50:00.000Z',
+      last_seen: '2026-11-23T09:50:00.000Z',
       quality: 'bad',
+      health: 67,
+      anomaly_score: 0.31,
       readings: { speed_rpm: 1450, current_a: 12.2 },
     }),
   ],
   count: 3,
 };
 
-export function makeUpdate(overrides: Partial<TwinUpdate> = {}): TwinUpdate {
-  const { last_seen: _ignored, ...twin } = makeTwin();
-  void _ignored;
-  return { ...twin, ts: '2026-11-23T10:00:00.000Z', ...overrides };
+/** A `reported` change of the sample pump at 10:00:00. */
+export function makeUpdate(overrides: Partial<TwinChange> = {}): TwinChange {
+  return {
+    id: 'pump-0001',
+    version: 11,
+    kind: 'reported',
+    ts: '2026-11-23T10:00:00.000Z',
+    last_seen: '2026-11-23T10:00:00.050Z',
+    quality: 'good',
+    readings: { temperature_c: 62 },
+    ...overrides,
+  };
 }
 
 /** History of `points` seconds for each sensor of the sample pump, ending at 09:59:59. */
@@ -61,4 +88,56 @@ export function sampleReadings(machineId = 'pump-0001', points = 5): ReadingList
     }
   }
   return { machine_id: machineId, items };
+}
+
+export function makeAnomaly(overrides: Partial<AnomalyEvent> = {}): AnomalyEvent {
+  return {
+    id: 1,
+    machine_id: 'pump-0001',
+    machine_type: 'centrifugal_pump',
+    ts: '2026-11-23T09:59:30.000Z',
+    kind: 'start',
+    started_at: '2026-11-23T09:59:30.000Z',
+    score: 0.91,
+    peak_score: 0.91,
+    threshold: 0.6,
+    detector: 'zscore',
+    explanation: [{ sensor: 'vibration_mm_s', value: 9.1, expected: 2.3, z: 7.2 }],
+    ...overrides,
+  };
+}
+
+export function makeDecision(overrides: Partial<Decision> = {}): Decision {
+  return {
+    id: 1,
+    machine_id: 'pump-0001',
+    ts: '2026-11-23T09:58:00.000Z',
+    strategy: 'defensive',
+    confidence: 0.8,
+    risk: 0.7,
+    opportunity: 0.1,
+    stability: 0.4,
+    reasons: ['vibration rising', 'health below 60'],
+    ...overrides,
+  };
+}
+
+export function makeHealth(overrides: Partial<HealthRead> = {}): HealthRead {
+  return {
+    machine_id: 'pump-0001',
+    scored: true,
+    health: 72.4,
+    anomaly_score: 0.64,
+    is_anomaly: true,
+    explanation: [
+      { sensor: 'vibration_mm_s', value: 9.1, expected: 2.3, z: 7.2, pct_of_range: 0.91 },
+      { sensor: 'temperature_c', value: 71, expected: 61, z: 3.1, pct_of_range: 0.7 },
+    ],
+    rul: { seconds: 86_400 * 3, lower_s: 86_400 * 2, upper_s: 86_400 * 5 },
+    trend_per_hour: -0.8,
+    strategy: 'defensive',
+    decision: null,
+    ts: '2026-11-23T09:59:59.000Z',
+    ...overrides,
+  };
 }

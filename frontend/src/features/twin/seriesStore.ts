@@ -1,7 +1,14 @@
 // Bounded per-sensor series of one machine: seeded from history, appended from live updates.
-import type { Reading, TwinUpdate } from '../../api/types';
+import type { Reading } from '../../api/types';
 import { SeriesRing, type SeriesSnapshot } from '../../lib/ringBuffer';
 import { parseTime } from '../../lib/time';
+
+/** What a chart needs from a twin or a `reported` change: the device time and the values. */
+export interface LiveSample {
+  ts?: string | null;
+  readings?: Record<string, number>;
+  quality?: string;
+}
 
 export class SeriesStore {
   readonly capacity: number;
@@ -74,8 +81,9 @@ export class SeriesStore {
     }
   }
 
-  /** Appends one live update received at `receivedAt`; returns whether any point was added. */
-  append(update: TwinUpdate, receivedAt: number): boolean {
+  /** Appends one live sample received at `receivedAt`; returns whether any point was added. */
+  append(update: LiveSample, receivedAt: number): boolean {
+    if (!update.ts || !update.readings) return false;
     const time = parseTime(update.ts);
     if (!Number.isFinite(time)) return false;
     let added = false;
@@ -88,7 +96,7 @@ export class SeriesStore {
     if (added) {
       this.newest = Math.max(this.newest, time);
       this.received = receivedAt;
-      this.quality = update.quality;
+      this.quality = update.quality ?? this.quality;
     }
     return added;
   }

@@ -1,6 +1,6 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { mockFetch, renderWithApp } from '../../../testing/render';
+import { renderWithApp } from '../../../testing/render';
 import { makeTwin, makeUpdate, sampleTwins } from '../../../testing/sampleData';
 import { FleetPanel } from './FleetPanel';
 
@@ -12,106 +12,115 @@ function rowOf(id: string): HTMLElement {
   return row;
 }
 
-describe('FleetPanel', () => {
-  it('lists every machine with its latest values and counts', async () => {
-    mockFetch({ '/api/v1/twins': sampleTwins });
-    renderWithApp(<FleetPanel selectedId={null} onSelect={() => {}} />);
+const rowIds = () =>
+  within(screen.getByRole('table', { name: 'Machines' }))
+    .getAllByRole('rowheader')
+    .map((cell) => cell.textContent);
 
+function renderFleet(onSelect: (id: string) => void = () => {}) {
+  const result = renderWithApp(<FleetPanel selectedId={null} onSelect={onSelect} />);
+  act(() => result.stream.snapshot('twins', sampleTwins.items, 'fleet'));
+  return result;
+}
+
+describe('FleetPanel', () => {
+  it('subscribes to the twins stream with a rate cap and shows the snapshot', async () => {
+    const { stream } = renderWithApp(<FleetPanel selectedId={null} onSelect={() => {}} />);
+    expect(screen.getByText('Loading machines…')).toBeInTheDocument();
+    expect(stream.find('twins', 'fleet').spec).toEqual({
+      sub: 'fleet',
+      stream: 'twins',
+      max_rate_hz: 2,
+    });
+    act(() => stream.snapshot('twins', sampleTwins.items, 'fleet'));
     const table = await screen.findByRole('table', { name: 'Machines' });
     expect(within(table).getAllByRole('row')).toHaveLength(1 + 3);
     const pump = rowOf('pump-0001');
-    expect(pump).toHaveTextContent('pump');
-    expect(pump).toHaveTextContent('plant-a / line-1');
+    expect(pump).toHaveTextContent('centrifugal pump');
+    expect(pump).toHaveTextContent('site-1 / line-1');
+    expect(within(pump).getByRole('meter', { name: 'Health' })).toHaveAttribute(
+      'aria-valuenow',
+      '92',
+    );
     expect(
       within(pump).getByRole('list', { name: 'Latest values of pump-0001' }),
     ).toHaveTextContent('temperature 61.3 °C');
-    expect(pump).toHaveTextContent('flow 120 m³/h');
-
-    const summary = screen.getByLabelText('Fleet summary');
-    expect(summary).toHaveTextContent('Machines3');
-    expect(summary).toHaveTextContent('Stale1');
-    expect(summary).toHaveTextContent('1 / 1 / 1');
   });
 
-  it('marks machines not heard from for over 10 s as stale', async () => {
-    mockFetch({ '/api/v1/twins': sampleTwins });
-    renderWithApp(<FleetPanel selectedId={null} onSelect={() => {}} />);
-    await screen.findByRole('table', { name: 'Machines' });
-    expect(rowOf('conveyor-0003')).toHaveTextContent('30 sstale');
-    expect(rowOf('pump-0001')).not.toHaveTextContent('stale');
+  it('shows counts per status and marks offline machines', () => {
+    renderFleet();
+    const summary = screen.getByRole('group', { name: 'Fleet summary' });
+    expect(within(summary).getByRole('button', { name: 'Online: 2' })).toBeInTheDocument();
+    expect(within(summary).getByRole('button', { name: 'Offline: 1' })).toBeInTheDocument();
+    expect(rowOf('conveyor-0003')).toHaveClass('fleet-row--offline');
+    expect(rowOf('conveyor-0003')).toHaveTextContent('offline');
+    expect(rowOf('pump-0001')).toHaveTextContent('online');
   });
 
-  it('applies live updates from the stream without refetching', async () => {
-    const fetchMock = mockFetch({ '/api/v1/twins': sampleTwins });
-    const { stream } = renderWithApp(<FleetPanel selectedId={null} onSelect={() => {}} />);
-    await screen.findByRole('table', { name: 'Machines' });
-
-    stream.emit([
-      makeUpdate({ readings: { temperature_c: 72.44 }, quality: 'uncertain' }),
-      makeUpdate({
-        id: 'conveyor-0003',
-        machine_type: 'conveyor',
-        site: null,
-        line: null,
-        readings: { speed_rpm: 1500 },
-      }),
-    ]);
-
+  it('applies live updates from the subscription', async () => {
+    const { stream } = renderFleet();
+    act(() =>
+      stream.update(
+        'twins',
+        [
+          makeUpdate({ readings: { temperature_c: 72.44 } }),
+          { id: 'compressor-0002', version: 11, kind: 'analytics', health: 12 },
+        ],
+        'fleet',
+      ),
+    );
     await waitFor(() => expect(rowOf('pump-0001')).toHaveTextContent('temperature 72.4 °C'));
-    expect(rowOf('pump-0001')).toHaveTextContent('uncertain');
-    // Other sensors keep their previous values.
-    expect(rowOf('pump-0001')).toHaveTextContent('pressure 4.50 bar');
-    // The conveyor was stale; its update makes it current again.
-    expect(rowOf('conveyor-0003')).toHaveTextContent('speed 1500 rpm');
-    expect(rowOf('conveyor-0003')).not.toHaveTextContent('stale');
-    expect(fetchMock).toHaveBeenCalledTimes(1);
+    expect(within(rowOf('compressor-0002')).getByRole('meter')).toHaveAttribute(
+      'aria-valuenow',
+      '12',
+    );
   });
 
-  it('adds a machine that appears only on the stream', async () => {
-    mockFetch({ '/api/v1/twins': sampleTwins });
+  it('filters by status, type and id, and sorts by health or anomaly score', async () => {
+    const user = userEvent.setup();
+    renderFleet();
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Sort' }), 'health');
+    expect(rowIds()).toEqual(['compressor-0002', 'conveyor-0003', 'pump-0001']);
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Sort' }), '-anomaly_score');
+    expect(rowIds()).toEqual(['compressor-0002', 'conveyor-0003', 'pump-0001']);
+
+    await user.click(screen.getByRole('button', { name: 'Offline: 1' }));
+    await waitFor(() => expect(rowIds()).toEqual(['conveyor-0003']));
+    await user.click(screen.getByRole('button', { name: 'Offline: 1' }));
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Type' }), 'air_compressor');
+    await waitFor(() => expect(rowIds()).toEqual(['compressor-0002']));
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Type' }), '');
+    await user.type(screen.getByRole('searchbox', { name: 'Search machine id' }), 'pump');
+    await waitFor(() => expect(rowIds()).toEqual(['pump-0001']));
+    expect(screen.getByText('1 shown')).toBeInTheDocument();
+  });
+
+  it('renders only the rows near the viewport of a 10,000-machine fleet', () => {
     const { stream } = renderWithApp(<FleetPanel selectedId={null} onSelect={() => {}} />);
-    await screen.findByRole('table', { name: 'Machines' });
-    stream.emit([makeUpdate({ id: 'pump-0100' })]);
-    await waitFor(() => expect(rowOf('pump-0100')).toBeInTheDocument());
-    expect(screen.getByLabelText('Fleet summary')).toHaveTextContent('Machines4');
+    const fleet = Array.from({ length: 10_000 }, (_, i) =>
+      makeTwin({ id: `m-${String(i).padStart(5, '0')}` }),
+    );
+    act(() => stream.snapshot('twins', fleet, 'fleet'));
+    const table = screen.getByRole('table', { name: 'Machines' });
+    expect(table).toHaveAttribute('aria-rowcount', '10001');
+    const rendered = within(table).getAllByRole('rowheader');
+    expect(rendered.length).toBeLessThan(100);
+    expect(rendered[0]).toHaveTextContent('m-00000');
+    expect(screen.getByRole('button', { name: 'Online: 10000' })).toBeInTheDocument();
   });
 
-  it('selects a machine on click and filters by text', async () => {
+  it('selects a machine on click', async () => {
     const user = userEvent.setup();
     const onSelect = vi.fn();
-    mockFetch({ '/api/v1/twins': sampleTwins });
-    renderWithApp(<FleetPanel selectedId="compressor-0002" onSelect={onSelect} />);
-    await screen.findByRole('table', { name: 'Machines' });
-
-    expect(rowOf('compressor-0002')).toHaveAttribute('aria-current', 'true');
-    await user.click(screen.getByRole('button', { name: 'pump-0001' }));
-    expect(onSelect).toHaveBeenCalledExactlyOnceWith('pump-0001');
-
-    await user.type(screen.getByRole('searchbox', { name: 'Filter machines' }), 'conv');
-    await waitFor(() =>
-      expect(within(screen.getByRole('table')).getAllByRole('row')).toHaveLength(2),
-    );
+    renderFleet(onSelect);
+    await user.click(within(rowOf('compressor-0002')).getByRole('button'));
+    expect(onSelect).toHaveBeenCalledWith('compressor-0002');
   });
 
-  it('shows problem details when the list cannot be loaded', async () => {
-    mockFetch({});
-    renderWithApp(<FleetPanel selectedId={null} onSelect={() => {}} />);
-    const alert = await screen.findByRole('alert');
-    expect(alert).toHaveTextContent('Could not load machines: Not Found');
-    expect(alert).toHaveTextContent('No route /api/v1/twins');
-  });
-
-  it('renders only the rows near the viewport of a large fleet', async () => {
-    const items = Array.from({ length: 1000 }, (_, i) =>
-      makeTwin({ id: `pump-${String(i).padStart(4, '0')}` }),
-    );
-    mockFetch({ '/api/v1/twins': { items, count: items.length } });
-    renderWithApp(<FleetPanel selectedId={null} onSelect={() => {}} />);
-    const table = await screen.findByRole('table', { name: 'Machines' });
-    expect(table).toHaveAttribute('aria-rowcount', '1001');
-    const rendered = within(table).getAllByRole('rowheader');
-    expect(rendered.length).toBeGreaterThan(10);
-    expect(rendered.length).toBeLessThan(100);
-    expect(screen.getByLabelText('Fleet summary')).toHaveTextContent('Machines1000');
+  it('shows a subscription error from the server', () => {
+    const { stream } = renderWithApp(<FleetPanel selectedId={null} onSelect={() => {}} />);
+    act(() => stream.find('twins', 'fleet').handlers.error?.('Invalid filter', 'site: bad'));
+    expect(screen.getByRole('alert')).toHaveTextContent('Live fleet: Invalid filter');
+    expect(screen.getByRole('alert')).toHaveTextContent('site: bad');
   });
 });

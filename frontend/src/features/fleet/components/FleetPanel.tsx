@@ -1,12 +1,23 @@
-// The fleet feature's entry: loads the twin list, keeps it live, filters and shows it.
+// The fleet overview: every machine live from one rate-capped `twins` subscription, with
+// filters (site, line, type, status), search by id, sorting and counts per status.
 import { useCallback, useDeferredValue, useMemo, useState } from 'react';
-import { ErrorNotice } from '../../../components/ErrorNotice';
+import type { TwinStatus } from '../../../api/types';
 import { useNow } from '../../../hooks/useNow';
-import { useTwinStream } from '../../../realtime/useTwinStream';
-import { useTwins } from '../api';
-import { useLiveFleet } from '../hooks/useLiveFleet';
+import { formatMachineType } from '../../../lib/format';
+import { useRealtime } from '../../../realtime/useRealtime';
+import {
+  countByStatus,
+  EMPTY_FILTER,
+  filterAndSort,
+  fleetOptions,
+  SORTS,
+  STATUSES,
+  type FleetFilter,
+  type SortKey,
+} from '../fleetView';
+import { useFleet } from '../hooks/useFleet';
 import { FleetSummary } from './FleetSummary';
-import { FleetTable, isStale } from './FleetTable';
+import { FleetTable } from './FleetTable';
 
 interface FleetPanelProps {
   selectedId: string | null;
@@ -14,24 +25,22 @@ interface FleetPanelProps {
 }
 
 export function FleetPanel({ selectedId, onSelect }: FleetPanelProps) {
-  const stream = useTwinStream();
+  const stream = useRealtime();
   const serverNow = useCallback(() => stream.serverNow(), [stream]);
   const now = useNow(1000, serverNow);
-  const twins = useTwins();
-  useLiveFleet();
+  const fleet = useFleet();
+  const [filter, setFilter] = useState<FleetFilter>(EMPTY_FILTER);
+  const [sort, setSort] = useState<SortKey>('id');
+  const deferredFilter = useDeferredValue(filter);
 
-  const [filter, setFilter] = useState('');
-  const deferredFilter = useDeferredValue(filter.trim().toLowerCase());
-  const items = useMemo(() => twins.data?.items ?? [], [twins.data]);
-  const shown = useMemo(() => {
-    if (!deferredFilter) return items;
-    return items.filter((twin) =>
-      [twin.id, twin.machine_type, twin.site ?? '', twin.line ?? ''].some((field) =>
-        field.toLowerCase().includes(deferredFilter),
-      ),
-    );
-  }, [items, deferredFilter]);
-  const staleCount = items.reduce((count, twin) => count + (isStale(twin, now) ? 1 : 0), 0);
+  const options = useMemo(() => fleetOptions(fleet.twins), [fleet.twins]);
+  const counts = useMemo(() => countByStatus(fleet.twins, now), [fleet.twins, now]);
+  const shown = useMemo(
+    () => filterAndSort(fleet.twins, deferredFilter, sort, now),
+    [fleet.twins, deferredFilter, sort, now],
+  );
+  const set = <K extends keyof FleetFilter>(key: K, value: FleetFilter[K]) =>
+    setFilter((current) => ({ ...current, [key]: value }));
 
   return (
     <section className="panel fleet" aria-labelledby="fleet-heading">
@@ -39,25 +48,104 @@ export function FleetPanel({ selectedId, onSelect }: FleetPanelProps) {
         <h2 id="fleet-heading">Fleet</h2>
         <input
           type="search"
-          className="fleet__filter"
-          placeholder="Filter by id, type, site…"
-          aria-label="Filter machines"
-          value={filter}
-          onChange={(event) => setFilter(event.target.value)}
+          className="input fleet__search"
+          placeholder="Search machine id…"
+          aria-label="Search machine id"
+          value={filter.search}
+          onChange={(event) => set('search', event.target.value)}
         />
       </div>
-      {twins.isPending ? <p className="muted">Loading machines…</p> : null}
-      {twins.isError ? <ErrorNotice error={twins.error} context="Could not load machines" /> : null}
-      {twins.isSuccess ? (
+      <div className="filters" role="group" aria-label="Filters">
+        <Select
+          label="Site"
+          value={filter.site}
+          options={options.sites}
+          onChange={(value) => set('site', value)}
+        />
+        <Select
+          label="Line"
+          value={filter.line}
+          options={options.lines}
+          onChange={(value) => set('line', value)}
+        />
+        <Select
+          label="Type"
+          value={filter.machineType}
+          options={options.machineTypes}
+          format={formatMachineType}
+          onChange={(value) => set('machineType', value)}
+        />
+        <Select
+          label="Status"
+          value={filter.status}
+          options={STATUSES}
+          onChange={(value) => set('status', value as TwinStatus | '')}
+        />
+        <label className="field">
+          <span className="field__label">Sort</span>
+          <select
+            className="input"
+            value={sort}
+            onChange={(event) => setSort(event.target.value as SortKey)}
+          >
+            {SORTS.map((option) => (
+              <option key={option.key} value={option.key}>
+                {option.label}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {fleet.error ? (
+        <div className="notice notice--error" role="alert">
+          <strong>Live fleet: {fleet.error.title}</strong>
+          {fleet.error.detail ? <span className="notice__detail">{fleet.error.detail}</span> : null}
+        </div>
+      ) : null}
+      {!fleet.loaded ? (
+        <p className="muted">Loading machines…</p>
+      ) : (
         <>
-          <FleetSummary twins={items} staleCount={staleCount} shown={shown.length} />
-          {items.length === 0 ? (
+          <FleetSummary
+            total={fleet.twins.length}
+            counts={counts}
+            shown={shown.length}
+            status={filter.status}
+            onStatus={(status) => set('status', status)}
+          />
+          {fleet.twins.length === 0 ? (
             <p className="muted">No machine has reported yet.</p>
+          ) : shown.length === 0 ? (
+            <p className="muted">No machine matches the filters.</p>
           ) : (
             <FleetTable twins={shown} selectedId={selectedId} onSelect={onSelect} now={now} />
           )}
         </>
-      ) : null}
+      )}
     </section>
+  );
+}
+
+interface SelectProps {
+  label: string;
+  value: string;
+  options: readonly string[];
+  format?: (value: string) => string;
+  onChange: (value: string) => void;
+}
+
+function Select({ label, value, options, format, onChange }: SelectProps) {
+  return (
+    <label className="field">
+      <span className="field__label">{label}</span>
+      <select className="input" value={value} onChange={(event) => onChange(event.target.value)}>
+        <option value="">All</option>
+        {options.map((option) => (
+          <option key={option} value={option}>
+            {format ? format(option) : option}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

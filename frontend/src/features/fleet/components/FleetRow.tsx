@@ -1,18 +1,20 @@
 // One machine in the fleet table; memoised so rows without news skip rendering.
 import { memo } from 'react';
-import type { Twin } from '../../../api/types';
-import { QualityBadge } from '../../../components/QualityBadge';
+import type { Twin, TwinStatus } from '../../../api/types';
+import { HealthBar } from '../../../components/HealthBar';
+import { StatusBadge } from '../../../components/StatusBadge';
 import { formatMachineType, formatReading, sensorInfo } from '../../../lib/format';
+import { scoreBand } from '../../../lib/status';
 
 /** Every row has this height (CSS clamps the content) so the table can be windowed. */
-export const ROW_HEIGHT_PX = 52;
+export const ROW_HEIGHT_PX = 40;
 
 interface FleetRowProps {
   /** 1-based position in the whole table, header included (aria-rowindex). */
   index: number;
   twin: Twin;
+  status: TwinStatus;
   selected: boolean;
-  stale: boolean;
   age: string;
   onSelect: (id: string) => void;
 }
@@ -20,16 +22,17 @@ interface FleetRowProps {
 export const FleetRow = memo(function FleetRow({
   index,
   twin,
+  status,
   selected,
-  stale,
   age,
   onSelect,
 }: FleetRowProps) {
   const place = [twin.site, twin.line].filter(Boolean).join(' / ') || '—';
   const sensors = Object.keys(twin.readings).sort();
-  const className = ['fleet-row', selected && 'fleet-row--selected', stale && 'fleet-row--stale']
+  const className = ['fleet-row', `fleet-row--${status}`, selected && 'fleet-row--selected']
     .filter(Boolean)
     .join(' ');
+  const score = twin.anomaly_score;
   return (
     <tr
       className={className}
@@ -44,16 +47,21 @@ export const FleetRow = memo(function FleetRow({
           {twin.id}
         </button>
       </th>
+      <td>
+        <StatusBadge status={status} />
+      </td>
+      <td>
+        <HealthBar health={twin.health} />
+      </td>
+      <td className={`num score score--${scoreBand(score)}`}>
+        {score === null || score === undefined ? '—' : score.toFixed(2)}
+      </td>
       <td className="fleet-row__type" title={twin.machine_type}>
         {formatMachineType(twin.machine_type)}
       </td>
       <td className="nowrap">{place}</td>
-      <td className="nowrap">
-        <QualityBadge quality={twin.quality} />
-      </td>
-      <td className="fleet-row__age" title={twin.last_seen}>
+      <td className="fleet-row__age nowrap" title={twin.last_seen ?? undefined}>
         {age}
-        {stale ? <span className="stale-tag">stale</span> : null}
       </td>
       <td className="fleet-row__readings">
         <ul className="readings" aria-label={`Latest values of ${twin.id}`}>

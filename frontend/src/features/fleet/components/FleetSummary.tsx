@@ -1,43 +1,48 @@
-// Counts over the fleet: machines, stale ones and quality.
-import type { Twin } from '../../../api/types';
+// Counts per status over the whole fleet; each count filters the table to that status.
+import type { TwinStatus } from '../../../api/types';
+import { STATUSES } from '../../../lib/status';
+import type { StatusCounts } from '../fleetView';
 
 interface FleetSummaryProps {
-  twins: readonly Twin[];
-  staleCount: number;
+  total: number;
+  counts: StatusCounts;
   shown: number;
+  status: TwinStatus | '';
+  onStatus: (status: TwinStatus | '') => void;
 }
 
-export function FleetSummary({ twins, staleCount, shown }: FleetSummaryProps) {
-  const quality = { good: 0, uncertain: 0, bad: 0 };
-  for (const twin of twins) {
-    if (twin.quality in quality) quality[twin.quality] += 1;
-  }
+const LABELS: Record<TwinStatus, string> = { online: 'Online', stale: 'Stale', offline: 'Offline' };
+
+export function FleetSummary({ total, counts, shown, status, onStatus }: FleetSummaryProps) {
   return (
-    <dl className="summary" aria-label="Fleet summary">
-      <div>
-        <dt>Machines</dt>
-        <dd>{twins.length}</dd>
-      </div>
-      <div>
-        <dt>Live</dt>
-        <dd>{twins.length - staleCount}</dd>
-      </div>
-      <div className={staleCount > 0 ? 'summary--warn' : undefined}>
-        <dt>Stale</dt>
-        <dd>{staleCount}</dd>
-      </div>
-      <div>
-        <dt>Good / uncertain / bad</dt>
-        <dd>
-          {quality.good} / {quality.uncertain} / {quality.bad}
-        </dd>
-      </div>
-      {shown !== twins.length ? (
-        <div>
-          <dt>Shown</dt>
-          <dd>{shown}</dd>
-        </div>
-      ) : null}
-    </dl>
+    <div className="summary" role="group" aria-label="Fleet summary">
+      <button
+        type="button"
+        className="summary__item"
+        aria-pressed={status === ''}
+        onClick={() => onStatus('')}
+      >
+        <span className="summary__label">Machines</span>
+        <span className="summary__value">{total.toLocaleString('en-US')}</span>
+      </button>
+      {STATUSES.map((name) => (
+        <button
+          key={name}
+          type="button"
+          className={`summary__item summary__item--${name}`}
+          aria-pressed={status === name}
+          aria-label={`${LABELS[name]}: ${counts[name]}`}
+          onClick={() => onStatus(status === name ? '' : name)}
+        >
+          <span className="summary__label">
+            <span className={`dot dot--${name}`} aria-hidden="true" /> {LABELS[name]}
+          </span>
+          <span className="summary__value">{counts[name].toLocaleString('en-US')}</span>
+        </button>
+      ))}
+      <span className="summary__shown muted" aria-live="polite">
+        {shown === total ? 'all shown' : `${shown.toLocaleString('en-US')} shown`}
+      </span>
+    </div>
   );
 }

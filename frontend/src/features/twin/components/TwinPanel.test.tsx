@@ -1,85 +1,185 @@
-import { act, screen, waitFor } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { FakeStream } from '../../../testing/fakeStream';
-import { mockFetch, renderWithApp } from '../../../testing/render';
-import { makeTwin, makeUpdate, sampleReadings, SAMPLE_NOW } from '../../../testing/sampleData';
 import type { SensorChartProps } from './SensorChart';
+import { mockFetch, renderWithApp } from '../../../testing/render';
+import {
+  makeAnomaly,
+  makeDecision,
+  makeHealth,
+  makeTwin,
+  makeUpdate,
+  sampleReadings,
+} from '../../../testing/sampleData';
 import { TwinPanel } from './TwinPanel';
 
-// Plotly needs a real browser (covered by Playwright); here the chart only reports its props.
+// Plotly does not draw in jsdom: a stand-in shows what the chart container hands it.
 vi.mock('./SensorChart', () => ({
-  default: ({ sensors, series, paused }: SensorChartProps) => (
-    <figure aria-label="Sensor chart" data-paused={paused}>
-      {sensors.map((sensor) => (
-        <span key={sensor}>{`${sensor}:${series.get(sensor)?.y.join(',') ?? ''}`}</span>
+  default: (props: SensorChartProps) => (
+    <div data-testid="plot">
+      {props.sensors.map((sensor) => (
+        <span key={sensor} data-testid={`series-${sensor}`}>
+          {props.series.get(sensor)?.y.join(',')}
+        </span>
       ))}
-    </figure>
+      <span data-testid="bands">{[...(props.bands?.keys() ?? [])].join(',')}</span>
+      <span data-testid="episodes">{props.episodes?.length ?? 0}</span>
+      <span data-testid="paused">{String(props.paused)}</span>
+      <span data-testid="envelopes">{props.envelopes ? props.envelopes.size : 'none'}</span>
+    </div>
   ),
 }));
 
-function routes() {
-  return mockFetch({
-    '/api/v1/twins/pump-0001': makeTwin(),
-    '/api/v1/twins/pump-0001/readings': sampleReadings('pump-0001', 3),
-  });
+const ROUTES = {
+  '/api/v1/twins/pump-0001': makeTwin(),
+  '/api/v1/twins/pump-0001/readings': sampleReadings('pump-0001', 30),
+  '/api/v1/twins/pump-0001/health': makeHealth(),
+  '/api/v1/twins/pump-0001/anomalies': { machine_id: 'pump-0001', items: [makeAnomaly()] },
+  '/api/v1/twins/pump-0001/decisions': { machine_id: 'pump-0001', items: [makeDecision()] },
+  '/api/v1/twins/pump-0001/history': {
+    machine_id: 'pump-0001',
+    bucket: '1m',
+    start: '2026-11-23T09:00:00Z',
+    end: '2026-11-23T10:00:00Z',
+    items: [
+      { ts: '2026-11-23T09:58:00Z', sensor: 'temperature_c', min: 59, max: 63, avg: 61, count: 60 },
+      { ts: '2026-11-23T09:59:00Z', sensor: 'temperature_c', min: 60, max: 64, avg: 62, count: 60 },
+    ],
+  },
+};
+
+function renderPanel() {
+  return renderWithApp(<TwinPanel machineId="pump-0001" onClose={() => {}} />);
 }
 
-describe('TwinPanel', () => {
-  it('draws the history, then appends live updates for its machine only', async () => {
-    const fetchMock = routes();
-    const { stream } = renderWithApp(<TwinPanel machineId="pump-0001" onClose={() => {}} />);
+const temperature = () => screen.getByTestId('series-temperature_c').textContent?.split(',');
 
-    const chart = await screen.findByRole('figure', { name: 'Sensor chart' });
-    expect(chart).toHaveTextContent('temperature_c:60.1,60.2,60.3');
-    const status = screen.getByRole('status', { name: 'Chart status' });
-    expect(status).toHaveTextContent('Live. 12 points · latest sample 09:59:59 UTC');
-    // History asks for 600 points for each of the 4 sensors.
-    const readingsUrl = fetchMock.mock.calls
-      .map(([url]) => String(url))
-      .find((url) => url.includes('/readings'));
-    expect(readingsUrl).toBe('/api/v1/twins/pump-0001/readings?limit=2400');
-
-    act(() => {
-      stream.emit([
-        makeUpdate({ id: 'pump-0002', readings: { temperature_c: 1 } }),
-        makeUpdate({ ts: '2026-11-23T10:00:00Z', readings: { temperature_c: 65 } }),
-      ]);
+describe('TwinPanel (chart container)', () => {
+  it('seeds the chart from history and grows it with live updates of its subscription', async () => {
+    mockFetch(ROUTES);
+    const { stream } = renderPanel();
+    await waitFor(() => expect(temperature()).toHaveLength(30));
+    expect(stream.find('twins', 'machine:').spec).toEqual({
+      sub: 'machine:pump-0001',
+      stream: 'twins',
+      filter: { machine_ids: ['pump-0001'] },
     });
-    await waitFor(() => expect(chart).toHaveTextContent('temperature_c:60.1,60.2,60.3,65'));
-    expect(status).toHaveTextContent('13 points · latest sample 10:00:00 UTC');
-    expect(screen.getByLabelText('Latest values')).toHaveTextContent('temperature65.0 °C');
-  });
+    const status = screen.getByRole('status', { name: 'Chart status' });
+    expect(status).toHaveTextContent('120 points');
 
-  it('says so when the stream is not live instead of pretending', async () => {
-    routes();
-    const { stream } = renderWithApp(<TwinPanel machineId="pump-0001" onClose={() => {}} />);
-    const chart = await screen.findByRole('figure', { name: 'Sensor chart' });
-    act(() => stream.setStatus({ state: 'reconnecting', failures: 2 }));
-    expect(screen.getByRole('status', { name: 'Chart status' })).toHaveTextContent(
-      'Not live (reconnecting): the chart is paused.',
+    act(() =>
+      stream.update(
+        'twins',
+        [makeUpdate({ ts: '2026-11-23T10:00:00Z', readings: { temperature_c: 75 } })],
+        'machine:',
+      ),
     );
-    expect(chart).toHaveAttribute('data-paused', 'true');
+    await waitFor(() => expect(temperature()?.at(-1)).toBe('75'));
+    expect(status).toHaveTextContent('121 points');
+    expect(status).toHaveTextContent('latest sample 10:00:00 UTC');
+    expect(status).toHaveTextContent('Live.');
+    // Typical ranges from the data shown, and the anomaly episode from the API, go to the chart.
+    expect(screen.getByTestId('bands')).toHaveTextContent('temperature_c');
+    await waitFor(() => expect(screen.getByTestId('episodes')).toHaveTextContent('1'));
   });
 
-  it('warns when the machine itself has gone quiet', async () => {
-    routes();
-    const stream = new FakeStream(SAMPLE_NOW + 60_000);
-    renderWithApp(<TwinPanel machineId="pump-0001" onClose={() => {}} />, stream);
-    await screen.findByRole('figure', { name: 'Sensor chart' });
-    expect(screen.getByRole('status', { name: 'Chart status' })).toHaveTextContent(
-      'No new data for 60 s.',
+  it('says when the chart is not live: connection lost, or machine stale', async () => {
+    mockFetch(ROUTES);
+    const { stream } = renderPanel();
+    await waitFor(() => expect(temperature()).toHaveLength(30));
+    const status = screen.getByRole('status', { name: 'Chart status' });
+
+    act(() => stream.setStatus({ state: 'reconnecting' }));
+    expect(status).toHaveTextContent('Not live (reconnecting): the chart is paused.');
+    expect(screen.getByTestId('paused')).toHaveTextContent('true');
+
+    act(() => stream.setStatus({ state: 'live' }));
+    act(() =>
+      stream.update(
+        'twins',
+        [
+          {
+            id: 'pump-0001',
+            version: 20,
+            kind: 'twin',
+            twin: makeTwin({ version: 20, status: 'stale' }),
+          },
+        ],
+        'machine:',
+      ),
     );
+    await waitFor(() => expect(status).toHaveTextContent('Not live'));
+    expect(status).toHaveTextContent('machine stale');
+    expect(screen.getByRole('region', { name: 'Machine pump-0001' })).toHaveTextContent('stale');
   });
 
-  it('shows the problem title and detail for an unknown machine', async () => {
+  it('switches to bucketed history for wide ranges and says it is not live', async () => {
     const user = userEvent.setup();
-    const onClose = vi.fn();
-    routes();
-    renderWithApp(<TwinPanel machineId="nope" onClose={onClose} />);
+    const fetchMock = mockFetch(ROUTES);
+    renderPanel();
+    await waitFor(() => expect(temperature()).toHaveLength(30));
+    await user.click(screen.getByRole('button', { name: '24 h' }));
+    await waitFor(() => expect(temperature()).toEqual(['61', '62']));
+    expect(screen.getByTestId('envelopes')).toHaveTextContent('1');
+    expect(screen.getByRole('status', { name: 'Chart status' })).toHaveTextContent(
+      'History: last 24 h, 1-minute buckets. Not live.',
+    );
+    const historyCall = fetchMock.mock.calls
+      .map(([input]) => String(input))
+      .find((url) => url.includes('/history'));
+    expect(historyCall).toContain('bucket=1m');
+    expect(window.location.search).toBe('?range=24h');
+  });
+
+  it('shows health, RUL with its band and the top contributing sensors', async () => {
+    mockFetch(ROUTES);
+    renderPanel();
+    const health = await screen.findByRole('region', { name: 'Health' });
+    expect(within(health).getByRole('meter', { name: 'Health index' })).toHaveAttribute(
+      'aria-valuenow',
+      '72',
+    );
+    expect(within(health).getByLabelText('Remaining useful life')).toHaveTextContent(
+      '3 d (2 d – 5 d)',
+    );
+    const contributors = screen.getByRole('table', { name: 'Top contributing sensors' });
+    const rows = within(contributors).getAllByRole('row');
+    expect(rows[1]).toHaveTextContent('vibration');
+    expect(rows[2]).toHaveTextContent('temperature');
+  });
+
+  it('shows the decisions timeline and appends live decisions', async () => {
+    const user = userEvent.setup();
+    mockFetch(ROUTES);
+    const { stream } = renderPanel();
+    await user.click(await screen.findByRole('tab', { name: 'Decisions' }));
+    const timeline = await screen.findByRole('list', { name: 'Decisions' });
+    expect(within(timeline).getAllByRole('listitem', { name: '' })[0]).toHaveTextContent(
+      'defensive',
+    );
+    act(() =>
+      stream.update(
+        'decisions',
+        [
+          makeDecision({
+            id: 2,
+            ts: '2026-11-23T09:59:00Z',
+            strategy: 'stable',
+            reasons: ['calm'],
+          }),
+        ],
+        'decisions:',
+      ),
+    );
+    await waitFor(() =>
+      expect(within(timeline).getAllByRole('listitem')[0]).toHaveTextContent('stable'),
+    );
+  });
+
+  it('shows problem details when the machine is unknown', async () => {
+    mockFetch({});
+    renderWithApp(<TwinPanel machineId="nope" onClose={() => {}} />);
     const alert = await screen.findByRole('alert');
     expect(alert).toHaveTextContent('Could not load nope: Not Found');
     expect(alert).toHaveTextContent('No route /api/v1/twins/nope');
-    await user.click(screen.getByRole('button', { name: 'Close machine' }));
-    expect(onClose).toHaveBeenCalled();
   });
 });

@@ -1,0 +1,70 @@
+// The fleet as the `twins` subscription delivers it: a snapshot replaces every twin, updates
+// merge in; listeners are told at most once per animation frame, with a new array identity.
+import type { Twin } from '../../api/types';
+import { createFrameScheduler, type FrameScheduler } from '../../lib/frame';
+import type { TwinChange } from '../../realtime/messages';
+import { applyTwinChanges } from '../../realtime/twinChanges';
+
+export class FleetStore {
+  private readonly twins = new Map<string, Twin>();
+  private readonly listeners = new Set<() => void>();
+  private readonly scheduler: FrameScheduler;
+  private items: readonly Twin[] = [];
+  private dirty = false;
+  private loaded = false;
+  /** performance.now() of the first snapshot, for the load-time benchmark. */
+  firstSnapshotAt: number | null = null;
+
+  constructor(minIntervalMs = 0) {
+    this.scheduler = createFrameScheduler(() => this.notify(), minIntervalMs);
+  }
+
+  get isLoaded(): boolean {
+    return this.loaded;
+  }
+
+  /** Every twin, sorted by id; the same array until something changes. */
+  getItems = (): readonly Twin[] => {
+    if (this.dirty) {
+      this.items = [...this.twins.values()].sort((a, b) =>
+        a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+      );
+      this.dirty = false;
+    }
+    return this.items;
+  };
+
+  get(id: string): Twin | undefined {
+    return this.twins.get(id);
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  replaceAll(items: readonly Twin[]): void {
+    this.twins.clear();
+    for (const twin of items) this.twins.set(twin.id, twin);
+    this.loaded = true;
+    this.firstSnapshotAt ??= performance.now();
+    this.dirty = true;
+    // A snapshot is shown at once, without waiting for a frame.
+    this.notify();
+  }
+
+  applyChanges(changes: readonly TwinChange[]): void {
+    if (applyTwinChanges(this.twins, changes).size === 0) return;
+    this.dirty = true;
+    this.scheduler.schedule();
+  }
+
+  dispose(): void {
+    this.scheduler.cancel();
+    this.listeners.clear();
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+}

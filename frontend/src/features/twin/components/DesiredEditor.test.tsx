@@ -1,0 +1,174 @@
+import { act, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import type { Twin } from '../../../api/types';
+import { renderWithApp } from '../../../testing/render';
+import { makeTwin } from '../../../testing/sampleData';
+import { twinQueryKey } from '../api';
+import { DesiredPanel } from './DesiredPanel';
+import { parsePatch } from './DesiredEditor';
+
+interface Call {
+  method: string;
+  ifMatch: string | null;
+  contentType: string | null;
+  body: unknown;
+}
+
+/** A fake PATCH /desired endpoint: answers `status` with `body`, records every call. */
+function mockPatch(status: number, body: unknown): Call[] {
+  const calls: Call[] = [];
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (_input: RequestInfo | URL, init?: RequestInit) => {
+      const headers = new Headers(init?.headers);
+      calls.push({
+        method: init?.method ?? 'GET',
+        ifMatch: headers.get('If-Match'),
+        contentType: headers.get('Content-Type'),
+        body: JSON.parse(typeof init?.body === 'string' ? init.body : 'null') as unknown,
+      });
+      return new Response(JSON.stringify(body), {
+        status,
+        headers: {
+          'content-type': status < 400 ? 'application/json' : 'application/problem+json',
+          etag: '"4"',
+        },
+      });
+    }),
+  );
+  return calls;
+}
+
+/** Renders the desired panel of a twin kept in the query cache, as the live view does. */
+function renderDesired(twin: Twin) {
+  function Harness({ current }: { current: Twin }) {
+    return <DesiredPanel twin={current} />;
+  }
+  const result = renderWithApp(<Harness current={twin} />);
+  result.queryClient.setQueryData(twinQueryKey(twin.id), twin);
+  return {
+    ...result,
+    show: (next: Twin) => result.rerender(<Harness current={next} />),
+  };
+}
+
+const editor = () => screen.getByRole('textbox');
+
+describe('DesiredPanel and DesiredEditor', () => {
+  const twin = makeTwin({
+    desired: { mode: 'on', speed_setpoint_rpm: 2400 },
+    desired_version: 3,
+    reported: { mode: 'on', speed_setpoint_rpm: 2950 },
+    delta: { speed_setpoint_rpm: 2400 },
+    command: { version: 3, status: 'pending', applied: {}, rejected: {}, ts: null },
+  });
+
+  it('shows reported vs desired with the delta highlighted and the command status', () => {
+    renderDesired(twin);
+    const table = screen.getByRole('table', { name: 'Reported vs desired' });
+    const speed = within(table).getByRole('row', { name: /speed setpoint/ });
+    expect(speed).toHaveClass('row--delta');
+    expect(speed).toHaveTextContent('2400');
+    expect(speed).toHaveTextContent('2950');
+    expect(speed).toHaveTextContent('delta');
+    expect(within(table).getByRole('row', { name: /mode/ })).toHaveTextContent('in sync');
+    expect(screen.getByRole('status', { name: 'Command status' })).toHaveTextContent(
+      'pending version 3: pending: waiting for the device',
+    );
+  });
+
+  it('shows converged once accepted and reported, and rejections with reasons', () => {
+    const { show } = renderDesired(twin);
+    show({
+      ...twin,
+      reported: { mode: 'on', speed_setpoint_rpm: 2400 },
+      delta: {},
+      command: {
+        version: 3,
+        status: 'accepted',
+        applied: { speed_setpoint_rpm: 2400 },
+        rejected: {},
+        ts: null,
+      },
+    });
+    expect(screen.getByRole('status', { name: 'Command status' })).toHaveTextContent('converged');
+    show({
+      ...twin,
+      command: {
+        version: 3,
+        status: 'partial',
+        applied: { mode: 'on' },
+        rejected: { speed_setpoint_rpm: '4000 out of range 1500..3000 rpm' },
+        ts: null,
+      },
+    });
+    expect(screen.getByRole('list', { name: 'Rejected settings' })).toHaveTextContent(
+      'speed_setpoint_rpm: 4000 out of range 1500..3000 rpm',
+    );
+  });
+
+  it('sends a merge patch with If-Match on the desired version it started from', async () => {
+    const user = userEvent.setup();
+    const calls = mockPatch(200, {
+      machine_id: 'pump-0001',
+      desired: { mode: 'standby', speed_setpoint_rpm: 2400 },
+      version: 4,
+      delta: { mode: 'standby' },
+      command: { version: 4, status: 'pending', applied: {}, rejected: {}, ts: null },
+    });
+    const { queryClient } = renderDesired(twin);
+    await user.clear(editor());
+    await user.type(editor(), '{{"mode": "standby"}');
+    await user.click(screen.getByRole('button', { name: 'Apply patch' }));
+    await waitFor(() => expect(calls).toHaveLength(1));
+    expect(calls[0]).toEqual({
+      method: 'PATCH',
+      ifMatch: '"3"',
+      contentType: 'application/merge-patch+json',
+      body: { mode: 'standby' },
+    });
+    await screen.findByText('Sent as desired version 4.');
+    // The cached twin shows the new desired state at once.
+    expect(queryClient.getQueryData<Twin>(twinQueryKey('pump-0001'))).toMatchObject({
+      desired_version: 4,
+      command: { status: 'pending' },
+    });
+  });
+
+  it('refuses invalid JSON and non-object patches without sending', async () => {
+    const user = userEvent.setup();
+    const calls = mockPatch(200, {});
+    renderDesired(twin);
+    await user.clear(editor());
+    await user.type(editor(), '[[1, 2]');
+    await user.click(screen.getByRole('button', { name: 'Apply patch' }));
+    expect(screen.getByRole('alert')).toHaveTextContent('A merge patch must be a JSON object');
+    expect(calls).toHaveLength(0);
+    expect(parsePatch('{')).toMatch(/^Not valid JSON/);
+  });
+
+  it('shows a 412 conflict from problem+json and rebases on the newer version', async () => {
+    const user = userEvent.setup();
+    const calls = mockPatch(412, {
+      type: 'about:blank',
+      title: 'Precondition failed',
+      status: 412,
+      detail: 'desired version is 5, not 3',
+    });
+    const { show } = renderDesired(twin);
+    await user.clear(editor());
+    await user.type(editor(), '{{"mode": "off"}');
+    // Someone else changed the desired state meanwhile.
+    act(() => show({ ...twin, desired_version: 5 }));
+    expect(screen.getByRole('note')).toHaveTextContent('changed to version 5');
+    await user.click(screen.getByRole('button', { name: 'Apply patch' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('Conflict: Precondition failed');
+    expect(alert).toHaveTextContent('desired version is 5, not 3');
+    await user.click(screen.getByRole('button', { name: 'Rebase on version 5' }));
+    await user.click(screen.getByRole('button', { name: 'Apply patch' }));
+    await waitFor(() => expect(calls).toHaveLength(2));
+    expect(calls.map((c) => c.ifMatch)).toEqual(['"3"', '"5"']);
+    expect(calls[1]?.body).toEqual({ mode: 'off' });
+  });
+});

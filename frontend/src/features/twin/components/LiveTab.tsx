@@ -1,0 +1,198 @@
+// The machine's live view: chart status (honest about liveness), range selector, latest values,
+// the per-sensor chart with typical ranges and anomalies, health and current anomaly, and the
+// desired state with its editor.
+import { Suspense, lazy, useCallback, useMemo } from 'react';
+import { ErrorNotice } from '../../../components/ErrorNotice';
+import { STALE_AFTER_MS } from '../../../config/live';
+import { useNow } from '../../../hooks/useNow';
+import { useSearchParam } from '../../../hooks/useSearchParam';
+import { formatAge, formatClock } from '../../../lib/format';
+import type { SeriesSnapshot } from '../../../lib/ringBuffer';
+import { parseTime } from '../../../lib/time';
+import { useConnectionStatus, useRealtime } from '../../../realtime/useRealtime';
+import { useAnomalies, useHistory } from '../api';
+import { anomalyEpisodes, typicalBand, type Band } from '../chartData';
+import { historySeries } from '../historySeries';
+import type { LiveTwin } from '../hooks/useLiveTwin';
+import { findRange, RANGES } from '../ranges';
+import { DesiredPanel } from './DesiredPanel';
+import { HealthCard } from './HealthCard';
+import { LatestValues } from './LatestValues';
+
+const SensorChart = lazy(() => import('./SensorChart'));
+
+/** Typical bands are recomputed every this many chart revisions (they move slowly). */
+const BAND_EVERY = 30;
+
+export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin }) {
+  const stream = useRealtime();
+  const serverNow = useCallback(() => stream.serverNow(), [stream]);
+  const now = useNow(1000, serverNow);
+  const connection = useConnectionStatus();
+  const [rangeKey, setRangeKey] = useSearchParam('range');
+  const range = findRange(rangeKey);
+  const { store, revision, history } = live;
+  const info = live.twin.data;
+
+  // History ranges: a window ending at the current minute, so the query key is stable for 1 min.
+  const minute = Math.floor(now / 60_000) * 60_000;
+  const from = new Date(minute - (range.spanMs ?? 0)).toISOString();
+  const to = new Date(minute + 60_000).toISOString();
+  const bucketed = useHistory(machineId, from, to, range.bucket ?? '1m', range.bucket !== null);
+  const anomalies = useAnomalies(machineId);
+
+  const liveView = useMemo(() => {
+    const sensors = store.sensors();
+    const series = new Map<string, SeriesSnapshot>();
+    const latest = new Map<string, number>();
+    for (const sensor of sensors) {
+      series.set(sensor, store.snapshot(sensor));
+      const value = store.latestValue(sensor);
+      if (value !== undefined) latest.set(sensor, value);
+    }
+    return { sensors, series, latest, points: store.totalPoints, latestTime: store.latestTime };
+    // revision is the store's change signal
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [store, revision]);
+
+  const historyView = useMemo(
+    () => (bucketed.data ? historySeries(bucketed.data.items) : null),
+    [bucketed.data],
+  );
+  const isHistory = range.bucket !== null;
+  const view = isHistory && historyView ? historyView : null;
+  const sensors = view ? view.sensors : liveView.sensors;
+  const series = view ? view.series : liveView.series;
+
+  const bandEpoch = isHistory ? -1 : Math.floor(revision / BAND_EVERY);
+  const bands = useMemo(() => {
+    const result = new Map<string, Band>();
+    for (const [sensor, points] of series) {
+      const band = typicalBand(points.y);
+      if (band) result.set(sensor, band);
+    }
+    return result;
+    // Recomputed per band epoch, not per frame.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [sensors, bandEpoch, historyView]);
+
+  const anomalyEvents = anomalies.data?.items;
+  const episodeClock = Math.floor(now / 5000);
+  const episodes = useMemo(
+    () => anomalyEpisodes(anomalyEvents ?? [], episodeClock * 5000),
+    [anomalyEvents, episodeClock],
+  );
+  const openEpisode = episodes.find((e) => e.open);
+
+  const lastSeen = Math.max(
+    store.lastReceivedAt,
+    info?.last_seen ? parseTime(info.last_seen) : Number.NaN,
+  );
+  const silentFor = now - lastSeen;
+  const connected = connection.state === 'live';
+  const stale =
+    (info !== undefined && info.status !== 'online') ||
+    !Number.isFinite(silentFor) ||
+    silentFor > STALE_AFTER_MS;
+
+  let statusText: string;
+  let statusClass: string;
+  if (isHistory) {
+    statusText = `History: last ${range.label}, ${range.bucketLabel}. Not live.`;
+    statusClass = 'chart-status--paused';
+  } else if (!connected) {
+    statusText = `Not live (${connection.state}): the chart is paused.`;
+    statusClass = 'chart-status--paused';
+  } else if (info && stale) {
+    statusText = `Not live: no new data for ${formatAge(silentFor)} (machine ${info.status}).`;
+    statusClass = 'chart-status--stale';
+  } else {
+    statusText = 'Live.';
+    statusClass = 'chart-status--live';
+  }
+  const points = view ? view.points : liveView.points;
+  const latestTime = view ? view.latest : liveView.latestTime;
+  const loadError = isHistory ? bucketed.error : history.error;
+
+  return (
+    <div className="live">
+      <div className="cards">
+        <HealthCard machineId={machineId} />
+      </div>
+      {openEpisode ? (
+        <p className="notice notice--alert" role="note">
+          Anomaly open since {formatClock(openEpisode.start)} UTC (peak{' '}
+          {openEpisode.peak.toFixed(2)}
+          {openEpisode.sensors.length > 0 ? `; ${openEpisode.sensors.join(', ')}` : ''}).
+        </p>
+      ) : null}
+      <div className="chart-toolbar">
+        <p className={`chart-status ${statusClass}`} role="status" aria-label="Chart status">
+          <span>{statusText}</span>{' '}
+          <span>
+            <span className="chart-status__points">{points.toLocaleString('en-US')}</span> points
+          </span>
+          {' · '}
+          <span>
+            latest sample{' '}
+            <time className="chart-status__latest">
+              {Number.isFinite(latestTime) ? `${formatClock(latestTime)} UTC` : '—'}
+            </time>
+          </span>
+        </p>
+        <div className="segmented" role="group" aria-label="Time range">
+          {RANGES.map((r) => (
+            <button
+              key={r.key}
+              type="button"
+              aria-pressed={r.key === range.key}
+              onClick={() => setRangeKey(r.key === 'live' ? null : r.key)}
+            >
+              {r.label}
+            </button>
+          ))}
+        </div>
+      </div>
+      {loadError ? <ErrorNotice error={loadError} context="Could not load history" /> : null}
+      {anomalies.isError ? (
+        <ErrorNotice error={anomalies.error} context="Could not load anomalies" />
+      ) : null}
+      {!isHistory && liveView.sensors.length > 0 ? (
+        <LatestValues sensors={liveView.sensors} values={liveView.latest} />
+      ) : null}
+      {sensors.length > 0 ? (
+        <figure
+          className={`chart ${connected && !stale && !isHistory ? '' : 'chart--paused'}`}
+          aria-label="Sensor chart"
+        >
+          <Suspense fallback={<p className="muted">Loading chart…</p>}>
+            <SensorChart
+              machineId={machineId}
+              sensors={sensors}
+              series={series}
+              envelopes={view?.envelopes}
+              bands={bands}
+              episodes={episodes}
+              revision={isHistory ? -1 : revision}
+              paused={!connected || stale || isHistory}
+            />
+          </Suspense>
+          <figcaption className="chart__legend muted">
+            <span className="legend legend--band" /> typical range (median ± 3σ of the data shown)
+            <span className="legend legend--anomaly" /> anomaly
+            {isHistory ? (
+              <>
+                <span className="legend legend--envelope" /> min–max per bucket
+              </>
+            ) : null}
+          </figcaption>
+        </figure>
+      ) : (isHistory ? bucketed.isSuccess : history.isSuccess) ? (
+        <p className="muted">No readings in this range yet.</p>
+      ) : (
+        <p className="muted">Loading history…</p>
+      )}
+      {info ? <DesiredPanel twin={info} /> : null}
+    </div>
+  );
+}

@@ -1,0 +1,77 @@
+// The selected machine, live: one `twins` subscription filtered to it keeps the twin in the query
+// cache current and appends every reported sample to bounded per-sensor series for the chart.
+// The chart re-renders at most once per animation frame.
+import { useEffect, useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import type { Twin } from '../../../api/types';
+import { SERIES_CAPACITY } from '../../../config/live';
+import { createFrameScheduler } from '../../../lib/frame';
+import { applyTwinChange } from '../../../realtime/twinChanges';
+import { useRealtime, useSubscription } from '../../../realtime/useRealtime';
+import { twinQueryKey, useReadings, useTwin } from '../api';
+import { markChartData } from '../chartTiming';
+import { SeriesStore } from '../seriesStore';
+
+export interface LiveTwin {
+  twin: ReturnType<typeof useTwin>;
+  store: SeriesStore;
+  /** Increments whenever the series changed; use as Plotly's `datarevision`. */
+  revision: number;
+  history: ReturnType<typeof useReadings>;
+}
+
+/** Must be remounted (React `key`) when `machineId` changes. */
+export function useLiveTwin(machineId: string, capacity = SERIES_CAPACITY): LiveTwin {
+  const queryClient = useQueryClient();
+  const stream = useRealtime();
+  const twin = useTwin(machineId);
+  const [store] = useState(() => new SeriesStore(capacity));
+  const [revision, setRevision] = useState(0);
+  const [scheduler] = useState(() =>
+    createFrameScheduler(() => {
+      markChartData();
+      setRevision((r) => r + 1);
+    }),
+  );
+  useEffect(() => () => scheduler.cancel(), [scheduler]);
+
+  const sensorCount = twin.data ? Object.keys(twin.data.readings).length : undefined;
+  // The readings endpoint's limit counts all sensors together.
+  const limit = capacity * Math.max(1, sensorCount ?? 8);
+  const history = useReadings(machineId, limit, sensorCount !== undefined);
+
+  useEffect(() => {
+    if (!history.data) return;
+    store.loadHistory(history.data.items);
+    scheduler.schedule();
+  }, [history.data, store, scheduler]);
+
+  useSubscription(
+    { sub: `machine:${machineId}`, stream: 'twins', filter: { machine_ids: [machineId] } },
+    {
+      snapshot: (items) => {
+        const fresh = items.find((item) => item.id === machineId);
+        if (!fresh) return;
+        queryClient.setQueryData<Twin>(twinQueryKey(machineId), fresh);
+        if (store.append(fresh, stream.serverNow())) scheduler.schedule();
+      },
+      update: (items) => {
+        let changed = false;
+        let current = queryClient.getQueryData<Twin>(twinQueryKey(machineId));
+        for (const change of items) {
+          if (change.id !== machineId) continue;
+          const next = applyTwinChange(current, change);
+          if (next) current = next;
+          const sample = change.kind === 'twin' ? (next ?? undefined) : change;
+          if (sample && (change.kind === 'reported' || change.kind === 'twin')) {
+            if (store.append(sample, stream.serverNow())) changed = true;
+          }
+        }
+        if (current) queryClient.setQueryData<Twin>(twinQueryKey(machineId), current);
+        if (changed) scheduler.schedule();
+      },
+    },
+  );
+
+  return { twin, store, revision, history };
+}

@@ -1,0 +1,68 @@
+import type { Twin } from '../api/types';
+import { makeTwin, makeUpdate } from '../testing/sampleData';
+import type { TwinChange } from './messages';
+import { applyTwinChange, applyTwinChanges } from './twinChanges';
+
+describe('applyTwinChange', () => {
+  it('merges reported changes per key: later values win, untouched sensors stay', () => {
+    const twin = makeTwin();
+    const next = applyTwinChange(
+      twin,
+      makeUpdate({ readings: { temperature_c: 70 }, reported: { mode: 'standby' } }),
+    );
+    expect(next?.readings).toEqual({ ...twin.readings, temperature_c: 70 });
+    expect(next?.reported).toEqual({ mode: 'standby', speed_setpoint_rpm: 2950 });
+    expect(next?.ts).toBe('2026-11-23T10:00:00.000Z');
+    expect(next?.version).toBe(11);
+    // The original is not mutated (rows memoised on identity re-render only when changed).
+    expect(twin.readings.temperature_c).toBe(61.25);
+  });
+
+  it('applies coalesced changes in order like the server merged them', () => {
+    const twins = new Map([['pump-0001', makeTwin()]]);
+    const changes: TwinChange[] = [
+      makeUpdate({ version: 11, readings: { temperature_c: 70, pressure_bar: 5 } }),
+      { id: 'pump-0001', version: 12, kind: 'analytics', health: 60, anomaly_score: 0.5 },
+      makeUpdate({ version: 13, readings: { temperature_c: 71 } }),
+      { id: 'pump-0001', version: 14, kind: 'analytics', strategy: 'defensive' },
+    ];
+    const touched = applyTwinChanges(twins, changes);
+    expect([...touched]).toEqual(['pump-0001']);
+    expect(twins.get('pump-0001')).toMatchObject({
+      version: 14,
+      readings: { temperature_c: 71, pressure_bar: 5, flow_m3_h: 120.4 },
+      health: 60,
+      anomaly_score: 0.5,
+      strategy: 'defensive',
+    });
+  });
+
+  it('ignores changes older than the twin', () => {
+    const twin = makeTwin({ version: 20 });
+    expect(applyTwinChange(twin, makeUpdate({ version: 19 }))).toBe(twin);
+  });
+
+  it('replaces the twin on kind twin (nested or inline) and deletes on removed', () => {
+    const twin = makeTwin();
+    const whole = makeTwin({ version: 30, desired: { mode: 'standby' }, desired_version: 2 });
+    expect(applyTwinChange(twin, { id: twin.id, version: 30, kind: 'twin', twin: whole })).toBe(
+      whole,
+    );
+    expect(
+      applyTwinChange(twin, { ...whole, kind: 'twin' } as unknown as TwinChange),
+    ).toMatchObject({ desired_version: 2 });
+    const twins = new Map([[twin.id, twin]]);
+    applyTwinChanges(twins, [{ id: twin.id, version: 31, kind: 'removed' }]);
+    expect(twins.size).toBe(0);
+  });
+
+  it('adds a machine first seen through a whole-twin change, not through a partial one', () => {
+    const twins = new Map<string, Twin>();
+    applyTwinChanges(twins, [makeUpdate({ id: 'new-0001' })]);
+    expect(twins.size).toBe(0);
+    applyTwinChanges(twins, [
+      { id: 'new-0001', version: 1, kind: 'twin', twin: makeTwin({ id: 'new-0001' }) },
+    ]);
+    expect(twins.has('new-0001')).toBe(true);
+  });
+});

@@ -1,0 +1,66 @@
+// Merge semantics of the `twins` stream (docs/api.md): snapshot items replace, update items
+// (`TwinChange`) merge in order, later values win, `readings`/`reported` merge per key.
+import type { Twin } from '../api/types';
+import { isTwin, type TwinChange } from './messages';
+
+/** The whole twin carried by a `kind: "twin"` change, nested or inline. */
+function wholeTwin(change: TwinChange): Twin | null {
+  if (isTwin(change.twin)) return change.twin;
+  if (isTwin(change)) {
+    const { kind: _kind, twin: _twin, ...rest } = change;
+    return rest;
+  }
+  return null;
+}
+
+/**
+ * Applies one change to a twin. Returns the new twin (a new object when anything changed), the same
+ * twin when the change is older than it (by `version`), `undefined` when there is no twin to
+ * apply a partial change to, and `null` when the twin was removed.
+ */
+export function applyTwinChange(
+  twin: Twin | undefined,
+  change: TwinChange,
+): Twin | null | undefined {
+  if (change.kind === 'removed') return null;
+  if (twin && typeof change.version === 'number' && change.version < twin.version) return twin;
+  if (change.kind === 'twin') return wholeTwin(change) ?? twin;
+  if (!twin) return undefined;
+  const next: Twin = { ...twin };
+  if (typeof change.version === 'number') next.version = Math.max(twin.version, change.version);
+  if (change.kind === 'reported') {
+    if (change.ts !== undefined) next.ts = change.ts;
+    if (change.quality !== undefined) next.quality = change.quality;
+    if (change.last_seen !== undefined) next.last_seen = change.last_seen;
+    if (change.readings) next.readings = { ...twin.readings, ...change.readings };
+    if (change.reported) next.reported = { ...twin.reported, ...change.reported };
+    // A machine that reports is online (the status watcher confirms with a `twin` change).
+    if (twin.status !== 'online') next.status = 'online';
+  } else if (change.kind === 'analytics') {
+    if (change.health !== undefined) next.health = change.health;
+    if (change.anomaly_score !== undefined) next.anomaly_score = change.anomaly_score;
+    if (change.strategy !== undefined) next.strategy = change.strategy;
+  } else {
+    return twin;
+  }
+  return next;
+}
+
+/** Applies changes in order to a map of twins, in place; returns the ids that changed. */
+export function applyTwinChanges(
+  twins: Map<string, Twin>,
+  changes: readonly TwinChange[],
+): Set<string> {
+  const touched = new Set<string>();
+  for (const change of changes) {
+    const current = twins.get(change.id);
+    const next = applyTwinChange(current, change);
+    if (next === null) {
+      if (twins.delete(change.id)) touched.add(change.id);
+    } else if (next !== undefined && next !== current) {
+      twins.set(change.id, next);
+      touched.add(change.id);
+    }
+  }
+  return touched;
+}
