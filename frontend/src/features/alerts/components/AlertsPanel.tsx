@@ -51,7 +51,8 @@ export function AlertsPanel({ alerts, selectedId, onSelect }: AlertsPanelProps) 
                   {event.score.toFixed(2)}
                 </span>
                 <span className="alert__detail muted">
-                  {sensor ?? event.detector} · {event.detector}
+                  {sensor ? `${sensor} · ` : ''}
+                  {event.detector}
                 </span>
                 <time className="alert__time muted">{formatClock(parseTime(event.ts))}</time>
               </button>

@@ -1,77 +1,61 @@
-// Plotly heatmap of the machine's sensor correlation matrix with correlation breaks outlined.
-// Loaded lazily with Plotly.
-import { useMemo } from 'react';
-import createPlotlyComponent from 'react-plotly.js/factory';
-import Plotly from 'plotly.js-basic-dist-min';
-import type { Config, Data, Layout, Shape } from 'plotly.js';
+// The sensor correlation matrix as a heatmap table (a cell per sensor pair, coloured from -1 red
+// to +1 blue, value in the cell), with correlation breaks outlined. A table rather than a Plotly
+// heatmap: readable by screen readers, and plotly.js-basic has no heatmap trace.
 import type { Correlations } from '../../../api/types';
 import { sensorInfo } from '../../../lib/format';
 import { readBreaks } from '../correlationBreaks';
 
-const Plot = createPlotlyComponent(Plotly);
-const CONFIG: Partial<Config> = { displaylogo: false, responsive: true };
+export function cellColour(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return 'transparent';
+  const strength = Math.min(1, Math.abs(value));
+  return value >= 0
+    ? `rgba(96, 165, 250, ${(0.08 + 0.72 * strength).toFixed(2)})`
+    : `rgba(248, 113, 113, ${(0.08 + 0.72 * strength).toFixed(2)})`;
+}
 
-export default function CorrelationHeatmap({ data }: { data: Correlations }) {
-  const labels = useMemo(() => data.sensors.map((s) => sensorInfo(s).label), [data.sensors]);
-  const breaks = useMemo(() => readBreaks(data.breaks), [data.breaks]);
-  const traces = useMemo<Data[]>(
-    () => [
-      {
-        type: 'heatmap',
-        z: data.matrix ?? [],
-        x: labels,
-        y: labels,
-        zmin: -1,
-        zmax: 1,
-        colorscale: 'RdBu',
-        reversescale: true,
-        hovertemplate: '%{y} × %{x}: %{z:.2f}<extra></extra>',
-        colorbar: { thickness: 10, tickfont: { color: '#cbd5e1' } },
-      },
-    ],
-    [data.matrix, labels],
+export function CorrelationHeatmap({ data }: { data: Correlations }) {
+  const breaks = readBreaks(data.breaks);
+  const broken = new Set(
+    breaks.flatMap((b) => [`${b.sensor_a}|${b.sensor_b}`, `${b.sensor_b}|${b.sensor_a}`]),
   );
-  const layout = useMemo<Partial<Layout>>(() => {
-    const index = new Map(data.sensors.map((s, i) => [s, i]));
-    const shapes: Array<Partial<Shape>> = [];
-    for (const b of breaks) {
-      const i = index.get(b.sensor_a);
-      const j = index.get(b.sensor_b);
-      if (i === undefined || j === undefined) continue;
-      for (const [x, y] of [
-        [i, j],
-        [j, i],
-      ] as const) {
-        shapes.push({
-          type: 'rect',
-          xref: 'x',
-          yref: 'y',
-          x0: x - 0.5,
-          x1: x + 0.5,
-          y0: y - 0.5,
-          y1: y + 0.5,
-          line: { color: '#facc15', width: 3 },
-        });
-      }
-    }
-    return {
-      height: 120 + data.sensors.length * 34,
-      margin: { l: 150, r: 20, t: 10, b: 130 },
-      paper_bgcolor: 'rgba(0,0,0,0)',
-      plot_bgcolor: 'rgba(0,0,0,0)',
-      font: { family: 'system-ui, sans-serif', size: 11, color: '#cbd5e1' },
-      xaxis: { tickangle: -40 },
-      yaxis: { autorange: 'reversed' },
-      shapes,
-    };
-  }, [breaks, data.sensors]);
+  const labels = data.sensors.map((s) => sensorInfo(s).label);
   return (
-    <Plot
-      data={traces}
-      layout={layout}
-      config={CONFIG}
-      useResizeHandler
-      style={{ width: '100%' }}
-    />
+    <div className="heatmap-scroll">
+      <table className="heatmap" aria-label="Correlation heatmap">
+        <thead>
+          <tr>
+            <td />
+            {labels.map((label, j) => (
+              <th key={data.sensors[j]} scope="col" title={data.sensors[j]}>
+                <span className="heatmap__col">{label}</span>
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {data.sensors.map((row, i) => (
+            <tr key={row}>
+              <th scope="row" title={row}>
+                {labels[i]}
+              </th>
+              {data.sensors.map((column, j) => {
+                const value = data.matrix?.[i]?.[j] ?? null;
+                const isBreak = broken.has(`${row}|${column}`);
+                return (
+                  <td
+                    key={column}
+                    className={isBreak ? 'heatmap__cell heatmap__cell--break' : 'heatmap__cell'}
+                    style={{ background: cellColour(value) }}
+                    title={`${labels[i]} × ${labels[j]}: ${value === null ? 'n/a' : value.toFixed(2)}${isBreak ? ' (break)' : ''}`}
+                  >
+                    {value === null ? '·' : value.toFixed(2)}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -1,11 +1,9 @@
 // The Correlations view: heatmap of the recent sensor correlations and the list of breaks.
-import { Suspense, lazy } from 'react';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { sensorInfo } from '../../../lib/format';
 import { useCorrelations } from '../api';
 import { readBreaks } from '../correlationBreaks';
-
-const CorrelationHeatmap = lazy(() => import('./CorrelationHeatmap'));
+import { CorrelationHeatmap } from './CorrelationHeatmap';
 
 export function CorrelationsTab({ machineId }: { machineId: string }) {
   const correlations = useCorrelations(machineId);
@@ -24,11 +22,11 @@ export function CorrelationsTab({ machineId }: { machineId: string }) {
   const breaks = readBreaks(data.breaks);
   return (
     <section aria-label="Correlations" className="correlations">
-      <figure className="chart" aria-label="Correlation heatmap">
-        <Suspense fallback={<p className="muted">Loading chart…</p>}>
-          <CorrelationHeatmap data={data} />
-        </Suspense>
-      </figure>
+      <CorrelationHeatmap data={data} />
+      <p className="chart__legend muted">
+        <span className="legend legend--neg" /> −1 <span className="legend legend--pos" /> +1
+        <span className="legend legend--break" /> correlation break (recent window vs baseline)
+      </p>
       <h3>Correlation breaks</h3>
       {breaks.length === 0 ? (
         <p className="muted">None: sensors that usually move together still do.</p>
