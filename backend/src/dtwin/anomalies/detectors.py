@@ -51,8 +51,9 @@ class DetectorConfig:
     stuck_move_frac: float = 0.8  # ...while the series normally changes in >= 80% of samples
     drift_z: float = 1.0  # |fast - slow| / max(sigma, drift_spread_k * typical |fast - slow|)
     drift_spread_k: float = 3.0
-    limit_band: float = 0.1  # evidence rises from 0 at 10% of the range inside a limit...
+    limit_band: float = 0.05  # evidence rises from 0 at 5% of the range inside a limit...
     limit_margin: float = 0.05  # ...to 1 at 5% of the range beyond it (a reading at its limit is not a fault)
+    limit_sigmas: float = 4.0  # ...or at 4 noise sigmas beyond it, whichever is further
     min_scale_frac: float = 0.002  # sigma floor: 0.2% of the operating range
     min_scale_rel: float = 1e-6  # sigma floor without a range: 1e-6 * (1 + |level|)
     power: float = 4.0  # score = e**p / (1 + e**p)
@@ -126,6 +127,7 @@ class DetectorOutput:
     z: F64
     expected: F64
     sigma: F64
+    slow: F64  # the series' slow level including the reading (what the type model's deviations are from)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +137,12 @@ class _Evidence:
     stuck: F64  # before the machine gate
     drift: F64
     limit: F64
+    outside: Bool  # beyond the operating range
     moved_recently: Bool
     z: F64
     expected: F64
     sigma: F64
+    slow: F64  # slow level (the drift detector's long EWMA) including this reading
 
 
 # below this, 1 - q rounds to exactly 1.0 in float64
@@ -242,7 +246,10 @@ def _grid_inner(
 
     # operating limits: 0 at limit_band inside the range, 1 at limit_margin outside, growing beyond
     band = np.where(has_range, cfg.limit_band * width, np.nan)
-    span = np.where(has_range, (cfg.limit_band + cfg.limit_margin) * width, np.nan)
+    # the margin is at least `limit_sigmas` of the series' noise: a narrow range is not crossed by noise alone
+    # (measured on the first difference: a sustained excursion does not widen it the way it widens sigma)
+    margin = np.maximum(cfg.limit_margin * width, cfg.limit_sigmas * dsigma_prev / math.sqrt(2.0))
+    span = np.where(has_range, cfg.limit_band * width + margin, np.nan)
     e_limit = _nz(np.maximum(np.maximum((x - (pre.hi - band)) / span, ((pre.lo + band) - x) / span), 0.0))
 
     warm = cnt >= cfg.warmup
@@ -253,10 +260,12 @@ def _grid_inner(
         stuck=g(e_stuck),
         drift=g(e_drift),
         limit=g(e_limit),
+        outside=g(((x > pre.hi) | (x < pre.lo)).astype(np.float64)) > 0.5,
         moved_recently=g((run < cfg.stuck_samples).astype(np.float64)) > 0.5,
         z=g(z),
         expected=g(level_prev),
         sigma=g(sigma_prev),
+        slow=g(dslow / w_slow),
     )
     last = rounds.last
     post = SeriesState(
@@ -312,7 +321,8 @@ def _bucketed(
             out[name][sel] = getattr(ev, name)
         post.put(cols, sub_post)
     moved = out.pop("moved_recently") > 0.5
-    return _Evidence(moved_recently=moved, **out), post
+    outside = out.pop("outside") > 0.5
+    return _Evidence(moved_recently=moved, outside=outside, **out), post
 
 
 def others_kth(e: F64, key: I64, need: Bool, k: int) -> F64:
@@ -379,8 +389,7 @@ def run_detectors(
         better = e > evidence
         evidence = np.where(better, e, evidence)
         codes[better] = code
-    outside = cfg.limit_band / (cfg.limit_band + cfg.limit_margin)  # limit evidence at the range's edge
-    codes[(ev.limit > outside) & (evidence > 0)] = LIMIT  # outside the range: the most actionable label
+    codes[ev.outside & (evidence > 0)] = LIMIT  # outside the range: the most actionable label
     codes[evidence <= 0] = NONE
     out = DetectorOutput(
         evidence=evidence,
@@ -389,5 +398,6 @@ def run_detectors(
         z=ev.z,
         expected=ev.expected,
         sigma=ev.sigma,
+        slow=ev.slow,
     )
     return out, post

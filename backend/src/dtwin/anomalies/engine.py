@@ -146,10 +146,10 @@ class ScoringEngine(MachineSteps):
         vrows = vrows[np.lexsort((vrows, row_ts[vrows], row_machine[vrows]))]
         uni_score = squash(uni_ev, cfg.detectors.power)
         mv_ev = np.zeros(n_rows)
-        batches = self._type_vectors(vrows, row_machine, k_rows, k_slots, k_vals)
+        batches = self._type_vectors(vrows, row_machine, k_rows, k_slots, k_vals, det.slow)
         for tb in batches:
             if tb.model is not None and tb.feat_map is not None:
-                mv_ev[tb.rows] = tb.model.score_samples(_features(tb.V, tb.feat_map))
+                mv_ev[tb.rows] = tb.model.score_samples(_features(tb.model_input(), tb.feat_map))
             self._collect(tb, uni_score, mv_ev)
         self.series.put(col_slots, post)  # after the vectors read the pre-batch last values
 
@@ -211,16 +211,21 @@ class ScoringEngine(MachineSteps):
 
     # ------------------------------------------------------------------ machine vectors and models
     def _type_vectors(
-        self, vrows: I64, row_machine: I64, k_rows: I64, k_slots: I64, k_vals: F64
+        self, vrows: I64, row_machine: I64, k_rows: I64, k_slots: I64, k_vals: F64, k_slow: F64
     ) -> list[TypeBatch]:
         """Per type: each row's sensor vector (the row's readings, older values of the machine filled
-        forward, the state before the batch for the first row)."""
+        forward, the state before the batch for the first row), and the same vectors as deviations from each
+        series' slow level (what the type model sees: machines of one type at different setpoints share one
+        model, and a slow swing of ambient conditions or load is not a new regime)."""
         idx = self.index
         out: list[TypeBatch] = []
         if vrows.shape[0] == 0:
             return out
         r_type = idx.machine_type[row_machine[vrows]]
         pos_of_row = np.full(row_machine.shape[0], -1, dtype=np.int64)
+        series = self.series
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slow_state = series.dslow / (1.0 - series.q_slow)
         for ti in np.unique(r_type).tolist():
             info = idx.types[ti]
             sel = vrows[r_type == ti]
@@ -229,21 +234,30 @@ class ScoringEngine(MachineSteps):
             pos_of_row[sel] = np.arange(n_sel)
             kr = pos_of_row[k_rows]
             mine = kr >= 0
-            V = np.full((n_sel, f), np.nan)
-            V[kr[mine], idx.series_feature[k_slots[mine]]] = k_vals[mine]
             pos_of_row[sel] = -1
             first = np.ones(n_sel, dtype=np.bool_)
             first[1:] = trow[1:] != trow[:-1]
             init_slots = info.table()[trow[first]]
-            init = np.where(init_slots >= 0, self.series.last_x[np.maximum(init_slots, 0)], np.nan)
-            V[first] = np.where(np.isnan(V[first]), init, V[first])
+            cells = (kr[mine], idx.series_feature[k_slots[mine]])
+            init_at = (init_slots >= 0, np.maximum(init_slots, 0))
+            V = np.full((n_sel, f), np.nan)
+            S = np.full((n_sel, f), np.nan)  # slow levels, filled the same way
+            V[cells], S[cells] = k_vals[mine], k_slow[mine]
+            V[first] = np.where(
+                np.isnan(V[first]), np.where(init_at[0], series.last_x[init_at[1]], np.nan), V[first]
+            )
+            S[first] = np.where(
+                np.isnan(S[first]), np.where(init_at[0], slow_state[init_at[1]], np.nan), S[first]
+            )
             src = np.where(~np.isnan(V) | first[:, None], np.arange(n_sel)[:, None], -1)
-            V = V[np.maximum.accumulate(src, axis=0), np.arange(f)[None, :]]
+            fill = (np.maximum.accumulate(src, axis=0), np.arange(f)[None, :])
+            V, S = V[fill], S[fill]
+            D = V - S
             model = self._models.get(ti)
             feat_map = (
                 np.array([info.feature.get(s, -1) for s in model.sensors], dtype=np.int64) if model else None
             )
-            out.append(TypeBatch(info, sel, trow, V, model, feat_map))
+            out.append(TypeBatch(info, sel, trow, V, model, feat_map, D))
         return out
 
     def _collect(self, tb: TypeBatch, uni_score: F64, mv_ev: F64) -> None:
@@ -271,10 +285,10 @@ class ScoringEngine(MachineSteps):
         healthy = (
             (uni_score[tb.rows] < pol.healthy_score)
             & (mv_score < pol.healthy_score)
-            & np.isfinite(tb.V).all(axis=1)
+            & np.isfinite(tb.D).all(axis=1)
             & (warm >= self.config.detectors.warmup)
         )
-        buf.offer(tb.V[healthy], pol.sample_stride)
+        buf.offer(tb.D[healthy], pol.sample_stride)
 
     # ------------------------------------------------------------------ training
     def training_due(self) -> list[TrainingJob]:

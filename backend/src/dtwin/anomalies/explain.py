@@ -57,14 +57,16 @@ def multivariate(
     model: TypeModel,
     feat_map: I64,
     vector: F64,
+    raw: F64,
     slots: I64,
     sensors: list[str],
     series: SeriesState,
     cfg: DetectorConfig,
     top: int,
 ) -> list[Contribution]:
-    """One row's vector (the type's features) under the type model: sensors ranked by their squared z given
-    the other sensors; `slots` are the machine's series per type feature (-1 = none)."""
+    """One row's vector (the type's features, as the model sees them) under the type model: sensors ranked by
+    their squared z given the other sensors; `raw` holds the readings themselves, `slots` the machine's series
+    per type feature (-1 = none)."""
     X = np.where(feat_map >= 0, vector[np.maximum(feat_map, 0)], np.nan)[None, :]
     contrib = model.contributions(X)[0]
     out = []
@@ -73,7 +75,7 @@ def multivariate(
         if f < 0:
             continue
         slot = int(slots[f])
-        value = float(vector[f])
+        value = float(raw[f])
         if slot >= 0:
             one = series.take(np.array([slot], dtype=np.int64))
             level, sigma = float(one.level()[0]), float(one.sigma()[0])

@@ -91,6 +91,12 @@ class TypeBatch:
     V: F64  # sensor vectors (rows x the type's features)
     model: TypeModel | None
     feat_map: I64 | None  # model feature -> type feature (-1: missing)
+    D: F64  # the same vectors minus each machine's slow level per sensor (what the type model sees)
+
+    def model_input(self) -> F64:
+        """The vectors in the form the installed model was fitted on (deviations, or absolute values for
+        models persisted before deviations were introduced)."""
+        return self.D if self.model is None or self.model.deviations else self.V
 
 
 class MachineSteps:
@@ -424,6 +430,7 @@ class _Explainer:
                 return explain.multivariate(
                     tb.model,
                     tb.feat_map,
+                    tb.model_input()[pos],
                     tb.V[pos],
                     slots,
                     eng.index.series_sensor,

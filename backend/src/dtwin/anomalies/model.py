@@ -24,6 +24,7 @@ class TrainingJob(NamedTuple):
     X: F64  # healthy machine vectors, one row per sample, columns in `sensors` order
     sensors: tuple[str, ...]
     ranges: tuple[Range | None, ...]
+    deviations: bool = True  # X holds deviations from each machine's slow level (the engine's buffers do)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class TypeModel:
     n_samples: int
     version: int = 0
     trained_at: float = 0.0  # stream time (epoch seconds) of the newest training sample
+    # fitted on deviations from each machine's slow level (the engine's training buffer holds those); False
+    # for models persisted before that, which the engine keeps scoring with absolute values
+    deviations: bool = False
 
     @property
     def n_features(self) -> int:
@@ -109,6 +113,7 @@ def fit_model(
     X: F64,
     sensors: Sequence[str] | None = None,
     ranges: Sequence[Range | None] | None = None,
+    deviations: bool = False,
     *,
     max_components: int = 3,
     max_fit_samples: int = 2048,
@@ -167,6 +172,7 @@ def fit_model(
         threshold=1.0,
         n_samples=n,
         trained_at=trained_at,
+        deviations=deviations,
     )
     d = model.score_samples(X)
     threshold = max(float(np.quantile(d, quantile)) * margin, min_threshold)

@@ -103,12 +103,16 @@ def test_limit_violation_fires_even_without_history() -> None:
     assert DETECTORS[r.detector[0]] == "limit"
 
 
-def test_limit_beats_a_modest_z_score() -> None:
-    x = np.random.default_rng(8).normal(50.0, 15.0, 4000).clip(5, 95)
-    x[ONSET] = 106.0  # 3.7 sigma: below the spike threshold, 6% of the range beyond the limit
+def test_limit_fires_on_a_slow_climb_past_the_range() -> None:
+    # a slow climb the adaptive level follows (modest z throughout), through the top of the range
+    x = np.linspace(80.0, 110.0, 4000) + np.random.default_rng(8).normal(0.0, 0.5, 4000)
     r = score_series(x, limits=(0.0, 100.0))
-    assert r.score[ONSET] > 0.5
-    assert DETECTORS[r.detector[ONSET]] == "limit"
+    inside = x < 99.0
+    assert np.count_nonzero(r.score[inside] >= 0.5) == 0
+    clearly_beyond = x > 107.0  # 5% of the range (the margin) and more past the limit
+    assert np.all(r.score[clearly_beyond] > 0.5)
+    assert {DETECTORS[d] for d in r.detector[clearly_beyond]} == {"limit"}
+    assert np.abs(r.z[clearly_beyond]).max() < 5  # the level detector alone would not have fired
 
 
 def test_ewma_scan_blocked_equals_sequential() -> None:
