@@ -4,6 +4,7 @@ correlation breaks: pairs normally strongly correlated whose recent correlation 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,17 +50,19 @@ def find_breaks(baseline: F64, n_windows: I64, recent: F64, cfg: CorrelationConf
     """Pairs (k x F x F, upper triangle only) with an established strong baseline whose recent correlation
     moved towards zero (or past it) by at least `drop`."""
     f = baseline.shape[-1]
-    upper = np.triu(np.ones((f, f), dtype=np.bool_), 1)
-    sign = np.sign(baseline)
-    with np.errstate(invalid="ignore"):
-        lost = np.abs(baseline) - sign * recent
-        out = (
-            (n_windows[:, None, None] >= cfg.min_windows)
-            & (np.abs(baseline) >= cfg.strong)
-            & np.isfinite(recent)
-            & (lost >= cfg.drop)
-        )
-    return out & upper[None, :, :]
+    upper = _upper(f)
+    finite = np.isfinite(recent)
+    lost = np.abs(baseline) - np.sign(baseline) * np.where(finite, recent, 0.0)  # NaN-free: no warnings
+    out: Bool = (n_windows[:, None, None] >= cfg.min_windows) & (np.abs(baseline) >= cfg.strong) & finite
+    out &= (lost >= cfg.drop) & upper[None, :, :]
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _upper(f: int) -> Bool:
+    u: Bool = np.triu(np.ones((f, f), dtype=np.bool_), 1)
+    u.flags.writeable = False  # shared by every caller
+    return u
 
 
 @dataclass
@@ -73,6 +76,7 @@ class CorrelationTracker:
     baseline: F32 = field(init=False)
     n_windows: I64 = field(init=False)
     breaks: I64 = field(init=False)  # pairs broken at the last completed window
+    last: F32 = field(init=False)  # correlation matrix of the last completed window (NaN before the first)
 
     def __post_init__(self) -> None:
         w, f = self.cfg.window, self.n_features
@@ -81,6 +85,7 @@ class CorrelationTracker:
         self.baseline = np.zeros((0, f, f), dtype=np.float32)
         self.n_windows = np.zeros(0, dtype=np.int64)
         self.breaks = np.zeros(0, dtype=np.int64)
+        self.last = np.full((0, f, f), np.nan, dtype=np.float32)
 
     def ensure(self, n_rows: int, n_features: int) -> None:
         cap, f_old = self.count.shape[0], self.n_features
@@ -94,6 +99,9 @@ class CorrelationTracker:
         count = np.zeros(new, dtype=np.int64)
         nwin = np.zeros(new, dtype=np.int64)
         brk = np.zeros(new, dtype=np.int64)
+        last = np.full((new, f, f), np.nan, dtype=np.float32)
+        last[:cap, :f_old, :f_old] = self.last
+        self.last = last
         ring[:cap, :, :f_old] = self.ring
         base[:cap, :f_old, :f_old] = self.baseline
         count[:cap], nwin[:cap], brk[:cap] = self.count, self.n_windows, self.breaks
@@ -151,6 +159,7 @@ class CorrelationTracker:
                 base = np.where(ok, base + weight * (np.where(finite, r, 0.0) - base), base)
                 nwin += 1
         self.baseline[row] = base.astype(np.float32)
+        self.last[row] = recent[-1]
         self.n_windows[row] = nwin
         self.breaks[row] = int(broken.sum())
 
@@ -159,6 +168,7 @@ class CorrelationTracker:
         nwin = self.n_windows[rows]
         broken = find_breaks(base, nwin, recent, self.cfg)
         self.breaks[rows] = broken.sum(axis=(1, 2))
+        self.last[rows] = recent
         a = self.cfg.baseline_alpha
         # average the first windows equally, then EWMA; broken pairs and undefined correlations do not update
         weight = np.maximum(1.0 / (nwin + 1.0), a)[:, None, None]

@@ -341,6 +341,48 @@ class ScoringEngine(MachineSteps):
             rul=rul_of(float(M.rul[m]), float(M.rul_lo[m]), float(M.rul_hi[m])),
         )
 
+    def _slots_of(self, machine_ids: Sequence[str]) -> tuple[list[str], I64]:
+        found = [(mid, m) for mid in machine_ids if (m := self.index.machine(mid)) is not None]
+        return [mid for mid, _ in found], np.array([m for _, m in found], dtype=np.int64)
+
+    def healths(self, machine_ids: Sequence[str]) -> dict[str, MachineHealth]:
+        """`health()` for many machines at once, vectorised (what the consumer stage calls per batch)."""
+        ids, ms = self._slots_of(machine_ids)
+        M = self.machines
+        keep = M.rows[ms] > 0
+        ids, ms = [i for i, k in zip(ids, keep.tolist(), strict=True) if k], ms[keep]
+        if not ids:
+            return {}
+        health = self._health_now(ms).tolist()
+        level = self._score_level(ms).tolist()
+        ts, slope, sig = M.last_ts[ms].tolist(), M.slope[ms].tolist(), (M.sig[ms] > 0).tolist()
+        rul, lo, hi = M.rul[ms].tolist(), M.rul_lo[ms].tolist(), M.rul_hi[ms].tolist()
+        return {
+            mid: MachineHealth(
+                machine_id=mid,
+                ts=to_datetime(ts[i]),
+                health=health[i],
+                score_ewma=level[i],
+                trend_per_hour=slope[i] * 3600.0,
+                trend_significant=sig[i],
+                rul=rul_of(rul[i], lo[i], hi[i]),
+            )
+            for i, mid in enumerate(ids)
+        }
+
+    def decisions(self, machine_ids: Sequence[str]) -> dict[str, dec.Decision]:
+        """`decision()` for many machines at once (machines without a decision yet are left out)."""
+        _, ms = self._slots_of(machine_ids)
+        M = self.machines
+        keep = M.strategy[ms] >= 0
+        ms = ms[keep]
+        if ms.shape[0] == 0:
+            return {}
+        bc = bias_correction(self.config.health.score_alpha, M.rows[ms])
+        mean = np.nan_to_num(M.s[ms] / bc)
+        sd = np.sqrt(np.maximum(np.nan_to_num(M.s2[ms] / bc) - mean * mean, 0.0))
+        return self._decisions_of(ms, self._health_now(ms), sd)
+
     def correlations(self, machine_id: str) -> CorrelationReport | None:
         """The machine's sensors, their correlation matrix over the recent window and the broken pairs."""
         m = self.index.machine(machine_id)
@@ -352,7 +394,10 @@ class ScoringEngine(MachineSteps):
             f = info.n_features
             return CorrelationReport(list(info.sensors), np.full((f, f), np.nan), [])
         f = tracker.n_features
-        matrix = window_correlation(tracker.recent(row)[None, :, :])
+        if tracker.n_windows[row] > 0:  # the last completed window (computed then, for all machines at once)
+            matrix = tracker.last[row : row + 1].astype(np.float64)
+        else:
+            matrix = window_correlation(tracker.recent(row)[None, :, :])
         base = tracker.baseline[row].astype(np.float64)
         broken = find_breaks(base[None], tracker.n_windows[row : row + 1], matrix, self.config.correlation)[0]
         sensors = list(info.sensors[:f])

@@ -342,6 +342,52 @@ class MachineSteps:
             )
         ]
 
+    def _decisions_of(self, ms: I64, health: F64, score_sd: F64) -> dict[str, dec.Decision]:
+        """`_decision_of` for many machines: the arrays are read once, the objects built in one loop."""
+        M, idx, cfg = self.machines, self.index, self.config.decisions
+        types = idx.machine_type[ms].tolist()
+        trows = idx.machine_trow[ms].tolist()
+        cols = (
+            M.top, M.headroom_feat, M.score, M.det, M.rul, M.rul_lo, M.rul_hi, M.headroom, M.slope,
+            M.strategy, M.risk, M.opp, M.stab, M.conf, M.last_ts,
+        )  # fmt: skip
+        top, hf, score, det, rul, rlo, rhi, room, slope, strat, risk, opp, stab, conf, ts = (
+            c[ms].tolist() for c in cols
+        )
+        hl, sdl = health.tolist(), score_sd.tolist()
+        out: dict[str, dec.Decision] = {}
+        for i, m in enumerate(ms.tolist()):
+            info = idx.types[types[i]]
+            tracker = self._corr.get(info.index)
+            t, h = int(top[i]), int(hf[i])
+            ev = dec.Evidence(
+                health=hl[i],
+                score=score[i],
+                detector=DETECTORS[int(det[i])],
+                top_sensor=info.sensors[t] if t >= 0 else None,
+                rul_s=rul[i],
+                rul_lower_s=rlo[i],
+                rul_upper_s=rhi[i],
+                breaks=int(tracker.breaks[trows[i]]) if tracker is not None else 0,
+                headroom=room[i],
+                headroom_sensor=info.sensors[h] if h >= 0 else None,
+                score_sd=sdl[i],
+                trend_per_h=slope[i] * 3600.0,
+            )
+            strategy = int(strat[i])
+            mid = idx.machine_ids[m]
+            out[mid] = dec.Decision(
+                machine_id=mid,
+                ts=to_datetime(ts[i]),
+                strategy=dec.STRATEGIES[strategy],
+                confidence=conf[i],
+                risk=risk[i],
+                opportunity=opp[i],
+                stability=stab[i],
+                reasons=dec.reasons(cfg, strategy, risk[i], opp[i], stab[i], ev),
+            )
+        return out
+
     def _decision_of(self, m: int, health: float, score_sd: float) -> dec.Decision:
         M, idx = self.machines, self.index
         info = idx.types[int(idx.machine_type[m])]

@@ -22,6 +22,12 @@ def to_datetime(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def _rounded(a: F64, digits: int) -> list[list[float]]:
+    """Rows of `a` rounded, as lists; infinities become NaN (both then turn into None, like `finite`)."""
+    out: list[list[float]] = np.round(np.where(np.isinf(a), np.nan, a), digits).tolist()
+    return out
+
+
 def finite(x: float | None, digits: int = 6) -> float | None:
     """A JSON-safe float: None for NaN/inf, rounded."""
     if x is None or not math.isfinite(x):
@@ -292,6 +298,6 @@ class CorrelationReport(NamedTuple):
     def to_dict(self) -> dict[str, JsonValue]:
         return {
             "sensors": list(self.sensors),
-            "matrix": [[finite(v, 4) for v in row] for row in self.matrix.tolist()],
+            "matrix": [[None if v != v else v for v in row] for row in _rounded(self.matrix, 4)],
             "breaks": [b.to_dict() for b in self.breaks],
         }
