@@ -9,7 +9,7 @@ MACHINES ?= 50
 APT_PACKAGES := postgresql redis-server mosquitto mosquitto-clients chromium
 
 .PHONY: help demo dev test test-backend test-pipeline test-frontend test-e2e lint fmt bench migrate \
-        frontend system-deps venv compose-check clean client client-check bench-frontend
+        frontend system-deps venv compose-check clean client client-check bench-frontend screenshots
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-15s\033[0m %s\n",$$1,$$2}'
@@ -103,7 +103,7 @@ compose-check: venv ## validate docker-compose.yml against the Compose spec (off
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
 # ---------------------------------------------------------------------------------------------- bench
-bench: system-deps venv ## run the real pipeline at rising load; print and record figures in docs/benchmarks.md
+bench: system-deps venv bench-frontend ## run the real pipeline at rising load; print and record figures in docs/benchmarks.md
 	$(BIN)/python -m dtwin.bench.pipeline --out docs/benchmarks.md
 	$(BIN)/python -m dtwin.bench.simulator --out docs/benchmarks.md
 	$(BIN)/python -m dtwin.bench.bridge --out docs/benchmarks.md
@@ -112,6 +112,12 @@ bench: system-deps venv ## run the real pipeline at rising load; print and recor
 
 
 
+
+bench-frontend: venv frontend system-deps ## dashboard figures with 1,000 machines at 1 Hz (Playwright; prints, records in docs/benchmarks.md)
+	cd frontend && PW_SUITE=perf npx playwright test -c playwright.bench.config.ts
+
+screenshots: venv frontend system-deps ## retake docs/screenshots/*.png of every dashboard view (demo with 50 machines)
+	cd frontend && PW_SUITE=screenshots npx playwright test -c playwright.bench.config.ts
 
 clean: ## remove virtualenv, node_modules, builds and local data
 	rm -rf $(VENV) frontend/node_modules frontend/dist var

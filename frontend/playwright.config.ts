@@ -1,14 +1,15 @@
 // Playwright: the built dashboard served by the real backend in embedded demo mode.
 // `npm run e2e` builds frontend/dist first; the backend serves it at `/`.
+// Benchmarks and screenshots have their own config (playwright.bench.config.ts).
 import { defineConfig } from '@playwright/test';
+import { chromiumLaunch, pickPort } from './e2e/support/chromium';
 
-// Chosen once here so the web server and the tests agree; `||=` so an empty variable is ignored.
-process.env.PW_PORT ||= String(20000 + Math.floor(Math.random() * 20000));
-const PORT = process.env.PW_PORT;
+const PORT = pickPort('PW_PORT');
 const BASE_URL = `http://127.0.0.1:${PORT}`;
 
 export default defineConfig({
   testDir: './e2e',
+  testIgnore: ['**/perf.spec.ts', '**/screenshots.spec.ts', '**/_local/**'],
   timeout: 60_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,
@@ -20,19 +21,7 @@ export default defineConfig({
     baseURL: BASE_URL,
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    },
+    launchOptions: chromiumLaunch,
   },
   webServer: {
     command: `../.venv/bin/dtwin demo --host 127.0.0.1 --port ${PORT} --machines 5`,

@@ -1,32 +1,50 @@
-// The dashboard against the real backend in demo mode: fleet listed, machine selected, chart live.
-import { expect, test } from '@playwright/test';
+// The dashboard against the real backend in demo mode: the fleet live, a machine's chart growing,
+// problem details for errors, and a dropped connection that recovers and resumes.
+import { expect, test, type WebSocketRoute } from '@playwright/test';
+import { chartPoints, expectLive, machines, openMachine } from './support/dashboard';
 
-test('lists the fleet and charts a machine live', async ({ page }) => {
+test('lists the fleet and updates it live', async ({ page, request }) => {
+  const fleet = await machines(request);
   await page.goto('/');
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('dtwin — plant digital twin');
-  await expect(page.getByRole('status', { name: 'Connection' })).toHaveText(/Live/);
+  await expectLive(page);
 
   const table = page.getByRole('table', { name: 'Machines' });
-  const machineButtons = table.getByRole('button');
-  await expect(machineButtons.first()).toBeVisible();
-  await expect(machineButtons).toHaveCount(5);
+  await expect(table.getByRole('rowheader')).toHaveCount(fleet.length);
+  await expect(page.getByRole('button', { name: `Online: ${fleet.length}` })).toBeVisible();
 
-  const machineId = (await machineButtons.first().textContent())?.trim() ?? '';
-  expect(machineId).not.toBe('');
-  await machineButtons.first().click();
-  await expect(page).toHaveURL(new RegExp(`[?&]machine=${encodeURIComponent(machineId)}`));
+  // A row's latest values change without reloading: the stream is live.
+  const id = fleet[0]?.id ?? '';
+  const values = table.getByRole('list', { name: `Latest values of ${id}` });
+  const before = await values.textContent();
+  await expect(values).not.toHaveText(before ?? '', { timeout: 15_000 });
 
-  const panel = page.getByRole('region', { name: `Machine ${machineId}` });
+  // Search by id narrows the table.
+  await page.getByRole('searchbox', { name: 'Search machine id' }).fill(id);
+  await expect(table.getByRole('rowheader')).toHaveCount(1);
+});
+
+test('opens a machine and its chart grows', async ({ page, request }) => {
+  const [first] = await machines(request);
+  await page.goto('/');
+  const panel = await openMachine(page, first?.id ?? '');
   await expect(panel.locator('.js-plotly-plot .main-svg').first()).toBeVisible();
+  await expect(panel.locator('.js-plotly-plot .scatterlayer .trace').first()).toBeVisible();
 
-  // The chart grows with live data: the latest sample time moves on within 15 s.
   const status = panel.getByRole('status', { name: 'Chart status' });
   await expect(status).toContainText('Live.');
-  const latest = status.locator('time');
-  await expect(latest).toHaveText(/\d\d:\d\d:\d\d UTC/);
-  const first = await latest.textContent();
-  await expect(latest).not.toHaveText(first ?? '', { timeout: 15_000 });
-  await expect(panel.locator('.js-plotly-plot .scatterlayer .trace').first()).toBeVisible();
+  await expect(status.locator('time')).toHaveText(/\d\d:\d\d:\d\d UTC/);
+  const points = await chartPoints(panel);
+  await expect.poll(() => chartPoints(panel), { timeout: 15_000 }).toBeGreaterThan(points);
+  const latest = await status.locator('time').textContent();
+  await expect(status.locator('time')).not.toHaveText(latest ?? '', { timeout: 15_000 });
+
+  // Health, desired state and the other views are there.
+  await expect(panel.getByRole('region', { name: 'Desired state' })).toBeVisible();
+  await panel.getByRole('tab', { name: 'Correlations' }).click();
+  await expect(panel.getByRole('tabpanel')).toContainText(/Correlation|correlation/);
+  await panel.getByRole('tab', { name: 'Decisions' }).click();
+  await expect(panel.getByRole('tabpanel')).toBeVisible();
 });
 
 test('shows problem details for an unknown machine', async ({ page }) => {
@@ -34,4 +52,49 @@ test('shows problem details for an unknown machine', async ({ page }) => {
   const alert = page.getByRole('alert');
   await expect(alert).toContainText('Could not load does-not-exist');
   await expect(alert).not.toContainText('[object Object]');
+});
+
+test('a dropped connection shows reconnecting, then resumes live', async ({ page, request }) => {
+  const [first] = await machines(request);
+  let refuse = false;
+  const sockets: WebSocketRoute[] = [];
+  const subscribes: Array<Record<string, unknown>> = [];
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    if (refuse) {
+      // The network is down: the connection is closed before the server is reached.
+      void ws.close({ code: 1011, reason: 'test: network down' });
+      return;
+    }
+    const server = ws.connectToServer();
+    ws.onMessage((message) => {
+      const parsed = JSON.parse(String(message)) as Record<string, unknown>;
+      if (parsed.type === 'subscribe') subscribes.push(parsed);
+      server.send(message);
+    });
+    sockets.push(ws);
+  });
+
+  await page.goto('/');
+  await expectLive(page);
+  const panel = await openMachine(page, first?.id ?? '');
+  await expect(panel.getByRole('status', { name: 'Chart status' })).toContainText('Live.');
+  const before = await chartPoints(panel);
+  await expect.poll(() => chartPoints(panel)).toBeGreaterThan(before);
+
+  refuse = true;
+  await sockets.at(-1)?.close({ code: 1011, reason: 'test: connection dropped' });
+  const badge = page.getByRole('status', { name: 'Connection' });
+  await expect(badge).toHaveText(/Reconnecting|Offline/);
+  await expect(panel.getByRole('status', { name: 'Chart status' })).toContainText('Not live');
+
+  refuse = false;
+  await expect(badge).toHaveText(/Live/, { timeout: 30_000 });
+  // Every subscription came back with the last seq it had seen.
+  const resumed = subscribes.filter((s) => typeof s.resume_after === 'number');
+  expect(resumed.map((s) => s.sub)).toEqual(
+    expect.arrayContaining(['fleet', `machine:${first?.id}`]),
+  );
+  const after = await chartPoints(panel);
+  await expect.poll(() => chartPoints(panel), { timeout: 15_000 }).toBeGreaterThan(after);
+  await expect(panel.getByRole('status', { name: 'Chart status' })).toContainText('Live.');
 });

@@ -98,12 +98,12 @@ export type WsServerMessage =
   | PongMessage
   | ErrorMessage;
 
-export type TwinChangeKind = 'reported' | 'analytics' | 'twin' | 'removed';
+export type TwinChangeKind = 'reported' | 'analytics' | 'status' | 'twin' | 'removed';
 
 /** An update item of the `twins` stream: only what changed (docs/api.md). */
 export interface TwinChange {
   id: string;
-  version: number;
+  version?: number | null;
   kind: TwinChangeKind;
   ts?: string | null;
   quality?: Twin['quality'];
@@ -113,6 +113,7 @@ export interface TwinChange {
   health?: number | null;
   anomaly_score?: number | null;
   strategy?: string | null;
+  status?: Twin['status'] | null;
   /** kind `twin`: the whole twin, nested or (depending on the server) inline. */
   twin?: Twin;
   [key: string]: unknown;

@@ -37,6 +37,16 @@ describe('applyTwinChange', () => {
     });
   });
 
+  it('applies status changes', () => {
+    const twin = makeTwin();
+    expect(
+      applyTwinChange(twin, { id: twin.id, version: 11, kind: 'status', status: 'stale' }),
+    ).toMatchObject({
+      status: 'stale',
+      readings: twin.readings,
+    });
+  });
+
   it('ignores changes older than the twin', () => {
     const twin = makeTwin({ version: 20 });
     expect(applyTwinChange(twin, makeUpdate({ version: 19 }))).toBe(twin);

@@ -36,6 +36,8 @@ export function applyTwinChange(
     if (change.reported) next.reported = { ...twin.reported, ...change.reported };
     // A machine that reports is online (the status watcher confirms with a `twin` change).
     if (twin.status !== 'online') next.status = 'online';
+  } else if (change.kind === 'status') {
+    if (change.status) next.status = change.status;
   } else if (change.kind === 'analytics') {
     if (change.health !== undefined) next.health = change.health;
     if (change.anomaly_score !== undefined) next.anomaly_score = change.anomaly_score;

@@ -1,28 +1,31 @@
-// Plotly small multiples: one stacked subplot per sensor on a shared time axis, with the typical
-// range shaded, anomaly episodes marked and (for bucketed history) the min/max envelope.
-// Loaded lazily: Plotly is most of the bundle.
-import { useMemo } from 'react';
-import createPlotlyComponent from 'react-plotly.js/factory';
+// Live small multiples: one Plotly chart per sensor, with the typical range shaded, anomaly
+// episodes marked and (for bucketed history) the min/max envelope. Plotly is driven directly
+// (no React reconciliation of figures); redraws go through a frame queue with a time budget so a
+// machine with many sensors never makes one long frame, and charts scrolled out of view wait
+// until they are visible. Loaded lazily: Plotly is most of the bundle.
+import { memo, useEffect, useRef } from 'react';
 import Plotly from 'plotly.js-basic-dist-min';
-import type { Annotations, Config, Data, Layout, Shape } from 'plotly.js';
+import type { Config, Data, Layout, Shape } from 'plotly.js';
 import type { SeriesSnapshot } from '../../../lib/ringBuffer';
 import { sensorInfo } from '../../../lib/format';
+import { createFrameQueue } from '../../../lib/frameQueue';
 import { withGaps, type Band, type Episode } from '../chartData';
-import { measureChartUpdate } from '../chartTiming';
+import { recordChartUpdate } from '../chartTiming';
 
-const Plot = createPlotlyComponent(Plotly);
-
-const ROW_HEIGHT = 120;
+const PLOT_HEIGHT = 116;
 const GRID = 'rgba(148, 163, 184, 0.16)';
 const LINE = '#60a5fa';
 const ENVELOPE = 'rgba(96, 165, 250, 0.22)';
 const BAND = 'rgba(74, 222, 128, 0.10)';
-const ANOMALY = 'rgba(248, 113, 113, 0.20)';
+const ANOMALY = 'rgba(248, 113, 113, 0.22)';
 const CONFIG: Partial<Config> = {
   displaylogo: false,
   responsive: true,
-  modeBarButtonsToRemove: ['lasso2d', 'select2d'],
+  displayModeBar: false,
 };
+
+/** One queue for every chart on the page: at most ~8 ms of redrawing per animation frame. */
+const queue = createFrameQueue(8);
 
 /** Min/max per bucket, drawn as a shaded envelope around the average line. */
 export interface Envelope {
@@ -44,96 +47,50 @@ export interface SensorChartProps {
   paused: boolean;
 }
 
-function axisName(kind: 'x' | 'y', index: number): string {
-  return index === 0 ? kind : `${kind}${index + 1}`;
+interface PlotProps {
+  machineId: string;
+  sensor: string;
+  points: SeriesSnapshot;
+  envelope: Envelope | undefined;
+  band: Band | undefined;
+  episodes: readonly Episode[] | undefined;
+  /** Shared x range so the small multiples line up. */
+  range: [number, number] | null;
+  paused: boolean;
 }
 
-function buildData(
-  sensors: readonly string[],
-  series: SensorChartProps['series'],
-  envelopes: SensorChartProps['envelopes'],
-): Data[] {
+function buildData({ sensor, points, envelope }: PlotProps): Data[] {
   const data: Data[] = [];
-  sensors.forEach((sensor, index) => {
-    const yaxis = axisName('y', index);
-    const envelope = envelopes?.get(sensor);
-    if (envelope) {
-      data.push(
-        {
-          type: 'scatter',
-          mode: 'lines',
-          x: envelope.x,
-          y: envelope.min,
-          xaxis: 'x',
-          yaxis,
-          line: { width: 0 },
-          hoverinfo: 'skip',
-          showlegend: false,
-        },
-        {
-          type: 'scatter',
-          mode: 'lines',
-          x: envelope.x,
-          y: envelope.max,
-          xaxis: 'x',
-          yaxis,
-          line: { width: 0 },
-          fill: 'tonexty',
-          fillcolor: ENVELOPE,
-          hoverinfo: 'skip',
-          showlegend: false,
-        },
-      );
-    }
-    const points = withGaps(series.get(sensor) ?? { x: [], y: [] });
-    const { label, unit } = sensorInfo(sensor);
-    data.push({
-      type: 'scatter',
-      mode: 'lines',
-      name: sensor,
-      // Epoch milliseconds are valid values on a date axis.
-      x: points.x,
-      y: points.y,
-      xaxis: 'x',
-      yaxis,
-      line: { width: 1.5, color: LINE },
-      connectgaps: false,
-      hovertemplate: `%{y:.3~f} ${unit}<extra>${label}</extra>`,
-    });
+  if (envelope) {
+    const common = { type: 'scatter', mode: 'lines', x: envelope.x, hoverinfo: 'skip' } as const;
+    data.push(
+      { ...common, y: envelope.min, line: { width: 0 } },
+      { ...common, y: envelope.max, line: { width: 0 }, fill: 'tonexty', fillcolor: ENVELOPE },
+    );
+  }
+  const line = withGaps(points);
+  const { label, unit } = sensorInfo(sensor);
+  data.push({
+    type: 'scatter',
+    mode: 'lines',
+    name: sensor,
+    // Epoch milliseconds are valid values on a date axis.
+    x: line.x,
+    y: line.y,
+    line: { width: 1.5, color: LINE },
+    connectgaps: false,
+    hovertemplate: `%{y:.3~f} ${unit}<extra>${label}</extra>`,
   });
   return data;
 }
 
-function buildLayout(
-  props: Pick<
-    SensorChartProps,
-    'sensors' | 'machineId' | 'revision' | 'paused' | 'bands' | 'episodes'
-  >,
-): Partial<Layout> {
-  const { sensors, machineId, revision, paused, bands, episodes } = props;
-  const rows = Math.max(1, sensors.length);
-  const annotations: Array<Partial<Annotations>> = sensors.map((sensor, index) => {
-    const { label, unit } = sensorInfo(sensor);
-    return {
-      text: unit ? `<b>${label}</b> (${unit})` : `<b>${label}</b>`,
-      xref: 'paper',
-      yref: `${axisName('y', index)} domain` as Annotations['yref'],
-      x: 0,
-      y: 1,
-      xanchor: 'left',
-      yanchor: 'bottom',
-      showarrow: false,
-      font: { size: 11 },
-    };
-  });
+function buildLayout({ machineId, band, episodes, range, paused }: PlotProps): Partial<Layout> {
   const shapes: Array<Partial<Shape>> = [];
-  sensors.forEach((sensor, index) => {
-    const band = bands?.get(sensor);
-    if (!band) return;
+  if (band) {
     shapes.push({
       type: 'rect',
       xref: 'paper',
-      yref: axisName('y', index) as Shape['yref'],
+      yref: 'y',
       x0: 0,
       x1: 1,
       y0: band.lo,
@@ -142,7 +99,7 @@ function buildLayout(
       line: { width: 0 },
       layer: 'below',
     });
-  });
+  }
   for (const episode of episodes ?? []) {
     shapes.push({
       type: 'rect',
@@ -157,50 +114,120 @@ function buildLayout(
       layer: 'below',
     });
   }
-  const layout: Partial<Layout> & Record<string, unknown> = {
-    height: 40 + rows * ROW_HEIGHT,
-    margin: { l: 56, r: 12, t: 22, b: 30 },
-    grid: { rows, columns: 1, pattern: 'coupled', roworder: 'top to bottom', ygap: 0.35 },
+  return {
+    height: PLOT_HEIGHT,
+    // Fixed margins: automargin would cost a second layout pass on every redraw.
+    margin: { l: 52, r: 10, t: 6, b: 22 },
     showlegend: false,
     hovermode: 'x',
-    annotations,
     shapes,
-    // A new datarevision redraws the traces; uirevision keeps zoom/pan until the machine changes.
-    datarevision: revision,
+    // uirevision keeps a zoom until the machine changes.
     uirevision: machineId,
     paper_bgcolor: 'rgba(0,0,0,0)',
     plot_bgcolor: paused ? 'rgba(148, 163, 184, 0.10)' : 'rgba(0,0,0,0)',
-    font: { family: 'system-ui, sans-serif', size: 11, color: '#cbd5e1' },
-    xaxis: { type: 'date', gridcolor: GRID, linecolor: GRID },
-  };
-  for (let index = 0; index < rows; index += 1) {
-    layout[`yaxis${index === 0 ? '' : index + 1}`] = {
+    font: { family: 'system-ui, sans-serif', size: 10, color: '#cbd5e1' },
+    xaxis: {
+      type: 'date',
       gridcolor: GRID,
-      zeroline: false,
-      automargin: true,
-      nticks: 4,
+      linecolor: GRID,
+      // One line of tick labels (Plotly's default adds the date on a second line).
+      tickformat: range && range[1] - range[0] > 86_400_000 ? '%b %d' : '%H:%M',
+      ...(range ? { range } : { autorange: true }),
+    },
+    yaxis: { gridcolor: GRID, zeroline: false, nticks: 4 },
+  };
+}
+
+const SensorPlot = memo(function SensorPlot(props: PlotProps) {
+  const ref = useRef<HTMLDivElement>(null);
+  const visible = useRef(true);
+  const drawn = useRef(false);
+  const latest = useRef(props);
+  const key = `${props.machineId}/${props.sensor}`;
+
+  useEffect(() => {
+    latest.current = props;
+    const element = ref.current;
+    if (!element) return;
+    const draw = () => {
+      if (!visible.current && drawn.current) return;
+      const started = performance.now();
+      const current = latest.current;
+      void Plotly.react(element, buildData(current), buildLayout(current), CONFIG).then(() =>
+        recordChartUpdate(started),
+      );
+      drawn.current = true;
     };
+    queue.enqueue(key, draw);
+  });
+
+  useEffect(() => {
+    const element = ref.current;
+    if (!element) return;
+    const observer =
+      typeof IntersectionObserver === 'function'
+        ? new IntersectionObserver(([entry]) => {
+            const wasVisible = visible.current;
+            visible.current = entry?.isIntersecting ?? true;
+            // Catch up on what was skipped while scrolled away.
+            if (visible.current && !wasVisible) {
+              queue.enqueue(key, () => {
+                const current = latest.current;
+                void Plotly.react(element, buildData(current), buildLayout(current), CONFIG);
+              });
+            }
+          })
+        : null;
+    observer?.observe(element);
+    return () => {
+      observer?.disconnect();
+      queue.cancel(key);
+      Plotly.purge(element);
+    };
+  }, [key]);
+
+  const { label, unit } = sensorInfo(props.sensor);
+  return (
+    <div className="sensor-plot">
+      <div className="sensor-plot__title">
+        <strong>{label}</strong>
+        {unit ? <span className="muted"> ({unit})</span> : null}
+      </div>
+      <div ref={ref} style={{ height: PLOT_HEIGHT }} />
+    </div>
+  );
+});
+
+function sharedRange(series: ReadonlyMap<string, SeriesSnapshot>): [number, number] | null {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const points of series.values()) {
+    const first = points.x[0];
+    const last = points.x.at(-1);
+    if (first !== undefined && first < lo) lo = first;
+    if (last !== undefined && last > hi) hi = last;
   }
-  return layout;
+  return Number.isFinite(lo) && Number.isFinite(hi) && hi > lo ? [lo, hi] : null;
 }
 
 export default function SensorChart(props: SensorChartProps) {
-  const { machineId, sensors, series, envelopes, bands, episodes, revision, paused } = props;
-  // Plotly only does work when these identities change: once per frame with new data at most.
-  const data = useMemo(() => buildData(sensors, series, envelopes), [sensors, series, envelopes]);
-  const layout = useMemo(
-    () => buildLayout({ sensors, machineId, revision, paused, bands, episodes }),
-    [sensors, machineId, revision, paused, bands, episodes],
-  );
+  const { machineId, sensors, series, envelopes, bands, episodes, paused } = props;
+  const range = sharedRange(series);
   return (
-    <Plot
-      data={data}
-      layout={layout}
-      config={CONFIG}
-      useResizeHandler
-      style={{ width: '100%' }}
-      onInitialized={measureChartUpdate}
-      onUpdate={measureChartUpdate}
-    />
+    <div className="sensor-plots">
+      {sensors.map((sensor) => (
+        <SensorPlot
+          key={sensor}
+          machineId={machineId}
+          sensor={sensor}
+          points={series.get(sensor) ?? { x: [], y: [] }}
+          envelope={envelopes?.get(sensor)}
+          band={bands?.get(sensor)}
+          episodes={episodes}
+          range={range}
+          paused={paused}
+        />
+      ))}
+    </div>
   );
 }

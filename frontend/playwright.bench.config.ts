@@ -1,0 +1,34 @@
+// Playwright runs that are not tests: the dashboard performance figures (PW_SUITE=perf, a demo with
+// 1,000 machines at 1 Hz; `make bench-frontend`) and the README screenshots (PW_SUITE=screenshots,
+// 50 machines; `make screenshots`). Both print or write files and never assert timing.
+import { defineConfig } from '@playwright/test';
+import { chromiumLaunch, pickPort } from './e2e/support/chromium';
+
+const SUITE = process.env.PW_SUITE === 'screenshots' ? 'screenshots' : 'perf';
+const MACHINES = process.env.PW_MACHINES ?? (SUITE === 'perf' ? '1000' : '50');
+const PORT = pickPort('PW_BENCH_PORT');
+const BASE_URL = `http://127.0.0.1:${PORT}`;
+
+export default defineConfig({
+  testDir: './e2e',
+  testMatch: SUITE === 'perf' ? '**/perf.spec.ts' : '**/screenshots.spec.ts',
+  timeout: 300_000,
+  expect: { timeout: 60_000 },
+  workers: 1,
+  retries: 0,
+  reporter: 'list',
+  use: {
+    baseURL: BASE_URL,
+    viewport: { width: 1600, height: 1000 },
+    launchOptions: chromiumLaunch,
+  },
+  webServer: {
+    command: `../.venv/bin/dtwin demo --host 127.0.0.1 --port ${PORT} --machines ${MACHINES}`,
+    url: `${BASE_URL}/healthz`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    env: { DTWIN_DATABASE_URL: `sqlite+aiosqlite:////tmp/dtwin-playwright-bench-${PORT}.db` },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  },
+});
