@@ -19,6 +19,9 @@ class CorrelationConfig:
     drop: float = 0.4  # a break: the correlation lost this much in the baseline's direction
     baseline_alpha: float = 0.2  # EWMA weight of each completed window in the baseline
     min_windows: int = 3  # windows in the baseline before breaks are reported
+    # a window judges a pair only when both sensors moved in it: window std >= this x the sensor's typical
+    # window std (a machine held at a steady operating point shows noise, which correlates with nothing)
+    min_spread: float = 0.5
 
 
 def window_correlation(buf: F64) -> F64:
@@ -58,6 +61,18 @@ def find_breaks(baseline: F64, n_windows: I64, recent: F64, cfg: CorrelationConf
     return out
 
 
+def _window_std(win: F64) -> F64:
+    """Per window and sensor, the std of the finite values (NaN with fewer than 3)."""
+    m = np.isfinite(win)
+    n = m.sum(axis=1)
+    x = np.where(m, win, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = x.sum(axis=1) / n
+        var = (np.where(m, win - mean[:, None, :], 0.0) ** 2).sum(axis=1) / n
+    out: F64 = np.where(n >= 3, np.sqrt(var), np.nan)
+    return out
+
+
 @functools.lru_cache(maxsize=64)
 def _upper(f: int) -> Bool:
     u: Bool = np.triu(np.ones((f, f), dtype=np.bool_), 1)
@@ -77,6 +92,8 @@ class CorrelationTracker:
     n_windows: I64 = field(init=False)
     breaks: I64 = field(init=False)  # pairs broken at the last completed window
     last: F32 = field(init=False)  # correlation matrix of the last completed window (NaN before the first)
+    broken: Bool = field(init=False)  # pairs broken at the last completed window
+    spread: F32 = field(init=False)  # typical window std per sensor (EWMA over windows, like the baseline)
 
     def __post_init__(self) -> None:
         w, f = self.cfg.window, self.n_features
@@ -86,6 +103,8 @@ class CorrelationTracker:
         self.n_windows = np.zeros(0, dtype=np.int64)
         self.breaks = np.zeros(0, dtype=np.int64)
         self.last = np.full((0, f, f), np.nan, dtype=np.float32)
+        self.broken = np.zeros((0, f, f), dtype=np.bool_)
+        self.spread = np.zeros((0, f), dtype=np.float32)
 
     def ensure(self, n_rows: int, n_features: int) -> None:
         cap, f_old = self.count.shape[0], self.n_features
@@ -102,6 +121,11 @@ class CorrelationTracker:
         last = np.full((new, f, f), np.nan, dtype=np.float32)
         last[:cap, :f_old, :f_old] = self.last
         self.last = last
+        broken = np.zeros((new, f, f), dtype=np.bool_)
+        broken[:cap, :f_old, :f_old] = self.broken
+        spread = np.zeros((new, f), dtype=np.float32)
+        spread[:cap, :f_old] = self.spread
+        self.broken, self.spread = broken, spread
         ring[:cap, :, :f_old] = self.ring
         base[:cap, :f_old, :f_old] = self.baseline
         count[:cap], nwin[:cap], brk[:cap] = self.count, self.n_windows, self.breaks
@@ -127,7 +151,7 @@ class CorrelationTracker:
             windows = np.stack([seq[e - w : e] for e in ends.tolist()])
             padded = np.full((windows.shape[0], w, self.n_features), np.nan)
             padded[:, :, :f] = windows
-            self._apply_sequence(m, window_correlation(padded))
+            self._apply_sequence(m, window_correlation(padded), _window_std(padded))
         keep = rounds.rank >= (rounds.counts[rounds.col] - w)
         r = rows[keep]
         pos = (self.count[r] + rounds.rank[keep]) % w
@@ -135,45 +159,37 @@ class CorrelationTracker:
         self.count[uniq] += rounds.counts
         single = uniq[completed == 1]
         if single.shape[0]:
-            self._apply(single, window_correlation(self.ring[single].astype(np.float64)))
+            win = self.ring[single].astype(np.float64)
+            self._apply(single, window_correlation(win), _window_std(win))
 
-    def _apply_sequence(self, row: int, recent: F64) -> None:
-        """`_apply` for several consecutive windows of one machine (a cheap loop over F x F matrices)."""
+    def _apply_sequence(self, row: int, recent: F64, std: F64) -> None:
+        """`_apply` for several consecutive windows of one machine (a loop over its windows)."""
+        for r, sd in zip(recent, std, strict=True):
+            self._apply(np.array([row], dtype=np.int64), r[None], sd[None])
+
+    def _apply(self, rows: I64, recent: F64, std: F64) -> None:
+        """Compare each machine's completed window (`recent` k x F x F, per-sensor `std` k x F) with its
+        baseline, then fold it in: the first windows equally, then EWMA. Broken pairs, undefined correlations
+        and pairs whose sensors did not move in the window leave the baseline as it was."""
         cfg = self.cfg
-        base = self.baseline[row].astype(np.float64)
-        nwin = int(self.n_windows[row])
-        upper = np.triu(np.ones(base.shape, dtype=np.bool_), 1)
-        broken = np.zeros(base.shape, dtype=np.bool_)
-        with np.errstate(invalid="ignore"):
-            for r in recent:
-                finite = np.isfinite(r)
-                broken = (
-                    upper
-                    & finite
-                    & (nwin >= cfg.min_windows)
-                    & (np.abs(base) >= cfg.strong)
-                    & (np.abs(base) - np.sign(base) * r >= cfg.drop)
-                )
-                ok = finite & ~(broken | broken.T)
-                weight = max(1.0 / (nwin + 1.0), cfg.baseline_alpha)
-                base = np.where(ok, base + weight * (np.where(finite, r, 0.0) - base), base)
-                nwin += 1
-        self.baseline[row] = base.astype(np.float32)
-        self.last[row] = recent[-1]
-        self.n_windows[row] = nwin
-        self.breaks[row] = int(broken.sum())
-
-    def _apply(self, rows: I64, recent: F64) -> None:
         base = self.baseline[rows].astype(np.float64)
         nwin = self.n_windows[rows]
-        broken = find_breaks(base, nwin, recent, self.cfg)
+        spread = self.spread[rows].astype(np.float64)
+        moved = (nwin[:, None] == 0) | ~(std < cfg.min_spread * spread)  # NaN std: judged by `recent`
+        judged = moved[:, :, None] & moved[:, None, :]
+        broken = find_breaks(base, nwin, recent, cfg) & judged
         self.breaks[rows] = broken.sum(axis=(1, 2))
+        self.broken[rows] = broken
         self.last[rows] = recent
-        a = self.cfg.baseline_alpha
-        # average the first windows equally, then EWMA; broken pairs and undefined correlations do not update
-        weight = np.maximum(1.0 / (nwin + 1.0), a)[:, None, None]
-        ok = np.isfinite(recent) & ~(broken | np.swapaxes(broken, 1, 2))
-        self.baseline[rows] = np.where(ok, base + weight * (np.nan_to_num(recent) - base), base).astype(
+        weight = np.maximum(1.0 / (nwin + 1.0), cfg.baseline_alpha)
+        ok = np.isfinite(recent) & judged & ~(broken | np.swapaxes(broken, 1, 2))
+        w3 = weight[:, None, None]
+        self.baseline[rows] = np.where(ok, base + w3 * (np.nan_to_num(recent) - base), base).astype(
+            np.float32
+        )
+        fin = np.isfinite(std)
+        w2 = weight[:, None]
+        self.spread[rows] = np.where(fin, spread + w2 * (np.nan_to_num(std) - spread), spread).astype(
             np.float32
         )
         self.n_windows[rows] = nwin + 1
@@ -195,4 +211,7 @@ class CorrelationTracker:
             + self.count.nbytes
             + self.n_windows.nbytes
             + self.breaks.nbytes
+            + self.last.nbytes
+            + self.broken.nbytes
+            + self.spread.nbytes
         )

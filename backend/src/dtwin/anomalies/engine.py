@@ -11,7 +11,7 @@ import numpy as np
 
 from dtwin.anomalies import decisions as dec
 from dtwin.anomalies.config import EngineConfig, LimitsSource, Range
-from dtwin.anomalies.correlation import CorrelationTracker, find_breaks, window_correlation
+from dtwin.anomalies.correlation import CorrelationTracker, window_correlation
 from dtwin.anomalies.detectors import (
     MULTIVARIATE,
     DetectorOutput,
@@ -394,12 +394,13 @@ class ScoringEngine(MachineSteps):
             f = info.n_features
             return CorrelationReport(list(info.sensors), np.full((f, f), np.nan), [])
         f = tracker.n_features
-        if tracker.n_windows[row] > 0:  # the last completed window (computed then, for all machines at once)
-            matrix = tracker.last[row : row + 1].astype(np.float64)
-        else:
-            matrix = window_correlation(tracker.recent(row)[None, :, :])
         base = tracker.baseline[row].astype(np.float64)
-        broken = find_breaks(base[None], tracker.n_windows[row : row + 1], matrix, self.config.correlation)[0]
+        if tracker.n_windows[row] > 0:  # the last completed window, as judged when it completed
+            matrix = tracker.last[row : row + 1].astype(np.float64)
+            broken = tracker.broken[row]
+        else:  # no window yet: the vectors so far, and no baseline to break from
+            matrix = window_correlation(tracker.recent(row)[None, :, :])
+            broken = np.zeros((f, f), dtype=np.bool_)
         sensors = list(info.sensors[:f])
         breaks = [
             CorrelationBreak(sensors[i], sensors[j], float(base[i, j]), float(matrix[0, i, j]))
