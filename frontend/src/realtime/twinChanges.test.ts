@@ -37,6 +37,21 @@ describe('applyTwinChange', () => {
     });
   });
 
+  it('empties the delta once the device reports the desired values', () => {
+    const twin = makeTwin({
+      desired: { mode: 'standby', speed_setpoint_rpm: 2400 },
+      desired_version: 2,
+      delta: { mode: 'standby', speed_setpoint_rpm: 2400 },
+    });
+    const partly = applyTwinChange(twin, makeUpdate({ reported: { mode: 'standby' } }));
+    expect(partly?.delta).toEqual({ speed_setpoint_rpm: 2400 });
+    const done = applyTwinChange(
+      partly ?? undefined,
+      makeUpdate({ version: 12, reported: { speed_setpoint_rpm: 2400 } }),
+    );
+    expect(done?.delta).toEqual({});
+  });
+
   it('applies status changes', () => {
     const twin = makeTwin();
     expect(

@@ -3,6 +3,9 @@
 import type { Twin } from '../api/types';
 import { isTwin, type TwinChange } from './messages';
 
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** The whole twin carried by a `kind: "twin"` change, nested or inline. */
 function wholeTwin(change: TwinChange): Twin | null {
   if (isTwin(change.twin)) return change.twin;
@@ -11,6 +14,23 @@ function wholeTwin(change: TwinChange): Twin | null {
     return rest;
   }
   return null;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Desired members the device does not report yet (docs/api.md "delta"), from its reported settings
+ * and readings. The stream's `reported` changes do not carry the delta, so it is kept up to date here.
+ */
+export function computeDelta(twin: Twin): Twin['delta'] {
+  const delta: Twin['delta'] = {};
+  for (const [key, wanted] of Object.entries(twin.desired)) {
+    const actual = key in twin.reported ? twin.reported[key] : twin.readings[key];
+    if (!sameValue(actual, wanted)) delta[key] = wanted;
+  }
+  return delta;
 }
 
 /**
@@ -34,6 +54,8 @@ export function applyTwinChange(
     if (change.last_seen !== undefined) next.last_seen = change.last_seen;
     if (change.readings) next.readings = { ...twin.readings, ...change.readings };
     if (change.reported) next.reported = { ...twin.reported, ...change.reported };
+    if (isRecord(change.delta)) next.delta = change.delta;
+    else if (Object.keys(twin.desired).length > 0) next.delta = computeDelta(next);
     // A machine that reports is online (the status watcher confirms with a `twin` change).
     if (twin.status !== 'online') next.status = 'online';
   } else if (change.kind === 'status') {

@@ -49,7 +49,11 @@ export function useLiveTwin(machineId: string, capacity = SERIES_CAPACITY): Live
   useSubscription(
     { sub: `machine:${machineId}`, stream: 'twins', filter: { machine_ids: [machineId] } },
     {
-      snapshot: (items) => {
+      snapshot: (items, reason) => {
+        // After a gap the server could not replay, the chart's history has a hole: reload it.
+        if (reason !== 'subscribe') {
+          void queryClient.invalidateQueries({ queryKey: ['twin', machineId, 'readings'] });
+        }
         const fresh = items.find((item) => item.id === machineId);
         if (!fresh) return;
         queryClient.setQueryData<Twin>(twinQueryKey(machineId), fresh);
