@@ -14,13 +14,28 @@ test('edits desired state and sees it pending, then converged', async ({ page, r
 
   const editor = desired.getByRole('textbox');
   await editor.fill('{"mode": "standby"}');
-  await desired.getByRole('button', { name: 'Apply patch' }).click();
-
   const command = desired.getByRole('status', { name: 'Command status' });
-  // The device answers within a simulator tick; the pending state is shown until then.
-  await expect(command).toContainText('pending', { timeout: 5_000 });
+  // The device answers within a simulator tick, often faster than a poll: record every text the
+  // status shows from the click on.
+  await command.evaluate((element) => {
+    const seen: string[] = [];
+    (window as unknown as { statusSeen: string[] }).statusSeen = seen;
+    new MutationObserver(() => seen.push(element.textContent ?? '')).observe(element, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+    });
+  });
+  await desired.getByRole('button', { name: 'Apply patch' }).click();
   await expect(command).toContainText('accepted', { timeout: 20_000 });
   await expect(command).toContainText('converged', { timeout: 20_000 });
+  const seen = await page.evaluate(
+    () => (window as unknown as { statusSeen: string[] }).statusSeen,
+  );
+  const pendingAt = seen.findIndex((text) => text.includes('pending'));
+  const convergedAt = seen.findIndex((text) => text.includes('converged'));
+  expect(pendingAt).toBeGreaterThanOrEqual(0);
+  expect(convergedAt).toBeGreaterThan(pendingAt);
   const mode = desired.getByRole('table', { name: 'Reported vs desired' }).getByRole('row', {
     name: /mode/,
   });

@@ -18,6 +18,17 @@ test('screenshots of each view', async ({ page, request }) => {
     .poll(
       async () =>
         (
+          (await (await request.get(`/api/v1/twins/${id}/readings?limit=10000`)).json()) as {
+            items: unknown[];
+          }
+        ).items.length,
+      { timeout: 240_000, intervals: [5_000] },
+    )
+    .toBeGreaterThan(150 * 9);
+  await expect
+    .poll(
+      async () =>
+        (
           (await (await request.get(`/api/v1/twins/${id}/correlations`)).json()) as {
             matrix: unknown;
           }
@@ -36,6 +47,7 @@ test('screenshots of each view', async ({ page, request }) => {
 
   await page.goto('/');
   await expect(page.getByRole('table', { name: 'Machines' })).toBeVisible();
+  await page.getByRole('combobox', { name: 'Sort' }).selectOption('-anomaly_score');
   await page.waitForTimeout(2_000);
   await shot(page, 'fleet');
 

@@ -28,10 +28,13 @@ export async function expectLive(page: Page): Promise<void> {
   await expect(page.getByRole('status', { name: 'Connection' })).toHaveText(/Live/);
 }
 
-/** Opens a machine from the fleet table; returns its detail region. */
+/** Opens a machine from the fleet table (searching for it: rows are windowed); returns its region. */
 export async function openMachine(page: Page, id: string): Promise<Locator> {
+  const search = page.getByRole('searchbox', { name: 'Search machine id' });
+  await search.fill(id);
   const table = page.getByRole('table', { name: 'Machines' });
   await table.getByRole('button', { name: id, exact: true }).click();
+  await search.fill('');
   await expect(page).toHaveURL(new RegExp(`[?&]machine=${encodeURIComponent(id)}`));
   return page.getByRole('region', { name: `Machine ${id}` });
 }

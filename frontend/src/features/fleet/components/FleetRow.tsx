@@ -6,6 +6,9 @@ import { StatusBadge } from '../../../components/StatusBadge';
 import { formatMachineType, formatReading, sensorInfo } from '../../../lib/format';
 import { scoreBand } from '../../../lib/status';
 
+/** The readings cell shows this many sensors (alphabetically); the machine view shows them all. */
+const READINGS_SHOWN = 4;
+
 /** Every row has this height (CSS clamps the content) so the table can be windowed. */
 export const ROW_HEIGHT_PX = 40;
 
@@ -28,7 +31,7 @@ export const FleetRow = memo(function FleetRow({
   onSelect,
 }: FleetRowProps) {
   const place = [twin.site, twin.line].filter(Boolean).join(' / ') || '—';
-  const sensors = Object.keys(twin.readings).sort();
+  const sensors = Object.keys(twin.readings).sort().slice(0, READINGS_SHOWN);
   const className = ['fleet-row', `fleet-row--${status}`, selected && 'fleet-row--selected']
     .filter(Boolean)
     .join(' ');

@@ -30,6 +30,7 @@ export function FleetTable({ twins, selectedId, onSelect, now }: FleetTableProps
   const { ref, start, end, padTop, padBottom } = useVirtualRows<HTMLDivElement>(
     twins.length,
     ROW_HEIGHT_PX,
+    6,
   );
   return (
     <div className="table-scroll" ref={ref}>

@@ -84,6 +84,12 @@ function buildData({ sensor, points, envelope }: PlotProps): Data[] {
   return data;
 }
 
+function tickFormat(range: [number, number] | null): string {
+  const span = range ? range[1] - range[0] : 0;
+  if (span > 86_400_000) return '%b %d';
+  return span > 15 * 60_000 ? '%H:%M' : '%H:%M:%S';
+}
+
 function buildLayout({ machineId, band, episodes, range, paused }: PlotProps): Partial<Layout> {
   const shapes: Array<Partial<Shape>> = [];
   if (band) {
@@ -131,7 +137,7 @@ function buildLayout({ machineId, band, episodes, range, paused }: PlotProps): P
       gridcolor: GRID,
       linecolor: GRID,
       // One line of tick labels (Plotly's default adds the date on a second line).
-      tickformat: range && range[1] - range[0] > 86_400_000 ? '%b %d' : '%H:%M',
+      tickformat: tickFormat(range),
       ...(range ? { range } : { autorange: true }),
     },
     yaxis: { gridcolor: GRID, zeroline: false, nticks: 4 },
