@@ -109,6 +109,8 @@ bench: system-deps venv bench-frontend ## run the real pipeline at rising load; 
 	$(BIN)/python -m dtwin.bench.bridge --out docs/benchmarks.md
 	$(BIN)/python -m dtwin.bench.twins --out docs/benchmarks.md
 	$(BIN)/python -m dtwin.bench.scoring --out docs/benchmarks.md
+	$(BIN)/python -m dtwin.bench.scoring_share --out docs/benchmarks.md
+	$(BIN)/python -m dtwin.bench.detection --out docs/benchmarks.md
 
 
 

@@ -71,15 +71,17 @@ def evaluate(
     sensors: Sequence[str | None] | None = None,
     threshold: float = 0.5,
     grace_s: float = 60.0,
+    merge_gap_s: float = 0.0,
 ) -> EvaluationReport:
     """Score samples (epoch seconds `ts`, `scores`, optionally the machine and sensor of each sample; omit
     them for one series or per-row scores) against `events`.
 
     An event is detected if a sample of its machine (and sensor, when both sides name one) scores at or above
     `threshold` within [start, end + grace_s]; the delay is from `start` to that first alarm. Alarms are
-    grouped into episodes (consecutive alarming samples of one series); an episode overlapping no window of a
-    matching event is a false alarm. False alarms cannot be attributed to a fault kind, so every kind's
-    precision is detected / (detected + all false alarms)."""
+    grouped into episodes (consecutive alarming samples of one series; with `merge_gap_s` > 0, alarms of a
+    series at most that far apart, as an operator sees one flickering alarm as one); an episode overlapping no
+    window of a matching event is a false alarm. False alarms cannot be attributed to a fault kind, so every
+    kind's precision is detected / (detected + all false alarms)."""
     t = np.asarray(ts, dtype=np.float64)
     s = np.asarray(scores, dtype=np.float64)
     n = t.shape[0]
@@ -93,10 +95,18 @@ def evaluate(
     key_sensor = [str(k).split("\x00", 1)[1] for k in uniq.tolist()]
     alarm: Bool = s >= threshold
 
-    # alarm episodes: runs of alarming samples within a series
-    start_ep = alarm & np.concatenate(([True], ~alarm[:-1] | (key_idx[1:] != key_idx[:-1])))
-    end_ep = alarm & np.concatenate((~alarm[1:] | (key_idx[1:] != key_idx[:-1]), [True]))
-    ep_key, ep_t0, ep_t1 = key_idx[start_ep], t[start_ep], t[end_ep]
+    # alarm episodes: runs of alarming samples within a series (or alarms at most merge_gap_s apart)
+    if merge_gap_s > 0:
+        ai = np.flatnonzero(alarm)
+        ka, ta = key_idx[ai], t[ai]
+        new = np.ones(ai.shape[0], dtype=np.bool_)
+        new[1:] = (ka[1:] != ka[:-1]) | (ta[1:] - ta[:-1] > merge_gap_s)
+        last = np.append(new[1:], True)
+        ep_key, ep_t0, ep_t1 = ka[new], ta[new], ta[last]
+    else:
+        start_ep = alarm & np.concatenate(([True], ~alarm[:-1] | (key_idx[1:] != key_idx[:-1])))
+        end_ep = alarm & np.concatenate((~alarm[1:] | (key_idx[1:] != key_idx[:-1]), [True]))
+        ep_key, ep_t0, ep_t1 = key_idx[start_ep], t[start_ep], t[end_ep]
     ep_true = np.zeros(ep_key.shape[0], dtype=np.bool_)
     bounds = np.searchsorted(key_idx, np.arange(len(uniq) + 1))
 

@@ -54,3 +54,14 @@ def test_sensor_specific_events_match_their_sensor() -> None:
     report = evaluate(ts, scores, [ev], sensors=sensors, grace_s=0.0)
     assert report.kinds["spike"].detected == 0
     assert report.false_alarms == 1
+
+
+def test_flickering_alarms_merge_into_one_episode_with_a_gap() -> None:
+    ts = np.arange(1000, dtype=np.float64)
+    scores = np.zeros(1000)
+    scores[[500, 530, 590]] = 0.9  # one false alarm flickering over 90 s...
+    scores[900] = 0.9  # ...and a separate one later
+    events = [GroundTruthEvent(None, None, "leak", 100.0, 120.0)]
+    assert evaluate(ts, scores, events).false_alarms == 4
+    merged = evaluate(ts, scores, events, merge_gap_s=120.0)
+    assert merged.alarm_episodes == 2 and merged.false_alarms == 2
