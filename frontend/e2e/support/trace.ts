@@ -1,6 +1,7 @@
-// Main-thread work per animation frame from a Chromium trace (CDP Tracing): every task on the
-// renderer's main thread is attributed to the frame in which it started (frames delimited by
-// BeginMainThreadFrame), and the per-frame sums are summarised.
+// Main-thread work per animation frame from a Chromium trace (CDP Tracing). A frame's work is the
+// whole main-thread task in which it began (BeginMainThreadFrame: rAF callbacks, style, layout,
+// paint) plus the other main-thread work in the 16.7 ms slot before it (message handlers, timers,
+// React renders that had to finish first). Over 16.7 ms, the frame could not have made its vsync.
 import type { Page } from '@playwright/test';
 
 interface TraceEvent {
@@ -77,18 +78,19 @@ function summarise(events: readonly TraceEvent[], windowMs: number): FrameWork {
     .filter((e) => e.name === 'BeginMainThreadFrame')
     .map((e) => e.ts)
     .sort((a, b) => a - b);
-  const perFrame: number[] = new Array<number>(Math.max(0, frames.length - 1)).fill(0);
-  for (const task of tasks) {
-    // Binary search the frame the task started in.
-    let lo = 0;
-    let hi = frames.length - 1;
-    if (hi < 1 || task.ts < (frames[0] ?? 0) || task.ts >= (frames[hi] ?? 0)) continue;
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      if ((frames[mid] ?? 0) <= task.ts) lo = mid;
-      else hi = mid;
+  const SLOT = 16_667; // µs
+  const perFrame: number[] = [];
+  for (const frame of frames) {
+    let work = 0;
+    for (const task of tasks) {
+      const end = task.ts + (task.dur ?? 0);
+      if (task.ts <= frame && frame < end) {
+        work += task.dur ?? 0; // the frame's own task, whole
+      } else if (end > frame - SLOT && task.ts < frame) {
+        work += Math.min(end, frame) - Math.max(task.ts, frame - SLOT);
+      }
     }
-    perFrame[lo] = (perFrame[lo] ?? 0) + (task.dur ?? 0) / 1000;
+    perFrame.push(work / 1000);
   }
   const busyMs = tasks.reduce((sum, e) => sum + (e.dur ?? 0), 0) / 1000;
   return {
