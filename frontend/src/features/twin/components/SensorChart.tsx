@@ -24,8 +24,8 @@ const CONFIG: Partial<Config> = {
   displayModeBar: false,
 };
 
-/** One queue for every chart on the page: at most ~8 ms of redrawing per animation frame. */
-const queue = createFrameQueue(8);
+/** One queue for every chart on the page: one redraw per animation frame (a redraw is ~10 ms). */
+const queue = createFrameQueue(0);
 
 /** Min/max per bucket, drawn as a shaded envelope around the average line. */
 export interface Envelope {
