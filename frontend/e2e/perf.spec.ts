@@ -9,7 +9,7 @@ import { machines } from './support/dashboard';
 import { quantile, traceMainThread, type FrameWork } from './support/trace';
 
 const MACHINES = Number(process.env.PW_MACHINES ?? '1000');
-const WINDOW_MS = 10_000;
+const WINDOW_MS = 15_000;
 const BENCHMARKS =
   process.env.PW_BENCH_OUT ?? join(import.meta.dirname, '..', '..', 'docs', 'benchmarks.md');
 const DIST = join(import.meta.dirname, '..', 'dist', 'assets');
@@ -103,19 +103,24 @@ test('dashboard performance figures', async ({ page, request }) => {
     'trace): the main-thread task in which a frame began (`BeginMainThreadFrame`: rAF callbacks, style,',
     'layout, paint) plus the other main-thread work in the 16.7 ms before it, over',
     `${WINDOW_MS / 1000} s windows; the fleet table subscribes at 2 Hz (changes coalesced server-side); one`,
-    'chart per sensor, redraws queued at most ~8 ms per frame.',
+    'chart per sensor, at most one chart redraw per frame.',
     '',
     '| view | frames | work/frame p50 | work/frame p95 | max | tasks > 50 ms | main thread busy |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     frameRow('fleet table, live', fleetFrames),
     frameRow(`fleet + machine chart (${sensors} sensors), live`, chartFrames),
     '',
-    `- Live chart update (points handed to React → Plotly drawn), ${updates.length} updates: p50 ${ms(quantile(updates, 0.5))}, **p95 ${ms(quantile(updates, 0.95))}**, max ${ms(Math.max(...updates))}.`,
+    `- Live chart update (one sensor chart's redraw, \`Plotly.react\` until drawn), ${updates.length} updates: p50 ${ms(quantile(updates, 0.5))}, **p95 ${ms(quantile(updates, 0.95))}**, max ${ms(Math.max(...updates))}.`,
     `- Initial load of the fleet page (navigation → all ${MACHINES.toLocaleString('en-US')} rows rendered from the snapshot): cold **${ms(cold.fleetReadyMs)}** (DOMContentLoaded ${ms(cold.domContentLoadedMs)}), warm median ${ms(warm)}.`,
     `- JS bundle: ${kb(size.js)} (${kb(size.jsGzip)} gzip) in total; ${size.files
       .map((f) => `\`${f.name.replace(/-[\w-]{8}\./, '.')}\` ${kb(f.bytes)} (${kb(f.gzip)} gzip)`)
       .join(', ')}. Plotly (lazy, only with a machine open) is most of it.`,
   ];
+  const verdict = (value: number, limit: number) =>
+    Number.isFinite(value) ? (value < limit ? 'met' : 'not met') : 'n/a';
+  lines.push(
+    `- Issue 6 targets: frame work p95 < 16 ms: fleet ${verdict(fleetFrames.p95, 16)}, with a chart ${verdict(chartFrames.p95, 16)}; chart update < 16 ms (p95): ${verdict(quantile(updates, 0.95), 16)}; fleet page < 1.5 s: ${verdict(cold.fleetReadyMs, 1500)}.`,
+  );
   const section = lines.join('\n');
   // The figures are the output of this spec.
   // eslint-disable-next-line no-console
