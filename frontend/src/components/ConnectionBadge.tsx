@@ -9,6 +9,22 @@ const LABELS = {
   offline: 'Offline',
 } as const;
 
+/** Why the last connection ended, for the tooltip (close codes of docs/api.md). */
+const CLOSE_REASONS: Record<number, string> = {
+  1001: 'server shutting down',
+  1008: 'too many invalid messages',
+  4000: 'connection lifetime reached',
+  4001: 'no heartbeat from the server',
+  4008: 'this tab was too slow to keep up',
+};
+
+function describe(failures: number, code: number | null): string | undefined {
+  const parts: string[] = [];
+  if (code !== null) parts.push(`last close: ${CLOSE_REASONS[code] ?? `code ${code}`}`);
+  if (failures > 0) parts.push(`${failures} failed attempts`);
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}
+
 export function ConnectionBadge() {
   const status = useConnectionStatus();
   const now = useNow(1000);
@@ -19,7 +35,7 @@ export function ConnectionBadge() {
       className={`connection connection--${status.state}`}
       role="status"
       aria-label="Connection"
-      title={status.failures > 0 ? `${status.failures} failed attempts` : undefined}
+      title={describe(status.failures, status.lastCloseCode)}
     >
       <span className="connection__dot" aria-hidden="true" />
       <span>{LABELS[status.state]}</span>
