@@ -139,7 +139,7 @@ def twins_rebuild(
             await adapters.bus.start()
             report = await rebuild(
                 adapters.bus,
-                TwinStore(adapters.redis, adapters.keys),
+                TwinStore(adapters.redis, adapters.keys, settings.ws_replay_entries),
                 adapters.sessions,
                 topic=settings.topic_state,
                 lookback=timedelta(days=lookback_days),

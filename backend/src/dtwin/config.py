@@ -86,7 +86,16 @@ class Settings(BaseSettings):
     frontend_dist: Path | None = Field(default=REPO_ROOT / "frontend" / "dist")
     auto_migrate: bool = Field(default=True, description="Run Alembic migrations at startup")
     ws_queue_size: int = Field(
-        default=256, description="Messages buffered per WebSocket client before it is dropped"
+        default=256, ge=8, description="Messages buffered per WebSocket client before it is dropped"
+    )
+    ws_heartbeat_s: float = Field(default=15.0, gt=0, description="WebSocket heartbeat period")
+    ws_max_lifetime_s: float = Field(
+        default=3600.0, gt=0, description="A WebSocket connection is closed (4000) after this long"
+    )
+    ws_replay_entries: int = Field(
+        default=2000,
+        ge=10,
+        description="Change-stream messages kept in Redis for WebSocket resume (capped stream)",
     )
 
     # --- embedded simulator (demo) ---

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -23,8 +25,11 @@ from dtwin.core import migrate
 from dtwin.core.adapters import Adapters, build_adapters
 from dtwin.errors import install_error_handlers
 from dtwin.ingest.consumer import TelemetryConsumer
+from dtwin.realtime.feed import ChangeFeed
 from dtwin.realtime.hub import Hub
+from dtwin.realtime.routes import Realtime
 from dtwin.realtime.routes import router as ws_router
+from dtwin.realtime.schemas import openapi_components
 from dtwin.twins.acks import AckConsumer
 from dtwin.twins.durable import Durability, StateSnapshots, TwinRegistry
 from dtwin.twins.events import TwinEventLog
@@ -32,6 +37,7 @@ from dtwin.twins.rebuild import rebuild
 from dtwin.twins.service import TwinService
 from dtwin.twins.status import StatusWatcher
 from dtwin.twins.store import TwinStore
+from dtwin.twins.view import FleetView
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    _document_websocket(app)
+
     app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(ws_router)
@@ -96,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) -> None:
     """Wire the domain services onto the adapters and start the background tasks. A backend that finds
     Redis empty rebuilds the twins from their durable copies before it serves."""
-    store = TwinStore(adapters.redis, adapters.keys)
+    store = TwinStore(adapters.redis, adapters.keys, settings.ws_replay_entries)
     events = TwinEventLog(adapters.sessions)
     snapshots = StateSnapshots(adapters.bus, settings.topic_state, store, settings.state_snapshot_interval_s)
     adapters.durable = Durability(TwinRegistry(adapters.sessions), snapshots)
@@ -122,9 +130,13 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         durable=adapters.durable,
         scoring=scoring,
     )
-    hub = Hub(adapters.redis, adapters.keys.updates_channel, settings.ws_queue_size)
-    app.state.consumer, app.state.hub = consumer, hub
-    adapters.supervisor.start("ws-hub", hub.run)
+    view = FleetView()
+    adapters.view = view
+    hub = Hub(view, settings.ws_queue_size)
+    feed = ChangeFeed(store, view, [hub.dispatch], on_resync=hub.resync, gap_limit=settings.ws_replay_entries)
+    app.state.consumer, app.state.hub, app.state.feed = consumer, hub, feed
+    adapters.supervisor.start("change-feed", feed.run)
+    await asyncio.wait_for(view.ready.wait(), timeout=60)
     adapters.supervisor.start("telemetry-consumer", consumer.run)
     acks = AckConsumer(
         adapters.bus,
@@ -143,6 +155,17 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         settings.twin_expected_interval_s,
         events,
         adapters.durable,
+        view,
+    )
+    app.state.realtime = Realtime(
+        hub,
+        feed,
+        store,
+        service,
+        adapters.sessions,
+        heartbeat_s=settings.ws_heartbeat_s,
+        max_lifetime_s=settings.ws_max_lifetime_s,
+        replay_limit=settings.ws_replay_entries,
     )
     adapters.supervisor.start("status-watcher", StatusWatcher(service, events).run)
     if settings.simulator_machines > 0:
@@ -162,6 +185,7 @@ def _scoring_stage(settings: Settings, adapters: Adapters) -> ScoringStage | Non
         events_topic=settings.topic_anomaly_events,
         decisions_topic=settings.topic_decisions,
         model_store=FileModelStore(settings.models_dir),
+        changes=TwinStore(adapters.redis, adapters.keys, settings.ws_replay_entries),
     )
     loaded = stage.load_models()
     pool = ProcessPoolExecutor(max_workers=1)
@@ -191,3 +215,19 @@ def _start_embedded_simulator(settings: Settings, adapters: Adapters) -> None:
         await run_simulator(cfg, sink, commands=commands)
 
     adapters.supervisor.start("embedded-simulator", simulate)
+
+
+def _document_websocket(app: FastAPI) -> None:
+    """OpenAPI has no WebSocket operations: publish the `/ws` message models as components instead, so
+    clients generate their types from the same document (see docs/api.md)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, component in openapi_components().items():
+                components.setdefault(name, component)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

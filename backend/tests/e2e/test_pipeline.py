@@ -80,11 +80,13 @@ async def test_simulated_telemetry_reaches_db_redis_and_websocket(stack: dict[st
 
         async with websockets.connect(f"ws://{base}/ws") as ws:
             assert orjson.loads(await ws.recv())["type"] == "hello"
+            sub = {"type": "subscribe", "sub": "p", "filter": {"machine_ids": ["pump-7001"]}}
+            await ws.send(orjson.dumps(sub).decode())
 
             async def ws_update() -> dict[str, object]:
                 while True:
                     msg = orjson.loads(await ws.recv())
-                    if msg["type"] == "updates":
+                    if msg["type"] == "update":
                         for item in msg["items"]:
                             if item["id"] == "pump-7001":
                                 return dict(item)

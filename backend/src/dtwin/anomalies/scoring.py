@@ -25,6 +25,7 @@ from dtwin.contracts.telemetry import Telemetry
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.bus import TelemetryBus
 from dtwin.core.db import transaction
+from dtwin.twins.store import TwinStore
 
 log = structlog.get_logger(__name__)
 
@@ -62,7 +63,18 @@ class ScoringStage:
         decisions_topic: str,
         model_store: FileModelStore,
         correlations_every_s: float = 10.0,
+        changes: TwinStore | None = None,
+        analytics_every_s: float = 5.0,
     ) -> None:
+
+        # the change stream (WebSocket fan-out, read models): analytics, alerts, decisions
+        self._changes = changes
+        # the twin's analytics fields are rewritten when they changed materially, while an anomaly is open,
+        # and otherwise at least every `analytics_every_s` (the detail: RUL, trend, explanation)
+        self.analytics_every_s = analytics_every_s
+        self._written_at: dict[str, float] = {}
+
+        self._published: dict[str, tuple[float, float, str]] = {}
         self.engine = engine
         self.redis = redis
         self.keys = keys
@@ -89,7 +101,22 @@ class ScoringStage:
         results = scores.machines.results()
         now = time.monotonic()
         pipe = self.redis.pipeline(transaction=False)
+        changed: list[dict[str, Any]] = []
         for r in results:
+            if now - self._corr_at.get(r.machine_id, float("-inf")) >= self.correlations_every_s:
+                report = self.engine.correlations(r.machine_id)
+                if report is not None:
+                    pipe.set(correlations_key(self.keys, r.machine_id), orjson.dumps(report.to_dict()))
+                    self._corr_at[r.machine_id] = now
+            item = self._analytics_change(r.machine_id, float(r.health), float(r.score), r.strategy or "")
+            if item is not None:
+                changed.append(item)
+            elif (
+                not r.is_anomaly
+                and now - self._written_at.get(r.machine_id, float("-inf")) < self.analytics_every_s
+            ):
+                continue  # nothing material changed and the stored detail is recent enough
+            self._written_at[r.machine_id] = now
             key = self.keys.twin(r.machine_id)
             health = healths.get(r.machine_id)
             decision = decisions.get(r.machine_id)
@@ -107,57 +134,92 @@ class ScoringStage:
                     "analytics": orjson.dumps(analytics),
                 },
             )
-            if now - self._corr_at.get(r.machine_id, float("-inf")) >= self.correlations_every_s:
-                report = self.engine.correlations(r.machine_id)
-                if report is not None:
-                    pipe.set(correlations_key(self.keys, r.machine_id), orjson.dumps(report.to_dict()))
-                    self._corr_at[r.machine_id] = now
+        for k in range(0, len(changed), 500):
+            await self.changes.emit("twins", changed[k : k + 500], client=pipe)
         await pipe.execute()
         if scores.events or scores.decisions:
             await self._store(scores.events, scores.decisions)
 
+    @property
+    def changes(self) -> TwinStore:
+        if self._changes is None:
+            self._changes = TwinStore(self.redis, self.keys)
+        return self._changes
+
+    def _analytics_change(
+        self, machine_id: str, health: float, score: float, strategy: str
+    ) -> dict[str, Any] | None:
+        """A `kind: analytics` change when it is worth telling: health moved by 0.5 points, the score by
+        0.02, or the strategy changed (the full detail stays in the twin's analytics field)."""
+        last = self._published.get(machine_id)
+        if (
+            last is not None
+            and abs(last[0] - health) < 0.5
+            and abs(last[1] - score) < 0.02
+            and last[2] == strategy
+        ):
+            return None
+        self._published[machine_id] = (health, score, strategy)
+        return {
+            "kind": "analytics",
+            "id": machine_id,
+            "health": round(health, 2),
+            "anomaly_score": round(score, 4),
+            "strategy": strategy or None,
+        }
+
     async def _store(self, events: Sequence[Any], decisions: Sequence[Any]) -> None:
+        """Store events and decisions, then publish them: Kafka (other services) and the change stream
+        (`alerts` / `decisions`, with their stored ids, for the dashboard)."""
+        event_rows = [
+            {
+                "machine_id": e.machine_id,
+                "machine_type": e.machine_type,
+                "ts": e.ts,
+                "kind": e.kind,
+                "started_at": e.started_at,
+                "score": float(e.score),
+                "peak_score": float(e.peak_score),
+                "threshold": float(e.threshold),
+                "detector": e.detector,
+                "explanation": [c.to_dict() for c in e.explanation],
+            }
+            for e in events
+        ]
+        decision_rows = [
+            {
+                "machine_id": d.machine_id,
+                "ts": d.ts,
+                "strategy": d.strategy,
+                "confidence": float(d.confidence),
+                "risk": float(d.risk),
+                "opportunity": float(d.opportunity),
+                "stability": float(d.stability),
+                "reasons": list(d.reasons),
+            }
+            for d in decisions
+        ]
+        event_ids: Sequence[int] = []
+        decision_ids: Sequence[int] = []
         async with transaction(self.sessions) as session:
-            if events:
-                await session.execute(
-                    insert(AnomalyEventRow),
-                    [
-                        {
-                            "machine_id": e.machine_id,
-                            "machine_type": e.machine_type,
-                            "ts": e.ts,
-                            "kind": e.kind,
-                            "started_at": e.started_at,
-                            "score": float(e.score),
-                            "peak_score": float(e.peak_score),
-                            "threshold": float(e.threshold),
-                            "detector": e.detector,
-                            "explanation": [c.to_dict() for c in e.explanation],
-                        }
-                        for e in events
-                    ],
-                )
-            if decisions:
-                await session.execute(
-                    insert(DecisionRow),
-                    [
-                        {
-                            "machine_id": d.machine_id,
-                            "ts": d.ts,
-                            "strategy": d.strategy,
-                            "confidence": float(d.confidence),
-                            "risk": float(d.risk),
-                            "opportunity": float(d.opportunity),
-                            "stability": float(d.stability),
-                            "reasons": list(d.reasons),
-                        }
-                        for d in decisions
-                    ],
-                )
+            if event_rows:
+                stmt = insert(AnomalyEventRow).returning(AnomalyEventRow.id, sort_by_parameter_order=True)
+                event_ids = (await session.execute(stmt, event_rows)).scalars().all()
+            if decision_rows:
+                dstmt = insert(DecisionRow).returning(DecisionRow.id, sort_by_parameter_order=True)
+                decision_ids = (await session.execute(dstmt, decision_rows)).scalars().all()
         for e in events:
             await self.bus.produce(self.events_topic, orjson.dumps(e.to_dict()), key=e.machine_id.encode())
         for d in decisions:
             await self.bus.produce(self.decisions_topic, orjson.dumps(d.to_dict()), key=d.machine_id.encode())
+        pipe = self.redis.pipeline(transaction=False)
+        if events:
+            alerts = [{"id": i, **e.to_dict()} for i, e in zip(event_ids, events, strict=True)]
+            await self.changes.emit("alerts", alerts, client=pipe)
+        if decisions:
+            recs = [{"id": i, **d.to_dict()} for i, d in zip(decision_ids, decisions, strict=True)]
+            await self.changes.emit("decisions", recs, client=pipe)
+        await pipe.execute()
 
     def load_models(self) -> int:
         """Install the newest persisted model of every machine type found on disk (restart)."""

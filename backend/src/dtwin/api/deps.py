@@ -47,12 +47,13 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 def get_twin_service(adapters: AdaptersDep) -> TwinService:
     s = adapters.settings
     return TwinService(
-        TwinStore(adapters.redis, adapters.keys),
+        TwinStore(adapters.redis, adapters.keys, s.ws_replay_entries),
         adapters.bus,
         s.topic_desired,
         s.twin_expected_interval_s,
         TwinEventLog(adapters.sessions),
         adapters.durable,
+        adapters.view,
     )
 
 

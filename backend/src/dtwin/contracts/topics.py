@@ -21,12 +21,16 @@ def parse_mqtt_topic(topic: str) -> tuple[str, str, str, str] | None:
 
 
 class RedisKeys:
-    """Redis layout. One hash per machine, a set of known machine ids, one pub/sub channel for updates."""
+    """Redis layout. One hash per machine, a set of known machine ids, and the change stream: every change
+    gets the next number of one counter (`seq`), is appended to a capped stream (`changes`, for resume) and
+    published on one pub/sub channel (`updates`) that every backend process listens to."""
 
     def __init__(self, prefix: str = "dtwin") -> None:
         self.prefix = prefix
         self.twin_index = f"{prefix}:twins"
         self.updates_channel = f"{prefix}:updates"
+        self.change_seq = f"{prefix}:seq"
+        self.change_log = f"{prefix}:changes"
 
     def twin(self, machine_id: str) -> str:
         return f"{self.prefix}:twin:{machine_id}"

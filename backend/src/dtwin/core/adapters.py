@@ -27,6 +27,8 @@ class Adapters:
     keys: RedisKeys
     supervisor: TaskSupervisor = field(default_factory=TaskSupervisor)
     durable: Any = None  # twins.durable.Durability, set in the lifespan (core knows no domain)
+    view: Any = None  # twins.view.FleetView, the process's read model, set in the lifespan
+
     on_close: list[Callable[[], object]] = field(default_factory=list)
 
     @property

@@ -1,60 +1,278 @@
-"""WebSocket endpoint `/ws`: every twin update, fanned out from Redis pub/sub."""
+"""WebSocket endpoint `/ws`: subscriptions with filters and rate caps, snapshots, sequence numbers and
+resume, heartbeats, a maximum lifetime, and slow clients dropped (protocol in docs/api.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
+import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
+from dtwin.anomalies.routes import AnomalyEventRead, DecisionRead
 from dtwin.contracts.telemetry import iso_utc
-from dtwin.realtime.hub import CLOSE_SLOW, Client, Hub
+from dtwin.realtime.feed import ChangeFeed
+from dtwin.realtime.hub import CLOSE_LIFETIME, CLOSE_SLOW, Client, Hub, StreamFilter, Subscription
+from dtwin.realtime.schemas import SubscribeMessage, UnsubscribeMessage, client_messages
+from dtwin.twins.service import TwinService
+from dtwin.twins.store import TwinStore
 
 router = APIRouter(tags=["realtime"])
+log = structlog.get_logger(__name__)
+
+SNAPSHOT_EVENTS = 100
+MAX_INVALID = 20
+TWIN_FIELDS = (
+    "id", "machine_type", "site", "line", "status", "ts", "last_seen", "quality", "version", "created_at",
+    "updated_at", "readings", "reported", "attributes", "health", "anomaly_score", "strategy", "desired",
+    "desired_version", "delta", "command",
+)  # fmt: skip
 
 
-async def _pump(ws: WebSocket, client: Client) -> None:
-    while True:
-        text = await client.queue.get()
-        if text is None:
-            await ws.close(code=CLOSE_SLOW, reason="client too slow: send buffer full")
-            return
-        await ws.send_text(text)
-        client.sent += 1
+@dataclass
+class Realtime:
+    """What the WebSocket endpoint needs, built once in the lifespan (app.state.realtime)."""
+
+    hub: Hub
+    feed: ChangeFeed
+    store: TwinStore
+    service: TwinService
+    sessions: async_sessionmaker[AsyncSession]
+    heartbeat_s: float = 15.0
+    max_lifetime_s: float = 3600.0
+    replay_limit: int = 2000
+
+
+class Connection:
+    def __init__(self, ws: WebSocket, rt: Realtime) -> None:
+        self.ws = ws
+        self.rt = rt
+        self.client: Client = rt.hub.register()
+        self.invalid = 0
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.client.send(message)
+
+    def error(self, title: str, detail: str, sub: str | None = None) -> None:
+        self.send({"type": "error", "sub": sub, "title": title, "detail": detail})
+
+    async def serve(self) -> None:
+        rt, client = self.rt, self.client
+        self.send(
+            {
+                "type": "hello",
+                "server_time": iso_utc(datetime.now(UTC)),
+                "seq": rt.feed.seq,
+                "heartbeat_s": rt.heartbeat_s,
+                "max_lifetime_s": rt.max_lifetime_s,
+            }
+        )
+        tasks = {
+            asyncio.create_task(self._pump(), name="ws-pump"): "pump",
+            asyncio.create_task(self._receive(), name="ws-receive"): "receive",
+            asyncio.create_task(client.run_flusher(), name="ws-flush"): "flush",
+            asyncio.create_task(self._heartbeat(), name="ws-heartbeat"): "heartbeat",
+            asyncio.create_task(self._resyncs(), name="ws-resync"): "resync",
+            asyncio.create_task(client.dropped.wait(), name="ws-dropped"): "dropped",
+        }
+        try:
+            done, _ = await asyncio.wait(
+                tasks, timeout=rt.max_lifetime_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            ended = {tasks[t] for t in done}
+            for t in done:
+                if not t.cancelled() and t.exception() is not None and tasks[t] != "receive":
+                    log.warning("ws_task_failed", task=tasks[t], error=repr(t.exception()))
+        finally:
+            rt.hub.unregister(client)
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+        if "receive" in ended:
+            return  # the client went away
+        if "dropped" in ended:
+            code, reason = CLOSE_SLOW, "client too slow: send buffer full"
+            log.info("ws_client_dropped", sent=client.sent)
+        elif not ended:
+            code, reason = CLOSE_LIFETIME, "max connection lifetime reached: reconnect and resume"
+        else:
+            code, reason = 1011, "server error"
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.ws.close(code=code, reason=reason), timeout=2.0)
+
+    async def _pump(self) -> None:
+        while True:
+            text = await self.client.queue.get()
+            if text is None:
+                return
+            await self.ws.send_text(text)
+            self.client.sent += 1
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.rt.heartbeat_s)
+            self.send(
+                {"type": "heartbeat", "server_time": iso_utc(datetime.now(UTC)), "seq": self.rt.feed.seq}
+            )
+
+    async def _resyncs(self) -> None:
+        while True:
+            await self.client.resync.wait()
+            self.client.resync.clear()
+            for s in list(self.client.subs.values()):
+                if s.stream == "twins":
+                    await self._start(s, None, "resync")
+
+    async def _receive(self) -> None:
+        while True:
+            try:
+                text = await self.ws.receive_text()
+            except (WebSocketDisconnect, RuntimeError, KeyError):
+                return  # disconnected (or a binary frame, which the protocol does not use)
+            try:
+                msg = client_messages.validate_json(text)
+            except ValidationError as exc:
+                self.invalid += 1
+                if self.invalid > MAX_INVALID:
+                    with contextlib.suppress(Exception):
+                        await self.ws.close(code=1008, reason="too many invalid messages")
+                    return
+                self.error("invalid message", _explain(exc))
+                continue
+            self.invalid = 0
+            if isinstance(msg, SubscribeMessage):
+                await self._subscribe(msg)
+            elif isinstance(msg, UnsubscribeMessage):
+                if self.client.subs.pop(msg.sub, None) is None:
+                    self.error("unknown subscription", f"no subscription named {msg.sub!r}", msg.sub)
+                else:
+                    self.send({"type": "unsubscribed", "sub": msg.sub})
+            else:
+                self.send({"type": "pong", "id": msg.id})
+
+    async def _subscribe(self, m: SubscribeMessage) -> None:
+        f = m.filter
+        s = Subscription(
+            m.sub,
+            m.stream,
+            StreamFilter(
+                frozenset(f.machine_ids) if f.machine_ids is not None else None,
+                f.machine_type,
+                f.site,
+                f.line,
+            ),
+            m.max_rate_hz,
+        )
+        self.client.subs[m.sub] = s
+        self.send(
+            {
+                "type": "subscribed",
+                "sub": m.sub,
+                "stream": m.stream,
+                "filter": f.model_dump(exclude_none=True),
+                "max_rate_hz": m.max_rate_hz,
+            }
+        )
+        await self._start(s, m.resume_after, "subscribe")
+
+    async def _start(self, s: Subscription, resume_after: int | None, reason: str) -> None:
+        """Send the snapshot (or the replay), holding live messages meanwhile, then release them."""
+        s.held = []
+        try:
+            replayed = False
+            if resume_after is not None:
+                replayed = await self._replay(s, resume_after)
+                if not replayed:
+                    reason = "gap"
+            if not replayed:
+                await self._snapshot(s, reason)
+        finally:
+            held, s.held = s.held, None
+            if self.client.subs.get(s.sub) is s:
+                for msg in held or ():
+                    self.client.deliver_to(s, msg, None)
+
+    async def _replay(self, s: Subscription, after: int) -> bool:
+        if after > self.rt.feed.seq:
+            return False  # a seq this platform never issued (e.g. the client saw another deployment)
+        missed = await self.rt.store.changes_after(after, self.rt.replay_limit)
+        if missed is None:
+            return False
+        s.seq = after
+        for raw in missed:
+            msg = orjson.loads(raw)
+            if msg.get("type") == s.stream:
+                self.client.deliver_to(s, msg, None, replay=True)
+        if missed:
+            s.seq = max(s.seq, int(orjson.loads(missed[-1])["seq"]))
+        return True
+
+    async def _snapshot(self, s: Subscription, reason: str) -> None:
+        rt = self.rt
+        if s.stream == "twins":
+            view = rt.feed.view
+            if not view.ready.is_set():
+                try:
+                    await asyncio.wait_for(view.ready.wait(), timeout=10.0)
+                except TimeoutError:
+                    self.error("not ready", "the twin read model is still loading; subscribe again", s.sub)
+                    return
+            seq = view.seq
+            twins = [t for t in view.all() if self.client.wants(s, t)]
+            rt.service.with_status_many(twins, datetime.now(UTC))
+            items: list[Any] = [{k: t.get(k) for k in TWIN_FIELDS} for t in twins]
+        else:
+            seq = rt.feed.seq
+            items = await self._recent(s)
+        s.seq = seq
+        if self.client.subs.get(s.sub) is s:
+            self.send({"type": "snapshot", "sub": s.sub, "seq": seq, "reason": reason, "items": items})
+
+    async def _recent(self, s: Subscription) -> list[dict[str, Any]]:
+        """The newest events or decisions matching the filter, newest first."""
+        row: type[AnomalyEventRow] | type[DecisionRow] = (
+            AnomalyEventRow if s.stream == "alerts" else DecisionRow
+        )
+        schema: type[AnomalyEventRead] | type[DecisionRead] = (
+            AnomalyEventRead if s.stream == "alerts" else DecisionRead
+        )
+        stmt = select(row).order_by(row.id.desc()).limit(SNAPSHOT_EVENTS * 10)
+        if s.filter.machine_ids is not None:
+            stmt = stmt.where(row.machine_id.in_(sorted(s.filter.machine_ids)))
+        async with self.rt.sessions() as session:
+            rows = (await session.execute(stmt)).scalars().all()
+        out: list[dict[str, Any]] = []
+        for r in rows:
+            item = schema.model_validate(r).model_dump(mode="json")
+            if self.client.wants(s, item):
+                out.append(item)
+                if len(out) == SNAPSHOT_EVENTS:
+                    break
+        return out
+
+
+def _explain(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors()[:3]:
+        where = ".".join(str(p) for p in e["loc"]) or "message"
+        parts.append(f"{where}: {e['msg']}")
+    return "; ".join(parts) + (' (expected {"type": "subscribe"|"unsubscribe"|"ping", ...}, see docs/api.md)')
 
 
 @router.websocket("/ws")
 async def websocket_updates(ws: WebSocket) -> None:
-    """Server sends `{"type":"hello"}` then `{"type":"updates","items":[TwinUpdate...]}` messages;
-    a client may send `{"type":"ping"}` and receives `{"type":"pong"}`."""
-    hub: Hub = ws.app.state.hub
+    """Live twin changes, anomaly alerts and decisions by subscription (see docs/api.md, and the
+    `WsClientMessage` / `WsServerMessage` schemas)."""
+    rt: Realtime = ws.app.state.realtime
     await ws.accept()
-    client = hub.register()
-    pump = asyncio.create_task(_pump(ws, client), name="ws-pump")
-    try:
-        await ws.send_text(
-            orjson.dumps({"type": "hello", "server_time": iso_utc(datetime.now(UTC))}).decode()
-        )
-        receive = asyncio.create_task(ws.receive_text())
-        while True:
-            done, _ = await asyncio.wait({receive, pump}, return_when=asyncio.FIRST_COMPLETED)
-            if pump in done:
-                break
-            text = receive.result()
-            try:
-                msg = orjson.loads(text)
-            except orjson.JSONDecodeError:
-                msg = None
-            if isinstance(msg, dict) and msg.get("type") == "ping":
-                client.offer('{"type":"pong"}')
-            receive = asyncio.create_task(ws.receive_text())
-        receive.cancel()
-    except (WebSocketDisconnect, RuntimeError):
-        pass
-    finally:
-        hub.unregister(client)
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await pump
+    await Connection(ws, rt).serve()

@@ -1,7 +1,8 @@
 -- Apply one consumer batch of twin updates atomically, one round trip for the whole batch.
--- KEYS[1] = twin index set, KEYS[2..n+1] = twin hashes (aligned with the updates)
+-- KEYS[1] = twin index set, KEYS[2] = change counter, KEYS[3] = change log stream,
+-- KEYS[4..n+3] = twin hashes (aligned with the updates)
 -- ARGV[1] = JSON array of updates {id, machine_type, site, line, ts, quality, readings{}, reported{}}
--- ARGV[2] = processing time (ISO UTC), ARGV[3] = pub/sub channel
+-- ARGV[2] = processing time (ISO UTC), ARGV[3] = pub/sub channel, ARGV[4] = change log length cap
 -- Per-property timestamps decide: a property is written only if the update's ts is >= the stored one
 -- (ISO-8601 UTC strings of one fixed format compare like times). Late data never overwrites newer values.
 -- The twin's version increments once per update that changed anything; only effective changes are published.
@@ -10,7 +11,7 @@ local updates = cjson.decode(ARGV[1])
 local now = ARGV[2]
 local out = {}
 for i, u in ipairs(updates) do
-  local key = KEYS[i + 1]
+  local key = KEYS[i + 3]
   local times = u.times or {}
   local names, tfields = {}, {}
   for prop, _ in pairs(u.readings) do names[#names + 1] = {'r', prop}; tfields[#tfields + 1] = 'tr:' .. prop end
@@ -60,9 +61,9 @@ for i, u in ipairs(updates) do
   redis.call('HSET', key, unpack(set))
   if changed then
     local meta = redis.call('HMGET', key, 'machine_type', 'quality', 'site', 'line')
-    out[#out + 1] = {id = u.id, machine_type = meta[1] or 'unknown', quality = meta[2] or 'good',
-                     site = meta[3] or cjson.null, line = meta[4] or cjson.null, ts = ts,
-                     readings = readings, reported = reported, version = version}
+    out[#out + 1] = {kind = 'reported', id = u.id, machine_type = meta[1] or 'unknown',
+                     quality = meta[2] or 'good', site = meta[3] or cjson.null, line = meta[4] or cjson.null,
+                     ts = ts, last_seen = now, readings = readings, reported = reported, version = version}
   end
   redis.call('SADD', KEYS[1], u.id)
 end
@@ -71,7 +72,12 @@ local chunk = {}
 for k, item in ipairs(out) do
   chunk[#chunk + 1] = item
   if #chunk == 500 or k == #out then
-    redis.call('PUBLISH', ARGV[3], cjson.encode({type = 'updates', items = chunk}))
+    -- one change-stream entry per chunk: next seq, capped log (for resume), pub/sub (for live fan-out)
+    local seq = redis.call('INCR', KEYS[2])
+    local msg = '{"seq":' .. seq .. ',"type":"twins","items":' .. cjson.encode(chunk) .. '}'
+    redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[4], seq .. '-0', 'm', msg)
+    redis.call('PUBLISH', ARGV[3], msg)
+
     published = published + 1
     chunk = {}
   end

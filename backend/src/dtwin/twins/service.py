@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -20,6 +20,7 @@ from dtwin.twins.models import TwinEventRow
 from dtwin.twins.query import Comparison, QueryError, page
 from dtwin.twins.schemas import DesiredState, TwinCreate, TwinList, TwinRead
 from dtwin.twins.store import PreconditionMismatch, TwinStore
+from dtwin.twins.view import FleetView
 
 log = structlog.get_logger(__name__)
 
@@ -88,20 +89,52 @@ class TwinService:
         expected_interval_s: float = 1.0,
         events: TwinEventLog | None = None,
         durable: Durability | None = None,
+        view: FleetView | None = None,
     ) -> None:
         self.store = store
+        self.view = view
         self.events = events
         self.durable = durable
         self.bus = bus
         self.desired_topic = desired_topic
         self.expected_interval_s = expected_interval_s
 
-    def with_status(self, twin: dict[str, Any], now: datetime) -> dict[str, Any]:
+    def interval_of(self, twin: dict[str, Any]) -> float:
         interval = twin["attributes"].get("expected_interval_s", self.expected_interval_s)
         if not isinstance(interval, int | float) or isinstance(interval, bool) or interval <= 0:
-            interval = self.expected_interval_s
-        twin["status"] = status_of(twin["last_seen"], float(interval), now)
+            return self.expected_interval_s
+        return float(interval)
+
+    def with_status(self, twin: dict[str, Any], now: datetime) -> dict[str, Any]:
+        twin["status"] = status_of(twin["last_seen"], self.interval_of(twin), now)
         return twin
+
+    def with_status_many(self, twins: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        """with_status over a fleet: the age limits become ISO strings once per expected interval, and a
+        timestamp in our one format (`iso_utc`) compares like the instant it names."""
+        cutoffs: dict[float, tuple[str, str]] = {}
+        for t in twins:
+            seen = t["last_seen"]
+            interval = self.interval_of(t)
+            cut = cutoffs.get(interval)
+            if cut is None:
+                cut = cutoffs[interval] = (
+                    iso_utc(now - timedelta(seconds=max(3 * interval, 5.0))),
+                    iso_utc(now - timedelta(seconds=max(30 * interval, 60.0))),
+                )
+            if not seen:
+                t["status"] = "offline"
+            elif len(seen) != len(cut[0]) or not seen.endswith("Z"):
+                t["status"] = status_of(seen, interval, now)  # not our format: parse it
+            else:
+                t["status"] = "online" if seen >= cut[0] else "stale" if seen >= cut[1] else "offline"
+        return twins
+
+    async def fleet(self) -> list[dict[str, Any]]:
+        """Every twin, decoded: from the in-process read model when it is current, else from Redis."""
+        if self.view is not None and self.view.ready.is_set():
+            return self.view.all()
+        return await self.store.get_all()
 
     async def list(
         self,
@@ -114,9 +147,8 @@ class TwinService:
         """Twins matching the filter, sorted, one page at a time (cursor pagination)."""
         now = datetime.now(UTC)
         flt = flt or TwinFilter()
-        matching = [
-            t for t in (self.with_status(t, now) for t in await self.store.get_all()) if flt.matches(t)
-        ]
+        matching = [t for t in self.with_status_many(await self.fleet(), now) if flt.matches(t)]
+
         try:
             items, next_cursor = page(matching, sort=sort, limit=limit, cursor=cursor)
         except QueryError as exc:

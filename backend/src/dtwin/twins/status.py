@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 
@@ -23,7 +24,8 @@ class StatusWatcher:
     async def scan(self) -> int:
         """One pass: record every status that changed since the last pass. Returns transitions recorded."""
         now = datetime.now(UTC)
-        entries = []
+        entries: list[dict[str, Any]] = []
+
         for machine_id, last_seen, known, version, attributes in await self.service.store.status_fields():
             status = self.service.with_status({"last_seen": last_seen, "attributes": attributes}, now)[
                 "status"
@@ -47,6 +49,19 @@ class StatusWatcher:
                 )
 
         await self.events.record_many(entries)
+        if entries:
+            await self.service.store.emit(
+                "twins",
+                [
+                    {
+                        "kind": "status",
+                        "id": e["machine_id"],
+                        "status": e["details"]["to"],
+                        "last_seen": e["details"]["last_seen"],
+                    }
+                    for e in entries
+                ],
+            )
         return len(entries)
 
     async def run(self) -> None:

@@ -78,6 +78,17 @@ return 1
 """
 
 
+# Append one message to the change stream: next seq, capped log entry (resume), publish (live fan-out).
+# KEYS[1] = counter, KEYS[2] = log; ARGV[1] = channel, ARGV[2] = log cap, ARGV[3] = JSON object body
+EMIT_LUA = """
+local seq = redis.call('INCR', KEYS[1])
+local msg = '{"seq":' .. seq .. ',' .. string.sub(ARGV[3], 2)
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'm', msg)
+redis.call('PUBLISH', ARGV[1], msg)
+return seq
+"""
+
+
 class PreconditionMismatch(Exception):
     def __init__(self, current: int) -> None:
         super().__init__(f"desired version is {current}")
@@ -88,10 +99,12 @@ class TwinStore:
     """Live twin state in Redis. `apply()` runs apply.lua: per-property timestamps decide what is written,
     so late or out-of-order telemetry never overwrites a newer value; version increments on change."""
 
-    def __init__(self, redis: aioredis.Redis, keys: RedisKeys) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: RedisKeys, change_log_max: int = 2000) -> None:
         self.redis = redis
         self.keys = keys
+        self.change_log_max = change_log_max
         self._apply = redis.register_script(APPLY_LUA)
+        self._emit = redis.register_script(EMIT_LUA)
         self._record_ack = redis.register_script(RECORD_ACK_LUA)
         self._claim_status = redis.register_script(CLAIM_STATUS_LUA)
         self._restore = redis.register_script(RESTORE_LUA)
@@ -102,12 +115,69 @@ class TwinStore:
         Returns the ids of the twins that changed."""
         if not updates:
             return []
-        keys = [self.keys.twin_index, *(self.keys.twin(u["id"]) for u in updates)]
+        keys = [
+            self.keys.twin_index,
+            self.keys.change_seq,
+            self.keys.change_log,
+            *(self.keys.twin(u["id"]) for u in updates),
+        ]
         changed = await self._apply(
-            keys=keys, args=[orjson.dumps(list(updates)), last_seen, self.keys.updates_channel]
+            keys=keys,
+            args=[
+                orjson.dumps(list(updates)),
+                last_seen,
+                self.keys.updates_channel,
+                self.change_log_max,
+            ],
         )
         ids: list[str] = orjson.loads(changed)
         return ids
+
+    async def emit(
+        self, stream: str, items: Sequence[dict[str, Any]], client: aioredis.Redis | None = None
+    ) -> Any:
+        """Append `{"type": stream, "items": items}` to the change stream (pass a pipeline as `client` to
+        queue it there instead). Streams: twins, alerts, decisions. Returns the message's seq."""
+        return await self._emit(
+            keys=[self.keys.change_seq, self.keys.change_log],
+            args=[
+                self.keys.updates_channel,
+                self.change_log_max,
+                orjson.dumps({"type": stream, "items": list(items)}),
+            ],
+            client=client,
+        )
+
+    async def emit_twins(self, machine_ids: Sequence[str]) -> None:
+        """Publish the whole current state of these twins (after an operator or device change that is not
+        a telemetry delta): `kind: twin`, or `kind: removed` for one that no longer exists."""
+        if not machine_ids:
+            return
+        raws = await self._hgetall_many(machine_ids)
+        items: list[dict[str, Any]] = [
+            {"kind": "twin", **self._decode(m, raw)} if raw else {"kind": "removed", "id": m}
+            for m, raw in zip(machine_ids, raws, strict=True)
+        ]
+        for k in range(0, len(items), 500):
+            await self.emit("twins", items[k : k + 500])
+
+    async def current_seq(self) -> int:
+        return int(await self.redis.get(self.keys.change_seq) or 0)
+
+    async def changes_after(self, seq: int, limit: int) -> list[bytes] | None:
+        """The change-stream messages after `seq`, oldest first (at most `limit`), or None when some of them
+        are no longer retained (the log is capped): the caller must start again from a snapshot."""
+        current = await self.current_seq()
+        if current <= seq:
+            return []
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = await self.redis.xrange(  # type: ignore[assignment]
+            self.keys.change_log, min=f"{seq + 1}-0", max="+", count=limit
+        )
+        if not entries or int(entries[0][0].split(b"-")[0]) != seq + 1:
+            return None  # trimmed away
+        if int(entries[-1][0].split(b"-")[0]) < current and len(entries) >= limit:
+            return None  # more missed than a replay may carry
+        return [fields[b"m"] for _, fields in entries]
 
     async def update_desired(
         self, machine_id: str, patch: dict[str, Any], if_match: int | None, now: str
@@ -146,6 +216,7 @@ class TwinStore:
                     await pipe.execute()
                 except WatchError:
                     continue
+            await self.emit_twins([machine_id])
             return await self.get(machine_id)
 
     async def create(
@@ -175,6 +246,7 @@ class TwinStore:
         pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
         pipe.sadd(self.keys.twin_index, machine_id)
         await pipe.execute()
+        await self.emit_twins([machine_id])
         return True
 
     async def set_attributes(self, machine_id: str, attributes: dict[str, Any], now: str) -> bool:
@@ -185,6 +257,7 @@ class TwinStore:
         pipe.hset(key, mapping={"attributes": orjson.dumps(attributes), "updated_at": now})
         pipe.hincrby(key, "version", 1)
         await pipe.execute()
+        await self.emit_twins([machine_id])
         return True
 
     async def delete(self, machine_id: str) -> bool:
@@ -192,12 +265,15 @@ class TwinStore:
         pipe.delete(self.keys.twin(machine_id))
         pipe.srem(self.keys.twin_index, machine_id)
         deleted, _ = await pipe.execute()
+        if deleted:
+            await self.emit("twins", [{"kind": "removed", "id": machine_id}])
         return bool(deleted)
 
     async def set_command_status(self, machine_id: str, desired_version: int, status: str, now: str) -> None:
-        await self._record_ack(
+        if await self._record_ack(
             keys=[self.keys.twin(machine_id)], args=[desired_version, status, b"{}", b"{}", now, now]
-        )
+        ):
+            await self.emit_twins([machine_id])
 
     async def record_ack(
         self,
@@ -214,6 +290,8 @@ class TwinStore:
             keys=[self.keys.twin(machine_id)],
             args=[version, status, orjson.dumps(applied), orjson.dumps(rejected), ts, now],
         )
+        if done:
+            await self.emit_twins([machine_id])
         return bool(done)
 
     async def claim_status_change(self, machine_id: str, status: str) -> str | None:
@@ -264,6 +342,7 @@ class TwinStore:
         for k, v in fields.items():
             args += [k, v]
         await self._restore(keys=[self.keys.twin(machine_id), self.keys.twin_index], args=[machine_id, *args])
+        await self.emit_twins([machine_id])
 
     async def is_empty(self) -> bool:
         return int(await self.redis.scard(self.keys.twin_index)) == 0

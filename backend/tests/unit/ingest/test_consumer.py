@@ -85,8 +85,12 @@ async def test_batch_writes_rows_twin_hash_and_publishes(
     assert await redis.smembers("t:twins") == {b"pump-0001", b"motor-0002"}
     published = await pubsub.get_message(timeout=1)
     body = orjson.loads(published["data"])
-    assert body["type"] == "updates"
+    assert body["type"] == "twins"
+    assert body["seq"] == 1
     assert {u["id"] for u in body["items"]} == {"pump-0001", "motor-0002"}
+    assert {u["kind"] for u in body["items"]} == {"reported"}
+    # the same message is in the change log, for WebSocket resume
+    assert await redis.xrange("t:changes") == [(b"1-0", {b"m": published["data"]})]
 
 
 async def test_redelivered_batch_creates_no_duplicate_rows(consumer: TelemetryConsumer, sessions) -> None:

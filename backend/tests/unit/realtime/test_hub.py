@@ -1,14 +1,115 @@
 import asyncio
+from typing import Any
 
-from dtwin.realtime.hub import Client
+import orjson
+
+from dtwin.realtime.hub import Client, Hub, StreamFilter, Subscription, coalesce
+from dtwin.twins.view import FleetView
 
 
-def test_slow_client_is_marked_dropped_and_gets_close_sentinel() -> None:
-    c = Client(asyncio.Queue(3 + 1))
+def reported(seq: int, machine_id: str, version: int, **readings: float) -> dict[str, Any]:
+    item = {
+        "kind": "reported",
+        "id": machine_id,
+        "machine_type": "pump" if machine_id.startswith("pump") else "fan",
+        "site": "s1",
+        "line": "l1",
+        "ts": f"2026-11-23T10:00:{version:02d}.000Z",
+        "last_seen": f"2026-11-23T10:00:{version:02d}.100Z",
+        "quality": "good",
+        "version": version,
+        "readings": readings,
+        "reported": {},
+    }
+    return {"seq": seq, "type": "twins", "items": [item]}
+
+
+def drain(c: Client) -> list[dict[str, Any]]:
+    out = []
+    while not c.queue.empty():
+        text = c.queue.get_nowait()
+        assert text is not None
+        out.append(orjson.loads(text))
+    return out
+
+
+def test_slow_client_is_dropped_when_its_buffer_fills() -> None:
+    c = Client(asyncio.Queue(3), FleetView())
     for i in range(3):
         c.offer(f"m{i}")
-    assert not c.dropped
+    assert not c.dropped.is_set()
     c.offer("m3")
+    assert c.dropped.is_set()
+    assert c.queue.empty()  # nothing more is sent; the connection closes with 4008
     c.offer("m4")
-    assert c.dropped
-    assert c.queue.qsize() == 1 and c.queue.get_nowait() is None
+    assert c.queue.empty()
+
+
+def test_filters_use_the_view_for_changes_without_placement() -> None:
+    view = FleetView()
+    hub = Hub(view)
+    c = hub.register()
+    c.subs["pumps"] = Subscription("pumps", "twins", StreamFilter(machine_type="pump"), None)
+    c.subs["one"] = Subscription("one", "twins", StreamFilter(machine_ids=frozenset({"fan-1"})), None)
+    for msg in (reported(1, "pump-1", 1, t=1.0), reported(2, "fan-1", 1, t=2.0)):
+        hub.dispatch(msg)
+        view.apply(msg)
+    analytics = {"seq": 3, "type": "twins", "items": [{"kind": "analytics", "id": "pump-1", "health": 80.0}]}
+    hub.dispatch(analytics)
+    got = [(m["sub"], m["seq"], [i["id"] for i in m["items"]]) for m in drain(c)]
+    assert got == [("pumps", 1, ["pump-1"]), ("one", 2, ["fan-1"]), ("pumps", 3, ["pump-1"])]
+    hub.dispatch({"seq": 4, "type": "alerts", "items": [{"machine_id": "pump-1"}]})  # no alerts sub
+    assert drain(c) == []
+
+
+async def test_rate_cap_coalesces_to_the_latest_value_per_machine() -> None:
+    view = FleetView()
+    hub = Hub(view)
+    c = hub.register()
+    c.subs["fleet"] = Subscription("fleet", "twins", StreamFilter(), max_rate_hz=10)
+    flusher = asyncio.create_task(c.run_flusher())
+    try:
+        hub.dispatch(reported(1, "pump-1", 1, t=1.0, p=5.0))
+        first = drain(c)
+        assert [m["seq"] for m in first] == [1]  # the first change goes at once
+        for k in range(2, 40):
+            hub.dispatch(reported(k, "pump-1", k, t=float(k)))
+        hub.dispatch(reported(40, "fan-1", 1, t=0.5))
+        assert drain(c) == []  # within the 100 ms window: held, coalesced
+        await asyncio.sleep(0.15)
+        (msg,) = drain(c)
+        assert msg["seq"] == 40
+        by_id = {i["id"]: i for i in msg["items"]}
+        assert by_id["pump-1"]["readings"] == {"t": 39.0}
+        assert by_id["pump-1"]["version"] == 39
+        assert by_id["fan-1"]["readings"] == {"t": 0.5}
+    finally:
+        flusher.cancel()
+
+
+def test_coalesce_merges_readings_and_a_whole_twin_supersedes() -> None:
+    pending: dict[tuple[str, str], dict[str, Any]] = {}
+    coalesce(pending, "twins", reported(1, "m", 1, a=1.0, b=2.0)["items"][0])
+    coalesce(pending, "twins", reported(2, "m", 2, b=3.0)["items"][0])
+    assert pending[("m", "reported")]["readings"] == {"a": 1.0, "b": 3.0}
+    coalesce(pending, "twins", {"kind": "analytics", "id": "m", "health": 50.0})
+    assert len(pending) == 2
+    coalesce(pending, "twins", {"kind": "twin", "id": "m", "version": 3})
+    assert list(pending) == [("m", "twin")]
+    coalesce(pending, "twins", {"kind": "removed", "id": "m"})
+    assert list(pending) == [("m", "removed")]
+
+
+def test_view_applies_changes_by_version() -> None:
+    view = FleetView()
+    view.load([], 0)
+    view.apply(reported(1, "m", 2, t=2.0))
+    view.apply(reported(2, "m", 1, t=1.0))  # older version: already reflected
+    assert view.twins["m"]["readings"] == {"t": 2.0}
+    assert view.seq == 2
+    twin = {**view.twins["m"], "version": 5, "desired": {"t": 9.0}, "delta": {"t": 9.0}}
+    view.apply({"seq": 3, "type": "twins", "items": [{"kind": "twin", **twin}]})
+    view.apply(reported(4, "m", 6, t=9.0))
+    assert view.twins["m"]["delta"] == {}
+    view.apply({"seq": 5, "type": "twins", "items": [{"kind": "removed", "id": "m"}]})
+    assert view.twins == {}

@@ -1,0 +1,207 @@
+"""The WebSocket protocol against a real backend (uvicorn, real Redis and PostgreSQL): subscriptions with
+filters and snapshots, sequence numbers, resume after a gap (exact replay or a fresh snapshot), slow clients
+dropped without holding up fast ones, heartbeats and the maximum lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from dtwin.config import Settings
+from dtwin.contracts.telemetry import iso_utc
+from dtwin.contracts.topics import RedisKeys
+from dtwin.devtools.testing import serve_app
+from dtwin.main import create_app
+from dtwin.twins.store import TwinStore
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def update(machine_id: str, k: int, sensors: int = 1, machine_type: str = "pump") -> dict[str, Any]:
+    return {
+        "id": machine_id,
+        "machine_type": machine_type,
+        "site": "s1",
+        "line": "l1",
+        "ts": iso_utc(T0 + timedelta(seconds=k)),
+        "quality": "good",
+        "readings": {f"x{j}": float(k) for j in range(sensors)},
+        "reported": {},
+    }
+
+
+@asynccontextmanager
+async def backend(settings: Settings) -> AsyncIterator[str]:
+    async with serve_app(create_app(settings)) as url:
+        yield url
+
+
+async def recv(ws: ClientConnection, *types: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The next message of one of `types` (heartbeats are skipped)."""
+    while True:
+        msg: dict[str, Any] = orjson.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if msg["type"] in types:
+            return msg
+        assert msg["type"] == "heartbeat", msg
+
+
+async def close_of(ws: ClientConnection) -> tuple[int, str]:
+    """Read until the server closes the connection; its close code and reason."""
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), 30)
+    except websockets.ConnectionClosed as closed:
+        frame = closed.rcvd
+    if frame is None:
+        raise AssertionError("the server closed without a close frame")
+    return frame.code, frame.reason
+
+
+
+async def subscribe(ws: ClientConnection, **body: Any) -> dict[str, Any]:
+    await ws.send(orjson.dumps({"type": "subscribe", **body}).decode())
+    assert (await recv(ws, "subscribed", "error"))["type"] == "subscribed"
+    return await recv(ws, "snapshot", "update")
+
+
+@pytest.fixture
+def store_for(real_redis: aioredis.Redis):  # type: ignore[no-untyped-def]
+    def make(settings: Settings) -> TwinStore:
+        return TwinStore(real_redis, RedisKeys(settings.redis_prefix), settings.ws_replay_entries)
+
+    return make
+
+
+async def test_snapshot_then_filtered_updates_with_growing_seq(real_settings: Settings, store_for) -> None:  # type: ignore[no-untyped-def]
+    store: TwinStore = store_for(real_settings)
+    now = iso_utc(datetime.now(UTC))
+    await store.apply([update("pump-1", 1), update("fan-1", 1, machine_type="fan")], now)
+    async with backend(real_settings) as url, websockets.connect(f"ws://{url}/ws") as ws:
+        hello = await recv(ws, "hello")
+        assert hello["seq"] >= 1 and hello["heartbeat_s"] > 0
+        snap = await subscribe(ws, sub="pumps", filter={"machine_type": "pump"})
+        assert snap["type"] == "snapshot" and snap["reason"] == "subscribe"
+        assert [t["id"] for t in snap["items"]] == ["pump-1"]
+        assert snap["items"][0]["status"] == "online" and snap["items"][0]["readings"] == {"x0": 1.0}
+        await store.apply([update("fan-1", 2, machine_type="fan")], now)  # filtered out
+        await store.apply([update("pump-1", 3)], now)
+        got = await recv(ws, "update")
+        assert got["sub"] == "pumps" and got["seq"] > snap["seq"] and not got["replay"]
+        assert [(i["kind"], i["id"], i["readings"]) for i in got["items"]] == [
+            ("reported", "pump-1", {"x0": 3.0})
+        ]
+        # analytics-only or desired changes arrive for the same filter (placement comes from the read model)
+        await store.emit("twins", [{"kind": "analytics", "id": "pump-1", "health": 42.0}])
+        assert (await recv(ws, "update"))["items"][0]["health"] == 42.0
+
+        await ws.send('{"type": "subscribe", "sub": ""}')
+        err = await recv(ws, "error")
+        assert err["title"] == "invalid message" and "sub" in err["detail"]
+        await ws.send('{"type": "ping", "id": 7}')
+        assert await recv(ws, "pong") == {"type": "pong", "id": 7}
+        await ws.send('{"type": "unsubscribe", "sub": "pumps"}')
+        assert await recv(ws, "unsubscribed") == {"type": "unsubscribed", "sub": "pumps"}
+
+
+async def test_resume_replays_exactly_the_missed_changes(real_settings: Settings, store_for) -> None:  # type: ignore[no-untyped-def]
+    store: TwinStore = store_for(real_settings)
+    now = iso_utc(datetime.now(UTC))
+    await store.apply([update("pump-1", 1), update("pump-2", 1)], now)
+    async with backend(real_settings) as url:
+        async with websockets.connect(f"ws://{url}/ws") as ws:
+            await recv(ws, "hello")
+            snap = await subscribe(ws, sub="p1", filter={"machine_ids": ["pump-1"]})
+            last = snap["seq"]
+        # missed while disconnected: three changes of pump-1, two of pump-2 (not subscribed)
+        for k in range(2, 5):
+            await store.apply([update("pump-1", k)], now)
+            await store.apply([update("pump-2", k)], now)
+        async with websockets.connect(f"ws://{url}/ws") as ws:
+            await recv(ws, "hello")
+            first = await subscribe(ws, sub="p1", filter={"machine_ids": ["pump-1"]}, resume_after=last)
+            replayed = [first] + [await recv(ws, "update") for _ in range(2)]
+            assert all(m["type"] == "update" and m["replay"] for m in replayed)
+            assert [m["items"][0]["readings"]["x0"] for m in replayed] == [2.0, 3.0, 4.0]
+            assert [m["seq"] for m in replayed] == sorted(m["seq"] for m in replayed)
+            # then live again
+            await store.apply([update("pump-1", 5)], now)
+            live = await recv(ws, "update")
+            assert not live["replay"] and live["items"][0]["readings"] == {"x0": 5.0}
+            assert live["seq"] > replayed[-1]["seq"]
+
+
+async def test_resume_after_an_unretained_gap_sends_a_fresh_snapshot(
+    real_settings: Settings,
+    store_for,  # type: ignore[no-untyped-def]
+) -> None:
+    settings = real_settings.model_copy(update={"ws_replay_entries": 10})
+    store: TwinStore = store_for(settings)
+    now = iso_utc(datetime.now(UTC))
+    await store.apply([update("pump-1", 1)], now)
+    async with backend(settings) as url:
+        async with websockets.connect(f"ws://{url}/ws") as ws:
+            await recv(ws, "hello")
+            last = (await subscribe(ws, sub="all"))["seq"]
+        for k in range(2, 30):  # 28 changes, the log keeps 10
+            await store.apply([update("pump-1", k)], now)
+        async with websockets.connect(f"ws://{url}/ws") as ws:
+            await recv(ws, "hello")
+            snap = await subscribe(ws, sub="all", resume_after=last)
+            assert snap["type"] == "snapshot" and snap["reason"] == "gap"
+            assert [t["readings"] for t in snap["items"]] == [{"x0": 29.0}]
+
+
+async def test_slow_client_is_dropped_without_holding_up_a_fast_one(
+    real_settings: Settings,
+    store_for,  # type: ignore[no-untyped-def]
+) -> None:
+    settings = real_settings.model_copy(update={"ws_queue_size": 8})
+    store: TwinStore = store_for(settings)
+    now = iso_utc(datetime.now(UTC))
+    batches = 40  # 40 messages of ~1 MB: far more than the socket buffers and the slow client's queue
+    async with (
+        backend(settings) as url,
+        # no compression: the repetitive test payload would otherwise shrink a hundredfold
+        websockets.connect(f"ws://{url}/ws", max_queue=1, max_size=None, compression=None) as slow,
+        websockets.connect(f"ws://{url}/ws", max_size=None) as fast,
+    ):
+        for ws in (slow, fast):
+            await recv(ws, "hello")
+            await subscribe(ws, sub="all")
+        # from here on the slow client reads nothing
+        fast_seen = 0
+
+        async def read_fast() -> None:
+            nonlocal fast_seen
+            while fast_seen < batches:
+                msg = await recv(fast, "update", timeout=30)
+                fast_seen += 1 if len(msg["items"]) == 500 else 0
+
+        reader = asyncio.create_task(read_fast())
+        for k in range(batches):
+            await store.apply([update(f"m-{i:03d}", k + 2, sensors=80) for i in range(500)], now)
+        await asyncio.wait_for(reader, 60)
+        assert fast_seen == batches  # everything, while the slow client was not reading at all
+        # the slow one was cut off: draining it ends in close code 4008 with its reason
+        code, reason = await close_of(slow)
+        assert code == 4008
+        assert "too slow" in reason
+
+
+async def test_heartbeats_and_maximum_lifetime(real_settings: Settings) -> None:
+    settings = real_settings.model_copy(update={"ws_heartbeat_s": 0.2, "ws_max_lifetime_s": 1.0})
+    async with backend(settings) as url, websockets.connect(f"ws://{url}/ws") as ws:
+        await recv(ws, "hello")
+        beat = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert beat["type"] == "heartbeat" and "seq" in beat
+        code, _ = await close_of(ws)
+        assert code == 4000
