@@ -494,6 +494,26 @@ export interface components {
             /** Version */
             version: number;
         };
+        /**
+         * ErrorMessage
+         * @description An invalid client message; the socket stays open (20 invalid messages in a row close it, 1008).
+         */
+        ErrorMessage: {
+            /** Detail */
+            detail: string;
+            /**
+             * Sub
+             * @default null
+             */
+            sub: string | null;
+            /** Title */
+            title: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "error";
+        };
         /** Health */
         Health: {
             /** Status */
@@ -536,6 +556,40 @@ export interface components {
             trend_per_hour?: number | null;
             /** Ts */
             ts?: string | null;
+        };
+        /** HeartbeatMessage */
+        HeartbeatMessage: {
+            /** Seq */
+            seq: number;
+            /**
+             * Server Time
+             * Format: date-time
+             */
+            server_time: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "heartbeat";
+        };
+        /** HelloMessage */
+        HelloMessage: {
+            /** Heartbeat S */
+            heartbeat_s: number;
+            /** Max Lifetime S */
+            max_lifetime_s: number;
+            /** Seq */
+            seq: number;
+            /**
+             * Server Time
+             * Format: date-time
+             */
+            server_time: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "hello";
         };
         /** History */
         History: {
@@ -581,6 +635,32 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** PingMessage */
+        PingMessage: {
+            /**
+             * Id
+             * @default null
+             */
+            id: string | number | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ping";
+        };
+        /** PongMessage */
+        PongMessage: {
+            /**
+             * Id
+             * @default null
+             */
+            id: string | number | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "pong";
         };
         /**
          * ProblemDetails
@@ -640,6 +720,28 @@ export interface components {
             value: number;
         };
         /**
+         * SnapshotMessage
+         * @description The current state: whole twins (`twins`) or the newest 100 events/decisions (`alerts`/`decisions`).
+         */
+        SnapshotMessage: {
+            /** Items */
+            items: components["schemas"]["TwinRead"][] | components["schemas"]["AnomalyEventRead"][] | components["schemas"]["DecisionRead"][];
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "subscribe" | "gap" | "resync";
+            /** Seq */
+            seq: number;
+            /** Sub */
+            sub: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "snapshot";
+        };
+        /**
          * StateAt
          * @description The reported sensor values as they were at `at`: each sensor's newest reading at or before it.
          */
@@ -655,6 +757,175 @@ export interface components {
             readings: {
                 [key: string]: components["schemas"]["ValueAt"];
             };
+        };
+        /**
+         * StreamFilterModel
+         * @description All given conditions must match; an empty filter matches every machine.
+         */
+        StreamFilterModel: {
+            /**
+             * Line
+             * @default null
+             */
+            line: string | null;
+            /**
+             * Machine Ids
+             * @default null
+             */
+            machine_ids: string[] | null;
+            /**
+             * Machine Type
+             * @default null
+             */
+            machine_type: string | null;
+            /**
+             * Site
+             * @default null
+             */
+            site: string | null;
+        };
+        /** SubscribedMessage */
+        SubscribedMessage: {
+            filter: components["schemas"]["StreamFilterModel"];
+            /** Max Rate Hz */
+            max_rate_hz: number | null;
+            /**
+             * Stream
+             * @enum {string}
+             */
+            stream: "twins" | "alerts" | "decisions";
+            /** Sub */
+            sub: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "subscribed";
+        };
+        /**
+         * SubscribeMessage
+         * @description Start (or replace) the subscription `sub`. With `resume_after` (the last seq seen), the server sends
+         *     the missed changes (`replay: true`) or, when they are no longer retained, a snapshot with reason `gap`.
+         */
+        SubscribeMessage: {
+            /**
+             * @default {
+             *       "line": null,
+             *       "machine_ids": null,
+             *       "machine_type": null,
+             *       "site": null
+             *     }
+             */
+            filter: components["schemas"]["StreamFilterModel"];
+            /**
+             * Max Rate Hz
+             * @default null
+             */
+            max_rate_hz: number | null;
+            /**
+             * Resume After
+             * @default null
+             */
+            resume_after: number | null;
+            /**
+             * Stream
+             * @default twins
+             * @enum {string}
+             */
+            stream: "twins" | "alerts" | "decisions";
+            /** Sub */
+            sub: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "subscribe";
+        };
+        /**
+         * TwinChange
+         * @description One change of one twin. `reported`: ts, quality, last_seen and only the changed readings/reported
+         *     settings; `analytics`: health, anomaly_score, strategy; `status`: the new status; `twin`: the whole twin
+         *     (every TwinRead field); `removed`: the twin was deleted.
+         */
+        TwinChange: {
+            /**
+             * Anomaly Score
+             * @default null
+             */
+            anomaly_score: number | null;
+            /**
+             * Health
+             * @default null
+             */
+            health: number | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "reported" | "analytics" | "status" | "twin" | "removed";
+            /**
+             * Last Seen
+             * @default null
+             */
+            last_seen: string | null;
+            /**
+             * Line
+             * @default null
+             */
+            line: string | null;
+            /**
+             * Machine Type
+             * @default null
+             */
+            machine_type: string | null;
+            /**
+             * Quality
+             * @default null
+             */
+            quality: ("good" | "uncertain" | "bad") | null;
+            /**
+             * Readings
+             * @default null
+             */
+            readings: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Reported
+             * @default null
+             */
+            reported: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Site
+             * @default null
+             */
+            site: string | null;
+            /**
+             * Status
+             * @default null
+             */
+            status: ("online" | "stale" | "offline") | null;
+            /**
+             * Strategy
+             * @default null
+             */
+            strategy: string | null;
+            /**
+             * Ts
+             * @default null
+             */
+            ts: string | null;
+            /**
+             * Version
+             * @default null
+             */
+            version: number | null;
+        } & {
+            [key: string]: unknown;
         };
         /**
          * TwinCreate
@@ -799,6 +1070,42 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** UnsubscribedMessage */
+        UnsubscribedMessage: {
+            /** Sub */
+            sub: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "unsubscribed";
+        };
+        /** UnsubscribeMessage */
+        UnsubscribeMessage: {
+            /** Sub */
+            sub: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "unsubscribe";
+        };
+        /** UpdateMessage */
+        UpdateMessage: {
+            /** Items */
+            items: components["schemas"]["TwinChange"][] | components["schemas"]["AnomalyEventRead"][] | components["schemas"]["DecisionRead"][];
+            /** Replay */
+            replay: boolean;
+            /** Seq */
+            seq: number;
+            /** Sub */
+            sub: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "update";
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -822,6 +1129,8 @@ export interface components {
             /** Value */
             value: number;
         };
+        WsClientMessage: components["schemas"]["SubscribeMessage"] | components["schemas"]["UnsubscribeMessage"] | components["schemas"]["PingMessage"];
+        WsServerMessage: components["schemas"]["HelloMessage"] | components["schemas"]["SubscribedMessage"] | components["schemas"]["UnsubscribedMessage"] | components["schemas"]["SnapshotMessage"] | components["schemas"]["UpdateMessage"] | components["schemas"]["HeartbeatMessage"] | components["schemas"]["PongMessage"] | components["schemas"]["ErrorMessage"];
     };
     responses: never;
     parameters: never;
@@ -837,23 +1146,38 @@ export type CorrelationsRead = components['schemas']['CorrelationsRead'];
 export type DecisionList = components['schemas']['DecisionList'];
 export type DecisionRead = components['schemas']['DecisionRead'];
 export type DesiredState = components['schemas']['DesiredState'];
+export type ErrorMessage = components['schemas']['ErrorMessage'];
 export type Health = components['schemas']['Health'];
 export type HealthRead = components['schemas']['HealthRead'];
+export type HeartbeatMessage = components['schemas']['HeartbeatMessage'];
+export type HelloMessage = components['schemas']['HelloMessage'];
 export type History = components['schemas']['History'];
 export type HistoryPoint = components['schemas']['HistoryPoint'];
 export type HttpValidationError = components['schemas']['HTTPValidationError'];
+export type PingMessage = components['schemas']['PingMessage'];
+export type PongMessage = components['schemas']['PongMessage'];
 export type ProblemDetails = components['schemas']['ProblemDetails'];
 export type Readiness = components['schemas']['Readiness'];
 export type ReadingList = components['schemas']['ReadingList'];
 export type ReadingRead = components['schemas']['ReadingRead'];
+export type SnapshotMessage = components['schemas']['SnapshotMessage'];
 export type StateAt = components['schemas']['StateAt'];
+export type StreamFilterModel = components['schemas']['StreamFilterModel'];
+export type SubscribedMessage = components['schemas']['SubscribedMessage'];
+export type SubscribeMessage = components['schemas']['SubscribeMessage'];
+export type TwinChange = components['schemas']['TwinChange'];
 export type TwinCreate = components['schemas']['TwinCreate'];
 export type TwinEventList = components['schemas']['TwinEventList'];
 export type TwinEventRead = components['schemas']['TwinEventRead'];
 export type TwinList = components['schemas']['TwinList'];
 export type TwinRead = components['schemas']['TwinRead'];
+export type UnsubscribedMessage = components['schemas']['UnsubscribedMessage'];
+export type UnsubscribeMessage = components['schemas']['UnsubscribeMessage'];
+export type UpdateMessage = components['schemas']['UpdateMessage'];
 export type ValidationError = components['schemas']['ValidationError'];
 export type ValueAt = components['schemas']['ValueAt'];
+export type WsClientMessage = components['schemas']['WsClientMessage'];
+export type WsServerMessage = components['schemas']['WsServerMessage'];
 export type $defs = Record<string, never>;
 export interface operations {
     list_twins_api_v1_twins_get: {

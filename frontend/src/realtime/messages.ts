@@ -1,93 +1,37 @@
-// WebSocket `/ws` message types (docs/api.md "WebSocket /ws") and parsing of server frames.
-// Written by hand from the spec until the backend's OpenAPI carries WsClientMessage/WsServerMessage;
-// then these become aliases of the generated components.
+// WebSocket `/ws` message types (docs/api.md "WebSocket /ws"), from the models the backend publishes
+// in its OpenAPI components (generated into src/api/schema.d.ts by `make client`), and parsing of
+// server frames. The generated types list every field; the server omits unset ones and clients may
+// leave optional ones out, so the optional fields are made optional here.
+import type { components } from '../api/schema';
 import type { AnomalyEvent, Decision, Twin } from '../api/types';
 
-export type StreamName = 'twins' | 'alerts' | 'decisions';
+type Schemas = components['schemas'];
 
-export interface SubscriptionFilter {
-  machine_ids?: string[];
-  machine_type?: string;
-  site?: string;
-  line?: string;
-}
+/** `T` with the keys `K` optional and never null. */
+type Loose<T, K extends keyof T> = Omit<T, K> & { [P in K]?: Exclude<T[P], null> };
 
-export interface SubscribeMessage {
-  type: 'subscribe';
-  sub: string;
-  stream: StreamName;
-  filter?: SubscriptionFilter;
-  max_rate_hz?: number;
-  resume_after?: number;
-}
-
-export interface UnsubscribeMessage {
-  type: 'unsubscribe';
-  sub: string;
-}
-
-export interface PingMessage {
-  type: 'ping';
-  id?: string;
-}
-
+export type StreamName = Schemas['SubscribeMessage']['stream'];
+export type SubscriptionFilter = Loose<
+  Schemas['StreamFilterModel'],
+  keyof Schemas['StreamFilterModel']
+>;
+export type SubscribeMessage = Omit<
+  Loose<Schemas['SubscribeMessage'], 'filter' | 'max_rate_hz' | 'resume_after'>,
+  'filter'
+> & { filter?: SubscriptionFilter };
+export type UnsubscribeMessage = Schemas['UnsubscribeMessage'];
+export type PingMessage = Loose<Schemas['PingMessage'], 'id'>;
 export type WsClientMessage = SubscribeMessage | UnsubscribeMessage | PingMessage;
 
-export interface HelloMessage {
-  type: 'hello';
-  server_time: string;
-  seq: number;
-  heartbeat_s: number;
-  max_lifetime_s: number;
-}
-
-export interface SubscribedMessage {
-  type: 'subscribed';
-  sub: string;
-  stream: StreamName;
-  filter?: SubscriptionFilter | null;
-  max_rate_hz?: number | null;
-}
-
-export interface SnapshotMessage {
-  type: 'snapshot';
-  sub: string;
-  seq: number;
-  reason: 'subscribe' | 'gap' | (string & {});
-  items: unknown[];
-}
-
-export interface UpdateMessage {
-  type: 'update';
-  sub: string;
-  seq: number;
-  replay: boolean;
-  items: unknown[];
-}
-
-export interface UnsubscribedMessage {
-  type: 'unsubscribed';
-  sub: string;
-}
-
-export interface HeartbeatMessage {
-  type: 'heartbeat';
-  server_time: string;
-  seq: number;
-}
-
-export interface PongMessage {
-  type: 'pong';
-  id?: string | null;
-}
-
-export interface ErrorMessage {
-  type: 'error';
-  sub?: string | null;
-  title: string;
-  detail?: string | null;
-}
-
+export type HelloMessage = Schemas['HelloMessage'];
+export type SubscribedMessage = Pick<Schemas['SubscribedMessage'], 'type' | 'sub' | 'stream'>;
+/** Items are checked per stream by the socket before handlers see them. */
+export type SnapshotMessage = Omit<Schemas['SnapshotMessage'], 'items'> & { items: unknown[] };
+export type UpdateMessage = Omit<Schemas['UpdateMessage'], 'items'> & { items: unknown[] };
+export type UnsubscribedMessage = Schemas['UnsubscribedMessage'];
+export type HeartbeatMessage = Schemas['HeartbeatMessage'];
+export type PongMessage = Schemas['PongMessage'];
+export type ErrorMessage = Loose<Schemas['ErrorMessage'], 'sub' | 'detail'>;
 export type WsServerMessage =
   | HelloMessage
   | SubscribedMessage
@@ -98,26 +42,32 @@ export type WsServerMessage =
   | PongMessage
   | ErrorMessage;
 
-export type TwinChangeKind = 'reported' | 'analytics' | 'status' | 'twin' | 'removed';
+type GeneratedChange = Schemas['TwinChange'];
+export type TwinChangeKind = GeneratedChange['kind'];
+type ChangeField =
+  | 'version'
+  | 'machine_type'
+  | 'site'
+  | 'line'
+  | 'ts'
+  | 'last_seen'
+  | 'quality'
+  | 'readings'
+  | 'reported'
+  | 'health'
+  | 'anomaly_score'
+  | 'strategy'
+  | 'status';
 
-/** An update item of the `twins` stream: only what changed (docs/api.md). */
-export interface TwinChange {
-  id: string;
-  version?: number | null;
-  kind: TwinChangeKind;
-  ts?: string | null;
-  quality?: Twin['quality'];
-  last_seen?: string | null;
-  readings?: Record<string, number>;
-  reported?: Record<string, unknown>;
-  health?: number | null;
-  anomaly_score?: number | null;
-  strategy?: string | null;
-  status?: Twin['status'] | null;
-  /** kind `twin`: the whole twin, nested or (depending on the server) inline. */
+/** An update item of the `twins` stream: only what changed (kind `twin`: every TwinRead field). */
+export type TwinChange = Pick<GeneratedChange, 'id' | 'kind'> & {
+  [P in ChangeField]?: Exclude<GeneratedChange[P], null>;
+} & {
+  /** Sent should the server start to carry the delta with reported changes. */
+  delta?: Record<string, unknown>;
+  /** Nested whole twin, should a server send it that way. */
   twin?: Twin;
-  [key: string]: unknown;
-}
+};
 
 /** Item types of each stream: snapshot items, update items. */
 export interface StreamItems {
@@ -176,7 +126,9 @@ export function parseServerMessage(data: unknown): WsServerMessage | null {
             type: 'snapshot',
             sub: value.sub,
             seq: value.seq,
-            reason: isString(value.reason) ? value.reason : 'subscribe',
+            reason: (isString(value.reason)
+              ? value.reason
+              : 'subscribe') as SnapshotMessage['reason'],
             items: value.items,
           }
         : null;
@@ -207,9 +159,9 @@ export function parseServerMessage(data: unknown): WsServerMessage | null {
     case 'error':
       return {
         type: 'error',
-        sub: isString(value.sub) ? value.sub : null,
+        ...(isString(value.sub) ? { sub: value.sub } : {}),
         title: isString(value.title) ? value.title : 'Error',
-        detail: isString(value.detail) ? value.detail : null,
+        ...(isString(value.detail) ? { detail: value.detail } : {}),
       };
     default:
       return null;
