@@ -51,3 +51,25 @@ class StateAt(BaseModel):
     machine_id: str
     at: datetime
     readings: dict[str, ValueAt]
+
+
+class SeriesPoints(BaseModel):
+    """One sensor's downsampled series: times (ISO 8601) and values, in time order."""
+
+    t: list[datetime]
+    v: list[float]
+    raw_count: int
+
+
+class Series(BaseModel):
+    """Chart-ready series of a machine in [start, end]: per sensor at most `width` points. `source` is `raw`
+    when stored readings were downsampled, or the bucket (`1m`/`1h`/`1d`) whose averages (LTTB) or extremes
+    (minmax) were used because the window held more readings than are read at once."""
+
+    machine_id: str
+    start: datetime
+    end: datetime
+    method: str
+    width: int
+    source: str
+    sensors: dict[str, SeriesPoints]

@@ -19,8 +19,10 @@ for i, u in ipairs(updates) do
     for prop, _ in pairs(u.reported) do names[#names + 1] = {'p', prop}; tfields[#tfields + 1] = 'tp:' .. prop end
   end
   tfields[#tfields + 1] = 'ts'
+  local nt = #tfields
+  tfields[nt + 1] = 'machine_type'; tfields[nt + 2] = 'site'; tfields[nt + 3] = 'line'
   local stored = redis.call('HMGET', key, unpack(tfields))
-  local newest = stored[#tfields]
+  local newest = stored[nt]
   local set = {}
   local readings, reported = {}, {}
   local changed = false
@@ -48,9 +50,17 @@ for i, u in ipairs(updates) do
     set[#set + 1] = 'ts'; set[#set + 1] = u.ts
     set[#set + 1] = 'quality'; set[#set + 1] = u.quality
   end
-  if u.machine_type ~= 'unknown' then set[#set + 1] = 'machine_type'; set[#set + 1] = u.machine_type end
-  if u.site ~= cjson.null then set[#set + 1] = 'site'; set[#set + 1] = u.site end
-  if u.line ~= cjson.null then set[#set + 1] = 'line'; set[#set + 1] = u.line end
+  -- placement changes (a machine moved) are changes too: versioned and published like readings
+  if u.machine_type ~= 'unknown' and u.machine_type ~= stored[nt + 1] then
+    set[#set + 1] = 'machine_type'; set[#set + 1] = u.machine_type; changed = true
+  end
+  if u.site ~= cjson.null and u.site ~= stored[nt + 2] then
+    set[#set + 1] = 'site'; set[#set + 1] = u.site; changed = true
+  end
+  if u.line ~= cjson.null and u.line ~= stored[nt + 3] then
+    set[#set + 1] = 'line'; set[#set + 1] = u.line; changed = true
+  end
+
   set[#set + 1] = 'last_seen'; set[#set + 1] = now
   local version
   if changed then

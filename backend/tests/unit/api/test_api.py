@@ -154,3 +154,32 @@ async def test_history_at_and_csv_export(app: FastAPI, client: httpx.AsyncClient
     assert lines[0] == "timestamp,sensor,value,quality"
     assert len(lines) == 1 + 10  # 5 messages x 2 sensors
     assert lines[1] == "2026-11-23T10:00:00.000Z,current_a,0.0,good"
+
+
+async def test_series_is_downsampled_on_the_server(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await feed(app, "conv-0010", 60)  # current_a = 0..59 at T0 + 0..59 s, load_pct constant
+
+    async def stored() -> bool:
+        r = await client.get("/api/v1/twins/conv-0010/readings", params={"sensor": "current_a"})
+        return r.status_code == 200 and len(r.json()["items"]) == 60
+
+    await eventually(stored, what="readings stored")
+    window = {"from": "2026-11-23T09:00:00Z", "to": "2026-11-23T11:00:00Z"}
+    s = (
+        await client.get(
+            "/api/v1/twins/conv-0010/series", params={**window, "sensor": "current_a", "width": 12}
+        )
+    ).json()
+    assert s["source"] == "raw" and list(s["sensors"]) == ["current_a"]
+    points = s["sensors"]["current_a"]
+    assert points["raw_count"] == 60 and len(points["v"]) == 12
+    assert points["v"][0] == 0.0 and points["v"][-1] == 59.0  # LTTB keeps both ends
+    assert points["t"][0].startswith("2026-11-23T10:00:00")
+    mm = (
+        await client.get("/api/v1/twins/conv-0010/series", params={**window, "width": 10, "method": "minmax"})
+    ).json()
+    assert set(mm["sensors"]) == {"current_a", "load_pct"}
+    assert len(mm["sensors"]["current_a"]["v"]) <= 10
+    assert min(mm["sensors"]["current_a"]["v"]) == 0.0 and max(mm["sensors"]["current_a"]["v"]) == 59.0
+    bad = await client.get("/api/v1/twins/conv-0010/series", params={"width": 1})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
