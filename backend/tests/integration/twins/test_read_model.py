@@ -73,7 +73,6 @@ async def test_read_model_matches_redis_after_every_kind_of_change(
             assert len(a) == len(b) and not diff, diff[:1]
             return True
 
-
         await eventually(same, timeout=10, what="read model equal to Redis")
         served = {t["id"]: t for t in (await http.get("/api/v1/twins")).json()["items"]}
         assert "p-7" not in served and "new-1" in served
