@@ -66,7 +66,6 @@ async def close_of(ws: ClientConnection) -> tuple[int, str]:
     return frame.code, frame.reason
 
 
-
 async def subscribe(ws: ClientConnection, **body: Any) -> dict[str, Any]:
     await ws.send(orjson.dumps({"type": "subscribe", **body}).decode())
     assert (await recv(ws, "subscribed", "error"))["type"] == "subscribed"
