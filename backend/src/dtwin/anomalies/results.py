@@ -4,6 +4,7 @@ health and correlation reports. Every dataclass has `to_dict()` (JSON-ready, ISO
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
@@ -191,7 +192,8 @@ class MachineScores:
     def __len__(self) -> int:
         return len(self.machine_ids)
 
-    def results(self) -> list[MachineResult]:
+    def results(self, only: Sequence[int] | None = None) -> list[MachineResult]:
+        """One MachineResult per machine, or only for the machines at these positions."""
         ts, score, anom, det = (
             self.ts.tolist(),
             self.score.tolist(),
@@ -219,7 +221,9 @@ class MachineScores:
                 strategy=STRATEGIES[strat[i]] if strat[i] >= 0 else None,
                 correlation_breaks=int(brk[i]),
             )
-            for i, mid in enumerate(self.machine_ids)
+            for i, mid in (
+                (i, self.machine_ids[i]) for i in (only if only is not None else range(len(self.machine_ids)))
+            )
         ]
 
     def to_dict(self) -> list[dict[str, JsonValue]]:

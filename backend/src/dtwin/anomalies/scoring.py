@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dtwin.anomalies.decisions import STRATEGIES
 from dtwin.anomalies.engine import ScoringEngine
 from dtwin.anomalies.model import fit_model
 from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
@@ -95,45 +96,53 @@ class ScoringStage:
         scores = self.engine.score_batch(items)
         self.seconds += time.perf_counter() - t0
         self.batches += 1
-        # health and decision of every touched machine in one vectorised call each (not one per machine)
-        healths = self.engine.healths(scores.machines.machine_ids)
-        decisions = self.engine.decisions(scores.machines.machine_ids)
-        results = scores.machines.results()
+        m = scores.machines
+        ids = m.machine_ids
+        health, score = m.health.tolist(), m.score.tolist()
+        strategy, anomalous = m.strategy.tolist(), m.is_anomaly.tolist()
         now = time.monotonic()
         pipe = self.redis.pipeline(transaction=False)
         changed: list[dict[str, Any]] = []
-        for r in results:
-            if now - self._corr_at.get(r.machine_id, float("-inf")) >= self.correlations_every_s:
-                report = self.engine.correlations(r.machine_id)
+        due: list[int] = []  # machines whose analytics fields are rewritten this batch
+        for i, machine_id in enumerate(ids):
+            if now - self._corr_at.get(machine_id, float("-inf")) >= self.correlations_every_s:
+                report = self.engine.correlations(machine_id)
                 if report is not None:
-                    pipe.set(correlations_key(self.keys, r.machine_id), orjson.dumps(report.to_dict()))
-                    self._corr_at[r.machine_id] = now
-            item = self._analytics_change(r.machine_id, float(r.health), float(r.score), r.strategy or "")
+                    pipe.set(correlations_key(self.keys, machine_id), orjson.dumps(report.to_dict()))
+                    self._corr_at[machine_id] = now
+            strat = STRATEGIES[strategy[i]] if strategy[i] >= 0 else ""
+            item = self._analytics_change(machine_id, health[i], score[i], strat)
             if item is not None:
                 changed.append(item)
             elif (
-                not r.is_anomaly
-                and now - self._written_at.get(r.machine_id, float("-inf")) < self.analytics_every_s
+                not anomalous[i]
+                and now - self._written_at.get(machine_id, float("-inf")) < self.analytics_every_s
             ):
                 continue  # nothing material changed and the stored detail is recent enough
-            self._written_at[r.machine_id] = now
-            key = self.keys.twin(r.machine_id)
-            health = healths.get(r.machine_id)
-            decision = decisions.get(r.machine_id)
-            analytics = {
-                **r.to_dict(),
-                "health_detail": health.to_dict() if health else None,
-                "decision": decision.to_dict() if decision else None,
-            }
-            pipe.hset(
-                key,
-                mapping={
-                    "health": repr(float(r.health)),
-                    "anomaly_score": repr(float(r.score)),
-                    "strategy": r.strategy or "",
-                    "analytics": orjson.dumps(analytics),
-                },
-            )
+            self._written_at[machine_id] = now
+            due.append(i)
+        if due:
+            # health and decision of the due machines in one vectorised call each (not one per machine)
+            due_ids = [ids[i] for i in due]
+            healths = self.engine.healths(due_ids)
+            decisions = self.engine.decisions(due_ids)
+            for r in m.results(due):
+                h = healths.get(r.machine_id)
+                d = decisions.get(r.machine_id)
+                analytics = {
+                    **r.to_dict(),
+                    "health_detail": h.to_dict() if h else None,
+                    "decision": d.to_dict() if d else None,
+                }
+                pipe.hset(
+                    self.keys.twin(r.machine_id),
+                    mapping={
+                        "health": repr(float(r.health)),
+                        "anomaly_score": repr(float(r.score)),
+                        "strategy": r.strategy or "",
+                        "analytics": orjson.dumps(analytics),
+                    },
+                )
         for k in range(0, len(changed), 500):
             await self.changes.emit("twins", changed[k : k + 500], client=pipe)
         await pipe.execute()
@@ -149,13 +158,13 @@ class ScoringStage:
     def _analytics_change(
         self, machine_id: str, health: float, score: float, strategy: str
     ) -> dict[str, Any] | None:
-        """A `kind: analytics` change when it is worth telling: health moved by 0.5 points, the score by
-        0.02, or the strategy changed (the full detail stays in the twin's analytics field)."""
+        """A `kind: analytics` change when it is worth telling: health moved by 1 point, the score by
+        0.05, or the strategy changed (the full detail stays in the twin's analytics field)."""
         last = self._published.get(machine_id)
         if (
             last is not None
-            and abs(last[0] - health) < 0.5
-            and abs(last[1] - score) < 0.02
+            and abs(last[0] - health) < 1.0
+            and abs(last[1] - score) < 0.05
             and last[2] == strategy
         ):
             return None
