@@ -295,6 +295,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/twins/{machine_id}/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Series
+         * @description A machine's history in [from, to] (default: the last hour) downsampled on the server for a chart of
+         *     `width` pixels: per sensor at most `width` points chosen by LTTB (the line's shape), or the minimum and
+         *     maximum of each pixel column (`minmax`: no spike hidden).
+         */
+        get: operations["series_api_v1_twins__machine_id__series_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -718,6 +740,48 @@ export interface components {
             ts: string;
             /** Value */
             value: number;
+        };
+        /**
+         * Series
+         * @description Chart-ready series of a machine in [start, end]: per sensor at most `width` points. `source` is `raw`
+         *     when stored readings were downsampled, or the bucket (`1m`/`1h`/`1d`) whose averages (LTTB) or extremes
+         *     (minmax) were used because the window held more readings than are read at once.
+         */
+        Series: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Machine Id */
+            machine_id: string;
+            /** Method */
+            method: string;
+            /** Sensors */
+            sensors: {
+                [key: string]: components["schemas"]["SeriesPoints"];
+            };
+            /** Source */
+            source: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Width */
+            width: number;
+        };
+        /**
+         * SeriesPoints
+         * @description One sensor's downsampled series: times (ISO 8601) and values, in time order.
+         */
+        SeriesPoints: {
+            /** Raw Count */
+            raw_count: number;
+            /** T */
+            t: string[];
+            /** V */
+            v: number[];
         };
         /**
          * SnapshotMessage
@@ -1160,6 +1224,8 @@ export type ProblemDetails = components['schemas']['ProblemDetails'];
 export type Readiness = components['schemas']['Readiness'];
 export type ReadingList = components['schemas']['ReadingList'];
 export type ReadingRead = components['schemas']['ReadingRead'];
+export type Series = components['schemas']['Series'];
+export type SeriesPoints = components['schemas']['SeriesPoints'];
 export type SnapshotMessage = components['schemas']['SnapshotMessage'];
 export type StateAt = components['schemas']['StateAt'];
 export type StreamFilterModel = components['schemas']['StreamFilterModel'];
@@ -1935,6 +2001,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReadingList"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    series_api_v1_twins__machine_id__series_get: {
+        parameters: {
+            query?: {
+                /** @description Window start, ISO 8601 with zone */
+                from?: string | null;
+                /** @description Downsampling method */
+                method?: "lttb" | "minmax";
+                /** @description Sensors (repeatable); default all */
+                sensor?: string[] | null;
+                /** @description Window end, ISO 8601 with zone; default now */
+                to?: string | null;
+                /** @description Chart width in pixels */
+                width?: number;
+            };
+            header?: never;
+            path: {
+                machine_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Series"];
                 };
             };
             /** @description Not Found */

@@ -5,7 +5,7 @@ import {
   makeAnomaly,
   makeHealth,
   makeTwin,
-  sampleReadings,
+  sampleSeries,
   sampleTwins,
 } from '../testing/sampleData';
 import { App } from './App';
@@ -18,7 +18,7 @@ describe('App', () => {
   beforeEach(() => {
     mockFetch({
       '/api/v1/twins/pump-0001': makeTwin(),
-      '/api/v1/twins/pump-0001/readings': sampleReadings(),
+      '/api/v1/twins/pump-0001/series': sampleSeries(),
       '/api/v1/twins/pump-0001/health': makeHealth(),
       '/api/v1/twins/pump-0001/anomalies': { machine_id: 'pump-0001', items: [] },
     });

@@ -28,13 +28,20 @@ export function renderWithApp(
   return { ...result, stream, queryClient };
 }
 
+/** A canned answer, or a function of the request URL that returns one. */
+export class Dynamic {
+  constructor(readonly answer: (url: URL) => unknown) {}
+}
+
 /** Routes `fetch` calls by URL path to canned JSON responses (404 problem for anything else). */
 export function mockFetch(routes: Record<string, unknown>): ReturnType<typeof vi.fn> {
   const mock = vi.fn(async (input: RequestInfo | URL) => {
     const href = input instanceof Request ? input.url : input instanceof URL ? input.href : input;
     const url = new URL(href, 'http://localhost');
     if (url.pathname in routes) {
-      return new Response(JSON.stringify(routes[url.pathname]), {
+      const route = routes[url.pathname];
+      const body = route instanceof Dynamic ? route.answer(url) : route;
+      return new Response(JSON.stringify(body), {
         status: 200,
         headers: { 'content-type': 'application/json' },
       });

@@ -1,5 +1,13 @@
 // Sample twins, readings, changes and analytics shaped like the backend contract.
-import type { AnomalyEvent, Decision, HealthRead, ReadingList, Twin, TwinList } from '../api/types';
+import type {
+  AnomalyEvent,
+  Decision,
+  HealthRead,
+  ReadingList,
+  Series,
+  Twin,
+  TwinList,
+} from '../api/types';
 import type { TwinChange } from '../realtime/messages';
 
 /** The fixed "now" of the samples: every twin was last seen shortly before it. */
@@ -139,5 +147,25 @@ export function makeHealth(overrides: Partial<HealthRead> = {}): HealthRead {
     decision: null,
     ts: '2026-11-23T09:59:59.000Z',
     ...overrides,
+  };
+}
+
+/** The same history as `sampleReadings`, as the series endpoint answers it. */
+export function sampleSeries(machineId = 'pump-0001', points = 5): Series {
+  const sensors: Series['sensors'] = {};
+  for (const item of sampleReadings(machineId, points).items) {
+    const entry = (sensors[item.sensor] ??= { t: [], v: [], raw_count: 0 });
+    entry.t.push(item.ts);
+    entry.v.push(item.value);
+    entry.raw_count += 1;
+  }
+  return {
+    machine_id: machineId,
+    start: '2026-11-23T09:50:00Z',
+    end: '2026-11-23T10:00:00Z',
+    width: 600,
+    method: 'lttb',
+    source: 'raw',
+    sensors,
   };
 }

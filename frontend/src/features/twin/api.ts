@@ -8,8 +8,7 @@ import type {
   DecisionList,
   DesiredState,
   HealthRead,
-  History,
-  ReadingList,
+  Series,
   Twin,
 } from '../../api/types';
 
@@ -29,26 +28,32 @@ export function useTwin(id: string) {
   return useQuery(twinQueryOptions(id));
 }
 
-export function useReadings(id: string, limit: number, enabled: boolean) {
-  return useQuery({
-    queryKey: ['twin', id, 'readings', limit],
-    queryFn: ({ signal }) => getJson<ReadingList>(`${base(id)}/readings`, { limit }, signal),
-    // History is only the seed; the live stream appends to it. Fetch fresh on every selection.
-    staleTime: 0,
-    gcTime: 0,
-    enabled,
-  });
+export type SeriesMethod = 'lttb' | 'minmax';
+
+export interface SeriesParams {
+  from: string;
+  to?: string;
+  /** Chart width in pixels: at most this many points per sensor come back. */
+  width: number;
+  method: SeriesMethod;
 }
 
-export type Bucket = 'raw' | '1m' | '1h' | '1d';
+export const seriesQueryKey = (id: string) => ['twin', id, 'series'] as const;
 
-export function useHistory(id: string, from: string, to: string, bucket: Bucket, enabled: boolean) {
+/** Chart-ready series, downsampled by the server (LTTB or min/max per pixel). */
+export function useSeries(id: string, params: SeriesParams, enabled: boolean, live = false) {
   return useQuery({
-    queryKey: ['twin', id, 'history', bucket, from, to],
+    queryKey: [...seriesQueryKey(id), params],
     queryFn: ({ signal }) =>
-      getJson<History>(`${base(id)}/history`, { from, to, bucket, limit: 10_000 }, signal),
+      getJson<Series>(
+        `${base(id)}/series`,
+        { from: params.from, to: params.to, width: params.width, method: params.method },
+        signal,
+      ),
     enabled,
-    staleTime: 30_000,
+    // The live chart's seed is fetched fresh each time; wider windows are cached for a while.
+    staleTime: live ? 0 : 30_000,
+    gcTime: live ? 0 : 5 * 60_000,
   });
 }
 

@@ -1,5 +1,4 @@
 // Bounded per-sensor series of one machine: seeded from history, appended from live updates.
-import type { Reading } from '../../api/types';
 import { SeriesRing, type SeriesSnapshot } from '../../lib/ringBuffer';
 import { parseTime } from '../../lib/time';
 
@@ -59,7 +58,7 @@ export class SeriesStore {
    * Seeds the series from history (ascending by ts). Live points that arrived while the history
    * was loading and are newer than it are kept after it; older duplicates are dropped.
    */
-  loadHistory(items: readonly Reading[]): void {
+  loadHistory(items: ReadonlyArray<{ ts: string; sensor: string; value: number }>): void {
     const bySensor = new Map<string, Array<[number, number]>>();
     for (const item of items) {
       const time = parseTime(item.ts);

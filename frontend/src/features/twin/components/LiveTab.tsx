@@ -3,16 +3,16 @@
 // desired state with its editor.
 import { Suspense, lazy, useCallback, useMemo } from 'react';
 import { ErrorNotice } from '../../../components/ErrorNotice';
-import { STALE_AFTER_MS } from '../../../config/live';
+import { HISTORY_WIDTH, STALE_AFTER_MS } from '../../../config/live';
 import { useNow } from '../../../hooks/useNow';
 import { useSearchParam } from '../../../hooks/useSearchParam';
 import { formatAge, formatClock } from '../../../lib/format';
 import type { SeriesSnapshot } from '../../../lib/ringBuffer';
 import { parseTime } from '../../../lib/time';
 import { useConnectionStatus, useRealtime } from '../../../realtime/useRealtime';
-import { useAnomalies, useHistory } from '../api';
+import { useAnomalies, useSeries } from '../api';
 import { anomalyEpisodes, typicalBand, type Band } from '../chartData';
-import { historySeries } from '../historySeries';
+import { describeSource, seriesView } from '../historySeries';
 import type { LiveTwin } from '../hooks/useLiveTwin';
 import { findRange, RANGES } from '../ranges';
 import { DesiredPanel } from './DesiredPanel';
@@ -34,11 +34,17 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
   const { store, revision, history } = live;
   const info = live.twin.data;
 
-  // History ranges: a window ending at the current minute, so the query key is stable for 1 min.
+  // Wider ranges: a window ending at the next minute (so the query key holds for a minute),
+  // downsampled by the server to min/max per pixel so spikes survive.
+  const isHistory = range.spanMs !== null;
   const minute = Math.floor(now / 60_000) * 60_000;
   const from = new Date(minute - (range.spanMs ?? 0)).toISOString();
   const to = new Date(minute + 60_000).toISOString();
-  const bucketed = useHistory(machineId, from, to, range.bucket ?? '1m', range.bucket !== null);
+  const wide = useSeries(
+    machineId,
+    { from, to, width: HISTORY_WIDTH, method: 'minmax' },
+    isHistory,
+  );
   const anomalies = useAnomalies(machineId);
 
   const liveView = useMemo(() => {
@@ -55,11 +61,7 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [store, revision]);
 
-  const historyView = useMemo(
-    () => (bucketed.data ? historySeries(bucketed.data.items) : null),
-    [bucketed.data],
-  );
-  const isHistory = range.bucket !== null;
+  const historyView = useMemo(() => (wide.data ? seriesView(wide.data) : null), [wide.data]);
   const view = isHistory && historyView ? historyView : null;
   const sensors = view ? view.sensors : liveView.sensors;
   const series = view ? view.series : liveView.series;
@@ -98,7 +100,7 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
   let statusText: string;
   let statusClass: string;
   if (isHistory) {
-    statusText = `History: last ${range.label}, ${range.bucketLabel}. Not live.`;
+    statusText = `History: last ${range.label}, min/max per pixel of ${describeSource(wide.data?.source ?? 'raw')}. Not live.`;
     statusClass = 'chart-status--paused';
   } else if (!connected) {
     statusText = `Not live (${connection.state}): the chart is paused.`;
@@ -112,7 +114,7 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
   }
   const points = view ? view.points : liveView.points;
   const latestTime = view ? view.latest : liveView.latestTime;
-  const loadError = isHistory ? bucketed.error : history.error;
+  const loadError = isHistory ? wide.error : history.error;
 
   return (
     <div className="live">
@@ -170,7 +172,6 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
               machineId={machineId}
               sensors={sensors}
               series={series}
-              envelopes={view?.envelopes}
               bands={bands}
               episodes={episodes}
               revision={isHistory ? -1 : revision}
@@ -180,14 +181,9 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
           <figcaption className="chart__legend muted">
             <span className="legend legend--band" /> typical range (median ± 3σ of the data shown)
             <span className="legend legend--anomaly" /> anomaly
-            {isHistory ? (
-              <>
-                <span className="legend legend--envelope" /> min–max per bucket
-              </>
-            ) : null}
           </figcaption>
         </figure>
-      ) : (isHistory ? bucketed.isSuccess : history.isSuccess) ? (
+      ) : (isHistory ? wide.isSuccess : history.isSuccess) ? (
         <p className="muted">No readings in this range yet.</p>
       ) : (
         <p className="muted">Loading history…</p>

@@ -1,5 +1,5 @@
-// Live small multiples: one Plotly chart per sensor, with the typical range shaded, anomaly
-// episodes marked and (for bucketed history) the min/max envelope. Plotly is driven directly
+// Live small multiples: one Plotly chart per sensor, with the typical range shaded and anomaly
+// episodes marked. Plotly is driven directly
 // (no React reconciliation of figures); redraws go through a frame queue with a time budget so a
 // machine with many sensors never makes one long frame, and charts scrolled out of view wait
 // until they are visible. Loaded lazily: Plotly is most of the bundle.
@@ -15,7 +15,6 @@ import { recordChartUpdate } from '../chartTiming';
 const PLOT_HEIGHT = 116;
 const GRID = 'rgba(148, 163, 184, 0.16)';
 const LINE = '#60a5fa';
-const ENVELOPE = 'rgba(96, 165, 250, 0.22)';
 const BAND = 'rgba(74, 222, 128, 0.10)';
 const ANOMALY = 'rgba(248, 113, 113, 0.22)';
 const CONFIG: Partial<Config> = {
@@ -27,19 +26,11 @@ const CONFIG: Partial<Config> = {
 /** One queue for every chart on the page: one redraw per animation frame (a redraw is ~10 ms). */
 const queue = createFrameQueue(0);
 
-/** Min/max per bucket, drawn as a shaded envelope around the average line. */
-export interface Envelope {
-  x: number[];
-  min: number[];
-  max: number[];
-}
-
 export interface SensorChartProps {
   machineId: string;
   sensors: readonly string[];
   /** Points per sensor; a new Map identity means new data (rebuilt once per frame at most). */
   series: ReadonlyMap<string, SeriesSnapshot>;
-  envelopes?: ReadonlyMap<string, Envelope>;
   bands?: ReadonlyMap<string, Band>;
   episodes?: readonly Episode[];
   revision: number;
@@ -51,7 +42,6 @@ interface PlotProps {
   machineId: string;
   sensor: string;
   points: SeriesSnapshot;
-  envelope: Envelope | undefined;
   band: Band | undefined;
   episodes: readonly Episode[] | undefined;
   /** Shared x range so the small multiples line up. */
@@ -59,15 +49,8 @@ interface PlotProps {
   paused: boolean;
 }
 
-function buildData({ sensor, points, envelope }: PlotProps): Data[] {
+function buildData({ sensor, points }: PlotProps): Data[] {
   const data: Data[] = [];
-  if (envelope) {
-    const common = { type: 'scatter', mode: 'lines', x: envelope.x, hoverinfo: 'skip' } as const;
-    data.push(
-      { ...common, y: envelope.min, line: { width: 0 } },
-      { ...common, y: envelope.max, line: { width: 0 }, fill: 'tonexty', fillcolor: ENVELOPE },
-    );
-  }
   const line = withGaps(points);
   const { label, unit } = sensorInfo(sensor);
   data.push({
@@ -217,7 +200,7 @@ function sharedRange(series: ReadonlyMap<string, SeriesSnapshot>): [number, numb
 }
 
 export default function SensorChart(props: SensorChartProps) {
-  const { machineId, sensors, series, envelopes, bands, episodes, paused } = props;
+  const { machineId, sensors, series, bands, episodes, paused } = props;
   const range = sharedRange(series);
   return (
     <div className="sensor-plots">
@@ -227,7 +210,6 @@ export default function SensorChart(props: SensorChartProps) {
           machineId={machineId}
           sensor={sensor}
           points={series.get(sensor) ?? { x: [], y: [] }}
-          envelope={envelopes?.get(sensor)}
           band={bands?.get(sensor)}
           episodes={episodes}
           range={range}

@@ -1,14 +1,14 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import type { SensorChartProps } from './SensorChart';
-import { mockFetch, renderWithApp } from '../../../testing/render';
+import { Dynamic, mockFetch, renderWithApp } from '../../../testing/render';
 import {
   makeAnomaly,
   makeDecision,
   makeHealth,
   makeTwin,
   makeUpdate,
-  sampleReadings,
+  sampleSeries,
 } from '../../../testing/sampleData';
 import { TwinPanel } from './TwinPanel';
 
@@ -24,27 +24,31 @@ vi.mock('./SensorChart', () => ({
       <span data-testid="bands">{[...(props.bands?.keys() ?? [])].join(',')}</span>
       <span data-testid="episodes">{props.episodes?.length ?? 0}</span>
       <span data-testid="paused">{String(props.paused)}</span>
-      <span data-testid="envelopes">{props.envelopes ? props.envelopes.size : 'none'}</span>
     </div>
   ),
 }));
 
 const ROUTES = {
   '/api/v1/twins/pump-0001': makeTwin(),
-  '/api/v1/twins/pump-0001/readings': sampleReadings('pump-0001', 30),
+  '/api/v1/twins/pump-0001/series': new Dynamic((url) =>
+    url.searchParams.get('method') === 'minmax'
+      ? {
+          ...sampleSeries('pump-0001', 0),
+          method: 'minmax',
+          source: '1m',
+          sensors: {
+            temperature_c: {
+              t: ['2026-11-23T09:58:00Z', '2026-11-23T09:59:00Z'],
+              v: [61, 62],
+              raw_count: 120,
+            },
+          },
+        }
+      : sampleSeries('pump-0001', 30),
+  ),
   '/api/v1/twins/pump-0001/health': makeHealth(),
   '/api/v1/twins/pump-0001/anomalies': { machine_id: 'pump-0001', items: [makeAnomaly()] },
   '/api/v1/twins/pump-0001/decisions': { machine_id: 'pump-0001', items: [makeDecision()] },
-  '/api/v1/twins/pump-0001/history': {
-    machine_id: 'pump-0001',
-    bucket: '1m',
-    start: '2026-11-23T09:00:00Z',
-    end: '2026-11-23T10:00:00Z',
-    items: [
-      { ts: '2026-11-23T09:58:00Z', sensor: 'temperature_c', min: 59, max: 63, avg: 61, count: 60 },
-      { ts: '2026-11-23T09:59:00Z', sensor: 'temperature_c', min: 60, max: 64, avg: 62, count: 60 },
-    ],
-  },
 };
 
 function renderPanel() {
@@ -112,21 +116,21 @@ describe('TwinPanel (chart container)', () => {
     expect(screen.getByRole('region', { name: 'Machine pump-0001' })).toHaveTextContent('stale');
   });
 
-  it('switches to bucketed history for wide ranges and says it is not live', async () => {
+  it('switches to server-downsampled history for wide ranges and says it is not live', async () => {
     const user = userEvent.setup();
     const fetchMock = mockFetch(ROUTES);
     renderPanel();
     await waitFor(() => expect(temperature()).toHaveLength(30));
     await user.click(screen.getByRole('button', { name: '24 h' }));
     await waitFor(() => expect(temperature()).toEqual(['61', '62']));
-    expect(screen.getByTestId('envelopes')).toHaveTextContent('1');
     expect(screen.getByRole('status', { name: 'Chart status' })).toHaveTextContent(
-      'History: last 24 h, 1-minute buckets. Not live.',
+      'History: last 24 h, min/max per pixel of 1-minute buckets. Not live.',
     );
     const historyCall = fetchMock.mock.calls
       .map(([input]) => String(input))
-      .find((url) => url.includes('/history'));
-    expect(historyCall).toContain('bucket=1m');
+      .find((url) => url.includes('method=minmax'));
+    expect(historyCall).toContain('/series?');
+    expect(historyCall).toContain('width=800');
     expect(window.location.search).toBe('?range=24h');
   });
 

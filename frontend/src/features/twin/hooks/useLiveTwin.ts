@@ -4,11 +4,12 @@
 import { useEffect, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import type { Twin } from '../../../api/types';
-import { SERIES_CAPACITY } from '../../../config/live';
+import { LIVE_WINDOW_MS, SERIES_CAPACITY } from '../../../config/live';
 import { createFrameScheduler } from '../../../lib/frame';
 import { applyTwinChange } from '../../../realtime/twinChanges';
 import { useRealtime, useSubscription } from '../../../realtime/useRealtime';
-import { twinQueryKey, useReadings, useTwin } from '../api';
+import { seriesQueryKey, twinQueryKey, useSeries, useTwin } from '../api';
+import { seriesSamples } from '../historySeries';
 import { markChartData } from '../chartTiming';
 import { SeriesStore } from '../seriesStore';
 
@@ -17,7 +18,7 @@ export interface LiveTwin {
   store: SeriesStore;
   /** Increments whenever the series changed; use as Plotly's `datarevision`. */
   revision: number;
-  history: ReturnType<typeof useReadings>;
+  history: ReturnType<typeof useSeries>;
 }
 
 /** Must be remounted (React `key`) when `machineId` changes. */
@@ -35,14 +36,18 @@ export function useLiveTwin(machineId: string, capacity = SERIES_CAPACITY): Live
   );
   useEffect(() => () => scheduler.cancel(), [scheduler]);
 
-  const sensorCount = twin.data ? Object.keys(twin.data.readings).length : undefined;
-  // The readings endpoint's limit counts all sensors together.
-  const limit = capacity * Math.max(1, sensorCount ?? 8);
-  const history = useReadings(machineId, limit, sensorCount !== undefined);
+  // The chart's seed: the live window before now, downsampled by the server to the buffer's size.
+  const [from] = useState(() => new Date(stream.serverNow() - LIVE_WINDOW_MS).toISOString());
+  const history = useSeries(
+    machineId,
+    { from, width: capacity, method: 'lttb' },
+    twin.isSuccess,
+    true,
+  );
 
   useEffect(() => {
     if (!history.data) return;
-    store.loadHistory(history.data.items);
+    store.loadHistory(seriesSamples(history.data));
     scheduler.schedule();
   }, [history.data, store, scheduler]);
 
@@ -52,7 +57,7 @@ export function useLiveTwin(machineId: string, capacity = SERIES_CAPACITY): Live
       snapshot: (items, reason) => {
         // After a gap the server could not replay, the chart's history has a hole: reload it.
         if (reason !== 'subscribe') {
-          void queryClient.invalidateQueries({ queryKey: ['twin', machineId, 'readings'] });
+          void queryClient.invalidateQueries({ queryKey: seriesQueryKey(machineId) });
         }
         const fresh = items.find((item) => item.id === machineId);
         if (!fresh) return;
