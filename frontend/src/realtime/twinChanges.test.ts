@@ -54,12 +54,11 @@ describe('applyTwinChange', () => {
 
   it('applies status changes', () => {
     const twin = makeTwin();
+    // As the status watcher sends them: no version, the new status and when it was last heard from.
+    const last_seen = '2026-11-23T09:59:00Z';
     expect(
-      applyTwinChange(twin, { id: twin.id, version: 11, kind: 'status', status: 'stale' }),
-    ).toMatchObject({
-      status: 'stale',
-      readings: twin.readings,
-    });
+      applyTwinChange(twin, { id: twin.id, kind: 'status', status: 'stale', last_seen }),
+    ).toMatchObject({ status: 'stale', last_seen, readings: twin.readings });
   });
 
   it('ignores changes older than the twin', () => {

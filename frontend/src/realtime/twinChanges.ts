@@ -60,6 +60,7 @@ export function applyTwinChange(
     if (twin.status !== 'online') next.status = 'online';
   } else if (change.kind === 'status') {
     if (change.status) next.status = change.status;
+    if (change.last_seen !== undefined) next.last_seen = change.last_seen;
   } else if (change.kind === 'analytics') {
     if (change.health !== undefined) next.health = change.health;
     if (change.anomaly_score !== undefined) next.anomaly_score = change.anomaly_score;
