@@ -89,8 +89,12 @@ class Connection:
             )
             ended = {tasks[t] for t in done}
             for t in done:
-                if not t.cancelled() and t.exception() is not None and tasks[t] != "receive":
-                    log.warning("ws_task_failed", task=tasks[t], error=repr(t.exception()))
+                exc = None if t.cancelled() else t.exception()
+                if isinstance(exc, WebSocketDisconnect | OSError):
+                    ended.add("receive")  # the client went away while we were sending
+                elif exc is not None and tasks[t] != "receive":
+                    log.warning("ws_task_failed", task=tasks[t], error=repr(exc))
+
         finally:
             rt.hub.unregister(client)
             for t in tasks:
