@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from dtwin.bench.pipeline import machine_description
+from dtwin.bench.report import machine_description, publish
 from dtwin.devtools.servers import free_port, running
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
@@ -157,9 +157,7 @@ def main() -> None:
             "",
         ]
     )
-    print(block)
-    with args.out.open("a") as f:
-        f.write("\n" + block)
+    publish(block, args.out)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from dtwin.anomalies.engine import EngineConfig, ScoringEngine
 from dtwin.anomalies.evaluate import EvaluationReport, GroundTruthEvent, evaluate
 from dtwin.anomalies.model import fit_model
 from dtwin.anomalies.scoring import catalogue_limits
+from dtwin.bench.report import publish
 from dtwin.contracts.telemetry import Telemetry
 from dtwin_pipeline.simulator.fleet import Fleet
 from dtwin_pipeline.simulator.scenario import Scenario, load_scenario
@@ -274,11 +275,7 @@ def main(argv: list[str] | None = None) -> None:
             by_scenario.setdefault(sc.name, []).append(r)
             print(f"{sc.name} seed {sc.seed + k}: {len(r.scores):,} rows", file=sys.stderr)
     text = markdown(by_scenario, list(range(args.seeds)), args.warmup, time.perf_counter() - started)
-    print(text)
-    if args.out:
-        with args.out.open("a") as fh:
-            fh.write("\n" + text)
-        print(f"appended to {args.out}", file=sys.stderr)
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import orjson
 import websockets
 from sqlalchemy import text
 
+from dtwin.bench.report import machine_description, publish
 from dtwin.core.db import create_engine
 from dtwin.core.migrate import upgrade_sync
 from dtwin.devtools.servers import env_for, free_port, running
@@ -79,17 +79,6 @@ async def count_rows(db_url: str) -> int:
             return int((await conn.execute(text("SELECT count(*) FROM readings"))).scalar_one())
     finally:
         await engine.dispose()
-
-
-def machine_description() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, Python {platform.python_version()}, loopback"
 
 
 async def run_step(
@@ -217,7 +206,7 @@ async def bench(steps: list[float], seconds: float, warmup: float) -> list[StepR
     return results
 
 
-def write_report(out: Path, results: list[StepResult], seconds: float) -> str:
+def report_text(results: list[StepResult], seconds: float) -> str:
     commit = (
         subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
@@ -248,13 +237,7 @@ def write_report(out: Path, results: list[StepResult], seconds: float) -> str:
         "Latency is device timestamp -> WebSocket client receive (same clock).",
         "",
     ]
-    block = "\n".join(lines)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not out.exists():
-        out.write_text("# Benchmarks\n\nFigures appended by `make bench`; newest last.\n\n")
-    with out.open("a") as f:
-        f.write("\n" + block)
-    return block
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -269,7 +252,7 @@ def main() -> None:
     steps = [float(s) for s in args.steps.split(",")]
     print(f"pipeline benchmark: steps {steps} readings/s, {args.seconds:.0f} s each", flush=True)
     results = asyncio.run(bench(steps, args.seconds, args.warmup))
-    print(write_report(args.out, results, args.seconds))
+    publish(report_text(results, args.seconds), args.out)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import argparse
 import io
 import platform
 import statistics
-import sys
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ import numpy as np
 from dtwin.anomalies.backtest import run_backtest
 from dtwin.anomalies.engine import ScoringEngine
 from dtwin.anomalies.model import fit_model
+from dtwin.bench.report import publish
 from dtwin.contracts.telemetry import Telemetry
 
 TYPE = "bench_machine"
@@ -163,11 +163,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
     ]
     text = "\n".join(lines)
-    print(text)
-    if args.out:
-        with args.out.open("a") as fh:
-            fh.write("\n" + text)
-        print(f"appended to {args.out}", file=sys.stderr)
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from dtwin.anomalies.model import fit_model
 from dtwin.anomalies.results import MachineHealth
 from dtwin.anomalies.scoring import ScoringStage
 from dtwin.anomalies.store import FileModelStore
+from dtwin.bench.report import publish
 from dtwin.config import Settings
 from dtwin.contracts.telemetry import Telemetry, parse_telemetry
 from dtwin.contracts.topics import RedisKeys
@@ -250,11 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     with TemporaryDirectory() as tmp:
         x = asyncio.run(measure(args.machines, args.sensors, args.warmup, args.batches, Path(tmp)))
     text = markdown(x, args.machines, args.sensors, args.batches, time.perf_counter() - started)
-    print(text)
-    if args.out:
-        with args.out.open("a") as fh:
-            fh.write("\n" + text)
-        print(f"appended to {args.out}", file=sys.stderr)
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

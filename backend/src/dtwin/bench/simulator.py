@@ -6,10 +6,8 @@ docs/benchmarks.md as a "Simulator → Mosquitto" section."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import multiprocessing as mp
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -20,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dtwin.bench.report import machine_description, publish
 from dtwin.devtools.servers import running
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
@@ -108,17 +107,6 @@ def run_step(port: int, machines: int, workers: int, warmup: float, seconds: flo
     )
 
 
-def machine_description() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, Python {platform.python_version()}, loopback"
-
-
 def _median_step(runs: list[Step]) -> Step:
     def med(attr: str) -> float:
         return float(statistics.median(getattr(r, attr) for r in runs))
@@ -186,10 +174,7 @@ def main() -> None:
                 flush=True,
             )
     text = report(results, args.warmup, args.seconds, args.repeat)
-    print(text)
-    if args.out is not None:
-        with args.out.open("a", encoding="utf-8") as f:
-            f.write("\n" + text)
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import redis.asyncio as aioredis
 
-from dtwin.bench.pipeline import machine_description, percentile
+from dtwin.bench.pipeline import percentile
+from dtwin.bench.report import machine_description, publish
 from dtwin.config import Settings
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
@@ -125,9 +126,7 @@ def main() -> None:
     ]
     lines.append("")
     block = "\n".join(lines)
-    print(block)
-    with args.out.open("a") as f:
-        f.write("\n" + block)
+    publish(block, args.out)
 
 
 if __name__ == "__main__":
