@@ -37,9 +37,6 @@ class ChangeFeed:
         self.gap_limit = gap_limit
         self.seq = -1  # last message handed on; -1 = never loaded
         self.subscribed = asyncio.Event()
-        self.delivered = 0
-        self.gaps_filled = 0
-        self.resyncs = 0
 
     async def run(self) -> None:
         pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
@@ -77,10 +74,8 @@ class ChangeFeed:
         self.view.load(await self.store.get_all(), seq)
         resync = self.seq >= 0
         self.seq = seq
-        if resync:
-            self.resyncs += 1
-            if self.on_resync is not None:
-                self.on_resync()
+        if resync and self.on_resync is not None:
+            self.on_resync()
 
     async def _fill(self, upto: int) -> None:
         """Hand on the messages after self.seq up to `upto` from the change log, or reload when they are
@@ -96,7 +91,6 @@ class ChangeFeed:
             msg = orjson.loads(raw)
             if int(msg["seq"]) > self.seq:
                 self._deliver(msg)
-        self.gaps_filled += 1
 
     def _deliver(self, msg: dict[str, Any]) -> None:
         self.seq = int(msg["seq"])
@@ -106,4 +100,3 @@ class ChangeFeed:
             except Exception:
                 log.exception("change_listener_failed", seq=self.seq)
         self.view.apply(msg)
-        self.delivered += 1

@@ -183,15 +183,12 @@ class Client:
         while True:
             await self.wake.wait()
             self.wake.clear()
-            while True:
+            while waiting := [s for s in self.subs.values() if s.pending and s.held is None]:
                 now = time.monotonic()
-                waiting = [s for s in self.subs.values() if s.pending and s.held is None]
-                if not waiting:
-                    break
                 for s in waiting:
                     if now >= s.next_at:
                         self.flush(s)
-                due = [s.next_at for s in self.subs.values() if s.pending and s.held is None]
+                due = [s.next_at for s in waiting if s.pending]
                 if not due:
                     break
                 await asyncio.sleep(max(0.0, min(due) - time.monotonic()))
@@ -211,7 +208,6 @@ class Hub:
     view: FleetView
     queue_size: int = 256
     clients: set[Client] = field(default_factory=set)
-    delivered: int = 0
 
     def register(self) -> Client:
         client = Client(asyncio.Queue(self.queue_size), self.view)
@@ -225,7 +221,6 @@ class Hub:
         cache: dict[int, str] = {}
         for client in list(self.clients):
             client.deliver(msg, cache)
-        self.delivered += 1
 
     def resync(self) -> None:
         """The feed lost messages it could not recover: every client's twins subscriptions get a fresh

@@ -22,6 +22,7 @@ from dtwin.contracts.telemetry import iso_utc
 from dtwin.realtime.feed import ChangeFeed
 from dtwin.realtime.hub import CLOSE_LIFETIME, CLOSE_SLOW, Client, Hub, StreamFilter, Subscription
 from dtwin.realtime.schemas import SubscribeMessage, UnsubscribeMessage, client_messages
+from dtwin.twins.schemas import TwinRead
 from dtwin.twins.service import TwinService
 from dtwin.twins.store import TwinStore
 
@@ -30,11 +31,7 @@ log = structlog.get_logger(__name__)
 
 SNAPSHOT_EVENTS = 100
 MAX_INVALID = 20
-TWIN_FIELDS = (
-    "id", "machine_type", "site", "line", "status", "ts", "last_seen", "quality", "version", "created_at",
-    "updated_at", "readings", "reported", "attributes", "health", "anomaly_score", "strategy", "desired",
-    "desired_version", "delta", "command",
-)  # fmt: skip
+TWIN_FIELDS = tuple(TwinRead.model_fields)  # a snapshot item is a TwinRead
 
 
 @dataclass
@@ -217,8 +214,7 @@ class Connection:
             msg = orjson.loads(raw)
             if msg.get("type") == s.stream:
                 self.client.deliver_to(s, msg, None, replay=True)
-        if missed:
-            s.seq = max(s.seq, int(orjson.loads(missed[-1])["seq"]))
+            s.seq = max(s.seq, int(msg["seq"]))  # replayed up to here, matching or not
         return True
 
     async def _snapshot(self, s: Subscription, reason: str) -> None:

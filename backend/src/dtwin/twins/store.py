@@ -155,7 +155,7 @@ class TwinStore:
             return
         raws = await self._hgetall_many(machine_ids)
         items: list[dict[str, Any]] = [
-            {"kind": "twin", **self._decode(m, raw)} if raw else {"kind": "removed", "id": m}
+            {"kind": "twin", **decode_twin(m, raw)} if raw else {"kind": "removed", "id": m}
             for m, raw in zip(machine_ids, raws, strict=True)
         ]
         for k in range(0, len(items), 500):
@@ -353,55 +353,56 @@ class TwinStore:
 
     async def get(self, machine_id: str) -> dict[str, Any] | None:
         raw: dict[bytes, bytes] = await self.redis.hgetall(self.keys.twin(machine_id))  # type: ignore[assignment]
-        return self._decode(machine_id, raw) if raw else None
+        return decode_twin(machine_id, raw) if raw else None
 
     async def get_all(self) -> list[dict[str, Any]]:
         ids = await self.ids()
         results = await self._hgetall_many(ids)
-        return [self._decode(m, raw) for m, raw in zip(ids, results, strict=True) if raw]
+        return [decode_twin(m, raw) for m, raw in zip(ids, results, strict=True) if raw]
 
     async def exists(self, machine_id: str) -> bool:
         return bool(await self.redis.exists(self.keys.twin(machine_id)))
 
-    @staticmethod
-    def _decode(machine_id: str, raw: dict[bytes, bytes]) -> dict[str, Any]:
-        readings: dict[str, float] = {}
-        reported: dict[str, Any] = {}
-        for k, v in raw.items():
-            if k.startswith(b"r:"):
-                readings[k[2:].decode()] = float(orjson.loads(v))
-            elif k.startswith(b"p:"):
-                reported[k[2:].decode()] = orjson.loads(v)
-        desired: dict[str, Any] = orjson.loads(raw[b"desired"]) if b"desired" in raw else {}
-        command = None
-        if b"cmd_version" in raw:
-            command = {
-                "version": int(raw[b"cmd_version"]),
-                "status": _s(raw.get(b"cmd_status")),
-                "applied": orjson.loads(raw.get(b"cmd_applied", b"{}")),
-                "rejected": orjson.loads(raw.get(b"cmd_rejected", b"{}")),
-                "ts": _s(raw.get(b"cmd_at")),
-            }
-        return {
-            "id": machine_id,
-            "machine_type": _s(raw.get(b"machine_type")) or "unknown",
-            "site": _s(raw.get(b"site")),
-            "line": _s(raw.get(b"line")),
-            "ts": _s(raw.get(b"ts")),
-            "last_seen": _s(raw.get(b"last_seen")),
-            "quality": _s(raw.get(b"quality")) or "good",
-            "version": int(raw.get(b"version", b"0")),
-            "created_at": _s(raw.get(b"created_at")),
-            "updated_at": _s(raw.get(b"updated_at")),
-            "readings": dict(sorted(readings.items())),
-            "reported": dict(sorted(reported.items())),
-            "attributes": orjson.loads(raw[b"attributes"]) if b"attributes" in raw else {},
-            "health": float(raw[b"health"]) if b"health" in raw else None,
-            "anomaly_score": float(raw[b"anomaly_score"]) if b"anomaly_score" in raw else None,
-            "strategy": _s(raw.get(b"strategy")),
-            "status_known": _s(raw.get(b"status_known")),
-            "desired": desired,
-            "desired_version": int(raw.get(b"desired_version", b"0")),
-            "delta": delta(desired, {**readings, **reported}),
-            "command": command,
+
+def decode_twin(machine_id: str, raw: dict[bytes, bytes]) -> dict[str, Any]:
+    """A twin hash as the API shapes it (an empty hash gives the shape with every default)."""
+    readings: dict[str, float] = {}
+    reported: dict[str, Any] = {}
+    for k, v in raw.items():
+        if k.startswith(b"r:"):
+            readings[k[2:].decode()] = float(orjson.loads(v))
+        elif k.startswith(b"p:"):
+            reported[k[2:].decode()] = orjson.loads(v)
+    desired: dict[str, Any] = orjson.loads(raw[b"desired"]) if b"desired" in raw else {}
+    command = None
+    if b"cmd_version" in raw:
+        command = {
+            "version": int(raw[b"cmd_version"]),
+            "status": _s(raw.get(b"cmd_status")),
+            "applied": orjson.loads(raw.get(b"cmd_applied", b"{}")),
+            "rejected": orjson.loads(raw.get(b"cmd_rejected", b"{}")),
+            "ts": _s(raw.get(b"cmd_at")),
         }
+    return {
+        "id": machine_id,
+        "machine_type": _s(raw.get(b"machine_type")) or "unknown",
+        "site": _s(raw.get(b"site")),
+        "line": _s(raw.get(b"line")),
+        "ts": _s(raw.get(b"ts")),
+        "last_seen": _s(raw.get(b"last_seen")),
+        "quality": _s(raw.get(b"quality")) or "good",
+        "version": int(raw.get(b"version", b"0")),
+        "created_at": _s(raw.get(b"created_at")),
+        "updated_at": _s(raw.get(b"updated_at")),
+        "readings": dict(sorted(readings.items())),
+        "reported": dict(sorted(reported.items())),
+        "attributes": orjson.loads(raw[b"attributes"]) if b"attributes" in raw else {},
+        "health": float(raw[b"health"]) if b"health" in raw else None,
+        "anomaly_score": float(raw[b"anomaly_score"]) if b"anomaly_score" in raw else None,
+        "strategy": _s(raw.get(b"strategy")),
+        "status_known": _s(raw.get(b"status_known")),
+        "desired": desired,
+        "desired_version": int(raw.get(b"desired_version", b"0")),
+        "delta": delta(desired, {**readings, **reported}),
+        "command": command,
+    }

@@ -15,34 +15,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from dtwin.twins.merge_patch import delta
+from dtwin.twins.store import decode_twin
 
 
 def new_twin(item: dict[str, Any]) -> dict[str, Any]:
-    """The decoded shape of a twin first seen through a telemetry delta (as TwinStore._decode builds it)."""
+    """The decoded shape of a twin first seen through a telemetry delta."""
+    twin = decode_twin(item["id"], {})
     seen = item.get("last_seen")
-    return {
-        "id": item["id"],
-        "machine_type": item.get("machine_type") or "unknown",
-        "site": item.get("site"),
-        "line": item.get("line"),
-        "ts": None,
-        "last_seen": seen,
-        "quality": "good",
-        "version": 0,
-        "created_at": seen,
-        "updated_at": seen,
-        "readings": {},
-        "reported": {},
-        "attributes": {},
-        "health": None,
-        "anomaly_score": None,
-        "strategy": None,
-        "status_known": None,
-        "desired": {},
-        "desired_version": 0,
-        "delta": {},
-        "command": None,
-    }
+    twin.update(last_seen=seen, created_at=seen, updated_at=seen)
+    twin.update({f: item[f] for f in ("machine_type", "site", "line") if item.get(f) is not None})
+    return twin
 
 
 class FleetView:
