@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 import websockets
 
 from dtwin.core.db import create_engine, create_sessionmaker
-from dtwin.devtools.servers import Server, env_for, free_port
+from dtwin.devtools.servers import Server, env_for, free_port, stop_processes
 from dtwin.devtools.testing import eventually, read_topic
 from dtwin.readings.repository import ReadingRepository
 from dtwin_pipeline.mqtt import MqttTarget
@@ -55,13 +55,7 @@ def stack(servers: dict[str, Server], pg_url: str, uid: str, tmp_path: Path) -> 
     try:
         yield {**env, "BASE": f"127.0.0.1:{port}", "LOGS": str(tmp_path)}
     finally:
-        for _, p in reversed(procs):
-            p.terminate()
-        for _, p in procs:
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes([p for _, p in reversed(procs)])
         crashed = [n for n, p in procs if p.returncode not in (0, -15, 143)]
         assert not crashed, f"processes exited abnormally: {crashed}; logs in {tmp_path}"
 

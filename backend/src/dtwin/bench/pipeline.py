@@ -25,7 +25,7 @@ from sqlalchemy import text
 from dtwin.bench.report import machine_description, publish
 from dtwin.core.db import create_engine
 from dtwin.core.migrate import upgrade_sync
-from dtwin.devtools.servers import env_for, free_port, running
+from dtwin.devtools.servers import env_for, free_port, running, stop_processes
 from dtwin_pipeline.simulator.machines import MACHINE_TYPES
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
@@ -196,13 +196,8 @@ async def bench(steps: list[float], seconds: float, warmup: float) -> list[StepR
             with contextlib.suppress(BaseException):
                 await probe_task
         finally:
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop_processes(procs)
+
     return results
 
 

@@ -19,7 +19,7 @@ import pytest
 import websockets
 
 from dtwin.core.bus import KafkaBus
-from dtwin.devtools.servers import Server, env_for, free_port
+from dtwin.devtools.servers import Server, env_for, free_port, stop_processes
 from dtwin.devtools.testing import eventually
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
@@ -52,13 +52,7 @@ def two_backends(
     try:
         yield urls, topic
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
 
 
 async def collect(
