@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 MACHINES ?= 50
+SCENARIO ?=
 APT_PACKAGES := postgresql redis-server mosquitto mosquitto-clients chromium
 
 .PHONY: help demo dev test test-backend test-pipeline test-frontend test-e2e lint fmt bench migrate \
@@ -42,9 +43,9 @@ system-deps: ## install the Debian packages tests need (PostgreSQL, Redis, Mosqu
 	fi
 
 # ------------------------------------------------------------------------------------------------ run
-demo: venv frontend ## run everything in one process on embedded defaults, simulator included (PORT, MACHINES)
+demo: venv frontend ## run everything in one process on embedded defaults, simulator included (PORT, MACHINES or SCENARIO=file.yaml)
 	@echo "dtwin demo: dashboard http://localhost:$(PORT)/  API docs http://localhost:$(PORT)/docs"
-	$(BIN)/dtwin demo --host 0.0.0.0 --port $(PORT) --machines $(MACHINES)
+	$(BIN)/dtwin demo --host 0.0.0.0 --port $(PORT) $(if $(SCENARIO),--scenario $(SCENARIO),--machines $(MACHINES))
 
 dev: venv frontend ## real mode against local PostgreSQL/Redis/Mosquitto + a Tansu broker: backend, bridge, simulator
 	$(BIN)/dtwin dev --port $(PORT) --machines $(MACHINES)

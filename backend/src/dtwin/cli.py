@@ -6,9 +6,12 @@ import asyncio
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from dtwin.config import Settings
 
 app = typer.Typer(
     help="dtwin: industrial digital-twin platform", no_args_is_help=True, pretty_exceptions_enable=False
@@ -23,6 +26,8 @@ def _serve(host: str | None, port: int | None) -> None:
     from dtwin.main import create_app
 
     settings = get_settings()
+    if settings.simulator_scenario is not None:
+        _check_scenario(settings)
     configure_logging(json=settings.log_json, level=settings.log_level)
     uvicorn.run(
         create_app(settings),
@@ -32,6 +37,22 @@ def _serve(host: str | None, port: int | None) -> None:
         ws="websockets-sansio",
         lifespan="on",
     )
+
+
+def _check_scenario(settings: Settings) -> None:
+    """Load the in-process simulator's scenario before anything starts: a bad file ends here with the
+    scenario's own message (exit code 2), not in a traceback from the application's startup."""
+    try:
+        from dtwin.main import embedded_simulator_config
+        from dtwin_pipeline.simulator.scenario import ScenarioError
+    except ImportError:
+        typer.echo("error: a simulator scenario needs the data pipeline (dtwin_pipeline) installed", err=True)
+        raise typer.Exit(2) from None
+    try:
+        embedded_simulator_config(settings)
+    except ScenarioError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -47,15 +68,37 @@ def serve(
 def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
-    machines: Annotated[int, typer.Option(help="Simulated machines")] = 50,
-    rate: Annotated[float, typer.Option(help="Messages per machine per second")] = 1.0,
+    machines: Annotated[
+        int | None, typer.Option(help="Simulated machines (default 50; not with --scenario)")
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0.001, help="Messages per machine per second (default 1, or the scenario's)"),
+    ] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="DTWIN_SIMULATOR_SCENARIO",
+            help="Scenario YAML for the simulator: fleet, sites and lines, scheduled and random faults "
+            "(data-pipeline/scenarios/)",
+        ),
+    ] = None,
 ) -> None:
     """Everything in one process on embedded defaults (in-process bus, fakeredis, SQLite) with the simulator
     feeding it. Service URLs in the environment are ignored here."""
+    if scenario is not None and machines is not None:
+        typer.echo("error: --machines cannot be combined with --scenario (edit its fleet)", err=True)
+        raise typer.Exit(2)
     for var in ("DTWIN_KAFKA_BOOTSTRAP", "DTWIN_REDIS_URL"):
         os.environ.pop(var, None)
-    os.environ["DTWIN_SIMULATOR_MACHINES"] = str(machines)
-    os.environ["DTWIN_SIMULATOR_RATE_HZ"] = str(rate)
+    if scenario is not None:
+        os.environ["DTWIN_SIMULATOR_SCENARIO"] = str(scenario.resolve())
+        os.environ["DTWIN_SIMULATOR_MACHINES"] = "0"
+    else:
+        os.environ.pop("DTWIN_SIMULATOR_SCENARIO", None)
+        os.environ["DTWIN_SIMULATOR_MACHINES"] = str(50 if machines is None else machines)
+    if rate is not None:
+        os.environ["DTWIN_SIMULATOR_RATE_HZ"] = str(rate)
     from dtwin.config import get_settings
 
     get_settings.cache_clear()

@@ -102,8 +102,15 @@ class Settings(BaseSettings):
     simulator_machines: int = Field(
         default=0, description="Machines simulated in-process (embedded bus only)"
     )
-    simulator_rate_hz: float = 1.0
-    simulator_seed: int = 42
+    simulator_rate_hz: float | None = Field(
+        default=None, gt=0, description="In-process simulator rate (default 1 Hz, or the scenario's)"
+    )
+    simulator_seed: int | None = Field(default=None, description="Default 42, or the scenario's")
+    simulator_scenario: Path | None = Field(
+        default=None,
+        description="Scenario YAML for the in-process simulator (fleet, sites, faults); replaces "
+        "simulator_machines",
+    )
 
     log_json: bool = False
     log_level: str = "info"
@@ -116,6 +123,9 @@ class Settings(BaseSettings):
         "mqtt_cert_file",
         "mqtt_key_file",
         "bridge_metrics_port",
+        "simulator_rate_hz",
+        "simulator_seed",
+        "simulator_scenario",
         mode="before",
     )
     @classmethod

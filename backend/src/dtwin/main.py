@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import FastAPI
@@ -38,6 +38,9 @@ from dtwin.twins.service import TwinService
 from dtwin.twins.status import StatusWatcher
 from dtwin.twins.store import TwinStore
 from dtwin.twins.view import FleetView
+
+if TYPE_CHECKING:
+    from dtwin_pipeline.simulator.fleet import SimulatorConfig
 
 log = structlog.get_logger(__name__)
 
@@ -168,7 +171,7 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         replay_limit=settings.ws_replay_entries,
     )
     adapters.supervisor.start("status-watcher", StatusWatcher(service, events).run)
-    if settings.simulator_machines > 0:
+    if settings.simulator_machines > 0 or settings.simulator_scenario is not None:
         _start_embedded_simulator(settings, adapters)
 
 
@@ -197,17 +200,39 @@ def _scoring_stage(settings: Settings, adapters: Adapters) -> ScoringStage | Non
     return stage
 
 
+def embedded_simulator_config(settings: Settings) -> SimulatorConfig:
+    """What the in-process simulator runs: the scenario file when one is set (its fleet, sites, faults, rate
+    and seed; `simulator_rate_hz`/`simulator_seed` override those two when set), else
+    `simulator_machines` machines of every type. A bad scenario raises `ScenarioError` saying where and why;
+    `dtwin serve`/`dtwin demo` check this before they start, so it ends in that message, not a traceback."""
+    from dataclasses import replace
+
+    from dtwin_pipeline.simulator.fleet import SimulatorConfig
+    from dtwin_pipeline.simulator.scenario import load_scenario
+
+    if settings.simulator_scenario is None:
+        return SimulatorConfig(
+            machines=settings.simulator_machines,
+            rate_hz=settings.simulator_rate_hz or 1.0,
+            seed=42 if settings.simulator_seed is None else settings.simulator_seed,
+        )
+    cfg = load_scenario(settings.simulator_scenario).to_config()
+    if settings.simulator_rate_hz is not None:
+        cfg = replace(cfg, rate_hz=settings.simulator_rate_hz)
+    if settings.simulator_seed is not None:
+        cfg = replace(cfg, seed=settings.simulator_seed)
+    return cfg
+
+
 def _start_embedded_simulator(settings: Settings, adapters: Adapters) -> None:
     from dtwin.core.bus import MemoryBus
 
     if not isinstance(adapters.bus, MemoryBus):
         log.warning("embedded_simulator_skipped", reason="only with the in-process bus; run `dtwin simulate`")
         return
-    from dtwin_pipeline.simulator.runner import BusCommands, BusSink, SimulatorConfig, run_simulator
+    from dtwin_pipeline.simulator.runner import BusCommands, BusSink, run_simulator
 
-    cfg = SimulatorConfig(
-        machines=settings.simulator_machines, rate_hz=settings.simulator_rate_hz, seed=settings.simulator_seed
-    )
+    cfg = embedded_simulator_config(settings)
     sink = BusSink(adapters.bus, settings.topic_telemetry)
     commands = BusCommands(adapters.bus, settings.topic_desired, settings.topic_acks)
 
@@ -215,6 +240,13 @@ def _start_embedded_simulator(settings: Settings, adapters: Adapters) -> None:
         await run_simulator(cfg, sink, commands=commands)
 
     adapters.supervisor.start("embedded-simulator", simulate)
+    log.info(
+        "embedded_simulator_started",
+        scenario=str(settings.simulator_scenario) if settings.simulator_scenario else None,
+        machines=cfg.machines,
+        rate_hz=cfg.rate_hz,
+        faults=len(cfg.faults),
+    )
 
 
 def _document_websocket(app: FastAPI) -> None:
