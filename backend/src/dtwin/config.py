@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     scoring_enabled: bool = Field(default=True, description="Score every reading in the consumer")
     models_dir: Path = Field(default=REPO_ROOT / "var" / "models", description="Persisted anomaly models")
     training_interval_s: float = Field(default=30.0, description="How often due models are (re)trained")
+    machine_types_refresh_s: float = Field(
+        default=30.0, gt=0, description="How often the scoring engine re-reads the machine-type registry"
+    )
     topic_anomaly_events: str = "anomaly.events"
     topic_decisions: str = "twin.decisions"
 

@@ -2,7 +2,16 @@
 
 from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
 from dtwin.core.db import Base
+from dtwin.machine_types.models import MachineTypeRow
 from dtwin.readings.models import ReadingRow
 from dtwin.twins.models import TwinEventRow, TwinRow
 
-__all__ = ["AnomalyEventRow", "Base", "DecisionRow", "ReadingRow", "TwinEventRow", "TwinRow"]
+__all__ = [
+    "AnomalyEventRow",
+    "Base",
+    "DecisionRow",
+    "MachineTypeRow",
+    "ReadingRow",
+    "TwinEventRow",
+    "TwinRow",
+]

@@ -13,18 +13,23 @@ import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 
 from dtwin import __version__
 from dtwin.anomalies.engine import ScoringEngine
-from dtwin.anomalies.scoring import ScoringStage, catalogue_limits
+from dtwin.anomalies.scoring import ScoringStage
 from dtwin.anomalies.store import FileModelStore
 from dtwin.api.health import router as health_router
 from dtwin.api.router import api_router
 from dtwin.config import Settings, get_settings
 from dtwin.core import migrate
 from dtwin.core.adapters import Adapters, build_adapters
+from dtwin.core.db import transaction
 from dtwin.errors import install_error_handlers
 from dtwin.ingest.consumer import TelemetryConsumer
+from dtwin.machine_types.catalogue import catalogue_types, table_of
+from dtwin.machine_types.ranges import OperatingRanges
+from dtwin.machine_types.service import MachineTypeService
 from dtwin.realtime.feed import ChangeFeed
 from dtwin.realtime.hub import Hub
 from dtwin.realtime.routes import Realtime
@@ -119,7 +124,9 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
             topic=settings.topic_state,
             lookback=timedelta(days=settings.rebuild_lookback_days),
         )
-    scoring = _scoring_stage(settings, adapters)
+    ranges = await _machine_type_ranges(settings, adapters)
+    app.state.machine_type_ranges = ranges
+    scoring = _scoring_stage(settings, adapters, ranges)
     consumer = TelemetryConsumer(
         adapters.bus,
         adapters.sessions,
@@ -175,12 +182,35 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         _start_embedded_simulator(settings, adapters)
 
 
-def _scoring_stage(settings: Settings, adapters: Adapters) -> ScoringStage | None:
-    """The scoring engine with its persisted models, and model training in a process pool."""
+async def _machine_type_ranges(settings: Settings, adapters: Adapters) -> OperatingRanges:
+    """Seed the machine-type registry with the catalogue types it never had (an operator's edits and
+    deletions stay), then load the operating ranges the scoring engine uses. Without a readable registry
+    the catalogue's ranges stand in."""
+    catalogue = catalogue_types()
+    ranges = OperatingRanges(
+        adapters.sessions,
+        fallback=table_of(catalogue) if catalogue else None,
+        refresh_s=settings.machine_types_refresh_s,
+    )
+    if catalogue:
+        try:
+            async with transaction(adapters.sessions) as session:
+                await MachineTypeService(session).seed(catalogue)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("machine_types_not_seeded", error=f"{type(exc).__name__}: {exc}")
+    await ranges.load()
+    log.info("machine_type_ranges_ready", source=ranges.source, types=len(ranges.table))
+    return ranges
+
+
+def _scoring_stage(settings: Settings, adapters: Adapters, ranges: OperatingRanges) -> ScoringStage | None:
+    """The scoring engine with its persisted models, and model training in a process pool; its operating
+    ranges come from the machine-type registry (refreshed in the background)."""
     if not settings.scoring_enabled:
         return None
+    adapters.supervisor.start("machine-type-ranges", ranges.run)
     stage = ScoringStage(
-        ScoringEngine(limits=catalogue_limits()),
+        ScoringEngine(limits=ranges),
         redis=adapters.redis,
         keys=adapters.keys,
         bus=adapters.bus,

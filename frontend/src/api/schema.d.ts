@@ -4,6 +4,60 @@
  */
 
 export interface paths {
+    "/api/v1/machine-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Machine Types
+         * @description Every registered machine type by name, with its sensors' units and operating ranges. `count` counts
+         *     all types; follow `next_cursor` until it is null.
+         */
+        get: operations["list_machine_types_api_v1_machine_types_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/machine-types/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Machine Type
+         * @description One machine type. The `ETag` header is its version.
+         */
+        get: operations["get_machine_type_api_v1_machine_types__name__get"];
+        /**
+         * Put Machine Type
+         * @description Create (201, with `Location`) or replace (200) a machine type: its description and every sensor
+         *     with unit, optional label and operating range (`lo` < `hi`; sensor names unique). The scoring engine's
+         *     limit detector uses the new ranges from its next batch in this process and within
+         *     `DTWIN_MACHINE_TYPES_REFRESH_S` (30 s) in the others. With `If-Match` only if the type is still at that
+         *     version (412 otherwise). Sending the stored document again changes nothing.
+         */
+        put: operations["put_machine_type_api_v1_machine_types__name__put"];
+        post?: never;
+        /**
+         * Delete Machine Type
+         * @description Delete a machine type. 409 while any twin has this type (delete those twins first). Machines of a
+         *     deleted type are still scored, without operating limits; a deleted catalogue type is not seeded again.
+         */
+        delete: operations["delete_machine_type_api_v1_machine_types__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/twins": {
         parameters: {
             query?: never;
@@ -658,6 +712,60 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /**
+         * MachineTypeList
+         * @description A page of machine types by name. `count` is how many exist (all pages); pass `next_cursor` as
+         *     `cursor` for the next page (null on the last page).
+         */
+        MachineTypeList: {
+            /** Count */
+            count: number;
+            /** Items */
+            items: components["schemas"]["MachineTypeRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * MachineTypePut
+         * @description A machine type's whole definition (PUT replaces it). `name` may be repeated from the path (so a
+         *     document read with GET can be sent back after editing its sensors), but must then equal it.
+         */
+        MachineTypePut: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Name */
+            name?: string | null;
+            /** Sensors */
+            sensors: components["schemas"]["SensorSpec"][];
+        };
+        /**
+         * MachineTypeRead
+         * @description A registered machine type. `version` grows with every change and is the `ETag` (send it back in
+         *     `If-Match` to change or delete only what you read).
+         */
+        MachineTypeRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Name */
+            name: string;
+            /** Sensors */
+            sensors: components["schemas"]["SensorSpec"][];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
         /** PingMessage */
         PingMessage: {
             /**
@@ -740,6 +848,37 @@ export interface components {
             ts: string;
             /** Value */
             value: number;
+        };
+        /**
+         * SensorSpec
+         * @description One sensor of a machine type: its reading name as sent in telemetry, its unit, an optional label
+         *     for people, and the operating range [lo, hi] of a healthy, running machine. The scoring engine's limit
+         *     detector flags readings outside it; the dashboard shades it.
+         */
+        SensorSpec: {
+            /**
+             * Hi
+             * @description Upper end of the operating range; greater than lo
+             */
+            hi: number;
+            /** Label */
+            label?: string | null;
+            /**
+             * Lo
+             * @description Lower end of the operating range
+             */
+            lo: number;
+            /**
+             * Name
+             * @example temperature_c
+             */
+            name: string;
+            /**
+             * Unit
+             * @default
+             * @example °C
+             */
+            unit: string;
         };
         /**
          * Series
@@ -1218,12 +1357,16 @@ export type HelloMessage = components['schemas']['HelloMessage'];
 export type History = components['schemas']['History'];
 export type HistoryPoint = components['schemas']['HistoryPoint'];
 export type HttpValidationError = components['schemas']['HTTPValidationError'];
+export type MachineTypeList = components['schemas']['MachineTypeList'];
+export type MachineTypePut = components['schemas']['MachineTypePut'];
+export type MachineTypeRead = components['schemas']['MachineTypeRead'];
 export type PingMessage = components['schemas']['PingMessage'];
 export type PongMessage = components['schemas']['PongMessage'];
 export type ProblemDetails = components['schemas']['ProblemDetails'];
 export type Readiness = components['schemas']['Readiness'];
 export type ReadingList = components['schemas']['ReadingList'];
 export type ReadingRead = components['schemas']['ReadingRead'];
+export type SensorSpec = components['schemas']['SensorSpec'];
 export type Series = components['schemas']['Series'];
 export type SeriesPoints = components['schemas']['SeriesPoints'];
 export type SnapshotMessage = components['schemas']['SnapshotMessage'];
@@ -1246,6 +1389,236 @@ export type WsClientMessage = components['schemas']['WsClientMessage'];
 export type WsServerMessage = components['schemas']['WsServerMessage'];
 export type $defs = Record<string, never>;
 export interface operations {
+    list_machine_types_api_v1_machine_types_get: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineTypeList"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    get_machine_type_api_v1_machine_types__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The type, as in telemetry's machine_type */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineTypeRead"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    put_machine_type_api_v1_machine_types__name__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (ETag) the change is based on; 412 if it moved on */
+                "if-match"?: string | null;
+            };
+            path: {
+                /** @description The type, as in telemetry's machine_type */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MachineTypePut"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineTypeRead"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineTypeRead"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    delete_machine_type_api_v1_machine_types__name__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (ETag) the change is based on; 412 if it moved on */
+                "if-match"?: string | null;
+            };
+            path: {
+                /** @description The type, as in telemetry's machine_type */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
     list_twins_api_v1_twins_get: {
         parameters: {
             query?: {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from dtwin.anomalies.correlation import CorrelationConfig
 from dtwin.anomalies.decisions import DecisionConfig
@@ -13,6 +14,17 @@ from dtwin.anomalies.model import TrainingPolicy
 
 Range = tuple[float, float]
 LimitsSource = Mapping[str, Mapping[str, Range]] | Callable[[str, str], Range | None]
+
+
+@runtime_checkable
+class VersionedLimits(Protocol):
+    """A limits callable that can change: when `version` moves, the engine re-reads the range of every
+    series it knows before its next batch (the machine-type registry's `OperatingRanges`)."""
+
+    @property
+    def version(self) -> int: ...
+
+    def __call__(self, machine_type: str, sensor: str) -> Range | None: ...
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dtwin.anomalies import decisions as dec
-from dtwin.anomalies.config import EngineConfig, LimitsSource, Range
+from dtwin.anomalies.config import EngineConfig, LimitsSource, Range, VersionedLimits
 from dtwin.anomalies.correlation import CorrelationTracker, window_correlation
 from dtwin.anomalies.detectors import (
     MULTIVARIATE,
@@ -44,11 +44,14 @@ class ScoringEngine(MachineSteps):
     """Streaming anomaly scoring for a fleet. Call `score_batch` once per consumer batch (not thread-safe).
 
     `limits` gives operating ranges: a mapping machine_type -> sensor -> (lo, hi) or a callable
-    (machine_type, sensor) -> (lo, hi) | None, read once when a series is first seen."""
+    (machine_type, sensor) -> (lo, hi) | None, read when a series is first seen; a `VersionedLimits` is read
+    again for every known series when its version moves (checked once per batch)."""
 
     def __init__(self, config: EngineConfig | None = None, *, limits: LimitsSource | None = None) -> None:
         self.config = config or EngineConfig()
         self._limits = limits
+        self._versioned = limits if isinstance(limits, VersionedLimits) else None
+        self._limits_version = self._versioned.version if self._versioned is not None else 0
         self.series = SeriesState.empty(0)
         self.machines = MachineState.empty(0)
         self.index = SeriesIndex(on_new_series=self._init_series)
@@ -72,6 +75,28 @@ class ScoringEngine(MachineSteps):
         r = self._range(machine_type, sensor)
         if r is not None and r[1] > r[0]:
             self.series.lo[slot], self.series.hi[slot] = r
+
+    def refresh_limits(self) -> None:
+        """Read the operating range of every known series again (after the limits source changed): one
+        lookup per (type, sensor), applied to all that type's machines at once. A range that is gone
+        turns the limit detector off for those series."""
+        lo, hi = self.series.lo, self.series.hi
+        for info in self.index.types:
+            table = info.table()
+            for f, sensor in enumerate(info.sensors):
+                col = table[:, f]
+                col = col[col >= 0]
+                r = self._range(info.name, sensor)
+                if r is not None and r[1] > r[0]:
+                    lo[col], hi[col] = r
+                else:
+                    lo[col] = hi[col] = math.nan
+
+    def _sync_limits(self) -> None:
+        src = self._versioned
+        if src is not None and src.version != self._limits_version:
+            self._limits_version = src.version
+            self.refresh_limits()
 
     def register(self, machine_id: str, machine_type: str, sensors: Sequence[str]) -> I64:
         """Slots of a machine's series (created on first use), for `score_arrays`."""
@@ -122,6 +147,7 @@ class ScoringEngine(MachineSteps):
         """The engine's core: flat readings (series slot, epoch seconds, value) and the row each belongs to
         (a row = one machine at one instant: a message, a CSV line). Rows of a machine must be given in
         time order."""
+        self._sync_limits()
         cfg = self.config
         n = int(slots.shape[0])
         n_rows = int(n_rows if n_rows is not None else (rows.max() + 1 if n else 0))

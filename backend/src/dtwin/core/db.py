@@ -3,13 +3,15 @@ plain PostgreSQL, SQLite) so services never branch on the dialect themselves."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -81,6 +83,18 @@ def dialect_name(session_or_engine: AsyncSession | AsyncEngine) -> str:
     if isinstance(session_or_engine, AsyncSession):
         return session_or_engine.get_bind().dialect.name
     return session_or_engine.dialect.name
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """The dialect's `insert` (PostgreSQL or SQLite), which has `on_conflict_do_nothing/do_update`."""
+    return pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
+
+
+def after_commit(session: AsyncSession, hook: Callable[[], None]) -> None:
+    """Call `hook` once, right after this session's transaction committed (not if it rolls back): for
+    in-memory copies that must change only with what is durable. The hook runs inside the commit: keep it
+    quick and free of I/O."""
+    event.listen(session.sync_session, "after_commit", lambda _session: hook(), once=True)
 
 
 BUCKETS: dict[str, tuple[str, str]] = {

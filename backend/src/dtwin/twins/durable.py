@@ -17,18 +17,12 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.core.bus import TelemetryBus
-from dtwin.core.db import dialect_name, transaction
+from dtwin.core.db import dialect_insert, transaction
 from dtwin.twins.models import TwinRow
 from dtwin.twins.store import TwinStore
-
-
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
 
 
 def _dt(value: Any) -> datetime:
@@ -62,7 +56,7 @@ class TwinRegistry:
         ]
         async with transaction(self.sessions) as session:
             await session.execute(
-                _insert(session)(TwinRow).on_conflict_do_nothing(index_elements=["id"]), rows
+                dialect_insert(session)(TwinRow).on_conflict_do_nothing(index_elements=["id"]), rows
             )
         self._known.update(u["id"] for u in new)
 
@@ -80,7 +74,7 @@ class TwinRegistry:
             "updated_at": _dt(twin.get("updated_at")),
         }
         async with transaction(self.sessions) as session:
-            stmt = _insert(session)(TwinRow).values(row)
+            stmt = dialect_insert(session)(TwinRow).values(row)
             keep = {k: stmt.excluded[k] for k in row if k not in ("id", "created_at")}
             await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=keep))
         self._known.add(twin["id"])

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import AwareDatetime
 
 from dtwin.api.deps import SessionDep, TwinServiceDep
-from dtwin.errors import BadRequest, InvalidInput, NotFound, UnsupportedMediaType, problem_responses
+from dtwin.api.params import parse_if_match
+from dtwin.errors import InvalidInput, NotFound, UnsupportedMediaType, problem_responses
 from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.query import QueryError, parse_comparison
 from dtwin.twins.schemas import (
@@ -111,16 +112,6 @@ async def get_twin(machine_id: str, service: TwinServiceDep, response: Response)
     return twin
 
 
-def _parse_if_match(value: str | None) -> int | None:
-    """`"7"`, `W/"7"`, `7` -> 7; absent or `*` -> None (no precondition)."""
-    if value is None or value.strip() == "*":
-        return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise BadRequest(f"If-Match must be a version number as given in the ETag header, not {value!r}")
-    return int(tag)
-
-
 @router.get("/{machine_id}/desired", response_model=DesiredState, responses=problem_responses(404))
 async def get_desired(machine_id: str, service: TwinServiceDep, response: Response) -> DesiredState:
     """The desired state, its version (also the `ETag`, for `If-Match`), the `delta` still to be reported
@@ -170,7 +161,7 @@ async def patch_desired(
         patch = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"patch is not valid JSON: {exc}") from exc
-    state = await service.patch_desired(machine_id, patch, _parse_if_match(if_match))
+    state = await service.patch_desired(machine_id, patch, parse_if_match(if_match))
     response.headers["ETag"] = f'"{state.version}"'
     return state
 

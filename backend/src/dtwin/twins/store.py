@@ -360,6 +360,17 @@ class TwinStore:
         results = await self._hgetall_many(ids)
         return [decode_twin(m, raw) for m, raw in zip(ids, results, strict=True) if raw]
 
+    async def ids_of_type(self, machine_type: str) -> list[str]:
+        """Ids of the twins that have this machine type, read from Redis (the live state, not a read model
+        that may lag): one pipelined HGET per twin, for rare checks such as deleting a type."""
+        ids = await self.ids()
+        pipe = self.redis.pipeline(transaction=False)
+        for m in ids:
+            pipe.hget(self.keys.twin(m), "machine_type")
+        types: list[bytes | None] = await pipe.execute()
+        want = machine_type.encode()
+        return [m for m, t in zip(ids, types, strict=True) if t == want]
+
     async def exists(self, machine_id: str) -> bool:
         return bool(await self.redis.exists(self.keys.twin(machine_id)))
 

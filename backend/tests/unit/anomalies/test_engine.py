@@ -156,3 +156,55 @@ def test_bad_quality_readings_are_not_scored() -> None:
     assert not out.readings.scored[: len(SENSORS)].any()
     assert out.readings.scored[len(SENSORS) :].all()
     assert not out.events
+
+
+class ChangingLimits:
+    """A limits source that can change (as the machine-type registry's ranges do)."""
+
+    def __init__(self, table: dict[str, dict[str, tuple[float, float]]]) -> None:
+        self.table = table
+        self.version = 1
+
+    def __call__(self, machine_type: str, sensor: str) -> tuple[float, float] | None:
+        return self.table.get(machine_type, {}).get(sensor)
+
+    def set(self, machine_type: str, sensor: str, r: tuple[float, float] | None) -> None:
+        types = self.table.setdefault(machine_type, {})
+        if r is None:
+            types.pop(sensor, None)
+        else:
+            types[sensor] = r
+        self.version += 1
+
+
+def test_changed_limits_apply_to_known_series_from_the_next_batch() -> None:
+    limits = ChangingLimits({"pump": {"temperature_c": (0.0, 120.0)}})
+    engine = ScoringEngine(limits=limits)
+    rng = np.random.default_rng(7)
+    for s in range(60):
+        engine.score_batch(fleet_batch(s, rng))
+    out = engine.score_batch(fleet_batch(60, rng))
+    assert not out.machines.is_anomaly.any()  # temperature ~60 inside 0..120
+
+    limits.set("pump", "temperature_c", (0.0, 40.0))  # the same readings are now far above the range
+    out = engine.score_batch(fleet_batch(61, rng))
+    assert out.machines.is_anomaly.all()
+    assert {e.machine_id for e in out.events if e.kind == "start"} == {"pump-0", "pump-1", "pump-2"}
+    assert all(r.explanation[0].detector == "limit" for r in out.machines.results())
+    slot = engine.index.slots_for("pump-1", "pump", ["temperature_c"])[0]
+    assert (engine.series.lo[slot], engine.series.hi[slot]) == (0.0, 40.0)
+
+    limits.set("pump", "temperature_c", None)  # range removed: the limit detector stops for that sensor
+    engine.score_batch(fleet_batch(62, rng))
+    assert np.isnan(engine.series.lo[slot]) and np.isnan(engine.series.hi[slot])
+
+
+def test_unchanged_version_keeps_the_ranges_read_at_first_sight() -> None:
+    limits = ChangingLimits({"pump": {"temperature_c": (0.0, 120.0)}})
+    engine = ScoringEngine(limits=limits)
+    rng = np.random.default_rng(8)
+    engine.score_batch(fleet_batch(0, rng))
+    limits.table["pump"]["temperature_c"] = (0.0, 40.0)  # changed without a new version: not re-read
+    engine.score_batch(fleet_batch(1, rng))
+    slot = engine.index.slots_for("pump-0", "pump", ["temperature_c"])[0]
+    assert engine.series.hi[slot] == 120.0

@@ -1,0 +1,77 @@
+"""API schemas of the machine-type registry."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dtwin.contracts.telemetry import MAX_SENSORS, SENSOR_PATTERN
+
+# URL-safe, like machine ids; every catalogue type matches
+MACHINE_TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+Bound = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class SensorSpec(BaseModel):
+    """One sensor of a machine type: its reading name as sent in telemetry, its unit, an optional label
+    for people, and the operating range [lo, hi] of a healthy, running machine. The scoring engine's limit
+    detector flags readings outside it; the dashboard shades it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=SENSOR_PATTERN, examples=["temperature_c"])]
+    unit: Annotated[str, Field(max_length=32, examples=["°C"])] = ""
+    label: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    lo: Annotated[Bound, Field(description="Lower end of the operating range")]
+    hi: Annotated[Bound, Field(description="Upper end of the operating range; greater than lo")]
+
+    @model_validator(mode="after")
+    def _range(self) -> SensorSpec:
+        if not self.lo < self.hi:
+            raise ValueError(f"sensor {self.name!r}: lo ({self.lo}) must be less than hi ({self.hi})")
+        return self
+
+
+class MachineTypePut(BaseModel):
+    """A machine type's whole definition (PUT replaces it). `name` may be repeated from the path (so a
+    document read with GET can be sent back after editing its sensors), but must then equal it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=MACHINE_TYPE_PATTERN)] | None = None
+    description: Annotated[str, Field(max_length=2000)] = ""
+    sensors: Annotated[list[SensorSpec], Field(max_length=MAX_SENSORS)]
+
+    @field_validator("sensors")
+    @classmethod
+    def _unique(cls, sensors: list[SensorSpec]) -> list[SensorSpec]:
+        dupes = sorted(name for name, n in Counter(s.name for s in sensors).items() if n > 1)
+        if dupes:
+            raise ValueError(f"duplicate sensor names: {', '.join(dupes)}")
+        return sensors
+
+
+class MachineTypeRead(BaseModel):
+    """A registered machine type. `version` grows with every change and is the `ETag` (send it back in
+    `If-Match` to change or delete only what you read)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    description: str
+    sensors: list[SensorSpec]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class MachineTypeList(BaseModel):
+    """A page of machine types by name. `count` is how many exist (all pages); pass `next_cursor` as
+    `cursor` for the next page (null on the last page)."""
+
+    items: list[MachineTypeRead]
+    count: int
+    next_cursor: str | None = None
