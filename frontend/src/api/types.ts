@@ -23,6 +23,7 @@ export type Decision = Schemas['DecisionRead'];
 export type DecisionList = Schemas['DecisionList'];
 export type Correlations = Schemas['CorrelationsRead'];
 export type ProblemDetails = Schemas['ProblemDetails'];
+export type MachineType = Schemas['MachineTypeRead'];
 
 /** Latest values per sensor; the unit is the name's suffix (`temperature_c`, `flow_m3_h`). */
 export type Readings = Twin['readings'];

@@ -1,54 +1,53 @@
 // Coalesces many "something changed" signals into at most one callback per animation frame,
-// optionally no more often than `minIntervalMs`.
+// optionally no more often than `minIntervalMs`. The callback runs as a job of the page's UI
+// queue (`uiQueue`), so it never shares a frame with another heavy job (a chart redraw, another
+// live view's render).
+import { uiQueue, type FrameQueue } from './frameQueue';
 
 export interface FrameScheduler {
   schedule(): void;
   cancel(): void;
 }
 
-type FrameHandle =
-  { kind: 'raf'; id: number } | { kind: 'timeout'; id: ReturnType<typeof setTimeout> };
+let schedulers = 0;
 
-function requestFrame(callback: () => void): FrameHandle {
-  if (typeof requestAnimationFrame === 'function') {
-    return { kind: 'raf', id: requestAnimationFrame(() => callback()) };
-  }
-  return { kind: 'timeout', id: setTimeout(callback, 16) };
-}
-
-function cancelFrame(handle: FrameHandle): void {
-  if (handle.kind === 'raf') cancelAnimationFrame(handle.id);
-  else clearTimeout(handle.id);
-}
-
-export function createFrameScheduler(callback: () => void, minIntervalMs = 0): FrameScheduler {
-  let frame: FrameHandle | null = null;
+export function createFrameScheduler(
+  callback: () => void,
+  minIntervalMs = 0,
+  queue: FrameQueue = uiQueue,
+): FrameScheduler {
+  const key = `scheduler:${(schedulers += 1)}`;
+  let queued = false;
   let delay: ReturnType<typeof setTimeout> | null = null;
   let lastRun = Number.NEGATIVE_INFINITY;
 
   const run = (): void => {
-    frame = null;
+    queued = false;
     lastRun = Date.now();
     callback();
+  };
+  const enqueue = (): void => {
+    queued = true;
+    queue.enqueue(key, run);
   };
 
   return {
     schedule() {
-      if (frame !== null || delay !== null) return;
+      if (queued || delay !== null) return;
       const wait = lastRun + minIntervalMs - Date.now();
       if (wait > 0) {
         delay = setTimeout(() => {
           delay = null;
-          frame = requestFrame(run);
+          enqueue();
         }, wait);
       } else {
-        frame = requestFrame(run);
+        enqueue();
       }
     },
     cancel() {
-      if (frame !== null) cancelFrame(frame);
+      queue.cancel(key);
       if (delay !== null) clearTimeout(delay);
-      frame = null;
+      queued = false;
       delay = null;
     },
   };

@@ -6,9 +6,26 @@ import { parseTime } from './time';
 
 export const STATUSES: readonly TwinStatus[] = ['online', 'stale', 'offline'];
 
+const lastSeenCache = new WeakMap<object, number>();
+
+/**
+ * A twin's `last_seen` in epoch ms (NaN when never seen), parsed once per twin object: the fleet
+ * asks for it several times per render for every machine, and twins are replaced, not mutated,
+ * when they change.
+ */
+export function lastSeenOf(twin: Pick<Twin, 'last_seen'>): number {
+  let seen = lastSeenCache.get(twin);
+  if (seen === undefined) {
+    seen = twin.last_seen ? parseTime(twin.last_seen) : Number.NaN;
+    lastSeenCache.set(twin, seen);
+  }
+  return seen;
+}
+
 export function effectiveStatus(twin: Pick<Twin, 'status' | 'last_seen'>, now: number): TwinStatus {
   if (twin.status !== 'online') return twin.status;
-  const seen = twin.last_seen ? parseTime(twin.last_seen) : Number.NaN;
+  const seen = lastSeenOf(twin);
+
   return Number.isFinite(seen) && now - seen > STALE_AFTER_MS ? 'stale' : 'online';
 }
 

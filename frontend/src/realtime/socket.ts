@@ -2,6 +2,7 @@
 // with filters and rate caps, the last `seq` kept per subscription and sent as `resume_after`
 // after a reconnect, exponential backoff with jitter, a heartbeat watchdog, and a connection status
 // the UI shows.
+import { uiQueue } from '../lib/frameQueue';
 import { parseTime } from '../lib/time';
 import {
   isMachineEvent,
@@ -281,8 +282,14 @@ export class RealtimeSocket implements RealtimeStream {
       if (this.ws === ws) this.armWatchdog();
     };
     ws.onmessage = (event) => {
-      if (this.ws === ws) this.handleFrame(event.data);
+      if (this.ws !== ws) return;
+      const started = performance.now();
+      this.handleFrame(event.data);
+      // Parsing and merging a large update is work of its own: the UI queue keeps the render it
+      // causes out of the same frame.
+      uiQueue.noteWork(started, performance.now());
     };
+
     ws.onclose = (event) => {
       if (this.ws === ws) this.handleClose(event.code);
     };

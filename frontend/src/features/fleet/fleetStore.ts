@@ -1,5 +1,8 @@
 // The fleet as the `twins` subscription delivers it: a snapshot replaces every twin, updates
 // merge in; listeners are told at most once per animation frame, with a new array identity.
+// The store also keeps the fleet's clock (ages, staleness): it is read on every notification,
+// and `tick()` only notifies when no update did in the last second, so a live fleet renders once
+// per update, not once more per clock tick.
 import type { Twin } from '../../api/types';
 import { createFrameScheduler, type FrameScheduler } from '../../lib/frame';
 import type { TwinChange } from '../../realtime/messages';
@@ -12,11 +15,25 @@ export class FleetStore {
   private items: readonly Twin[] = [];
   private dirty = false;
   private loaded = false;
+  private now: number;
+  private lastNotify = Number.NEGATIVE_INFINITY;
   /** performance.now() of the first snapshot, for the load-time benchmark. */
   firstSnapshotAt: number | null = null;
 
-  constructor(minIntervalMs = 0) {
+  constructor(
+    private readonly clock: () => number = Date.now,
+    minIntervalMs = 0,
+  ) {
+    this.now = clock();
     this.scheduler = createFrameScheduler(() => this.notify(), minIntervalMs);
+  }
+
+  /** The clock as of the last notification (epoch ms). */
+  getNow = (): number => this.now;
+
+  /** A clock tick: listeners hear of it unless an update notified them in the last `periodMs`. */
+  tick(periodMs = 1000): void {
+    if (Date.now() - this.lastNotify >= periodMs * 0.9) this.scheduler.schedule();
   }
 
   get isLoaded(): boolean {
@@ -65,6 +82,8 @@ export class FleetStore {
   }
 
   private notify(): void {
+    this.now = this.clock();
+    this.lastNotify = Date.now();
     for (const listener of this.listeners) listener();
   }
 }

@@ -8,6 +8,7 @@ import type {
   DecisionList,
   DesiredState,
   HealthRead,
+  MachineType,
   Series,
   Twin,
 } from '../../api/types';
@@ -54,6 +55,24 @@ export function useSeries(id: string, params: SeriesParams, enabled: boolean, li
     // The live chart's seed is fetched fresh each time; wider windows are cached for a while.
     staleTime: live ? 0 : 30_000,
     gcTime: live ? 0 : 5 * 60_000,
+  });
+}
+
+/**
+ * A machine type's profile: per sensor its unit and normal operating range. Unknown types (404)
+ * are final; profiles change rarely, so a minute's cache is fine.
+ */
+export function useMachineType(name: string | undefined) {
+  return useQuery({
+    queryKey: ['machine-type', name] as const,
+    queryFn: ({ signal }) =>
+      getJson<MachineType>(
+        `/api/v1/machine-types/${encodeURIComponent(name ?? '')}`,
+        undefined,
+        signal,
+      ),
+    enabled: Boolean(name),
+    staleTime: 60_000,
   });
 }
 

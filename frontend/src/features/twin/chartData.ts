@@ -22,15 +22,92 @@ export function withGaps(points: SeriesSnapshot): { x: number[]; y: Array<number
   return { x, y };
 }
 
-/** A sensor's typical range, drawn as a shaded band behind its trace. */
+/**
+ * The y range of a chart: the data with a margin, widened to show an edge of the band when the
+ * data comes within one data span of it (far inside the band, the whole plot is shaded), and kept
+ * as it was while the data stays inside it and still fills a third of it, so the axis does not
+ * twitch with every sample. Null when there is nothing to show.
+ */
+export function stickyRange(
+  previous: [number, number] | null,
+  values: ReadonlyArray<number | null>,
+  band?: Band | null,
+): [number, number] | null {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const value of values) {
+    if (value === null || !Number.isFinite(value)) continue;
+    if (value < lo) lo = value;
+    if (value > hi) hi = value;
+  }
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return previous;
+  const data = hi - lo || Math.max(Math.abs(hi) * 0.02, 1);
+  if (band) {
+    if (lo - band.lo <= data) lo = Math.min(lo, band.lo);
+    if (band.hi - hi <= data) hi = Math.max(hi, band.hi);
+  }
+  const span = hi - lo || data;
+  if (previous) {
+    const [from, to] = previous;
+    if (from <= lo && hi <= to && span >= (to - from) / 3) return previous;
+  }
+  const pad = span * 0.1;
+  return [lo - pad, hi + pad];
+}
+
+/**
+ * The live chart's time axis: `windowMs` ending at the next full step after the newest sample.
+ * It moves once per step, so in between a new sample only moves the trace, not the axes. Null
+ * before the first sample.
+ */
+export function liveWindow(
+  latest: number,
+  windowMs: number,
+  stepMs = 60_000,
+): [number, number] | null {
+  if (!Number.isFinite(latest)) return null;
+  const edge = (Math.floor(latest / stepMs) + 1) * stepMs;
+  return [edge - windowMs, edge];
+}
+
+/** A sensor's normal range, drawn as a shaded band behind its trace. */
+
 export interface Band {
   lo: number;
   hi: number;
 }
 
 /**
- * The typical range of a series: median ± 3 robust standard deviations (1.4826 · MAD). The API
- * exposes no operating limits per machine type yet, so the band is learned from the data shown.
+ * The band per sensor: the machine type's operating range where its profile has one, else the
+ * range learned from the data shown (`learned`, computed only for the sensors that need it).
+ * Returns the bands and whether any of them was learned.
+ */
+export function operatingBands(
+  sensors: readonly string[],
+  profile: ReadonlyArray<{ name: string; lo: number; hi: number }> | undefined,
+  learned: (sensor: string) => Band | null,
+): { bands: Map<string, Band>; learnedAny: boolean } {
+  const ranges = new Map((profile ?? []).map((s) => [s.name, { lo: s.lo, hi: s.hi }]));
+  const bands = new Map<string, Band>();
+  let learnedAny = false;
+  for (const sensor of sensors) {
+    const range = ranges.get(sensor);
+    if (range) {
+      bands.set(sensor, range);
+      continue;
+    }
+    const band = learned(sensor);
+    if (band) {
+      bands.set(sensor, band);
+      learnedAny = true;
+    }
+  }
+  return { bands, learnedAny };
+}
+
+/**
+ * The typical range of a series: median ± 3 robust standard deviations (1.4826 · MAD), for
+ * sensors whose machine type has no operating range registered.
  * Null with fewer than `minPoints` points.
  */
 export function typicalBand(values: readonly number[], minPoints = 20): Band | null {

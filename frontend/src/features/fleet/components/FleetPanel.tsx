@@ -1,10 +1,8 @@
 // The fleet overview: every machine live from one rate-capped `twins` subscription, with
 // filters (site, line, type, status), search by id, sorting and counts per status.
-import { useCallback, useDeferredValue, useMemo, useState } from 'react';
+import { useDeferredValue, useMemo, useState } from 'react';
 import type { TwinStatus } from '../../../api/types';
-import { useNow } from '../../../hooks/useNow';
 import { formatMachineType } from '../../../lib/format';
-import { useRealtime } from '../../../realtime/useRealtime';
 import {
   countByStatus,
   EMPTY_FILTER,
@@ -25,10 +23,8 @@ interface FleetPanelProps {
 }
 
 export function FleetPanel({ selectedId, onSelect }: FleetPanelProps) {
-  const stream = useRealtime();
-  const serverNow = useCallback(() => stream.serverNow(), [stream]);
-  const now = useNow(1000, serverNow);
   const fleet = useFleet();
+  const now = fleet.now;
   const [filter, setFilter] = useState<FleetFilter>(EMPTY_FILTER);
   const [sort, setSort] = useState<SortKey>('id');
   const deferredFilter = useDeferredValue(filter);

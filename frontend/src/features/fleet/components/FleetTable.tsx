@@ -3,8 +3,7 @@
 import type { Twin } from '../../../api/types';
 import { useVirtualRows } from '../../../hooks/useVirtualRows';
 import { formatAge } from '../../../lib/format';
-import { effectiveStatus } from '../../../lib/status';
-import { parseTime } from '../../../lib/time';
+import { effectiveStatus, lastSeenOf } from '../../../lib/status';
 import { FleetRow, ROW_HEIGHT_PX } from './FleetRow';
 
 const COLUMNS = [
@@ -54,7 +53,8 @@ export function FleetTable({ twins, selectedId, onSelect, now }: FleetTableProps
               twin={twin}
               status={effectiveStatus(twin, now)}
               selected={twin.id === selectedId}
-              age={twin.last_seen ? formatAge(now - parseTime(twin.last_seen)) : '—'}
+              age={twin.last_seen ? formatAge(now - lastSeenOf(twin)) : '—'}
+
               onSelect={onSelect}
             />
           ))}

@@ -1,21 +1,22 @@
 // The machine's live view: chart status (honest about liveness), range selector, latest values,
 // the per-sensor chart with typical ranges and anomalies, health and current anomaly, and the
 // desired state with its editor.
-import { Suspense, lazy, useCallback, useMemo } from 'react';
+import { Suspense, lazy, useCallback, useMemo, useState } from 'react';
 import { ErrorNotice } from '../../../components/ErrorNotice';
-import { HISTORY_WIDTH, STALE_AFTER_MS } from '../../../config/live';
+import { HISTORY_WIDTH, LIVE_WINDOW_MS, STALE_AFTER_MS } from '../../../config/live';
 import { useNow } from '../../../hooks/useNow';
 import { useSearchParam } from '../../../hooks/useSearchParam';
-import { formatAge, formatClock } from '../../../lib/format';
+import { formatAge, formatClock, formatDateTime, formatMachineType } from '../../../lib/format';
 import type { SeriesSnapshot } from '../../../lib/ringBuffer';
 import { parseTime } from '../../../lib/time';
 import { useConnectionStatus, useRealtime } from '../../../realtime/useRealtime';
-import { useAnomalies, useSeries } from '../api';
-import { anomalyEpisodes, typicalBand, type Band } from '../chartData';
+import { useAnomalies, useMachineType, useSeries } from '../api';
+import { anomalyEpisodes, liveWindow, operatingBands, typicalBand } from '../chartData';
 import { describeSource, seriesView } from '../historySeries';
 import type { LiveTwin } from '../hooks/useLiveTwin';
 import { findRange, RANGES } from '../ranges';
 import { DesiredPanel } from './DesiredPanel';
+import type { TimeRange } from './SensorChart';
 import { HealthCard } from './HealthCard';
 import { LatestValues } from './LatestValues';
 
@@ -33,13 +34,20 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
   const range = findRange(rangeKey);
   const { store, revision, history } = live;
   const info = live.twin.data;
+  // A time range dragged out on a chart: shown from the server's history, not live.
+  const [zoom, setZoom] = useState<TimeRange | null>(null);
+  const chooseRange = (key: string) => {
+    setZoom(null);
+    setRangeKey(key === 'live' ? null : key);
+  };
 
   // Wider ranges: a window ending at the next minute (so the query key holds for a minute),
-  // downsampled by the server to min/max per pixel so spikes survive.
-  const isHistory = range.spanMs !== null;
+  // downsampled by the server to min/max per pixel so spikes survive; the server reads
+  // 1-minute, hourly or daily buckets when the range holds too many raw readings.
+  const isHistory = zoom !== null || range.spanMs !== null;
   const minute = Math.floor(now / 60_000) * 60_000;
-  const from = new Date(minute - (range.spanMs ?? 0)).toISOString();
-  const to = new Date(minute + 60_000).toISOString();
+  const from = new Date(zoom ? zoom[0] : minute - (range.spanMs ?? 0)).toISOString();
+  const to = new Date(zoom ? zoom[1] : minute + 60_000).toISOString();
   const wide = useSeries(
     machineId,
     { from, to, width: HISTORY_WIDTH, method: 'minmax' },
@@ -61,22 +69,32 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [store, revision]);
 
+  // The live window's axis steps once a minute (a stable array in between).
+  const liveEdge = liveWindow(liveView.latestTime, LIVE_WINDOW_MS)?.[1] ?? null;
+  const liveRange = useMemo(
+    () => (liveEdge === null ? null : ([liveEdge - LIVE_WINDOW_MS, liveEdge] as TimeRange)),
+    [liveEdge],
+  );
   const historyView = useMemo(() => (wide.data ? seriesView(wide.data) : null), [wide.data]);
   const view = isHistory && historyView ? historyView : null;
   const sensors = view ? view.sensors : liveView.sensors;
   const series = view ? view.series : liveView.series;
 
   const bandEpoch = isHistory ? -1 : Math.floor(revision / BAND_EVERY);
-  const bands = useMemo(() => {
-    const result = new Map<string, Band>();
-    for (const [sensor, points] of series) {
-      const band = typicalBand(points.y);
-      if (band) result.set(sensor, band);
-    }
-    return result;
+  const sensorKey = sensors.join(',');
+  // Normal ranges: the machine type's operating ranges; learned from the data only for sensors
+  // its profile lacks.
+  const profile = useMachineType(info?.machine_type).data?.sensors;
+  const { bands, learnedAny } = useMemo(
+    () =>
+      operatingBands(sensors, profile, (sensor) => {
+        const points = series.get(sensor);
+        return points ? typicalBand(points.y) : null;
+      }),
     // Recomputed per band epoch, not per frame.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [sensors, bandEpoch, historyView]);
+    [sensorKey, bandEpoch, historyView, profile],
+  );
 
   const anomalyEvents = anomalies.data?.items;
   const episodeClock = Math.floor(now / 5000);
@@ -100,7 +118,10 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
   let statusText: string;
   let statusClass: string;
   if (isHistory) {
-    statusText = `History: last ${range.label}, min/max per pixel of ${describeSource(wide.data?.source ?? 'raw')}. Not live.`;
+    const span = zoom
+      ? `${formatDateTime(zoom[0])} – ${formatDateTime(zoom[1])} UTC`
+      : `last ${range.label}`;
+    statusText = `History: ${span}, min/max per pixel of ${describeSource(wide.data?.source ?? 'raw')}. Not live.`;
     statusClass = 'chart-status--paused';
   } else if (!connected) {
     statusText = `Not live (${connection.state}): the chart is paused.`;
@@ -147,8 +168,8 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
             <button
               key={r.key}
               type="button"
-              aria-pressed={r.key === range.key}
-              onClick={() => setRangeKey(r.key === 'live' ? null : r.key)}
+              aria-pressed={zoom === null && r.key === range.key}
+              onClick={() => chooseRange(r.key)}
             >
               {r.label}
             </button>
@@ -176,10 +197,16 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
               episodes={episodes}
               revision={isHistory ? -1 : revision}
               paused={!connected || stale || isHistory}
+              range={zoom ?? (isHistory ? null : liveRange)}
+
+              onZoom={setZoom}
             />
           </Suspense>
           <figcaption className="chart__legend muted">
-            <span className="legend legend--band" /> typical range (median ± 3σ of the data shown)
+            <span className="legend legend--band" />{' '}
+            {profile
+              ? `normal operating range (${formatMachineType(info?.machine_type ?? '')} profile${learnedAny ? '; learned from the data where it has none' : ''})`
+              : 'typical range (median ± 3σ of the data shown)'}
             <span className="legend legend--anomaly" /> anomaly
           </figcaption>
         </figure>

@@ -1,16 +1,23 @@
-// Live small multiples: one Plotly chart per sensor, with the typical range shaded and anomaly
-// episodes marked. Plotly is driven directly
-// (no React reconciliation of figures); redraws go through a frame queue with a time budget so a
-// machine with many sensors never makes one long frame, and charts scrolled out of view wait
-// until they are visible. Loaded lazily: Plotly is most of the bundle.
-import { memo, useEffect, useRef } from 'react';
+// Live small multiples: one Plotly chart per sensor, with the normal operating range shaded and
+// anomaly episodes marked. Plotly is driven directly (no React reconciliation of figures), and
+// cheaply:
+// - a new sample only moves the trace and the axis ranges (`Plotly.animate` without redraw,
+//   which Plotly spreads over a few frames); the whole figure is rebuilt (`Plotly.react`) only
+//   when its layout changes (band, anomaly episodes, paused, width, time scale);
+// - explicit width, axis types and ranges, so Plotly never measures the page or guesses types;
+//   the y range is sticky (it only changes when the data leaves it or shrinks well inside it);
+// - every redraw is a job of the page's UI queue: one per frame, never in the same frame as a
+//   fleet render, and charts scrolled out of view wait until they are visible.
+// Dragging across a chart selects a time range (`onZoom`); the caller fetches that range from
+// the server and all charts follow. Loaded lazily: Plotly is most of the bundle.
+import { memo, useEffect, useMemo, useRef } from 'react';
 import Plotly from 'plotly.js-basic-dist-min';
-import type { Config, Data, Layout, Shape } from 'plotly.js';
+import type { AnimationOpts, Config, Data, Layout, PlotRelayoutEvent, Shape } from 'plotly.js';
 import type { SeriesSnapshot } from '../../../lib/ringBuffer';
 import { sensorInfo } from '../../../lib/format';
-import { createFrameQueue } from '../../../lib/frameQueue';
-import { withGaps, type Band, type Episode } from '../chartData';
-import { recordChartUpdate } from '../chartTiming';
+import { uiQueue } from '../../../lib/frameQueue';
+import { stickyRange, withGaps, type Band, type Episode } from '../chartData';
+import { recordChartDraw, recordChartUpdate } from '../chartTiming';
 
 const PLOT_HEIGHT = 116;
 const GRID = 'rgba(148, 163, 184, 0.16)';
@@ -19,23 +26,35 @@ const BAND = 'rgba(74, 222, 128, 0.10)';
 const ANOMALY = 'rgba(248, 113, 113, 0.22)';
 const CONFIG: Partial<Config> = {
   displaylogo: false,
-  responsive: true,
+  // The width is measured here (ResizeObserver) and passed in: Plotly's own resize handling
+  // would read the page's layout on every redraw.
+  responsive: false,
   displayModeBar: false,
 };
+/** A new sample: move the trace and the ranges, no full redraw. */
+const STEP: Partial<AnimationOpts> = {
+  mode: 'immediate',
+  transition: { duration: 0 },
+  frame: { duration: 0, redraw: false },
+};
 
-/** One queue for every chart on the page: one redraw per animation frame (a redraw is ~10 ms). */
-const queue = createFrameQueue(0);
+export type TimeRange = [number, number];
 
 export interface SensorChartProps {
   machineId: string;
   sensors: readonly string[];
   /** Points per sensor; a new Map identity means new data (rebuilt once per frame at most). */
   series: ReadonlyMap<string, SeriesSnapshot>;
+  /** The normal operating range per sensor, shaded. */
   bands?: ReadonlyMap<string, Band>;
   episodes?: readonly Episode[];
   revision: number;
   /** Greys the plot area while the data is not live. */
   paused: boolean;
+  /** The time range shown; by default the span of the data. */
+  range?: TimeRange | null;
+  /** A time range dragged out on a chart, or null when the user resets the zoom (double click). */
+  onZoom?: (range: TimeRange | null) => void;
 }
 
 interface PlotProps {
@@ -45,35 +64,47 @@ interface PlotProps {
   band: Band | undefined;
   episodes: readonly Episode[] | undefined;
   /** Shared x range so the small multiples line up. */
-  range: [number, number] | null;
+  range: TimeRange | null;
   paused: boolean;
+  onZoom: ((range: TimeRange | null) => void) | undefined;
 }
 
-function buildData({ sensor, points }: PlotProps): Data[] {
-  const data: Data[] = [];
-  const line = withGaps(points);
+type Trace = ReturnType<typeof withGaps>;
+
+function buildData(sensor: string, line: Trace): Data[] {
   const { label, unit } = sensorInfo(sensor);
-  data.push({
-    type: 'scatter',
-    mode: 'lines',
-    name: sensor,
-    // Epoch milliseconds are valid values on a date axis.
-    x: line.x,
-    y: line.y,
-    line: { width: 1.5, color: LINE },
-    connectgaps: false,
-    hovertemplate: `%{y:.3~f} ${unit}<extra>${label}</extra>`,
-  });
-  return data;
+  return [
+    {
+      type: 'scatter',
+      mode: 'lines',
+      name: sensor,
+      // Epoch milliseconds are valid values on a date axis.
+      x: line.x,
+      y: line.y,
+      line: { width: 1.5, color: LINE },
+      connectgaps: false,
+      hovertemplate: `%{y:.3~f} ${unit}<extra>${label}</extra>`,
+    },
+  ];
 }
 
-function tickFormat(range: [number, number] | null): string {
+function tickFormat(range: TimeRange | null): string {
   const span = range ? range[1] - range[0] : 0;
   if (span > 86_400_000) return '%b %d';
   return span > 15 * 60_000 ? '%H:%M' : '%H:%M:%S';
 }
 
-function buildLayout({ machineId, band, episodes, range, paused }: PlotProps): Partial<Layout> {
+/** What the figure looks like apart from the data and the ranges: a change means a full redraw. */
+function layoutKey({ band, episodes, range, paused }: PlotProps, width: number): string {
+  const marks = (episodes ?? []).map((e) => `${e.start}-${e.end}`).join(',');
+  return `${width}|${band ? `${band.lo},${band.hi}` : ''}|${marks}|${paused}|${tickFormat(range)}`;
+}
+
+function buildLayout(
+  { band, episodes, range, paused }: PlotProps,
+  width: number,
+  yRange: TimeRange | null,
+): Partial<Layout> {
   const shapes: Array<Partial<Shape>> = [];
   if (band) {
     shapes.push({
@@ -104,14 +135,16 @@ function buildLayout({ machineId, band, episodes, range, paused }: PlotProps): P
     });
   }
   return {
+    width,
     height: PLOT_HEIGHT,
+    autosize: false,
     // Fixed margins: automargin would cost a second layout pass on every redraw.
-    margin: { l: 52, r: 10, t: 6, b: 22 },
+    // The right margin holds half a tick label at the live edge.
+    margin: { l: 52, r: 26, t: 6, b: 22 },
     showlegend: false,
     hovermode: 'x',
+    dragmode: 'zoom',
     shapes,
-    // uirevision keeps a zoom until the machine changes.
-    uirevision: machineId,
     paper_bgcolor: 'rgba(0,0,0,0)',
     plot_bgcolor: paused ? 'rgba(148, 163, 184, 0.10)' : 'rgba(0,0,0,0)',
     font: { family: 'system-ui, sans-serif', size: 10, color: '#cbd5e1' },
@@ -121,16 +154,54 @@ function buildLayout({ machineId, band, episodes, range, paused }: PlotProps): P
       linecolor: GRID,
       // One line of tick labels (Plotly's default adds the date on a second line).
       tickformat: tickFormat(range),
+      // Labels past the plot are not measured and hidden on every redraw.
+      ticklabeloverflow: 'allow',
       ...(range ? { range } : { autorange: true }),
     },
-    yaxis: { gridcolor: GRID, zeroline: false, nticks: 4 },
+    yaxis: {
+      type: 'linear',
+      gridcolor: GRID,
+      zeroline: false,
+      nticks: 4,
+      ticklabeloverflow: 'allow',
+      // Zooming selects time; the y range follows the data.
+      fixedrange: true,
+      ...(yRange ? { range: yRange } : { autorange: true }),
+    },
   };
+}
+
+function sameRange(a: TimeRange | null, b: TimeRange | null): boolean {
+  return a === b || (a !== null && b !== null && a[0] === b[0] && a[1] === b[1]);
+}
+
+/** The x range of a zoom (drag) or null for a reset (double click); undefined for other events. */
+function zoomOf(event: PlotRelayoutEvent): TimeRange | null | undefined {
+  const fields = event as Record<string, unknown>;
+  if (fields['xaxis.autorange'] === true) return null;
+  const from = fields['xaxis.range[0]'];
+  const to = fields['xaxis.range[1]'];
+  if (from === undefined || to === undefined) return undefined;
+  // Plotly reports date-axis ranges as "YYYY-MM-DD HH:MM:SS.sss" strings in UTC.
+  const ms = (value: unknown) =>
+    typeof value === 'number' ? value : Date.parse(`${String(value).replace(' ', 'T')}Z`);
+  const range: TimeRange = [ms(from), ms(to)];
+  return Number.isFinite(range[0]) && Number.isFinite(range[1]) && range[1] > range[0]
+    ? range
+    : undefined;
 }
 
 const SensorPlot = memo(function SensorPlot(props: PlotProps) {
   const ref = useRef<HTMLDivElement>(null);
   const visible = useRef(true);
-  const drawn = useRef(false);
+  const width = useRef(0);
+  /** layoutKey of the figure on screen; null until the first full draw. */
+  const drawnKey = useRef<string | null>(null);
+  const yRange = useRef<TimeRange | null>(null);
+  /** The axis ranges on screen. */
+  const drawnX = useRef<TimeRange | null>(null);
+  const drawnY = useRef<TimeRange | null>(null);
+  const listening = useRef(false);
   const latest = useRef(props);
   const key = `${props.machineId}/${props.sensor}`;
 
@@ -138,40 +209,112 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
     latest.current = props;
     const element = ref.current;
     if (!element) return;
-    const draw = () => {
-      if (!visible.current && drawn.current) return;
+    const draw = (): Promise<unknown> | undefined => {
+      if ((!visible.current && drawnKey.current !== null) || width.current <= 0) return undefined;
       const started = performance.now();
       const current = latest.current;
-      void Plotly.react(element, buildData(current), buildLayout(current), CONFIG).then(() =>
-        recordChartUpdate(started),
-      );
-      drawn.current = true;
+      const line = withGaps(current.points);
+      yRange.current = stickyRange(yRange.current, line.y, current.band);
+      const layout = layoutKey(current, width.current);
+      const done = () => recordChartUpdate(started);
+      if (drawnKey.current === layout && current.range) {
+        // Same figure: move the trace, and the axes only when their ranges changed (the live
+        // window steps once a minute; the y range is sticky).
+        const ranges: Partial<Layout> = {};
+        if (!sameRange(drawnX.current, current.range)) ranges.xaxis = { range: current.range };
+        if (yRange.current && !sameRange(drawnY.current, yRange.current)) {
+          ranges.yaxis = { range: yRange.current };
+        }
+        drawnX.current = current.range;
+        drawnY.current = yRange.current;
+        return Plotly.animate(
+          element,
+          {
+            data: [{ x: line.x, y: line.y }],
+            traces: [0],
+            ...(ranges.xaxis || ranges.yaxis ? { layout: ranges } : {}),
+          },
+          STEP,
+        ).then(done);
+      }
+      drawnX.current = current.range;
+      drawnY.current = yRange.current;
+      drawnKey.current = layout;
+      return Plotly.react(
+        element,
+        buildData(current.sensor, line),
+        buildLayout(current, width.current, yRange.current),
+        CONFIG,
+      ).then(done);
     };
-    queue.enqueue(key, draw);
+    uiQueue.enqueue(key, () => {
+      const started = performance.now();
+      const drawing = draw();
+      if (drawing) recordChartDraw(started);
+      return drawing;
+    });
   });
 
   useEffect(() => {
     const element = ref.current;
     if (!element) return;
+    const redraw = () => {
+      drawnKey.current = null;
+      uiQueue.enqueue(key, () => {
+        const current = latest.current;
+        if (width.current <= 0) return undefined;
+        const line = withGaps(current.points);
+        yRange.current = stickyRange(yRange.current, line.y, current.band);
+        drawnKey.current = layoutKey(current, width.current);
+        drawnX.current = current.range;
+        drawnY.current = yRange.current;
+        return Plotly.react(
+          element,
+          buildData(current.sensor, line),
+          buildLayout(current, width.current, yRange.current),
+          CONFIG,
+        ).then(() => {
+          if (listening.current) return;
+          listening.current = true;
+          (element as unknown as Plotly.PlotlyHTMLElement).on('plotly_relayout', (event) => {
+            const zoom = zoomOf(event);
+            if (zoom !== undefined) latest.current.onZoom?.(zoom);
+          });
+        });
+      });
+    };
+    const resize =
+      typeof ResizeObserver === 'function'
+        ? new ResizeObserver(([entry]) => {
+            const next = Math.floor(entry?.contentRect.width ?? 0);
+            if (next > 0 && next !== width.current) {
+              width.current = next;
+              redraw();
+            }
+          })
+        : null;
+    resize?.observe(element);
+    if (!resize) {
+      width.current = element.clientWidth || 600;
+      redraw();
+    }
     const observer =
       typeof IntersectionObserver === 'function'
         ? new IntersectionObserver(([entry]) => {
             const wasVisible = visible.current;
             visible.current = entry?.isIntersecting ?? true;
             // Catch up on what was skipped while scrolled away.
-            if (visible.current && !wasVisible) {
-              queue.enqueue(key, () => {
-                const current = latest.current;
-                void Plotly.react(element, buildData(current), buildLayout(current), CONFIG);
-              });
-            }
+            if (visible.current && !wasVisible) redraw();
           })
         : null;
     observer?.observe(element);
     return () => {
+      resize?.disconnect();
       observer?.disconnect();
-      queue.cancel(key);
+      uiQueue.cancel(key);
       Plotly.purge(element);
+      listening.current = false;
+      drawnKey.current = null;
     };
   }, [key]);
 
@@ -187,7 +330,7 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
   );
 });
 
-function sharedRange(series: ReadonlyMap<string, SeriesSnapshot>): [number, number] | null {
+function sharedRange(series: ReadonlyMap<string, SeriesSnapshot>): TimeRange | null {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const points of series.values()) {
@@ -200,8 +343,11 @@ function sharedRange(series: ReadonlyMap<string, SeriesSnapshot>): [number, numb
 }
 
 export default function SensorChart(props: SensorChartProps) {
-  const { machineId, sensors, series, bands, episodes, paused } = props;
-  const range = sharedRange(series);
+  const { machineId, sensors, series, bands, episodes, paused, onZoom } = props;
+  // Memoised: a new array would redraw every chart on renders that brought no new data.
+  const dataRange = useMemo(() => sharedRange(series), [series]);
+  const range = props.range ?? dataRange;
+
   return (
     <div className="sensor-plots">
       {sensors.map((sensor) => (
@@ -214,6 +360,7 @@ export default function SensorChart(props: SensorChartProps) {
           episodes={episodes}
           range={range}
           paused={paused}
+          onZoom={onZoom}
         />
       ))}
     </div>
