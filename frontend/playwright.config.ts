@@ -24,7 +24,9 @@ export default defineConfig({
     launchOptions: chromiumLaunch,
   },
   webServer: {
-    command: `../.venv/bin/dtwin demo --host 127.0.0.1 --port ${PORT} --machines 5`,
+    // Six machines, one of which (motor-0004) develops a fault 25 s in: see e2e/anomalies.spec.ts.
+    command: `../.venv/bin/dtwin demo --host 127.0.0.1 --port ${PORT} --scenario ../data-pipeline/scenarios/e2e-fault.yaml`,
+
     url: `${BASE_URL}/healthz`,
     timeout: 60_000,
     reuseExistingServer: false,

@@ -1,4 +1,12 @@
-import { anomalyEpisodes, GAP_MS, typicalBand, withGaps } from './chartData';
+import {
+  anomalyEpisodes,
+  GAP_MS,
+  liveWindow,
+  operatingBands,
+  stickyRange,
+  typicalBand,
+  withGaps,
+} from './chartData';
 
 describe('withGaps', () => {
   it('breaks the line where data pauses longer than the gap', () => {
@@ -61,5 +69,62 @@ describe('anomalyEpisodes', () => {
         sensors: ['vibration_mm_s'],
       },
     ]);
+  });
+});
+
+describe('stickyRange', () => {
+  it('pads the data, and keeps the range while the data stays inside and fills it', () => {
+    const first = stickyRange(null, [10, 20]);
+    expect(first).toEqual([9, 21]);
+    expect(stickyRange(first, [11, 19, null])).toBe(first);
+    // Leaving the range, or shrinking to under a third of it, gives a new one.
+    expect(stickyRange(first, [10, 25])).toEqual([8.5, 26.5]);
+    expect(stickyRange(first, [14, 16])).toEqual([13.8, 16.2]);
+    expect(stickyRange(first, [null, Number.NaN])).toBe(first);
+  });
+
+  it('shows a band edge only when the data comes within one data span of it', () => {
+    // Far inside the band: the data fills the plot (the band shades all of it).
+    expect(stickyRange(null, [7.8, 8.0], { lo: 6.5, hi: 8.4 })).toEqual([
+      expect.closeTo(7.78, 6),
+      expect.closeTo(8.02, 6),
+    ]);
+    // Close to the upper limit: the limit is in view.
+    expect(stickyRange(null, [8.0, 8.25], { lo: 6.5, hi: 8.4 })).toEqual([
+      expect.closeTo(7.96, 6),
+      expect.closeTo(8.44, 6),
+    ]);
+  });
+});
+
+describe('liveWindow', () => {
+  it('ends at the next full minute after the newest sample, so it moves once a minute', () => {
+    const minute = 60_000;
+    expect(liveWindow(10 * minute + 1, 10 * minute)).toEqual([minute, 11 * minute]);
+    expect(liveWindow(11 * minute - 1, 10 * minute)).toEqual([minute, 11 * minute]);
+    expect(liveWindow(11 * minute, 10 * minute)).toEqual([2 * minute, 12 * minute]);
+    expect(liveWindow(Number.NEGATIVE_INFINITY, 10 * minute)).toBeNull();
+  });
+});
+
+describe('operatingBands', () => {
+  it("takes the machine type's ranges and learns only the sensors it lacks", () => {
+    const learned: string[] = [];
+    const { bands, learnedAny } = operatingBands(
+      ['flow_m3_h', 'pressure_bar', 'vibration_mm_s'],
+      [{ name: 'pressure_bar', lo: 2, hi: 6 }],
+      (sensor) => {
+        learned.push(sensor);
+        return sensor === 'flow_m3_h' ? { lo: 10, hi: 20 } : null;
+      },
+    );
+    expect(bands.get('pressure_bar')).toEqual({ lo: 2, hi: 6 });
+    expect(bands.get('flow_m3_h')).toEqual({ lo: 10, hi: 20 });
+    expect(bands.has('vibration_mm_s')).toBe(false);
+    expect(learned).toEqual(['flow_m3_h', 'vibration_mm_s']);
+    expect(learnedAny).toBe(true);
+    expect(
+      operatingBands(['pressure_bar'], [{ name: 'pressure_bar', lo: 2, hi: 6 }], () => null),
+    ).toMatchObject({ learnedAny: false });
   });
 });

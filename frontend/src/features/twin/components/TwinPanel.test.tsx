@@ -21,12 +21,23 @@ vi.mock('./SensorChart', () => ({
           {props.series.get(sensor)?.y.join(',')}
         </span>
       ))}
-      <span data-testid="bands">{[...(props.bands?.keys() ?? [])].join(',')}</span>
+      <span data-testid="bands">
+        {[...(props.bands?.entries() ?? [])].map(([k, b]) => `${k}:${b.lo}-${b.hi}`).join(',')}
+      </span>
+      <button type="button" onClick={() => props.onZoom?.([ZOOM_FROM, ZOOM_TO])}>
+        drag across the chart
+      </button>
+      <button type="button" onClick={() => props.onZoom?.(null)}>
+        double-click the chart
+      </button>
       <span data-testid="episodes">{props.episodes?.length ?? 0}</span>
       <span data-testid="paused">{String(props.paused)}</span>
     </div>
   ),
 }));
+
+const ZOOM_FROM = Date.parse('2026-11-20T08:00:00Z');
+const ZOOM_TO = Date.parse('2026-11-20T09:30:00Z');
 
 const ROUTES = {
   '/api/v1/twins/pump-0001': makeTwin(),
@@ -132,6 +143,46 @@ describe('TwinPanel (chart container)', () => {
     expect(historyCall).toContain('/series?');
     expect(historyCall).toContain('width=800');
     expect(window.location.search).toBe('?range=24h');
+  });
+
+  it('fetches the time range dragged across a chart from history, until the zoom is reset', async () => {
+    const user = userEvent.setup();
+    const fetchMock = mockFetch(ROUTES);
+    renderPanel();
+    await waitFor(() => expect(temperature()).toHaveLength(30));
+    await user.click(screen.getByRole('button', { name: 'drag across the chart' }));
+    await waitFor(() => expect(temperature()).toEqual(['61', '62']));
+    const status = screen.getByRole('status', { name: 'Chart status' });
+    expect(status).toHaveTextContent('History: 2026-11-20 08:00');
+    expect(status).toHaveTextContent('Not live.');
+    const zoomCall = fetchMock.mock.calls
+      .map(([input]) => new URL(String(input), 'http://localhost'))
+      .find((url) => url.searchParams.get('method') === 'minmax');
+    expect(zoomCall?.searchParams.get('from')).toBe('2026-11-20T08:00:00.000Z');
+    expect(zoomCall?.searchParams.get('to')).toBe('2026-11-20T09:30:00.000Z');
+    // A double click (Plotly's autorange) goes back to the live window.
+    await user.click(screen.getByRole('button', { name: 'double-click the chart' }));
+    await waitFor(() => expect(status).toHaveTextContent('Live.'));
+    expect(temperature()).toHaveLength(30);
+  });
+
+  it("shades the machine type's operating ranges, learned ranges only where it has none", async () => {
+    mockFetch({
+      ...ROUTES,
+      '/api/v1/machine-types/centrifugal_pump': {
+        name: 'centrifugal_pump',
+        description: '',
+        version: 1,
+        created_at: '2026-11-20T00:00:00Z',
+        updated_at: '2026-11-20T00:00:00Z',
+        sensors: [{ name: 'temperature_c', unit: '°C', label: null, lo: 40, hi: 80 }],
+      },
+    });
+    renderPanel();
+    await waitFor(() =>
+      expect(screen.getByTestId('bands')).toHaveTextContent('temperature_c:40-80'),
+    );
+    expect(screen.getByText(/normal operating range \(centrifugal pump profile/)).toBeVisible();
   });
 
   it('shows health, RUL with its band and the top contributing sensors', async () => {
