@@ -911,6 +911,19 @@ export interface components {
             width: number;
         };
         /**
+         * SeriesAppend
+         * @description New points of one sensor for a `series` subscription, in time order (at most about one point, or one
+         *     min/max pair, per pixel column of the subscriber's chart).
+         */
+        SeriesAppend: {
+            /** Sensor */
+            sensor: string;
+            /** T */
+            t: string[];
+            /** V */
+            v: number[];
+        };
+        /**
          * SeriesPoints
          * @description One sensor's downsampled series: times (ISO 8601) and values, in time order.
          */
@@ -923,12 +936,50 @@ export interface components {
             v: number[];
         };
         /**
+         * SeriesSpec
+         * @description A chart stream (`stream: "series"`): one machine's readings in [`from`, `to`] downsampled on the server
+         *     for a chart `width` pixels wide (the snapshot: LTTB, or min and max per pixel column), then, when `to` is
+         *     omitted, its new readings reduced to about one point (LTTB: the mean) or one min/max pair per pixel
+         *     column (the updates).
+         */
+        SeriesSpec: {
+            /**
+             * From
+             * Format: date-time
+             */
+            from: string;
+            /** Machine Id */
+            machine_id: string;
+            /**
+             * Method
+             * @default lttb
+             * @enum {string}
+             */
+            method: "lttb" | "minmax";
+            /**
+             * Sensors
+             * @default null
+             */
+            sensors: string[] | null;
+            /**
+             * To
+             * @default null
+             */
+            to: string | null;
+            /**
+             * Width
+             * @default 800
+             */
+            width: number;
+        };
+        /**
          * SnapshotMessage
-         * @description The current state: whole twins (`twins`) or the newest 100 events/decisions (`alerts`/`decisions`).
+         * @description The current state: whole twins (`twins`), the newest 100 events/decisions (`alerts`/`decisions`), or
+         *     the chart's downsampled window (`series`: one item).
          */
         SnapshotMessage: {
             /** Items */
-            items: components["schemas"]["TwinRead"][] | components["schemas"]["AnomalyEventRead"][] | components["schemas"]["DecisionRead"][];
+            items: components["schemas"]["TwinRead"][] | components["schemas"]["AnomalyEventRead"][] | components["schemas"]["DecisionRead"][] | components["schemas"]["Series"][];
             /**
              * Reason
              * @enum {string}
@@ -992,11 +1043,13 @@ export interface components {
             filter: components["schemas"]["StreamFilterModel"];
             /** Max Rate Hz */
             max_rate_hz: number | null;
+            /** @default null */
+            series: components["schemas"]["SeriesSpec"] | null;
             /**
              * Stream
              * @enum {string}
              */
-            stream: "twins" | "alerts" | "decisions";
+            stream: "twins" | "alerts" | "decisions" | "series";
             /** Sub */
             sub: string;
             /**
@@ -1008,7 +1061,8 @@ export interface components {
         /**
          * SubscribeMessage
          * @description Start (or replace) the subscription `sub`. With `resume_after` (the last seq seen), the server sends
-         *     the missed changes (`replay: true`) or, when they are no longer retained, a snapshot with reason `gap`.
+         *     the missed changes (`replay: true`) or, when they are no longer retained, a snapshot with reason `gap`
+         *     (a `series` subscription always restarts with a snapshot of its window).
          */
         SubscribeMessage: {
             /**
@@ -1030,12 +1084,14 @@ export interface components {
              * @default null
              */
             resume_after: number | null;
+            /** @default null */
+            series: components["schemas"]["SeriesSpec"] | null;
             /**
              * Stream
              * @default twins
              * @enum {string}
              */
-            stream: "twins" | "alerts" | "decisions";
+            stream: "twins" | "alerts" | "decisions" | "series";
             /** Sub */
             sub: string;
             /**
@@ -1296,7 +1352,7 @@ export interface components {
         /** UpdateMessage */
         UpdateMessage: {
             /** Items */
-            items: components["schemas"]["TwinChange"][] | components["schemas"]["AnomalyEventRead"][] | components["schemas"]["DecisionRead"][];
+            items: components["schemas"]["TwinChange"][] | components["schemas"]["AnomalyEventRead"][] | components["schemas"]["DecisionRead"][] | components["schemas"]["SeriesAppend"][];
             /** Replay */
             replay: boolean;
             /** Seq */
@@ -1368,7 +1424,9 @@ export type ReadingList = components['schemas']['ReadingList'];
 export type ReadingRead = components['schemas']['ReadingRead'];
 export type SensorSpec = components['schemas']['SensorSpec'];
 export type Series = components['schemas']['Series'];
+export type SeriesAppend = components['schemas']['SeriesAppend'];
 export type SeriesPoints = components['schemas']['SeriesPoints'];
+export type SeriesSpec = components['schemas']['SeriesSpec'];
 export type SnapshotMessage = components['schemas']['SnapshotMessage'];
 export type StateAt = components['schemas']['StateAt'];
 export type StreamFilterModel = components['schemas']['StreamFilterModel'];

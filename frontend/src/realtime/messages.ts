@@ -3,7 +3,7 @@
 // server frames. The generated types list every field; the server omits unset ones and clients may
 // leave optional ones out, so the optional fields are made optional here.
 import type { components } from '../api/schema';
-import type { AnomalyEvent, Decision, Twin } from '../api/types';
+import type { AnomalyEvent, Decision, Series, Twin } from '../api/types';
 
 type Schemas = components['schemas'];
 
@@ -15,10 +15,14 @@ export type SubscriptionFilter = Loose<
   Schemas['StreamFilterModel'],
   keyof Schemas['StreamFilterModel']
 >;
+/** The window of a chart stream (`stream: "series"`); optional fields may be left out. */
+export type SeriesSpec = Loose<Schemas['SeriesSpec'], 'sensors' | 'to' | 'width' | 'method'>;
 export type SubscribeMessage = Omit<
-  Loose<Schemas['SubscribeMessage'], 'filter' | 'max_rate_hz' | 'resume_after'>,
-  'filter'
-> & { filter?: SubscriptionFilter };
+  Loose<Schemas['SubscribeMessage'], 'filter' | 'series' | 'max_rate_hz' | 'resume_after'>,
+  'filter' | 'series'
+> & { filter?: SubscriptionFilter; series?: SeriesSpec };
+/** New points of one sensor of a chart stream. */
+export type SeriesAppend = Schemas['SeriesAppend'];
 export type UnsubscribeMessage = Schemas['UnsubscribeMessage'];
 export type PingMessage = Loose<Schemas['PingMessage'], 'id'>;
 export type WsClientMessage = SubscribeMessage | UnsubscribeMessage | PingMessage;
@@ -74,6 +78,7 @@ export interface StreamItems {
   twins: { snapshot: Twin; update: TwinChange };
   alerts: { snapshot: AnomalyEvent; update: AnomalyEvent };
   decisions: { snapshot: Decision; update: Decision };
+  series: { snapshot: Series; update: SeriesAppend };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -93,6 +98,16 @@ export function isTwinChange(value: unknown): value is TwinChange {
   if (!isRecord(value) || !isString(value.id) || !isString(value.kind)) return false;
   if (value.readings !== undefined && !isRecord(value.readings)) return false;
   return true;
+}
+
+export function isSeries(value: unknown): value is Series {
+  return isRecord(value) && isString(value.machine_id) && isRecord(value.sensors);
+}
+
+export function isSeriesAppend(value: unknown): value is SeriesAppend {
+  return (
+    isRecord(value) && isString(value.sensor) && Array.isArray(value.t) && Array.isArray(value.v)
+  );
 }
 
 export function isMachineEvent(value: unknown): value is AnomalyEvent | Decision {

@@ -137,6 +137,34 @@ describe('RealtimeSocket', () => {
     socket.stop();
   });
 
+  it('carries a chart stream: its window in the subscription, series snapshot and appended points', () => {
+    const { socket } = createSocket();
+    socket.start();
+    const got: unknown[] = [];
+    const series = { machine_id: 'pump-0001', from: '2026-11-23T09:00:00Z', width: 300 };
+    socket.subscribe(
+      { sub: 'chart', stream: 'series', series, max_rate_hz: 1 },
+      { snapshot: (items) => got.push(...items), update: (items) => got.push(...items) },
+    );
+    const ws = connect();
+    expect(sent(ws).find((m) => m.type === 'subscribe')).toMatchObject({
+      sub: 'chart',
+      stream: 'series',
+      series,
+      max_rate_hz: 1,
+    });
+    const window = {
+      machine_id: 'pump-0001',
+      sensors: { flow_m3_h: { t: [], v: [], raw_count: 0 } },
+    };
+    ws.receive({ type: 'snapshot', sub: 'chart', seq: 5, reason: 'subscribe', items: [window, 7] });
+    const point = { sensor: 'flow_m3_h', t: ['2026-11-23T10:00:00Z'], v: [1.5] };
+    ws.receive({ type: 'update', sub: 'chart', seq: 6, replay: false, items: [point, { v: 1 }] });
+    // Items without the stream's shape are dropped before the handlers see them.
+    expect(got).toEqual([window, point]);
+    socket.stop();
+  });
+
   it('unsubscribes and sends later subscriptions at once while connected', () => {
     const { socket } = createSocket();
     socket.start();

@@ -6,12 +6,15 @@ import { uiQueue } from '../lib/frameQueue';
 import { parseTime } from '../lib/time';
 import {
   isMachineEvent,
+  isSeries,
+  isSeriesAppend,
   isTwin,
   isTwinChange,
   parseServerMessage,
   type StreamItems,
   type StreamName,
   type SubscribeMessage,
+  type SeriesSpec,
   type SubscriptionFilter,
   type WsClientMessage,
   type WsServerMessage,
@@ -36,6 +39,8 @@ export interface SubscriptionSpec<S extends StreamName = StreamName> {
   sub: string;
   stream: S;
   filter?: SubscriptionFilter;
+  /** The window of a chart stream (`stream: "series"`). */
+  series?: SeriesSpec;
   max_rate_hz?: number;
 }
 
@@ -130,7 +135,16 @@ function validItems<S extends StreamName, K extends 'snapshot' | 'update'>(
   kind: K,
   items: unknown[],
 ): Array<StreamItems[S][K]> {
-  const check = stream === 'twins' ? (kind === 'snapshot' ? isTwin : isTwinChange) : isMachineEvent;
+  const check =
+    stream === 'twins'
+      ? kind === 'snapshot'
+        ? isTwin
+        : isTwinChange
+      : stream === 'series'
+        ? kind === 'snapshot'
+          ? isSeries
+          : isSeriesAppend
+        : isMachineEvent;
   return items.filter(check) as Array<StreamItems[S][K]>;
 }
 
@@ -253,6 +267,7 @@ export class RealtimeSocket implements RealtimeStream {
     const { spec } = subscription;
     const message: SubscribeMessage = { type: 'subscribe', sub: spec.sub, stream: spec.stream };
     if (spec.filter) message.filter = spec.filter;
+    if (spec.series) message.series = spec.series;
     if (spec.max_rate_hz !== undefined) message.max_rate_hz = spec.max_rate_hz;
     if (resume && subscription.lastSeq !== null) message.resume_after = subscription.lastSeq;
     this.send(message);

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-import numpy as np
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
@@ -15,7 +14,6 @@ from dtwin.api.deps import AdaptersDep, SessionDep, TwinServiceDep
 from dtwin.api.params import From, To, window
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.errors import InvalidInput, problem_responses
-from dtwin.readings.downsample import lttb, minmax
 from dtwin.readings.repository import ReadingRepository
 from dtwin.readings.schemas import (
     History,
@@ -23,10 +21,10 @@ from dtwin.readings.schemas import (
     ReadingList,
     ReadingRead,
     Series,
-    SeriesPoints,
     StateAt,
     ValueAt,
 )
+from dtwin.readings.series import build_series
 
 DEFAULT_SPAN = {
     "raw": timedelta(hours=1),
@@ -94,9 +92,6 @@ async def history(
     return History(machine_id=machine_id, bucket=bucket, start=start, end=end, items=items)
 
 
-RAW_CAP = 200_000  # raw readings read at once for a series; more and bucketed history is downsampled instead
-
-
 @router.get("/{machine_id}/series", response_model=Series, responses=problem_responses(404, 422))
 async def series(
     machine_id: str,
@@ -115,46 +110,8 @@ async def series(
     maximum of each pixel column (`minmax`: no spike hidden)."""
     await twins.ensure_exists(machine_id)
     start, end = window(from_, to, timedelta(hours=1))
-    repo = ReadingRepository(session)
-    wanted = set(sensor) if sensor else None
-    columns: dict[str, tuple[list[float], list[float]]] = {}
-    rows = await repo.recent(machine_id, sensor=None, start=start, end=end, limit=RAW_CAP + 1)
-    source = "raw"
-    if len(rows) <= RAW_CAP:
-        for r in rows:
-            if wanted is None or r.sensor in wanted:
-                col = columns.setdefault(r.sensor, ([], []))
-                col[0].append(r.ts.timestamp())
-                col[1].append(r.value)
-        counts = {s: len(c[0]) for s, c in columns.items()}
-    else:
-        span = (end - start).total_seconds()
-        source = next((b for b, w in (("1m", 60), ("1h", 3600)) if span / w <= RAW_CAP / 8), "1d")
-        buckets = await repo.buckets(
-            machine_id, bucket=source, sensor=None, start=start, end=end, limit=RAW_CAP * 4
-        )
-        counts = {}
-        for b in buckets:
-            if wanted is None or b.sensor in wanted:
-                col = columns.setdefault(b.sensor, ([], []))
-                counts[b.sensor] = counts.get(b.sensor, 0) + b.count
-                if (
-                    method == "minmax"
-                ):  # both extremes, at the bucket time (a bucket is narrower than a pixel)
-                    col[0].extend((b.ts.timestamp(), b.ts.timestamp() + 1e-3))
-                    col[1].extend((b.min, b.max))
-                else:
-                    col[0].append(b.ts.timestamp())
-                    col[1].append(b.avg)
-    pick = lttb if method == "lttb" else minmax
-    out: dict[str, SeriesPoints] = {}
-    for name, (ts, vs) in sorted(columns.items()):
-        t, v = pick(np.asarray(ts, dtype=np.float64), np.asarray(vs, dtype=np.float64), width)
-        out[name] = SeriesPoints(
-            t=[datetime.fromtimestamp(x, UTC) for x in t.tolist()], v=v.tolist(), raw_count=counts[name]
-        )
-    return Series(
-        machine_id=machine_id, start=start, end=end, method=method, width=width, source=source, sensors=out
+    return await build_series(
+        session, machine_id, start=start, end=end, width=width, method=method, sensors=sensor
     )
 
 

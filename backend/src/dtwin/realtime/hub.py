@@ -14,13 +14,14 @@ from typing import Any
 import orjson
 import structlog
 
+from dtwin.realtime.series import LiveSeries
 from dtwin.twins.view import FleetView
 
 log = structlog.get_logger(__name__)
 
 CLOSE_SLOW = 4008  # application close code: the client did not keep up
 CLOSE_LIFETIME = 4000  # maximum connection lifetime reached: reconnect and resume
-STREAMS = ("twins", "alerts", "decisions")
+STREAMS = ("twins", "alerts", "decisions", "series")
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,16 @@ class Subscription:
     pending_seq: int = 0
     next_at: float = 0.0
     held: list[dict[str, Any]] | None = None  # messages arriving while the snapshot/replay is prepared
+    series: LiveSeries | None = None  # a chart stream: new readings of one machine, reduced per pixel column
+
+    @property
+    def listens_to(self) -> str:
+        """The change-stream message type this subscription reads (a chart stream reads twin changes)."""
+        return "twins" if self.series is not None else self.stream
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self.series.pending) if self.series is not None else bool(self.pending)
 
 
 @dataclass(eq=False)
@@ -126,7 +137,7 @@ class Client:
     def deliver(self, msg: dict[str, Any], cache: dict[int, str]) -> None:
         stream = msg.get("type")
         for s in self.subs.values():
-            if s.stream != stream:
+            if s.listens_to != stream:
                 continue
             if s.held is not None:
                 s.held.append(msg)
@@ -140,6 +151,17 @@ class Client:
         if seq <= s.seq:
             return
         items: list[dict[str, Any]] = msg["items"]
+        if s.series is not None:
+            for i in items:
+                s.series.add_change(i)
+            s.pending_seq = seq
+            if not s.series.pending:
+                s.seq = seq
+            elif s.max_rate_hz is None or time.monotonic() >= s.next_at:
+                self.flush(s)
+            else:
+                self.wake.set()
+            return
         if not s.filter.empty:
             items = [i for i in items if self.wants(s, i)]
         if not items:
@@ -170,10 +192,13 @@ class Client:
         return s.filter.matches(machine_id, lambda: _meta(self.view, machine_id, item))
 
     def flush(self, s: Subscription) -> None:
-        if not s.pending:
+        if not s.has_pending:
             return
-        items = list(s.pending.values())
-        s.pending = {}
+        if s.series is not None:
+            items = s.series.drain()
+        else:
+            items = list(s.pending.values())
+            s.pending = {}
         s.seq = s.pending_seq
         s.next_at = time.monotonic() + 1.0 / (s.max_rate_hz or 1.0)
         self.send({"type": "update", "sub": s.sub, "seq": s.seq, "replay": False, "items": items})
@@ -183,12 +208,13 @@ class Client:
         while True:
             await self.wake.wait()
             self.wake.clear()
-            while waiting := [s for s in self.subs.values() if s.pending and s.held is None]:
+            while waiting := [s for s in self.subs.values() if s.has_pending and s.held is None]:
                 now = time.monotonic()
                 for s in waiting:
                     if now >= s.next_at:
                         self.flush(s)
-                due = [s.next_at for s in waiting if s.pending]
+                due = [s.next_at for s in waiting if s.has_pending]
+
                 if not due:
                     break
                 await asyncio.sleep(max(0.0, min(due) - time.monotonic()))

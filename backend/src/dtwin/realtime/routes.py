@@ -31,6 +31,10 @@ log = structlog.get_logger(__name__)
 
 SNAPSHOT_EVENTS = 100
 MAX_INVALID = 20
+# The close frame goes out behind what the connection already holds: uvicorn takes it only once the socket
+# is writable again, so a client dropped as slow gets it after reading the messages already on their way (up
+# to one message plus the socket buffers, megabytes). Past this, the connection ends without a close frame.
+CLOSE_TIMEOUT_S = 10.0
 TWIN_FIELDS = tuple(TwinRead.model_fields)  # a snapshot item is a TwinRead
 
 
@@ -108,8 +112,12 @@ class Connection:
             code, reason = CLOSE_LIFETIME, "max connection lifetime reached: reconnect and resume"
         else:
             code, reason = 1011, "server error"
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.ws.close(code=code, reason=reason), timeout=2.0)
+        try:
+            await asyncio.wait_for(self.ws.close(code=code, reason=reason), timeout=CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            log.info("ws_close_frame_not_sent", code=code, timeout_s=CLOSE_TIMEOUT_S)
+        except Exception as exc:  # the client went away meanwhile
+            log.debug("ws_close_failed", code=code, error=repr(exc))
 
     async def _pump(self) -> None:
         while True:

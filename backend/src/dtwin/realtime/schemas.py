@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from dtwin.anomalies.routes import AnomalyEventRead, DecisionRead
+from dtwin.readings.schemas import Series
 from dtwin.twins.schemas import TwinRead
 
-Stream = Literal["twins", "alerts", "decisions"]
+Stream = Literal["twins", "alerts", "decisions", "series"]
 SubName = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -29,16 +30,46 @@ class StreamFilterModel(_Strict):
     line: str | None = None
 
 
+class SeriesSpec(_Strict):
+    """A chart stream (`stream: "series"`): one machine's readings in [`from`, `to`] downsampled on the server
+    for a chart `width` pixels wide (the snapshot: LTTB, or min and max per pixel column), then, when `to` is
+    omitted, its new readings reduced to about one point (LTTB: the mean) or one min/max pair per pixel
+    column (the updates)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    machine_id: Annotated[str, Field(min_length=1, max_length=128)]
+    sensors: Annotated[list[str], Field(min_length=1, max_length=64)] | None = None
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime | None = None
+    width: Annotated[int, Field(ge=10, le=10_000)] = 800
+    method: Literal["lttb", "minmax"] = "lttb"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SeriesSpec:
+        if self.to is not None and self.to <= self.from_:
+            raise ValueError("'to' must be after 'from'")
+        return self
+
+
 class SubscribeMessage(_Strict):
     """Start (or replace) the subscription `sub`. With `resume_after` (the last seq seen), the server sends
-    the missed changes (`replay: true`) or, when they are no longer retained, a snapshot with reason `gap`."""
+    the missed changes (`replay: true`) or, when they are no longer retained, a snapshot with reason `gap`
+    (a `series` subscription always restarts with a snapshot of its window)."""
 
     type: Literal["subscribe"]
     sub: SubName
     stream: Stream = "twins"
     filter: StreamFilterModel = StreamFilterModel()
+    series: SeriesSpec | None = None
     max_rate_hz: Annotated[float, Field(ge=0.1, le=50)] | None = None
     resume_after: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _series_spec(self) -> SubscribeMessage:
+        if (self.stream == "series") != (self.series is not None):
+            raise ValueError('`series` (machine_id, from, width...) goes with stream "series" and only there')
+        return self
 
 
 class UnsubscribeMessage(_Strict):
@@ -86,11 +117,21 @@ class HelloMessage(BaseModel):
     max_lifetime_s: float
 
 
+class SeriesAppend(BaseModel):
+    """New points of one sensor for a `series` subscription, in time order (at most about one point, or one
+    min/max pair, per pixel column of the subscriber's chart)."""
+
+    sensor: str
+    t: list[datetime]
+    v: list[float]
+
+
 class SubscribedMessage(BaseModel):
     type: Literal["subscribed"] = "subscribed"
     sub: str
     stream: Stream
     filter: StreamFilterModel
+    series: SeriesSpec | None = None
     max_rate_hz: float | None
 
 
@@ -100,13 +141,14 @@ class UnsubscribedMessage(BaseModel):
 
 
 class SnapshotMessage(BaseModel):
-    """The current state: whole twins (`twins`) or the newest 100 events/decisions (`alerts`/`decisions`)."""
+    """The current state: whole twins (`twins`), the newest 100 events/decisions (`alerts`/`decisions`), or
+    the chart's downsampled window (`series`: one item)."""
 
     type: Literal["snapshot"] = "snapshot"
     sub: str
     seq: int
     reason: Literal["subscribe", "gap", "resync"]
-    items: list[TwinRead] | list[AnomalyEventRead] | list[DecisionRead]
+    items: list[TwinRead] | list[AnomalyEventRead] | list[DecisionRead] | list[Series]
 
 
 class UpdateMessage(BaseModel):
@@ -114,7 +156,7 @@ class UpdateMessage(BaseModel):
     sub: str
     seq: int
     replay: bool
-    items: list[TwinChange] | list[AnomalyEventRead] | list[DecisionRead]
+    items: list[TwinChange] | list[AnomalyEventRead] | list[DecisionRead] | list[SeriesAppend]
 
 
 class HeartbeatMessage(BaseModel):
