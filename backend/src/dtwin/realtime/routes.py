@@ -19,9 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
 from dtwin.anomalies.routes import AnomalyEventRead, DecisionRead
 from dtwin.contracts.telemetry import iso_utc
+from dtwin.errors import NotFound
+from dtwin.readings.series import build_series
 from dtwin.realtime.feed import ChangeFeed
 from dtwin.realtime.hub import CLOSE_LIFETIME, CLOSE_SLOW, Client, Hub, StreamFilter, Subscription
-from dtwin.realtime.schemas import SubscribeMessage, UnsubscribeMessage, client_messages
+from dtwin.realtime.schemas import SeriesSpec, SubscribeMessage, UnsubscribeMessage, client_messages
+from dtwin.realtime.series import LiveSeries
 from dtwin.twins.schemas import TwinRead
 from dtwin.twins.service import TwinService
 from dtwin.twins.store import TwinStore
@@ -58,6 +61,7 @@ class Connection:
         self.rt = rt
         self.client: Client = rt.hub.register()
         self.invalid = 0
+        self.specs: dict[str, SeriesSpec | None] = {}  # the window of each `series` subscription
 
     def send(self, message: dict[str, Any]) -> None:
         self.client.send(message)
@@ -139,7 +143,7 @@ class Connection:
             await self.client.resync.wait()
             self.client.resync.clear()
             for s in list(self.client.subs.values()):
-                if s.stream == "twins":
+                if s.listens_to == "twins":
                     await self._start(s, None, "resync")
 
     async def _receive(self) -> None:
@@ -162,6 +166,7 @@ class Connection:
             if isinstance(msg, SubscribeMessage):
                 await self._subscribe(msg)
             elif isinstance(msg, UnsubscribeMessage):
+                self.specs.pop(msg.sub, None)
                 if self.client.subs.pop(msg.sub, None) is None:
                     self.error("unknown subscription", f"no subscription named {msg.sub!r}", msg.sub)
                 else:
@@ -170,7 +175,14 @@ class Connection:
                 self.send({"type": "pong", "id": msg.id})
 
     async def _subscribe(self, m: SubscribeMessage) -> None:
-        f = m.filter
+        f, spec = m.filter, m.series
+        if spec is not None:
+            try:
+                await self.rt.service.ensure_exists(spec.machine_id)
+            except NotFound as exc:
+                self.client.subs.pop(m.sub, None)
+                self.error("unknown machine", str(exc), m.sub)
+                return
         s = Subscription(
             m.sub,
             m.stream,
@@ -182,6 +194,16 @@ class Connection:
             ),
             m.max_rate_hz,
         )
+        if spec is not None:
+            end = spec.to or datetime.now(UTC)
+            s.series = LiveSeries.for_window(
+                spec.machine_id,
+                spec.sensors,
+                spec.method,
+                (end - spec.from_).total_seconds(),
+                spec.width,
+                live=spec.to is None,
+            )
         self.client.subs[m.sub] = s
         self.send(
             {
@@ -189,9 +211,11 @@ class Connection:
                 "sub": m.sub,
                 "stream": m.stream,
                 "filter": f.model_dump(exclude_none=True),
+                **({"series": spec.model_dump(mode="json", by_alias=True)} if spec is not None else {}),
                 "max_rate_hz": m.max_rate_hz,
             }
         )
+        self.specs[m.sub] = spec
         await self._start(s, m.resume_after, "subscribe")
 
     async def _start(self, s: Subscription, resume_after: int | None, reason: str) -> None:
@@ -199,7 +223,9 @@ class Connection:
         s.held = []
         try:
             replayed = False
-            if resume_after is not None:
+            if resume_after is not None and s.series is not None:
+                reason = "gap"  # a chart stream restarts with its window, not a replay of twin changes
+            elif resume_after is not None:
                 replayed = await self._replay(s, resume_after)
                 if not replayed:
                     reason = "gap"
@@ -227,7 +253,25 @@ class Connection:
 
     async def _snapshot(self, s: Subscription, reason: str) -> None:
         rt = self.rt
-        if s.stream == "twins":
+        spec = self.specs.get(s.sub)
+        if s.series is not None and spec is not None:
+            # The seq first: every change up to it was committed to the database before it was published,
+            # so the query holds its readings; later ones arrive as updates (older points are not resent).
+            seq = rt.feed.seq
+            end = spec.to or datetime.now(UTC)
+            async with rt.sessions() as session:
+                window = await build_series(
+                    session,
+                    spec.machine_id,
+                    start=spec.from_,
+                    end=end,
+                    width=spec.width,
+                    method=spec.method,
+                    sensors=spec.sensors,
+                )
+            s.series.seed(window.sensors)
+            items: list[Any] = [window.model_dump(mode="json")]
+        elif s.stream == "twins":
             view = rt.feed.view
             if not view.ready.is_set():
                 try:
@@ -238,7 +282,7 @@ class Connection:
             seq = view.seq
             twins = [t for t in view.all() if self.client.wants(s, t)]
             rt.service.with_status_many(twins, datetime.now(UTC))
-            items: list[Any] = [{k: t.get(k) for k in TWIN_FIELDS} for t in twins]
+            items = [{k: t.get(k) for k in TWIN_FIELDS} for t in twins]
         else:
             seq = rt.feed.seq
             items = await self._recent(s)
