@@ -278,7 +278,11 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
           listening.current = true;
           (element as unknown as Plotly.PlotlyHTMLElement).on('plotly_relayout', (event) => {
             const zoom = zoomOf(event);
-            if (zoom !== undefined) latest.current.onZoom?.(zoom);
+            if (zoom === undefined) return;
+            // Plotly moved the axis itself: the next draw sets the range the caller decides on.
+            drawnX.current = null;
+            latest.current.onZoom?.(zoom);
+
           });
         });
       });
