@@ -5,7 +5,7 @@ dropped without holding up fast ones, heartbeats and the maximum lifetime."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection
 from dtwin.config import Settings
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
-from dtwin.devtools.testing import serve_app
+from dtwin.devtools.testing import eventually, serve_app
 from dtwin.main import create_app
 from dtwin.twins.store import TwinStore
 
@@ -54,16 +54,18 @@ async def recv(ws: ClientConnection, *types: str, timeout: float = 10.0) -> dict
         assert msg["type"] == "heartbeat", msg
 
 
-async def close_of(ws: ClientConnection) -> tuple[int, str]:
-    """Read until the server closes the connection; its close code and reason."""
+async def close_of(ws: ClientConnection) -> tuple[int, str, int]:
+    """Read until the server closes the connection; its close code and reason, and the updates read."""
+    updates = 0
     try:
         while True:
-            await asyncio.wait_for(ws.recv(), 30)
+            msg = orjson.loads(await asyncio.wait_for(ws.recv(), 30))
+            updates += msg["type"] == "update"
     except websockets.ConnectionClosed as closed:
         frame = closed.rcvd
     if frame is None:
         raise AssertionError("the server closed without a close frame")
-    return frame.code, frame.reason
+    return frame.code, frame.reason, updates
 
 
 async def subscribe(ws: ClientConnection, **body: Any) -> dict[str, Any]:
@@ -160,23 +162,28 @@ async def test_resume_after_an_unretained_gap_sends_a_fresh_snapshot(
 
 
 async def test_slow_client_is_dropped_without_holding_up_a_fast_one(
-    real_settings: Settings,
-    store_for,  # type: ignore[no-untyped-def]
+    real_settings: Settings, store_for: Callable[[Settings], TwinStore]
 ) -> None:
     settings = real_settings.model_copy(update={"ws_queue_size": 8})
-    store: TwinStore = store_for(settings)
+    store = store_for(settings)
     now = iso_utc(datetime.now(UTC))
-    batches = 40  # 40 messages of ~1 MB: far more than the socket buffers and the slow client's queue
+    batches = 40  # 40 messages of ~0.5 MB: far more than the socket buffers and the slow client's queue
+    app = create_app(settings)
     async with (
-        backend(settings) as url,
-        # no compression: the repetitive test payload would otherwise shrink a hundredfold
-        websockets.connect(f"ws://{url}/ws", max_queue=1, max_size=None, compression=None) as slow,
+        serve_app(app) as url,
+        # no compression: the repetitive test payload would otherwise shrink a hundredfold; no keepalive
+        # pings: their answers would queue behind the data this client leaves unread, and it would give up
+        websockets.connect(
+            f"ws://{url}/ws", max_queue=1, max_size=None, compression=None, ping_interval=None
+        ) as slow,
         websockets.connect(f"ws://{url}/ws", max_size=None) as fast,
     ):
         for ws in (slow, fast):
             await recv(ws, "hello")
             await subscribe(ws, sub="all")
-        # from here on the slow client reads nothing
+        hub = app.state.realtime.hub
+        assert len(hub.clients) == 2
+        # from here on the slow client reads nothing until the server has dropped it
         fast_seen = 0
 
         async def read_fast() -> None:
@@ -185,15 +192,28 @@ async def test_slow_client_is_dropped_without_holding_up_a_fast_one(
                 msg = await recv(fast, "update", timeout=30)
                 fast_seen += 1 if len(msg["items"]) == 500 else 0
 
+        async def dropped() -> bool:
+            return len(hub.clients) == 1
+
+        async def drain_slow_once_dropped() -> tuple[int, str, int]:
+            # The close frame queues behind the megabytes already on their way to the slow client, so it
+            # arrives only once the client reads them, and the server waits a bounded time for that
+            # (docs/api.md): read as soon as the server has let go of this client.
+            await eventually(dropped, timeout=60, interval=0.05, what="slow client dropped")
+            return await close_of(slow)
+
         reader = asyncio.create_task(read_fast())
+        drainer = asyncio.create_task(drain_slow_once_dropped())
         for k in range(batches):
             await store.apply([update(f"m-{i:03d}", k + 2, sensors=80) for i in range(500)], now)
         await asyncio.wait_for(reader, 60)
-        assert fast_seen == batches  # everything, while the slow client was not reading at all
-        # the slow one was cut off: draining it ends in close code 4008 with its reason
-        code, reason = await close_of(slow)
+        assert fast_seen == batches  # everything, though the slow client read nothing until it was dropped
+        # the slow one was cut off: it got part of the stream, then close code 4008 with its reason
+        code, reason, slow_updates = await asyncio.wait_for(drainer, 60)
         assert code == 4008
         assert "too slow" in reason
+        assert slow_updates < batches
+        assert len(hub.clients) == 1
 
 
 async def test_heartbeats_and_maximum_lifetime(real_settings: Settings) -> None:
@@ -202,5 +222,5 @@ async def test_heartbeats_and_maximum_lifetime(real_settings: Settings) -> None:
         await recv(ws, "hello")
         beat = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
         assert beat["type"] == "heartbeat" and "seq" in beat
-        code, _ = await close_of(ws)
+        code, _, _ = await close_of(ws)
         assert code == 4000
