@@ -36,4 +36,21 @@ describe('FleetStore', () => {
     expect(store.getNow()).toBe(1_001_500);
     store.dispose();
   });
+
+  it('keeps the id order through updates and re-sorts when machines come or go', () => {
+    const store = new FleetStore(() => 0);
+    store.replaceAll([makeTwin({ id: 'pump-0003' }), makeTwin({ id: 'pump-0001' })]);
+    const ids = () => store.getItems().map((t) => t.id);
+    expect(ids()).toEqual(['pump-0001', 'pump-0003']);
+    store.applyChanges([{ id: 'pump-0003', kind: 'analytics', health: 10 }]);
+    expect(ids()).toEqual(['pump-0001', 'pump-0003']);
+    expect(store.get('pump-0003')?.health).toBe(10);
+    // One machine goes and another comes in the same update.
+    store.applyChanges([
+      { id: 'pump-0001', kind: 'removed' },
+      { id: 'pump-0002', kind: 'twin', twin: makeTwin({ id: 'pump-0002' }) },
+    ]);
+    expect(ids()).toEqual(['pump-0002', 'pump-0003']);
+    store.dispose();
+  });
 });

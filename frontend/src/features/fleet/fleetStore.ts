@@ -13,6 +13,8 @@ export class FleetStore {
   private readonly listeners = new Set<() => void>();
   private readonly scheduler: FrameScheduler;
   private items: readonly Twin[] = [];
+  /** Ids sorted, while the set of machines is unchanged. */
+  private order: string[] | null = null;
   private dirty = false;
   private loaded = false;
   private now: number;
@@ -43,9 +45,16 @@ export class FleetStore {
   /** Every twin, sorted by id; the same array until something changes. */
   getItems = (): readonly Twin[] => {
     if (this.dirty) {
-      this.items = [...this.twins.values()].sort((a, b) =>
-        a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
-      );
+      // Sorting happens only when machines come or go; an update keeps the order.
+      if (this.order === null) {
+        this.order = [...this.twins.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      }
+      const items: Twin[] = [];
+      for (const id of this.order) {
+        const twin = this.twins.get(id);
+        if (twin) items.push(twin);
+      }
+      this.items = items;
       this.dirty = false;
     }
     return this.items;
@@ -63,6 +72,7 @@ export class FleetStore {
   replaceAll(items: readonly Twin[]): void {
     this.twins.clear();
     for (const twin of items) this.twins.set(twin.id, twin);
+    this.order = null;
     this.loaded = true;
     this.firstSnapshotAt ??= performance.now();
     this.dirty = true;
@@ -71,7 +81,13 @@ export class FleetStore {
   }
 
   applyChanges(changes: readonly TwinChange[]): void {
+    const count = this.twins.size;
+    const unknown = changes.filter((c) => !this.twins.has(c.id)).map((c) => c.id);
     if (applyTwinChanges(this.twins, changes).size === 0) return;
+    // Machines came or went: the id order is rebuilt (a removal changes the count; an addition
+    // shows as a previously unknown id now present, even if another machine went at once).
+    if (this.twins.size !== count || unknown.some((id) => this.twins.has(id))) this.order = null;
+
     this.dirty = true;
     this.scheduler.schedule();
   }

@@ -7,7 +7,7 @@ import { formatMachineType, formatReading, sensorInfo } from '../../../lib/forma
 import { scoreBand } from '../../../lib/status';
 
 /** The readings cell shows this many sensors (alphabetically); the machine view shows them all. */
-const READINGS_SHOWN = 4;
+const READINGS_SHOWN = 3;
 
 /** Every row has this height (CSS clamps the content) so the table can be windowed. */
 export const ROW_HEIGHT_PX = 40;
