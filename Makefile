@@ -45,7 +45,7 @@ system-deps: ## install the Debian packages tests need (PostgreSQL, Redis, Mosqu
 # ------------------------------------------------------------------------------------------------ run
 demo: venv frontend ## run everything in one process on embedded defaults, simulator included (PORT, MACHINES or SCENARIO=file.yaml)
 	@echo "dtwin demo: dashboard http://localhost:$(PORT)/  API docs http://localhost:$(PORT)/docs"
-	$(BIN)/dtwin demo --host 0.0.0.0 --port $(PORT) $(if $(SCENARIO),--scenario $(SCENARIO),--machines $(MACHINES))
+	$(BIN)/dtwin demo --host 0.0.0.0 --port $(PORT) $(if $(SCENARIO),--scenario $(SCENARIO),$(if $(DTWIN_SIMULATOR_SCENARIO),,--machines $(MACHINES)))
 
 dev: venv frontend ## real mode against local PostgreSQL/Redis/Mosquitto + a Tansu broker: backend, bridge, simulator
 	$(BIN)/dtwin dev --port $(PORT) --machines $(MACHINES)
