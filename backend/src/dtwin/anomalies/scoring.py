@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -29,22 +29,6 @@ from dtwin.core.db import transaction
 from dtwin.twins.store import TwinStore
 
 log = structlog.get_logger(__name__)
-
-Limits = Callable[[str, str], "tuple[float, float] | None"]
-
-
-def catalogue_limits() -> Limits | None:
-    """Operating ranges per machine type and sensor from the machine catalogue, when it is installed."""
-    try:
-        from dtwin_pipeline.simulator.machines import MACHINE_TYPES
-    except ImportError:
-        return None
-    table = {t.name: {s.name: (s.lo, s.hi) for s in t.sensors} for t in MACHINE_TYPES.values()}
-
-    def limits(machine_type: str, sensor: str) -> tuple[float, float] | None:
-        return table.get(machine_type, {}).get(sensor)
-
-    return limits
 
 
 def correlations_key(keys: RedisKeys, machine_id: str) -> str:

@@ -21,9 +21,9 @@ import orjson
 from dtwin.anomalies.engine import EngineConfig, ScoringEngine
 from dtwin.anomalies.evaluate import EvaluationReport, GroundTruthEvent, evaluate
 from dtwin.anomalies.model import fit_model
-from dtwin.anomalies.scoring import catalogue_limits
 from dtwin.bench.report import publish
 from dtwin.contracts.telemetry import Telemetry
+from dtwin.machine_types.catalogue import catalogue_table
 from dtwin_pipeline.simulator.fleet import Fleet
 from dtwin_pipeline.simulator.scenario import Scenario, load_scenario
 
@@ -84,7 +84,7 @@ def run_scenario(
     cfg = sc.to_config()
     cfg.start = T0
     fleet = Fleet(cfg, on_fault_event=truth.append)
-    engine = ScoringEngine(config, limits=catalogue_limits())
+    engine = ScoringEngine(config, limits=catalogue_table())
     res = RunResult(scenario.name, seed, machines=[m.id for m in fleet.machines], hours=duration / 3600.0)
     latest: dict[str, str] = {}
     step = 1.0 / sc.rate_hz

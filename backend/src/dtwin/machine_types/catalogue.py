@@ -25,3 +25,10 @@ def catalogue_types() -> list[MachineTypePut] | None:
 
 def table_of(types: list[MachineTypePut]) -> Table:
     return {t.name: {s.name: (s.lo, s.hi) for s in t.sensors} for t in types if t.name is not None}
+
+
+def catalogue_table() -> Table | None:
+    """The catalogue's operating ranges per type and sensor (a `ScoringEngine(limits=...)` table), for
+    tools that score without a registry; None without `dtwin_pipeline`."""
+    types = catalogue_types()
+    return table_of(types) if types is not None else None

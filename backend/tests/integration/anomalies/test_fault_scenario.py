@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from dtwin.anomalies.engine import ScoringEngine
 from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
-from dtwin.anomalies.scoring import ScoringStage, catalogue_limits
+from dtwin.anomalies.scoring import ScoringStage
 from dtwin.anomalies.store import FileModelStore
 from dtwin.config import Settings
 from dtwin.contracts.topics import RedisKeys
@@ -21,6 +21,7 @@ from dtwin.core.bus import BusMessage, KafkaBus
 from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.devtools.testing import read_topic
 from dtwin.ingest.consumer import TelemetryConsumer
+from dtwin.machine_types.catalogue import catalogue_table
 from dtwin.twins.store import TwinStore
 from dtwin_pipeline.simulator.fault_kinds import FaultSpec
 from dtwin_pipeline.simulator.fleet import Fleet, SimulatorConfig
@@ -62,7 +63,7 @@ async def test_bearing_wear_is_found_on_the_faulty_machine_only(
     engine_db = create_engine(s.database_url)
     sessions = create_sessionmaker(engine_db)
     stage = ScoringStage(
-        ScoringEngine(limits=catalogue_limits()),
+        ScoringEngine(limits=catalogue_table()),
         redis=real_redis,
         keys=RedisKeys(s.redis_prefix),
         bus=bus,
