@@ -154,13 +154,11 @@ class Client:
         if s.series is not None:
             for i in items:
                 s.series.add_change(i)
-            s.pending_seq = seq
             if not s.series.pending:
                 s.seq = seq
-            elif s.max_rate_hz is None or time.monotonic() >= s.next_at:
-                self.flush(s)
-            else:
-                self.wake.set()
+                return
+            s.pending_seq = seq
+            self.flush_when_due(s)
             return
         if not s.filter.empty:
             items = [i for i in items if self.wants(s, i)]
@@ -182,7 +180,11 @@ class Client:
         for i in items:
             coalesce(s.pending, s.stream, i)
         s.pending_seq = seq
-        if time.monotonic() >= s.next_at:
+        self.flush_when_due(s)
+
+    def flush_when_due(self, s: Subscription) -> None:
+        """Send what is pending now if the rate cap allows (or there is none), else to the flusher."""
+        if s.max_rate_hz is None or time.monotonic() >= s.next_at:
             self.flush(s)
         else:
             self.wake.set()

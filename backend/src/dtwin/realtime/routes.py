@@ -23,7 +23,7 @@ from dtwin.errors import NotFound
 from dtwin.readings.series import build_series
 from dtwin.realtime.feed import ChangeFeed
 from dtwin.realtime.hub import CLOSE_LIFETIME, CLOSE_SLOW, Client, Hub, StreamFilter, Subscription
-from dtwin.realtime.schemas import SeriesSpec, SubscribeMessage, UnsubscribeMessage, client_messages
+from dtwin.realtime.schemas import SubscribeMessage, UnsubscribeMessage, client_messages
 from dtwin.realtime.series import LiveSeries
 from dtwin.twins.schemas import TwinRead
 from dtwin.twins.service import TwinService
@@ -61,7 +61,6 @@ class Connection:
         self.rt = rt
         self.client: Client = rt.hub.register()
         self.invalid = 0
-        self.specs: dict[str, SeriesSpec | None] = {}  # the window of each `series` subscription
 
     def send(self, message: dict[str, Any]) -> None:
         self.client.send(message)
@@ -166,7 +165,6 @@ class Connection:
             if isinstance(msg, SubscribeMessage):
                 await self._subscribe(msg)
             elif isinstance(msg, UnsubscribeMessage):
-                self.specs.pop(msg.sub, None)
                 if self.client.subs.pop(msg.sub, None) is None:
                     self.error("unknown subscription", f"no subscription named {msg.sub!r}", msg.sub)
                 else:
@@ -195,14 +193,8 @@ class Connection:
             m.max_rate_hz,
         )
         if spec is not None:
-            end = spec.to or datetime.now(UTC)
             s.series = LiveSeries.for_window(
-                spec.machine_id,
-                spec.sensors,
-                spec.method,
-                (end - spec.from_).total_seconds(),
-                spec.width,
-                live=spec.to is None,
+                spec.machine_id, spec.sensors, spec.method, spec.from_, spec.to, spec.width
             )
         self.client.subs[m.sub] = s
         self.send(
@@ -215,7 +207,6 @@ class Connection:
                 "max_rate_hz": m.max_rate_hz,
             }
         )
-        self.specs[m.sub] = spec
         await self._start(s, m.resume_after, "subscribe")
 
     async def _start(self, s: Subscription, resume_after: int | None, reason: str) -> None:
@@ -253,23 +244,21 @@ class Connection:
 
     async def _snapshot(self, s: Subscription, reason: str) -> None:
         rt = self.rt
-        spec = self.specs.get(s.sub)
-        if s.series is not None and spec is not None:
+        if (series := s.series) is not None:
             # The seq first: every change up to it was committed to the database before it was published,
             # so the query holds its readings; later ones arrive as updates (older points are not resent).
             seq = rt.feed.seq
-            end = spec.to or datetime.now(UTC)
             async with rt.sessions() as session:
                 window = await build_series(
                     session,
-                    spec.machine_id,
-                    start=spec.from_,
-                    end=end,
-                    width=spec.width,
-                    method=spec.method,
-                    sensors=spec.sensors,
+                    series.machine_id,
+                    start=series.start,
+                    end=series.end or datetime.now(UTC),
+                    width=series.width,
+                    method=series.method,
+                    sensors=series.sensors,
                 )
-            s.series.seed(window.sensors)
+            series.seed(window.sensors)
             items: list[Any] = [window.model_dump(mode="json")]
         elif s.stream == "twins":
             view = rt.feed.view

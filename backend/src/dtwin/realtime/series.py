@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from dtwin.contracts.telemetry import iso_utc
@@ -45,10 +45,12 @@ class LiveSeries:
     machine_id: str
     sensors: frozenset[str] | None
     method: Literal["lttb", "minmax"]
+    start: datetime
+    end: datetime | None
+    """None: the window runs to now and new readings are appended; else nothing is appended."""
+    width: int
     pixel_s: float
-    """Seconds per pixel column: the window's span / the chart's width."""
-    live: bool = True
-    """False for a window that ends in the past: nothing is appended."""
+    """Seconds per pixel column: the window's span (at subscription) / the chart's width."""
     newest: dict[str, float] = field(default_factory=dict)
     """Newest time per sensor already sent (snapshot or update): older readings are not sent again."""
     pending: dict[str, dict[int, _Column]] = field(default_factory=dict)
@@ -59,17 +61,24 @@ class LiveSeries:
         machine_id: str,
         sensors: Collection[str] | None,
         method: Literal["lttb", "minmax"],
-        span_s: float,
+        start: datetime,
+        end: datetime | None,
         width: int,
-        live: bool,
     ) -> LiveSeries:
+        span = (end or datetime.now(UTC)) - start
         return cls(
             machine_id,
             frozenset(sensors) if sensors else None,
             method,
-            max(span_s, 1e-3) / width,
-            live,
+            start,
+            end,
+            width,
+            max(span / timedelta(seconds=1), 1e-3) / width,
         )
+
+    @property
+    def live(self) -> bool:
+        return self.end is None
 
     def seed(self, sensors: Mapping[str, Any]) -> None:
         """The snapshot sent these series (`{sensor: {"t": [...]}}`): continue after their newest point."""

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.realtime.series import LiveSeries
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC).timestamp()
+
+
+def window(
+    sensors: set[str] | None, method: Literal["lttb", "minmax"], span_s: int, width: int, live: bool
+) -> LiveSeries:
+    """A window of `span_s` seconds on `width` pixels starting at T0 (live: running on past its end)."""
+    start = datetime.fromtimestamp(T0, UTC)
+    end = start + timedelta(seconds=span_s)
+    series = LiveSeries.for_window("pump-0001", sensors, method, start, end, width)
+    if live:
+        series.end = None
+    return series
 
 
 def change(t: float, **readings: float) -> dict[str, object]:
@@ -17,7 +30,7 @@ def change(t: float, **readings: float) -> dict[str, object]:
 
 def test_points_denser_than_a_pixel_are_reduced_to_min_and_max_per_column() -> None:
     # A 10-minute window on 60 pixels: 10 s per column; the machine reports every second.
-    live = LiveSeries.for_window("pump-0001", None, "minmax", 600, 60, live=True)
+    live = window(None, "minmax", 600, 60, live=True)
     for t in range(20):
         live.add_change(change(t, flow=float(t % 7), temp=50.0))
     items = {i["sensor"]: i for i in live.drain()}
@@ -30,7 +43,7 @@ def test_points_denser_than_a_pixel_are_reduced_to_min_and_max_per_column() -> N
 
 
 def test_lttb_streams_the_mean_per_column_and_sparse_points_as_they_are() -> None:
-    live = LiveSeries.for_window("pump-0001", {"flow"}, "lttb", 600, 60, live=True)
+    live = window({"flow"}, "lttb", 600, 60, live=True)
     for t in (0, 1, 2, 3):
         live.add_change(change(t, flow=float(t), temp=1.0))
     live.add_change(change(35, flow=9.0))
@@ -41,7 +54,7 @@ def test_lttb_streams_the_mean_per_column_and_sparse_points_as_they_are() -> Non
 
 
 def test_nothing_older_than_what_was_sent_and_nothing_of_other_machines() -> None:
-    live = LiveSeries.for_window("pump-0001", None, "lttb", 60, 60, live=True)
+    live = window(None, "lttb", 60, 60, live=True)
     live.seed({"flow": {"t": [iso_utc(datetime.fromtimestamp(T0 + 5, UTC))], "v": [1.0]}})
     assert not live.add_change(change(5, flow=1.0))  # already in the snapshot
     assert not live.add_change({**change(9, flow=2.0), "id": "pump-0002"})
@@ -54,6 +67,6 @@ def test_nothing_older_than_what_was_sent_and_nothing_of_other_machines() -> Non
 
 
 def test_a_window_in_the_past_takes_no_live_points() -> None:
-    live = LiveSeries.for_window("pump-0001", None, "minmax", 3600, 100, live=False)
+    live = window(None, "minmax", 3600, 100, live=False)
     assert not live.add_change(change(1, flow=1.0))
     assert live.drain() == []
