@@ -205,18 +205,18 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
   const latest = useRef(props);
   const key = `${props.machineId}/${props.sensor}`;
 
+  /** Draws the newest props: moves the trace when the figure is the same, else rebuilds it. */
+  const draw = useRef((): Promise<unknown> | undefined => undefined);
+
   useEffect(() => {
-    latest.current = props;
     const element = ref.current;
     if (!element) return;
-    const draw = (): Promise<unknown> | undefined => {
+    const plot = (): Promise<unknown> | undefined => {
       if ((!visible.current && drawnKey.current !== null) || width.current <= 0) return undefined;
-      const started = performance.now();
       const current = latest.current;
       const line = withGaps(current.points);
       yRange.current = stickyRange(yRange.current, line.y, current.band);
       const layout = layoutKey(current, width.current);
-      const done = () => recordChartUpdate(started);
       if (drawnKey.current === layout && current.range) {
         // Same figure: move the trace, and the axes only when their ranges changed (the live
         // window steps once a minute; the y range is sticky).
@@ -235,7 +235,7 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
             ...(ranges.xaxis || ranges.yaxis ? { layout: ranges } : {}),
           },
           STEP,
-        ).then(done);
+        );
       }
       drawnX.current = current.range;
       drawnY.current = yRange.current;
@@ -245,47 +245,31 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
         buildData(current.sensor, line),
         buildLayout(current, width.current, yRange.current),
         CONFIG,
-      ).then(done);
-    };
-    uiQueue.enqueue(key, () => {
-      const started = performance.now();
-      const drawing = draw();
-      if (drawing) recordChartDraw(started);
-      return drawing;
-    });
-  });
-
-  useEffect(() => {
-    const element = ref.current;
-    if (!element) return;
-    const redraw = () => {
-      drawnKey.current = null;
-      uiQueue.enqueue(key, () => {
-        const current = latest.current;
-        if (width.current <= 0) return undefined;
-        const line = withGaps(current.points);
-        yRange.current = stickyRange(yRange.current, line.y, current.band);
-        drawnKey.current = layoutKey(current, width.current);
-        drawnX.current = current.range;
-        drawnY.current = yRange.current;
-        return Plotly.react(
-          element,
-          buildData(current.sensor, line),
-          buildLayout(current, width.current, yRange.current),
-          CONFIG,
-        ).then(() => {
-          if (listening.current) return;
-          listening.current = true;
-          (element as unknown as Plotly.PlotlyHTMLElement).on('plotly_relayout', (event) => {
-            const zoom = zoomOf(event);
-            if (zoom === undefined) return;
-            // Plotly moved the axis itself: the next draw sets the range the caller decides on.
-            drawnX.current = null;
-            latest.current.onZoom?.(zoom);
-
-          });
+      ).then(() => {
+        if (listening.current) return;
+        listening.current = true;
+        (element as unknown as Plotly.PlotlyHTMLElement).on('plotly_relayout', (event) => {
+          const zoom = zoomOf(event);
+          if (zoom === undefined) return;
+          // Plotly moved the axis itself: the next draw sets the range the caller decides on.
+          drawnX.current = null;
+          latest.current.onZoom?.(zoom);
         });
       });
+    };
+    draw.current = () => {
+      const started = performance.now();
+      const drawing = plot();
+      if (drawing) {
+        recordChartDraw(started);
+        return drawing.then(() => recordChartUpdate(started));
+      }
+      return drawing;
+    };
+    /** The whole figure again (new width, back in view). */
+    const redraw = () => {
+      drawnKey.current = null;
+      uiQueue.enqueue(key, draw.current);
     };
     const resize =
       typeof ResizeObserver === 'function'
@@ -321,6 +305,12 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
       drawnKey.current = null;
     };
   }, [key]);
+
+  // Every render with new props draws them (after the effect above has set up `draw`).
+  useEffect(() => {
+    latest.current = props;
+    uiQueue.enqueue(key, draw.current);
+  });
 
   const { label, unit } = sensorInfo(props.sensor);
   return (
