@@ -34,7 +34,8 @@ function ticker(intervalMs: number): Ticker {
   return found;
 }
 
-function subscribe(intervalMs: number, listener: () => void): () => void {
+/** Calls `listener` on every tick of the shared `intervalMs` clock (inside its UI-queue job). */
+export function subscribeTicker(intervalMs: number, listener: () => void): () => void {
   const owner = ticker(intervalMs);
   owner.listeners.add(listener);
   return () => {
@@ -50,7 +51,7 @@ export function useNow(intervalMs: number, now: () => number = Date.now): number
   const [sub, get] = useMemo(
     () =>
       [
-        (listener: () => void) => subscribe(intervalMs, listener),
+        (listener: () => void) => subscribeTicker(intervalMs, listener),
         () => tickers.get(intervalMs)?.ticks ?? 0,
       ] as const,
     [intervalMs],

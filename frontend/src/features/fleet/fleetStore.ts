@@ -19,15 +19,10 @@ export class FleetStore {
   private loaded = false;
   private now: number;
   private lastNotify = Number.NEGATIVE_INFINITY;
-  /** performance.now() of the first snapshot, for the load-time benchmark. */
-  firstSnapshotAt: number | null = null;
 
-  constructor(
-    private readonly clock: () => number = Date.now,
-    minIntervalMs = 0,
-  ) {
+  constructor(private readonly clock: () => number = Date.now) {
     this.now = clock();
-    this.scheduler = createFrameScheduler(() => this.notify(), minIntervalMs);
+    this.scheduler = createFrameScheduler(() => this.notify());
   }
 
   /** The clock as of the last notification (epoch ms). */
@@ -74,7 +69,6 @@ export class FleetStore {
     for (const twin of items) this.twins.set(twin.id, twin);
     this.order = null;
     this.loaded = true;
-    this.firstSnapshotAt ??= performance.now();
     this.dirty = true;
     // A snapshot is shown at once, without waiting for a frame.
     this.notify();

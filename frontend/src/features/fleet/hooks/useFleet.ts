@@ -1,6 +1,7 @@
 // The whole fleet, live: one `twins` subscription (rate-capped) feeding a FleetStore.
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import type { Twin } from '../../../api/types';
+import { subscribeTicker } from '../../../hooks/useNow';
 import { useRealtime, useSubscription } from '../../../realtime/useRealtime';
 import { FleetStore } from '../fleetStore';
 
@@ -24,10 +25,8 @@ export function useFleet(): LiveFleet {
   const [store] = useState(() => new FleetStore(() => stream.serverNow()));
   const [error, setError] = useState<LiveFleet['error']>(null);
   useEffect(() => () => store.dispose(), [store]);
-  useEffect(() => {
-    const timer = setInterval(() => store.tick(CLOCK_MS), CLOCK_MS);
-    return () => clearInterval(timer);
-  }, [store]);
+  // The page's shared clock; the store renders a tick only when no update did meanwhile.
+  useEffect(() => subscribeTicker(CLOCK_MS, () => store.tick(CLOCK_MS)), [store]);
   useSubscription(
     { sub: 'fleet', stream: 'twins', max_rate_hz: FLEET_MAX_RATE_HZ },
     {
