@@ -121,9 +121,11 @@ export function usePatchDesired(id: string) {
         headers: { 'If-Match': `"${version}"` },
       }),
     onSuccess: ({ data }) => {
-      // Show the new desired state at once; the twin stream confirms it moments later.
+      // Show the new desired state at once; the twin stream confirms it moments later. When the
+      // stream got there first (same or newer desired version), it is as new as this response
+      // or newer: the device may already have accepted the command this response calls pending.
       queryClient.setQueryData<Twin>(twinQueryKey(id), (twin) =>
-        twin && twin.desired_version <= data.version
+        twin && twin.desired_version < data.version
           ? {
               ...twin,
               desired: data.desired,

@@ -135,6 +135,59 @@ describe('DesiredPanel and DesiredEditor', () => {
     });
   });
 
+  it('keeps what the stream already said when the PATCH response arrives after it', async () => {
+    const user = userEvent.setup();
+    const response = {
+      machine_id: 'pump-0001',
+      desired: { mode: 'standby', speed_setpoint_rpm: 2400 },
+      version: 4,
+      delta: { mode: 'standby' },
+      command: { version: 4, status: 'pending', applied: {}, rejected: {}, ts: null },
+    };
+    let answer: (() => void) | null = null;
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(
+        () =>
+          new Promise<Response>((resolve) => {
+            answer = () =>
+              resolve(
+                new Response(JSON.stringify(response), {
+                  status: 200,
+                  headers: { 'content-type': 'application/json' },
+                }),
+              );
+          }),
+      ),
+    );
+    const { queryClient } = renderDesired(twin);
+    await user.clear(editor());
+    await user.type(editor(), '{{"mode": "standby"}');
+    await user.click(screen.getByRole('button', { name: 'Apply patch' }));
+    await waitFor(() => expect(answer).not.toBeNull());
+    // The device accepts, and the stream says so, before the HTTP response is read.
+    const accepted = {
+      ...twin,
+      desired: response.desired,
+      desired_version: 4,
+      delta: {},
+      reported: { mode: 'standby', speed_setpoint_rpm: 2400 },
+      command: {
+        version: 4,
+        status: 'accepted' as const,
+        applied: { mode: 'standby' },
+        rejected: {},
+        ts: '2026-11-23T10:00:00Z',
+      },
+    };
+    act(() => queryClient.setQueryData(twinQueryKey('pump-0001'), accepted));
+    act(() => answer?.());
+    await screen.findByText('Sent as desired version 4.');
+    expect(queryClient.getQueryData<Twin>(twinQueryKey('pump-0001'))?.command?.status).toBe(
+      'accepted',
+    );
+  });
+
   it('refuses invalid JSON and non-object patches without sending', async () => {
     const user = userEvent.setup();
     const calls = mockPatch(200, {});
