@@ -181,7 +181,7 @@ describe('DesiredPanel and DesiredEditor', () => {
       },
     };
     act(() => queryClient.setQueryData(twinQueryKey('pump-0001'), accepted));
-    act(() => answer?.());
+    await act(async () => answer?.());
     await screen.findByText('Sent as desired version 4.');
     expect(queryClient.getQueryData<Twin>(twinQueryKey('pump-0001'))?.command?.status).toBe(
       'accepted',
