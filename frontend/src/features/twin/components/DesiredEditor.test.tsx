@@ -180,7 +180,9 @@ describe('DesiredPanel and DesiredEditor', () => {
         ts: '2026-11-23T10:00:00Z',
       },
     };
-    act(() => queryClient.setQueryData(twinQueryKey('pump-0001'), accepted));
+    act(() => {
+      queryClient.setQueryData(twinQueryKey('pump-0001'), accepted);
+    });
     await act(async () => answer?.());
     await screen.findByText('Sent as desired version 4.');
     expect(queryClient.getQueryData<Twin>(twinQueryKey('pump-0001'))?.command?.status).toBe(
