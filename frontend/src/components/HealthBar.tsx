@@ -24,7 +24,7 @@ export function HealthBar({
     >
       <span className="health__value">{Math.round(value)}</span>
       <span className="health__track" aria-hidden="true">
-        <span className="health__fill" style={{ width: `${value}%` }} />
+        <span className="health__fill" style={{ transform: `scaleX(${value / 100})` }} />
       </span>
     </span>
   );

@@ -99,6 +99,12 @@ export function createFrameQueue(
     },
     cancel(key) {
       jobs.delete(key);
+      // Nothing left to run: no frame needs to be requested (nor stays pending across a test's
+      // fake timers).
+      if (jobs.size === 0 && frame !== null) {
+        cancelAnimationFrame(frame);
+        frame = null;
+      }
     },
     noteWork(start, end) {
       if (end - start >= heavyMs) workEnd = Math.max(workEnd, end);

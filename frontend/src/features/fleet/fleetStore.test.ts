@@ -1,5 +1,5 @@
 import { makeTwin } from '../../testing/sampleData';
-import { FleetStore } from './fleetStore';
+import { FleetStore, ROWS_PER_FRAME } from './fleetStore';
 
 describe('FleetStore', () => {
   beforeEach(() => vi.useFakeTimers({ toFake: ['requestAnimationFrame', 'Date', 'performance'] }));
@@ -51,6 +51,56 @@ describe('FleetStore', () => {
       { id: 'pump-0002', kind: 'twin', twin: makeTwin({ id: 'pump-0002' }) },
     ]);
     expect(ids()).toEqual(['pump-0002', 'pump-0003']);
+    store.dispose();
+  });
+
+  it('tells each shown row about its own machine, a few rows per frame', () => {
+    let serverNow = Date.parse('2026-11-23T10:00:00Z');
+    const store = new FleetStore(() => serverNow);
+    const ids = Array.from({ length: 20 }, (_, i) => `pump-${String(i).padStart(4, '0')}`);
+    const seen = '2026-11-23T09:59:59Z';
+    store.replaceAll(ids.map((id) => makeTwin({ id, last_seen: seen })));
+    const heard = new Map<string, number>();
+    // Rows shown: the first 18 (the last two are scrolled away).
+    const unsubscribe = ids
+      .slice(0, 18)
+      .map((id) => store.subscribeRow(id, () => heard.set(id, (heard.get(id) ?? 0) + 1)));
+    const first = store.getRow('pump-0000');
+    expect(first?.age).toBe('1 s');
+    expect(first?.status).toBe('online');
+
+    // Every machine changes: the rows hear of it over three frames, 8 + 8 + 2.
+    store.applyChanges(ids.map((id) => ({ id, kind: 'analytics' as const, health: 40 })));
+    const told = () => [...heard.values()].reduce((sum, n) => sum + n, 0);
+    expect(told()).toBe(0);
+    vi.advanceTimersToNextFrame(); // the fleet's own render
+    vi.advanceTimersToNextFrame();
+    expect(told()).toBe(ROWS_PER_FRAME);
+    vi.advanceTimersToNextFrame();
+    expect(told()).toBe(2 * ROWS_PER_FRAME);
+    vi.advanceTimersToNextFrame();
+    expect(told()).toBe(18);
+    expect(heard.has('pump-0018')).toBe(false);
+    expect(store.getRow('pump-0000')?.twin.health).toBe(40);
+
+    // A clock tick moves every row's age; a row whose view did not change is not told.
+    serverNow += 1000;
+    store.tick(1000);
+    for (let i = 0; i < 5; i += 1) vi.advanceTimersToNextFrame();
+    expect(told()).toBe(36);
+    expect(store.getRow('pump-0000')?.age).toBe('2 s');
+    const view = store.getRow('pump-0001');
+    serverNow += 100; // ages still read "2 s"
+    store.tick(1000);
+    for (let i = 0; i < 5; i += 1) vi.advanceTimersToNextFrame();
+    expect(store.getRow('pump-0001')).toBe(view);
+    expect(told()).toBe(36);
+
+    // A snapshot reaches every row at once.
+    store.replaceAll(ids.map((id) => makeTwin({ id, last_seen: seen, health: 99 })));
+    expect(told()).toBe(54);
+    expect(store.getRow('pump-0017')?.twin.health).toBe(99);
+    for (const stop of unsubscribe) stop();
     store.dispose();
   });
 });

@@ -1,6 +1,6 @@
 // The fleet overview: every machine live from one rate-capped `twins` subscription, with
 // filters (site, line, type, status), search by id, sorting and counts per status.
-import { useDeferredValue, useMemo, useState } from 'react';
+import { memo, useDeferredValue, useMemo, useState } from 'react';
 import type { TwinStatus } from '../../../api/types';
 import { formatMachineType } from '../../../lib/format';
 import {
@@ -29,14 +29,42 @@ export function FleetPanel({ selectedId, onSelect }: FleetPanelProps) {
   const [sort, setSort] = useState<SortKey>('id');
   const deferredFilter = useDeferredValue(filter);
 
-  const options = useMemo(() => fleetOptions(fleet.twins), [fleet.twins]);
-  const counts = useMemo(() => countByStatus(fleet.twins, now), [fleet.twins, now]);
-  const shown = useMemo(
-    () => filterAndSort(fleet.twins, deferredFilter, sort, now),
-    [fleet.twins, deferredFilter, sort, now],
+  // A live update changes values, rarely which machines are shown, their order, the menus or
+  // the counts: those keep their identity then, so the table, menus and summary skip rendering
+  // and only the rows of changed machines re-render (each on its own, see FleetRow).
+  const options = useStable(
+    useMemo(() => fleetOptions(fleet.twins), [fleet.twins]),
+    (a, b) =>
+      sameItems(a.sites, b.sites) &&
+      sameItems(a.lines, b.lines) &&
+      sameItems(a.machineTypes, b.machineTypes),
   );
-  const set = <K extends keyof FleetFilter>(key: K, value: FleetFilter[K]) =>
-    setFilter((current) => ({ ...current, [key]: value }));
+  const counts = useStable(
+    useMemo(() => countByStatus(fleet.twins, now), [fleet.twins, now]),
+    (a, b) => STATUSES.every((status) => a[status] === b[status]),
+  );
+  const shown = useStable(
+    useMemo(
+      () => filterAndSort(fleet.twins, deferredFilter, sort, now).map((twin) => twin.id),
+      [fleet.twins, deferredFilter, sort, now],
+    ),
+    sameItems,
+  );
+  // Stable handlers, so the memoised menus and summary skip live renders.
+  const on = useMemo(() => {
+    const set =
+      <K extends keyof FleetFilter>(key: K) =>
+      (value: FleetFilter[K]) =>
+        setFilter((current) => ({ ...current, [key]: value }));
+    return {
+      search: set('search'),
+      site: set('site'),
+      line: set('line'),
+      machineType: set('machineType'),
+      status: set('status'),
+    };
+  }, []);
+  const onStatusMenu = useMemo(() => (value: string) => on.status(value as TwinStatus | ''), [on]);
 
   return (
     <section className="panel fleet" aria-labelledby="fleet-heading">
@@ -48,35 +76,20 @@ export function FleetPanel({ selectedId, onSelect }: FleetPanelProps) {
           placeholder="Search machine id…"
           aria-label="Search machine id"
           value={filter.search}
-          onChange={(event) => set('search', event.target.value)}
+          onChange={(event) => on.search(event.target.value)}
         />
       </div>
       <div className="filters" role="group" aria-label="Filters">
-        <Select
-          label="Site"
-          value={filter.site}
-          options={options.sites}
-          onChange={(value) => set('site', value)}
-        />
-        <Select
-          label="Line"
-          value={filter.line}
-          options={options.lines}
-          onChange={(value) => set('line', value)}
-        />
+        <Select label="Site" value={filter.site} options={options.sites} onChange={on.site} />
+        <Select label="Line" value={filter.line} options={options.lines} onChange={on.line} />
         <Select
           label="Type"
           value={filter.machineType}
           options={options.machineTypes}
           format={formatMachineType}
-          onChange={(value) => set('machineType', value)}
+          onChange={on.machineType}
         />
-        <Select
-          label="Status"
-          value={filter.status}
-          options={STATUSES}
-          onChange={(value) => set('status', value as TwinStatus | '')}
-        />
+        <Select label="Status" value={filter.status} options={STATUSES} onChange={onStatusMenu} />
         <label className="field">
           <span className="field__label">Sort</span>
           <select
@@ -107,14 +120,19 @@ export function FleetPanel({ selectedId, onSelect }: FleetPanelProps) {
             counts={counts}
             shown={shown.length}
             status={filter.status}
-            onStatus={(status) => set('status', status)}
+            onStatus={on.status}
           />
           {fleet.twins.length === 0 ? (
             <p className="muted">No machine has reported yet.</p>
           ) : shown.length === 0 ? (
             <p className="muted">No machine matches the filters.</p>
           ) : (
-            <FleetTable twins={shown} selectedId={selectedId} onSelect={onSelect} now={now} />
+            <FleetTable
+              ids={shown}
+              store={fleet.store}
+              selectedId={selectedId}
+              onSelect={onSelect}
+            />
           )}
         </>
       )}
@@ -130,7 +148,20 @@ interface SelectProps {
   onChange: (value: string) => void;
 }
 
-function Select({ label, value, options, format, onChange }: SelectProps) {
+/** `value`, or the previous value while `equal` says nothing changed. */
+function useStable<T>(value: T, equal: (a: T, b: T) => boolean): T {
+  const [stable, setStable] = useState(value);
+  if (stable === value || equal(stable, value)) return stable;
+  // Adjusting state while rendering (React re-renders this component at once, nothing else).
+  setStable(value);
+  return value;
+}
+
+function sameItems(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
+const Select = memo(function Select({ label, value, options, format, onChange }: SelectProps) {
   return (
     <label className="field">
       <span className="field__label">{label}</span>
@@ -144,4 +175,4 @@ function Select({ label, value, options, format, onChange }: SelectProps) {
       </select>
     </label>
   );
-}
+});

@@ -1,4 +1,5 @@
 // Counts per status over the whole fleet; each count filters the table to that status.
+import { memo } from 'react';
 import type { TwinStatus } from '../../../api/types';
 import { STATUSES } from '../../../lib/status';
 import type { StatusCounts } from '../fleetView';
@@ -13,7 +14,13 @@ interface FleetSummaryProps {
 
 const LABELS: Record<TwinStatus, string> = { online: 'Online', stale: 'Stale', offline: 'Offline' };
 
-export function FleetSummary({ total, counts, shown, status, onStatus }: FleetSummaryProps) {
+export const FleetSummary = memo(function FleetSummary({
+  total,
+  counts,
+  shown,
+  status,
+  onStatus,
+}: FleetSummaryProps) {
   return (
     <div className="summary" role="group" aria-label="Fleet summary">
       <button
@@ -45,4 +52,4 @@ export function FleetSummary({ total, counts, shown, status, onStatus }: FleetSu
       </span>
     </div>
   );
-}
+});

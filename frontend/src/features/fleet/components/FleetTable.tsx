@@ -1,9 +1,11 @@
 // The fleet as a table: one row per machine, click to select. Rows are windowed (only those
-// near the viewport are in the DOM) so 10,000 machines cost about as much as 40.
-import type { Twin } from '../../../api/types';
+// near the viewport are in the DOM) so 10,000 machines cost about as much as 40. The table is
+// laid out as fixed-size flex rows (styles.css), each one a layout boundary, so a changed value
+// makes the browser lay out that row only; the explicit ARIA roles keep the table semantics that
+// a CSS display change would otherwise drop in some browsers.
+import { memo } from 'react';
 import { useVirtualRows } from '../../../hooks/useVirtualRows';
-import { formatAge } from '../../../lib/format';
-import { effectiveStatus, lastSeenOf } from '../../../lib/status';
+import type { FleetStore } from '../fleetStore';
 import { FleetRow, ROW_HEIGHT_PX } from './FleetRow';
 
 const COLUMNS = [
@@ -18,43 +20,50 @@ const COLUMNS = [
 ];
 
 interface FleetTableProps {
-  twins: readonly Twin[];
+  /** The machines shown, in order. */
+  ids: readonly string[];
+  store: FleetStore;
   selectedId: string | null;
   onSelect: (id: string) => void;
-  /** Current time on the server's clock (epoch ms). */
-  now: number;
 }
 
-export function FleetTable({ twins, selectedId, onSelect, now }: FleetTableProps) {
+export const FleetTable = memo(function FleetTable({
+  ids,
+  store,
+  selectedId,
+  onSelect,
+}: FleetTableProps) {
   const { ref, start, end, padTop, padBottom } = useVirtualRows<HTMLDivElement>(
-    twins.length,
+    ids.length,
     ROW_HEIGHT_PX,
-    6,
+    3,
   );
   return (
     <div className="table-scroll" ref={ref}>
-      <table className="fleet-table" aria-rowcount={twins.length + 1}>
-        <caption className="sr-only">Machines</caption>
-        <thead>
-          <tr aria-rowindex={1}>
+      <table
+        className="fleet-table"
+        role="table"
+        aria-label="Machines"
+        aria-rowcount={ids.length + 1}
+      >
+        <thead role="rowgroup">
+          <tr role="row" aria-rowindex={1}>
             {COLUMNS.map((column) => (
-              <th key={column} scope="col">
+              <th key={column} scope="col" role="columnheader">
                 {column}
               </th>
             ))}
           </tr>
         </thead>
-        <tbody>
+        <tbody role="rowgroup">
           {padTop > 0 ? <tr aria-hidden="true" style={{ height: padTop }} /> : null}
-          {twins.slice(start, end).map((twin, offset) => (
+          {ids.slice(start, end).map((id, offset) => (
             <FleetRow
-              key={twin.id}
+              key={id}
               index={start + offset + 2}
-              twin={twin}
-              status={effectiveStatus(twin, now)}
-              selected={twin.id === selectedId}
-              age={twin.last_seen ? formatAge(now - lastSeenOf(twin)) : '—'}
-
+              id={id}
+              store={store}
+              selected={id === selectedId}
               onSelect={onSelect}
             />
           ))}
@@ -63,4 +72,4 @@ export function FleetTable({ twins, selectedId, onSelect, now }: FleetTableProps
       </table>
     </div>
   );
-}
+});

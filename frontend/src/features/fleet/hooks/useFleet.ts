@@ -12,6 +12,8 @@ export const FLEET_MAX_RATE_HZ = 2;
 const CLOCK_MS = 1000;
 
 export interface LiveFleet {
+  /** The store itself: table rows subscribe to their own machine in it. */
+  store: FleetStore;
   twins: readonly Twin[];
   loaded: boolean;
   /** The clock the fleet was last rendered at (server time, epoch ms). */
@@ -46,5 +48,5 @@ export function useFleet(): LiveFleet {
       performance.mark('fleet-ready');
     }
   }, [twins]);
-  return { twins, loaded: store.isLoaded, now, error };
+  return { store, twins, loaded: store.isLoaded, now, error };
 }
