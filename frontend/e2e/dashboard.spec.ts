@@ -38,6 +38,10 @@ test('opens a machine and its chart grows', async ({ page, request }) => {
   await expect.poll(() => chartPoints(panel), { timeout: 15_000 }).toBeGreaterThan(points);
   const latest = await status.locator('time').textContent();
   await expect(status.locator('time')).not.toHaveText(latest ?? '', { timeout: 15_000 });
+  // The line on screen moves with the samples (drawn in place or by Plotly).
+  const line = panel.locator('.js-plotly-plot .scatterlayer path.js-line').first();
+  const drawn = await line.getAttribute('d');
+  await expect.poll(() => line.getAttribute('d'), { timeout: 15_000 }).not.toBe(drawn);
 
   // Health, desired state and the other views are there.
   await expect(panel.getByRole('region', { name: 'Desired state' })).toBeVisible();

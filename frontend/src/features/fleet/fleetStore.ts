@@ -15,8 +15,8 @@ import { effectiveStatus, lastSeenOf } from '../../lib/status';
 import type { TwinChange } from '../../realtime/messages';
 import { applyTwinChanges } from '../../realtime/twinChanges';
 
-/** Rows re-rendered per animation frame: a screenful of changed rows takes 3-4 frames. */
-export const ROWS_PER_FRAME = 8;
+/** Rows re-rendered per animation frame: a screenful of changed rows (about 25) takes 5 frames. */
+export const ROWS_PER_FRAME = 5;
 
 /** One machine as a fleet row shows it; the same object until something visible changes. */
 export interface RowView {
