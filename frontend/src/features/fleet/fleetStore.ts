@@ -155,11 +155,11 @@ export class FleetStore {
   /** Tells the next few changed rows (in the order they were first shown), then queues the rest. */
   private flushRows(): void {
     const told: Array<Set<() => void>> = [];
-    for (const id of this.rowListeners.keys()) {
+    for (const [id, listeners] of this.rowListeners) {
       if (told.length >= ROWS_PER_FRAME) break;
       if (!this.dirtyRows.delete(id)) continue;
       const before = this.rowViews.get(id);
-      if (this.refreshRow(id) !== before) told.push(this.rowListeners.get(id) ?? new Set());
+      if (this.refreshRow(id) !== before) told.push(listeners);
     }
     if (this.dirtyRows.size > 0) this.rowScheduler.schedule();
     for (const listeners of told) for (const listener of listeners) listener();

@@ -1,6 +1,6 @@
 // The fleet overview: every machine live from one rate-capped `twins` subscription, with
 // filters (site, line, type, status), search by id, sorting and counts per status.
-import { memo, useDeferredValue, useMemo, useState } from 'react';
+import { memo, useCallback, useDeferredValue, useMemo, useState } from 'react';
 import type { TwinStatus } from '../../../api/types';
 import { formatMachineType } from '../../../lib/format';
 import {
@@ -64,7 +64,7 @@ export function FleetPanel({ selectedId, onSelect }: FleetPanelProps) {
       status: set('status'),
     };
   }, []);
-  const onStatusMenu = useMemo(() => (value: string) => on.status(value as TwinStatus | ''), [on]);
+  const onStatusMenu = useCallback((value: string) => on.status(value as TwinStatus | ''), [on]);
 
   return (
     <section className="panel fleet" aria-labelledby="fleet-heading">

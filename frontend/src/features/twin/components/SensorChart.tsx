@@ -209,6 +209,9 @@ function drawLine(element: HTMLElement, line: Trace): boolean {
   return true;
 }
 
+/** What `plot` returns when it rewrote the line in place (nothing for the queue to wait on). */
+const IN_PLACE = 'in place';
+
 function sameRange(a: TimeRange | null, b: TimeRange | null): boolean {
   return a === b || (a !== null && b !== null && a[0] === b[0] && a[1] === b[1]);
 }
@@ -252,9 +255,8 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
   useEffect(() => {
     const element = ref.current;
     if (!element) return;
-    /** Set by `plot` when it rewrote the line in place. */
-    let inPlace = false;
-    const plot = (): Promise<unknown> | undefined => {
+    /** Draws the newest props: Plotly's promise, `IN_PLACE`, or undefined when nothing was drawn. */
+    const plot = (): Promise<unknown> | typeof IN_PLACE | undefined => {
       if ((!visible.current && drawnKey.current !== null) || width.current <= 0) return undefined;
       const current = latest.current;
       const line = withGaps(current.points);
@@ -273,8 +275,7 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
         if (!ranges.xaxis && !ranges.yaxis && !pointerIn.current && drawLine(element, line)) {
           // Plotly's own copy of the data (its hover) catches up when the pointer comes in.
           modelBehind.current = true;
-          inPlace = true;
-          return undefined;
+          return IN_PLACE;
         }
         modelBehind.current = false;
         return Plotly.animate(
@@ -290,6 +291,7 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
       drawnX.current = current.range;
       drawnY.current = yRange.current;
       drawnKey.current = layout;
+      modelBehind.current = false;
       return Plotly.react(
         element,
         buildData(current.sensor, line),
@@ -309,18 +311,15 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
     };
     draw.current = () => {
       const started = performance.now();
-      inPlace = false;
       const drawing = plot();
-      if (drawing) {
-        recordChartDraw(started);
-        return drawing.then(() => recordChartUpdate(started));
-      }
-      if (inPlace) {
-        // The line was rewritten in place: on screen with this frame.
-        recordChartDraw(started);
+      if (drawing === undefined) return undefined;
+      recordChartDraw(started);
+      if (drawing === IN_PLACE) {
+        // On screen with this frame.
         recordChartUpdate(started);
+        return undefined;
       }
-      return drawing;
+      return drawing.then(() => recordChartUpdate(started));
     };
     // Hovering reads Plotly's copy of the data: bring it up to date first, and keep it so
     // while the pointer is on the chart.
