@@ -82,7 +82,8 @@ async def test_simulated_telemetry_reaches_db_redis_and_websocket(stack: dict[st
                     msg = orjson.loads(await ws.recv())
                     if msg["type"] == "update":
                         for item in msg["items"]:
-                            if item["id"] == "pump-7001":
+                            # The machine's telemetry (an analytics change may come first).
+                            if item["id"] == "pump-7001" and item.get("kind") == "reported":
                                 return dict(item)
 
             update = await asyncio.wait_for(ws_update(), 60)
