@@ -89,6 +89,24 @@ return seq
 """
 
 
+# EMIT_LUA, for whole twins read a moment before: publishes only if every twin's version is still the one
+# read (ARGV[4..]; '' for a twin that had none). Otherwise a telemetry change published in between would
+# carry a newer version than this older copy, and clients drop changes older than what they hold (the
+# copy's news, a device's command ack say, would be lost). Returns 0 then, and the caller reads again.
+EMIT_CURRENT_LUA = (
+    """
+for i = 3, #KEYS do
+  local v = redis.call('HGET', KEYS[i], 'version') or ''
+  if v ~= ARGV[i + 1] then return 0 end
+end
+"""
+    + EMIT_LUA
+)
+
+
+EMIT_TWINS_TRIES = 5
+
+
 class PreconditionMismatch(Exception):
     def __init__(self, current: int) -> None:
         super().__init__(f"desired version is {current}")
@@ -105,6 +123,7 @@ class TwinStore:
         self.change_log_max = change_log_max
         self._apply = redis.register_script(APPLY_LUA)
         self._emit = redis.register_script(EMIT_LUA)
+        self._emit_current = redis.register_script(EMIT_CURRENT_LUA)
         self._record_ack = redis.register_script(RECORD_ACK_LUA)
         self._claim_status = redis.register_script(CLAIM_STATUS_LUA)
         self._restore = redis.register_script(RESTORE_LUA)
@@ -151,15 +170,28 @@ class TwinStore:
     async def emit_twins(self, machine_ids: Sequence[str]) -> None:
         """Publish the whole current state of these twins (after an operator or device change that is not
         a telemetry delta): `kind: twin`, or `kind: removed` for one that no longer exists."""
-        if not machine_ids:
-            return
-        raws = await self._hgetall_many(machine_ids)
-        items: list[dict[str, Any]] = [
-            {"kind": "twin", **decode_twin(m, raw)} if raw else {"kind": "removed", "id": m}
-            for m, raw in zip(machine_ids, raws, strict=True)
-        ]
-        for k in range(0, len(items), 500):
-            await self.emit("twins", items[k : k + 500])
+        for k in range(0, len(machine_ids), 500):
+            chunk = machine_ids[k : k + 500]
+            for _ in range(EMIT_TWINS_TRIES):
+                raws = await self._hgetall_many(chunk)
+                items = [
+                    {"kind": "twin", **decode_twin(m, raw)} if raw else {"kind": "removed", "id": m}
+                    for m, raw in zip(chunk, raws, strict=True)
+                ]
+                seq = await self._emit_current(
+                    keys=[self.keys.change_seq, self.keys.change_log, *(self.keys.twin(m) for m in chunk)],
+                    args=[
+                        self.keys.updates_channel,
+                        self.change_log_max,
+                        orjson.dumps({"type": "twins", "items": items}),
+                        *(raw.get(b"version", b"") for raw in raws),
+                    ],
+                )
+                if seq:
+                    break
+            else:
+                # Telemetry kept changing these twins meanwhile: publish the last copy read regardless.
+                await self.emit("twins", items)
 
     async def current_seq(self) -> int:
         return int(await self.redis.get(self.keys.change_seq) or 0)
