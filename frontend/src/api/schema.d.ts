@@ -1040,6 +1040,11 @@ export interface components {
         };
         /** SubscribedMessage */
         SubscribedMessage: {
+            /**
+             * Fields
+             * @default null
+             */
+            fields: ("machine_type" | "site" | "line" | "ts" | "last_seen" | "quality" | "readings" | "reported" | "health" | "anomaly_score" | "strategy" | "status")[] | null;
             filter: components["schemas"]["StreamFilterModel"];
             /** Max Rate Hz */
             max_rate_hz: number | null;
@@ -1065,6 +1070,12 @@ export interface components {
          *     (a `series` subscription always restarts with a snapshot of its window).
          */
         SubscribeMessage: {
+            /**
+             * Fields
+             * @description `twins` only: the members partial changes (`reported`, `analytics`, `status`) carry besides `kind`, `id` and `version`; a change left with none of them is not sent. Snapshots and `twin` changes stay whole twins.
+             * @default null
+             */
+            fields: ("machine_type" | "site" | "line" | "ts" | "last_seen" | "quality" | "readings" | "reported" | "health" | "anomaly_score" | "strategy" | "status")[] | null;
             /**
              * @default {
              *       "line": null,

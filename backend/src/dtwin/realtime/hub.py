@@ -63,6 +63,24 @@ def item_machine(stream: str, item: dict[str, Any]) -> str:
     return str(item["id"] if stream == "twins" else item["machine_id"])
 
 
+WHOLE_KINDS = ("twin", "removed")
+ALWAYS = ("kind", "id", "version")
+
+
+def project(item: dict[str, Any], fields: frozenset[str]) -> dict[str, Any] | None:
+    """A twin change with only `fields` (and `kind`, `id`, `version`); None when a partial change carries none
+    of them. Whole twins and removals pass unchanged, so a client always has whole twins to merge into."""
+    if item.get("kind") in WHOLE_KINDS:
+        return item
+    out = {k: v for k, v in item.items() if k in fields}
+    if not out:
+        return None
+    for k in ALWAYS:
+        if k in item:
+            out[k] = item[k]
+    return out
+
+
 def coalesce(pending: dict[tuple[str, str], dict[str, Any]], stream: str, item: dict[str, Any]) -> None:
     """Merge `item` into the pending changes of a rate-capped subscription: one entry per machine and kind
     (a whole twin or a removal supersedes that machine's older entries); later values win, readings and
@@ -83,8 +101,9 @@ def coalesce(pending: dict[tuple[str, str], dict[str, Any]], stream: str, item: 
         pending[key] = item
         return
     merged = {**old, **item}
-    merged["readings"] = {**old.get("readings", {}), **item.get("readings", {})}
-    merged["reported"] = {**old.get("reported", {}), **item.get("reported", {})}
+    for member in ("readings", "reported"):
+        if member in old or member in item:
+            merged[member] = {**old.get(member, {}), **item.get(member, {})}
     pending[key] = merged
 
 
@@ -94,6 +113,7 @@ class Subscription:
     stream: str
     filter: StreamFilter
     max_rate_hz: float | None
+    fields: frozenset[str] | None = None  # members of partial twin changes sent (None: all)
     seq: int = 0  # the newest seq sent (or covered by the snapshot)
     pending: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     pending_seq: int = 0
@@ -134,7 +154,7 @@ class Client:
     def send(self, message: dict[str, Any]) -> None:
         self.offer(orjson.dumps(message).decode())
 
-    def deliver(self, msg: dict[str, Any], cache: dict[int, str]) -> None:
+    def deliver(self, msg: dict[str, Any], cache: dict[Any, str]) -> None:
         stream = msg.get("type")
         for s in self.subs.values():
             if s.listens_to != stream:
@@ -145,7 +165,7 @@ class Client:
             self.deliver_to(s, msg, cache)
 
     def deliver_to(
-        self, s: Subscription, msg: dict[str, Any], cache: dict[int, str] | None, replay: bool = False
+        self, s: Subscription, msg: dict[str, Any], cache: dict[Any, str] | None, replay: bool = False
     ) -> None:
         seq = int(msg["seq"])
         if seq <= s.seq:
@@ -162,14 +182,19 @@ class Client:
             return
         if not s.filter.empty:
             items = [i for i in items if self.wants(s, i)]
+        if s.fields is not None:
+            fields = s.fields
+            items = [p for i in items if (p := project(i, fields)) is not None]
         if not items:
             return
         if s.max_rate_hz is None or replay:
             s.seq = seq
             if cache is not None and s.filter.empty:
-                body = cache.get(id(msg))
+                # Clients with the same projection of the same message share its serialisation.
+                key = (id(msg), s.fields)
+                body = cache.get(key)
                 if body is None:
-                    body = cache[id(msg)] = orjson.dumps(items).decode()
+                    body = cache[key] = orjson.dumps(items).decode()
             else:
                 body = orjson.dumps(items).decode()
             self.offer(
@@ -246,7 +271,7 @@ class Hub:
         self.clients.discard(client)
 
     def dispatch(self, msg: dict[str, Any]) -> None:
-        cache: dict[int, str] = {}
+        cache: dict[Any, str] = {}
         for client in list(self.clients):
             client.deliver(msg, cache)
 

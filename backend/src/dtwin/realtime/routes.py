@@ -191,6 +191,7 @@ class Connection:
                 f.line,
             ),
             m.max_rate_hz,
+            frozenset(m.fields) if m.fields is not None else None,
         )
         if spec is not None:
             s.series = LiveSeries.for_window(
@@ -205,6 +206,7 @@ class Connection:
                 "filter": f.model_dump(exclude_none=True),
                 **({"series": spec.model_dump(mode="json", by_alias=True)} if spec is not None else {}),
                 "max_rate_hz": m.max_rate_hz,
+                **({"fields": m.fields} if m.fields is not None else {}),
             }
         )
         await self._start(s, m.resume_after, "subscribe")

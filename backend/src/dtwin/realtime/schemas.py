@@ -14,6 +14,21 @@ from dtwin.readings.schemas import Series
 from dtwin.twins.schemas import TwinRead
 
 Stream = Literal["twins", "alerts", "decisions", "series"]
+# What a partial twin change (`reported`, `analytics`, `status`) can carry besides `kind`, `id` and `version`.
+ChangeField = Literal[
+    "machine_type",
+    "site",
+    "line",
+    "ts",
+    "last_seen",
+    "quality",
+    "readings",
+    "reported",
+    "health",
+    "anomaly_score",
+    "strategy",
+    "status",
+]
 SubName = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -64,11 +79,19 @@ class SubscribeMessage(_Strict):
     series: SeriesSpec | None = None
     max_rate_hz: Annotated[float, Field(ge=0.1, le=50)] | None = None
     resume_after: Annotated[int, Field(ge=0)] | None = None
+    fields: Annotated[list[ChangeField], Field(min_length=1, max_length=12)] | None = Field(
+        default=None,
+        description="`twins` only: the members partial changes (`reported`, `analytics`, `status`) carry "
+        "besides `kind`, `id` and `version`; a change left with none of them is not sent. Snapshots and "
+        "`twin` changes stay whole twins.",
+    )
 
     @model_validator(mode="after")
     def _series_spec(self) -> SubscribeMessage:
         if (self.stream == "series") != (self.series is not None):
             raise ValueError('`series` (machine_id, from, width...) goes with stream "series" and only there')
+        if self.fields is not None and self.stream != "twins":
+            raise ValueError('`fields` selects members of twin changes: it goes with stream "twins" only')
         return self
 
 
@@ -133,6 +156,7 @@ class SubscribedMessage(BaseModel):
     filter: StreamFilterModel
     series: SeriesSpec | None = None
     max_rate_hz: float | None
+    fields: list[ChangeField] | None = None
 
 
 class UnsubscribedMessage(BaseModel):

@@ -153,6 +153,40 @@ async def test_resume_replays_exactly_the_missed_changes(real_settings: Settings
             assert live["seq"] > replayed[-1]["seq"]
 
 
+async def test_fields_slim_partial_changes_live_and_replayed(real_settings: Settings, store_for) -> None:  # type: ignore[no-untyped-def]
+    store: TwinStore = store_for(real_settings)
+    now = iso_utc(datetime.now(UTC))
+    await store.apply([update("pump-1", 1, sensors=3)], now)
+    slim = {"sub": "fleet", "fields": ["last_seen", "health"]}
+    async with backend(real_settings) as url:
+        async with websockets.connect(f"ws://{url}/ws") as ws:
+            await recv(ws, "hello")
+            await ws.send(orjson.dumps({"type": "subscribe", "stream": "alerts", **slim}).decode())
+            err = await recv(ws, "error")
+            assert err["title"] == "invalid message" and "fields" in err["detail"]
+            snap = await subscribe(ws, **slim)
+            assert snap["items"][0]["readings"] == {"x0": 1.0, "x1": 1.0, "x2": 1.0}  # snapshots stay whole
+            await store.apply([update("pump-1", 2, sensors=3)], now)
+            got = (await recv_change(ws))["items"]
+            assert got == [
+                {"kind": "reported", "id": "pump-1", "version": got[0]["version"], "last_seen": now}
+            ]
+            await store.emit(
+                "twins", [{"kind": "analytics", "id": "pump-1", "strategy": "stable"}]
+            )  # not asked for
+            await store.emit(
+                "twins", [{"kind": "analytics", "id": "pump-1", "health": 41.0, "strategy": "monitor"}]
+            )
+            assert (await recv_change(ws))["items"] == [{"kind": "analytics", "id": "pump-1", "health": 41.0}]
+            await store.apply([update("pump-1", 3, sensors=3)], now)
+            last = (await recv_change(ws))["seq"]
+        await store.apply([update("pump-1", 4, sensors=3)], now)
+        async with websockets.connect(f"ws://{url}/ws") as ws:
+            await recv(ws, "hello")
+            replayed = await recv_change(ws, await subscribe(ws, **slim, resume_after=last))
+            assert replayed["replay"] and set(replayed["items"][0]) == {"kind", "id", "version", "last_seen"}
+
+
 async def test_resume_after_an_unretained_gap_sends_a_fresh_snapshot(
     real_settings: Settings,
     store_for,  # type: ignore[no-untyped-def]

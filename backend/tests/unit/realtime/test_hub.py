@@ -100,6 +100,54 @@ def test_coalesce_merges_readings_and_a_whole_twin_supersedes() -> None:
     assert list(pending) == [("m", "removed")]
 
 
+def test_fields_project_partial_changes_and_keep_whole_twins() -> None:
+    view = FleetView()
+    hub = Hub(view)
+    c = hub.register()
+    slim = frozenset({"last_seen", "health"})
+    c.subs["slim"] = Subscription("slim", "twins", StreamFilter(), None, fields=slim)
+    c.subs["full"] = Subscription("full", "twins", StreamFilter(), None)
+    other = hub.register()
+    other.subs["slim"] = Subscription("slim", "twins", StreamFilter(), None, fields=slim)
+    hub.dispatch(reported(1, "pump-1", 7, t=1.0))
+    hub.dispatch(
+        {"seq": 2, "type": "twins", "items": [{"kind": "analytics", "id": "pump-1", "strategy": "stable"}]}
+    )
+    whole = {"kind": "twin", "id": "pump-1", "version": 8, "readings": {"t": 1.0}, "desired": {}}
+    hub.dispatch({"seq": 3, "type": "twins", "items": [whole]})
+    got = [(m["sub"], m["seq"], m["items"]) for m in drain(c)]
+    assert got == [
+        (
+            "slim",
+            1,
+            [{"kind": "reported", "id": "pump-1", "version": 7, "last_seen": "2026-11-23T10:00:07.100Z"}],
+        ),
+        ("full", 1, reported(1, "pump-1", 7, t=1.0)["items"]),
+        # the analytics change carries no field the slim subscription asked for: not sent to it
+        ("full", 2, [{"kind": "analytics", "id": "pump-1", "strategy": "stable"}]),
+        ("slim", 3, [whole]),
+        ("full", 3, [whole]),
+    ]
+    assert [m["items"] for m in drain(other)] == [got[0][2], [whole]]
+
+
+async def test_fields_apply_before_coalescing() -> None:
+    c = Client(asyncio.Queue(10), FleetView())
+    s = Subscription("fleet", "twins", StreamFilter(), max_rate_hz=10, fields=frozenset({"last_seen"}))
+    c.subs["fleet"] = s
+    c.deliver(reported(1, "m", 1, t=1.0), {})
+    for k in (2, 3):
+        c.deliver(reported(k, "m", k, t=float(k)), {})
+    first, second = drain(c), (c.flush(s), drain(c))[1]
+    assert first[0]["items"] == [
+        {"kind": "reported", "id": "m", "version": 1, "last_seen": "2026-11-23T10:00:01.100Z"}
+    ]
+    assert second[0]["seq"] == 3
+    assert second[0]["items"] == [
+        {"kind": "reported", "id": "m", "version": 3, "last_seen": "2026-11-23T10:00:03.100Z"}
+    ]
+
+
 def test_view_applies_changes_by_version() -> None:
     view = FleetView()
     view.load([], 0)
