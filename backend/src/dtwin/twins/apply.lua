@@ -51,15 +51,17 @@ for i, u in ipairs(updates) do
     set[#set + 1] = 'quality'; set[#set + 1] = u.quality
   end
   -- placement changes (a machine moved) are changes too: versioned and published like readings
+  local moved = false
   if u.machine_type ~= 'unknown' and u.machine_type ~= stored[nt + 1] then
-    set[#set + 1] = 'machine_type'; set[#set + 1] = u.machine_type; changed = true
+    set[#set + 1] = 'machine_type'; set[#set + 1] = u.machine_type; moved = true
   end
   if u.site ~= cjson.null and u.site ~= stored[nt + 2] then
-    set[#set + 1] = 'site'; set[#set + 1] = u.site; changed = true
+    set[#set + 1] = 'site'; set[#set + 1] = u.site; moved = true
   end
   if u.line ~= cjson.null and u.line ~= stored[nt + 3] then
-    set[#set + 1] = 'line'; set[#set + 1] = u.line; changed = true
+    set[#set + 1] = 'line'; set[#set + 1] = u.line; moved = true
   end
+  changed = changed or moved
 
   set[#set + 1] = 'last_seen'; set[#set + 1] = now
   local version
@@ -67,13 +69,19 @@ for i, u in ipairs(updates) do
     set[#set + 1] = 'updated_at'; set[#set + 1] = now
     version = redis.call('HINCRBY', key, 'version', 1)
   end
-  redis.call('HSETNX', key, 'created_at', now)
+  local created = redis.call('HSETNX', key, 'created_at', now) == 1
   redis.call('HSET', key, unpack(set))
   if changed then
-    local meta = redis.call('HMGET', key, 'machine_type', 'quality', 'site', 'line')
-    out[#out + 1] = {kind = 'reported', id = u.id, machine_type = meta[1] or 'unknown',
-                     quality = meta[2] or 'good', site = meta[3] or cjson.null, line = meta[4] or cjson.null,
-                     ts = ts, last_seen = now, readings = readings, reported = reported, version = version}
+    local meta = redis.call('HMGET', key, 'quality', 'machine_type', 'site', 'line')
+    local item = {kind = 'reported', id = u.id, quality = meta[1] or 'good', ts = ts, last_seen = now,
+                  readings = readings, reported = reported, version = version}
+    -- placement only when it is news: a new twin, or a machine that moved
+    if created or moved then
+      item.machine_type = meta[2] or 'unknown'
+      item.site = meta[3] or cjson.null
+      item.line = meta[4] or cjson.null
+    end
+    out[#out + 1] = item
   end
   redis.call('SADD', KEYS[1], u.id)
 end

@@ -1,0 +1,53 @@
+"""What a telemetry update publishes on the change stream (real Redis, the apply Lua script): a `reported`
+change with the readings that changed, and the machine's placement only when it is news (a new twin, or a
+machine that moved), so the 1 Hz stream does not repeat it for every reading."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from dtwin.contracts.telemetry import iso_utc
+from dtwin.contracts.topics import RedisKeys
+from dtwin.twins.store import TwinStore
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def update(k: int, site: str = "s1", **readings: float) -> dict[str, Any]:
+    return {
+        "id": "pump-1",
+        "machine_type": "pump",
+        "site": site,
+        "line": "l1",
+        "ts": iso_utc(T0 + timedelta(seconds=k)),
+        "quality": "good",
+        "readings": readings,
+        "reported": {},
+    }
+
+
+async def test_placement_is_published_for_new_and_moved_twins_only(
+    real_redis: aioredis.Redis, uid: str
+) -> None:
+    store = TwinStore(real_redis, RedisKeys(f"t{uid}"))
+    now = iso_utc(datetime.now(UTC))
+    await store.apply([update(1, a=1.0, b=2.0)], now)
+    await store.apply([update(2, a=1.5)], now)
+    await store.apply([update(3, site="s2", a=1.5)], now)  # moved; the reading did not change
+    changes = [orjson.loads(raw)["items"][0] for raw in await store.changes_after(0, 10) or []]
+    assert [(c["kind"], c["version"], c["readings"]) for c in changes] == [
+        ("reported", 1, {"a": 1.0, "b": 2.0}),
+        ("reported", 2, {"a": 1.5}),
+        ("reported", 3, {"a": 1.5}),
+    ]
+    placement = [{k: c[k] for k in ("machine_type", "site", "line") if k in c} for c in changes]
+    assert placement == [
+        {"machine_type": "pump", "site": "s1", "line": "l1"},
+        {},
+        {"machine_type": "pump", "site": "s2", "line": "l1"},
+    ]
+    assert all(c["last_seen"] == now and c["quality"] == "good" and "ts" in c for c in changes)
