@@ -87,11 +87,13 @@ async def test_simulated_telemetry_reaches_db_redis_and_websocket(stack: dict[st
                                 return dict(item)
 
             update = await asyncio.wait_for(ws_update(), 60)
-        assert update["machine_type"] == "centrifugal_pump"
-        assert update["site"] == "site-1" and update["line"] == "line-1"
         assert "temperature_c" in update["readings"]  # type: ignore[operator]
+        # placement rides on a change only when it is news (the first one, or a move)
+        assert update.get("machine_type", "centrifugal_pump") == "centrifugal_pump"
 
         twins = (await http.get("/api/v1/twins")).json()
+        pump = next(t for t in twins["items"] if t["id"] == "pump-7001")
+        assert (pump["machine_type"], pump["site"], pump["line"]) == ("centrifugal_pump", "site-1", "line-1")
         assert {t["id"] for t in twins["items"]} >= {
             "pump-7001",
             "comp-7002",
