@@ -18,9 +18,14 @@ export type SubscriptionFilter = Loose<
 /** The window of a chart stream (`stream: "series"`); optional fields may be left out. */
 export type SeriesSpec = Loose<Schemas['SeriesSpec'], 'sensors' | 'to' | 'width' | 'method'>;
 export type SubscribeMessage = Omit<
-  Loose<Schemas['SubscribeMessage'], 'filter' | 'series' | 'max_rate_hz' | 'resume_after'>,
+  Loose<
+    Schemas['SubscribeMessage'],
+    'filter' | 'series' | 'max_rate_hz' | 'resume_after' | 'fields'
+  >,
   'filter' | 'series'
 > & { filter?: SubscriptionFilter; series?: SeriesSpec };
+/** A member a `twins` subscription's `fields` projection may keep in partial changes. */
+export type ChangeFieldName = NonNullable<Schemas['SubscribeMessage']['fields']>[number];
 /** New points of one sensor of a chart stream. */
 export type SeriesAppend = Schemas['SeriesAppend'];
 export type UnsubscribeMessage = Schemas['UnsubscribeMessage'];

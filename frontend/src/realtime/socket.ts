@@ -5,6 +5,7 @@
 import { uiQueue } from '../lib/frameQueue';
 import { parseTime } from '../lib/time';
 import {
+  type ChangeFieldName,
   isMachineEvent,
   isSeries,
   isSeriesAppend,
@@ -42,6 +43,8 @@ export interface SubscriptionSpec<S extends StreamName = StreamName> {
   /** The window of a chart stream (`stream: "series"`). */
   series?: SeriesSpec;
   max_rate_hz?: number;
+  /** `twins` only: the members partial changes carry (a projection; snapshots stay whole). */
+  fields?: ChangeFieldName[];
 }
 
 export interface SubscriptionHandlers<S extends StreamName = StreamName> {
@@ -152,7 +155,8 @@ function sameSpec(a: SubscriptionSpec, b: SubscriptionSpec): boolean {
   return (
     a.stream === b.stream &&
     a.max_rate_hz === b.max_rate_hz &&
-    JSON.stringify(a.filter ?? {}) === JSON.stringify(b.filter ?? {})
+    JSON.stringify(a.filter ?? {}) === JSON.stringify(b.filter ?? {}) &&
+    JSON.stringify(a.fields ?? null) === JSON.stringify(b.fields ?? null)
   );
 }
 
@@ -269,6 +273,7 @@ export class RealtimeSocket implements RealtimeStream {
     if (spec.filter) message.filter = spec.filter;
     if (spec.series) message.series = spec.series;
     if (spec.max_rate_hz !== undefined) message.max_rate_hz = spec.max_rate_hz;
+    if (spec.fields) message.fields = spec.fields;
     if (resume && subscription.lastSeq !== null) message.resume_after = subscription.lastSeq;
     this.send(message);
   }

@@ -18,6 +18,18 @@ describe('applyTwinChange', () => {
     expect(twin.readings.temperature_c).toBe(61.25);
   });
 
+  it('moves a machine when a change carries its placement, and keeps it otherwise', () => {
+    const twin = makeTwin();
+    const same = applyTwinChange(twin, makeUpdate({ readings: { temperature_c: 70 } }));
+    expect([same?.machine_type, same?.site, same?.line]).toEqual([
+      twin.machine_type,
+      twin.site,
+      twin.line,
+    ]);
+    const moved = applyTwinChange(twin, makeUpdate({ site: 'site-9', line: 'line-4' }));
+    expect([moved?.site, moved?.line]).toEqual(['site-9', 'line-4']);
+  });
+
   it('applies coalesced changes in order like the server merged them', () => {
     const twins = new Map([['pump-0001', makeTwin()]]);
     const changes: TwinChange[] = [

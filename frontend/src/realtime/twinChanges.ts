@@ -52,6 +52,10 @@ export function applyTwinChange(
     if (change.ts !== undefined) next.ts = change.ts;
     if (change.quality !== undefined) next.quality = change.quality;
     if (change.last_seen !== undefined) next.last_seen = change.last_seen;
+    // Placement rides on a change only when it is news (a machine that moved).
+    if (change.machine_type !== undefined) next.machine_type = change.machine_type;
+    if (change.site !== undefined) next.site = change.site;
+    if (change.line !== undefined) next.line = change.line;
     if (change.readings) next.readings = { ...twin.readings, ...change.readings };
     if (change.reported) next.reported = { ...twin.reported, ...change.reported };
     if (isRecord(change.delta)) next.delta = change.delta;

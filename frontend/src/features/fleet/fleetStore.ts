@@ -5,6 +5,10 @@
 // - each table row (`subscribeRow`/`getRow`: one machine as shown, its status and age) is told
 //   when that machine changed, a few rows per frame (`ROWS_PER_FRAME`), so the DOM work of a 2 Hz
 //   fleet update is spread over a few frames instead of landing in one.
+// - the rows on screen (`subscribeShown`/`getShown`): the ids of the mounted rows, once they have
+//   settled for `SHOWN_SETTLE_MS`. The fleet subscription leaves readings out (a projection, a
+//   fifth of the bytes); a second subscription for these machines brings them in full, and
+//   `coverRows` takes its snapshot. A row whose readings are not covered yet says so (`live`).
 // The store also keeps the fleet's clock (ages, staleness): it is read on every notification,
 // and `tick()` only notifies the fleet when no update did in the last second, so a live fleet
 // renders once per update, not once more per clock tick. Rows re-read the clock when flushed.
@@ -18,13 +22,21 @@ import { applyTwinChanges } from '../../realtime/twinChanges';
 /** Rows re-rendered per animation frame: a screenful of changed rows (about 25) takes 5 frames. */
 export const ROWS_PER_FRAME = 5;
 
+/** Rows on screen are asked for in full once the set of them has been still this long (ms). */
+export const SHOWN_SETTLE_MS = 150;
+
 /** One machine as a fleet row shows it; the same object until something visible changes. */
 export interface RowView {
   twin: Twin;
   status: TwinStatus;
   /** Time since the machine last reported ("4 s"), or "—". */
   age: string;
+  /** Its readings are current (streamed for the rows on screen, or just delivered whole). */
+  live: boolean;
 }
+
+const sameIds = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((id, i) => id === b[i]);
 
 export class FleetStore {
   private readonly twins = new Map<string, Twin>();
@@ -35,6 +47,11 @@ export class FleetStore {
   /** Rows with news not yet told (subscribed rows only). */
   private readonly dirtyRows = new Set<string>();
   private readonly rowScheduler: FrameScheduler;
+  private readonly shownListeners = new Set<() => void>();
+  private shown: readonly string[] = [];
+  private shownTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Machines whose readings are current (see `RowView.live`). */
+  private live = new Set<string>();
   private items: readonly Twin[] = [];
   /** Ids sorted, while the set of machines is unchanged. */
   private order: string[] | null = null;
@@ -97,6 +114,7 @@ export class FleetStore {
     if (!listeners) {
       listeners = new Set();
       this.rowListeners.set(id, listeners);
+      this.shownChanged();
     }
     listeners.add(listener);
     return () => {
@@ -106,9 +124,19 @@ export class FleetStore {
         this.rowListeners.delete(id);
         this.rowViews.delete(id);
         this.dirtyRows.delete(id);
+        this.shownChanged();
       }
     };
   }
+
+  /** Tells `listener` when the rows on screen changed and settled. */
+  subscribeShown = (listener: () => void): (() => void) => {
+    this.shownListeners.add(listener);
+    return () => this.shownListeners.delete(listener);
+  };
+
+  /** The ids of the rows on screen, sorted; the same array until they change. */
+  getShown = (): readonly string[] => this.shown;
 
   /** Machine `id` as its row shows it (as of the row's last notification). */
   getRow(id: string): RowView | undefined {
@@ -118,6 +146,9 @@ export class FleetStore {
   replaceAll(items: readonly Twin[]): void {
     this.twins.clear();
     for (const twin of items) this.twins.set(twin.id, twin);
+    // Every twin just came whole: its readings are current until the rows subscription says
+    // which ones stay so.
+    this.live = new Set(this.twins.keys());
     this.order = null;
     this.loaded = true;
     this.dirty = true;
@@ -128,6 +159,24 @@ export class FleetStore {
     this.notify();
     for (const listeners of this.rowListeners.values())
       for (const listener of listeners) listener();
+  }
+
+  /**
+   * The snapshot of the rows subscription: whole twins of the machines on screen, whose readings
+   * stream from now on (and no other machine's). Their rows are told at once.
+   */
+  coverRows(items: readonly Twin[]): void {
+    const before = this.live;
+    this.live = new Set(items.map((twin) => twin.id));
+    this.applyChanges(items.map((twin) => ({ kind: 'twin', id: twin.id, twin })));
+    const told: Array<Set<() => void>> = [];
+    for (const [id, listeners] of this.rowListeners) {
+      if (before.has(id) === this.live.has(id) && !this.dirtyRows.has(id)) continue;
+      this.dirtyRows.delete(id);
+      const view = this.rowViews.get(id);
+      if (this.refreshRow(id) !== view) told.push(listeners);
+    }
+    for (const listeners of told) for (const listener of listeners) listener();
   }
 
   applyChanges(changes: readonly TwinChange[]): void {
@@ -148,8 +197,23 @@ export class FleetStore {
   dispose(): void {
     this.scheduler.cancel();
     this.rowScheduler.cancel();
+    if (this.shownTimer !== null) clearTimeout(this.shownTimer);
+    this.shownTimer = null;
     this.listeners.clear();
     this.rowListeners.clear();
+    this.shownListeners.clear();
+  }
+
+  /** Rows came or went: the shown ids are published once they have been still a moment. */
+  private shownChanged(): void {
+    if (this.shownTimer !== null) clearTimeout(this.shownTimer);
+    this.shownTimer = setTimeout(() => {
+      this.shownTimer = null;
+      const next = [...this.rowListeners.keys()].sort();
+      if (sameIds(next, this.shown)) return;
+      this.shown = next;
+      for (const listener of this.shownListeners) listener();
+    }, SHOWN_SETTLE_MS);
   }
 
   /** Tells the next few changed rows (in the order they were first shown), then queues the rest. */
@@ -175,11 +239,18 @@ export class FleetStore {
     const now = this.clock();
     const status = effectiveStatus(twin, now);
     const age = twin.last_seen ? formatAge(now - lastSeenOf(twin)) : '—';
+    const live = this.live.has(id);
     const before = this.rowViews.get(id);
-    if (before && before.twin === twin && before.status === status && before.age === age) {
+    if (
+      before &&
+      before.twin === twin &&
+      before.status === status &&
+      before.age === age &&
+      before.live === live
+    ) {
       return before;
     }
-    const view: RowView = { twin, status, age };
+    const view: RowView = { twin, status, age, live };
     this.rowViews.set(id, view);
     return view;
   }

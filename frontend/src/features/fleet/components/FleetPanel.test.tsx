@@ -31,6 +31,17 @@ describe('FleetPanel', () => {
       sub: 'fleet',
       stream: 'twins',
       max_rate_hz: 2,
+      // The whole fleet without readings; the rows on screen get them (below).
+      fields: [
+        'last_seen',
+        'status',
+        'health',
+        'anomaly_score',
+        'strategy',
+        'machine_type',
+        'site',
+        'line',
+      ],
     });
     act(() => stream.snapshot('twins', sampleTwins.items, 'fleet'));
     const table = await screen.findByRole('table', { name: 'Machines' });
@@ -45,6 +56,34 @@ describe('FleetPanel', () => {
     expect(
       within(pump).getByRole('list', { name: 'Latest values of pump-0001' }),
     ).toHaveTextContent('temperature 61.3 °C');
+  });
+
+  it('asks for the rows on screen in full and marks readings not streaming yet', async () => {
+    const { stream } = renderFleet();
+    const readingsOf = (id: string) =>
+      within(rowOf(id)).getByRole('list', { name: `Latest values of ${id}` });
+    // Fresh from the fleet snapshot: nothing is marked.
+    expect(readingsOf('conveyor-0003')).not.toHaveClass('readings--catching-up');
+    await waitFor(() => expect(stream.subscriptions.has('rows')).toBe(true));
+    expect(stream.find('twins', 'rows').spec).toEqual({
+      sub: 'rows',
+      stream: 'twins',
+      filter: { machine_ids: ['compressor-0002', 'conveyor-0003', 'pump-0001'] },
+      max_rate_hz: 2,
+    });
+    // Its snapshot covers two of them (the third is scrolled away meanwhile, say).
+    const [pump, compressor] = sampleTwins.items;
+    act(() => stream.snapshot('twins', [pump!, compressor!], 'rows'));
+    expect(readingsOf('conveyor-0003')).toHaveClass('readings--catching-up');
+    expect(readingsOf('pump-0001')).not.toHaveClass('readings--catching-up');
+    act(() =>
+      stream.update(
+        'twins',
+        [{ kind: 'reported', id: 'pump-0001', version: 99, readings: { temperature_c: 70.04 } }],
+        'rows',
+      ),
+    );
+    await waitFor(() => expect(readingsOf('pump-0001')).toHaveTextContent('temperature 70.0 °C'));
   });
 
   it('shows counts per status and marks offline machines', () => {

@@ -36,7 +36,7 @@ export const FleetRow = memo(function FleetRow({
   );
   const view = useSyncExternalStore(subscribe, () => store.getRow(id));
   if (!view) return null;
-  const { twin, status, age } = view;
+  const { twin, status, age, live } = view;
   const place = [twin.site, twin.line].filter(Boolean).join(' / ') || '—';
   const sensors = Object.keys(twin.readings).sort().slice(0, READINGS_SHOWN);
   const className = ['fleet-row', `fleet-row--${status}`, selected && 'fleet-row--selected']
@@ -77,7 +77,11 @@ export const FleetRow = memo(function FleetRow({
         {age}
       </td>
       <td role="cell" className="fleet-row__readings">
-        <ul className="readings" aria-label={`Latest values of ${twin.id}`}>
+        <ul
+          className={live ? 'readings' : 'readings readings--catching-up'}
+          aria-label={`Latest values of ${twin.id}`}
+          title={live ? undefined : 'Updating: these values may be old'}
+        >
           {sensors.map((sensor) => (
             <li key={sensor} className="readings__item">
               <span className="readings__label">{sensorInfo(sensor).label}</span>{' '}
