@@ -1,12 +1,13 @@
 // Live small multiples: one Plotly chart per sensor, with the normal operating range shaded and
 // anomaly episodes marked. Plotly is driven directly (no React reconciliation of figures), and
 // cheaply:
-// - a new sample, while neither axis moves (the live window steps once a minute, the y range is
-//   sticky), rewrites the line's SVG path in place from Plotly's axis scales (`drawLine`): about
-//   a millisecond, in one frame. Plotly's copy of the data catches up when an axis moves
-//   (`Plotly.animate` without redraw, which Plotly spreads over a few frames) or the pointer
-//   comes in to hover. The whole figure is rebuilt (`Plotly.react`) only when its layout
-//   changes (band, anomaly episodes, paused, width, time scale);
+// - a new sample rewrites the line's SVG path in place from Plotly's axis scales (`drawLine`):
+//   under a millisecond, in one frame. When an axis moves too (the live window steps once a
+//   minute; the y range is sticky), `Plotly.relayout` redraws the axes first, synchronously
+//   (a few ms, same frame). Plotly's copy of the data catches up only while the pointer is on
+//   the chart (hover reads it; `Plotly.animate` then). The whole figure is rebuilt
+//   (`Plotly.react`) only when its layout changes (band, anomaly episodes, paused, width, time
+//   scale);
 // - explicit width, axis types and ranges, so Plotly never measures the page or guesses types;
 //   the y range is sticky (it only changes when the data leaves it or shrinks well inside it);
 // - every redraw is a job of the page's UI queue: one per frame, never in the same frame as a
@@ -209,6 +210,11 @@ function drawLine(element: HTMLElement, line: Trace): boolean {
   return true;
 }
 
+/** The figure has the line `drawLine` rewrites (Plotly's internals as expected). */
+function drawnLine(element: HTMLElement): boolean {
+  return element.querySelector('.scatterlayer .trace path.js-line') !== null;
+}
+
 /** What `plot` returns when it rewrote the line in place (nothing for the queue to wait on). */
 const IN_PLACE = 'in place';
 
@@ -272,10 +278,22 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
         }
         drawnX.current = current.range;
         drawnY.current = yRange.current;
-        if (!ranges.xaxis && !ranges.yaxis && !pointerIn.current && drawLine(element, line)) {
+        if (!pointerIn.current) {
           // Plotly's own copy of the data (its hover) catches up when the pointer comes in.
-          modelBehind.current = true;
-          return IN_PLACE;
+          if (!ranges.xaxis && !ranges.yaxis && drawLine(element, line)) {
+            modelBehind.current = true;
+            return IN_PLACE;
+          }
+          if (drawnLine(element)) {
+            // An axis moved: Plotly redraws the axes (and its stale line) synchronously, and the
+            // new line is drawn over it from the new scales, all in this frame.
+            const update: Record<string, TimeRange> = {};
+            if (ranges.xaxis) update['xaxis.range'] = current.range;
+            if (ranges.yaxis && yRange.current) update['yaxis.range'] = yRange.current;
+            return Plotly.relayout(element, update).then(() => {
+              modelBehind.current = drawLine(element, line);
+            });
+          }
         }
         modelBehind.current = false;
         return Plotly.animate(
