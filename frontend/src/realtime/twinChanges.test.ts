@@ -94,11 +94,32 @@ describe('applyTwinChange', () => {
 
   it('adds a machine first seen through a whole-twin change, not through a partial one', () => {
     const twins = new Map<string, Twin>();
-    applyTwinChanges(twins, [makeUpdate({ id: 'new-0001' })]);
+    applyTwinChanges(twins, [
+      makeUpdate({ id: 'new-0001' }),
+      { id: 'new-0001', kind: 'analytics', health: 50 },
+    ]);
     expect(twins.size).toBe(0);
     applyTwinChanges(twins, [
       { id: 'new-0001', version: 1, kind: 'twin', twin: makeTwin({ id: 'new-0001' }) },
     ]);
     expect(twins.has('new-0001')).toBe(true);
+  });
+
+  it('adds a machine first seen through telemetry: its first change carries its placement', () => {
+    const twins = new Map<string, Twin>();
+    applyTwinChanges(twins, [
+      makeUpdate({ id: 'new-0002', version: 1, machine_type: 'boiler', site: 's9', line: 'l1' }),
+    ]);
+    expect(twins.get('new-0002')).toMatchObject({
+      id: 'new-0002',
+      machine_type: 'boiler',
+      site: 's9',
+      line: 'l1',
+      status: 'online',
+      version: 1,
+      readings: { temperature_c: 62 },
+      last_seen: '2026-11-23T10:00:00.050Z',
+      desired: {},
+    });
   });
 });

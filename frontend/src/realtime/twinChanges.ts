@@ -34,9 +34,38 @@ export function computeDelta(twin: Twin): Twin['delta'] {
 }
 
 /**
+ * A twin first seen through telemetry: its first `reported` change carries its placement (which
+ * later ones carry only when the machine moves). Everything else starts empty, as the server's.
+ */
+function firstSeen(change: TwinChange): Twin | undefined {
+  if (change.kind !== 'reported' || change.machine_type === undefined) return undefined;
+  const seen = change.last_seen ?? null;
+  return {
+    id: change.id,
+    machine_type: change.machine_type,
+    site: change.site ?? null,
+    line: change.line ?? null,
+    status: 'online',
+    ts: null,
+    last_seen: seen,
+    quality: 'good',
+    version: 0,
+    created_at: seen,
+    updated_at: seen,
+    readings: {},
+    reported: {},
+    desired: {},
+    desired_version: 0,
+    delta: {},
+    attributes: {},
+  };
+}
+
+/**
  * Applies one change to a twin. Returns the new twin (a new object when anything changed), the same
  * twin when the change is older than it (by `version`), `undefined` when there is no twin to
- * apply a partial change to, and `null` when the twin was removed.
+ * apply a partial change to (and it is not a machine's first), and `null` when the twin was
+ * removed.
  */
 export function applyTwinChange(
   twin: Twin | undefined,
@@ -45,9 +74,10 @@ export function applyTwinChange(
   if (change.kind === 'removed') return null;
   if (twin && typeof change.version === 'number' && change.version < twin.version) return twin;
   if (change.kind === 'twin') return wholeTwin(change) ?? twin;
-  if (!twin) return undefined;
-  const next: Twin = { ...twin };
-  if (typeof change.version === 'number') next.version = Math.max(twin.version, change.version);
+  const base = twin ?? firstSeen(change);
+  if (!base) return undefined;
+  const next: Twin = { ...base };
+  if (typeof change.version === 'number') next.version = Math.max(base.version, change.version);
   if (change.kind === 'reported') {
     if (change.ts !== undefined) next.ts = change.ts;
     if (change.quality !== undefined) next.quality = change.quality;
@@ -56,12 +86,12 @@ export function applyTwinChange(
     if (change.machine_type !== undefined) next.machine_type = change.machine_type;
     if (change.site !== undefined) next.site = change.site;
     if (change.line !== undefined) next.line = change.line;
-    if (change.readings) next.readings = { ...twin.readings, ...change.readings };
-    if (change.reported) next.reported = { ...twin.reported, ...change.reported };
+    if (change.readings) next.readings = { ...base.readings, ...change.readings };
+    if (change.reported) next.reported = { ...base.reported, ...change.reported };
     if (isRecord(change.delta)) next.delta = change.delta;
-    else if (Object.keys(twin.desired).length > 0) next.delta = computeDelta(next);
+    else if (Object.keys(base.desired).length > 0) next.delta = computeDelta(next);
     // A machine that reports is online (the status watcher confirms with a `twin` change).
-    if (twin.status !== 'online') next.status = 'online';
+    if (base.status !== 'online') next.status = 'online';
   } else if (change.kind === 'status') {
     if (change.status) next.status = change.status;
     if (change.last_seen !== undefined) next.last_seen = change.last_seen;
