@@ -2,6 +2,7 @@ import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { renderWithApp } from '../../../testing/render';
 import { makeTwin, makeUpdate, sampleTwins } from '../../../testing/sampleData';
+import { FLEET_FIELDS } from '../hooks/useFleet';
 import { FleetPanel } from './FleetPanel';
 
 function rowOf(id: string): HTMLElement {
@@ -31,18 +32,11 @@ describe('FleetPanel', () => {
       sub: 'fleet',
       stream: 'twins',
       max_rate_hz: 2,
-      // The whole fleet without readings; the rows on screen get them (below).
-      fields: [
-        'last_seen',
-        'status',
-        'health',
-        'anomaly_score',
-        'strategy',
-        'machine_type',
-        'site',
-        'line',
-      ],
+      fields: FLEET_FIELDS,
     });
+    // The whole fleet without readings; the rows on screen get them (below).
+    expect(FLEET_FIELDS).toEqual(expect.arrayContaining(['last_seen', 'status', 'health']));
+    expect(FLEET_FIELDS).not.toContain('readings');
     act(() => stream.snapshot('twins', sampleTwins.items, 'fleet'));
     const table = await screen.findByRole('table', { name: 'Machines' });
     expect(within(table).getAllByRole('row')).toHaveLength(1 + 3);
