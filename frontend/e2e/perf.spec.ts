@@ -1,7 +1,7 @@
 // Dashboard performance with a large live fleet (default 1,000 machines at 1 Hz; `make
 // bench-frontend`). Prints the figures and records them in docs/benchmarks.md ("Dashboard");
 // it never asserts timing (speed is measured, not tested).
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expect, test, type Page } from '@playwright/test';
@@ -141,10 +141,13 @@ test('dashboard performance figures', async ({ page, request }) => {
   // eslint-disable-next-line no-console
   console.log(`\n${section}\n`);
 
-  const doc = readFileSync(BENCHMARKS, 'utf8');
+  // PW_BENCH_OUT may name a new file: it then holds this section only.
+  const doc = existsSync(BENCHMARKS) ? readFileSync(BENCHMARKS, 'utf8') : '';
   const block = `${BEGIN}\n${section}\n${END}`;
   const next = doc.includes(BEGIN)
     ? doc.replace(new RegExp(`${BEGIN}[\\s\\S]*?${END}`), block)
-    : doc.replace(/\n## /, `\n## Dashboard\n\n${block}\n\n## `);
+    : doc.includes('\n## ')
+      ? doc.replace(/\n## /, `\n## Dashboard\n\n${block}\n\n## `)
+      : `${doc}\n## Dashboard\n\n${block}\n`;
   writeFileSync(BENCHMARKS, next);
 });
