@@ -180,27 +180,28 @@ class Client:
             s.pending_seq = seq
             self.flush_when_due(s)
             return
-        if not s.filter.empty:
-            items = [i for i in items if self.wants(s, i)]
-        if s.fields is not None:
-            fields = s.fields
-            items = [p for i in items if (p := project(i, fields)) is not None]
-        if not items:
-            return
         if s.max_rate_hz is None or replay:
-            s.seq = seq
             if cache is not None and s.filter.empty:
-                # Clients with the same projection of the same message share its serialisation.
+                # Unfiltered clients with the same projection of a message share its items' serialisation
+                # ("" when nothing is left to send).
                 key = (id(msg), s.fields)
                 body = cache.get(key)
                 if body is None:
-                    body = cache[key] = orjson.dumps(items).decode()
+                    selected = self.select(s, items)
+                    body = cache[key] = orjson.dumps(selected).decode() if selected else ""
             else:
-                body = orjson.dumps(items).decode()
+                selected = self.select(s, items)
+                body = orjson.dumps(selected).decode() if selected else ""
+            if not body:
+                return
+            s.seq = seq
             self.offer(
                 f'{{"type":"update","sub":{orjson.dumps(s.sub).decode()},"seq":{seq},'
                 f'"replay":{"true" if replay else "false"},"items":{body}}}'
             )
+            return
+        items = self.select(s, items)
+        if not items:
             return
         for i in items:
             coalesce(s.pending, s.stream, i)
@@ -213,6 +214,15 @@ class Client:
             self.flush(s)
         else:
             self.wake.set()
+
+    def select(self, s: Subscription, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items of a message this subscription gets: filtered, then projected to its `fields`."""
+        if not s.filter.empty:
+            items = [i for i in items if self.wants(s, i)]
+        if s.fields is not None:
+            fields = s.fields
+            items = [p for i in items if (p := project(i, fields)) is not None]
+        return items
 
     def wants(self, s: Subscription, item: dict[str, Any]) -> bool:
         machine_id = item_machine(s.stream, item)
