@@ -175,6 +175,9 @@ function buildLayout(
   };
 }
 
+/** The trace's line as Plotly draws it (an internal: checked before use). */
+const LINE_PATH = '.scatterlayer .trace path.js-line';
+
 /** Plotly's axis after a draw: linear value (epoch ms on a date axis) to pixels in the plot area. */
 interface DrawnAxis {
   l2p(value: number): number;
@@ -188,7 +191,7 @@ interface DrawnAxis {
 function drawLine(element: HTMLElement, line: Trace): boolean {
   const layout = (element as unknown as { _fullLayout?: { xaxis?: DrawnAxis; yaxis?: DrawnAxis } })
     ._fullLayout;
-  const path = element.querySelector<SVGPathElement>('.scatterlayer .trace path.js-line');
+  const path = element.querySelector<SVGPathElement>(LINE_PATH);
   const xa = layout?.xaxis;
   const ya = layout?.yaxis;
   if (!xa || !ya || !path || typeof xa.l2p !== 'function' || typeof ya.l2p !== 'function') {
@@ -212,7 +215,7 @@ function drawLine(element: HTMLElement, line: Trace): boolean {
 
 /** The figure has the line `drawLine` rewrites (Plotly's internals as expected). */
 function drawnLine(element: HTMLElement): boolean {
-  return element.querySelector('.scatterlayer .trace path.js-line') !== null;
+  return element.querySelector(LINE_PATH) !== null;
 }
 
 /** What `plot` returns when it rewrote the line in place (nothing for the queue to wait on). */
@@ -291,7 +294,9 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
             if (ranges.xaxis) update['xaxis.range'] = current.range;
             if (ranges.yaxis && yRange.current) update['yaxis.range'] = yRange.current;
             return Plotly.relayout(element, update).then(() => {
-              modelBehind.current = drawLine(element, line);
+              // Plotly's data is the previous sample's either way.
+              modelBehind.current = true;
+              drawLine(element, line);
             });
           }
         }
