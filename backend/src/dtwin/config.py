@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dtwin.contracts.limits import Limits
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -53,6 +55,11 @@ class Settings(BaseSettings):
     kafka_partitions: int = 6
     consumer_max_records: int = 5000
     consumer_poll_timeout_ms: int = 200
+    consumer_stall_after_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A batch failing on infrastructure this long marks the consumer stalled (readyz 503)",
+    )
 
     # --- scoring ---
     scoring_enabled: bool = Field(default=True, description="Score every reading in the consumer")
@@ -63,6 +70,11 @@ class Settings(BaseSettings):
     )
     topic_anomaly_events: str = "anomaly.events"
     topic_decisions: str = "twin.decisions"
+    scoring_evict_after_s: float = Field(
+        default=6 * 3600.0,
+        gt=0,
+        description="Drop a machine's scoring state after this long without telemetry (rebuilt if it returns)",
+    )
 
     # --- bridge ---
 
@@ -71,8 +83,30 @@ class Settings(BaseSettings):
         default="bridge", description="MQTT shared-subscription group ('' = none)"
     )
     bridge_metrics_port: int | None = Field(default=9108, description="Prometheus metrics port (None = off)")
-    max_clock_skew_s: float = Field(default=300.0, description="Reject telemetry this far ahead of our clock")
-    max_age_s: float = Field(default=30 * 86400.0, description="Reject telemetry older than this")
+
+    # --- input limits (contracts/limits.py; the bridge and the consumer apply the same ones) ---
+    max_payload_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest telemetry payload")
+    max_sensors_per_message: int = Field(default=256, ge=1, description="Readings in one message")
+    max_machine_types: int = Field(default=500, ge=1, description="Distinct machine types telemetry may name")
+    max_sensors_per_type: int = Field(
+        default=128, ge=1, description="Distinct sensor names one machine type may have (more: DLQ)"
+    )
+    max_reported_keys: int = Field(default=128, ge=1, description="`reported` properties in one message")
+    max_reported_per_type: int = Field(
+        default=128, ge=1, description="Distinct `reported` property names one machine type may have"
+    )
+    max_reported_depth: int = Field(default=8, ge=1, le=64, description="Nesting of a reported value")
+    max_abs_reading: float = Field(default=1e15, gt=0, description="Readings must be finite and below this")
+    max_clock_skew_s: float = Field(
+        default=10.0, ge=0, description="Reject telemetry stamped this far ahead of our clock"
+    )
+    max_age_s: float = Field(default=30 * 86400.0, gt=0, description="Reject telemetry older than this")
+    dlq_payload_bytes: int = Field(
+        default=8 * 1024,
+        ge=0,
+        le=256 * 1024,
+        description="Payload bytes a dead letter keeps (+ size, sha256)",
+    )
 
     # --- Redis ---
     redis_prefix: str = "dtwin"
@@ -134,6 +168,22 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    def limits(self) -> Limits:
+        """The input limits these settings set (one object handed to the bridge, consumer and scorer)."""
+        return Limits(
+            max_payload_bytes=self.max_payload_bytes,
+            max_machine_types=self.max_machine_types,
+            max_sensors_per_message=self.max_sensors_per_message,
+            max_sensors_per_type=self.max_sensors_per_type,
+            max_reported_keys=self.max_reported_keys,
+            max_reported_per_type=self.max_reported_per_type,
+            max_reported_depth=self.max_reported_depth,
+            max_abs_reading=self.max_abs_reading,
+            max_future_skew_s=self.max_clock_skew_s,
+            max_age_s=self.max_age_s,
+            dlq_payload_bytes=self.dlq_payload_bytes,
+        )
 
     @property
     def embedded_bus(self) -> bool:

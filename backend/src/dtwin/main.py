@@ -139,6 +139,8 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         events=events,
         durable=adapters.durable,
         scoring=scoring,
+        limits=settings.limits(),
+        stall_after_s=settings.consumer_stall_after_s,
     )
     view = FleetView()
     adapters.view = view

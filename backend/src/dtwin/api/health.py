@@ -35,7 +35,8 @@ async def healthz() -> Health:
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 async def readyz(request: Request, adapters: AdaptersDep) -> JSONResponse:
     """Ready to serve: Redis answers PING, the database answers a query, and the telemetry consumer is
-    running and polled its topic recently. 503 with the failing checks otherwise."""
+    running, polled its topic recently and is not stuck retrying a batch (an infrastructure failure for
+    longer than its stall time). 503 with the failing checks otherwise."""
     checks: dict[str, str] = {}
     try:
         await adapters.redis.ping()
@@ -49,11 +50,18 @@ async def readyz(request: Request, adapters: AdaptersDep) -> JSONResponse:
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}: {exc}"
     consumer = request.app.state.consumer
-    idle = time.monotonic() - consumer.state.last_poll_monotonic
-    if not adapters.supervisor.running("telemetry-consumer") or not consumer.state.started:
+    state = consumer.state
+    now = time.monotonic()
+    idle = now - state.last_poll_monotonic
+    if not adapters.supervisor.running("telemetry-consumer") or not state.started:
         checks["consumer"] = "error: not running"
+    elif state.stalled_since is not None:
+        checks["consumer"] = (
+            f"error: stalled for {now - state.stalled_since:.0f} s, the same batch failing "
+            f"({state.retries} retries so far): {state.last_error}"
+        )
     elif idle > CONSUMER_STALL_S:
-        checks["consumer"] = f"error: no poll for {idle:.0f} s ({consumer.state.last_error or 'stalled'})"
+        checks["consumer"] = f"error: no poll for {idle:.0f} s ({state.last_error or 'stalled'})"
     else:
         checks["consumer"] = "ok"
     ok = all(v == "ok" for v in checks.values())

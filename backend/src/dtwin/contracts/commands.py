@@ -8,12 +8,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from dtwin.contracts.telemetry import (
-    MACHINE_ID_PATTERN,
-    MAX_PAYLOAD_BYTES,
-    Rejection,
-    format_validation_error,
-)
+from dtwin.contracts.limits import DEFAULT_LIMITS, MACHINE_ID_PATTERN, check_properties
+from dtwin.contracts.telemetry import MAX_PAYLOAD_BYTES, Rejection, format_validation_error
 
 MachineId = Annotated[str, Field(pattern=MACHINE_ID_PATTERN)]
 Segment = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^/+#]+$")]
@@ -75,5 +71,11 @@ def parse_desired(raw: bytes) -> DesiredCommand | Rejection:
 
 
 def parse_ack(raw: bytes) -> DeviceAck | Rejection:
+    """A device's answer, with `applied` and `rejected` held to the limits of `reported` (they are stored on
+    the twin and in the change log like reported properties)."""
     result: DeviceAck | Rejection = _parse(DeviceAck, raw)
+    if isinstance(result, DeviceAck):
+        for where, props in (("applied", result.applied), ("rejected", result.rejected)):
+            if problem := check_properties(props, DEFAULT_LIMITS, where):
+                return Rejection(problem, result.machine_id, "reported")
     return result

@@ -1,5 +1,7 @@
 """The telemetry wire contract: schema 1 (one machine, one instant, many sensors) and the single-reading
-gateway form. Both normalise to `Telemetry`; anything else becomes a `Rejection` with a reason."""
+gateway form. Both normalise to `Telemetry`; anything else becomes a `Rejection` with a reason. Every limit
+(size, counts, names, ranges, the timestamp window) comes from `contracts/limits.py` and is checked here, so
+the bridge, the consumer, replay and embedded mode all apply the same rules."""
 
 from __future__ import annotations
 
@@ -9,16 +11,48 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-MAX_PAYLOAD_BYTES = 64 * 1024
-MAX_SENSORS = 256
-MACHINE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
-SENSOR_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+from dtwin.contracts.limits import (
+    DEFAULT_LIMITS,
+    MACHINE_ID_PATTERN,
+    PLACEMENT_PATTERN,
+    SENSOR_PATTERN,
+    Limits,
+    check_properties,
+    number_problem,
+)
+
+__all__ = [
+    "MACHINE_ID_PATTERN",
+    "MAX_PAYLOAD_BYTES",
+    "MAX_SENSORS",
+    "SENSOR_PATTERN",
+    "Rejection",
+    "Telemetry",
+    "encode_telemetry",
+    "iso_utc",
+    "parse_telemetry",
+]
+
+MAX_PAYLOAD_BYTES = DEFAULT_LIMITS.max_payload_bytes
+MAX_SENSORS = DEFAULT_LIMITS.max_sensors_per_message
 _SENSOR_RE = re.compile(SENSOR_PATTERN)
+_PLACEMENT_RE = re.compile(PLACEMENT_PATTERN)
+
+
+def _iso_string(value: object) -> object:
+    """Timestamps are ISO 8601 strings with a zone; a bare number (epoch seconds or milliseconds?) is
+    ambiguous and refused instead of being guessed."""
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 string with a time zone, e.g. 2026-11-23T10:00:00Z")
+    return value
+
 
 Quality = Literal["good", "uncertain", "bad"]
 MachineId = Annotated[str, Field(pattern=MACHINE_ID_PATTERN)]
+Placement = Annotated[str, Field(pattern=PLACEMENT_PATTERN)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_string)]
 Reading = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
@@ -29,12 +63,12 @@ class TelemetryV1(BaseModel):
 
     schema_: Literal[1] = Field(alias="schema")
     machine_id: MachineId
-    machine_type: Annotated[str, Field(min_length=1, max_length=64)] = "unknown"
-    ts: AwareDatetime
-    readings: Annotated[dict[str, Reading], Field(min_length=1, max_length=MAX_SENSORS)]
+    machine_type: Placement = "unknown"
+    ts: Timestamp
+    readings: Annotated[dict[str, Reading], Field(min_length=1)]
     quality: Quality = "good"
-    site: Annotated[str, Field(max_length=64)] | None = None
-    line: Annotated[str, Field(max_length=64)] | None = None
+    site: Placement | None = None
+    line: Placement | None = None
     reported: dict[str, Any] | None = None
 
 
@@ -43,13 +77,13 @@ class SingleReading(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    timestamp: AwareDatetime
+    timestamp: Timestamp
     machineId: MachineId
     sensorType: Annotated[str, Field(min_length=1, max_length=48)]
     value: Reading
     unit: Annotated[str, Field(max_length=16)] | None = None
-    quality: str = "good"
-    machineType: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    quality: Annotated[str, Field(max_length=16)] = "good"
+    machineType: Placement | None = None
 
 
 @dataclass(slots=True)
@@ -68,8 +102,12 @@ class Telemetry:
 
 @dataclass(slots=True, frozen=True)
 class Rejection:
+    """Why a message was refused. `code` is a short, stable category (for counting by reason); `reason` says
+    what exactly was wrong, for the person reading the dead letter."""
+
     reason: str
     machine_id: str | None = None
+    code: str = "invalid"
 
 
 # unit spellings -> the suffix used in sensor names (temperature + °C -> temperature_c)
@@ -126,41 +164,86 @@ def sensor_name(sensor_type: str, unit: str | None) -> str:
 
 
 def format_validation_error(exc: ValidationError) -> str:
+    """The first few errors as `field.path: message` (names shortened: they come from the sender)."""
     parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "payload"
+    for err in exc.errors(include_url=False)[:5]:
+        loc = ".".join(str(p)[:80] for p in err.get("loc", ())) or "payload"
         parts.append(f"{loc}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts)
+    more = len(exc.errors()) - 5
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def _check_sensor_names(readings: dict[str, float]) -> str | None:
-    for name in readings:
+def valid_placement(value: str | None) -> bool:
+    """Whether a site/line/machine type (from a topic or a header) has the accepted syntax."""
+    return value is not None and _PLACEMENT_RE.match(value) is not None
+
+
+def _check_readings(readings: dict[str, float], limits: Limits) -> Rejection | None:
+    if len(readings) > limits.max_sensors_per_message:
+        return Rejection(
+            f"readings: {len(readings)} sensors > {limits.max_sensors_per_message} per message",
+            code="too_many_sensors",
+        )
+    for name, value in readings.items():
         if not _SENSOR_RE.match(name):
-            return f"readings.{name}: sensor names must match {SENSOR_PATTERN}"
+            return Rejection(f"readings.{name[:80]}: sensor names must match {SENSOR_PATTERN}", code="name")
+        if problem := number_problem(value, limits):
+            return Rejection(f"readings.{name}: {problem}", code="range")
     return None
 
 
-def parse_telemetry(raw: bytes | str) -> Telemetry | Rejection:
-    """Decode and validate one payload in either accepted form. Never raises."""
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        return Rejection(f"payload too large: {len(raw)} bytes > {MAX_PAYLOAD_BYTES}")
+def check_time(ts: datetime, now: datetime, limits: Limits) -> Rejection | None:
+    """The timestamp window: at most `max_future_skew_s` ahead of our clock (a fast device clock would hold
+    a property at its future value until real time caught up) and at most `max_age_s` old."""
+    ahead = (ts - now).total_seconds()
+    if ahead > limits.max_future_skew_s:
+        return Rejection(
+            f"ts {iso_utc(ts)} is {ahead:.0f} s ahead of our clock (clock skew limit "
+            f"{limits.max_future_skew_s:g} s): the device clock is fast",
+            code="clock_skew",
+        )
+    if -ahead > limits.max_age_s:
+        return Rejection(
+            f"ts {iso_utc(ts)} is older than the accepted age of {limits.max_age_s:g} s", code="too_old"
+        )
+    return None
+
+
+def parse_telemetry(
+    raw: bytes | str, *, limits: Limits = DEFAULT_LIMITS, now: datetime | None = None
+) -> Telemetry | Rejection:
+    """Decode and validate one payload in either accepted form against `limits`, with the timestamp window
+    taken around `now` (default: the current time). Never raises."""
+    if len(raw) > limits.max_payload_bytes:
+        return Rejection(
+            f"payload too large: {len(raw)} bytes > {limits.max_payload_bytes}", code="too_large"
+        )
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        return Rejection(f"not valid JSON: {exc}")
+        return Rejection(f"not valid JSON: {exc}", code="json")
     if not isinstance(data, dict):
-        return Rejection("payload must be a JSON object")
-    machine_hint = data.get("machine_id", data.get("machineId"))
-    machine_hint = machine_hint if isinstance(machine_hint, str) and len(machine_hint) <= 128 else None
+        return Rejection("payload must be a JSON object", code="json")
+    hint = data.get("machine_id", data.get("machineId"))
+    hint = hint if isinstance(hint, str) and re.match(MACHINE_ID_PATTERN, hint) else None
+    parsed = _normalise(data, hint, limits)
+    if isinstance(parsed, Rejection):
+        return parsed if parsed.machine_id or not hint else Rejection(parsed.reason, hint, parsed.code)
+    if bad := check_time(parsed.ts, now or datetime.now(UTC), limits):
+        return Rejection(bad.reason, parsed.machine_id, bad.code)
+    return parsed
+
+
+def _normalise(data: dict[str, Any], hint: str | None, limits: Limits) -> Telemetry | Rejection:
     try:
         if "schema" in data:
             if data["schema"] != 1:
-                return Rejection(
-                    f"unsupported schema version {data['schema']!r} (supported: 1)", machine_hint
-                )
+                return Rejection(f"unsupported schema version {repr(data['schema'])[:20]} (supported: 1)")
             msg = TelemetryV1.model_validate(data)
-            if bad := _check_sensor_names(msg.readings):
-                return Rejection(bad, msg.machine_id)
+            if bad := _check_readings(msg.readings, limits):
+                return Rejection(bad.reason, msg.machine_id, bad.code)
+            if msg.reported is not None and (problem := check_properties(msg.reported, limits, "reported")):
+                return Rejection(problem, msg.machine_id, "reported")
             return Telemetry(
                 machine_id=msg.machine_id,
                 machine_type=msg.machine_type,
@@ -181,6 +264,8 @@ def parse_telemetry(raw: bytes | str) -> Telemetry | Rejection:
                 return Rejection(
                     f"sensorType: cannot form a sensor name from {single.sensorType!r}", single.machineId
                 )
+            if problem := number_problem(single.value, limits):
+                return Rejection(f"value: {problem}", single.machineId, "range")
             return Telemetry(
                 machine_id=single.machineId,
                 machine_type=single.machineType or "unknown",
@@ -189,7 +274,7 @@ def parse_telemetry(raw: bytes | str) -> Telemetry | Rejection:
                 quality=quality,  # type: ignore[arg-type]
             )
     except ValidationError as exc:
-        return Rejection(format_validation_error(exc), machine_hint)
+        return Rejection(format_validation_error(exc), hint, "schema")
     return Rejection("unknown message form: expected a 'schema' field (schema 1) or the single-reading form")
 
 

@@ -34,3 +34,8 @@ class RedisKeys:
 
     def twin(self, machine_id: str) -> str:
         return f"{self.prefix}:twin:{machine_id}"
+
+    def names(self, machine_type: str, kind: str) -> str:
+        """The admitted names of one kind (r: sensors, p: reported properties) of a machine type; the
+        machine types themselves are `names("types", "t")`."""
+        return f"{self.prefix}:names:{kind}:{machine_type}"

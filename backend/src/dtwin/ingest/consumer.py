@@ -1,10 +1,18 @@
 """The telemetry consumer: per batch, validate -> write readings (idempotent) -> update Redis twins and
 publish updates (one round trip) -> flush the DLQ -> commit offsets. Offsets are committed only after the
-batch is durable; an infrastructure failure retries the same batch with backoff and commits nothing."""
+batch is durable.
+
+Two kinds of failure, told apart by type (`core/failures.py`): a failure that a message itself causes
+(invalid, over a limit, or refused by a store: a data or script error) sends that message to the dead-letter
+topic with its reason and the rest of the batch goes on; such a message is found by halving the batch until
+it stands alone. Only an infrastructure failure retries the same batch, with backoff, committing nothing;
+after `stall_after_s` of that the consumer reports itself stalled (readiness fails, `stalled_since`, an
+error log line every `stall_log_every_s`) until a retry succeeds."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -15,10 +23,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.anomalies.scoring import ScoringStage
-from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telemetry
+from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
+from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telemetry, valid_placement
 from dtwin.core.bus import BusMessage, TelemetryBus
 from dtwin.core.db import transaction
+from dtwin.core.failures import is_infrastructure
 from dtwin.ingest.dlq import send_to_dlq
+from dtwin.ingest.names import NameLimits
 from dtwin.readings.repository import ReadingRepository, ReadingTuple
 from dtwin.twins.durable import Durability
 from dtwin.twins.events import ReportedSummarizer, TwinEventLog
@@ -36,7 +47,28 @@ class ConsumerState:
     readings: int = 0
     rejected: int = 0
     retries: int = 0
+    poison: int = 0  # messages dead-lettered because processing them failed (not validation)
     last_error: str | None = None
+    failing_since: float | None = None  # monotonic time of the first failure of the current batch
+    stalled_since: float | None = None  # set once it has failed for stall_after_s
+
+
+@dataclass(slots=True)
+class Accepted:
+    """A message that passed validation, with the headers the bridge set and the message itself (for the
+    dead-letter record, should storing it fail)."""
+
+    t: Telemetry
+    headers: dict[str, str]
+    msg: BusMessage
+
+
+class StageFailed(Exception):
+    """A batch stage failed; `stage` names it for the dead letter, the cause is the original error."""
+
+    def __init__(self, stage: str, exc: BaseException) -> None:
+        super().__init__(f"{stage}: {type(exc).__name__}: {exc}")
+        self.stage = stage
 
 
 @dataclass(slots=True)
@@ -49,8 +81,9 @@ class BatchResult:
 
 def coalesce(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[dict[str, Any]]:
     """Latest state per machine in this batch, as TwinUpdate-shaped dicts for TwinStore.apply. Each property
-    keeps its newest value; a value older than the update's ts carries its own time in `times`, so the
-    store's per-property timestamp rule stays exact."""
+    keeps its newest value (of two with the same timestamp, the first received, as the database does); a value
+    older than the update's ts carries its own time in `times`, so the store's per-property timestamp rule
+    stays exact."""
     latest: dict[str, dict[str, Any]] = {}
     for t, headers in accepted:
         ts = iso_utc(t.ts)
@@ -78,7 +111,7 @@ def coalesce(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[dict[str,
             target = u["readings" if ns == "r" else "reported"]
             for name, value in values.items():
                 key = f"{ns}:{name}"
-                if name not in target or u["times"].get(key, u["ts"]) <= ts:
+                if name not in target or u["times"][key] < ts:  # same ts: the first value stays
                     target[name] = value
                     u["times"][key] = ts
     for u in latest.values():  # only properties older than the update's own ts need their time
@@ -101,6 +134,9 @@ class TelemetryConsumer:
         events: TwinEventLog | None = None,
         durable: Durability | None = None,
         scoring: ScoringStage | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        stall_after_s: float = 30.0,
+        stall_log_every_s: float = 30.0,
     ) -> None:
         self.bus = bus
         self.scoring = scoring
@@ -113,6 +149,10 @@ class TelemetryConsumer:
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
         self.events = events
+        self.limits = limits
+        self.names = NameLimits(store.redis, store.keys, limits)
+        self.stall_after_s = stall_after_s
+        self.stall_log_every_s = stall_log_every_s
         self.summaries = ReportedSummarizer()
         self.state = ConsumerState()
 
@@ -134,59 +174,166 @@ class TelemetryConsumer:
             await consumer.stop()
 
     async def _process_until_done(self, msgs: list[BusMessage]) -> None:
+        """Process the batch; on an infrastructure failure retry it (backoff up to 10 s), committing
+        nothing. The retries do not count as polls: a consumer stuck here is reported stalled."""
         backoff = 0.2
+        s = self.state
+        logged_at = -math.inf
         while True:
             try:
                 await self.process_batch(msgs)
-                self.state.last_error = None
-                return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # infrastructure failure: retry the same batch, commit nothing
-                self.state.retries += 1
-                self.state.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("batch_retry", error=self.state.last_error, messages=len(msgs), backoff_s=backoff)
+            except Exception as exc:
+                now = time.monotonic()
+                s.retries += 1
+                s.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                if s.failing_since is None:
+                    s.failing_since = now
+                if s.stalled_since is None and now - s.failing_since >= self.stall_after_s:
+                    s.stalled_since = s.failing_since
+                if s.stalled_since is not None:
+                    if now - logged_at >= self.stall_log_every_s:
+                        logged_at = now
+                        log.error(
+                            "consumer_stalled",
+                            stalled_s=round(now - s.stalled_since),
+                            retries=s.retries,
+                            error=s.last_error,
+                            messages=len(msgs),
+                        )
+                else:
+                    log.warning("batch_retry", error=s.last_error, messages=len(msgs), backoff_s=backoff)
                 await asyncio.sleep(backoff * (0.5 + random.random()))
                 backoff = min(backoff * 2, 10.0)
-                self.state.last_poll_monotonic = time.monotonic()
+                continue
+            if s.stalled_since is not None:
+                log.info("consumer_recovered", stalled_s=round(time.monotonic() - s.stalled_since))
+            s.failing_since = s.stalled_since = None
+            s.last_error = None
+            return
 
     async def process_batch(self, msgs: list[BusMessage]) -> BatchResult:
-        accepted: list[tuple[Telemetry, dict[str, str]]] = []
-        rows: list[ReadingTuple] = []
+        now = datetime.now(UTC)
+        accepted: list[Accepted] = []
         rejected = 0
         for m in msgs:
-            parsed = parse_telemetry(m.value)
+            parsed = self._validate(m, now)
             if isinstance(parsed, Rejection):
                 rejected += 1
-                await send_to_dlq(self.bus, self.dlq_topic, m, parsed, stage="consumer")
+                await self._dead_letter(m, parsed)
                 continue
-            accepted.append((parsed, m.headers))
-            mid, ts, q = parsed.machine_id, parsed.ts, parsed.quality
-            rows.extend((mid, sensor, ts, value, q) for sensor, value in parsed.readings.items())
+            accepted.append(Accepted(parsed, m.headers, m))
+        verdicts = await self.names.check([a.t for a in accepted])
+        if any(verdicts):
+            kept: list[Accepted] = []
+            for a, verdict in zip(accepted, verdicts, strict=True):
+                if verdict is None:
+                    kept.append(a)
+                else:
+                    rejected += 1
+                    await self._dead_letter(a.msg, verdict)
+            accepted = kept
 
-        if rows:
-            async with transaction(self.sessions) as session:
-                await ReadingRepository(session).insert_many(rows)
-        updates = coalesce(accepted)
-        now = datetime.now(UTC)
-        changed = await self.store.apply(updates, last_seen=iso_utc(now))
-        if self.scoring is not None:
+        stored, readings, machines = await self._store_isolating(accepted, now)
+        rejected += len(accepted) - len(stored)
+        if self.scoring is not None and stored:
             try:
-                await self.scoring.process([t for t, _ in accepted])
+                await self.scoring.process([a.t for a in stored])
             except Exception:  # analytics must not stop ingestion: the readings are stored either way
-                log.exception("scoring_failed", messages=len(accepted))
-        if self.durable is not None:
-            await self.durable.registry.register_new(updates)
-            await self.durable.snapshots.after_batch(changed)
-        if self.events is not None:
-            await self.events.record_many(self.summaries.observe(changed, updates, now))
+                log.exception("scoring_failed", messages=len(stored))
         await self.bus.flush()  # the DLQ records are durable before offsets move
 
         s = self.state
         s.batches += 1
         s.messages += len(msgs)
-        s.readings += len(rows)
+        s.readings += readings
         s.rejected += rejected
         if rejected:
             log.info("batch_rejections", rejected=rejected, dlq=self.dlq_topic)
-        return BatchResult(len(accepted), rejected, len(rows), len(updates))
+        return BatchResult(len(stored), rejected, readings, machines)
+
+    async def _dead_letter(self, m: BusMessage, rejection: Rejection) -> None:
+        await send_to_dlq(
+            self.bus, self.dlq_topic, m, rejection, stage="consumer", keep_bytes=self.limits.dlq_payload_bytes
+        )
+
+    def _validate(self, m: BusMessage, now: datetime) -> Telemetry | Rejection:
+        """The contract's checks (the bridge ran them too, but not every producer is the bridge) and the
+        placement headers' syntax. Never raises: an unexpected error is this message's rejection."""
+        try:
+            parsed = parse_telemetry(m.value, limits=self.limits, now=now)
+        except Exception as exc:  # a validator bug must not stop the partition
+            log.exception("validation_error", partition=m.partition, offset=m.offset)
+            return Rejection(f"validation failed: {type(exc).__name__}", code="processing")
+        if isinstance(parsed, Telemetry):
+            for name in ("site", "line"):
+                value = m.headers.get(name)
+                if value is not None and not valid_placement(value):
+                    reason = f"header {name}: {value[:80]!r} is not a valid {name}"
+                    return Rejection(reason, parsed.machine_id, "placement")
+        return parsed
+
+    async def _store_isolating(self, items: list[Accepted], now: datetime) -> tuple[list[Accepted], int, int]:
+        """Store the items; a failure that is not infrastructure is narrowed down by halving until the
+        message that causes it stands alone, and that message is dead-lettered with the failing stage.
+        Every stage is idempotent (rows ignore duplicates, the twin's timestamps ignore what it has), so
+        a half stored twice is harmless. Returns (stored items, readings, machines)."""
+        if not items:
+            return [], 0, 0
+        try:
+            readings, machines = await self._store(items, now)
+            return items, readings, machines
+        except StageFailed as failure:
+            cause = failure.__cause__ or failure
+            if is_infrastructure(cause):
+                raise
+            if len(items) == 1:
+                a = items[0]
+                self.state.poison += 1
+                log.error(
+                    "poison_message",
+                    stage=failure.stage,
+                    error=str(failure)[:300],
+                    machine_id=a.t.machine_id,
+                    partition=a.msg.partition,
+                    offset=a.msg.offset,
+                )
+                reason = f"could not be stored: {failure}"
+                rejection = Rejection(reason, a.t.machine_id, "processing")
+                await self._dead_letter(a.msg, rejection)
+                return [], 0, 0
+            log.warning("batch_isolating", stage=failure.stage, error=str(failure)[:300], messages=len(items))
+            half = len(items) // 2
+            first = await self._store_isolating(items[:half], now)
+            second = await self._store_isolating(items[half:], now)
+            return first[0] + second[0], first[1] + second[1], first[2] + second[2]
+
+    async def _store(self, items: list[Accepted], now: datetime) -> tuple[int, int]:
+        """Readings to the database, twins to Redis (and the change stream), then the twin registry, state
+        snapshots and change log. Returns (readings, machines). Raises StageFailed."""
+        rows: list[ReadingTuple] = []
+        for a in items:
+            mid, ts, q = a.t.machine_id, a.t.ts, a.t.quality
+            rows.extend((mid, sensor, ts, value, q) for sensor, value in a.t.readings.items())
+        stage = "database"
+        try:
+            if rows:
+                async with transaction(self.sessions) as session:
+                    await ReadingRepository(session).insert_many(rows)
+            stage = "twin"
+            updates = coalesce([(a.t, a.headers) for a in items])
+            changed = await self.store.apply(updates, last_seen=iso_utc(now))
+            if self.durable is not None:
+                stage = "registry"
+                await self.durable.registry.register_new(updates)
+                stage = "snapshot"
+                await self.durable.snapshots.after_batch(changed)
+            if self.events is not None:
+                stage = "change log"
+                await self.events.record_many(self.summaries.observe(changed, updates, now))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise StageFailed(stage, exc) from exc
+        return len(rows), len(updates)

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import structlog
 
-from dtwin.contracts.commands import parse_ack
+from dtwin.contracts.commands import DeviceAck, parse_ack
 from dtwin.contracts.telemetry import Rejection, iso_utc
 from dtwin.core.bus import TelemetryBus
+from dtwin.core.failures import is_infrastructure
 from dtwin.ingest.dlq import send_to_dlq
 from dtwin.twins.durable import StateSnapshots
 from dtwin.twins.events import TwinEventLog
@@ -52,24 +53,28 @@ class AckConsumer:
                     if isinstance(ack, Rejection):
                         await send_to_dlq(self.bus, self.dlq_topic, m, ack, stage="consumer-acks")
                         continue
-                    if await self.store.record_ack(
-                        ack.machine_id,
-                        ack.version,
-                        ack.status,
-                        ack.applied,
-                        ack.rejected,
-                        iso_utc(ack.ts),
-                        now,
-                    ):
-                        self.recorded += 1
-                        if self.events is not None:
-                            details = ack.model_dump(
-                                mode="json", include={"version", "status", "applied", "rejected"}
-                            )
-                            await self.events.record(ack.machine_id, ack.ts, "ack", details, None)
-                        if self.snapshots is not None:
-                            await self.snapshots.publish([ack.machine_id])
+                    try:
+                        await self._record(ack, now)
+                    except Exception as exc:
+                        if is_infrastructure(exc):
+                            raise  # the supervisor restarts us; the uncommitted acks come again
+                        # this ack itself cannot be recorded: set it aside, the others go on
+                        log.error("poison_ack", error=f"{type(exc).__name__}: {exc}"[:300], offset=m.offset)
+                        reason = f"could not be recorded: {type(exc).__name__}: {exc}"
+                        rejection = Rejection(reason, ack.machine_id, "processing")
+                        await send_to_dlq(self.bus, self.dlq_topic, m, rejection, stage="consumer-acks")
                 await self.bus.flush()
                 await consumer.commit()
         finally:
             await consumer.stop()
+
+    async def _record(self, ack: DeviceAck, now: str) -> None:
+        if await self.store.record_ack(
+            ack.machine_id, ack.version, ack.status, ack.applied, ack.rejected, iso_utc(ack.ts), now
+        ):
+            self.recorded += 1
+            if self.events is not None:
+                details = ack.model_dump(mode="json", include={"version", "status", "applied", "rejected"})
+                await self.events.record(ack.machine_id, ack.ts, "ack", details, None)
+            if self.snapshots is not None:
+                await self.snapshots.publish([ack.machine_id])

@@ -3,10 +3,30 @@
 -- KEYS[4..n+3] = twin hashes (aligned with the updates)
 -- ARGV[1] = JSON array of updates {id, machine_type, site, line, ts, quality, readings{}, reported{}}
 -- ARGV[2] = processing time (ISO UTC), ARGV[3] = pub/sub channel, ARGV[4] = change log length cap
--- Per-property timestamps decide: a property is written only if the update's ts is >= the stored one
--- (ISO-8601 UTC strings of one fixed format compare like times). Late data never overwrites newer values.
+-- Per-property timestamps decide: a property is written only if the update's ts is newer than the stored
+-- one (ISO-8601 UTC strings of one fixed format compare like times). Late data never overwrites newer values,
+-- and of two values with the same timestamp the first one received stays, as in PostgreSQL (ON CONFLICT DO
+-- NOTHING), so the twin and the history agree.
+-- Argument lists go to HMGET/HSET in chunks: Lua's unpack() fails beyond a few thousand values.
 -- The twin's version increments once per update that changed anything; only effective changes are published.
 -- Returns the JSON array of the ids of the twins that changed.
+local CHUNK = 1000
+
+local function hmget(key, fields)
+  local out = {}
+  for i = 1, #fields, CHUNK do
+    local part = redis.call('HMGET', key, unpack(fields, i, math.min(i + CHUNK - 1, #fields)))
+    for j = 1, #part do out[#out + 1] = part[j] end
+  end
+  return out
+end
+
+local function hset(key, pairs)  -- pairs: field, value, field, value, ... (CHUNK is even)
+  for i = 1, #pairs, CHUNK do
+    redis.call('HSET', key, unpack(pairs, i, math.min(i + CHUNK - 1, #pairs)))
+  end
+end
+
 local updates = cjson.decode(ARGV[1])
 local now = ARGV[2]
 local out = {}
@@ -21,7 +41,7 @@ for i, u in ipairs(updates) do
   tfields[#tfields + 1] = 'ts'
   local nt = #tfields
   tfields[nt + 1] = 'machine_type'; tfields[nt + 2] = 'site'; tfields[nt + 3] = 'line'
-  local stored = redis.call('HMGET', key, unpack(tfields))
+  local stored = hmget(key, tfields)
   local newest = stored[nt]
   local set = {}
   local readings, reported = {}, {}
@@ -29,7 +49,7 @@ for i, u in ipairs(updates) do
   for j, nm in ipairs(names) do
     local cur = stored[j]
     local pts = times[nm[1] .. ':' .. nm[2]] or u.ts
-    if (not cur) or cur <= pts then
+    if (not cur) or cur < pts then
       if nm[1] == 'r' then
         local v = u.readings[nm[2]]
         set[#set + 1] = 'r:' .. nm[2]; set[#set + 1] = cjson.encode(v)
@@ -70,7 +90,7 @@ for i, u in ipairs(updates) do
     version = redis.call('HINCRBY', key, 'version', 1)
   end
   local created = redis.call('HSETNX', key, 'created_at', now) == 1
-  redis.call('HSET', key, unpack(set))
+  hset(key, set)
   if changed then
     local meta = redis.call('HMGET', key, 'quality', 'machine_type', 'site', 'line')
     local item = {kind = 'reported', id = u.id, quality = meta[1] or 'good', ts = ts, last_seen = now,

@@ -52,8 +52,7 @@ def bridge(
         shared_group=s.bridge_shared_group or None,
         client_id=f"{client_id}-{instance}" if instance else client_id,
         metrics_port=port or None,
-        max_clock_skew_s=s.max_clock_skew_s,
-        max_age_s=s.max_age_s,
+        limits=s.limits(),
     )
     asyncio.run(_run(Bridge(cfg)))
 

@@ -22,6 +22,11 @@ class BridgeMetrics:
         self.rejected = Counter(
             "dtwin_bridge_messages_rejected", "Messages sent to the DLQ", ["kind"], registry=r
         )
+        self.refused = Counter(
+            "dtwin_bridge_records_refused",
+            "Records Kafka refused for what they are (acknowledged to MQTT, logged)",
+            registry=r,
+        )
         self.commands = Counter(
             "dtwin_bridge_commands_delivered", "Desired-state messages published to MQTT", registry=r
         )

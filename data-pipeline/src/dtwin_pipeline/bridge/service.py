@@ -1,7 +1,10 @@
 """The bridge: the only door between devices (MQTT) and the platform (Kafka).
 
 In: `plant/{site}/{line}/{machine_id}/telemetry` -> validated -> Kafka `telemetry.raw` (key = machine id,
-headers site/line); `.../ack` -> `twin.acks`. Rejects -> `telemetry.dlq` with the raw payload and the reason.
+headers site/line); `.../ack` -> `twin.acks`. Rejects -> `telemetry.dlq` with the reason and a bounded copy of
+the payload (its first bytes, size and hash: a dead letter is never too large for its topic). A record Kafka
+refuses for what it is (not because Kafka is unavailable) is logged, counted and acknowledged: one message
+never stops the bridge.
 Out: Kafka `twin.desired` -> `.../desired` (see commands.py).
 
 Delivery: MQTT QoS 1 with manual acknowledgement. A message is acknowledged to the broker only once Kafka
@@ -14,10 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiomqtt
@@ -25,9 +29,11 @@ import structlog
 
 from dtwin.contracts.commands import parse_ack
 from dtwin.contracts.dlq import dead_letter
-from dtwin.contracts.telemetry import Rejection, parse_telemetry
+from dtwin.contracts.limits import DEFAULT_LIMITS, MACHINE_ID_PATTERN, PLACEMENT_PATTERN, Limits
+from dtwin.contracts.telemetry import Rejection, parse_telemetry, valid_placement
 from dtwin.contracts.topics import MQTT_ACK_FILTER, MQTT_TELEMETRY_FILTER, parse_mqtt_topic
 from dtwin.core.bus import KafkaBus, TelemetryBus
+from dtwin.core.failures import is_infrastructure
 from dtwin_pipeline.backoff import Backoff
 from dtwin_pipeline.bridge.commands import CommandForwarder
 from dtwin_pipeline.bridge.metrics import BridgeMetrics
@@ -55,8 +61,7 @@ class BridgeConfig:
     command_group: str = "dtwin-bridge-commands"
     commands: bool = True
     flush_interval_s: float = 0.5
-    max_clock_skew_s: float = 300.0
-    max_age_s: float = 30 * 86400.0
+    limits: Limits = DEFAULT_LIMITS
     metrics_port: int | None = None
     stats_interval_s: float = 30.0
 
@@ -73,37 +78,35 @@ class BridgeStats:
 
 
 def check_telemetry(
-    topic: str, payload: bytes, now: datetime, *, max_skew_s: float = 300.0, max_age_s: float = 30 * 86400.0
+    topic: str, payload: bytes, now: datetime, *, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[str, dict[str, str]] | Rejection:
     """Validate one telemetry message: (machine_id, headers) to forward, or the reason to reject it.
 
-    Clock rule: timestamps are normalised to UTC; a message more than `max_skew_s` ahead of the bridge's
-    clock (a device clock running fast) or older than `max_age_s` is rejected. Late data within that window
-    is forwarded unchanged: per-property timestamps downstream keep it from overwriting newer values."""
+    The contract's checks and limits (`parse_telemetry`), including the clock rule: timestamps are
+    normalised to UTC; a message more than `limits.max_future_skew_s` ahead of the bridge's clock (a device
+    clock running fast) or older than `limits.max_age_s` is rejected. Late data within that window is
+    forwarded unchanged: per-property timestamps downstream keep it from overwriting newer values."""
     parts = parse_mqtt_topic(topic)
     if parts is None or parts[3] != "telemetry":
         return Rejection(
-            f"unexpected topic {topic!r}: expected plant/{{site}}/{{line}}/{{machine_id}}/telemetry"
+            f"unexpected topic {topic[:200]!r}: expected plant/{{site}}/{{line}}/{{machine_id}}/telemetry",
+            code="topic",
         )
     site, line, topic_machine, _ = parts
-    parsed = parse_telemetry(payload)
+    machine_hint = topic_machine if re.match(MACHINE_ID_PATTERN, topic_machine) else None
+    for name, value in (("site", site), ("line", line)):
+        if not valid_placement(value):
+            return Rejection(
+                f"topic {name} {value[:80]!r} must match {PLACEMENT_PATTERN}", machine_hint, "topic"
+            )
+    parsed = parse_telemetry(payload, limits=limits, now=now)
     if isinstance(parsed, Rejection):
-        return Rejection(parsed.reason, parsed.machine_id or topic_machine)
+        return Rejection(parsed.reason, parsed.machine_id or machine_hint, parsed.code)
     if parsed.machine_id != topic_machine:
         return Rejection(
-            f"machine_id {parsed.machine_id!r} does not match the topic's machine {topic_machine!r}",
-            topic_machine,
-        )
-    ahead = (parsed.ts - now).total_seconds()
-    if ahead > max_skew_s:
-        return Rejection(
-            f"ts {parsed.ts.isoformat()} is {ahead:.0f} s ahead of the bridge clock "
-            f"(max skew {max_skew_s:.0f} s)",
-            topic_machine,
-        )
-    if now - parsed.ts > timedelta(seconds=max_age_s):
-        return Rejection(
-            f"ts {parsed.ts.isoformat()} is older than the accepted age of {max_age_s:.0f} s", topic_machine
+            f"machine_id {parsed.machine_id!r} does not match the topic's machine {topic_machine[:128]!r}",
+            machine_hint,
+            "topic",
         )
     return parsed.machine_id, {"site": site, "line": line}
 
@@ -154,13 +157,7 @@ class Bridge:
                 self.stats.acks += 1
                 self.metrics.forwarded.labels(self.cfg.topic_acks).inc()
         else:
-            checked = check_telemetry(
-                topic,
-                payload,
-                datetime.now(UTC),
-                max_skew_s=self.cfg.max_clock_skew_s,
-                max_age_s=self.cfg.max_age_s,
-            )
+            checked = check_telemetry(topic, payload, datetime.now(UTC), limits=self.cfg.limits)
             if isinstance(checked, Rejection):
                 fut = await self._reject(topic, payload, checked, kind)
             else:
@@ -171,20 +168,31 @@ class Bridge:
                 self.stats.forwarded += 1
                 self.metrics.forwarded.labels(self.cfg.topic_telemetry).inc()
         if mid is not None:
-            self._track(fut, mid)
+            self._track(fut, mid, topic, len(payload))
 
     async def _reject(self, topic: str, payload: bytes, rej: Rejection, kind: str) -> asyncio.Future[Any]:
         self.stats.rejected += 1
         self.metrics.rejected.labels(kind).inc()
-        return await self.bus.produce(
-            self.cfg.topic_dlq,
-            dead_letter(
-                payload, rej.reason, stage="bridge", source=f"mqtt:{topic}", machine_id=rej.machine_id
-            ),
-            key=rej.machine_id.encode() if rej.machine_id else None,
+        record = dead_letter(
+            payload,
+            rej.reason,
+            stage="bridge",
+            source=f"mqtt:{topic}",
+            machine_id=rej.machine_id,
+            code=rej.code,
+            keep_bytes=self.cfg.limits.dlq_payload_bytes,
         )
+        key = rej.machine_id.encode() if rej.machine_id else None
+        try:
+            return await self.bus.produce(self.cfg.topic_dlq, record, key=key)
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            done.set_exception(exc)  # refused at once: handled like a refused delivery (_track)
+            return done
 
-    def _track(self, fut: asyncio.Future[Any], mid: int) -> None:
+    def _track(self, fut: asyncio.Future[Any], mid: int, topic: str, size: int) -> None:
         self._inflight += 1
         self.metrics.inflight.set(self._inflight)
         client = self._client
@@ -192,10 +200,21 @@ class Bridge:
         def done(f: asyncio.Future[Any]) -> None:
             self._inflight -= 1
             self.metrics.inflight.set(self._inflight)
-            if f.cancelled() or f.exception() is not None:
-                # not acknowledged: the broker redelivers it on the persistent session after we reconnect
-                self._failure = f.exception() if not f.cancelled() else RuntimeError("delivery cancelled")
-                return
+            exc = RuntimeError("delivery cancelled") if f.cancelled() else f.exception()
+            if exc is not None:
+                if is_infrastructure(exc) or f.cancelled():
+                    # not acknowledged: the broker redelivers it on the persistent session after we reconnect
+                    self._failure = exc
+                    return
+                # Kafka refused this record itself (too large, invalid): it would refuse it every time, so
+                # redelivery would stop everything behind it. Count it, log it, acknowledge it.
+                self.metrics.refused.inc()
+                log.error(
+                    "bridge_record_refused",
+                    error=f"{type(exc).__name__}: {exc}"[:300],
+                    mqtt_topic=topic[:200],
+                    payload_bytes=size,
+                )
             if client is not None and client is self._client:
                 client._client.ack(mid, 1)
 

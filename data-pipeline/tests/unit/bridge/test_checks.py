@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from dtwin.contracts.commands import DesiredCommand, parse_ack, parse_desired
+from dtwin.contracts.limits import Limits
 from dtwin.contracts.telemetry import Rejection
 from dtwin_pipeline.bridge.service import BridgeConfig, check_ack, check_telemetry
 
@@ -36,13 +37,26 @@ def test_unexpected_topic_and_bad_payload_are_rejected() -> None:
 
 def test_clock_rule_rejects_future_beyond_skew_and_too_old_but_keeps_late_data() -> None:
     topic = "plant/s/l/pump-0001/telemetry"
-    ahead = check_telemetry(topic, telemetry(ts=NOW + timedelta(seconds=301)), NOW, max_skew_s=300)
-    assert isinstance(ahead, Rejection) and "301 s ahead" in ahead.reason
-    assert not isinstance(check_telemetry(topic, telemetry(ts=NOW + timedelta(seconds=299)), NOW), Rejection)
-    late = check_telemetry(topic, telemetry(ts=NOW - timedelta(hours=6)), NOW, max_age_s=86400)
+    limits = Limits(max_future_skew_s=300, max_age_s=86400)
+    ahead = check_telemetry(topic, telemetry(ts=NOW + timedelta(seconds=301)), NOW, limits=limits)
+    assert isinstance(ahead, Rejection) and "301 s ahead" in ahead.reason and ahead.code == "clock_skew"
+    soon = telemetry(ts=NOW + timedelta(seconds=299))
+    assert not isinstance(check_telemetry(topic, soon, NOW, limits=limits), Rejection)
+    late = check_telemetry(topic, telemetry(ts=NOW - timedelta(hours=6)), NOW, limits=limits)
     assert late == ("pump-0001", {"site": "s", "line": "l"})
-    old = check_telemetry(topic, telemetry(ts=NOW - timedelta(days=2)), NOW, max_age_s=86400)
+    old = check_telemetry(topic, telemetry(ts=NOW - timedelta(days=2)), NOW, limits=limits)
     assert isinstance(old, Rejection) and "older than" in old.reason
+
+
+def test_default_skew_is_seconds_not_minutes() -> None:
+    # a clock 290 s fast would hold the twin's value for 290 s: refused by default
+    fast = check_telemetry("plant/s/l/pump-0001/telemetry", telemetry(ts=NOW + timedelta(seconds=290)), NOW)
+    assert isinstance(fast, Rejection) and fast.code == "clock_skew"
+
+
+def test_topic_site_and_line_must_be_identifiers() -> None:
+    r = check_telemetry("plant/s ite;DROP/l/pump-0001/telemetry", telemetry(), NOW)
+    assert isinstance(r, Rejection) and r.code == "topic" and r.machine_id == "pump-0001"
 
 
 def test_ack_must_be_valid_and_match_its_topic() -> None:

@@ -1,0 +1,97 @@
+"""Input limits, in one place: what one device message or one client request may carry. The bridge, the
+consumer, the scoring engine and the API all read them from here; `Settings.limits()` sets their values
+(DTWIN_* variables, listed in docs/operations.md). Imports nothing of ours."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+# identifiers: machine ids (also site, line, machine types), sensor names, reported/desired property keys
+MACHINE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
+PLACEMENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+SENSOR_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+PROPERTY_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$"
+PROPERTY_RE = re.compile(PROPERTY_PATTERN)
+
+# the largest integer JSON may carry anywhere we store it (int64; orjson, Redis cjson and PostgreSQL agree)
+MAX_JSON_INT = 2**63 - 1
+MIN_JSON_INT = -(2**63)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one telemetry message may carry. Anything beyond is a rejection with the limit in its reason
+    (dead-letter topic, never a crash). Defaults are the documented ones."""
+
+    max_payload_bytes: int = 64 * 1024
+    max_machine_types: int = 500  # distinct machine types telemetry may name
+    max_sensors_per_message: int = 256
+    # distinct sensor names one machine type may accumulate; a message that would add more is rejected
+    # ("sensor limit"), so a device inventing names cannot grow the scorer's state without bound
+    max_sensors_per_type: int = 128
+    max_reported_keys: int = 128  # per message
+    max_reported_per_type: int = 128  # distinct reported property names per machine type, like sensors
+    max_reported_depth: int = 8  # nesting of objects/arrays inside one reported value
+    max_abs_reading: float = 1e15  # finite and below this magnitude
+    # a timestamp this far ahead of our clock is a device clock fault: accepted, it would hold the property at
+    # its future value (newest timestamp wins) until real time caught up
+    max_future_skew_s: float = 10.0
+    max_age_s: float = 30 * 86400.0  # older than this is rejected (history belongs in a backfill)
+    # dead-letter records keep at most this many bytes of the rejected payload (plus its size and sha256)
+    dlq_payload_bytes: int = 8 * 1024
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def check_properties(props: dict[str, Any], limits: Limits, where: str) -> str | None:
+    """Check a device's property object (`reported`, an ack's `applied`): at most `max_reported_keys` keys of
+    PROPERTY_PATTERN syntax, values nested at most `max_reported_depth` deep, no NUL in any string (PostgreSQL
+    text refuses it), integers within int64 and other numbers finite below `max_abs_reading`. Returns the
+    first problem found, or None."""
+    if len(props) > limits.max_reported_keys:
+        return f"{where}: {len(props)} properties > {limits.max_reported_keys} (reported key limit)"
+    for key, value in props.items():
+        if not PROPERTY_RE.match(key):
+            return f"{where}: property name {key[:80]!r} must match {PROPERTY_PATTERN}"
+        if problem := _check_value(value, limits, 1):
+            return f"{where}.{key}: {problem}"
+    return None
+
+
+def _check_value(value: object, limits: Limits, depth: int) -> str | None:
+    if isinstance(value, str):
+        return "strings must not contain NUL (\\u0000)" if "\x00" in value else None
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return None if MIN_JSON_INT <= value <= MAX_JSON_INT else "integer outside the 64-bit range"
+    if isinstance(value, float):
+        return number_problem(value, limits)
+    if depth >= limits.max_reported_depth and isinstance(value, dict | list):
+        return f"nested deeper than {limits.max_reported_depth} levels"
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if "\x00" in k:
+                return "keys must not contain NUL (\\u0000)"
+            if problem := _check_value(v, limits, depth + 1):
+                return problem
+        return None
+    if isinstance(value, list):
+        for v in value:
+            if problem := _check_value(v, limits, depth + 1):
+                return problem
+        return None
+    return f"unsupported value of type {type(value).__name__}"
+
+
+def number_problem(value: float, limits: Limits) -> str | None:
+    """Why a number is out of range (not finite, or |x| >= max_abs_reading), or None."""
+    if not math.isfinite(value):
+        return "numbers must be finite"
+    if abs(value) >= limits.max_abs_reading:
+        return f"|{value:g}| is out of range (limit {limits.max_abs_reading:g})"
+    return None
