@@ -15,21 +15,35 @@ from dtwin.contracts.limits import Limits
 from dtwin.contracts.telemetry import Rejection, Telemetry
 from dtwin.contracts.topics import RedisKeys
 
-# KEYS: the sets; ARGV[1..3]: limits of kinds t (machine types), r (sensors), p (reported);
-# then triples (index into KEYS, kind, name). Returns 1 (admitted) or 0 (over the limit) per triple.
+# Per message, all or nothing: a message is admitted only if every name it brings fits under its limit, so a
+# refused message takes no capacity. KEYS: the sets; ARGV[1..3]: the limits of kinds t (machine types),
+# r (sensors), p (reported); then per message: the number of groups, and per group: index into KEYS, kind,
+# number of names, the names. Returns per message '' (admitted) or the kind whose limit it would pass.
 ADMIT_LUA = """
 local limits = {t = tonumber(ARGV[1]), r = tonumber(ARGV[2]), p = tonumber(ARGV[3])}
 local out = {}
-for i = 4, #ARGV, 3 do
-  local key, kind, name = KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2]
-  if redis.call('SISMEMBER', key, name) == 1 then
-    out[#out + 1] = 1
-  elseif redis.call('SCARD', key) < limits[kind] then
-    redis.call('SADD', key, name)
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
+local i = 4
+while i <= #ARGV do
+  local ngroups = tonumber(ARGV[i])
+  i = i + 1
+  local groups, refused = {}, ''
+  for _ = 1, ngroups do
+    local key, kind, n = KEYS[tonumber(ARGV[i])], ARGV[i + 1], tonumber(ARGV[i + 2])
+    local new = {}
+    for j = 1, n do
+      local name = ARGV[i + 2 + j]
+      if redis.call('SISMEMBER', key, name) == 0 then new[#new + 1] = name end
+    end
+    i = i + 3 + n
+    if #new > 0 and refused == '' and redis.call('SCARD', key) + #new > limits[kind] then refused = kind end
+    groups[#groups + 1] = {key, new}
   end
+  if refused == '' then
+    for _, g in ipairs(groups) do
+      for _, name in ipairs(g[2]) do redis.call('SADD', g[1], name) end
+    end
+  end
+  out[#out + 1] = refused
 end
 return out
 """
@@ -75,40 +89,41 @@ class NameLimits:
     async def check(self, items: Sequence[Telemetry]) -> list[Rejection | None]:
         """Per message: None if all its names are admitted, else the rejection saying which limit."""
         pending: dict[int, list[tuple[str, str]]] = {}
-        triples: dict[tuple[str, str, str], int] = {}  # (type, kind, name) -> position in the call
-        for i, t in enumerate(items):
-            unknown = self._unknown(t)
-            if unknown:
-                pending[i] = unknown
-                for kind, name in unknown:
-                    triples.setdefault((t.machine_type, kind, name), len(triples))
-        if not triples:
-            return [None] * len(items)
         keys: dict[str, int] = {}
         args: list[str | int] = [self._limit("t"), self._limit("r"), self._limit("p")]
-        for mt, kind, name in triples:
-            key = self._key(mt, kind)
-            args += [keys.setdefault(key, len(keys) + 1), kind, name]
-        answers: list[int] = await self._admit(keys=list(keys), args=args)
-        admitted = {trip for trip, pos in triples.items() if answers[pos] == 1}
-        for mt, kind, name in admitted:
-            if kind == "t":
-                self._types.add(name)
-            else:
-                self._known.setdefault((mt, kind), set()).add(name)
+        for i, t in enumerate(items):
+            unknown = self._unknown(t)
+            if not unknown:
+                continue
+            pending[i] = unknown
+            kinds = sorted({kind for kind, _ in unknown}, key="trp".index)
+            args.append(len(kinds))
+            for kind in kinds:
+                names = [n for k, n in unknown if k == kind]
+                key = self._key(t.machine_type, kind)
+                args += [keys.setdefault(key, len(keys) + 1), kind, len(names), *names]
         out: list[Rejection | None] = [None] * len(items)
-        for i, unknown in pending.items():
+        if not pending:
+            return out
+        answers: list[bytes | str] = await self._admit(keys=list(keys), args=args)
+        for (i, unknown), answer in zip(pending.items(), answers, strict=True):
             t = items[i]
-            refused = [(k, n) for k, n in unknown if (t.machine_type, k, n) not in admitted]
-            if refused:
-                kind = refused[0][0]
-                names = ", ".join(n for k, n in refused if k == kind)
-                out[i] = Rejection(
-                    f"{_KIND_WORD[kind]} limit: machine type {t.machine_type!r} already has the most "
-                    f"distinct {_KIND_WORD[kind]} names allowed ({self._limit(kind)}); new: {names[:300]}"
-                    if kind != "t"
-                    else f"machine type limit: {self._limit('t')} machine types exist; new: {names[:100]}",
-                    t.machine_id,
-                    _CODE[kind],
+            refused = answer.decode() if isinstance(answer, bytes) else answer
+            if not refused:
+                for kind, name in unknown:
+                    if kind == "t":
+                        self._types.add(name)
+                    else:
+                        self._known.setdefault((t.machine_type, kind), set()).add(name)
+                continue
+            new = ", ".join(n for k, n in unknown if k == refused)
+            if refused == "t":
+                reason = f"machine type limit: {self._limit('t')} machine types exist; new: {new[:100]}"
+            else:
+                word = _KIND_WORD[refused]
+                reason = (
+                    f"{word} limit: machine type {t.machine_type!r} may have {self._limit(refused)} distinct "
+                    f"{word} names and this message would add more; new: {new[:300]}"
                 )
+            out[i] = Rejection(reason, t.machine_id, _CODE[refused])
         return out

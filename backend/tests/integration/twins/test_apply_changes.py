@@ -51,3 +51,18 @@ async def test_placement_is_published_for_new_and_moved_twins_only(
         {"machine_type": "pump", "site": "s2", "line": "l1"},
     ]
     assert all(c["last_seen"] == now and c["quality"] == "good" and "ts" in c for c in changes)
+
+
+async def test_a_twin_with_thousands_of_properties_is_applied_in_chunks(
+    real_redis: aioredis.Redis, uid: str
+) -> None:
+    """apply.lua hands HMGET/HSET their arguments in chunks: one update with 5,000 properties (above the
+    ~8,000 values Lua's unpack() takes, which stalled the consumer at ~2,000 properties) is applied whole."""
+    store = TwinStore(real_redis, RedisKeys(f"t{uid}"))
+    u = update(1, **{f"s{i}": float(i) for i in range(2000)})
+    u["reported"] = {f"p{i}": i for i in range(3000)}
+    changed = await store.apply([u], iso_utc(datetime.now(UTC)))
+    assert changed == ["pump-1"]
+    twin = await store.get("pump-1")
+    assert twin is not None and len(twin["readings"]) == 2000 and len(twin["reported"]) == 3000
+    assert twin["readings"]["s1999"] == 1999.0 and twin["reported"]["p2999"] == 2999

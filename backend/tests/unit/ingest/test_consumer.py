@@ -7,9 +7,12 @@ from pathlib import Path
 import fakeredis
 import orjson
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dtwin.contracts.telemetry import Telemetry
+from dtwin.contracts.limits import Limits
+from dtwin.contracts.telemetry import Telemetry, iso_utc
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.bus import BusMessage, MemoryBus
 from dtwin.core.db import create_engine, create_sessionmaker
@@ -18,7 +21,8 @@ from dtwin.ingest.consumer import TelemetryConsumer, coalesce
 from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.store import TwinStore
 
-T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+# yesterday 10:00 UTC: within the accepted age whenever the tests run
+T0 = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
 
 
 def msg(offset: int, machine: str = "pump-0001", ts: datetime = T0, **readings: float) -> BusMessage:
@@ -121,8 +125,8 @@ def test_coalesce_keeps_newest_values_and_the_time_of_older_ones() -> None:
         (u,) = coalesce([(t, {}) for t in order])
         assert u["readings"] == {"a": 2.0, "b": 1.0}
         assert u["reported"] == {"mode": "on"}
-        assert u["ts"] == "2026-11-23T10:00:01.000Z"
-        assert u["times"] == {"r:b": "2026-11-23T10:00:00.000Z", "p:mode": "2026-11-23T10:00:00.000Z"}
+        assert u["ts"] == iso_utc(T0 + timedelta(seconds=1))
+        assert u["times"] == {"r:b": iso_utc(T0), "p:mode": iso_utc(T0)}
 
 
 async def test_late_data_never_overwrites_newer_values_across_batches(
@@ -136,7 +140,7 @@ async def test_late_data_never_overwrites_newer_values_across_batches(
     twin = await consumer.store.get("pump-0001")
     assert twin is not None
     assert twin["readings"] == {"temperature_c": 70.0, "vibration_mm_s": 3.0}  # late value only fills a gap
-    assert twin["ts"] == "2026-11-23T10:00:10.000Z"
+    assert twin["ts"] == iso_utc(T0 + timedelta(seconds=10))
     assert twin["version"] == 2
     first = orjson.loads((await pubsub.get_message(timeout=1))["data"])
     second = orjson.loads((await pubsub.get_message(timeout=1))["data"])
@@ -150,10 +154,118 @@ async def test_reported_device_settings_land_in_the_twin(consumer: TelemetryCons
     body = {
         "schema": 1,
         "machine_id": "motor-1",
-        "ts": "2026-11-23T10:00:00Z",
+        "ts": iso_utc(T0),
         "readings": {"current_a": 3.0},
         "reported": {"mode": "standby", "speed_setpoint_rpm": 1400},
     }
     await consumer.process_batch([BusMessage("telemetry.raw", 0, 0, b"motor-1", orjson.dumps(body), {})])
     twin = await consumer.store.get("motor-1")
     assert twin is not None and twin["reported"] == {"mode": "standby", "speed_setpoint_rpm": 1400}
+
+
+def records(consumer: TelemetryConsumer) -> list[dict[str, object]]:
+    return [orjson.loads(m.value) for m in consumer.bus.retained("telemetry.dlq")]  # type: ignore[attr-defined]
+
+
+async def test_same_timestamp_keeps_the_first_value_in_the_twin_and_the_database(
+    consumer: TelemetryConsumer, sessions
+) -> None:
+    # one rule for conflicting values at one instant: the first received wins, in one batch or across two
+    await consumer.process_batch([msg(0, temperature_c=1.0), msg(1, temperature_c=2.0)])
+    await consumer.process_batch([msg(2, temperature_c=3.0)])
+    twin = await consumer.store.get("pump-0001")
+    assert twin is not None and twin["readings"] == {"temperature_c": 1.0} and twin["version"] == 1
+    async with sessions() as s:
+        rows = await ReadingRepository(s).recent("pump-0001", sensor=None, start=None, end=None, limit=10)
+    assert [(r.ts, r.value) for r in rows] == [(T0, 1.0)]
+
+
+async def test_a_message_the_store_refuses_is_dead_lettered_and_the_batch_goes_on(
+    consumer: TelemetryConsumer, sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure the message itself causes (here: the Redis script refusing one machine's update, as it did
+    for 2,000 reported keys) is found by halving the batch; that message goes to the DLQ with the stage."""
+    apply = consumer.store.apply
+
+    async def refuse_poison(updates, last_seen):  # type: ignore[no-untyped-def]
+        if any(u["id"] == "poison-1" for u in updates):
+            raise ResponseError("Error running script: too many results to unpack")
+        return await apply(updates, last_seen)
+
+    monkeypatch.setattr(consumer.store, "apply", refuse_poison)
+    batch = [msg(i, f"pump-{i:04d}") for i in range(7)] + [msg(7, "poison-1")] + [msg(8, "pump-0100")]
+    result = await consumer.process_batch(batch)
+    assert (result.accepted, result.rejected) == (8, 1)
+    assert {m async for m in _twin_ids(consumer)} == {f"pump-{i:04d}" for i in range(7)} | {"pump-0100"}
+    (record,) = records(consumer)
+    assert record["machine_id"] == "poison-1" and record["offset"] == 7 and record["code"] == "processing"
+    assert "twin: ResponseError" in str(record["reason"]) and "too many results" in str(record["reason"])
+    assert consumer.state.poison == 1
+
+
+async def _twin_ids(consumer: TelemetryConsumer) -> AsyncIterator[str]:
+    for m in await consumer.store.ids():
+        yield m
+
+
+async def test_an_infrastructure_failure_retries_the_batch_and_reports_a_stall(
+    consumer: TelemetryConsumer, sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis down: nothing is dead-lettered, the same batch is retried until it succeeds; past the stall
+    time the consumer says it is stalled (readiness reads this), and recovers when Redis is back."""
+    apply = consumer.store.apply
+    failures = {"left": 4}
+
+    async def redis_down(updates, last_seen):  # type: ignore[no-untyped-def]
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise RedisConnectionError("Connection refused")
+        return await apply(updates, last_seen)
+
+    monkeypatch.setattr(consumer.store, "apply", redis_down)
+    monkeypatch.setattr("dtwin.ingest.consumer.asyncio.sleep", _no_sleep)
+    consumer.stall_after_s = 0.0
+    seen: list[float | None] = []
+    monkeypatch.setattr(consumer, "process_batch", _spy(consumer.process_batch, consumer, seen))
+    await consumer._process_until_done([msg(0)])
+    assert consumer.state.retries == 4 and records(consumer) == []
+    assert seen[1:5] == [pytest.approx(seen[1])] * 4 and seen[1] is not None  # stalled from the first failure
+    assert consumer.state.stalled_since is None and consumer.state.last_error is None  # recovered
+    assert await consumer.store.get("pump-0001") is not None
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+def _spy(process, consumer: TelemetryConsumer, seen: list[float | None]):  # type: ignore[no-untyped-def]
+    async def wrapped(msgs):  # type: ignore[no-untyped-def]
+        seen.append(consumer.state.stalled_since)
+        return await process(msgs)
+
+    return wrapped
+
+
+async def test_sensor_names_beyond_the_type_limit_are_dead_lettered(
+    sessions: async_sessionmaker[AsyncSession], redis: fakeredis.FakeAsyncRedis
+) -> None:
+    consumer = TelemetryConsumer(
+        MemoryBus(),
+        sessions,
+        TwinStore(redis, RedisKeys("t")),
+        topic="telemetry.raw",
+        dlq_topic="telemetry.dlq",
+        group="g",
+        limits=Limits(max_sensors_per_type=3),
+    )
+    ok = msg(0, "pump-0001", a=1.0, b=1.0)
+    more = msg(1, "pump-0002", ts=T0 + timedelta(seconds=1), b=2.0, c=2.0)
+    over = msg(2, "pump-0003", ts=T0 + timedelta(seconds=2), d=3.0, e=3.0)
+    result = await consumer.process_batch([ok, more, over])
+    assert (result.accepted, result.rejected) == (2, 1)
+    (record,) = records(consumer)
+    assert record["code"] == "sensor_limit" and "new: d, e" in str(record["reason"])
+    # the names the type has keep flowing; the set is shared through Redis (another process sees it)
+    again = await consumer.process_batch([msg(3, "pump-0003", ts=T0 + timedelta(seconds=3), a=4.0)])
+    assert again.accepted == 1
+    assert await redis.smembers("t:names:r:centrifugal_pump") == {b"a", b"b", b"c"}
