@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from aiokafka.errors import KafkaTimeoutError
 
 from dtwin.contracts.commands import DesiredCommand
 from dtwin.core.bus import KafkaBus
@@ -57,7 +58,7 @@ async def test_forwards_valid_and_dead_letters_a_burst_of_bad_payloads(
             "unsupported schema version 7": orjson.dumps({"schema": 7, "machine_id": "x"}),
             "too large": b"{" + b" " * 70_000 + b"}",
             "does not match": telemetry("other"),
-            "ahead of the bridge clock": telemetry("mf", ts=now + timedelta(hours=1)),
+            "ahead of our clock": telemetry("mf", ts=now + timedelta(hours=1)),
         }
         bad: list[tuple[str, bytes]] = []
         for n in range(40):  # a burst: 200 rejects
@@ -120,7 +121,8 @@ async def test_desired_state_goes_out_to_the_device_and_its_ack_comes_back(
 
 
 class FailingOnceBus(KafkaBus):
-    """Kafka whose deliveries fail for the first `fail` telemetry messages (as if the broker rejected them)."""
+    """Kafka whose deliveries fail for the first `fail` telemetry messages (as if the broker timed out: an
+    infrastructure failure, retried; a record Kafka refuses for what it is would be acknowledged instead)."""
 
     def __init__(self, bootstrap: str, fail: int) -> None:
         super().__init__(bootstrap)
@@ -132,7 +134,7 @@ class FailingOnceBus(KafkaBus):
         if topic.startswith("raw.") and self.fail > 0:
             self.fail -= 1
             fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            fut.set_exception(RuntimeError("simulated delivery failure"))
+            fut.set_exception(KafkaTimeoutError("simulated delivery failure"))
             return fut
         return await super().produce(topic, value, key, headers)
 
