@@ -141,6 +141,8 @@ def run_backtest(
     if len(set(sensors)) != len(sensors) or not all(sensors):
         raise BacktestError("line 1: sensor names must be unique and non-empty")
     engine = ScoringEngine(config, limits={machine_type: dict(limits)} if limits else None)
+    if len(sensors) > engine.config.max_sensors_per_type:
+        raise BacktestError(f"line 1: at most {engine.config.max_sensors_per_type} sensors per machine type")
     slots = engine.register(machine_id, machine_type, sensors)
     dst.write("timestamp,anomaly_score\n")
     rows = scored = fitted = 0

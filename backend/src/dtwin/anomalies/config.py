@@ -11,6 +11,7 @@ from dtwin.anomalies.decisions import DecisionConfig
 from dtwin.anomalies.detectors import DetectorConfig
 from dtwin.anomalies.health import HealthConfig
 from dtwin.anomalies.model import TrainingPolicy
+from dtwin.contracts.limits import DEFAULT_LIMITS
 
 Range = tuple[float, float]
 LimitsSource = Mapping[str, Mapping[str, Range]] | Callable[[str, str], Range | None]
@@ -41,3 +42,6 @@ class EngineConfig:
     resolve_after: int = 3  # ...for this many consecutive batches
     explain_top: int = 3  # sensors named per explanation
     skip_stale: bool = True  # ignore readings not after their series' last timestamp (redelivery, late)
+    # distinct sensor names a machine type may have in the engine; readings of further names are ignored
+    # (counted in `ScoringEngine.refused_readings`), so the engine stays bounded even without validation
+    max_sensors_per_type: int = DEFAULT_LIMITS.max_sensors_per_type

@@ -300,6 +300,9 @@ def _bucketed(
 ) -> tuple[_Evidence, SeriesState]:
     """Runs `_grid` on groups of columns with similar counts (powers of two), so one chatty series does not
     make every column as tall as itself."""
+    if rounds.n_cols == 0:  # nothing to score (an empty batch, or every reading refused or stale)
+        e, no = np.zeros(0), np.zeros(0, dtype=np.bool_)
+        return _Evidence(e, e, e, e, e, no, no, e, e, e, e), pre
     if rounds.n_rounds <= 2:
         return _grid(cfg, pre, rounds.spread(values), rounds)
     cls = np.ceil(np.log2(rounds.counts)).astype(np.int64)

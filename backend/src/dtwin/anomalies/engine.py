@@ -5,7 +5,8 @@ once per batch. Model fitting is handed out (`training_due`) and handed back (`i
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -45,21 +46,38 @@ class ScoringEngine(MachineSteps):
 
     `limits` gives operating ranges: a mapping machine_type -> sensor -> (lo, hi) or a callable
     (machine_type, sensor) -> (lo, hi) | None, read when a series is first seen; a `VersionedLimits` is read
-    again for every known series when its version moves (checked once per batch)."""
+    again for every known series when its version moves (checked once per batch).
 
-    def __init__(self, config: EngineConfig | None = None, *, limits: LimitsSource | None = None) -> None:
+    Memory is bounded per machine: a type takes at most `config.max_sensors_per_type` sensor names (readings
+    of further names are ignored and counted in `refused_readings`), correlations track the first
+    `correlation.max_features` of them. Machines leave by `forget` (removed twins) or `evict_idle` (silent for
+    a while, on `clock`: a callable such as `time.monotonic`, default stream time); their slots are reclaimed
+    by `compact`, which runs by itself once a quarter of the slots are dead."""
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        *,
+        limits: LimitsSource | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.config = config or EngineConfig()
         self._limits = limits
         self._versioned = limits if isinstance(limits, VersionedLimits) else None
         self._limits_version = self._versioned.version if self._versioned is not None else 0
+        self._clock = clock
         self.series = SeriesState.empty(0)
         self.machines = MachineState.empty(0)
-        self.index = SeriesIndex(on_new_series=self._init_series)
+        self.index = SeriesIndex(
+            on_new_series=self._init_series, max_features=self.config.max_sensors_per_type
+        )
         self.health_ring = HealthRing(self.config.health.window)
         self._corr: dict[int, CorrelationTracker] = {}
         self._buffers: dict[int, TrainingBuffer] = {}
         self._models: dict[int, TypeModel] = {}
         self.now = -math.inf  # stream time: newest timestamp scored
+        self.refused_readings = 0  # readings of series beyond their type's sensor limit (never scored)
+        self.compactions = 0
 
     # ------------------------------------------------------------------ registration
     def _range(self, machine_type: str, sensor: str) -> Range | None:
@@ -99,7 +117,8 @@ class ScoringEngine(MachineSteps):
             self.refresh_limits()
 
     def register(self, machine_id: str, machine_type: str, sensors: Sequence[str]) -> I64:
-        """Slots of a machine's series (created on first use), for `score_arrays`."""
+        """Slots of a machine's series (created on first use; -1 for a name beyond the type's sensor limit),
+        for `score_arrays`. Valid until the machine is forgotten or evicted and the engine compacts."""
         slots = self.index.slots_for(machine_id, machine_type, sensors)
         self.machines.grow(self.index.n_machines)
         return slots
@@ -146,11 +165,20 @@ class ScoringEngine(MachineSteps):
     ) -> BatchScores:
         """The engine's core: flat readings (series slot, epoch seconds, value) and the row each belongs to
         (a row = one machine at one instant: a message, a CSV line). Rows of a machine must be given in
-        time order."""
+        time order. Readings with slot -1 (refused by the sensor limit) are counted and not scored."""
+        n = int(slots.shape[0])
+        n_rows = int(n_rows if n_rows is not None else (rows.max() + 1 if n else 0))
+        if n and int(slots.min()) < 0:
+            keep = np.flatnonzero(slots >= 0)
+            self.refused_readings += n - int(keep.shape[0])
+            out = self._score(slots[keep], ts[keep], values[keep], rows[keep], n_rows)
+            return replace(out, readings=_widen(out.readings, keep, rows, slots))
+        return self._score(slots, ts, values, rows, n_rows)
+
+    def _score(self, slots: I64, ts: F64, values: F64, rows: I64, n_rows: int) -> BatchScores:
         self._sync_limits()
         cfg = self.config
         n = int(slots.shape[0])
-        n_rows = int(n_rows if n_rows is not None else (rows.max() + 1 if n else 0))
         kidx, rounds, col_slots, col_last = self._layout(slots, ts, values)
         k_slots, k_vals, k_ts, k_rows = slots[kidx], values[kidx], ts[kidx], rows[kidx]
         k_machine = self.index.series_machine[k_slots]
@@ -185,6 +213,7 @@ class ScoringEngine(MachineSteps):
         row_score = np.where(row_valid, squash(row_ev, cfg.detectors.power), 0.0)
         if vrows.shape[0]:
             self.now = max(self.now, float(np.max(row_ts[vrows])))
+        self.machines.seen[row_machine[row_machine >= 0]] = self._clock() if self._clock else self.now
 
         machine_out, events, decisions = self._machines_step(
             vrows, row_machine, row_ts, row_score, row_det, uni_arg, det, k_slots, k_vals, k_rows, batches
@@ -291,11 +320,12 @@ class ScoringEngine(MachineSteps):
         pol, info = self.config.training, tb.info
         ti, f = info.index, info.n_features
         machine_rows = tb.trow
+        fc = min(f, self.config.correlation.max_features)  # correlations watch the type's first sensors only
         tracker = self._corr.get(ti)
         if tracker is None:
-            tracker = self._corr[ti] = CorrelationTracker(f, self.config.correlation)
-        tracker.ensure(len(info.machines), f)
-        tracker.push(machine_rows, tb.V)
+            tracker = self._corr[ti] = CorrelationTracker(fc, self.config.correlation)
+        tracker.ensure(len(info.machines), fc)
+        tracker.push(machine_rows, tb.V[:, :fc] if fc < f else tb.V)
         if f < pol.min_features:
             return
         buf = self._buffers.get(ti)
@@ -417,8 +447,8 @@ class ScoringEngine(MachineSteps):
         ti, row = int(self.index.machine_type[m]), int(self.index.machine_trow[m])
         info, tracker = self.index.types[ti], self._corr.get(ti)
         if tracker is None or row >= tracker.count.shape[0]:
-            f = info.n_features
-            return CorrelationReport(list(info.sensors), np.full((f, f), np.nan), [])
+            f = min(info.n_features, self.config.correlation.max_features)
+            return CorrelationReport(list(info.sensors[:f]), np.full((f, f), np.nan), [])
         f = tracker.n_features
         base = tracker.baseline[row].astype(np.float64)
         if tracker.n_windows[row] > 0:  # the last completed window, as judged when it completed
@@ -446,15 +476,90 @@ class ScoringEngine(MachineSteps):
         sd = math.sqrt(max(float(np.nan_to_num(M.s2[ids] / bc)[0]) - mean * mean, 0.0))
         return self._decision_of(m, float(self._health_now(ids)[0]), sd)
 
+    # ------------------------------------------------------------------ eviction
+    def forget(self, machine_ids: Iterable[str]) -> list[str]:
+        """Drop machines (removed twins) now: their ids no longer resolve, and a message that names one again
+        starts it afresh. Returns the ids that were known. The memory comes back at the next compaction."""
+        gone = [mid for mid in machine_ids if self.index.detach(mid) is not None]
+        if gone:
+            self._maybe_compact()
+        return gone
+
+    def evict_idle(self, idle_s: float) -> list[str]:
+        """Forget the machines without a scored message for more than `idle_s` (on the engine's clock);
+        returns their ids. An evicted machine that comes back is rebuilt from its next message on."""
+        idx = self.index
+        n = idx.n_machines
+        self.machines.grow(n)
+        now = self._clock() if self._clock else self.now
+        idle = np.flatnonzero(idx.machine_live[:n] & (self.machines.seen[:n] < now - idle_s))
+        return self.forget([idx.machine_ids[m] for m in idle.tolist()])
+
+    def _maybe_compact(self) -> None:
+        idx = self.index
+        if 4 * idx.n_dead >= idx.n_machines or 4 * idx.n_dead_series >= idx.n_series:
+            self.compact()
+
+    def compact(self) -> None:
+        """Reclaim the slots of forgotten machines: every state array is gathered down to the live machines
+        and series (and types still in use or with a model), and the index renumbered to match. O(state);
+        the per-batch path is unchanged (dense arrays, no holes)."""
+        idx = self.index
+        self.series.grow(idx.n_series)
+        self.machines.grow(idx.n_machines)
+        self.health_ring.grow(idx.n_machines)
+        for ti, info in enumerate(idx.types):
+            tracker = self._corr.get(ti)
+            if tracker is not None:
+                tracker.ensure(len(info.machines), tracker.n_features)
+        r = idx.compact(set(self._models))
+        self.series = self.series.take(r.series)
+        self.machines = self.machines.take(r.machines)
+        self.health_ring.take(r.machines)
+        corr, buffers, models = self._corr, self._buffers, self._models
+        self._corr, self._buffers, self._models = {}, {}, {}
+        for new, old in enumerate(r.types):
+            if old in models:
+                self._models[new] = models[old]
+            if r.rows[new].shape[0] == 0:  # kept for its model only: rings and buffer start again
+                continue
+            if old in corr:
+                corr[old].take(r.rows[new])
+                self._corr[new] = corr[old]
+            if old in buffers:
+                self._buffers[new] = buffers[old]
+        self.compactions += 1
+
     def memory_bytes(self) -> int:
         """Bytes held in numpy state arrays (the Python index dictionaries come on top)."""
         total = self.series.nbytes + self.machines.nbytes + self.health_ring.nbytes
         total += sum(t.nbytes for t in self._corr.values())
         total += sum(int(b.data.nbytes) for b in self._buffers.values())
         idx = self.index
-        total += int(idx.series_machine.nbytes + idx.series_feature.nbytes + idx.machine_type.nbytes)
+        total += sum(
+            int(a.nbytes)
+            for a in (
+                idx.series_machine,
+                idx.series_feature,
+                idx.machine_type,
+                idx.machine_trow,
+                idx.machine_nseries,
+                idx.machine_live,
+            )
+        )
         total += sum(int(t.slots.nbytes) for t in idx.types)
         return total
+
+
+def _widen(scores: ReadingScores, keep: I64, rows: I64, slots: I64) -> ReadingScores:
+    """Scores of the kept readings back in the positions of all `slots` (refused ones: not scored)."""
+    n = slots.shape[0]
+    score, code = np.zeros(n), np.zeros(n, dtype=np.int8)
+    z, expected = np.full(n, np.nan), np.full(n, np.nan)
+    scored = np.zeros(n, dtype=np.bool_)
+    score[keep], code[keep], z[keep] = scores.score, scores.detector, scores.z
+    expected[keep], scored[keep] = scores.expected, scores.scored
+    return ReadingScores(rows, slots, score, code, z, expected, scored)
 
 
 def _features(V: F64, feat_map: I64) -> F64:

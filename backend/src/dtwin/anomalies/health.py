@@ -58,6 +58,10 @@ class HealthRing:
         t[:cap], h[:cap], c[:cap] = self.t, self.h, self.count
         self.t, self.h, self.count = t, h, c
 
+    def take(self, machines: I64) -> None:
+        """Keep only these machines' rings, renumbered 0.. in the given order (after the engine compacted)."""
+        self.t, self.h, self.count = self.t[machines], self.h[machines], self.count[machines]
+
     def push(self, machines: I64, t: F64, h: F64) -> I64:
         """Append samples; `machines` sorted (time order within a machine). Returns the machines touched."""
         if machines.shape[0] == 0:

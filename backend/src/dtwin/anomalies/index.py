@@ -1,5 +1,6 @@
 """Where things live in the scorer's state arrays: (machine_id, sensor) -> series slot, machine_id -> machine
-slot, and per machine type the table machine x sensor -> series slot that builds feature vectors."""
+slot, and per machine type the table machine x sensor -> series slot that builds feature vectors. Machines
+are detached (removed, silent) at once and their slots reclaimed by a compaction that renumbers the rest."""
 
 from __future__ import annotations
 
@@ -68,13 +69,30 @@ class TypeInfo:
 
 NewSeries = Callable[[int, str, str], None]  # (slot, machine_type, sensor)
 
+REFUSED = -1  # the slot of a series beyond its type's sensor limit (never stored, never scored)
+
+
+@dataclass(frozen=True, slots=True)
+class Remap:
+    """What `SeriesIndex.compact` kept, as old positions in their new order: the owner gathers its state
+    arrays with these (`state.take(remap.series)`) so they line up with the renumbered index again."""
+
+    series: I64  # old series slots
+    machines: I64  # old machine slots
+    types: list[int]  # old type indices
+    rows: list[I64]  # per new type index: the old rows of its table that were kept
+
 
 class SeriesIndex:
     """Maps (machine_id, sensor) to a slot in the growable per-series arrays and machine ids to machine
     slots. A machine keeps the type it was first seen with. `on_new_series` lets the owner initialise the
-    state of a new slot (its operating limits)."""
+    state of a new slot (its operating limits).
 
-    def __init__(self, on_new_series: NewSeries | None = None) -> None:
+    A type takes at most `max_features` distinct sensor names; a series with a further name is refused
+    (slot `REFUSED`, counted in `refused_series`). `detach` forgets a machine at once (its id and series
+    resolve to nothing; a later message starts it afresh); its slots stay allocated, dead, until `compact`."""
+
+    def __init__(self, on_new_series: NewSeries | None = None, max_features: int = 1 << 30) -> None:
         self._series: dict[tuple[str, str], int] = {}
         self._machines: dict[str, int] = {}
         self._types: dict[str, TypeInfo] = {}
@@ -83,6 +101,11 @@ class SeriesIndex:
         self.machine_type = np.zeros(0, dtype=np.int64)  # type index per machine slot
         self.machine_trow = np.zeros(0, dtype=np.int64)  # row in the type's table per machine slot
         self.machine_nseries = np.zeros(0, dtype=np.int64)
+        self.machine_live = np.zeros(0, dtype=np.bool_)  # False once detached (until `compact`)
+        self.n_dead = 0  # detached machine slots
+        self.n_dead_series = 0  # ...and their series slots
+        self.max_features = max_features
+        self.refused_series = 0
         self.series_machine = np.zeros(0, dtype=np.int64)
         self.series_feature = np.zeros(0, dtype=np.int64)
         self.series_sensor: list[str] = []
@@ -126,6 +149,8 @@ class SeriesIndex:
         self.machine_type = grow_1d(self.machine_type, m + 1, 0)
         self.machine_trow = grow_1d(self.machine_trow, m + 1, 0)
         self.machine_nseries = grow_1d(self.machine_nseries, m + 1, 0)
+        self.machine_live = grow_1d(self.machine_live, m + 1, True)
+        self.machine_live[m] = True
         self.machine_type[m] = info.index
         self.machine_trow[m] = info.add_machine(m)
         return m
@@ -138,6 +163,9 @@ class SeriesIndex:
         info = self.types[int(self.machine_type[m])]
         f = info.feature.get(sensor)
         if f is None:
+            if info.n_features >= self.max_features:
+                self.refused_series += 1
+                return REFUSED
             f = info.add_sensor(sensor)
         slot = len(self.series_sensor)
         self._series[(machine_id, sensor)] = slot
@@ -153,7 +181,8 @@ class SeriesIndex:
         return slot
 
     def slots_for(self, machine_id: str, machine_type: str, sensors: Sequence[str]) -> I64:
-        """Slots of a machine's sensors, in the given order (registering new ones)."""
+        """Slots of a machine's sensors, in the given order (registering new ones; `REFUSED` for a name
+        beyond the type's sensor limit)."""
         return np.array([self.ensure_series(machine_id, machine_type, s) for s in sensors], dtype=np.int64)
 
     def message_slots(self, machine_id: str, machine_type: str, keys: tuple[str, ...]) -> I64:
@@ -165,3 +194,73 @@ class SeriesIndex:
         slots = self.slots_for(machine_id, machine_type, keys)
         self.slot_cache[machine_id] = (keys, slots)
         return slots
+
+    # ------------------------------------------------------------------ eviction
+    def detach(self, machine_id: str) -> int | None:
+        """Forget a machine now: its id, its series and its cached slots no longer resolve. Returns its
+        slot (None if unknown); the slot's state stays allocated, dead, until `compact`."""
+        m = self._machines.pop(machine_id, None)
+        if m is None:
+            return None
+        self.slot_cache.pop(machine_id, None)
+        info = self.types[int(self.machine_type[m])]
+        row = info.slots[int(self.machine_trow[m]), : info.n_features]
+        for s in row[row >= 0].tolist():
+            del self._series[(machine_id, self.series_sensor[s])]
+        self.machine_live[m] = False
+        self.n_dead += 1
+        self.n_dead_series += int(self.machine_nseries[m])
+        return m
+
+    def compact(self, keep_types: set[int]) -> Remap:
+        """Drop the detached machines, their series and their table rows, and the types left without a live
+        machine (except those in `keep_types`: types with an installed model keep their sensor order);
+        renumber what is kept densely, in its old order. The owner must gather its arrays with the result."""
+        n_m, n_s = self.n_machines, self.n_series
+        live = self.machine_live[:n_m]
+        mkeep = np.flatnonzero(live)
+        mmap = np.full(n_m, -1, dtype=np.int64)
+        mmap[mkeep] = np.arange(mkeep.shape[0])
+        skeep = np.flatnonzero(live[self.series_machine[:n_s]])
+        smap = np.full(n_s + 1, -1, dtype=np.int64)  # the extra last cell maps -1 (no series) to -1
+        smap[skeep] = np.arange(skeep.shape[0])
+        used = np.zeros(len(self.types), dtype=np.bool_)
+        used[self.machine_type[mkeep]] = True
+        tkeep = [t for t in range(len(self.types)) if used[t] or t in keep_types]
+        tmap = np.full(len(self.types), -1, dtype=np.int64)
+        tmap[tkeep] = np.arange(len(tkeep))
+
+        trow = np.zeros(mkeep.shape[0], dtype=np.int64)
+        rows_kept: list[I64] = []
+        types: list[TypeInfo] = []
+        for new, old in enumerate(tkeep):
+            info = self.types[old]
+            members = np.asarray(info.machines, dtype=np.int64)
+            rows = np.flatnonzero(live[members]) if members.shape[0] else members
+            kept = mmap[members[rows]]
+            trow[kept] = np.arange(rows.shape[0])
+            info.index = new
+            info.machines = kept.tolist()
+            info.slots = smap[info.slots[rows]]
+            rows_kept.append(rows)
+            types.append(info)
+
+        self.types = types
+        self._types = {t.name: t for t in types}
+        self.machine_ids = [self.machine_ids[m] for m in mkeep.tolist()]
+        self._machines = {mid: m for m, mid in enumerate(self.machine_ids)}
+        self.machine_type = tmap[self.machine_type[mkeep]]
+        self.machine_trow = trow
+        self.machine_nseries = self.machine_nseries[mkeep]
+        self.machine_live = np.ones(mkeep.shape[0], dtype=np.bool_)
+        self.series_machine = mmap[self.series_machine[skeep]]
+        self.series_feature = self.series_feature[skeep]
+        self.series_sensor = [self.series_sensor[s] for s in skeep.tolist()]
+        ids, owners = self.machine_ids, self.series_machine.tolist()
+        self._series = {
+            (ids[m], sensor): slot
+            for slot, (m, sensor) in enumerate(zip(owners, self.series_sensor, strict=True))
+        }
+        self.slot_cache = {mid: (keys, smap[slots]) for mid, (keys, slots) in self.slot_cache.items()}
+        self.n_dead = self.n_dead_series = 0
+        return Remap(skeep, mkeep, tkeep, rows_kept)

@@ -47,6 +47,7 @@ class MachineState(SoA):
         "headroom": math.nan,
         "headroom_feat": -1.0,
         "last_ts": -math.inf,
+        "seen": -math.inf,
     }
 
     rows: F64  # machine rows (messages) scored
@@ -79,6 +80,7 @@ class MachineState(SoA):
     top: F64
     headroom: F64
     headroom_feat: F64
+    seen: F64  # the engine's clock at the machine's last message (what `evict_idle` compares)
 
 
 @dataclass
@@ -161,11 +163,7 @@ class MachineSteps:
         health = self._health_now(mids)
         decisions = self._decide(mids, health)
         strategy = M.strategy[mids].astype(np.int8)
-        breaks = np.zeros(mids.shape[0], dtype=np.int64)
-        for ti, tracker in self._corr.items():
-            mine = self.index.machine_type[mids] == ti
-            if mine.any():
-                breaks[mine] = tracker.breaks[self.index.machine_trow[mids[mine]]]
+        breaks = self._breaks(mids)
         scores = MachineScores(
             machine_ids=[self.index.machine_ids[m] for m in mids.tolist()],
             machine_types=[self.index.types[t].name for t in self.index.machine_type[mids].tolist()],
@@ -182,6 +180,17 @@ class MachineSteps:
             explanations=explanations,
         )
         return scores, events, decisions
+
+    def _breaks(self, mids: I64) -> I64:
+        """Correlation pairs broken at each machine's last completed window (one pass per type present)."""
+        breaks = np.zeros(mids.shape[0], dtype=np.int64)
+        types = self.index.machine_type[mids]
+        for ti in np.unique(types).tolist():
+            tracker = self._corr.get(ti)
+            if tracker is not None:
+                mine = types == ti
+                breaks[mine] = tracker.breaks[self.index.machine_trow[mids[mine]]]
+        return breaks
 
     def _update_health(self, mr: Rounds, mids: I64, t_rows: F64, scores: F64) -> None:
         """EWMA of the row scores per machine (sequential per machine, vectorised across machines) and one
@@ -314,12 +323,7 @@ class MachineSteps:
         bc = bias_correction(hc.score_alpha, M.rows[mids])
         mean = np.nan_to_num(M.s[mids] / bc)
         sd = np.sqrt(np.maximum(np.nan_to_num(M.s2[mids] / bc) - mean * mean, 0.0))
-        breaks = np.zeros(mids.shape[0], dtype=np.int64)
-        types = self.index.machine_type[mids]
-        for ti, tracker in self._corr.items():
-            mine = types == ti
-            if mine.any():
-                breaks[mine] = tracker.breaks[self.index.machine_trow[mids[mine]]]
+        breaks = self._breaks(mids)
         trend = np.where(M.sig[mids] > 0, M.slope[mids] * 3600.0, 0.0)
         a = dec.assess(self.config.decisions, health, M.rul[mids], breaks, room, sd, trend)
         return a, sd

@@ -195,7 +195,8 @@ class TrainingPolicy:
 
 @dataclass
 class TrainingBuffer:
-    """The newest healthy vectors of one type (ring buffer) and the policy's counters."""
+    """The newest healthy vectors of one type (ring buffer, allocated as it fills: a type that never
+    collects many vectors costs little) and the policy's counters."""
 
     n_features: int
     capacity: int
@@ -208,14 +209,23 @@ class TrainingBuffer:
     pending_since: float | None = None
 
     def __post_init__(self) -> None:
-        self.data = np.full((self.capacity, self.n_features), np.nan)
+        self.data = np.full((0, self.n_features), np.nan)
 
     def widen(self, n_features: int) -> None:
         """A new sensor appeared for the type: older vectors lack it, so start collecting again."""
         if n_features != self.n_features:
             self.n_features = n_features
-            self.data = np.full((self.capacity, n_features), np.nan)
+            self.data = np.full((0, n_features), np.nan)
             self.count = 0
+
+    def _reserve(self, rows: int) -> None:
+        """Room for `rows` vectors (doubling, at most `capacity`); a ring wraps only once it is full."""
+        have = self.data.shape[0]
+        if rows <= have or have >= self.capacity:
+            return
+        data = np.full((min(self.capacity, max(rows, 2 * have, 64)), self.n_features), np.nan)
+        data[:have] = self.data
+        self.data = data
 
     def offer(self, X: F64, stride: int) -> None:
         """Keep every `stride`-th of the offered rows (deterministic, continues across batches)."""
@@ -232,6 +242,7 @@ class TrainingBuffer:
         if m >= self.capacity:
             keep = keep[-self.capacity :]
             m = self.capacity
+        self._reserve(self.count + m)
         pos = (self.count + np.arange(m)) % self.capacity
         self.data[pos] = keep
         self.count += m
