@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
 from dtwin import __version__
-from dtwin.anomalies.engine import ScoringEngine
+from dtwin.anomalies.engine import EngineConfig, ScoringEngine
 from dtwin.anomalies.scoring import ScoringStage
 from dtwin.anomalies.store import FileModelStore
 from dtwin.api.health import router as health_router
@@ -30,7 +31,7 @@ from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.machine_types.catalogue import catalogue_types, table_of
 from dtwin.machine_types.ranges import OperatingRanges
 from dtwin.machine_types.service import MachineTypeService
-from dtwin.realtime.feed import ChangeFeed
+from dtwin.realtime.feed import ChangeFeed, Listener
 from dtwin.realtime.hub import Hub
 from dtwin.realtime.routes import Realtime
 from dtwin.realtime.routes import router as ws_router
@@ -145,7 +146,9 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
     view = FleetView()
     adapters.view = view
     hub = Hub(view, settings.ws_queue_size)
-    feed = ChangeFeed(store, view, [hub.dispatch], on_resync=hub.resync, gap_limit=settings.ws_replay_entries)
+    # the hub first (it reads the placement of removed twins from the view); scoring forgets removed twins
+    listeners: list[Listener] = [hub.dispatch] if scoring is None else [hub.dispatch, scoring.on_change]
+    feed = ChangeFeed(store, view, listeners, on_resync=hub.resync, gap_limit=settings.ws_replay_entries)
     app.state.consumer, app.state.hub, app.state.feed = consumer, hub, feed
     adapters.supervisor.start("change-feed", feed.run)
     await asyncio.wait_for(view.ready.wait(), timeout=60)
@@ -207,12 +210,14 @@ async def _machine_type_ranges(settings: Settings, adapters: Adapters) -> Operat
 
 def _scoring_stage(settings: Settings, adapters: Adapters, ranges: OperatingRanges) -> ScoringStage | None:
     """The scoring engine with its persisted models, and model training in a process pool; its operating
-    ranges come from the machine-type registry (refreshed in the background)."""
+    ranges come from the machine-type registry (refreshed in the background). Machines silent for
+    `scoring_evict_after_s` (wall clock) are evicted by the housekeeping task."""
     if not settings.scoring_enabled:
         return None
     adapters.supervisor.start("machine-type-ranges", ranges.run)
+    config = EngineConfig(max_sensors_per_type=settings.limits().max_sensors_per_type)
     stage = ScoringStage(
-        ScoringEngine(limits=ranges),
+        ScoringEngine(config, limits=ranges, clock=time.monotonic),
         redis=adapters.redis,
         keys=adapters.keys,
         bus=adapters.bus,
@@ -221,6 +226,7 @@ def _scoring_stage(settings: Settings, adapters: Adapters, ranges: OperatingRang
         decisions_topic=settings.topic_decisions,
         model_store=FileModelStore(settings.models_dir),
         changes=TwinStore(adapters.redis, adapters.keys, settings.ws_replay_entries),
+        evict_after_s=settings.scoring_evict_after_s,
     )
     loaded = stage.load_models()
     pool = ProcessPoolExecutor(max_workers=1)
@@ -228,6 +234,7 @@ def _scoring_stage(settings: Settings, adapters: Adapters, ranges: OperatingRang
     adapters.supervisor.start(
         "model-training", lambda: stage.train_forever(pool, settings.training_interval_s)
     )
+    adapters.supervisor.start("scoring-housekeeping", stage.housekeep_forever)
     log.info("scoring_ready", models_loaded=loaded)
     return stage
 

@@ -1,13 +1,15 @@
 """Wires the pure scoring engine into the pipeline. Per consumer batch: score every reading (vectorised,
 inline), write each touched machine's analytics onto its twin in Redis (one round trip), store anomaly events
 and decisions (PostgreSQL) and publish them (Kafka `anomaly.events`, `twin.decisions`; delivered before the
-consumer commits). Models are (re)trained in a process pool, persisted with a version, reloaded at start."""
+consumer commits). Models are (re)trained in a process pool, persisted with a version, reloaded at start.
+Removed twins (`kind: removed` on the change stream, seen by every process) and machines silent for
+`evict_after_s` leave the engine and this stage's per-machine bookkeeping."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -50,6 +52,8 @@ class ScoringStage:
         correlations_every_s: float = 10.0,
         changes: TwinStore | None = None,
         analytics_every_s: float = 5.0,
+        evict_after_s: float = 6 * 3600.0,
+        housekeeping_every_s: float = 60.0,
     ) -> None:
 
         # the change stream (WebSocket fan-out, read models): analytics, alerts, decisions
@@ -72,6 +76,11 @@ class ScoringStage:
         self._corr_at: dict[str, float] = {}
         self.seconds = 0.0  # time spent scoring (for make bench)
         self.batches = 0
+        # machines without a message for this long are evicted (checked every `housekeeping_every_s`)
+        self.evict_after_s = evict_after_s
+        self.housekeeping_every_s = housekeeping_every_s
+        self._corr_gone: set[str] = set()  # removed machines whose correlation report is still in Redis
+        self._refused_logged = 0
 
     async def process(self, items: Sequence[Telemetry]) -> None:
         if not items:
@@ -160,6 +169,58 @@ class ScoringStage:
             "anomaly_score": round(score, 4),
             "strategy": strategy or None,
         }
+
+    # ------------------------------------------------------------------ eviction
+    def forget(self, machine_ids: Iterable[str]) -> None:
+        """Drop removed machines from scoring now (engine state and this stage's bookkeeping); their
+        correlation reports are deleted from Redis at the next `housekeep`."""
+        ids = list(machine_ids)
+        self.engine.forget(ids)
+        self._drop(ids)
+        self._corr_gone.update(ids)
+
+    def on_change(self, msg: dict[str, Any]) -> None:
+        """Change-feed listener (every backend process runs one): a `kind: removed` twin is forgotten."""
+        if msg.get("type") != "twins":
+            return
+        removed = [str(i["id"]) for i in msg.get("items", ()) if i.get("kind") == "removed"]
+        if removed:
+            self.forget(removed)
+
+    def _drop(self, machine_ids: Iterable[str]) -> None:
+        for mid in machine_ids:
+            self._written_at.pop(mid, None)
+            self._published.pop(mid, None)
+            self._corr_at.pop(mid, None)
+
+    async def housekeep(self) -> list[str]:
+        """Evict machines silent for `evict_after_s` and delete the correlation reports of removed ones (not
+        of those that came back meanwhile: they have a fresh one). Returns the evicted ids."""
+        evicted = self.engine.evict_idle(self.evict_after_s)
+        self._drop(evicted)
+        if evicted:
+            log.info("scoring_evicted_idle", machines=len(evicted), idle_s=self.evict_after_s)
+        self._corr_gone -= {m for m in self._corr_gone if self.engine.index.machine(m) is not None}
+        gone = list(self._corr_gone)
+        for k in range(0, len(gone), 500):
+            chunk = gone[k : k + 500]
+            await self.redis.delete(*(correlations_key(self.keys, m) for m in chunk))
+            self._corr_gone.difference_update(chunk)
+        refused = self.engine.refused_readings
+        if refused > self._refused_logged:
+            log.warning(
+                "scoring_sensors_refused",
+                readings=refused - self._refused_logged,
+                series=self.engine.index.refused_series,
+                limit=self.engine.config.max_sensors_per_type,
+            )
+            self._refused_logged = refused
+        return evicted
+
+    async def housekeep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.housekeeping_every_s)
+            await self.housekeep()
 
     async def _store(self, events: Sequence[Any], decisions: Sequence[Any]) -> None:
         """Store events and decisions, then publish them: Kafka (other services) and the change stream

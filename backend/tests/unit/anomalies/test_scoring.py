@@ -1,0 +1,148 @@
+"""ScoringStage's per-machine bookkeeping follows the engine: removed twins (the change stream's
+`kind: removed`, in every process) and silent machines leave both, and a removed machine's correlation report
+leaves Redis. Embedded adapters (fakeredis; the whole app for the API path)."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import fakeredis
+import httpx
+import numpy as np
+import orjson
+import pytest
+from fastapi import FastAPI
+
+from dtwin.anomalies.engine import ScoringEngine
+from dtwin.anomalies.scoring import ScoringStage, correlations_key
+from dtwin.anomalies.store import FileModelStore
+from dtwin.contracts.telemetry import Telemetry
+from dtwin.contracts.topics import RedisKeys
+from dtwin.devtools.testing import eventually
+
+T0 = datetime(2026, 11, 23, tzinfo=UTC)
+SENSORS = tuple(f"s{i}" for i in range(8))
+
+
+def stage_for(engine: ScoringEngine, redis: fakeredis.FakeAsyncRedis, tmp_path: Path) -> ScoringStage:
+    return ScoringStage(
+        engine,
+        redis=redis,
+        keys=RedisKeys("t"),
+        bus=None,  # type: ignore[arg-type]  # healthy warm-up data: no events or decisions to publish
+        sessions=None,  # type: ignore[arg-type]
+        events_topic="e",
+        decisions_topic="d",
+        model_store=FileModelStore(tmp_path),
+        evict_after_s=5.0,
+    )
+
+
+def messages(ids: range | list[str], second: int, rng: np.random.Generator) -> list[Telemetry]:
+    names = [f"id{i:05d}" for i in ids] if isinstance(ids, range) else ids
+    values = (50.0 + rng.normal(size=(len(names), len(SENSORS)))).tolist()
+    ts = T0 + timedelta(seconds=second)
+    return [
+        Telemetry(m, "pump", ts, dict(zip(SENSORS, v, strict=True)))
+        for m, v in zip(names, values, strict=True)
+    ]
+
+
+def bookkeeping(stage: ScoringStage) -> list[set[str]]:
+    return [set(stage._written_at), set(stage._published), set(stage._corr_at)]
+
+
+@pytest.mark.slow
+async def test_stage_bookkeeping_stays_bounded_through_machine_id_churn(tmp_path: Path) -> None:
+    """10,000 machine ids, 20 new per second, each sending for 3 s; housekeeping every 5 s evicts machines
+    idle for 5 s from the engine and from the stage's per-machine dicts."""
+    now = [0.0]
+    stage = stage_for(ScoringEngine(clock=lambda: now[0]), fakeredis.FakeAsyncRedis(), tmp_path)
+    rng = np.random.default_rng(0)
+    peak = 0
+    for second in range(10_000 // 20 + 3):
+        now[0] = float(second)
+        await stage.process(
+            messages(range(max(0, (second - 2) * 20), min(10_000, (second + 1) * 20)), second, rng)
+        )
+        if second % 5 == 0:
+            await stage.housekeep()
+        live = set(stage.engine.index._machines)
+        for d in bookkeeping(stage):
+            assert d <= live
+            peak = max(peak, len(d))
+    assert peak <= 20 * (5 + 5 + 3)  # the machines alive at once (see test_memory_bounds)
+    now[0] += 6.0  # everyone silent for longer than the idle time: nothing is left
+    await stage.housekeep()
+    assert stage.engine.index.n_machines == 0
+    assert bookkeeping(stage) == [set(), set(), set()]
+
+
+async def test_removed_twin_leaves_engine_stage_and_redis(tmp_path: Path) -> None:
+    redis = fakeredis.FakeAsyncRedis()
+    stage = stage_for(ScoringEngine(), redis, tmp_path)
+    rng = np.random.default_rng(1)
+    ids = ["a", "b", "c"]
+    await stage.process(messages(ids, 0, rng))
+    keys = {m: correlations_key(stage.keys, m) for m in ids}
+    assert all([await redis.exists(k) for k in keys.values()])
+
+    stage.on_change({"type": "alerts", "items": [{"kind": "removed", "id": "a"}]})  # not a twin change
+    stage.on_change({"type": "twins", "items": [{"kind": "twin", "id": "a"}]})
+    assert stage.engine.index.machine("a") is not None
+    stage.on_change(
+        {"type": "twins", "items": [{"kind": "removed", "id": "a"}, {"kind": "removed", "id": "b"}]}
+    )
+    assert stage.engine.index.machine("a") is None and stage.engine.index.machine("b") is None
+    assert all(d == {"c"} for d in bookkeeping(stage))
+
+    await stage.process(messages(["b"], 1, rng))  # b comes back before the housekeeping: a fresh report
+    await stage.housekeep()
+    assert not await redis.exists(keys["a"])
+    assert await redis.exists(keys["b"]) and await redis.exists(keys["c"])
+    raw = await redis.get(keys["b"])
+    assert raw is not None
+    report = orjson.loads(raw)
+    assert report["sensors"] == list(SENSORS)
+
+
+async def feed(app: FastAPI, machine: str, n: int) -> None:
+    bus = app.state.adapters.bus
+    for i in range(n):
+        body = {
+            "schema": 1,
+            "machine_id": machine,
+            "machine_type": "conveyor",
+            "ts": (T0 + timedelta(seconds=i)).isoformat(),
+            "readings": {"current_a": 10.0 + i % 3, "load_pct": 50.0 + i % 5},
+        }
+        await bus.produce("telemetry.raw", orjson.dumps(body), key=machine.encode())
+
+
+async def test_twin_deleted_through_the_api_is_forgotten_by_scoring(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    stage = app.state.consumer.scoring
+    assert isinstance(stage, ScoringStage)
+    await feed(app, "conv-1", 5)
+    await feed(app, "conv-2", 5)
+    redis = app.state.adapters.redis
+
+    async def scored() -> bool:
+        slots = [stage.engine.index.machine(m) for m in ("conv-1", "conv-2")]
+        return all(m is not None and stage.engine.machines.rows[m] == 5 for m in slots)
+
+    await eventually(scored, what="both machines scored")
+    key = correlations_key(stage.keys, "conv-1")
+    assert await redis.exists(key)
+
+    assert (await client.delete("/api/v1/twins/conv-1")).status_code == 204
+
+    async def forgotten() -> bool:
+        return stage.engine.index.machine("conv-1") is None
+
+    await eventually(forgotten, what="scoring forgot the deleted twin")
+    assert "conv-1" not in stage._written_at and "conv-1" not in stage._published
+    await stage.housekeep()
+    assert not await redis.exists(key)
+    assert stage.engine.health("conv-2") is not None
+    assert await redis.exists(correlations_key(stage.keys, "conv-2"))
