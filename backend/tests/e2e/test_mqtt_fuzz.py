@@ -12,18 +12,22 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import orjson
 import pytest
+from sqlalchemy.engine import make_url
 
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.core.bus import KafkaBus
 from dtwin.core.db import create_engine, create_sessionmaker
+from dtwin.core.migrate import upgrade_sync
 from dtwin.devtools.servers import Server, env_for, free_port, stop_processes
 from dtwin.devtools.testing import eventually, read_topic
 from dtwin.readings.repository import ReadingRepository
@@ -132,15 +136,46 @@ def hostile_cases() -> list[Case]:
 
 
 @pytest.fixture
-def stack(servers: dict[str, Server], pg_url: str, uid: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+def own_db(servers: dict[str, Server], uid: str) -> Iterator[str]:
+    """A database of this test's own: its 10,000 churn twins must not reach other tests' rebuilds."""
+    server_url = make_url(servers["postgres"].url)
+    name = f"fuzz_{uid}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(
+            host=server_url.host, port=server_url.port, user=server_url.username, database="postgres"
+        )
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    url = server_url.set(database=name).render_as_string(hide_password=False)
+    with ThreadPoolExecutor(1) as pool:  # own event loops, never inside the test's
+        pool.submit(asyncio.run, admin(f"CREATE DATABASE {name}")).result()
+        pool.submit(upgrade_sync, url).result()
+        try:
+            yield url
+        finally:
+            pool.submit(asyncio.run, admin(f"DROP DATABASE {name} WITH (FORCE)")).result()
+
+
+@pytest.fixture
+def stack(servers: dict[str, Server], own_db: str, uid: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     port = free_port()
     env = {
         **os.environ,
         **env_for(servers),
-        "DTWIN_DATABASE_URL": pg_url,
+        "DTWIN_DATABASE_URL": own_db,
         "DTWIN_PORT": str(port),
         "DTWIN_TOPIC_TELEMETRY": f"fz.raw.{uid}",
         "DTWIN_TOPIC_DLQ": f"fz.dlq.{uid}",
+        # its own topics throughout: other tests' rebuilds read twin.state, and 10,000 churn twins are ours
+        "DTWIN_TOPIC_STATE": f"fz.state.{uid}",
+        "DTWIN_TOPIC_DESIRED": f"fz.desired.{uid}",
+        "DTWIN_TOPIC_ACKS": f"fz.acks.{uid}",
+        "DTWIN_TOPIC_ANOMALY_EVENTS": f"fz.events.{uid}",
+        "DTWIN_TOPIC_DECISIONS": f"fz.decisions.{uid}",
         "DTWIN_CONSUMER_GROUP": f"fz-{uid}",
         "DTWIN_REDIS_PREFIX": f"fz{uid}",
         "DTWIN_FRONTEND_DIST": "",

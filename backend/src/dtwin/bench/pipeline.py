@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import statistics
 import subprocess
@@ -44,7 +45,8 @@ class StepResult:
 
 
 class LatencyProbe:
-    """One WebSocket client recording (receive time - device ts) per twin update."""
+    """One WebSocket client subscribed to every twin, recording (receive time - device ts) per telemetry
+    change (`kind: reported`) it is sent, uncoalesced (no rate cap)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -53,16 +55,23 @@ class LatencyProbe:
 
     async def run(self) -> None:
         async with websockets.connect(self.url, max_size=None) as ws:
+            hello = orjson.loads(await ws.recv())
+            if hello.get("type") != "hello":
+                raise RuntimeError(f"unexpected first WebSocket message: {hello}")
+            await ws.send(orjson.dumps({"type": "subscribe", "sub": "bench", "stream": "twins"}).decode())
             async for raw in ws:
                 if not self.recording:
                     continue
                 now = time.time()
                 msg = orjson.loads(raw)
-                if msg.get("type") != "updates":
+                if msg.get("type") == "error":
+                    raise RuntimeError(f"WebSocket error: {msg}")
+                if msg.get("type") != "update":
                     continue
                 for item in msg["items"]:
-                    ts = datetime.fromisoformat(item["ts"]).timestamp()
-                    self.latencies.append((now - ts) * 1000.0)
+                    if item.get("kind") == "reported" and item.get("ts"):
+                        ts = datetime.fromisoformat(item["ts"]).timestamp()
+                        self.latencies.append((now - ts) * 1000.0)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -247,6 +256,10 @@ def main() -> None:
     steps = [float(s) for s in args.steps.split(",")]
     print(f"pipeline benchmark: steps {steps} readings/s, {args.seconds:.0f} s each", flush=True)
     results = asyncio.run(bench(steps, args.seconds, args.warmup))
+    empty = [r for r in results if r.samples == 0 or r.sustained <= 0 or math.isnan(r.p99_ms)]
+    if not results or empty:
+        # a benchmark that measured nothing fails instead of writing a table of zeros and nan
+        sys.exit(f"pipeline benchmark measured nothing at {[r.offered for r in empty] or 'any step'}")
     publish(report_text(results, args.seconds), args.out)
 
 
