@@ -20,13 +20,14 @@ from dtwin import __version__
 from dtwin.anomalies.engine import EngineConfig, ScoringEngine
 from dtwin.anomalies.scoring import ScoringStage
 from dtwin.anomalies.store import FileModelStore
+from dtwin.api.guards import install_request_guards
 from dtwin.api.health import router as health_router
 from dtwin.api.router import api_router
 from dtwin.config import Settings, get_settings
 from dtwin.core import migrate
 from dtwin.core.adapters import Adapters, build_adapters
 from dtwin.core.db import transaction
-from dtwin.errors import install_error_handlers
+from dtwin.errors import document_problems, install_error_handlers
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.machine_types.catalogue import catalogue_types, table_of
 from dtwin.machine_types.ranges import OperatingRanges
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_request_guards(app)
     _document_websocket(app)
 
     app.include_router(health_router)
@@ -294,7 +296,7 @@ def _document_websocket(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = FastAPI.openapi(app)
+            schema = document_problems(FastAPI.openapi(app))
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for name, component in openapi_components().items():
                 components.setdefault(name, component)

@@ -238,7 +238,12 @@ export interface paths {
          *     `If-Match` it is applied only if the desired version is unchanged (412 otherwise), so two operators cannot
          *     overwrite each other unknowingly. Telemetry does not change the desired version. The new desired state is
          *     published to Kafka `twin.desired` for the bridge to deliver; `delta` lists what the device has not
-         *     reported yet and `command.status` stays `pending` until the device acknowledges.
+         *     reported yet and `command.status` stays `pending` until the device acknowledges. A twin without
+         *     site/line (registered ahead of its telemetry) stores the change all the same and answers 200 with
+         *     `command.status` = `awaiting_placement`: the command is sent when the machine comes online with them.
+         *     Top-level keys are property names as devices report them; the document nests at most 5 levels and
+         *     holds at most 16 KiB; integers must fit in 64 bits. 503 only if the command could not be handed to
+         *     Kafka (the desired state is stored; `command.status` = `undelivered`).
          */
         patch: operations["patch_desired_api_v1_twins__machine_id__desired_patch"];
         trace?: never;
@@ -401,7 +406,8 @@ export interface paths {
         /**
          * Readyz
          * @description Ready to serve: Redis answers PING, the database answers a query, and the telemetry consumer is
-         *     running and polled its topic recently. 503 with the failing checks otherwise.
+         *     running, polled its topic recently and is not stuck retrying a batch (an infrastructure failure for
+         *     longer than its stall time). 503 with the failing checks otherwise.
          */
         get: operations["readyz_readyz_get"];
         put?: never;
@@ -461,7 +467,10 @@ export interface components {
          * @description Replace a twin's attributes (serial number, install date, location, expected_interval_s...).
          */
         AttributesUpdate: {
-            /** Attributes */
+            /**
+             * Attributes
+             * @description JSON object: at most 16384 bytes, nested at most 16 levels, integers within int64, finite numbers, no NUL
+             */
             attributes: {
                 [key: string]: unknown;
             };
@@ -469,7 +478,9 @@ export interface components {
         /**
          * CommandStatus
          * @description Outcome of the newest desired-state change: `pending` until the device answers, then `accepted`,
-         *     `partial` or `rejected` (with reasons per setting); `undelivered` if it could not be handed to Kafka.
+         *     `partial` or `rejected` (with reasons per setting); `undelivered` if it could not be handed to Kafka;
+         *     `awaiting_placement` while the twin has no site/line (its device topic is unknown): it is sent when the
+         *     machine next comes online with them.
          */
         CommandStatus: {
             /**
@@ -490,7 +501,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "pending" | "undelivered" | "accepted" | "partial" | "rejected";
+            status: "pending" | "undelivered" | "awaiting_placement" | "accepted" | "partial" | "rejected";
             /** Ts */
             ts?: string | null;
             /** Version */
@@ -706,11 +717,6 @@ export interface components {
              * Format: date-time
              */
             ts: string;
-        };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
         };
         /**
          * MachineTypeList
@@ -1204,6 +1210,7 @@ export interface components {
         TwinCreate: {
             /**
              * Attributes
+             * @description JSON object: at most 16384 bytes, nested at most 16 levels, integers within int64, finite numbers, no NUL
              * @default {}
              */
             attributes: {
@@ -1376,19 +1383,6 @@ export interface components {
              */
             type: "update";
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-        };
         /** ValueAt */
         ValueAt: {
             /**
@@ -1423,7 +1417,6 @@ export type HeartbeatMessage = components['schemas']['HeartbeatMessage'];
 export type HelloMessage = components['schemas']['HelloMessage'];
 export type History = components['schemas']['History'];
 export type HistoryPoint = components['schemas']['HistoryPoint'];
-export type HttpValidationError = components['schemas']['HTTPValidationError'];
 export type MachineTypeList = components['schemas']['MachineTypeList'];
 export type MachineTypePut = components['schemas']['MachineTypePut'];
 export type MachineTypeRead = components['schemas']['MachineTypeRead'];
@@ -1452,7 +1445,6 @@ export type TwinRead = components['schemas']['TwinRead'];
 export type UnsubscribedMessage = components['schemas']['UnsubscribedMessage'];
 export type UnsubscribeMessage = components['schemas']['UnsubscribeMessage'];
 export type UpdateMessage = components['schemas']['UpdateMessage'];
-export type ValidationError = components['schemas']['ValidationError'];
 export type ValueAt = components['schemas']['ValueAt'];
 export type WsClientMessage = components['schemas']['WsClientMessage'];
 export type WsServerMessage = components['schemas']['WsServerMessage'];
@@ -1480,14 +1472,22 @@ export interface operations {
                     "application/json": components["schemas"]["MachineTypeList"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -1513,24 +1513,31 @@ export interface operations {
                     "application/json": components["schemas"]["MachineTypeRead"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -1539,8 +1546,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The version (ETag) the change is based on; 412 if it moved on */
-                "if-match"?: string | null;
+                /** @description The version (ETag) the change is based on, e.g. "7"; 412 if it moved on */
+                "if-match"?: string;
             };
             path: {
                 /** @description The type, as in telemetry's machine_type */
@@ -1572,44 +1579,67 @@ export interface operations {
                     "application/json": components["schemas"]["MachineTypeRead"];
                 };
             };
-            /** @description Bad Request */
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Conflict */
+            /** @description Conflict with the stored state */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Precondition Failed */
+            /** @description Precondition failed: the version moved on */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -1618,8 +1648,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The version (ETag) the change is based on; 412 if it moved on */
-                "if-match"?: string | null;
+                /** @description The version (ETag) the change is based on, e.g. "7"; 412 if it moved on */
+                "if-match"?: string;
             };
             path: {
                 /** @description The type, as in telemetry's machine_type */
@@ -1636,54 +1666,58 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request */
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Conflict */
+            /** @description Conflict with the stored state */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Precondition Failed */
+            /** @description Precondition failed: the version moved on */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -1720,14 +1754,22 @@ export interface operations {
                     "application/json": components["schemas"]["TwinList"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -1754,24 +1796,58 @@ export interface operations {
                     "application/json": components["schemas"]["TwinRead"];
                 };
             };
-            /** @description Conflict */
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict with the stored state */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -1781,6 +1857,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -1796,23 +1873,31 @@ export interface operations {
                     "application/json": components["schemas"]["TwinRead"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -1825,6 +1910,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -1838,23 +1924,31 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -1870,6 +1964,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -1885,24 +1980,31 @@ export interface operations {
                     "application/json": components["schemas"]["AnomalyList"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -1915,6 +2017,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -1930,24 +2033,31 @@ export interface operations {
                     "application/json": components["schemas"]["StateAt"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -1957,6 +2067,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -1976,24 +2087,58 @@ export interface operations {
                     "application/json": components["schemas"]["TwinRead"];
                 };
             };
-            /** @description Not Found */
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -2003,6 +2148,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -2018,23 +2164,31 @@ export interface operations {
                     "application/json": components["schemas"]["CorrelationsRead"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -2050,6 +2204,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -2065,24 +2220,31 @@ export interface operations {
                     "application/json": components["schemas"]["DecisionList"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -2092,6 +2254,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -2107,23 +2270,31 @@ export interface operations {
                     "application/json": components["schemas"]["DesiredState"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -2132,10 +2303,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Desired version the change is based on */
-                "if-match"?: string | null;
+                /** @description The version (ETag) the change is based on, e.g. "7"; 412 if it moved on */
+                "if-match"?: string;
             };
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -2162,64 +2334,67 @@ export interface operations {
                     "application/json": components["schemas"]["DesiredState"];
                 };
             };
-            /** @description Bad Request */
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Precondition Failed */
+            /** @description Precondition failed: the version moved on */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unsupported Media Type */
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Service Unavailable */
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -2229,14 +2404,17 @@ export interface operations {
             query?: {
                 /** @description next_cursor of the previous page */
                 cursor?: string | null;
+                /** @description Window start, ISO 8601 with zone */
                 from?: string | null;
                 /** @description Only these kinds (repeatable) */
                 kind?: ("created" | "attributes" | "desired" | "ack" | "reported" | "status" | "deleted")[] | null;
                 limit?: number;
+                /** @description Window end, ISO 8601 with zone; default now */
                 to?: string | null;
             };
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -2252,24 +2430,31 @@ export interface operations {
                     "application/json": components["schemas"]["TwinEventList"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -2286,6 +2471,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -2301,24 +2487,31 @@ export interface operations {
                     "text/csv": unknown;
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -2328,6 +2521,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -2343,23 +2537,31 @@ export interface operations {
                     "application/json": components["schemas"]["HealthRead"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -2380,6 +2582,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -2395,24 +2598,31 @@ export interface operations {
                     "application/json": components["schemas"]["History"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -2430,6 +2640,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -2445,24 +2656,31 @@ export interface operations {
                     "application/json": components["schemas"]["ReadingList"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
@@ -2483,6 +2701,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The machine's id, as in its telemetry */
                 machine_id: string;
             };
             cookie?: never;
@@ -2498,24 +2717,31 @@ export interface operations {
                     "application/json": components["schemas"]["Series"];
                 };
             };
-            /** @description Not Found */
+            /** @description Not found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDetails"];
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };

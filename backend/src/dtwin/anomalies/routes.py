@@ -15,7 +15,7 @@ from sqlalchemy import select
 from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
 from dtwin.anomalies.scoring import correlations_key
 from dtwin.api.deps import AdaptersDep, SessionDep, TwinServiceDep
-from dtwin.api.params import From, To, window
+from dtwin.api.params import From, MachineId, To, window
 from dtwin.errors import problem_responses
 
 router = APIRouter(prefix="/twins", tags=["analytics"])
@@ -90,7 +90,7 @@ class CorrelationsRead(BaseModel):
 
 
 @router.get("/{machine_id}/health", response_model=HealthRead, responses=problem_responses(404))
-async def health(machine_id: str, twins: TwinServiceDep, adapters: AdaptersDep) -> HealthRead:
+async def health(machine_id: MachineId, twins: TwinServiceDep, adapters: AdaptersDep) -> HealthRead:
     """The machine's health, current anomaly (with the sensors that contributed most), remaining useful life
     and strategy. `scored` is false until the scoring engine has seen the machine."""
     await twins.ensure_exists(machine_id)
@@ -116,7 +116,7 @@ async def health(machine_id: str, twins: TwinServiceDep, adapters: AdaptersDep) 
 
 @router.get("/{machine_id}/anomalies", response_model=AnomalyList, responses=problem_responses(404, 422))
 async def anomalies(
-    machine_id: str,
+    machine_id: MachineId,
     twins: TwinServiceDep,
     session: SessionDep,
     from_: From = None,
@@ -141,7 +141,7 @@ async def anomalies(
 
 @router.get("/{machine_id}/decisions", response_model=DecisionList, responses=problem_responses(404, 422))
 async def decisions(
-    machine_id: str,
+    machine_id: MachineId,
     twins: TwinServiceDep,
     session: SessionDep,
     from_: From = None,
@@ -163,7 +163,9 @@ async def decisions(
 
 
 @router.get("/{machine_id}/correlations", response_model=CorrelationsRead, responses=problem_responses(404))
-async def correlations(machine_id: str, twins: TwinServiceDep, adapters: AdaptersDep) -> CorrelationsRead:
+async def correlations(
+    machine_id: MachineId, twins: TwinServiceDep, adapters: AdaptersDep
+) -> CorrelationsRead:
     """Sensor correlation matrix over the machine's recent window (default 100 readings) and correlation
     breaks. Refreshed by the scoring engine at most every 10 s per machine."""
     await twins.ensure_exists(machine_id)

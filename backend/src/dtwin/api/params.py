@@ -1,17 +1,33 @@
-"""Parameters shared by several routers: a time window and its resolution, `If-Match` versions."""
+"""Parameters shared by several routers: the machine id in paths, a time window and its resolution, sensor
+names, `If-Match` versions."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Query
-from pydantic import AwareDatetime
+from fastapi import Header, Path, Query
+from pydantic import WithJsonSchema
 
+from dtwin.contracts.inputs import Instant
+from dtwin.contracts.limits import MACHINE_ID_PATTERN, SENSOR_PATTERN
 from dtwin.errors import BadRequest, InvalidInput
 
-From = Annotated[AwareDatetime | None, Query(alias="from", description="Window start, ISO 8601 with zone")]
-To = Annotated[AwareDatetime | None, Query(description="Window end, ISO 8601 with zone; default now")]
+MachineId = Annotated[
+    str, Path(pattern=MACHINE_ID_PATTERN, description="The machine's id, as in its telemetry")
+]
+From = Annotated[Instant | None, Query(alias="from", description="Window start, ISO 8601 with zone")]
+To = Annotated[Instant | None, Query(description="Window end, ISO 8601 with zone; default now")]
+Sensor = Annotated[str | None, Query(pattern=SENSOR_PATTERN, description="Only this sensor")]
+
+IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"?[0-9]{1,18}"?)\s*$'
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
+IfMatch = Annotated[
+    str | None,
+    Header(description='The version (ETag) the change is based on, e.g. "7"; 412 if it moved on'),
+    WithJsonSchema({"type": "string", "pattern": IF_MATCH_PATTERN}),
+]
 
 
 def window(from_: datetime | None, to: datetime | None, span: timedelta) -> tuple[datetime, datetime]:
@@ -27,7 +43,6 @@ def parse_if_match(value: str | None) -> int | None:
     """`"7"`, `W/"7"`, `7` -> 7; absent or `*` -> None (no precondition); anything else is a 400."""
     if value is None or value.strip() == "*":
         return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise BadRequest(f"If-Match must be a version number as given in the ETag header, not {value!r}")
-    return int(tag)
+    if not _IF_MATCH.match(value):  # at most 18 digits: always within int64
+        raise BadRequest(f"If-Match must be a version number as given in the ETag header, not {value[:40]!r}")
+    return int(value.strip().removeprefix("W/").strip('"'))

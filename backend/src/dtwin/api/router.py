@@ -1,13 +1,21 @@
-"""Mounts every domain router under /api/v1."""
+"""Mounts every domain router under /api/v1, with what every operation there shares: the request guards
+(unknown query parameters, control characters) and the error answers any of them can give (422 invalid
+input, 503 a backing service unreachable). The body size limit is app-wide (api/guards.py, BodyLimit)."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from dtwin.anomalies.routes import router as analytics_router
+from dtwin.api.guards import check_request
+from dtwin.errors import problem_responses
 from dtwin.machine_types.routes import router as machine_types_router
 from dtwin.readings.routes import router as readings_router
 from dtwin.twins.routes import router as twins_router
 
-api_router = APIRouter(prefix="/api/v1")
+api_router = APIRouter(
+    prefix="/api/v1",
+    dependencies=[Depends(check_request)],
+    responses=problem_responses(422, 503),
+)
 api_router.include_router(twins_router)
 api_router.include_router(readings_router)
 api_router.include_router(analytics_router)

@@ -95,3 +95,13 @@ def number_problem(value: float, limits: Limits) -> str | None:
     if abs(value) >= limits.max_abs_reading:
         return f"|{value:g}| is out of range (limit {limits.max_abs_reading:g})"
     return None
+
+
+# --- client requests (the API); constants, not settings -------------------------------------------------
+# nesting of objects/arrays in a JSON document a client stores (twin attributes); orjson cannot write more
+# than 254 levels, and no attribute needs more than a few
+MAX_JSON_DEPTH = 16
+# a twin's attributes, encoded as JSON: they travel with every whole-twin change to every dashboard
+MAX_DOCUMENT_BYTES = 16 * 1024
+# any request body; more is a 413 before the handler reads it
+MAX_REQUEST_BYTES = 1024 * 1024

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
-from dtwin.api.params import parse_if_match
+from dtwin.api.guards import require_json
+from dtwin.api.params import IfMatch, parse_if_match
 from dtwin.errors import problem_responses
 from dtwin.machine_types.deps import MachineTypeServiceDep
 from dtwin.machine_types.schemas import (
@@ -21,9 +22,6 @@ router = APIRouter(prefix="/machine-types", tags=["machine types"])
 Name = Annotated[
     str, Path(pattern=MACHINE_TYPE_PATTERN, description="The type, as in telemetry's machine_type")
 ]
-IfMatch = Annotated[
-    str | None, Header(description="The version (ETag) the change is based on; 412 if it moved on")
-]
 
 
 @router.get("", response_model=MachineTypeList, responses=problem_responses(422))
@@ -31,7 +29,7 @@ async def list_machine_types(
     service: MachineTypeServiceDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
     cursor: Annotated[
-        str | None, Query(max_length=64, description="next_cursor of the previous page")
+        str | None, Query(pattern=MACHINE_TYPE_PATTERN, description="next_cursor of the previous page")
     ] = None,
 ) -> MachineTypeList:
     """Every registered machine type by name, with its sensors' units and operating ranges. `count` counts
@@ -52,8 +50,9 @@ async def get_machine_type(name: Name, service: MachineTypeServiceDep, response:
     response_model=MachineTypeRead,
     responses={
         201: {"model": MachineTypeRead, "description": "Created"},
-        **problem_responses(400, 409, 412, 422),
+        **problem_responses(400, 409, 412, 413, 415, 422),
     },
+    dependencies=[Depends(require_json)],
 )
 async def put_machine_type(
     name: Name,

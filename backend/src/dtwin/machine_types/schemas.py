@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dtwin.contracts.inputs import Text
 from dtwin.contracts.telemetry import MAX_SENSORS, SENSOR_PATTERN
 
 # URL-safe, like machine ids; every catalogue type matches
@@ -23,8 +24,8 @@ class SensorSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(pattern=SENSOR_PATTERN, examples=["temperature_c"])]
-    unit: Annotated[str, Field(max_length=32, examples=["°C"])] = ""
-    label: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    unit: Annotated[Text, Field(max_length=32, examples=["°C"])] = ""
+    label: Annotated[Text, Field(min_length=1, max_length=128)] | None = None
     lo: Annotated[Bound, Field(description="Lower end of the operating range")]
     hi: Annotated[Bound, Field(description="Upper end of the operating range; greater than lo")]
 
@@ -42,7 +43,7 @@ class MachineTypePut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(pattern=MACHINE_TYPE_PATTERN)] | None = None
-    description: Annotated[str, Field(max_length=2000)] = ""
+    description: Annotated[Text, Field(max_length=2000)] = ""
     sensors: Annotated[list[SensorSpec], Field(max_length=MAX_SENSORS)]
 
     @field_validator("sensors")

@@ -8,10 +8,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
+from pydantic import Field
 
 from dtwin.api.deps import AdaptersDep, SessionDep, TwinServiceDep
-from dtwin.api.params import From, To, window
+from dtwin.api.params import From, MachineId, Sensor, To, window
+from dtwin.contracts.inputs import Instant
+from dtwin.contracts.limits import SENSOR_PATTERN
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.errors import InvalidInput, problem_responses
 from dtwin.readings.repository import ReadingRepository
@@ -32,14 +34,14 @@ DEFAULT_SPAN = {
     "1h": timedelta(days=30),
     "1d": timedelta(days=365),
 }
-Sensor = Annotated[str | None, Query(max_length=64, description="Only this sensor")]
+SensorName = Annotated[str, Field(pattern=SENSOR_PATTERN)]
 
 router = APIRouter(prefix="/twins", tags=["readings"])
 
 
 @router.get("/{machine_id}/readings", response_model=ReadingList, responses=problem_responses(404, 422))
 async def list_readings(
-    machine_id: str,
+    machine_id: MachineId,
     session: SessionDep,
     twins: TwinServiceDep,
     sensor: Sensor = None,
@@ -60,7 +62,7 @@ async def list_readings(
 
 @router.get("/{machine_id}/history", response_model=History, responses=problem_responses(404, 422))
 async def history(
-    machine_id: str,
+    machine_id: MachineId,
     session: SessionDep,
     twins: TwinServiceDep,
     sensor: Sensor = None,
@@ -94,11 +96,11 @@ async def history(
 
 @router.get("/{machine_id}/series", response_model=Series, responses=problem_responses(404, 422))
 async def series(
-    machine_id: str,
+    machine_id: MachineId,
     session: SessionDep,
     twins: TwinServiceDep,
     sensor: Annotated[
-        list[str] | None, Query(max_length=64, description="Sensors (repeatable); default all")
+        list[SensorName] | None, Query(max_length=64, description="Sensors (repeatable); default all")
     ] = None,
     from_: From = None,
     to: To = None,
@@ -117,10 +119,10 @@ async def series(
 
 @router.get("/{machine_id}/at", response_model=StateAt, responses=problem_responses(404, 422))
 async def state_at(
-    machine_id: str,
+    machine_id: MachineId,
     session: SessionDep,
     twins: TwinServiceDep,
-    ts: Annotated[AwareDatetime, Query(description="The past instant, ISO 8601 with zone")],
+    ts: Annotated[Instant, Query(description="The past instant, ISO 8601 with zone")],
 ) -> StateAt:
     """The sensor values as they were at `ts`: for each sensor, its newest stored reading at or before it."""
     await twins.ensure_exists(machine_id)
@@ -139,7 +141,7 @@ async def state_at(
     },
 )
 async def export_csv(
-    machine_id: str,
+    machine_id: MachineId,
     adapters: AdaptersDep,
     twins: TwinServiceDep,
     sensor: Sensor = None,

@@ -35,6 +35,7 @@ SORT_FIELDS = (
     "anomaly_score",
 )
 ROOTS = ("reported", "desired", "attributes", "delta")
+_BAD_CURSOR = "invalid cursor: pass next_cursor from the previous page unchanged"
 
 
 class QueryError(ValueError):
@@ -120,8 +121,10 @@ def encode_cursor(sort: str, twin: dict[str, Any]) -> str:
 def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
     try:
         s, value, last_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, orjson.JSONDecodeError) as exc:
-        raise QueryError("invalid cursor: pass next_cursor from the previous page unchanged") from exc
+    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise QueryError(_BAD_CURSOR) from exc
+    if not isinstance(value, str | int | float | None) or not isinstance(last_id, str):
+        raise QueryError(_BAD_CURSOR)
     if s != sort:
         raise QueryError("the cursor belongs to another sort order; start again without a cursor")
     return value, str(last_id)
@@ -140,6 +143,28 @@ def page(
         ]
     start = 0
     if cursor:
+        try:
+            start = _start_after(ordered, name, desc, key, cursor, sort)
+        except QueryError:
+            raise
+        except (TypeError, ValueError) as exc:  # a forged cursor: a value of another type than the field's
+            raise QueryError(_BAD_CURSOR) from exc
+    items = ordered[start : start + limit]
+    more = start + limit < len(ordered)
+    return items, (encode_cursor(sort, items[-1]) if more and items else None)
+
+
+def _start_after(
+    ordered: list[dict[str, Any]],
+    name: str,
+    desc: bool,
+    key: Callable[[dict[str, Any]], tuple[Any, ...]],
+    cursor: str,
+    sort: str,
+) -> int:
+    """Index of the first twin after the cursor's position in `ordered`."""
+    start = 0
+    if cursor:
         value, last_id = decode_cursor(cursor, sort)
         marker = {name: value, "id": last_id}
         if isinstance(value, str) and name in ("last_seen", "ts"):
@@ -153,6 +178,4 @@ def page(
                 start = sum(1 for t in present if (key(t)[1], t["id"]) >= (mk[1], last_id))
         else:
             start = sum(1 for t in ordered if key(t) <= mk)
-    items = ordered[start : start + limit]
-    more = start + limit < len(ordered)
-    return items, (encode_cursor(sort, items[-1]) if more and items else None)
+    return start

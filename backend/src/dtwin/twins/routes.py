@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import orjson
-from fastapi import APIRouter, Header, Query, Request, Response
-from pydantic import AwareDatetime
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import Field, WithJsonSchema
 
 from dtwin.api.deps import SessionDep, TwinServiceDep
-from dtwin.api.params import parse_if_match
+from dtwin.api.guards import require_json
+from dtwin.api.params import From, IfMatch, MachineId, To, parse_if_match
+from dtwin.contracts.inputs import DocumentError, loads_document
+from dtwin.contracts.limits import PLACEMENT_PATTERN, PROPERTY_PATTERN
 from dtwin.errors import InvalidInput, NotFound, UnsupportedMediaType, problem_responses
 from dtwin.readings.repository import ReadingRepository
-from dtwin.twins.query import QueryError, parse_comparison
+from dtwin.twins.query import ROOTS, SORT_FIELDS, QueryError, parse_comparison
 from dtwin.twins.schemas import (
     AttributesUpdate,
     DesiredState,
@@ -26,33 +28,52 @@ from dtwin.twins.service import MAX_DESIRED_BYTES, TwinFilter
 
 router = APIRouter(prefix="/twins", tags=["twins"])
 
+# documented for clients (and API fuzzers); the parsers below give the precise 422 message
+WHERE_PATTERN = rf"^\s*({'|'.join(ROOTS)})(\.[A-Za-z0-9_]+)+\s*(>=|<=|!=|=|>|<)\s*\S.*$"
+SORT_PATTERN = rf"^[-+]?({'|'.join(SORT_FIELDS)})$"
+Placement = Annotated[str | None, Query(pattern=PLACEMENT_PATTERN)]
+WhereFilter = Annotated[
+    str,
+    Field(max_length=500),
+    WithJsonSchema({"type": "string", "maxLength": 500, "pattern": WHERE_PATTERN}),
+]
+
 
 @router.get("", response_model=TwinList, responses=problem_responses(422))
 async def list_twins(
     service: TwinServiceDep,
-    machine_type: Annotated[str | None, Query(max_length=64)] = None,
-    site: Annotated[str | None, Query(max_length=64)] = None,
-    line: Annotated[str | None, Query(max_length=64)] = None,
+    machine_type: Placement = None,
+    site: Placement = None,
+    line: Placement = None,
     status: Annotated[Literal["online", "stale", "offline"] | None, Query()] = None,
     health_lt: Annotated[
         float | None, Query(ge=0, le=100, description="Only twins with health below")
     ] = None,
     where: Annotated[
-        list[str] | None,
+        list[WhereFilter] | None,
         Query(
             description="Property comparisons, repeatable: reported.temperature_c>80, "
-            "attributes.vendor=ACME, desired.mode=standby (ops > >= < <= = !=)"
+            "attributes.vendor=ACME, desired.mode=standby (ops > >= < <= = !=)",
+            max_length=50,
         ),
     ] = None,
     sort: Annotated[
         str,
         Query(
             description="Field to sort by, - prefix for descending: id, machine_type, "
-            "site, line, status, last_seen, ts, version, health, anomaly_score"
+            "site, line, status, last_seen, ts, version, health, anomaly_score",
+            json_schema_extra={"pattern": SORT_PATTERN},
         ),
     ] = "id",
     limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=1024,
+            description="next_cursor of the previous page",
+            json_schema_extra={"pattern": "^[A-Za-z0-9_-]*$"},
+        ),
+    ] = None,
 ) -> TwinList:
     """The fleet: twins matching every given filter, sorted, one page at a time. `count` is the number of
     matches over all pages; follow `next_cursor` until it is null."""
@@ -71,7 +92,13 @@ async def list_twins(
     return await service.list(flt, sort=sort, limit=limit, cursor=cursor)
 
 
-@router.post("", response_model=TwinRead, status_code=201, responses=problem_responses(409, 422))
+@router.post(
+    "",
+    response_model=TwinRead,
+    status_code=201,
+    responses=problem_responses(400, 409, 413, 415, 422),
+    dependencies=[Depends(require_json)],
+)
 async def create_twin(body: TwinCreate, service: TwinServiceDep, response: Response) -> TwinRead:
     """Register a machine ahead of its first telemetry (identity, placement and attributes). 409 if a twin
     with this id exists (machines also register themselves on first telemetry)."""
@@ -81,8 +108,13 @@ async def create_twin(body: TwinCreate, service: TwinServiceDep, response: Respo
     return twin
 
 
-@router.put("/{machine_id}/attributes", response_model=TwinRead, responses=problem_responses(404, 422))
-async def put_attributes(machine_id: str, body: AttributesUpdate, service: TwinServiceDep) -> TwinRead:
+@router.put(
+    "/{machine_id}/attributes",
+    response_model=TwinRead,
+    responses=problem_responses(400, 404, 413, 415, 422),
+    dependencies=[Depends(require_json)],
+)
+async def put_attributes(machine_id: MachineId, body: AttributesUpdate, service: TwinServiceDep) -> TwinRead:
     """Replace the twin's free-form attributes (serial number, install date, location, ...).
     `expected_interval_s` there sets how often the machine is expected to report (for its status)."""
     return await service.set_attributes(machine_id, body.attributes)
@@ -90,7 +122,7 @@ async def put_attributes(machine_id: str, body: AttributesUpdate, service: TwinS
 
 @router.delete("/{machine_id}", status_code=204, responses=problem_responses(404))
 async def delete_twin(
-    machine_id: str,
+    machine_id: MachineId,
     service: TwinServiceDep,
     session: SessionDep,
     purge_history: Annotated[bool, Query(description="Also delete the stored readings")] = False,
@@ -104,7 +136,7 @@ async def delete_twin(
 
 
 @router.get("/{machine_id}", response_model=TwinRead, responses=problem_responses(404))
-async def get_twin(machine_id: str, service: TwinServiceDep, response: Response) -> TwinRead:
+async def get_twin(machine_id: MachineId, service: TwinServiceDep, response: Response) -> TwinRead:
     """One machine's live twin. The `ETag` header is the twin's version, which increments on every change.
     404 (problem+json) if no telemetry has ever arrived for it."""
     twin = await service.get(machine_id)
@@ -113,7 +145,7 @@ async def get_twin(machine_id: str, service: TwinServiceDep, response: Response)
 
 
 @router.get("/{machine_id}/desired", response_model=DesiredState, responses=problem_responses(404))
-async def get_desired(machine_id: str, service: TwinServiceDep, response: Response) -> DesiredState:
+async def get_desired(machine_id: MachineId, service: TwinServiceDep, response: Response) -> DesiredState:
     """The desired state, its version (also the `ETag`, for `If-Match`), the `delta` still to be reported
     by the device, and the outcome of the newest command."""
     state = await service.desired(machine_id)
@@ -121,13 +153,14 @@ async def get_desired(machine_id: str, service: TwinServiceDep, response: Respon
     return state
 
 
+_PATCH_SCHEMA: dict[str, Any] = {"type": "object", "propertyNames": {"pattern": PROPERTY_PATTERN}}
 _MERGE_PATCH_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "RFC 7396 JSON merge patch: members replace, null deletes, objects merge.",
         "content": {
-            "application/merge-patch+json": {"schema": {"type": "object"}, "example": {"mode": "standby"}},
-            "application/json": {"schema": {"type": "object"}},
+            "application/merge-patch+json": {"schema": _PATCH_SCHEMA, "example": {"mode": "standby"}},
+            "application/json": {"schema": _PATCH_SCHEMA},
         },
     }
 }
@@ -137,20 +170,25 @@ _MERGE_PATCH_BODY: dict[str, Any] = {
     "/{machine_id}/desired",
     response_model=DesiredState,
     openapi_extra=_MERGE_PATCH_BODY,
-    responses=problem_responses(400, 404, 412, 415, 422, 503),
+    responses=problem_responses(400, 404, 412, 413, 415, 422, 503),
 )
 async def patch_desired(
-    machine_id: str,
+    machine_id: MachineId,
     request: Request,
     service: TwinServiceDep,
     response: Response,
-    if_match: Annotated[str | None, Header(description="Desired version the change is based on")] = None,
+    if_match: IfMatch = None,
 ) -> DesiredState:
     """Change what operators want the machine to do. The patch is applied to the desired document; with
     `If-Match` it is applied only if the desired version is unchanged (412 otherwise), so two operators cannot
     overwrite each other unknowingly. Telemetry does not change the desired version. The new desired state is
     published to Kafka `twin.desired` for the bridge to deliver; `delta` lists what the device has not
-    reported yet and `command.status` stays `pending` until the device acknowledges."""
+    reported yet and `command.status` stays `pending` until the device acknowledges. A twin without
+    site/line (registered ahead of its telemetry) stores the change all the same and answers 200 with
+    `command.status` = `awaiting_placement`: the command is sent when the machine comes online with them.
+    Top-level keys are property names as devices report them; the document nests at most 5 levels and
+    holds at most 16 KiB; integers must fit in 64 bits. 503 only if the command could not be handed to
+    Kafka (the desired state is stored; `command.status` = `undelivered`)."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip()
     if ctype not in ("application/merge-patch+json", "application/json"):
         raise UnsupportedMediaType("send the patch as application/merge-patch+json (or application/json)")
@@ -158,9 +196,9 @@ async def patch_desired(
     if len(body) > MAX_DESIRED_BYTES:
         raise InvalidInput(f"patch larger than {MAX_DESIRED_BYTES} bytes")
     try:
-        patch = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"patch is not valid JSON: {exc}") from exc
+        patch = loads_document(body)
+    except DocumentError as exc:
+        raise InvalidInput(f"patch: {exc}") from exc
     state = await service.patch_desired(machine_id, patch, parse_if_match(if_match))
     response.headers["ETag"] = f'"{state.version}"'
     return state
@@ -168,23 +206,26 @@ async def patch_desired(
 
 @router.get("/{machine_id}/events", response_model=TwinEventList, responses=problem_responses(404, 422))
 async def twin_events(
-    machine_id: str,
+    machine_id: MachineId,
     service: TwinServiceDep,
     kind: Annotated[
         list[Literal["created", "attributes", "desired", "ack", "reported", "status", "deleted"]] | None,
         Query(description="Only these kinds (repeatable)"),
     ] = None,
-    from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    to: Annotated[AwareDatetime | None, Query()] = None,
+    from_: From = None,
+    to: To = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(description="next_cursor of the previous page", json_schema_extra={"pattern": "^[0-9]{1,18}$"}),
+    ] = None,
 ) -> TwinEventList:
     """The twin's change log, newest first: created, attributes and desired changes, device acks, status
     changes (online/stale/offline), reported changes summarised per minute, deletion. The log outlives a
     deleted twin."""
     before: int | None = None
     if cursor is not None:
-        if not cursor.isdigit():
+        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
             raise InvalidInput("invalid cursor: pass next_cursor from the previous page unchanged")
         before = int(cursor)
     rows = await service.events_page(

@@ -7,15 +7,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dtwin.contracts.telemetry import MACHINE_ID_PATTERN
+from dtwin.contracts.inputs import Document
+from dtwin.contracts.limits import MACHINE_ID_PATTERN, PLACEMENT_PATTERN
+
+Placement = Annotated[str, Field(pattern=PLACEMENT_PATTERN)]
 
 
 class CommandStatus(BaseModel):
     """Outcome of the newest desired-state change: `pending` until the device answers, then `accepted`,
-    `partial` or `rejected` (with reasons per setting); `undelivered` if it could not be handed to Kafka."""
+    `partial` or `rejected` (with reasons per setting); `undelivered` if it could not be handed to Kafka;
+    `awaiting_placement` while the twin has no site/line (its device topic is unknown): it is sent when the
+    machine next comes online with them."""
 
     version: int
-    status: Literal["pending", "undelivered", "accepted", "partial", "rejected"]
+    status: Literal["pending", "undelivered", "awaiting_placement", "accepted", "partial", "rejected"]
     applied: dict[str, Any] = {}
     rejected: dict[str, str] = {}
     ts: datetime | None = None
@@ -73,10 +78,10 @@ class TwinCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Annotated[str, Field(pattern=MACHINE_ID_PATTERN)]
-    machine_type: Annotated[str, Field(min_length=1, max_length=64)] = "unknown"
-    site: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^/+#]+$")] | None = None
-    line: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^/+#]+$")] | None = None
-    attributes: dict[str, Any] = {}
+    machine_type: Placement = "unknown"
+    site: Placement | None = None
+    line: Placement | None = None
+    attributes: Document = {}
 
 
 class AttributesUpdate(BaseModel):
@@ -84,7 +89,7 @@ class AttributesUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    attributes: dict[str, Any]
+    attributes: Document
 
 
 class TwinEventRead(BaseModel):

@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import structlog
 
 from dtwin.contracts.commands import DesiredCommand
+from dtwin.contracts.inputs import DocumentError, check_properties_document
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.core.bus import TelemetryBus
 from dtwin.errors import Conflict, DtwinError, InvalidInput, NotFound, PreconditionFailed
 from dtwin.twins.durable import Durability
 from dtwin.twins.events import TwinEventLog
+from dtwin.twins.merge_patch import merge_patch
 from dtwin.twins.models import TwinEventRow
 from dtwin.twins.query import Comparison, QueryError, page
 from dtwin.twins.schemas import DesiredState, TwinCreate, TwinList, TwinRead
@@ -24,8 +27,10 @@ from dtwin.twins.view import FleetView
 
 log = structlog.get_logger(__name__)
 
-MAX_DESIRED_BYTES = 16 * 1024
-MAX_DEPTH = 5
+MAX_DESIRED_BYTES = 16 * 1024  # a patch, and the desired document it makes
+MAX_DEPTH = 5  # objects/arrays nested in the desired document
+# the command of a twin without site/line: its device topic is unknown until the machine reports them
+AWAITING_PLACEMENT = "awaiting_placement"
 
 
 class NotDurable(DtwinError):
@@ -36,12 +41,6 @@ class NotDurable(DtwinError):
 class CommandNotDelivered(DtwinError):
     status = 503
     title = "Command not delivered"
-
-
-def _depth(value: Any, level: int = 0) -> int:
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    return level
 
 
 def status_of(last_seen: str | None, interval_s: float, now: datetime) -> str:
@@ -189,8 +188,10 @@ class TwinService:
             try:
                 await self.durable.deleted(machine_id)
             except Exception as exc:
-                log.error("twin_delete_not_durable", machine_id=machine_id, error=str(exc))
-                raise NotDurable(f"twin deleted live but not in the durable copies: {exc}") from exc
+                log.error(
+                    "twin_delete_not_durable", machine_id=machine_id, error=f"{type(exc).__name__}: {exc}"
+                )
+                raise NotDurable("twin deleted live but not in the durable copies; retry the delete") from exc
 
     async def _persist(self, machine_id: str) -> None:
         """Write the twin's durable copies (registry row + twin.state snapshot) after an operator change."""
@@ -202,8 +203,10 @@ class TwinService:
         try:
             await self.durable.saved(twin)
         except Exception as exc:
-            log.error("twin_change_not_durable", machine_id=machine_id, error=str(exc))
-            raise NotDurable(f"change applied to the live twin but not to its durable copies: {exc}") from exc
+            log.error("twin_change_not_durable", machine_id=machine_id, error=f"{type(exc).__name__}: {exc}")
+            raise NotDurable(
+                "change applied to the live twin but not to its durable copies; send it again"
+            ) from exc
 
     async def events_page(self, machine_id: str, **kw: Any) -> Sequence[TwinEventRow]:
         if self.events is None:
@@ -223,11 +226,21 @@ class TwinService:
 
     async def patch_desired(self, machine_id: str, patch: Any, if_match: int | None) -> DesiredState:
         """Apply a JSON merge patch to the desired state (optionally only if the desired version is
-        `if_match`) and hand the new desired state to the devices via Kafka `twin.desired`."""
+        `if_match`) and hand the new desired state to the devices via Kafka `twin.desired`. A twin without
+        site/line stores it all the same; its command is `awaiting_placement` until the machine reports
+        where it is (then the status watcher sends it)."""
         if not isinstance(patch, dict):
             raise InvalidInput("a merge patch for desired state must be a JSON object")
-        if _depth(patch) > MAX_DEPTH:
-            raise InvalidInput(f"desired state may nest at most {MAX_DEPTH} levels")
+        try:
+            check_properties_document(patch, max_depth=MAX_DEPTH, where="desired")
+        except DocumentError as exc:
+            raise InvalidInput(str(exc)) from exc
+        current = await self.store.get(machine_id)
+        if current is None:
+            raise NotFound(f"no twin with id {machine_id!r}")
+        size = len(orjson.dumps(merge_patch(current["desired"], patch)))
+        if size > MAX_DESIRED_BYTES:
+            raise InvalidInput(f"the desired document would be {size} bytes, more than {MAX_DESIRED_BYTES}")
         now = iso_utc(datetime.now(UTC))
         try:
             twin = await self.store.update_desired(machine_id, patch, if_match, now)
@@ -247,10 +260,30 @@ class TwinService:
         )
         await self._persist(machine_id)
         if read.site is None or read.line is None:
-            await self.store.set_command_status(machine_id, read.desired_version, "undelivered", now)
-            raise CommandNotDelivered("the twin has no site/line yet, so its device topic is unknown")
+            await self.store.set_command_status(machine_id, read.desired_version, AWAITING_PLACEMENT, now)
+            return await self.desired(machine_id)
         await self._publish(read)
         return _desired_state(read)
+
+    async def deliver_awaiting(self, machine_id: str) -> bool:
+        """Send the newest command of a twin that was `awaiting_placement` once the twin has site and line.
+        True if it was sent (the command is `pending` again)."""
+        twin = await self.store.get(machine_id)
+        if twin is None:
+            return False
+        read = TwinRead.model_validate(twin)
+        cmd = read.command
+        if cmd is None or cmd.status != AWAITING_PLACEMENT or cmd.version != read.desired_version:
+            return False
+        if read.site is None or read.line is None:
+            return False
+        # pending before the send: an answer from a quick device must not be overwritten afterwards
+        await self.store.set_command_status(
+            machine_id, read.desired_version, "pending", iso_utc(datetime.now(UTC))
+        )
+        await self._publish(read)
+        log.info("desired_delivered_after_placement", machine_id=machine_id, version=read.desired_version)
+        return True
 
     async def _publish(self, twin: TwinRead) -> None:
         assert self.bus is not None
@@ -270,11 +303,13 @@ class TwinService:
             )
             await asyncio.wait_for(fut, 10)
         except Exception as exc:
-            log.error("desired_publish_failed", machine_id=twin.id, error=str(exc))
+            log.error("desired_publish_failed", machine_id=twin.id, error=f"{type(exc).__name__}: {exc}")
             await self.store.set_command_status(
                 twin.id, twin.desired_version, "undelivered", iso_utc(datetime.now(UTC))
             )
-            raise CommandNotDelivered(f"desired state stored but not handed to Kafka: {exc}") from exc
+            raise CommandNotDelivered(
+                "desired state stored, but the command could not be handed to Kafka; patch again to resend"
+            ) from exc
 
 
 def _desired_state(twin: TwinRead) -> DesiredState:

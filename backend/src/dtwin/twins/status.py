@@ -49,6 +49,9 @@ class StatusWatcher:
                 )
 
         await self.events.record_many(entries)
+        for e in entries:
+            if e["details"]["to"] == "online":
+                await self._deliver_awaiting(e["machine_id"])
         if entries:
             await self.service.store.emit(
                 "twins",
@@ -63,6 +66,16 @@ class StatusWatcher:
                 ],
             )
         return len(entries)
+
+    async def _deliver_awaiting(self, machine_id: str) -> None:
+        """A machine that comes online may have reported its placement: a command that waited for it goes
+        out now (exactly one process claimed this transition, so one sends it)."""
+        try:
+            await self.service.deliver_awaiting(machine_id)
+        except Exception as exc:  # the command stays `undelivered`, shown on the twin; the scan goes on
+            log.warning(
+                "awaiting_command_not_sent", machine_id=machine_id, error=f"{type(exc).__name__}: {exc}"
+            )
 
     async def run(self) -> None:
         while True:

@@ -7,6 +7,7 @@ import { DesiredEditor } from './DesiredEditor';
 const COMMAND_TEXT: Record<string, string> = {
   pending: 'pending: waiting for the device',
   undelivered: 'undelivered: could not be handed to the device',
+  awaiting_placement: 'waiting for the machine to report its site and line, then sent',
   accepted: 'accepted by the device',
   partial: 'partially applied',
   rejected: 'rejected by the device',
