@@ -13,6 +13,8 @@ import redis.asyncio as aioredis
 from dtwin.config import Settings
 from dtwin.devtools.servers import Server, ServerError, running
 
+from .fixed_dates import FIXED_DATES_MAX_AGE_S
+
 HERE = Path(__file__).parent
 
 
@@ -66,6 +68,7 @@ def real_settings(servers: dict[str, Server], pg_url: str, uid: str) -> Settings
         frontend_dist=None,
         consumer_poll_timeout_ms=100,
         models_dir=Path(f"/tmp/dtwin-models-{uid}"),
+        max_age_s=FIXED_DATES_MAX_AGE_S,
     )
 
 
@@ -83,4 +86,5 @@ def embedded_settings(tmp_path: Path) -> Settings:
         frontend_dist=None,
         consumer_poll_timeout_ms=50,
         models_dir=tmp_path / "models",
+        max_age_s=FIXED_DATES_MAX_AGE_S,
     )

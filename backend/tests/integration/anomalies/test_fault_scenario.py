@@ -25,6 +25,7 @@ from dtwin.machine_types.catalogue import catalogue_table
 from dtwin.twins.store import TwinStore
 from dtwin_pipeline.simulator.fault_kinds import FaultSpec
 from dtwin_pipeline.simulator.fleet import Fleet, SimulatorConfig
+from tests.fixed_dates import FIXED_DATES_LIMITS
 
 pytestmark = pytest.mark.slow
 T0 = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
@@ -76,6 +77,7 @@ async def test_bearing_wear_is_found_on_the_faulty_machine_only(
         bus,
         sessions,
         TwinStore(real_redis, RedisKeys(s.redis_prefix)),
+        limits=FIXED_DATES_LIMITS,
         topic=s.topic_telemetry,
         dlq_topic=s.topic_dlq,
         group=s.consumer_group,

@@ -14,6 +14,7 @@ from dtwin.devtools.testing import eventually, read_topic
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.store import TwinStore
+from tests.fixed_dates import FIXED_DATES_LIMITS
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -53,6 +54,7 @@ async def test_consumer_writes_batches_dead_letters_and_commits(
             bus,
             sessions,
             store,
+            limits=FIXED_DATES_LIMITS,
             topic=s.topic_telemetry,
             dlq_topic=s.topic_dlq,
             group=s.consumer_group,

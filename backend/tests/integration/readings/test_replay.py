@@ -16,6 +16,7 @@ from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.readings.replay import replay
 from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.store import TwinStore
+from tests.fixed_dates import FIXED_DATES_LIMITS
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -57,6 +58,7 @@ async def test_replay_regroups_in_order_and_duplicates_nothing(
             bus,
             sessions,
             store,
+            limits=FIXED_DATES_LIMITS,
             topic=s.topic_telemetry,
             dlq_topic=s.topic_dlq,
             group=s.consumer_group,
