@@ -22,6 +22,7 @@ def _serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from dtwin.config import get_settings
+    from dtwin.contracts.limits import MAX_WS_MESSAGE_BYTES
     from dtwin.logging import configure_logging
     from dtwin.main import create_app
 
@@ -35,6 +36,7 @@ def _serve(host: str | None, port: int | None) -> None:
         port=port or settings.port,
         log_level="warning",
         ws="websockets-sansio",
+        ws_max_size=MAX_WS_MESSAGE_BYTES,
         lifespan="on",
     )
 

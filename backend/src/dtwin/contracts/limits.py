@@ -20,6 +20,10 @@ PROPERTY_RE = re.compile(PROPERTY_PATTERN)
 MAX_JSON_INT = 2**63 - 1
 MIN_JSON_INT = -(2**63)
 
+# one WebSocket connection: its subscriptions and the size of one message it may send
+MAX_WS_SUBSCRIPTIONS = 32
+MAX_WS_MESSAGE_BYTES = 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:

@@ -11,6 +11,7 @@ from typing import TypeVar
 import uvicorn
 from fastapi import FastAPI
 
+from dtwin.contracts.limits import MAX_WS_MESSAGE_BYTES
 from dtwin.devtools.servers import free_port
 
 T = TypeVar("T")
@@ -45,7 +46,13 @@ async def serve_app(app: FastAPI, port: int | None = None) -> AsyncIterator[str]
     port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio", lifespan="on"
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ws="websockets-sansio",
+            ws_max_size=MAX_WS_MESSAGE_BYTES,
+            lifespan="on",
         )
     )
     task = asyncio.create_task(server.serve())

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
 from dtwin.anomalies.routes import AnomalyEventRead, DecisionRead
+from dtwin.contracts.limits import MAX_WS_SUBSCRIPTIONS
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.errors import NotFound
 from dtwin.readings.series import build_series
@@ -174,6 +175,10 @@ class Connection:
 
     async def _subscribe(self, m: SubscribeMessage) -> None:
         f, spec = m.filter, m.series
+        if m.sub not in self.client.subs and len(self.client.subs) >= MAX_WS_SUBSCRIPTIONS:
+            detail = f"a connection may hold {MAX_WS_SUBSCRIPTIONS} subscriptions; unsubscribe one first"
+            self.error("too many subscriptions", detail, m.sub)
+            return
         if spec is not None:
             try:
                 await self.rt.service.ensure_exists(spec.machine_id)

@@ -30,6 +30,7 @@ ChangeField = Literal[
     "status",
 ]
 SubName = Annotated[str, Field(min_length=1, max_length=64)]
+FilterId = Annotated[str, Field(max_length=128)]
 
 
 class _Strict(BaseModel):
@@ -39,10 +40,10 @@ class _Strict(BaseModel):
 class StreamFilterModel(_Strict):
     """All given conditions must match; an empty filter matches every machine."""
 
-    machine_ids: Annotated[list[str], Field(max_length=10_000)] | None = None
-    machine_type: str | None = None
-    site: str | None = None
-    line: str | None = None
+    machine_ids: Annotated[list[FilterId], Field(max_length=10_000)] | None = None
+    machine_type: Annotated[str, Field(max_length=64)] | None = None
+    site: Annotated[str, Field(max_length=64)] | None = None
+    line: Annotated[str, Field(max_length=64)] | None = None
 
 
 class SeriesSpec(_Strict):

@@ -17,6 +17,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from dtwin.config import Settings
+from dtwin.contracts.limits import MAX_WS_MESSAGE_BYTES, MAX_WS_SUBSCRIPTIONS
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
 from dtwin.devtools.testing import eventually, serve_app
@@ -271,3 +272,23 @@ async def test_heartbeats_and_maximum_lifetime(real_settings: Settings) -> None:
         assert beat["type"] == "heartbeat" and "seq" in beat
         code, _, _ = await close_of(ws)
         assert code == 4000
+
+
+async def test_a_client_cannot_hold_unbounded_subscriptions_or_send_huge_messages(
+    real_settings: Settings,
+) -> None:
+    async with backend(real_settings) as url, websockets.connect(f"ws://{url}/ws", max_size=None) as ws:
+        await recv(ws, "hello")
+        for k in range(MAX_WS_SUBSCRIPTIONS):
+            await subscribe(ws, sub=f"s{k}", filter={"machine_ids": [f"m{k}"]})
+        await ws.send(orjson.dumps({"type": "subscribe", "sub": "one-more"}).decode())
+        error = await recv(ws, "error")
+        assert error["sub"] == "one-more" and error["title"] == "too many subscriptions", error
+        await subscribe(ws, sub="s0", filter={"machine_ids": ["m99"]})  # replacing one is fine
+        await ws.send(orjson.dumps({"type": "ping", "id": 8}).decode())
+        assert (await recv(ws, "pong"))["id"] == 8
+        await ws.send("x" * (MAX_WS_MESSAGE_BYTES + 1))
+        code, _, _ = await close_of(ws)
+        assert code == 1009  # message too big: the connection ends, the server goes on
+    async with backend(real_settings) as url, websockets.connect(f"ws://{url}/ws") as ws:
+        assert (await recv(ws, "hello"))["type"] == "hello"
