@@ -11,7 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dtwin.contracts.limits import Limits
+from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
 from dtwin.contracts.telemetry import Telemetry, iso_utc
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.bus import BusMessage, MemoryBus
@@ -52,9 +52,10 @@ def redis() -> fakeredis.FakeAsyncRedis:
     return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
 
 
-@pytest.fixture
-def consumer(
-    sessions: async_sessionmaker[AsyncSession], redis: fakeredis.FakeAsyncRedis
+def make_consumer(
+    sessions: async_sessionmaker[AsyncSession],
+    redis: fakeredis.FakeAsyncRedis,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> TelemetryConsumer:
     return TelemetryConsumer(
         MemoryBus(),
@@ -63,7 +64,15 @@ def consumer(
         topic="telemetry.raw",
         dlq_topic="telemetry.dlq",
         group="g",
+        limits=limits,
     )
+
+
+@pytest.fixture
+def consumer(
+    sessions: async_sessionmaker[AsyncSession], redis: fakeredis.FakeAsyncRedis
+) -> TelemetryConsumer:
+    return make_consumer(sessions, redis)
 
 
 async def count_rows(sessions: async_sessionmaker[AsyncSession]) -> int:
@@ -249,15 +258,7 @@ def _spy(process, consumer: TelemetryConsumer, seen: list[float | None]):  # typ
 async def test_sensor_names_beyond_the_type_limit_are_dead_lettered(
     sessions: async_sessionmaker[AsyncSession], redis: fakeredis.FakeAsyncRedis
 ) -> None:
-    consumer = TelemetryConsumer(
-        MemoryBus(),
-        sessions,
-        TwinStore(redis, RedisKeys("t")),
-        topic="telemetry.raw",
-        dlq_topic="telemetry.dlq",
-        group="g",
-        limits=Limits(max_sensors_per_type=3),
-    )
+    consumer = make_consumer(sessions, redis, Limits(max_sensors_per_type=3))
     ok = msg(0, "pump-0001", a=1.0, b=1.0)
     more = msg(1, "pump-0002", ts=T0 + timedelta(seconds=1), b=2.0, c=2.0)
     over = msg(2, "pump-0003", ts=T0 + timedelta(seconds=2), d=3.0, e=3.0)
