@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     scoring_evict_after_s: float = Field(
         default=6 * 3600.0,
         gt=0,
-        description="Drop a machine's scoring state after this long without telemetry (rebuilt if it returns)",
+        description="Drop a machine's scoring state after this long without telemetry (rebuilt on return)",
     )
 
     # --- bridge ---

@@ -28,4 +28,6 @@ async def test_a_stalled_consumer_makes_the_backend_unready(
     r = await client.get("/readyz")
     assert r.status_code == 503
     check = r.json()["checks"]["consumer"]
-    assert check.startswith("error: stalled for 4") and "17 retries" in check and "Connection refused" in check
+    assert (
+        check.startswith("error: stalled for 4") and "17 retries" in check and "Connection refused" in check
+    )
