@@ -6,7 +6,6 @@ No response body carries SQL, a driver's message or a stack trace: those go to t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import structlog
@@ -128,20 +127,6 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ stores' errors -> status
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, what it wraps (SQLAlchemy's `orig`) and its causes, a few levels deep."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo and len(seen) < 8:
-        cur = todo.pop(0)
-        if cur is None or id(cur) in seen:
-            continue
-        seen.add(id(cur))
-        yield cur
-        orig = getattr(cur, "orig", None)
-        todo += [orig if isinstance(orig, BaseException) else None, cur.__cause__]
-
-
 def store_error_status(exc: BaseException) -> int:
     """409 for a constraint the stored state enforces, 422 for a value a store refuses (PostgreSQL data
     exceptions such as NUL in text or a number out of range, a driver refusing a parameter), 503 for an
@@ -151,16 +136,16 @@ def store_error_status(exc: BaseException) -> int:
     from asyncpg import exceptions as pg
     from sqlalchemy import exc as sa
 
-    from dtwin.core.failures import is_infrastructure
+    from dtwin.core.failures import error_chain, is_infrastructure
 
-    chain = list(_chain(exc))
+    chain = error_chain(exc)
     for e in chain:
         if isinstance(e, sa.IntegrityError | pg.IntegrityConstraintViolationError):
             return 409
         # asyncpg's client-side DataError (an unencodable parameter) is a ValueError; so is UnicodeError
         if isinstance(e, sa.DataError | pg.DataError | ValueError):
             return 422
-    return 503 if any(is_infrastructure(e) for e in chain) else 500
+    return 503 if is_infrastructure(exc) else 500
 
 
 _STORE_TITLES = {

@@ -1,7 +1,8 @@
 """Infrastructure failure or not: the one rule that decides whether an error is worth retrying.
 
 An infrastructure failure (a connection refused or lost, a timeout, a server that is starting, a broker that
-is unavailable) may go away by itself: the work is retried, bounded and visibly. Anything else (a constraint
+is unavailable, also a deployment fault such as a missing table) is not the input's fault and may go away:
+the work is retried, bounded and visibly. Anything else (a constraint
 or data error, an encoding error, a script error, a bug) fails the same way every time for the same input:
 retrying it would stall whatever waits behind it, so the input that causes it is set aside instead (the
 consumer dead-letters the message, the API answers 4xx). Decided by exception type, never by message text."""
@@ -12,6 +13,7 @@ import asyncio
 
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from asyncpg import exceptions as pg_errors
+from asyncpg.exceptions import _base as pg_client_errors
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa_errors
 
@@ -34,23 +36,61 @@ _ASYNCPG_TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
+# what PostgreSQL refuses because of the values themselves: SQLSTATE classes 22 (data exception, e.g. a NUL
+# byte, a number out of range), 23 (integrity constraint) and 54 (program limit exceeded)
+_PG_INPUT: tuple[type[BaseException], ...] = (
+    pg_errors.DataError,
+    pg_errors.IntegrityConstraintViolationError,
+    pg_errors.ProgramLimitExceededError,
+)
+
+
+def error_chain(exc: BaseException) -> list[BaseException]:
+    """The exception, what it wraps (SQLAlchemy's `orig`, the driver's error) and its causes, a few levels
+    deep, outermost first."""
+    seen: set[int] = set()
+    out: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo and len(out) < 8:
+        cur = todo.pop(0)
+        if cur is None or id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        out.append(cur)
+        orig = getattr(cur, "orig", None)
+        todo += [orig if isinstance(orig, BaseException) else None, cur.__cause__]
+    return out
+
+
 def is_infrastructure(exc: BaseException) -> bool:
-    """True when `exc` (or what it wraps) is a failure of a backing service rather than of the input."""
-    seen = 0
-    cur: BaseException | None = exc
-    while cur is not None and seen < 5:
-        if _transient(cur):
-            return True
-        cur = cur.__cause__
-        seen += 1
+    """True when `exc` is a failure of a backing service rather than of the input. The innermost error of
+    the chain we know decides: the driver says best what happened (SQLAlchemy reports asyncpg refusing a
+    parameter as an InterfaceError, like a closed connection)."""
+    for err in reversed(error_chain(exc)):
+        verdict = _verdict(err)
+        if verdict is not None:
+            return verdict
     return False
 
 
-def _transient(exc: BaseException) -> bool:
+def _verdict(exc: BaseException) -> bool | None:
+    """True (infrastructure), False (the input's fault) or None (not an error this module knows)."""
+    if isinstance(exc, pg_client_errors.DataError):
+        return False  # asyncpg refused a parameter it cannot encode
+    if isinstance(exc, _ASYNCPG_TRANSIENT):  # the COPY path talks to asyncpg directly
+        return True
+    if isinstance(exc, _PG_INPUT):
+        return False  # the server refused the values (data, constraint, size)
+    if isinstance(exc, pg_errors.PostgresError):
+        return True  # a missing table, a permission, a server fault: not the message's fault; retried, loud
     if isinstance(exc, OSError | asyncio.TimeoutError | ConnectionError):
         return True
     if isinstance(exc, _REDIS_TRANSIENT):
         return True
+    if isinstance(exc, redis_errors.OutOfMemoryError):
+        return True  # maxmemory reached: may clear
+    if isinstance(exc, redis_errors.RedisError):
+        return False  # a script or command error
     if isinstance(exc, sa_errors.DBAPIError):
         # a lost connection, an unreachable server, a cancelled or timed-out statement, too many clients
         return bool(exc.connection_invalidated) or isinstance(
@@ -58,8 +98,8 @@ def _transient(exc: BaseException) -> bool:
         )
     if isinstance(exc, sa_errors.TimeoutError | sa_errors.DisconnectionError):
         return True
-    if isinstance(exc, _ASYNCPG_TRANSIENT):  # the COPY path talks to asyncpg directly
-        return True
     if isinstance(exc, KafkaConnectionError | KafkaTimeoutError):
         return True
-    return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
+    if isinstance(exc, KafkaError):
+        return bool(getattr(exc, "retriable", False))
+    return None

@@ -52,7 +52,8 @@ def wrapped(driver_error: Exception) -> sa.DBAPIError:
         (wrapped(asyncpg.exceptions.CannotConnectNowError("the database system is starting up")), 503),
         (ConnectionRefusedError("connect call failed"), 503),
         (RedisConnectionError("Error 111 connecting"), 503),
-        (wrapped(asyncpg.exceptions.UndefinedTableError('relation "twins" does not exist')), 500),
+        # a deployment fault (migrations not run): not the client's, and retrying may succeed once fixed
+        (wrapped(asyncpg.exceptions.UndefinedTableError('relation "twins" does not exist')), 503),
         (ResponseError("ERR Error running script"), 500),
     ],
 )
