@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from dtwin.api.deps import AdaptersDep
+from dtwin.core.failures import describe
 
 router = APIRouter(tags=["health"])
 
@@ -42,13 +43,13 @@ async def readyz(request: Request, adapters: AdaptersDep) -> JSONResponse:
         await adapters.redis.ping()
         checks["redis"] = "ok"
     except Exception as exc:
-        checks["redis"] = f"error: {type(exc).__name__}: {exc}"
+        checks["redis"] = f"error: {describe(exc)}"
     try:
         async with adapters.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:
-        checks["database"] = f"error: {type(exc).__name__}: {exc}"
+        checks["database"] = f"error: {describe(exc)}"
     consumer = request.app.state.consumer
     state = consumer.state
     now = time.monotonic()

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from dtwin.contracts.limits import DEFAULT_LIMITS, MACHINE_ID_PATTERN, check_properties
-from dtwin.contracts.telemetry import MAX_PAYLOAD_BYTES, Rejection, format_validation_error
+from dtwin.contracts.limits import DEFAULT_LIMITS, MACHINE_ID_PATTERN
+from dtwin.contracts.telemetry import MAX_PAYLOAD_BYTES, Rejection, check_properties, format_validation_error
 
 MachineId = Annotated[str, Field(pattern=MACHINE_ID_PATTERN)]
 Segment = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^/+#]+$")]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
 
 # identifiers: machine ids (also site, line, machine types), sensor names, reported/desired property keys
 MACHINE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
@@ -49,47 +48,6 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
-
-
-def check_properties(props: dict[str, Any], limits: Limits, where: str) -> str | None:
-    """Check a device's property object (`reported`, an ack's `applied`): at most `max_reported_keys` keys of
-    PROPERTY_PATTERN syntax, values nested at most `max_reported_depth` deep, no NUL in any string (PostgreSQL
-    text refuses it), integers within int64 and other numbers finite below `max_abs_reading`. Returns the
-    first problem found, or None."""
-    if len(props) > limits.max_reported_keys:
-        return f"{where}: {len(props)} properties > {limits.max_reported_keys} (reported key limit)"
-    for key, value in props.items():
-        if not PROPERTY_RE.match(key):
-            return f"{where}: property name {key[:80]!r} must match {PROPERTY_PATTERN}"
-        if problem := _check_value(value, limits, 1):
-            return f"{where}.{key}: {problem}"
-    return None
-
-
-def _check_value(value: object, limits: Limits, depth: int) -> str | None:
-    if isinstance(value, str):
-        return "strings must not contain NUL (\\u0000)" if "\x00" in value else None
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return None if MIN_JSON_INT <= value <= MAX_JSON_INT else "integer outside the 64-bit range"
-    if isinstance(value, float):
-        return number_problem(value, limits)
-    if depth >= limits.max_reported_depth and isinstance(value, dict | list):
-        return f"nested deeper than {limits.max_reported_depth} levels"
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if "\x00" in k:
-                return "keys must not contain NUL (\\u0000)"
-            if problem := _check_value(v, limits, depth + 1):
-                return problem
-        return None
-    if isinstance(value, list):
-        for v in value:
-            if problem := _check_value(v, limits, depth + 1):
-                return problem
-        return None
-    return f"unsupported value of type {type(value).__name__}"
 
 
 def number_problem(value: float, limits: Limits) -> str | None:

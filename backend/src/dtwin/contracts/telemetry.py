@@ -13,13 +13,13 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from dtwin.contracts.inputs import DocumentError, check_properties_document
 from dtwin.contracts.limits import (
     DEFAULT_LIMITS,
     MACHINE_ID_PATTERN,
     PLACEMENT_PATTERN,
     SENSOR_PATTERN,
     Limits,
-    check_properties,
     number_problem,
 )
 
@@ -189,6 +189,19 @@ def _check_readings(readings: dict[str, float], limits: Limits) -> Rejection | N
             return Rejection(f"readings.{name[:80]}: sensor names must match {SENSOR_PATTERN}", code="name")
         if problem := number_problem(value, limits):
             return Rejection(f"readings.{name}: {problem}", code="range")
+    return None
+
+
+def check_properties(props: dict[str, Any], limits: Limits, where: str) -> str | None:
+    """A device's property object (`reported`, an ack's `applied`/`rejected`): at most `max_reported_keys`
+    names of PROPERTY_PATTERN syntax, values nested at most `max_reported_depth` deep, integers within int64,
+    finite numbers, no NUL. The first problem found, or None."""
+    if len(props) > limits.max_reported_keys:
+        return f"{where}: {len(props)} properties > {limits.max_reported_keys} (reported key limit)"
+    try:
+        check_properties_document(props, max_depth=limits.max_reported_depth, where=where)
+    except DocumentError as exc:
+        return str(exc)
     return None
 
 

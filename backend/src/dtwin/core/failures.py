@@ -62,6 +62,15 @@ def error_chain(exc: BaseException) -> list[BaseException]:
     return out
 
 
+def describe(exc: BaseException) -> str:
+    """A short description for people (readiness checks, dead-letter reasons): the error's type and the
+    first line of the innermost error's message, never SQLAlchemy's statement text or parameters."""
+    inner = error_chain(exc)[-1]
+    first = str(inner).strip().split("\n", 1)[0][:200]
+    name = type(exc).__name__
+    return f"{name}: {first}" if inner is exc else f"{name}: {type(inner).__name__}: {first}"
+
+
 def is_infrastructure(exc: BaseException) -> bool:
     """True when `exc` is a failure of a backing service rather than of the input. The innermost error of
     the chain we know decides: the driver says best what happened (SQLAlchemy reports asyncpg refusing a

@@ -27,7 +27,7 @@ from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
 from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telemetry, valid_placement
 from dtwin.core.bus import BusMessage, TelemetryBus
 from dtwin.core.db import transaction
-from dtwin.core.failures import is_infrastructure
+from dtwin.core.failures import describe, is_infrastructure
 from dtwin.ingest.dlq import send_to_dlq
 from dtwin.ingest.names import NameLimits
 from dtwin.readings.repository import ReadingRepository, ReadingTuple
@@ -67,7 +67,7 @@ class StageFailed(Exception):
     """A batch stage failed; `stage` names it for the dead letter, the cause is the original error."""
 
     def __init__(self, stage: str, exc: BaseException) -> None:
-        super().__init__(f"{stage}: {type(exc).__name__}: {exc}")
+        super().__init__(f"{stage}: {describe(exc)}")
         self.stage = stage
 
 
@@ -187,7 +187,7 @@ class TelemetryConsumer:
             except Exception as exc:
                 now = time.monotonic()
                 s.retries += 1
-                s.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                s.last_error = describe(exc)
                 if s.failing_since is None:
                     s.failing_since = now
                 if s.stalled_since is None and now - s.failing_since >= self.stall_after_s:

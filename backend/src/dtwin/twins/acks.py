@@ -9,7 +9,7 @@ import structlog
 from dtwin.contracts.commands import DeviceAck, parse_ack
 from dtwin.contracts.telemetry import Rejection, iso_utc
 from dtwin.core.bus import TelemetryBus
-from dtwin.core.failures import is_infrastructure
+from dtwin.core.failures import describe, is_infrastructure
 from dtwin.ingest.dlq import send_to_dlq
 from dtwin.twins.durable import StateSnapshots
 from dtwin.twins.events import TwinEventLog
@@ -59,8 +59,8 @@ class AckConsumer:
                         if is_infrastructure(exc):
                             raise  # the supervisor restarts us; the uncommitted acks come again
                         # this ack itself cannot be recorded: set it aside, the others go on
-                        log.error("poison_ack", error=f"{type(exc).__name__}: {exc}"[:300], offset=m.offset)
-                        reason = f"could not be recorded: {type(exc).__name__}: {exc}"
+                        log.error("poison_ack", error=describe(exc), offset=m.offset)
+                        reason = f"could not be recorded: {describe(exc)}"
                         rejection = Rejection(reason, ack.machine_id, "processing")
                         await send_to_dlq(self.bus, self.dlq_topic, m, rejection, stage="consumer-acks")
                 await self.bus.flush()

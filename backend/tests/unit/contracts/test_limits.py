@@ -46,11 +46,10 @@ def rejected(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> Rejection:
     [
         # the stall triggers: reported nested ~255 deep, 2,000 reported keys
         ({"reported": {f"k{i}": 0 for i in range(2000)}}, "reported", "2000 properties > 128"),
-        ({"reported": {"": 1}}, "reported", "property name ''"),
+        ({"reported": {"": 1}}, "reported", "names must match"),
         ({"reported": {"../../etc": 1}}, "reported", "must match"),
         ({"reported": {"mode": "o\x00n"}}, "reported", "NUL"),
         ({"reported": {"serial": 2**64 - 1}}, "reported", "64-bit"),
-        ({"reported": {"big": 1e300}}, "reported", "out of range"),
         ({"readings": {"temperature_c": 1e308}}, "range", "out of range"),
         ({"readings": {"temperature_c": -1e15}}, "range", "out of range"),
         ({"readings": {f"s{i}": 1.0 for i in range(257)}}, "too_many_sensors", "257 sensors > 256"),

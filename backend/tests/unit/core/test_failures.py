@@ -8,7 +8,7 @@ from asyncpg.exceptions import _base as pg_client
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa
 
-from dtwin.core.failures import is_infrastructure
+from dtwin.core.failures import describe, is_infrastructure
 
 
 def wrapped(driver_error: BaseException, sa_class: type[sa.DBAPIError]) -> BaseException:
@@ -57,3 +57,12 @@ def test_the_innermost_known_error_decides() -> None:
     stage = RuntimeError("database: InterfaceError")
     stage.__cause__ = wrapped(pg_client.DataError("invalid input"), sa.InterfaceError)
     assert not is_infrastructure(stage)
+
+
+def test_a_description_carries_no_statement_or_parameters() -> None:
+    exc = wrapped(
+        pg.CharacterNotInRepertoireError('invalid byte sequence for encoding "UTF8": 0x00'), sa.DataError
+    )
+    assert "INSERT" in str(exc)  # SQLAlchemy's own text has the statement
+    text = describe(exc)
+    assert text == 'DataError: CharacterNotInRepertoireError: invalid byte sequence for encoding "UTF8": 0x00'
