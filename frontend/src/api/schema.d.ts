@@ -952,6 +952,7 @@ export interface components {
             /**
              * From
              * Format: date-time
+             * @description An ISO 8601 date-time with a time zone, e.g. 2026-11-23T10:00:00Z (years 1900-8999)
              */
             from: string;
             /** Machine Id */

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from dtwin.anomalies.routes import AnomalyEventRead, DecisionRead
+from dtwin.contracts.inputs import Instant
+from dtwin.contracts.limits import MACHINE_ID_PATTERN, SENSOR_PATTERN
 from dtwin.readings.schemas import Series
 from dtwin.twins.schemas import TwinRead
 
@@ -31,6 +33,7 @@ ChangeField = Literal[
 ]
 SubName = Annotated[str, Field(min_length=1, max_length=64)]
 FilterId = Annotated[str, Field(max_length=128)]
+SensorName = Annotated[str, Field(pattern=SENSOR_PATTERN)]
 
 
 class _Strict(BaseModel):
@@ -54,10 +57,10 @@ class SeriesSpec(_Strict):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    machine_id: Annotated[str, Field(min_length=1, max_length=128)]
-    sensors: Annotated[list[str], Field(min_length=1, max_length=64)] | None = None
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime | None = None
+    machine_id: Annotated[str, Field(pattern=MACHINE_ID_PATTERN)]
+    sensors: Annotated[list[SensorName], Field(min_length=1, max_length=64)] | None = None
+    from_: Instant = Field(alias="from")
+    to: Instant | None = None
     width: Annotated[int, Field(ge=10, le=10_000)] = 800
     method: Literal["lttb", "minmax"] = "lttb"
 
