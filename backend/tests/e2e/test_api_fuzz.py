@@ -22,10 +22,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dtwin.devtools.servers import Server, env_for, free_port, stop_processes
-from dtwin.devtools.testing import eventually
+from dtwin.devtools.servers import Server, free_port
 
-DTWIN = str(Path(sys.executable).parent / "dtwin")
+from .stack import own_database, processes, stack_env, wait_ready
+
 pytestmark = pytest.mark.slow
 
 EXCLUDED_CHECKS = "positive_data_acceptance,use_after_free"
@@ -53,39 +53,20 @@ sys.exit(schemathesis())
 
 
 @pytest.fixture
-def backend(servers: dict[str, Server], pg_url: str, uid: str, tmp_path: Path) -> Iterator[str]:
+def backend(servers: dict[str, Server], uid: str, tmp_path: Path) -> Iterator[str]:
+    name = f"apifuzz{uid}"
     port = free_port()
-    env = {
-        **os.environ,
-        **env_for(servers),
-        "DTWIN_DATABASE_URL": pg_url,
-        "DTWIN_PORT": str(port),
-        "DTWIN_TOPIC_TELEMETRY": f"fuzz.raw.{uid}",
-        "DTWIN_TOPIC_DLQ": f"fuzz.dlq.{uid}",
-        "DTWIN_CONSUMER_GROUP": f"fuzz-{uid}",
-        "DTWIN_REDIS_PREFIX": f"fuzz{uid}",
-        "DTWIN_MODELS_DIR": str(tmp_path / "models"),
-        "DTWIN_FRONTEND_DIST": "",
-    }
-    log = (tmp_path / "backend.log").open("wb")
-    proc = subprocess.Popen([DTWIN, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    # its own database and topics: the twins it creates must not reach other tests' rebuilds
+    with (
+        own_database(servers, name) as url,
+        processes(stack_env(servers, url, name, port, tmp_path), tmp_path, {"backend": ["serve"]}),
+    ):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_processes([proc])
-        assert proc.returncode in (0, -15, 143), f"backend exited with {proc.returncode}; log: {log.name}"
 
 
 async def test_fuzzing_the_whole_api_finds_no_failure(backend: str, tmp_path: Path) -> None:
     async with httpx.AsyncClient(base_url=backend) as http:
-
-        async def ready() -> bool:
-            try:
-                return (await http.get("/readyz")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await eventually(ready, timeout=60, what=f"backend ready (log: {tmp_path / 'backend.log'})")
+        await wait_ready(http, tmp_path)
 
     report = tmp_path / "schemathesis.json"
     seconds = os.environ.get("DTWIN_FUZZ_SECONDS", "100")

@@ -9,31 +9,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
 import pytest
-from sqlalchemy.engine import make_url
 
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.core.bus import KafkaBus
 from dtwin.core.db import create_engine, create_sessionmaker
-from dtwin.core.migrate import upgrade_sync
-from dtwin.devtools.servers import Server, env_for, free_port, stop_processes
+from dtwin.devtools.servers import Server, free_port
 from dtwin.devtools.testing import eventually, read_topic
 from dtwin.readings.repository import ReadingRepository
 from dtwin_pipeline.mqtt import MqttTarget
 
-DTWIN = str(Path(sys.executable).parent / "dtwin")
+from .stack import own_database, processes, stack_env, wait_ready
+
 pytestmark = pytest.mark.slow
 
 # the backend may grow by this much while 10,000 new machines and 10,000 new sensor names arrive: the
@@ -136,64 +131,14 @@ def hostile_cases() -> list[Case]:
 
 
 @pytest.fixture
-def own_db(servers: dict[str, Server], uid: str) -> Iterator[str]:
-    """A database of this test's own: its 10,000 churn twins must not reach other tests' rebuilds."""
-    server_url = make_url(servers["postgres"].url)
-    name = f"fuzz_{uid}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(
-            host=server_url.host, port=server_url.port, user=server_url.username, database="postgres"
-        )
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    url = server_url.set(database=name).render_as_string(hide_password=False)
-    with ThreadPoolExecutor(1) as pool:  # own event loops, never inside the test's
-        pool.submit(asyncio.run, admin(f"CREATE DATABASE {name}")).result()
-        pool.submit(upgrade_sync, url).result()
-        try:
-            yield url
-        finally:
-            pool.submit(asyncio.run, admin(f"DROP DATABASE {name} WITH (FORCE)")).result()
-
-
-@pytest.fixture
-def stack(servers: dict[str, Server], own_db: str, uid: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+def stack(servers: dict[str, Server], uid: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    name = f"fuzz{uid}"
     port = free_port()
-    env = {
-        **os.environ,
-        **env_for(servers),
-        "DTWIN_DATABASE_URL": own_db,
-        "DTWIN_PORT": str(port),
-        "DTWIN_TOPIC_TELEMETRY": f"fz.raw.{uid}",
-        "DTWIN_TOPIC_DLQ": f"fz.dlq.{uid}",
-        # its own topics throughout: other tests' rebuilds read twin.state, and 10,000 churn twins are ours
-        "DTWIN_TOPIC_STATE": f"fz.state.{uid}",
-        "DTWIN_TOPIC_DESIRED": f"fz.desired.{uid}",
-        "DTWIN_TOPIC_ACKS": f"fz.acks.{uid}",
-        "DTWIN_TOPIC_ANOMALY_EVENTS": f"fz.events.{uid}",
-        "DTWIN_TOPIC_DECISIONS": f"fz.decisions.{uid}",
-        "DTWIN_CONSUMER_GROUP": f"fz-{uid}",
-        "DTWIN_REDIS_PREFIX": f"fz{uid}",
-        "DTWIN_FRONTEND_DIST": "",
-        "DTWIN_BRIDGE_METRICS_PORT": "",
-        "DTWIN_BRIDGE_CLIENT_ID": f"fz-bridge-{uid}",
-        "DTWIN_BRIDGE_SHARED_GROUP": f"fz{uid}",
-        "DTWIN_MODELS_DIR": str(tmp_path / "models"),
-    }
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    for name, args in (("backend", ["serve"]), ("bridge", ["bridge"])):
-        log = (tmp_path / f"{name}.log").open("wb")
-        procs[name] = subprocess.Popen([DTWIN, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield {"env": env, "base": f"http://127.0.0.1:{port}", "logs": tmp_path, "procs": procs}
-    finally:
-        stop_processes(list(reversed(procs.values())))
-        crashed = [n for n, p in procs.items() if p.returncode not in (0, -15, 143)]
-        assert not crashed, f"processes exited abnormally: {crashed}; logs in {tmp_path}"
+    # its own database and topics: its 10,000 churn twins must not reach other tests' rebuilds
+    with own_database(servers, name) as url:
+        env = stack_env(servers, url, name, port, tmp_path)
+        with processes(env, tmp_path, {"backend": ["serve"], "bridge": ["bridge"]}) as procs:
+            yield {"env": env, "base": f"http://127.0.0.1:{port}", "logs": tmp_path, "procs": procs}
 
 
 def rss_mb(pid: int) -> float:
@@ -209,14 +154,7 @@ async def test_hostile_device_input_is_dead_lettered_and_good_input_keeps_flowin
     env, base = stack["env"], stack["base"]
     target = MqttTarget.from_url(env["DTWIN_MQTT_URL"])
     async with httpx.AsyncClient(base_url=base, timeout=10) as http, target.client() as mqtt:
-
-        async def ready() -> bool:
-            try:
-                return (await http.get("/readyz")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await eventually(ready, timeout=90, what=f"backend ready (logs: {stack['logs']})")
+        await wait_ready(http, stack["logs"])
 
         async def twin(machine: str) -> dict[str, Any] | None:
             r = await http.get(f"/api/v1/twins/{machine}")

@@ -5,9 +5,6 @@ payload lands in the DLQ and nothing crashes."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,46 +15,26 @@ import redis.asyncio as aioredis
 import websockets
 
 from dtwin.core.db import create_engine, create_sessionmaker
-from dtwin.devtools.servers import Server, env_for, free_port, stop_processes
+from dtwin.devtools.servers import Server, free_port
 from dtwin.devtools.testing import eventually, read_topic
 from dtwin.readings.repository import ReadingRepository
 from dtwin_pipeline.mqtt import MqttTarget
 
-DTWIN = str(Path(sys.executable).parent / "dtwin")
+from .stack import own_database, processes, stack_env
+
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def stack(servers: dict[str, Server], pg_url: str, uid: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+def stack(servers: dict[str, Server], uid: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    name = f"e2e{uid}"
     port = free_port()
-    env = {
-        **os.environ,
-        **env_for(servers),
-        "DTWIN_DATABASE_URL": pg_url,
-        "DTWIN_PORT": str(port),
-        "DTWIN_TOPIC_TELEMETRY": f"e2e.raw.{uid}",
-        "DTWIN_TOPIC_DLQ": f"e2e.dlq.{uid}",
-        "DTWIN_CONSUMER_GROUP": f"e2e-{uid}",
-        "DTWIN_REDIS_PREFIX": f"e2e{uid}",
-        "DTWIN_FRONTEND_DIST": "",
-    }
-    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def spawn(name: str, *args: str) -> None:
-        log = (tmp_path / f"{name}.log").open("wb")
-        procs.append((name, subprocess.Popen([DTWIN, *args], env=env, stdout=log, stderr=subprocess.STDOUT)))
-
-    spawn("backend", "serve")
-    spawn("bridge", "bridge")
-    spawn(
-        "simulator", "simulate", "--machines", "5", "--rate", "2", "--duration", "120", "--id-offset", "7000"
-    )
-    try:
-        yield {**env, "BASE": f"127.0.0.1:{port}", "LOGS": str(tmp_path)}
-    finally:
-        stop_processes([p for _, p in reversed(procs)])
-        crashed = [n for n, p in procs if p.returncode not in (0, -15, 143)]
-        assert not crashed, f"processes exited abnormally: {crashed}; logs in {tmp_path}"
+    simulate = ["simulate", "--machines", "5", "--rate", "2", "--duration", "120", "--id-offset", "7000"]
+    with own_database(servers, name) as url:
+        env = stack_env(servers, url, name, port, tmp_path)
+        commands = {"backend": ["serve"], "bridge": ["bridge"], "simulator": simulate}
+        with processes(env, tmp_path, commands):
+            yield {**env, "BASE": f"127.0.0.1:{port}", "LOGS": str(tmp_path)}
 
 
 async def test_simulated_telemetry_reaches_db_redis_and_websocket(stack: dict[str, str]) -> None:
