@@ -2,47 +2,24 @@
 
 An infrastructure failure (a connection refused or lost, a timeout, a server that is starting, a broker that
 is unavailable, also a deployment fault such as a missing table) is not the input's fault and may go away:
-the work is retried, bounded and visibly. Anything else (a constraint
-or data error, an encoding error, a script error, a bug) fails the same way every time for the same input:
-retrying it would stall whatever waits behind it, so the input that causes it is set aside instead (the
-consumer dead-letters the message, the API answers 4xx). Decided by exception type, never by message text."""
+the work is retried, bounded and visibly. Anything else (a constraint or data error, an encoding error, a
+script error, a bug) fails the same way every time for the same input: retrying it would stall whatever waits
+behind it, so the input that causes it is set aside instead (the consumer dead-letters the message, the API
+answers 4xx). Decided by exception type, never by message text.
+
+The driver libraries are looked up among the modules the process has loaded, never imported here: an error
+of a library that is not loaded cannot occur, and the bridge (Kafka and MQTT only) starts without
+SQLAlchemy and asyncpg."""
 
 from __future__ import annotations
 
 import asyncio
-
-from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
-from asyncpg import exceptions as pg_errors
-from asyncpg.exceptions import _base as pg_client_errors
-from redis import exceptions as redis_errors
-from sqlalchemy import exc as sa_errors
-
-_REDIS_TRANSIENT: tuple[type[BaseException], ...] = (
-    redis_errors.ConnectionError,  # includes BusyLoadingError
-    redis_errors.TimeoutError,
-    redis_errors.ReadOnlyError,
-    redis_errors.TryAgainError,
-    redis_errors.ClusterDownError,
-)
-
-# connection lost or refused, server shutting down or starting, cancelled statement, out of resources
-# (connections, disk, memory), serialization failure or deadlock: all may succeed when tried again
-_ASYNCPG_TRANSIENT: tuple[type[BaseException], ...] = (
-    pg_errors.InterfaceError,
-    pg_errors.PostgresConnectionError,
-    pg_errors.OperatorInterventionError,
-    pg_errors.InsufficientResourcesError,
-    pg_errors.TransactionRollbackError,
-)
+import sys
+from types import ModuleType
 
 
-# what PostgreSQL refuses because of the values themselves: SQLSTATE classes 22 (data exception, e.g. a NUL
-# byte, a number out of range), 23 (integrity constraint) and 54 (program limit exceeded)
-_PG_INPUT: tuple[type[BaseException], ...] = (
-    pg_errors.DataError,
-    pg_errors.IntegrityConstraintViolationError,
-    pg_errors.ProgramLimitExceededError,
-)
+def _loaded(name: str) -> ModuleType | None:
+    return sys.modules.get(name)
 
 
 def error_chain(exc: BaseException) -> list[BaseException]:
@@ -84,31 +61,73 @@ def is_infrastructure(exc: BaseException) -> bool:
 
 def _verdict(exc: BaseException) -> bool | None:
     """True (infrastructure), False (the input's fault) or None (not an error this module knows)."""
-    if isinstance(exc, pg_client_errors.DataError):
-        return False  # asyncpg refused a parameter it cannot encode
-    if isinstance(exc, _ASYNCPG_TRANSIENT):  # the COPY path talks to asyncpg directly
-        return True
-    if isinstance(exc, _PG_INPUT):
-        return False  # the server refused the values (data, constraint, size)
-    if isinstance(exc, pg_errors.PostgresError):
-        return True  # a missing table, a permission, a server fault: not the message's fault; retried, loud
+    for judge in (_asyncpg, _redis, _sqlalchemy, _kafka):
+        verdict = judge(exc)
+        if verdict is not None:
+            return verdict
     if isinstance(exc, OSError | asyncio.TimeoutError | ConnectionError):
         return True
-    if isinstance(exc, _REDIS_TRANSIENT):
-        return True
-    if isinstance(exc, redis_errors.OutOfMemoryError):
-        return True  # maxmemory reached: may clear
-    if isinstance(exc, redis_errors.RedisError):
-        return False  # a script or command error
-    if isinstance(exc, sa_errors.DBAPIError):
-        # a lost connection, an unreachable server, a cancelled or timed-out statement, too many clients
-        return bool(exc.connection_invalidated) or isinstance(
-            exc, sa_errors.OperationalError | sa_errors.InterfaceError
-        )
-    if isinstance(exc, sa_errors.TimeoutError | sa_errors.DisconnectionError):
-        return True
-    if isinstance(exc, KafkaConnectionError | KafkaTimeoutError):
-        return True
-    if isinstance(exc, KafkaError):
-        return bool(getattr(exc, "retriable", False))
     return None
+
+
+def _asyncpg(exc: BaseException) -> bool | None:
+    pg = _loaded("asyncpg.exceptions")
+    client = _loaded("asyncpg.exceptions._base")
+    if pg is None or client is None:
+        return None
+    if isinstance(exc, client.DataError):
+        return False  # asyncpg refused a parameter it cannot encode
+    # connection lost or refused, server shutting down or starting, cancelled statement, out of resources
+    # (connections, disk, memory), serialization failure or deadlock: all may succeed when tried again
+    transient = (
+        pg.InterfaceError,
+        pg.PostgresConnectionError,
+        pg.OperatorInterventionError,
+        pg.InsufficientResourcesError,
+        pg.TransactionRollbackError,
+    )
+    if isinstance(exc, transient):  # the COPY path talks to asyncpg directly
+        return True
+    # what PostgreSQL refuses because of the values themselves: SQLSTATE classes 22 (data exception, e.g. a
+    # NUL byte, a number out of range), 23 (integrity constraint) and 54 (program limit exceeded)
+    if isinstance(exc, pg.DataError | pg.IntegrityConstraintViolationError | pg.ProgramLimitExceededError):
+        return False
+    if isinstance(exc, pg.PostgresError):
+        return True  # a missing table, a permission, a server fault: not the message's fault; retried, loud
+    return None
+
+
+def _redis(exc: BaseException) -> bool | None:
+    r = _loaded("redis.exceptions")
+    if r is None or not isinstance(exc, r.RedisError):
+        return None
+    transient = (
+        r.ConnectionError,  # includes BusyLoadingError
+        r.TimeoutError,
+        r.ReadOnlyError,
+        r.TryAgainError,
+        r.ClusterDownError,
+        r.OutOfMemoryError,  # maxmemory reached: may clear
+    )
+    return isinstance(exc, transient)  # else a script or command error
+
+
+def _sqlalchemy(exc: BaseException) -> bool | None:
+    sa = _loaded("sqlalchemy.exc")
+    if sa is None:
+        return None
+    if isinstance(exc, sa.DBAPIError):
+        # a lost connection, an unreachable server, a cancelled or timed-out statement, too many clients
+        return bool(exc.connection_invalidated) or isinstance(exc, sa.OperationalError | sa.InterfaceError)
+    if isinstance(exc, sa.TimeoutError | sa.DisconnectionError):
+        return True
+    return None
+
+
+def _kafka(exc: BaseException) -> bool | None:
+    k = _loaded("aiokafka.errors")
+    if k is None or not isinstance(exc, k.KafkaError):
+        return None
+    if isinstance(exc, k.KafkaConnectionError | k.KafkaTimeoutError):
+        return True
+    return bool(getattr(exc, "retriable", False))
