@@ -508,6 +508,26 @@ export interface components {
             version: number;
         };
         /**
+         * ConsumerCounters
+         * @description The telemetry consumer's counters since this process started (until Prometheus metrics exist).
+         */
+        ConsumerCounters: {
+            /** Batches */
+            batches: number;
+            /** Messages */
+            messages: number;
+            /** Poison */
+            poison: number;
+            /** Readings */
+            readings: number;
+            /** Rejected */
+            rejected: number;
+            /** Retries */
+            retries: number;
+            /** Stalled S */
+            stalled_s: number | null;
+        };
+        /**
          * CorrelationsRead
          * @description The correlation matrix of the machine's sensors over its recent window, and the pairs that usually move
          *     together but stopped doing so (`breaks`). Null matrix until the window has filled.
@@ -827,6 +847,7 @@ export interface components {
             checks: {
                 [key: string]: string;
             };
+            consumer?: components["schemas"]["ConsumerCounters"] | null;
             /** Mode */
             mode: {
                 [key: string]: string;
@@ -1407,6 +1428,7 @@ export type AnomalyEventRead = components['schemas']['AnomalyEventRead'];
 export type AnomalyList = components['schemas']['AnomalyList'];
 export type AttributesUpdate = components['schemas']['AttributesUpdate'];
 export type CommandStatus = components['schemas']['CommandStatus'];
+export type ConsumerCounters = components['schemas']['ConsumerCounters'];
 export type CorrelationsRead = components['schemas']['CorrelationsRead'];
 export type DecisionList = components['schemas']['DecisionList'];
 export type DecisionRead = components['schemas']['DecisionRead'];

@@ -21,10 +21,23 @@ class Health(BaseModel):
     status: str
 
 
+class ConsumerCounters(BaseModel):
+    """The telemetry consumer's counters since this process started (until Prometheus metrics exist)."""
+
+    batches: int
+    messages: int
+    readings: int
+    rejected: int  # dead-lettered: invalid, over a limit, or refused by a store
+    poison: int  # of those: valid messages a store refused (isolated by halving their batch)
+    retries: int  # batch attempts that failed on infrastructure
+    stalled_s: float | None  # seconds the current batch has been failing past the stall time
+
+
 class Readiness(BaseModel):
     status: str
     checks: dict[str, str]
     mode: dict[str, str]
+    consumer: ConsumerCounters | None = None
 
 
 @router.get("/healthz", response_model=Health)
@@ -66,5 +79,16 @@ async def readyz(request: Request, adapters: AdaptersDep) -> JSONResponse:
     else:
         checks["consumer"] = "ok"
     ok = all(v == "ok" for v in checks.values())
-    body = Readiness(status="ok" if ok else "unavailable", checks=checks, mode=adapters.mode)
+    counters = ConsumerCounters(
+        batches=state.batches,
+        messages=state.messages,
+        readings=state.readings,
+        rejected=state.rejected,
+        poison=state.poison,
+        retries=state.retries,
+        stalled_s=round(now - state.stalled_since, 1) if state.stalled_since is not None else None,
+    )
+    body = Readiness(
+        status="ok" if ok else "unavailable", checks=checks, mode=adapters.mode, consumer=counters
+    )
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)

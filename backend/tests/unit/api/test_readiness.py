@@ -15,7 +15,9 @@ async def test_ready_while_the_consumer_polls(client: httpx.AsyncClient) -> None
         return (await client.get("/readyz")).status_code == 200
 
     await eventually(ready, what="ready")
-    assert (await client.get("/readyz")).json()["checks"]["consumer"] == "ok"
+    body = (await client.get("/readyz")).json()
+    assert body["checks"]["consumer"] == "ok"
+    assert body["consumer"]["stalled_s"] is None and body["consumer"]["retries"] == 0
 
 
 async def test_a_stalled_consumer_makes_the_backend_unready(
@@ -31,3 +33,5 @@ async def test_a_stalled_consumer_makes_the_backend_unready(
     assert (
         check.startswith("error: stalled for 4") and "17 retries" in check and "Connection refused" in check
     )
+    counters = r.json()["consumer"]
+    assert counters["retries"] == 17 and 41 < counters["stalled_s"] < 100
