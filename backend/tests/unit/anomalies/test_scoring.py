@@ -18,6 +18,7 @@ from dtwin.anomalies.store import FileModelStore
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.contracts.topics import RedisKeys
 from dtwin.devtools.testing import eventually
+from tests.factories import telemetry as factories
 
 T0 = datetime(2026, 11, 23, tzinfo=UTC)
 SENSORS = tuple(f"s{i}" for i in range(8))
@@ -106,16 +107,9 @@ async def test_removed_twin_leaves_engine_stage_and_redis(tmp_path: Path) -> Non
 
 
 async def feed(app: FastAPI, machine: str, n: int) -> None:
-    bus = app.state.adapters.bus
-    for i in range(n):
-        body = {
-            "schema": 1,
-            "machine_id": machine,
-            "machine_type": "conveyor",
-            "ts": (T0 + timedelta(seconds=i)).isoformat(),
-            "readings": {"current_a": 10.0 + i % 3, "load_pct": 50.0 + i % 5},
-        }
-        await bus.produce("telemetry.raw", orjson.dumps(body), key=machine.encode())
+    await factories.feed(
+        app, machine, n, t0=T0, readings=lambda i: {"current_a": 10.0 + i % 3, "load_pct": 50.0 + i % 5}
+    )
 
 
 async def test_twin_deleted_through_the_api_is_forgotten_by_scoring(

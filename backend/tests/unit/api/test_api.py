@@ -1,28 +1,20 @@
 """The API over the embedded adapters (in-process bus, fakeredis, SQLite), lifespan entered."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
-import orjson
 import pytest
 from fastapi import FastAPI
 
 from dtwin.devtools.testing import eventually
+from tests.factories import telemetry as factories
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 async def feed(app: FastAPI, machine: str, n: int) -> None:
-    bus = app.state.adapters.bus
-    for i in range(n):
-        body = {
-            "schema": 1,
-            "machine_id": machine,
-            "machine_type": "conveyor",
-            "ts": (T0 + timedelta(seconds=i)).isoformat(),
-            "readings": {"current_a": float(i), "load_pct": 50.0},
-        }
-        await bus.produce("telemetry.raw", orjson.dumps(body), key=machine.encode())
+    """current_a = i, load_pct 50 at T0 + i s."""
+    await factories.feed(app, machine, n, t0=T0, readings=lambda i: {"current_a": float(i), "load_pct": 50.0})
 
 
 async def test_twins_list_and_get_reflect_consumed_telemetry(app: FastAPI, client: httpx.AsyncClient) -> None:
