@@ -88,11 +88,12 @@ test-frontend: frontend/node_modules/.installed ## Vitest component tests
 test-e2e: venv frontend system-deps ## Playwright in Debian Chromium against the backend in demo mode
 	cd frontend && npx playwright test
 
-lint: venv frontend/node_modules/.installed ## ruff, ruff format --check, mypy, eslint + tsc
+lint: venv frontend/node_modules/.installed ## ruff, ruff format --check, mypy, import boundaries, eslint + tsc
 	$(BIN)/ruff check backend data-pipeline
 	$(BIN)/ruff format --check backend data-pipeline
 	cd backend && ../$(BIN)/mypy src
 	cd data-pipeline && ../$(BIN)/mypy src
+	$(BIN)/lint-imports --config .importlinter
 	cd frontend && npm run lint --silent
 	$(MAKE) --no-print-directory client-check
 

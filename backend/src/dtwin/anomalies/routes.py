@@ -4,15 +4,22 @@ comes from PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
+from dtwin.anomalies.schemas import (
+    AnomalyEventRead,
+    AnomalyList,
+    CorrelationsRead,
+    DecisionList,
+    DecisionRead,
+    HealthRead,
+)
 from dtwin.anomalies.scoring import correlations_key
 from dtwin.api.deps import AdaptersDep, SessionDep, TwinServiceDep
 from dtwin.api.params import From, MachineId, To, window
@@ -20,73 +27,6 @@ from dtwin.errors import problem_responses
 
 router = APIRouter(prefix="/twins", tags=["analytics"])
 DAY = timedelta(days=1)
-
-
-class HealthRead(BaseModel):
-    """Health index (0-100, 100 = as new), the current anomaly score and its explanation, RUL with its band
-    (seconds; null without a significant degradation trend), and the current strategy decision."""
-
-    machine_id: str
-    scored: bool
-    health: float | None = None
-    anomaly_score: float | None = None
-    is_anomaly: bool | None = None
-    explanation: list[dict[str, Any]] = []
-    rul: dict[str, Any] | None = None
-    trend_per_hour: float | None = None
-    strategy: str | None = None
-    decision: dict[str, Any] | None = None
-    ts: datetime | None = None
-
-
-class AnomalyEventRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    machine_id: str
-    machine_type: str
-    ts: datetime
-    kind: str
-    started_at: datetime
-    score: float
-    peak_score: float
-    threshold: float
-    detector: str
-    explanation: list[dict[str, Any]]
-
-
-class AnomalyList(BaseModel):
-    machine_id: str
-    items: list[AnomalyEventRead]
-
-
-class DecisionRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    machine_id: str
-    ts: datetime
-    strategy: str
-    confidence: float
-    risk: float
-    opportunity: float
-    stability: float
-    reasons: list[str]
-
-
-class DecisionList(BaseModel):
-    machine_id: str
-    items: list[DecisionRead]
-
-
-class CorrelationsRead(BaseModel):
-    """The correlation matrix of the machine's sensors over its recent window, and the pairs that usually move
-    together but stopped doing so (`breaks`). Null matrix until the window has filled."""
-
-    machine_id: str
-    sensors: list[str] = []
-    matrix: list[list[float | None]] | None = None
-    breaks: list[dict[str, Any]] = []
 
 
 @router.get("/{machine_id}/health", response_model=HealthRead, responses=problem_responses(404))

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
-from dtwin.anomalies.routes import AnomalyEventRead, DecisionRead
+from dtwin.anomalies.schemas import AnomalyEventRead, DecisionRead
 from dtwin.contracts.limits import MAX_WS_SUBSCRIPTIONS
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.errors import NotFound

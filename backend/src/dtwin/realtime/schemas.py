@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from dtwin.anomalies.routes import AnomalyEventRead, DecisionRead
+from dtwin.anomalies.schemas import AnomalyEventRead, DecisionRead
 from dtwin.contracts.inputs import Instant
 from dtwin.contracts.limits import MACHINE_ID_PATTERN, SENSOR_PATTERN
 from dtwin.readings.schemas import Series
