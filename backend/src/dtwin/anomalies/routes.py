@@ -21,9 +21,10 @@ from dtwin.anomalies.schemas import (
     HealthRead,
 )
 from dtwin.anomalies.scoring import correlations_key
-from dtwin.api.deps import AdaptersDep, SessionDep, TwinServiceDep
-from dtwin.api.params import From, MachineId, To, window
+from dtwin.core.deps import AdaptersDep, SessionDep
+from dtwin.core.http import From, MachineId, To, window
 from dtwin.errors import problem_responses
+from dtwin.twins.deps import TwinServiceDep
 
 router = APIRouter(prefix="/twins", tags=["analytics"])
 DAY = timedelta(days=1)

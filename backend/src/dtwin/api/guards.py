@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dtwin.contracts.inputs import CONTROL_CHARS
 from dtwin.contracts.limits import MAX_REQUEST_BYTES
-from dtwin.errors import UnsupportedMediaType, problem_response
+from dtwin.errors import problem_response
 
 # per route (by identity; the route is kept so its id cannot be reused): its declared query parameter names
 _declared: dict[int, tuple[APIRoute, frozenset[str]]] = {}
@@ -72,13 +72,6 @@ async def check_request(request: Request) -> None:
             errors.append(_error(("path", name), "value_error", "must not contain control characters", value))
     if errors:
         raise RequestValidationError(errors)
-
-
-async def require_json(request: Request) -> None:
-    """415 unless the body is declared JSON (application/json or any +json media type)."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
-        raise UnsupportedMediaType(f"send the body as application/json, not {media or 'an empty type'}")
 
 
 class BodyLimit:

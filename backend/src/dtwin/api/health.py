@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from dtwin.api.deps import AdaptersDep
+from dtwin.core.deps import AdaptersDep
 from dtwin.core.failures import describe
 
 router = APIRouter(tags=["health"])

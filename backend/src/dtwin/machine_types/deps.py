@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from dtwin.api.deps import AdaptersDep, SessionDep
+from dtwin.core.deps import AdaptersDep, SessionDep
 from dtwin.machine_types.ranges import OperatingRanges
 from dtwin.machine_types.service import MachineTypeService
 from dtwin.twins.store import TwinStore

@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from dtwin.api.guards import require_json
-from dtwin.api.params import IfMatch, parse_if_match
+from dtwin.core.http import IfMatch, parse_if_match, require_json
 from dtwin.errors import problem_responses
 from dtwin.machine_types.deps import MachineTypeServiceDep
 from dtwin.machine_types.schemas import (

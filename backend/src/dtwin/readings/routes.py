@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
-from dtwin.api.deps import AdaptersDep, SessionDep, TwinServiceDep
-from dtwin.api.params import From, MachineId, Sensor, To, window
 from dtwin.contracts.inputs import Instant
 from dtwin.contracts.limits import SENSOR_PATTERN
 from dtwin.contracts.telemetry import iso_utc
+from dtwin.core.deps import AdaptersDep, SessionDep
+from dtwin.core.http import From, MachineId, Sensor, To, window
 from dtwin.errors import InvalidInput, problem_responses
 from dtwin.readings.repository import ReadingRepository
 from dtwin.readings.schemas import (
@@ -27,6 +27,7 @@ from dtwin.readings.schemas import (
     ValueAt,
 )
 from dtwin.readings.series import build_series
+from dtwin.twins.deps import TwinServiceDep
 
 DEFAULT_SPAN = {
     "raw": timedelta(hours=1),

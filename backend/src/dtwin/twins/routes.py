@@ -7,13 +7,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field, WithJsonSchema
 
-from dtwin.api.deps import SessionDep, TwinServiceDep
-from dtwin.api.guards import require_json
-from dtwin.api.params import From, IfMatch, MachineId, To, parse_if_match
 from dtwin.contracts.inputs import DocumentError, loads_document
 from dtwin.contracts.limits import PLACEMENT_PATTERN, PROPERTY_PATTERN
+from dtwin.core.deps import SessionDep
+from dtwin.core.http import From, IfMatch, MachineId, To, parse_if_match, require_json
 from dtwin.errors import InvalidInput, NotFound, UnsupportedMediaType, problem_responses
 from dtwin.readings.repository import ReadingRepository
+from dtwin.twins.deps import TwinServiceDep
 from dtwin.twins.query import ROOTS, SORT_FIELDS, QueryError, parse_comparison
 from dtwin.twins.schemas import (
     AttributesUpdate,

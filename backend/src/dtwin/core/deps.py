@@ -1,4 +1,5 @@
-"""Shared Annotated dependencies. Adapters are built once in the lifespan and live on app.state."""
+"""Request dependencies every room shares: the adapters (built once in the lifespan, on app.state), the
+settings and one database session per request. A domain's own dependencies live in its `deps.py`."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dtwin.config import Settings
 from dtwin.core.adapters import Adapters
-from dtwin.twins.events import TwinEventLog
-from dtwin.twins.service import TwinService
-from dtwin.twins.store import TwinStore
 
 
 def get_adapters(request: Request) -> Adapters:
@@ -42,19 +40,3 @@ async def get_session(adapters: AdaptersDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-
-
-def get_twin_service(adapters: AdaptersDep) -> TwinService:
-    s = adapters.settings
-    return TwinService(
-        TwinStore(adapters.redis, adapters.keys, s.ws_replay_entries),
-        adapters.bus,
-        s.topic_desired,
-        s.twin_expected_interval_s,
-        TwinEventLog(adapters.sessions),
-        adapters.durable,
-        adapters.view,
-    )
-
-
-TwinServiceDep = Annotated[TwinService, Depends(get_twin_service)]

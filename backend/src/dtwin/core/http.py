@@ -1,5 +1,5 @@
-"""Parameters shared by several routers: the machine id in paths, a time window and its resolution, sensor
-names, `If-Match` versions."""
+"""HTTP parameters every room's routes share, knowing no domain: the machine id in paths, a time window,
+sensor names, `If-Match` versions, and the JSON-body requirement."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Header, Path, Query
+from fastapi import Header, Path, Query, Request
 from pydantic import WithJsonSchema
 
 from dtwin.contracts.inputs import Instant
 from dtwin.contracts.limits import MACHINE_ID_PATTERN, SENSOR_PATTERN
-from dtwin.errors import BadRequest, InvalidInput
+from dtwin.errors import BadRequest, InvalidInput, UnsupportedMediaType
 
 MachineId = Annotated[
     str, Path(pattern=MACHINE_ID_PATTERN, description="The machine's id, as in its telemetry")
@@ -46,3 +46,10 @@ def parse_if_match(value: str | None) -> int | None:
     if not _IF_MATCH.match(value):  # at most 18 digits: always within int64
         raise BadRequest(f"If-Match must be a version number as given in the ETag header, not {value[:40]!r}")
     return int(value.strip().removeprefix("W/").strip('"'))
+
+
+async def require_json(request: Request) -> None:
+    """415 unless the body is declared JSON (application/json or any +json media type)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        raise UnsupportedMediaType(f"send the body as application/json, not {media or 'an empty type'}")
