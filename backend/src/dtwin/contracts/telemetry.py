@@ -21,7 +21,7 @@ from dtwin.contracts.limits import (
     MAX_JSON_INT,
     MIN_JSON_INT,
     PLACEMENT_PATTERN,
-    PROPERTY_PATTERN,
+    PROPERTY_RE,
     SENSOR_PATTERN,
     Limits,
     number_problem,
@@ -44,7 +44,6 @@ MAX_SENSORS = DEFAULT_LIMITS.max_sensors_per_message
 _SENSOR_RE = re.compile(SENSOR_PATTERN)
 _PLACEMENT_RE = re.compile(PLACEMENT_PATTERN)
 _MACHINE_ID_RE = re.compile(MACHINE_ID_PATTERN)
-_PROPERTY_RE = re.compile(PROPERTY_PATTERN)
 
 
 def _iso_string(value: object) -> object:
@@ -221,7 +220,7 @@ def _flat_and_fine(props: dict[str, Any]) -> bool:
     (decoded JSON holds no lone surrogate), a finite float, an int64, a bool or null). Anything else, nested
     values included, takes the thorough check."""
     for key, value in props.items():
-        if _PROPERTY_RE.match(key) is None:
+        if PROPERTY_RE.match(key) is None:
             return False
         kind = type(value)
         if kind is str:

@@ -9,10 +9,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dtwin.contracts.inputs import Text
+from dtwin.contracts.limits import PLACEMENT_PATTERN
 from dtwin.contracts.telemetry import MAX_SENSORS, SENSOR_PATTERN
 
 # URL-safe, like machine ids; every catalogue type matches
-MACHINE_TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+MACHINE_TYPE_PATTERN = PLACEMENT_PATTERN  # a machine type is named like a site or line
 Bound = Annotated[float, Field(allow_inf_nan=False)]
 
 
