@@ -23,7 +23,7 @@ def _serve(host: str | None, port: int | None) -> None:
 
     from dtwin.config import get_settings
     from dtwin.contracts.limits import MAX_WS_MESSAGE_BYTES
-    from dtwin.logging import configure_logging
+    from dtwin.kit.logging import configure_logging
     from dtwin.main import create_app
 
     settings = get_settings()
@@ -169,7 +169,7 @@ def twins_rebuild(
 
     from dtwin.config import get_settings
     from dtwin.core.adapters import build_adapters
-    from dtwin.logging import configure_logging
+    from dtwin.kit.logging import configure_logging
     from dtwin.twins.rebuild import rebuild
     from dtwin.twins.store import TwinStore
 
@@ -210,9 +210,9 @@ def replay(
     """Re-feed stored readings into telemetry.raw (after a detector change, say). Stored rows are not
     duplicated and newer twin values are not overwritten."""
     from dtwin.config import get_settings
-    from dtwin.core.bus import KafkaBus
     from dtwin.core.db import create_engine, create_sessionmaker
-    from dtwin.logging import configure_logging
+    from dtwin.kit.bus import KafkaBus
+    from dtwin.kit.logging import configure_logging
     from dtwin.readings.replay import replay as run_replay
 
     settings = get_settings()

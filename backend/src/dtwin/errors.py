@@ -136,7 +136,7 @@ def store_error_status(exc: BaseException) -> int:
     from asyncpg import exceptions as pg
     from sqlalchemy import exc as sa
 
-    from dtwin.core.failures import error_chain, is_infrastructure
+    from dtwin.kit.failures import error_chain, is_infrastructure
 
     chain = error_chain(exc)
     for e in chain:

@@ -266,7 +266,7 @@ def embedded_simulator_config(settings: Settings) -> SimulatorConfig:
 
 
 def _start_embedded_simulator(settings: Settings, adapters: Adapters) -> None:
-    from dtwin.core.bus import MemoryBus
+    from dtwin.kit.bus import MemoryBus
 
     if not isinstance(adapters.bus, MemoryBus):
         log.warning("embedded_simulator_skipped", reason="only with the in-process bus; run `dtwin simulate`")

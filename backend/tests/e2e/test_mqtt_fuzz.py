@@ -20,10 +20,10 @@ import orjson
 import pytest
 
 from dtwin.contracts.telemetry import iso_utc
-from dtwin.core.bus import KafkaBus
 from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.devtools.servers import Server, free_port
 from dtwin.devtools.testing import eventually, read_topic
+from dtwin.kit.bus import KafkaBus
 from dtwin.readings.repository import ReadingRepository
 from dtwin_pipeline.mqtt import MqttTarget
 

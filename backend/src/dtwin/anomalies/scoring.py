@@ -26,8 +26,8 @@ from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
 from dtwin.anomalies.store import FileModelStore
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.contracts.topics import RedisKeys
-from dtwin.core.bus import TelemetryBus
 from dtwin.core.db import transaction
+from dtwin.kit.bus import TelemetryBus
 from dtwin.twins.store import TwinStore
 
 log = structlog.get_logger(__name__)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from dtwin.core.deps import AdaptersDep
-from dtwin.core.failures import describe
+from dtwin.kit.failures import describe
 
 router = APIRouter(tags=["health"])
 

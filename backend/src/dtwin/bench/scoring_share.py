@@ -32,11 +32,11 @@ from dtwin.bench.report import publish
 from dtwin.config import Settings
 from dtwin.contracts.telemetry import Telemetry, parse_telemetry
 from dtwin.contracts.topics import RedisKeys
-from dtwin.core.bus import BusMessage, MemoryBus
 from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.core.migrate import upgrade_sync
 from dtwin.devtools.servers import running
 from dtwin.ingest.consumer import TelemetryConsumer
+from dtwin.kit.bus import BusMessage, MemoryBus
 from dtwin.twins.durable import Durability, StateSnapshots, TwinRegistry
 from dtwin.twins.events import TwinEventLog
 from dtwin.twins.store import TwinStore

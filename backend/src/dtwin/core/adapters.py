@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dtwin.config import Settings
 from dtwin.contracts.topics import RedisKeys
-from dtwin.core.bus import KafkaBus, MemoryBus, TelemetryBus
 from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.core.redis import create_redis
 from dtwin.core.tasks import TaskSupervisor
+from dtwin.kit.bus import KafkaBus, MemoryBus, TelemetryBus
 
 
 @dataclass

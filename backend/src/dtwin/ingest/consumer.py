@@ -25,11 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dtwin.anomalies.scoring import ScoringStage
 from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
 from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telemetry, valid_placement
-from dtwin.core.bus import BusMessage, TelemetryBus
 from dtwin.core.db import transaction
-from dtwin.core.failures import describe, is_infrastructure
-from dtwin.ingest.dlq import send_to_dlq
 from dtwin.ingest.names import NameLimits
+from dtwin.kit.bus import BusMessage, TelemetryBus
+from dtwin.kit.dlq import send_to_dlq
+from dtwin.kit.failures import describe, is_infrastructure
 from dtwin.readings.repository import ReadingRepository, ReadingTuple
 from dtwin.twins.durable import Durability
 from dtwin.twins.events import ReportedSummarizer, TwinEventLog

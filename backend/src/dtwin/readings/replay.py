@@ -20,8 +20,8 @@ from sqlalchemy import literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.contracts.telemetry import iso_utc
-from dtwin.core.bus import TelemetryBus
 from dtwin.core.db import UTCDateTime
+from dtwin.kit.bus import TelemetryBus
 from dtwin.readings.models import ReadingRow
 from dtwin.twins.models import TwinRow
 

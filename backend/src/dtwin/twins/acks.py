@@ -8,9 +8,9 @@ import structlog
 
 from dtwin.contracts.commands import DeviceAck, parse_ack
 from dtwin.contracts.telemetry import Rejection, iso_utc
-from dtwin.core.bus import TelemetryBus
-from dtwin.core.failures import describe, is_infrastructure
-from dtwin.ingest.dlq import send_to_dlq
+from dtwin.kit.bus import TelemetryBus
+from dtwin.kit.dlq import send_to_dlq
+from dtwin.kit.failures import describe, is_infrastructure
 from dtwin.twins.durable import StateSnapshots
 from dtwin.twins.events import TwinEventLog
 from dtwin.twins.store import TwinStore

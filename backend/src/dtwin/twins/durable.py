@@ -19,8 +19,8 @@ import orjson
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dtwin.core.bus import TelemetryBus
 from dtwin.core.db import dialect_insert, transaction
+from dtwin.kit.bus import TelemetryBus
 from dtwin.twins.models import TwinRow
 from dtwin.twins.store import TwinStore
 

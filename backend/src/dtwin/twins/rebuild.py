@@ -15,8 +15,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.contracts.telemetry import iso_utc
-from dtwin.core.bus import TelemetryBus
 from dtwin.core.db import UTCDateTime, dialect_name
+from dtwin.kit.bus import TelemetryBus
 from dtwin.twins.durable import TwinRegistry
 from dtwin.twins.store import TwinStore
 

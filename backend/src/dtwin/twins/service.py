@@ -14,8 +14,8 @@ import structlog
 from dtwin.contracts.commands import DesiredCommand
 from dtwin.contracts.inputs import DocumentError, check_properties_document
 from dtwin.contracts.telemetry import iso_utc
-from dtwin.core.bus import TelemetryBus
 from dtwin.errors import Conflict, DtwinError, InvalidInput, NotFound, PreconditionFailed
+from dtwin.kit.bus import TelemetryBus
 from dtwin.twins.durable import Durability
 from dtwin.twins.events import TwinEventLog
 from dtwin.twins.merge_patch import merge_patch

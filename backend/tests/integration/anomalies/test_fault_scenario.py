@@ -17,10 +17,10 @@ from dtwin.anomalies.scoring import ScoringStage
 from dtwin.anomalies.store import FileModelStore
 from dtwin.config import Settings
 from dtwin.contracts.topics import RedisKeys
-from dtwin.core.bus import BusMessage, KafkaBus
 from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.devtools.testing import read_topic
 from dtwin.ingest.consumer import TelemetryConsumer
+from dtwin.kit.bus import BusMessage, KafkaBus
 from dtwin.machine_types.catalogue import catalogue_table
 from dtwin.twins.store import TwinStore
 from dtwin_pipeline.simulator.fault_kinds import FaultSpec

@@ -9,10 +9,10 @@ import redis.asyncio as aioredis
 
 from dtwin.config import Settings
 from dtwin.contracts.topics import RedisKeys
-from dtwin.core.bus import KafkaBus
 from dtwin.core.db import create_engine, create_sessionmaker, transaction
 from dtwin.devtools.testing import eventually, read_topic
 from dtwin.ingest.consumer import TelemetryConsumer
+from dtwin.kit.bus import KafkaBus
 from dtwin.readings.replay import replay
 from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.store import TwinStore

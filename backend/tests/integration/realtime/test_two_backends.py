@@ -18,9 +18,9 @@ import orjson
 import pytest
 import websockets
 
-from dtwin.core.bus import KafkaBus
 from dtwin.devtools.servers import Server, env_for, free_port, stop_processes
 from dtwin.devtools.testing import eventually
+from dtwin.kit.bus import KafkaBus
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
 

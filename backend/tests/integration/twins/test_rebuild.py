@@ -9,8 +9,8 @@ import orjson
 import redis.asyncio as aioredis
 
 from dtwin.config import Settings
-from dtwin.core.bus import KafkaBus
 from dtwin.devtools.testing import eventually
+from dtwin.kit.bus import KafkaBus
 from dtwin.main import create_app
 
 # the session's PostgreSQL is shared with other tests, so a rebuild also restores their machines: this test

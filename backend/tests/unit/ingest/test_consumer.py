@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
 from dtwin.contracts.telemetry import Telemetry, iso_utc
 from dtwin.contracts.topics import RedisKeys
-from dtwin.core.bus import BusMessage, MemoryBus
 from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.core.migrate import upgrade
 from dtwin.ingest.consumer import TelemetryConsumer, coalesce
+from dtwin.kit.bus import BusMessage, MemoryBus
 from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.store import TwinStore
 

@@ -27,7 +27,7 @@ def bridge(
     """MQTT telemetry and acks into Kafka (telemetry.raw, twin.acks; rejects into telemetry.dlq) and Kafka
     twin.desired out to the devices' MQTT topics. SIGTERM/Ctrl-C flush everything in flight first."""
     from dtwin.config import get_settings
-    from dtwin.logging import configure_logging
+    from dtwin.kit.logging import configure_logging
     from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
     from dtwin_pipeline.mqtt import MqttTarget
 

@@ -15,8 +15,8 @@ import structlog
 from dtwin.contracts.commands import DesiredCommand, parse_desired
 from dtwin.contracts.telemetry import Rejection
 from dtwin.contracts.topics import mqtt_topic
-from dtwin.core.bus import BusMessage, TelemetryBus
-from dtwin.ingest.dlq import send_to_dlq
+from dtwin.kit.bus import BusMessage, TelemetryBus
+from dtwin.kit.dlq import send_to_dlq
 from dtwin_pipeline.bridge.metrics import BridgeMetrics
 
 log = structlog.get_logger(__name__)

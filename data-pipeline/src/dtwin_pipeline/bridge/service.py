@@ -32,8 +32,8 @@ from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.limits import DEFAULT_LIMITS, MACHINE_ID_PATTERN, PLACEMENT_PATTERN, Limits
 from dtwin.contracts.telemetry import Rejection, parse_telemetry, valid_placement
 from dtwin.contracts.topics import MQTT_ACK_FILTER, MQTT_TELEMETRY_FILTER, parse_mqtt_topic
-from dtwin.core.bus import KafkaBus, TelemetryBus
-from dtwin.core.failures import is_infrastructure
+from dtwin.kit.bus import KafkaBus, TelemetryBus
+from dtwin.kit.failures import is_infrastructure
 from dtwin_pipeline.backoff import Backoff
 from dtwin_pipeline.bridge.commands import CommandForwarder
 from dtwin_pipeline.bridge.metrics import BridgeMetrics

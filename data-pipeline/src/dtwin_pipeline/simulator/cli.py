@@ -48,7 +48,7 @@ def simulate(
 ) -> None:
     """Publish simulated machine telemetry to MQTT (plant/{site}/{line}/{machine_id}/telemetry, QoS 1)."""
     from dtwin.config import get_settings
-    from dtwin.logging import configure_logging
+    from dtwin.kit.logging import configure_logging
 
     if list_types:
         _print_types()

@@ -18,7 +18,7 @@ import structlog
 
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import MQTT_DESIRED_FILTER, parse_mqtt_topic
-from dtwin.core.bus import TelemetryBus
+from dtwin.kit.bus import TelemetryBus
 from dtwin_pipeline.simulator.commands import make_ack
 from dtwin_pipeline.simulator.faults import GroundTruthLog
 from dtwin_pipeline.simulator.fleet import Fleet, Machine, Outgoing, SimulatorConfig
@@ -202,7 +202,7 @@ class BusCommands:
     (`twin.acks`), exactly what the bridge would carry over MQTT."""
 
     def __init__(self, bus: TelemetryBus, desired_topic: str, acks_topic: str) -> None:
-        from dtwin.core.bus import MemoryBus
+        from dtwin.kit.bus import MemoryBus
 
         if not isinstance(bus, MemoryBus):
             raise TypeError("BusCommands needs the in-process bus; with Kafka the bridge delivers commands")

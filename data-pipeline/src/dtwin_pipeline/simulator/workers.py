@@ -39,7 +39,7 @@ def _worker_main(
 ) -> None:
     import asyncio
 
-    from dtwin.logging import configure_logging
+    from dtwin.kit.logging import configure_logging
 
     configure_logging(json=log_json, level=log_level)
 

@@ -16,9 +16,9 @@ import pytest
 from aiokafka.errors import KafkaTimeoutError
 
 from dtwin.contracts.commands import DesiredCommand
-from dtwin.core.bus import KafkaBus
 from dtwin.devtools.servers import Server, free_port
 from dtwin.devtools.testing import eventually, read_topic
+from dtwin.kit.bus import KafkaBus
 from dtwin_pipeline.bridge.service import BridgeConfig
 from dtwin_pipeline.mqtt import MqttTarget
 

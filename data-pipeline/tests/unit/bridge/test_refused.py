@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 
-from dtwin.core.bus import MemoryBus
+from dtwin.kit.bus import MemoryBus
 from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
 
 

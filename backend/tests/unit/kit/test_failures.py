@@ -8,7 +8,7 @@ from asyncpg.exceptions import _base as pg_client
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa
 
-from dtwin.core.failures import describe, is_infrastructure
+from dtwin.kit.failures import describe, is_infrastructure
 
 
 def wrapped(driver_error: BaseException, sa_class: type[sa.DBAPIError]) -> BaseException:

@@ -8,7 +8,7 @@ from typing import Any
 from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.limits import DEFAULT_LIMITS
 from dtwin.contracts.telemetry import Rejection
-from dtwin.core.bus import BusMessage, TelemetryBus
+from dtwin.kit.bus import BusMessage, TelemetryBus
 
 
 async def send_to_dlq(
