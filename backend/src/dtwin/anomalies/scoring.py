@@ -16,13 +16,12 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 import structlog
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.anomalies.decisions import STRATEGIES
 from dtwin.anomalies.engine import ScoringEngine
 from dtwin.anomalies.model import fit_model
-from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
+from dtwin.anomalies.repository import AnomalyRepository
 from dtwin.anomalies.store import FileModelStore
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.contracts.topics import RedisKeys
@@ -253,15 +252,10 @@ class ScoringStage:
             }
             for d in decisions
         ]
-        event_ids: Sequence[int] = []
-        decision_ids: Sequence[int] = []
         async with transaction(self.sessions) as session:
-            if event_rows:
-                stmt = insert(AnomalyEventRow).returning(AnomalyEventRow.id, sort_by_parameter_order=True)
-                event_ids = (await session.execute(stmt, event_rows)).scalars().all()
-            if decision_rows:
-                dstmt = insert(DecisionRow).returning(DecisionRow.id, sort_by_parameter_order=True)
-                decision_ids = (await session.execute(dstmt, decision_rows)).scalars().all()
+            repo = AnomalyRepository(session)
+            event_ids = await repo.add_events(event_rows)
+            decision_ids = await repo.add_decisions(decision_rows)
         for e in events:
             await self.bus.produce(self.events_topic, orjson.dumps(e.to_dict()), key=e.machine_id.encode())
         for d in decisions:

@@ -13,11 +13,10 @@ import orjson
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
 from dtwin.anomalies.schemas import AnomalyEventRead, DecisionRead
+from dtwin.anomalies.service import AnomalyHistory
 from dtwin.contracts.limits import MAX_WS_SUBSCRIPTIONS
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.errors import NotFound
@@ -288,20 +287,16 @@ class Connection:
 
     async def _recent(self, s: Subscription) -> list[dict[str, Any]]:
         """The newest events or decisions matching the filter, newest first."""
-        row: type[AnomalyEventRow] | type[DecisionRow] = (
-            AnomalyEventRow if s.stream == "alerts" else DecisionRow
-        )
-        schema: type[AnomalyEventRead] | type[DecisionRead] = (
-            AnomalyEventRead if s.stream == "alerts" else DecisionRead
-        )
-        stmt = select(row).order_by(row.id.desc()).limit(SNAPSHOT_EVENTS * 10)
-        if s.filter.machine_ids is not None:
-            stmt = stmt.where(row.machine_id.in_(sorted(s.filter.machine_ids)))
         async with self.rt.sessions() as session:
-            rows = (await session.execute(stmt)).scalars().all()
+            history = AnomalyHistory(session)
+            found: list[AnomalyEventRead] | list[DecisionRead]
+            if s.stream == "alerts":
+                found = await history.newest_events(s.filter.machine_ids, SNAPSHOT_EVENTS * 10)
+            else:
+                found = await history.newest_decisions(s.filter.machine_ids, SNAPSHOT_EVENTS * 10)
         out: list[dict[str, Any]] = []
-        for r in rows:
-            item = schema.model_validate(r).model_dump(mode="json")
+        for r in found:
+            item = r.model_dump(mode="json")
             if self.client.wants(s, item):
                 out.append(item)
                 if len(out) == SNAPSHOT_EVENTS:
