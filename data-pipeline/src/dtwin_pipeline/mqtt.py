@@ -6,10 +6,13 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import aiomqtt
+
+if TYPE_CHECKING:
+    from dtwin.kit.settings import SharedSettings
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,8 @@ class MqttTarget:
         )
 
     @classmethod
-    def from_settings(cls, settings: Any, url: str | None = None) -> MqttTarget:
-        """From dtwin Settings (DTWIN_MQTT_URL, _USERNAME, _PASSWORD, _CA_FILE, _CERT_FILE, _KEY_FILE)."""
+    def from_settings(cls, settings: SharedSettings, url: str | None = None) -> MqttTarget:
+        """From the settings (DTWIN_MQTT_URL, _USERNAME, _PASSWORD, _CA_FILE, _CERT_FILE, _KEY_FILE)."""
         return cls.from_url(
             url or settings.mqtt_url,
             settings.mqtt_username,

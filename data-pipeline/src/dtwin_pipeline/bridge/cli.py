@@ -26,10 +26,10 @@ def bridge(
 ) -> None:
     """MQTT telemetry and acks into Kafka (telemetry.raw, twin.acks; rejects into telemetry.dlq) and Kafka
     twin.desired out to the devices' MQTT topics. SIGTERM/Ctrl-C flush everything in flight first."""
-    from dtwin.config import get_settings
     from dtwin.kit.logging import configure_logging
     from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
     from dtwin_pipeline.mqtt import MqttTarget
+    from dtwin_pipeline.settings import get_settings
 
     s = get_settings()
     configure_logging(json=s.log_json, level=s.log_level)

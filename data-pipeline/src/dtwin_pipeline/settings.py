@@ -1,0 +1,28 @@
+"""The pipeline's settings: what every dtwin process shares (dtwin.kit.settings) plus the bridge's own
+DTWIN_BRIDGE_* knobs."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+
+from dtwin.kit.settings import SharedSettings
+
+
+class PipelineSettings(SharedSettings):
+    bridge_client_id: str = Field(default="", description="MQTT client id; default dtwin-bridge-<hostname>")
+    bridge_shared_group: str = Field(
+        default="bridge", description="MQTT shared-subscription group ('' = none)"
+    )
+    bridge_metrics_port: int | None = Field(default=9108, description="Prometheus metrics port (None = off)")
+
+    @field_validator("bridge_metrics_port", mode="before")
+    @classmethod
+    def _bridge_empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+@lru_cache
+def get_settings() -> PipelineSettings:
+    return PipelineSettings()
