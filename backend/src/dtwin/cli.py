@@ -1,10 +1,12 @@
-"""The `dtwin` command line: serve, demo, migrate, simulate, bridge."""
+"""The `dtwin` command line: serve, demo, migrate, openapi, twins, replay, anomaly; other installed packages
+add theirs through the `dtwin.cli` entry points (the data pipeline: simulate, bridge; the devkit: dev)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,8 +29,8 @@ def _serve(host: str | None, port: int | None) -> None:
     from dtwin.main import create_app
 
     settings = get_settings()
-    if settings.simulator_scenario is not None:
-        _check_scenario(settings)
+    if settings.embedded_simulator:
+        _check_feed(settings)
     configure_logging(json=settings.log_json, level=settings.log_level)
     uvicorn.run(
         create_app(settings),
@@ -41,18 +43,15 @@ def _serve(host: str | None, port: int | None) -> None:
     )
 
 
-def _check_scenario(settings: Settings) -> None:
-    """Load the in-process simulator's scenario before anything starts: a bad file ends here with the
-    scenario's own message (exit code 2), not in a traceback from the application's startup."""
+def _check_feed(settings: Settings) -> None:
+    """Plan the in-process simulator's feed before anything starts: a missing feeder (the data pipeline not
+    installed) or a bad scenario file ends here with its own message (exit code 2), not in a traceback
+    from the application's startup."""
+    from dtwin.kit.feeders import FeederError, load_feeder
+
     try:
-        from dtwin.main import embedded_simulator_config
-        from dtwin_pipeline.simulator.scenario import ScenarioError
-    except ImportError:
-        typer.echo("error: a simulator scenario needs the data pipeline (dtwin_pipeline) installed", err=True)
-        raise typer.Exit(2) from None
-    try:
-        embedded_simulator_config(settings)
-    except ScenarioError as exc:
+        load_feeder()(settings)
+    except FeederError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 
@@ -211,7 +210,7 @@ def replay(
     duplicated and newer twin values are not overwritten."""
     from dtwin.config import get_settings
     from dtwin.core.db import create_engine, create_sessionmaker
-    from dtwin.kit.bus import KafkaBus
+    from dtwin.kit.bus import build_bus
     from dtwin.kit.logging import configure_logging
     from dtwin.readings.replay import replay as run_replay
 
@@ -224,12 +223,7 @@ def replay(
         raise typer.BadParameter("--from must not be after --to")
 
     async def run() -> None:
-        bus = KafkaBus(
-            settings.kafka_bootstrap or "",
-            acks=settings.kafka_acks,
-            idempotence=settings.kafka_idempotence,
-            client_id="dtwin-replay",
-        )
+        bus = build_bus(settings, client_id="dtwin-replay")
         engine = create_engine(settings.database_url)
         await bus.start()
         try:
@@ -252,16 +246,17 @@ def replay(
     asyncio.run(run())
 
 
-def _register_pipeline_commands() -> None:
-    """`simulate` and `bridge` live in dtwin_pipeline (installed alongside); mount them when present."""
-    try:
-        from dtwin_pipeline.cli import register
-    except ImportError:  # backend installed without the data pipeline
-        return
-    register(app)
+CLI_GROUP = "dtwin.cli"
 
 
-_register_pipeline_commands()
+def _mount_installed_commands() -> None:
+    """Commands of other installed packages: each `dtwin.cli` entry point is a `register(app)` function
+    (the data pipeline's `simulate` and `bridge`, the devkit's `dev`). The backend names none of them."""
+    for ep in sorted(entry_points(group=CLI_GROUP), key=lambda ep: ep.name):
+        ep.load()(app)
+
+
+_mount_installed_commands()
 
 
 if __name__ == "__main__":

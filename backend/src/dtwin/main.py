@@ -7,8 +7,9 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -26,9 +27,11 @@ from dtwin.api.router import api_router
 from dtwin.config import Settings, get_settings
 from dtwin.core import migrate
 from dtwin.core.adapters import Adapters, build_adapters
+from dtwin.core.change_stream import ChangeStream
 from dtwin.core.db import transaction
 from dtwin.errors import document_problems, install_error_handlers
 from dtwin.ingest.consumer import TelemetryConsumer
+from dtwin.kit.feeders import load_feeder
 from dtwin.machine_types.catalogue import catalogue_types, table_of
 from dtwin.machine_types.ranges import OperatingRanges
 from dtwin.machine_types.service import MachineTypeService
@@ -45,9 +48,6 @@ from dtwin.twins.service import TwinService
 from dtwin.twins.status import StatusWatcher
 from dtwin.twins.store import TwinStore
 from dtwin.twins.view import FleetView
-
-if TYPE_CHECKING:
-    from dtwin_pipeline.simulator.fleet import SimulatorConfig
 
 log = structlog.get_logger(__name__)
 
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     settings.topic_decisions: settings.kafka_partitions,
                 }
             )
-            await _start_services(app, settings, adapters)
+            app.state.services = await _start_services(app, settings, adapters)
             log.info("backend_started", version=__version__, **adapters.mode)
             yield
         finally:
@@ -112,13 +112,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) -> None:
+@dataclass(frozen=True)
+class Services:
+    """What the lifespan builds on the adapters, once per process (app.state.services): the composition
+    root's typed container. Requests reach a service through its room's dependency (`twins/deps.py`)."""
+
+    store: TwinStore
+    events: TwinEventLog
+    durable: Durability
+    view: FleetView
+    twins: TwinService
+    ranges: OperatingRanges
+    consumer: TelemetryConsumer
+    hub: Hub
+    feed: ChangeFeed
+    realtime: Realtime
+
+
+async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) -> Services:
     """Wire the domain services onto the adapters and start the background tasks. A backend that finds
     Redis empty rebuilds the twins from their durable copies before it serves."""
     store = TwinStore(adapters.redis, adapters.keys, settings.ws_replay_entries)
     events = TwinEventLog(adapters.sessions)
     snapshots = StateSnapshots(adapters.bus, settings.topic_state, store, settings.state_snapshot_interval_s)
-    adapters.durable = Durability(TwinRegistry(adapters.sessions), snapshots)
+    durable = Durability(TwinRegistry(adapters.sessions), snapshots)
     if settings.auto_rebuild and await store.is_empty():
         await rebuild(
             adapters.bus,
@@ -140,13 +157,12 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         max_records=settings.consumer_max_records,
         poll_timeout_ms=settings.consumer_poll_timeout_ms,
         events=events,
-        durable=adapters.durable,
+        durable=durable,
         scoring=scoring,
         limits=settings.limits(),
         stall_after_s=settings.consumer_stall_after_s,
     )
     view = FleetView()
-    adapters.view = view
     hub = Hub(view, settings.ws_queue_size)
     # the hub first (it reads the placement of removed twins from the view); scoring forgets removed twins
     listeners: list[Listener] = [hub.dispatch] if scoring is None else [hub.dispatch, scoring.on_change]
@@ -171,10 +187,10 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         settings.topic_desired,
         settings.twin_expected_interval_s,
         events,
-        adapters.durable,
+        durable,
         view,
     )
-    app.state.realtime = Realtime(
+    app.state.realtime = realtime = Realtime(
         hub,
         feed,
         store,
@@ -185,8 +201,9 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         replay_limit=settings.ws_replay_entries,
     )
     adapters.supervisor.start("status-watcher", StatusWatcher(service, events).run)
-    if settings.simulator_machines > 0 or settings.simulator_scenario is not None:
+    if settings.embedded_simulator:
         _start_embedded_simulator(settings, adapters)
+    return Services(store, events, durable, view, service, ranges, consumer, hub, feed, realtime)
 
 
 async def _machine_type_ranges(settings: Settings, adapters: Adapters) -> OperatingRanges:
@@ -227,7 +244,7 @@ def _scoring_stage(settings: Settings, adapters: Adapters, ranges: OperatingRang
         events_topic=settings.topic_anomaly_events,
         decisions_topic=settings.topic_decisions,
         model_store=FileModelStore(settings.models_dir),
-        changes=TwinStore(adapters.redis, adapters.keys, settings.ws_replay_entries),
+        changes=ChangeStream(adapters.redis, adapters.keys, settings.ws_replay_entries),
         evict_after_s=settings.scoring_evict_after_s,
     )
     loaded = stage.load_models()
@@ -241,53 +258,17 @@ def _scoring_stage(settings: Settings, adapters: Adapters, ranges: OperatingRang
     return stage
 
 
-def embedded_simulator_config(settings: Settings) -> SimulatorConfig:
-    """What the in-process simulator runs: the scenario file when one is set (its fleet, sites, faults, rate
-    and seed; `simulator_rate_hz`/`simulator_seed` override those two when set), else
-    `simulator_machines` machines of every type. A bad scenario raises `ScenarioError` saying where and why;
-    `dtwin serve`/`dtwin demo` check this before they start, so it ends in that message, not a traceback."""
-    from dataclasses import replace
-
-    from dtwin_pipeline.simulator.fleet import SimulatorConfig
-    from dtwin_pipeline.simulator.scenario import load_scenario
-
-    if settings.simulator_scenario is None:
-        return SimulatorConfig(
-            machines=settings.simulator_machines,
-            rate_hz=settings.simulator_rate_hz or 1.0,
-            seed=42 if settings.simulator_seed is None else settings.simulator_seed,
-        )
-    cfg = load_scenario(settings.simulator_scenario).to_config()
-    if settings.simulator_rate_hz is not None:
-        cfg = replace(cfg, rate_hz=settings.simulator_rate_hz)
-    if settings.simulator_seed is not None:
-        cfg = replace(cfg, seed=settings.simulator_seed)
-    return cfg
-
-
 def _start_embedded_simulator(settings: Settings, adapters: Adapters) -> None:
-    from dtwin.kit.bus import MemoryBus
-
-    if not isinstance(adapters.bus, MemoryBus):
+    """The demo's in-process simulator: the feeder registered under the `dtwin.feeders` entry points (the
+    data pipeline's), publishing into the in-process bus. Without one installed, startup fails saying so
+    (FeederError); `dtwin serve`/`dtwin demo` check this before they start."""
+    if not adapters.bus.in_process:
         log.warning("embedded_simulator_skipped", reason="only with the in-process bus; run `dtwin simulate`")
         return
-    from dtwin_pipeline.simulator.runner import BusCommands, BusSink, run_simulator
-
-    cfg = embedded_simulator_config(settings)
-    sink = BusSink(adapters.bus, settings.topic_telemetry)
-    commands = BusCommands(adapters.bus, settings.topic_desired, settings.topic_acks)
-
-    async def simulate() -> None:
-        await run_simulator(cfg, sink, commands=commands)
-
-    adapters.supervisor.start("embedded-simulator", simulate)
-    log.info(
-        "embedded_simulator_started",
-        scenario=str(settings.simulator_scenario) if settings.simulator_scenario else None,
-        machines=cfg.machines,
-        rate_hz=cfg.rate_hz,
-        faults=len(cfg.faults),
-    )
+    feed = load_feeder()(settings)
+    bus = adapters.bus
+    adapters.supervisor.start("embedded-simulator", lambda: feed.run(bus))
+    log.info("embedded_simulator_started", **feed.summary)
 
 
 def _document_websocket(app: FastAPI) -> None:

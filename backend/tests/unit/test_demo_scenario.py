@@ -1,5 +1,7 @@
-"""`dtwin demo --scenario FILE` / DTWIN_SIMULATOR_SCENARIO: the in-process simulator runs the scenario (fleet,
-sites, faults); a bad file stops the command with the scenario's own message."""
+"""`dtwin demo --scenario FILE` / DTWIN_SIMULATOR_SCENARIO: the in-process simulator (the feeder the data
+pipeline registers under the `dtwin.feeders` entry points) runs the scenario (fleet, sites, faults); a bad file
+stops the command with the scenario's own message, and so does a missing feeder. How settings become the
+simulator's configuration is tested in data-pipeline/tests/unit/simulator/test_embedded.py."""
 
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ from typer.testing import CliRunner
 from dtwin.cli import app as cli
 from dtwin.config import Settings, get_settings
 from dtwin.devtools.testing import eventually
-from dtwin.main import create_app, embedded_simulator_config
-from dtwin_pipeline.simulator.scenario import ScenarioError
+from dtwin.kit import feeders
+from dtwin.main import create_app
 
 SCENARIO = """
 name: tiny
@@ -45,40 +47,6 @@ def demo_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-
-
-def test_scenario_setting_is_read_from_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "tiny.yaml"
-    path.write_text(SCENARIO)
-    monkeypatch.setenv("DTWIN_SIMULATOR_SCENARIO", str(path))
-    monkeypatch.setenv("DTWIN_SIMULATOR_MACHINES", "50")
-    cfg = embedded_simulator_config(Settings())
-    assert dict(cfg.fleet or {}) == {"centrifugal_pump": 1, "induction_motor": 2}
-    assert cfg.machines == 3  # the scenario's fleet, not DTWIN_SIMULATOR_MACHINES
-    assert (cfg.rate_hz, cfg.seed) == (5.0, 9)
-    assert [(f.kind, f.machine, f.start_s) for f in cfg.faults] == [("seizure", "motor-0002", 60.0)]
-    assert cfg.site_lines == [("plant-a", ["packing"])]
-
-
-def test_rate_and_seed_settings_override_the_scenario(tmp_path: Path) -> None:
-    path = tmp_path / "tiny.yaml"
-    path.write_text(SCENARIO)
-    cfg = embedded_simulator_config(Settings(simulator_scenario=path, simulator_rate_hz=2, simulator_seed=1))
-    assert (cfg.rate_hz, cfg.seed, cfg.machines) == (2.0, 1, 3)
-
-
-def test_without_a_scenario_machines_rate_and_seed_apply() -> None:
-    cfg = embedded_simulator_config(Settings(simulator_machines=7))
-    assert (cfg.machines, cfg.rate_hz, cfg.seed, cfg.fleet, cfg.faults) == (7, 1.0, 42, None, ())
-
-
-def test_bad_scenario_raises_scenario_error(tmp_path: Path) -> None:
-    path = tmp_path / "bad.yaml"
-    path.write_text(BAD)
-    with pytest.raises(ScenarioError, match=r"bad\.yaml: invalid scenario:\n  fleet: .*'pumpp'"):
-        embedded_simulator_config(Settings(simulator_scenario=path))
 
 
 async def test_embedded_simulator_runs_the_scenario_fleet(tmp_path: Path) -> None:
@@ -134,3 +102,29 @@ def test_demo_refuses_machines_with_a_scenario(tmp_path: Path, demo_env: None) -
     result = CliRunner().invoke(cli, ["demo", "--scenario", str(path), "--machines", "3"])
     assert result.exit_code == 2
     assert "--machines cannot be combined with --scenario" in result.output
+
+
+def test_demo_without_a_feeder_exits_saying_what_to_install(
+    demo_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(feeders, "entry_points", lambda group: [])
+    result = CliRunner().invoke(cli, ["demo", "--machines", "3", "--port", "1"])
+    assert result.exit_code == 2, result.output
+    assert "error: no telemetry feeder 'simulator' is installed" in result.output
+    assert "pip install -e data-pipeline" in result.output
+
+
+async def test_an_app_asked_to_simulate_without_a_feeder_does_not_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(feeders, "entry_points", lambda group: [])
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'd.db'}",
+        frontend_dist=None,
+        models_dir=tmp_path / "models",
+        simulator_machines=2,
+    )
+    app = create_app(settings)
+    with pytest.raises(feeders.FeederError, match="no telemetry feeder 'simulator' is installed"):
+        async with app.router.lifespan_context(app):
+            pass

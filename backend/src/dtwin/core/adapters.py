@@ -1,10 +1,11 @@
-"""build_runtime(settings): the ONLY place that picks embedded or real adapters."""
+"""build_adapters(settings): the ONLY place that picks embedded or real adapters (the bus through
+`dtwin.kit.bus.build_bus`, which the CLI and the bridge use too). Domain services are built on top of them by
+the composition root (main.py), not kept here: core knows no domain."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -14,7 +15,7 @@ from dtwin.contracts.topics import RedisKeys
 from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.core.redis import create_redis
 from dtwin.core.tasks import TaskSupervisor
-from dtwin.kit.bus import KafkaBus, MemoryBus, TelemetryBus
+from dtwin.kit.bus import TelemetryBus, build_bus
 
 
 @dataclass
@@ -26,16 +27,13 @@ class Adapters:
     bus: TelemetryBus
     keys: RedisKeys
     supervisor: TaskSupervisor = field(default_factory=TaskSupervisor)
-    durable: Any = None  # twins.durable.Durability, set in the lifespan (core knows no domain)
-    view: Any = None  # twins.view.FleetView, the process's read model, set in the lifespan
-
     on_close: list[Callable[[], object]] = field(default_factory=list)
 
     @property
     def mode(self) -> dict[str, str]:
         s = self.settings
         return {
-            "bus": "memory" if s.embedded_bus else "kafka",
+            "bus": "memory" if self.bus.in_process else "kafka",
             "redis": "fakeredis" if s.embedded_redis else "redis",
             "database": self.engine.dialect.name,
         }
@@ -51,22 +49,11 @@ class Adapters:
 
 def build_adapters(settings: Settings) -> Adapters:
     engine = create_engine(settings.database_url)
-    bus: TelemetryBus
-    if settings.kafka_bootstrap is None:
-        bus = MemoryBus()
-    else:
-        bus = KafkaBus(
-            settings.kafka_bootstrap,
-            acks=settings.kafka_acks,
-            idempotence=settings.kafka_idempotence,
-            linger_ms=settings.kafka_linger_ms,
-            client_id="dtwin-backend",
-        )
     return Adapters(
         settings=settings,
         engine=engine,
         sessions=create_sessionmaker(engine),
         redis=create_redis(settings),
-        bus=bus,
+        bus=build_bus(settings, client_id="dtwin-backend"),
         keys=RedisKeys(settings.redis_prefix),
     )

@@ -1,10 +1,12 @@
-"""The telemetry bus: a small interface with two adapters, Kafka (aiokafka) and an in-process MemoryBus.
+"""The telemetry bus: a small interface with two adapters, Kafka (aiokafka) and an in-process MemoryBus, and
+`build_bus(settings)`, the one place that picks between them (the backend, the CLI and the bridge use it).
 
 Delivery contract for consumers: `getmany()` returns the next messages; `commit()` marks everything returned
 so far as processed. A consumer that fails before `commit()` gets the same messages again (at-least-once).
 `produce()` only enqueues (never waits for the broker per message) and returns the delivery future, done when
 the broker acknowledged the message; `flush()` waits until everything produced so far is acknowledged and
-raises if any of it failed."""
+raises if any of it failed. `in_process` says whether producers and consumers share this process (the
+MemoryBus): an in-process feeder such as the demo's simulator can only publish into such a bus."""
 
 from __future__ import annotations
 
@@ -38,7 +40,22 @@ class BusConsumer(Protocol):
     async def lag(self) -> int: ...
 
 
+class BusSettings(Protocol):
+    """What `build_bus` reads (SharedSettings has it, and so does the bridge's config)."""
+
+    @property
+    def kafka_bootstrap(self) -> str | None: ...
+    @property
+    def kafka_acks(self) -> str: ...
+    @property
+    def kafka_idempotence(self) -> bool: ...
+    @property
+    def kafka_linger_ms(self) -> int: ...
+
+
 class TelemetryBus(Protocol):
+    @property
+    def in_process(self) -> bool: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def ensure_topics(self, topics: dict[str, int]) -> None: ...
@@ -48,6 +65,20 @@ class TelemetryBus(Protocol):
     async def flush(self) -> None: ...
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer: ...
     async def read_all(self, topic: str, idle_ms: int = 1500) -> list[BusMessage]: ...
+
+
+def build_bus(settings: BusSettings, *, client_id: str) -> TelemetryBus:
+    """The bus these settings ask for: the in-process MemoryBus when no Kafka bootstrap is set (embedded
+    mode), else KafkaBus with the settings' producer options, named `client_id` on the broker."""
+    if settings.kafka_bootstrap is None:
+        return MemoryBus()
+    return KafkaBus(
+        settings.kafka_bootstrap,
+        acks=settings.kafka_acks,
+        idempotence=settings.kafka_idempotence,
+        linger_ms=settings.kafka_linger_ms,
+        client_id=client_id,
+    )
 
 
 # ----------------------------------------------------------------------------------------------- memory
@@ -61,6 +92,10 @@ class MemoryBus:
         self._queues: dict[str, asyncio.Queue[BusMessage]] = {}
         self._consumed: set[str] = set()
         self._offsets: dict[str, int] = {}
+
+    @property
+    def in_process(self) -> bool:
+        return True
 
     def queue(self, topic: str) -> asyncio.Queue[BusMessage]:
         q = self._queues.get(topic)
@@ -124,9 +159,13 @@ class _MemoryConsumer:
         return None
 
     async def getmany(self, timeout_ms: int, max_records: int) -> list[BusMessage]:
+        """Up to `max_records` messages, waiting up to `timeout_ms` for the first (0: what is there now)."""
         try:
-            first = await asyncio.wait_for(self._queue.get(), timeout_ms / 1000)
-        except TimeoutError:
+            if timeout_ms <= 0:
+                first = self._queue.get_nowait()
+            else:
+                first = await asyncio.wait_for(self._queue.get(), timeout_ms / 1000)
+        except (TimeoutError, asyncio.QueueEmpty):
             return []
         out = [first]
         while len(out) < max_records:
@@ -164,6 +203,10 @@ class KafkaBus:
         self._client_id = client_id
         self._producer: Any = None
         self._pending: list[asyncio.Future[Any]] = []
+
+    @property
+    def in_process(self) -> bool:
+        return False
 
     async def start(self) -> None:
         from aiokafka import AIOKafkaProducer

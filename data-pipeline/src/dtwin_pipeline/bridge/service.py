@@ -32,7 +32,7 @@ from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.limits import DEFAULT_LIMITS, MACHINE_ID_PATTERN, PLACEMENT_PATTERN, Limits
 from dtwin.contracts.telemetry import Rejection, parse_telemetry, valid_placement
 from dtwin.contracts.topics import MQTT_ACK_FILTER, MQTT_TELEMETRY_FILTER, parse_mqtt_topic
-from dtwin.kit.bus import KafkaBus, TelemetryBus
+from dtwin.kit.bus import TelemetryBus, build_bus
 from dtwin.kit.failures import is_infrastructure
 from dtwin_pipeline.backoff import Backoff
 from dtwin_pipeline.bridge.commands import CommandForwarder
@@ -44,6 +44,8 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class BridgeConfig:
+    """One bridge process. Its `kafka_*` fields are what `build_bus` reads (dtwin.kit.bus.BusSettings)."""
+
     mqtt: MqttTarget = field(default_factory=lambda: MqttTarget("127.0.0.1", 1883))
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_acks: str = "all"
@@ -128,13 +130,7 @@ def check_ack(topic: str, payload: bytes) -> str | Rejection:
 class Bridge:
     def __init__(self, cfg: BridgeConfig, bus: TelemetryBus | None = None) -> None:
         self.cfg = cfg
-        self.bus: TelemetryBus = bus or KafkaBus(
-            cfg.kafka_bootstrap,
-            acks=cfg.kafka_acks,
-            idempotence=cfg.kafka_idempotence,
-            linger_ms=cfg.kafka_linger_ms,
-            client_id=cfg.client_id,
-        )
+        self.bus: TelemetryBus = bus or build_bus(cfg, client_id=cfg.client_id)
         self.stats = BridgeStats()
         self.metrics = BridgeMetrics()
         self.ready = asyncio.Event()

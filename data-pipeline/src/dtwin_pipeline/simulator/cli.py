@@ -12,7 +12,7 @@ import typer
 
 if TYPE_CHECKING:
     from dtwin_pipeline.simulator.fleet import SimulatorConfig
-    from dtwin_pipeline.simulator.runner import SimStats
+    from dtwin_pipeline.simulator.sinks import SimStats
 
 
 def simulate(
@@ -47,8 +47,8 @@ def simulate(
     list_types: Annotated[bool, typer.Option("--list-types", help="Print machine types and exit")] = False,
 ) -> None:
     """Publish simulated machine telemetry to MQTT (plant/{site}/{line}/{machine_id}/telemetry, QoS 1)."""
-    from dtwin.config import get_settings
     from dtwin.kit.logging import configure_logging
+    from dtwin_pipeline.settings import get_settings
 
     if list_types:
         _print_types()
@@ -160,7 +160,8 @@ async def _single(
     view: object | None,
 ) -> SimStats:
     from dtwin_pipeline.simulator.progress import ProgressView
-    from dtwin_pipeline.simulator.runner import SimStats, run_mqtt_simulator
+    from dtwin_pipeline.simulator.runner import run_mqtt_simulator
+    from dtwin_pipeline.simulator.sinks import SimStats
 
     stats = SimStats()
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from dtwin_pipeline.simulator.runner import SimStats
+from dtwin_pipeline.simulator.sinks import SimStats
 
 
 def progress_wanted(quiet: bool) -> bool:

@@ -12,15 +12,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 import orjson
 
 from dtwin.contracts.telemetry import iso_utc
 from dtwin_pipeline.simulator.fleet import Machine, Outgoing
-
-if TYPE_CHECKING:
-    from dtwin_pipeline.simulator.runner import SimStats, Sink
+from dtwin_pipeline.simulator.sinks import SimStats, Sink
 
 COLUMNS = ("timestamp", "machine_id", "machine_type", "site", "line", "sensor", "value")
 REQUIRED = ("timestamp", "machine_id", "sensor", "value")
@@ -144,8 +142,6 @@ async def run_replay(
 ) -> SimStats:
     """Publish a recording keeping its timing (divided by `speed`; speed <= 0: as fast as possible).
     A message is never sent before the ones above it in the file."""
-    from dtwin_pipeline.simulator.runner import SimStats
-
     stats = stats or SimStats()
     loop = asyncio.get_running_loop()
     start = loop.time()

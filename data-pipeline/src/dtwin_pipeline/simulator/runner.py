@@ -8,7 +8,6 @@ import asyncio
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,13 +15,16 @@ from typing import Any, Protocol
 import orjson
 import structlog
 
-from dtwin.contracts.telemetry import iso_utc
-from dtwin.contracts.topics import MQTT_DESIRED_FILTER, parse_mqtt_topic
+from dtwin.contracts.commands import parse_desired
+from dtwin.contracts.telemetry import Rejection, iso_utc
+from dtwin.contracts.topics import MQTT_DESIRED_FILTER, mqtt_topic, parse_mqtt_topic
 from dtwin.kit.bus import TelemetryBus
 from dtwin_pipeline.simulator.commands import make_ack
 from dtwin_pipeline.simulator.faults import GroundTruthLog
 from dtwin_pipeline.simulator.fleet import Fleet, Machine, Outgoing, SimulatorConfig
 from dtwin_pipeline.simulator.machines import MACHINE_TYPES
+from dtwin_pipeline.simulator.replay import CsvRecorder, RecordingSink
+from dtwin_pipeline.simulator.sinks import SimStats, Sink
 
 __all__ = [
     "MACHINE_TYPES",
@@ -31,9 +33,7 @@ __all__ = [
     "Fleet",
     "Machine",
     "Outgoing",
-    "SimStats",
     "SimulatorConfig",
-    "Sink",
     "handle_desired",
     "run_mqtt_simulator",
     "run_simulator",
@@ -45,35 +45,12 @@ MIN_CHUNK = 200
 THREAD_TICK_MACHINES = 200  # fleets from this size compute ticks in a worker thread
 
 
-class Sink(Protocol):
-    async def send(self, batch: Sequence[Outgoing]) -> None: ...
-
-
 class CommandChannel(Protocol):
     """Where desired-state messages come from and acks go to."""
 
-    def drain(self) -> list[tuple[str, bytes]]: ...  # (topic, payload) received since the last call
+    async def drain(self) -> list[tuple[str, bytes]]: ...  # (topic, payload) received since the last call
 
     async def ack(self, machine: Machine, payload: bytes) -> None: ...
-
-
-@dataclass
-class SimStats:
-    ticks: int = 0
-    messages: int = 0
-    readings: int = 0
-    commands: int = 0
-    acks: int = 0
-    faults: int = 0  # fault events so far
-    active_faults: int = 0
-    machines: int = 0
-    lag_s: float = 0.0  # how far the simulated clock is behind the schedule
-    run_s: float = 0.0  # first tick to last acknowledgement (MQTT) or last send
-    started: float = field(default_factory=time.monotonic)
-    first_tick: float = 0.0
-
-    def snapshot(self) -> dict[str, float]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("started", "first_tick")}
 
 
 def handle_desired(
@@ -101,7 +78,7 @@ def handle_desired(
 
 
 async def _apply_commands(fleet: Fleet, commands: CommandChannel, stats: SimStats) -> None:
-    for topic, payload in commands.drain():
+    for topic, payload in await commands.drain():
         ack = handle_desired(fleet, topic, payload)
         if ack is None:
             continue
@@ -201,29 +178,24 @@ class BusCommands:
     """Embedded mode: desired state straight from the in-process bus (`twin.desired`), acks back onto it
     (`twin.acks`), exactly what the bridge would carry over MQTT."""
 
-    def __init__(self, bus: TelemetryBus, desired_topic: str, acks_topic: str) -> None:
-        from dtwin.kit.bus import MemoryBus
+    DRAIN_MAX = 10_000
 
-        if not isinstance(bus, MemoryBus):
+    def __init__(self, bus: TelemetryBus, desired_topic: str, acks_topic: str) -> None:
+        if not bus.in_process:
             raise TypeError("BusCommands needs the in-process bus; with Kafka the bridge delivers commands")
         self.bus = bus
         self.acks_topic = acks_topic
-        self.consumer(desired_topic)  # register as the topic's consumer before anything is produced
-        self._queue = bus.queue(desired_topic)
+        # the topic's consumer from now on, before anything is produced (in-process: nothing to start)
+        self._desired = bus.consumer([desired_topic], "embedded-simulator")
 
-    def consumer(self, topic: str) -> None:
-        self.bus.consumer([topic], "embedded-simulator")
-
-    def drain(self) -> list[tuple[str, bytes]]:
-        from dtwin.contracts.commands import parse_desired
-        from dtwin.contracts.telemetry import Rejection
-        from dtwin.contracts.topics import mqtt_topic
-
+    async def drain(self) -> list[tuple[str, bytes]]:
         out: list[tuple[str, bytes]] = []
-        while not self._queue.empty():
-            cmd = parse_desired(self._queue.get_nowait().value)
-            if not isinstance(cmd, Rejection):
-                out.append((mqtt_topic(cmd.site, cmd.line, cmd.machine_id, "desired"), cmd.device_payload()))
+        while batch := await self._desired.getmany(timeout_ms=0, max_records=self.DRAIN_MAX):
+            for m in batch:
+                cmd = parse_desired(m.value)
+                if not isinstance(cmd, Rejection):
+                    topic = mqtt_topic(cmd.site, cmd.line, cmd.machine_id, "desired")
+                    out.append((topic, cmd.device_payload()))
         return out
 
     async def ack(self, machine: Machine, payload: bytes) -> None:
@@ -236,7 +208,7 @@ class MqttCommands:
     def __init__(self, mqtt: Any) -> None:
         self.mqtt = mqtt
 
-    def drain(self) -> list[tuple[str, bytes]]:
+    async def drain(self) -> list[tuple[str, bytes]]:
         out: list[tuple[str, bytes]] = []
         q: asyncio.Queue[tuple[str, bytes]] = self.mqtt.incoming
         while not q.empty():
@@ -261,8 +233,7 @@ async def run_mqtt_simulator(
 ) -> SimStats:
     """The simulator against a real MQTT broker (QoS 1). Subscribes to plant/+/+/+/desired (applying what
     is meant for its own machines) unless `commands` is False. Waits for every PUBACK before returning."""
-    from dtwin_pipeline.simulator.publisher import MqttSink, PahoMqtt
-    from dtwin_pipeline.simulator.replay import CsvRecorder, RecordingSink
+    from dtwin_pipeline.simulator.publisher import MqttSink, PahoMqtt  # paho only where MQTT is spoken
 
     stats = stats or SimStats()
     gt = GroundTruthLog(ground_truth) if ground_truth else None

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from dtwin_pipeline.simulator.fleet import SimulatorConfig
-from dtwin_pipeline.simulator.runner import SimStats
+from dtwin_pipeline.simulator.sinks import SimStats
 
 SUMMED = ("messages", "readings", "commands", "acks", "faults", "active_faults", "machines")
 
