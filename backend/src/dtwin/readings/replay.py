@@ -16,14 +16,13 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.contracts.telemetry import iso_utc
-from dtwin.core.db import UTCDateTime
 from dtwin.kit.bus import TelemetryBus
 from dtwin.readings.models import ReadingRow
-from dtwin.twins.models import TwinRow
+from dtwin.readings.repository import ReadingRepository
+from dtwin.twins.durable import TwinRegistry
 
 
 @dataclass
@@ -41,17 +40,10 @@ async def _rows(
 ) -> AsyncIterator[list[ReadingRow]]:
     last: tuple[datetime, str, str] | None = None
     while True:
-        async with sessions() as session:
-            q = select(ReadingRow).where(ReadingRow.ts >= start, ReadingRow.ts <= end)
-            if machine_id is not None:
-                q = q.where(ReadingRow.machine_id == machine_id)
-            if last is not None:
-                q = q.where(
-                    tuple_(ReadingRow.ts, ReadingRow.machine_id, ReadingRow.sensor)
-                    > tuple_(literal(last[0], UTCDateTime()), literal(last[1]), literal(last[2]))
-                )
-            q = q.order_by(ReadingRow.ts, ReadingRow.machine_id, ReadingRow.sensor).limit(chunk)
-            rows = list((await session.scalars(q)).all())
+        async with sessions() as session:  # one short session per chunk: no transaction spans the replay
+            rows = await ReadingRepository(session).page_after(
+                start=start, end=end, machine_id=machine_id, after=last, limit=chunk
+            )
         if not rows:
             return
         yield rows
@@ -71,8 +63,7 @@ async def replay(
     machine_id: str | None = None,
     chunk: int = 20_000,
 ) -> ReplayStats:
-    async with sessions() as session:
-        placement = {t.id: t for t in (await session.scalars(select(TwinRow))).all()}
+    placement = await TwinRegistry(sessions).placements()
     stats = ReplayStats()
     first_ts: datetime | None = None
     wall0 = time.monotonic()

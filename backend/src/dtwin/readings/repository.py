@@ -151,6 +151,51 @@ class ReadingRepository:
         )
         return list((await self.session.scalars(q)).all())
 
+    async def latest_per_sensor(self, since: datetime) -> dict[str, dict[str, tuple[float, datetime]]]:
+        """machine -> sensor -> (value, ts) of each sensor's newest reading since `since`, for every machine
+        (what a twin rebuild restores)."""
+        if dialect_name(self.session) == "postgresql":
+            sql = (
+                "SELECT DISTINCT ON (machine_id, sensor) machine_id, sensor, value, ts FROM readings "
+                "WHERE ts >= :since ORDER BY machine_id, sensor, ts DESC"
+            )
+        else:
+            sql = (
+                "SELECT r.machine_id, r.sensor, r.value, r.ts FROM readings r JOIN (SELECT machine_id, "
+                "sensor, max(ts) AS ts FROM readings WHERE ts >= :since GROUP BY machine_id, sensor) m "
+                "ON r.machine_id = m.machine_id AND r.sensor = m.sensor AND r.ts = m.ts"
+            )
+        stmt = text(sql).bindparams(bindparam("since", type_=UTCDateTime()))
+        rows = await self.session.execute(stmt, {"since": since})
+        out: dict[str, dict[str, tuple[float, datetime]]] = {}
+        for machine_id, sensor, value, ts in rows:
+            t = ts if isinstance(ts, datetime) else datetime.fromisoformat(ts)
+            t = t.replace(tzinfo=UTC) if t.tzinfo is None else t
+            out.setdefault(machine_id, {})[sensor] = (float(value), t)
+        return out
+
+    async def page_after(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        machine_id: str | None,
+        after: tuple[datetime, str, str] | None,
+        limit: int,
+    ) -> list[ReadingRow]:
+        """Readings in [start, end] (of one machine, or of all) in (ts, machine_id, sensor) order, the first
+        `limit` after the key `after` (keyset pagination over the whole table: pass the last row's key)."""
+        q = select(ReadingRow).where(ReadingRow.ts >= start, ReadingRow.ts <= end)
+        if machine_id is not None:
+            q = q.where(ReadingRow.machine_id == machine_id)
+        if after is not None:
+            q = q.where(
+                tuple_(ReadingRow.ts, ReadingRow.machine_id, ReadingRow.sensor)
+                > tuple_(literal(after[0], UTCDateTime()), literal(after[1]), literal(after[2]))
+            )
+        q = q.order_by(ReadingRow.ts, ReadingRow.machine_id, ReadingRow.sensor).limit(limit)
+        return list((await self.session.scalars(q)).all())
+
     async def stream(
         self,
         machine_id: str,

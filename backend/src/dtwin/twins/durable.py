@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dtwin.core.db import dialect_insert, transaction
+from dtwin.core.db import transaction
 from dtwin.kit.bus import TelemetryBus
 from dtwin.twins.models import TwinRow
+from dtwin.twins.repository import TwinRepository
+from dtwin.twins.schemas import TwinPlacement
 from dtwin.twins.store import TwinStore
 
 
@@ -55,9 +56,7 @@ class TwinRegistry:
             for u in new
         ]
         async with transaction(self.sessions) as session:
-            await session.execute(
-                dialect_insert(session)(TwinRow).on_conflict_do_nothing(index_elements=["id"]), rows
-            )
+            await TwinRepository(session).add_new(rows)
         self._known.update(u["id"] for u in new)
 
     async def save(self, twin: dict[str, Any]) -> None:
@@ -74,19 +73,21 @@ class TwinRegistry:
             "updated_at": _dt(twin.get("updated_at")),
         }
         async with transaction(self.sessions) as session:
-            stmt = dialect_insert(session)(TwinRow).values(row)
-            keep = {k: stmt.excluded[k] for k in row if k not in ("id", "created_at")}
-            await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=keep))
+            await TwinRepository(session).upsert(row)
         self._known.add(twin["id"])
 
     async def delete(self, machine_id: str) -> None:
         async with transaction(self.sessions) as session:
-            await session.execute(delete(TwinRow).where(TwinRow.id == machine_id))
+            await TwinRepository(session).delete(machine_id)
         self._known.discard(machine_id)
 
     async def all(self) -> list[TwinRow]:
         async with self.sessions() as session:
-            return list((await session.scalars(select(TwinRow))).all())
+            return await TwinRepository(session).all()
+
+    async def placements(self) -> dict[str, TwinPlacement]:
+        """Type, site and line of every registered twin, by id (for tools that re-feed stored readings)."""
+        return {row.id: TwinPlacement.model_validate(row) for row in await self.all()}
 
 
 class StateSnapshots:

@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.core.db import transaction
 from dtwin.twins.models import TwinEventRow
+from dtwin.twins.repository import TwinRepository
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +34,7 @@ class TwinEventLog:
             return
         try:
             async with transaction(self.sessions) as session:
-                await session.execute(insert(TwinEventRow), list(entries))
+                await TwinRepository(session).add_events(entries)
         except Exception:
             log.exception("twin_events_not_recorded", count=len(entries), first=str(entries[0])[:300])
 
@@ -55,17 +55,11 @@ class TwinEventLog:
         before_id: int | None,
         limit: int,
     ) -> list[TwinEventRow]:
+        """The machine's entries, newest first, older than `before_id` (the cursor) if given."""
         async with self.sessions() as session:
-            q = select(TwinEventRow).where(TwinEventRow.machine_id == machine_id)
-            if kinds:
-                q = q.where(TwinEventRow.kind.in_(kinds))
-            if start is not None:
-                q = q.where(TwinEventRow.ts >= start)
-            if end is not None:
-                q = q.where(TwinEventRow.ts <= end)
-            if before_id is not None:
-                q = q.where(TwinEventRow.id < before_id)
-            return list((await session.scalars(q.order_by(TwinEventRow.id.desc()).limit(limit))).all())
+            return await TwinRepository(session).events_page(
+                machine_id, kinds=kinds, start=start, end=end, before_id=before_id, limit=limit
+            )
 
 
 @dataclass

@@ -11,12 +11,11 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.contracts.telemetry import iso_utc
-from dtwin.core.db import UTCDateTime, dialect_name
 from dtwin.kit.bus import TelemetryBus
+from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.durable import TwinRegistry
 from dtwin.twins.store import TwinStore
 
@@ -33,32 +32,6 @@ class RebuildReport:
     @property
     def restored(self) -> int:
         return self.from_topic + self.from_registry
-
-
-async def latest_readings(
-    sessions: async_sessionmaker[AsyncSession], since: datetime
-) -> dict[str, dict[str, tuple[float, datetime]]]:
-    """machine -> sensor -> (value, ts) of each sensor's newest reading since `since`."""
-    async with sessions() as session:
-        if dialect_name(session) == "postgresql":
-            sql = (
-                "SELECT DISTINCT ON (machine_id, sensor) machine_id, sensor, value, ts FROM readings "
-                "WHERE ts >= :since ORDER BY machine_id, sensor, ts DESC"
-            )
-        else:
-            sql = (
-                "SELECT r.machine_id, r.sensor, r.value, r.ts FROM readings r JOIN (SELECT machine_id, "
-                "sensor, max(ts) AS ts FROM readings WHERE ts >= :since GROUP BY machine_id, sensor) m "
-                "ON r.machine_id = m.machine_id AND r.sensor = m.sensor AND r.ts = m.ts"
-            )
-        stmt = text(sql).bindparams(bindparam("since", type_=UTCDateTime()))
-        rows = await session.execute(stmt, {"since": since})
-        out: dict[str, dict[str, tuple[float, datetime]]] = {}
-        for machine_id, sensor, value, ts in rows:
-            t = ts if isinstance(ts, datetime) else datetime.fromisoformat(ts)
-            t = t.replace(tzinfo=UTC) if t.tzinfo is None else t
-            out.setdefault(machine_id, {})[sensor] = (float(value), t)
-        return out
 
 
 async def rebuild(
@@ -101,7 +74,8 @@ async def rebuild(
         report.from_registry += 1
 
     deleted = {m for m, raw in latest.items() if raw is None}
-    readings = await latest_readings(sessions, datetime.now(UTC) - lookback)
+    async with sessions() as session:
+        readings = await ReadingRepository(session).latest_per_sensor(datetime.now(UTC) - lookback)
     updates = []
     for machine_id, sensors in readings.items():
         if machine_id in deleted:

@@ -92,6 +92,17 @@ class AttributesUpdate(BaseModel):
     attributes: Document
 
 
+class TwinPlacement(BaseModel):
+    """Where a registered twin sits: its type, site and line (from the durable registry)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    machine_type: str
+    site: str | None = None
+    line: str | None = None
+
+
 class TwinEventRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -98,3 +98,40 @@ async def test_stream_yields_every_row_once_in_order(
             seen.extend((r.ts, r.sensor) for r in chunk)
     assert len(seen) == 420
     assert seen == sorted(seen) and len(set(seen)) == 420
+
+
+async def test_latest_per_sensor_is_each_sensors_newest_reading_since(
+    sessions: tuple[async_sessionmaker[AsyncSession], str],
+) -> None:
+    maker, machine = sessions
+    async with maker() as s:
+        got = await ReadingRepository(s).latest_per_sensor(T0 + timedelta(minutes=30))
+    assert got[machine] == {
+        "a": (359.0, T0 + timedelta(seconds=3590)),
+        "b": (-59.0, T0 + timedelta(seconds=3540)),
+    }
+    assert all(ts.tzinfo is not None for _, ts in got[machine].values())
+
+
+async def test_page_after_walks_the_window_in_key_order_without_gaps_or_repeats(
+    sessions: tuple[async_sessionmaker[AsyncSession], str],
+) -> None:
+    maker, machine = sessions
+    start, end = T0 + timedelta(minutes=10), T0 + timedelta(minutes=20)
+    pages: list[list[tuple[datetime, str]]] = []
+    after = None
+    while True:
+        async with maker() as s:
+            rows = await ReadingRepository(s).page_after(
+                start=start, end=end, machine_id=machine, after=after, limit=7
+            )
+        if not rows:
+            break
+        pages.append([(r.ts, r.sensor) for r in rows])
+        after = (rows[-1].ts, rows[-1].machine_id, rows[-1].sensor)
+    walked = [key for page in pages for key in page]
+    expected = sorted(
+        [(T0 + timedelta(seconds=10 * i), "a") for i in range(60, 121)]
+        + [(T0 + timedelta(seconds=60 * i), "b") for i in range(10, 21)]
+    )
+    assert walked == expected and all(len(p) == 7 for p in pages[:-1])
