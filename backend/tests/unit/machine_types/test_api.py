@@ -14,10 +14,11 @@ import pytest
 from fastapi import FastAPI
 
 from dtwin.config import Settings
+from dtwin.contracts.catalogue import machine_catalogue
 from dtwin.devtools.testing import eventually
 from dtwin.main import create_app
-from dtwin_pipeline.simulator.machines import MACHINE_TYPES
 
+MACHINE_TYPES = machine_catalogue()  # what the registry is seeded from
 URL = "/api/v1/machine-types"
 PRESS: dict[str, Any] = {
     "description": "Test press",

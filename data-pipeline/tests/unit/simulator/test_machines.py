@@ -9,8 +9,9 @@ import numpy as np
 import orjson
 import pytest
 
+from dtwin.contracts.catalogue import machine_catalogue
 from dtwin.contracts.telemetry import Telemetry, parse_telemetry
-from dtwin_pipeline.simulator.machines import MACHINE_TYPES
+from dtwin_pipeline.simulator.machines import MACHINE_TYPES, MachineType
 from dtwin_pipeline.simulator.physics import TypeFleet
 from tests.unit.simulator.support import one_type, run
 
@@ -35,6 +36,28 @@ ORIGINAL_SENSORS = {
 def test_there_are_fifteen_types_with_distinct_prefixes() -> None:
     assert len(MACHINE_TYPES) == 15
     assert len({t.prefix for t in MACHINE_TYPES.values()}) == 15
+
+
+def test_every_catalogue_type_is_simulated_with_the_catalogue_sensors() -> None:
+    catalogue = machine_catalogue()
+    assert list(MACHINE_TYPES) == list(catalogue)
+    for name, t in MACHINE_TYPES.items():
+        spec = catalogue[name]
+        assert t.description == spec.description
+        assert [(s.name, s.unit, s.lo, s.hi) for s in t.sensors] == [
+            (s.name, s.unit, s.lo, s.hi) for s in spec.sensors
+        ]
+
+
+def test_a_type_must_give_noise_for_exactly_the_catalogue_sensors() -> None:
+    pump = MACHINE_TYPES["centrifugal_pump"]
+    noise = {s.name: s.noise for s in pump.sensors[:-1]} | {"made_up_bar": 0.1}
+    with pytest.raises(
+        ValueError, match=r"for \['made_up_bar'\] not in the catalogue, missing for \['suction"
+    ):
+        MachineType.from_catalogue(
+            "centrifugal_pump", prefix="x", noise=noise, settings=(), physics=pump.physics, heat=pump.heat
+        )
 
 
 def test_original_types_keep_their_names_and_sensors() -> None:

@@ -1,5 +1,6 @@
-"""Machine types: sensors with units and normal ranges, accepted settings and coupled physics, one module
-per type. `MACHINE_TYPES` keeps a stable order (the first five are the original types)."""
+"""Machine types, one module per type: the catalogue's sensors (dtwin.contracts.catalogue: units and normal
+ranges) with their measurement noise, accepted settings and coupled physics. `MACHINE_TYPES` keeps the
+catalogue's order (the first five are the original types)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Sensor,
     Setting,
     State,
     bearing_heat,
@@ -53,22 +52,21 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-AIR_COMPRESSOR = MachineType(
-    name="air_compressor",
+AIR_COMPRESSOR = MachineType.from_catalogue(
+    "air_compressor",
     prefix="aircomp",
-    description="Oil-injected rotary-screw air compressor, 90 kW, variable speed",
-    sensors=(
-        Sensor("discharge_pressure_bar", "bar", 6.5, 8.4, 0.03),
-        Sensor("discharge_temperature_c", "°C", 68, 102, 0.3, None),
-        Sensor("oil_temperature_c", "°C", 53, 87, 0.3, None),
-        Sensor("motor_current_a", "A", 20, 200, 0.8),
-        Sensor("power_kw", "kW", 12, 120, 0.5),
-        Sensor("speed_rpm", "rpm", 1700, 3000, 5.0),
-        Sensor("flow_m3_h", "m3/h", 30, 1210, 6.0),
-        Sensor("inlet_filter_dp_mbar", "mbar", 0, 26, 0.3),
-        Sensor("separator_dp_bar", "bar", 0.2, 0.31, 0.005),
-        Sensor("vibration_mm_s", "mm/s", 1.0, 3.2, 0.06),
-    ),
+    noise={
+        "discharge_pressure_bar": 0.03,
+        "discharge_temperature_c": (0.3, None),
+        "oil_temperature_c": (0.3, None),
+        "motor_current_a": 0.8,
+        "power_kw": 0.5,
+        "speed_rpm": 5.0,
+        "flow_m3_h": 6.0,
+        "inlet_filter_dp_mbar": 0.3,
+        "separator_dp_bar": 0.005,
+        "vibration_mm_s": 0.06,
+    },
     settings=(Setting("pressure_setpoint_bar", "bar", 5, 10, (7, 8), 1, "network pressure"),),
     physics=_physics,
     heat=_heat,

@@ -1,13 +1,17 @@
 """Building blocks of a machine type: sensors (unit in the name suffix, normal range, noise), settings a
-device accepts on its `desired` topic, and the per-step physical `State` that type physics read."""
+device accepts on its `desired` topic, and the per-step physical `State` that type physics read. A type's
+description and sensors (names, units, normal ranges) come from the machine catalogue in dtwin.contracts
+(`MachineType.from_catalogue`); the simulator adds the measurement noise, settings and physics."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+
+from dtwin.contracts.catalogue import catalogue_type
 
 F = npt.NDArray[np.float64]
 
@@ -66,6 +70,9 @@ class State:
 
 Physics = Callable[[State], dict[str, F]]
 Heat = Callable[[State], F]
+# a sensor's measurement noise: its standard deviation, or (sd, floor) for a physical lower bound other than 0
+# (None: the reading may go negative)
+Noise = float | tuple[float, float | None]
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,45 @@ class MachineType:
 
     def setting(self, name: str) -> Setting | None:
         return next((s for s in self.settings if s.name == name), None)
+
+    @classmethod
+    def from_catalogue(
+        cls,
+        name: str,
+        *,
+        prefix: str,
+        noise: Mapping[str, Noise],
+        settings: tuple[Setting, ...],
+        physics: Physics,
+        heat: Heat,
+        thermal_tau_s: float = 600.0,
+        faults: frozenset[str] = PHYSICAL_FAULTS,
+    ) -> MachineType:
+        """The catalogue's type `name` (its description and sensors: names, units, normal ranges, in the
+        catalogue's order) with the simulator's part. `noise` must name exactly the catalogue's sensors."""
+        spec = catalogue_type(name)
+        names = [s.name for s in spec.sensors]
+        if set(noise) != set(names):
+            raise ValueError(
+                f"{name}: noise given for {sorted(set(noise) - set(names))} not in the catalogue, "
+                f"missing for {sorted(set(names) - set(noise))}"
+            )
+        sensors = []
+        for s in spec.sensors:
+            n = noise[s.name]
+            sd, floor = n if isinstance(n, tuple) else (n, 0.0)
+            sensors.append(Sensor(s.name, s.unit, s.lo, s.hi, sd, floor))
+        return cls(
+            name=spec.name,
+            prefix=prefix,
+            description=spec.description,
+            sensors=tuple(sensors),
+            settings=settings,
+            physics=physics,
+            heat=heat,
+            thermal_tau_s=thermal_tau_s,
+            faults=faults,
+        )
 
 
 def vibration(s: State, frac: F, base: float, k: float, wear_k: float = 6.0, mis_k: float = 3.0) -> F:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtwin_pipeline.simulator.machines.base import F, MachineType, Sensor, Setting, State
+from dtwin_pipeline.simulator.machines.base import F, MachineType, Setting, State
 
 
 def _fire(s: State) -> F:
@@ -35,21 +35,20 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-BOILER = MachineType(
-    name="boiler",
+BOILER = MachineType.from_catalogue(
+    "boiler",
     prefix="boiler",
-    description="Gas-fired fire-tube steam boiler",
-    sensors=(
-        Sensor("steam_pressure_bar", "bar", 8, 11, 0.03),
-        Sensor("steam_temperature_c", "°C", 175, 190, 0.2, None),
-        Sensor("steam_flow_kg_h", "kg/h", 300, 12100, 40.0),
-        Sensor("feedwater_temperature_c", "°C", 90, 110, 0.2, None),
-        Sensor("flue_gas_temperature_c", "°C", 140, 230, 0.5, None),
-        Sensor("fuel_flow_m3_h", "m3/h", 25, 1050, 4.0),
-        Sensor("efficiency_pct", "%", 86, 90.2, 0.1),
-        Sensor("drum_level_pct", "%", 46, 54, 0.3),
-        Sensor("o2_pct", "%", 2.8, 5.1, 0.05),
-    ),
+    noise={
+        "steam_pressure_bar": 0.03,
+        "steam_temperature_c": (0.2, None),
+        "steam_flow_kg_h": 40.0,
+        "feedwater_temperature_c": (0.2, None),
+        "flue_gas_temperature_c": (0.5, None),
+        "fuel_flow_m3_h": 4.0,
+        "efficiency_pct": 0.1,
+        "drum_level_pct": 0.3,
+        "o2_pct": 0.05,
+    },
     settings=(
         Setting("steam_pressure_setpoint_bar", "bar", 6, 16, (9, 10.5), 1, "drum pressure"),
         Setting("firing_rate_limit_pct", "%", 30, 100, (100, 100), 0, "caps the burner firing rate"),

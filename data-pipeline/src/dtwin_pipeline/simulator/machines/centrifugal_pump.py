@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Sensor,
     Setting,
     State,
     bearing_heat,
@@ -41,21 +40,20 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-CENTRIFUGAL_PUMP = MachineType(
-    name="centrifugal_pump",
+CENTRIFUGAL_PUMP = MachineType.from_catalogue(
+    "centrifugal_pump",
     prefix="pump",
-    description="Centrifugal pump on a variable-speed drive",
-    sensors=(
-        Sensor("temperature_c", "°C", 35, 80, 0.3, None),
-        Sensor("vibration_mm_s", "mm/s", 0.5, 4.5, 0.08),
-        Sensor("pressure_bar", "bar", 3, 9, 0.05),
-        Sensor("flow_m3_h", "m3/h", 40, 150, 1.0),
-        Sensor("current_a", "A", 15, 65, 0.3),
-        Sensor("speed_rpm", "rpm", 1500, 3000, 5.0),
-        Sensor("power_kw", "kW", 5, 40, 0.2),
-        Sensor("bearing_temperature_c", "°C", 40, 90, 0.3, None),
-        Sensor("suction_pressure_bar", "bar", 1.0, 1.7, 0.01),
-    ),
+    noise={
+        "temperature_c": (0.3, None),
+        "vibration_mm_s": 0.08,
+        "pressure_bar": 0.05,
+        "flow_m3_h": 1.0,
+        "current_a": 0.3,
+        "speed_rpm": 5.0,
+        "power_kw": 0.2,
+        "bearing_temperature_c": (0.3, None),
+        "suction_pressure_bar": 0.01,
+    },
     settings=(Setting("speed_setpoint_rpm", "rpm", 1500, 3000, (2500, 2950), 0, "drive speed"),),
     physics=_physics,
     heat=_heat,

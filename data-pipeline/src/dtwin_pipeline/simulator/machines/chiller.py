@@ -9,7 +9,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Sensor,
     Setting,
     State,
     bearing_heat,
@@ -48,21 +47,20 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-CHILLER = MachineType(
-    name="chiller",
+CHILLER = MachineType.from_catalogue(
+    "chiller",
     prefix="chiller",
-    description="Water-cooled screw chiller, 800 kW",
-    sensors=(
-        Sensor("supply_temperature_c", "°C", 6, 8.6, 0.05, None),
-        Sensor("return_temperature_c", "°C", 6.5, 14, 0.05, None),
-        Sensor("condenser_temperature_c", "°C", 30, 48, 0.2, None),
-        Sensor("evaporator_pressure_bar", "bar", 2.7, 3.1, 0.01),
-        Sensor("condenser_pressure_bar", "bar", 7.3, 12.5, 0.03),
-        Sensor("compressor_current_a", "A", 30, 330, 1.0),
-        Sensor("power_kw", "kW", 15, 190, 0.6),
-        Sensor("cooling_load_kw", "kW", 20, 850, 4.0),
-        Sensor("vibration_mm_s", "mm/s", 0.6, 3.0, 0.05),
-    ),
+    noise={
+        "supply_temperature_c": (0.05, None),
+        "return_temperature_c": (0.05, None),
+        "condenser_temperature_c": (0.2, None),
+        "evaporator_pressure_bar": 0.01,
+        "condenser_pressure_bar": 0.03,
+        "compressor_current_a": 1.0,
+        "power_kw": 0.6,
+        "cooling_load_kw": 4.0,
+        "vibration_mm_s": 0.05,
+    },
     settings=(Setting("supply_temperature_setpoint_c", "°C", 5, 12, (6.5, 7.5), 1, "chilled-water supply"),),
     physics=_physics,
     heat=_heat,

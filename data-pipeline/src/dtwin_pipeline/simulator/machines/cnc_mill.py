@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Sensor,
     Setting,
     State,
     bearing_heat,
@@ -39,19 +38,18 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-CNC_MILL = MachineType(
-    name="cnc_mill",
+CNC_MILL = MachineType.from_catalogue(
+    "cnc_mill",
     prefix="cnc",
-    description="Three-axis CNC milling centre",
-    sensors=(
-        Sensor("temperature_c", "°C", 25, 60, 0.2, None),
-        Sensor("vibration_mm_s", "mm/s", 0.3, 3.5, 0.07),
-        Sensor("spindle_speed_rpm", "rpm", 3000, 12500, 20.0),
-        Sensor("spindle_load_pct", "%", 10, 90, 0.8),
-        Sensor("power_kw", "kW", 3, 24, 0.2),
-        Sensor("coolant_temperature_c", "°C", 18, 28, 0.1, None),
-        Sensor("feed_rate_mm_min", "mm/min", 1000, 2100, 10.0),
-    ),
+    noise={
+        "temperature_c": (0.2, None),
+        "vibration_mm_s": 0.07,
+        "spindle_speed_rpm": 20.0,
+        "spindle_load_pct": 0.8,
+        "power_kw": 0.2,
+        "coolant_temperature_c": (0.1, None),
+        "feed_rate_mm_min": 10.0,
+    },
     settings=(
         Setting("spindle_speed_setpoint_rpm", "rpm", 3000, 12500, (10000, 12000), 0, "spindle speed"),
         Setting("feed_override_pct", "%", 50, 150, (100, 100), 0, "feed rate override"),

@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Sensor,
     Setting,
     State,
     bearing_heat,
@@ -37,18 +36,17 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-CONVEYOR = MachineType(
-    name="conveyor",
+CONVEYOR = MachineType.from_catalogue(
+    "conveyor",
     prefix="conv",
-    description="Belt conveyor with a gear motor",
-    sensors=(
-        Sensor("temperature_c", "°C", 20, 55, 0.2, None),
-        Sensor("vibration_mm_s", "mm/s", 0.3, 2.5, 0.05),
-        Sensor("belt_speed_m_s", "m/s", 1.0, 2.6, 0.01),
-        Sensor("current_a", "A", 5, 27, 0.2),
-        Sensor("load_pct", "%", 0, 100, 0.5),
-        Sensor("motor_temperature_c", "°C", 30, 75, 0.3, None),
-    ),
+    noise={
+        "temperature_c": (0.2, None),
+        "vibration_mm_s": 0.05,
+        "belt_speed_m_s": 0.01,
+        "current_a": 0.2,
+        "load_pct": 0.5,
+        "motor_temperature_c": (0.3, None),
+    },
     settings=(Setting("belt_speed_setpoint_m_s", "m/s", 0.5, 2.6, (2.1, 2.5), 2, "belt speed"),),
     physics=_physics,
     heat=_heat,

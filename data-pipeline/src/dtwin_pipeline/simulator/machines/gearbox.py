@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Sensor,
     Setting,
     State,
     bearing_heat,
@@ -41,20 +40,19 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-GEARBOX = MachineType(
-    name="gearbox",
+GEARBOX = MachineType.from_catalogue(
+    "gearbox",
     prefix="gear",
-    description="Helical reduction gearbox (12.5:1) with forced lubrication",
-    sensors=(
-        Sensor("oil_temperature_c", "°C", 27, 76, 0.2, None),
-        Sensor("bearing_temperature_c", "°C", 32, 85, 0.3, None),
-        Sensor("vibration_mm_s", "mm/s", 0.5, 3.5, 0.06),
-        Sensor("input_speed_rpm", "rpm", 1100, 1510, 2.0),
-        Sensor("output_speed_rpm", "rpm", 88, 121, 0.2),
-        Sensor("torque_nm", "N·m", 0, 2300, 10.0),
-        Sensor("oil_pressure_bar", "bar", 2.0, 2.6, 0.02),
-        Sensor("oil_particles_ppm", "ppm", 10, 22, 0.5),
-    ),
+    noise={
+        "oil_temperature_c": (0.2, None),
+        "bearing_temperature_c": (0.3, None),
+        "vibration_mm_s": 0.06,
+        "input_speed_rpm": 2.0,
+        "output_speed_rpm": 0.2,
+        "torque_nm": 10.0,
+        "oil_pressure_bar": 0.02,
+        "oil_particles_ppm": 0.5,
+    },
     settings=(Setting("input_speed_setpoint_rpm", "rpm", 600, 1800, (1400, 1490), 0, "input shaft speed"),),
     physics=_physics,
     heat=_heat,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtwin_pipeline.simulator.machines.base import F, MachineType, Sensor, Setting, State
+from dtwin_pipeline.simulator.machines.base import F, MachineType, Setting, State
 
 KW_PER_K_PER_M3_H = 1.161  # water: 1000/3600 kg/s x 4.18 kJ/(kg K)
 
@@ -56,20 +56,19 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-HEAT_EXCHANGER = MachineType(
-    name="heat_exchanger",
+HEAT_EXCHANGER = MachineType.from_catalogue(
+    "heat_exchanger",
     prefix="hx",
-    description="Counter-flow shell-and-tube heat exchanger (process water / cooling water)",
-    sensors=(
-        Sensor("hot_inlet_temperature_c", "°C", 85, 93.2, 0.1, None),
-        Sensor("hot_outlet_temperature_c", "°C", 30, 60, 0.1, None),
-        Sensor("cold_inlet_temperature_c", "°C", 18, 22, 0.1, None),
-        Sensor("cold_outlet_temperature_c", "°C", 30, 83, 0.1, None),
-        Sensor("hot_flow_m3_h", "m3/h", 30, 92, 0.5),
-        Sensor("cold_flow_m3_h", "m3/h", 65, 95, 0.5),
-        Sensor("pressure_drop_bar", "bar", 0.1, 1.2, 0.005),
-        Sensor("duty_kw", "kW", 1200, 5600, 15.0),
-    ),
+    noise={
+        "hot_inlet_temperature_c": (0.1, None),
+        "hot_outlet_temperature_c": (0.1, None),
+        "cold_inlet_temperature_c": (0.1, None),
+        "cold_outlet_temperature_c": (0.1, None),
+        "hot_flow_m3_h": 0.5,
+        "cold_flow_m3_h": 0.5,
+        "pressure_drop_bar": 0.005,
+        "duty_kw": 15.0,
+    },
     settings=(Setting("cold_flow_setpoint_m3_h", "m3/h", 20, 120, (70, 90), 0, "cooling-water flow"),),
     physics=_physics,
     heat=_heat,

@@ -9,7 +9,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Sensor,
     Setting,
     State,
     bearing_heat,
@@ -51,20 +50,19 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-HYDRAULIC_PRESS = MachineType(
-    name="hydraulic_press",
+HYDRAULIC_PRESS = MachineType.from_catalogue(
+    "hydraulic_press",
     prefix="press",
-    description="Hydraulic forming press with an axial-piston pump",
-    sensors=(
-        Sensor("hydraulic_pressure_bar", "bar", 100, 225, 1.0),
-        Sensor("oil_temperature_c", "°C", 30, 70, 0.2, None),
-        Sensor("pump_current_a", "A", 15, 85, 0.4),
-        Sensor("ram_force_kn", "kN", 500, 1125, 5.0),
-        Sensor("ram_speed_mm_s", "mm/s", 70, 82, 0.5),
-        Sensor("stroke_rate_per_min", "1/min", 10, 19, 0.1),
-        Sensor("vibration_mm_s", "mm/s", 0.8, 4.0, 0.06),
-        Sensor("filter_dp_bar", "bar", 0.4, 0.75, 0.01),
-    ),
+    noise={
+        "hydraulic_pressure_bar": 1.0,
+        "oil_temperature_c": (0.2, None),
+        "pump_current_a": 0.4,
+        "ram_force_kn": 5.0,
+        "ram_speed_mm_s": 0.5,
+        "stroke_rate_per_min": 0.1,
+        "vibration_mm_s": 0.06,
+        "filter_dp_bar": 0.01,
+    },
     settings=(
         Setting("pressure_setpoint_bar", "bar", 100, 250, (180, 220), 0, "system pressure"),
         Setting("stroke_rate_setpoint_per_min", "1/min", 5, 30, (12, 18), 0, "strokes per minute"),

@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Sensor,
     Setting,
     State,
     bearing_heat,
@@ -39,20 +38,19 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-INDUCTION_MOTOR = MachineType(
-    name="induction_motor",
+INDUCTION_MOTOR = MachineType.from_catalogue(
+    "induction_motor",
     prefix="motor",
-    description="Four-pole 400 V induction motor driving a fixed load",
-    sensors=(
-        Sensor("temperature_c", "°C", 30, 95, 0.3, None),
-        Sensor("vibration_mm_s", "mm/s", 0.4, 3.5, 0.06),
-        Sensor("current_a", "A", 10, 62, 0.3),
-        Sensor("speed_rpm", "rpm", 1440, 1490, 1.0),
-        Sensor("torque_nm", "N·m", 0, 190, 1.5),
-        Sensor("voltage_v", "V", 390, 410, 0.8),
-        Sensor("power_kw", "kW", 5, 38, 0.2),
-        Sensor("bearing_temperature_c", "°C", 25, 95, 0.3, None),
-    ),
+    noise={
+        "temperature_c": (0.3, None),
+        "vibration_mm_s": 0.06,
+        "current_a": 0.3,
+        "speed_rpm": 1.0,
+        "torque_nm": 1.5,
+        "voltage_v": 0.8,
+        "power_kw": 0.2,
+        "bearing_temperature_c": (0.3, None),
+    },
     settings=(Setting("load_limit_pct", "%", 20, 100, (100, 100), 0, "caps the load the drive accepts"),),
     physics=_physics,
     heat=_heat,

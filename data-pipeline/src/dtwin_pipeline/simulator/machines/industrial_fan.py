@@ -6,7 +6,6 @@ from __future__ import annotations
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Sensor,
     Setting,
     State,
     bearing_heat,
@@ -39,20 +38,19 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-INDUSTRIAL_FAN = MachineType(
-    name="industrial_fan",
+INDUSTRIAL_FAN = MachineType.from_catalogue(
+    "industrial_fan",
     prefix="fan",
-    description="Centrifugal process fan with inlet filter and damper",
-    sensors=(
-        Sensor("speed_rpm", "rpm", 1200, 1800, 3.0),
-        Sensor("vibration_mm_s", "mm/s", 0.6, 3.0, 0.06),
-        Sensor("current_a", "A", 15, 95, 0.4),
-        Sensor("power_kw", "kW", 8, 58, 0.3),
-        Sensor("airflow_m3_h", "m3/h", 15000, 42500, 150.0),
-        Sensor("static_pressure_pa", "Pa", 550, 1700, 8.0),
-        Sensor("filter_dp_pa", "Pa", 20, 125, 1.0),
-        Sensor("bearing_temperature_c", "°C", 25, 65, 0.3, None),
-    ),
+    noise={
+        "speed_rpm": 3.0,
+        "vibration_mm_s": 0.06,
+        "current_a": 0.4,
+        "power_kw": 0.3,
+        "airflow_m3_h": 150.0,
+        "static_pressure_pa": 8.0,
+        "filter_dp_pa": 1.0,
+        "bearing_temperature_c": (0.3, None),
+    },
     settings=(Setting("speed_setpoint_pct", "%", 20, 100, (80, 100), 0, "fan speed"),),
     physics=_physics,
     heat=_heat,

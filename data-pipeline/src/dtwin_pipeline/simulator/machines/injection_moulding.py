@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtwin_pipeline.simulator.machines.base import F, MachineType, Sensor, Setting, State, vibration
+from dtwin_pipeline.simulator.machines.base import F, MachineType, Setting, State, vibration
 
 
 def _heat(s: State) -> F:
@@ -36,21 +36,20 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-INJECTION_MOULDING = MachineType(
-    name="injection_moulding",
+INJECTION_MOULDING = MachineType.from_catalogue(
+    "injection_moulding",
     prefix="mould",
-    description="Hydraulic injection moulding machine, 180 t clamp",
-    sensors=(
-        Sensor("barrel_temperature_c", "°C", 210, 250, 0.5, None),
-        Sensor("mould_temperature_c", "°C", 35, 65, 0.2, None),
-        Sensor("injection_pressure_bar", "bar", 900, 1400, 5.0),
-        Sensor("hydraulic_oil_temperature_c", "°C", 35, 60, 0.2, None),
-        Sensor("screw_speed_rpm", "rpm", 100, 122, 0.5),
-        Sensor("cycle_time_s", "s", 24, 38, 0.1),
-        Sensor("clamp_force_kn", "kN", 1500, 1820, 5.0),
-        Sensor("pump_current_a", "A", 20, 100, 0.4),
-        Sensor("vibration_mm_s", "mm/s", 0.5, 2.2, 0.05),
-    ),
+    noise={
+        "barrel_temperature_c": (0.5, None),
+        "mould_temperature_c": (0.2, None),
+        "injection_pressure_bar": 5.0,
+        "hydraulic_oil_temperature_c": (0.2, None),
+        "screw_speed_rpm": 0.5,
+        "cycle_time_s": 0.1,
+        "clamp_force_kn": 5.0,
+        "pump_current_a": 0.4,
+        "vibration_mm_s": 0.05,
+    },
     settings=(
         Setting("barrel_temperature_setpoint_c", "°C", 180, 300, (220, 240), 0, "melt temperature"),
         Setting("cycle_time_setpoint_s", "s", 15, 60, (25, 35), 1, "moulding cycle"),

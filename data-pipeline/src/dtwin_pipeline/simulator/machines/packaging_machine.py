@@ -9,7 +9,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Sensor,
     Setting,
     State,
     bearing_heat,
@@ -48,20 +47,19 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-PACKAGING_MACHINE = MachineType(
-    name="packaging_machine",
+PACKAGING_MACHINE = MachineType.from_catalogue(
+    "packaging_machine",
     prefix="pack",
-    description="Horizontal flow-wrap packaging machine",
-    sensors=(
-        Sensor("throughput_per_min", "1/min", 65, 102, 0.5),
-        Sensor("seal_temperature_c", "°C", 140, 170, 0.3, None),
-        Sensor("motor_current_a", "A", 5, 13, 0.08),
-        Sensor("vibration_mm_s", "mm/s", 0.5, 2.2, 0.04),
-        Sensor("film_tension_n", "N", 40, 45.5, 0.2),
-        Sensor("reject_rate_pct", "%", 0.5, 1.7, 0.05),
-        Sensor("air_pressure_bar", "bar", 5.85, 6.2, 0.02),
-        Sensor("main_drive_temperature_c", "°C", 22, 50, 0.2, None),
-    ),
+    noise={
+        "throughput_per_min": 0.5,
+        "seal_temperature_c": (0.3, None),
+        "motor_current_a": 0.08,
+        "vibration_mm_s": 0.04,
+        "film_tension_n": 0.2,
+        "reject_rate_pct": 0.05,
+        "air_pressure_bar": 0.02,
+        "main_drive_temperature_c": (0.2, None),
+    },
     settings=(
         Setting("speed_setpoint_per_min", "1/min", 20, 120, (80, 100), 0, "packs per minute"),
         Setting("seal_temperature_setpoint_c", "°C", 120, 200, (155, 165), 0, "seal jaw temperature"),

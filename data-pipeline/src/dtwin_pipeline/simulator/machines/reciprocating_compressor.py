@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Sensor,
     Setting,
     State,
     bearing_heat,
@@ -38,19 +37,18 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-RECIPROCATING_COMPRESSOR = MachineType(
-    name="reciprocating_compressor",
+RECIPROCATING_COMPRESSOR = MachineType.from_catalogue(
+    "reciprocating_compressor",
     prefix="comp",
-    description="Two-stage reciprocating compressor with an unloader holding the pressure setpoint",
-    sensors=(
-        Sensor("temperature_c", "°C", 30, 110, 0.4, None),
-        Sensor("vibration_mm_s", "mm/s", 1.5, 9.0, 0.15),
-        Sensor("pressure_bar", "bar", 3, 11, 0.05),
-        Sensor("current_a", "A", 25, 125, 0.5),
-        Sensor("speed_rpm", "rpm", 600, 1000, 3.0),
-        Sensor("oil_temperature_c", "°C", 5, 95, 0.3, None),
-        Sensor("discharge_temperature_c", "°C", 75, 175, 0.5, None),
-    ),
+    noise={
+        "temperature_c": (0.4, None),
+        "vibration_mm_s": 0.15,
+        "pressure_bar": 0.05,
+        "current_a": 0.5,
+        "speed_rpm": 3.0,
+        "oil_temperature_c": (0.3, None),
+        "discharge_temperature_c": (0.5, None),
+    },
     settings=(Setting("pressure_setpoint_bar", "bar", 4, 11, (8, 10), 1, "unloader cut-out pressure"),),
     physics=_physics,
     heat=_heat,

@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Sensor,
     Setting,
     State,
     bearing_heat,
@@ -44,22 +43,21 @@ def _physics(s: State) -> dict[str, F]:
     }
 
 
-ROBOT_ARM = MachineType(
-    name="robot_arm",
+ROBOT_ARM = MachineType.from_catalogue(
+    "robot_arm",
     prefix="robot",
-    description="Six-axis articulated robot, 20 kg payload",
-    sensors=(
-        Sensor("base_joint_temperature_c", "°C", 22, 52, 0.2, None),
-        Sensor("shoulder_joint_temperature_c", "°C", 22, 58, 0.2, None),
-        Sensor("elbow_joint_temperature_c", "°C", 19, 53, 0.2, None),
-        Sensor("base_motor_current_a", "A", 2, 8, 0.05),
-        Sensor("shoulder_motor_current_a", "A", 3, 13, 0.08),
-        Sensor("elbow_motor_current_a", "A", 1.5, 6.5, 0.04),
-        Sensor("vibration_mm_s", "mm/s", 0.2, 1.5, 0.03),
-        Sensor("cycle_time_s", "s", 11.5, 19, 0.1),
-        Sensor("position_error_mm", "mm", 0.02, 0.055, 0.002),
-        Sensor("tool_speed_mm_s", "mm/s", 800, 1510, 5.0),
-    ),
+    noise={
+        "base_joint_temperature_c": (0.2, None),
+        "shoulder_joint_temperature_c": (0.2, None),
+        "elbow_joint_temperature_c": (0.2, None),
+        "base_motor_current_a": 0.05,
+        "shoulder_motor_current_a": 0.08,
+        "elbow_motor_current_a": 0.04,
+        "vibration_mm_s": 0.03,
+        "cycle_time_s": 0.1,
+        "position_error_mm": 0.002,
+        "tool_speed_mm_s": 5.0,
+    },
     settings=(Setting("speed_override_pct", "%", 10, 100, (80, 100), 0, "program speed override"),),
     physics=_physics,
     heat=_heat,

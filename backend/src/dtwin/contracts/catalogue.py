@@ -1,0 +1,84 @@
+"""The machine catalogue as data (catalogue.json next to this file): every standard machine type with its
+sensors' units and operating ranges. The backend seeds its machine-type registry from it and the simulator
+takes its types' sensors from it, so the two cannot disagree; the simulator adds only its physics."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CATALOGUE_FILE = "catalogue.json"
+Bound = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class CatalogueSensor(BaseModel):
+    """One sensor: its reading name in telemetry, its unit and the range [lo, hi] of a healthy machine
+    running with default settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    unit: str
+    lo: Bound
+    hi: Bound
+
+    @model_validator(mode="after")
+    def _range(self) -> CatalogueSensor:
+        if not self.lo < self.hi:
+            raise ValueError(f"sensor {self.name!r}: lo ({self.lo}) must be less than hi ({self.hi})")
+        return self
+
+
+class CatalogueType(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str
+    sensors: tuple[CatalogueSensor, ...]
+
+    @field_validator("sensors")
+    @classmethod
+    def _unique(cls, sensors: tuple[CatalogueSensor, ...]) -> tuple[CatalogueSensor, ...]:
+        names = [s.name for s in sensors]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate sensor names in {names}")
+        return sensors
+
+    def sensor(self, name: str) -> CatalogueSensor:
+        for s in self.sensors:
+            if s.name == name:
+                return s
+        raise KeyError(f"{self.name} has no sensor {name!r}")
+
+
+class MachineCatalogue(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: Literal[1] = Field(alias="schema")
+    types: tuple[CatalogueType, ...]
+
+    @field_validator("types")
+    @classmethod
+    def _unique(cls, types: tuple[CatalogueType, ...]) -> tuple[CatalogueType, ...]:
+        names = [t.name for t in types]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate machine types in {names}")
+        return types
+
+
+@cache
+def machine_catalogue() -> dict[str, CatalogueType]:
+    """Every catalogue type by name, in the file's order (read and validated once per process)."""
+    raw = files("dtwin.contracts").joinpath(CATALOGUE_FILE).read_bytes()
+    return {t.name: t for t in MachineCatalogue.model_validate_json(raw).types}
+
+
+def catalogue_type(name: str) -> CatalogueType:
+    """One catalogue type; KeyError naming the ones there are."""
+    types = machine_catalogue()
+    if name not in types:
+        raise KeyError(f"machine type {name!r} is not in the catalogue ({', '.join(types)})")
+    return types[name]
