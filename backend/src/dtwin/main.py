@@ -19,8 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dtwin import __version__
 from dtwin.anomalies.engine import EngineConfig, ScoringEngine
+from dtwin.anomalies.model_store import FileModelStore
 from dtwin.anomalies.scoring import ScoringStage
-from dtwin.anomalies.store import FileModelStore
 from dtwin.api.guards import install_request_guards
 from dtwin.api.health import router as health_router
 from dtwin.api.router import api_router

@@ -4,7 +4,7 @@ correlation breaks and operating-strategy decisions. `ScoringEngine` is the entr
 from dtwin.anomalies.decisions import Decision, DecisionConfig
 from dtwin.anomalies.detectors import DetectorConfig
 from dtwin.anomalies.engine import EngineConfig, ScoringEngine
-from dtwin.anomalies.model import TrainingJob, TrainingPolicy, TypeModel, fit_model
+from dtwin.anomalies.model_store import FileModelStore, ModelStore
 from dtwin.anomalies.results import (
     AnomalyEvent,
     BatchScores,
@@ -16,7 +16,7 @@ from dtwin.anomalies.results import (
     MachineScores,
     RulEstimate,
 )
-from dtwin.anomalies.store import FileModelStore, ModelStore
+from dtwin.anomalies.type_model import TrainingJob, TrainingPolicy, TypeModel, fit_model
 
 __all__ = [
     "AnomalyEvent",

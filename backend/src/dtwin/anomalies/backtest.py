@@ -16,8 +16,8 @@ from typing import TextIO
 import numpy as np
 
 from dtwin.anomalies.engine import EngineConfig, ScoringEngine
-from dtwin.anomalies.model import fit_model
 from dtwin.anomalies.scan import F64, I64
+from dtwin.anomalies.type_model import fit_model
 
 Range = tuple[float, float]
 

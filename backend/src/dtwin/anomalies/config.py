@@ -10,7 +10,7 @@ from dtwin.anomalies.correlation import CorrelationConfig
 from dtwin.anomalies.decisions import DecisionConfig
 from dtwin.anomalies.detectors import DetectorConfig
 from dtwin.anomalies.health import HealthConfig
-from dtwin.anomalies.model import TrainingPolicy
+from dtwin.anomalies.type_model import TrainingPolicy
 from dtwin.contracts.limits import DEFAULT_LIMITS
 
 Range = tuple[float, float]

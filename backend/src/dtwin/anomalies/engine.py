@@ -24,7 +24,6 @@ from dtwin.anomalies.health import (
 )
 from dtwin.anomalies.index import SeriesIndex
 from dtwin.anomalies.machines import MachineState, MachineSteps, TypeBatch
-from dtwin.anomalies.model import TrainingBuffer, TrainingJob, TypeModel
 from dtwin.anomalies.results import (
     BatchScores,
     CorrelationBreak,
@@ -36,6 +35,7 @@ from dtwin.anomalies.results import (
     to_datetime,
 )
 from dtwin.anomalies.scan import F64, I64, Rounds, bias_correction, group_max, squash
+from dtwin.anomalies.type_model import TrainingBuffer, TrainingJob, TypeModel
 from dtwin.contracts.telemetry import Telemetry
 
 __all__ = ["EngineConfig", "LimitsSource", "ScoringEngine"]

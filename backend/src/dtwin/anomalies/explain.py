@@ -8,9 +8,9 @@ import math
 import numpy as np
 
 from dtwin.anomalies.detectors import DETECTORS, MULTIVARIATE, DetectorConfig, DetectorOutput, SeriesState
-from dtwin.anomalies.model import TypeModel
 from dtwin.anomalies.results import Contribution
 from dtwin.anomalies.scan import F64, I64
+from dtwin.anomalies.type_model import TypeModel
 
 
 def _pct(value: float, expected: float, lo: float, hi: float) -> float | None:

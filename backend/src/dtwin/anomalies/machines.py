@@ -25,9 +25,9 @@ from dtwin.anomalies.health import (
     trend_penalty,
 )
 from dtwin.anomalies.index import SeriesIndex, TypeInfo
-from dtwin.anomalies.model import TypeModel
 from dtwin.anomalies.results import AnomalyEvent, Contribution, EventKind, MachineScores, to_datetime
 from dtwin.anomalies.scan import F64, I64, Rounds, SoA, bias_correction, ewma_scan, group_max
+from dtwin.anomalies.type_model import TypeModel
 
 
 @dataclass

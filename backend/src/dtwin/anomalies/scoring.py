@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.anomalies.decisions import STRATEGIES
 from dtwin.anomalies.engine import ScoringEngine
-from dtwin.anomalies.model import fit_model
+from dtwin.anomalies.model_store import FileModelStore
 from dtwin.anomalies.repository import AnomalyRepository
-from dtwin.anomalies.store import FileModelStore
+from dtwin.anomalies.type_model import fit_model
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.db import transaction

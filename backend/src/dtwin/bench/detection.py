@@ -20,7 +20,7 @@ import orjson
 
 from dtwin.anomalies.engine import EngineConfig, ScoringEngine
 from dtwin.anomalies.evaluate import EvaluationReport, GroundTruthEvent, evaluate
-from dtwin.anomalies.model import fit_model
+from dtwin.anomalies.type_model import fit_model
 from dtwin.bench.report import publish
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.machine_types.catalogue import catalogue_table

@@ -18,7 +18,7 @@ import numpy as np
 
 from dtwin.anomalies.backtest import run_backtest
 from dtwin.anomalies.engine import ScoringEngine
-from dtwin.anomalies.model import fit_model
+from dtwin.anomalies.type_model import fit_model
 from dtwin.bench.report import publish
 from dtwin.contracts.telemetry import Telemetry
 

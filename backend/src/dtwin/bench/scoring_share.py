@@ -24,10 +24,10 @@ import redis.asyncio as aioredis
 
 from dtwin.anomalies.decisions import Decision
 from dtwin.anomalies.engine import ScoringEngine
-from dtwin.anomalies.model import fit_model
+from dtwin.anomalies.model_store import FileModelStore
 from dtwin.anomalies.results import MachineHealth
 from dtwin.anomalies.scoring import ScoringStage
-from dtwin.anomalies.store import FileModelStore
+from dtwin.anomalies.type_model import fit_model
 from dtwin.bench.report import publish
 from dtwin.config import Settings
 from dtwin.contracts.telemetry import Telemetry, parse_telemetry

@@ -16,6 +16,7 @@ from dtwin.contracts.telemetry import iso_utc
 from dtwin.core.deps import AdaptersDep, SessionDep
 from dtwin.core.http import From, MachineId, Sensor, To, window
 from dtwin.errors import InvalidInput, problem_responses
+from dtwin.readings.charts import build_series
 from dtwin.readings.repository import ReadingRepository
 from dtwin.readings.schemas import (
     History,
@@ -26,7 +27,6 @@ from dtwin.readings.schemas import (
     StateAt,
     ValueAt,
 )
-from dtwin.readings.series import build_series
 from dtwin.twins.deps import TwinServiceDep
 
 DEFAULT_SPAN = {

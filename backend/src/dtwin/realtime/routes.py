@@ -20,7 +20,7 @@ from dtwin.anomalies.service import AnomalyHistory
 from dtwin.contracts.limits import MAX_WS_SUBSCRIPTIONS
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.errors import NotFound
-from dtwin.readings.series import build_series
+from dtwin.readings.charts import build_series
 from dtwin.realtime.feed import ChangeFeed
 from dtwin.realtime.hub import CLOSE_LIFETIME, CLOSE_SLOW, Client, Hub, StreamFilter, Subscription
 from dtwin.realtime.schemas import SubscribeMessage, UnsubscribeMessage, client_messages

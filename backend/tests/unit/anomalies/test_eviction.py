@@ -9,8 +9,8 @@ import pytest
 from dtwin.anomalies.backtest import BacktestError, run_backtest
 from dtwin.anomalies.correlation import CorrelationConfig
 from dtwin.anomalies.engine import EngineConfig, ScoringEngine
-from dtwin.anomalies.model import TypeModel, fit_model
 from dtwin.anomalies.results import BatchScores
+from dtwin.anomalies.type_model import TypeModel, fit_model
 from dtwin.contracts.telemetry import Telemetry
 
 from .helpers import telemetry

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from dtwin.anomalies.model import fit_model
-from dtwin.anomalies.store import FileModelStore
+from dtwin.anomalies.model_store import FileModelStore
+from dtwin.anomalies.type_model import fit_model
 from dtwin.config import Settings
 from dtwin.main import create_app
 

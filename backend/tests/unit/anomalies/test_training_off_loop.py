@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from dtwin.anomalies.model import TrainingJob
+from dtwin.anomalies.model_store import FileModelStore
 from dtwin.anomalies.scoring import ScoringStage
-from dtwin.anomalies.store import FileModelStore
+from dtwin.anomalies.type_model import TrainingJob
 
 
 class OneJobEngine:

@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote
 
 import joblib  # type: ignore[import-untyped]
 
-from dtwin.anomalies.model import TypeModel
+from dtwin.anomalies.type_model import TypeModel
 
 _VERSION = re.compile(r"^v(\d+)\.joblib$")
 

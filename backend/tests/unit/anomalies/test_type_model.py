@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from dtwin.anomalies.engine import EngineConfig, ScoringEngine
-from dtwin.anomalies.model import TrainingPolicy, fit_model
-from dtwin.anomalies.store import FileModelStore
+from dtwin.anomalies.model_store import FileModelStore
+from dtwin.anomalies.type_model import TrainingPolicy, fit_model
 
 from .helpers import machine_rows
 
