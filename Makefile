@@ -16,13 +16,16 @@ help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-15s\033[0m %s\n",$$1,$$2}'
 
 # ---------------------------------------------------------------------------------------------- setup
-$(VENV)/.installed: backend/pyproject.toml data-pipeline/pyproject.toml
+# three distributions, editable: the backend (dtwin), the pipeline (dtwin-pipeline) and the dev-only devkit
+# (dtwin-devkit: test servers and helpers, `dtwin dev`, benchmarks). Re-run when a pyproject changes: the entry
+# points the backend finds the pipeline and the devkit by (`dtwin.cli`, `dtwin.feeders`) live there.
+$(VENV)/.installed: backend/pyproject.toml data-pipeline/pyproject.toml backend/devkit/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e 'backend[dev]' -e data-pipeline
+	$(BIN)/pip install -q -e 'backend[dev]' -e data-pipeline -e backend/devkit
 	touch $@
 
-venv: $(VENV)/.installed ## create the virtualenv and install backend + data-pipeline (editable)
+venv: $(VENV)/.installed ## create the virtualenv and install backend, data-pipeline and devkit (editable)
 
 frontend/node_modules/.installed: frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
@@ -93,6 +96,7 @@ lint: venv frontend/node_modules/.installed ## ruff, ruff format --check, mypy, 
 	$(BIN)/ruff format --check backend data-pipeline
 	cd backend && ../$(BIN)/mypy src
 	cd data-pipeline && ../$(BIN)/mypy src
+	cd backend/devkit && ../../$(BIN)/mypy src
 	$(BIN)/lint-imports --config .importlinter
 	cd frontend && npm run lint --silent
 	$(MAKE) --no-print-directory client-check
@@ -105,17 +109,33 @@ compose-check: venv ## validate docker-compose.yml against the Compose spec (off
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
 # ---------------------------------------------------------------------------------------------- bench
-bench: system-deps venv bench-frontend ## run the real pipeline at rising load; print and record figures in docs/benchmarks.md
-	$(BIN)/python -m dtwin.bench.pipeline --out docs/benchmarks.md
-	$(BIN)/python -m dtwin.bench.simulator --out docs/benchmarks.md
-	$(BIN)/python -m dtwin.bench.bridge --out docs/benchmarks.md
-	$(BIN)/python -m dtwin.bench.twins --out docs/benchmarks.md
-	$(BIN)/python -m dtwin.bench.scoring --out docs/benchmarks.md
-	$(BIN)/python -m dtwin.bench.scoring_share --out docs/benchmarks.md
-	$(BIN)/python -m dtwin.bench.detection --out docs/benchmarks.md
+BENCH_OUT ?= docs/benchmarks.md
+BENCHES := bench-pipeline bench-simulator bench-bridge bench-twins bench-scoring bench-scoring-share bench-detection
+.PHONY: $(BENCHES)
 
+bench: system-deps venv bench-frontend $(BENCHES) ## run the real pipeline at rising load and every other benchmark; print and record figures in docs/benchmarks.md
 
+# the benchmarks live in the dev-only devkit (backend/devkit, package dtwin_devkit.bench), not in the dtwin wheel
+bench-pipeline: system-deps venv ## simulator -> Mosquitto -> bridge -> Kafka -> backend at rising load (BENCH_OUT=file to record elsewhere)
+	$(BIN)/python -m dtwin_devkit.bench.pipeline --out $(BENCH_OUT)
 
+bench-simulator: system-deps venv ## how fast `dtwin simulate` publishes into Mosquitto
+	$(BIN)/python -m dtwin_devkit.bench.simulator --out $(BENCH_OUT)
+
+bench-bridge: system-deps venv ## MQTT -> Kafka throughput of one bridge
+	$(BIN)/python -m dtwin_devkit.bench.bridge --out $(BENCH_OUT)
+
+bench-twins: system-deps venv ## fleet list and filter latency over 10,000 twins
+	$(BIN)/python -m dtwin_devkit.bench.twins --out $(BENCH_OUT)
+
+bench-scoring: venv ## the anomaly scoring engine alone (no servers, ~20 s)
+	$(BIN)/python -m dtwin_devkit.bench.scoring --out $(BENCH_OUT)
+
+bench-scoring-share: system-deps venv ## what scoring adds to the consumer's batch
+	$(BIN)/python -m dtwin_devkit.bench.scoring_share --out $(BENCH_OUT)
+
+bench-detection: venv ## anomaly detection quality against the simulator's ground truth
+	$(BIN)/python -m dtwin_devkit.bench.detection --out $(BENCH_OUT)
 
 bench-frontend: venv frontend system-deps ## dashboard figures with 1,000 machines at 1 Hz (Playwright; prints, records in docs/benchmarks.md)
 	cd frontend && PW_SUITE=perf npx playwright test -c playwright.bench.config.ts

@@ -23,12 +23,12 @@ export default defineConfig({
     launchOptions: chromiumLaunch,
   },
   webServer: {
-    // The figures: the backend on throwaway PostgreSQL and Redis (dtwin.bench.dashboard_backend),
+    // The figures: the backend on throwaway PostgreSQL and Redis (dtwin_devkit.bench.dashboard_backend),
     // which keeps up with 1,000 machines on half a core; `dtwin demo`'s embedded stores would take
     // a whole core of the two the browser is measured on. The screenshots: the plain demo.
     command:
       SUITE === 'perf'
-        ? `../.venv/bin/python -m dtwin.bench.dashboard_backend --port ${PORT} --machines ${MACHINES}`
+        ? `../.venv/bin/python -m dtwin_devkit.bench.dashboard_backend --port ${PORT} --machines ${MACHINES}`
         : `../.venv/bin/dtwin demo --host 127.0.0.1 --port ${PORT} --machines ${MACHINES}`,
     // SIGTERM, so the throwaway servers are stopped and removed too.
     gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },

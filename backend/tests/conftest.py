@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from dtwin.config import Settings
-from dtwin.devtools.servers import Server, ServerError, running
+from dtwin_devkit.servers import Server, ServerError, running
 
 from .fixed_dates import FIXED_DATES_MAX_AGE_S
 

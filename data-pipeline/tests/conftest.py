@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dtwin.devtools.servers import Server, ServerError, running
+from dtwin_devkit.servers import Server, ServerError, running
 
 HERE = Path(__file__).parent
 

@@ -108,7 +108,7 @@ test('dashboard performance figures', async ({ page, request }) => {
     `### Dashboard run ${when} UTC (${MACHINES.toLocaleString('en-US')} machines at 1 Hz, \`make bench-frontend\`)`,
     '',
     'Chromium (Debian, headless) against the backend with its embedded simulator, on throwaway',
-    'PostgreSQL and Redis servers (`python -m dtwin.bench.dashboard_backend`), all on the same 2 cores.',
+    'PostgreSQL and Redis servers (`python -m dtwin_devkit.bench.dashboard_backend`), all on the same 2 cores.',
     'Work per frame (CDP',
     'trace): the main-thread task in which a frame began (`BeginMainThreadFrame`: rAF callbacks, style,',
     "layout, paint) plus the other main-thread work in the 16.7 ms before it (the previous frame's own",

@@ -107,20 +107,6 @@ def demo(
 
 
 @app.command()
-def dev(
-    port: Annotated[int, typer.Option()] = 8000,
-    machines: Annotated[int, typer.Option(help="Simulated machines")] = 50,
-    rate: Annotated[float, typer.Option(help="Messages per machine per second")] = 1.0,
-) -> None:
-    """Real mode on this machine: backend, bridge and simulator as processes against local PostgreSQL,
-    Redis and Mosquitto (default ports or DTWIN_* variables), plus a Tansu broker unless
-    DTWIN_KAFKA_BOOTSTRAP is set."""
-    from dtwin.devtools.dev import run_dev
-
-    run_dev(port, machines, rate)
-
-
-@app.command()
 def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply database migrations (Alembic) to DTWIN_DATABASE_URL."""
     from dtwin.config import get_settings

@@ -18,8 +18,8 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from dtwin.core.migrate import upgrade_sync
-from dtwin.devtools.servers import Server, env_for, stop_processes
-from dtwin.devtools.testing import eventually
+from dtwin_devkit.servers import Server, env_for, stop_processes
+from dtwin_devkit.testing import eventually
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dtwin.devtools.servers import Server, free_port
+from dtwin_devkit.servers import Server, free_port
 
 from .stack import own_database, processes, stack_env, wait_ready
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from dtwin.config import Settings
-from dtwin.devtools.testing import eventually, serve_app
 from dtwin.main import create_app
+from dtwin_devkit.testing import eventually, serve_app
 from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
 from dtwin_pipeline.mqtt import MqttTarget
 from dtwin_pipeline.simulator.runner import SimulatorConfig, run_mqtt_simulator

@@ -21,10 +21,10 @@ import pytest
 
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.core.db import create_engine, create_sessionmaker
-from dtwin.devtools.servers import Server, free_port
-from dtwin.devtools.testing import eventually, read_topic
 from dtwin.kit.bus import KafkaBus
 from dtwin.readings.repository import ReadingRepository
+from dtwin_devkit.servers import Server, free_port
+from dtwin_devkit.testing import eventually, read_topic
 from dtwin_pipeline.mqtt import MqttTarget
 
 from .stack import own_database, processes, stack_env, wait_ready

@@ -15,9 +15,9 @@ import redis.asyncio as aioredis
 import websockets
 
 from dtwin.core.db import create_engine, create_sessionmaker
-from dtwin.devtools.servers import Server, free_port
-from dtwin.devtools.testing import eventually, read_topic
 from dtwin.readings.repository import ReadingRepository
+from dtwin_devkit.servers import Server, free_port
+from dtwin_devkit.testing import eventually, read_topic
 from dtwin_pipeline.mqtt import MqttTarget
 
 from .stack import own_database, processes, stack_env

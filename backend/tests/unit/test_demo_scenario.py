@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from dtwin.cli import app as cli
 from dtwin.config import Settings, get_settings
-from dtwin.devtools.testing import eventually
 from dtwin.kit import feeders
 from dtwin.main import create_app
+from dtwin_devkit.testing import eventually
 
 SCENARIO = """
 name: tiny

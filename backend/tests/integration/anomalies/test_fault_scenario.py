@@ -12,17 +12,17 @@ import redis.asyncio as aioredis
 from sqlalchemy import select
 
 from dtwin.anomalies.engine import ScoringEngine
-from dtwin.anomalies.model_store import FileModelStore
 from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
 from dtwin.anomalies.scoring import ScoringStage
+from dtwin.anomalies.store import FileModelStore
 from dtwin.config import Settings
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.db import create_engine, create_sessionmaker
-from dtwin.devtools.testing import read_topic
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.kit.bus import BusMessage, KafkaBus
 from dtwin.machine_types.catalogue import catalogue_table
 from dtwin.twins.store import TwinStore
+from dtwin_devkit.testing import read_topic
 from dtwin_pipeline.simulator.fault_kinds import FaultSpec
 from dtwin_pipeline.simulator.fleet import Fleet, SimulatorConfig
 from tests.fixed_dates import FIXED_DATES_LIMITS

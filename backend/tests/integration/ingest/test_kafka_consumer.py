@@ -9,11 +9,11 @@ import redis.asyncio as aioredis
 from dtwin.config import Settings
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.db import create_engine, create_sessionmaker
-from dtwin.devtools.testing import eventually, read_topic
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.kit.bus import KafkaBus
 from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.store import TwinStore
+from dtwin_devkit.testing import eventually, read_topic
 from tests.fixed_dates import FIXED_DATES_LIMITS
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

@@ -17,12 +17,12 @@ from dtwin.anomalies.engine import ScoringEngine
 from dtwin.config import Settings
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.core.db import create_engine, create_sessionmaker, transaction
-from dtwin.devtools.testing import eventually
 from dtwin.machine_types.catalogue import catalogue_types
 from dtwin.machine_types.ranges import OperatingRanges
 from dtwin.machine_types.schemas import MachineTypePut, SensorSpec
 from dtwin.machine_types.service import MachineTypeService
 from dtwin.main import create_app
+from dtwin_devkit.testing import eventually
 
 URL = "/api/v1/machine-types"
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -20,9 +20,9 @@ from dtwin.config import Settings
 from dtwin.contracts.limits import MAX_WS_MESSAGE_BYTES, MAX_WS_SUBSCRIPTIONS
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
-from dtwin.devtools.testing import eventually, serve_app
 from dtwin.main import create_app
 from dtwin.twins.store import TwinStore
+from dtwin_devkit.testing import eventually, serve_app
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -18,9 +18,9 @@ import orjson
 import pytest
 import websockets
 
-from dtwin.devtools.servers import Server, env_for, free_port, stop_processes
-from dtwin.devtools.testing import eventually
 from dtwin.kit.bus import KafkaBus
+from dtwin_devkit.servers import Server, env_for, free_port, stop_processes
+from dtwin_devkit.testing import eventually
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
 

@@ -13,10 +13,10 @@ import redis.asyncio as aioredis
 from dtwin.config import Settings
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
-from dtwin.devtools.testing import eventually, serve_app
 from dtwin.main import create_app
 from dtwin.twins.service import TwinService
 from dtwin.twins.store import TwinStore
+from dtwin_devkit.testing import eventually, serve_app
 
 T0 = datetime.now(UTC).replace(microsecond=0)
 

@@ -9,9 +9,9 @@ import orjson
 import redis.asyncio as aioredis
 
 from dtwin.config import Settings
-from dtwin.devtools.testing import eventually
 from dtwin.kit.bus import KafkaBus
 from dtwin.main import create_app
+from dtwin_devkit.testing import eventually
 
 # the session's PostgreSQL is shared with other tests, so a rebuild also restores their machines: this test
 # looks only at its own (ids carry the test's uid)

@@ -13,11 +13,11 @@ import pytest
 from fastapi import FastAPI
 
 from dtwin.anomalies.engine import ScoringEngine
-from dtwin.anomalies.model_store import FileModelStore
 from dtwin.anomalies.scoring import ScoringStage, correlations_key
+from dtwin.anomalies.store import FileModelStore
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.contracts.topics import RedisKeys
-from dtwin.devtools.testing import eventually
+from dtwin_devkit.testing import eventually
 from tests.factories import telemetry as factories
 
 T0 = datetime(2026, 11, 23, tzinfo=UTC)

@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 
 from dtwin.config import Settings
-from dtwin.devtools.testing import eventually
 from dtwin.main import create_app
+from dtwin_devkit.testing import eventually
 
 T0 = datetime.now(UTC) - timedelta(hours=1)
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from dtwin.devtools.testing import eventually
+from dtwin_devkit.testing import eventually
 from tests.factories import telemetry as factories
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from dtwin.devtools.testing import eventually
+from dtwin_devkit.testing import eventually
 
 
 async def test_ready_while_the_consumer_polls(client: httpx.AsyncClient) -> None:

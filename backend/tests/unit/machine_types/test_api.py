@@ -15,8 +15,8 @@ from fastapi import FastAPI
 
 from dtwin.config import Settings
 from dtwin.contracts.catalogue import machine_catalogue
-from dtwin.devtools.testing import eventually
 from dtwin.main import create_app
+from dtwin_devkit.testing import eventually
 
 MACHINE_TYPES = machine_catalogue()  # what the registry is seeded from
 URL = "/api/v1/machine-types"

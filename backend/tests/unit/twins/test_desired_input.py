@@ -9,7 +9,7 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
-from dtwin.devtools.testing import eventually
+from dtwin_devkit.testing import eventually
 
 PATCH = {"content-type": "application/merge-patch+json"}
 

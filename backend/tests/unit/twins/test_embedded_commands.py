@@ -5,8 +5,8 @@ from pathlib import Path
 import httpx
 
 from dtwin.config import Settings
-from dtwin.devtools.testing import eventually
 from dtwin.main import create_app
+from dtwin_devkit.testing import eventually
 
 
 async def test_desired_state_converges_with_the_embedded_simulator(tmp_path: Path) -> None:

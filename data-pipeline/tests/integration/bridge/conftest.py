@@ -6,8 +6,8 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from dtwin.devtools.servers import Server
 from dtwin.kit.bus import TelemetryBus
+from dtwin_devkit.servers import Server
 from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
 from dtwin_pipeline.mqtt import MqttTarget
 

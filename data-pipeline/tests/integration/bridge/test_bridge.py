@@ -16,9 +16,9 @@ import pytest
 from aiokafka.errors import KafkaTimeoutError
 
 from dtwin.contracts.commands import DesiredCommand
-from dtwin.devtools.servers import Server, free_port
-from dtwin.devtools.testing import eventually, read_topic
 from dtwin.kit.bus import KafkaBus
+from dtwin_devkit.servers import Server, free_port
+from dtwin_devkit.testing import eventually, read_topic
 from dtwin_pipeline.bridge.service import BridgeConfig
 from dtwin_pipeline.mqtt import MqttTarget
 

@@ -12,9 +12,9 @@ from typing import Any
 import orjson
 
 from dtwin.contracts.commands import DesiredCommand
-from dtwin.devtools.servers import Server
-from dtwin.devtools.testing import eventually, read_topic
 from dtwin.kit.bus import KafkaBus
+from dtwin_devkit.servers import Server
+from dtwin_devkit.testing import eventually, read_topic
 from dtwin_pipeline.bridge.service import BridgeConfig
 from dtwin_pipeline.simulator.runner import SimulatorConfig, run_mqtt_simulator
 

@@ -16,8 +16,8 @@ import aiomqtt
 import orjson
 import pytest
 
-from dtwin.devtools.servers import Server, free_port, wait_port
-from dtwin.devtools.testing import read_topic
+from dtwin_devkit.servers import Server, free_port, wait_port
+from dtwin_devkit.testing import read_topic
 from dtwin_pipeline.bridge.service import BridgeConfig
 from dtwin_pipeline.mqtt import MqttTarget
 

@@ -14,8 +14,8 @@ import orjson
 
 from dtwin.contracts.commands import DeviceAck, parse_ack
 from dtwin.contracts.telemetry import Telemetry, parse_telemetry
-from dtwin.devtools.servers import Server
-from dtwin.devtools.testing import eventually
+from dtwin_devkit.servers import Server
+from dtwin_devkit.testing import eventually
 from dtwin_pipeline.mqtt import MqttTarget
 from dtwin_pipeline.simulator.faults import FaultSpec, read_ground_truth
 from dtwin_pipeline.simulator.fleet import SimulatorConfig, plan_fleet

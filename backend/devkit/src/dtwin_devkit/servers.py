@@ -1,8 +1,9 @@
 """Throwaway real servers on free ports: PostgreSQL, Redis, Mosquitto and Tansu (Kafka protocol).
 
-Used by the test session, `make bench` and `dtwin-servers` so runs never collide with each other or with
-services on the default ports. Each server starts in a fresh temporary directory and is torn down on exit.
-A server that cannot start raises `ServerError` with what to install or check (never a silent skip)."""
+Used by both test sessions, `make bench`, `dtwin dev` and `python -m dtwin_devkit.servers` so runs never
+collide with each other or with services on the default ports. Each server starts in a fresh temporary
+directory and is torn down on exit. A server that cannot start raises `ServerError` with what to install or
+check (never a silent skip)."""
 
 from __future__ import annotations
 
@@ -239,7 +240,7 @@ def env_for(servers: dict[str, Server]) -> dict[str, str]:
 
 
 def main() -> None:
-    """`python -m dtwin.devtools.servers`: start all four, print their env, wait for Ctrl-C."""
+    """`python -m dtwin_devkit.servers`: start all four, print their env, wait for Ctrl-C."""
     with running() as servers:
         for k, v in env_for(servers).items():
             print(f"export {k}={v}")

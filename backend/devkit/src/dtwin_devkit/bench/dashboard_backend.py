@@ -6,7 +6,7 @@ stores (fakeredis running the twin store's Lua in Python, SQLite behind the ORM)
 1,000 machines and fall behind real time, and on this 2-core machine that core is taken from the
 browser being measured. With the real servers the backend keeps up using about half a core.
 
-    python -m dtwin.bench.dashboard_backend --port 8765 --machines 1000
+    python -m dtwin_devkit.bench.dashboard_backend --port 8765 --machines 1000
 
 Stops on SIGTERM or Ctrl-C (Playwright's graceful shutdown), servers included.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from dtwin.core.migrate import upgrade_sync
-from dtwin.devtools.servers import env_for, running, stop_processes
+from dtwin_devkit.servers import env_for, running, stop_processes
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from dtwin.devtools.servers import Server, start_tansu
+from dtwin_devkit.servers import Server, start_tansu
 
 DEV_DEFAULTS = {
     "DTWIN_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/dtwin",

@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from dtwin.contracts.limits import MAX_WS_MESSAGE_BYTES
-from dtwin.devtools.servers import free_port
+from dtwin_devkit.servers import free_port
 
 T = TypeVar("T")
 

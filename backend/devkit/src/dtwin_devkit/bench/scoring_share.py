@@ -1,4 +1,4 @@
-"""`python -m dtwin.bench.scoring_share`: what scoring adds to the consumer's per-batch cost. Runs the
+"""`python -m dtwin_devkit.bench.scoring_share`: what scoring adds to the consumer's per-batch cost. Runs the
 consumer's per-batch processing (`TelemetryConsumer.process_batch`: validate, COPY into PostgreSQL, twin
 update in Redis, registry, event log, snapshots) over synthetic batches of one message per machine (5,000
 machines x 10 sensors = 50,000 readings per batch, i.e. 50,000 readings/s at 1 Hz) against throwaway
@@ -28,18 +28,18 @@ from dtwin.anomalies.model_store import FileModelStore
 from dtwin.anomalies.results import MachineHealth
 from dtwin.anomalies.scoring import ScoringStage
 from dtwin.anomalies.type_model import fit_model
-from dtwin.bench.report import publish
 from dtwin.config import Settings
 from dtwin.contracts.telemetry import Telemetry, parse_telemetry
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.core.migrate import upgrade_sync
-from dtwin.devtools.servers import running
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.kit.bus import BusMessage, MemoryBus
 from dtwin.twins.durable import Durability, StateSnapshots, TwinRegistry
 from dtwin.twins.events import TwinEventLog
 from dtwin.twins.store import TwinStore
+from dtwin_devkit.bench.report import publish
+from dtwin_devkit.servers import running
 
 TYPE = "bench_pump"
 T0 = datetime(2026, 11, 23, tzinfo=UTC)
@@ -212,8 +212,8 @@ def markdown(x: Samples, machines: int, sensors: int, batches: int, took_s: floa
         f"### Scoring's share of the consumer batch, {now}",
         "",
         f"Machine: {platform.machine()}, Python {platform.python_version()}. "
-        "`python -m dtwin.bench.scoring_share`: `TelemetryConsumer.process_batch` (validate, COPY into "
-        "PostgreSQL, twin update in Redis, registry, event log, snapshots) on throwaway PostgreSQL and "
+        "`python -m dtwin_devkit.bench.scoring_share`: `TelemetryConsumer.process_batch` (validate, COPY "
+        "into PostgreSQL, twin update in Redis, registry, event log, snapshots) on throwaway PostgreSQL and "
         f"Redis, batches of {machines:,} messages x {sensors} sensors ({readings:,} readings: one batch per "
         f"second at 50,000 readings/s over {machines:,} machines), {batches} batches with the scoring "
         f"stage and {batches} without, interleaved, after a detector warm-up"

@@ -14,17 +14,17 @@ from pathlib import Path
 import httpx
 import redis.asyncio as aioredis
 
-from dtwin.bench.pipeline import percentile
-from dtwin.bench.report import machine_description, publish
 from dtwin.config import Settings
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
-from dtwin.devtools.servers import running
-from dtwin.devtools.testing import serve_app
 from dtwin.main import create_app
 from dtwin.twins.query import parse_comparison
 from dtwin.twins.service import TwinFilter, TwinService
 from dtwin.twins.store import TwinStore
+from dtwin_devkit.bench.pipeline import percentile
+from dtwin_devkit.bench.report import machine_description, publish
+from dtwin_devkit.servers import running
+from dtwin_devkit.testing import serve_app
 
 TYPES = ["centrifugal_pump", "conveyor", "industrial_fan", "boiler", "chiller"]
 

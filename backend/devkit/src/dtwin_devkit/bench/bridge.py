@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import orjson
 
-from dtwin.bench.report import machine_description, publish
-from dtwin.devtools.servers import free_port, running
+from dtwin_devkit.bench.report import machine_description, publish
+from dtwin_devkit.servers import free_port, running
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
 SENSORS = {

@@ -1,4 +1,4 @@
-"""`python -m dtwin.bench.simulator`: how fast `dtwin simulate` publishes into Mosquitto. A throwaway
+"""`python -m dtwin_devkit.bench.simulator`: how fast `dtwin simulate` publishes into Mosquitto. A throwaway
 Mosquitto, the simulator as a real `dtwin simulate` process (QoS 1) at rising fleet sizes, and one
 subscriber in its own process counting what arrives. Figures go to stdout and are appended to
 docs/benchmarks.md as a "Simulator → Mosquitto" section."""
@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dtwin.bench.report import machine_description, publish
-from dtwin.devtools.servers import running
+from dtwin_devkit.bench.report import machine_description, publish
+from dtwin_devkit.servers import running
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
 DEFAULT_STEPS = "2000x1,5000x1,10000x1,10000x2,20000x2"
@@ -128,12 +128,12 @@ def report(results: list[Step], warmup: float, seconds: float, repeat: int) -> s
     lines = [
         f"## Simulator → Mosquitto ({now})",
         "",
-        f"Machine: {machine_description()}. `python -m dtwin.bench.simulator`: a throwaway Mosquitto 2, "
-        f"`dtwin simulate --machines N --workers W` at 1 Hz per machine (QoS 1, paho-mqtt network thread, "
-        f"ticks spread over the second) for {warmup:g} s warm-up + {seconds:g} s, and one subscriber "
-        f"(QoS 0, own process) counting what arrives. Published = readings PUBACKed ÷ run time; received = "
-        f"median of the subscriber's per-second counts in the steady window; each figure is the median of "
-        f"{repeat} run(s). Everything shares the machine's cores.",
+        f"Machine: {machine_description()}. `python -m dtwin_devkit.bench.simulator`: a throwaway "
+        f"Mosquitto 2, `dtwin simulate --machines N --workers W` at 1 Hz per machine (QoS 1, paho-mqtt "
+        f"network thread, ticks spread over the second) for {warmup:g} s warm-up + {seconds:g} s, and one "
+        f"subscriber (QoS 0, own process) counting what arrives. Published = readings PUBACKed ÷ run time; "
+        f"received = median of the subscriber's per-second counts in the steady window; each figure is the "
+        f"median of {repeat} run(s). Everything shares the machine's cores.",
         "",
         "| machines | workers | offered readings/s | published readings/s | published msgs/s "
         "| received readings/s | received msgs/s | received / published |",

@@ -23,10 +23,10 @@ import orjson
 import websockets
 from sqlalchemy import text
 
-from dtwin.bench.report import machine_description, publish
 from dtwin.core.db import create_engine
 from dtwin.core.migrate import upgrade_sync
-from dtwin.devtools.servers import env_for, free_port, running, stop_processes
+from dtwin_devkit.bench.report import machine_description, publish
+from dtwin_devkit.servers import env_for, free_port, running, stop_processes
 from dtwin_pipeline.simulator.machines import MACHINE_TYPES
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")

@@ -1,7 +1,7 @@
-"""`python -m dtwin.bench.scoring`: the anomaly scoring engine alone, on a synthetic fleet (5,000 machines x 8
-sensors, one message per machine per second, batches of 5,000 messages like the consumer's): scoring
-readings/s, per-batch cost, state memory, and the backtest CLI's rows/s. Prints a Markdown section and appends
-it to `--out`."""
+"""`python -m dtwin_devkit.bench.scoring`: the anomaly scoring engine alone, on a synthetic fleet (5,000
+machines x 8 sensors, one message per machine per second, batches of 5,000 messages like the consumer's):
+scoring readings/s, per-batch cost, state memory, and the backtest CLI's rows/s. Prints a Markdown section and
+appends it to `--out`."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ import numpy as np
 from dtwin.anomalies.backtest import run_backtest
 from dtwin.anomalies.engine import ScoringEngine
 from dtwin.anomalies.type_model import fit_model
-from dtwin.bench.report import publish
 from dtwin.contracts.telemetry import Telemetry
+from dtwin_devkit.bench.report import publish
 
 TYPE = "bench_machine"
 SENSORS = tuple(f"s{i}" for i in range(8))
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         f"### Scoring engine run {now}",
         "",
         f"Machine: {platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}. "
-        f"`python -m dtwin.bench.scoring`: {m:,} machines x {f} sensors, batches of {m:,} messages "
+        f"`python -m dtwin_devkit.bench.scoring`: {m:,} machines x {f} sensors, batches of {m:,} messages "
         f"({m * f:,} readings), {args.warmup} warm-up batches, then the type model fitted and installed, "
         f"{args.batches} measured batches (~0.5% of machines spiking per batch). Took {elapsed:.0f} s.",
         "",

@@ -1,5 +1,5 @@
-"""`python -m dtwin.bench.detection`: anomaly detection quality against the simulator's ground-truth log.
-Runs the scenario files (data-pipeline/scenarios) for several seeds through exactly the streaming engine,
+"""`python -m dtwin_devkit.bench.detection`: anomaly detection quality against the simulator's ground-truth
+log. Runs the scenario files (data-pipeline/scenarios) for several seeds through exactly the streaming engine,
 after a healthy warm-up in which the type models are trained, and reports precision, recall, F1 and median
 detection delay per fault kind, plus false alarms of healthy machines. Prints Markdown; appends to `--out`."""
 
@@ -21,13 +21,13 @@ import orjson
 from dtwin.anomalies.engine import EngineConfig, ScoringEngine
 from dtwin.anomalies.evaluate import EvaluationReport, GroundTruthEvent, evaluate
 from dtwin.anomalies.type_model import fit_model
-from dtwin.bench.report import publish
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.machine_types.catalogue import catalogue_table
+from dtwin_devkit.bench.report import publish
 from dtwin_pipeline.simulator.fleet import Fleet
 from dtwin_pipeline.simulator.scenario import Scenario, load_scenario
 
-SCENARIO_DIR = Path(__file__).resolve().parents[4] / "data-pipeline" / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parents[5] / "data-pipeline" / "scenarios"
 T0 = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 # Faults that do not change what a sensor reads: the consumer drops duplicates and stale messages, a missing
 # reading or message is not a value. They are not detection targets; alarms they cause count as false alarms.
@@ -216,7 +216,7 @@ def markdown(
     lines = [
         f"### Anomaly detection vs ground truth, {now}",
         "",
-        f"`python -m dtwin.bench.detection`: scenarios {', '.join(by_scenario)} "
+        f"`python -m dtwin_devkit.bench.detection`: scenarios {', '.join(by_scenario)} "
         f"(data-pipeline/scenarios; `default` for {DEFAULT_DURATION_S / 3600:.0f} h), seeds = the file's "
         f"seed + 0..{len(seeds) - 1}, each after {warmup_s / 60:.0f} min of healthy warm-up (faults shifted; "
         "type models fitted inline every 10 min of stream time), scored in batches of 60 s by the streaming "

@@ -1,1 +1,0 @@
-"""Developer tooling shared by tests, `make dev` and `make bench` (not used by the running service)."""
