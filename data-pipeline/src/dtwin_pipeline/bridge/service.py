@@ -139,8 +139,9 @@ class Bridge:
         self._failure: BaseException | None = None
 
     # -------------------------------------------------------------------------------------------- intake
-    async def handle(self, topic: str, payload: bytes, mid: int | None = None) -> None:
-        """Route one MQTT message to Kafka; its MQTT ack (if `mid`) is sent once Kafka acknowledged it."""
+    async def handle(self, topic: str, payload: bytes, packet_id: int | None = None) -> None:
+        """Route one MQTT message to Kafka; its MQTT ack (for `packet_id`, the MQTT packet identifier, if
+        given) is sent once Kafka acknowledged it."""
         self.stats.received += 1
         kind = topic.rsplit("/", 1)[-1]
         self.metrics.received.labels(kind).inc()
@@ -163,8 +164,8 @@ class Bridge:
                 )
                 self.stats.forwarded += 1
                 self.metrics.forwarded.labels(self.cfg.topic_telemetry).inc()
-        if mid is not None:
-            self._track(fut, mid, topic, len(payload))
+        if packet_id is not None:
+            self._track(fut, packet_id, topic, len(payload))
 
     async def _reject(self, topic: str, payload: bytes, rej: Rejection, kind: str) -> asyncio.Future[Any]:
         self.stats.rejected += 1
@@ -188,7 +189,7 @@ class Bridge:
             done.set_exception(exc)  # refused at once: handled like a refused delivery (_track)
             return done
 
-    def _track(self, fut: asyncio.Future[Any], mid: int, topic: str, size: int) -> None:
+    def _track(self, fut: asyncio.Future[Any], packet_id: int, topic: str, size: int) -> None:
         self._inflight += 1
         self.metrics.inflight.set(self._inflight)
         client = self._client
@@ -212,7 +213,7 @@ class Bridge:
                     payload_bytes=size,
                 )
             if client is not None and client is self._client:
-                client._client.ack(mid, 1)
+                client._client.ack(packet_id, 1)
 
         fut.add_done_callback(done)
 

@@ -250,16 +250,18 @@ class Fleet:
             return make_ack(
                 str(hint or ""), version if isinstance(version, int) else 0, {}, {"message": parsed}, ts
             )
-        mid, version = parsed.machine_id, parsed.version
-        if mid not in self.targets:
-            return make_ack(mid, version, {}, {"machine_id": f"unknown machine {mid!r}"}, ts)
+        machine_id, version = parsed.machine_id, parsed.version
+        if machine_id not in self.targets:
+            return make_ack(machine_id, version, {}, {"machine_id": f"unknown machine {machine_id!r}"}, ts)
         with self._lock:
-            last = self._versions.get(mid)
+            last = self._versions.get(machine_id)
             if last is not None and version == last:
-                return dict(self._last_ack[mid])
+                return dict(self._last_ack[machine_id])
             if last is not None and version < last:
-                return make_ack(mid, version, {}, {"version": f"stale version {version}; {last} applied"}, ts)
-            target = self.targets[mid]
+                return make_ack(
+                    machine_id, version, {}, {"version": f"stale version {version}; {last} applied"}, ts
+                )
+            target = self.targets[machine_id]
             group = self.groups[target.group]
             applied: dict[str, Any] = {}
             rejected: dict[str, str] = {}
@@ -278,9 +280,9 @@ class Fleet:
                     group.fleet.sp[name][target.index] = float(value)
             if applied:
                 group.reported[target.index] = {**group.reported[target.index], **applied}
-            ack = make_ack(mid, version, applied, rejected, ts)
-            self._versions[mid] = version
-            self._last_ack[mid] = ack
+            ack = make_ack(machine_id, version, applied, rejected, ts)
+            self._versions[machine_id] = version
+            self._last_ack[machine_id] = ack
             return dict(ack)
 
     def desired(self, machine_id: str, settings: Mapping[str, Any], version: int) -> dict[str, Any]:

@@ -80,7 +80,7 @@ class PahoMqtt:
         if not self._closing:
             log.warning("simulator_mqtt_disconnected", reason=str(reason))
 
-    def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+    def _on_publish(self, client: Any, userdata: Any, packet_id: int, reason: Any, props: Any) -> None:
         self.acked += 1  # only this thread writes it
         if self.published - self.acked < self.max_outstanding // 2:
             with self._acked_cond:

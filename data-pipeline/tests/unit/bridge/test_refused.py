@@ -38,8 +38,8 @@ class AckRecorder:
         self.acked: list[int] = []
         self._client = self
 
-    def ack(self, mid: int, qos: int) -> None:
-        self.acked.append(mid)
+    def ack(self, packet_id: int, qos: int) -> None:
+        self.acked.append(packet_id)
 
 
 @pytest.mark.parametrize("at_once", [True, False])
@@ -47,7 +47,7 @@ async def test_a_refused_dead_letter_is_acknowledged_and_the_bridge_goes_on(at_o
     bridge = Bridge(BridgeConfig(), bus=RefusingBus(MessageSizeTooLargeError(), at_once=at_once))
     client = AckRecorder()
     bridge._client = client  # type: ignore[assignment]
-    await bridge.handle("plant/s1/l1/p1/telemetry", b"\x00" * 800_000, mid=7)
+    await bridge.handle("plant/s1/l1/p1/telemetry", b"\x00" * 800_000, packet_id=7)
     await asyncio.sleep(0)  # the delivery callbacks
     assert client.acked == [7] and bridge._failure is None
     assert bridge.metrics.refused._value.get() == 1  # type: ignore[attr-defined]
@@ -58,6 +58,6 @@ async def test_an_unavailable_kafka_leaves_the_message_for_redelivery() -> None:
     bridge = Bridge(BridgeConfig(), bus=RefusingBus(KafkaConnectionError(), at_once=False))
     client = AckRecorder()
     bridge._client = client  # type: ignore[assignment]
-    await bridge.handle("plant/s1/l1/p1/telemetry", b"not json", mid=8)
+    await bridge.handle("plant/s1/l1/p1/telemetry", b"not json", packet_id=8)
     await asyncio.sleep(0)
     assert client.acked == [] and isinstance(bridge._failure, KafkaConnectionError)

@@ -24,10 +24,10 @@ def _mean(msgs: list[dict], machine: str, sensor: str, lo: float, hi: float) -> 
 def _twins(tname: str, kind: str, start: float = 20, end: float = 1100, **params: float):
     """(machine id, healthy stream, faulted stream); thermal time constants are 5-20 min, so the runs are
     long enough for temperatures to respond."""
-    mid = f"{MACHINE_TYPES[tname].prefix}-0001"
-    spec = FaultSpec(kind=kind, machine=mid, start_s=start, end_s=end, params=dict(params))  # type: ignore[arg-type]
+    machine_id = f"{MACHINE_TYPES[tname].prefix}-0001"
+    spec = FaultSpec(kind=kind, machine=machine_id, start_s=start, end_s=end, params=dict(params))  # type: ignore[arg-type]
     n, dt = 240, 5.0  # 1,200 simulated seconds
-    return mid, stream(one_type(tname, n=2), n, dt), stream(one_type(tname, n=2, faults=[spec]), n, dt)
+    return machine_id, stream(one_type(tname, n=2), n, dt), stream(one_type(tname, n=2, faults=[spec]), n, dt)
 
 
 def test_current_follows_load_across_a_pump_fleet() -> None:
@@ -50,23 +50,26 @@ def test_current_follows_load_across_a_pump_fleet() -> None:
     ],
 )
 def test_bearing_wear_raises_vibration_and_temperature(tname: str, temperature: str) -> None:
-    mid, healthy, worn = _twins(tname, "bearing_wear", severity=0.8)
+    machine_id, healthy, worn = _twins(tname, "bearing_wear", severity=0.8)
     # the end of the ramp, where wear is close to its severity
     assert (
-        _mean(worn, mid, "vibration_mm_s", 1000, 1100)
-        > _mean(healthy, mid, "vibration_mm_s", 1000, 1100) + 2.0
+        _mean(worn, machine_id, "vibration_mm_s", 1000, 1100)
+        > _mean(healthy, machine_id, "vibration_mm_s", 1000, 1100) + 2.0
     )
-    assert _mean(worn, mid, temperature, 1000, 1100) > _mean(healthy, mid, temperature, 1000, 1100) + 3.0
+    assert (
+        _mean(worn, machine_id, temperature, 1000, 1100)
+        > _mean(healthy, machine_id, temperature, 1000, 1100) + 3.0
+    )
     # before the fault starts the twins are identical
-    before_h = {ts: v for ts, v in series(healthy, mid, "vibration_mm_s").items() if elapsed(ts) < 20}
-    before_w = {ts: v for ts, v in series(worn, mid, "vibration_mm_s").items() if elapsed(ts) < 20}
+    before_h = {ts: v for ts, v in series(healthy, machine_id, "vibration_mm_s").items() if elapsed(ts) < 20}
+    before_w = {ts: v for ts, v in series(worn, machine_id, "vibration_mm_s").items() if elapsed(ts) < 20}
     assert len(before_h) == 4 and before_w == before_h
 
 
 def test_gearbox_wear_sheds_particles_into_the_oil() -> None:
-    mid, healthy, worn = _twins("gearbox", "bearing_wear", severity=0.8)
-    assert _mean(worn, mid, "oil_particles_ppm", 1000, 1100) > 3 * _mean(
-        healthy, mid, "oil_particles_ppm", 1000, 1100
+    machine_id, healthy, worn = _twins("gearbox", "bearing_wear", severity=0.8)
+    assert _mean(worn, machine_id, "oil_particles_ppm", 1000, 1100) > 3 * _mean(
+        healthy, machine_id, "oil_particles_ppm", 1000, 1100
     )
 
 
@@ -83,48 +86,59 @@ def test_gearbox_wear_sheds_particles_into_the_oil() -> None:
     ],
 )
 def test_fouling_raises_pressure_drop_or_lowers_transfer(tname: str, up: str, down: str | None) -> None:
-    mid, healthy, fouled = _twins(tname, "fouling", severity=0.8)
-    assert _mean(fouled, mid, up, 1000, 1100) > _mean(healthy, mid, up, 1000, 1100) * 1.05
+    machine_id, healthy, fouled = _twins(tname, "fouling", severity=0.8)
+    assert _mean(fouled, machine_id, up, 1000, 1100) > _mean(healthy, machine_id, up, 1000, 1100) * 1.05
     if down is not None:
-        assert _mean(fouled, mid, down, 1000, 1100) < _mean(healthy, mid, down, 1000, 1100) * 0.97
+        assert (
+            _mean(fouled, machine_id, down, 1000, 1100) < _mean(healthy, machine_id, down, 1000, 1100) * 0.97
+        )
 
 
 def test_heat_exchanger_fouling_raises_the_hot_outlet_temperature() -> None:
-    mid, healthy, fouled = _twins("heat_exchanger", "fouling", severity=0.9)
-    hot_h = _mean(healthy, mid, "hot_outlet_temperature_c", 1000, 1100)
-    assert _mean(fouled, mid, "hot_outlet_temperature_c", 1000, 1100) > hot_h + 3.0
+    machine_id, healthy, fouled = _twins("heat_exchanger", "fouling", severity=0.9)
+    hot_h = _mean(healthy, machine_id, "hot_outlet_temperature_c", 1000, 1100)
+    assert _mean(fouled, machine_id, "hot_outlet_temperature_c", 1000, 1100) > hot_h + 3.0
 
 
 @pytest.mark.parametrize(
     ("tname", "pressure"), [("air_compressor", "flow_m3_h"), ("hydraulic_press", "pump_current_a")]
 )
 def test_leak_makes_the_machine_work_harder(tname: str, pressure: str) -> None:
-    mid, healthy, leaking = _twins(tname, "leak", severity=0.6)
-    assert _mean(leaking, mid, pressure, 30, 1100) > _mean(healthy, mid, pressure, 30, 1100) * 1.05
+    machine_id, healthy, leaking = _twins(tname, "leak", severity=0.6)
+    assert (
+        _mean(leaking, machine_id, pressure, 30, 1100) > _mean(healthy, machine_id, pressure, 30, 1100) * 1.05
+    )
 
 
 def test_leak_drops_pump_discharge_pressure() -> None:
-    mid, healthy, leaking = _twins("centrifugal_pump", "leak", severity=0.5)
-    assert _mean(leaking, mid, "pressure_bar", 30, 1100) < 0.85 * _mean(
-        healthy, mid, "pressure_bar", 30, 1100
+    machine_id, healthy, leaking = _twins("centrifugal_pump", "leak", severity=0.5)
+    assert _mean(leaking, machine_id, "pressure_bar", 30, 1100) < 0.85 * _mean(
+        healthy, machine_id, "pressure_bar", 30, 1100
     )
 
 
 def test_seizure_stops_the_shaft_and_draws_stall_current() -> None:
-    mid, healthy, seized = _twins("induction_motor", "seizure")
-    assert _mean(seized, mid, "speed_rpm", 25, 1100) < 10
-    assert _mean(seized, mid, "current_a", 25, 1100) > _mean(healthy, mid, "current_a", 25, 1100) + 60
+    machine_id, healthy, seized = _twins("induction_motor", "seizure")
+    assert _mean(seized, machine_id, "speed_rpm", 25, 1100) < 10
     assert (
-        _mean(seized, mid, "temperature_c", 1000, 1100)
-        > _mean(healthy, mid, "temperature_c", 1000, 1100) + 10
+        _mean(seized, machine_id, "current_a", 25, 1100)
+        > _mean(healthy, machine_id, "current_a", 25, 1100) + 60
+    )
+    assert (
+        _mean(seized, machine_id, "temperature_c", 1000, 1100)
+        > _mean(healthy, machine_id, "temperature_c", 1000, 1100) + 10
     )
 
 
 def test_misalignment_raises_conveyor_current_and_vibration() -> None:
-    mid, healthy, bad = _twins("conveyor", "misalignment", severity=0.8)
-    assert _mean(bad, mid, "current_a", 1000, 1100) > _mean(healthy, mid, "current_a", 1000, 1100) + 3
+    machine_id, healthy, bad = _twins("conveyor", "misalignment", severity=0.8)
     assert (
-        _mean(bad, mid, "vibration_mm_s", 1000, 1100) > _mean(healthy, mid, "vibration_mm_s", 1000, 1100) + 1
+        _mean(bad, machine_id, "current_a", 1000, 1100)
+        > _mean(healthy, machine_id, "current_a", 1000, 1100) + 3
+    )
+    assert (
+        _mean(bad, machine_id, "vibration_mm_s", 1000, 1100)
+        > _mean(healthy, machine_id, "vibration_mm_s", 1000, 1100) + 1
     )
 
 
