@@ -422,6 +422,37 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AnalyticsChange
+         * @description New health (0-100), anomaly score (0-1) and maintenance strategy (`None`: none).
+         */
+        AnalyticsChange: {
+            anomaly_score: number | null;
+            health: number | null;
+            id: string;
+            /** @enum {unknown} */
+            kind: "analytics";
+            strategy: string | null;
+        };
+        /**
+         * AnomalyEventChange
+         * @description An anomaly episode as stored (`GET /api/v1/anomalies` items); `kind` is the anomaly's kind.
+         */
+        AnomalyEventChange: {
+            detector: string;
+            explanation: {
+                [key: string]: unknown;
+            }[];
+            id: number;
+            kind: string;
+            machine_id: string;
+            machine_type: string;
+            peak_score: number;
+            score: number;
+            started_at: string;
+            threshold: number;
+            ts: string;
+        };
         /** AnomalyEventRead */
         AnomalyEventRead: {
             /** Detector */
@@ -474,6 +505,22 @@ export interface components {
             attributes: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * CommandState
+         * @description The newest command's outcome on a whole twin.
+         */
+        CommandState: {
+            applied: {
+                [key: string]: unknown;
+            };
+            rejected: {
+                [key: string]: string;
+            };
+            /** @enum {unknown} */
+            status: "accepted" | "awaiting_placement" | "partial" | "pending" | "rejected" | "undelivered";
+            ts: string | null;
+            version: number;
         };
         /**
          * CommandStatus
@@ -549,6 +596,21 @@ export interface components {
              * @default []
              */
             sensors: string[];
+        };
+        /**
+         * DecisionChange
+         * @description A maintenance decision as stored (`GET /api/v1/machines/{id}/decisions` items).
+         */
+        DecisionChange: {
+            confidence: number;
+            id: number;
+            machine_id: string;
+            opportunity: number;
+            reasons: string[];
+            risk: number;
+            stability: number;
+            strategy: string;
+            ts: string;
         };
         /** DecisionList */
         DecisionList: {
@@ -876,6 +938,40 @@ export interface components {
             /** Value */
             value: number;
         };
+        /** RemovedChange */
+        RemovedChange: {
+            id: string;
+            /** @enum {unknown} */
+            kind: "removed";
+        };
+        /**
+         * ReportedChange
+         * @description What telemetry changed: only the readings/reported settings that changed; placement when it is news.
+         */
+        ReportedChange: {
+            id: string;
+            /** @enum {unknown} */
+            kind: "reported";
+            last_seen: string;
+            /** @default null */
+            line: string | null;
+            /** @default null */
+            machine_type: string | null;
+            /** @enum {unknown} */
+            quality: "bad" | "good" | "uncertain";
+            /** @default {} */
+            readings: {
+                [key: string]: number;
+            };
+            /** @default {} */
+            reported: {
+                [key: string]: unknown;
+            };
+            /** @default null */
+            site: string | null;
+            ts: string;
+            version: number;
+        };
         /**
          * SensorSpec
          * @description One sensor of a machine type: its reading name as sent in telemetry, its unit, an optional label
@@ -1040,6 +1136,15 @@ export interface components {
                 [key: string]: components["schemas"]["ValueAt"];
             };
         };
+        /** StatusChange */
+        StatusChange: {
+            id: string;
+            /** @enum {unknown} */
+            kind: "status";
+            last_seen: string | null;
+            /** @enum {unknown} */
+            status: "offline" | "online" | "stale";
+        };
         /**
          * StreamFilterModel
          * @description All given conditions must match; an empty filter matches every machine.
@@ -1139,92 +1244,7 @@ export interface components {
              */
             type: "subscribe";
         };
-        /**
-         * TwinChange
-         * @description One change of one twin. `reported`: ts, quality, last_seen and only the changed readings/reported
-         *     settings; `analytics`: health, anomaly_score, strategy; `status`: the new status; `twin`: the whole twin
-         *     (every TwinRead field); `removed`: the twin was deleted.
-         */
-        TwinChange: {
-            /**
-             * Anomaly Score
-             * @default null
-             */
-            anomaly_score: number | null;
-            /**
-             * Health
-             * @default null
-             */
-            health: number | null;
-            /** Id */
-            id: string;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "reported" | "analytics" | "status" | "twin" | "removed";
-            /**
-             * Last Seen
-             * @default null
-             */
-            last_seen: string | null;
-            /**
-             * Line
-             * @default null
-             */
-            line: string | null;
-            /**
-             * Machine Type
-             * @default null
-             */
-            machine_type: string | null;
-            /**
-             * Quality
-             * @default null
-             */
-            quality: ("good" | "uncertain" | "bad") | null;
-            /**
-             * Readings
-             * @default null
-             */
-            readings: {
-                [key: string]: number;
-            } | null;
-            /**
-             * Reported
-             * @default null
-             */
-            reported: {
-                [key: string]: unknown;
-            } | null;
-            /**
-             * Site
-             * @default null
-             */
-            site: string | null;
-            /**
-             * Status
-             * @default null
-             */
-            status: ("online" | "stale" | "offline") | null;
-            /**
-             * Strategy
-             * @default null
-             */
-            strategy: string | null;
-            /**
-             * Ts
-             * @default null
-             */
-            ts: string | null;
-            /**
-             * Version
-             * @default null
-             */
-            version: number | null;
-        } & {
-            [key: string]: unknown;
-        };
+        TwinChange: components["schemas"]["ReportedChange"] | components["schemas"]["WholeTwinChange"] | components["schemas"]["AnalyticsChange"] | components["schemas"]["StatusChange"] | components["schemas"]["RemovedChange"];
         /**
          * TwinCreate
          * @description Register a machine ahead of its first telemetry.
@@ -1392,7 +1412,7 @@ export interface components {
         /** UpdateMessage */
         UpdateMessage: {
             /** Items */
-            items: components["schemas"]["TwinChange"][] | components["schemas"]["AnomalyEventRead"][] | components["schemas"]["DecisionRead"][] | components["schemas"]["SeriesAppend"][];
+            items: components["schemas"]["TwinChange"][] | components["schemas"]["AnomalyEventChange"][] | components["schemas"]["DecisionChange"][] | components["schemas"]["SeriesAppend"][];
             /** Replay */
             replay: boolean;
             /** Seq */
@@ -1415,6 +1435,47 @@ export interface components {
             /** Value */
             value: number;
         };
+        /**
+         * WholeTwinChange
+         * @description The whole twin as stored (every member present, `None` where unset). `status_known` is the last status
+         *     the change log recorded; readers derive the live status from `last_seen`.
+         */
+        WholeTwinChange: {
+            anomaly_score: number | null;
+            attributes: {
+                [key: string]: unknown;
+            };
+            command: components["schemas"]["CommandState"] | null;
+            created_at: string | null;
+            delta: {
+                [key: string]: unknown;
+            };
+            desired: {
+                [key: string]: unknown;
+            };
+            desired_version: number;
+            health: number | null;
+            id: string;
+            /** @enum {unknown} */
+            kind: "twin";
+            last_seen: string | null;
+            line: string | null;
+            machine_type: string;
+            /** @enum {unknown} */
+            quality: "bad" | "good" | "uncertain";
+            readings: {
+                [key: string]: number;
+            };
+            reported: {
+                [key: string]: unknown;
+            };
+            site: string | null;
+            status_known: string | null;
+            strategy: string | null;
+            ts: string | null;
+            updated_at: string | null;
+            version: number;
+        };
         WsClientMessage: components["schemas"]["SubscribeMessage"] | components["schemas"]["UnsubscribeMessage"] | components["schemas"]["PingMessage"];
         WsServerMessage: components["schemas"]["HelloMessage"] | components["schemas"]["SubscribedMessage"] | components["schemas"]["UnsubscribedMessage"] | components["schemas"]["SnapshotMessage"] | components["schemas"]["UpdateMessage"] | components["schemas"]["HeartbeatMessage"] | components["schemas"]["PongMessage"] | components["schemas"]["ErrorMessage"];
     };
@@ -1424,12 +1485,16 @@ export interface components {
     headers: never;
     pathItems: never;
 }
+export type AnalyticsChange = components['schemas']['AnalyticsChange'];
+export type AnomalyEventChange = components['schemas']['AnomalyEventChange'];
 export type AnomalyEventRead = components['schemas']['AnomalyEventRead'];
 export type AnomalyList = components['schemas']['AnomalyList'];
 export type AttributesUpdate = components['schemas']['AttributesUpdate'];
+export type CommandState = components['schemas']['CommandState'];
 export type CommandStatus = components['schemas']['CommandStatus'];
 export type ConsumerCounters = components['schemas']['ConsumerCounters'];
 export type CorrelationsRead = components['schemas']['CorrelationsRead'];
+export type DecisionChange = components['schemas']['DecisionChange'];
 export type DecisionList = components['schemas']['DecisionList'];
 export type DecisionRead = components['schemas']['DecisionRead'];
 export type DesiredState = components['schemas']['DesiredState'];
@@ -1449,6 +1514,8 @@ export type ProblemDetails = components['schemas']['ProblemDetails'];
 export type Readiness = components['schemas']['Readiness'];
 export type ReadingList = components['schemas']['ReadingList'];
 export type ReadingRead = components['schemas']['ReadingRead'];
+export type RemovedChange = components['schemas']['RemovedChange'];
+export type ReportedChange = components['schemas']['ReportedChange'];
 export type SensorSpec = components['schemas']['SensorSpec'];
 export type Series = components['schemas']['Series'];
 export type SeriesAppend = components['schemas']['SeriesAppend'];
@@ -1456,6 +1523,7 @@ export type SeriesPoints = components['schemas']['SeriesPoints'];
 export type SeriesSpec = components['schemas']['SeriesSpec'];
 export type SnapshotMessage = components['schemas']['SnapshotMessage'];
 export type StateAt = components['schemas']['StateAt'];
+export type StatusChange = components['schemas']['StatusChange'];
 export type StreamFilterModel = components['schemas']['StreamFilterModel'];
 export type SubscribedMessage = components['schemas']['SubscribedMessage'];
 export type SubscribeMessage = components['schemas']['SubscribeMessage'];
@@ -1469,6 +1537,7 @@ export type UnsubscribedMessage = components['schemas']['UnsubscribedMessage'];
 export type UnsubscribeMessage = components['schemas']['UnsubscribeMessage'];
 export type UpdateMessage = components['schemas']['UpdateMessage'];
 export type ValueAt = components['schemas']['ValueAt'];
+export type WholeTwinChange = components['schemas']['WholeTwinChange'];
 export type WsClientMessage = components['schemas']['WsClientMessage'];
 export type WsServerMessage = components['schemas']['WsServerMessage'];
 export type $defs = Record<string, never>;

@@ -51,32 +51,20 @@ export type WsServerMessage =
   | PongMessage
   | ErrorMessage;
 
-type GeneratedChange = Schemas['TwinChange'];
-export type TwinChangeKind = GeneratedChange['kind'];
-type ChangeField =
-  | 'version'
-  | 'machine_type'
-  | 'site'
-  | 'line'
-  | 'ts'
-  | 'last_seen'
-  | 'quality'
-  | 'readings'
-  | 'reported'
-  | 'health'
-  | 'anomaly_score'
-  | 'strategy'
-  | 'status';
-
-/** An update item of the `twins` stream: only what changed (kind `twin`: every TwinRead field). */
-export type TwinChange = Pick<GeneratedChange, 'id' | 'kind'> & {
-  [P in ChangeField]?: Exclude<GeneratedChange[P], null>;
-} & {
-  /** Sent should the server start to carry the delta with reported changes. */
-  delta?: Record<string, unknown>;
-  /** Nested whole twin, should a server send it that way. */
-  twin?: Twin;
-};
+/** A partial change: `kind` and `id` always, the rest only when the change (or its projection) carries it. */
+type Partial_<T extends { kind: unknown; id: unknown }> = Pick<T, 'kind' | 'id'> &
+  Partial<Omit<T, 'kind' | 'id'>>;
+/** What telemetry changed (only changed readings/settings; placement when it is news). */
+export type ReportedChange = Partial_<Schemas['ReportedChange']>;
+/** The whole twin as stored (`status_known`: the last status recorded). */
+export type WholeTwinChange = Schemas['WholeTwinChange'];
+export type AnalyticsChange = Partial_<Schemas['AnalyticsChange']>;
+export type StatusChange = Partial_<Schemas['StatusChange']>;
+export type RemovedChange = Schemas['RemovedChange'];
+/** An update item of the `twins` stream (the change-stream contract, `dtwin.contracts.changes`). */
+export type TwinChange =
+  ReportedChange | WholeTwinChange | AnalyticsChange | StatusChange | RemovedChange;
+export type TwinChangeKind = TwinChange['kind'];
 
 /** Item types of each stream: snapshot items, update items. */
 export interface StreamItems {

@@ -305,7 +305,7 @@ describe('RealtimeSocket', () => {
     // Exactly the missed changes, in order, marked as replay: no snapshot, nothing lost.
     const missed: TwinChange[] = [
       makeUpdate({ version: 12, readings: { temperature_c: 64 } }),
-      { id: 'fan-0002', version: 12, kind: 'analytics', health: 55, anomaly_score: 0.7 },
+      { id: 'fan-0002', kind: 'analytics', health: 55, anomaly_score: 0.7 },
       makeUpdate({ version: 13, readings: { vibration_mm_s: 4.2 } }),
     ];
     again.receive({ type: 'update', sub: 'fleet', seq: 150, replay: true, items: missed });

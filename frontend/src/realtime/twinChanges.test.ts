@@ -1,5 +1,5 @@
 import type { Twin } from '../api/types';
-import { makeTwin, makeUpdate } from '../testing/sampleData';
+import { makeTwin, makeUpdate, wholeTwinChange } from '../testing/sampleData';
 import type { TwinChange } from './messages';
 import { applyTwinChange, applyTwinChanges } from './twinChanges';
 
@@ -34,14 +34,14 @@ describe('applyTwinChange', () => {
     const twins = new Map([['pump-0001', makeTwin()]]);
     const changes: TwinChange[] = [
       makeUpdate({ version: 11, readings: { temperature_c: 70, pressure_bar: 5 } }),
-      { id: 'pump-0001', version: 12, kind: 'analytics', health: 60, anomaly_score: 0.5 },
+      { id: 'pump-0001', kind: 'analytics', health: 60, anomaly_score: 0.5 },
       makeUpdate({ version: 13, readings: { temperature_c: 71 } }),
-      { id: 'pump-0001', version: 14, kind: 'analytics', strategy: 'defensive' },
+      { id: 'pump-0001', kind: 'analytics', strategy: 'defensive' },
     ];
     const touched = applyTwinChanges(twins, changes);
     expect([...touched]).toEqual(['pump-0001']);
     expect(twins.get('pump-0001')).toMatchObject({
-      version: 14,
+      version: 13, // analytics changes carry no version
       readings: { temperature_c: 71, pressure_bar: 5, flow_m3_h: 120.4 },
       health: 60,
       anomaly_score: 0.5,
@@ -64,13 +64,17 @@ describe('applyTwinChange', () => {
     expect(done?.delta).toEqual({});
   });
 
-  it('applies status changes', () => {
+  it('applies status changes; their last_seen only when newer', () => {
     const twin = makeTwin();
     // As the status watcher sends them: no version, the new status and when it was last heard from.
-    const last_seen = '2026-11-23T09:59:00Z';
+    const last_seen = '2026-11-23T10:01:00.000Z';
     expect(
       applyTwinChange(twin, { id: twin.id, kind: 'status', status: 'stale', last_seen }),
     ).toMatchObject({ status: 'stale', last_seen, readings: twin.readings });
+    const older = '2026-11-23T09:59:00.000Z'; // read before the twin's newest telemetry landed
+    expect(
+      applyTwinChange(twin, { id: twin.id, kind: 'status', status: 'online', last_seen: older }),
+    ).toMatchObject({ status: 'online', last_seen: twin.last_seen });
   });
 
   it('ignores changes older than the twin', () => {
@@ -78,18 +82,27 @@ describe('applyTwinChange', () => {
     expect(applyTwinChange(twin, makeUpdate({ version: 19 }))).toBe(twin);
   });
 
-  it('replaces the twin on kind twin (nested or inline) and deletes on removed', () => {
+  it('replaces the twin on kind twin unless the twin held is newer, and deletes on removed', () => {
     const twin = makeTwin();
-    const whole = makeTwin({ version: 30, desired: { mode: 'standby' }, desired_version: 2 });
-    expect(applyTwinChange(twin, { id: twin.id, version: 30, kind: 'twin', twin: whole })).toBe(
-      whole,
-    );
-    expect(
-      applyTwinChange(twin, { ...whole, kind: 'twin' } as unknown as TwinChange),
-    ).toMatchObject({ desired_version: 2 });
+    const whole = wholeTwinChange({
+      version: 30,
+      desired: { mode: 'standby' },
+      desired_version: 2,
+    });
+    expect(applyTwinChange(twin, whole)).toMatchObject({ version: 30, desired_version: 2 });
+    expect(applyTwinChange(makeTwin({ version: 31 }), whole)?.version).toBe(31);
+    // the status is the one the server recorded
+    expect(applyTwinChange(twin, { ...whole, status_known: 'stale' })?.status).toBe('stale');
     const twins = new Map([[twin.id, twin]]);
-    applyTwinChanges(twins, [{ id: twin.id, version: 31, kind: 'removed' }]);
+    applyTwinChanges(twins, [{ id: twin.id, kind: 'removed' }]);
     expect(twins.size).toBe(0);
+  });
+
+  it('skips a reported change of the version already held', () => {
+    const twin = makeTwin({ version: 11 });
+    expect(applyTwinChange(twin, makeUpdate({ version: 11, readings: { temperature_c: 1 } }))).toBe(
+      twin,
+    );
   });
 
   it('adds a machine first seen through a whole-twin change, not through a partial one', () => {
@@ -99,9 +112,7 @@ describe('applyTwinChange', () => {
       { id: 'new-0001', kind: 'analytics', health: 50 },
     ]);
     expect(twins.size).toBe(0);
-    applyTwinChanges(twins, [
-      { id: 'new-0001', version: 1, kind: 'twin', twin: makeTwin({ id: 'new-0001' }) },
-    ]);
+    applyTwinChanges(twins, [wholeTwinChange({ id: 'new-0001', version: 1 })]);
     expect(twins.has('new-0001')).toBe(true);
   });
 

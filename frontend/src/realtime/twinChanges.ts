@@ -1,19 +1,16 @@
 // Merge semantics of the `twins` stream (docs/api.md): snapshot items replace, update items
-// (`TwinChange`) merge in order, later values win, `readings`/`reported` merge per key.
+// (`TwinChange`, the change-stream contract) merge in order by `applyTwinChange`.
 import type { Twin } from '../api/types';
-import { isTwin, type TwinChange } from './messages';
+import type { ReportedChange, TwinChange, WholeTwinChange } from './messages';
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const STATUSES: readonly Twin['status'][] = ['online', 'stale', 'offline'];
 
-/** The whole twin carried by a `kind: "twin"` change, nested or inline. */
-function wholeTwin(change: TwinChange): Twin | null {
-  if (isTwin(change.twin)) return change.twin;
-  if (isTwin(change)) {
-    const { kind: _kind, twin: _twin, ...rest } = change;
-    return rest;
-  }
-  return null;
+/** The twin a `kind: "twin"` change carries, shaped as the API's twin: its status is the last one recorded
+ * (`status_known`), else the one held. */
+function wholeTwin(change: WholeTwinChange, held: Twin | undefined): Twin {
+  const { kind: _kind, status_known: known, ...rest } = change;
+  const recorded = STATUSES.find((s) => s === known);
+  return { ...rest, status: recorded ?? held?.status ?? 'offline' };
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -37,8 +34,8 @@ export function computeDelta(twin: Twin): Twin['delta'] {
  * A twin first seen through telemetry: its first `reported` change carries its placement (which
  * later ones carry only when the machine moves). Everything else starts empty, as the server's.
  */
-function firstSeen(change: TwinChange): Twin | undefined {
-  if (change.kind !== 'reported' || change.machine_type === undefined) return undefined;
+function firstSeen(change: ReportedChange): Twin | undefined {
+  if (change.machine_type == null) return undefined;
   const seen = change.last_seen ?? null;
   return {
     id: change.id,
@@ -62,47 +59,69 @@ function firstSeen(change: TwinChange): Twin | undefined {
 }
 
 /**
- * Applies one change to a twin. Returns the new twin (a new object when anything changed), the same
- * twin when the change is older than it (by `version`), `undefined` when there is no twin to
- * apply a partial change to (and it is not a machine's first), and `null` when the twin was
- * removed.
+ * Applies one change to a twin: THE merge rule of the `twins` stream, the same as the backend's
+ * (`dtwin.twins.view.apply_change`; the golden fixtures in backend/tests/golden/changes hold both to it).
+ * Returns the new twin (a new object when anything changed), the same twin when the change is already
+ * reflected, `undefined` when there is no twin to apply a partial change to (and it is not a machine's
+ * first), and `null` when the twin was removed.
+ *
+ * - `removed`: no twin.
+ * - `twin`: the whole twin replaces the one held unless that one is newer (version greater).
+ * - `reported`: applies only over an older version (equal: already reflected); readings and reported
+ *   settings merge per key, present members replace; a twin not known here starts from it only when it
+ *   carries the placement; the delta is recomputed.
+ * - `analytics`, `status`: carry no version; apply to a twin that is known (a status's `last_seen` only when
+ *   it is newer than the one held).
  */
 export function applyTwinChange(
   twin: Twin | undefined,
   change: TwinChange,
 ): Twin | null | undefined {
-  if (change.kind === 'removed') return null;
-  if (twin && typeof change.version === 'number' && change.version < twin.version) return twin;
-  if (change.kind === 'twin') return wholeTwin(change) ?? twin;
-  const base = twin ?? firstSeen(change);
-  if (!base) return undefined;
-  const next: Twin = { ...base };
-  if (typeof change.version === 'number') next.version = Math.max(base.version, change.version);
-  if (change.kind === 'reported') {
-    if (change.ts !== undefined) next.ts = change.ts;
-    if (change.quality !== undefined) next.quality = change.quality;
-    if (change.last_seen !== undefined) next.last_seen = change.last_seen;
-    // Placement rides on a change only when it is news (a machine that moved).
-    if (change.machine_type !== undefined) next.machine_type = change.machine_type;
-    if (change.site !== undefined) next.site = change.site;
-    if (change.line !== undefined) next.line = change.line;
-    if (change.readings) next.readings = { ...base.readings, ...change.readings };
-    if (change.reported) next.reported = { ...base.reported, ...change.reported };
-    if (isRecord(change.delta)) next.delta = change.delta;
-    else if (Object.keys(base.desired).length > 0) next.delta = computeDelta(next);
-    // A machine that reports is online (the status watcher confirms with a `twin` change).
-    if (base.status !== 'online') next.status = 'online';
-  } else if (change.kind === 'status') {
-    if (change.status) next.status = change.status;
-    if (change.last_seen !== undefined) next.last_seen = change.last_seen;
-  } else if (change.kind === 'analytics') {
-    if (change.health !== undefined) next.health = change.health;
-    if (change.anomaly_score !== undefined) next.anomaly_score = change.anomaly_score;
-    if (change.strategy !== undefined) next.strategy = change.strategy;
-  } else {
-    return twin;
+  switch (change.kind) {
+    case 'removed':
+      return null;
+    case 'twin':
+      if (twin && change.version < twin.version) return twin;
+      return wholeTwin(change, twin);
+    case 'reported': {
+      const base = twin ?? firstSeen(change);
+      if (!base) return undefined;
+      if (typeof change.version === 'number' && change.version <= base.version) return base;
+      const next: Twin = { ...base };
+      if (typeof change.version === 'number') next.version = change.version;
+      if (change.ts !== undefined) next.ts = change.ts;
+      if (change.quality !== undefined) next.quality = change.quality;
+      if (change.last_seen !== undefined) next.last_seen = next.updated_at = change.last_seen;
+      // Placement rides on a change only when it is news (a new twin, a machine that moved).
+      if (change.machine_type != null) next.machine_type = change.machine_type;
+      if (change.site != null) next.site = change.site;
+      if (change.line != null) next.line = change.line;
+      if (change.readings) next.readings = { ...base.readings, ...change.readings };
+      if (change.reported) next.reported = { ...base.reported, ...change.reported };
+      if (Object.keys(base.desired).length > 0) next.delta = computeDelta(next);
+      // A machine that reports is online (the status watcher confirms with a `status` change).
+      if (base.status !== 'online') next.status = 'online';
+      return next;
+    }
+    case 'analytics': {
+      if (!twin) return undefined;
+      const next: Twin = { ...twin };
+      if (change.health !== undefined) next.health = change.health;
+      if (change.anomaly_score !== undefined) next.anomaly_score = change.anomaly_score;
+      if (change.strategy !== undefined) next.strategy = change.strategy;
+      return next;
+    }
+    case 'status': {
+      if (!twin) return undefined;
+      const next: Twin = { ...twin };
+      if (change.status) next.status = change.status;
+      const seen = change.last_seen;
+      if (seen != null && (next.last_seen == null || seen > next.last_seen)) next.last_seen = seen;
+      return next;
+    }
+    default:
+      return twin;
   }
-  return next;
 }
 
 /** Applies changes in order to a map of twins, in place; returns the ids that changed. */

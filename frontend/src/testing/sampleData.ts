@@ -8,7 +8,7 @@ import type {
   Twin,
   TwinList,
 } from '../api/types';
-import type { TwinChange } from '../realtime/messages';
+import type { ReportedChange, WholeTwinChange } from '../realtime/messages';
 
 /** The fixed "now" of the samples: every twin was last seen shortly before it. */
 export const SAMPLE_NOW = Date.parse('2026-11-23T10:00:00Z');
@@ -37,6 +37,34 @@ export function makeTwin(overrides: Partial<Twin> = {}): Twin {
     delta: {},
     command: null,
     ...overrides,
+  };
+}
+
+/** A `twin` change (the whole twin as the server stores it) of `makeTwin(overrides)`. */
+export function wholeTwinChange(overrides: Partial<Twin> = {}): WholeTwinChange {
+  const { status, command, ...twin } = makeTwin(overrides);
+  return {
+    kind: 'twin',
+    ...twin,
+    created_at: twin.created_at ?? null,
+    updated_at: twin.updated_at ?? null,
+    health: twin.health ?? null,
+    anomaly_score: twin.anomaly_score ?? null,
+    strategy: twin.strategy ?? null,
+    reported: twin.reported ?? {},
+    attributes: twin.attributes ?? {},
+    desired: twin.desired ?? {},
+    desired_version: twin.desired_version ?? 0,
+    delta: twin.delta ?? {},
+    command: command
+      ? {
+          ...command,
+          ts: command.ts ?? null,
+          applied: command.applied ?? {},
+          rejected: command.rejected ?? {},
+        }
+      : null,
+    status_known: status ?? null,
   };
 }
 
@@ -71,7 +99,7 @@ export const sampleTwins: TwinList = {
 };
 
 /** A `reported` change of the sample pump at 10:00:00. */
-export function makeUpdate(overrides: Partial<TwinChange> = {}): TwinChange {
+export function makeUpdate(overrides: Partial<ReportedChange> = {}): ReportedChange {
   return {
     id: 'pump-0001',
     version: 11,

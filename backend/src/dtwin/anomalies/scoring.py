@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+import msgspec
 import orjson
 import redis.asyncio as aioredis
 import structlog
@@ -23,11 +24,20 @@ from dtwin.anomalies.engine import ScoringEngine
 from dtwin.anomalies.model_store import FileModelStore
 from dtwin.anomalies.repository import AnomalyRepository
 from dtwin.anomalies.type_model import fit_model
+from dtwin.contracts.changes import (
+    AlertsMessage,
+    AnalyticsChange,
+    AnomalyEventChange,
+    ChangeMessage,
+    DecisionChange,
+    DecisionsMessage,
+    TwinsMessage,
+)
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.contracts.topics import RedisKeys
+from dtwin.core.change_stream import ChangeStream
 from dtwin.core.db import transaction
 from dtwin.kit.bus import TelemetryBus
-from dtwin.twins.store import TwinStore
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +59,7 @@ class ScoringStage:
         decisions_topic: str,
         model_store: FileModelStore,
         correlations_every_s: float = 10.0,
-        changes: TwinStore | None = None,
+        changes: ChangeStream | None = None,
         analytics_every_s: float = 5.0,
         evict_after_s: float = 6 * 3600.0,
         housekeeping_every_s: float = 60.0,
@@ -94,7 +104,7 @@ class ScoringStage:
         strategy, anomalous = m.strategy.tolist(), m.is_anomaly.tolist()
         now = time.monotonic()
         pipe = self.redis.pipeline(transaction=False)
-        changed: list[dict[str, Any]] = []
+        changed: list[AnalyticsChange] = []
         due: list[int] = []  # machines whose analytics fields are rewritten this batch
         for i, machine_id in enumerate(ids):
             if now - self._corr_at.get(machine_id, float("-inf")) >= self.correlations_every_s:
@@ -136,20 +146,20 @@ class ScoringStage:
                     },
                 )
         for k in range(0, len(changed), 500):
-            await self.changes.emit("twins", changed[k : k + 500], client=pipe)
+            await self.changes.emit(TwinsMessage(items=list(changed[k : k + 500])), client=pipe)
         await pipe.execute()
         if scores.events or scores.decisions:
             await self._store(scores.events, scores.decisions)
 
     @property
-    def changes(self) -> TwinStore:
+    def changes(self) -> ChangeStream:
         if self._changes is None:
-            self._changes = TwinStore(self.redis, self.keys)
+            self._changes = ChangeStream(self.redis, self.keys)
         return self._changes
 
     def _analytics_change(
         self, machine_id: str, health: float, score: float, strategy: str
-    ) -> dict[str, Any] | None:
+    ) -> AnalyticsChange | None:
         """A `kind: analytics` change when it is worth telling: health moved by 1 point, the score by
         0.05, or the strategy changed (the full detail stays in the twin's analytics field)."""
         last = self._published.get(machine_id)
@@ -161,13 +171,12 @@ class ScoringStage:
         ):
             return None
         self._published[machine_id] = (health, score, strategy)
-        return {
-            "kind": "analytics",
-            "id": machine_id,
-            "health": round(health, 2),
-            "anomaly_score": round(score, 4),
-            "strategy": strategy or None,
-        }
+        return AnalyticsChange(
+            id=machine_id,
+            health=round(float(health), 2),
+            anomaly_score=round(float(score), 4),
+            strategy=strategy or None,
+        )
 
     # ------------------------------------------------------------------ eviction
     def forget(self, machine_ids: Iterable[str]) -> None:
@@ -178,11 +187,11 @@ class ScoringStage:
         self._drop(ids)
         self._corr_gone.update(ids)
 
-    def on_change(self, msg: dict[str, Any]) -> None:
+    def on_change(self, msg: ChangeMessage) -> None:
         """Change-feed listener (every backend process runs one): a `kind: removed` twin is forgotten."""
-        if msg.get("type") != "twins":
+        if not isinstance(msg, TwinsMessage):
             return
-        removed = [str(i["id"]) for i in msg.get("items", ()) if i.get("kind") == "removed"]
+        removed = [i.id for i in msg.items if i.kind == "removed"]
         if removed:
             self.forget(removed)
 
@@ -262,11 +271,17 @@ class ScoringStage:
             await self.bus.produce(self.decisions_topic, orjson.dumps(d.to_dict()), key=d.machine_id.encode())
         pipe = self.redis.pipeline(transaction=False)
         if events:
-            alerts = [{"id": i, **e.to_dict()} for i, e in zip(event_ids, events, strict=True)]
-            await self.changes.emit("alerts", alerts, client=pipe)
+            alerts = [
+                msgspec.convert({"id": i, **e.to_dict()}, AnomalyEventChange)
+                for i, e in zip(event_ids, events, strict=True)
+            ]
+            await self.changes.emit(AlertsMessage(items=alerts), client=pipe)
         if decisions:
-            recs = [{"id": i, **d.to_dict()} for i, d in zip(decision_ids, decisions, strict=True)]
-            await self.changes.emit("decisions", recs, client=pipe)
+            recs = [
+                msgspec.convert({"id": i, **d.to_dict()}, DecisionChange)
+                for i, d in zip(decision_ids, decisions, strict=True)
+            ]
+            await self.changes.emit(DecisionsMessage(items=recs), client=pipe)
         await pipe.execute()
 
     def load_models(self) -> int:

@@ -8,17 +8,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Any
 
-import orjson
 import structlog
 
+from dtwin.contracts import changes
+from dtwin.contracts.changes import ChangeMessage
+from dtwin.core.change_stream import ChangeStream
 from dtwin.twins.store import TwinStore
 from dtwin.twins.view import FleetView
 
 log = structlog.get_logger(__name__)
 
-Listener = Callable[[dict[str, Any]], None]
+Listener = Callable[[ChangeMessage], None]
 
 
 class ChangeFeed:
@@ -31,6 +32,7 @@ class ChangeFeed:
         gap_limit: int = 2000,
     ) -> None:
         self.store = store
+        self.stream: ChangeStream = store.stream
         self.view = view
         self.listeners = listeners or []
         self.on_resync = on_resync
@@ -40,22 +42,27 @@ class ChangeFeed:
 
     async def run(self) -> None:
         pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(self.store.keys.updates_channel)
+        await pubsub.subscribe(self.stream.channel)
         try:
             # Subscribed first, then read: whatever is published meanwhile waits in the subscription and is
             # either already reflected in the load (seq <= loaded seq, skipped) or applied after it.
             if self.seq < 0:
                 await self._reload()
             else:  # resubscribed after a lost connection: the view plus what the log has is current
-                await self._fill(await self.store.current_seq())
+                await self._fill(await self.stream.current_seq())
                 self.view.ready.set()
             self.subscribed.set()
             log.info("change_feed_subscribed", seq=self.seq, twins=len(self.view.twins))
             async for raw in pubsub.listen():
                 if raw.get("type") != "message":
                     continue
-                msg = orjson.loads(raw["data"])
-                seq = int(msg.get("seq", 0))
+                try:
+                    msg = changes.decode(raw["data"])
+                except changes.ChangeDecodeError:
+                    # a foreign or broken writer: skip it, the seq gap (if it had one) is filled from the log
+                    log.exception("change_feed_undecodable", data=bytes(raw["data"][:200]))
+                    continue
+                seq = msg.seq
                 if seq <= self.seq:
                     continue
                 if seq > self.seq + 1:
@@ -70,7 +77,7 @@ class ChangeFeed:
 
     async def _reload(self) -> None:
         self.view.invalidate()
-        seq = await self.store.current_seq()
+        seq = await self.stream.current_seq()
         self.view.load(await self.store.get_all(), seq)
         resync = self.seq >= 0
         self.seq = seq
@@ -82,18 +89,21 @@ class ChangeFeed:
         no longer retained."""
         if upto <= self.seq:
             return
-        missed = await self.store.changes_after(self.seq, self.gap_limit)
+        try:
+            missed = await self.stream.after(self.seq, self.gap_limit)
+        except changes.ChangeDecodeError:
+            log.exception("change_feed_undecodable_log", after=self.seq)
+            missed = None
         if missed is None:
             log.warning("change_feed_gap_reload", after=self.seq, upto=upto)
             await self._reload()
             return
-        for raw in missed:
-            msg = orjson.loads(raw)
-            if int(msg["seq"]) > self.seq:
+        for msg in missed:
+            if msg.seq > self.seq:
                 self._deliver(msg)
 
-    def _deliver(self, msg: dict[str, Any]) -> None:
-        self.seq = int(msg["seq"])
+    def _deliver(self, msg: ChangeMessage) -> None:
+        self.seq = msg.seq
         for listener in self.listeners:  # the hub first: it reads placement of removed twins from the view
             try:
                 listener(msg)

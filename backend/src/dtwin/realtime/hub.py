@@ -11,11 +11,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import orjson
 import structlog
 
+from dtwin.contracts import changes
+from dtwin.contracts.changes import (
+    PARTIAL_MEMBERS,
+    AnomalyEventChange,
+    ChangeMessage,
+    DecisionChange,
+    ReportedChange,
+    TwinChange,
+    WholeTwinChange,
+)
 from dtwin.realtime.series import LiveSeries
 from dtwin.twins.view import FleetView
+
+Item = TwinChange | AnomalyEventChange | DecisionChange
+# what a subscription sends: a stream item, or a partial twin change projected to its `fields`
+Sent = Item | dict[str, Any]
 
 log = structlog.get_logger(__name__)
 
@@ -59,37 +74,34 @@ class StreamFilter:
         return out
 
 
-def item_machine(stream: str, item: dict[str, Any]) -> str:
-    return str(item["id"] if stream == "twins" else item["machine_id"])
-
-
-WHOLE_KINDS = ("twin", "removed")
 ALWAYS = ("kind", "id", "version")
 
 
-def project(item: dict[str, Any], fields: frozenset[str]) -> dict[str, Any] | None:
-    """A twin change with only `fields` (and `kind`, `id`, `version`); None when a partial change carries none
-    of them. Whole twins and removals pass unchanged, so a client always has whole twins to merge into."""
-    if item.get("kind") in WHOLE_KINDS:
-        return item
-    out = {k: v for k, v in item.items() if k in fields}
+def project(change: TwinChange, fields: frozenset[str]) -> Sent | None:
+    """A partial twin change with only `fields` (and `kind`, `id`, `version`), in its wire form; None when it
+    carries none of them. Whole twins and removals pass unchanged, so a client always has whole twins to merge
+    into."""
+    if change.kind not in PARTIAL_MEMBERS:
+        return change
+    wire: dict[str, Any] = msgspec.to_builtins(change)
+    out = {k: v for k, v in wire.items() if k in fields}
     if not out:
         return None
     for k in ALWAYS:
-        if k in item:
-            out[k] = item[k]
+        if k in wire:
+            out[k] = wire[k]
     return out
 
 
-def coalesce(pending: dict[tuple[str, str], dict[str, Any]], stream: str, item: dict[str, Any]) -> None:
+def merge_pending(pending: dict[tuple[str, str], Item], item: Item) -> None:
     """Merge `item` into the pending changes of a rate-capped subscription: one entry per machine and kind
     (a whole twin or a removal supersedes that machine's older entries); later values win, readings and
     reported settings merge per key. Bounded by machines x kinds, whatever the update rate."""
-    machine_id = item_machine(stream, item)
-    if stream != "twins":
+    machine_id = changes.machine_of(item)
+    if isinstance(item, AnomalyEventChange | DecisionChange):
         pending[(machine_id, "")] = item  # alerts/decisions: the latest per machine
         return
-    kind = str(item.get("kind"))
+    kind = item.kind
     if kind in ("twin", "removed"):
         for k in [k for k in pending if k[0] == machine_id]:
             del pending[k]
@@ -97,14 +109,28 @@ def coalesce(pending: dict[tuple[str, str], dict[str, Any]], stream: str, item: 
         return
     key = (machine_id, kind)
     old = pending.get(key)
-    if old is None or kind != "reported":
+    if not (isinstance(old, ReportedChange) and isinstance(item, ReportedChange)):
         pending[key] = item
         return
-    merged = {**old, **item}
-    for member in ("readings", "reported"):
-        if member in old or member in item:
-            merged[member] = {**old.get(member, {}), **item.get(member, {})}
-    pending[key] = merged
+    pending[key] = msgspec.structs.replace(
+        item,
+        machine_type=item.machine_type if item.machine_type is not None else old.machine_type,
+        site=item.site if item.site is not None else old.site,
+        line=item.line if item.line is not None else old.line,
+        readings={**old.readings, **item.readings},
+        reported={**old.reported, **item.reported},
+    )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, msgspec.Struct):
+        return msgspec.to_builtins(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    """JSON text of a server message (stream items are msgspec structs, the rest plain values)."""
+    return orjson.dumps(value, default=_json_default).decode()
 
 
 @dataclass(eq=False)
@@ -115,10 +141,10 @@ class Subscription:
     max_rate_hz: float | None
     fields: frozenset[str] | None = None  # members of partial twin changes sent (None: all)
     seq: int = 0  # the newest seq sent (or covered by the snapshot)
-    pending: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    pending: dict[tuple[str, str], Item] = field(default_factory=dict)
     pending_seq: int = 0
     next_at: float = 0.0
-    held: list[dict[str, Any]] | None = None  # messages arriving while the snapshot/replay is prepared
+    held: list[ChangeMessage] | None = None  # messages arriving while the snapshot/replay is prepared
     series: LiveSeries | None = None  # a chart stream: new readings of one machine, reduced per pixel column
 
     @property
@@ -152,10 +178,10 @@ class Client:
                 self.queue.get_nowait()
 
     def send(self, message: dict[str, Any]) -> None:
-        self.offer(orjson.dumps(message).decode())
+        self.offer(dumps(message))
 
-    def deliver(self, msg: dict[str, Any], cache: dict[Any, str]) -> None:
-        stream = msg.get("type")
+    def deliver(self, msg: ChangeMessage, cache: dict[Any, str]) -> None:
+        stream = msg.type
         for s in self.subs.values():
             if s.listens_to != stream:
                 continue
@@ -165,15 +191,16 @@ class Client:
             self.deliver_to(s, msg, cache)
 
     def deliver_to(
-        self, s: Subscription, msg: dict[str, Any], cache: dict[Any, str] | None, replay: bool = False
+        self, s: Subscription, msg: ChangeMessage, cache: dict[Any, str] | None, replay: bool = False
     ) -> None:
-        seq = int(msg["seq"])
+        seq = msg.seq
         if seq <= s.seq:
             return
-        items: list[dict[str, Any]] = msg["items"]
+        items: list[Item] = list(msg.items)
         if s.series is not None:
             for i in items:
-                s.series.add_change(i)
+                if isinstance(i, ReportedChange | WholeTwinChange):
+                    s.series.add_change(i)
             if not s.series.pending:
                 s.seq = seq
                 return
@@ -187,11 +214,11 @@ class Client:
                 key = (id(msg), s.fields)
                 body = cache.get(key)
                 if body is None:
-                    selected = self.select(s, items)
-                    body = cache[key] = orjson.dumps(selected).decode() if selected else ""
+                    selected = self.project(s, self.filtered(s, items))
+                    body = cache[key] = changes.encode(selected).decode() if selected else ""
             else:
-                selected = self.select(s, items)
-                body = orjson.dumps(selected).decode() if selected else ""
+                selected = self.project(s, self.filtered(s, items))
+                body = changes.encode(selected).decode() if selected else ""
             if not body:
                 return
             s.seq = seq
@@ -200,11 +227,11 @@ class Client:
                 f'"replay":{"true" if replay else "false"},"items":{body}}}'
             )
             return
-        items = self.select(s, items)
+        items = self.filtered(s, items)
         if not items:
             return
         for i in items:
-            coalesce(s.pending, s.stream, i)
+            merge_pending(s.pending, i)
         s.pending_seq = seq
         self.flush_when_due(s)
 
@@ -215,26 +242,37 @@ class Client:
         else:
             self.wake.set()
 
-    def select(self, s: Subscription, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The items of a message this subscription gets: filtered, then projected to its `fields`."""
-        if not s.filter.empty:
-            items = [i for i in items if self.wants(s, i)]
-        if s.fields is not None:
-            fields = s.fields
-            items = [p for i in items if (p := project(i, fields)) is not None]
-        return items
+    def filtered(self, s: Subscription, items: list[Item]) -> list[Item]:
+        """The items of a message this subscription's filter lets through."""
+        if s.filter.empty:
+            return items
+        return [i for i in items if self.wants(s, i)]
 
-    def wants(self, s: Subscription, item: dict[str, Any]) -> bool:
-        machine_id = item_machine(s.stream, item)
+    @staticmethod
+    def project(s: Subscription, items: list[Item]) -> list[Sent]:
+        """The items as this subscription gets them: twin changes projected to its `fields` (if any)."""
+        if s.fields is None:
+            return list(items)
+        fields = s.fields
+        return [
+            p
+            for i in items
+            if (p := project(i, fields) if not isinstance(i, AnomalyEventChange | DecisionChange) else i)
+            is not None
+        ]
+
+    def wants(self, s: Subscription, item: Item) -> bool:
+        machine_id = changes.machine_of(item)
         return s.filter.matches(machine_id, lambda: _meta(self.view, machine_id, item))
 
     def flush(self, s: Subscription) -> None:
         if not s.has_pending:
             return
+        items: list[Any]
         if s.series is not None:
             items = s.series.drain()
         else:
-            items = list(s.pending.values())
+            items = self.project(s, list(s.pending.values()))
             s.pending = {}
         s.seq = s.pending_seq
         s.next_at = time.monotonic() + 1.0 / (s.max_rate_hz or 1.0)
@@ -257,13 +295,17 @@ class Client:
                 await asyncio.sleep(max(0.0, min(due) - time.monotonic()))
 
 
-def _meta(view: FleetView, machine_id: str, item: dict[str, Any]) -> dict[str, Any] | None:
-    if "machine_type" in item and "site" in item:
-        return item
-    twin = view.get(machine_id)
-    if twin is None:
-        return item
-    return twin
+def _meta(view: FleetView, machine_id: str, item: Item) -> dict[str, Any] | None:
+    """The placement a filter matches: the change's own when it carries it, else the twin's held here (a
+    removal's too: the hub runs before the view forgets the twin)."""
+    placed = isinstance(item, ReportedChange) and item.machine_type is not None
+    if placed or isinstance(item, WholeTwinChange):
+        assert isinstance(item, ReportedChange | WholeTwinChange)
+        return {"machine_type": item.machine_type, "site": item.site, "line": item.line}
+    if isinstance(item, AnomalyEventChange):
+        twin = view.get(machine_id)
+        return twin if twin is not None else {"machine_type": item.machine_type}
+    return view.get(machine_id)
 
 
 @dataclass
@@ -280,7 +322,7 @@ class Hub:
     def unregister(self, client: Client) -> None:
         self.clients.discard(client)
 
-    def dispatch(self, msg: dict[str, Any]) -> None:
+    def dispatch(self, msg: ChangeMessage) -> None:
         cache: dict[Any, str] = {}
         for client in list(self.clients):
             client.deliver(msg, cache)

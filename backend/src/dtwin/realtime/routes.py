@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
@@ -237,15 +237,14 @@ class Connection:
     async def _replay(self, s: Subscription, after: int) -> bool:
         if after > self.rt.feed.seq:
             return False  # a seq this platform never issued (e.g. the client saw another deployment)
-        missed = await self.rt.store.changes_after(after, self.rt.replay_limit)
+        missed = await self.rt.store.stream.after(after, self.rt.replay_limit)
         if missed is None:
             return False
         s.seq = after
-        for raw in missed:
-            msg = orjson.loads(raw)
-            if msg.get("type") == s.stream:
+        for msg in missed:
+            if msg.type == s.stream:
                 self.client.deliver_to(s, msg, None, replay=True)
-            s.seq = max(s.seq, int(msg["seq"]))  # replayed up to here, matching or not
+            s.seq = max(s.seq, msg.seq)  # replayed up to here, matching or not
         return True
 
     async def _snapshot(self, s: Subscription, reason: str) -> None:
@@ -275,7 +274,7 @@ class Connection:
                     self.error("not ready", "the twin read model is still loading; subscribe again", s.sub)
                     return
             seq = view.seq
-            twins = [t for t in view.all() if self.client.wants(s, t)]
+            twins = [t for t in view.all() if s.filter.matches(t["id"], _const(t))]
             rt.service.with_status_many(twins, datetime.now(UTC))
             items = [{k: t.get(k) for k in TWIN_FIELDS} for t in twins]
         else:
@@ -297,11 +296,16 @@ class Connection:
         out: list[dict[str, Any]] = []
         for r in found:
             item = r.model_dump(mode="json")
-            if self.client.wants(s, item):
+            machine_id = item["machine_id"]
+            if s.filter.matches(machine_id, _const(self.rt.feed.view.get(machine_id) or item)):
                 out.append(item)
                 if len(out) == SNAPSHOT_EVENTS:
                     break
         return out
+
+
+def _const(value: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    return lambda: value
 
 
 def _explain(exc: ValidationError) -> str:

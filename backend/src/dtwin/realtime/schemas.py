@@ -7,16 +7,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, WithJsonSchema, model_validator
 
 from dtwin.anomalies.schemas import AnomalyEventRead, DecisionRead
+from dtwin.contracts import changes
 from dtwin.contracts.inputs import Instant
 from dtwin.contracts.limits import MACHINE_ID_PATTERN, SENSOR_PATTERN
 from dtwin.readings.schemas import Series
 from dtwin.twins.schemas import TwinRead
 
 Stream = Literal["twins", "alerts", "decisions", "series"]
-# What a partial twin change (`reported`, `analytics`, `status`) can carry besides `kind`, `id` and `version`.
+# What a partial twin change (`reported`, `analytics`, `status`) can carry besides `kind`, `id` and `version`
+# (contracts.changes.PARTIAL_MEMBERS; a test keeps the two equal).
 ChangeField = Literal[
     "machine_type",
     "site",
@@ -112,28 +114,13 @@ class PingMessage(_Strict):
 WsClientMessage = Annotated[SubscribeMessage | UnsubscribeMessage | PingMessage, Field(discriminator="type")]
 
 
-class TwinChange(BaseModel):
-    """One change of one twin. `reported`: ts, quality, last_seen and only the changed readings/reported
-    settings; `analytics`: health, anomaly_score, strategy; `status`: the new status; `twin`: the whole twin
-    (every TwinRead field); `removed`: the twin was deleted."""
-
-    model_config = ConfigDict(extra="allow")
-
-    kind: Literal["reported", "analytics", "status", "twin", "removed"]
-    id: str
-    version: int | None = None
-    machine_type: str | None = None
-    site: str | None = None
-    line: str | None = None
-    ts: datetime | None = None
-    last_seen: datetime | None = None
-    quality: Literal["good", "uncertain", "bad"] | None = None
-    readings: dict[str, float] | None = None
-    reported: dict[str, Any] | None = None
-    health: float | None = None
-    anomaly_score: float | None = None
-    strategy: str | None = None
-    status: Literal["online", "stale", "offline"] | None = None
+# Stream items are the change-stream contract's (msgspec) types: the schemas are referenced here and come
+# from `dtwin.contracts.changes.json_schema_components` (see openapi_components below).
+# (pydantic resolves `$ref`s itself: a placeholder member is turned into the reference afterwards)
+_REF = "x-contract-ref"
+TwinChangeItem = Annotated[dict[str, Any], WithJsonSchema({_REF: "TwinChange"})]
+AnomalyEventItem = Annotated[dict[str, Any], WithJsonSchema({_REF: "AnomalyEventChange"})]
+DecisionItem = Annotated[dict[str, Any], WithJsonSchema({_REF: "DecisionChange"})]
 
 
 class HelloMessage(BaseModel):
@@ -184,7 +171,7 @@ class UpdateMessage(BaseModel):
     sub: str
     seq: int
     replay: bool
-    items: list[TwinChange] | list[AnomalyEventRead] | list[DecisionRead] | list[SeriesAppend]
+    items: list[TwinChangeItem] | list[AnomalyEventItem] | list[DecisionItem] | list[SeriesAppend]
 
 
 class HeartbeatMessage(BaseModel):
@@ -226,14 +213,26 @@ client_messages: TypeAdapter[SubscribeMessage | UnsubscribeMessage | PingMessage
 
 def openapi_components() -> dict[str, Any]:
     """JSON schemas of both unions and every model they use, shaped for OpenAPI `components.schemas`."""
-    out: dict[str, Any] = {}
+    template = "#/components/schemas/{name}"
+    out: dict[str, Any] = changes.json_schema_components(template)
     unions: tuple[tuple[str, Any, Literal["validation", "serialization"]], ...] = (
         ("WsClientMessage", WsClientMessage, "validation"),
         ("WsServerMessage", WsServerMessage, "serialization"),
     )
     for name, union, mode in unions:
         schema = TypeAdapter(union).json_schema(ref_template="#/components/schemas/{model}", mode=mode)
-
+        schema = _contract_refs(schema, template)
         out.update(schema.pop("$defs", {}))
         out[name] = schema
     return out
+
+
+def _contract_refs(schema: Any, template: str) -> Any:
+    """`schema` with each contract placeholder replaced by a reference to the contract's component."""
+    if isinstance(schema, dict):
+        if _REF in schema:
+            return {"$ref": template.format(name=schema[_REF])}
+        return {k: _contract_refs(v, template) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_contract_refs(v, template) for v in schema]
+    return schema

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from dtwin.contracts.changes import ReportedChange, WholeTwinChange
 from dtwin.contracts.telemetry import iso_utc
 
 
@@ -89,14 +90,14 @@ class LiveSeries:
                 last = times[-1]
                 self.newest[sensor] = last.timestamp() if isinstance(last, datetime) else _seconds(str(last))
 
-    def add_change(self, item: Mapping[str, Any]) -> bool:
+    def add_change(self, change: ReportedChange | WholeTwinChange) -> bool:
         """Takes the readings of a `twins` change of this machine; returns whether anything is pending."""
-        if not self.live or item.get("id") != self.machine_id:
+        if not self.live or change.id != self.machine_id:
             return bool(self.pending)
-        readings, ts = item.get("readings"), item.get("ts")
-        if item.get("kind") not in ("reported", "twin") or not readings or not ts:
+        readings, ts = change.readings, change.ts
+        if not readings or not ts:
             return bool(self.pending)
-        t = _seconds(str(ts))
+        t = _seconds(ts)
         for sensor, value in readings.items():
             if self.sensors is not None and sensor not in self.sensors:
                 continue

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dtwin.contracts.changes import CommandOutcome
 from dtwin.contracts.inputs import Document
 from dtwin.contracts.limits import MACHINE_ID_PATTERN, PLACEMENT_PATTERN
 
@@ -20,7 +21,7 @@ class CommandStatus(BaseModel):
     machine next comes online with them."""
 
     version: int
-    status: Literal["pending", "undelivered", "awaiting_placement", "accepted", "partial", "rejected"]
+    status: CommandOutcome
     applied: dict[str, Any] = {}
     rejected: dict[str, str] = {}
     ts: datetime | None = None

@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from dtwin.contracts.changes import StatusChange, TwinsMessage
 from dtwin.twins.events import TwinEventLog
 from dtwin.twins.service import TwinService
 
@@ -53,17 +54,15 @@ class StatusWatcher:
             if e["details"]["to"] == "online":
                 await self._deliver_awaiting(e["machine_id"])
         if entries:
-            await self.service.store.emit(
-                "twins",
-                [
-                    {
-                        "kind": "status",
-                        "id": e["machine_id"],
-                        "status": e["details"]["to"],
-                        "last_seen": e["details"]["last_seen"],
-                    }
-                    for e in entries
-                ],
+            await self.service.store.stream.emit(
+                TwinsMessage(
+                    items=[
+                        StatusChange(
+                            id=e["machine_id"], status=e["details"]["to"], last_seen=e["details"]["last_seen"]
+                        )
+                        for e in entries
+                    ]
+                )
             )
         return len(entries)
 

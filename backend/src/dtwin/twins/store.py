@@ -17,7 +17,9 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
+from dtwin.contracts import changes
 from dtwin.contracts.topics import RedisKeys
+from dtwin.core.change_stream import ChangeStream
 from dtwin.twins.merge_patch import delta, merge_patch
 
 
@@ -78,32 +80,6 @@ return 1
 """
 
 
-# Append one message to the change stream: next seq, capped log entry (resume), publish (live fan-out).
-# KEYS[1] = counter, KEYS[2] = log; ARGV[1] = channel, ARGV[2] = log cap, ARGV[3] = JSON object body
-EMIT_LUA = """
-local seq = redis.call('INCR', KEYS[1])
-local msg = '{"seq":' .. seq .. ',' .. string.sub(ARGV[3], 2)
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'm', msg)
-redis.call('PUBLISH', ARGV[1], msg)
-return seq
-"""
-
-
-# EMIT_LUA, for whole twins read a moment before: publishes only if every twin's version is still the one
-# read (ARGV[4..]; '' for a twin that had none). Otherwise a telemetry change published in between would
-# carry a newer version than this older copy, and clients drop changes older than what they hold (the
-# copy's news, a device's command ack say, would be lost). Returns 0 then, and the caller reads again.
-EMIT_CURRENT_LUA = (
-    """
-for i = 3, #KEYS do
-  local v = redis.call('HGET', KEYS[i], 'version') or ''
-  if v ~= ARGV[i + 1] then return 0 end
-end
-"""
-    + EMIT_LUA
-)
-
-
 EMIT_TWINS_TRIES = 5
 
 
@@ -120,10 +96,8 @@ class TwinStore:
     def __init__(self, redis: aioredis.Redis, keys: RedisKeys, change_log_max: int = 2000) -> None:
         self.redis = redis
         self.keys = keys
-        self.change_log_max = change_log_max
+        self.stream = ChangeStream(redis, keys, change_log_max)
         self._apply = redis.register_script(APPLY_LUA)
-        self._emit = redis.register_script(EMIT_LUA)
-        self._emit_current = redis.register_script(EMIT_CURRENT_LUA)
         self._record_ack = redis.register_script(RECORD_ACK_LUA)
         self._claim_status = redis.register_script(CLAIM_STATUS_LUA)
         self._restore = redis.register_script(RESTORE_LUA)
@@ -145,27 +119,12 @@ class TwinStore:
             args=[
                 orjson.dumps(list(updates)),
                 last_seen,
-                self.keys.updates_channel,
-                self.change_log_max,
+                self.stream.channel,
+                self.stream.log_max,
             ],
         )
         ids: list[str] = orjson.loads(changed)
         return ids
-
-    async def emit(
-        self, stream: str, items: Sequence[dict[str, Any]], client: aioredis.Redis | None = None
-    ) -> Any:
-        """Append `{"type": stream, "items": items}` to the change stream (pass a pipeline as `client` to
-        queue it there instead). Streams: twins, alerts, decisions. Returns the message's seq."""
-        return await self._emit(
-            keys=[self.keys.change_seq, self.keys.change_log],
-            args=[
-                self.keys.updates_channel,
-                self.change_log_max,
-                orjson.dumps({"type": stream, "items": list(items)}),
-            ],
-            client=client,
-        )
 
     async def emit_twins(self, machine_ids: Sequence[str]) -> None:
         """Publish the whole current state of these twins (after an operator or device change that is not
@@ -174,42 +133,18 @@ class TwinStore:
             chunk = machine_ids[k : k + 500]
             for _ in range(EMIT_TWINS_TRIES):
                 raws = await self._hgetall_many(chunk)
-                items = [
-                    {"kind": "twin", **decode_twin(m, raw)} if raw else {"kind": "removed", "id": m}
-                    for m, raw in zip(chunk, raws, strict=True)
-                ]
-                seq = await self._emit_current(
-                    keys=[self.keys.change_seq, self.keys.change_log, *(self.keys.twin(m) for m in chunk)],
-                    args=[
-                        self.keys.updates_channel,
-                        self.change_log_max,
-                        orjson.dumps({"type": "twins", "items": items}),
-                        *(raw.get(b"version", b"") for raw in raws),
-                    ],
+                message = changes.TwinsMessage(
+                    items=[
+                        changes.twin_change(decode_twin(m, raw)) if raw else changes.RemovedChange(id=m)
+                        for m, raw in zip(chunk, raws, strict=True)
+                    ]
                 )
-                if seq:
+                versions = [raw.get(b"version", b"") for raw in raws]
+                if await self.stream.emit_if_current(message, [self.keys.twin(m) for m in chunk], versions):
                     break
             else:
                 # Telemetry kept changing these twins meanwhile: publish the last copy read regardless.
-                await self.emit("twins", items)
-
-    async def current_seq(self) -> int:
-        return int(await self.redis.get(self.keys.change_seq) or 0)
-
-    async def changes_after(self, seq: int, limit: int) -> list[bytes] | None:
-        """The change-stream messages after `seq`, oldest first (at most `limit`), or None when some of them
-        are no longer retained (the log is capped): the caller must start again from a snapshot."""
-        current = await self.current_seq()
-        if current <= seq:
-            return []
-        entries: list[tuple[bytes, dict[bytes, bytes]]] = await self.redis.xrange(  # type: ignore[assignment]
-            self.keys.change_log, min=f"{seq + 1}-0", max="+", count=limit
-        )
-        if not entries or int(entries[0][0].split(b"-")[0]) != seq + 1:
-            return None  # trimmed away
-        if int(entries[-1][0].split(b"-")[0]) < current and len(entries) >= limit:
-            return None  # more missed than a replay may carry
-        return [fields[b"m"] for _, fields in entries]
+                await self.stream.emit(message)
 
     async def update_desired(
         self, machine_id: str, patch: dict[str, Any], if_match: int | None, now: str
@@ -298,7 +233,7 @@ class TwinStore:
         pipe.srem(self.keys.twin_index, machine_id)
         deleted, _ = await pipe.execute()
         if deleted:
-            await self.emit("twins", [{"kind": "removed", "id": machine_id}])
+            await self.stream.emit(changes.TwinsMessage(items=[changes.RemovedChange(id=machine_id)]))
         return bool(deleted)
 
     async def set_command_status(self, machine_id: str, desired_version: int, status: str, now: str) -> None:

@@ -14,16 +14,77 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
+from dtwin.contracts import changes
+from dtwin.contracts.changes import (
+    AnalyticsChange,
+    RemovedChange,
+    ReportedChange,
+    StatusChange,
+    TwinChange,
+    WholeTwinChange,
+)
 from dtwin.twins.merge_patch import delta
 from dtwin.twins.store import decode_twin
 
 
-def new_twin(item: dict[str, Any]) -> dict[str, Any]:
-    """The decoded shape of a twin first seen through a telemetry delta."""
-    twin = decode_twin(item["id"], {})
-    seen = item.get("last_seen")
-    twin.update(last_seen=seen, created_at=seen, updated_at=seen)
-    twin.update({f: item[f] for f in ("machine_type", "site", "line") if item.get(f) is not None})
+def new_twin(change: ReportedChange) -> dict[str, Any]:
+    """The decoded shape of a twin first seen through a telemetry change (which carries its placement)."""
+    twin = decode_twin(change.id, {})
+    seen = change.last_seen
+    twin.update(last_seen=seen, created_at=seen, updated_at=seen, version=0)
+    twin.update(machine_type=change.machine_type, site=change.site, line=change.line)
+    return twin
+
+
+def apply_change(twin: dict[str, Any] | None, change: TwinChange) -> dict[str, Any] | None:
+    """THE merge rule of the `twins` stream (the dashboard's `applyTwinChange` is its twin; the golden
+    fixtures in tests/golden/changes hold both to it). Returns the twin after the change (`twin` itself,
+    changed in place, or a new dict), or None when there is none: the change removed it, or it is a partial
+    change of a twin not known here that cannot start one.
+
+    - `removed`: no twin.
+    - `twin`: the whole twin replaces the one held unless that one is newer (version greater).
+    - `reported`: applies only over an older version (equal: already reflected); readings and reported
+      settings merge per key, present members replace; a twin not known here starts from it only when it
+      carries the placement (a new twin's first change does); the delta is recomputed.
+    - `analytics`, `status`: carry no version; apply to a twin that is known (a status's `last_seen` only
+      when it is newer than the one held).
+    """
+    if isinstance(change, RemovedChange):
+        return None
+    if isinstance(change, WholeTwinChange):
+        if twin is not None and change.version < twin["version"]:
+            return twin
+        return changes.as_twin(change)
+    if isinstance(change, ReportedChange):
+        if twin is None:
+            if change.machine_type is None:
+                return None
+            twin = new_twin(change)
+        elif change.version <= twin["version"]:
+            return twin
+        if change.readings:
+            twin["readings"] = {**twin["readings"], **change.readings}
+        if change.reported:
+            twin["reported"] = {**twin["reported"], **change.reported}
+        for f in ("machine_type", "site", "line"):
+            if (value := getattr(change, f)) is not None:
+                twin[f] = value
+        twin.update(ts=change.ts, quality=change.quality, last_seen=change.last_seen)
+        twin["updated_at"] = change.last_seen
+        twin["version"] = change.version
+        if twin["desired"]:
+            twin["delta"] = delta(twin["desired"], {**twin["readings"], **twin["reported"]})
+        return twin
+    if twin is None:
+        return None
+    if isinstance(change, AnalyticsChange):
+        twin.update(health=change.health, anomaly_score=change.anomaly_score, strategy=change.strategy)
+    elif isinstance(change, StatusChange):
+        twin["status_known"] = change.status
+        seen = twin["last_seen"]
+        if change.last_seen is not None and (seen is None or change.last_seen > seen):
+            twin["last_seen"] = change.last_seen
     return twin
 
 
@@ -42,48 +103,22 @@ class FleetView:
     def invalidate(self) -> None:
         self.ready.clear()
 
-    def apply(self, msg: dict[str, Any]) -> None:
-        """Apply one change-stream message (`type: twins`; other streams are ignored)."""
-        seq = int(msg.get("seq", 0))
-        if seq > self.seq:
-            self.seq = seq
-        if msg.get("type") != "twins":
+    def apply(self, msg: changes.ChangeMessage) -> None:
+        """Apply one change-stream message (only `twins` messages change twins)."""
+        if msg.seq > self.seq:
+            self.seq = msg.seq
+        if not isinstance(msg, changes.TwinsMessage):
             return
-        for item in msg["items"]:
-            self.apply_item(item)
+        for change in msg.items:
+            self.apply_item(change)
 
-    def apply_item(self, item: dict[str, Any]) -> None:
-        kind = item.get("kind")
-        machine_id = item["id"]
-        twin = self.twins.get(machine_id)
-        if kind == "reported":
-            if twin is None:
-                twin = self.twins[machine_id] = new_twin(item)
-            elif int(item.get("version") or 0) <= twin["version"]:
-                return  # already reflected (the load read a newer state)
-            twin["readings"] = {**twin["readings"], **item.get("readings", {})}
-            if item.get("reported"):
-                twin["reported"] = {**twin["reported"], **item["reported"]}
-            for f in ("machine_type", "site", "line", "ts", "quality", "last_seen"):
-                if item.get(f) is not None:
-                    twin[f] = item[f]
-            twin["updated_at"] = item.get("last_seen") or twin["updated_at"]
-            twin["version"] = int(item.get("version") or twin["version"])
-            if twin["desired"]:
-                twin["delta"] = delta(twin["desired"], {**twin["readings"], **twin["reported"]})
-        elif kind == "twin":
-            if twin is None or int(item.get("version") or 0) >= twin["version"]:
-                fresh = {k: v for k, v in item.items() if k != "kind"}
-                self.twins[machine_id] = fresh
-        elif kind == "analytics":
-            if twin is not None:
-                for f in ("health", "anomaly_score", "strategy"):
-                    twin[f] = item.get(f)
-        elif kind == "status":
-            if twin is not None:
-                twin["status_known"] = item.get("status")
-        elif kind == "removed":
-            self.twins.pop(machine_id, None)
+    def apply_item(self, change: TwinChange) -> None:
+        twin = self.twins.get(change.id)
+        after = apply_change(twin, change)
+        if after is None:
+            self.twins.pop(change.id, None)
+        elif after is not twin:
+            self.twins[change.id] = after
 
     def get(self, machine_id: str) -> dict[str, Any] | None:
         return self.twins.get(machine_id)

@@ -17,6 +17,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from dtwin.config import Settings
+from dtwin.contracts.changes import AnalyticsChange, TwinsMessage
 from dtwin.contracts.limits import MAX_WS_MESSAGE_BYTES, MAX_WS_SUBSCRIPTIONS
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
@@ -44,6 +45,14 @@ def update(machine_id: str, k: int, sensors: int = 1, machine_type: str = "pump"
 async def backend(settings: Settings) -> AsyncIterator[str]:
     async with serve_app(create_app(settings)) as url:
         yield url
+
+
+def analytics(
+    machine_id: str, health: float | None = None, score: float | None = None, strategy: str | None = None
+) -> TwinsMessage:
+    return TwinsMessage(
+        items=[AnalyticsChange(id=machine_id, health=health, anomaly_score=score, strategy=strategy)]
+    )
 
 
 async def recv(ws: ClientConnection, *types: str, timeout: float = 10.0) -> dict[str, Any]:
@@ -115,7 +124,7 @@ async def test_snapshot_then_filtered_updates_with_growing_seq(real_settings: Se
             ("reported", "pump-1", {"x0": 3.0})
         ]
         # analytics-only or desired changes arrive for the same filter (placement comes from the read model)
-        await store.emit("twins", [{"kind": "analytics", "id": "pump-1", "health": 42.0}])
+        await store.stream.emit(analytics("pump-1", health=42.0))
         assert (await recv_change(ws))["items"][0]["health"] == 42.0
 
         await ws.send('{"type": "subscribe", "sub": ""}')
@@ -172,12 +181,9 @@ async def test_fields_slim_partial_changes_live_and_replayed(real_settings: Sett
             assert got == [
                 {"kind": "reported", "id": "pump-1", "version": got[0]["version"], "last_seen": now}
             ]
-            await store.emit(
-                "twins", [{"kind": "analytics", "id": "pump-1", "strategy": "stable"}]
-            )  # not asked for
-            await store.emit(
-                "twins", [{"kind": "analytics", "id": "pump-1", "health": 41.0, "strategy": "monitor"}]
-            )
+            await store.stream.emit(analytics("pump-1", strategy="stable"))  # health null: asked for
+            assert (await recv_change(ws))["items"] == [{"kind": "analytics", "id": "pump-1", "health": None}]
+            await store.stream.emit(analytics("pump-1", health=41.0, strategy="monitor"))
             assert (await recv_change(ws))["items"] == [{"kind": "analytics", "id": "pump-1", "health": 41.0}]
             await store.apply([update("pump-1", 3, sensors=3)], now)
             last = (await recv_change(ws))["seq"]

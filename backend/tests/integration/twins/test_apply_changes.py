@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
+import msgspec
 import redis.asyncio as aioredis
 
 from dtwin.contracts.telemetry import iso_utc
@@ -38,7 +38,7 @@ async def test_placement_is_published_for_new_and_moved_twins_only(
     await store.apply([update(1, a=1.0, b=2.0)], now)
     await store.apply([update(2, a=1.5)], now)
     await store.apply([update(3, site="s2", a=1.5)], now)  # moved; the reading did not change
-    changes = [orjson.loads(raw)["items"][0] for raw in await store.changes_after(0, 10) or []]
+    changes = [msgspec.to_builtins(msg.items[0]) for msg in await store.stream.after(0, 10) or []]
     assert [(c["kind"], c["version"], c["readings"]) for c in changes] == [
         ("reported", 1, {"a": 1.0, "b": 2.0}),
         ("reported", 2, {"a": 1.5}),

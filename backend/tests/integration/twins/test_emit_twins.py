@@ -53,7 +53,7 @@ async def test_whole_twin_is_as_new_as_telemetry_published_before_it(
         return raws
 
     monkeypatch.setattr(store, "_hgetall_many", telemetry_lands_after_the_read)
-    before = await store.current_seq()
+    before = await store.stream.current_seq()
     await store.emit_twins(["p-1"])
 
     entries = await real_redis.xrange(keys.change_log, min=f"{before + 1}-0")

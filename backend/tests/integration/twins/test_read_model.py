@@ -11,6 +11,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from dtwin.config import Settings
+from dtwin.contracts.changes import AnalyticsChange, TwinsMessage
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
 from dtwin.main import create_app
@@ -62,7 +63,9 @@ async def test_read_model_matches_redis_after_every_kind_of_change(
             await http.put("/api/v1/twins/p-5/attributes", json={"attributes": {"vendor": "ACME"}})
         ).status_code == 200
         assert (await http.delete("/api/v1/twins/p-7")).status_code == 204
-        await store.emit("twins", [{"kind": "analytics", "id": "p-9", "health": 12.5, "anomaly_score": 0.9}])
+        await store.stream.emit(
+            TwinsMessage(items=[AnalyticsChange(id="p-9", health=12.5, anomaly_score=0.9, strategy=None)])
+        )
         await real_redis.hset(store.keys.twin("p-9"), mapping={"health": "12.5", "anomaly_score": "0.9"})
 
         async def same() -> bool:

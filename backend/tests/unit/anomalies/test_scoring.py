@@ -13,10 +13,12 @@ import pytest
 from fastapi import FastAPI
 
 from dtwin.anomalies.engine import ScoringEngine
+from dtwin.anomalies.model_store import FileModelStore
 from dtwin.anomalies.scoring import ScoringStage, correlations_key
-from dtwin.anomalies.store import FileModelStore
+from dtwin.contracts.changes import AlertsMessage, RemovedChange, TwinsMessage, twin_change
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.contracts.topics import RedisKeys
+from dtwin.twins.store import decode_twin
 from dtwin_devkit.testing import eventually
 from tests.factories import telemetry as factories
 
@@ -87,12 +89,10 @@ async def test_removed_twin_leaves_engine_stage_and_redis(tmp_path: Path) -> Non
     keys = {m: correlations_key(stage.keys, m) for m in ids}
     assert all([await redis.exists(k) for k in keys.values()])
 
-    stage.on_change({"type": "alerts", "items": [{"kind": "removed", "id": "a"}]})  # not a twin change
-    stage.on_change({"type": "twins", "items": [{"kind": "twin", "id": "a"}]})
+    stage.on_change(AlertsMessage(items=[]))  # not a twin change
+    stage.on_change(TwinsMessage(items=[twin_change(decode_twin("a", {}))]))
     assert stage.engine.index.machine("a") is not None
-    stage.on_change(
-        {"type": "twins", "items": [{"kind": "removed", "id": "a"}, {"kind": "removed", "id": "b"}]}
-    )
+    stage.on_change(TwinsMessage(items=[RemovedChange(id="a"), RemovedChange(id="b")]))
     assert stage.engine.index.machine("a") is None and stage.engine.index.machine("b") is None
     assert all(d == {"c"} for d in bookkeeping(stage))
 

@@ -3,11 +3,32 @@ from typing import Any
 
 import orjson
 
-from dtwin.realtime.hub import Client, Hub, StreamFilter, Subscription, coalesce
+from dtwin.contracts import changes
+from dtwin.contracts.changes import ChangeMessage, TwinChange
+from dtwin.realtime.hub import Client, Hub, Item, StreamFilter, Subscription, merge_pending
+from dtwin.twins.store import decode_twin
 from dtwin.twins.view import FleetView
 
 
-def reported(seq: int, machine_id: str, version: int, **readings: float) -> dict[str, Any]:
+def message(body: dict[str, Any]) -> ChangeMessage:
+    return changes.decode(orjson.dumps(body))
+
+
+def change(body: dict[str, Any]) -> TwinChange:
+    msg = message({"seq": 1, "type": "twins", "items": [body]})
+    assert isinstance(msg, changes.TwinsMessage)
+    return msg.items[0]
+
+
+def whole_twin(machine_id: str, version: int, **fields: Any) -> dict[str, Any]:
+    return {"kind": "twin", **decode_twin(machine_id, {}), "version": version, **fields}
+
+
+def reported(seq: int, machine_id: str, version: int, **readings: float) -> ChangeMessage:
+    return message(reported_body(seq, machine_id, version, **readings))
+
+
+def reported_body(seq: int, machine_id: str, version: int, **readings: float) -> dict[str, Any]:
     item = {
         "kind": "reported",
         "id": machine_id,
@@ -54,11 +75,30 @@ def test_filters_use_the_view_for_changes_without_placement() -> None:
     for msg in (reported(1, "pump-1", 1, t=1.0), reported(2, "fan-1", 1, t=2.0)):
         hub.dispatch(msg)
         view.apply(msg)
-    analytics = {"seq": 3, "type": "twins", "items": [{"kind": "analytics", "id": "pump-1", "health": 80.0}]}
-    hub.dispatch(analytics)
+    analytics = {
+        "seq": 3,
+        "type": "twins",
+        "items": [
+            {"kind": "analytics", "id": "pump-1", "health": 80.0, "anomaly_score": 0.1, "strategy": None}
+        ],
+    }
+    hub.dispatch(message(analytics))
     got = [(m["sub"], m["seq"], [i["id"] for i in m["items"]]) for m in drain(c)]
     assert got == [("pumps", 1, ["pump-1"]), ("one", 2, ["fan-1"]), ("pumps", 3, ["pump-1"])]
-    hub.dispatch({"seq": 4, "type": "alerts", "items": [{"machine_id": "pump-1"}]})  # no alerts sub
+    alert = {
+        "id": 1,
+        "machine_id": "pump-1",
+        "machine_type": "pump",
+        "ts": "2026-11-23T10:00:01.000Z",
+        "kind": "spike",
+        "started_at": "2026-11-23T10:00:01.000Z",
+        "score": 0.9,
+        "peak_score": 0.9,
+        "threshold": 0.5,
+        "detector": "z",
+        "explanation": [],
+    }
+    hub.dispatch(message({"seq": 4, "type": "alerts", "items": [alert]}))  # no alerts sub
     assert drain(c) == []
 
 
@@ -87,16 +127,23 @@ async def test_rate_cap_coalesces_to_the_latest_value_per_machine() -> None:
         flusher.cancel()
 
 
-def test_coalesce_merges_readings_and_a_whole_twin_supersedes() -> None:
-    pending: dict[tuple[str, str], dict[str, Any]] = {}
-    coalesce(pending, "twins", reported(1, "m", 1, a=1.0, b=2.0)["items"][0])
-    coalesce(pending, "twins", reported(2, "m", 2, b=3.0)["items"][0])
-    assert pending[("m", "reported")]["readings"] == {"a": 1.0, "b": 3.0}
-    coalesce(pending, "twins", {"kind": "analytics", "id": "m", "health": 50.0})
+def test_pending_merges_readings_and_a_whole_twin_supersedes() -> None:
+    pending: dict[tuple[str, str], Item] = {}
+    merge_pending(pending, change(reported_body(1, "m", 1, a=1.0, b=2.0)["items"][0]))
+    merge_pending(pending, change({**reported_body(2, "m", 2, b=3.0)["items"][0], "machine_type": None}))
+    merged = pending[("m", "reported")]
+    assert isinstance(merged, changes.ReportedChange)
+    assert merged.readings == {"a": 1.0, "b": 3.0}
+    assert merged.machine_type == "fan"  # the placement an earlier change carried stays
+    assert merged.version == 2
+    merge_pending(
+        pending,
+        change({"kind": "analytics", "id": "m", "health": 50.0, "anomaly_score": 0.1, "strategy": None}),
+    )
     assert len(pending) == 2
-    coalesce(pending, "twins", {"kind": "twin", "id": "m", "version": 3})
+    merge_pending(pending, change(whole_twin("m", 3)))
     assert list(pending) == [("m", "twin")]
-    coalesce(pending, "twins", {"kind": "removed", "id": "m"})
+    merge_pending(pending, change({"kind": "removed", "id": "m"}))
     assert list(pending) == [("m", "removed")]
 
 
@@ -110,11 +157,16 @@ def test_fields_project_partial_changes_and_keep_whole_twins() -> None:
     other = hub.register()
     other.subs["slim"] = Subscription("slim", "twins", StreamFilter(), None, fields=slim)
     hub.dispatch(reported(1, "pump-1", 7, t=1.0))
-    hub.dispatch(
-        {"seq": 2, "type": "twins", "items": [{"kind": "analytics", "id": "pump-1", "strategy": "stable"}]}
-    )
-    whole = {"kind": "twin", "id": "pump-1", "version": 8, "readings": {"t": 1.0}, "desired": {}}
-    hub.dispatch({"seq": 3, "type": "twins", "items": [whole]})
+    analytics = {
+        "kind": "analytics",
+        "id": "pump-1",
+        "health": None,
+        "anomaly_score": None,
+        "strategy": "stable",
+    }
+    hub.dispatch(message({"seq": 2, "type": "twins", "items": [analytics]}))
+    whole = whole_twin("pump-1", 8, readings={"t": 1.0})
+    hub.dispatch(message({"seq": 3, "type": "twins", "items": [whole]}))
     got = [(m["sub"], m["seq"], m["items"]) for m in drain(c)]
     assert got == [
         (
@@ -122,16 +174,22 @@ def test_fields_project_partial_changes_and_keep_whole_twins() -> None:
             1,
             [{"kind": "reported", "id": "pump-1", "version": 7, "last_seen": "2026-11-23T10:00:07.100Z"}],
         ),
-        ("full", 1, reported(1, "pump-1", 7, t=1.0)["items"]),
-        # the analytics change carries no field the slim subscription asked for: not sent to it
-        ("full", 2, [{"kind": "analytics", "id": "pump-1", "strategy": "stable"}]),
+        # the wire form omits what a reported change does not carry (no reported settings changed)
+        (
+            "full",
+            1,
+            [{k: v for k, v in reported_body(1, "pump-1", 7, t=1.0)["items"][0].items() if k != "reported"}],
+        ),
+        # an analytics change always carries all three members: the slim subscription gets its health
+        ("slim", 2, [{"kind": "analytics", "id": "pump-1", "health": None}]),
+        ("full", 2, [analytics]),
         ("slim", 3, [whole]),
         ("full", 3, [whole]),
     ]
-    assert [m["items"] for m in drain(other)] == [got[0][2], [whole]]
+    assert [m["items"] for m in drain(other)] == [got[0][2], got[2][2], [whole]]
 
 
-async def test_fields_apply_before_coalescing() -> None:
+async def test_fields_project_coalesced_changes() -> None:
     c = Client(asyncio.Queue(10), FleetView())
     s = Subscription("fleet", "twins", StreamFilter(), max_rate_hz=10, fields=frozenset({"last_seen"}))
     c.subs["fleet"] = s
@@ -156,8 +214,8 @@ def test_view_applies_changes_by_version() -> None:
     assert view.twins["m"]["readings"] == {"t": 2.0}
     assert view.seq == 2
     twin = {**view.twins["m"], "version": 5, "desired": {"t": 9.0}, "delta": {"t": 9.0}}
-    view.apply({"seq": 3, "type": "twins", "items": [{"kind": "twin", **twin}]})
+    view.apply(message({"seq": 3, "type": "twins", "items": [{"kind": "twin", **twin}]}))
     view.apply(reported(4, "m", 6, t=9.0))
     assert view.twins["m"]["delta"] == {}
-    view.apply({"seq": 5, "type": "twins", "items": [{"kind": "removed", "id": "m"}]})
+    view.apply(message({"seq": 5, "type": "twins", "items": [{"kind": "removed", "id": "m"}]}))
     assert view.twins == {}

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+import msgspec
+
+from dtwin.contracts.changes import ReportedChange
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.realtime.series import LiveSeries
 
@@ -23,9 +26,11 @@ def window(
     return series
 
 
-def change(t: float, **readings: float) -> dict[str, object]:
+def change(t: float, **readings: float) -> ReportedChange:
     ts = iso_utc(datetime.fromtimestamp(T0 + t, UTC))
-    return {"kind": "reported", "id": "pump-0001", "ts": ts, "readings": readings}
+    return ReportedChange(
+        id="pump-0001", version=int(t) + 1, ts=ts, last_seen=ts, quality="good", readings=readings
+    )
 
 
 def test_points_denser_than_a_pixel_are_reduced_to_min_and_max_per_column() -> None:
@@ -57,8 +62,7 @@ def test_nothing_older_than_what_was_sent_and_nothing_of_other_machines() -> Non
     live = window(None, "lttb", 60, 60, live=True)
     live.seed({"flow": {"t": [iso_utc(datetime.fromtimestamp(T0 + 5, UTC))], "v": [1.0]}})
     assert not live.add_change(change(5, flow=1.0))  # already in the snapshot
-    assert not live.add_change({**change(9, flow=2.0), "id": "pump-0002"})
-    assert not live.add_change({"kind": "analytics", "id": "pump-0001", "health": 80})
+    assert not live.add_change(msgspec.structs.replace(change(9, flow=2.0), id="pump-0002"))
     assert live.add_change(change(6, flow=3.0))
     live.add_change(change(6, flow=4.0))  # same instant again: a duplicate, ignored
     assert live.drain() == [

@@ -1,4 +1,4 @@
-import { makeTwin } from '../../testing/sampleData';
+import { makeTwin, wholeTwinChange } from '../../testing/sampleData';
 import { FleetStore, ROWS_PER_FRAME } from './fleetStore';
 
 describe('FleetStore', () => {
@@ -48,7 +48,7 @@ describe('FleetStore', () => {
     // One machine goes and another comes in the same update.
     store.applyChanges([
       { id: 'pump-0001', kind: 'removed' },
-      { id: 'pump-0002', kind: 'twin', twin: makeTwin({ id: 'pump-0002' }) },
+      wholeTwinChange({ id: 'pump-0002' }),
     ]);
     expect(ids()).toEqual(['pump-0002', 'pump-0003']);
     store.dispose();

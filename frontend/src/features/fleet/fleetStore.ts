@@ -168,7 +168,7 @@ export class FleetStore {
   coverRows(items: readonly Twin[]): void {
     const before = this.live;
     this.live = new Set(items.map((twin) => twin.id));
-    this.applyChanges(items.map((twin) => ({ kind: 'twin', id: twin.id, twin })));
+    this.replaceTwins(items);
     const told: Array<Set<() => void>> = [];
     for (const [id, listeners] of this.rowListeners) {
       if (before.has(id) === this.live.has(id) && !this.dirtyRows.has(id)) continue;
@@ -182,7 +182,18 @@ export class FleetStore {
   applyChanges(changes: readonly TwinChange[]): void {
     const count = this.twins.size;
     const unknown = changes.filter((c) => !this.twins.has(c.id)).map((c) => c.id);
-    const changed = applyTwinChanges(this.twins, changes);
+    this.commit(applyTwinChanges(this.twins, changes), count, unknown);
+  }
+
+  /** Whole twins of a snapshot replace the ones held. */
+  private replaceTwins(items: readonly Twin[]): void {
+    const count = this.twins.size;
+    const unknown = items.filter((twin) => !this.twins.has(twin.id)).map((twin) => twin.id);
+    for (const twin of items) this.twins.set(twin.id, twin);
+    this.commit(new Set(items.map((twin) => twin.id)), count, unknown);
+  }
+
+  private commit(changed: ReadonlySet<string>, count: number, unknown: readonly string[]): void {
     if (changed.size === 0) return;
     for (const id of changed) if (this.rowListeners.has(id)) this.dirtyRows.add(id);
     if (this.dirtyRows.size > 0) this.rowScheduler.schedule();

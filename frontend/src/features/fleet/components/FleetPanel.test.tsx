@@ -97,7 +97,7 @@ describe('FleetPanel', () => {
         'twins',
         [
           makeUpdate({ readings: { temperature_c: 72.44 } }),
-          { id: 'compressor-0002', version: 11, kind: 'analytics', health: 12 },
+          { id: 'compressor-0002', kind: 'analytics', health: 12 },
         ],
         'fleet',
       ),

@@ -9,6 +9,7 @@ import {
   makeTwin,
   makeUpdate,
   sampleSeries,
+  wholeTwinChange,
 } from '../../../testing/sampleData';
 import { TwinPanel } from './TwinPanel';
 
@@ -109,18 +110,7 @@ describe('TwinPanel (chart container)', () => {
 
     act(() => stream.setStatus({ state: 'live' }));
     act(() =>
-      stream.update(
-        'twins',
-        [
-          {
-            id: 'pump-0001',
-            version: 20,
-            kind: 'twin',
-            twin: makeTwin({ version: 20, status: 'stale' }),
-          },
-        ],
-        'machine:',
-      ),
+      stream.update('twins', [wholeTwinChange({ version: 20, status: 'stale' })], 'machine:'),
     );
     await waitFor(() => expect(status).toHaveTextContent('Not live'));
     expect(status).toHaveTextContent('machine stale');

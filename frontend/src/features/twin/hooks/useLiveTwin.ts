@@ -71,9 +71,8 @@ export function useLiveTwin(machineId: string, capacity = SERIES_CAPACITY): Live
           if (change.id !== machineId) continue;
           const next = applyTwinChange(current, change);
           if (next) current = next;
-          const sample = change.kind === 'twin' ? (next ?? undefined) : change;
-          if (sample && (change.kind === 'reported' || change.kind === 'twin')) {
-            if (store.append(sample, stream.serverNow())) changed = true;
+          if (change.kind === 'reported' || change.kind === 'twin') {
+            if (store.append(change, stream.serverNow())) changed = true;
           }
         }
         if (current) queryClient.setQueryData<Twin>(twinQueryKey(machineId), current);
