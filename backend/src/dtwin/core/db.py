@@ -1,15 +1,18 @@
 """Database plumbing: engine/sessionmaker factory, declarative Base, and dialect helpers (TimescaleDB,
-plain PostgreSQL, SQLite) so services never branch on the dialect themselves."""
+plain PostgreSQL, SQLite) so repositories and services never branch on the dialect themselves:
+`dialect_insert` (upserts), `insert_new` (bulk insert that skips stored keys), `newest_per_group`,
+`bucket_sql`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import ColumnElement, DateTime, MetaData, Select, Table, and_, event, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
@@ -88,6 +91,59 @@ def dialect_name(session_or_engine: AsyncSession | AsyncEngine) -> str:
 def dialect_insert(session: AsyncSession) -> Any:
     """The dialect's `insert` (PostgreSQL or SQLite), which has `on_conflict_do_nothing/do_update`."""
     return pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
+
+
+async def insert_new(
+    session: AsyncSession, model: type[Base], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> int:
+    """Insert `rows` of `model`'s table (values in `columns` order), skipping those whose key is already
+    stored, so a redelivered batch inserts nothing twice. PostgreSQL: COPY into a temporary staging table,
+    then one `INSERT ... SELECT ... ON CONFLICT DO NOTHING` inside the session's transaction (returns the
+    rows inserted); SQLite: `INSERT OR IGNORE` (returns the rows offered). Table and column names come from
+    the model, never from input."""
+    if not rows:
+        return 0
+    table = cast(Table, model.__table__)
+    if dialect_name(session) == "postgresql":
+        # DDL and merge go through SQLAlchemy so they run inside the session's transaction; only the COPY
+        # itself uses the asyncpg connection directly
+        conn = await session.connection()
+        stage = f"{table.name}_stage"
+        names = ", ".join(columns)
+        typed = ", ".join(f"{c} {table.c[c].type.compile(dialect=conn.dialect)}" for c in columns)
+        await conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ({typed}) ON COMMIT DELETE ROWS")
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.copy_records_to_table(stage, records=rows, columns=list(columns))
+        merge = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} ON CONFLICT DO NOTHING"  # noqa: S608
+        result = await conn.exec_driver_sql(merge)
+        await conn.exec_driver_sql(f"TRUNCATE {stage}")
+        return int(result.rowcount)
+    await session.execute(
+        sqlite_insert(table).on_conflict_do_nothing(), [dict(zip(columns, r, strict=True)) for r in rows]
+    )
+    return len(rows)
+
+
+def newest_per_group(
+    session: AsyncSession,
+    columns: Sequence[Any],
+    *,
+    keys: Sequence[Any],
+    newest: Any,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> Select[Any]:
+    """SELECT `columns` of the newest row (by `newest`) of each group of `keys` among the rows `where` holds,
+    ordered by the keys: `DISTINCT ON` on PostgreSQL, a join on each group's maximum elsewhere. `columns`,
+    `keys` and `newest` are attributes of one mapped class (or the class itself among `columns`)."""
+    if dialect_name(session) == "postgresql":
+        return select(*columns).where(*where).order_by(*keys, newest.desc()).ext(distinct_on(*keys))
+    latest = select(*keys, func.max(newest).label("newest")).where(*where).group_by(*keys).subquery()
+    matches = [k == latest.c[k.key] for k in keys]
+    return (
+        select(*columns).join(latest, and_(*matches, newest == latest.c.newest)).where(*where).order_by(*keys)
+    )
 
 
 def after_commit(session: AsyncSession, hook: Callable[[], None]) -> None:

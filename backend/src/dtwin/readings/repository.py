@@ -8,26 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, delete, func, literal, select, text, tuple_
-from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dtwin.core.db import UTCDateTime, bucket_sql, dialect_name
+from dtwin.core.db import UTCDateTime, bucket_sql, insert_new, newest_per_group
 from dtwin.readings.models import ReadingRow
 
 # (machine_id, sensor, ts, value, quality)
 ReadingTuple = tuple[str, str, datetime, float, str]
 
-_STAGE_DDL = (
-    "CREATE TEMP TABLE IF NOT EXISTS readings_stage "
-    "(machine_id text, sensor text, ts timestamptz, value double precision, quality text) "
-    "ON COMMIT DELETE ROWS"
-)
-_STAGE_MERGE = (
-    "INSERT INTO readings (machine_id, sensor, ts, value, quality) "
-    "SELECT machine_id, sensor, ts, value, quality FROM readings_stage "
-    "ON CONFLICT DO NOTHING"
-)
+READING_COLUMNS = ("machine_id", "sensor", "ts", "value", "quality")  # a ReadingTuple's order
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,29 +36,7 @@ class ReadingRepository:
     async def insert_many(self, rows: Sequence[ReadingTuple]) -> int:
         """Insert rows, ignoring ones already stored (same machine, sensor and ts). Returns rows inserted
         (PostgreSQL) or rows offered (SQLite)."""
-        if not rows:
-            return 0
-        dialect = dialect_name(self.session)
-        if dialect == "postgresql":
-            # DDL and merge go through SQLAlchemy so they run inside the session's transaction; only the
-            # COPY itself uses the asyncpg connection directly
-            conn = await self.session.connection()
-            await conn.exec_driver_sql(_STAGE_DDL)
-            raw = await conn.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            await driver.copy_records_to_table(
-                "readings_stage", records=rows, columns=["machine_id", "sensor", "ts", "value", "quality"]
-            )
-            result = await conn.exec_driver_sql(_STAGE_MERGE)
-            await conn.exec_driver_sql("TRUNCATE readings_stage")
-            return int(result.rowcount)
-        stmt = sqlite_insert(ReadingRow).on_conflict_do_nothing()
-        await self.session.execute(
-            stmt,
-            [{"machine_id": m, "sensor": s, "ts": t, "value": v, "quality": q} for m, s, t, v, q in rows],
-        )
-        return len(rows)
+        return await insert_new(self.session, ReadingRow, READING_COLUMNS, rows)
 
     async def recent(
         self, machine_id: str, *, sensor: str | None, start: datetime | None, end: datetime | None, limit: int
@@ -129,44 +96,26 @@ class ReadingRepository:
 
     async def state_at(self, machine_id: str, at: datetime) -> list[ReadingRow]:
         """Each sensor's newest reading at or before `at`."""
-        if dialect_name(self.session) == "postgresql":
-            q = (
-                select(ReadingRow)
-                .where(ReadingRow.machine_id == machine_id, ReadingRow.ts <= at)
-                .order_by(ReadingRow.sensor, ReadingRow.ts.desc())
-                .ext(distinct_on(ReadingRow.sensor))
-            )
-            return list((await self.session.scalars(q)).all())
-        latest = (
-            select(ReadingRow.sensor, func.max(ReadingRow.ts).label("ts"))
-            .where(ReadingRow.machine_id == machine_id, ReadingRow.ts <= at)
-            .group_by(ReadingRow.sensor)
-            .subquery()
-        )
-        q = (
-            select(ReadingRow)
-            .join(latest, (ReadingRow.sensor == latest.c.sensor) & (ReadingRow.ts == latest.c.ts))
-            .where(ReadingRow.machine_id == machine_id)
-            .order_by(ReadingRow.sensor)
+        q = newest_per_group(
+            self.session,
+            [ReadingRow],
+            keys=[ReadingRow.sensor],
+            newest=ReadingRow.ts,
+            where=[ReadingRow.machine_id == machine_id, ReadingRow.ts <= at],
         )
         return list((await self.session.scalars(q)).all())
 
     async def latest_per_sensor(self, since: datetime) -> dict[str, dict[str, tuple[float, datetime]]]:
         """machine -> sensor -> (value, ts) of each sensor's newest reading since `since`, for every machine
         (what a twin rebuild restores)."""
-        if dialect_name(self.session) == "postgresql":
-            sql = (
-                "SELECT DISTINCT ON (machine_id, sensor) machine_id, sensor, value, ts FROM readings "
-                "WHERE ts >= :since ORDER BY machine_id, sensor, ts DESC"
-            )
-        else:
-            sql = (
-                "SELECT r.machine_id, r.sensor, r.value, r.ts FROM readings r JOIN (SELECT machine_id, "
-                "sensor, max(ts) AS ts FROM readings WHERE ts >= :since GROUP BY machine_id, sensor) m "
-                "ON r.machine_id = m.machine_id AND r.sensor = m.sensor AND r.ts = m.ts"
-            )
-        stmt = text(sql).bindparams(bindparam("since", type_=UTCDateTime()))
-        rows = await self.session.execute(stmt, {"since": since})
+        q = newest_per_group(
+            self.session,
+            [ReadingRow.machine_id, ReadingRow.sensor, ReadingRow.value, ReadingRow.ts],
+            keys=[ReadingRow.machine_id, ReadingRow.sensor],
+            newest=ReadingRow.ts,
+            where=[ReadingRow.ts >= since],
+        )
+        rows = await self.session.execute(q)
         out: dict[str, dict[str, tuple[float, datetime]]] = {}
         for machine_id, sensor, value, ts in rows:
             t = ts if isinstance(ts, datetime) else datetime.fromisoformat(ts)
