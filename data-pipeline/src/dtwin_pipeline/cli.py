@@ -1,4 +1,5 @@
-"""Mounts the pipeline's commands (`simulate`, `bridge`) on the `dtwin` command line."""
+"""Mounts the pipeline's commands (`simulate`, `bridge`) on the `dtwin` command line: `register` is the
+`dtwin.cli` entry point (data-pipeline/pyproject.toml) the backend's CLI calls without naming this package."""
 
 from __future__ import annotations
 
