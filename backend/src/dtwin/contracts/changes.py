@@ -38,6 +38,23 @@ Status = Literal["online", "stale", "offline"]
 CommandOutcome = Literal["pending", "undelivered", "awaiting_placement", "accepted", "partial", "rejected"]
 
 
+class TwinUpdate(msgspec.Struct, kw_only=True):
+    """What one consumer batch says about one machine, for the twin store (apply.lua's input, not a change):
+    the newest value of each reading and reported setting; `times` holds the time of each value older than
+    `ts` (`r:<sensor>` / `p:<setting>`), so the store's per-property timestamp rule stays exact. apply.lua
+    answers with the `reported` changes it made of these."""
+
+    id: str
+    machine_type: str
+    site: str | None
+    line: str | None
+    ts: str
+    quality: Quality
+    readings: dict[str, float]
+    reported: AnyMap = msgspec.field(default_factory=dict)
+    times: dict[str, str] = msgspec.field(default_factory=dict)
+
+
 class _Change(msgspec.Struct, tag_field="kind", omit_defaults=True, kw_only=True):
     kind: ClassVar[str]  # the tag, readable (`change.kind`)
     id: str

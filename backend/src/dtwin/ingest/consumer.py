@@ -17,12 +17,12 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.anomalies.scoring import ScoringStage
+from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
 from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telemetry, valid_placement
 from dtwin.core.db import transaction
@@ -79,43 +79,40 @@ class BatchResult:
     machines: int
 
 
-def coalesce(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[dict[str, Any]]:
-    """Latest state per machine in this batch, as TwinUpdate-shaped dicts for TwinStore.apply. Each property
-    keeps its newest value (of two with the same timestamp, the first received, as the database does); a value
-    older than the update's ts carries its own time in `times`, so the store's per-property timestamp rule
-    stays exact."""
-    latest: dict[str, dict[str, Any]] = {}
+def twin_updates(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[TwinUpdate]:
+    """The latest state per machine in this batch, for TwinStore.apply. Each property keeps its newest value
+    (of two with the same timestamp, the first received, as the database does); a value older than the
+    update's ts carries its own time in `times`, so the store's per-property timestamp rule stays exact."""
+    latest: dict[str, TwinUpdate] = {}
     for t, headers in accepted:
         ts = iso_utc(t.ts)
         u = latest.get(t.machine_id)
         if u is None:
-            u = latest[t.machine_id] = {
-                "id": t.machine_id,
-                "machine_type": t.machine_type,
-                "site": None,
-                "line": None,
-                "ts": ts,
-                "quality": t.quality,
-                "readings": {},
-                "reported": {},
-                "times": {},
-            }
-        newer = ts >= u["ts"]
+            u = latest[t.machine_id] = TwinUpdate(
+                id=t.machine_id,
+                machine_type=t.machine_type,
+                site=None,
+                line=None,
+                ts=ts,
+                quality=t.quality,
+                readings={},
+            )
+        newer = ts >= u.ts
         if newer:
-            u.update(ts=ts, quality=t.quality)
+            u.ts, u.quality = ts, t.quality
             if t.machine_type != "unknown":
-                u["machine_type"] = t.machine_type
-        u["site"] = (t.site or headers.get("site") or u["site"]) if newer else (u["site"] or t.site)
-        u["line"] = (t.line or headers.get("line") or u["line"]) if newer else (u["line"] or t.line)
-        for ns, values in (("r", t.readings), ("p", t.reported or {})):
-            target = u["readings" if ns == "r" else "reported"]
+                u.machine_type = t.machine_type
+        u.site = (t.site or headers.get("site") or u.site) if newer else (u.site or t.site)
+        u.line = (t.line or headers.get("line") or u.line) if newer else (u.line or t.line)
+        times = u.times
+        for ns, values, target in (("r", t.readings, u.readings), ("p", t.reported or {}, u.reported)):
             for name, value in values.items():
                 key = f"{ns}:{name}"
-                if name not in target or u["times"][key] < ts:  # same ts: the first value stays
+                if name not in target or times[key] < ts:  # same ts: the first value stays
                     target[name] = value
-                    u["times"][key] = ts
+                    times[key] = ts
     for u in latest.values():  # only properties older than the update's own ts need their time
-        u["times"] = {k: v for k, v in u["times"].items() if v != u["ts"]}
+        u.times = {k: v for k, v in u.times.items() if v != u.ts}
     return list(latest.values())
 
 
@@ -314,15 +311,15 @@ class TelemetryConsumer:
         snapshots and change log. Returns (readings, machines). Raises StageFailed."""
         rows: list[ReadingTuple] = []
         for a in items:
-            mid, ts, q = a.t.machine_id, a.t.ts, a.t.quality
-            rows.extend((mid, sensor, ts, value, q) for sensor, value in a.t.readings.items())
+            machine_id, ts, q = a.t.machine_id, a.t.ts, a.t.quality
+            rows.extend((machine_id, sensor, ts, value, q) for sensor, value in a.t.readings.items())
         stage = "database"
         try:
             if rows:
                 async with transaction(self.sessions) as session:
                     await ReadingRepository(session).insert_many(rows)
             stage = "twin"
-            updates = coalesce([(a.t, a.headers) for a in items])
+            updates = twin_updates([(a.t, a.headers) for a in items])
             changed = await self.store.apply(updates, last_seen=iso_utc(now))
             if self.durable is not None:
                 stage = "registry"

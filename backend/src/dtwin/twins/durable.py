@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dtwin.contracts.changes import TwinUpdate
 from dtwin.core.db import transaction
 from dtwin.kit.bus import TelemetryBus
 from dtwin.twins.models import TwinRow
@@ -35,18 +36,18 @@ class TwinRegistry:
         self.sessions = sessions
         self._known: set[str] = set()
 
-    async def register_new(self, updates: Sequence[dict[str, Any]]) -> None:
+    async def register_new(self, updates: Sequence[TwinUpdate]) -> None:
         """Twins that registered themselves by telemetry: insert identity once (known ids are cached)."""
-        new = [u for u in updates if u["id"] not in self._known]
+        new = [u for u in updates if u.id not in self._known]
         if not new:
             return
         now = datetime.now(UTC)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
-                "id": u["id"],
-                "machine_type": u["machine_type"],
-                "site": u["site"],
-                "line": u["line"],
+                "id": u.id,
+                "machine_type": u.machine_type,
+                "site": u.site,
+                "line": u.line,
                 "attributes": {},
                 "desired": {},
                 "desired_version": 0,
@@ -57,7 +58,7 @@ class TwinRegistry:
         ]
         async with transaction(self.sessions) as session:
             await TwinRepository(session).add_new(rows)
-        self._known.update(u["id"] for u in new)
+        self._known.update(u.id for u in new)
 
     async def save(self, twin: dict[str, Any]) -> None:
         """Upsert a twin's durable part from its live state (after an operator change)."""

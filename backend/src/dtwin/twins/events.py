@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dtwin.contracts.changes import TwinUpdate
 from dtwin.core.db import transaction
 from dtwin.twins.models import TwinEventRow
 from dtwin.twins.repository import TwinRepository
@@ -80,9 +81,9 @@ class ReportedSummarizer:
         self._windows: dict[str, _Window] = {}
 
     def observe(
-        self, changed: Sequence[str], updates: Sequence[dict[str, Any]], now: datetime
+        self, changed: Sequence[str], updates: Sequence[TwinUpdate], now: datetime
     ) -> list[dict[str, Any]]:
-        by_id = {u["id"]: u for u in updates}
+        by_id = {u.id: u for u in updates}
         due: list[dict[str, Any]] = []
         for machine_id in changed:
             u = by_id.get(machine_id)
@@ -93,7 +94,7 @@ class ReportedSummarizer:
             if w is None:
                 w = self._windows[machine_id] = _Window(start=now)
             w.updates += 1
-            values = {**u["readings"], **u.get("reported", {})}
+            values = {**u.readings, **u.reported}
             w.properties.update(values)
             w.latest.update(values)
             if first or (now - w.start).total_seconds() >= self.every_s:

@@ -13,6 +13,7 @@ import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.kit.bus import TelemetryBus
 from dtwin.readings.repository import ReadingRepository
@@ -82,17 +83,16 @@ async def rebuild(
             continue
         newest = max(ts for _, ts in sensors.values())
         updates.append(
-            {
-                "id": machine_id,
-                "machine_type": "unknown",
-                "site": None,
-                "line": None,
-                "ts": iso_utc(newest),
-                "quality": "good",
-                "readings": {s: v for s, (v, _) in sensors.items()},
-                "reported": {},
-                "times": {f"r:{s}": iso_utc(t) for s, (_, t) in sensors.items()},
-            }
+            TwinUpdate(
+                id=machine_id,
+                machine_type="unknown",
+                site=None,
+                line=None,
+                ts=iso_utc(newest),
+                quality="good",
+                readings={s: v for s, (v, _) in sensors.items()},
+                times={f"r:{s}": iso_utc(t) for s, (_, t) in sensors.items()},
+            )
         )
     for i in range(0, len(updates), 500):
         changed = await store.apply(updates[i : i + 500], last_seen=iso_utc(datetime.now(UTC)))

@@ -102,22 +102,21 @@ class TwinStore:
         self._claim_status = redis.register_script(CLAIM_STATUS_LUA)
         self._restore = redis.register_script(RESTORE_LUA)
 
-    async def apply(self, updates: Sequence[dict[str, Any]], last_seen: str) -> list[str]:
-        """Apply a batch of TwinUpdate-shaped dicts (optionally with `times`: {"r:<sensor>"|"p:<prop>": ts}
-        for properties older than the update's ts) in one round trip; publishes the effective changes.
-        Returns the ids of the twins that changed."""
+    async def apply(self, updates: Sequence[changes.TwinUpdate], last_seen: str) -> list[str]:
+        """Apply a batch of updates in one round trip (apply.lua); publishes the effective changes as one
+        `reported` change per twin that changed. Returns the ids of the twins that changed."""
         if not updates:
             return []
         keys = [
             self.keys.twin_index,
             self.keys.change_seq,
             self.keys.change_log,
-            *(self.keys.twin(u["id"]) for u in updates),
+            *(self.keys.twin(u.id) for u in updates),
         ]
         changed = await self._apply(
             keys=keys,
             args=[
-                orjson.dumps(list(updates)),
+                changes.encode(updates),
                 last_seen,
                 self.stream.channel,
                 self.stream.log_max,

@@ -17,7 +17,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from dtwin.config import Settings
-from dtwin.contracts.changes import AnalyticsChange, TwinsMessage
+from dtwin.contracts.changes import AnalyticsChange, TwinsMessage, TwinUpdate
 from dtwin.contracts.limits import MAX_WS_MESSAGE_BYTES, MAX_WS_SUBSCRIPTIONS
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
@@ -28,17 +28,17 @@ from dtwin_devkit.testing import eventually, serve_app
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
-def update(machine_id: str, k: int, sensors: int = 1, machine_type: str = "pump") -> dict[str, Any]:
-    return {
-        "id": machine_id,
-        "machine_type": machine_type,
-        "site": "s1",
-        "line": "l1",
-        "ts": iso_utc(T0 + timedelta(seconds=k)),
-        "quality": "good",
-        "readings": {f"x{j}": float(k) for j in range(sensors)},
-        "reported": {},
-    }
+def update(machine_id: str, k: int, sensors: int = 1, machine_type: str = "pump") -> TwinUpdate:
+    return TwinUpdate(
+        id=machine_id,
+        machine_type=machine_type,
+        site="s1",
+        line="l1",
+        ts=iso_utc(T0 + timedelta(seconds=k)),
+        quality="good",
+        readings={f"x{j}": float(k) for j in range(sensors)},
+        reported={},
+    )
 
 
 @asynccontextmanager

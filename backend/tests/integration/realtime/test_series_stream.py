@@ -11,6 +11,7 @@ import orjson
 import websockets
 
 from dtwin.config import Settings
+from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.core.db import create_engine, create_sessionmaker, transaction
 from dtwin.readings.repository import ReadingRepository
@@ -23,17 +24,17 @@ __all__ = ["store_for"]  # the fixture, shared with the protocol tests
 T0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
 
 
-def reading(k: int, value: float) -> dict[str, Any]:
-    return {
-        "id": "pump-1",
-        "machine_type": "pump",
-        "site": "s1",
-        "line": "l1",
-        "ts": iso_utc(T0 + timedelta(seconds=k)),
-        "quality": "good",
-        "readings": {"flow": value, "temp": 50.0},
-        "reported": {},
-    }
+def reading(k: int, value: float) -> TwinUpdate:
+    return TwinUpdate(
+        id="pump-1",
+        machine_type="pump",
+        site="s1",
+        line="l1",
+        ts=iso_utc(T0 + timedelta(seconds=k)),
+        quality="good",
+        readings={"flow": value, "temp": 50.0},
+        reported={},
+    )
 
 
 async def stored(settings: Settings, seconds: int) -> None:

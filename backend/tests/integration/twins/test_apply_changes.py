@@ -5,11 +5,11 @@ machine that moved), so the 1 Hz stream does not repeat it for every reading."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import msgspec
 import redis.asyncio as aioredis
 
+from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
 from dtwin.twins.store import TwinStore
@@ -17,17 +17,17 @@ from dtwin.twins.store import TwinStore
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
-def update(k: int, site: str = "s1", **readings: float) -> dict[str, Any]:
-    return {
-        "id": "pump-1",
-        "machine_type": "pump",
-        "site": site,
-        "line": "l1",
-        "ts": iso_utc(T0 + timedelta(seconds=k)),
-        "quality": "good",
-        "readings": readings,
-        "reported": {},
-    }
+def update(k: int, site: str = "s1", **readings: float) -> TwinUpdate:
+    return TwinUpdate(
+        id="pump-1",
+        machine_type="pump",
+        site=site,
+        line="l1",
+        ts=iso_utc(T0 + timedelta(seconds=k)),
+        quality="good",
+        readings=readings,
+        reported={},
+    )
 
 
 async def test_placement_is_published_for_new_and_moved_twins_only(
@@ -60,7 +60,7 @@ async def test_a_twin_with_thousands_of_properties_is_applied_in_chunks(
     ~8,000 values Lua's unpack() takes, which stalled the consumer at ~2,000 properties) is applied whole."""
     store = TwinStore(real_redis, RedisKeys(f"t{uid}"))
     u = update(1, **{f"s{i}": float(i) for i in range(2000)})
-    u["reported"] = {f"p{i}": i for i in range(3000)}
+    u.reported = {f"p{i}": i for i in range(3000)}
     changed = await store.apply([u], iso_utc(datetime.now(UTC)))
     assert changed == ["pump-1"]
     twin = await store.get("pump-1")

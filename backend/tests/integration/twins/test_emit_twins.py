@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import orjson
 import pytest
 import redis.asyncio as aioredis
 
 from dtwin.config import Settings
+from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
 from dtwin.twins.store import TwinStore
@@ -20,17 +20,17 @@ from dtwin.twins.store import TwinStore
 T0 = datetime.now(UTC).replace(microsecond=0)
 
 
-def update(k: int, speed: float) -> dict[str, Any]:
-    return {
-        "id": "p-1",
-        "machine_type": "pump",
-        "site": "s1",
-        "line": "l1",
-        "ts": iso_utc(T0 + timedelta(seconds=k)),
-        "quality": "good",
-        "readings": {"speed_rpm": speed},
-        "reported": {},
-    }
+def update(k: int, speed: float) -> TwinUpdate:
+    return TwinUpdate(
+        id="p-1",
+        machine_type="pump",
+        site="s1",
+        line="l1",
+        ts=iso_utc(T0 + timedelta(seconds=k)),
+        quality="good",
+        readings={"speed_rpm": speed},
+        reported={},
+    )
 
 
 async def test_whole_twin_is_as_new_as_telemetry_published_before_it(

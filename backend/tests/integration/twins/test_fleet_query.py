@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
+from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.topics import RedisKeys
 from dtwin.twins.query import parse_comparison
 from dtwin.twins.service import TwinFilter, TwinService
@@ -17,17 +18,15 @@ async def test_filters_and_pages_over_ten_thousand_twins(real_redis: aioredis.Re
     store = TwinStore(real_redis, RedisKeys(f"q{uid}"))
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     updates = [
-        {
-            "id": f"m-{i:05d}",
-            "machine_type": TYPES[i % 4],
-            "site": f"site-{i % 3}",
-            "line": f"line-{i % 5}",
-            "ts": now,
-            "quality": "good",
-            "readings": {"temperature_c": float(i % 100)},
-            "reported": {},
-            "times": {},
-        }
+        TwinUpdate(
+            id=f"m-{i:05d}",
+            machine_type=TYPES[i % 4],
+            site=f"site-{i % 3}",
+            line=f"line-{i % 5}",
+            ts=now,
+            quality="good",
+            readings={"temperature_c": float(i % 100)},
+        )
         for i in range(N)
     ]
     for k in range(0, N, 1000):

@@ -11,7 +11,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from dtwin.config import Settings
-from dtwin.contracts.changes import AnalyticsChange, TwinsMessage
+from dtwin.contracts.changes import AnalyticsChange, TwinsMessage, TwinUpdate
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
 from dtwin.main import create_app
@@ -22,17 +22,17 @@ from dtwin_devkit.testing import eventually, serve_app
 T0 = datetime.now(UTC).replace(microsecond=0)
 
 
-def update(machine_id: str, k: int, **readings: float) -> dict[str, Any]:
-    return {
-        "id": machine_id,
-        "machine_type": "pump",
-        "site": "s1",
-        "line": f"l{k % 2}",
-        "ts": iso_utc(T0 + timedelta(seconds=k)),
-        "quality": "good",
-        "readings": readings or {"speed_rpm": float(k)},
-        "reported": {},
-    }
+def update(machine_id: str, k: int, **readings: float) -> TwinUpdate:
+    return TwinUpdate(
+        id=machine_id,
+        machine_type="pump",
+        site="s1",
+        line=f"l{k % 2}",
+        ts=iso_utc(T0 + timedelta(seconds=k)),
+        quality="good",
+        readings=readings or {"speed_rpm": float(k)},
+        reported={},
+    )
 
 
 def comparable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from dtwin.contracts.telemetry import Telemetry, iso_utc
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.core.migrate import upgrade
-from dtwin.ingest.consumer import TelemetryConsumer, coalesce
+from dtwin.ingest.consumer import TelemetryConsumer, twin_updates
 from dtwin.kit.bus import BusMessage, MemoryBus
 from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.store import TwinStore
@@ -127,15 +127,15 @@ async def test_invalid_message_goes_to_dlq_with_reason_and_batch_continues(
     assert "ts" in record["reason"] and record["payload"] == bad.value.decode()
 
 
-def test_coalesce_keeps_newest_values_and_the_time_of_older_ones() -> None:
+def test_twin_updates_keep_newest_values_and_the_time_of_older_ones() -> None:
     older = Telemetry("m", "t", T0, {"a": 1.0, "b": 1.0}, reported={"mode": "on"})
     newer = Telemetry("m", "t", T0 + timedelta(seconds=1), {"a": 2.0})
     for order in ([older, newer], [newer, older]):
-        (u,) = coalesce([(t, {}) for t in order])
-        assert u["readings"] == {"a": 2.0, "b": 1.0}
-        assert u["reported"] == {"mode": "on"}
-        assert u["ts"] == iso_utc(T0 + timedelta(seconds=1))
-        assert u["times"] == {"r:b": iso_utc(T0), "p:mode": iso_utc(T0)}
+        (u,) = twin_updates([(t, {}) for t in order])
+        assert u.readings == {"a": 2.0, "b": 1.0}
+        assert u.reported == {"mode": "on"}
+        assert u.ts == iso_utc(T0 + timedelta(seconds=1))
+        assert u.times == {"r:b": iso_utc(T0), "p:mode": iso_utc(T0)}
 
 
 async def test_late_data_never_overwrites_newer_values_across_batches(
@@ -197,7 +197,7 @@ async def test_a_message_the_store_refuses_is_dead_lettered_and_the_batch_goes_o
     apply = consumer.store.apply
 
     async def refuse_poison(updates, last_seen):  # type: ignore[no-untyped-def]
-        if any(u["id"] == "poison-1" for u in updates):
+        if any(u.id == "poison-1" for u in updates):
             raise ResponseError("Error running script: too many results to unpack")
         return await apply(updates, last_seen)
 

@@ -15,6 +15,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from dtwin.config import Settings
+from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
 from dtwin.main import create_app
@@ -51,17 +52,16 @@ async def bench(url: str, n: int, repeat: int, tmp: Path) -> dict[str, tuple[flo
     store = TwinStore(redis, RedisKeys(prefix))
     now = iso_utc(datetime.now(UTC))
     updates = [
-        {
-            "id": f"m-{i:05d}",
-            "machine_type": TYPES[i % 5],
-            "site": f"site-{i % 3}",
-            "line": f"line-{i % 5}",
-            "ts": now,
-            "quality": "good",
-            "readings": {f"sensor_{j}": float(i + j) for j in range(8)},
-            "reported": {"mode": "on"},
-            "times": {},
-        }
+        TwinUpdate(
+            id=f"m-{i:05d}",
+            machine_type=TYPES[i % 5],
+            site=f"site-{i % 3}",
+            line=f"line-{i % 5}",
+            ts=now,
+            quality="good",
+            readings={f"sensor_{j}": float(i + j) for j in range(8)},
+            reported={"mode": "on"},
+        )
         for i in range(n)
     ]
     for k in range(0, n, 1000):
