@@ -1,6 +1,7 @@
 """Sensor correlations per machine: a ring of the last `window` sensor vectors per machine (float32), the
 correlation matrix on demand, and a long-run baseline per pair (EWMA over completed windows) to detect
-correlation breaks: pairs normally strongly correlated whose recent correlation fell away. Pure numpy."""
+correlation breaks: pairs normally strongly correlated whose recent correlation fell away. `CorrelationRings`
+holds the fleet's trackers, one per machine type, for the scoring engine. Pure numpy."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dtwin.anomalies.index import Remap, SeriesIndex
+from dtwin.anomalies.results import CorrelationBreak, CorrelationReport
 from dtwin.anomalies.scan import F32, F64, I64, Bool, Rounds
 
 
@@ -224,3 +227,83 @@ class CorrelationTracker:
             + self.broken.nbytes
             + self.spread.nbytes
         )
+
+
+class CorrelationRings:
+    """One `CorrelationTracker` per machine type (by type index), watching the type's first
+    `max_features` sensors."""
+
+    def __init__(self, config: CorrelationConfig) -> None:
+        self.config = config
+        self.trackers: dict[int, CorrelationTracker] = {}
+
+    def push(self, ti: int, n_machines: int, trow: I64, V: F64) -> None:
+        """Append a type's vectors (rows x its features) to its machines' rings (`trow`: their table rows)."""
+        f = V.shape[1]
+        fc = min(f, self.config.max_features)
+        tracker = self.trackers.get(ti)
+        if tracker is None:
+            tracker = self.trackers[ti] = CorrelationTracker(fc, self.config)
+        tracker.ensure(n_machines, fc)
+        tracker.push(trow, V[:, :fc] if fc < f else V)
+
+    def breaks(self, index: SeriesIndex, ms: I64) -> I64:
+        """Pairs broken at each machine's last completed window (one pass per type present)."""
+        breaks = np.zeros(ms.shape[0], dtype=np.int64)
+        types = index.machine_type[ms]
+        for ti in np.unique(types).tolist():
+            tracker = self.trackers.get(ti)
+            if tracker is not None:
+                mine = types == ti
+                breaks[mine] = tracker.breaks[index.machine_trow[ms[mine]]]
+        return breaks
+
+    def breaks_of(self, ti: int, row: int) -> int:
+        """Pairs broken at the last completed window of the machine in row `row` of type `ti`."""
+        tracker = self.trackers.get(ti)
+        return int(tracker.breaks[row]) if tracker is not None else 0
+
+    def report(self, index: SeriesIndex, m: int) -> CorrelationReport:
+        """Machine `m`'s sensors, their correlation matrix over the recent window and the broken pairs."""
+        ti, row = int(index.machine_type[m]), int(index.machine_trow[m])
+        info, tracker = index.types[ti], self.trackers.get(ti)
+        if tracker is None or row >= tracker.count.shape[0]:
+            f = min(info.n_features, self.config.max_features)
+            return CorrelationReport(list(info.sensors[:f]), np.full((f, f), np.nan), [])
+        f = tracker.n_features
+        base = tracker.baseline[row].astype(np.float64)
+        if tracker.n_windows[row] > 0:  # the last completed window, as judged when it completed
+            matrix = tracker.last[row : row + 1].astype(np.float64)
+            broken = tracker.broken[row]
+        else:  # no window yet: the vectors so far, and no baseline to break from
+            matrix = window_correlation(tracker.recent(row)[None, :, :])
+            broken = np.zeros((f, f), dtype=np.bool_)
+        sensors = list(info.sensors[:f])
+        breaks = [
+            CorrelationBreak(sensors[i], sensors[j], float(base[i, j]), float(matrix[0, i, j]))
+            for i, j in zip(*np.nonzero(broken), strict=True)
+        ]
+        return CorrelationReport(sensors, matrix[0], breaks)
+
+    def prepare_compaction(self, index: SeriesIndex) -> None:
+        """Size every tracker to its type's machines before the index compacts (rows are gathered after)."""
+        for ti, info in enumerate(index.types):
+            tracker = self.trackers.get(ti)
+            if tracker is not None:
+                tracker.ensure(len(info.machines), tracker.n_features)
+
+    def remap(self, r: Remap) -> None:
+        """Follow a compaction: the kept machines' rows, by the new type index (a type kept only for its model
+        starts its rings again)."""
+        trackers = self.trackers
+        self.trackers = {}
+        for new, old in enumerate(r.types):
+            if r.rows[new].shape[0] == 0:
+                continue
+            if old in trackers:
+                trackers[old].take(r.rows[new])
+                self.trackers[new] = trackers[old]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.nbytes for t in self.trackers.values())

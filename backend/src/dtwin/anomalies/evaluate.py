@@ -85,9 +85,11 @@ def evaluate(
     t = np.asarray(ts, dtype=np.float64)
     s = np.asarray(scores, dtype=np.float64)
     n = t.shape[0]
-    mids = np.asarray(machine_ids if machine_ids is not None else [""] * n, dtype=object)
+    machines = np.asarray(machine_ids if machine_ids is not None else [""] * n, dtype=object)
     sens = np.asarray(sensors if sensors is not None else [None] * n, dtype=object)
-    keys = np.array([f"{m}\x00{x}" for m, x in zip(mids.tolist(), sens.tolist(), strict=True)], dtype=object)
+    keys = np.array(
+        [f"{m}\x00{x}" for m, x in zip(machines.tolist(), sens.tolist(), strict=True)], dtype=object
+    )
     uniq, key_idx = np.unique(keys, return_inverse=True)
     order = np.lexsort((t, key_idx))
     t, s, key_idx = t[order], s[order], key_idx[order]

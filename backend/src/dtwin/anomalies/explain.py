@@ -1,5 +1,6 @@
 """Explanations: the sensors that contribute most to an anomalous row, with value, expected (tracked level)
-and how far off (z, % of the operating range). Built only for anomalous machines."""
+and how far off (z, % of the operating range). Built only for anomalous machines; `BatchExplainer` finds a
+row's readings or type vector in a scored batch."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import math
 
 import numpy as np
 
+from dtwin.anomalies.batch import TypeBatch
+from dtwin.anomalies.config import EngineConfig
 from dtwin.anomalies.detectors import DETECTORS, MULTIVARIATE, DetectorConfig, DetectorOutput, SeriesState
+from dtwin.anomalies.fleet import FleetState
 from dtwin.anomalies.results import Contribution
 from dtwin.anomalies.scan import F64, I64
 from dtwin.anomalies.type_model import TypeModel
@@ -95,3 +99,55 @@ def multivariate(
             )
         )
     return out
+
+
+class BatchExplainer:
+    """Explanations for the anomalous rows of one batch (index structures built once, when the first
+    anomalous row needs them). Reads the series state after the batch was stored."""
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        fleet: FleetState,
+        n_rows: int,
+        k_rows: I64,
+        k_slots: I64,
+        k_vals: F64,
+        det: DetectorOutput,
+        batches: list[TypeBatch],
+    ) -> None:
+        self.config, self.fleet = config, fleet
+        self.k_slots, self.k_vals, self.det = k_slots, k_vals, det
+        self.order = np.argsort(k_rows, kind="stable")
+        self.sorted_rows = k_rows[self.order]
+        self.batches = batches
+        self.batch_of_row = np.full(n_rows, -1, dtype=np.int64)
+        self.pos_of_row = np.full(n_rows, -1, dtype=np.int64)
+        for b, tb in enumerate(batches):
+            self.batch_of_row[tb.rows] = b
+            self.pos_of_row[tb.rows] = np.arange(tb.rows.shape[0])
+
+    def row(self, r: int, detector: int, uni_arg: int) -> list[Contribution]:
+        """Row `r`'s top sensors: under its type model if that scored it, else by its readings' evidence."""
+        top = self.config.explain_top
+        sensors, series = self.fleet.index.series_sensor, self.fleet.series
+        b = int(self.batch_of_row[r])
+        if detector == MULTIVARIATE and b >= 0:
+            tb = self.batches[b]
+            if tb.model is not None and tb.feat_map is not None:
+                pos = int(self.pos_of_row[r])
+                slots = tb.info.table()[int(tb.trow[pos])]
+                return multivariate(
+                    tb.model,
+                    tb.feat_map,
+                    tb.model_input()[pos],
+                    tb.V[pos],
+                    slots,
+                    sensors,
+                    series,
+                    self.config.detectors,
+                    top,
+                )
+        lo = int(np.searchsorted(self.sorted_rows, r, side="left"))
+        hi = int(np.searchsorted(self.sorted_rows, r, side="right"))
+        return univariate(self.order[lo:hi], sensors, self.k_slots, self.k_vals, self.det, series, top)

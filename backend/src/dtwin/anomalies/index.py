@@ -248,7 +248,7 @@ class SeriesIndex:
         self.types = types
         self._types = {t.name: t for t in types}
         self.machine_ids = [self.machine_ids[m] for m in mkeep.tolist()]
-        self._machines = {mid: m for m, mid in enumerate(self.machine_ids)}
+        self._machines = {machine_id: m for m, machine_id in enumerate(self.machine_ids)}
         self.machine_type = tmap[self.machine_type[mkeep]]
         self.machine_trow = trow
         self.machine_nseries = self.machine_nseries[mkeep]
@@ -261,6 +261,8 @@ class SeriesIndex:
             (ids[m], sensor): slot
             for slot, (m, sensor) in enumerate(zip(owners, self.series_sensor, strict=True))
         }
-        self.slot_cache = {mid: (keys, smap[slots]) for mid, (keys, slots) in self.slot_cache.items()}
+        self.slot_cache = {
+            machine_id: (keys, smap[slots]) for machine_id, (keys, slots) in self.slot_cache.items()
+        }
         self.n_dead = self.n_dead_series = 0
         return Remap(skeep, mkeep, tkeep, rows_kept)

@@ -209,19 +209,19 @@ class MachineScores:
         strat, brk = self.strategy.tolist(), self.correlation_breaks.tolist()
         return [
             MachineResult(
-                machine_id=mid,
+                machine_id=machine_id,
                 machine_type=self.machine_types[i],
                 ts=to_datetime(ts[i]),
                 score=score[i],
                 is_anomaly=bool(anom[i]),
                 detector=DETECTORS[det[i]],
-                explanation=self.explanations.get(mid, []),
+                explanation=self.explanations.get(machine_id, []),
                 health=health[i],
                 rul=rul_of(est[i], lo[i], hi[i]),
                 strategy=STRATEGIES[strat[i]] if strat[i] >= 0 else None,
                 correlation_breaks=int(brk[i]),
             )
-            for i, mid in (
+            for i, machine_id in (
                 (i, self.machine_ids[i]) for i in (only if only is not None else range(len(self.machine_ids)))
             )
         ]

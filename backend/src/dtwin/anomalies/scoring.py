@@ -196,10 +196,10 @@ class ScoringStage:
             self.forget(removed)
 
     def _drop(self, machine_ids: Iterable[str]) -> None:
-        for mid in machine_ids:
-            self._written_at.pop(mid, None)
-            self._published.pop(mid, None)
-            self._corr_at.pop(mid, None)
+        for machine_id in machine_ids:
+            self._written_at.pop(machine_id, None)
+            self._published.pop(machine_id, None)
+            self._corr_at.pop(machine_id, None)
 
     async def housekeep(self) -> list[str]:
         """Evict machines silent for `evict_after_s` and delete the correlation reports of removed ones (not

@@ -85,7 +85,7 @@ def test_baseline_does_not_depend_on_batch_size() -> None:
     machine_rows(whole, "m1", "motor", SENSORS, X)
     for start in range(0, 1600, 50):
         machine_rows(pieces, "m1", "motor", SENSORS, X[start : start + 50], start_s=float(start))
-    a, b = whole._corr[0], pieces._corr[0]
+    a, b = whole.correlation_rings.trackers[0], pieces.correlation_rings.trackers[0]
     assert a.n_windows[0] == b.n_windows[0] == 16
     np.testing.assert_allclose(a.baseline[0], b.baseline[0], atol=1e-6)
     assert a.breaks[0] == b.breaks[0] == 1

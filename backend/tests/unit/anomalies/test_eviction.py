@@ -245,4 +245,4 @@ def test_correlations_watch_the_first_sensors_of_a_type_only() -> None:
     assert report is not None
     assert report.sensors == names[:5] and report.matrix.shape == (5, 5)
     assert np.all(report.matrix[np.triu_indices(5, 1)] > 0.99)
-    assert a._corr[0].ring.shape[2] == 5
+    assert a.correlation_rings.trackers[0].ring.shape[2] == 5
