@@ -12,9 +12,9 @@ import redis.asyncio as aioredis
 from sqlalchemy import select
 
 from dtwin.anomalies.engine import ScoringEngine
+from dtwin.anomalies.model_store import FileModelStore
 from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
 from dtwin.anomalies.scoring import ScoringStage
-from dtwin.anomalies.store import FileModelStore
 from dtwin.config import Settings
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.db import create_engine, create_sessionmaker
