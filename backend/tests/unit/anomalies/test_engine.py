@@ -49,8 +49,8 @@ def test_two_readings_in_one_batch_equal_two_batches() -> None:
     )
     for f in fields(a.series):
         np.testing.assert_allclose(getattr(a.series, f.name), getattr(b.series, f.name), rtol=1e-12)
-    for mid in ("pump-0", "pump-1", "pump-2"):
-        ha, hb = a.health(mid), b.health(mid)
+    for machine_id in ("pump-0", "pump-1", "pump-2"):
+        ha, hb = a.health(machine_id), b.health(machine_id)
         assert ha is not None and hb is not None
         assert abs(ha.health - hb.health) < 1e-9
 

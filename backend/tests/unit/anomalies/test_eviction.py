@@ -34,7 +34,7 @@ def fleet(seconds: int, seed: int = 0) -> list[dict[str, dict[str, float]]]:
     spikes = rng.random((seconds, len(IDS))) < 0.01
     x[..., 2] += np.where(spikes & (np.arange(seconds)[:, None] > 60), 1.5, 0.0)
     return [
-        {mid: dict(zip(SENSORS, x[s, m].tolist(), strict=True)) for m, mid in enumerate(IDS)}
+        {machine_id: dict(zip(SENSORS, x[s, m].tolist(), strict=True)) for m, machine_id in enumerate(IDS)}
         for s in range(seconds)
     ]
 
@@ -54,15 +54,15 @@ def engine(m: TypeModel, clock: Callable[[], float] | None = None) -> ScoringEng
 
 
 def batch(data: list[dict[str, dict[str, float]]], s: int, ids: list[str]) -> list[Telemetry]:
-    return [telemetry(mid, s, data[s][mid]) for mid in ids]
+    return [telemetry(machine_id, s, data[s][machine_id]) for machine_id in ids]
 
 
 def view(out: BatchScores, ids: list[str]) -> dict[str, tuple[float, ...]]:
     """Per machine of `ids` in the batch: everything the batch says about it, as numbers."""
     m = out.machines
-    pos = {mid: i for i, mid in enumerate(m.machine_ids)}
+    pos = {machine_id: i for i, machine_id in enumerate(m.machine_ids)}
     return {
-        mid: (
+        machine_id: (
             float(m.score[i]),
             float(m.health[i]),
             float(m.rul_s[i]),
@@ -71,30 +71,32 @@ def view(out: BatchScores, ids: list[str]) -> dict[str, tuple[float, ...]]:
             float(m.is_anomaly[i]),
             float(m.detector[i]),
         )
-        for mid, i in pos.items()
-        if mid in ids
+        for machine_id, i in pos.items()
+        if machine_id in ids
     }
 
 
 def assert_same(a: BatchScores, b: BatchScores, ids: list[str]) -> None:
     va, vb = view(a, ids), view(b, ids)
     assert va.keys() == vb.keys()
-    for mid in va:
-        np.testing.assert_allclose(va[mid], vb[mid], rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=mid)
-        assert a.machines.explanations.get(mid) == b.machines.explanations.get(mid)
+    for machine_id in va:
+        np.testing.assert_allclose(
+            va[machine_id], vb[machine_id], rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=machine_id
+        )
+        assert a.machines.explanations.get(machine_id) == b.machines.explanations.get(machine_id)
     assert [e.to_dict() for e in a.events if e.machine_id in ids] == [e.to_dict() for e in b.events]
     assert [d.to_dict() for d in a.decisions if d.machine_id in ids] == [d.to_dict() for d in b.decisions]
 
 
 def assert_same_queries(a: ScoringEngine, b: ScoringEngine, ids: list[str]) -> None:
-    for mid in ids:
-        ha, hb = a.health(mid), b.health(mid)
+    for machine_id in ids:
+        ha, hb = a.health(machine_id), b.health(machine_id)
         assert ha is not None and hb is not None
         assert ha.to_dict() == hb.to_dict()
-        da, db = a.decision(mid), b.decision(mid)
+        da, db = a.decision(machine_id), b.decision(machine_id)
         assert da is not None and db is not None
         assert da.to_dict() == db.to_dict()
-        ca, cb = a.correlations(mid), b.correlations(mid)
+        ca, cb = a.correlations(machine_id), b.correlations(machine_id)
         assert ca is not None and cb is not None
         assert ca.sensors == cb.sensors and ca.breaks == cb.breaks
         np.testing.assert_allclose(ca.matrix, cb.matrix, rtol=1e-9, equal_nan=True)
@@ -115,8 +117,12 @@ def test_forgotten_machines_leave_the_others_scores_unchanged() -> None:
         anomalies += int(ob.machines.is_anomaly.sum())
         events += len(ob.events)
     assert anomalies > 0 and events > 0  # the comparison covered anomalous rows and events
-    for mid in LEAVING:
-        assert a.health(mid) is None and a.correlations(mid) is None and a.decision(mid) is None
+    for machine_id in LEAVING:
+        assert (
+            a.health(machine_id) is None
+            and a.correlations(machine_id) is None
+            and a.decision(machine_id) is None
+        )
     assert_same_queries(a, b, STAYING)
 
 
