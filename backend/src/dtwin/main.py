@@ -9,6 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import structlog
@@ -35,6 +36,7 @@ from dtwin.kit.feeders import load_feeder
 from dtwin.machine_types.catalogue import catalogue_types, table_of
 from dtwin.machine_types.ranges import OperatingRanges
 from dtwin.machine_types.service import MachineTypeService
+from dtwin.readings.service import purge_readings
 from dtwin.realtime.feed import ChangeFeed, Listener
 from dtwin.realtime.hub import Hub
 from dtwin.realtime.routes import Realtime
@@ -189,6 +191,7 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         events,
         durable,
         view,
+        purge_history=partial(purge_readings, adapters.sessions),
     )
     app.state.realtime = realtime = Realtime(
         hub,

@@ -42,10 +42,6 @@ from dtwin.kit.bus import TelemetryBus
 log = structlog.get_logger(__name__)
 
 
-def correlations_key(keys: RedisKeys, machine_id: str) -> str:
-    return f"{keys.prefix}:corr:{machine_id}"
-
-
 class ScoringStage:
     def __init__(
         self,
@@ -110,7 +106,7 @@ class ScoringStage:
             if now - self._corr_at.get(machine_id, float("-inf")) >= self.correlations_every_s:
                 report = self.engine.correlations(machine_id)
                 if report is not None:
-                    pipe.set(correlations_key(self.keys, machine_id), orjson.dumps(report.to_dict()))
+                    pipe.set(self.keys.correlations(machine_id), orjson.dumps(report.to_dict()))
                     self._corr_at[machine_id] = now
             strat = STRATEGIES[strategy[i]] if strategy[i] >= 0 else ""
             item = self._analytics_change(machine_id, health[i], score[i], strat)
@@ -212,7 +208,7 @@ class ScoringStage:
         gone = list(self._corr_gone)
         for k in range(0, len(gone), 500):
             chunk = gone[k : k + 500]
-            await self.redis.delete(*(correlations_key(self.keys, m) for m in chunk))
+            await self.redis.delete(*(self.keys.correlations(m) for m in chunk))
             self._corr_gone.difference_update(chunk)
         refused = self.engine.refused_readings
         if refused > self._refused_logged:

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dtwin.anomalies.repository import AnomalyRepository
 from dtwin.anomalies.schemas import AnomalyEventRead, CorrelationsRead, DecisionRead, HealthRead
-from dtwin.anomalies.scoring import correlations_key
 from dtwin.contracts.topics import RedisKeys
 
 
@@ -77,7 +76,7 @@ class LiveAnalytics:
 
     async def correlations(self, machine_id: str) -> CorrelationsRead:
         """The machine's last correlation report; empty until the scoring stage has written one."""
-        raw = await self.redis.get(correlations_key(self.keys, machine_id))
+        raw = await self.redis.get(self.keys.correlations(machine_id))
         if not raw:
             return CorrelationsRead(machine_id=machine_id)
         report = orjson.loads(raw)

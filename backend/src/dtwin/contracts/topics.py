@@ -35,6 +35,10 @@ class RedisKeys:
     def twin(self, machine_id: str) -> str:
         return f"{self.prefix}:twin:{machine_id}"
 
+    def correlations(self, machine_id: str) -> str:
+        """The machine's newest sensor-correlation report (written by scoring, read by the API)."""
+        return f"{self.prefix}:corr:{machine_id}"
+
     def names(self, machine_type: str, kind: str) -> str:
         """The admitted names of one kind (r: sensors, p: reported properties) of a machine type; the
         machine types themselves are `names("types", "t")`."""

@@ -9,10 +9,8 @@ from pydantic import Field, WithJsonSchema
 
 from dtwin.contracts.inputs import DocumentError, loads_document
 from dtwin.contracts.limits import PLACEMENT_PATTERN, PROPERTY_PATTERN
-from dtwin.core.deps import SessionDep
 from dtwin.core.http import From, IfMatch, MachineId, To, parse_if_match, require_json
 from dtwin.errors import InvalidInput, NotFound, UnsupportedMediaType, problem_responses
-from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.deps import TwinServiceDep
 from dtwin.twins.query import ROOTS, SORT_FIELDS, QueryError, parse_comparison
 from dtwin.twins.schemas import (
@@ -20,7 +18,6 @@ from dtwin.twins.schemas import (
     DesiredState,
     TwinCreate,
     TwinEventList,
-    TwinEventRead,
     TwinList,
     TwinRead,
 )
@@ -124,14 +121,11 @@ async def put_attributes(machine_id: MachineId, body: AttributesUpdate, service:
 async def delete_twin(
     machine_id: MachineId,
     service: TwinServiceDep,
-    session: SessionDep,
     purge_history: Annotated[bool, Query(description="Also delete the stored readings")] = False,
 ) -> Response:
     """Remove the twin. Its stored readings stay unless `purge_history=true`. A machine that keeps sending
     telemetry registers itself again."""
     await service.delete(machine_id, purge_history)
-    if purge_history:
-        await ReadingRepository(session).delete_machine(machine_id)
     return Response(status_code=204)
 
 
@@ -233,7 +227,7 @@ async def twin_events(
     )
     if not rows and cursor is None and not await service.store.exists(machine_id):
         raise NotFound(f"no twin with id {machine_id!r} and no recorded events")
-    items = [TwinEventRead.model_validate(r) for r in rows]
+    items = list(rows)
     return TwinEventList(
         machine_id=machine_id, items=items, next_cursor=str(items[-1].id) if len(items) == limit else None
     )

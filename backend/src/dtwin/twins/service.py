@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,9 +19,8 @@ from dtwin.kit.bus import TelemetryBus
 from dtwin.twins.durable import Durability
 from dtwin.twins.events import TwinEventLog
 from dtwin.twins.merge_patch import merge_patch
-from dtwin.twins.models import TwinEventRow
 from dtwin.twins.query import Comparison, QueryError, page
-from dtwin.twins.schemas import DesiredState, TwinCreate, TwinList, TwinRead
+from dtwin.twins.schemas import DesiredState, TwinCreate, TwinEventRead, TwinList, TwinRead
 from dtwin.twins.store import PreconditionMismatch, TwinStore
 from dtwin.twins.view import FleetView
 
@@ -89,8 +88,10 @@ class TwinService:
         events: TwinEventLog | None = None,
         durable: Durability | None = None,
         view: FleetView | None = None,
+        purge_history: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
+        self.purge_history = purge_history  # deletes a machine's stored readings (the readings room's)
         self.view = view
         self.events = events
         self.durable = durable
@@ -181,9 +182,14 @@ class TwinService:
         return twin
 
     async def delete(self, machine_id: str, purge_history: bool = False) -> None:
+        """Remove the twin; with `purge_history`, its stored readings too."""
+        if purge_history and self.purge_history is None:
+            raise RuntimeError("this TwinService was built without a history purge")
         if not await self.store.delete(machine_id):
             raise NotFound(f"no twin with id {machine_id!r}")
         await self._log(machine_id, "deleted", {"purge_history": purge_history}, None)
+        if purge_history and self.purge_history is not None:
+            await self.purge_history(machine_id)
         if self.durable is not None:
             try:
                 await self.durable.deleted(machine_id)
@@ -208,10 +214,10 @@ class TwinService:
                 "change applied to the live twin but not to its durable copies; send it again"
             ) from exc
 
-    async def events_page(self, machine_id: str, **kw: Any) -> Sequence[TwinEventRow]:
+    async def events_page(self, machine_id: str, **kw: Any) -> Sequence[TwinEventRead]:
         if self.events is None:
             return []
-        return await self.events.page(machine_id, **kw)
+        return [TwinEventRead.model_validate(r) for r in await self.events.page(machine_id, **kw)]
 
     async def _log(self, machine_id: str, kind: str, details: dict[str, Any], version: int | None) -> None:
         if self.events is not None:

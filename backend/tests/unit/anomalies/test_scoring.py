@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from dtwin.anomalies.engine import ScoringEngine
 from dtwin.anomalies.model_store import FileModelStore
-from dtwin.anomalies.scoring import ScoringStage, correlations_key
+from dtwin.anomalies.scoring import ScoringStage
 from dtwin.contracts.changes import AlertsMessage, RemovedChange, TwinsMessage, twin_change
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.contracts.topics import RedisKeys
@@ -86,7 +86,7 @@ async def test_removed_twin_leaves_engine_stage_and_redis(tmp_path: Path) -> Non
     rng = np.random.default_rng(1)
     ids = ["a", "b", "c"]
     await stage.process(messages(ids, 0, rng))
-    keys = {m: correlations_key(stage.keys, m) for m in ids}
+    keys = {m: stage.keys.correlations(m) for m in ids}
     assert all([await redis.exists(k) for k in keys.values()])
 
     stage.on_change(AlertsMessage(items=[]))  # not a twin change
@@ -126,7 +126,7 @@ async def test_twin_deleted_through_the_api_is_forgotten_by_scoring(
         return all(m is not None and stage.engine.machines.rows[m] == 5 for m in slots)
 
     await eventually(scored, what="both machines scored")
-    key = correlations_key(stage.keys, "conv-1")
+    key = stage.keys.correlations("conv-1")
     assert await redis.exists(key)
 
     assert (await client.delete("/api/v1/twins/conv-1")).status_code == 204
@@ -139,4 +139,4 @@ async def test_twin_deleted_through_the_api_is_forgotten_by_scoring(
     await stage.housekeep()
     assert not await redis.exists(key)
     assert stage.engine.health("conv-2") is not None
-    assert await redis.exists(correlations_key(stage.keys, "conv-2"))
+    assert await redis.exists(stage.keys.correlations("conv-2"))
