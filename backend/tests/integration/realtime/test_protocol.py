@@ -24,20 +24,17 @@ from dtwin.contracts.topics import RedisKeys
 from dtwin.main import create_app
 from dtwin.twins.store import TwinStore
 from dtwin_devkit.testing import eventually, serve_app
+from tests.factories.twins import twin_update
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
 def update(machine_id: str, k: int, sensors: int = 1, machine_type: str = "pump") -> TwinUpdate:
-    return TwinUpdate(
-        id=machine_id,
-        machine_type=machine_type,
-        site="s1",
-        line="l1",
-        ts=iso_utc(T0 + timedelta(seconds=k)),
-        quality="good",
+    return twin_update(
+        machine_id,
+        at=T0 + timedelta(seconds=k),
         readings={f"x{j}": float(k) for j in range(sensors)},
-        reported={},
+        machine_type=machine_type,
     )
 
 

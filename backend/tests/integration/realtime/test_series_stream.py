@@ -16,6 +16,7 @@ from dtwin.contracts.telemetry import iso_utc
 from dtwin.core.db import create_engine, create_sessionmaker, transaction
 from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.store import TwinStore
+from tests.factories.twins import twin_update
 from tests.integration.realtime.test_protocol import backend, recv, store_for, subscribe
 
 __all__ = ["store_for"]  # the fixture, shared with the protocol tests
@@ -25,16 +26,7 @@ T0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
 
 
 def reading(k: int, value: float) -> TwinUpdate:
-    return TwinUpdate(
-        id="pump-1",
-        machine_type="pump",
-        site="s1",
-        line="l1",
-        ts=iso_utc(T0 + timedelta(seconds=k)),
-        quality="good",
-        readings={"flow": value, "temp": 50.0},
-        reported={},
-    )
+    return twin_update("pump-1", at=T0 + timedelta(seconds=k), readings={"flow": value, "temp": 50.0})
 
 
 async def stored(settings: Settings, seconds: int) -> None:

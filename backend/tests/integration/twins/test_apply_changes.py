@@ -13,21 +13,13 @@ from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
 from dtwin.twins.store import TwinStore
+from tests.factories.twins import twin_update
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
 def update(k: int, site: str = "s1", **readings: float) -> TwinUpdate:
-    return TwinUpdate(
-        id="pump-1",
-        machine_type="pump",
-        site=site,
-        line="l1",
-        ts=iso_utc(T0 + timedelta(seconds=k)),
-        quality="good",
-        readings=readings,
-        reported={},
-    )
+    return twin_update("pump-1", at=T0 + timedelta(seconds=k), readings=readings, site=site)
 
 
 async def test_placement_is_published_for_new_and_moved_twins_only(

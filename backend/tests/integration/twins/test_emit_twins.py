@@ -16,21 +16,13 @@ from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import RedisKeys
 from dtwin.twins.store import TwinStore
+from tests.factories.twins import twin_update
 
 T0 = datetime.now(UTC).replace(microsecond=0)
 
 
 def update(k: int, speed: float) -> TwinUpdate:
-    return TwinUpdate(
-        id="p-1",
-        machine_type="pump",
-        site="s1",
-        line="l1",
-        ts=iso_utc(T0 + timedelta(seconds=k)),
-        quality="good",
-        readings={"speed_rpm": speed},
-        reported={},
-    )
+    return twin_update("p-1", at=T0 + timedelta(seconds=k), readings={"speed_rpm": speed})
 
 
 async def test_whole_twin_is_as_new_as_telemetry_published_before_it(

@@ -18,20 +18,17 @@ from dtwin.main import create_app
 from dtwin.twins.service import TwinService
 from dtwin.twins.store import TwinStore
 from dtwin_devkit.testing import eventually, serve_app
+from tests.factories.twins import twin_update
 
 T0 = datetime.now(UTC).replace(microsecond=0)
 
 
 def update(machine_id: str, k: int, **readings: float) -> TwinUpdate:
-    return TwinUpdate(
-        id=machine_id,
-        machine_type="pump",
-        site="s1",
-        line=f"l{k % 2}",
-        ts=iso_utc(T0 + timedelta(seconds=k)),
-        quality="good",
+    return twin_update(
+        machine_id,
+        at=T0 + timedelta(seconds=k),
         readings=readings or {"speed_rpm": float(k)},
-        reported={},
+        line=f"l{k % 2}",
     )
 
 
