@@ -110,7 +110,7 @@ compose-check: venv ## validate docker-compose.yml against the Compose spec (off
 
 # ---------------------------------------------------------------------------------------------- bench
 BENCH_OUT ?= docs/benchmarks.md
-BENCHES := bench-pipeline bench-simulator bench-bridge bench-twins bench-scoring bench-scoring-share bench-detection
+BENCHES := bench-pipeline bench-simulator bench-bridge bench-twins bench-changes bench-scoring bench-scoring-share bench-detection
 .PHONY: $(BENCHES)
 
 bench: system-deps venv bench-frontend $(BENCHES) ## run the real pipeline at rising load and every other benchmark; print and record figures in docs/benchmarks.md
@@ -127,6 +127,9 @@ bench-bridge: system-deps venv ## MQTT -> Kafka throughput of one bridge
 
 bench-twins: system-deps venv ## fleet list and filter latency over 10,000 twins
 	$(BIN)/python -m dtwin_devkit.bench.twins --out $(BENCH_OUT)
+
+bench-changes: venv ## the change stream's per-change CPU cost: decode, fleet view, WebSocket fan-out (no servers, ~10 s)
+	$(BIN)/python -m dtwin_devkit.bench.changes --out $(BENCH_OUT)
 
 bench-scoring: venv ## the anomaly scoring engine alone (no servers, ~20 s)
 	$(BIN)/python -m dtwin_devkit.bench.scoring --out $(BENCH_OUT)
