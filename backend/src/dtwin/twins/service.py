@@ -11,7 +11,6 @@ from typing import Any
 import orjson
 import structlog
 
-from dtwin.api.router import api_router  # noqa: F401  scratch
 from dtwin.contracts.commands import DesiredCommand
 from dtwin.contracts.inputs import DocumentError, check_properties_document
 from dtwin.contracts.telemetry import iso_utc
