@@ -26,7 +26,6 @@ from dtwin.contracts.changes import (
     WholeTwinChange,
 )
 from dtwin.realtime.series import LiveSeries
-from dtwin.twins.routes import router as _twin_routes  # noqa: F401  scratch
 from dtwin.twins.view import FleetView
 
 Item = TwinChange | AnomalyEventChange | DecisionChange
