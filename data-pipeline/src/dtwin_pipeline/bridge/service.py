@@ -32,7 +32,6 @@ from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.limits import DEFAULT_LIMITS, MACHINE_ID_PATTERN, PLACEMENT_PATTERN, Limits
 from dtwin.contracts.telemetry import Rejection, parse_telemetry, valid_placement
 from dtwin.contracts.topics import MQTT_ACK_FILTER, MQTT_TELEMETRY_FILTER, parse_mqtt_topic
-from dtwin.ingest.consumer import twin_updates  # noqa: F401  scratch
 from dtwin.kit.bus import TelemetryBus, build_bus
 from dtwin.kit.failures import is_infrastructure
 from dtwin_pipeline.backoff import Backoff
