@@ -30,3 +30,20 @@ def test_the_pipeline_is_forbidden_every_room_but_contracts_and_kit() -> None:
 
 def test_the_kit_is_forbidden_every_room_but_contracts() -> None:
     assert _forbidden("kit-imports-contracts-only") == _rooms() - ALLOWED
+
+
+DOMAINS = ("twins", "readings", "anomalies", "machine_types", "ingest", "realtime")
+PRIVATE = ("routes", "models", "repository")  # what a room keeps to itself
+
+
+def test_each_room_is_forbidden_every_other_rooms_routes_tables_and_repository() -> None:
+    source = Path(dtwin.__path__[0])
+    for room in DOMAINS:
+        expected = {
+            f"{other}.{part}"
+            for other in DOMAINS
+            if other != room
+            for part in PRIVATE
+            if (source / other / f"{part}.py").exists()
+        }
+        assert _forbidden(f"{room}-uses-rooms-by-service") == expected, room

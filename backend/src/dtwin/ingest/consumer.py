@@ -25,12 +25,11 @@ from dtwin.anomalies.scoring import ScoringStage
 from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
 from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telemetry, valid_placement
-from dtwin.core.db import transaction
 from dtwin.ingest.names import NameLimits
 from dtwin.kit.bus import BusMessage, TelemetryBus
 from dtwin.kit.dlq import send_to_dlq
 from dtwin.kit.failures import describe, is_infrastructure
-from dtwin.readings.repository import ReadingRepository, ReadingTuple
+from dtwin.readings.service import ReadingTuple, store_readings
 from dtwin.twins.durable import Durability
 from dtwin.twins.events import ReportedSummarizer, TwinEventLog
 from dtwin.twins.store import TwinStore
@@ -316,8 +315,7 @@ class TelemetryConsumer:
         stage = "database"
         try:
             if rows:
-                async with transaction(self.sessions) as session:
-                    await ReadingRepository(session).insert_many(rows)
+                await store_readings(self.sessions, rows)
             stage = "twin"
             updates = twin_updates([(a.t, a.headers) for a in items])
             changed = await self.store.apply(updates, last_seen=iso_utc(now))

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.kit.bus import TelemetryBus
-from dtwin.readings.repository import ReadingRepository
+from dtwin.readings.service import latest_per_sensor
 from dtwin.twins.durable import TwinRegistry
 from dtwin.twins.store import TwinStore
 
@@ -75,8 +75,7 @@ async def rebuild(
         report.from_registry += 1
 
     deleted = {m for m, raw in latest.items() if raw is None}
-    async with sessions() as session:
-        readings = await ReadingRepository(session).latest_per_sensor(datetime.now(UTC) - lookback)
+    readings = await latest_per_sensor(sessions, datetime.now(UTC) - lookback)
     updates = []
     for machine_id, sensors in readings.items():
         if machine_id in deleted:
