@@ -1,9 +1,11 @@
 """The pipeline's settings: what every dtwin process shares (dtwin.kit.settings) plus the bridge's own
-DTWIN_BRIDGE_* knobs."""
+DTWIN_BRIDGE_* knobs and the device-identity files (DTWIN_MQTT_PASSWORD_FILE, _ACL_FILE,
+_DEVICE_CREDENTIALS)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, field_validator
 
@@ -16,6 +18,16 @@ class PipelineSettings(SharedSettings):
         default="bridge", description="MQTT shared-subscription group ('' = none)"
     )
     bridge_metrics_port: int | None = Field(default=9108, description="Prometheus metrics port (None = off)")
+    mqtt_password_file: Path = Field(
+        default=Path("var/mosquitto/passwd"), description="Mosquitto password_file `dtwin devices` writes"
+    )
+    mqtt_acl_file: Path = Field(
+        default=Path("var/mosquitto/acl"), description="Mosquitto acl_file `dtwin devices` writes"
+    )
+    mqtt_device_credentials: Path | None = Field(
+        default=None,
+        description="Simulator only: JSON {machine_id: password}; one MQTT connection per device if set",
+    )
 
     @field_validator("bridge_metrics_port", mode="before")
     @classmethod
