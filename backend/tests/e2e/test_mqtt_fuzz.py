@@ -103,7 +103,7 @@ def hostile_cases() -> list[Case]:
         Case("int > 64 bit", "fz-int", js(body("fz-int", reported={"n": 2**64 - 1})), {"reported"}),
         Case("NUL in site", "fz-site", js(body("fz-site", site="s\x001")), {"schema"}),
         Case("unicode id", "pümpé-1", js(body("pümpé-1")), {"schema"}),
-        Case("path-like id", "..", js(body("../../etc/passwd")), {"schema", "topic"}),
+        Case("path-like id", "..", js(body("../../etc/passwd")), {"schema", "identity"}),
         Case("SQL-like id", "p1';DROP TABLE readings;--", js(body("p1';DROP TABLE readings;--")), {"schema"}),
         Case("far future", "fz-future", js(body("fz-future", ts=t + timedelta(days=365))), {"clock_skew"}),
         Case(
@@ -112,7 +112,7 @@ def hostile_cases() -> list[Case]:
         Case("1970", "fz-1970", js(body("fz-1970", ts=datetime(1970, 1, 1, tzinfo=UTC))), {"too_old"}),
         Case("epoch number ts", "fz-epoch", js({**body("fz-epoch"), "ts": int(t.timestamp())}), {"schema"}),
         Case("schema 2", "fz-v2", js({**body("fz-v2"), "schema": 2}), {"invalid"}),
-        Case("topic mismatch", "fz-other", js(body("fz-mine")), {"topic"}),
+        Case("topic mismatch", "fz-other", js(body("fz-mine")), {"identity"}),
         Case(
             "bad site in topic",
             "fz-topic",

@@ -40,6 +40,7 @@ from dtwin_pipeline.bridge.metrics import BridgeMetrics
 from dtwin_pipeline.mqtt import MqttTarget
 
 log = structlog.get_logger(__name__)
+IDENTITY = "identity"  # DLQ code: the payload's machine_id is not the machine its topic (and login) names
 
 
 @dataclass
@@ -105,10 +106,12 @@ def check_telemetry(
     if isinstance(parsed, Rejection):
         return Rejection(parsed.reason, parsed.machine_id or machine_hint, parsed.code)
     if parsed.machine_id != topic_machine:
+        # the topic is the device's identity (the broker's ACL ties it to the credentials): a payload
+        # speaking for another machine is refused as an identity failure, never forwarded under either id
         return Rejection(
             f"machine_id {parsed.machine_id!r} does not match the topic's machine {topic_machine[:128]!r}",
             machine_hint,
-            "topic",
+            IDENTITY,
         )
     return parsed.machine_id, {"site": site, "line": line}
 
@@ -122,7 +125,9 @@ def check_ack(topic: str, payload: bytes) -> str | Rejection:
         return Rejection(ack.reason, ack.machine_id or parts[2])
     if ack.machine_id != parts[2]:
         return Rejection(
-            f"machine_id {ack.machine_id!r} does not match the topic's machine {parts[2]!r}", parts[2]
+            f"machine_id {ack.machine_id!r} does not match the topic's machine {parts[2][:128]!r}",
+            parts[2],
+            IDENTITY,
         )
     return ack.machine_id
 

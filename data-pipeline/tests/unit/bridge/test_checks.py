@@ -59,6 +59,12 @@ def test_topic_site_and_line_must_be_identifiers() -> None:
     assert isinstance(r, Rejection) and r.code == "topic" and r.machine_id == "pump-0001"
 
 
+def test_payload_for_another_machine_is_an_identity_rejection() -> None:
+    r = check_telemetry("plant/s/l/pump-0002/telemetry", telemetry(), NOW)
+    assert isinstance(r, Rejection) and r.code == "identity" and r.machine_id == "pump-0002"
+    assert "pump-0001" in r.reason
+
+
 def test_ack_must_be_valid_and_match_its_topic() -> None:
     ack = orjson.dumps(
         {
@@ -72,7 +78,8 @@ def test_ack_must_be_valid_and_match_its_topic() -> None:
         }
     )
     assert check_ack("plant/s/l/m1/ack", ack) == "m1"
-    assert isinstance(check_ack("plant/s/l/m2/ack", ack), Rejection)
+    other = check_ack("plant/s/l/m2/ack", ack)
+    assert isinstance(other, Rejection) and other.code == "identity" and other.machine_id == "m2"
     bad = check_ack("plant/s/l/m1/ack", orjson.dumps({"schema": 1, "machine_id": "m1", "status": "maybe"}))
     assert isinstance(bad, Rejection) and "status" in bad.reason and "version" in bad.reason
     parsed = parse_ack(ack)
