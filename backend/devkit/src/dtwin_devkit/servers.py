@@ -10,15 +10,17 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PG_BIN = Path(os.environ.get("DTWIN_PG_BIN", "/usr/lib/postgresql/15/bin"))
+DEV_JWT_SECRET = "dev-only-jwt-secret-never-in-production-0123"  # noqa: S105 - throwaway servers only
 
 
 class ServerError(RuntimeError):
@@ -157,19 +159,41 @@ def start_redis() -> Server:
     return Server("redis", f"redis://127.0.0.1:{port}/0", port, proc=proc, workdir=work)
 
 
-def start_mosquitto() -> Server:
+def start_mosquitto(provision: Callable[[Path, Path], None] | None = None) -> Server:
+    """Anonymous by default. With `provision`, a broker that requires a login and enforces an ACL: it is
+    called with (password_file, acl_file) in the server's directory before the broker starts (write them
+    with dtwin_pipeline.devices.credentials.CredentialStore); both paths are in `extra`. After changing
+    them later, `reload_mosquitto` (SIGHUP) applies them."""
     binary = _need("mosquitto", "mosquitto")
     port = free_port()
     work = Path(tempfile.mkdtemp(prefix="dtwin-mqtt-", dir="/tmp"))
+    os.chmod(work, 0o755)  # noqa: S103 - mosquitto drops to its own user and must read the config
     conf = work / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+    text = (
+        f"listener {port} 127.0.0.1\npersistence false\n"
         "max_queued_messages 100000\nmax_inflight_messages 1000\n"
     )
-    os.chmod(work, 0o755)  # noqa: S103 - mosquitto drops to its own user and must read the config
+    extra: dict[str, str] = {}
+    if provision is None:
+        text += "allow_anonymous true\n"
+    else:
+        password_file, acl_file = work / "passwd", work / "acl"
+        provision(password_file, acl_file)
+        if not password_file.exists() or not acl_file.exists():
+            raise ServerError(f"mosquitto: provisioning wrote no {password_file} or {acl_file}")
+        text += f"allow_anonymous false\npassword_file {password_file}\nacl_file {acl_file}\n"
+        extra = {"password_file": str(password_file), "acl_file": str(acl_file)}
+    conf.write_text(text)
     proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port, 15, proc, "mosquitto")
-    return Server("mosquitto", f"mqtt://127.0.0.1:{port}", port, proc=proc, workdir=work)
+    return Server("mosquitto", f"mqtt://127.0.0.1:{port}", port, proc=proc, workdir=work, extra=extra)
+
+
+def reload_mosquitto(server: Server) -> None:
+    """Make the broker reread its password and ACL files (what operators do with SIGHUP)."""
+    if server.proc is None or server.proc.poll() is not None:
+        raise ServerError("mosquitto is not running")
+    server.proc.send_signal(signal.SIGHUP)
 
 
 def tansu_binary() -> str:
@@ -230,6 +254,7 @@ def env_for(servers: dict[str, Server]) -> dict[str, str]:
     env: dict[str, str] = {}
     if "postgres" in servers:
         env["DTWIN_DATABASE_URL"] = servers["postgres"].url
+        env["DTWIN_JWT_SECRET"] = DEV_JWT_SECRET  # real mode requires one
     if "redis" in servers:
         env["DTWIN_REDIS_URL"] = servers["redis"].url
     if "mosquitto" in servers:

@@ -43,6 +43,13 @@ def simulate(
     replay: Annotated[Path | None, typer.Option(help="Publish a recorded CSV instead of simulating")] = None,
     speed: Annotated[float, typer.Option(help="Replay speed-up (1 = original timing, 0 = no waiting)")] = 1.0,
     commands: Annotated[bool, typer.Option(help="Obey desired-state messages (plant/+/+/+/desired)")] = True,
+    device_credentials: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON {machine_id: password} (dtwin devices provision --credentials-out): one MQTT "
+            "connection per machine with its own login (default DTWIN_MQTT_DEVICE_CREDENTIALS; small fleets)"
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display")] = False,
     list_types: Annotated[bool, typer.Option("--list-types", help="Print machine types and exit")] = False,
 ) -> None:
@@ -57,6 +64,17 @@ def simulate(
     configure_logging(json=settings.log_json, level=settings.log_level)
     url = mqtt_url or settings.mqtt_url
     user, password = settings.mqtt_username, settings.mqtt_password
+    creds_path = device_credentials or settings.mqtt_device_credentials
+    creds: dict[str, str] | None = None
+    if creds_path is not None:
+        from dtwin_pipeline.devices.credentials import read_credentials
+
+        if replay is not None:
+            raise typer.BadParameter("not with --replay", param_hint="--device-credentials")
+        try:
+            creds = read_credentials(creds_path)
+        except (OSError, ValueError) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--device-credentials") from None
     if replay is not None:
         stats = _replay(replay, url, user, password, speed, quiet)
         typer.echo(f"replayed {stats.messages} messages ({stats.readings} readings) from {replay}")
@@ -79,6 +97,7 @@ def simulate(
                 ground_truth=ground_truth,
                 record=record,
                 commands=commands,
+                device_credentials=creds,
                 on_stats=view.update if view else None,
                 log_json=settings.log_json,
                 log_level=settings.log_level,
@@ -86,7 +105,9 @@ def simulate(
             if view is not None:
                 view.update(stats, final=True)
         else:
-            stats = asyncio.run(_single(cfg, url, user, password, ground_truth, record, commands, view))
+            stats = asyncio.run(
+                _single(cfg, url, user, password, ground_truth, record, commands, view, creds)
+            )
     typer.echo(
         f"published {stats.messages} messages ({stats.readings} readings) in {stats.ticks} ticks"
         f" over {stats.run_s:.2f} s"
@@ -158,6 +179,7 @@ async def _single(
     record: Path | None,
     commands: bool,
     view: object | None,
+    device_credentials: dict[str, str] | None = None,
 ) -> SimStats:
     from dtwin_pipeline.simulator.progress import ProgressView
     from dtwin_pipeline.simulator.runner import run_mqtt_simulator
@@ -174,7 +196,15 @@ async def _single(
     task = asyncio.create_task(refresh()) if view is not None else None
     try:
         return await run_mqtt_simulator(
-            cfg, url, user, password, stats, ground_truth=ground_truth, record=record, commands=commands
+            cfg,
+            url,
+            user,
+            password,
+            stats,
+            ground_truth=ground_truth,
+            record=record,
+            commands=commands,
+            device_credentials=device_credentials,
         )
     finally:
         if task is not None:

@@ -10,7 +10,7 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -37,11 +37,12 @@ class PahoMqtt:
         subscribe: str | None = None,
         max_inflight: int = 100,
         max_outstanding: int = 5000,
+        incoming: asyncio.Queue[tuple[str, bytes]] | None = None,
     ) -> None:
         self.target = MqttTarget.from_url(url, username, password)
         self.subscribe_filter = subscribe
         self.max_outstanding = max_outstanding
-        self.incoming: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(maxsize=10_000)
+        self.incoming: asyncio.Queue[tuple[str, bytes]] = incoming or asyncio.Queue(maxsize=10_000)
         self.published = 0
         self.acked = 0
         self.dropped_incoming = 0
@@ -143,11 +144,74 @@ class PahoMqtt:
         await asyncio.to_thread(self.client.loop_stop)
 
 
+class DeviceConnections:
+    """One MQTT connection per machine, logged in with that machine's own credentials (username = machine
+    id), as real devices connect: each publishes only its own telemetry and acks and subscribes only to its
+    own desired topic, which is all the broker's ACL lets it do. Same surface as `PahoMqtt` for the sink and
+    the command channel. Each connection has its own paho network thread: meant for small fleets (tests,
+    `make dev`); a large load test uses one shared connection (docs/operations.md, "Device identity")."""
+
+    def __init__(
+        self,
+        url: str,
+        credentials: Mapping[str, str],
+        machines: Sequence[tuple[str, str]],
+        *,
+        commands: bool = True,
+        max_outstanding: int = 1000,
+    ) -> None:
+        """`machines`: (machine id, its desired topic); every one needs an entry in `credentials`."""
+        missing = [m for m, _ in machines if m not in credentials]
+        if missing:
+            raise ValueError(
+                f"no MQTT credentials for {len(missing)} machine(s) ({', '.join(missing[:5])}, ...): "
+                "provision them with `dtwin devices provision ... --credentials-out FILE`"
+            )
+        self.incoming: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(maxsize=10_000)
+        self.clients = {
+            machine_id: PahoMqtt(
+                url,
+                machine_id,
+                credentials[machine_id],
+                client_id=machine_id,
+                subscribe=desired if commands else None,
+                max_outstanding=max_outstanding,
+                incoming=self.incoming,
+            )
+            for machine_id, desired in machines
+        }
+
+    @property
+    def outstanding(self) -> int:
+        return sum(c.outstanding for c in self.clients.values())
+
+    async def connect(self, log_every_s: float = 5.0) -> None:
+        await asyncio.gather(*(c.connect(log_every_s) for c in self.clients.values()))
+
+    def publish_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        """Each item through its machine's own connection (the machine id is the topic's 4th level)."""
+        by_machine: dict[str, list[tuple[str, bytes]]] = {}
+        for topic, payload in items:
+            by_machine.setdefault(topic.split("/")[3], []).append((topic, payload))
+        for machine_id, mine in by_machine.items():
+            self.clients[machine_id].publish_many(mine)
+
+    async def publish(self, topic: str, payload: bytes) -> None:
+        await asyncio.to_thread(self.publish_many, [(topic, payload)])
+
+    async def drain(self, within_s: float = 30.0) -> bool:
+        done = await asyncio.gather(*(c.drain(within_s) for c in self.clients.values()))
+        return all(done)
+
+    async def close(self, within_s: float = 30.0) -> None:
+        await asyncio.gather(*(c.close(within_s) for c in self.clients.values()))
+
+
 class MqttSink:
     """Publishes each message to plant/{site}/{line}/{machine_id}/telemetry with QoS 1 from a worker
     thread."""
 
-    def __init__(self, mqtt: PahoMqtt) -> None:
+    def __init__(self, mqtt: PahoMqtt | DeviceConnections) -> None:
         self.mqtt = mqtt
 
     async def send(self, batch: Sequence[Any]) -> None:

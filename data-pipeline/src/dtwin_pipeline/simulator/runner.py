@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -230,17 +230,29 @@ async def run_mqtt_simulator(
     record: str | Path | None = None,
     commands: bool = True,
     client_id: str | None = None,
+    device_credentials: Mapping[str, str] | None = None,
 ) -> SimStats:
     """The simulator against a real MQTT broker (QoS 1). Subscribes to plant/+/+/+/desired (applying what
-    is meant for its own machines) unless `commands` is False. Waits for every PUBACK before returning."""
-    from dtwin_pipeline.simulator.publisher import MqttSink, PahoMqtt  # paho only where MQTT is spoken
+    is meant for its own machines) unless `commands` is False. Waits for every PUBACK before returning.
+    With `device_credentials` ({machine id: password}) each machine connects on its own, as itself, and
+    subscribes to its own desired topic only (`username`/`password` are then unused)."""
+    from dtwin_pipeline.simulator.publisher import (  # paho only where MQTT is spoken
+        DeviceConnections,
+        MqttSink,
+        PahoMqtt,
+    )
 
     stats = stats or SimStats()
     gt = GroundTruthLog(ground_truth) if ground_truth else None
     fleet = Fleet(cfg, on_fault_event=gt.write if gt else None)
-    mqtt = PahoMqtt(
-        url, username, password, client_id=client_id, subscribe=MQTT_DESIRED_FILTER if commands else None
-    )
+    mqtt: PahoMqtt | DeviceConnections
+    if device_credentials is not None:
+        own = [(m.id, m.topic("desired")) for m in fleet.machines]
+        mqtt = DeviceConnections(url, device_credentials, own, commands=commands)
+    else:
+        mqtt = PahoMqtt(
+            url, username, password, client_id=client_id, subscribe=MQTT_DESIRED_FILTER if commands else None
+        )
     recorder = CsvRecorder(record) if record else None
     sink: Sink = MqttSink(mqtt)
     if recorder is not None:

@@ -36,6 +36,7 @@ def _worker_main(
     out: Any,
     log_json: bool,
     log_level: str,
+    device_credentials: dict[str, str] | None = None,
 ) -> None:
     import asyncio
 
@@ -64,6 +65,7 @@ def _worker_main(
                 ground_truth=ground_truth,
                 record=record,
                 commands=commands,
+                device_credentials=device_credentials,
             )
         finally:
             reporter.cancel()
@@ -83,6 +85,7 @@ def run_workers(
     ground_truth: str | Path | None = None,
     record: str | Path | None = None,
     commands: bool = True,
+    device_credentials: dict[str, str] | None = None,
     on_stats: Callable[[SimStats], None] | None = None,
     log_json: bool = False,
     log_level: str = "INFO",
@@ -94,7 +97,8 @@ def run_workers(
     for k in range(workers):
         wcfg = replace(cfg, worker=k, workers=workers)
         args = (wcfg, url, username, password, _part(ground_truth, k), _part(record, k), commands, out)
-        p = ctx.Process(target=_worker_main, args=(*args, log_json, log_level), name=f"dtwin-sim-{k}")
+        extra = (log_json, log_level, device_credentials)
+        p = ctx.Process(target=_worker_main, args=(*args, *extra), name=f"dtwin-sim-{k}")
         p.start()
         procs.append(p)
     latest: dict[int, dict[str, float]] = {}
