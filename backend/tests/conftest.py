@@ -16,6 +16,7 @@ from dtwin_devkit.servers import Server, ServerError, running
 from .fixed_dates import FIXED_DATES_MAX_AGE_S
 
 HERE = Path(__file__).parent
+TEST_JWT_SECRET = "test-only-jwt-secret-0123456789abcdef"  # real mode requires one (auth/bootstrap.py)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -69,6 +70,7 @@ def real_settings(servers: dict[str, Server], pg_url: str, uid: str) -> Settings
         consumer_poll_timeout_ms=100,
         models_dir=Path(f"/tmp/dtwin-models-{uid}"),
         max_age_s=FIXED_DATES_MAX_AGE_S,
+        jwt_secret=TEST_JWT_SECRET,
     )
 
 

@@ -31,6 +31,7 @@ def _serve(host: str | None, port: int | None) -> None:
     settings = get_settings()
     if settings.embedded_simulator:
         _check_feed(settings)
+    _check_auth(settings)
     configure_logging(json=settings.log_json, level=settings.log_level)
     uvicorn.run(
         create_app(settings),
@@ -52,6 +53,17 @@ def _check_feed(settings: Settings) -> None:
     try:
         load_feeder()(settings)
     except FeederError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _check_auth(settings: Settings) -> None:
+    """A real mode without DTWIN_JWT_SECRET ends here with its message (exit code 2)."""
+    from dtwin.auth.bootstrap import AuthConfigError, jwt_secret
+
+    try:
+        jwt_secret(settings)
+    except AuthConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 
@@ -138,6 +150,15 @@ def _mount_anomaly_commands() -> None:
 
 
 _mount_anomaly_commands()
+
+
+def _mount_users_commands() -> None:
+    from dtwin.auth.cli import users_app
+
+    app.add_typer(users_app, name="users")
+
+
+_mount_users_commands()
 
 twins_app = typer.Typer(help="Twin state maintenance", no_args_is_help=True)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from dtwin.kit.settings import SharedSettings
 
@@ -85,7 +85,29 @@ class Settings(SharedSettings):
         description="Change-stream messages kept in Redis for WebSocket resume (capped stream)",
     )
 
-    @field_validator("redis_url", "frontend_dist", mode="before")
+    # --- auth ---
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="HS256 key of access tokens (32+ characters); required with PostgreSQL, "
+        "generated into state_dir in embedded mode",
+    )
+    access_token_ttl_s: int = Field(default=900, ge=30, le=86400, description="Access-token lifetime")
+    refresh_token_ttl_s: int = Field(
+        default=14 * 86400, ge=300, description="Refresh-token lifetime (each use issues a new one)"
+    )
+    bootstrap_admin_password: SecretStr | None = Field(
+        default=None, description="Password of the `admin` created when there is no user; else generated"
+    )
+    state_dir: Path | None = Field(
+        default=None,
+        description="Generated secrets (embedded JWT key, bootstrap admin password); default: beside the "
+        "SQLite database, else var/",
+    )
+
+    @field_validator(
+        "redis_url", "frontend_dist", "jwt_secret", "bootstrap_admin_password", "state_dir", mode="before"
+    )
     @classmethod
     def _backend_empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

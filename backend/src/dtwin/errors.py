@@ -36,6 +36,7 @@ class ProblemDetails(BaseModel):
 class DtwinError(Exception):
     status: int = 500
     title: str = "Internal error"
+    headers: dict[str, str] | None = None  # sent with the problem response (WWW-Authenticate on 401)
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or self.title)
@@ -45,6 +46,21 @@ class DtwinError(Exception):
 class BadRequest(DtwinError):
     status = 400
     title = "Bad request"
+
+
+class Unauthorized(DtwinError):
+    """No valid credentials (missing, malformed, expired, revoked, unknown, or a disabled user)."""
+
+    status = 401
+    title = "Unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}  # noqa: RUF012 - read only
+
+
+class Forbidden(DtwinError):
+    """Valid credentials whose role is below what the operation needs."""
+
+    status = 403
+    title = "Forbidden"
 
 
 class NotFound(DtwinError):
@@ -88,6 +104,8 @@ def problem_response(
 
 _DESCRIPTIONS = {
     400: "Malformed request (a body that is not JSON text, a malformed header)",
+    401: "Missing or invalid credentials (`WWW-Authenticate: Bearer`)",
+    403: "The credentials' role may not do this",
     404: "Not found",
     409: "Conflict with the stored state",
     412: "Precondition failed: the version moved on",
@@ -171,7 +189,7 @@ def _allowed_methods(request: Request) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     async def dtwin_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DtwinError)
-        return problem_response(exc.status, exc.title, exc.detail, request.url.path)
+        return problem_response(exc.status, exc.title, exc.detail, request.url.path, headers=exc.headers)
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

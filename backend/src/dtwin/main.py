@@ -25,6 +25,7 @@ from dtwin.anomalies.scoring import ScoringStage
 from dtwin.api.guards import install_request_guards
 from dtwin.api.health import router as health_router
 from dtwin.api.router import api_router
+from dtwin.auth.bootstrap import jwt_secret, start_auth
 from dtwin.config import Settings, get_settings
 from dtwin.core import migrate
 from dtwin.core.adapters import Adapters, build_adapters
@@ -59,11 +60,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        jwt_secret(settings)  # a real mode without DTWIN_JWT_SECRET stops here, before connecting anywhere
         adapters = build_adapters(settings)
         app.state.adapters = adapters
         try:
             if settings.auto_migrate:
                 await migrate.upgrade(settings.database_url)
+            app.state.auth = await start_auth(settings, adapters.sessions)
             await adapters.bus.start()
             await adapters.bus.ensure_topics(
                 {

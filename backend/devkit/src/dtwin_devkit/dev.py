@@ -15,12 +15,13 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from dtwin_devkit.servers import Server, start_tansu
+from dtwin_devkit.servers import DEV_JWT_SECRET, Server, start_tansu
 
 DEV_DEFAULTS = {
     "DTWIN_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/dtwin",
     "DTWIN_REDIS_URL": "redis://127.0.0.1:6379/0",
     "DTWIN_MQTT_URL": "mqtt://127.0.0.1:1883",
+    "DTWIN_JWT_SECRET": DEV_JWT_SECRET,  # real mode requires one; dev only
 }
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 
 from dtwin.anomalies.routes import router as analytics_router
 from dtwin.api.guards import check_request
+from dtwin.auth.routes import router as auth_router
 from dtwin.errors import problem_responses
 from dtwin.machine_types.routes import router as machine_types_router
 from dtwin.readings.routes import router as readings_router
@@ -16,6 +17,7 @@ api_router = APIRouter(
     dependencies=[Depends(check_request)],
     responses=problem_responses(422, 503),
 )
+api_router.include_router(auth_router)
 api_router.include_router(twins_router)
 api_router.include_router(readings_router)
 api_router.include_router(analytics_router)

@@ -1,0 +1,65 @@
+"""The auth room's request dependencies: the caller's identity (`CurrentIdentity`) and role checks
+(`require_role`). A route is protected by naming one of them; see docs/api.md for the roles."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+from dtwin.auth.identity import Identity, Role, at_least
+from dtwin.auth.service import AuthService
+from dtwin.errors import Forbidden, Unauthorized
+
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path
+
+# auto_error=False: a missing credential is our 401 problem, not FastAPI's plain one
+bearer_scheme = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_URL, auto_error=False, description="An access token (or an API key) as a Bearer token"
+)
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key")
+
+
+def get_auth_service(request: Request) -> AuthService:
+    """The process's one AuthService, built in the lifespan."""
+    service: AuthService = request.app.state.auth
+    return service
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+async def current_identity(
+    service: AuthServiceDep,
+    bearer: Annotated[str | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Identity:
+    """`Authorization: Bearer <access token or API key>`, else `X-API-Key: <key>`; 401 without either."""
+    credential = (bearer or api_key or "").strip()
+    if not credential:
+        raise Unauthorized("send Authorization: Bearer <token> or X-API-Key: <key>")
+    return await service.authenticate(credential)
+
+
+CurrentIdentity = Annotated[Identity, Depends(current_identity)]
+
+
+def require_role(role: Role | str) -> Callable[[Identity], Awaitable[Identity]]:
+    """A dependency that lets through identities of `role` or above (viewer < operator < admin): 401
+    without valid credentials, 403 below the role."""
+    needed = Role(role)
+
+    async def check(identity: CurrentIdentity) -> Identity:
+        if not at_least(identity.role, needed):
+            raise Forbidden(f"needs role {needed.value}; these credentials have {identity.role.value}")
+        return identity
+
+    check.__name__ = f"require_{needed.value}"
+    return check
+
+
+AdminIdentity = Annotated[Identity, Depends(require_role(Role.admin))]
+OperatorIdentity = Annotated[Identity, Depends(require_role(Role.operator))]
+ViewerIdentity = Annotated[Identity, Depends(require_role(Role.viewer))]
