@@ -98,11 +98,19 @@ describe('applyTwinChange', () => {
     expect(twins.size).toBe(0);
   });
 
-  it('skips a reported change of the version already held', () => {
-    const twin = makeTwin({ version: 11 });
-    expect(applyTwinChange(twin, makeUpdate({ version: 11, readings: { temperature_c: 1 } }))).toBe(
-      twin,
-    );
+  it('takes the readings of a change whose projection it already applied', () => {
+    // The fleet subscription's projection of change 11 (last_seen only) comes before the rows
+    // subscription's full copy of it: the full copy still applies.
+    const twin = makeTwin({ version: 10 });
+    const projected = applyTwinChange(twin, {
+      id: twin.id,
+      kind: 'reported',
+      version: 11,
+      last_seen: '2026-11-23T10:00:00.050Z',
+    });
+    expect(projected?.version).toBe(11);
+    const full = applyTwinChange(projected ?? undefined, makeUpdate({ version: 11 }));
+    expect(full?.readings.temperature_c).toBe(62);
   });
 
   it('adds a machine first seen through a whole-twin change, not through a partial one', () => {

@@ -67,9 +67,11 @@ function firstSeen(change: ReportedChange): Twin | undefined {
  *
  * - `removed`: no twin.
  * - `twin`: the whole twin replaces the one held unless that one is newer (version greater).
- * - `reported`: applies only over an older version (equal: already reflected); readings and reported
- *   settings merge per key, present members replace; a twin not known here starts from it only when it
- *   carries the placement; the delta is recomputed.
+ * - `reported`: applies unless the twin held is newer (version greater); of the same version it applies
+ *   again, harmlessly: this client may hold only a `fields` projection of it (the fleet subscription) when
+ *   the full change arrives (the rows subscription). Readings and reported settings merge per key,
+ *   placement members replace, `ts` (with its quality) and `last_seen` only move forward; a twin not known
+ *   here starts from it only when it carries the placement; the delta is recomputed.
  * - `analytics`, `status`: carry no version; apply to a twin that is known (a status's `last_seen` only when
  *   it is newer than the one held).
  */
@@ -86,12 +88,18 @@ export function applyTwinChange(
     case 'reported': {
       const base = twin ?? firstSeen(change);
       if (!base) return undefined;
-      if (typeof change.version === 'number' && change.version <= base.version) return base;
+      if (typeof change.version === 'number' && change.version < base.version) return base;
       const next: Twin = { ...base };
-      if (typeof change.version === 'number') next.version = change.version;
-      if (change.ts !== undefined) next.ts = change.ts;
-      if (change.quality !== undefined) next.quality = change.quality;
-      if (change.last_seen !== undefined) next.last_seen = next.updated_at = change.last_seen;
+      if (typeof change.version === 'number') next.version = Math.max(base.version, change.version);
+      if (change.ts !== undefined && (base.ts == null || change.ts >= base.ts)) {
+        next.ts = change.ts;
+        if (change.quality !== undefined) next.quality = change.quality;
+      }
+      const seen = change.last_seen;
+      if (seen !== undefined && (base.last_seen == null || seen > base.last_seen))
+        next.last_seen = seen;
+      if (seen !== undefined && (base.updated_at == null || seen > base.updated_at))
+        next.updated_at = seen;
       // Placement rides on a change only when it is news (a new twin, a machine that moved).
       if (change.machine_type != null) next.machine_type = change.machine_type;
       if (change.site != null) next.site = change.site;

@@ -44,8 +44,11 @@ def apply_change(twin: dict[str, Any] | None, change: TwinChange) -> dict[str, A
 
     - `removed`: no twin.
     - `twin`: the whole twin replaces the one held unless that one is newer (version greater).
-    - `reported`: applies only over an older version (equal: already reflected); readings and reported
-      settings merge per key, present members replace; a twin not known here starts from it only when it
+    - `reported`: applies unless the twin held is newer (version greater). Of the same version it applies
+      again, harmlessly (the values are that version's), because a client may hold only part of it: a
+      subscription's `fields` projection of the change came first. Readings and reported settings merge per
+      key, placement members replace, `ts` (with its quality) and `last_seen` only move forward (a later batch
+      that changed nothing still touched `last_seen`); a twin not known here starts from it only when it
       carries the placement (a new twin's first change does); the delta is recomputed.
     - `analytics`, `status`: carry no version; apply to a twin that is known (a status's `last_seen` only
       when it is newer than the one held).
@@ -61,7 +64,7 @@ def apply_change(twin: dict[str, Any] | None, change: TwinChange) -> dict[str, A
             if change.machine_type is None:
                 return None
             twin = new_twin(change)
-        elif change.version <= twin["version"]:
+        elif change.version < twin["version"]:
             return twin
         if change.readings:
             twin["readings"] = {**twin["readings"], **change.readings}
@@ -70,9 +73,12 @@ def apply_change(twin: dict[str, Any] | None, change: TwinChange) -> dict[str, A
         for f in ("machine_type", "site", "line"):
             if (value := getattr(change, f)) is not None:
                 twin[f] = value
-        twin.update(ts=change.ts, quality=change.quality, last_seen=change.last_seen)
-        twin["updated_at"] = change.last_seen
-        twin["version"] = change.version
+        if twin["ts"] is None or change.ts >= twin["ts"]:
+            twin.update(ts=change.ts, quality=change.quality)
+        for f in ("last_seen", "updated_at"):
+            if twin[f] is None or change.last_seen > twin[f]:
+                twin[f] = change.last_seen
+        twin["version"] = max(twin["version"], change.version)
         if twin["desired"]:
             twin["delta"] = delta(twin["desired"], {**twin["readings"], **twin["reported"]})
         return twin
