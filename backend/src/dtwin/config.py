@@ -84,6 +84,11 @@ class Settings(SharedSettings):
         ge=10,
         description="Change-stream messages kept in Redis for WebSocket resume (capped stream)",
     )
+    cors_origins: list[str] = Field(
+        default=[],
+        description="Origins allowed to call the API from a browser (CORS), e.g. https://hmi.plant.example; "
+        "empty = none (the dashboard is served from the same origin and needs none)",
+    )
 
     # --- auth ---
     jwt_secret: SecretStr | None = Field(

@@ -23,6 +23,7 @@ from dtwin.anomalies.engine import EngineConfig, ScoringEngine
 from dtwin.anomalies.model_store import FileModelStore
 from dtwin.anomalies.scoring import ScoringStage
 from dtwin.api.guards import install_request_guards
+from dtwin.api.hardening import install_hardening
 from dtwin.api.health import router as health_router
 from dtwin.api.router import api_router
 from dtwin.auth.bootstrap import jwt_secret, start_auth
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_request_guards(app)
+    install_hardening(app, settings)
     _document_websocket(app)
 
     app.include_router(health_router)
