@@ -44,7 +44,7 @@ async def login(
 @router.post(
     "/refresh",
     response_model=TokenPair,
-    responses=problem_responses(401, 415, 422),
+    responses=problem_responses(400, 401, 413, 415, 422),
     dependencies=[Depends(require_json)],
 )
 async def refresh(body: RefreshRequest, service: AuthServiceDep, response: Response) -> TokenPair:
@@ -55,7 +55,10 @@ async def refresh(body: RefreshRequest, service: AuthServiceDep, response: Respo
 
 
 @router.post(
-    "/logout", status_code=204, responses=problem_responses(415, 422), dependencies=[Depends(require_json)]
+    "/logout",
+    status_code=204,
+    responses=problem_responses(400, 413, 415, 422),
+    dependencies=[Depends(require_json)],
 )
 async def logout(body: RefreshRequest, service: AuthServiceDep) -> Response:
     """End a login: its refresh token and every token refreshed from it stop working. Access tokens
@@ -77,7 +80,7 @@ async def me(identity: CurrentIdentity) -> IdentityRead:
     "/api-keys",
     status_code=201,
     response_model=ApiKeyCreated,
-    responses=problem_responses(401, 403, 415, 422),
+    responses=problem_responses(400, 401, 403, 413, 415, 422),
     dependencies=[Depends(require_json)],
 )
 async def create_api_key(body: ApiKeyCreate, service: AuthServiceDep, admin: AdminIdentity) -> ApiKeyCreated:
@@ -113,7 +116,7 @@ async def list_users(service: AuthServiceDep, _: AdminIdentity) -> UserList:
     "/users",
     status_code=201,
     response_model=UserRead,
-    responses=problem_responses(401, 403, 409, 415, 422),
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
     dependencies=[Depends(require_json)],
 )
 async def create_user(body: UserCreate, service: AuthServiceDep, _: AdminIdentity) -> UserRead:
@@ -124,7 +127,7 @@ async def create_user(body: UserCreate, service: AuthServiceDep, _: AdminIdentit
 @router.patch(
     "/users/{user_id}",
     response_model=UserRead,
-    responses=problem_responses(401, 403, 404, 409, 415, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
     dependencies=[Depends(require_json)],
 )
 async def update_user(user_id: Id, body: UserPatch, service: AuthServiceDep, _: AdminIdentity) -> UserRead:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from dtwin.auth.identity import Role
 
@@ -59,7 +59,7 @@ class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
 
 
 class UserRead(BaseModel):
