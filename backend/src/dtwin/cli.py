@@ -160,6 +160,15 @@ def _mount_users_commands() -> None:
 
 _mount_users_commands()
 
+
+def _mount_audit_commands() -> None:
+    from dtwin.audit.cli import audit_app
+
+    app.add_typer(audit_app, name="audit")
+
+
+_mount_audit_commands()
+
 twins_app = typer.Typer(help="Twin state maintenance", no_args_is_help=True)
 
 app.add_typer(twins_app, name="twins")

@@ -1,6 +1,7 @@
 """Imports every model so Alembic and metadata.create_all know all tables."""
 
 from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
+from dtwin.audit.models import AuditRow
 from dtwin.auth.models import ApiKeyRow, RefreshTokenRow, UserRow
 from dtwin.core.db import Base
 from dtwin.machine_types.models import MachineTypeRow
@@ -10,6 +11,7 @@ from dtwin.twins.models import TwinEventRow, TwinRow
 __all__ = [
     "AnomalyEventRow",
     "ApiKeyRow",
+    "AuditRow",
     "Base",
     "DecisionRow",
     "MachineTypeRow",

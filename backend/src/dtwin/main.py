@@ -26,6 +26,8 @@ from dtwin.api.guards import install_request_guards
 from dtwin.api.hardening import install_hardening
 from dtwin.api.health import router as health_router
 from dtwin.api.router import api_router
+from dtwin.audit.middleware import AuditMiddleware
+from dtwin.audit.service import AuditRecorder
 from dtwin.auth.bootstrap import jwt_secret, start_auth
 from dtwin.config import Settings, get_settings
 from dtwin.core import migrate
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.auto_migrate:
                 await migrate.upgrade(settings.database_url)
             app.state.auth = await start_auth(settings, adapters.sessions)
+            app.state.audit = AuditRecorder(adapters.sessions, app.state.auth)
+            adapters.supervisor.start("audit-recorder", app.state.audit.run)
             await adapters.bus.start()
             await adapters.bus.ensure_topics(
                 {
@@ -96,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_request_guards(app)
     install_hardening(app, settings)
+    app.add_middleware(AuditMiddleware)  # outermost of ours: it sees the status of every answer
     _document_websocket(app)
 
     app.include_router(health_router)

@@ -32,7 +32,7 @@ def test_the_kit_is_forbidden_every_room_but_contracts() -> None:
     assert _forbidden("kit-imports-contracts-only") == _rooms() - ALLOWED
 
 
-DOMAINS = ("twins", "readings", "anomalies", "machine_types", "ingest", "realtime", "auth")
+DOMAINS = ("twins", "readings", "anomalies", "machine_types", "ingest", "realtime", "auth", "audit")
 PRIVATE = ("routes", "models", "repository")  # what a room keeps to itself
 
 

@@ -4,6 +4,30 @@
  */
 
 export interface paths {
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Audit
+         * @description Every mutating call under /api/v1 (POST, PUT, PATCH, DELETE), refused ones too: who (a user, an API
+         *     key or `anonymous`), when, the route and its parameters, the status answered, a short summary of the
+         *     change, the client's address, user agent and the request id (`X-Request-ID` of the answer). Newest
+         *     first; follow `next_cursor`. Entries are written just after the answer, so a call made a moment ago
+         *     may not be listed yet. Admins only.
+         */
+        get: operations["list_audit_api_v1_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/api-keys": {
         parameters: {
             query?: never;
@@ -760,6 +784,62 @@ export interface components {
             attributes: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * AuditEntryRead
+         * @description One mutating call: who (`actor_kind` user, api_key or anonymous; the user's or key's id and name),
+         *     when, what (method, route template, its path parameters, the machine concerned, the status answered,
+         *     a compact summary in `details`; never a body, password, token or key), from where and its request id.
+         */
+        AuditEntryRead: {
+            /** Actor Id */
+            actor_id: string | null;
+            /**
+             * Actor Kind
+             * @enum {string}
+             */
+            actor_kind: "user" | "api_key" | "anonymous";
+            /** Actor Name */
+            actor_name: string;
+            /** Client Ip */
+            client_ip: string | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /** Machine Id */
+            machine_id: string | null;
+            /** Method */
+            method: string;
+            /** Path Params */
+            path_params: {
+                [key: string]: unknown;
+            };
+            /** Request Id */
+            request_id: string;
+            /** Route */
+            route: string;
+            /** Status */
+            status: number;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /** User Agent */
+            user_agent: string | null;
+        };
+        /**
+         * AuditList
+         * @description A page of the audit trail, newest first; pass `next_cursor` as `cursor` for the next (null: last).
+         */
+        AuditList: {
+            /** Items */
+            items: components["schemas"]["AuditEntryRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
         };
         /** Body_login_api_v1_auth_token_post */
         Body_login_api_v1_auth_token_post: {
@@ -1615,6 +1695,11 @@ export interface components {
         };
         /** TwinEventRead */
         TwinEventRead: {
+            /**
+             * Actor
+             * @description Who made the change: user:<name>, api_key:<name> or anonymous for operator changes (created, attributes, desired, deleted), device for reported changes and acks, system for status
+             */
+            actor?: string | null;
             /** Details */
             details: {
                 [key: string]: unknown;
@@ -1874,6 +1959,8 @@ export type ApiKeyCreated = components['schemas']['ApiKeyCreated'];
 export type ApiKeyList = components['schemas']['ApiKeyList'];
 export type ApiKeyRead = components['schemas']['ApiKeyRead'];
 export type AttributesUpdate = components['schemas']['AttributesUpdate'];
+export type AuditEntryRead = components['schemas']['AuditEntryRead'];
+export type AuditList = components['schemas']['AuditList'];
 export type BodyLoginApiV1AuthTokenPost = components['schemas']['Body_login_api_v1_auth_token_post'];
 export type CommandState = components['schemas']['CommandState'];
 export type CommandStatus = components['schemas']['CommandStatus'];
@@ -1935,6 +2022,77 @@ export type WsClientMessage = components['schemas']['WsClientMessage'];
 export type WsServerMessage = components['schemas']['WsServerMessage'];
 export type $defs = Record<string, never>;
 export interface operations {
+    list_audit_api_v1_audit_get: {
+        parameters: {
+            query?: {
+                /** @description A user's or API key's name or id, or `anonymous` */
+                actor?: string | null;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description Window start, ISO 8601 with zone */
+                from?: string | null;
+                limit?: number;
+                /** @description Calls about this machine */
+                machine_id?: string | null;
+                method?: ("POST" | "PUT" | "PATCH" | "DELETE") | null;
+                /** @description Only answers of this class */
+                status?: ("2xx" | "3xx" | "4xx" | "5xx") | null;
+                /** @description Window end, ISO 8601 with zone; default now */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     list_api_keys_api_v1_auth_api_keys_get: {
         parameters: {
             query?: never;

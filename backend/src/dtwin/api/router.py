@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 
 from dtwin.anomalies.routes import router as analytics_router
 from dtwin.api.guards import check_request
+from dtwin.audit.routes import router as audit_router
 from dtwin.auth.routes import router as auth_router
 from dtwin.errors import problem_responses
 from dtwin.machine_types.routes import router as machine_types_router
@@ -22,3 +23,4 @@ api_router.include_router(twins_router)
 api_router.include_router(readings_router)
 api_router.include_router(analytics_router)
 api_router.include_router(machine_types_router)
+api_router.include_router(audit_router)

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
+from dtwin.audit.context import note, set_actor
 from dtwin.auth.identity import Identity, Role, at_least
 from dtwin.auth.service import AuthService
 from dtwin.errors import Forbidden, Unauthorized
@@ -32,18 +33,47 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
 async def current_identity(
+    request: Request,
     service: AuthServiceDep,
     bearer: Annotated[str | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Identity:
-    """`Authorization: Bearer <access token or API key>`, else `X-API-Key: <key>`; 401 without either."""
+    """`Authorization: Bearer <access token or API key>`, else `X-API-Key: <key>`; 401 without either.
+    The identity is also noted for the audit trail."""
     credential = (bearer or api_key or "").strip()
     if not credential:
         raise Unauthorized("send Authorization: Bearer <token> or X-API-Key: <key>")
-    return await service.authenticate(credential)
+    identity = await service.authenticate(credential)
+    set_actor(request, identity.kind, identity.id, identity.name)
+    return identity
 
 
 CurrentIdentity = Annotated[Identity, Depends(current_identity)]
+
+
+async def optional_identity(
+    request: Request,
+    service: AuthServiceDep,
+    bearer: Annotated[str | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Identity | None:
+    """The caller if it sent valid credentials, else None (anonymous): for routes not protected yet, which
+    still record who made a change. Invalid credentials are anonymous here, not a 401."""
+    credential = (bearer or api_key or "").strip()
+    if not credential:
+        set_actor(request, "anonymous", None, "anonymous")
+        return None
+    try:
+        identity = await service.authenticate(credential)
+    except Unauthorized:
+        set_actor(request, "anonymous", None, "anonymous")
+        note(request, credentials="invalid")
+        return None
+    set_actor(request, identity.kind, identity.id, identity.name)
+    return identity
+
+
+OptionalIdentity = Annotated[Identity | None, Depends(optional_identity)]
 
 
 def require_role(role: Role | str) -> Callable[[Identity], Awaitable[Identity]]:

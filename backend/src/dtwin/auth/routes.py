@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
+from dtwin.audit.context import note, set_actor
 from dtwin.auth.deps import AdminIdentity, AuthServiceDep, CurrentIdentity
 from dtwin.auth.schemas import (
     ApiKeyCreate,
@@ -32,13 +33,19 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 @router.post("/token", response_model=TokenPair, responses=problem_responses(401, 422))
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], service: AuthServiceDep, response: Response
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    service: AuthServiceDep,
+    request: Request,
+    response: Response,
 ) -> TokenPair:
     """Log in with `username` and `password` (form-encoded, OAuth2 password flow: Swagger's *Authorize*
     uses it). Returns a short-lived access token and a refresh token. 401 for a wrong name or password and
     for a disabled user, alike."""
     response.headers.update(NO_STORE)
-    return await service.login(form.username, form.password)
+    note(request, username=form.username[:64])  # the audit trail's; never the password
+    pair = await service.login(form.username, form.password)
+    set_actor(request, "user", None, form.username[:128])
+    return pair
 
 
 @router.post(

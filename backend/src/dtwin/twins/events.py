@@ -20,6 +20,8 @@ from dtwin.twins.repository import TwinRepository
 log = structlog.get_logger(__name__)
 
 KINDS = ("created", "attributes", "desired", "ack", "reported", "status", "deleted")
+# the actor of entries no operator makes
+DEFAULT_ACTORS = {"reported": "device", "ack": "device", "status": "system"}
 
 
 class TwinEventLog:
@@ -30,9 +32,11 @@ class TwinEventLog:
         self.sessions = sessions
 
     async def record_many(self, entries: Sequence[dict[str, Any]]) -> None:
-        """entries: {machine_id, ts (aware datetime), kind, version, details}"""
+        """entries: {machine_id, ts (aware datetime), kind, version, details, actor (optional: device for
+        reported/ack, system for status)}"""
         if not entries:
             return
+        entries = [{**e, "actor": e.get("actor") or DEFAULT_ACTORS.get(e["kind"])} for e in entries]
         try:
             async with transaction(self.sessions) as session:
                 await TwinRepository(session).add_events(entries)
@@ -40,10 +44,25 @@ class TwinEventLog:
             log.exception("twin_events_not_recorded", count=len(entries), first=str(entries[0])[:300])
 
     async def record(
-        self, machine_id: str, ts: datetime, kind: str, details: dict[str, Any], version: int | None = None
+        self,
+        machine_id: str,
+        ts: datetime,
+        kind: str,
+        details: dict[str, Any],
+        version: int | None = None,
+        actor: str | None = None,
     ) -> None:
         await self.record_many(
-            [{"machine_id": machine_id, "ts": ts, "kind": kind, "version": version, "details": details}]
+            [
+                {
+                    "machine_id": machine_id,
+                    "ts": ts,
+                    "kind": kind,
+                    "version": version,
+                    "details": details,
+                    "actor": actor,
+                }
+            ]
         )
 
     async def page(

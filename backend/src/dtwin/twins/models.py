@@ -42,3 +42,5 @@ class TwinEventRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON().with_variant(postgresql.JSONB(), "postgresql"))
+    # who: `user:<name>`, `api_key:<name>`, `anonymous` (operator changes), `device`, `system`
+    actor: Mapped[str | None] = mapped_column(String(160), nullable=True)

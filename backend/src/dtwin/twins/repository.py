@@ -40,7 +40,7 @@ class TwinRepository:
 
     # ------------------------------------------------------------------ change log
     async def add_events(self, entries: Sequence[dict[str, Any]]) -> None:
-        """Append change-log entries: {machine_id, ts (aware datetime), kind, version, details}."""
+        """Append change-log entries: {machine_id, ts (aware datetime), kind, version, details, actor}."""
         if entries:
             await self.session.execute(insert(TwinEventRow), list(entries))
 

@@ -7,6 +7,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field, WithJsonSchema
 
+from dtwin.audit.context import note
+from dtwin.auth.deps import OptionalIdentity
+from dtwin.auth.identity import Identity
 from dtwin.contracts.inputs import DocumentError, loads_document
 from dtwin.contracts.limits import PLACEMENT_PATTERN, PROPERTY_PATTERN
 from dtwin.core.http import From, IfMatch, MachineId, To, parse_if_match, require_json
@@ -24,6 +27,13 @@ from dtwin.twins.schemas import (
 from dtwin.twins.service import MAX_DESIRED_BYTES, TwinFilter
 
 router = APIRouter(prefix="/twins", tags=["twins"])
+
+
+def actor_label(identity: Identity | None) -> str:
+    """Who made an operator change, as the change log stores it (routes are not protected yet: anonymous
+    callers change twins too)."""
+    return "anonymous" if identity is None else f"{identity.kind}:{identity.name}"
+
 
 # documented for clients (and API fuzzers); the parsers below give the precise 422 message
 WHERE_PATTERN = rf"^\s*({'|'.join(ROOTS)})(\.[A-Za-z0-9_]+)+\s*(>=|<=|!=|=|>|<)\s*\S.*$"
@@ -96,10 +106,13 @@ async def list_twins(
     responses=problem_responses(400, 409, 413, 415, 422),
     dependencies=[Depends(require_json)],
 )
-async def create_twin(body: TwinCreate, service: TwinServiceDep, response: Response) -> TwinRead:
+async def create_twin(
+    body: TwinCreate, service: TwinServiceDep, request: Request, response: Response, who: OptionalIdentity
+) -> TwinRead:
     """Register a machine ahead of its first telemetry (identity, placement and attributes). 409 if a twin
     with this id exists (machines also register themselves on first telemetry)."""
-    twin = await service.create(body)
+    note(request, machine_id=body.id)
+    twin = await service.create(body, actor=actor_label(who))
     response.headers["Location"] = f"/api/v1/twins/{twin.id}"
     response.headers["ETag"] = f'"{twin.version}"'
     return twin
@@ -111,21 +124,29 @@ async def create_twin(body: TwinCreate, service: TwinServiceDep, response: Respo
     responses=problem_responses(400, 404, 413, 415, 422),
     dependencies=[Depends(require_json)],
 )
-async def put_attributes(machine_id: MachineId, body: AttributesUpdate, service: TwinServiceDep) -> TwinRead:
+async def put_attributes(
+    machine_id: MachineId,
+    body: AttributesUpdate,
+    service: TwinServiceDep,
+    request: Request,
+    who: OptionalIdentity,
+) -> TwinRead:
     """Replace the twin's free-form attributes (serial number, install date, location, ...).
     `expected_interval_s` there sets how often the machine is expected to report (for its status)."""
-    return await service.set_attributes(machine_id, body.attributes)
+    note(request, keys=sorted(body.attributes)[:50])
+    return await service.set_attributes(machine_id, body.attributes, actor=actor_label(who))
 
 
 @router.delete("/{machine_id}", status_code=204, responses=problem_responses(404))
 async def delete_twin(
     machine_id: MachineId,
     service: TwinServiceDep,
+    who: OptionalIdentity,
     purge_history: Annotated[bool, Query(description="Also delete the stored readings")] = False,
 ) -> Response:
     """Remove the twin. Its stored readings stay unless `purge_history=true`. A machine that keeps sending
     telemetry registers itself again."""
-    await service.delete(machine_id, purge_history)
+    await service.delete(machine_id, purge_history, actor=actor_label(who))
     return Response(status_code=204)
 
 
@@ -171,6 +192,7 @@ async def patch_desired(
     request: Request,
     service: TwinServiceDep,
     response: Response,
+    who: OptionalIdentity,
     if_match: IfMatch = None,
 ) -> DesiredState:
     """Change what operators want the machine to do. The patch is applied to the desired document; with
@@ -193,7 +215,9 @@ async def patch_desired(
         patch = loads_document(body)
     except DocumentError as exc:
         raise InvalidInput(f"patch: {exc}") from exc
-    state = await service.patch_desired(machine_id, patch, parse_if_match(if_match))
+    if isinstance(patch, dict):
+        note(request, keys=sorted(patch)[:50])
+    state = await service.patch_desired(machine_id, patch, parse_if_match(if_match), actor=actor_label(who))
     response.headers["ETag"] = f'"{state.version}"'
     return state
 

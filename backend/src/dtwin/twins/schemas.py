@@ -112,6 +112,11 @@ class TwinEventRead(BaseModel):
     kind: str
     version: int | None
     details: dict[str, Any]
+    actor: str | None = Field(
+        default=None,
+        description="Who made the change: user:<name>, api_key:<name> or anonymous for operator changes "
+        "(created, attributes, desired, deleted), device for reported changes and acks, system for status",
+    )
 
 
 class TwinEventList(BaseModel):

@@ -163,31 +163,34 @@ class TwinService:
             raise NotFound(f"no twin with id {machine_id!r}")
         return TwinRead.model_validate(self.with_status(twin, datetime.now(UTC)))
 
-    async def create(self, body: TwinCreate) -> TwinRead:
+    async def create(self, body: TwinCreate, actor: str | None = None) -> TwinRead:
         if not await self.store.create(
             body.id, body.machine_type, body.site, body.line, body.attributes, iso_utc(datetime.now(UTC))
         ):
             raise Conflict(f"twin {body.id!r} exists already")
         await self._persist(body.id)
         twin = await self.get(body.id)
-        await self._log(twin.id, "created", body.model_dump(exclude={"id"}), twin.version)
+        await self._log(twin.id, "created", body.model_dump(exclude={"id"}), twin.version, actor)
         return twin
 
-    async def set_attributes(self, machine_id: str, attributes: dict[str, Any]) -> TwinRead:
+    async def set_attributes(
+        self, machine_id: str, attributes: dict[str, Any], actor: str | None = None
+    ) -> TwinRead:
         if not await self.store.set_attributes(machine_id, attributes, iso_utc(datetime.now(UTC))):
             raise NotFound(f"no twin with id {machine_id!r}")
         await self._persist(machine_id)
         twin = await self.get(machine_id)
-        await self._log(machine_id, "attributes", {"attributes": attributes}, twin.version)
+        await self._log(machine_id, "attributes", {"attributes": attributes}, twin.version, actor)
         return twin
 
-    async def delete(self, machine_id: str, purge_history: bool = False) -> None:
-        """Remove the twin; with `purge_history`, its stored readings too."""
+    async def delete(self, machine_id: str, purge_history: bool = False, actor: str | None = None) -> None:
+        """Remove the twin; with `purge_history`, its stored readings too. `actor`: who, for the change log
+        (`user:<name>`, `api_key:<name>`, `anonymous`), as with the other operator changes."""
         if purge_history and self.purge_history is None:
             raise RuntimeError("this TwinService was built without a history purge")
         if not await self.store.delete(machine_id):
             raise NotFound(f"no twin with id {machine_id!r}")
-        await self._log(machine_id, "deleted", {"purge_history": purge_history}, None)
+        await self._log(machine_id, "deleted", {"purge_history": purge_history}, None, actor)
         if purge_history and self.purge_history is not None:
             await self.purge_history(machine_id)
         if self.durable is not None:
@@ -219,9 +222,16 @@ class TwinService:
             return []
         return [TwinEventRead.model_validate(r) for r in await self.events.page(machine_id, **kw)]
 
-    async def _log(self, machine_id: str, kind: str, details: dict[str, Any], version: int | None) -> None:
+    async def _log(
+        self,
+        machine_id: str,
+        kind: str,
+        details: dict[str, Any],
+        version: int | None,
+        actor: str | None = None,
+    ) -> None:
         if self.events is not None:
-            await self.events.record(machine_id, datetime.now(UTC), kind, details, version)
+            await self.events.record(machine_id, datetime.now(UTC), kind, details, version, actor)
 
     async def ensure_exists(self, machine_id: str) -> None:
         if not await self.store.exists(machine_id):
@@ -230,7 +240,9 @@ class TwinService:
     async def desired(self, machine_id: str) -> DesiredState:
         return _desired_state(await self.get(machine_id))
 
-    async def patch_desired(self, machine_id: str, patch: Any, if_match: int | None) -> DesiredState:
+    async def patch_desired(
+        self, machine_id: str, patch: Any, if_match: int | None, actor: str | None = None
+    ) -> DesiredState:
         """Apply a JSON merge patch to the desired state (optionally only if the desired version is
         `if_match`) and hand the new desired state to the devices via Kafka `twin.desired`. A twin without
         site/line stores it all the same; its command is `awaiting_placement` until the machine reports
@@ -263,6 +275,7 @@ class TwinService:
             "desired",
             {"patch": patch, "desired": read.desired, "desired_version": read.desired_version},
             read.version,
+            actor,
         )
         await self._persist(machine_id)
         if read.site is None or read.line is None:
