@@ -110,6 +110,31 @@ class Settings(SharedSettings):
         "SQLite database, else var/",
     )
 
+    # --- rate limits (moving window; "N/second|minute|hour|day", several as "10/minute;100/hour") ---
+    rate_limit_enabled: bool = Field(
+        default=True, description="Apply the rate limits below (off only for benchmarks, docs/operations.md)"
+    )
+    rate_limit_read: str = Field(
+        default="600/minute", description="GET requests per identity (user, API key, else client IP)"
+    )
+    rate_limit_write: str = Field(
+        default="120/minute", description="POST/PUT/PATCH/DELETE requests per identity"
+    )
+    rate_limit_login: str = Field(
+        default="10/minute", description="Login and refresh calls per client IP, and per IP and user name"
+    )
+    rate_limit_login_failures: str = Field(
+        default="20/hour", description="Failed logins per user name before its logins get 429"
+    )
+
+    @field_validator("rate_limit_read", "rate_limit_write", "rate_limit_login", "rate_limit_login_failures")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # ValueError on a malformed limit: a startup error naming the setting
+        return value
+
     @field_validator(
         "redis_url", "frontend_dist", "jwt_secret", "bootstrap_admin_password", "state_dir", mode="before"
     )

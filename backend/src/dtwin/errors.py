@@ -88,6 +88,17 @@ class InvalidInput(DtwinError):
     title = "Invalid input"
 
 
+class TooManyRequests(DtwinError):
+    """A rate limit is exhausted; `Retry-After` and the RateLimit headers say when to come back."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.headers = headers
+
+
 def problem_response(
     status: int,
     title: str,
@@ -112,6 +123,7 @@ _DESCRIPTIONS = {
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Invalid input: the `errors` list names each parameter or field and why",
+    429: "A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit)",
     503: "A backing service (database, Redis, Kafka) is unreachable; retry later",
 }
 

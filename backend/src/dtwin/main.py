@@ -34,6 +34,7 @@ from dtwin.core import migrate
 from dtwin.core.adapters import Adapters, build_adapters
 from dtwin.core.change_stream import ChangeStream
 from dtwin.core.db import transaction
+from dtwin.core.ratelimit import build_rate_limiter
 from dtwin.errors import document_problems, install_error_handlers
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.kit.feeders import load_feeder
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.auto_migrate:
                 await migrate.upgrade(settings.database_url)
             app.state.auth = await start_auth(settings, adapters.sessions)
+            app.state.rate_limiter = build_rate_limiter(settings, adapters.redis)
             app.state.audit = AuditRecorder(adapters.sessions, app.state.auth)
             adapters.supervisor.start("audit-recorder", app.state.audit.run)
             await adapters.bus.start()

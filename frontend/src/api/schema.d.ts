@@ -149,7 +149,8 @@ export interface paths {
          * Login
          * @description Log in with `username` and `password` (form-encoded, OAuth2 password flow: Swagger's *Authorize*
          *     uses it). Returns a short-lived access token and a refresh token. 401 for a wrong name or password and
-         *     for a disabled user, alike.
+         *     for a disabled user, alike. 429 after too many attempts from one address, for one user name from one
+         *     address, or too many failures for one user name (docs/api.md, rate limits).
          */
         post: operations["login_api_v1_auth_token_post"];
         delete?: never;
@@ -2082,6 +2083,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -2131,6 +2141,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2225,6 +2244,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -2284,6 +2312,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2358,6 +2395,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -2398,6 +2444,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2483,6 +2538,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -2527,6 +2591,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2583,6 +2656,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2679,6 +2761,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2794,6 +2885,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -2829,6 +2929,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2879,6 +2988,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2988,6 +3106,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -3066,6 +3193,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -3111,6 +3247,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3196,6 +3341,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -3239,6 +3393,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3290,6 +3453,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3353,6 +3525,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -3399,6 +3580,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3487,6 +3677,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -3530,6 +3729,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3593,6 +3801,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -3636,6 +3853,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3743,6 +3969,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -3796,6 +4031,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3860,6 +4104,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -3903,6 +4156,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3971,6 +4233,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
             503: {
                 headers: {
@@ -4022,6 +4293,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4083,6 +4363,15 @@ export interface operations {
             };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

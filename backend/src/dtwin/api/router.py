@@ -1,11 +1,13 @@
 """Mounts every domain router under /api/v1, with what every operation there shares: the request guards
-(unknown query parameters, control characters) and the error answers any of them can give (422 invalid
-input, 503 a backing service unreachable). The body size limit is app-wide (api/guards.py, BodyLimit)."""
+(unknown query parameters, control characters), the rate limits (api/ratelimit.py) and the error answers any
+of them can give (422 invalid input, 429 a rate limit reached, 503 a backing service unreachable). The body
+size limit is app-wide (api/guards.py, BodyLimit)."""
 
 from fastapi import APIRouter, Depends
 
 from dtwin.anomalies.routes import router as analytics_router
 from dtwin.api.guards import check_request
+from dtwin.api.ratelimit import rate_limit
 from dtwin.audit.routes import router as audit_router
 from dtwin.auth.routes import router as auth_router
 from dtwin.errors import problem_responses
@@ -15,8 +17,8 @@ from dtwin.twins.routes import router as twins_router
 
 api_router = APIRouter(
     prefix="/api/v1",
-    dependencies=[Depends(check_request)],
-    responses=problem_responses(422, 503),
+    dependencies=[Depends(check_request), Depends(rate_limit)],
+    responses=problem_responses(422, 429, 503),
 )
 api_router.include_router(auth_router)
 api_router.include_router(twins_router)

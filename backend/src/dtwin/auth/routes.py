@@ -23,7 +23,8 @@ from dtwin.auth.schemas import (
     UserRead,
 )
 from dtwin.core.http import require_json
-from dtwin.errors import problem_responses
+from dtwin.core.ratelimit import RouteClass, client_ip, enforce, rate_class
+from dtwin.errors import Unauthorized, problem_responses
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -32,6 +33,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 @router.post("/token", response_model=TokenPair, responses=problem_responses(401, 422))
+@rate_class(RouteClass.login)
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     service: AuthServiceDep,
@@ -40,10 +42,18 @@ async def login(
 ) -> TokenPair:
     """Log in with `username` and `password` (form-encoded, OAuth2 password flow: Swagger's *Authorize*
     uses it). Returns a short-lived access token and a refresh token. 401 for a wrong name or password and
-    for a disabled user, alike."""
+    for a disabled user, alike. 429 after too many attempts from one address, for one user name from one
+    address, or too many failures for one user name (docs/api.md, rate limits)."""
     response.headers.update(NO_STORE)
+    username = form.username[:128]
+    await enforce(request, RouteClass.login, "user", client_ip(request), username)
+    await enforce(request, RouteClass.login_failures, username, count=False)
     note(request, username=form.username[:64])  # the audit trail's; never the password
-    pair = await service.login(form.username, form.password)
+    try:
+        pair = await service.login(form.username, form.password)
+    except Unauthorized:
+        await enforce(request, RouteClass.login_failures, username)  # counted; this one still answers 401
+        raise
     set_actor(request, "user", None, form.username[:128])
     return pair
 
@@ -54,6 +64,7 @@ async def login(
     responses=problem_responses(400, 401, 413, 415, 422),
     dependencies=[Depends(require_json)],
 )
+@rate_class(RouteClass.login)
 async def refresh(body: RefreshRequest, service: AuthServiceDep, response: Response) -> TokenPair:
     """Trade a refresh token for a new pair. Each refresh token works once: presenting a used one again
     revokes every token of that login (someone copied it) and answers 401."""
