@@ -22,7 +22,7 @@ from dtwin.auth.schemas import (
     UserPatch,
     UserRead,
 )
-from dtwin.core.http import require_json
+from dtwin.core.http import require_form, require_json
 from dtwin.core.ratelimit import RouteClass, client_ip, enforce, rate_class
 from dtwin.errors import Unauthorized, problem_responses
 
@@ -32,7 +32,12 @@ Id = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The id as liste
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-@router.post("/token", response_model=TokenPair, responses=problem_responses(401, 422))
+@router.post(
+    "/token",
+    response_model=TokenPair,
+    responses=problem_responses(400, 401, 413, 415, 422),
+    dependencies=[Depends(require_form)],
+)
 @rate_class(RouteClass.login)
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],

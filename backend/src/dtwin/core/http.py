@@ -53,3 +53,15 @@ async def require_json(request: Request) -> None:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
         raise UnsupportedMediaType(f"send the body as application/json, not {media or 'an empty type'}")
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def require_form(request: Request) -> None:
+    """415 unless the body is declared a form (an OAuth2 password login is form-encoded)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in FORM_TYPES:
+        raise UnsupportedMediaType(
+            f"send the body as application/x-www-form-urlencoded, not {media or 'an empty type'}"
+        )

@@ -58,6 +58,15 @@ async def test_login_then_me(client: httpx.AsyncClient, tmp_path: Path) -> None:
     assert me.json() == {"kind": "user", "id": me.json()["id"], "name": "admin", "role": "admin"}
 
 
+async def test_login_takes_a_form_and_refuses_other_bodies_with_415(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    r = await client.post(f"{AUTH}/token", json={"username": "admin", "password": admin_password(tmp_path)})
+    assert r.status_code == 415, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "x-www-form-urlencoded" in r.json()["detail"]
+
+
 async def test_wrong_password_and_unknown_user_are_the_same_401(
     client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
