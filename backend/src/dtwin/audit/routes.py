@@ -10,8 +10,8 @@ from dtwin.audit.deps import AuditServiceDep
 from dtwin.audit.repository import AuditFilter
 from dtwin.audit.schemas import AuditList
 from dtwin.auth.deps import AdminIdentity
-from dtwin.core.http import From, To
-from dtwin.errors import InvalidInput, problem_responses
+from dtwin.core.http import Cursor, From, PageLimit, To, before_id
+from dtwin.errors import problem_responses
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -31,22 +31,15 @@ async def list_audit(
     ] = None,
     from_: From = None,
     to: To = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[
-        str | None,
-        Query(description="next_cursor of the previous page", json_schema_extra={"pattern": "^[0-9]{1,18}$"}),
-    ] = None,
+    limit: PageLimit = 100,
+    cursor: Cursor = None,
 ) -> AuditList:
     """Every mutating call under /api/v1 (POST, PUT, PATCH, DELETE), refused ones too: who (a user, an API
     key or `anonymous`), when, the route and its parameters, the status answered, a short summary of the
     change, the client's address, user agent and the request id (`X-Request-ID` of the answer). Newest
     first; follow `next_cursor`. Entries are written just after the answer, so a call made a moment ago
     may not be listed yet. Admins only."""
-    before: int | None = None
-    if cursor is not None:
-        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
-            raise InvalidInput("invalid cursor: pass next_cursor from the previous page unchanged")
-        before = int(cursor)
+    before = before_id(cursor)
     flt = AuditFilter(
         actor=actor,
         machine_id=machine_id,

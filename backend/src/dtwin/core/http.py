@@ -20,6 +20,22 @@ MachineId = Annotated[
 From = Annotated[Instant | None, Query(alias="from", description="Window start, ISO 8601 with zone")]
 To = Annotated[Instant | None, Query(description="Window end, ISO 8601 with zone; default now")]
 Sensor = Annotated[str | None, Query(pattern=SENSOR_PATTERN, description="Only this sensor")]
+# keyset paging of logs (newest first): a page size and the previous page's `next_cursor` (an entry id)
+PageLimit = Annotated[int, Query(ge=1, le=1000)]
+Cursor = Annotated[
+    str | None,
+    Query(description="next_cursor of the previous page", json_schema_extra={"pattern": "^[0-9]{1,18}$"}),
+]
+
+
+def before_id(cursor: str | None) -> int | None:
+    """The entry id a `Cursor` points before (None: the first page); 422 for anything but one we issued."""
+    if cursor is None:
+        return None
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+        raise InvalidInput("invalid cursor: pass next_cursor from the previous page unchanged")
+    return int(cursor)
+
 
 IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"?[0-9]{1,18}"?)\s*$'
 _IF_MATCH = re.compile(IF_MATCH_PATTERN)

@@ -12,7 +12,17 @@ from dtwin.auth.deps import OptionalIdentity
 from dtwin.auth.identity import Identity
 from dtwin.contracts.inputs import DocumentError, loads_document
 from dtwin.contracts.limits import PLACEMENT_PATTERN, PROPERTY_PATTERN
-from dtwin.core.http import From, IfMatch, MachineId, To, parse_if_match, require_json
+from dtwin.core.http import (
+    Cursor,
+    From,
+    IfMatch,
+    MachineId,
+    PageLimit,
+    To,
+    before_id,
+    parse_if_match,
+    require_json,
+)
 from dtwin.errors import InvalidInput, NotFound, UnsupportedMediaType, problem_responses
 from dtwin.twins.deps import TwinServiceDep
 from dtwin.twins.query import ROOTS, SORT_FIELDS, QueryError, parse_comparison
@@ -232,20 +242,13 @@ async def twin_events(
     ] = None,
     from_: From = None,
     to: To = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[
-        str | None,
-        Query(description="next_cursor of the previous page", json_schema_extra={"pattern": "^[0-9]{1,18}$"}),
-    ] = None,
+    limit: PageLimit = 100,
+    cursor: Cursor = None,
 ) -> TwinEventList:
     """The twin's change log, newest first: created, attributes and desired changes, device acks, status
     changes (online/stale/offline), reported changes summarised per minute, deletion. The log outlives a
     deleted twin."""
-    before: int | None = None
-    if cursor is not None:
-        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
-            raise InvalidInput("invalid cursor: pass next_cursor from the previous page unchanged")
-        before = int(cursor)
+    before = before_id(cursor)
     rows = await service.events_page(
         machine_id, kinds=kind, start=from_, end=to, before_id=before, limit=limit
     )
