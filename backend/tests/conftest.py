@@ -7,10 +7,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
+from fastapi import FastAPI
 
 from dtwin.config import Settings
+from dtwin.main import create_app
 from dtwin_devkit.servers import Server, ServerError, running
 
 from .fixed_dates import FIXED_DATES_MAX_AGE_S
@@ -90,3 +93,18 @@ def embedded_settings(tmp_path: Path) -> Settings:
         models_dir=tmp_path / "models",
         max_age_s=FIXED_DATES_MAX_AGE_S,
     )
+
+
+@pytest.fixture
+async def app(app_settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app over `app_settings` (unit tests: embedded adapters; integration tests: the real servers),
+    lifespan entered."""
+    application = create_app(app_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        yield c

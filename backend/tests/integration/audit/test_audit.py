@@ -19,9 +19,7 @@ from dtwin.audit.service import AuditRecorder
 from dtwin.auth.identity import Role
 from dtwin.auth.schemas import UserCreate
 from dtwin.auth.service import AuthService, TokenSettings
-from dtwin.config import Settings
 from dtwin.core.db import create_engine, create_sessionmaker
-from dtwin.main import create_app
 
 from ...conftest import TEST_JWT_SECRET
 
@@ -36,19 +34,6 @@ async def sessions(pg_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession
     engine = create_engine(pg_url)
     yield create_sessionmaker(engine)
     await engine.dispose()
-
-
-@pytest.fixture
-async def app(real_settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(real_settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        yield c
 
 
 async def user_headers(

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
@@ -17,10 +16,9 @@ from dtwin.auth.identity import Role
 from dtwin.auth.schemas import ApiKeyCreate, UserCreate
 from dtwin.auth.service import AuthService, TokenSettings
 from dtwin.cli import app as cli_app
-from dtwin.config import Settings, get_settings
+from dtwin.config import get_settings
 from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.errors import Unauthorized
-from dtwin.main import create_app
 
 from ...conftest import TEST_JWT_SECRET
 
@@ -42,19 +40,6 @@ def token_settings() -> TokenSettings:
 @pytest.fixture
 def service(sessions: async_sessionmaker[AsyncSession]) -> AuthService:
     return AuthService(sessions, token_settings())
-
-
-@pytest.fixture
-async def app(real_settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(real_settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        yield c
 
 
 async def make_user(service: AuthService, name: str, role: Role = Role.viewer) -> str:
