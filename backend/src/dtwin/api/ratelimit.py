@@ -9,7 +9,7 @@ from fastapi import Request, Response
 from fastapi.security.utils import get_authorization_scheme_param
 
 from dtwin.auth import tokens
-from dtwin.auth.deps import get_auth_service
+from dtwin.auth.deps import authenticate_once, get_auth_service
 from dtwin.core.ratelimit import RATE_CLASS_ATTR, RouteClass, client_ip, enforce, get_rate_limiter
 from dtwin.errors import Unauthorized
 
@@ -36,7 +36,7 @@ async def _caller_key(request: Request) -> str:
         service = get_auth_service(request)
         try:
             if tokens.is_api_key(credential):
-                return f"api_key:{(await service.authenticate(credential)).id}"
+                return f"api_key:{(await authenticate_once(request, service, credential)).id}"
             return f"user:{tokens.decode_access(service.token_settings.secret, credential).sub}"
         except (Unauthorized, tokens.TokenError):
             pass

@@ -32,6 +32,24 @@ def get_auth_service(request: Request) -> AuthService:
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
+async def authenticate_once(request: Request, service: AuthService, credential: str) -> Identity:
+    """`service.authenticate`, at most once per request and credential: the rate limiter and the route's own
+    dependency both ask, and an API key costs a database round trip (its 401 is remembered too)."""
+    memo: dict[str, Identity | Unauthorized] | None = getattr(request.state, "identities", None)
+    if memo is None:
+        memo = request.state.identities = {}
+    known = memo.get(credential)
+    if known is None:
+        try:
+            known = await service.authenticate(credential)
+        except Unauthorized as exc:
+            known = exc
+        memo[credential] = known
+    if isinstance(known, Unauthorized):
+        raise known
+    return known
+
+
 async def current_identity(
     request: Request,
     service: AuthServiceDep,
@@ -43,7 +61,7 @@ async def current_identity(
     credential = (bearer or api_key or "").strip()
     if not credential:
         raise Unauthorized("send Authorization: Bearer <token> or X-API-Key: <key>")
-    identity = await service.authenticate(credential)
+    identity = await authenticate_once(request, service, credential)
     set_actor(request, identity.kind, identity.id, identity.name)
     return identity
 
@@ -64,7 +82,7 @@ async def optional_identity(
         set_actor(request, "anonymous", None, "anonymous")
         return None
     try:
-        identity = await service.authenticate(credential)
+        identity = await authenticate_once(request, service, credential)
     except Unauthorized:
         set_actor(request, "anonymous", None, "anonymous")
         note(request, credentials="invalid")
