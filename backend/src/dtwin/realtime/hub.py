@@ -298,9 +298,7 @@ class Client:
 def _meta(view: FleetView, machine_id: str, item: Item) -> dict[str, Any] | None:
     """The placement a filter matches: the change's own when it carries it, else the twin's held here (a
     removal's too: the hub runs before the view forgets the twin)."""
-    placed = isinstance(item, ReportedChange) and item.machine_type is not None
-    if placed or isinstance(item, WholeTwinChange):
-        assert isinstance(item, ReportedChange | WholeTwinChange)
+    if isinstance(item, ReportedChange | WholeTwinChange) and item.machine_type is not None:
         return {"machine_type": item.machine_type, "site": item.site, "line": item.line}
     if isinstance(item, AnomalyEventChange):
         twin = view.get(machine_id)
