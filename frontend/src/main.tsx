@@ -1,8 +1,9 @@
-// Entry point: mounts the dashboard.
+// Entry point: mounts the dashboard behind the login page.
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import { AppProviders } from './app/providers';
+import { AuthGate } from './auth/AuthGate';
 import './styles.css';
 
 const root = document.getElementById('root');
@@ -11,7 +12,9 @@ if (!root) throw new Error('#root element missing from index.html');
 createRoot(root).render(
   <StrictMode>
     <AppProviders>
-      <App />
+      <AuthGate>
+        <App />
+      </AuthGate>
     </AppProviders>
   </StrictMode>,
 );

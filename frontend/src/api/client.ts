@@ -1,5 +1,6 @@
-// The one fetch client: relative URLs, JSON in and out, every failure turned into an ApiError
-// carrying RFC 9457 problem details so the UI can show title/detail.
+// The one fetch client: relative URLs, JSON in and out, the session's bearer token (one renewal and
+// retry on a 401), every failure turned into an ApiError carrying RFC 9457 problem details so the UI
+// can show title/detail.
 import type { ProblemDetails } from './types';
 
 export class ApiError extends Error {
@@ -73,6 +74,66 @@ export function buildUrl(path: string, params?: QueryParams): string {
 }
 
 /**
+ * Where requests get their bearer token (the auth session). With none, requests go without one
+ * (component tests). `renew` is given the token a request was refused with and returns a usable
+ * one (a newer one already held, or one refresh shared by every caller) or null: sign in again.
+ */
+export interface AuthProvider {
+  accessToken(): string | null;
+  renew(stale: string | null): Promise<string | null>;
+}
+
+let authProvider: AuthProvider | null = null;
+
+/** Installs the auth session the client asks for tokens; returns the uninstaller. */
+export function setAuthProvider(provider: AuthProvider | null): () => void {
+  authProvider = provider;
+  return () => {
+    if (authProvider === provider) authProvider = null;
+  };
+}
+
+export function networkError(error: unknown): ApiError {
+  return new ApiError({
+    type: 'about:blank',
+    title: 'Network error',
+    status: 0,
+    detail: error instanceof Error ? error.message : 'The backend could not be reached.',
+  });
+}
+
+/** The ApiError of a failed response (problem+json or not). */
+export async function errorOf(response: Response): Promise<ApiError> {
+  return new ApiError(toProblem(response.status, response.statusText, await readBody(response)));
+}
+
+/**
+ * fetch with the session's bearer token. A 401 gets one renewal (shared with concurrent 401s:
+ * refresh tokens are single-use) and one retry with the new token.
+ */
+async function authorizedFetch(url: string, init: RequestInit): Promise<Response> {
+  const provider = authProvider;
+  const attempt = (token: string | null) => {
+    const headers = new Headers(init.headers);
+    if (token) headers.set('Authorization', `Bearer ${token}`);
+    return fetch(url, { ...init, headers });
+  };
+  const token = provider?.accessToken() ?? null;
+  let response: Response;
+  try {
+    response = await attempt(token);
+    if (response.status === 401 && provider) {
+      const renewed = await provider.renew(token);
+      if (renewed) response = await attempt(renewed);
+    }
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    throw networkError(error);
+  }
+  return response;
+}
+
+/**
  * GETs a JSON document from the backend. The caller states the expected type; the body is not
  * validated beyond being JSON (the types are the contract until generated ones replace them).
  */
@@ -81,21 +142,10 @@ export async function getJson<T>(
   params?: QueryParams,
   signal?: AbortSignal,
 ): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetch(buildUrl(path, params), {
-      headers: { Accept: 'application/json, application/problem+json' },
-      signal,
-    });
-  } catch (error) {
-    if (error instanceof DOMException && error.name === 'AbortError') throw error;
-    throw new ApiError({
-      type: 'about:blank',
-      title: 'Network error',
-      status: 0,
-      detail: error instanceof Error ? error.message : 'The backend could not be reached.',
-    });
-  }
+  const response = await authorizedFetch(buildUrl(path, params), {
+    headers: { Accept: 'application/json, application/problem+json' },
+    signal,
+  });
   const body = await readBody(response);
   if (!response.ok) throw new ApiError(toProblem(response.status, response.statusText, body));
   return body as T;
@@ -108,25 +158,15 @@ export async function sendJson<T>(
   body: unknown,
   options: { contentType?: string; headers?: Record<string, string> } = {},
 ): Promise<{ data: T; etag: string | null }> {
-  let response: Response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers: {
-        Accept: 'application/json, application/problem+json',
-        'Content-Type': options.contentType ?? 'application/json',
-        ...options.headers,
-      },
-      body: JSON.stringify(body),
-    });
-  } catch (error) {
-    throw new ApiError({
-      type: 'about:blank',
-      title: 'Network error',
-      status: 0,
-      detail: error instanceof Error ? error.message : 'The backend could not be reached.',
-    });
-  }
+  const response = await authorizedFetch(path, {
+    method,
+    headers: {
+      Accept: 'application/json, application/problem+json',
+      'Content-Type': options.contentType ?? 'application/json',
+      ...options.headers,
+    },
+    body: JSON.stringify(body),
+  });
   const answer = await readBody(response);
   if (!response.ok) throw new ApiError(toProblem(response.status, response.statusText, answer));
   return { data: answer as T, etag: response.headers.get('etag') };

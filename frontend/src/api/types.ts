@@ -24,6 +24,9 @@ export type DecisionList = Schemas['DecisionList'];
 export type Correlations = Schemas['CorrelationsRead'];
 export type ProblemDetails = Schemas['ProblemDetails'];
 export type MachineType = Schemas['MachineTypeRead'];
+export type Identity = Schemas['IdentityRead'];
+export type Role = Schemas['Role'];
+export type TokenPair = Schemas['TokenPair'];
 
 /** Latest values per sensor; the unit is the name's suffix (`temperature_c`, `flow_m3_h`). */
 export type Readings = Twin['readings'];

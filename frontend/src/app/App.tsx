@@ -1,5 +1,6 @@
-// The dashboard: header (views, connection), the fleet or the anomaly list on the left, the
+// The dashboard: header (views, connection, who is signed in), the fleet or the anomaly list on the left, the
 // selected machine on the right. Selection and view live in the URL (?view=, ?machine=, ?tab=).
+import { UserMenu } from '../auth/UserMenu';
 import { ConnectionBadge } from '../components/ConnectionBadge';
 import { AlertsPanel } from '../features/alerts/components/AlertsPanel';
 import { useAlerts } from '../features/alerts/hooks/useAlerts';
@@ -44,6 +45,7 @@ export function App() {
           </button>
         </nav>
         <ConnectionBadge />
+        <UserMenu />
       </header>
       <main className="app__main">
         {showAlerts ? (

@@ -1,4 +1,5 @@
-// Header indicator of the WebSocket: live, connecting, reconnecting (with countdown) or offline.
+// Header indicator of the WebSocket: live, connecting, reconnecting (with countdown), offline, or
+// denied (a live view the role may not have).
 import { useNow } from '../hooks/useNow';
 import { useConnectionStatus } from '../realtime/useRealtime';
 
@@ -7,6 +8,7 @@ const LABELS = {
   live: 'Live',
   reconnecting: 'Reconnecting',
   offline: 'Offline',
+  denied: 'Access denied',
 } as const;
 
 /** Why the last connection ended, for the tooltip (close codes of docs/api.md). */
@@ -16,6 +18,8 @@ const CLOSE_REASONS: Record<number, string> = {
   4000: 'connection lifetime reached',
   4001: 'no heartbeat from the server',
   4008: 'this tab was too slow to keep up',
+  4401: 'not signed in, or the sign-in expired',
+  4403: 'a live view is not allowed for your role',
 };
 
 function describe(failures: number, code: number | null): string | undefined {

@@ -3,7 +3,7 @@
 // server frames. The generated types list every field; the server omits unset ones and clients may
 // leave optional ones out, so the optional fields are made optional here.
 import type { components } from '../api/schema';
-import type { AnomalyEvent, Decision, Series, Twin } from '../api/types';
+import type { AnomalyEvent, Decision, Identity, Series, Twin } from '../api/types';
 
 type Schemas = components['schemas'];
 
@@ -30,9 +30,26 @@ export type ChangeFieldName = NonNullable<Schemas['SubscribeMessage']['fields']>
 export type SeriesAppend = Schemas['SeriesAppend'];
 export type UnsubscribeMessage = Schemas['UnsubscribeMessage'];
 export type PingMessage = Loose<Schemas['PingMessage'], 'id'>;
-export type WsClientMessage = SubscribeMessage | UnsubscribeMessage | PingMessage;
+/** The first message of a connection, and again with each new access token. */
+export interface AuthMessage {
+  type: 'auth';
+  token: string;
+}
+export type WsClientMessage = SubscribeMessage | UnsubscribeMessage | PingMessage | AuthMessage;
 
-export type HelloMessage = Schemas['HelloMessage'];
+/** Who a connection is authenticated as (the `/auth/me` identity). */
+export type StreamIdentity = Identity;
+export type HelloMessage = Schemas['HelloMessage'] & {
+  identity?: StreamIdentity | null;
+  /** When the connection's token expires (ISO 8601), or null (an API key without expiry). */
+  expires_at?: string | null;
+};
+/** The answer to an `auth` message on a live connection: subscriptions are kept. */
+export interface AuthenticatedMessage {
+  type: 'authenticated';
+  identity: StreamIdentity;
+  expires_at: string | null;
+}
 export type SubscribedMessage = Pick<Schemas['SubscribedMessage'], 'type' | 'sub' | 'stream'>;
 /** Items are checked per stream by the socket before handlers see them. */
 export type SnapshotMessage = Omit<Schemas['SnapshotMessage'], 'items'> & { items: unknown[] };
@@ -43,6 +60,7 @@ export type PongMessage = Schemas['PongMessage'];
 export type ErrorMessage = Loose<Schemas['ErrorMessage'], 'sub' | 'detail'>;
 export type WsServerMessage =
   | HelloMessage
+  | AuthenticatedMessage
   | SubscribedMessage
   | SnapshotMessage
   | UpdateMessage
@@ -107,6 +125,16 @@ export function isMachineEvent(value: unknown): value is AnomalyEvent | Decision
   return isRecord(value) && isString(value.machine_id) && isString(value.ts);
 }
 
+function isIdentity(value: unknown): value is StreamIdentity {
+  return (
+    isRecord(value) &&
+    isString(value.id) &&
+    isString(value.name) &&
+    (value.role === 'viewer' || value.role === 'operator' || value.role === 'admin') &&
+    (value.kind === 'user' || value.kind === 'api_key')
+  );
+}
+
 /** Returns the message, or null for anything that is not a known, well-formed message. */
 export function parseServerMessage(data: unknown): WsServerMessage | null {
   if (typeof data !== 'string') return null;
@@ -126,6 +154,16 @@ export function parseServerMessage(data: unknown): WsServerMessage | null {
             seq: isNumber(value.seq) ? value.seq : 0,
             heartbeat_s: isNumber(value.heartbeat_s) ? value.heartbeat_s : 15,
             max_lifetime_s: isNumber(value.max_lifetime_s) ? value.max_lifetime_s : 3600,
+            identity: isIdentity(value.identity) ? value.identity : null,
+            expires_at: isString(value.expires_at) ? value.expires_at : null,
+          }
+        : null;
+    case 'authenticated':
+      return isIdentity(value.identity)
+        ? {
+            type: 'authenticated',
+            identity: value.identity,
+            expires_at: isString(value.expires_at) ? value.expires_at : null,
           }
         : null;
     case 'snapshot':

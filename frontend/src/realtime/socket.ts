@@ -1,7 +1,8 @@
-// The one WebSocket per tab to the backend's /ws (protocol in docs/api.md): named subscriptions
-// with filters and rate caps, the last `seq` kept per subscription and sent as `resume_after`
+// The one WebSocket per tab to the backend's /ws (protocol in docs/api.md): authenticated by its
+// first message (and renewed with each new access token), named subscriptions with filters and rate caps, the last `seq` kept per subscription and sent as `resume_after`
 // after a reconnect, exponential backoff with jitter, a heartbeat watchdog, and a connection status
 // the UI shows.
+import type { AuthProvider } from '../api/client';
 import { uiQueue } from '../lib/frameQueue';
 import { parseTime } from '../lib/time';
 import {
@@ -21,7 +22,8 @@ import {
   type WsServerMessage,
 } from './messages';
 
-export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline';
+/** `denied`: the server refused a subscription to this role (4403); no retry until restarted. */
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'denied';
 
 export interface ConnectionStatus {
   state: ConnectionState;
@@ -89,9 +91,15 @@ export const CLOSE_LIFETIME = 4000;
 export const CLOSE_TOO_SLOW = 4008;
 /** Client-side close code for a connection whose heartbeats stopped. */
 export const CLOSE_HEARTBEAT_MISSED = 4001;
+/** Server closed: not authenticated, or the token expired or is invalid; renew and reconnect. */
+export const CLOSE_UNAUTHENTICATED = 4401;
+/** Server closed: a subscription is forbidden for this role; retrying would not help. */
+export const CLOSE_FORBIDDEN = 4403;
 
 export interface RealtimeSocketOptions {
   url: string;
+  /** Where the bearer token comes from; without it the socket sends no `auth` message. */
+  auth?: AuthProvider;
   WebSocketImpl?: WebSocketFactory;
   /** First retry delay before jitter. */
   baseDelayMs?: number;
@@ -162,6 +170,7 @@ function sameSpec(a: SubscriptionSpec, b: SubscriptionSpec): boolean {
 
 export class RealtimeSocket implements RealtimeStream {
   private readonly url: string;
+  private readonly auth: AuthProvider | null;
   private readonly WebSocketImpl: WebSocketFactory;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -187,9 +196,12 @@ export class RealtimeSocket implements RealtimeStream {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private watchdog: ReturnType<typeof setTimeout> | null = null;
   private clockOffsetMs = 0;
+  /** The access token the current connection authenticated with. */
+  private sentToken: string | null = null;
 
   constructor(options: RealtimeSocketOptions) {
     this.url = options.url;
+    this.auth = options.auth ?? null;
     this.WebSocketImpl = options.WebSocketImpl ?? WebSocket;
     this.baseDelayMs = options.baseDelayMs ?? 500;
     this.maxDelayMs = options.maxDelayMs ?? 30_000;
@@ -250,6 +262,16 @@ export class RealtimeSocket implements RealtimeStream {
     this.connect();
   }
 
+  /**
+   * Renews the live connection's authentication with a new access token (after a silent refresh);
+   * the server keeps the subscriptions. A connection still opening uses the session's token anyway.
+   */
+  reauthenticate(token: string): void {
+    if (!this.ready || !this.ws || token === this.sentToken) return;
+    this.sentToken = token;
+    this.send({ type: 'auth', token });
+  }
+
   /** Closes the connection for good (until start()). */
   stop(): void {
     if (!this.running) return;
@@ -299,7 +321,18 @@ export class RealtimeSocket implements RealtimeStream {
     this.ws = ws;
     this.ready = false;
     ws.onopen = () => {
-      if (this.ws === ws) this.armWatchdog();
+      if (this.ws !== ws) return;
+      this.armWatchdog();
+      if (this.auth) {
+        // The first message must authenticate; the server says hello only after it.
+        const token = this.auth.accessToken();
+        if (token === null) {
+          this.handleLost(CLOSE_UNAUTHENTICATED);
+          return;
+        }
+        this.sentToken = token;
+        this.send({ type: 'auth', token });
+      }
     };
     ws.onmessage = (event) => {
       if (this.ws !== ws) return;
@@ -398,11 +431,37 @@ export class RealtimeSocket implements RealtimeStream {
     this.handleLost(code);
   }
 
+  /**
+   * 4401: a fresh token (one refresh shared with the API calls), then reconnect and resume. With a
+   * backoff even then: a server refusing every token must not be hammered (hello resets the count).
+   * Without a token the session shows the login page and stops this socket meanwhile.
+   */
+  private handleUnauthenticated(): void {
+    const renewal = this.auth ? this.auth.renew(this.sentToken) : Promise.resolve(null);
+    void renewal
+      .catch(() => null)
+      .then(() => {
+        if (this.running && this.ws === null && this.retryTimer === null) {
+          this.scheduleReconnect(true);
+        }
+      });
+  }
+
   private handleLost(code: number): void {
     this.clearTimers();
     this.ready = false;
     this.dropSocket(CLOSE_HEARTBEAT_MISSED, 'connection lost');
     this.setStatus({ lastCloseCode: code });
+    if (code === CLOSE_FORBIDDEN) {
+      // The role may not have what was asked: reconnecting would be refused the same way.
+      this.setStatus({ state: 'denied', nextRetryAt: null });
+      return;
+    }
+    if (code === CLOSE_UNAUTHENTICATED && this.auth) {
+      this.setStatus({ state: 'reconnecting', nextRetryAt: null });
+      this.handleUnauthenticated();
+      return;
+    }
     // 4000 is the server's planned end of a connection's lifetime: come back at once.
     this.scheduleReconnect(code !== CLOSE_LIFETIME);
   }

@@ -1,31 +1,36 @@
-// Render helper: the app's providers with a fresh QueryClient and a fake live stream.
+// Render helper: the app's providers with a fresh QueryClient, a fake live stream and a session
+// signed in (as admin unless a test says otherwise).
 import type { ReactElement } from 'react';
 import { render, type RenderResult } from '@testing-library/react';
 import { QueryClient } from '@tanstack/react-query';
 import { AppProviders } from '../app/providers';
+import type { AuthSession } from '../auth/session';
+import { signedInSession } from './fakeAuth';
 import { FakeRealtime } from './fakeRealtime';
 import { SAMPLE_NOW } from './sampleData';
 
 export interface RenderWithAppResult extends RenderResult {
   stream: FakeRealtime;
   queryClient: QueryClient;
+  session: AuthSession;
 }
 
 export function renderWithApp(
   ui: ReactElement,
   stream = new FakeRealtime(SAMPLE_NOW),
+  session: AuthSession = signedInSession('admin'),
 ): RenderWithAppResult {
   const queryClient = new QueryClient({
     defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } },
   });
   const result = render(ui, {
     wrapper: ({ children }) => (
-      <AppProviders queryClient={queryClient} stream={stream}>
+      <AppProviders queryClient={queryClient} stream={stream} session={session}>
         {children}
       </AppProviders>
     ),
   });
-  return { ...result, stream, queryClient };
+  return { ...result, stream, queryClient, session };
 }
 
 /** A canned answer, or a function of the request URL that returns one. */

@@ -1,9 +1,11 @@
 // Edits the desired state as an RFC 7396 JSON merge patch. The patch is sent with
 // If-Match: "<desired version the operator started from>", so a concurrent change answers 412
-// instead of being overwritten silently.
-import { useState, type FormEvent } from 'react';
+// instead of being overwritten silently. A role that may not change it (viewer) sees the editor
+// disabled, with the reason.
+import { useId, useState, type FormEvent } from 'react';
 import type { Twin } from '../../../api/types';
 import { ApiError } from '../../../api/client';
+import { usePermission } from '../../../auth/useSession';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { usePatchDesired } from '../api';
 
@@ -32,12 +34,19 @@ export function DesiredEditor({ twin }: { twin: Twin }) {
   const [baseVersion, setBaseVersion] = useState<number | null>(null);
   const [invalid, setInvalid] = useState<string | null>(null);
   const mutation = usePatchDesired(twin.id);
+  const permission = usePermission('changeDesired');
+  const deniedId = useId();
+  /** Props of a control the role may not use: disabled, with the reason as tooltip and description. */
+  const denied = permission.allowed
+    ? {}
+    : { disabled: true, title: permission.reason ?? undefined, 'aria-describedby': deniedId };
   const version = baseVersion ?? twin.desired_version;
   const conflict = mutation.error instanceof ApiError && mutation.error.status === 412;
   const movedOn = baseVersion !== null && twin.desired_version !== baseVersion;
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
+    if (!permission.allowed) return;
     const patch = parsePatch(text);
     if (typeof patch === 'string') {
       setInvalid(patch);
@@ -72,6 +81,7 @@ export function DesiredEditor({ twin }: { twin: Twin }) {
           spellCheck={false}
           value={text}
           aria-invalid={invalid !== null}
+          {...denied}
           onChange={(event) => {
             if (baseVersion === null) setBaseVersion(twin.desired_version);
             setText(event.target.value);
@@ -96,7 +106,7 @@ export function DesiredEditor({ twin }: { twin: Twin }) {
         />
       ) : null}
       <div className="editor__actions">
-        <button type="submit" className="button" disabled={mutation.isPending}>
+        <button type="submit" className="button" disabled={mutation.isPending} {...denied}>
           {mutation.isPending ? 'Applying…' : 'Apply patch'}
         </button>
         {conflict || movedOn ? (
@@ -116,6 +126,11 @@ export function DesiredEditor({ twin }: { twin: Twin }) {
         >
           Reset
         </button>
+        {permission.allowed ? null : (
+          <span className="muted" id={deniedId}>
+            {permission.reason}
+          </span>
+        )}
         {mutation.isSuccess && !mutation.isPending ? (
           <span className="muted" role="status">
             Sent as desired version {mutation.data.data.version}.
