@@ -1,8 +1,11 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import type { Twin } from '../../../api/types';
+import type { Role } from '../../../api/types';
+import { signedInSession } from '../../../testing/fakeAuth';
+import { FakeRealtime } from '../../../testing/fakeRealtime';
 import { renderWithApp } from '../../../testing/render';
-import { makeTwin } from '../../../testing/sampleData';
+import { makeTwin, SAMPLE_NOW } from '../../../testing/sampleData';
 import { twinQueryKey } from '../api';
 import { DesiredPanel } from './DesiredPanel';
 import { parsePatch } from './DesiredEditor';
@@ -40,11 +43,15 @@ function mockPatch(status: number, body: unknown): Call[] {
 }
 
 /** Renders the desired panel of a twin kept in the query cache, as the live view does. */
-function renderDesired(twin: Twin) {
+function renderDesired(twin: Twin, role: Role = 'operator') {
   function Harness({ current }: { current: Twin }) {
     return <DesiredPanel twin={current} />;
   }
-  const result = renderWithApp(<Harness current={twin} />);
+  const result = renderWithApp(
+    <Harness current={twin} />,
+    new FakeRealtime(SAMPLE_NOW),
+    signedInSession(role),
+  );
   result.queryClient.setQueryData(twinQueryKey(twin.id), twin);
   return {
     ...result,
@@ -225,5 +232,26 @@ describe('DesiredPanel and DesiredEditor', () => {
     await waitFor(() => expect(calls).toHaveLength(2));
     expect(calls.map((c) => c.ifMatch)).toEqual(['"3"', '"5"']);
     expect(calls[1]?.body).toEqual({ mode: 'off' });
+  });
+
+  it('shows a viewer the editor disabled with the reason, and sends nothing', async () => {
+    const user = userEvent.setup();
+    const calls = mockPatch(200, {});
+    renderDesired(twin, 'viewer');
+    for (const control of [editor(), screen.getByRole('button', { name: 'Apply patch' })]) {
+      expect(control).toBeDisabled();
+      expect(control).toHaveAttribute('title', 'Needs the operator role');
+      expect(control).toHaveAccessibleDescription('Needs the operator role');
+    }
+    await user.click(screen.getByRole('button', { name: 'Apply patch' }));
+    expect(calls).toHaveLength(0);
+  });
+
+  it('lets an operator edit, with no reason shown', () => {
+    renderDesired(twin, 'operator');
+    expect(editor()).toBeEnabled();
+    expect(editor()).not.toHaveAttribute('title');
+    expect(screen.getByRole('button', { name: 'Apply patch' })).toBeEnabled();
+    expect(screen.queryByText('Needs the operator role')).not.toBeInTheDocument();
   });
 });
