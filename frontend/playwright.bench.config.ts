@@ -2,6 +2,7 @@
 // 1,000 machines at 1 Hz; `make bench-frontend`) and the README screenshots (PW_SUITE=screenshots,
 // 50 machines; `make screenshots`). Both print or write files and never assert timing.
 import { defineConfig } from '@playwright/test';
+import { AUTH_ENV } from './e2e/support/accounts';
 import { chromiumLaunch, pickPort } from './e2e/support/chromium';
 
 const SUITE = process.env.PW_SUITE === 'screenshots' ? 'screenshots' : 'perf';
@@ -35,7 +36,12 @@ export default defineConfig({
     url: `${BASE_URL}/healthz`,
     timeout: 120_000,
     reuseExistingServer: false,
-    env: { DTWIN_DATABASE_URL: `sqlite+aiosqlite:////tmp/dtwin-playwright-bench-${PORT}.db` },
+    // `admin` signs in with the tests' password and logins are not rate-limited to a person's pace
+    // (e2e/support/accounts.ts)
+    env: {
+      DTWIN_DATABASE_URL: `sqlite+aiosqlite:////tmp/dtwin-playwright-bench-${PORT}.db`,
+      ...AUTH_ENV,
+    },
     stdout: 'pipe',
     stderr: 'pipe',
   },

@@ -2,6 +2,7 @@
 // `npm run e2e` builds frontend/dist first; the backend serves it at `/`.
 // Benchmarks and screenshots have their own config (playwright.bench.config.ts).
 import { defineConfig } from '@playwright/test';
+import { AUTH_ENV } from './e2e/support/accounts';
 import { chromiumLaunch, pickPort } from './e2e/support/chromium';
 
 const PORT = pickPort('PW_PORT');
@@ -30,8 +31,12 @@ export default defineConfig({
     url: `${BASE_URL}/healthz`,
     timeout: 60_000,
     reuseExistingServer: false,
-    // a fresh database per run, so runs never see each other's history
-    env: { DTWIN_DATABASE_URL: `sqlite+aiosqlite:////tmp/dtwin-playwright-${PORT}.db` },
+    // a fresh database per run, so runs never see each other's history; `admin` signs in with the
+    // tests' password and logins are not rate-limited to a person's pace (e2e/support/accounts.ts)
+    env: {
+      DTWIN_DATABASE_URL: `sqlite+aiosqlite:////tmp/dtwin-playwright-${PORT}.db`,
+      ...AUTH_ENV,
+    },
     stdout: 'pipe',
     stderr: 'pipe',
   },

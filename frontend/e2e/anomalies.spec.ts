@@ -2,13 +2,13 @@
 // runs the e2e-fault scenario (data-pipeline/scenarios/e2e-fault.yaml, see playwright.config.ts):
 // six healthy machines, and motor-0004's motor seizes 25 s after the start. The backend detects it
 // from the telemetry alone; nothing here touches the machine.
-import { expect, test } from '@playwright/test';
+import { expect, signIn, test } from './support/fixtures';
 
 const FAULTY = 'motor-0004';
 
 test('an injected fault appears in the anomalies panel and opens the machine', async ({ page }) => {
   test.setTimeout(120_000);
-  await page.goto('/?view=alerts');
+  await signIn(page, '/?view=alerts');
   await expect(page.getByRole('heading', { name: 'Anomalies' })).toBeVisible();
 
   const list = page.getByRole('list', { name: 'Anomaly events' });

@@ -1,11 +1,12 @@
 // The dashboard against the real backend in demo mode: the fleet live, a machine's chart growing,
 // problem details for errors, and a dropped connection that recovers and resumes.
-import { expect, test, type WebSocketRoute } from '@playwright/test';
+import type { WebSocketRoute } from '@playwright/test';
 import { chartPoints, expectLive, machines, openMachine } from './support/dashboard';
+import { expect, signIn, test } from './support/fixtures';
 
 test('lists the fleet and updates it live', async ({ page, request }) => {
   const fleet = await machines(request);
-  await page.goto('/');
+  await signIn(page);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('dtwin — plant digital twin');
   await expectLive(page);
 
@@ -26,7 +27,7 @@ test('lists the fleet and updates it live', async ({ page, request }) => {
 
 test('opens a machine and its chart grows', async ({ page, request }) => {
   const [first] = await machines(request);
-  await page.goto('/');
+  await signIn(page);
   const panel = await openMachine(page, first?.id ?? '');
   await expect(panel.locator('.js-plotly-plot .main-svg').first()).toBeVisible();
   await expect(panel.locator('.js-plotly-plot .scatterlayer .trace').first()).toBeVisible();
@@ -52,7 +53,7 @@ test('opens a machine and its chart grows', async ({ page, request }) => {
 });
 
 test('shows problem details for an unknown machine', async ({ page }) => {
-  await page.goto('/?machine=does-not-exist');
+  await signIn(page, '/?machine=does-not-exist');
   const alert = page.getByRole('alert');
   await expect(alert).toContainText('Could not load does-not-exist');
   await expect(alert).not.toContainText('[object Object]');
@@ -78,7 +79,7 @@ test('a dropped connection shows reconnecting, then resumes live', async ({ page
     sockets.push(ws);
   });
 
-  await page.goto('/');
+  await signIn(page);
   await expectLive(page);
   const panel = await openMachine(page, first?.id ?? '');
   await expect(panel.getByRole('status', { name: 'Chart status' })).toContainText('Live.');

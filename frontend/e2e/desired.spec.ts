@@ -1,13 +1,13 @@
 // Desired state end to end: the operator's merge patch goes to the simulated device, which obeys
 // and acknowledges; the dashboard shows it pending, then accepted and converged.
-import { expect, test } from '@playwright/test';
+import { expect, signIn, test } from './support/fixtures';
 import { machines, openMachine } from './support/dashboard';
 
 test('edits desired state and sees it pending, then converged', async ({ page, request }) => {
   const fleet = await machines(request);
   const machine = fleet.at(-1);
   const id = machine?.id ?? '';
-  await page.goto('/');
+  await signIn(page);
   const panel = await openMachine(page, id);
   const desired = panel.getByRole('region', { name: 'Desired state' });
   await expect(desired).toBeVisible();

@@ -1,8 +1,9 @@
 // README screenshots of every view, against a demo with 50 machines (`make screenshots`).
 // Writes docs/screenshots/*.png; not part of the test suite.
 import { join } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { machines, openMachine } from './support/dashboard';
+import { expect, signIn, test } from './support/fixtures';
 
 const OUT = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
 const shot = (page: Page, name: string) =>
@@ -45,7 +46,7 @@ test('screenshots of each view', async ({ page, request }) => {
   }
   await page.waitForTimeout(15_000);
 
-  await page.goto('/');
+  await signIn(page);
   await expect(page.getByRole('table', { name: 'Machines' })).toBeVisible();
   await page.getByRole('combobox', { name: 'Sort' }).selectOption('-anomaly_score');
   await page.waitForTimeout(2_000);

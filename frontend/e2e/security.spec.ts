@@ -1,7 +1,7 @@
 // The dashboard runs under its Content-Security-Policy (backend/src/dtwin/api/hardening.py): own scripts
 // only, no eval, connections to this server only. A chart and the live stream work, and the browser reports
 // no policy violation while they do.
-import { expect, test } from '@playwright/test';
+import { expect, signIn, test } from './support/fixtures';
 import { expectLive, machines, openMachine } from './support/dashboard';
 
 test('the dashboard works under its Content-Security-Policy without violations', async ({
@@ -22,6 +22,7 @@ test('the dashboard works under its Content-Security-Policy without violations',
   });
   const response = await page.goto('/');
   expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+  await signIn(page, null);
   await expectLive(page);
   const [first] = await machines(request);
   const panel = await openMachine(page, first?.id ?? '');
