@@ -34,6 +34,16 @@ describe('App', () => {
     expect(screen.getByRole('status', { name: 'Connection' })).toHaveTextContent('Reconnecting');
     act(() => stream.setStatus({ state: 'offline' }));
     expect(screen.getByRole('status', { name: 'Connection' })).toHaveTextContent('Offline');
+    act(() => stream.setStatus({ state: 'denied', lastCloseCode: 4403, nextRetryAt: null }));
+    const badge = screen.getByRole('status', { name: 'Connection' });
+    expect(badge).toHaveTextContent('Access denied');
+    expect(badge).toHaveAttribute('title', expect.stringContaining('not allowed for your role'));
+  });
+
+  it('shows who is signed in, with the role, in the header', () => {
+    renderWithApp(<App />);
+    expect(screen.getByRole('status', { name: 'Signed in as' })).toHaveTextContent('admin · admin');
+    expect(screen.getByRole('button', { name: 'Sign out' })).toBeEnabled();
   });
 
   it('selects a machine into the URL and closes it again', async () => {
