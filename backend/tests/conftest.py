@@ -16,6 +16,7 @@ from dtwin.config import Settings
 from dtwin.main import create_app
 from dtwin_devkit.servers import Server, ServerError, running
 
+from .factories.auth import bearer, token_for
 from .fixed_dates import FIXED_DATES_MAX_AGE_S
 
 HERE = Path(__file__).parent
@@ -106,5 +107,16 @@ async def app(app_settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app` acting as the bootstrap admin (an access token in every request)."""
+    token = await token_for(app)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=bearer(token)
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+async def anon_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app` without credentials."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         yield c

@@ -98,6 +98,13 @@ class Settings(SharedSettings):
         "generated into state_dir in embedded mode",
     )
     access_token_ttl_s: int = Field(default=900, ge=30, le=86400, description="Access-token lifetime")
+    auth_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="How long a process trusts what it read of a user or API key (role, disabled, revoked); "
+        "changes made through another process apply within this (0: read on every request)",
+    )
     refresh_token_ttl_s: int = Field(
         default=14 * 86400, ge=300, description="Refresh-token lifetime (each use issues a new one)"
     )

@@ -29,6 +29,7 @@ from dtwin.api.router import api_router
 from dtwin.audit.middleware import AuditMiddleware
 from dtwin.audit.service import AuditRecorder
 from dtwin.auth.bootstrap import jwt_secret, start_auth
+from dtwin.auth.deps import PUBLIC
 from dtwin.config import Settings, get_settings
 from dtwin.core import migrate
 from dtwin.core.adapters import Adapters, build_adapters
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount("/", StaticFiles(directory=dist, html=True), name="dashboard")
     else:
 
-        @app.get("/", include_in_schema=False)
+        @app.get("/", include_in_schema=False, dependencies=[PUBLIC])
         async def root() -> JSONResponse:
             return JSONResponse(
                 {

@@ -17,9 +17,12 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from dtwin.config import Settings
 from dtwin.core.migrate import upgrade_sync
 from dtwin_devkit.servers import Server, env_for, stop_processes
 from dtwin_devkit.testing import eventually
+
+from ..factories.auth import bearer, token_from_settings
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
 
@@ -100,3 +103,9 @@ async def wait_ready(http: httpx.AsyncClient, logs: Path, timeout: float = 90) -
             return False
 
     await eventually(ready, timeout=timeout, what=f"backend ready (logs in {logs})")
+
+
+async def admin_headers(env: dict[str, str]) -> dict[str, str]:
+    """`Authorization` as the bootstrap admin of the stack whose DTWIN_* variables are `env`."""
+    settings = Settings(database_url=env["DTWIN_DATABASE_URL"], jwt_secret=env["DTWIN_JWT_SECRET"])
+    return bearer(await token_from_settings(settings))

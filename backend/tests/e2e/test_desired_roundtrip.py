@@ -17,6 +17,8 @@ from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
 from dtwin_pipeline.mqtt import MqttTarget
 from dtwin_pipeline.simulator.runner import SimulatorConfig, run_mqtt_simulator
 
+from ..factories.auth import bearer, token_from_settings
+
 pytestmark = pytest.mark.slow
 MERGE = {"content-type": "application/merge-patch+json"}
 
@@ -54,7 +56,8 @@ async def test_delta_appears_and_clears_when_the_device_reports(real_settings: S
             asyncio.create_task(run_mqtt_simulator(sim_cfg, s.mqtt_url, client_id=f"sim-{uid}")),
         ]
         try:
-            async with httpx.AsyncClient(base_url=f"http://{base}") as client:
+            headers = bearer(await token_from_settings(s))
+            async with httpx.AsyncClient(base_url=f"http://{base}", headers=headers) as client:
 
                 async def registered() -> dict[str, object]:
                     r = await client.get(f"/api/v1/twins/{machine}")

@@ -27,7 +27,7 @@ from dtwin_devkit.servers import Server, free_port
 from dtwin_devkit.testing import eventually, read_topic
 from dtwin_pipeline.mqtt import MqttTarget
 
-from .stack import own_database, processes, stack_env, wait_ready
+from .stack import admin_headers, own_database, processes, stack_env, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -153,7 +153,8 @@ async def test_hostile_device_input_is_dead_lettered_and_good_input_keeps_flowin
 ) -> None:
     env, base = stack["env"], stack["base"]
     target = MqttTarget.from_url(env["DTWIN_MQTT_URL"])
-    async with httpx.AsyncClient(base_url=base, timeout=10) as http, target.client() as mqtt:
+    headers = await admin_headers(env)
+    async with httpx.AsyncClient(base_url=base, timeout=10, headers=headers) as http, target.client() as mqtt:
         await wait_ready(http, stack["logs"])
 
         async def twin(machine: str) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from dtwin_devkit.servers import Server, free_port
 from dtwin_devkit.testing import eventually, read_topic
 from dtwin_pipeline.mqtt import MqttTarget
 
-from .stack import own_database, processes, stack_env
+from .stack import admin_headers, own_database, processes, stack_env
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,8 @@ def stack(servers: dict[str, Server], uid: str, tmp_path: Path) -> Iterator[dict
 
 async def test_simulated_telemetry_reaches_db_redis_and_websocket(stack: dict[str, str]) -> None:
     base = stack["BASE"]
-    async with httpx.AsyncClient(base_url=f"http://{base}") as http:
+    headers = await admin_headers(stack)
+    async with httpx.AsyncClient(base_url=f"http://{base}", headers=headers) as http:
 
         async def ready() -> bool:
             try:
@@ -49,7 +50,7 @@ async def test_simulated_telemetry_reaches_db_redis_and_websocket(stack: dict[st
 
         await eventually(ready, timeout=60, what=f"backend ready (logs: {stack['LOGS']})")
 
-        async with websockets.connect(f"ws://{base}/ws") as ws:
+        async with websockets.connect(f"ws://{base}/ws", additional_headers=headers) as ws:
             assert orjson.loads(await ws.recv())["type"] == "hello"
             sub = {"type": "subscribe", "sub": "p", "filter": {"machine_ids": ["pump-7001"]}}
             await ws.send(orjson.dumps(sub).decode())
@@ -104,19 +105,19 @@ async def test_simulated_telemetry_reaches_db_redis_and_websocket(stack: dict[st
     dlq = await read_topic(stack["DTWIN_KAFKA_BOOTSTRAP"], stack["DTWIN_TOPIC_DLQ"], at_least=1, timeout=30)
     record = orjson.loads(dlq[0].value)  # type: ignore[attr-defined]
     assert record["machine_id"] == "pump-7001" and "not valid JSON" in record["reason"]
-    before = (await _twin(base, "pump-7001"))["ts"]
+    before = (await _twin(base, "pump-7001", headers))["ts"]
     await eventually(
-        lambda: _newer(base, before), timeout=20, what="telemetry still flowing after the reject"
+        lambda: _newer(base, before, headers), timeout=20, what="telemetry still flowing after the reject"
     )
     async with httpx.AsyncClient(base_url=f"http://{base}") as http:
         assert (await http.get("/readyz")).status_code == 200
 
 
-async def _twin(base: str, machine: str) -> dict[str, str]:
-    async with httpx.AsyncClient(base_url=f"http://{base}") as http:
+async def _twin(base: str, machine: str, headers: dict[str, str]) -> dict[str, str]:
+    async with httpx.AsyncClient(base_url=f"http://{base}", headers=headers) as http:
         body: dict[str, str] = (await http.get(f"/api/v1/twins/{machine}")).json()
         return body
 
 
-async def _newer(base: str, ts: str) -> bool:
-    return (await _twin(base, "pump-7001"))["ts"] > ts
+async def _newer(base: str, ts: str, headers: dict[str, str]) -> bool:
+    return (await _twin(base, "pump-7001", headers))["ts"] > ts

@@ -9,7 +9,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -18,6 +17,8 @@ from dtwin.config import Settings, get_settings
 from dtwin.kit import feeders
 from dtwin.main import create_app
 from dtwin_devkit.testing import eventually
+
+from ..factories.auth import as_admin
 
 SCENARIO = """
 name: tiny
@@ -61,7 +62,7 @@ async def test_embedded_simulator_runs_the_scenario_fleet(tmp_path: Path) -> Non
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+        await as_admin(app, "http://t") as client,
     ):
 
         async def fleet() -> list[tuple[str, str, str, str]]:

@@ -85,8 +85,9 @@ export interface paths {
         put?: never;
         /**
          * Logout
-         * @description End a login: its refresh token and every token refreshed from it stop working. Access tokens
-         *     already issued expire on their own (minutes). 204 for an unknown token too.
+         * @description End a login (the body's refresh token, else the cookie's): its refresh token and every token
+         *     refreshed from it stop working, and the cookie is cleared. Access tokens already issued expire on their
+         *     own (minutes). 204 for an unknown or missing token too.
          */
         post: operations["logout_api_v1_auth_logout_post"];
         delete?: never;
@@ -126,8 +127,9 @@ export interface paths {
         put?: never;
         /**
          * Refresh
-         * @description Trade a refresh token for a new pair. Each refresh token works once: presenting a used one again
-         *     revokes every token of that login (someone copied it) and answers 401.
+         * @description Trade a refresh token (the JSON body's, else the `dtwin_refresh` cookie that login sets) for a new
+         *     pair. Each refresh token works once: presenting a used one again revokes every token of that login
+         *     (someone copied it) and answers 401.
          */
         post: operations["refresh_api_v1_auth_refresh_post"];
         delete?: never;
@@ -842,6 +844,36 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /**
+         * AuthenticatedMessage
+         * @description The answer to an `auth` message during a session: the new credentials are in effect.
+         */
+        AuthenticatedMessage: {
+            /** Expires At */
+            expires_at: string | null;
+            identity: components["schemas"]["WsIdentity"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "authenticated";
+        };
+        /**
+         * AuthMessage
+         * @description The connection's credentials: an access token (or an API key). The first message of every connection
+         *     (unless the upgrade request carried `Authorization: Bearer ...` or `X-API-Key`), and again whenever the
+         *     client has a fresh token: the session goes on with its subscriptions (`authenticated`). Without a valid
+         *     one the server closes with 4401.
+         */
+        AuthMessage: {
+            /** Token */
+            token: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "auth";
+        };
         /** Body_login_api_v1_auth_token_post */
         Body_login_api_v1_auth_token_post: {
             /** Client Id */
@@ -1101,10 +1133,19 @@ export interface components {
              */
             type: "heartbeat";
         };
-        /** HelloMessage */
+        /**
+         * HelloMessage
+         * @description The first message once the connection is authenticated.
+         */
         HelloMessage: {
+            /**
+             * Expires At
+             * @description When the credentials expire: send an `auth` message with a fresh token before, or the server closes with 4401 (null: an API key without expiry)
+             */
+            expires_at: string | null;
             /** Heartbeat S */
             heartbeat_s: number;
+            identity: components["schemas"]["WsIdentity"];
             /** Max Lifetime S */
             max_lifetime_s: number;
             /** Seq */
@@ -1942,8 +1983,24 @@ export interface components {
             updated_at: string | null;
             version: number;
         };
-        WsClientMessage: components["schemas"]["SubscribeMessage"] | components["schemas"]["UnsubscribeMessage"] | components["schemas"]["PingMessage"];
-        WsServerMessage: components["schemas"]["HelloMessage"] | components["schemas"]["SubscribedMessage"] | components["schemas"]["UnsubscribedMessage"] | components["schemas"]["SnapshotMessage"] | components["schemas"]["UpdateMessage"] | components["schemas"]["HeartbeatMessage"] | components["schemas"]["PongMessage"] | components["schemas"]["ErrorMessage"];
+        WsClientMessage: components["schemas"]["SubscribeMessage"] | components["schemas"]["UnsubscribeMessage"] | components["schemas"]["PingMessage"] | components["schemas"]["AuthMessage"];
+        /**
+         * WsIdentity
+         * @description Who the connection acts as, and the role in effect.
+         */
+        WsIdentity: {
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "user" | "api_key";
+            /** Name */
+            name: string;
+            role: components["schemas"]["Role"];
+        };
+        WsServerMessage: components["schemas"]["HelloMessage"] | components["schemas"]["AuthenticatedMessage"] | components["schemas"]["SubscribedMessage"] | components["schemas"]["UnsubscribedMessage"] | components["schemas"]["SnapshotMessage"] | components["schemas"]["UpdateMessage"] | components["schemas"]["HeartbeatMessage"] | components["schemas"]["PongMessage"] | components["schemas"]["ErrorMessage"];
     };
     responses: never;
     parameters: never;
@@ -1962,6 +2019,8 @@ export type ApiKeyRead = components['schemas']['ApiKeyRead'];
 export type AttributesUpdate = components['schemas']['AttributesUpdate'];
 export type AuditEntryRead = components['schemas']['AuditEntryRead'];
 export type AuditList = components['schemas']['AuditList'];
+export type AuthenticatedMessage = components['schemas']['AuthenticatedMessage'];
+export type AuthMessage = components['schemas']['AuthMessage'];
 export type BodyLoginApiV1AuthTokenPost = components['schemas']['Body_login_api_v1_auth_token_post'];
 export type CommandState = components['schemas']['CommandState'];
 export type CommandStatus = components['schemas']['CommandStatus'];
@@ -2020,6 +2079,7 @@ export type UserRead = components['schemas']['UserRead'];
 export type ValueAt = components['schemas']['ValueAt'];
 export type WholeTwinChange = components['schemas']['WholeTwinChange'];
 export type WsClientMessage = components['schemas']['WsClientMessage'];
+export type WsIdentity = components['schemas']['WsIdentity'];
 export type WsServerMessage = components['schemas']['WsServerMessage'];
 export type $defs = Record<string, never>;
 export interface operations {
@@ -2346,9 +2406,9 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"] | null;
             };
         };
         responses: {
@@ -2361,6 +2421,24 @@ export interface operations {
             };
             /** @description Malformed request (a body that is not JSON text, a malformed header) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2442,6 +2520,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
@@ -2478,9 +2565,9 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"] | null;
             };
         };
         responses: {
@@ -2504,6 +2591,15 @@ export interface operations {
             };
             /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2591,6 +2687,15 @@ export interface operations {
             };
             /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2954,6 +3059,24 @@ export interface operations {
                     "application/json": components["schemas"]["MachineTypeList"];
                 };
             };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
@@ -3002,6 +3125,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MachineTypeRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
             /** @description Not found */
@@ -3081,6 +3222,24 @@ export interface operations {
             };
             /** @description Malformed request (a body that is not JSON text, a malformed header) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3184,6 +3343,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -3272,6 +3449,24 @@ export interface operations {
                     "application/json": components["schemas"]["TwinList"];
                 };
             };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Invalid input: the `errors` list names each parameter or field and why */
             422: {
                 headers: {
@@ -3325,6 +3520,24 @@ export interface operations {
             };
             /** @description Malformed request (a body that is not JSON text, a malformed header) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3409,6 +3622,24 @@ export interface operations {
                     "application/json": components["schemas"]["TwinRead"];
                 };
             };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -3468,6 +3699,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
             };
             /** @description Not found */
             404: {
@@ -3534,6 +3783,24 @@ export interface operations {
                     "application/json": components["schemas"]["AnomalyList"];
                 };
             };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -3594,6 +3861,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StateAt"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
             /** @description Not found */
@@ -3661,6 +3946,24 @@ export interface operations {
             };
             /** @description Malformed request (a body that is not JSON text, a malformed header) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3745,6 +4048,24 @@ export interface operations {
                     "application/json": components["schemas"]["CorrelationsRead"];
                 };
             };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -3810,6 +4131,24 @@ export interface operations {
                     "application/json": components["schemas"]["DecisionList"];
                 };
             };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -3867,6 +4206,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DesiredState"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
             /** @description Not found */
@@ -3944,6 +4301,24 @@ export interface operations {
             };
             /** @description Malformed request (a body that is not JSON text, a malformed header) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4047,6 +4422,24 @@ export interface operations {
                     "application/json": components["schemas"]["TwinEventList"];
                 };
             };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -4113,6 +4506,24 @@ export interface operations {
                     "text/csv": unknown;
                 };
             };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -4170,6 +4581,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
             /** @description Not found */
@@ -4242,6 +4671,24 @@ export interface operations {
                     "application/json": components["schemas"]["History"];
                 };
             };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -4307,6 +4754,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReadingList"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
             /** @description Not found */
@@ -4377,6 +4842,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Series"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
             /** @description Not found */

@@ -6,12 +6,21 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from dtwin.auth import tokens
+from dtwin.auth.bootstrap import build_auth_service
+from dtwin.auth.identity import Role
+from dtwin.auth.schemas import UserCreate
+from dtwin.auth.service import AuthService
+from dtwin.config import Settings
 from dtwin.contracts.limits import MAX_WS_MESSAGE_BYTES
+from dtwin.errors import Conflict, NotFound
 from dtwin_devkit.servers import free_port
 
 T = TypeVar("T")
@@ -99,3 +108,53 @@ async def read_topic(bootstrap: str, topic: str, *, at_least: int, timeout: floa
         return records
     finally:
         await consumer.stop()
+
+
+# ------------------------------------------------------------------ credentials
+
+TEST_PASSWORD = "test-password-0123"  # noqa: S105 - users the tests and benches create
+
+
+async def _user(service: AuthService, username: str, role: Role) -> str:
+    """The id of `username`, created with `role` and TEST_PASSWORD if it does not exist yet."""
+    try:
+        return await service.user_id_of(username)
+    except NotFound:
+        pass
+    try:
+        return (
+            await service.create_user(UserCreate(username=username, password=TEST_PASSWORD, role=role))
+        ).id
+    except Conflict:  # created meanwhile
+        return await service.user_id_of(username)
+
+
+async def mint_token(service: AuthService, role: Role | None = None, ttl: timedelta | None = None) -> str:
+    """An access token of the bootstrap admin (no role, or admin) or of the user `test-<role>` (created),
+    minted directly: no password hashing per test."""
+    if role is None or role is Role.admin:
+        user_id, role = await service.user_id_of("admin"), Role.admin
+    else:
+        user_id = await _user(service, f"test-{role.value}", role)
+    ts = service.token_settings
+    return tokens.encode_access(
+        ts.secret, sub=user_id, role=role, now=datetime.now(UTC), ttl=ttl or ts.access_ttl
+    )
+
+
+async def token_from_settings(
+    settings: Settings, role: Role | None = None, ttl: timedelta | None = None
+) -> str:
+    """`mint_token` for any app over `settings` (its database and JWT key), for tests and benches that run
+    backends themselves; creates `admin` first in a database without users."""
+    engine = create_async_engine(settings.database_url)
+    try:
+        service = build_auth_service(settings, async_sessionmaker(engine, expire_on_commit=False))
+        await service.ensure_admin(TEST_PASSWORD)
+        return await mint_token(service, role, ttl)
+    finally:
+        await engine.dispose()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

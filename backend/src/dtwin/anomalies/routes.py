@@ -11,11 +11,13 @@ from fastapi import APIRouter, Query
 
 from dtwin.anomalies.deps import AnomalyHistoryDep, LiveAnalyticsDep
 from dtwin.anomalies.schemas import AnomalyList, CorrelationsRead, DecisionList, HealthRead
+from dtwin.auth.deps import allow
+from dtwin.auth.identity import Role
 from dtwin.core.http import From, MachineId, To, window
 from dtwin.errors import problem_responses
 from dtwin.twins.deps import TwinServiceDep
 
-router = APIRouter(prefix="/twins", tags=["analytics"])
+router = APIRouter(prefix="/twins", tags=["analytics"], dependencies=[allow(Role.viewer)])
 DAY = timedelta(days=1)
 
 

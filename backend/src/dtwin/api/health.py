@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from dtwin.auth.deps import PUBLIC
 from dtwin.core.deps import AdaptersDep
 from dtwin.kit.failures import describe
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[PUBLIC])
 
 CONSUMER_STALL_S = 30.0
 

@@ -1,6 +1,7 @@
 """Mounts every domain router under /api/v1, with what every operation there shares: the request guards
 (unknown query parameters, control characters), the rate limits (api/ratelimit.py) and the error answers any
-of them can give (422 invalid input, 429 a rate limit reached, 503 a backing service unreachable). The body
+of them can give (401 no valid credentials, 403 a role too low, 422 invalid input,
+429 a rate limit reached, 503 a backing service unreachable). The body
 size limit is app-wide (api/guards.py, BodyLimit)."""
 
 from fastapi import APIRouter, Depends
@@ -18,7 +19,7 @@ from dtwin.twins.routes import router as twins_router
 api_router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(check_request), Depends(rate_limit)],
-    responses=problem_responses(422, 429, 503),
+    responses=problem_responses(401, 403, 422, 429, 503),
 )
 api_router.include_router(auth_router)
 api_router.include_router(twins_router)

@@ -9,16 +9,16 @@ from fastapi import APIRouter, Query
 from dtwin.audit.deps import AuditServiceDep
 from dtwin.audit.repository import AuditFilter
 from dtwin.audit.schemas import AuditList
-from dtwin.auth.deps import AdminIdentity
+from dtwin.auth.deps import allow
+from dtwin.auth.identity import Role
 from dtwin.core.http import Cursor, From, PageLimit, To, before_id
 from dtwin.errors import problem_responses
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
-@router.get("", response_model=AuditList, responses=problem_responses(401, 403, 422))
+@router.get("", response_model=AuditList, responses=problem_responses(422), dependencies=[allow(Role.admin)])
 async def list_audit(
-    _admin: AdminIdentity,
     service: AuditServiceDep,
     actor: Annotated[
         str | None,

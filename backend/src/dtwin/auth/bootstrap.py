@@ -81,6 +81,7 @@ def build_auth_service(settings: Settings, sessions: async_sessionmaker[AsyncSes
             access_ttl=timedelta(seconds=settings.access_token_ttl_s),
             refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_s),
         ),
+        cache_s=settings.auth_cache_s,
     )
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, params
+from fastapi.dependencies.models import Dependant
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
-from dtwin.audit.context import note, set_actor
+from dtwin.audit.context import set_actor
 from dtwin.auth.identity import Identity, Role, at_least
 from dtwin.auth.service import AuthService
 from dtwin.errors import Forbidden, Unauthorized
@@ -69,43 +70,55 @@ async def current_identity(
 CurrentIdentity = Annotated[Identity, Depends(current_identity)]
 
 
-async def optional_identity(
-    request: Request,
-    service: AuthServiceDep,
-    bearer: Annotated[str | None, Depends(bearer_scheme)],
-    api_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> Identity | None:
-    """The caller if it sent valid credentials, else None (anonymous): for routes not protected yet, which
-    still record who made a change. Invalid credentials are anonymous here, not a 401."""
-    credential = (bearer or api_key or "").strip()
-    if not credential:
-        set_actor(request, "anonymous", None, "anonymous")
-        return None
-    try:
-        identity = await authenticate_once(request, service, credential)
-    except Unauthorized:
-        set_actor(request, "anonymous", None, "anonymous")
-        note(request, credentials="invalid")
-        return None
-    set_actor(request, identity.kind, identity.id, identity.name)
-    return identity
+ROLE_ATTR = "dtwin_role"  # on a role dependency's callable: the role it lets through ("public": anyone)
+_checks: dict[Role, Callable[..., Awaitable[Identity]]] = {}
 
 
-OptionalIdentity = Annotated[Identity | None, Depends(optional_identity)]
-
-
-def require_role(role: Role | str) -> Callable[[Identity], Awaitable[Identity]]:
-    """A dependency that lets through identities of `role` or above (viewer < operator < admin): 401
-    without valid credentials, 403 below the role."""
+def require_role(role: Role | str) -> Callable[..., Awaitable[Identity]]:
+    """The dependency that lets through identities of `role` or above (viewer < operator < admin): 401
+    without valid credentials, 403 below the role. One callable per role, so FastAPI resolves it once per
+    request however often a route names it."""
     needed = Role(role)
+    check = _checks.get(needed)
+    if check is None:
 
-    async def check(identity: CurrentIdentity) -> Identity:
-        if not at_least(identity.role, needed):
-            raise Forbidden(f"needs role {needed.value}; these credentials have {identity.role.value}")
-        return identity
+        async def check(identity: CurrentIdentity) -> Identity:
+            if not at_least(identity.role, needed):
+                raise Forbidden(f"needs role {needed.value}; these credentials have {identity.role.value}")
+            return identity
 
-    check.__name__ = f"require_{needed.value}"
+        check.__name__ = f"require_{needed.value}"
+        setattr(check, ROLE_ATTR, needed.value)
+        _checks[needed] = check
     return check
+
+
+def allow(role: Role | str) -> params.Depends:
+    """A route's role, declared once as the first of its `dependencies=[...]` so that it is checked before
+    the route's other dependencies (an anonymous caller gets 401, never a content-type error)."""
+    declared: params.Depends = Depends(require_role(role))
+    return declared
+
+
+async def _public() -> None:
+    """Marks a route that needs no credentials (login, refresh, logout, health)."""
+
+
+setattr(_public, ROLE_ATTR, "public")
+PUBLIC: params.Depends = Depends(_public)
+
+
+def declared_role(dependant: Dependant) -> list[str]:
+    """The roles a route's dependency tree declares (a correct route declares exactly one)."""
+    found: list[str] = []
+    todo = [dependant]
+    while todo:
+        d = todo.pop()
+        role = getattr(d.call, ROLE_ATTR, None)
+        if role is not None and role not in found:
+            found.append(role)
+        todo.extend(d.dependencies)
+    return found
 
 
 AdminIdentity = Annotated[Identity, Depends(require_role(Role.admin))]

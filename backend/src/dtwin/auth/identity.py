@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -32,3 +33,4 @@ class Identity:
     id: str
     name: str
     role: Role
+    expires_at: datetime | None = None  # when the credential stops working (None: an API key without expiry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dtwin.auth.models import ApiKeyRow, RefreshTokenRow, UserRow
@@ -78,6 +78,15 @@ class AuthRepository:
             update(RefreshTokenRow)
             .where(RefreshTokenRow.family_id == family_id, RefreshTokenRow.revoked_at.is_(None))
             .values(revoked_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def delete_expired_refresh(self, user_id: str, now: datetime) -> int:
+        """Forget the user's refresh tokens past their expiry (they authenticate nothing any more)."""
+        result = await self.session.execute(
+            delete(RefreshTokenRow).where(
+                RefreshTokenRow.user_id == user_id, RefreshTokenRow.expires_at < now
+            )
         )
         return int(getattr(result, "rowcount", 0) or 0)
 

@@ -4,9 +4,10 @@ the sessionmaker), so a detected refresh-token reuse stays revoked although the 
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -32,6 +33,40 @@ from dtwin.errors import Conflict, InvalidInput, NotFound, Unauthorized
 log = structlog.get_logger(__name__)
 
 TOUCH_EVERY = timedelta(seconds=60)  # an API key's last_used_at is written at most this often
+CACHE_MAX_ENTRIES = 10_000  # identities remembered (users and keys); past it the cache starts over
+
+
+class IdentityCache:
+    """What a credential's database row said, for `ttl_s` seconds: a user's name, role and enabled state
+    by user id, an API key's identity by digest. It spares the row read per request (a transaction, about
+    three quarters of the cost of authenticating: docs/benchmarks.md). Changes this process makes drop
+    their entries at once; another process's change (the CLI, another backend) applies within `ttl_s`."""
+
+    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._entries: dict[str, tuple[float, Identity | None]] = {}
+
+    def get(self, key: str) -> tuple[bool, Identity | None]:
+        """(found, identity); a found None is a refusal remembered (unknown, disabled, revoked)."""
+        entry = self._entries.get(key)
+        if entry is None or entry[0] <= self._clock():
+            return False, None
+        return True, entry[1]
+
+    def put(self, key: str, identity: Identity | None) -> None:
+        if self.ttl_s <= 0:
+            return
+        if len(self._entries) >= CACHE_MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[key] = (self._clock() + self.ttl_s, identity)
+
+    def drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def drop_where(self, predicate: Callable[[Identity | None], bool]) -> None:
+        for key in [k for k, (_, identity) in self._entries.items() if predicate(identity)]:
+            del self._entries[key]
 
 
 @dataclass(frozen=True)
@@ -58,10 +93,12 @@ class AuthService:
         sessions: async_sessionmaker[AsyncSession],
         tokens: TokenSettings | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        cache_s: float = 0.0,
     ) -> None:
         self._sessions = sessions
         self._tokens = tokens
         self._clock = clock
+        self.cache = IdentityCache(cache_s)
 
     @property
     def token_settings(self) -> TokenSettings:
@@ -83,6 +120,7 @@ class AuthService:
                 raise Unauthorized("wrong username or password")
             now = self._clock()
             await repo.update_user(user.id, {"last_login_at": now})
+            await repo.delete_expired_refresh(user.id, now)  # the table holds live tokens, not history
             pair = await self._issue(repo, user, family_id=_new_id(), now=now)
         log.info("login", user_id=user.id)
         return pair
@@ -111,6 +149,7 @@ class AuthService:
                 else:
                     disabled = False
                     await repo.revoke_refresh(row.id, now)
+                    await repo.delete_expired_refresh(row.user_id, now)
                     pair = await self._issue(repo, user, family_id=row.family_id, now=now)
         # raised after the commit, so the revocations stay
         if reused:
@@ -165,18 +204,40 @@ class AuthService:
             claims = tokens.decode_access(self.token_settings.secret, credential)
         except tokens.TokenError as exc:
             raise Unauthorized(str(exc)) from None
-        async with transaction(self._sessions) as session:
-            user = await AuthRepository(session).user(claims.sub)
-        if user is None or user.disabled:
+        found, known = self.cache.get(claims.sub)
+        if not found:
+            async with transaction(self._sessions) as session:
+                user = await AuthRepository(session).user(claims.sub)
+            known = None
+            if user is not None and not user.disabled:
+                known = Identity(kind="user", id=user.id, name=user.username, role=Role(user.role))
+            self.cache.put(claims.sub, known)
+        if known is None:
             raise Unauthorized("user unknown or disabled")
-        return Identity(kind="user", id=user.id, name=user.username, role=Role(user.role))
+        return replace(known, expires_at=datetime.fromtimestamp(claims.exp, UTC))
 
     async def _authenticate_key(self, key: str) -> Identity:
         if len(key) > tokens.MAX_TOKEN_CHARS:
             raise Unauthorized("unknown API key")
+        digest = tokens.digest(key)
+        found, known = self.cache.get(digest)
+        if found:
+            if known is None:
+                raise Unauthorized("unknown, revoked or expired API key")
+            if known.expires_at is None or known.expires_at > self._clock():
+                return known
+        try:
+            identity = await self._lookup_key(digest)
+        except Unauthorized:
+            self.cache.put(digest, None)  # a refusal is remembered too; an unreachable database is not
+            raise
+        self.cache.put(digest, identity)
+        return identity
+
+    async def _lookup_key(self, digest: str) -> Identity:
         async with transaction(self._sessions) as session:
             repo = AuthRepository(session)
-            row = await repo.api_key_by_hash(tokens.digest(key))
+            row = await repo.api_key_by_hash(digest)
             now = self._clock()
             if row is None or row.revoked_at is not None:
                 raise Unauthorized("unknown or revoked API key")
@@ -184,7 +245,9 @@ class AuthService:
                 raise Unauthorized("API key expired")
             if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
                 await repo.touch_api_key(row.id, now)
-            return Identity(kind="api_key", id=row.id, name=row.name, role=Role(row.role))
+            return Identity(
+                kind="api_key", id=row.id, name=row.name, role=Role(row.role), expires_at=row.expires_at
+            )
 
     # ------------------------------------------------------------------ users
 
@@ -230,6 +293,7 @@ class AuthService:
                 raise NotFound(f"no user {user_id!r}")
             if patch.disabled:
                 await repo.revoke_user_tokens(user_id, self._clock())
+            self.cache.drop(user_id)
             log.info("user_updated", user_id=user_id, **{k: str(v) for k, v in values.items()})
             return UserRead.model_validate(row)
 
@@ -290,6 +354,7 @@ class AuthService:
             row = await AuthRepository(session).api_key(key_id)
             if row is None:
                 raise NotFound(f"no API key {key_id!r}")
+            self.cache.drop_where(lambda i: i is not None and i.kind == "api_key" and i.id == key_id)
             if row.revoked_at is None:
                 row.revoked_at = self._clock()
                 log.info("api_key_revoked", key_id=key_id)

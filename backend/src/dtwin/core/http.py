@@ -66,6 +66,16 @@ def parse_if_match(value: str | None) -> int | None:
 
 async def require_json(request: Request) -> None:
     """415 unless the body is declared JSON (application/json or any +json media type)."""
+    _check_json(request)
+
+
+async def require_json_if_body(request: Request) -> None:
+    """Like `require_json`, for an operation whose body is optional: a request without one passes."""
+    if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers:
+        _check_json(request)
+
+
+def _check_json(request: Request) -> None:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
         raise UnsupportedMediaType(f"send the body as application/json, not {media or 'an empty type'}")

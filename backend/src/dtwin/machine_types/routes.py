@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
+from dtwin.auth.deps import allow
+from dtwin.auth.identity import Role
 from dtwin.core.http import IfMatch, parse_if_match, require_json
 from dtwin.errors import problem_responses
 from dtwin.machine_types.deps import MachineTypeServiceDep
@@ -23,7 +25,9 @@ Name = Annotated[
 ]
 
 
-@router.get("", response_model=MachineTypeList, responses=problem_responses(422))
+@router.get(
+    "", response_model=MachineTypeList, responses=problem_responses(422), dependencies=[allow(Role.viewer)]
+)
 async def list_machine_types(
     service: MachineTypeServiceDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
@@ -36,7 +40,12 @@ async def list_machine_types(
     return await service.page(cursor=cursor, limit=limit)
 
 
-@router.get("/{name}", response_model=MachineTypeRead, responses=problem_responses(404, 422))
+@router.get(
+    "/{name}",
+    response_model=MachineTypeRead,
+    responses=problem_responses(404, 422),
+    dependencies=[allow(Role.viewer)],
+)
 async def get_machine_type(name: Name, service: MachineTypeServiceDep, response: Response) -> MachineTypeRead:
     """One machine type. The `ETag` header is its version."""
     item = await service.get(name)
@@ -51,7 +60,7 @@ async def get_machine_type(name: Name, service: MachineTypeServiceDep, response:
         201: {"model": MachineTypeRead, "description": "Created"},
         **problem_responses(400, 409, 412, 413, 415, 422),
     },
-    dependencies=[Depends(require_json)],
+    dependencies=[allow(Role.admin), Depends(require_json)],
 )
 async def put_machine_type(
     name: Name,
@@ -73,7 +82,12 @@ async def put_machine_type(
     return item
 
 
-@router.delete("/{name}", status_code=204, responses=problem_responses(400, 404, 409, 412, 422))
+@router.delete(
+    "/{name}",
+    status_code=204,
+    responses=problem_responses(400, 404, 409, 412, 422),
+    dependencies=[allow(Role.admin)],
+)
 async def delete_machine_type(
     name: Name, service: MachineTypeServiceDep, if_match: IfMatch = None
 ) -> Response:

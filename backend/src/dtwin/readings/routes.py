@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
+from dtwin.auth.deps import allow
+from dtwin.auth.identity import Role
 from dtwin.contracts.inputs import Instant
 from dtwin.contracts.limits import SENSOR_PATTERN
 from dtwin.contracts.telemetry import iso_utc
@@ -37,7 +39,7 @@ DEFAULT_SPAN = {
 }
 SensorName = Annotated[str, Field(pattern=SENSOR_PATTERN)]
 
-router = APIRouter(prefix="/twins", tags=["readings"])
+router = APIRouter(prefix="/twins", tags=["readings"], dependencies=[allow(Role.viewer)])
 
 
 @router.get("/{machine_id}/readings", response_model=ReadingList, responses=problem_responses(404, 422))

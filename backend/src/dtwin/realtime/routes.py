@@ -17,13 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.anomalies.schemas import AnomalyEventRead, DecisionRead
 from dtwin.anomalies.service import AnomalyHistory
+from dtwin.auth.identity import Identity, Role, at_least
+from dtwin.auth.service import AuthService
 from dtwin.contracts.limits import MAX_WS_SUBSCRIPTIONS
 from dtwin.contracts.telemetry import iso_utc
-from dtwin.errors import NotFound
+from dtwin.errors import NotFound, Unauthorized
 from dtwin.readings.charts import build_series
 from dtwin.realtime.feed import ChangeFeed
 from dtwin.realtime.hub import CLOSE_LIFETIME, CLOSE_SLOW, Client, Hub, StreamFilter, Subscription
-from dtwin.realtime.schemas import SubscribeMessage, UnsubscribeMessage, client_messages
+from dtwin.realtime.schemas import AuthMessage, SubscribeMessage, UnsubscribeMessage, client_messages
 from dtwin.realtime.series import LiveSeries
 from dtwin.twins.schemas import TwinRead
 from dtwin.twins.service import TwinService
@@ -39,6 +41,17 @@ MAX_INVALID = 20
 # to one message plus the socket buffers, megabytes). Past this, the connection ends without a close frame.
 CLOSE_TIMEOUT_S = 10.0
 TWIN_FIELDS = tuple(TwinRead.model_fields)  # a snapshot item is a TwinRead
+CLOSE_UNAUTHENTICATED = 4401  # no valid credentials (none in time, invalid, expired, revoked, disabled)
+CLOSE_FORBIDDEN = 4403  # a subscription the connection's role may not hold
+AUTH_TIMEOUT_S = 10.0  # for the first message, the credentials
+RECHECK_S = 60.0  # a session's credentials are checked again this often (a disabled user, a revoked key)
+# The role each stream needs (every stream is a read: viewers read everything).
+STREAM_ROLES: dict[str, Role] = {
+    "twins": Role.viewer,
+    "alerts": Role.viewer,
+    "decisions": Role.viewer,
+    "series": Role.viewer,
+}
 
 
 @dataclass
@@ -56,9 +69,16 @@ class Realtime:
 
 
 class Connection:
-    def __init__(self, ws: WebSocket, rt: Realtime) -> None:
+    def __init__(
+        self, ws: WebSocket, rt: Realtime, auth: AuthService, identity: Identity, credential: str
+    ) -> None:
         self.ws = ws
         self.rt = rt
+        self.auth = auth
+        self.identity = identity
+        self.credential = credential
+        self.renewed = asyncio.Event()
+        self.closing: tuple[int, str] | None = None  # a close decided by the receive loop
         self.client: Client = rt.hub.register()
         self.invalid = 0
 
@@ -77,6 +97,7 @@ class Connection:
                 "seq": rt.feed.seq,
                 "heartbeat_s": rt.heartbeat_s,
                 "max_lifetime_s": rt.max_lifetime_s,
+                **self._identity_members(),
             }
         )
         tasks = {
@@ -86,6 +107,7 @@ class Connection:
             asyncio.create_task(self._heartbeat(), name="ws-heartbeat"): "heartbeat",
             asyncio.create_task(self._resyncs(), name="ws-resync"): "resync",
             asyncio.create_task(client.dropped.wait(), name="ws-dropped"): "dropped",
+            asyncio.create_task(self._credentials(), name="ws-credentials"): "credentials",
         }
         try:
             done, _ = await asyncio.wait(
@@ -106,9 +128,14 @@ class Connection:
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
-        if "receive" in ended:
+        if "receive" in ended and self.closing is None:
             return  # the client went away
-        if "dropped" in ended:
+        if self.closing is not None:
+            code, reason = self.closing
+        elif "credentials" in ended:
+            code, reason = CLOSE_UNAUTHENTICATED, "credentials expired or revoked: authenticate again"
+            log.info("ws_credentials_ended", actor=f"{self.identity.kind}:{self.identity.name}")
+        elif "dropped" in ended:
             code, reason = CLOSE_SLOW, "client too slow: send buffer full"
             log.info("ws_client_dropped", sent=client.sent)
         elif not ended:
@@ -137,6 +164,60 @@ class Connection:
                 {"type": "heartbeat", "server_time": iso_utc(datetime.now(UTC)), "seq": self.rt.feed.seq}
             )
 
+    def _identity_members(self) -> dict[str, Any]:
+        i = self.identity
+        return {
+            "identity": {"kind": i.kind, "id": i.id, "name": i.name, "role": i.role.value},
+            "expires_at": iso_utc(i.expires_at) if i.expires_at is not None else None,
+        }
+
+    async def _credentials(self) -> None:
+        """Returns (ending the session, 4401) once the credentials expire without an `auth` renewal, or
+        when a periodic check finds them no longer valid (a disabled user, a revoked key)."""
+        while True:
+            expires = self.identity.expires_at
+            wait = RECHECK_S
+            if expires is not None:
+                wait = min(wait, (expires - datetime.now(UTC)).total_seconds())
+            if wait <= 0:
+                return
+            try:
+                await asyncio.wait_for(self.renewed.wait(), timeout=wait)
+                self.renewed.clear()
+                continue
+            except TimeoutError:
+                pass
+            if self.identity.expires_at is not None and self.identity.expires_at <= datetime.now(UTC):
+                return
+            try:
+                self.identity = await self.auth.authenticate(self.credential)
+            except Unauthorized:
+                return
+            except Exception as exc:  # the database is out: keep the session, check again later
+                log.warning("ws_credentials_check_failed", error=repr(exc))
+
+    async def _renew(self, msg: AuthMessage) -> bool:
+        """A fresh token during the session; False when the connection must close (set in `closing`)."""
+        try:
+            identity = await self.auth.authenticate(msg.token.strip())
+        except Unauthorized as exc:
+            self.closing = (CLOSE_UNAUTHENTICATED, _reason(exc.detail or "invalid credentials"))
+            return False
+        if (identity.kind, identity.id) != (self.identity.kind, self.identity.id):
+            self.closing = (CLOSE_UNAUTHENTICATED, "a session is renewed with its own principal's token")
+            return False
+        self.identity, self.credential = identity, msg.token
+        self.renewed.set()
+        for s in self.client.subs.values():
+            if not self._may_read(s.stream):
+                self.closing = (CLOSE_FORBIDDEN, _forbidden(s.stream, identity))
+                return False
+        self.send({"type": "authenticated", **self._identity_members()})
+        return True
+
+    def _may_read(self, stream: str) -> bool:
+        return at_least(self.identity.role, STREAM_ROLES[stream])
+
     async def _resyncs(self) -> None:
         while True:
             await self.client.resync.wait()
@@ -162,7 +243,13 @@ class Connection:
                 self.error("invalid message", _explain(exc))
                 continue
             self.invalid = 0
-            if isinstance(msg, SubscribeMessage):
+            if isinstance(msg, AuthMessage):
+                if not await self._renew(msg):
+                    return
+            elif isinstance(msg, SubscribeMessage):
+                if not self._may_read(msg.stream):
+                    self.closing = (CLOSE_FORBIDDEN, _forbidden(msg.stream, self.identity))
+                    return
                 await self._subscribe(msg)
             elif isinstance(msg, UnsubscribeMessage):
                 if self.client.subs.pop(msg.sub, None) is None:
@@ -316,10 +403,65 @@ def _explain(exc: ValidationError) -> str:
     return "; ".join(parts) + (' (expected {"type": "subscribe"|"unsubscribe"|"ping", ...}, see docs/api.md)')
 
 
+def _reason(text: str) -> str:
+    """A close frame's reason: at most 123 bytes."""
+    return text.encode()[:123].decode(errors="ignore")
+
+
+def _forbidden(stream: str, identity: Identity) -> str:
+    return _reason(
+        f"stream {stream!r} needs role {STREAM_ROLES[stream].value}; yours is {identity.role.value}"
+    )
+
+
+def _header_credential(ws: WebSocket) -> str | None:
+    """`Authorization: Bearer ...` or `X-API-Key` on the upgrade request (clients other than browsers)."""
+    scheme, _, value = ws.headers.get("authorization", "").partition(" ")
+    credential = (value if scheme.lower() == "bearer" else "") or ws.headers.get("x-api-key", "")
+    return credential.strip() or None
+
+
+async def _first_credential(ws: WebSocket) -> str | None:
+    """The credentials of the first message, an `auth` message; None (closed, 4401) otherwise."""
+    problem = 'send {"type": "auth", "token": "<access token or API key>"} first'
+    try:
+        text = await asyncio.wait_for(ws.receive_text(), timeout=AUTH_TIMEOUT_S)
+    except TimeoutError:
+        problem = f"no credentials within {AUTH_TIMEOUT_S:g} s: {problem}"
+        text = None
+    except (WebSocketDisconnect, RuntimeError, KeyError):
+        return None  # gone (or a binary frame)
+    if text is not None:
+        try:
+            msg = client_messages.validate_json(text)
+        except ValidationError:
+            msg = None
+        if isinstance(msg, AuthMessage):
+            return msg.token
+    with contextlib.suppress(Exception):
+        await ws.close(code=CLOSE_UNAUTHENTICATED, reason=_reason(problem))
+    return None
+
+
 @router.websocket("/ws")
 async def websocket_updates(ws: WebSocket) -> None:
     """Live twin changes, anomaly alerts and decisions by subscription (see docs/api.md, and the
-    `WsClientMessage` / `WsServerMessage` schemas)."""
+    `WsClientMessage` / `WsServerMessage` schemas). The first message carries the credentials (`auth`)."""
     rt: Realtime = ws.app.state.realtime
+    auth: AuthService = ws.app.state.auth
     await ws.accept()
-    await Connection(ws, rt).serve()
+    credential = _header_credential(ws) or await _first_credential(ws)
+    if credential is None:
+        return
+    try:
+        identity = await auth.authenticate(credential.strip())
+    except Unauthorized as exc:
+        with contextlib.suppress(Exception):
+            await ws.close(code=CLOSE_UNAUTHENTICATED, reason=_reason(exc.detail or "invalid credentials"))
+        return
+    except Exception as exc:  # the database is out: the client retries as after any close
+        log.warning("ws_authentication_failed", error=repr(exc))
+        with contextlib.suppress(Exception):
+            await ws.close(code=1013, reason="credentials cannot be checked now: try again later")
+        return
+    await Connection(ws, rt, auth, identity, credential).serve()

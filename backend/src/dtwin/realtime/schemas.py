@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, WithJsonSchema, model_validator
 
 from dtwin.anomalies.schemas import AnomalyEventRead, DecisionRead
+from dtwin.auth.identity import Role
 from dtwin.contracts import changes
 from dtwin.contracts.inputs import Instant
 from dtwin.contracts.limits import MACHINE_ID_PATTERN, SENSOR_PATTERN
@@ -111,7 +112,19 @@ class PingMessage(_Strict):
     id: str | int | None = None
 
 
-WsClientMessage = Annotated[SubscribeMessage | UnsubscribeMessage | PingMessage, Field(discriminator="type")]
+class AuthMessage(_Strict):
+    """The connection's credentials: an access token (or an API key). The first message of every connection
+    (unless the upgrade request carried `Authorization: Bearer ...` or `X-API-Key`), and again whenever the
+    client has a fresh token: the session goes on with its subscriptions (`authenticated`). Without a valid
+    one the server closes with 4401."""
+
+    type: Literal["auth"]
+    token: Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+WsClientMessage = Annotated[
+    SubscribeMessage | UnsubscribeMessage | PingMessage | AuthMessage, Field(discriminator="type")
+]
 
 
 # Stream items are the change-stream contract's (msgspec) types: the schemas are referenced here and come
@@ -123,12 +136,36 @@ AnomalyEventItem = Annotated[dict[str, Any], WithJsonSchema({_REF: "AnomalyEvent
 DecisionItem = Annotated[dict[str, Any], WithJsonSchema({_REF: "DecisionChange"})]
 
 
+class WsIdentity(BaseModel):
+    """Who the connection acts as, and the role in effect."""
+
+    kind: Literal["user", "api_key"]
+    id: str
+    name: str
+    role: Role
+
+
 class HelloMessage(BaseModel):
+    """The first message once the connection is authenticated."""
+
     type: Literal["hello"] = "hello"
     server_time: datetime
     seq: int
     heartbeat_s: float
     max_lifetime_s: float
+    identity: WsIdentity
+    expires_at: datetime | None = Field(
+        description="When the credentials expire: send an `auth` message with a fresh token before, or the "
+        "server closes with 4401 (null: an API key without expiry)"
+    )
+
+
+class AuthenticatedMessage(BaseModel):
+    """The answer to an `auth` message during a session: the new credentials are in effect."""
+
+    type: Literal["authenticated"] = "authenticated"
+    identity: WsIdentity
+    expires_at: datetime | None
 
 
 class SeriesAppend(BaseModel):
@@ -196,6 +233,7 @@ class ErrorMessage(BaseModel):
 
 WsServerMessage = Annotated[
     HelloMessage
+    | AuthenticatedMessage
     | SubscribedMessage
     | UnsubscribedMessage
     | SnapshotMessage
@@ -206,7 +244,7 @@ WsServerMessage = Annotated[
     Field(discriminator="type"),
 ]
 
-client_messages: TypeAdapter[SubscribeMessage | UnsubscribeMessage | PingMessage] = TypeAdapter(
+client_messages: TypeAdapter[SubscribeMessage | UnsubscribeMessage | PingMessage | AuthMessage] = TypeAdapter(
     WsClientMessage
 )
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field, WithJsonSchema
 
 from dtwin.audit.context import note
-from dtwin.auth.deps import OptionalIdentity
-from dtwin.auth.identity import Identity
+from dtwin.auth.deps import CurrentIdentity, allow
+from dtwin.auth.identity import Identity, Role
 from dtwin.contracts.inputs import DocumentError, loads_document
 from dtwin.contracts.limits import PLACEMENT_PATTERN, PROPERTY_PATTERN
 from dtwin.core.http import (
@@ -39,10 +39,9 @@ from dtwin.twins.service import MAX_DESIRED_BYTES, TwinFilter
 router = APIRouter(prefix="/twins", tags=["twins"])
 
 
-def actor_label(identity: Identity | None) -> str:
-    """Who made an operator change, as the change log stores it (routes are not protected yet: anonymous
-    callers change twins too)."""
-    return "anonymous" if identity is None else f"{identity.kind}:{identity.name}"
+def actor_label(identity: Identity) -> str:
+    """Who made an operator change, as the change log stores it."""
+    return f"{identity.kind}:{identity.name}"
 
 
 # documented for clients (and API fuzzers); the parsers below give the precise 422 message
@@ -56,7 +55,7 @@ WhereFilter = Annotated[
 ]
 
 
-@router.get("", response_model=TwinList, responses=problem_responses(422))
+@router.get("", response_model=TwinList, responses=problem_responses(422), dependencies=[allow(Role.viewer)])
 async def list_twins(
     service: TwinServiceDep,
     machine_type: Placement = None,
@@ -114,10 +113,10 @@ async def list_twins(
     response_model=TwinRead,
     status_code=201,
     responses=problem_responses(400, 409, 413, 415, 422),
-    dependencies=[Depends(require_json)],
+    dependencies=[allow(Role.admin), Depends(require_json)],
 )
 async def create_twin(
-    body: TwinCreate, service: TwinServiceDep, request: Request, response: Response, who: OptionalIdentity
+    body: TwinCreate, service: TwinServiceDep, request: Request, response: Response, who: CurrentIdentity
 ) -> TwinRead:
     """Register a machine ahead of its first telemetry (identity, placement and attributes). 409 if a twin
     with this id exists (machines also register themselves on first telemetry)."""
@@ -132,14 +131,14 @@ async def create_twin(
     "/{machine_id}/attributes",
     response_model=TwinRead,
     responses=problem_responses(400, 404, 413, 415, 422),
-    dependencies=[Depends(require_json)],
+    dependencies=[allow(Role.admin), Depends(require_json)],
 )
 async def put_attributes(
     machine_id: MachineId,
     body: AttributesUpdate,
     service: TwinServiceDep,
     request: Request,
-    who: OptionalIdentity,
+    who: CurrentIdentity,
 ) -> TwinRead:
     """Replace the twin's free-form attributes (serial number, install date, location, ...).
     `expected_interval_s` there sets how often the machine is expected to report (for its status)."""
@@ -147,11 +146,16 @@ async def put_attributes(
     return await service.set_attributes(machine_id, body.attributes, actor=actor_label(who))
 
 
-@router.delete("/{machine_id}", status_code=204, responses=problem_responses(404))
+@router.delete(
+    "/{machine_id}",
+    status_code=204,
+    responses=problem_responses(404),
+    dependencies=[allow(Role.admin)],
+)
 async def delete_twin(
     machine_id: MachineId,
     service: TwinServiceDep,
-    who: OptionalIdentity,
+    who: CurrentIdentity,
     purge_history: Annotated[bool, Query(description="Also delete the stored readings")] = False,
 ) -> Response:
     """Remove the twin. Its stored readings stay unless `purge_history=true`. A machine that keeps sending
@@ -160,7 +164,12 @@ async def delete_twin(
     return Response(status_code=204)
 
 
-@router.get("/{machine_id}", response_model=TwinRead, responses=problem_responses(404))
+@router.get(
+    "/{machine_id}",
+    response_model=TwinRead,
+    responses=problem_responses(404),
+    dependencies=[allow(Role.viewer)],
+)
 async def get_twin(machine_id: MachineId, service: TwinServiceDep, response: Response) -> TwinRead:
     """One machine's live twin. The `ETag` header is the twin's version, which increments on every change.
     404 (problem+json) if no telemetry has ever arrived for it."""
@@ -169,7 +178,12 @@ async def get_twin(machine_id: MachineId, service: TwinServiceDep, response: Res
     return twin
 
 
-@router.get("/{machine_id}/desired", response_model=DesiredState, responses=problem_responses(404))
+@router.get(
+    "/{machine_id}/desired",
+    response_model=DesiredState,
+    responses=problem_responses(404),
+    dependencies=[allow(Role.viewer)],
+)
 async def get_desired(machine_id: MachineId, service: TwinServiceDep, response: Response) -> DesiredState:
     """The desired state, its version (also the `ETag`, for `If-Match`), the `delta` still to be reported
     by the device, and the outcome of the newest command."""
@@ -196,13 +210,14 @@ _MERGE_PATCH_BODY: dict[str, Any] = {
     response_model=DesiredState,
     openapi_extra=_MERGE_PATCH_BODY,
     responses=problem_responses(400, 404, 412, 413, 415, 422, 503),
+    dependencies=[allow(Role.operator)],
 )
 async def patch_desired(
     machine_id: MachineId,
     request: Request,
     service: TwinServiceDep,
     response: Response,
-    who: OptionalIdentity,
+    who: CurrentIdentity,
     if_match: IfMatch = None,
 ) -> DesiredState:
     """Change what operators want the machine to do. The patch is applied to the desired document; with
@@ -232,7 +247,12 @@ async def patch_desired(
     return state
 
 
-@router.get("/{machine_id}/events", response_model=TwinEventList, responses=problem_responses(404, 422))
+@router.get(
+    "/{machine_id}/events",
+    response_model=TwinEventList,
+    responses=problem_responses(404, 422),
+    dependencies=[allow(Role.viewer)],
+)
 async def twin_events(
     machine_id: MachineId,
     service: TwinServiceDep,

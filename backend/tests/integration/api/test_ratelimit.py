@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
-import httpx
 import redis.asyncio as aioredis
 
 from dtwin.config import Settings
 from dtwin.core.ratelimit import RouteClass, build_rate_limiter
 from dtwin.main import create_app
 from dtwin_devkit.servers import free_port
+
+from ...factories.auth import as_admin
 
 
 async def test_two_backends_share_the_window(real_settings: Settings) -> None:
@@ -21,11 +22,7 @@ async def test_two_backends_share_the_window(real_settings: Settings) -> None:
         for _ in range(2):
             app = create_app(settings)
             await stack.enter_async_context(app.router.lifespan_context(app))
-            clients.append(
-                await stack.enter_async_context(
-                    httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
-                )
-            )
+            clients.append(await stack.enter_async_context(await as_admin(app)))
         a, b = clients
         seen = []
         for c in (a, b, a, b):

@@ -23,6 +23,13 @@ from dtwin.core.db import create_engine, create_sessionmaker
 
 from ...conftest import TEST_JWT_SECRET
 
+
+@pytest.fixture
+def client(anon_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """This module handles credentials itself: its client sends none by default."""
+    return anon_client
+
+
 AUTH = "/api/v1/auth"
 AUDIT = "/api/v1/audit"
 TWINS = "/api/v1/twins"
@@ -65,7 +72,9 @@ async def test_audit_trail_on_postgresql(
     assert r.status_code == 201, r.text
     key = r.json()
     machine = f"m-{uid}"
-    r = await client.post(TWINS, json={"id": machine, "machine_type": "press", "site": "s", "line": "l"})
+    r = await client.post(
+        TWINS, json={"id": machine, "machine_type": "press", "site": "s", "line": "l"}, headers=admin
+    )
     assert r.status_code == 201, r.text
     r = await client.patch(
         f"{TWINS}/{machine}/desired",
@@ -87,11 +96,11 @@ async def test_audit_trail_on_postgresql(
         f"scada-{uid}",
     )
     assert patch["details"] == {"keys": ["mode"]}
-    assert (create["actor_kind"], create["status"]) == ("anonymous", 201)
-    events = (await client.get(f"{TWINS}/{machine}/events")).json()["items"]
+    assert (create["actor_kind"], create["actor_name"], create["status"]) == ("user", f"adm-{uid}", 201)
+    events = (await client.get(f"{TWINS}/{machine}/events", headers=admin)).json()["items"]
     assert [(e["kind"], e["actor"]) for e in events] == [
         ("desired", f"api_key:scada-{uid}"),
-        ("created", "anonymous"),
+        ("created", f"user:adm-{uid}"),
     ]
 
     # a failed login: 401, the name tried, never the password (not in any column of the row)

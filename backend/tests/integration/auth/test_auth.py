@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
 from dtwin.auth.identity import Role
+from dtwin.auth.models import RefreshTokenRow
 from dtwin.auth.schemas import ApiKeyCreate, UserCreate
 from dtwin.auth.service import AuthService, TokenSettings
 from dtwin.cli import app as cli_app
@@ -21,6 +23,13 @@ from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.errors import Unauthorized
 
 from ...conftest import TEST_JWT_SECRET
+
+
+@pytest.fixture
+def client(anon_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """This module handles credentials itself: its client sends none by default."""
+    return anon_client
+
 
 AUTH = "/api/v1/auth"
 PASSWORD = "integration-pw-1"
@@ -110,6 +119,24 @@ async def test_expired_refresh_token_is_refused(
     later = AuthService(sessions, token_settings(), clock=lambda: datetime.now(UTC) + timedelta(days=15))
     with pytest.raises(Unauthorized, match="expired"):
         await later.refresh(pair.refresh_token)
+
+
+async def test_expired_refresh_tokens_are_pruned_at_the_next_login(
+    sessions: async_sessionmaker[AsyncSession], service: AuthService, uid: str
+) -> None:
+    user_id = await make_user(service, f"prune-{uid}")
+    pair = await service.login(f"prune-{uid}", PASSWORD)
+    await service.refresh(pair.refresh_token)
+
+    async def count() -> int:
+        async with sessions() as s:
+            q = select(func.count()).select_from(RefreshTokenRow).where(RefreshTokenRow.user_id == user_id)
+            return int((await s.execute(q)).scalar_one())
+
+    assert await count() == 2  # the used one stays for theft detection, and its successor
+    later = AuthService(sessions, token_settings(), clock=lambda: datetime.now(UTC) + timedelta(days=15))
+    await later.login(f"prune-{uid}", PASSWORD)
+    assert await count() == 1  # only the new login's
 
 
 async def test_disabled_user_loses_access_at_the_next_request(

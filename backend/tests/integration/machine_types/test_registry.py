@@ -9,7 +9,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +22,8 @@ from dtwin.machine_types.schemas import MachineTypePut, SensorSpec
 from dtwin.machine_types.service import MachineTypeService
 from dtwin.main import create_app
 from dtwin_devkit.testing import eventually
+
+from ...factories.auth import as_admin
 
 URL = "/api/v1/machine-types"
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -47,7 +48,7 @@ async def test_registry_api_on_postgresql(real_settings: Settings, uid: str) -> 
     app = create_app(real_settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+        await as_admin(app, "http://t") as c,
     ):
         listed = (await c.get(URL, params={"limit": 1000})).json()
         names = [t["name"] for t in listed["items"]]

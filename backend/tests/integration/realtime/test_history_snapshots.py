@@ -30,7 +30,7 @@ async def snapshot(ws: ClientConnection, **body: Any) -> dict[str, Any]:
 
 
 async def test_alert_and_decision_snapshots_are_the_filtered_history_newest_first(
-    real_settings: Settings, uid: str
+    real_settings: Settings, uid: str, admin_headers: dict[str, str]
 ) -> None:
     a, b = f"a-{uid}", f"b-{uid}"
     events = [
@@ -69,7 +69,10 @@ async def test_alert_and_decision_snapshots_are_the_filtered_history_newest_firs
     finally:
         await engine.dispose()
 
-    async with serve_app(create_app(real_settings)) as url, websockets.connect(f"ws://{url}/ws") as ws:
+    async with (
+        serve_app(create_app(real_settings)) as url,
+        websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws,
+    ):
         alerts = await snapshot(ws, stream="alerts", sub="al", filter={"machine_ids": [a]})
         assert [e["id"] for e in alerts["items"]] == [event_ids[4], event_ids[2], event_ids[0]]
         assert {e["machine_id"] for e in alerts["items"]} == {a}

@@ -106,11 +106,16 @@ def store_for(real_redis: aioredis.Redis):  # type: ignore[no-untyped-def]
     return make
 
 
-async def test_snapshot_then_filtered_updates_with_growing_seq(real_settings: Settings, store_for) -> None:  # type: ignore[no-untyped-def]
+async def test_snapshot_then_filtered_updates_with_growing_seq(
+    real_settings: Settings, store_for: Callable[[Settings], TwinStore], admin_headers: dict[str, str]
+) -> None:
     store: TwinStore = store_for(real_settings)
     now = iso_utc(datetime.now(UTC))
     await store.apply([update("pump-1", 1), update("fan-1", 1, machine_type="fan")], now)
-    async with backend(real_settings) as url, websockets.connect(f"ws://{url}/ws") as ws:
+    async with (
+        backend(real_settings) as url,
+        websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws,
+    ):
         hello = await recv(ws, "hello")
         assert hello["seq"] >= 1 and hello["heartbeat_s"] > 0
         snap = await subscribe(ws, sub="pumps", filter={"machine_type": "pump"})
@@ -137,12 +142,14 @@ async def test_snapshot_then_filtered_updates_with_growing_seq(real_settings: Se
         assert await recv(ws, "unsubscribed") == {"type": "unsubscribed", "sub": "pumps"}
 
 
-async def test_resume_replays_exactly_the_missed_changes(real_settings: Settings, store_for) -> None:  # type: ignore[no-untyped-def]
+async def test_resume_replays_exactly_the_missed_changes(
+    real_settings: Settings, store_for: Callable[[Settings], TwinStore], admin_headers: dict[str, str]
+) -> None:
     store: TwinStore = store_for(real_settings)
     now = iso_utc(datetime.now(UTC))
     await store.apply([update("pump-1", 1), update("pump-2", 1)], now)
     async with backend(real_settings) as url:
-        async with websockets.connect(f"ws://{url}/ws") as ws:
+        async with websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws:
             await recv(ws, "hello")
             snap = await subscribe(ws, sub="p1", filter={"machine_ids": ["pump-1"]})
             last = snap["seq"]
@@ -150,7 +157,7 @@ async def test_resume_replays_exactly_the_missed_changes(real_settings: Settings
         for k in range(2, 5):
             await store.apply([update("pump-1", k)], now)
             await store.apply([update("pump-2", k)], now)
-        async with websockets.connect(f"ws://{url}/ws") as ws:
+        async with websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws:
             await recv(ws, "hello")
             first = await subscribe(ws, sub="p1", filter={"machine_ids": ["pump-1"]}, resume_after=last)
             replayed = [await recv_change(ws, first)] + [await recv_change(ws) for _ in range(2)]
@@ -164,13 +171,15 @@ async def test_resume_replays_exactly_the_missed_changes(real_settings: Settings
             assert live["seq"] > replayed[-1]["seq"]
 
 
-async def test_fields_slim_partial_changes_live_and_replayed(real_settings: Settings, store_for) -> None:  # type: ignore[no-untyped-def]
+async def test_fields_slim_partial_changes_live_and_replayed(
+    real_settings: Settings, store_for: Callable[[Settings], TwinStore], admin_headers: dict[str, str]
+) -> None:
     store: TwinStore = store_for(real_settings)
     now = iso_utc(datetime.now(UTC))
     await store.apply([update("pump-1", 1, sensors=3)], now)
     slim = {"sub": "fleet", "fields": ["last_seen", "health"]}
     async with backend(real_settings) as url:
-        async with websockets.connect(f"ws://{url}/ws") as ws:
+        async with websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws:
             await recv(ws, "hello")
             await ws.send(orjson.dumps({"type": "subscribe", "stream": "alerts", **slim}).decode())
             err = await recv(ws, "error")
@@ -189,7 +198,7 @@ async def test_fields_slim_partial_changes_live_and_replayed(real_settings: Sett
             await store.apply([update("pump-1", 3, sensors=3)], now)
             last = (await recv_change(ws))["seq"]
         await store.apply([update("pump-1", 4, sensors=3)], now)
-        async with websockets.connect(f"ws://{url}/ws") as ws:
+        async with websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws:
             await recv(ws, "hello")
             replayed = await recv_change(ws, await subscribe(ws, **slim, resume_after=last))
             assert replayed["replay"] and set(replayed["items"][0]) == {"kind", "id", "version", "last_seen"}
@@ -197,19 +206,20 @@ async def test_fields_slim_partial_changes_live_and_replayed(real_settings: Sett
 
 async def test_resume_after_an_unretained_gap_sends_a_fresh_snapshot(
     real_settings: Settings,
-    store_for,  # type: ignore[no-untyped-def]
+    store_for: Callable[[Settings], TwinStore],
+    admin_headers: dict[str, str],
 ) -> None:
     settings = real_settings.model_copy(update={"ws_replay_entries": 10})
     store: TwinStore = store_for(settings)
     now = iso_utc(datetime.now(UTC))
     await store.apply([update("pump-1", 1)], now)
     async with backend(settings) as url:
-        async with websockets.connect(f"ws://{url}/ws") as ws:
+        async with websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws:
             await recv(ws, "hello")
             last = (await subscribe(ws, sub="all"))["seq"]
         for k in range(2, 30):  # 28 changes, the log keeps 10
             await store.apply([update("pump-1", k)], now)
-        async with websockets.connect(f"ws://{url}/ws") as ws:
+        async with websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws:
             await recv(ws, "hello")
             snap = await subscribe(ws, sub="all", resume_after=last)
             assert snap["type"] == "snapshot" and snap["reason"] == "gap"
@@ -217,7 +227,7 @@ async def test_resume_after_an_unretained_gap_sends_a_fresh_snapshot(
 
 
 async def test_slow_client_is_dropped_without_holding_up_a_fast_one(
-    real_settings: Settings, store_for: Callable[[Settings], TwinStore]
+    real_settings: Settings, store_for: Callable[[Settings], TwinStore], admin_headers: dict[str, str]
 ) -> None:
     settings = real_settings.model_copy(update={"ws_queue_size": 8})
     store = store_for(settings)
@@ -229,9 +239,14 @@ async def test_slow_client_is_dropped_without_holding_up_a_fast_one(
         # no compression: the repetitive test payload would otherwise shrink a hundredfold; no keepalive
         # pings: their answers would queue behind the data this client leaves unread, and it would give up
         websockets.connect(
-            f"ws://{url}/ws", max_queue=1, max_size=None, compression=None, ping_interval=None
+            f"ws://{url}/ws",
+            max_queue=1,
+            max_size=None,
+            compression=None,
+            ping_interval=None,
+            additional_headers=admin_headers,
         ) as slow,
-        websockets.connect(f"ws://{url}/ws", max_size=None) as fast,
+        websockets.connect(f"ws://{url}/ws", max_size=None, additional_headers=admin_headers) as fast,
     ):
         for ws in (slow, fast):
             await recv(ws, "hello")
@@ -271,9 +286,14 @@ async def test_slow_client_is_dropped_without_holding_up_a_fast_one(
         assert len(hub.clients) == 1
 
 
-async def test_heartbeats_and_maximum_lifetime(real_settings: Settings) -> None:
+async def test_heartbeats_and_maximum_lifetime(
+    real_settings: Settings, admin_headers: dict[str, str]
+) -> None:
     settings = real_settings.model_copy(update={"ws_heartbeat_s": 0.2, "ws_max_lifetime_s": 1.0})
-    async with backend(settings) as url, websockets.connect(f"ws://{url}/ws") as ws:
+    async with (
+        backend(settings) as url,
+        websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws,
+    ):
         await recv(ws, "hello")
         beat = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
         assert beat["type"] == "heartbeat" and "seq" in beat
@@ -282,9 +302,12 @@ async def test_heartbeats_and_maximum_lifetime(real_settings: Settings) -> None:
 
 
 async def test_a_client_cannot_hold_unbounded_subscriptions_or_send_huge_messages(
-    real_settings: Settings,
+    real_settings: Settings, admin_headers: dict[str, str]
 ) -> None:
-    async with backend(real_settings) as url, websockets.connect(f"ws://{url}/ws", max_size=None) as ws:
+    async with (
+        backend(real_settings) as url,
+        websockets.connect(f"ws://{url}/ws", max_size=None, additional_headers=admin_headers) as ws,
+    ):
         await recv(ws, "hello")
         for k in range(MAX_WS_SUBSCRIPTIONS):
             await subscribe(ws, sub=f"s{k}", filter={"machine_ids": [f"m{k}"]})
@@ -297,5 +320,8 @@ async def test_a_client_cannot_hold_unbounded_subscriptions_or_send_huge_message
         await ws.send("x" * (MAX_WS_MESSAGE_BYTES + 1))
         code, _, _ = await close_of(ws)
         assert code == 1009  # message too big: the connection ends, the server goes on
-    async with backend(real_settings) as url, websockets.connect(f"ws://{url}/ws") as ws:
+    async with (
+        backend(real_settings) as url,
+        websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws,
+    ):
         assert (await recv(ws, "hello"))["type"] == "hello"

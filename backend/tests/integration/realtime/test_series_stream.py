@@ -4,6 +4,7 @@ snapshot on resume, and errors for unknown machines and bad specs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,7 +47,8 @@ async def stored(settings: Settings, seconds: int) -> None:
 
 async def test_a_chart_stream_sends_its_window_downsampled_then_reduced_live_points(
     real_settings: Settings,
-    store_for,  # type: ignore[no-untyped-def]
+    store_for: Callable[[Settings], TwinStore],
+    admin_headers: dict[str, str],
 ) -> None:
     store: TwinStore = store_for(real_settings)
     now = iso_utc(datetime.now(UTC))
@@ -59,7 +61,10 @@ async def test_a_chart_stream_sends_its_window_downsampled_then_reduced_live_poi
         "width": 60,
         "method": "minmax",
     }
-    async with backend(real_settings) as url, websockets.connect(f"ws://{url}/ws") as ws:
+    async with (
+        backend(real_settings) as url,
+        websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws,
+    ):
         await recv(ws, "hello")
         snap = await subscribe(ws, sub="chart", stream="series", series=spec)
         assert snap["type"] == "snapshot" and snap["reason"] == "subscribe"

@@ -18,9 +18,12 @@ import orjson
 import pytest
 import websockets
 
+from dtwin.config import Settings
 from dtwin.kit.bus import KafkaBus
-from dtwin_devkit.servers import Server, env_for, free_port, stop_processes
+from dtwin_devkit.servers import DEV_JWT_SECRET, Server, env_for, free_port, stop_processes
 from dtwin_devkit.testing import eventually
+
+from ...factories.auth import token_from_settings
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
 
@@ -56,9 +59,15 @@ def two_backends(
 
 
 async def collect(
-    url: str, want: set[str], seen: set[str], stream: list[tuple[int, str]], ready: asyncio.Event
+    url: str,
+    token: str,
+    want: set[str],
+    seen: set[str],
+    stream: list[tuple[int, str]],
+    ready: asyncio.Event,
 ) -> None:
     async with websockets.connect(f"ws://{url}/ws") as ws:
+        await ws.send(orjson.dumps({"type": "auth", "token": token}).decode())  # as a browser does
         hello = orjson.loads(await ws.recv())
         assert hello["type"] == "hello"
         sub = {"type": "subscribe", "sub": "fans", "filter": {"machine_ids": sorted(want)}}
@@ -74,7 +83,7 @@ async def collect(
 
 
 async def test_two_backend_processes_deliver_the_same_stream(
-    two_backends: tuple[list[str], str], servers: dict[str, Server], uid: str
+    two_backends: tuple[list[str], str], servers: dict[str, Server], uid: str, pg_url: str
 ) -> None:
     (url_a, url_b), topic = two_backends
 
@@ -87,6 +96,7 @@ async def test_two_backend_processes_deliver_the_same_stream(
 
     for url in (url_a, url_b):
         await eventually(lambda url=url: ready(url), timeout=60, what=f"backend {url} ready")  # type: ignore[misc]
+    token = await token_from_settings(Settings(database_url=pg_url, jwt_secret=DEV_JWT_SECRET))
     machines = {f"fan-{uid}-{k}" for k in range(12)}
     seen_a: set[str] = set()
     seen_b: set[str] = set()
@@ -94,8 +104,8 @@ async def test_two_backend_processes_deliver_the_same_stream(
     stream_b: list[tuple[int, str]] = []
     ready_a, ready_b = asyncio.Event(), asyncio.Event()
     clients = [
-        asyncio.create_task(collect(url_a, machines, seen_a, stream_a, ready_a)),
-        asyncio.create_task(collect(url_b, machines, seen_b, stream_b, ready_b)),
+        asyncio.create_task(collect(url_a, token, machines, seen_a, stream_a, ready_a)),
+        asyncio.create_task(collect(url_b, token, machines, seen_b, stream_b, ready_b)),
     ]
     bus = KafkaBus(servers["kafka"].url)
     await bus.start()

@@ -37,7 +37,7 @@ def comparable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def test_read_model_matches_redis_after_every_kind_of_change(
-    real_settings: Settings, real_redis: aioredis.Redis
+    real_settings: Settings, real_redis: aioredis.Redis, admin_headers: dict[str, str]
 ) -> None:
     store = TwinStore(real_redis, RedisKeys(real_settings.redis_prefix))
     direct = TwinService(store)
@@ -45,7 +45,7 @@ async def test_read_model_matches_redis_after_every_kind_of_change(
     await store.apply([update(f"p-{i}", 1) for i in range(20)], now)  # before the backend starts
     async with (
         serve_app(create_app(real_settings)) as url,
-        httpx.AsyncClient(base_url=f"http://{url}") as http,
+        httpx.AsyncClient(base_url=f"http://{url}", headers=admin_headers) as http,
     ):
         await store.apply([update(f"p-{i}", 2, speed_rpm=2.0, temp_c=40.0 + i) for i in range(0, 20, 2)], now)
         await store.apply([update("p-1", 0, speed_rpm=-1.0)], now)  # late: changes nothing
@@ -86,7 +86,7 @@ async def test_read_model_matches_redis_after_every_kind_of_change(
         # a backend started now loads the same fleet
         async with (
             serve_app(create_app(real_settings)) as url2,
-            httpx.AsyncClient(base_url=f"http://{url2}") as http2,
+            httpx.AsyncClient(base_url=f"http://{url2}", headers=admin_headers) as http2,
         ):
             other = (await http2.get("/api/v1/twins", params={"sort": "id"})).json()["items"]
             mine = (await http.get("/api/v1/twins", params={"sort": "id"})).json()["items"]

@@ -13,6 +13,8 @@ from dtwin.kit.bus import KafkaBus
 from dtwin.main import create_app
 from dtwin_devkit.testing import eventually
 
+from ...factories.auth import as_admin
+
 # the session's PostgreSQL is shared with other tests, so a rebuild also restores their machines: this test
 # looks only at its own (ids carry the test's uid)
 MACHINES: list[str] = []
@@ -60,7 +62,7 @@ async def test_flushed_redis_is_rebuilt_with_no_loss(
     try:
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a") as client,
+            await as_admin(app, "http://a") as client,
         ):
             for i in range(5):
                 for m in MACHINES:
@@ -100,7 +102,7 @@ async def test_flushed_redis_is_rebuilt_with_no_loss(
         restarted = create_app(s)
         async with (
             restarted.router.lifespan_context(restarted),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=restarted), base_url="http://b") as client,
+            await as_admin(restarted, "http://b") as client,
         ):
             after = await snapshot(client)  # right after startup, before any new telemetry
     finally:

@@ -13,6 +13,8 @@ from dtwin.config import Settings
 from dtwin.main import create_app
 from dtwin_devkit.testing import eventually
 
+from ...factories.auth import as_admin
+
 T0 = datetime.now(UTC) - timedelta(hours=1)
 
 
@@ -21,7 +23,7 @@ async def client(embedded_settings: Settings) -> AsyncIterator[tuple[FastAPI, ht
     app = create_app(embedded_settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+        await as_admin(app, "http://t") as c,
     ):
         yield app, c
 

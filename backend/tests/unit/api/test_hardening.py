@@ -12,13 +12,15 @@ import httpx
 from dtwin.config import Settings
 from dtwin.main import create_app
 
+from ...factories.auth import as_admin
+
 
 @asynccontextmanager
 async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+        await as_admin(app, "http://t") as c,
     ):
         yield c
 

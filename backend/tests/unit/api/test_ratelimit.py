@@ -19,6 +19,8 @@ from dtwin.config import Settings
 from dtwin.core.ratelimit import RateLimiter, RouteClass
 from dtwin.main import create_app
 
+from ...factories.auth import as_admin
+
 AUTH = "/api/v1/auth"
 
 
@@ -113,9 +115,9 @@ async def test_each_identity_has_its_own_window(client: httpx.AsyncClient, tmp_p
         remaining.append(int(r.headers["ratelimit-remaining"]))
     assert remaining == [2, 1, 0]
     assert_429(await client.get("/api/v1/twins", headers=admin), 3)
-    # the same address without credentials, or with invalid ones, is another window (the address's)
-    assert (await client.get("/api/v1/twins")).status_code == 200
-    assert (await client.get("/api/v1/twins", headers={"Authorization": "Bearer garbage"})).status_code == 200
+    # the same address without credentials, or with invalid ones, is another window (the address's): 401
+    assert (await client.get("/api/v1/twins")).status_code == 401
+    assert (await client.get("/api/v1/twins", headers={"Authorization": "Bearer garbage"})).status_code == 401
     # a second user, from the same address, has a window of its own
     created = await client.post(
         f"{AUTH}/users",
@@ -129,12 +131,13 @@ async def test_each_identity_has_its_own_window(client: httpx.AsyncClient, tmp_p
 
 
 @pytest.mark.parametrize("limits", [{"rate_limit_read": "5/minute", "rate_limit_write": "2/minute"}])
-async def test_writes_and_reads_are_counted_apart(client: httpx.AsyncClient) -> None:
+async def test_writes_and_reads_are_counted_apart(client: httpx.AsyncClient, tmp_path: Path) -> None:
+    admin = await token(client, tmp_path)
     for _ in range(2):
-        assert (await client.post("/api/v1/twins", json={})).status_code == 422
-    assert_429(await client.post("/api/v1/twins", json={}), 2)
-    assert_429(await client.delete("/api/v1/twins/m-1"), 2)
-    r = await client.get("/api/v1/twins")
+        assert (await client.post("/api/v1/twins", json={}, headers=admin)).status_code == 422
+    assert_429(await client.post("/api/v1/twins", json={}, headers=admin), 2)
+    assert_429(await client.delete("/api/v1/twins/m-1", headers=admin), 2)
+    r = await client.get("/api/v1/twins", headers=admin)
     assert r.status_code == 200 and r.headers["ratelimit-limit"] == "5"
 
 
@@ -148,9 +151,10 @@ async def test_health_checks_are_not_limited(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize("limits", [{"rate_limit_enabled": False, "rate_limit_read": "1/minute"}])
-async def test_limits_switched_off(client: httpx.AsyncClient) -> None:
+async def test_limits_switched_off(client: httpx.AsyncClient, tmp_path: Path) -> None:
+    admin = await token(client, tmp_path)
     for _ in range(3):
-        r = await client.get("/api/v1/twins")
+        r = await client.get("/api/v1/twins", headers=admin)
         assert r.status_code == 200 and "ratelimit-limit" not in r.headers
 
 
@@ -186,7 +190,7 @@ async def test_the_app_answers_while_the_storage_fails(embedded_settings: Settin
     app: FastAPI = create_app(embedded_settings.model_copy(update={"rate_limit_read": "1/minute"}))
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+        await as_admin(app) as c,
     ):
         app.state.rate_limiter = RateLimiter(app.state.adapters.settings, FailingStorage())
         for _ in range(3):

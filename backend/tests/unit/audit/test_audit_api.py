@@ -10,10 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from dtwin.audit.service import AuditRecorder, PendingEntry
 from dtwin.auth.bootstrap import ADMIN_PASSWORD_FILE
+
+
+@pytest.fixture
+def client(anon_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """This module handles credentials itself: its client sends none by default."""
+    return anon_client
+
 
 AUTH = "/api/v1/auth"
 AUDIT = "/api/v1/audit"
@@ -59,7 +67,7 @@ async def test_desired_patch_by_an_api_key_is_audited_with_the_key_and_logged_wi
 ) -> None:
     admin = await admin_headers(client, tmp_path)
     key = await api_key(client, admin, "line-controller", "operator")
-    await create_twin(client, "m-audit-1")
+    await create_twin(client, "m-audit-1", **admin)
     r = await client.patch(
         f"{TWINS}/m-audit-1/desired",
         content=b'{"mode": "standby", "speed_rpm": 900}',
@@ -84,12 +92,12 @@ async def test_desired_patch_by_an_api_key_is_audited_with_the_key_and_logged_wi
     assert patch["request_id"] == request_id
     assert patch["user_agent"] == "ci"
     assert patch["client_ip"]
-    assert (create["method"], create["actor_kind"], create["status"]) == ("POST", "anonymous", 201)
+    assert (create["method"], create["actor_kind"], create["actor_name"]) == ("POST", "user", "admin")
     assert create["machine_id"] == "m-audit-1"
 
-    events = (await client.get(f"{TWINS}/m-audit-1/events")).json()["items"]
+    events = (await client.get(f"{TWINS}/m-audit-1/events", headers=admin)).json()["items"]
     actors = {e["kind"]: e["actor"] for e in events}
-    assert actors == {"desired": "api_key:line-controller", "created": "anonymous"}
+    assert actors == {"desired": "api_key:line-controller", "created": "user:admin"}
 
 
 async def test_failed_login_is_audited_as_401_without_the_password(
@@ -107,6 +115,7 @@ async def test_failed_login_is_audited_as_401_without_the_password(
     ok = await audit(app, client, admin, status="2xx")
     [login] = [e for e in ok["items"] if e["route"] == "/api/v1/auth/token"]
     assert (login["actor_kind"], login["actor_name"]) == ("user", "admin")
+    assert login["actor_id"] == await app.state.auth.user_id_of("admin")
 
 
 async def test_secrets_of_key_management_are_not_stored(
@@ -130,36 +139,35 @@ async def test_secrets_of_key_management_are_not_stored(
     assert ("POST", "/api/v1/auth/api-keys", "admin") in routes
 
 
-async def test_routes_without_an_identity_dependency_resolve_the_caller_after_the_answer(
+async def test_refused_credentials_are_audited_as_anonymous(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     admin = await admin_headers(client, tmp_path)
     r = await client.delete("/api/v1/machine-types/no-such-type", headers=admin)
     assert r.status_code == 404, r.text
     r = await client.delete("/api/v1/machine-types/no-such-type", headers=bearer("garbage"))
-    assert r.status_code == 404
+    assert r.status_code == 401
     page = await audit(app, client, admin, method="DELETE")
     garbage, by_admin = page["items"]
     assert (by_admin["actor_kind"], by_admin["actor_name"], by_admin["status"]) == ("user", "admin", 404)
     assert by_admin["route"] == "/api/v1/machine-types/{name}"
-    assert (garbage["actor_kind"], garbage["details"]) == ("anonymous", {"credentials": "invalid"})
+    assert (garbage["actor_kind"], garbage["status"]) == ("anonymous", 401)
+    assert garbage["details"] == {"credentials": "invalid"}
 
 
 async def test_anonymous_calls_are_recorded_as_anonymous(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    await create_twin(client, "m-anon")
-    assert (await client.delete(f"{TWINS}/m-anon")).status_code == 204
-    assert (await client.delete(f"{TWINS}/m-anon")).status_code == 404
+    r = await client.post(TWINS, json={"id": "m-anon", "machine_type": "press", "site": "s1", "line": "l1"})
+    assert r.status_code == 401, r.text
+    assert (await client.delete(f"{TWINS}/m-anon")).status_code == 401
     admin = await admin_headers(client, tmp_path)
-    page = await audit(app, client, admin, actor="anonymous", machine_id="m-anon")
-    assert [(e["method"], e["status"], e["actor_name"]) for e in page["items"]] == [
-        ("DELETE", 404, "anonymous"),
-        ("DELETE", 204, "anonymous"),
-        ("POST", 201, "anonymous"),
+    page = await audit(app, client, admin, actor="anonymous")
+    assert [(e["method"], e["status"], e["route"]) for e in page["items"]] == [
+        ("DELETE", 401, "/api/v1/twins/{machine_id}"),
+        ("POST", 401, "/api/v1/twins"),
     ]
-    events = (await client.get(f"{TWINS}/m-anon/events")).json()["items"]
-    assert [(e["kind"], e["actor"]) for e in events] == [("deleted", "anonymous"), ("created", "anonymous")]
+    assert (await client.get(f"{TWINS}/m-anon", headers=admin)).status_code == 404
 
 
 async def test_reads_are_not_audited(app: FastAPI, client: httpx.AsyncClient, tmp_path: Path) -> None:
@@ -184,8 +192,8 @@ async def test_audit_is_for_admins_only(app: FastAPI, client: httpx.AsyncClient,
 async def test_paging_and_filters(app: FastAPI, client: httpx.AsyncClient, tmp_path: Path) -> None:
     admin = await admin_headers(client, tmp_path)
     for i in range(5):
-        await create_twin(client, f"m-page-{i}")
-    await client.put(f"{TWINS}/m-page-0/attributes", json={"attributes": {"serial": "X1"}})
+        await create_twin(client, f"m-page-{i}", **admin)
+    await client.put(f"{TWINS}/m-page-0/attributes", json={"attributes": {"serial": "X1"}}, headers=admin)
     page1 = await audit(app, client, admin, method="POST", limit=3)
     assert len(page1["items"]) == 3 and page1["next_cursor"]
     page2 = await audit(app, client, admin, method="POST", limit=3, cursor=page1["next_cursor"])
@@ -221,7 +229,9 @@ async def test_a_full_queue_drops_and_counts_instead_of_blocking(app: FastAPI) -
     assert (recorder.queue.qsize(), recorder.dropped) == (2, 3)
 
 
-async def test_a_failed_write_is_logged_not_raised(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_a_failed_write_is_logged_not_raised(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
     recorder: AuditRecorder = app.state.audit
     recorder.submit(
         PendingEntry(
@@ -238,6 +248,6 @@ async def test_a_failed_write_is_logged_not_raised(app: FastAPI, client: httpx.A
     )
     await recorder.drained()
     assert recorder.failed == 1
-    await create_twin(client, "m-after-failure")
+    await create_twin(client, "m-after-failure", **await admin_headers(client, tmp_path))
     await recorder.drained()
     assert recorder.failed == 1

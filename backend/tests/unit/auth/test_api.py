@@ -16,6 +16,13 @@ from dtwin.auth.bootstrap import ADMIN_PASSWORD_FILE, SECRET_FILE
 from dtwin.config import Settings
 from dtwin.main import create_app
 
+
+@pytest.fixture
+def client(anon_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """This module handles credentials itself: its client sends none by default."""
+    return anon_client
+
+
 AUTH = "/api/v1/auth"
 
 
@@ -142,3 +149,36 @@ async def test_bootstrap_admin_password_from_settings_writes_no_file(
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=preset_app), base_url="http://t") as c:
         assert (await login(c, "admin", "preset-admin-pw")).status_code == 200
     assert not (tmp_path / ADMIN_PASSWORD_FILE).exists()
+
+
+async def test_the_dashboard_refreshes_and_logs_out_with_the_http_only_cookie(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    r = await login(client, "admin", admin_password(tmp_path))
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("dtwin_refresh=") and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "Path=/api/v1/auth" in cookie
+    first = client.cookies["dtwin_refresh"]
+    refreshed = await client.post(f"{AUTH}/refresh")  # no body: the cookie
+    assert refreshed.status_code == 200, refreshed.text
+    assert client.cookies["dtwin_refresh"] not in (first, None)  # rotated
+    me = await client.get(f"{AUTH}/me", headers=bearer(refreshed.json()["access_token"]))
+    assert me.json()["name"] == "admin"
+    # the old cookie's token was used: presenting it again revokes the family
+    stale = await client.post(f"{AUTH}/refresh", json={"refresh_token": first})
+    assert_401(stale)
+    dead = await client.post(f"{AUTH}/refresh")
+    assert_401(dead)
+    assert 'dtwin_refresh=""' in dead.headers["set-cookie"] and "Max-Age=0" in dead.headers["set-cookie"]
+    assert "dtwin_refresh" not in client.cookies
+
+
+async def test_logout_with_the_cookie_clears_it(client: httpx.AsyncClient, tmp_path: Path) -> None:
+    await login(client, "admin", admin_password(tmp_path))
+    out = await client.post(f"{AUTH}/logout")
+    assert out.status_code == 204
+    assert "dtwin_refresh" not in client.cookies
+    assert_401(await client.post(f"{AUTH}/refresh"))
+    assert (await client.post(f"{AUTH}/logout")).status_code == 204  # nothing to end: still fine
+    bad_type = await client.post(f"{AUTH}/refresh", content=b"x", headers={"Content-Type": "text/plain"})
+    assert bad_type.status_code == 415

@@ -18,6 +18,8 @@ from dtwin.contracts.catalogue import machine_catalogue
 from dtwin.main import create_app
 from dtwin_devkit.testing import eventually
 
+from ...factories.auth import as_admin
+
 MACHINE_TYPES = machine_catalogue()  # what the registry is seeded from
 URL = "/api/v1/machine-types"
 PRESS: dict[str, Any] = {
@@ -187,7 +189,7 @@ async def test_operator_edits_and_deletions_survive_a_restart(embedded_settings:
         app = create_app(embedded_settings)
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+            await as_admin(app, "http://t") as c,
         ):
             if run == 0:
                 assert (await c.put(f"{URL}/centrifugal_pump", json=edited)).status_code == 200

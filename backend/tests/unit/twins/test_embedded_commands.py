@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-import httpx
-
 from dtwin.config import Settings
 from dtwin.main import create_app
 from dtwin_devkit.testing import eventually
+
+from ...factories.auth import as_admin
 
 
 async def test_desired_state_converges_with_the_embedded_simulator(tmp_path: Path) -> None:
@@ -19,7 +19,7 @@ async def test_desired_state_converges_with_the_embedded_simulator(tmp_path: Pat
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+        await as_admin(app, "http://t") as client,
     ):
 
         async def online() -> bool:

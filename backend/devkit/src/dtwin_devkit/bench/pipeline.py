@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -23,10 +23,13 @@ import orjson
 import websockets
 from sqlalchemy import text
 
+from dtwin.auth.identity import Role
+from dtwin.config import Settings
 from dtwin.core.db import create_engine
 from dtwin.core.migrate import upgrade_sync
 from dtwin_devkit.bench.report import machine_description, publish
 from dtwin_devkit.servers import env_for, free_port, running, stop_processes
+from dtwin_devkit.testing import token_from_settings
 from dtwin_pipeline.simulator.machines import MACHINE_TYPES
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
@@ -48,13 +51,15 @@ class LatencyProbe:
     """One WebSocket client subscribed to every twin, recording (receive time - device ts) per telemetry
     change (`kind: reported`) it is sent, uncoalesced (no rate cap)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, token: str) -> None:
         self.url = url
+        self.token = token
         self.latencies: list[float] = []
         self.recording = False
 
     async def run(self) -> None:
         async with websockets.connect(self.url, max_size=None) as ws:
+            await ws.send(orjson.dumps({"type": "auth", "token": self.token}).decode())  # as browsers do
             hello = orjson.loads(await ws.recv())
             if hello.get("type") != "hello":
                 raise RuntimeError(f"unexpected first WebSocket message: {hello}")
@@ -187,7 +192,9 @@ async def bench(steps: list[float], seconds: float, warmup: float) -> list[StepR
                     if time.monotonic() > deadline:
                         raise RuntimeError("backend did not become ready")
                     await asyncio.sleep(0.5)
-            probe = LatencyProbe(f"ws://{base}/ws")
+            settings = Settings(database_url=db_url, jwt_secret=env["DTWIN_JWT_SECRET"])
+            token = await token_from_settings(settings, Role.viewer, ttl=timedelta(hours=4))
+            probe = LatencyProbe(f"ws://{base}/ws", token)
             probe_task = asyncio.create_task(probe.run())
             await asyncio.sleep(5)  # consumer group join on Tansu
             for i, offered in enumerate(steps, 1):
