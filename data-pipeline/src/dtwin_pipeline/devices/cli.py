@@ -22,6 +22,13 @@ RELOAD_HINT = (
 )
 
 
+def simulated_machine_ids(machines: int) -> list[str]:
+    """The machine ids `dtwin simulate --machines N` publishes as (all types, no --id-offset)."""
+    from dtwin_pipeline.simulator.fleet import SimulatorConfig, plan_fleet
+
+    return [m.id for m in plan_fleet(SimulatorConfig(machines=machines))]
+
+
 def _store() -> CredentialStore:
     from dtwin_pipeline.settings import get_settings
 
@@ -31,7 +38,16 @@ def _store() -> CredentialStore:
 
 @app.command()
 def provision(
-    usernames: Annotated[list[str], typer.Argument(help="Machine ids (or service account names)")],
+    usernames: Annotated[
+        list[str] | None, typer.Argument(help="Machine ids (or service account names)", show_default=False)
+    ] = None,
+    simulated: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Also the N machine ids `dtwin simulate --machines N` uses (all types, no --id-offset)",
+        ),
+    ] = None,
     service: Annotated[
         bool, typer.Option("--service", help="A service account (the bridge): all telemetry/acks/desired")
     ] = False,
@@ -42,11 +58,20 @@ def provision(
 ) -> None:
     """Issue MQTT credentials: a new random password per name, shown once (or written to
     --credentials-out), stored hashed. Provisioning a name again rotates its password."""
+    names = list(usernames or [])
+    if simulated is not None:
+        if service:
+            raise typer.BadParameter(
+                "simulated machines are devices, not service accounts", param_hint="--service"
+            )
+        names += [n for n in simulated_machine_ids(simulated) if n not in names]
+    if not names:
+        raise typer.BadParameter("give at least one machine id or --simulated N", param_hint="USERNAMES")
     store = _store()
     try:
-        for name in usernames:  # all or nothing: refuse a bad name before issuing any
+        for name in names:  # all or nothing: refuse a bad name before issuing any
             check_username(name)
-        issued = {name: store.provision(name, service=service) for name in usernames}
+        issued = {name: store.provision(name, service=service) for name in names}
     except CredentialError as exc:
         raise typer.BadParameter(str(exc)) from None
     if credentials_out is not None:

@@ -114,3 +114,32 @@ def test_credentials_file_merges_and_is_private(tmp_path: Path) -> None:
     assert read_credentials(path) == {"A-1": "p3", "B-2": "p2"}
     assert path.stat().st_mode & 0o777 == 0o600
     assert orjson.loads(path.read_bytes()) == {"A-1": "p3", "B-2": "p2"}
+
+
+ACL_EXAMPLE = Path(__file__).resolve().parents[4] / "infrastructure" / "mosquitto" / "acl.example"
+
+
+def _acl_rules(text: str) -> dict[str | None, set[str]]:
+    """Mosquitto's reading of an ACL file: `pattern` lines apply to everyone (key None) wherever they stand;
+    `topic` lines belong to the last `user` line before them."""
+    rules: dict[str | None, set[str]] = {None: set()}
+    user: str | None = None
+    for line in (raw.strip() for raw in text.splitlines()):
+        if not line or line.startswith("#"):
+            continue
+        kind, rest = line.split(None, 1)
+        if kind == "user":
+            user = rest
+            rules.setdefault(user, set())
+        elif kind == "pattern":
+            rules[None].add(rest)
+        else:
+            assert kind == "topic", line
+            rules[user].add(rest)
+    return rules
+
+
+def test_generated_acl_grants_what_acl_example_documents(store: CredentialStore) -> None:
+    store.provision("dtwin-bridge", service=True)
+    store.provision("CNC-0001")
+    assert _acl_rules(store.acl_file.read_text()) == _acl_rules(ACL_EXAMPLE.read_text())
