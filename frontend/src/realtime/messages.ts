@@ -3,7 +3,7 @@
 // server frames. The generated types list every field; the server omits unset ones and clients may
 // leave optional ones out, so the optional fields are made optional here.
 import type { components } from '../api/schema';
-import type { AnomalyEvent, Decision, Identity, Series, Twin } from '../api/types';
+import type { AnomalyEvent, Decision, Series, Twin } from '../api/types';
 
 type Schemas = components['schemas'];
 
@@ -31,25 +31,15 @@ export type SeriesAppend = Schemas['SeriesAppend'];
 export type UnsubscribeMessage = Schemas['UnsubscribeMessage'];
 export type PingMessage = Loose<Schemas['PingMessage'], 'id'>;
 /** The first message of a connection, and again with each new access token. */
-export interface AuthMessage {
-  type: 'auth';
-  token: string;
-}
+export type AuthMessage = Schemas['AuthMessage'];
 export type WsClientMessage = SubscribeMessage | UnsubscribeMessage | PingMessage | AuthMessage;
 
 /** Who a connection is authenticated as (the `/auth/me` identity). */
-export type StreamIdentity = Identity;
-export type HelloMessage = Schemas['HelloMessage'] & {
-  identity?: StreamIdentity | null;
-  /** When the connection's token expires (ISO 8601), or null (an API key without expiry). */
-  expires_at?: string | null;
-};
+export type StreamIdentity = Schemas['WsIdentity'];
+/** Carries the identity and when its credentials expire (null: an API key without expiry). */
+export type HelloMessage = Schemas['HelloMessage'];
 /** The answer to an `auth` message on a live connection: subscriptions are kept. */
-export interface AuthenticatedMessage {
-  type: 'authenticated';
-  identity: StreamIdentity;
-  expires_at: string | null;
-}
+export type AuthenticatedMessage = Schemas['AuthenticatedMessage'];
 export type SubscribedMessage = Pick<Schemas['SubscribedMessage'], 'type' | 'sub' | 'stream'>;
 /** Items are checked per stream by the socket before handlers see them. */
 export type SnapshotMessage = Omit<Schemas['SnapshotMessage'], 'items'> & { items: unknown[] };
@@ -147,14 +137,14 @@ export function parseServerMessage(data: unknown): WsServerMessage | null {
   if (!isRecord(value)) return null;
   switch (value.type) {
     case 'hello':
-      return isString(value.server_time)
+      return isString(value.server_time) && isIdentity(value.identity)
         ? {
             type: 'hello',
             server_time: value.server_time,
             seq: isNumber(value.seq) ? value.seq : 0,
             heartbeat_s: isNumber(value.heartbeat_s) ? value.heartbeat_s : 15,
             max_lifetime_s: isNumber(value.max_lifetime_s) ? value.max_lifetime_s : 3600,
-            identity: isIdentity(value.identity) ? value.identity : null,
+            identity: value.identity,
             expires_at: isString(value.expires_at) ? value.expires_at : null,
           }
         : null;

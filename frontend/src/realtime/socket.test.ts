@@ -24,6 +24,8 @@ const HELLO = {
   seq: 100,
   heartbeat_s: 10,
   max_lifetime_s: 3600,
+  identity: { kind: 'user', id: 'u1', name: 'admin', role: 'admin' },
+  expires_at: null,
 };
 
 function createSocket(overrides: Partial<RealtimeSocketOptions> = {}) {
