@@ -128,13 +128,24 @@ class Settings(SharedSettings):
         default="120/minute", description="POST/PUT/PATCH/DELETE requests per identity"
     )
     rate_limit_login: str = Field(
-        default="10/minute", description="Login and refresh calls per client IP, and per IP and user name"
+        default="10/minute", description="Login calls per client IP, and per IP and user name"
+    )
+    rate_limit_refresh: str = Field(
+        default="120/minute",
+        description="Refresh calls per client IP (each dashboard page load is one; users behind one NAT "
+        "address share it)",
     )
     rate_limit_login_failures: str = Field(
         default="20/hour", description="Failed logins per user name before its logins get 429"
     )
 
-    @field_validator("rate_limit_read", "rate_limit_write", "rate_limit_login", "rate_limit_login_failures")
+    @field_validator(
+        "rate_limit_read",
+        "rate_limit_write",
+        "rate_limit_login",
+        "rate_limit_refresh",
+        "rate_limit_login_failures",
+    )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         from limits import parse

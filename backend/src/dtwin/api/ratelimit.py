@@ -50,7 +50,8 @@ async def rate_limit(request: Request, response: Response) -> None:
     if limiter is None or not limiter.enabled:
         return
     cls = route_class(request)
-    key = f"ip:{client_ip(request)}" if cls is RouteClass.login else await _caller_key(request)
+    by_address = cls in (RouteClass.login, RouteClass.refresh)
+    key = f"ip:{client_ip(request)}" if by_address else await _caller_key(request)
     decision = await enforce(request, cls, key)
     if decision is not None:
         response.headers.update(decision.headers())

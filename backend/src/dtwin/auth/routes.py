@@ -109,7 +109,7 @@ async def login(
     responses=problem_responses(400, 401, 413, 415, 422),
     dependencies=[PUBLIC, Depends(require_json_if_body)],
 )
-@rate_class(RouteClass.login)
+@rate_class(RouteClass.refresh)
 async def refresh(
     service: AuthServiceDep, request: Request, response: Response, body: OptionalRefresh = None
 ) -> TokenPair | Response:

@@ -28,12 +28,14 @@ F = TypeVar("F", bound=Callable[..., object])
 
 
 class RouteClass(StrEnum):
-    """What a limit applies to: reads (GET, HEAD, OPTIONS), writes (every other method), logins (token and
-    refresh: per client IP, and per IP and user name), and failed logins per user name."""
+    """What a limit applies to: reads (GET, HEAD, OPTIONS), writes (every other method), logins (per client
+    IP, and per IP and user name), refreshes (per client IP: every page load of the dashboard is one, and a
+    refresh token cannot be guessed, so its limit is looser), and failed logins per user name."""
 
     read = "read"
     write = "write"
     login = "login"
+    refresh = "refresh"
     login_failures = "login_failures"
 
 
@@ -69,6 +71,7 @@ class RateLimiter:
             RouteClass.read: parse(settings.rate_limit_read),
             RouteClass.write: parse(settings.rate_limit_write),
             RouteClass.login: parse(settings.rate_limit_login),
+            RouteClass.refresh: parse(settings.rate_limit_refresh),
             RouteClass.login_failures: parse(settings.rate_limit_login_failures),
         }
         self._storage = storage
