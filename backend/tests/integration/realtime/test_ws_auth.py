@@ -95,11 +95,13 @@ async def test_an_expired_token_is_refused_and_a_session_ends_when_its_token_doe
     real_settings: Settings,
 ) -> None:
     expired = await token_from_settings(real_settings, ttl=timedelta(seconds=-1))
-    short = await token_from_settings(real_settings, ttl=timedelta(seconds=2))
     async with backend(real_settings) as url:
         async with websockets.connect(f"ws://{url}/ws") as ws:
             await send(ws, type="auth", token=expired)
             assert await closed_with(ws) == (4401, "token expired")
+        # minted with the server up (a startup under load can take longer than the token lives); `exp` is
+        # whole seconds, so 3 s is 2-3 s
+        short = await token_from_settings(real_settings, ttl=timedelta(seconds=3))
         async with websockets.connect(f"ws://{url}/ws") as ws:
             await send(ws, type="auth", token=short)
             await recv(ws, "hello")
@@ -108,8 +110,8 @@ async def test_an_expired_token_is_refused_and_a_session_ends_when_its_token_doe
 
 
 async def test_renewal_keeps_the_subscriptions(real_settings: Settings) -> None:
-    short = await token_from_settings(real_settings, ttl=timedelta(seconds=3))
     async with backend(real_settings) as url, websockets.connect(f"ws://{url}/ws") as ws:
+        short = await token_from_settings(real_settings, ttl=timedelta(seconds=6))  # the server is up
         await send(ws, type="auth", token=short)
         await recv(ws, "hello")
         await send(ws, type="subscribe", sub="all")
@@ -118,7 +120,7 @@ async def test_renewal_keeps_the_subscriptions(real_settings: Settings) -> None:
         await send(ws, type="auth", token=fresh)
         renewed = await recv(ws, "authenticated")
         assert renewed["identity"]["name"] == "admin"
-        await asyncio.sleep(4)  # past the first token's expiry: still open
+        await asyncio.sleep(6.5)  # past the first token's expiry: still open
         await send(ws, type="ping", id=1)
         assert (await recv(ws, "pong"))["id"] == 1
         await send(ws, type="subscribe", sub="all")  # the subscription is still there: replaced
