@@ -27,6 +27,8 @@ class TwinRow(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(_JSON, default=dict)
     desired: Mapped[dict[str, Any]] = mapped_column(_JSON, default=dict)
     desired_version: Mapped[int] = mapped_column(Integer, default=0)
+    # the newest command's outcome: {"version", "status", "applied", "rejected", "at"} (None: never commanded)
+    command: Mapped[dict[str, Any] | None] = mapped_column(_JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
