@@ -40,12 +40,18 @@ def backtest(
             exists=True,
             dir_okay=False,
             readable=True,
-            help="CSV with header 'timestamp,value' (one series) or 'timestamp,<sensor>,...' (one machine).",
+            help="CSV with header 'timestamp,value' (one series), 'timestamp,<sensor>,...' (one machine, "
+            "a row per instant) or 'timestamp,sensor,value[,quality]' (the API's export.csv, a row per "
+            "reading).",
         ),
     ],
     output_csv: Annotated[
         Path,
-        typer.Argument(metavar="OUTPUT.csv", dir_okay=False, help="Written as 'timestamp,anomaly_score'."),
+        typer.Argument(
+            metavar="OUTPUT.csv",
+            dir_okay=False,
+            help="Written as 'timestamp,anomaly_score', one row per instant.",
+        ),
     ],
     machine_type: Annotated[
         str, typer.Option("--machine-type", help="Machine type the model and thresholds belong to.")
@@ -57,8 +63,9 @@ def backtest(
     chunk_rows: Annotated[int, typer.Option(min=1, help="Rows per engine batch.")] = 8192,
     train: Annotated[bool, typer.Option(help="Fit the multivariate model when the policy asks.")] = True,
 ) -> None:
-    """Run the streaming scoring engine over a CSV in time order and write one score in [0, 1] per row
-    (for a multi-sensor row, the machine's score)."""
+    """Run the streaming scoring engine over a CSV in time order and write one score in [0, 1] per instant
+    (for several sensors, the machine's score). A long file's readings of one instant are scored together;
+    readings of quality "bad" are not scored."""
     limits = _parse_limits(limit or [])
     try:
         with input_csv.open(newline="") as src, output_csv.open("w", newline="") as dst:
