@@ -33,16 +33,17 @@ COPY backend/migrations /app/backend/migrations
 COPY backend/alembic.ini /app/backend/alembic.ini
 COPY --from=frontend /src/frontend/dist /app/frontend/dist
 
-# Paths the code derives from the source layout are wrong in site-packages, so they are set explicitly.
-# DTWIN_DATABASE_URL is only a writable fallback for a bare `docker run` (embedded mode); compose overrides it.
+# An installed package has no source tree around it: the scripts and the dashboard are where this image put
+# them, and all state (SQLite database of a bare `docker run`, anomaly models, generated secrets) goes to the
+# data directory /data, owned by the image's user. Mount a volume there to keep it (compose: dtwin-data).
 ENV DTWIN_MIGRATIONS_DIR=/app/backend/migrations \
     DTWIN_FRONTEND_DIST=/app/frontend/dist \
-    DTWIN_DATABASE_URL=sqlite+aiosqlite:////app/var/dtwin.db
+    DTWIN_DATA_DIR=/data
 
 RUN groupadd --system --gid 10001 dtwin \
     && useradd --system --uid 10001 --gid dtwin --home-dir /app --no-create-home --shell /usr/sbin/nologin dtwin \
-    && mkdir -p /app/var \
-    && chown dtwin:dtwin /app/var
+    && mkdir -p /data \
+    && chown dtwin:dtwin /data
 USER dtwin:dtwin
 
 EXPOSE 8000

@@ -6,30 +6,80 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 
 from dtwin.kit.settings import SharedSettings
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+MODULE_FILE = Path(__file__)  # where the package runs from: decides the path defaults below
+
+
+def source_root(module_file: Path | None = None) -> Path | None:
+    """The repository root when this package runs from a source checkout (`<root>/backend/src/dtwin`, also an
+    editable install), else None: an installed package (site-packages) has no repository around it."""
+    package = (module_file or MODULE_FILE).resolve().parent
+    if len(package.parents) < 3:
+        return None
+    root = package.parents[2]
+    if (
+        package.parent.name == "src"
+        and (root / "backend" / "pyproject.toml").is_file()
+        and not {"site-packages", "dist-packages"} & set(package.parts)
+    ):
+        return root
+    return None
+
+
+def default_data_dir(module_file: Path | None = None, cwd: Path | None = None) -> Path:
+    """Where state goes unless DTWIN_DATA_DIR says: `<repo>/var` in a source checkout (`make demo`), else
+    `var/` under the working directory (an installed package; container images set DTWIN_DATA_DIR=/data).
+    docs/decisions.md says why not a per-user platform directory."""
+    root = source_root(module_file)
+    return root / "var" if root is not None else (cwd or Path.cwd()) / "var"
+
+
+def default_frontend_dist(module_file: Path | None = None) -> Path | None:
+    """The built dashboard of a source checkout; an installed package ships none (images set the path)."""
+    root = source_root(module_file)
+    return root / "frontend" / "dist" if root is not None else None
+
+
+def _data_dir(data: dict[str, Any]) -> Path:
+    return Path(data.get("data_dir") or default_data_dir())
 
 
 class Settings(SharedSettings):
     """The backend's runtime configuration. A `None` service URL means "use the embedded adapter"."""
+
+    # --- where state lives (the defaults of the paths below derive from it) ---
+    data_dir: Path = Field(
+        default_factory=lambda: default_data_dir(),
+        description="State directory: the SQLite database, anomaly models and generated secrets unless "
+        "their own settings say; default <repo>/var in a source checkout, else ./var",
+    )
 
     # --- stores (None -> embedded adapter) ---
     redis_url: str | None = Field(
         default=None, description="redis://host:port/db; None = in-process fakeredis"
     )
     database_url: str = Field(
-        default=f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'dtwin.db'}",
-        description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///path",
+        default_factory=lambda data: f"sqlite+aiosqlite:///{_data_dir(data) / 'dtwin.db'}",
+        description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///path "
+        "(default: dtwin.db in data_dir)",
     )
 
     # --- Kafka: the backend's own topics and consumer ---
     topic_state: str = Field(default="twin.state", description="Compacted topic of twin snapshots (rebuild)")
     state_snapshot_interval_s: float = Field(default=10.0, description="Telemetry-driven snapshots per twin")
-    auto_rebuild: bool = Field(default=True, description="Rebuild Redis from durable copies when it is empty")
+    auto_rebuild: bool = Field(
+        default=True,
+        description="Rebuild the twins in Redis from their durable copies when Redis lost them (its epoch "
+        "marker is missing: at startup, and checked every DTWIN_REDIS_CHECK_S)",
+    )
+    redis_check_s: float = Field(
+        default=5.0, gt=0, le=300, description="How often a backend checks that Redis still has its twins"
+    )
     rebuild_lookback_days: float = Field(
         default=7.0, description="Newest readings this far back fill the rebuild"
     )
@@ -45,7 +95,10 @@ class Settings(SharedSettings):
 
     # --- scoring ---
     scoring_enabled: bool = Field(default=True, description="Score every reading in the consumer")
-    models_dir: Path = Field(default=REPO_ROOT / "var" / "models", description="Persisted anomaly models")
+    models_dir: Path = Field(
+        default_factory=lambda data: _data_dir(data) / "models",
+        description="Persisted anomaly models (default: models/ in data_dir)",
+    )
     training_interval_s: float = Field(default=30.0, description="How often due models are (re)trained")
     machine_types_refresh_s: float = Field(
         default=30.0, gt=0, description="How often the scoring engine re-reads the machine-type registry"
@@ -67,10 +120,31 @@ class Settings(SharedSettings):
         description="Expected telemetry interval unless a twin's attributes.expected_interval_s says",
     )
 
+    # --- desired-state reconciler (twins/reconcile.py; one backend process at a time) ---
+    reconcile_enabled: bool = Field(
+        default=True, description="Re-send desired state that devices do not report (see docs/api.md)"
+    )
+    reconcile_interval_s: float = Field(default=30.0, gt=0, description="How often the reconciler looks")
+    reconcile_resend_after_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Re-send a twin's desired state this long after its command without the device "
+        "reporting it; the wait doubles with every re-send of the same version",
+    )
+    reconcile_max_backoff_s: float = Field(
+        default=900.0, gt=0, description="The longest wait between two re-sends to one machine"
+    )
+    reconcile_max_per_cycle: int = Field(
+        default=500, ge=1, description="At most this many re-sends per pass (the most overdue first)"
+    )
+
     # --- HTTP ---
     host: str = "127.0.0.1"
     port: int = 8000
-    frontend_dist: Path | None = Field(default=REPO_ROOT / "frontend" / "dist")
+    frontend_dist: Path | None = Field(
+        default_factory=lambda: default_frontend_dist(),
+        description="Built dashboard served at / (default: frontend/dist of a source checkout, else none)",
+    )
     auto_migrate: bool = Field(default=True, description="Run Alembic migrations at startup")
     ws_queue_size: int = Field(
         default=256, ge=8, description="Messages buffered per WebSocket client before it is dropped"
@@ -114,7 +188,7 @@ class Settings(SharedSettings):
     state_dir: Path | None = Field(
         default=None,
         description="Generated secrets (embedded JWT key, bootstrap admin password); default: beside the "
-        "SQLite database, else var/",
+        "SQLite database, else data_dir",
     )
 
     # --- rate limits (moving window; "N/second|minute|hour|day", several as "10/minute;100/hour") ---
@@ -159,6 +233,11 @@ class Settings(SharedSettings):
     @classmethod
     def _backend_empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir_empty_is_default(cls, value: object) -> object:
+        return default_data_dir() if value == "" else value
 
     @property
     def embedded_redis(self) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.auth.service import AuthService, TokenSettings
-from dtwin.config import REPO_ROOT, Settings
+from dtwin.config import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -31,13 +31,14 @@ def is_embedded_database(settings: Settings) -> bool:
 
 
 def state_dir(settings: Settings) -> Path:
-    """Where generated secrets are kept: DTWIN_STATE_DIR, else beside the SQLite database, else var/."""
+    """Where generated secrets are kept: DTWIN_STATE_DIR, else beside the SQLite database, else the data
+    directory (DTWIN_DATA_DIR: <repo>/var in a source checkout)."""
     if settings.state_dir is not None:
         return settings.state_dir
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database).parent
-    return REPO_ROOT / "var"
+    return settings.data_dir
 
 
 def _write_private(path: Path, text: str) -> bool:
