@@ -52,6 +52,7 @@ from dtwin.twins.acks import AckConsumer
 from dtwin.twins.durable import Durability, StateSnapshots, TwinRegistry
 from dtwin.twins.events import TwinEventLog
 from dtwin.twins.rebuild import rebuild
+from dtwin.twins.reconcile import ReconcileConfig, Reconciler
 from dtwin.twins.service import TwinService
 from dtwin.twins.status import StatusWatcher
 from dtwin.twins.store import TwinStore
@@ -217,6 +218,19 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         replay_limit=settings.ws_replay_entries,
     )
     adapters.supervisor.start("status-watcher", StatusWatcher(service, events).run)
+    if settings.reconcile_enabled:
+        reconciler = Reconciler(
+            service,
+            adapters.redis,
+            adapters.keys.reconciler_lease,
+            ReconcileConfig(
+                interval_s=settings.reconcile_interval_s,
+                resend_after_s=settings.reconcile_resend_after_s,
+                max_backoff_s=settings.reconcile_max_backoff_s,
+                max_per_cycle=settings.reconcile_max_per_cycle,
+            ),
+        )
+        adapters.supervisor.start("desired-reconciler", reconciler.run)
     if settings.embedded_simulator:
         _start_embedded_simulator(settings, adapters)
     return Services(store, events, durable, view, service, ranges, consumer, hub, feed, realtime)

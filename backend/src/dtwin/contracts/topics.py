@@ -31,6 +31,7 @@ class RedisKeys:
         self.updates_channel = f"{prefix}:updates"
         self.change_seq = f"{prefix}:seq"
         self.change_log = f"{prefix}:changes"
+        self.reconciler_lease = f"{prefix}:reconciler:lease"  # which backend process re-sends desired state
 
     def twin(self, machine_id: str) -> str:
         return f"{self.prefix}:twin:{machine_id}"

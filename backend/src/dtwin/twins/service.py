@@ -30,6 +30,11 @@ MAX_DESIRED_BYTES = 16 * 1024  # a patch, and the desired document it makes
 MAX_DEPTH = 5  # objects/arrays nested in the desired document
 # the command of a twin without site/line: its device topic is unknown until the machine reports them
 AWAITING_PLACEMENT = "awaiting_placement"
+# outcomes whose desired state is sent again while the device does not report it (the reconciler): not yet
+# answered, not handed to Kafka, or accepted by a device that later lost it (a reboot to its defaults while
+# the broker had no retained copy). A `partial`/`rejected` answer is the device's word: sending the same
+# document again would be refused the same way.
+RESENDABLE = frozenset({"pending", "undelivered", "accepted"})
 
 
 class NotDurable(DtwinError):
@@ -302,6 +307,40 @@ class TwinService:
         )
         await self._publish(read)
         log.info("desired_delivered_after_placement", machine_id=machine_id, version=read.desired_version)
+        return True
+
+    async def resend_desired(self, machine_id: str) -> bool:
+        """Publish the twin's current desired document again, same version, through the path PATCH uses
+        (Kafka `twin.desired`, retained on the device's topic by the bridge), when the device still does not
+        report it: the delta is not empty and the newest command is `pending`, `undelivered` or `accepted`
+        (RESENDABLE); one `awaiting_placement` goes out if the twin has its placement now. An `undelivered`
+        command becomes `pending` before the send. True if sent; raises CommandNotDelivered when Kafka
+        refuses it (the command is then `undelivered`). The device answers a version it has applied with
+        the same ack again, which records the same outcome."""
+        twin = await self.store.get(machine_id)
+        if twin is None:
+            return False
+        read = TwinRead.model_validate(twin)
+        cmd = read.command
+        if cmd is None or cmd.version != read.desired_version or not read.delta:
+            return False
+        if read.site is None or read.line is None:
+            return False
+        if cmd.status == AWAITING_PLACEMENT:
+            return await self.deliver_awaiting(machine_id)
+        if cmd.status not in RESENDABLE:
+            return False
+        now = datetime.now(UTC)
+        if cmd.status == "undelivered":
+            await self.store.set_command_status(machine_id, read.desired_version, "pending", iso_utc(now))
+        await self._publish(read)
+        await self._log(
+            machine_id,
+            "desired_resent",
+            {"desired_version": read.desired_version, "command_status": cmd.status, "delta": read.delta},
+            read.version,
+            "system",
+        )
         return True
 
     async def _publish(self, twin: TwinRead) -> None:
