@@ -10,7 +10,7 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -25,7 +25,10 @@ log = structlog.get_logger(__name__)
 class PahoMqtt:
     """One MQTT connection: QoS 1 publishing from any thread, optional subscription whose messages land in
     `incoming` (an asyncio queue of (topic, payload)). paho reconnects by itself; in-flight QoS 1 messages
-    are re-sent after a reconnect."""
+    are re-sent after a reconnect, and the subscription is renewed, so the broker hands over the retained
+    desired state again (a device that reconnects gets it like a live message). `accept` (called on paho's
+    thread) keeps only the topics it approves out of what arrives: a shared subscription to every device's
+    desired topic receives the retained documents of the whole plant on each (re)connect."""
 
     def __init__(
         self,
@@ -38,7 +41,9 @@ class PahoMqtt:
         max_inflight: int = 100,
         max_outstanding: int = 5000,
         incoming: asyncio.Queue[tuple[str, bytes]] | None = None,
+        accept: Callable[[str], bool] | None = None,
     ) -> None:
+        self.accept = accept
         self.target = MqttTarget.from_url(url, username, password)
         self.subscribe_filter = subscribe
         self.max_outstanding = max_outstanding
@@ -88,6 +93,8 @@ class PahoMqtt:
                 self._acked_cond.notify_all()
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        if self.accept is not None and not self.accept(msg.topic):
+            return
         self._loop.call_soon_threadsafe(self._enqueue, msg.topic, bytes(msg.payload))
 
     def _enqueue(self, topic: str, payload: bytes) -> None:

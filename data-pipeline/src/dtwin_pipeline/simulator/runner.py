@@ -9,6 +9,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -56,9 +57,11 @@ class CommandChannel(Protocol):
 def handle_desired(
     fleet: Fleet, topic: str, payload: bytes, now: datetime | None = None
 ) -> dict[str, Any] | None:
-    """Apply a message from plant/{site}/{line}/{machine_id}/desired; None if the machine is not ours."""
+    """Apply a message from plant/{site}/{line}/{machine_id}/desired; None if the machine is not ours. A
+    retained message arriving on (re)subscribe is handled exactly like a live one; an empty payload is the
+    broker clearing a retained document, not a command, and gets no answer."""
     parts = parse_mqtt_topic(topic)
-    if parts is None or parts[3] != "desired" or not fleet.owns(parts[2]):
+    if parts is None or parts[3] != "desired" or not fleet.owns(parts[2]) or not payload:
         return None
     machine_id = parts[2]
     try:
@@ -219,6 +222,12 @@ class MqttCommands:
         await self.mqtt.publish(machine.topic("ack"), payload)
 
 
+def _ours(fleet: Fleet, topic: str) -> bool:
+    """A desired topic of one of this process's machines (the others' retained documents are not ours)."""
+    parts = parse_mqtt_topic(topic)
+    return parts is not None and fleet.owns(parts[2])
+
+
 async def run_mqtt_simulator(
     cfg: SimulatorConfig,
     url: str,
@@ -233,7 +242,10 @@ async def run_mqtt_simulator(
     device_credentials: Mapping[str, str] | None = None,
 ) -> SimStats:
     """The simulator against a real MQTT broker (QoS 1). Subscribes to plant/+/+/+/desired (applying what
-    is meant for its own machines) unless `commands` is False. Waits for every PUBACK before returning.
+    is meant for its own machines) unless `commands` is False. Every start is a reboot of its devices: they
+    begin at their defaults, and the retained desired state the broker hands over on subscribe is applied
+    and acknowledged like a live command (so is the one re-delivered after a reconnect; the same version
+    again is answered with the earlier ack, `Fleet.apply_desired`). Waits for every PUBACK before returning.
     With `device_credentials` ({machine id: password}) each machine connects on its own, as itself, and
     subscribes to its own desired topic only (`username`/`password` are then unused)."""
     from dtwin_pipeline.simulator.publisher import (  # paho only where MQTT is spoken
@@ -251,7 +263,12 @@ async def run_mqtt_simulator(
         mqtt = DeviceConnections(url, device_credentials, own, commands=commands)
     else:
         mqtt = PahoMqtt(
-            url, username, password, client_id=client_id, subscribe=MQTT_DESIRED_FILTER if commands else None
+            url,
+            username,
+            password,
+            client_id=client_id,
+            subscribe=MQTT_DESIRED_FILTER if commands else None,
+            accept=partial(_ours, fleet),
         )
     recorder = CsvRecorder(record) if record else None
     sink: Sink = MqttSink(mqtt)

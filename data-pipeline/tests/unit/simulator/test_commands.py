@@ -151,3 +151,19 @@ def test_embedded_desired_hook_applies_settings() -> None:
     ack = fleet.desired("aircomp-0001", {"pressure_setpoint_bar": 9.5, "mode": "standby"}, version=2)
     assert ack["status"] == "accepted" and ack["version"] == 2
     assert fleet.reported("aircomp-0001") == {"mode": "standby", "pressure_setpoint_bar": 9.5}
+
+
+def test_a_rebooted_device_applies_the_retained_desired_state_again_and_ignores_a_cleared_one() -> None:
+    fleet = pump_fleet()
+    m = fleet.machine("pump-0001")
+    retained = orjson.dumps(desired(3, mode="standby"))
+    first = handle_desired(fleet, m.topic("desired"), retained)
+    assert first is not None and first["status"] == "accepted"
+    rebooted = pump_fleet()  # a simulator restart: the devices are back at their defaults
+    assert rebooted.reported("pump-0001")["mode"] == "on"
+    again = handle_desired(rebooted, m.topic("desired"), retained)  # handed over on subscribe
+    assert again is not None and (again["version"], again["status"]) == (3, "accepted")
+    assert rebooted.reported("pump-0001")["mode"] == "standby"
+    # an empty retained payload is the broker clearing the document (a deleted twin): no command, no ack
+    assert handle_desired(rebooted, m.topic("desired"), b"") is None
+    assert rebooted.reported("pump-0001")["mode"] == "standby"
