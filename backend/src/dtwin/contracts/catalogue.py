@@ -33,11 +33,18 @@ class CatalogueSensor(BaseModel):
 
 
 class CatalogueType(BaseModel):
+    """A machine type. `commands` says which sensors each desired-state setting moves (the physics'
+    knowledge: a commanded change opens a settling window for those sensors in the scoring engine; a setting
+    not listed, `mode` included, moves them all) and `settle_s` how long the type takes to reach its new
+    steady state after one (None: the engine's default; the engine bounds it)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     description: str
     sensors: tuple[CatalogueSensor, ...]
+    settle_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    commands: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @field_validator("sensors")
     @classmethod
@@ -46,6 +53,15 @@ class CatalogueType(BaseModel):
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate sensor names in {names}")
         return sensors
+
+    @model_validator(mode="after")
+    def _commands_name_sensors(self) -> CatalogueType:
+        names = {s.name for s in self.sensors}
+        for setting, sensors in self.commands.items():
+            unknown = sorted(set(sensors) - names)
+            if unknown:
+                raise ValueError(f"{self.name}: command {setting!r} names unknown sensors {unknown}")
+        return self
 
     def sensor(self, name: str) -> CatalogueSensor:
         for s in self.sensors:
