@@ -45,3 +45,12 @@ class EngineConfig:
     # distinct sensor names a machine type may have in the engine; readings of further names are ignored
     # (counted in `ScoringEngine.refused_readings`), so the engine stays bounded even without validation
     max_sensors_per_type: int = DEFAULT_LIMITS.max_sensors_per_type
+    # settling window after an operator command (a type without `settle_s` in the catalogue gets the
+    # default); any length is bounded by `settle_max_s`, so a command can never mute sensors for long
+    settle_default_s: float = 120.0
+    settle_max_s: float = 1800.0
+
+    def settle_window_s(self, type_s: float | None) -> float:
+        """The settling window of a type (its own length, or the default), within (0, settle_max_s]."""
+        s = self.settle_default_s if type_s is None or not type_s > 0 else type_s
+        return min(s, self.settle_max_s)

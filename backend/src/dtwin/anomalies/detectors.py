@@ -360,11 +360,14 @@ def run_detectors(
     values: F64,
     rounds: Rounds,
     reading_machine: I64,
+    settling: Bool | None = None,
 ) -> tuple[DetectorOutput, SeriesState]:
     """Score one batch. `pre` holds the state of each column's series, `values` the readings in `rounds`
     order, `reading_machine` a compact machine id per reading (for the stuck gate: a sensor is stuck only
     while another sensor of the same machine in the same round still moves, so a stopped machine is not
-    reported as eight stuck sensors; a machine with one sensor in the round has no such reference)."""
+    reported as eight stuck sensors; a machine with one sensor in the round has no such reference).
+    Readings flagged in `settling` (inside a settling window after a command) keep only the limit
+    detector's evidence: a commanded move is not a deviation, a reading out of its range still is."""
     ev, post = _bucketed(cfg, pre, values, rounds)
     if values.shape[0]:
         n_m = int(reading_machine.max()) + 1
@@ -385,6 +388,8 @@ def run_detectors(
         )
     else:
         stuck, spike, roc, drift = ev.stuck, ev.spike, ev.roc, ev.drift
+    if settling is not None and settling.any():
+        stuck, spike, roc, drift = (np.where(settling, 0.0, e) for e in (stuck, spike, roc, drift))
     # the strongest detector wins (ties: the earlier in this order)
     evidence = spike.copy()
     codes = np.where(ev.z < 0, np.int8(DIP), np.int8(SPIKE)).astype(np.int8)

@@ -4,8 +4,9 @@ one instance per consumer process, called once per batch. This module runs a bat
 and answers queries; each part has one responsibility: `fleet.py` (index, state arrays, operating limits,
 compaction), `batch.py` (a batch's layout and per-type vectors), `training.py` (type models and their
 training buffers), `correlation.py` (`CorrelationRings`), `machine_health.py` (score EWMAs, health samples,
-RUL), `episodes.py` (anomaly events), `strategy.py` (decisions) and `explain.py` (`BatchExplainer`). Model
-fitting is handed out (`training_due`) and handed back (`install_model`)."""
+RUL), `episodes.py` (anomaly events), `strategy.py` (decisions), `explain.py` (`BatchExplainer`) and
+`settling.py` (settling windows after operator commands, `command`). Model fitting is handed out
+(`training_due`) and handed back (`install_model`)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ from dtwin.anomalies.results import (
     MachineScores,
     RowScores,
 )
-from dtwin.anomalies.scan import F64, I64, Rounds, group_max, squash
+from dtwin.anomalies.scan import F64, I64, Bool, Rounds, group_max, squash
+from dtwin.anomalies.settling import CatalogueEffects, CommandEffects, affected, reanchor
 from dtwin.anomalies.strategy import StrategyTracker
 from dtwin.anomalies.training import TypeModels
 from dtwin.anomalies.type_model import TrainingJob, TypeModel
@@ -55,7 +57,10 @@ class ScoringEngine:
     of further names are ignored and counted in `refused_readings`), correlations track the first
     `correlation.max_features` of them. Machines leave by `forget` (removed twins) or `evict_idle` (silent for
     a while, on `clock`: a callable such as `time.monotonic`, default stream time); their slots are reclaimed
-    by `compact`, which runs by itself once a quarter of the slots are dead."""
+    by `compact`, which runs by itself once a quarter of the slots are dead.
+
+    `effects` says which sensors a commanded setting moves and how long a type settles (`command`); the
+    machine catalogue's by default."""
 
     def __init__(
         self,
@@ -63,9 +68,12 @@ class ScoringEngine:
         *,
         limits: LimitsSource | None = None,
         clock: Callable[[], float] | None = None,
+        effects: CommandEffects | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self._clock = clock
+        self.effects: CommandEffects = effects or CatalogueEffects()
+        self._settle_horizon = -math.inf  # the latest end of any settling window opened
         self.fleet = FleetState(self.config, limits)
         self.type_models = TypeModels(self.config, self.fleet)
         self.correlation_rings = CorrelationRings(self.config.correlation)
@@ -107,6 +115,41 @@ class ScoringEngine:
 
     def threshold(self, machine_type: str) -> float:
         return self.episodes.threshold(machine_type)
+
+    # ------------------------------------------------------------------ commands
+    def command(self, machine_id: str, settings: Iterable[str] | None, at: float) -> list[str]:
+        """An operator command changed `settings` of the machine's desired state (None: unknown, all its
+        sensors), effective from `at` (epoch seconds, stream time). The sensors it affects (`effects`)
+        settle for the type's window from `at`: their readings raise no deviation (only the limit detector
+        still fires), the type model and its training ignore them, and their baselines re-anchor to the new
+        level. A later command or the device's applied time extends a window that is still open. Returns
+        the sensors settling (none for a machine this engine does not score)."""
+        idx = self.index
+        m = idx.machine(machine_id)
+        if m is None:
+            return []
+        info = idx.types[int(idx.machine_type[m])]
+        row = info.table()[int(idx.machine_trow[m])]
+        sensors = [name for f, name in enumerate(info.sensors) if row[f] >= 0]
+        names = sensors if settings is None else affected(self.effects, info.name, settings, sensors)
+        if not names:
+            return []
+        slots = np.array([row[info.feature[name]] for name in names], dtype=np.int64)
+        length = self.config.settle_window_s(self.effects.settle_s(info.name))
+        self.fleet.settle.open(slots, at, length)
+        self._settle_horizon = max(self._settle_horizon, at + length)
+        return names
+
+    def _settling(self, slots: I64, ts: F64) -> Bool | None:
+        """Which readings are inside a settling window (None when no window can contain any of them)."""
+        if ts.shape[0] == 0 or self._settle_horizon < float(ts.min()):
+            return None
+        mask = self.fleet.settle.settling(slots, ts)
+        return mask if mask.any() else None
+
+    def _settling_features(self, tb: TypeBatch, row_ts: F64) -> Bool | None:
+        """Per row of a type batch and type feature: settling (None when none is)."""
+        return self._settling(tb.info.table()[tb.trow], np.broadcast_to(row_ts[tb.rows][:, None], tb.V.shape))
 
     # ------------------------------------------------------------------ scoring
     def score_batch(self, items: Sequence[Telemetry]) -> BatchScores:
@@ -166,7 +209,11 @@ class ScoringEngine:
         k_machine = self.index.series_machine[k_slots]
         _, k_mc = np.unique(k_machine, return_inverse=True)
         pre = self.series.take(col_slots)
-        det, post = run_detectors(cfg.detectors, pre, k_vals, rounds, k_mc.astype(np.int64))
+        k_settle = self._settling(k_slots, k_ts)
+        det, post = run_detectors(cfg.detectors, pre, k_vals, rounds, k_mc.astype(np.int64), k_settle)
+        if k_settle is not None:
+            settling_cols = np.bincount(rounds.col, weights=k_settle, minlength=rounds.n_cols) > 0
+            reanchor(pre, post, settling_cols)
         post.last_ts = k_ts[col_last]
 
         row_machine = np.full(n_rows, -1, dtype=np.int64)
@@ -186,10 +233,15 @@ class ScoringEngine:
             self.fleet, self.type_models.installed, vrows, row_machine, k_rows, k_slots, k_vals, det.slow
         )
         for tb in batches:
+            settling = self._settling_features(tb, row_ts)
             if tb.model is not None and tb.feat_map is not None:
-                mv_ev[tb.rows] = tb.model.score_samples(features(tb.model_input(), tb.feat_map))
+                X = tb.model_input()
+                if settling is not None:  # settling sensors take the model's mean (judge the others)
+                    X = np.where(settling, np.nan, X)
+                mv_ev[tb.rows] = tb.model.score_samples(features(X, tb.feat_map))
             self.correlation_rings.push(tb.info.index, len(tb.info.machines), tb.trow, tb.V)
-            self.type_models.collect(tb, uni_score, mv_ev)
+            exclude = None if settling is None else np.asarray(settling.any(axis=1), dtype=np.bool_)
+            self.type_models.collect(tb, uni_score, mv_ev, exclude)
         self.series.put(col_slots, post)  # after the vectors read the pre-batch last values
 
         row_ev = np.maximum(uni_ev, mv_ev)

@@ -16,6 +16,7 @@ from dtwin.anomalies.detectors import SeriesState
 from dtwin.anomalies.health import HealthRing
 from dtwin.anomalies.index import Remap, SeriesIndex
 from dtwin.anomalies.scan import F64, I64, SoA
+from dtwin.anomalies.settling import SettleState
 
 
 @dataclass
@@ -81,6 +82,7 @@ class FleetState:
         self._limits_version = self._versioned.version if self._versioned is not None else 0
         self.series = SeriesState.empty(0)
         self.machines = MachineState.empty(0)
+        self.settle = SettleState.empty(0)  # per series: the settling window after a command
         self.index = SeriesIndex(on_new_series=self._init_series, max_features=config.max_sensors_per_type)
         self.health_ring = HealthRing(config.health.window)
 
@@ -95,6 +97,7 @@ class FleetState:
 
     def _init_series(self, slot: int, machine_type: str, sensor: str) -> None:
         self.series.grow(slot + 1)
+        self.settle.grow(slot + 1)
         r = self.range(machine_type, sensor)
         if r is not None and r[1] > r[0]:
             self.series.lo[slot], self.series.hi[slot] = r
@@ -153,10 +156,12 @@ class FleetState:
         in use or in `keep_types`); returns the remap for the per-type state kept elsewhere."""
         idx = self.index
         self.series.grow(idx.n_series)
+        self.settle.grow(idx.n_series)
         self.machines.grow(idx.n_machines)
         self.health_ring.grow(idx.n_machines)
         r = idx.compact(keep_types)
         self.series = self.series.take(r.series)
+        self.settle = self.settle.take(r.series)
         self.machines = self.machines.take(r.machines)
         self.health_ring.take(r.machines)
         return r
@@ -164,7 +169,7 @@ class FleetState:
     @property
     def nbytes(self) -> int:
         """Bytes held in the state arrays and the index's arrays (its dictionaries come on top)."""
-        total = self.series.nbytes + self.machines.nbytes + self.health_ring.nbytes
+        total = self.series.nbytes + self.settle.nbytes + self.machines.nbytes + self.health_ring.nbytes
         idx = self.index
         total += sum(
             int(a.nbytes)

@@ -3,7 +3,9 @@ inline), write each touched machine's analytics onto its twin in Redis (one roun
 and decisions (PostgreSQL) and publish them (Kafka `anomaly.events`, `twin.decisions`; delivered before the
 consumer commits). Models are (re)trained in a process pool, persisted with a version, reloaded at start.
 Removed twins (`kind: removed` on the change stream, seen by every process) and machines silent for
-`evict_after_s` leave the engine and this stage's per-machine bookkeeping."""
+`evict_after_s` leave the engine and this stage's per-machine bookkeeping. Operator commands reach the engine
+the same way: a whole twin on the change stream whose desired state moved (or whose command the device
+answered as applied) opens a settling window in whichever process scores the machine."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import asyncio
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -32,6 +35,7 @@ from dtwin.contracts.changes import (
     DecisionChange,
     DecisionsMessage,
     TwinsMessage,
+    WholeTwinChange,
 )
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.contracts.topics import RedisKeys
@@ -86,6 +90,9 @@ class ScoringStage:
         self.housekeeping_every_s = housekeeping_every_s
         self._corr_gone: set[str] = set()  # removed machines whose correlation report is still in Redis
         self._refused_logged = 0
+        # per machine: the desired state last seen on the change stream and the command answer last acted on
+        self._desired: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._answered: dict[str, tuple[int, str]] = {}
 
     async def process(self, items: Sequence[Telemetry]) -> None:
         if not items:
@@ -184,18 +191,53 @@ class ScoringStage:
         self._corr_gone.update(ids)
 
     def on_change(self, msg: ChangeMessage) -> None:
-        """Change-feed listener (every backend process runs one): a `kind: removed` twin is forgotten."""
+        """Change-feed listener (every backend process runs one): a `kind: removed` twin is forgotten; a whole
+        twin whose desired state changed, or whose command the device reports applied, is a command."""
         if not isinstance(msg, TwinsMessage):
             return
         removed = [i.id for i in msg.items if i.kind == "removed"]
         if removed:
             self.forget(removed)
+        for item in msg.items:
+            if isinstance(item, WholeTwinChange):
+                self._command(item)
+
+    def _command(self, twin: WholeTwinChange) -> None:
+        """Open settling windows for a commanded change: from the time the desired state was stored, for the
+        settings that changed (unknown history: those still in the delta, i.e. not yet applied), and again
+        from the device's applied time for the settings it applied (the window then covers the move even if
+        the device acted late). Machines this process does not score are ignored by the engine."""
+        machine_id = twin.id
+        seen = self._desired.get(machine_id)
+        self._desired[machine_id] = (twin.desired_version, dict(twin.desired))
+        cmd = twin.command
+        if seen is None:
+            fresh = cmd is not None and cmd.status in ("pending", "awaiting_placement") and twin.delta
+            changed = set(twin.delta) if fresh else set()
+        elif twin.desired_version > seen[0]:
+            before, after = seen[1], twin.desired
+            changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+        else:
+            changed = set()
+        if changed:
+            at = _epoch(twin.updated_at) or self.engine.now
+            self.engine.command(machine_id, sorted(changed), at)
+        if cmd is None or cmd.status not in ("accepted", "partial") or not cmd.applied:
+            return
+        if self._answered.get(machine_id) == (cmd.version, cmd.status):
+            return
+        self._answered[machine_id] = (cmd.version, cmd.status)
+        applied_at = _epoch(cmd.ts)
+        if applied_at is not None:
+            self.engine.command(machine_id, sorted(cmd.applied), applied_at)
 
     def _drop(self, machine_ids: Iterable[str]) -> None:
         for machine_id in machine_ids:
             self._written_at.pop(machine_id, None)
             self._published.pop(machine_id, None)
             self._corr_at.pop(machine_id, None)
+            self._desired.pop(machine_id, None)
+            self._answered.pop(machine_id, None)
 
     async def housekeep(self) -> list[str]:
         """Evict machines silent for `evict_after_s` and delete the correlation reports of removed ones (not
@@ -311,3 +353,13 @@ class ScoringStage:
             )
             trained += 1
         return trained
+
+
+def _epoch(ts: str | None) -> float | None:
+    """An ISO-8601 time of the change stream as epoch seconds (None when absent or unreadable)."""
+    if not ts:
+        return None
+    try:
+        return datetime.fromisoformat(ts).timestamp()
+    except ValueError:
+        return None

@@ -10,7 +10,7 @@ from dtwin.anomalies.batch import TypeBatch
 from dtwin.anomalies.config import EngineConfig
 from dtwin.anomalies.fleet import FleetState
 from dtwin.anomalies.index import Remap
-from dtwin.anomalies.scan import F64, Rounds, squash
+from dtwin.anomalies.scan import F64, Bool, Rounds, squash
 from dtwin.anomalies.type_model import TrainingBuffer, TrainingJob, TypeModel
 
 
@@ -23,9 +23,10 @@ class TypeModels:
         self.installed: dict[int, TypeModel] = {}
         self.buffers: dict[int, TrainingBuffer] = {}
 
-    def collect(self, tb: TypeBatch, uni_score: F64, mv_ev: F64) -> None:
+    def collect(self, tb: TypeBatch, uni_score: F64, mv_ev: F64, exclude: Bool | None = None) -> None:
         """Offer the batch's healthy vectors of a type (low univariate and model score, complete, past the
-        detectors' warm-up) to its training buffer. Reads the series' sample counts before the batch."""
+        detectors' warm-up, not in `exclude`: rows settling after a command) to its training buffer. Reads
+        the series' sample counts before the batch."""
         pol, info = self.config.training, tb.info
         ti, f = info.index, info.n_features
         if f < pol.min_features:
@@ -47,6 +48,8 @@ class TypeModels:
             & np.isfinite(tb.D).all(axis=1)
             & (warm >= self.config.detectors.warmup)
         )
+        if exclude is not None:
+            healthy &= ~exclude
         buf.offer(tb.D[healthy], pol.sample_stride)
 
     def due(self, now: float) -> list[TrainingJob]:
