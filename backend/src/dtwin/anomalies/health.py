@@ -1,10 +1,12 @@
 """Machine health in [0, 100] and remaining useful life. Health = 100 * (1 - max(fast, slow) EWMA of the
 machine's anomaly score) minus a trend penalty; the trend is a weighted linear regression over a ring of
-periodic health samples, and RUL extrapolates it to `fail_health` with a band from the slope's standard
-error. Pure numpy."""
+periodic health samples. RUL is the time until the reported health reaches `fail_health`, extrapolated with a
+linear and an accelerating (quadratic) trend; its band is where their prediction intervals reach it
+(`remaining_life`). Pure numpy."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,8 +25,10 @@ class HealthConfig:
     t_crit: float = 3.0  # slope / standard error must be <= -t_crit
     min_drop: float = 5.0  # ...and the trend must lose this many points over the window's span...
     trend_below: float = 90.0  # ...and the fitted health must already be below this (no RUL for wobbles)
-    fail_health: float = 25.0  # RUL = time until the trend reaches this health
-    band_se: float = 2.0  # RUL band: slope -/+ band_se standard errors
+    fail_health: float = 25.0  # RUL = time until the reported health reaches this
+    band_level: float = 0.8  # RUL band: central prediction interval of this probability
+    curvature_t: float = 2.0  # an accelerating trend gives the estimate when its curvature has this t-stat
+    rul_horizon_days: float = 14.0  # extrapolated no further: a later crossing is reported as unbounded
     trend_horizon_s: float = 3600.0  # penalty = health the trend loses over this horizon...
     trend_max_penalty: float = 20.0  # ...capped
 
@@ -130,19 +134,141 @@ def fit_trend(t: F64, h: F64, count: I64, now: F64, cfg: HealthConfig) -> TrendF
     )
 
 
-def remaining_life(fit: TrendFit, cfg: HealthConfig) -> tuple[F64, F64, F64]:
-    """(estimate, lower, upper) seconds until the trend reaches `fail_health`; NaN without a significant
-    trend."""
-    remaining = np.maximum(fit.level - cfg.fail_health, 0.0)
-    steep = fit.slope - cfg.band_se * fit.se  # more negative: sooner
-    shallow = fit.slope + cfg.band_se * fit.se
+def remaining_life(
+    t: F64, h: F64, count: I64, now: F64, fit: TrendFit, cfg: HealthConfig
+) -> tuple[F64, F64, F64]:
+    """(estimate, lower, upper) seconds until the reported health (the trend minus today's trend penalty)
+    reaches `fail_health`, for the machines of `fit` with a significant trend (NaN for the others); upper is
+    inf when even the optimistic bound stays above it within `rul_horizon_days`. `t`/`h`/`count` are the
+    machines' health rings (k x window), as `fit_trend` took them.
+
+    Two weighted regressions of the samples (the weights of `fit_trend`): a line, and a parabola whose
+    curvature may only accelerate the decline (wear does; a decelerating fit falls back to the line). The
+    estimate is the line's crossing, or the parabola's when its curvature is significant. The band runs from
+    the earliest crossing of the lower `band_level` prediction bound (the fit's uncertainty plus the samples'
+    scatter) to the latest crossing of the upper one, over both models, so it widens with few or scattered
+    samples, a short history, a far extrapolation and an uncertain curvature. Residuals of health samples are
+    autocorrelated (they come from EWMAs): the covariances are inflated by (1 + rho) / (1 - rho) of the lag-1
+    autocorrelation and the degrees of freedom shrunk to match. A band never excludes now when the health
+    already is, or may within its scatter be, at the failure level."""
+    k = t.shape[0]
+    est, lo, hi = np.full(k, np.nan), np.full(k, np.nan), np.full(k, np.nan)
+    sel = np.flatnonzero(fit.significant)
+    if sel.shape[0] == 0:
+        return est, lo, hi
+    w_len = t.shape[1]
+    valid = np.arange(w_len)[None, :] < np.minimum(count[sel], w_len)[:, None]
+    tau = np.where(valid, (t[sel] - now[sel, None]) / 3600.0, 0.0)  # hours before now (<= 0)
+    half_life_h = cfg.half_life_samples * cfg.sample_every_s / 3600.0
+    w = np.where(valid, np.power(0.5, -tau / half_life_h), 0.0)
+    hs = np.where(valid, h[sel], 0.0)
+    target = cfg.fail_health + trend_penalty(fit, cfg)[sel]
+    grid = np.concatenate([[0.0], np.geomspace(1.0 / 60.0, cfg.rul_horizon_days * 24.0, 192)])
+    z = _z_two_sided(cfg.band_level)
+    line = _wls(tau, hs, w, valid, 2)
+    parab = _wls(tau, hs, w, valid, 3)
     with np.errstate(divide="ignore", invalid="ignore"):
-        est = np.where(fit.significant, remaining / -fit.slope, np.nan)
-        lo = np.where(fit.significant, remaining / -steep, np.nan)
-        hi = np.where(
-            fit.significant & (shallow < 0), remaining / -shallow, np.where(fit.significant, np.inf, np.nan)
-        )
+        curv_t = np.nan_to_num(parab[0][:, 2] / np.sqrt(np.maximum(parab[1][:, 2, 2], 0.0)))
+    # a decelerating parabola is replaced by the line (wear does not decelerate)
+    acc = parab[0][:, 2] < 0
+    parab = (
+        np.where(acc[:, None], parab[0], np.pad(line[0], ((0, 0), (0, 1)))),
+        np.where(acc[:, None, None], parab[1], np.pad(line[1], ((0, 0), (0, 1), (0, 1)))),
+        np.where(acc, parab[2], line[2]),
+        np.where(acc, parab[3], line[3]),
+    )
+    lin, lin_lo, lin_hi = _crossings(grid, line, z, target)
+    quad, quad_lo, quad_hi = _crossings(grid, parab, z, target)
+    e = np.where(curv_t <= -cfg.curvature_t, quad, lin)
+    lower = np.minimum(lin_lo, quad_lo)
+    upper = np.maximum(lin_hi, quad_hi)
+    newest = np.take_along_axis(hs, np.argmax(np.where(valid, tau, -np.inf), axis=1)[:, None], axis=1)[:, 0]
+    lower = np.where(newest <= target, 0.0, lower)  # already at the failure level: it may be now
+    est[sel] = 3600.0 * e
+    lo[sel] = 3600.0 * np.minimum(lower, e)
+    hi[sel] = 3600.0 * np.maximum(upper, e)
     return est, lo, hi
+
+
+def _wls(tau: F64, h: F64, w: F64, valid: Bool, p: int) -> tuple[F64, F64, F64, F64]:
+    """Weighted least squares of h on (1, tau, ..., tau^(p-1)) per row: coefficients (k, p), their
+    covariance (k, p, p: sandwich form, inflated for lag-1 autocorrelation of the residuals), the residual
+    variance (k,) and the effective degrees of freedom (k,)."""
+    X = np.stack([np.where(valid, tau**j, 0.0) for j in range(p)], axis=-1)  # (k, w, p)
+    Xw = X * w[..., None]
+    A = np.einsum("kwp,kwq->kpq", Xw, X) + 1e-9 * np.eye(p)
+    A_inv = np.linalg.inv(A)
+    beta = np.einsum("kpq,kq->kp", A_inv, np.einsum("kwp,kw->kp", Xw, h))
+    resid = np.where(valid, h - np.einsum("kwp,kp->kw", X, beta), 0.0)
+    sw = w.sum(axis=1)
+    n_eff = sw * sw / np.maximum((w * w).sum(axis=1), 1e-300)
+    s2 = (w * resid * resid).sum(axis=1) / sw * n_eff / np.maximum(n_eff - p, 1.0)
+    B = np.einsum("kwp,kwq->kpq", Xw * w[..., None], X)
+    cov = s2[:, None, None] * (A_inv @ B @ A_inv)
+    # samples sit in the ring in time order modulo the window: sort by time for the lag-1 autocorrelation
+    order = np.argsort(np.where(valid, tau, np.inf), axis=1)
+    r = np.take_along_axis(resid, order, axis=1)
+    both = np.take_along_axis(valid, order, axis=1)
+    both = both[:, 1:] & both[:, :-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.nan_to_num((r[:, 1:] * r[:, :-1] * both).sum(axis=1) / (r * r).sum(axis=1))
+    rho = np.clip(rho, 0.0, 0.9)
+    inflate = (1.0 + rho) / (1.0 - rho)
+    df = np.maximum(n_eff / inflate - p, 1.0)
+    return beta, cov * inflate[:, None, None], s2, df
+
+
+def _crossings(grid: F64, fit: tuple[F64, F64, F64, F64], z: float, target: F64) -> tuple[F64, F64, F64]:
+    """Crossing times (hours) of `target` by a fit's curve and by its lower and upper prediction bounds."""
+    beta, cov, s2, df = fit
+    G = np.stack([grid**j for j in range(beta.shape[1])], axis=1)  # (g, p)
+    mean = beta @ G.T  # (k, g)
+    var = np.einsum("gp,kpq,gq->kg", G, cov, G) + s2[:, None]
+    q = _t_quantile(z, df)[:, None] * np.sqrt(np.maximum(var, 0.0))
+    return (
+        _first_crossing(grid, mean, target),
+        _first_crossing(grid, mean - q, target),
+        _first_crossing(grid, mean + q, target),
+    )
+
+
+def _first_crossing(grid: F64, curve: F64, target: F64) -> F64:
+    """Per row: the first grid time at which `curve` (k, g) is at or below `target` (k,), interpolated
+    linearly between grid points; 0 if it already is, inf if it never is on the grid."""
+    below = curve <= target[:, None]
+    j = np.argmax(below, axis=1)
+    never = ~below.any(axis=1)
+    jm = np.maximum(j - 1, 0)
+    rows = np.arange(curve.shape[0])
+    c0, c1 = curve[rows, jm], curve[rows, j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.clip(np.nan_to_num((c0 - target) / (c0 - c1)), 0.0, 1.0)
+    out: F64 = np.where(j == 0, 0.0, grid[jm] + frac * (grid[j] - grid[jm]))
+    return np.where(never, np.inf, out)
+
+
+def _z_two_sided(level: float) -> float:
+    """The standard normal quantile of a central interval of probability `level`."""
+    return float(math.sqrt(2.0) * _erfinv(level))
+
+
+def _erfinv(y: float) -> float:
+    # Newton on erf (a handful of steps from a good start; called once per refit)
+    x = 0.0 if y == 0 else math.copysign(math.sqrt(-math.log((1.0 - abs(y)) / 2.0)), y) * 0.8
+    for _ in range(50):
+        err = math.erf(x) - y
+        x -= err / (2.0 / math.sqrt(math.pi) * math.exp(-x * x))
+        if abs(err) < 1e-13:
+            break
+    return x
+
+
+def _t_quantile(z: float, df: F64) -> F64:
+    """Student's t quantile matching the normal quantile `z` for `df` degrees of freedom (Cornish-Fisher
+    expansion: within 1% for df >= 3, and conservative below)."""
+    d = np.maximum(df, 1.0)
+    out: F64 = z + (z**3 + z) / (4.0 * d) + (5 * z**5 + 16 * z**3 + 3 * z) / (96.0 * d * d)
+    return out
 
 
 def trend_penalty(fit: TrendFit, cfg: HealthConfig) -> F64:

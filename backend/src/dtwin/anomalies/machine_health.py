@@ -55,10 +55,11 @@ class HealthTracker:
 
     def _refit(self, ms: I64) -> None:
         hc, M, ring = self.config, self.fleet.machines, self.fleet.health_ring
-        fit = fit_trend(ring.t[ms], ring.h[ms].astype(np.float64), ring.count[ms], M.last_ts[ms], hc)
+        t, h, count, now = ring.t[ms], ring.h[ms].astype(np.float64), ring.count[ms], M.last_ts[ms]
+        fit = fit_trend(t, h, count, now, hc)
         M.slope[ms], M.se[ms], M.level[ms] = fit.slope, fit.se, fit.level
         M.sig[ms] = fit.significant
-        M.rul[ms], M.rul_lo[ms], M.rul_hi[ms] = remaining_life(fit, hc)
+        M.rul[ms], M.rul_lo[ms], M.rul_hi[ms] = remaining_life(t, h, count, now, fit, hc)
 
     def score_level(self, ms: I64) -> F64:
         """max(fast, slow) EWMA of the machine's row scores: what health is 100 * (1 - ...) of."""
