@@ -53,6 +53,7 @@ from dtwin.twins.durable import Durability, StateSnapshots, TwinRegistry
 from dtwin.twins.events import TwinEventLog
 from dtwin.twins.rebuild import rebuild
 from dtwin.twins.reconcile import ReconcileConfig, Reconciler
+from dtwin.twins.recovery import StateGuard
 from dtwin.twins.service import TwinService
 from dtwin.twins.status import StatusWatcher
 from dtwin.twins.store import TwinStore
@@ -152,14 +153,23 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
     events = TwinEventLog(adapters.sessions)
     snapshots = StateSnapshots(adapters.bus, settings.topic_state, store, settings.state_snapshot_interval_s)
     durable = Durability(TwinRegistry(adapters.sessions), snapshots)
-    if settings.auto_rebuild and await store.is_empty():
-        await rebuild(
+    guard = StateGuard(
+        adapters.redis,
+        adapters.keys,
+        partial(
+            rebuild,
             adapters.bus,
             store,
             adapters.sessions,
             topic=settings.topic_state,
             lookback=timedelta(days=settings.rebuild_lookback_days),
-        )
+        ),
+        check_s=settings.redis_check_s,
+    )
+    app.state.state_guard = guard
+    if settings.auto_rebuild:  # before serving: the twins in Redis are complete, or rebuilt
+        await guard.ensure()
+        adapters.supervisor.start("state-guard", guard.run)
     ranges = await _machine_type_ranges(settings, adapters)
     app.state.machine_type_ranges = ranges
     scoring = _scoring_stage(settings, adapters, ranges)
@@ -195,6 +205,7 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         group=f"{settings.consumer_group}-acks",
         events=events,
         snapshots=snapshots,
+        registry=durable.registry,
     )
     adapters.supervisor.start("acks-consumer", acks.run)
     service = TwinService(

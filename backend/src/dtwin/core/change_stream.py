@@ -5,6 +5,7 @@ appending one assigns its seq atomically (Lua), so every process sees the same o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,8 +16,10 @@ from dtwin.contracts.topics import RedisKeys
 
 # Append one message: next seq, capped log entry (resume), publish (live fan-out).
 # KEYS[1] = counter, KEYS[2] = log; ARGV[1] = channel, ARGV[2] = log cap, ARGV[3] = the message's JSON without
-# its seq (an object: the seq is prepended as its first member)
+# its seq (an object: the seq is prepended as its first member), ARGV[4] = where a missing counter starts
+# (seq_floor(): after Redis lost the counter, seqs go on above every seq issued before)
 EMIT_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[4]) end
 local seq = redis.call('INCR', KEYS[1])
 local msg = '{"seq":' .. seq .. ',' .. string.sub(ARGV[3], 2)
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'm', msg)
@@ -26,18 +29,31 @@ return seq
 
 
 # EMIT_LUA, for whole twins read a moment before: appends only if every twin's version is still the one read
-# (ARGV[4..]; '' for a twin that had none, KEYS[3..] their hashes). Otherwise a telemetry change appended in
+# (ARGV[5..]; '' for a twin that had none, KEYS[3..] their hashes). Otherwise a telemetry change appended in
 # between would carry a newer version than this older copy, and readers drop changes older than what they
 # hold (the copy's news, a device's command answer say, would be lost). Returns 0 then: read again.
 EMIT_CURRENT_LUA = (
     """
 for i = 3, #KEYS do
   local v = redis.call('HGET', KEYS[i], 'version') or ''
-  if v ~= ARGV[i + 1] then return 0 end
+  if v ~= ARGV[i + 2] then return 0 end
 end
 """
     + EMIT_LUA
 )
+
+
+SEQ_EPOCH_S = 1_577_836_800  # 2020-01-01T00:00:00Z
+
+
+def seq_floor() -> int:
+    """Where the change counter starts when Redis has none (a new platform, or a Redis that lost its data):
+    tenths of milliseconds since 2020, so seqs never go backwards (readers skip a seq they have seen) as
+    long as fewer than 10,000 a second were issued on average, and a client's `resume_after` from before
+    the loss is recognised as a gap. Twin versions start the same way (TwinStore.version_floor). 13 digits
+    until 2051: Redis's Lua prints and cjson encodes numbers with 14 significant digits, so they stay exact
+    (and below 2^53 for JavaScript)."""
+    return int((time.time() - SEQ_EPOCH_S) * 10_000)
 
 
 class ChangeStream:
@@ -56,7 +72,7 @@ class ChangeStream:
         """Append `message` (pass a pipeline as `client` to queue it there instead). Returns its seq."""
         return await self._emit(
             keys=[self.keys.change_seq, self.keys.change_log],
-            args=[self.channel, self.log_max, changes.encode(message)],
+            args=[self.channel, self.log_max, changes.encode(message), seq_floor()],
             client=client,
         )
 
@@ -67,7 +83,7 @@ class ChangeStream:
         returns its seq, or 0 when one of them changed meanwhile."""
         seq = await self._emit_current(
             keys=[self.keys.change_seq, self.keys.change_log, *twin_keys],
-            args=[self.channel, self.log_max, changes.encode(message), *versions],
+            args=[self.channel, self.log_max, changes.encode(message), seq_floor(), *versions],
         )
         return int(seq)
 

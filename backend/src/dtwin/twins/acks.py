@@ -11,7 +11,7 @@ from dtwin.contracts.telemetry import Rejection, iso_utc
 from dtwin.kit.bus import TelemetryBus
 from dtwin.kit.dlq import send_to_dlq
 from dtwin.kit.failures import describe, is_infrastructure
-from dtwin.twins.durable import StateSnapshots
+from dtwin.twins.durable import StateSnapshots, TwinRegistry
 from dtwin.twins.events import TwinEventLog
 from dtwin.twins.store import TwinStore
 
@@ -29,8 +29,10 @@ class AckConsumer:
         group: str,
         events: TwinEventLog | None = None,
         snapshots: StateSnapshots | None = None,
+        registry: TwinRegistry | None = None,
     ) -> None:
         self.snapshots = snapshots
+        self.registry = registry
         self.bus = bus
         self.store = store
         self.topic = topic
@@ -76,5 +78,14 @@ class AckConsumer:
             if self.events is not None:
                 details = ack.model_dump(mode="json", include={"version", "status", "applied", "rejected"})
                 await self.events.record(ack.machine_id, ack.ts, "ack", details, None)
+            if self.registry is not None:  # the outcome survives a Redis loss with the desired state
+                command = {
+                    "version": ack.version,
+                    "status": ack.status,
+                    "applied": ack.applied,
+                    "rejected": ack.rejected,
+                    "ts": iso_utc(ack.ts),
+                }
+                await self.registry.save_command(ack.machine_id, command, datetime.now(UTC))
             if self.snapshots is not None:
                 await self.snapshots.publish([ack.machine_id])

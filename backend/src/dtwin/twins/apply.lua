@@ -2,7 +2,8 @@
 -- KEYS[1] = twin index set, KEYS[2] = change counter, KEYS[3] = change log stream,
 -- KEYS[4..n+3] = twin hashes (aligned with the updates)
 -- ARGV[1] = JSON array of updates {id, machine_type, site, line, ts, quality, readings{}, reported{}}
--- ARGV[2] = processing time (ISO UTC), ARGV[3] = pub/sub channel, ARGV[4] = change log length cap
+-- ARGV[2] = processing time (ISO UTC), ARGV[3] = pub/sub channel, ARGV[4] = change log length cap,
+-- ARGV[5] = where a new twin's version and a missing change counter start (version_floor)
 -- Per-property timestamps decide: a property is written only if the update's ts is newer than the stored
 -- one (ISO-8601 UTC strings of one fixed format compare like times). Late data never overwrites newer values,
 -- and of two values with the same timestamp the first one received stays, as in PostgreSQL (ON CONFLICT DO
@@ -87,6 +88,9 @@ for i, u in ipairs(updates) do
   local version
   if changed then
     set[#set + 1] = 'updated_at'; set[#set + 1] = now
+    if redis.call('HEXISTS', key, 'version') == 0 then
+      redis.call('HSET', key, 'version', ARGV[5])  -- a new twin (or one Redis lost): see version_floor()
+    end
     version = redis.call('HINCRBY', key, 'version', 1)
   end
   local created = redis.call('HSETNX', key, 'created_at', now) == 1
@@ -111,6 +115,7 @@ for k, item in ipairs(out) do
   chunk[#chunk + 1] = item
   if #chunk == 500 or k == #out then
     -- one change-stream entry per chunk: next seq, capped log (for resume), pub/sub (for live fan-out)
+    if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[5]) end
     local seq = redis.call('INCR', KEYS[2])
     local msg = '{"seq":' .. seq .. ',"type":"twins","items":' .. cjson.encode(chunk) .. '}'
     redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[4], seq .. '-0', 'm', msg)

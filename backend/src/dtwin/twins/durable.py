@@ -70,12 +70,18 @@ class TwinRegistry:
             "attributes": twin["attributes"],
             "desired": twin["desired"],
             "desired_version": twin["desired_version"],
+            "command": twin.get("command"),
             "created_at": _dt(twin.get("created_at")),
             "updated_at": _dt(twin.get("updated_at")),
         }
         async with transaction(self.sessions) as session:
             await TwinRepository(session).upsert(row)
         self._known.add(twin["id"])
+
+    async def save_command(self, machine_id: str, command: dict[str, Any] | None, at: datetime) -> None:
+        """Keep a device's answer (the command outcome) with the desired state."""
+        async with transaction(self.sessions) as session:
+            await TwinRepository(session).set_command(machine_id, command, at)
 
     async def delete(self, machine_id: str) -> None:
         async with transaction(self.sessions) as session:

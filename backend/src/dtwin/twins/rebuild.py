@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import orjson
 import structlog
@@ -18,9 +17,37 @@ from dtwin.contracts.telemetry import iso_utc
 from dtwin.kit.bus import TelemetryBus
 from dtwin.readings.service import latest_per_sensor
 from dtwin.twins.durable import TwinRegistry
+from dtwin.twins.models import TwinRow
 from dtwin.twins.store import TwinStore
 
 log = structlog.get_logger(__name__)
+
+
+def registry_fields(row: TwinRow) -> dict[str, str]:
+    """A registry row as twin hash fields (restore's input)."""
+    fields: dict[str, str] = {
+        "machine_type": row.machine_type,
+        "attributes": orjson.dumps(row.attributes).decode(),
+        "desired": orjson.dumps(row.desired).decode(),
+        "desired_version": str(row.desired_version),
+        "created_at": iso_utc(row.created_at),
+        "updated_at": iso_utc(row.updated_at),
+        "op_at": iso_utc(row.updated_at),  # the registry is written on operator changes and device answers
+    }
+    if row.site:
+        fields["site"] = row.site
+    if row.line:
+        fields["line"] = row.line
+    command = row.command
+    if command:
+        fields.update(
+            cmd_version=str(command.get("version", row.desired_version)),
+            cmd_status=str(command.get("status") or "pending"),
+            cmd_applied=orjson.dumps(command.get("applied") or {}).decode(),
+            cmd_rejected=orjson.dumps(command.get("rejected") or {}).decode(),
+            cmd_at=str(command.get("ts") or iso_utc(row.updated_at)),
+        )
+    return fields
 
 
 @dataclass
@@ -55,24 +82,15 @@ async def rebuild(
         await store.restore(machine_id, raw)
         report.from_topic += 1
 
+    # Every registered twin, also those the topic had: the registry holds the operator's state (attributes,
+    # desired, the command outcome) as of the newest operator change, and that wins over a snapshot taken
+    # after the loss (a twin that telemetry recreated has none); restore() compares their op_at.
     for row in await TwinRegistry(sessions).all():
-        if row.id in latest:
-            continue
-        fields: dict[str, Any] = {
-            "machine_type": row.machine_type,
-            "attributes": orjson.dumps(row.attributes).decode(),
-            "desired": orjson.dumps(row.desired).decode(),
-            "desired_version": str(row.desired_version),
-            "created_at": iso_utc(row.created_at),
-            "updated_at": iso_utc(row.updated_at),
-            "version": "1",
-        }
-        if row.site:
-            fields["site"] = row.site
-        if row.line:
-            fields["line"] = row.line
-        await store.restore(row.id, fields)
-        report.from_registry += 1
+        if row.id in latest and latest[row.id] is None:
+            continue  # deleted
+        await store.restore(row.id, registry_fields(row))
+        if row.id not in latest:
+            report.from_registry += 1
 
     deleted = {m for m, raw in latest.items() if raw is None}
     readings = await latest_per_sensor(sessions, datetime.now(UTC) - lookback)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dtwin.core.db import dialect_insert
@@ -31,6 +31,11 @@ class TwinRepository:
         stmt = dialect_insert(self.session)(TwinRow).values(row)
         keep = {k: stmt.excluded[k] for k in row if k not in ("id", "created_at")}
         await self.session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=keep))
+
+    async def set_command(self, machine_id: str, command: dict[str, Any] | None, at: datetime) -> None:
+        await self.session.execute(
+            update(TwinRow).where(TwinRow.id == machine_id).values(command=command, updated_at=at)
+        )
 
     async def delete(self, machine_id: str) -> None:
         await self.session.execute(delete(TwinRow).where(TwinRow.id == machine_id))

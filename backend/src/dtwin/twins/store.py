@@ -19,7 +19,7 @@ from redis.exceptions import WatchError
 
 from dtwin.contracts import changes
 from dtwin.contracts.topics import RedisKeys
-from dtwin.core.change_stream import ChangeStream
+from dtwin.core.change_stream import ChangeStream, seq_floor
 from dtwin.twins.merge_patch import delta, merge_patch
 
 
@@ -35,7 +35,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local current = tonumber(redis.call('HGET', KEYS[1], 'cmd_version') or '-1')
 if tonumber(ARGV[1]) < current then return 0 end
 redis.call('HSET', KEYS[1], 'cmd_version', ARGV[1], 'cmd_status', ARGV[2], 'cmd_applied', ARGV[3],
-           'cmd_rejected', ARGV[4], 'cmd_at', ARGV[5], 'updated_at', ARGV[6])
+           'cmd_rejected', ARGV[4], 'cmd_at', ARGV[5], 'updated_at', ARGV[6], 'op_at', ARGV[6])
 redis.call('HINCRBY', KEYS[1], 'version', 1)
 return 1
 """
@@ -51,13 +51,28 @@ return old or 'new'
 
 RESTORE_LUA = """
 local key = KEYS[1]
-for i = 2, #ARGV, 2 do
+local floor = ARGV[2]
+local fresh = redis.call('EXISTS', key) == 0
+-- the operator's part of a twin goes together, and the newer copy (by op_at, the time of the last operator
+-- change or device answer) wins as a whole: a twin recreated by telemetry after Redis lost it has no op_at
+local incoming_at = nil
+for i = 3, #ARGV, 2 do if ARGV[i] == 'op_at' then incoming_at = ARGV[i + 1] end end
+local stored_at = redis.call('HGET', key, 'op_at')
+local stored_dv = tonumber(redis.call('HGET', key, 'desired_version') or '0')
+local operator_wins = false
+if incoming_at and ((not stored_at) or stored_at < incoming_at) then operator_wins = true end
+for i = 3, #ARGV, 2 do
+  if ARGV[i] == 'desired_version' and tonumber(ARGV[i + 1]) < stored_dv then operator_wins = false end
+end
+for i = 3, #ARGV, 2 do
   local f, v = ARGV[i], ARGV[i + 1]
   local prefix = string.sub(f, 1, 2)
-  if prefix == 'r:' or prefix == 'p:' then
+  if OPERATOR[f] then
+    if operator_wins then redis.call('HSET', key, f, v) else redis.call('HSETNX', key, f, v) end
+  elseif prefix == 'r:' or prefix == 'p:' then
     local tf = 't' .. f
     local tv = nil
-    for j = 2, #ARGV, 2 do if ARGV[j] == tf then tv = ARGV[j + 1] end end
+    for j = 3, #ARGV, 2 do if ARGV[j] == tf then tv = ARGV[j + 1] end end
     local cur = redis.call('HGET', key, tf)
     if (not cur) or (tv and cur < tv) then
       redis.call('HSET', key, f, v)
@@ -67,20 +82,46 @@ for i = 2, #ARGV, 2 do
     -- written together with its value above
   elseif f == 'version' then
     local cur = tonumber(redis.call('HGET', key, 'version') or '0')
+    if fresh and tonumber(floor) > tonumber(v) then v = floor end
     if tonumber(v) > cur then redis.call('HSET', key, 'version', v) end
-  elseif f == 'ts' then
-    local cur = redis.call('HGET', key, 'ts')
-    if (not cur) or cur < v then redis.call('HSET', key, 'ts', v) end
+  elseif f == 'ts' or f == 'updated_at' then
+    local cur = redis.call('HGET', key, f)
+    if (not cur) or cur < v then redis.call('HSET', key, f, v) end
   else
     redis.call('HSETNX', key, f, v)
   end
 end
+if fresh then redis.call('HSETNX', key, 'version', floor) end
 redis.call('SADD', KEYS[2], ARGV[1])
 return 1
 """
+# The fields an operator (or a device's answer to one) writes: restored as a group, the newer copy winning.
+OPERATOR_FIELDS = (
+    "attributes",
+    "desired",
+    "desired_version",
+    "desired_at",
+    "cmd_version",
+    "cmd_status",
+    "cmd_applied",
+    "cmd_rejected",
+    "cmd_at",
+    "op_at",
+)
+RESTORE_LUA = (
+    "local OPERATOR = {" + ", ".join(f"['{f}'] = true" for f in OPERATOR_FIELDS) + "}\n" + RESTORE_LUA
+)
 
 
 EMIT_TWINS_TRIES = 5
+
+
+def version_floor() -> int:
+    """The version a twin starts at when its hash is created: tenths of milliseconds since 2020 (as the
+    change counter, core/change_stream.py seq_floor). A twin that Redis lost (a restart, an embedded
+    backend's restart) and that comes back starts above any version it had before, as long as it changed
+    less than 10,000 times a second on average, so an old ETag never matches again."""
+    return seq_floor()
 
 
 class PreconditionMismatch(Exception):
@@ -120,6 +161,7 @@ class TwinStore:
                 last_seen,
                 self.stream.channel,
                 self.stream.log_max,
+                version_floor(),
             ],
         )
         ids: list[str] = orjson.loads(changed)
@@ -176,6 +218,7 @@ class TwinStore:
                             "cmd_rejected": b"{}",
                             "cmd_at": now,
                             "updated_at": now,
+                            "op_at": now,
                         },
                     )
                     pipe.hincrby(key, "version", 1)
@@ -202,7 +245,8 @@ class TwinStore:
             "machine_type": machine_type,
             "attributes": orjson.dumps(attributes),
             "updated_at": now,
-            "version": 1,
+            "op_at": now,
+            "version": version_floor(),
         }
         if site is not None:
             mapping["site"] = site
@@ -220,7 +264,7 @@ class TwinStore:
         if not await self.redis.exists(key):
             return False
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(key, mapping={"attributes": orjson.dumps(attributes), "updated_at": now})
+        pipe.hset(key, mapping={"attributes": orjson.dumps(attributes), "updated_at": now, "op_at": now})
         pipe.hincrby(key, "version", 1)
         await pipe.execute()
         await self.emit_twins([machine_id])
@@ -301,13 +345,17 @@ class TwinStore:
         return out
 
     async def restore(self, machine_id: str, fields: dict[str, str]) -> None:
-        """Merge a snapshot into the live hash without losing anything newer that arrived meanwhile:
-        timestamped properties (r:/p:) win by their timestamps, everything else only fills gaps, the version
-        is the larger one."""
+        """Merge a durable copy into the live hash without losing anything newer that arrived meanwhile:
+        timestamped properties (r:/p:) win by their timestamps; the operator's fields (OPERATOR_FIELDS:
+        attributes, desired state, command outcome) as a group when the copy's `updated_at` is newer (and its
+        desired version not older); everything else only fills gaps; the version is the larger one, at
+        least `version_floor()` for a twin that was not in Redis."""
         args: list[str] = []
         for k, v in fields.items():
             args += [k, v]
-        await self._restore(keys=[self.keys.twin(machine_id), self.keys.twin_index], args=[machine_id, *args])
+        await self._restore(
+            keys=[self.keys.twin(machine_id), self.keys.twin_index], args=[machine_id, version_floor(), *args]
+        )
         await self.emit_twins([machine_id])
 
     async def is_empty(self) -> bool:

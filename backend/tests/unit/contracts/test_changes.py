@@ -3,6 +3,8 @@ with a clear error, and the Redis stream that carries it."""
 
 from __future__ import annotations
 
+import time
+
 import typing
 
 import fakeredis
@@ -12,7 +14,7 @@ import pytest
 from dtwin.anomalies.schemas import AnomalyEventRead, DecisionRead
 from dtwin.contracts import changes
 from dtwin.contracts.topics import RedisKeys
-from dtwin.core.change_stream import ChangeStream
+from dtwin.core.change_stream import ChangeStream, seq_floor
 from dtwin.realtime.schemas import ChangeField
 
 
@@ -70,12 +72,25 @@ def test_bad_entries_are_refused_with_a_reason(raw: bytes) -> None:
 async def test_stream_assigns_seq_and_replays_in_order() -> None:
     redis = fakeredis.FakeAsyncRedis()
     stream = ChangeStream(redis, RedisKeys("t"), log_max=3)
-    for k in range(5):
+    floor = seq_floor()
+    first = await stream.emit(changes.TwinsMessage(items=[changes.RemovedChange(id="m0")]))
+    assert first > floor  # a new counter starts at the floor, so seqs never go backwards after a loss
+    for k in range(1, 5):
         seq = await stream.emit(changes.TwinsMessage(items=[changes.RemovedChange(id=f"m{k}")]))
-        assert seq == k + 1
-    assert await stream.current_seq() == 5
-    replay = await stream.after(2, limit=10)
+        assert seq == first + k
+    assert await stream.current_seq() == first + 4
+    replay = await stream.after(first + 1, limit=10)
     assert replay is not None
-    assert [(m.seq, m.items[0].id) for m in replay] == [(3, "m2"), (4, "m3"), (5, "m4")]
-    assert await stream.after(0, limit=10) is None  # trimmed away: start again from a snapshot
-    assert await stream.after(5, limit=10) == []
+    assert [(m.seq - first, m.items[0].id) for m in replay] == [(2, "m2"), (3, "m3"), (4, "m4")]
+    assert await stream.after(first - 1, limit=10) is None  # trimmed away: start again from a snapshot
+    assert await stream.after(first + 4, limit=10) == []
+
+
+async def test_seqs_go_on_above_the_old_ones_after_redis_lost_the_counter() -> None:
+    redis = fakeredis.FakeAsyncRedis()
+    stream = ChangeStream(redis, RedisKeys("t"))
+    before = await stream.emit(changes.TwinsMessage(items=[changes.RemovedChange(id="m")]))
+    await redis.flushall()
+    time.sleep(0.001)
+    after = await stream.emit(changes.TwinsMessage(items=[changes.RemovedChange(id="m")]))
+    assert after > before
