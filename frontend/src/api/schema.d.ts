@@ -404,8 +404,8 @@ export interface paths {
         };
         /**
          * Decisions
-         * @description Strategy decisions (defensive, aggressive, stable, monitor) in [from, to], oldest first, with
-         *     confidence, the risk/opportunity/stability assessment and the reasons.
+         * @description Strategy decisions (`defensive`, `neutral`, `stable_growth`, `aggressive`) in [from, to], oldest
+         *     first, with confidence, the risk/opportunity/stability assessment and the reasons.
          */
         get: operations["decisions_api_v1_twins__machine_id__decisions_get"];
         put?: never;
@@ -1027,8 +1027,11 @@ export interface components {
             risk: number;
             /** Stability */
             stability: number;
-            /** Strategy */
-            strategy: string;
+            /**
+             * Strategy
+             * @enum {string}
+             */
+            strategy: "stable_growth" | "neutral" | "defensive" | "aggressive";
             /**
              * Ts
              * Format: date-time
@@ -1112,7 +1115,7 @@ export interface components {
             /** Scored */
             scored: boolean;
             /** Strategy */
-            strategy?: string | null;
+            strategy?: ("stable_growth" | "neutral" | "defensive" | "aggressive") | null;
             /** Trend Per Hour */
             trend_per_hour?: number | null;
             /** Ts */
@@ -1842,7 +1845,7 @@ export interface components {
              */
             status: "online" | "stale" | "offline";
             /** Strategy */
-            strategy?: string | null;
+            strategy?: ("stable_growth" | "neutral" | "defensive" | "aggressive") | null;
             /** Ts */
             ts: string | null;
             /** Updated At */

@@ -49,6 +49,17 @@ describe('applyTwinChange', () => {
     });
   });
 
+  it("reads the strategy names of an older backend as today's", () => {
+    const twin = makeTwin();
+    const next = applyTwinChange(twin, { id: 'pump-0001', kind: 'analytics', strategy: 'monitor' });
+    expect(next?.strategy).toBe('neutral');
+    const whole = applyTwinChange(twin, {
+      ...wholeTwinChange({ version: 12 }),
+      strategy: 'stable',
+    });
+    expect(whole?.strategy).toBe('stable_growth');
+  });
+
   it('empties the delta once the device reports the desired values', () => {
     const twin = makeTwin({
       desired: { mode: 'standby', speed_setpoint_rpm: 2400 },

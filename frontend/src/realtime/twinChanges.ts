@@ -1,6 +1,7 @@
 // Merge semantics of the `twins` stream (docs/api.md): snapshot items replace, update items
 // (`TwinChange`, the change-stream contract) merge in order by `applyTwinChange`.
 import type { Twin } from '../api/types';
+import { canonicalStrategy } from '../lib/strategy';
 import type { ReportedChange, TwinChange, WholeTwinChange } from './messages';
 
 const STATUSES: readonly Twin['status'][] = ['online', 'stale', 'offline'];
@@ -10,7 +11,11 @@ const STATUSES: readonly Twin['status'][] = ['online', 'stale', 'offline'];
 function wholeTwin(change: WholeTwinChange, held: Twin | undefined): Twin {
   const { kind: _kind, status_known: known, ...rest } = change;
   const recorded = STATUSES.find((s) => s === known);
-  return { ...rest, status: recorded ?? held?.status ?? 'offline' };
+  return {
+    ...rest,
+    strategy: canonicalStrategy(rest.strategy),
+    status: recorded ?? held?.status ?? 'offline',
+  };
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -116,7 +121,7 @@ export function applyTwinChange(
       const next: Twin = { ...twin };
       if (change.health !== undefined) next.health = change.health;
       if (change.anomaly_score !== undefined) next.anomaly_score = change.anomaly_score;
-      if (change.strategy !== undefined) next.strategy = change.strategy;
+      if (change.strategy !== undefined) next.strategy = canonicalStrategy(change.strategy);
       return next;
     }
     case 'status': {

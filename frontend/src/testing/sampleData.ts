@@ -31,7 +31,7 @@ export function makeTwin(overrides: Partial<Twin> = {}): Twin {
     attributes: {},
     health: 92,
     anomaly_score: 0.05,
-    strategy: 'stable',
+    strategy: 'stable_growth',
     desired: {},
     desired_version: 0,
     delta: {},

@@ -11,11 +11,12 @@ from datetime import datetime
 import numpy as np
 
 from dtwin.anomalies.scan import F64, I64
+from dtwin.contracts.strategies import STRATEGIES as STRATEGIES  # re-exported for the engine
 from dtwin.contracts.telemetry import iso_utc
 
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
-STRATEGIES: tuple[str, ...] = ("stable", "monitor", "defensive", "aggressive")
-STABLE, MONITOR, DEFENSIVE, AGGRESSIVE = range(4)
+# indexes into STRATEGIES (stable_growth, neutral, defensive, aggressive: contracts/strategies.py)
+STABLE_GROWTH, NEUTRAL, DEFENSIVE, AGGRESSIVE = range(4)
 NO_DECISION = -1
 
 
@@ -23,8 +24,8 @@ NO_DECISION = -1
 class DecisionConfig:
     defensive_enter: float = 0.6  # risk
     defensive_exit: float = 0.4
-    monitor_enter: float = 0.3
-    monitor_exit: float = 0.2
+    neutral_enter: float = 0.3  # risk
+    neutral_exit: float = 0.2
     aggressive_max_risk: float = 0.15
     aggressive_exit_risk: float = 0.25
     aggressive_min_opportunity: float = 0.35
@@ -104,15 +105,17 @@ def assess(
 def choose(cfg: DecisionConfig, current: I64, since: F64, now: F64, rows: F64, a: Assessment) -> I64:
     """The strategy after this batch. Thresholds depend on the current strategy (leave a state only past its
     exit threshold); a change waits `min_dwell_s` since the last one unless it escalates to defensive."""
-    is_def, is_mon, is_agg = current == DEFENSIVE, current == MONITOR, current == AGGRESSIVE
+    is_def, is_neu, is_agg = current == DEFENSIVE, current == NEUTRAL, current == AGGRESSIVE
     in_def = a.risk >= np.where(is_def, cfg.defensive_exit, cfg.defensive_enter)
-    in_mon = a.risk >= np.where(is_mon, cfg.monitor_exit, cfg.monitor_enter)
+    in_neu = a.risk >= np.where(is_neu, cfg.neutral_exit, cfg.neutral_enter)
     in_agg = (
         (a.risk <= np.where(is_agg, cfg.aggressive_exit_risk, cfg.aggressive_max_risk))
         & (a.opportunity >= np.where(is_agg, cfg.aggressive_exit_opportunity, cfg.aggressive_min_opportunity))
         & (a.stability >= np.where(is_agg, cfg.aggressive_exit_stability, cfg.aggressive_min_stability))
     )
-    target = np.where(in_def, DEFENSIVE, np.where(in_mon, MONITOR, np.where(in_agg, AGGRESSIVE, STABLE)))
+    target = np.where(
+        in_def, DEFENSIVE, np.where(in_neu, NEUTRAL, np.where(in_agg, AGGRESSIVE, STABLE_GROWTH))
+    )
     allowed = (current == NO_DECISION) | (target == DEFENSIVE) | (now - since >= cfg.min_dwell_s)
     ready = rows >= cfg.min_rows
     return np.where(ready & allowed, target, current).astype(np.int64)
@@ -125,9 +128,9 @@ def _margin(x: F64, scale: float) -> F64:
 def confidence(cfg: DecisionConfig, strategy: I64, a: Assessment, rows: F64) -> F64:
     """0.5 at the boundary of the chosen strategy's region, 1.0 deep inside it, times a data factor (0.6 at
     `min_rows` rows, 1.0 from 10x that). A pure function of the evidence: same input, same confidence."""
-    de, me = cfg.defensive_enter, cfg.monitor_enter
+    de, ne = cfg.defensive_enter, cfg.neutral_enter
     m_def = _margin(a.risk - de, 1.0 - de)
-    m_mon = _margin(np.minimum(a.risk - me, de - a.risk), (de - me) / 2.0)
+    m_neu = _margin(np.minimum(a.risk - ne, de - a.risk), (de - ne) / 2.0)
     m_agg = np.minimum(
         np.minimum(
             _margin(cfg.aggressive_max_risk - a.risk, cfg.aggressive_max_risk),
@@ -135,8 +138,8 @@ def confidence(cfg: DecisionConfig, strategy: I64, a: Assessment, rows: F64) -> 
         ),
         _margin(a.stability - cfg.aggressive_min_stability, 1.0 - cfg.aggressive_min_stability),
     )
-    m_stable = _margin(me - a.risk, me)
-    margin = np.choose(np.clip(strategy, 0, 3), [m_stable, m_mon, m_def, m_agg])
+    m_growth = _margin(ne - a.risk, ne)
+    margin = np.choose(np.clip(strategy, 0, 3), [m_growth, m_neu, m_def, m_agg])
     data = 0.6 + 0.4 * np.clip((rows - cfg.min_rows) / (9.0 * cfg.min_rows), 0.0, 1.0)
     return np.round((0.5 + 0.5 * margin) * data, 6)
 
@@ -168,12 +171,12 @@ def reasons(
 ) -> list[str]:
     """Human-readable reasons, the decisive one first."""
     out: list[str] = []
-    if strategy in (DEFENSIVE, MONITOR):
+    if strategy in (DEFENSIVE, NEUTRAL):
         out.append(
             f"risk {a_risk:.2f} (enter {STRATEGIES[strategy]} at "
-            f"{cfg.defensive_enter if strategy == DEFENSIVE else cfg.monitor_enter:.2f})"
+            f"{cfg.defensive_enter if strategy == DEFENSIVE else cfg.neutral_enter:.2f})"
         )
-        if ev.health < 100.0 - 100.0 * cfg.monitor_exit:
+        if ev.health < 100.0 - 100.0 * cfg.neutral_exit:
             what = f"{ev.detector} on {ev.top_sensor}" if ev.top_sensor else ev.detector
             out.append(f"health {ev.health:.0f}/100; latest score {ev.score:.2f} ({what})")
         if math.isfinite(ev.rul_s):
@@ -193,7 +196,7 @@ def reasons(
         out.append(f"stable: score sd {ev.score_sd:.3f}, health trend {ev.trend_per_h:+.1f}/h")
         out.append("throughput can be raised safely")
     else:
-        out.append(f"risk {a_risk:.2f} below {cfg.monitor_enter:.2f}; health {ev.health:.0f}/100")
+        out.append(f"risk {a_risk:.2f} below {cfg.neutral_enter:.2f}; health {ev.health:.0f}/100")
         if opp < cfg.aggressive_min_opportunity:
             out.append(f"opportunity {opp:.2f} too small to run harder")
         elif stab < cfg.aggressive_min_stability:

@@ -55,8 +55,8 @@ async def decisions(
     to: To = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> DecisionList:
-    """Strategy decisions (defensive, aggressive, stable, monitor) in [from, to], oldest first, with
-    confidence, the risk/opportunity/stability assessment and the reasons."""
+    """Strategy decisions (`defensive`, `neutral`, `stable_growth`, `aggressive`) in [from, to], oldest
+    first, with confidence, the risk/opportunity/stability assessment and the reasons."""
     await twins.ensure_exists(machine_id)
     start, end = window(from_, to, DAY)
     items = await history.decisions(machine_id, start=start, end=end, limit=limit)

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from dtwin.contracts.strategies import OptionalStrategyName, StrategyName
+
 
 class HealthRead(BaseModel):
     """Health index (0-100, 100 = as new), the current anomaly score and its explanation, RUL with its band
@@ -21,7 +23,7 @@ class HealthRead(BaseModel):
     explanation: list[dict[str, Any]] = []
     rul: dict[str, Any] | None = None
     trend_per_hour: float | None = None
-    strategy: str | None = None
+    strategy: OptionalStrategyName = None
     decision: dict[str, Any] | None = None
     ts: datetime | None = None
 
@@ -53,7 +55,7 @@ class DecisionRead(BaseModel):
     id: int
     machine_id: str
     ts: datetime
-    strategy: str
+    strategy: StrategyName
     confidence: float
     risk: float
     opportunity: float

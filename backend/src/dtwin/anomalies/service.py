@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dtwin.anomalies.repository import AnomalyRepository
 from dtwin.anomalies.schemas import AnomalyEventRead, CorrelationsRead, DecisionRead, HealthRead
+from dtwin.contracts.strategies import canonical_strategy
 from dtwin.contracts.topics import RedisKeys
 
 
@@ -60,6 +61,9 @@ class LiveAnalytics:
             return HealthRead(machine_id=machine_id, scored=False)
         a = orjson.loads(raw)
         detail = a.get("health_detail") or {}
+        decision = a.get("decision")
+        if isinstance(decision, dict):  # written before issue #16: the old strategy names
+            decision = {**decision, "strategy": canonical_strategy(decision.get("strategy"))}
         return HealthRead(
             machine_id=machine_id,
             scored=True,
@@ -70,7 +74,7 @@ class LiveAnalytics:
             rul=a.get("rul"),
             trend_per_hour=detail.get("trend_per_hour"),
             strategy=a.get("strategy"),
-            decision=a.get("decision"),
+            decision=decision,
             ts=a.get("ts"),
         )
 

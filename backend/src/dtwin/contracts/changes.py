@@ -31,6 +31,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from dtwin.contracts.strategies import LEGACY_STRATEGIES, current_name
+
 # any JSON object (the schema says so explicitly, for the generated TypeScript types)
 AnyMap = Annotated[dict[str, Any], msgspec.Meta(extra_json_schema={"additionalProperties": True})]
 Quality = Literal["good", "uncertain", "bad"]
@@ -113,6 +115,11 @@ class WholeTwinChange(_Change, tag="twin"):
     delta: AnyMap
     command: CommandState | None
 
+    def __post_init__(self) -> None:
+        # a strategy of the old vocabulary (stored before issue #16, or from a not yet upgraded process)
+        # reads as today's; the field stays a plain string so such a message still decodes
+        self.strategy = current_name(self.strategy)
+
 
 class AnalyticsChange(_Change, tag="analytics"):
     """New health (0-100), anomaly score (0-1) and maintenance strategy (`None`: none)."""
@@ -122,6 +129,9 @@ class AnalyticsChange(_Change, tag="analytics"):
     health: float | None
     anomaly_score: float | None
     strategy: str | None
+
+    def __post_init__(self) -> None:
+        self.strategy = current_name(self.strategy)  # the old vocabulary reads as today's (WholeTwinChange)
 
 
 class StatusChange(_Change, tag="status"):
@@ -172,6 +182,9 @@ class DecisionChange(msgspec.Struct, kw_only=True):
     opportunity: float
     stability: float
     reasons: list[str]
+
+    def __post_init__(self) -> None:
+        self.strategy = LEGACY_STRATEGIES.get(self.strategy, self.strategy)  # as in WholeTwinChange
 
 
 class _Message(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):

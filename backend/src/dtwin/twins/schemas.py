@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dtwin.contracts.changes import CommandOutcome
 from dtwin.contracts.inputs import Document
 from dtwin.contracts.limits import MACHINE_ID_PATTERN, PLACEMENT_PATTERN
+from dtwin.contracts.strategies import OptionalStrategyName
 
 Placement = Annotated[str, Field(pattern=PLACEMENT_PATTERN)]
 
@@ -57,7 +58,7 @@ class TwinRead(BaseModel):
     attributes: dict[str, Any] = {}
     health: float | None = None
     anomaly_score: float | None = None
-    strategy: str | None = None
+    strategy: OptionalStrategyName = None
     desired: dict[str, Any] = {}
     desired_version: int = 0
     delta: dict[str, Any] = {}

@@ -54,7 +54,7 @@ def test_aggressive_when_healthy_with_headroom() -> None:
 def test_no_headroom_without_limits_means_no_aggressive() -> None:
     engine, _ = run([rows(50, k) for k in range(6)], limits=None)
     d = engine.decision("mill-1")
-    assert d is not None and d.strategy == "stable" and d.opportunity == 0.0
+    assert d is not None and d.strategy == "stable_growth" and d.opportunity == 0.0
 
 
 def test_no_headroom_near_the_upper_limit() -> None:
@@ -92,7 +92,7 @@ def test_hysteresis_prevents_flapping_on_a_borderline_oscillation() -> None:
     risks = 0.6 + 0.05 * np.where(np.arange(600) % 2 == 0, 1.0, -1.0)  # 0.65, 0.55, 0.65, ...
     assert changes(_simulate(dec.DecisionConfig(), risks)) <= 1
     no_hysteresis = dec.DecisionConfig(
-        defensive_enter=0.6, defensive_exit=0.6, monitor_enter=0.6, monitor_exit=0.6, min_dwell_s=0.0
+        defensive_enter=0.6, defensive_exit=0.6, neutral_enter=0.6, neutral_exit=0.6, min_dwell_s=0.0
     )
     assert changes(_simulate(no_hysteresis, risks)) > 100  # what the hysteresis prevents
 

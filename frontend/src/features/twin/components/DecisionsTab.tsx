@@ -1,9 +1,11 @@
-// The Decisions view: a timeline of strategy recommendations (defensive, aggressive, stable,
-// monitor) with confidence and reasons; history from the API, new ones from the `decisions` stream.
+// The Decisions view: a timeline of strategy recommendations (defensive, neutral, stable growth,
+// aggressive) with confidence and reasons; history from the API, new ones from the `decisions` stream.
 import { useQueryClient } from '@tanstack/react-query';
 import type { Decision, DecisionList } from '../../../api/types';
 import { ErrorNotice } from '../../../components/ErrorNotice';
+import { StrategyChip } from '../../../components/StrategyChip';
 import { formatDateTime } from '../../../lib/format';
+import { strategyView } from '../../../lib/strategy';
 import { parseTime } from '../../../lib/time';
 import { useSubscription } from '../../../realtime/useRealtime';
 import { decisionsQueryKey, useDecisions } from '../api';
@@ -47,9 +49,12 @@ export function DecisionsTab({ machineId }: { machineId: string }) {
   return (
     <ol className="timeline" aria-label="Decisions">
       {items.map((decision) => (
-        <li key={decision.id} className={`timeline__item timeline__item--${decision.strategy}`}>
+        <li
+          key={decision.id}
+          className={`timeline__item timeline__item--${strategyView(decision.strategy).modifier}`}
+        >
           <div className="timeline__head">
-            <span className={`chip chip--${decision.strategy}`}>{decision.strategy}</span>
+            <StrategyChip strategy={decision.strategy} />
             <time className="muted">{formatDateTime(parseTime(decision.ts))} UTC</time>
           </div>
           <div className="timeline__metrics">

@@ -3,6 +3,7 @@
 import type { HealthRead } from '../../../api/types';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { HealthBar } from '../../../components/HealthBar';
+import { StrategyChip } from '../../../components/StrategyChip';
 import { formatDuration, formatValue, sensorInfo } from '../../../lib/format';
 import { scoreBand } from '../../../lib/status';
 import { useHealth } from '../api';
@@ -97,13 +98,7 @@ export function HealthCard({ machineId }: { machineId: string }) {
           </div>
           <div>
             <dt>Strategy</dt>
-            <dd>
-              {data.strategy ? (
-                <span className={`chip chip--${data.strategy}`}>{data.strategy}</span>
-              ) : (
-                '—'
-              )}
-            </dd>
+            <dd>{data.strategy ? <StrategyChip strategy={data.strategy} /> : '—'}</dd>
           </div>
         </dl>
       </section>

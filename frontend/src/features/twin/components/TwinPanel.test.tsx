@@ -208,7 +208,7 @@ describe('TwinPanel (chart container)', () => {
           makeDecision({
             id: 2,
             ts: '2026-11-23T09:59:00Z',
-            strategy: 'stable',
+            strategy: 'stable_growth',
             reasons: ['calm'],
           }),
         ],
@@ -216,7 +216,7 @@ describe('TwinPanel (chart container)', () => {
       ),
     );
     await waitFor(() =>
-      expect(within(timeline).getAllByRole('listitem')[0]).toHaveTextContent('stable'),
+      expect(within(timeline).getAllByRole('listitem')[0]).toHaveTextContent('stable growth'),
     );
   });
 
