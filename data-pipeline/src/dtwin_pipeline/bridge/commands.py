@@ -1,5 +1,9 @@
 """Kafka `twin.desired` -> MQTT `plant/{site}/{line}/{machine_id}/desired`, so the backend never speaks MQTT.
 
+Each desired document is published **retained** (QoS 1): the broker keeps the newest one per device topic and
+hands it to a device as soon as it (re)subscribes, so a device that was offline, rebooted or reconnected gets
+the current desired state without waiting for a new command.
+
 Offsets are committed only after every command of a batch was acknowledged by the MQTT broker (QoS 1);
 while MQTT is down the batch is held and retried. Commands for one machine keep their order (one partition
 per machine, published sequentially)."""
@@ -77,7 +81,7 @@ class CommandForwarder:
                 await asyncio.sleep(0.1)
                 continue
             try:
-                await client.publish(topic, payload, qos=1)
+                await client.publish(topic, payload, qos=1, retain=True)
                 self.metrics.commands.inc()
                 return
             except aiomqtt.MqttError as exc:

@@ -225,3 +225,38 @@ async def test_two_bridge_processes_share_the_load_without_loss(
             p.terminate()
         for p in procs:
             assert p.wait(20) == 0, f"bridge exited with {p.returncode}; logs in {tmp_path}"
+
+
+async def test_a_device_connecting_after_the_command_was_forwarded_gets_the_retained_desired_state(
+    servers: dict[str, Server], bridge_config: BridgeConfig, uid: str
+) -> None:
+    cfg = bridge_config
+    topic = f"plant/{uid}/line-3/pump-7/desired"
+    async with running_bridge(cfg) as bridge:
+        kafka = KafkaBus(cfg.kafka_bootstrap)
+        await kafka.start()
+        for version, mode in ((1, "off"), (2, "standby")):  # the newer one is what the broker keeps
+            cmd = DesiredCommand(
+                machine_id="pump-7",
+                site=uid,
+                line="line-3",
+                version=version,
+                desired={"mode": mode},
+                ts=datetime.now(UTC),
+            )
+            await kafka.produce(cfg.topic_desired, cmd.model_dump_json(by_alias=True).encode(), key=b"pump-7")
+        await kafka.flush()
+        await kafka.stop()
+
+        async def forwarded() -> bool:
+            return bool(bridge.metrics.commands._value.get() == 2)
+
+        await eventually(forwarded, timeout=30, what="both commands published to MQTT")
+    # the device (re)connects only now, with the bridge gone: the broker hands it the newest desired state
+    async with target(servers).client(identifier=f"late-{uid}", clean_session=True) as device:
+        await device.subscribe(topic, qos=1)
+        message = await asyncio.wait_for(anext(aiter(device.messages)), 10)
+    assert message.retain
+    received = orjson.loads(message.payload)
+    assert (received["version"], received["desired"]) == (2, {"mode": "standby"})
+    assert "site" not in received
