@@ -4402,7 +4402,7 @@ export interface operations {
                 /** @description Window start, ISO 8601 with zone */
                 from?: string | null;
                 /** @description Only these kinds (repeatable) */
-                kind?: ("created" | "attributes" | "desired" | "ack" | "reported" | "status" | "deleted")[] | null;
+                kind?: ("created" | "attributes" | "desired" | "desired_resent" | "ack" | "reported" | "status" | "deleted")[] | null;
                 limit?: number;
                 /** @description Window end, ISO 8601 with zone; default now */
                 to?: string | null;

@@ -257,7 +257,12 @@ async def twin_events(
     machine_id: MachineId,
     service: TwinServiceDep,
     kind: Annotated[
-        list[Literal["created", "attributes", "desired", "ack", "reported", "status", "deleted"]] | None,
+        list[
+            Literal[
+                "created", "attributes", "desired", "desired_resent", "ack", "reported", "status", "deleted"
+            ]
+        ]
+        | None,
         Query(description="Only these kinds (repeatable)"),
     ] = None,
     from_: From = None,

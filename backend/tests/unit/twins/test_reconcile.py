@@ -108,6 +108,10 @@ async def test_unreported_desired_state_is_resent_with_backoff_until_the_device_
     assert await reconciler(app, clock, owner="b").cycle() == 0
     desired = (await client.get(f"/api/v1/twins/{MACHINE}/desired")).json()
     assert desired["command"]["status"] == "pending" and desired["version"] == 1  # resending is not a PATCH
+    log = await client.get(f"/api/v1/twins/{MACHINE}/events", params={"kind": "desired_resent"})
+    entries = log.json()["items"]
+    assert len(entries) == 4 and {e["actor"] for e in entries} == {"system"}
+    assert entries[0]["details"]["delta"] == {"mode": "standby"}
 
     await telemetry(app, client, {"mode": "standby"})  # the device reports the desired state
     await in_view(service, delta=False)
