@@ -92,6 +92,13 @@ class Settings(SharedSettings):
         gt=0,
         description="A batch failing on infrastructure this long marks the consumer stalled (readyz 503)",
     )
+    outage_buffer_readings: int = Field(
+        default=500_000,
+        ge=1000,
+        le=50_000_000,
+        description="Readings the consumer keeps in memory while PostgreSQL is out (twins stay live); when "
+        "full it takes no more messages until the database is back",
+    )
 
     # --- scoring ---
     scoring_enabled: bool = Field(default=True, description="Score every reading in the consumer")

@@ -38,6 +38,7 @@ from dtwin.core.db import transaction
 from dtwin.core.ratelimit import build_rate_limiter
 from dtwin.errors import document_problems, install_error_handlers
 from dtwin.ingest.consumer import TelemetryConsumer
+from dtwin.ingest.outage import OutageBuffer
 from dtwin.kit.feeders import load_feeder
 from dtwin.machine_types.catalogue import catalogue_types, table_of
 from dtwin.machine_types.ranges import OperatingRanges
@@ -187,6 +188,7 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         scoring=scoring,
         limits=settings.limits(),
         stall_after_s=settings.consumer_stall_after_s,
+        outage=OutageBuffer(max_readings=settings.outage_buffer_readings),
     )
     view = FleetView()
     hub = Hub(view, settings.ws_queue_size)

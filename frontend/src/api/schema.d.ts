@@ -955,6 +955,16 @@ export interface components {
             batches: number;
             /** Messages */
             messages: number;
+            /**
+             * Outage Readings
+             * @default 0
+             */
+            outage_readings: number;
+            /**
+             * Outage S
+             * @default 0
+             */
+            outage_s: number;
             /** Poison */
             poison: number;
             /** Readings */

@@ -32,6 +32,8 @@ class ConsumerCounters(BaseModel):
     poison: int  # of those: valid messages a store refused (isolated by halving their batch)
     retries: int  # batch attempts that failed on infrastructure
     stalled_s: float | None  # seconds the current batch has been failing past the stall time
+    outage_readings: int = 0  # readings waiting for the database while it is out (twins stay live)
+    outage_s: float = 0.0  # how long the database has been out for the consumer (0: it is not)
 
 
 class Readiness(BaseModel):
@@ -88,6 +90,8 @@ async def readyz(request: Request, adapters: AdaptersDep) -> JSONResponse:
         poison=state.poison,
         retries=state.retries,
         stalled_s=round(now - state.stalled_since, 1) if state.stalled_since is not None else None,
+        outage_readings=state.outage_readings,
+        outage_s=round(state.outage_s, 1),
     )
     body = Readiness(
         status="ok" if ok else "unavailable", checks=checks, mode=adapters.mode, consumer=counters

@@ -88,7 +88,13 @@ class ChangeStream:
         return int(seq)
 
     async def current_seq(self) -> int:
-        return int(await self.redis.get(self.keys.change_seq) or 0)
+        """The last seq issued. A missing counter is started (at seq_floor()) here too, so that the first
+        change after a reader loaded this seq follows it without a gap."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self.keys.change_seq, seq_floor(), nx=True)
+        pipe.get(self.keys.change_seq)
+        _, seq = await pipe.execute()
+        return int(seq or 0)
 
     async def after(self, seq: int, limit: int) -> list[changes.ChangeMessage] | None:
         """The messages after `seq`, oldest first (at most `limit`), or None when some of them are no longer

@@ -26,6 +26,7 @@ from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
 from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telemetry, valid_placement
 from dtwin.ingest.names import NameLimits
+from dtwin.ingest.outage import OutageBuffer, PendingWrite, TopicPartition, next_offsets, rows_of
 from dtwin.kit.bus import BusMessage, TelemetryBus
 from dtwin.kit.dlq import send_to_dlq
 from dtwin.kit.failures import describe, is_infrastructure
@@ -35,6 +36,8 @@ from dtwin.twins.events import ReportedSummarizer, TwinEventLog
 from dtwin.twins.store import TwinStore
 
 log = structlog.get_logger(__name__)
+
+DATABASE_STAGES = ("database", "registry", "change log")  # what waits in an outage (ingest/outage.py)
 
 
 @dataclass
@@ -50,6 +53,8 @@ class ConsumerState:
     last_error: str | None = None
     failing_since: float | None = None  # monotonic time of the first failure of the current batch
     stalled_since: float | None = None  # set once it has failed for stall_after_s
+    outage_readings: int = 0  # readings waiting for the database (ingest/outage.py)
+    outage_s: float = 0.0  # how long the database has been out (0: it is not)
 
 
 @dataclass(slots=True)
@@ -133,7 +138,10 @@ class TelemetryConsumer:
         limits: Limits = DEFAULT_LIMITS,
         stall_after_s: float = 30.0,
         stall_log_every_s: float = 30.0,
+        outage: OutageBuffer | None = None,
     ) -> None:
+        self.outage = outage if outage is not None else OutageBuffer()
+        self._consumed: dict[TopicPartition, int] = {}  # next offset per partition, during an outage
         self.bus = bus
         self.scoring = scoring
         self.durable = durable
@@ -159,12 +167,29 @@ class TelemetryConsumer:
             self.state.started = True
             log.info("consumer_started", topic=self.topic, group=self.group)
             while True:
+                if self.outage.full:  # stop taking messages until the database takes the waiting ones
+                    await self._drain_outage()
                 msgs = await consumer.getmany(self.poll_timeout_ms, self.max_records)
                 self.state.last_poll_monotonic = time.monotonic()
-                if not msgs:
+                was_out = self.outage.active
+                if msgs:
+                    await self._process_until_done(msgs)
+                    if self.outage.active or was_out:
+                        next_offsets(msgs, self._consumed)
+                flushed = await self._flush_outage()
+                if not (msgs or flushed):
                     continue
-                await self._process_until_done(msgs)
-                await consumer.commit()
+                if not self.outage.active and not self._consumed:
+                    await consumer.commit()
+                    continue
+                try:  # only up to the first message whose database writes still wait
+                    await consumer.commit(self.outage.commit_offsets(self._consumed))
+                except (
+                    Exception
+                ) as exc:  # e.g. a partition revoked meanwhile: committed later, or redelivered
+                    log.warning("commit_failed", error=describe(exc))
+                if not self.outage.active:
+                    self._consumed.clear()
         finally:
             self.state.started = False
             await consumer.stop()
@@ -307,28 +332,143 @@ class TelemetryConsumer:
 
     async def _store(self, items: list[Accepted], now: datetime) -> tuple[int, int]:
         """Readings to the database, twins to Redis (and the change stream), then the twin registry, state
-        snapshots and change log. Returns (readings, machines). Raises StageFailed."""
-        rows: list[ReadingTuple] = []
-        for a in items:
-            machine_id, ts, q = a.t.machine_id, a.t.ts, a.t.quality
-            rows.extend((machine_id, sensor, ts, value, q) for sensor, value in a.t.readings.items())
+        snapshots and change log. While the database is out, the twins go first and the database writes
+        wait (`_defer`). Returns (readings, machines). Raises StageFailed."""
+        rows = rows_of(items)
+        updates = twin_updates([(a.t, a.headers) for a in items])
+        if self.outage.active:
+            await self._defer(items, rows, updates, now, applied=None)
+            return len(rows), len(updates)
         stage = "database"
+        changed: list[str] | None = None
+        events: list[dict[str, object]] = []
         try:
             if rows:
                 await store_readings(self.sessions, rows)
             stage = "twin"
-            updates = twin_updates([(a.t, a.headers) for a in items])
             changed = await self.store.apply(updates, last_seen=iso_utc(now))
+            if self.events is not None:
+                events = self.summaries.observe(changed, updates, now)
             if self.durable is not None:
                 stage = "registry"
                 await self.durable.registry.register_new(updates)
                 stage = "snapshot"
                 await self.durable.snapshots.after_batch(changed)
-            if self.events is not None:
+            if events and self.events is not None:
                 stage = "change log"
-                await self.events.record_many(self.summaries.observe(changed, updates, now))
+                await self.events.record_many(events)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if stage in DATABASE_STAGES and is_infrastructure(exc):
+                log.error("database_unavailable", stage=stage, error=describe(exc), action="twins stay live")
+                await self._defer(items, rows, updates, now, applied=(changed, events))
+                return len(rows), len(updates)
             raise StageFailed(stage, exc) from exc
         return len(rows), len(updates)
+
+    async def _defer(
+        self,
+        items: list[Accepted],
+        rows: list[ReadingTuple],
+        updates: list[TwinUpdate],
+        now: datetime,
+        applied: tuple[list[str] | None, list[dict[str, object]]] | None,
+    ) -> None:
+        """The database is out: update the twins now (unless done), keep the database writes for later."""
+        changed, events = applied if applied is not None else (None, [])
+        try:
+            if changed is None:
+                changed = await self.store.apply(updates, last_seen=iso_utc(now))
+                if self.events is not None:
+                    events = self.summaries.observe(changed, updates, now)
+                if self.durable is not None:
+                    await self.durable.snapshots.after_batch(changed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise StageFailed("twin", exc) from exc
+        self.outage.add(PendingWrite([a.msg for a in items], rows, updates, list(events), list(items)))
+        self.state.outage_readings = self.outage.readings
+
+    async def _flush_outage(self, force: bool = False) -> bool:
+        """Write what waits for the database, oldest first, when a retry is due; True if anything was."""
+        now = time.monotonic()
+        if not (self.outage.due(now) or (force and self.outage.active)):
+            self.state.outage_s = now - self.outage.since if self.outage.since is not None else 0.0
+            return False
+        since = self.outage.since or now
+        written = 0
+        while self.outage.active:
+            try:
+                await self._write_waiting(self.outage.pending[0])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.outage.failed(time.monotonic())
+                self.state.outage_s = time.monotonic() - since
+                self.state.last_error = describe(exc)
+                log.warning(
+                    "database_still_unavailable",
+                    waiting_readings=self.outage.readings,
+                    waiting_batches=len(self.outage.pending),
+                    retry_in_s=self.outage.backoff,
+                    error=describe(exc),
+                )
+                return written > 0
+            self.outage.pop()
+            written += 1
+        self.state.outage_readings = 0
+        self.state.outage_s = 0.0
+        self.state.last_error = None
+        log.info("database_recovered", outage_s=round(time.monotonic() - since, 1), batches_written=written)
+        return True
+
+    async def _write_waiting(self, write: PendingWrite) -> None:
+        """A waiting batch's database writes. An infrastructure failure raises (retried later); a message
+        the database refuses is found by halving and dead-lettered, as in a normal batch."""
+        if write.rows:
+            await self._rows_isolating(write.items)
+            write.rows = []  # written: a retry of this batch starts after them
+            self.outage.readings = sum(len(w.rows) for w in self.outage.pending)
+        if self.durable is not None and write.updates:
+            await self.durable.registry.register_new(write.updates)
+            write.updates = []
+        if self.events is not None and write.events:
+            await self.events.record_many(write.events)
+            write.events = []
+
+    async def _rows_isolating(self, items: list[Accepted]) -> None:
+        try:
+            await store_readings(self.sessions, rows_of(items))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            if len(items) == 1:
+                a = items[0]
+                self.state.poison += 1
+                log.error("poison_message", stage="database", error=describe(exc), machine_id=a.t.machine_id)
+                rejection = Rejection(
+                    f"could not be stored: database: {describe(exc)}", a.t.machine_id, "processing"
+                )
+                await self._dead_letter(a.msg, rejection)
+                return
+            half = len(items) // 2
+            await self._rows_isolating(items[:half])
+            await self._rows_isolating(items[half:])
+
+    async def _drain_outage(self) -> None:
+        """The buffer is full: take no message until the database took the waiting ones (reported as a
+        stall: readiness fails after stall_after_s)."""
+        s = self.state
+        s.failing_since = s.failing_since or time.monotonic()
+        log.error("outage_buffer_full", waiting_readings=self.outage.readings, max=self.outage.max_readings)
+        while self.outage.full:
+            await asyncio.sleep(max(0.0, self.outage.next_try - time.monotonic()))
+            await self._flush_outage(force=True)
+            now = time.monotonic()
+            if s.stalled_since is None and now - s.failing_since >= self.stall_after_s:
+                s.stalled_since = s.failing_since
+        s.failing_since = s.stalled_since = None

@@ -36,7 +36,10 @@ class BusConsumer(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def getmany(self, timeout_ms: int, max_records: int) -> list[BusMessage]: ...
-    async def commit(self) -> None: ...
+    async def commit(self, offsets: dict[tuple[str, int], int] | None = None) -> None:
+        """Commit what was consumed, or (`offsets`: {(topic, partition): next offset}) only that much."""
+        ...
+
     async def lag(self) -> int: ...
 
 
@@ -175,8 +178,8 @@ class _MemoryConsumer:
                 break
         return out
 
-    async def commit(self) -> None:
-        return None
+    async def commit(self, offsets: dict[tuple[str, int], int] | None = None) -> None:
+        return None  # nothing is redelivered in process
 
     async def lag(self) -> int:
         return self._queue.qsize()
@@ -345,8 +348,13 @@ class _KafkaConsumer:
                 out.append(BusMessage(r.topic, r.partition, r.offset, r.key, r.value, headers, r.timestamp))
         return out
 
-    async def commit(self) -> None:
-        await self._consumer.commit()
+    async def commit(self, offsets: dict[tuple[str, int], int] | None = None) -> None:
+        if offsets is None:
+            await self._consumer.commit()
+            return
+        from aiokafka.structs import TopicPartition
+
+        await self._consumer.commit({TopicPartition(t, p): o for (t, p), o in offsets.items()})
 
     async def lag(self) -> int:
         """Messages in assigned partitions not yet consumed (last known high watermark - position)."""

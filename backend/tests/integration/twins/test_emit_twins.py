@@ -32,6 +32,7 @@ async def test_whole_twin_is_as_new_as_telemetry_published_before_it(
     store = TwinStore(real_redis, keys)
     now = iso_utc(datetime.now(UTC))
     await store.apply([update(1, 1.0)], now)
+    created = (await store.get("p-1") or {})["version"]
 
     read = store._hgetall_many
     raced = False
@@ -51,6 +52,6 @@ async def test_whole_twin_is_as_new_as_telemetry_published_before_it(
     entries = await real_redis.xrange(keys.change_log, min=f"{before + 1}-0")
     items = [item for _, fields in entries for item in orjson.loads(fields[b"m"])["items"]]
     assert [item["kind"] for item in items] == ["reported", "twin"]
-    assert items[0]["version"] == 2
-    assert items[1]["version"] == 2
+    assert items[0]["version"] == created + 1
+    assert items[1]["version"] == created + 1
     assert items[1]["readings"]["speed_rpm"] == 7.0

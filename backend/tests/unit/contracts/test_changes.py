@@ -4,7 +4,6 @@ with a clear error, and the Redis stream that carries it."""
 from __future__ import annotations
 
 import time
-
 import typing
 
 import fakeredis

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
 from dtwin.contracts.telemetry import Telemetry, iso_utc
 from dtwin.contracts.topics import RedisKeys
+from dtwin.core.change_stream import seq_floor
 from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.core.migrate import upgrade
 from dtwin.ingest.consumer import TelemetryConsumer, twin_updates
@@ -93,17 +94,17 @@ async def test_batch_writes_rows_twin_hash_and_publishes(
     assert await count_rows(sessions) == 3
     h = await redis.hgetall("t:twin:pump-0001")
     assert orjson.loads(h[b"r:temperature_c"]) == 50.0
-    assert h[b"version"] == b"1"
+    assert int(h[b"version"]) > seq_floor() - 10_000  # a new twin starts at the floor (never backwards)
     assert h[b"site"] == b"s1"
     assert await redis.smembers("t:twins") == {b"pump-0001", b"motor-0002"}
     published = await pubsub.get_message(timeout=1)
     body = orjson.loads(published["data"])
     assert body["type"] == "twins"
-    assert body["seq"] == 1
+    assert body["seq"] == int(await redis.get("t:seq"))
     assert {u["id"] for u in body["items"]} == {"pump-0001", "motor-0002"}
     assert {u["kind"] for u in body["items"]} == {"reported"}
     # the same message is in the change log, for WebSocket resume
-    assert await redis.xrange("t:changes") == [(b"1-0", {b"m": published["data"]})]
+    assert await redis.xrange("t:changes") == [(f"{body['seq']}-0".encode(), {b"m": published["data"]})]
 
 
 async def test_redelivered_batch_creates_no_duplicate_rows(consumer: TelemetryConsumer, sessions) -> None:
@@ -145,18 +146,19 @@ async def test_late_data_never_overwrites_newer_values_across_batches(
     await pubsub.subscribe("t:updates")
     await pubsub.get_message(timeout=1)
     await consumer.process_batch([msg(0, ts=T0 + timedelta(seconds=10), temperature_c=70.0)])
+    created = (await consumer.store.get("pump-0001"))["version"]  # type: ignore[index]
     await consumer.process_batch([msg(1, ts=T0, temperature_c=20.0, vibration_mm_s=3.0)])  # late
     twin = await consumer.store.get("pump-0001")
     assert twin is not None
     assert twin["readings"] == {"temperature_c": 70.0, "vibration_mm_s": 3.0}  # late value only fills a gap
     assert twin["ts"] == iso_utc(T0 + timedelta(seconds=10))
-    assert twin["version"] == 2
+    assert twin["version"] == created + 1
     first = orjson.loads((await pubsub.get_message(timeout=1))["data"])
     second = orjson.loads((await pubsub.get_message(timeout=1))["data"])
     assert first["items"][0]["readings"] == {"temperature_c": 70.0}
     assert second["items"][0]["readings"] == {"vibration_mm_s": 3.0}  # only the effective change
     await consumer.process_batch([msg(2, ts=T0, temperature_c=20.0)])  # changes nothing
-    assert (await consumer.store.get("pump-0001"))["version"] == 2  # type: ignore[index]
+    assert (await consumer.store.get("pump-0001"))["version"] == created + 1  # type: ignore[index]
 
 
 async def test_reported_device_settings_land_in_the_twin(consumer: TelemetryConsumer) -> None:
@@ -181,9 +183,10 @@ async def test_same_timestamp_keeps_the_first_value_in_the_twin_and_the_database
 ) -> None:
     # one rule for conflicting values at one instant: the first received wins, in one batch or across two
     await consumer.process_batch([msg(0, temperature_c=1.0), msg(1, temperature_c=2.0)])
+    created = (await consumer.store.get("pump-0001"))["version"]  # type: ignore[index]
     await consumer.process_batch([msg(2, temperature_c=3.0)])
     twin = await consumer.store.get("pump-0001")
-    assert twin is not None and twin["readings"] == {"temperature_c": 1.0} and twin["version"] == 1
+    assert twin is not None and twin["readings"] == {"temperature_c": 1.0} and twin["version"] == created
     async with sessions() as s:
         rows = await ReadingRepository(s).recent("pump-0001", sensor=None, start=None, end=None, limit=10)
     assert [(r.ts, r.value) for r in rows] == [(T0, 1.0)]

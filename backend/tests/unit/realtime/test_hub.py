@@ -162,7 +162,7 @@ def test_fields_project_partial_changes_and_keep_whole_twins() -> None:
         "id": "pump-1",
         "health": None,
         "anomaly_score": None,
-        "strategy": "stable",
+        "strategy": "stable_growth",
     }
     hub.dispatch(message({"seq": 2, "type": "twins", "items": [analytics]}))
     whole = whole_twin("pump-1", 8, readings={"t": 1.0})
