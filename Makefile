@@ -110,7 +110,7 @@ compose-check: venv ## validate docker-compose.yml against the Compose spec (off
 
 # ---------------------------------------------------------------------------------------------- bench
 BENCH_OUT ?= docs/benchmarks.md
-BENCHES := bench-pipeline bench-simulator bench-bridge bench-twins bench-changes bench-scoring bench-scoring-share bench-detection
+BENCHES := bench-pipeline bench-simulator bench-bridge bench-twins bench-changes bench-scoring bench-scoring-share bench-detection bench-soak
 .PHONY: $(BENCHES)
 
 bench: system-deps venv bench-frontend $(BENCHES) ## run the real pipeline at rising load and every other benchmark; print and record figures in docs/benchmarks.md
@@ -124,6 +124,9 @@ bench-simulator: system-deps venv ## how fast `dtwin simulate` publishes into Mo
 
 bench-bridge: system-deps venv ## MQTT -> Kafka throughput of one bridge
 	$(BIN)/python -m dtwin_devkit.bench.bridge --out $(BENCH_OUT)
+
+bench-soak: system-deps venv ## backend memory at 10,000 readings/s from 10,000 machines for 30 min (SOAK_MINUTES=...)
+	$(BIN)/python -m dtwin_devkit.bench.soak --minutes $(or $(SOAK_MINUTES),30) --out $(BENCH_OUT)
 
 bench-twins: system-deps venv ## fleet list and filter latency over 10,000 twins
 	$(BIN)/python -m dtwin_devkit.bench.twins --out $(BENCH_OUT)

@@ -42,7 +42,8 @@ class TwinEventRow(Base):
     machine_id: Mapped[str] = mapped_column(String(128), index=False)
     ts: Mapped[datetime] = mapped_column(UTCDateTime())
     kind: Mapped[str] = mapped_column(String(32))
-    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the twin's version (13 digits: TwinStore.version_floor)
+    version: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON().with_variant(postgresql.JSONB(), "postgresql"))
     # who: `user:<name>`, `api_key:<name>`, `anonymous` (operator changes), `device`, `system`
     actor: Mapped[str | None] = mapped_column(String(160), nullable=True)
