@@ -149,5 +149,11 @@ bench-frontend: venv frontend system-deps ## dashboard figures with 1,000 machin
 screenshots: venv frontend system-deps ## retake docs/screenshots/*.png of every dashboard view (demo with 50 machines)
 	cd frontend && PW_SUITE=screenshots npx playwright test -c playwright.bench.config.ts
 
+# ---------------------------------------------------------------------------------------------- chaos
+CHAOS_ARGS ?=
+.PHONY: chaos
+chaos: system-deps venv ## fault injection under ~5,000 readings/s: backend/bridge kill -9, PostgreSQL outage, Redis and Kafka restarts (~12 min; CHAOS_ARGS="--scenarios redis-restart")
+	$(BIN)/python -m dtwin_devkit.chaos --out $(BENCH_OUT) $(CHAOS_ARGS)
+
 clean: ## remove virtualenv, node_modules, builds and local data
 	rm -rf $(VENV) frontend/node_modules frontend/dist var
