@@ -29,7 +29,7 @@ def test_coverage_counts_instants_before_the_failure_of_degrading_machines() -> 
         r.health.append(("a", ts, health, *band))
         r.health.append(("b", ts, 80.0, 1e4, 1e3, 1e5))
         r.health.append(("c", ts, 10.0, 10.0, 0.0, 20.0))
-    c = rul_coverage([r])
+    c = rul_coverage([r], every_s=300.0)
     assert (c.degrading, c.failed) == (2, 1)
     # instants at 0, 300, ..., 1500 s: 0 has no band; 300..840 (k = 5..14) hold it, 900.. do not
     assert (c.no_band, c.instants, c.inside) == (1, 5, 2)

@@ -39,7 +39,7 @@ GRACE_S = 600.0  # thermal lags: a fault's effects outlast its end by minutes
 MERGE_GAP_S = 300.0  # alarms of a machine less than 5 min apart are one episode (one alarm to an operator)
 SCENARIOS = ("bearing-wear", "fouling", "data-quality", "default")
 DEFAULT_DURATION_S = 7200.0  # for scenarios that run until stopped (default.yaml)
-RUL_EVERY_S = 300.0  # RUL coverage: one instant per degrading machine every 5 min of its degradation
+RUL_EVERY_S = 60.0  # RUL coverage: one instant per degrading machine every minute of its degradation
 # (machine, ts, reported health, RUL estimate, lower, upper) after a batch
 HealthRecord = tuple[str, float, float, float, float, float]
 
@@ -328,7 +328,7 @@ def markdown(
         )
     lines += [
         "",
-        f"RUL band (80%) vs the failures that happened: one instant every {RUL_EVERY_S / 60:.0f} min of a "
+        f"RUL band (80%) vs the failures that happened: one instant every {RUL_EVERY_S:.0f} s of a "
         "degradation (gradual physical faults of the ground truth), from its start until the machine's "
         "reported health first reached the failure level (the true failure time); machines that did not fail "
         "within the run are left out. Coverage = instants whose failure time fell inside the band / instants "
