@@ -164,6 +164,17 @@ async def pg(database_url: str) -> asyncpg.Connection:
     return await asyncpg.connect(pg_dsn(database_url), timeout=3)
 
 
+async def set_synchronous_commit(database_url: str, on: bool) -> None:
+    """The throwaway server runs with synchronous_commit=off (fast tests), which lets a crash lose commits
+    it already acknowledged; a per-database setting overrides the command line for new sessions."""
+    conn = await pg(database_url)
+    try:
+        db = make_url(database_url).database or "postgres"
+        await conn.execute(f'ALTER DATABASE "{db}" SET synchronous_commit = {"on" if on else "off"}')
+    finally:
+        await conn.close()
+
+
 async def rows_and_newest(database_url: str) -> tuple[int, datetime | None]:
     """count(*) and max(ts) of readings; raises while the database is out."""
     conn = await pg(database_url)
@@ -171,6 +182,17 @@ async def rows_and_newest(database_url: str) -> tuple[int, datetime | None]:
         row = await conn.fetchrow("SELECT count(*) AS n, max(ts) AS newest FROM readings")
         assert row is not None
         return int(row["n"]), row["newest"]
+    finally:
+        await conn.close()
+
+
+async def machines_since(database_url: str, since: datetime) -> int:
+    """How many machines have a reading stamped after `since`; raises while the database is out."""
+    conn = await pg(database_url)
+    try:
+        return int(
+            await conn.fetchval("SELECT count(DISTINCT machine_id) FROM readings WHERE ts > $1", since)
+        )
     finally:
         await conn.close()
 
@@ -187,6 +209,7 @@ class Truth:
     duplicated: int  # rows minus distinct keys in readings
     extra: int  # rows nobody published
     wrong_value: int  # rows whose value differs from the published one
+    lost_where: str = ""  # the lost readings' machines and time range
 
 
 async def compare_with_recording(database_url: str, recording: Path) -> Truth:
@@ -224,7 +247,19 @@ async def compare_with_recording(database_url: str, recording: Path) -> Truth:
                 "WHERE r.value <> e.value"
             )
         )
-        return Truth(published, expected, stored, lost, stored - distinct, extra, wrong)
+        where = ""
+        if lost:
+            row = await conn.fetchrow(
+                "SELECT count(DISTINCT machine_id) AS machines, min(ts) AS first, max(ts) AS last, "
+                "count(DISTINCT ts) AS instants FROM expected e WHERE NOT EXISTS (SELECT 1 FROM readings r "
+                "WHERE r.machine_id = e.machine_id AND r.sensor = e.sensor AND r.ts = e.ts)"
+            )
+            assert row is not None
+            where = (
+                f"{row['machines']} machine(s), {row['instants']} instant(s) from "
+                f"{row['first']:%H:%M:%S.%f} to {row['last']:%H:%M:%S.%f} UTC"
+            )
+        return Truth(published, expected, stored, lost, stored - distinct, extra, wrong, where)
     finally:
         await conn.close()
 

@@ -19,10 +19,12 @@ from dtwin_devkit.chaos.probes import (
     Truth,
     WsWatcher,
     compare_with_recording,
+    machines_since,
     newest_readings,
     ready,
     readyz_body,
     rows_and_newest,
+    set_synchronous_commit,
 )
 from dtwin_devkit.chaos.stack import (
     Stack,
@@ -51,6 +53,9 @@ class Params:
     recover_timeout_s: float = 120.0
     drain_timeout_s: float = 180.0
     redis_check_s: float = 5.0  # DTWIN_REDIS_CHECK_S (the default)
+    # PostgreSQL's default; the throwaway server's `off` lets a crash (the outage scenario) drop commits it
+    # had acknowledged, which no consumer can make up for: 0 reproduces that
+    synchronous_commit: int = 1
 
 
 @dataclass
@@ -58,6 +63,7 @@ class Times:
     fault: float  # monotonic: the fault began
     restore: float  # monotonic: the process or server is back (the fault's end)
     restore_wall: datetime
+    fault_wall: datetime
 
 
 @dataclass
@@ -80,13 +86,15 @@ class Result:
     failures: list[str] = field(default_factory=list)
     loss_expected: bool = False  # Tansu (memory storage) restarted: records not yet consumed are gone
     workdir: Path | None = None
+    window: str = ""  # the fault's wall-clock span
 
 
 Fault = Callable[[Stack, Params], Awaitable[Times]]
 
 
 def _times(fault: float) -> Times:
-    return Times(fault, time.monotonic(), datetime.now(UTC))
+    now = datetime.now(UTC)
+    return Times(fault, time.monotonic(), now, now - timedelta(seconds=time.monotonic() - fault))
 
 
 async def kill_backend(stack: Stack, p: Params) -> Times:
@@ -274,15 +282,18 @@ async def _wait_ready(stack: Stack, within_s: float) -> None:
             await asyncio.sleep(0.5)
 
 
-async def _recovered(stack: Stack, api: Api, t: Times, want: dict[str, dict[str, Any]]) -> bool:
+async def _recovered(
+    stack: Stack, api: Api, t: Times, want: dict[str, dict[str, Any]], machines: int
+) -> bool:
+    """Every live backend ready, every machine's readings stamped after the fault's end in PostgreSQL (so
+    every partition flows again), and the operator state readable through the API."""
     live = stack.live_backends()
     if not live or any([await ready(b.base) is None for b in live]):
         return False
     try:
-        _, newest = await rows_and_newest(stack.env["DTWIN_DATABASE_URL"])
+        if await machines_since(stack.env["DTWIN_DATABASE_URL"], t.restore_wall) < machines:
+            return False
     except Exception:  # the database may still be coming back
-        return False
-    if newest is None or newest <= t.restore_wall:
         return False
     for machine_id, w in want.items():
         twin = await api.twin(machine_id)
@@ -324,6 +335,7 @@ async def run_scenario(sc: Scenario, p: Params, root: Path, seed: int) -> Result
         stack.env["DTWIN_REDIS_CHECK_S"] = str(p.redis_check_s)
         db = stack.env["DTWIN_DATABASE_URL"]
         await asyncio.to_thread(upgrade_sync, db)
+        await set_synchronous_commit(db, bool(p.synchronous_commit))
         for _ in range(sc.backends):
             stack.start_backend()
         stack.start_bridge()
@@ -366,8 +378,9 @@ async def run_scenario(sc: Scenario, p: Params, root: Path, seed: int) -> Result
             before = watcher.updates
             t = await sc.fault(stack, p)
             res.fault_s = t.restore - t.fault
+            res.window = f"{t.fault_wall:%H:%M:%S.%f} to {t.restore_wall:%H:%M:%S.%f} UTC"
             res.ws_updates_during = watcher.updates - before
-            while not await _recovered(stack, api, t, want):
+            while not await _recovered(stack, api, t, want, p.machines):
                 if time.monotonic() - t.restore > p.recover_timeout_s:
                     res.failures.append(
                         f"not recovered within {p.recover_timeout_s:.0f} s of the fault's end"
@@ -411,6 +424,8 @@ def judge(res: Result) -> None:
         res.failures.append("measured nothing (0 readings)")
     elif tr.lost or tr.extra or tr.duplicated or tr.wrong_value:
         what = f"lost {tr.lost}, duplicated {tr.duplicated}, extra {tr.extra}, wrong value {tr.wrong_value}"
+        if tr.lost_where:
+            what += f" (lost: {tr.lost_where}; the fault: {res.window})"
         if res.loss_expected and not (tr.extra or tr.duplicated or tr.wrong_value):
             res.notes.append(f"{what}: expected, the broker's memory storage went with it")
         else:
