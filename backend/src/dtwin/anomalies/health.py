@@ -29,6 +29,8 @@ class HealthConfig:
     band_level: float = 0.8  # RUL band: central prediction interval of this probability
     curvature_t: float = 2.0  # an accelerating trend gives the estimate when its curvature has this t-stat
     rul_horizon_days: float = 14.0  # extrapolated no further: a later crossing is reported as unbounded
+    recent_samples: int = 4  # the band's lower end also assumes a clear fall of this many newest samples...
+    recent_t: float = 4.0  # ...goes on (clear: the slope's t-stat is <= -recent_t)
     trend_horizon_s: float = 3600.0  # penalty = health the trend loses over this horizon...
     trend_max_penalty: float = 20.0  # ...capped
 
@@ -135,7 +137,13 @@ def fit_trend(t: F64, h: F64, count: I64, now: F64, cfg: HealthConfig) -> TrendF
 
 
 def remaining_life(
-    t: F64, h: F64, count: I64, now: F64, fit: TrendFit, cfg: HealthConfig
+    t: F64,
+    h: F64,
+    count: I64,
+    now: F64,
+    fit: TrendFit,
+    cfg: HealthConfig,
+    health_now: F64 | None = None,
 ) -> tuple[F64, F64, F64]:
     """(estimate, lower, upper) seconds until the reported health (the trend minus today's trend penalty)
     reaches `fail_health`, for the machines of `fit` with a significant trend (NaN for the others); upper is
@@ -149,8 +157,15 @@ def remaining_life(
     scatter) to the latest crossing of the upper one, over both models, so it widens with few or scattered
     samples, a short history, a far extrapolation and an uncertain curvature. Residuals of health samples are
     autocorrelated (they come from EWMAs): the covariances are inflated by (1 + rho) / (1 - rho) of the lag-1
-    autocorrelation and the degrees of freedom shrunk to match. A band never excludes now when the health
-    already is, or may within its scatter be, at the failure level."""
+    autocorrelation and the degrees of freedom shrunk to match. A fit over an hour lags a sudden fall, so the
+    lower bound starts from the newest sample when that is below the fit, and the band's lower end is at
+    most the time a clear fall of the `recent_samples` newest samples, if it went on, takes to the failure
+    level.
+    A band never excludes now when the health already is, or may within its scatter be, at the failure
+    level, and the estimate is 0 when the reported health (`health_now`, if given) is at or below it. When
+    the health now has fallen out of the line's prediction band (a collapse faster than the samples show),
+    the lower end is at most when that fall, at its pace since the newest sample, reaches the failure
+    level."""
     k = t.shape[0]
     est, lo, hi = np.full(k, np.nan), np.full(k, np.nan), np.full(k, np.nan)
     sel = np.flatnonzero(fit.significant)
@@ -177,13 +192,29 @@ def remaining_life(
         np.where(acc, parab[2], line[2]),
         np.where(acc, parab[3], line[3]),
     )
-    lin, lin_lo, lin_hi = _crossings(grid, line, z, target)
-    quad, quad_lo, quad_hi = _crossings(grid, parab, z, target)
+    newest = np.take_along_axis(hs, np.argmax(np.where(valid, tau, -np.inf), axis=1)[:, None], axis=1)[:, 0]
+    lin, lin_lo, lin_hi = _crossings(grid, line, z, target, newest)
+    quad, quad_lo, quad_hi = _crossings(grid, parab, z, target, newest)
     e = np.where(curv_t <= -cfg.curvature_t, quad, lin)
     lower = np.minimum(lin_lo, quad_lo)
     upper = np.maximum(lin_hi, quad_hi)
-    newest = np.take_along_axis(hs, np.argmax(np.where(valid, tau, -np.inf), axis=1)[:, None], axis=1)[:, 0]
+    lower = np.minimum(lower, _recent_fall(tau, hs, valid, newest, target, cfg))
     lower = np.where(newest <= target, 0.0, lower)  # already at the failure level: it may be now
+    if health_now is not None:
+        failed = health_now[sel] <= cfg.fail_health
+        e = np.where(failed, 0.0, e)
+        # the health now (before its penalty) below the line's lower bound: a fall faster than any trend
+        # of the samples is under way; the lower end is when it reaches failure if it goes on at its pace
+        # since the newest sample
+        beta, cov, s2, df = line
+        lb0 = beta[:, 0] - _t_quantile(z, df) * np.sqrt(np.maximum(cov[:, 0, 0] + s2, 0.0))
+        unpenalised = health_now[sel] + (target - cfg.fail_health)
+        since_h = np.maximum(-tau.max(axis=1, initial=-np.inf, where=valid), 1.0 / 3600.0)
+        pace = (newest - unpenalised) / since_h  # points per hour, > 0 while falling
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fall = np.where(pace > 0, (health_now[sel] - cfg.fail_health) / pace, np.inf)
+        lower = np.where(unpenalised < lb0, np.minimum(lower, np.maximum(fall, 0.0)), lower)
+        lower = np.where(failed, 0.0, lower)
     est[sel] = 3600.0 * e
     lo[sel] = 3600.0 * np.minimum(lower, e)
     hi[sel] = 3600.0 * np.maximum(upper, e)
@@ -218,16 +249,42 @@ def _wls(tau: F64, h: F64, w: F64, valid: Bool, p: int) -> tuple[F64, F64, F64, 
     return beta, cov * inflate[:, None, None], s2, df
 
 
-def _crossings(grid: F64, fit: tuple[F64, F64, F64, F64], z: float, target: F64) -> tuple[F64, F64, F64]:
-    """Crossing times (hours) of `target` by a fit's curve and by its lower and upper prediction bounds."""
+def _recent_fall(tau: F64, h: F64, valid: Bool, newest: F64, target: F64, cfg: HealthConfig) -> F64:
+    """Hours until `target` if the newest health falls on at the slope of the `recent_samples` newest
+    samples (a line through them, unweighted); inf where they show no clear fall (t-stat > -recent_t: noise
+    on a slow trend is not a collapse)."""
+    n = cfg.recent_samples
+    order = np.argsort(np.where(valid, tau, -np.inf), axis=1)[:, -n:]  # the n newest, oldest first
+    x = np.take_along_axis(tau, order, axis=1)
+    y = np.take_along_axis(h, order, axis=1)
+    dx = x - x.mean(axis=1, keepdims=True)
+    dy = y - y.mean(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sxx = (dx * dx).sum(axis=1)
+        slope = (dx * dy).sum(axis=1) / sxx
+        resid = dy - slope[:, None] * dx
+        se = np.sqrt((resid * resid).sum(axis=1) / max(n - 2, 1) / sxx)
+        tstat = np.where(se > 0, slope / se, -np.inf)
+        hours = np.maximum(newest - target, 0.0) / -slope
+    clear = np.isfinite(slope) & (slope < 0) & (tstat <= -cfg.recent_t)
+    out: F64 = np.where(clear, hours, np.inf)
+    return out
+
+
+def _crossings(
+    grid: F64, fit: tuple[F64, F64, F64, F64], z: float, target: F64, newest: F64
+) -> tuple[F64, F64, F64]:
+    """Crossing times (hours) of `target` by a fit's curve and by its lower and upper prediction bounds;
+    the lower bound is lowered by how far the newest sample is below the fit now."""
     beta, cov, s2, df = fit
     G = np.stack([grid**j for j in range(beta.shape[1])], axis=1)  # (g, p)
     mean = beta @ G.T  # (k, g)
     var = np.einsum("gp,kpq,gq->kg", G, cov, G) + s2[:, None]
     q = _t_quantile(z, df)[:, None] * np.sqrt(np.maximum(var, 0.0))
+    below = np.minimum(newest - mean[:, 0], 0.0)[:, None]
     return (
         _first_crossing(grid, mean, target),
-        _first_crossing(grid, mean - q, target),
+        _first_crossing(grid, mean - q + below, target),
         _first_crossing(grid, mean + q, target),
     )
 

@@ -59,7 +59,7 @@ class HealthTracker:
         fit = fit_trend(t, h, count, now, hc)
         M.slope[ms], M.se[ms], M.level[ms] = fit.slope, fit.se, fit.level
         M.sig[ms] = fit.significant
-        M.rul[ms], M.rul_lo[ms], M.rul_hi[ms] = remaining_life(t, h, count, now, fit, hc)
+        M.rul[ms], M.rul_lo[ms], M.rul_hi[ms] = remaining_life(t, h, count, now, fit, hc, self.current(ms))
 
     def score_level(self, ms: I64) -> F64:
         """max(fast, slow) EWMA of the machine's row scores: what health is 100 * (1 - ...) of."""

@@ -127,6 +127,20 @@ def test_band_includes_now_when_health_is_at_the_failure_level() -> None:
     assert lo[0] == 0.0 and hi[0] > 0.0
 
 
+def test_rul_is_zero_when_the_reported_health_is_at_the_failure_level() -> None:
+    # the fit over the last hour still sits high (the fall is recent), the reported health is already 20
+    t = np.arange(64, dtype=np.float64) * 60.0
+    h = np.where(t < 50 * 60.0, 95.0 - 0.2 * t / 60.0, 85.0 - 1.5 * (t / 60.0 - 50.0))
+    cfg = HealthConfig()
+    t2, h2, count, now = t[None, :], h[None, :], np.array([64]), np.array([t[-1]])
+    fit = fit_trend(t2, h2, count, now, cfg)
+    assert fit.significant[0]
+    est, lo, _ = remaining_life(t2, h2, count, now, fit, cfg)
+    assert est[0] > 0.0  # from the samples alone
+    est, lo, hi = remaining_life(t2, h2, count, now, fit, cfg, health_now=np.array([20.0]))
+    assert est[0] == 0.0 and lo[0] == 0.0 and hi[0] >= 0.0
+
+
 def accelerating_wear(rng: np.random.Generator) -> tuple[F64, F64, float]:
     """Health samples every minute: steady near 97 until wear starts, then falling as a power (1.5..3) of
     time, crossing 25 at the failure time; AR(1) noise as the score EWMAs leave it. Returns t, h, failure."""
