@@ -28,9 +28,17 @@ class DesiredCommand(BaseModel):
     version: Annotated[int, Field(ge=0)]
     desired: dict[str, Any]
     ts: AwareDatetime
+    cleared: bool = Field(
+        default=False,
+        description="The twin was deleted: the bridge clears the retained desired document on the device's "
+        "topic (an empty retained message) instead of sending one",
+    )
 
     def device_payload(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json", by_alias=True, exclude={"site", "line"}))
+        """What the device receives; empty for a cleared twin (which removes the retained document)."""
+        if self.cleared:
+            return b""
+        return orjson.dumps(self.model_dump(mode="json", by_alias=True, exclude={"site", "line", "cleared"}))
 
 
 class DeviceAck(BaseModel):

@@ -193,8 +193,11 @@ class TwinService:
         (`user:<name>`, `api_key:<name>`, `anonymous`), as with the other operator changes."""
         if purge_history and self.purge_history is None:
             raise RuntimeError("this TwinService was built without a history purge")
+        gone = await self.store.get(machine_id)
         if not await self.store.delete(machine_id):
             raise NotFound(f"no twin with id {machine_id!r}")
+        if gone is not None:
+            await self._clear_retained(TwinRead.model_validate(gone))
         await self._log(machine_id, "deleted", {"purge_history": purge_history}, None, actor)
         if purge_history and self.purge_history is not None:
             await self.purge_history(machine_id)
@@ -342,6 +345,28 @@ class TwinService:
             "system",
         )
         return True
+
+    async def _clear_retained(self, twin: TwinRead) -> None:
+        """A deleted twin's retained desired document goes too (else a device that comes back under the id
+        would get the old one). Best effort: the delete stands if Kafka refuses it (logged)."""
+        if self.bus is None or twin.site is None or twin.line is None or twin.desired_version == 0:
+            return
+        cmd = DesiredCommand(
+            machine_id=twin.id,
+            site=twin.site,
+            line=twin.line,
+            version=twin.desired_version,
+            desired={},
+            ts=datetime.now(UTC),
+            cleared=True,
+        )
+        try:
+            fut = await self.bus.produce(
+                self.desired_topic, cmd.model_dump_json(by_alias=True).encode(), key=twin.id.encode()
+            )
+            await asyncio.wait_for(fut, 10)
+        except Exception as exc:
+            log.error("desired_clear_failed", machine_id=twin.id, error=f"{type(exc).__name__}: {exc}")
 
     async def _publish(self, twin: TwinRead) -> None:
         assert self.bus is not None

@@ -236,3 +236,15 @@ async def test_change_log_records_every_kind_of_change(app: FastAPI, client: htt
     after = (await client.get("/api/v1/twins/pump-9/events", params={"limit": 1})).json()
     assert after["items"][0]["kind"] == "deleted"  # the log outlives the twin
     assert (await client.get("/api/v1/twins/never/events")).status_code == 404
+
+
+async def test_deleting_a_twin_clears_its_retained_desired_state(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await telemetry(app, client, {"mode": "on"})
+    r = await client.patch("/api/v1/twins/pump-9/desired", content=b'{"mode": "standby"}', headers=PATCH)
+    assert r.status_code == 200, r.text
+    assert (await client.delete("/api/v1/twins/pump-9")).status_code == 204
+    last = orjson.loads(app.state.adapters.bus.retained("twin.desired")[-1].value)
+    assert (last["machine_id"], last["cleared"], last["version"]) == ("pump-9", True, 1)
+    assert (last["site"], last["line"]) == ("s1", "l1")  # the bridge addresses the device's topic with them

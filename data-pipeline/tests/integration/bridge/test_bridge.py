@@ -260,3 +260,36 @@ async def test_a_device_connecting_after_the_command_was_forwarded_gets_the_reta
     received = orjson.loads(message.payload)
     assert (received["version"], received["desired"]) == (2, {"mode": "standby"})
     assert "site" not in received
+
+
+async def test_a_deleted_twins_retained_desired_state_is_cleared(
+    servers: dict[str, Server], bridge_config: BridgeConfig, uid: str
+) -> None:
+    cfg = bridge_config
+    topic = f"plant/{uid}/line-4/pump-8/desired"
+    async with running_bridge(cfg) as bridge:
+        kafka = KafkaBus(cfg.kafka_bootstrap)
+        await kafka.start()
+        for cleared in (False, True):  # a desired document, then the twin's deletion
+            cmd = DesiredCommand(
+                machine_id="pump-8",
+                site=uid,
+                line="line-4",
+                version=1,
+                desired={"mode": "off"} if not cleared else {},
+                ts=datetime.now(UTC),
+                cleared=cleared,
+            )
+            await kafka.produce(cfg.topic_desired, cmd.model_dump_json(by_alias=True).encode(), key=b"pump-8")
+        await kafka.flush()
+        await kafka.stop()
+
+        async def forwarded() -> bool:
+            return bool(bridge.metrics.commands._value.get() == 2)
+
+        await eventually(forwarded, timeout=30, what="both messages published to MQTT")
+    # a device that comes back under the id gets nothing: the broker holds no retained document any more
+    async with target(servers).client(identifier=f"late-{uid}", clean_session=True) as device:
+        await device.subscribe(topic, qos=1)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anext(aiter(device.messages)), 2)
