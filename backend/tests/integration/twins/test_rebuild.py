@@ -54,7 +54,7 @@ async def test_flushed_redis_is_rebuilt_with_no_loss(
 ) -> None:
     MACHINES[:] = [f"fan-{uid}-{k}" for k in range(12)]
     fan = {k: MACHINES[k] for k in range(12)}
-    s = real_settings.model_copy(update={"state_snapshot_interval_s": 0.5})
+    s = real_settings.model_copy(update={"state_snapshot_interval_s": 0.5, "auto_rebuild": True})
     t0 = datetime.now(UTC) - timedelta(minutes=10)
     bus = KafkaBus(s.kafka_bootstrap or "")
     await bus.start()
