@@ -2,7 +2,6 @@
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import fakeredis
 import orjson
@@ -15,8 +14,6 @@ from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
 from dtwin.contracts.telemetry import Telemetry, iso_utc
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.change_stream import seq_floor
-from dtwin.core.db import create_engine, create_sessionmaker
-from dtwin.core.migrate import upgrade
 from dtwin.ingest.consumer import TelemetryConsumer, twin_updates
 from dtwin.kit.bus import BusMessage, MemoryBus
 from dtwin.readings.repository import ReadingRepository
@@ -37,15 +34,6 @@ def msg(offset: int, machine: str = "pump-0001", ts: datetime = T0, **readings: 
     return BusMessage(
         "telemetry.raw", 0, offset, machine.encode(), orjson.dumps(body), {"site": "s1", "line": "l1"}
     )
-
-
-@pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 't.db'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 @pytest.fixture

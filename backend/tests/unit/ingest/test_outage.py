@@ -5,9 +5,7 @@ stops the consumer, and a message the database refuses is still dead-lettered af
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import fakeredis
@@ -16,8 +14,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.contracts.topics import RedisKeys
-from dtwin.core.db import create_engine, create_sessionmaker
-from dtwin.core.migrate import upgrade
 from dtwin.ingest import consumer as consumer_module
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.ingest.outage import OutageBuffer
@@ -27,15 +23,6 @@ from dtwin.readings.service import store_readings
 from dtwin.twins.store import TwinStore
 
 from .test_consumer import T0, msg
-
-
-@pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 't.db'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 def make(sessions: async_sessionmaker[AsyncSession], max_readings: int = 500_000) -> TelemetryConsumer:

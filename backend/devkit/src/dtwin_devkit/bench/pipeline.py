@@ -28,7 +28,7 @@ from dtwin.config import Settings
 from dtwin.core.db import create_engine
 from dtwin.core.migrate import upgrade_sync
 from dtwin_devkit.bench.report import machine_description, publish
-from dtwin_devkit.servers import env_for, free_port, running, stop_processes
+from dtwin_devkit.servers import Server, env_for, free_port, running, stop_processes
 from dtwin_devkit.testing import token_from_settings
 from dtwin_pipeline.simulator.machines import MACHINE_TYPES
 
@@ -166,32 +166,43 @@ async def run_step(
     )
 
 
+async def stack_env(servers: dict[str, Server]) -> tuple[dict[str, str], str, str]:
+    """The environment of backend/bridge/simulator processes on `servers` (database migrated, a free HTTP
+    port); returns (env, database URL, backend host:port)."""
+    env = {
+        **os.environ,
+        **env_for(servers),
+        "DTWIN_FRONTEND_DIST": "",
+        "DTWIN_BRIDGE_METRICS_PORT": "",
+        "DTWIN_LOG_LEVEL": "warning",
+    }
+    db_url = env["DTWIN_DATABASE_URL"]
+    await asyncio.to_thread(upgrade_sync, db_url)
+    port = free_port()
+    env["DTWIN_PORT"] = str(port)
+    return env, db_url, f"127.0.0.1:{port}"
+
+
+async def wait_ready(base: str, timeout_s: float = 60.0) -> None:
+    """Until the backend at `base` answers /readyz with 200."""
+    async with httpx.AsyncClient(base_url=f"http://{base}") as http:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get("/readyz")).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError("backend did not become ready")
+            await asyncio.sleep(0.5)
+
+
 async def bench(steps: list[float], seconds: float, warmup: float) -> list[StepResult]:
     results: list[StepResult] = []
     with running() as servers:
-        env = {
-            **os.environ,
-            **env_for(servers),
-            "DTWIN_FRONTEND_DIST": "",
-            "DTWIN_BRIDGE_METRICS_PORT": "",
-            "DTWIN_LOG_LEVEL": "warning",
-        }
-        db_url = env["DTWIN_DATABASE_URL"]
-        await asyncio.to_thread(upgrade_sync, db_url)
-        port = free_port()
-        env["DTWIN_PORT"] = str(port)
-        base = f"127.0.0.1:{port}"
+        env, db_url, base = await stack_env(servers)
         procs = [subprocess.Popen([DTWIN, "serve"], env=env), subprocess.Popen([DTWIN, "bridge"], env=env)]
         try:
-            async with httpx.AsyncClient(base_url=f"http://{base}") as http:
-                deadline = time.monotonic() + 60
-                while True:
-                    with contextlib.suppress(httpx.TransportError):
-                        if (await http.get("/readyz")).status_code == 200:
-                            break
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("backend did not become ready")
-                    await asyncio.sleep(0.5)
+            await wait_ready(base)
             settings = Settings(database_url=db_url, jwt_secret=env["DTWIN_JWT_SECRET"])
             token = await token_from_settings(settings, Role.viewer, ttl=timedelta(hours=4))
             probe = LatencyProbe(f"ws://{base}/ws", token)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
 import statistics
 import subprocess
 import sys
@@ -17,12 +15,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-
-from dtwin.core.migrate import upgrade_sync
-from dtwin_devkit.bench.pipeline import AVG_SENSORS, DTWIN, count_rows
+from dtwin_devkit.bench.pipeline import AVG_SENSORS, DTWIN, count_rows, stack_env, wait_ready
 from dtwin_devkit.bench.report import machine_description, publish
-from dtwin_devkit.servers import env_for, free_port, running, stop_processes
+from dtwin_devkit.servers import running, stop_processes
 
 SAMPLE_S = 10.0
 MACHINES_PER_SIMULATOR = 2500
@@ -52,30 +47,12 @@ def slope_mb_per_min(points: list[tuple[float, float]]) -> float:
 async def soak(machines: int, readings_per_s: float, minutes: float) -> tuple[list[tuple[float, float]], int]:
     rate = readings_per_s / (machines * AVG_SENSORS)  # messages per machine per second
     with running() as servers:
-        env = {
-            **os.environ,
-            **env_for(servers),
-            "DTWIN_FRONTEND_DIST": "",
-            "DTWIN_BRIDGE_METRICS_PORT": "",
-            "DTWIN_LOG_LEVEL": "warning",
-        }
-        db_url = env["DTWIN_DATABASE_URL"]
-        await asyncio.to_thread(upgrade_sync, db_url)
-        port = free_port()
-        env["DTWIN_PORT"] = str(port)
+        env, db_url, base = await stack_env(servers)
         backend = subprocess.Popen([DTWIN, "serve"], env=env)
         procs = [backend, subprocess.Popen([DTWIN, "bridge"], env=env)]
         samples: list[tuple[float, float]] = []
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-                deadline = time.monotonic() + 60
-                while True:
-                    with contextlib.suppress(httpx.TransportError):
-                        if (await http.get("/readyz")).status_code == 200:
-                            break
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("backend did not become ready")
-                    await asyncio.sleep(0.5)
+            await wait_ready(base)
             duration = minutes * 60 + 10
             for k in range(0, machines, MACHINES_PER_SIMULATOR):
                 n = min(MACHINES_PER_SIMULATOR, machines - k)
