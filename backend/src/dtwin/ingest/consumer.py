@@ -15,6 +15,7 @@ import asyncio
 import math
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -182,11 +183,10 @@ class TelemetryConsumer:
                 if not self.outage.active and not self._consumed:
                     await consumer.commit()
                     continue
-                try:  # only up to the first message whose database writes still wait
+                # only up to the first message whose database writes still wait
+                try:
                     await consumer.commit(self.outage.commit_offsets(self._consumed))
-                except (
-                    Exception
-                ) as exc:  # e.g. a partition revoked meanwhile: committed later, or redelivered
+                except Exception as exc:  # a partition revoked meanwhile: committed later, or redelivered
                     log.warning("commit_failed", error=describe(exc))
                 if not self.outage.active:
                     self._consumed.clear()
@@ -296,14 +296,19 @@ class TelemetryConsumer:
         return parsed
 
     async def _store_isolating(self, items: list[Accepted], now: datetime) -> tuple[list[Accepted], int, int]:
-        """Store the items; a failure that is not infrastructure is narrowed down by halving until the
+        return await self._isolating(items, lambda part: self._store(part, now))
+
+    async def _isolating(
+        self, items: list[Accepted], store: Callable[[list[Accepted]], Awaitable[tuple[int, int]]]
+    ) -> tuple[list[Accepted], int, int]:
+        """`store` the items; a failure that is not infrastructure is narrowed down by halving until the
         message that causes it stands alone, and that message is dead-lettered with the failing stage.
         Every stage is idempotent (rows ignore duplicates, the twin's timestamps ignore what it has), so
         a half stored twice is harmless. Returns (stored items, readings, machines)."""
         if not items:
             return [], 0, 0
         try:
-            readings, machines = await self._store(items, now)
+            readings, machines = await store(items)
             return items, readings, machines
         except StageFailed as failure:
             cause = failure.__cause__ or failure
@@ -326,8 +331,8 @@ class TelemetryConsumer:
                 return [], 0, 0
             log.warning("batch_isolating", stage=failure.stage, error=str(failure)[:300], messages=len(items))
             half = len(items) // 2
-            first = await self._store_isolating(items[:half], now)
-            second = await self._store_isolating(items[half:], now)
+            first = await self._isolating(items[:half], store)
+            second = await self._isolating(items[half:], store)
             return first[0] + second[0], first[1] + second[1], first[2] + second[2]
 
     async def _store(self, items: list[Accepted], now: datetime) -> tuple[int, int]:
@@ -388,7 +393,7 @@ class TelemetryConsumer:
             raise
         except Exception as exc:
             raise StageFailed("twin", exc) from exc
-        self.outage.add(PendingWrite([a.msg for a in items], rows, updates, list(events), list(items)))
+        self.outage.add(PendingWrite(list(items), updates, list(events), len(rows)))
         self.state.outage_readings = self.outage.readings
 
     async def _flush_outage(self, force: bool = False) -> bool:
@@ -427,10 +432,9 @@ class TelemetryConsumer:
     async def _write_waiting(self, write: PendingWrite) -> None:
         """A waiting batch's database writes. An infrastructure failure raises (retried later); a message
         the database refuses is found by halving and dead-lettered, as in a normal batch."""
-        if write.rows:
-            await self._rows_isolating(write.items)
-            write.rows = []  # written: a retry of this batch starts after them
-            self.outage.readings = sum(len(w.rows) for w in self.outage.pending)
+        if write.readings:
+            await self._isolating(write.items, self._store_rows)
+            self.outage.stored(write)
         if self.durable is not None and write.updates:
             await self.durable.registry.register_new(write.updates)
             write.updates = []
@@ -438,26 +442,13 @@ class TelemetryConsumer:
             await self.events.record_many(write.events)
             write.events = []
 
-    async def _rows_isolating(self, items: list[Accepted]) -> None:
+    async def _store_rows(self, items: list[Accepted]) -> tuple[int, int]:
+        rows = rows_of(items)
         try:
-            await store_readings(self.sessions, rows_of(items))
-        except asyncio.CancelledError:
-            raise
+            await store_readings(self.sessions, rows)
         except Exception as exc:
-            if is_infrastructure(exc):
-                raise
-            if len(items) == 1:
-                a = items[0]
-                self.state.poison += 1
-                log.error("poison_message", stage="database", error=describe(exc), machine_id=a.t.machine_id)
-                rejection = Rejection(
-                    f"could not be stored: database: {describe(exc)}", a.t.machine_id, "processing"
-                )
-                await self._dead_letter(a.msg, rejection)
-                return
-            half = len(items) // 2
-            await self._rows_isolating(items[:half])
-            await self._rows_isolating(items[half:])
+            raise StageFailed("database", exc) from exc
+        return len(rows), len(items)
 
     async def _drain_outage(self) -> None:
         """The buffer is full: take no message until the database took the waiting ones (reported as a

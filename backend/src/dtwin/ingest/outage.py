@@ -26,13 +26,14 @@ TopicPartition = tuple[str, int]
 
 @dataclass
 class PendingWrite:
-    """One batch's database part: readings rows, the twins to register, the change-log entries."""
+    """One batch's database part: its accepted messages (their readings rows are derived when written), the
+    twins to register and the change-log entries. Each part is emptied once written, so a retry after a
+    failure part-way starts after it."""
 
-    messages: list[BusMessage]
-    rows: list[Any]
+    items: list[Any]  # consumer.Accepted
     updates: list[TwinUpdate]
     events: list[dict[str, Any]]
-    items: list[Any] = field(default_factory=list)  # the accepted messages (to isolate a poison one)
+    readings: int
 
 
 @dataclass
@@ -61,7 +62,7 @@ class OutageBuffer:
             self.backoff = self.retry_min_s
             self.next_try = self.since + self.backoff
         self.pending.append(write)
-        self.readings += len(write.rows)
+        self.readings += write.readings
         self.buffered_total += 1
 
     def due(self, now: float) -> bool:
@@ -71,9 +72,14 @@ class OutageBuffer:
         self.backoff = min(self.backoff * 2, self.retry_max_s)
         self.next_try = now + self.backoff
 
+    def stored(self, write: PendingWrite) -> None:
+        """The write's readings are in the database (its other parts may still wait)."""
+        self.readings -= write.readings
+        write.readings = 0
+
     def pop(self) -> PendingWrite:
         write = self.pending.popleft()
-        self.readings -= len(write.rows)
+        self.stored(write)
         if not self.pending:
             self.since = None
         return write
@@ -83,7 +89,8 @@ class OutageBuffer:
         next one to consume when nothing of that partition waits."""
         first: dict[TopicPartition, int] = {}
         for write in self.pending:
-            for m in write.messages:
+            for a in write.items:
+                m = a.msg
                 tp = (m.topic, m.partition)
                 if tp not in first or m.offset < first[tp]:
                     first[tp] = m.offset
