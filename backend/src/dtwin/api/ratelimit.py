@@ -6,10 +6,10 @@ problem. The limiter and its storage are core/ratelimit.py."""
 from __future__ import annotations
 
 from fastapi import Request, Response
-from fastapi.security.utils import get_authorization_scheme_param
 
 from dtwin.auth import tokens
 from dtwin.auth.deps import authenticate_once, get_auth_service
+from dtwin.core.http import header_credential
 from dtwin.core.ratelimit import RATE_CLASS_ATTR, RouteClass, client_ip, enforce, get_rate_limiter
 from dtwin.errors import Unauthorized
 
@@ -29,9 +29,7 @@ async def _caller_key(request: Request) -> str:
     credential counts against the address, so random tokens do not open fresh windows. An access token is
     checked by its signature alone (no database read; the route's own dependency still checks the user);
     an API key is looked up."""
-    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
-    bearer = token if scheme.lower() == "bearer" else ""
-    credential = (bearer or request.headers.get("X-API-Key", "")).strip()
+    credential = header_credential(request.headers)
     if credential:
         service = get_auth_service(request)
         try:

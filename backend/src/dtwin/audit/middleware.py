@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dtwin.audit.context import ACTOR_KEY, DETAILS_KEY, Actor
 from dtwin.audit.service import AuditRecorder, PendingEntry
+from dtwin.core.http import header_credential
 
 log = structlog.get_logger(__name__)
 
@@ -66,11 +67,7 @@ class AuditMiddleware:
         details = dict(state.get(DETAILS_KEY) or {})
         machine_id = params.get("machine_id") or details.get("machine_id")
         actor: Actor | None = state.get(ACTOR_KEY)
-        credential = None
-        if actor is None:
-            auth = headers.get("authorization", "")
-            scheme, _, value = auth.partition(" ")
-            credential = (value if scheme.lower() == "bearer" else "") or headers.get("x-api-key")
+        credential = header_credential(headers) if actor is None else None
         client = scope.get("client")
         agent = headers.get("user-agent")
         recorder.submit(
@@ -86,7 +83,7 @@ class AuditMiddleware:
                 request_id=request_id,
                 details=details,
                 actor=actor,
-                credential=credential.strip() if credential else None,
+                credential=credential,
             )
         )
 

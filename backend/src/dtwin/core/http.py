@@ -4,6 +4,7 @@ sensor names, `If-Match` versions, and the JSON-body requirement."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -62,6 +63,14 @@ def parse_if_match(value: str | None) -> int | None:
     if not _IF_MATCH.match(value):  # at most 18 digits: always within int64
         raise BadRequest(f"If-Match must be a version number as given in the ETag header, not {value[:40]!r}")
     return int(value.strip().removeprefix("W/").strip('"'))
+
+
+def header_credential(headers: Mapping[str, str]) -> str | None:
+    """The credential a request carries: `Authorization: Bearer <token or key>`, else `X-API-Key` (with
+    case-insensitive headers, e.g. Starlette's); None without one. Whether it is valid is the auth room's."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    credential = (value if scheme.lower() == "bearer" else "") or headers.get("x-api-key", "")
+    return credential.strip() or None
 
 
 async def require_json(request: Request) -> None:

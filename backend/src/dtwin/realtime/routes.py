@@ -21,6 +21,7 @@ from dtwin.auth.identity import Identity, Role, at_least
 from dtwin.auth.service import AuthService
 from dtwin.contracts.limits import MAX_WS_SUBSCRIPTIONS
 from dtwin.contracts.telemetry import iso_utc
+from dtwin.core.http import header_credential
 from dtwin.errors import NotFound, Unauthorized
 from dtwin.readings.charts import build_series
 from dtwin.realtime.feed import ChangeFeed
@@ -414,13 +415,6 @@ def _forbidden(stream: str, identity: Identity) -> str:
     )
 
 
-def _header_credential(ws: WebSocket) -> str | None:
-    """`Authorization: Bearer ...` or `X-API-Key` on the upgrade request (clients other than browsers)."""
-    scheme, _, value = ws.headers.get("authorization", "").partition(" ")
-    credential = (value if scheme.lower() == "bearer" else "") or ws.headers.get("x-api-key", "")
-    return credential.strip() or None
-
-
 async def _first_credential(ws: WebSocket) -> str | None:
     """The credentials of the first message, an `auth` message; None (closed, 4401) otherwise."""
     problem = 'send {"type": "auth", "token": "<access token or API key>"} first'
@@ -450,7 +444,8 @@ async def websocket_updates(ws: WebSocket) -> None:
     rt: Realtime = ws.app.state.realtime
     auth: AuthService = ws.app.state.auth
     await ws.accept()
-    credential = _header_credential(ws) or await _first_credential(ws)
+    # clients other than browsers may authenticate on the upgrade request
+    credential = header_credential(ws.headers) or await _first_credential(ws)
     if credential is None:
         return
     try:
