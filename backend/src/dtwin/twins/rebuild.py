@@ -1,7 +1,8 @@
-"""Rebuild the live twin state in Redis from the durable copies: the compacted `twin.state` topic first (the
-whole hash of every twin, as last snapshotted), then PostgreSQL for what the topic lacks (registry: identity,
-attributes, desired; readings: each sensor's newest value in the look-back window). Merges never overwrite
-anything newer that live telemetry wrote meanwhile, so it is safe while the consumer runs."""
+"""Rebuild the live twin state in Redis from the durable copies: each twin's snapshot on the compacted
+`twin.state` topic (its whole hash, as last snapshotted) combined with its PostgreSQL registry row (identity,
+attributes, desired state, command outcome: the operator's part wins from whichever copy is newer), one
+restore per twin; then the readings (each sensor's newest value in the look-back window). Merges never
+overwrite anything newer that live telemetry wrote meanwhile, so it is safe while the consumer runs."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from dtwin.kit.bus import TelemetryBus
 from dtwin.readings.service import latest_per_sensor
 from dtwin.twins.durable import TwinRegistry
 from dtwin.twins.models import TwinRow
-from dtwin.twins.store import TwinStore
+from dtwin.twins.store import OPERATOR_FIELDS, TwinStore
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +51,21 @@ def registry_fields(row: TwinRow) -> dict[str, str]:
     return fields
 
 
+def combined(snapshot: dict[str, str] | None, registry: dict[str, str] | None) -> dict[str, str]:
+    """One twin's durable copies as one restore: the snapshot's fields, the registry's where it has none;
+    the operator's part (OPERATOR_FIELDS) as a group from the copy whose op_at is newer: the registry is
+    written on every operator change and device answer, a snapshot taken after a loss has none."""
+    if registry is None or snapshot is None:
+        return registry or snapshot or {}
+    out = {**registry, **snapshot}
+    if registry.get("op_at", "") > snapshot.get("op_at", ""):
+        for f in OPERATOR_FIELDS:
+            out.pop(f, None)
+        out.update({f: v for f, v in registry.items() if f in OPERATOR_FIELDS})
+    out["updated_at"] = max(registry.get("updated_at", ""), snapshot.get("updated_at", ""))
+    return out
+
+
 @dataclass
 class RebuildReport:
     from_topic: int = 0
@@ -75,24 +91,17 @@ async def rebuild(
     for m in await bus.read_all(topic):
         if m.key is not None:
             latest[m.key.decode()] = orjson.loads(m.value)  # later records win: compaction semantics
-    for machine_id, raw in latest.items():
-        if raw is None:
-            report.deleted += 1
-            continue
-        await store.restore(machine_id, raw)
-        report.from_topic += 1
-
-    # Every registered twin, also those the topic had: the registry holds the operator's state (attributes,
-    # desired, the command outcome) as of the newest operator change, and that wins over a snapshot taken
-    # after the loss (a twin that telemetry recreated has none); restore() compares their op_at.
-    for row in await TwinRegistry(sessions).all():
-        if row.id in latest and latest[row.id] is None:
-            continue  # deleted
-        await store.restore(row.id, registry_fields(row))
-        if row.id not in latest:
+    deleted = {m for m, raw in latest.items() if raw is None}
+    registry = {row.id: row for row in await TwinRegistry(sessions).all() if row.id not in deleted}
+    report.deleted = len(deleted)
+    for machine_id in sorted((latest.keys() - deleted) | registry.keys()):
+        snapshot, row = latest.get(machine_id), registry.get(machine_id)
+        await store.restore(machine_id, combined(snapshot, registry_fields(row) if row else None))
+        if snapshot is not None:
+            report.from_topic += 1
+        else:
             report.from_registry += 1
 
-    deleted = {m for m, raw in latest.items() if raw is None}
     readings = await latest_per_sensor(sessions, datetime.now(UTC) - lookback)
     updates = []
     for machine_id, sensors in readings.items():
