@@ -23,10 +23,9 @@ pytestmark = pytest.mark.slow
 MERGE = {"content-type": "application/merge-patch+json"}
 
 
-async def test_delta_appears_and_clears_when_the_device_reports(real_settings: Settings, uid: str) -> None:
-    s = real_settings
-    machine = "pump-6001"
-    bridge = Bridge(
+def bridge_for(s: Settings, uid: str) -> Bridge:
+    """A bridge on the test's topics, for the devices of site `uid`."""
+    return Bridge(
         BridgeConfig(
             mqtt=MqttTarget.from_url(s.mqtt_url),
             kafka_bootstrap=s.kafka_bootstrap or "",
@@ -42,14 +41,25 @@ async def test_delta_appears_and_clears_when_the_device_reports(real_settings: S
             command_group=f"c-{uid}",
         )
     )
-    sim_cfg = SimulatorConfig(
+
+
+def one_pump(uid: str, id_offset: int) -> SimulatorConfig:
+    """One simulated pump at site `uid` (its id: pump-<id_offset + 1>), 4 messages a second for 2 minutes."""
+    return SimulatorConfig(
         machines=1,
         types=["centrifugal_pump"],
         rate_hz=4,
         duration_s=120,
         site_lines=[(uid, ["l1"])],
-        id_offset=6000,
+        id_offset=id_offset,
     )
+
+
+async def test_delta_appears_and_clears_when_the_device_reports(real_settings: Settings, uid: str) -> None:
+    s = real_settings
+    machine = "pump-6001"
+    bridge = bridge_for(s, uid)
+    sim_cfg = one_pump(uid, 6000)
     async with serve_app(create_app(s)) as base:
         tasks = [
             asyncio.create_task(bridge.run()),
@@ -113,30 +123,8 @@ async def test_a_rebooted_device_gets_the_retained_desired_state_without_a_new_p
     twin converges with no new PATCH. The reconciler is off, so this is the retained message alone."""
     s = real_settings.model_copy(update={"reconcile_enabled": False})
     machine = "pump-6101"
-    bridge = Bridge(
-        BridgeConfig(
-            mqtt=MqttTarget.from_url(s.mqtt_url),
-            kafka_bootstrap=s.kafka_bootstrap or "",
-            topic_telemetry=s.topic_telemetry,
-            topic_dlq=s.topic_dlq,
-            topic_desired=s.topic_desired,
-            topic_acks=s.topic_acks,
-            partitions=3,
-            telemetry_filter=f"plant/{uid}/+/+/telemetry",
-            ack_filter=f"plant/{uid}/+/+/ack",
-            shared_group=f"g{uid}",
-            client_id=f"b-{uid}",
-            command_group=f"c-{uid}",
-        )
-    )
-    sim_cfg = SimulatorConfig(
-        machines=1,
-        types=["centrifugal_pump"],
-        rate_hz=4,
-        duration_s=120,
-        site_lines=[(uid, ["l1"])],
-        id_offset=6100,
-    )
+    bridge = bridge_for(s, uid)
+    sim_cfg = one_pump(uid, 6100)
 
     def device() -> asyncio.Task[object]:
         return asyncio.create_task(run_mqtt_simulator(sim_cfg, s.mqtt_url, client_id=f"sim-{uid}"))
