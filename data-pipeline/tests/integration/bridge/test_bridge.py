@@ -227,34 +227,48 @@ async def test_two_bridge_processes_share_the_load_without_loss(
             assert p.wait(20) == 0, f"bridge exited with {p.returncode}; logs in {tmp_path}"
 
 
-async def test_a_device_connecting_after_the_command_was_forwarded_gets_the_retained_desired_state(
-    servers: dict[str, Server], bridge_config: BridgeConfig, uid: str
-) -> None:
-    cfg = bridge_config
-    topic = f"plant/{uid}/line-3/pump-7/desired"
+async def forward(cfg: BridgeConfig, commands: list[DesiredCommand]) -> None:
+    """Put `commands` on twin.desired and wait until a running bridge published all of them to MQTT."""
     async with running_bridge(cfg) as bridge:
         kafka = KafkaBus(cfg.kafka_bootstrap)
         await kafka.start()
-        for version, mode in ((1, "off"), (2, "standby")):  # the newer one is what the broker keeps
-            cmd = DesiredCommand(
-                machine_id="pump-7",
-                site=uid,
-                line="line-3",
-                version=version,
-                desired={"mode": mode},
-                ts=datetime.now(UTC),
-            )
-            await kafka.produce(cfg.topic_desired, cmd.model_dump_json(by_alias=True).encode(), key=b"pump-7")
+        for cmd in commands:
+            key = cmd.machine_id.encode()
+            await kafka.produce(cfg.topic_desired, cmd.model_dump_json(by_alias=True).encode(), key=key)
         await kafka.flush()
         await kafka.stop()
 
         async def forwarded() -> bool:
-            return bool(bridge.metrics.commands._value.get() == 2)
+            return bool(bridge.metrics.commands._value.get() == len(commands))
 
-        await eventually(forwarded, timeout=30, what="both commands published to MQTT")
+        await eventually(forwarded, timeout=30, what="every command published to MQTT")
+
+
+def command(
+    uid: str, machine: str, version: int, desired: dict[str, str], cleared: bool = False
+) -> DesiredCommand:
+    return DesiredCommand(
+        machine_id=machine,
+        site=uid,
+        line="line-3",
+        version=version,
+        desired=desired,
+        ts=datetime.now(UTC),
+        cleared=cleared,
+    )
+
+
+async def test_a_device_connecting_after_the_command_was_forwarded_gets_the_retained_desired_state(
+    servers: dict[str, Server], bridge_config: BridgeConfig, uid: str
+) -> None:
+    # the newer one is what the broker keeps
+    await forward(
+        bridge_config,
+        [command(uid, "pump-7", 1, {"mode": "off"}), command(uid, "pump-7", 2, {"mode": "standby"})],
+    )
     # the device (re)connects only now, with the bridge gone: the broker hands it the newest desired state
     async with target(servers).client(identifier=f"late-{uid}", clean_session=True) as device:
-        await device.subscribe(topic, qos=1)
+        await device.subscribe(f"plant/{uid}/line-3/pump-7/desired", qos=1)
         message = await asyncio.wait_for(anext(aiter(device.messages)), 10)
     assert message.retain
     received = orjson.loads(message.payload)
@@ -265,31 +279,13 @@ async def test_a_device_connecting_after_the_command_was_forwarded_gets_the_reta
 async def test_a_deleted_twins_retained_desired_state_is_cleared(
     servers: dict[str, Server], bridge_config: BridgeConfig, uid: str
 ) -> None:
-    cfg = bridge_config
-    topic = f"plant/{uid}/line-4/pump-8/desired"
-    async with running_bridge(cfg) as bridge:
-        kafka = KafkaBus(cfg.kafka_bootstrap)
-        await kafka.start()
-        for cleared in (False, True):  # a desired document, then the twin's deletion
-            cmd = DesiredCommand(
-                machine_id="pump-8",
-                site=uid,
-                line="line-4",
-                version=1,
-                desired={"mode": "off"} if not cleared else {},
-                ts=datetime.now(UTC),
-                cleared=cleared,
-            )
-            await kafka.produce(cfg.topic_desired, cmd.model_dump_json(by_alias=True).encode(), key=b"pump-8")
-        await kafka.flush()
-        await kafka.stop()
-
-        async def forwarded() -> bool:
-            return bool(bridge.metrics.commands._value.get() == 2)
-
-        await eventually(forwarded, timeout=30, what="both messages published to MQTT")
+    # a desired document, then the twin's deletion
+    await forward(
+        bridge_config,
+        [command(uid, "pump-8", 1, {"mode": "off"}), command(uid, "pump-8", 1, {}, cleared=True)],
+    )
     # a device that comes back under the id gets nothing: the broker holds no retained document any more
     async with target(servers).client(identifier=f"late-{uid}", clean_session=True) as device:
-        await device.subscribe(topic, qos=1)
+        await device.subscribe(f"plant/{uid}/line-3/pump-8/desired", qos=1)
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(anext(aiter(device.messages)), 2)
