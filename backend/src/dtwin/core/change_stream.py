@@ -19,8 +19,8 @@ from dtwin.contracts.topics import RedisKeys
 # its seq (an object: the seq is prepended as its first member), ARGV[4] = where a missing counter starts
 # (seq_floor(): after Redis lost the counter, seqs go on above every seq issued before)
 EMIT_LUA = """
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[4]) end
 local seq = redis.call('INCR', KEYS[1])
+if seq == 1 then seq = tonumber(ARGV[4]) + 1; redis.call('SET', KEYS[1], seq) end  -- a missing counter
 local msg = '{"seq":' .. seq .. ',' .. string.sub(ARGV[3], 2)
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'm', msg)
 redis.call('PUBLISH', ARGV[1], msg)

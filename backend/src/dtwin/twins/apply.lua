@@ -88,10 +88,11 @@ for i, u in ipairs(updates) do
   local version
   if changed then
     set[#set + 1] = 'updated_at'; set[#set + 1] = now
-    if redis.call('HEXISTS', key, 'version') == 0 then
-      redis.call('HSET', key, 'version', ARGV[5])  -- a new twin (or one Redis lost): see version_floor()
-    end
     version = redis.call('HINCRBY', key, 'version', 1)
+    if version == 1 then  -- a new twin (or one Redis lost): it starts at the floor, see version_floor()
+      version = tonumber(ARGV[5]) + 1
+      redis.call('HSET', key, 'version', version)
+    end
   end
   local created = redis.call('HSETNX', key, 'created_at', now) == 1
   hset(key, set)
@@ -115,8 +116,8 @@ for k, item in ipairs(out) do
   chunk[#chunk + 1] = item
   if #chunk == 500 or k == #out then
     -- one change-stream entry per chunk: next seq, capped log (for resume), pub/sub (for live fan-out)
-    if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[5]) end
     local seq = redis.call('INCR', KEYS[2])
+    if seq == 1 then seq = tonumber(ARGV[5]) + 1; redis.call('SET', KEYS[2], seq) end  -- a missing counter
     local msg = '{"seq":' .. seq .. ',"type":"twins","items":' .. cjson.encode(chunk) .. '}'
     redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[4], seq .. '-0', 'm', msg)
     redis.call('PUBLISH', ARGV[3], msg)
