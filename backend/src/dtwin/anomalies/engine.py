@@ -213,7 +213,7 @@ class ScoringEngine:
         det, post = run_detectors(cfg.detectors, pre, k_vals, rounds, k_mc.astype(np.int64), k_settle)
         if k_settle is not None:
             settling_cols = np.bincount(rounds.col, weights=k_settle, minlength=rounds.n_cols) > 0
-            reanchor(pre, post, settling_cols)
+            reanchor(pre, post, settling_cols, cfg.detectors.warmup)
         post.last_ts = k_ts[col_last]
 
         row_machine = np.full(n_rows, -1, dtype=np.int64)

@@ -86,16 +86,19 @@ class SettleState(SoA):
 _FROZEN = ("sc", "q_sc", "dl", "ds", "q_dif", "dsp", "q_dsp")
 
 
-def reanchor(pre: SeriesState, post: SeriesState, cols: Bool) -> None:
+def reanchor(pre: SeriesState, post: SeriesState, cols: Bool, warmup: int) -> None:
     """Re-anchor the series of `cols` (settling during this batch) to their new level, in `post`: the noise
-    and first-difference scales and the drift spread keep their pre-batch values (a commanded step is not
-    noise, and a widened sigma would blind the series for a while), and the drift detector's fast and slow
-    levels (and so the type model's deviation reference) are set to the tracked level, so the new steady
-    state reads as normal once the window ends."""
+    and first-difference scales and the drift spread of series past their `warmup` keep their pre-batch
+    values (a commanded step is not noise, and a widened sigma would blind the series for a while; a series
+    still warming up goes on learning them, or a scale from its first few samples would stay frozen through
+    the window and make ordinary noise look like a spike once it ends), and the drift detector's fast and
+    slow levels (and so the type model's deviation reference) are set to the tracked level, so the new
+    steady state reads as normal once the window ends."""
     if not cols.any():
         return
+    frozen = cols & (pre.n >= warmup)
     for name in _FROZEN:
-        getattr(post, name)[cols] = getattr(pre, name)[cols]
+        getattr(post, name)[frozen] = getattr(pre, name)[frozen]
     with np.errstate(divide="ignore", invalid="ignore"):
         level = post.lvl[cols] / (1.0 - post.q_lvl[cols])
     ok = np.isfinite(level)

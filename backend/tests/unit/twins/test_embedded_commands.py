@@ -66,12 +66,6 @@ faults:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #16 item 5 is not done: in the embedded app the compressor's multivariate type model still "
-    "fires on speed, current and power ~20 s after the pressure command (39 events), at 5407d49 as on main; "
-    "the settling window does not cover these sensors (catalogue mapping or window opening to be found)",
-)
 async def test_commanded_setpoint_change_raises_no_anomaly(tmp_path: Path) -> None:
     """The reported case: the discharge pressure setpoint lowered by 0.6 bar moves the compressor to a new
     steady state; through the settling window (120 s for this type) and a margin after it, no anomaly event
