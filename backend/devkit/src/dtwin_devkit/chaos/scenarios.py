@@ -151,6 +151,7 @@ class Scenario:
     backends: int = 1
     fault_len: Callable[[Params], float] = lambda p: p.down_s
     loss_expected: bool = False
+    kafka_storage: str = "memory"  # Tansu's: "s3" keeps records and offsets across its restart
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -170,7 +171,13 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("backend-kill-1-of-2", "two backends, one group: kill -9 one", kill_one_of_two, backends=2),
         Scenario(
             "kafka-restart",
-            "Tansu (memory storage) restarted on the same port",
+            "Kafka broker restarted on the same port (Tansu on S3 storage: records and offsets kept)",
+            kafka_restart,
+            kafka_storage="s3",
+        ),
+        Scenario(
+            "kafka-restart-memory",
+            "Tansu (memory storage) restarted on the same port: every record and offset gone",
             kafka_restart,
             loss_expected=True,
         ),
@@ -330,7 +337,7 @@ def _published(line: str) -> int:
 
 async def run_scenario(sc: Scenario, p: Params, root: Path, seed: int) -> Result:
     res = Result(sc.name, sc.title, sc.backends, loss_expected=sc.loss_expected)
-    with fresh_stack(sc.name, root) as stack:
+    with fresh_stack(sc.name, root, sc.kafka_storage) as stack:
         res.workdir = stack.workdir
         stack.env["DTWIN_REDIS_CHECK_S"] = str(p.redis_check_s)
         db = stack.env["DTWIN_DATABASE_URL"]

@@ -24,8 +24,9 @@ from dtwin_devkit.servers import (
     env_for,
     free_port,
     running,
+    start_tansu,
     stop_processes,
-    tansu_binary,
+    tansu_launch,
     wait_port,
 )
 
@@ -158,11 +159,11 @@ def start_postgres_again(server: Server) -> None:
     wait_port(server.port, 30, what="PostgreSQL")
 
 
-def _respawn(server: Server, cmd: list[str], what: str) -> None:
+def _respawn(server: Server, cmd: list[str], what: str, env: dict[str, str] | None = None) -> None:
     """Start `cmd` where `server` listened; the port can take a moment to be free again."""
     deadline = time.monotonic() + 20
     while True:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_port(server.port, 10, proc, what)
             server.proc = proc
@@ -194,21 +195,24 @@ def stop_tansu(server: Server) -> None:
 
 
 def start_tansu_again(server: Server) -> None:
-    """A new Tansu on the same port; its storage is memory: every topic, record and offset is gone."""
-    url = f"tcp://127.0.0.1:{server.port}"
-    cmd = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
-    _respawn(server, [*cmd, "--storage-engine", "memory://tansu/"], "tansu")
+    """A new Tansu on the same port and the same storage: on memory every topic, record and committed
+    offset is gone; on S3 (`start_tansu("s3")`) they are all back, as after a real broker's restart."""
+    cmd, env = tansu_launch(server)
+    _respawn(server, cmd, "tansu", env)
 
 
 # ------------------------------------------------------------------ the stack
 
 
 @contextlib.contextmanager
-def fresh_stack(name: str, root: Path) -> Iterator[Stack]:
-    """New servers (so a new database, topics and Redis) and the DTWIN_* environment for the processes."""
+def fresh_stack(name: str, root: Path, kafka_storage: str = "memory") -> Iterator[Stack]:
+    """New servers (so a new database, topics and Redis; Tansu on `kafka_storage`, see `start_tansu`) and
+    the DTWIN_* environment for the processes."""
     workdir = root / name
     workdir.mkdir(parents=True, exist_ok=True)
-    with running() as servers:
+    with running("postgres", "redis", "mosquitto") as servers:
+        kafka = start_tansu(kafka_storage)
+        servers["kafka"] = kafka
         env = {
             **os.environ,
             **env_for(servers),
@@ -225,3 +229,4 @@ def fresh_stack(name: str, root: Path) -> Iterator[Stack]:
             yield stack
         finally:
             stack.stop_all()
+            kafka.stop()
