@@ -92,6 +92,14 @@ class Settings(SharedSettings):
         gt=0,
         description="A batch failing on infrastructure this long marks the consumer stalled (readyz 503)",
     )
+    db_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="A database write of the consumer or scoring, or readiness's database check, that has "
+        "not answered within this many seconds counts as the database being out (a hung server: twins stay "
+        "live, the writes wait in the outage buffer)",
+    )
     outage_buffer_readings: int = Field(
         default=500_000,
         ge=1000,

@@ -189,6 +189,7 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         limits=settings.limits(),
         stall_after_s=settings.consumer_stall_after_s,
         outage=OutageBuffer(max_readings=settings.outage_buffer_readings),
+        db_timeout_s=settings.db_timeout_s,
     )
     view = FleetView()
     hub = Hub(view, settings.ws_queue_size)
@@ -289,6 +290,7 @@ def _scoring_stage(settings: Settings, adapters: Adapters, ranges: OperatingRang
         model_store=FileModelStore(settings.models_dir),
         changes=ChangeStream(adapters.redis, adapters.keys, settings.ws_replay_entries),
         evict_after_s=settings.scoring_evict_after_s,
+        db_timeout_s=settings.db_timeout_s,
     )
     loaded = stage.load_models()
     pool = ProcessPoolExecutor(max_workers=1)

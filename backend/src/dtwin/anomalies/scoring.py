@@ -42,6 +42,7 @@ from dtwin.contracts.topics import RedisKeys
 from dtwin.core.change_stream import ChangeStream
 from dtwin.core.db import transaction
 from dtwin.kit.bus import TelemetryBus
+from dtwin.kit.deadline import Deadline
 
 log = structlog.get_logger(__name__)
 
@@ -63,7 +64,11 @@ class ScoringStage:
         analytics_every_s: float = 5.0,
         evict_after_s: float = 6 * 3600.0,
         housekeeping_every_s: float = 60.0,
+        db_timeout_s: float = 10.0,
     ) -> None:
+        # events and decisions are stored before they are published; a hung database fails the batch's
+        # scoring output (logged by the consumer) rather than freezing the consumer behind it
+        self.db = Deadline(db_timeout_s, "database (anomaly events)")
 
         # the change stream (WebSocket fan-out, read models): analytics, alerts, decisions
         self._changes = changes
@@ -299,10 +304,13 @@ class ScoringStage:
             }
             for d in decisions
         ]
-        async with transaction(self.sessions) as session:
-            repo = AnomalyRepository(session)
-            event_ids = await repo.add_events(event_rows)
-            decision_ids = await repo.add_decisions(decision_rows)
+
+        async def write() -> tuple[list[int], list[int]]:
+            async with transaction(self.sessions) as session:
+                repo = AnomalyRepository(session)
+                return await repo.add_events(event_rows), await repo.add_decisions(decision_rows)
+
+        event_ids, decision_ids = await self.db.run(write())
         for e in events:
             await self.bus.produce(self.events_topic, orjson.dumps(e.to_dict()), key=e.machine_id.encode())
         for d in decisions:

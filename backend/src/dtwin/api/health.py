@@ -60,9 +60,13 @@ async def readyz(request: Request, adapters: AdaptersDep) -> JSONResponse:
         checks["redis"] = "ok"
     except Exception as exc:
         checks["redis"] = f"error: {describe(exc)}"
-    try:
+
+    async def select_one() -> None:
         async with adapters.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+    try:
+        await adapters.db_check.run(select_one())
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"error: {describe(exc)}"

@@ -16,6 +16,7 @@ from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.core.redis import create_redis
 from dtwin.core.tasks import TaskSupervisor
 from dtwin.kit.bus import TelemetryBus, build_bus
+from dtwin.kit.deadline import Deadline
 
 
 @dataclass
@@ -28,6 +29,10 @@ class Adapters:
     keys: RedisKeys
     supervisor: TaskSupervisor = field(default_factory=TaskSupervisor)
     on_close: list[Callable[[], object]] = field(default_factory=list)
+    db_check: Deadline = field(init=False)  # readiness's database check (a hung database answers nothing)
+
+    def __post_init__(self) -> None:
+        self.db_check = Deadline(min(self.settings.db_timeout_s, 5.0), "database check")
 
     @property
     def mode(self) -> dict[str, str]:

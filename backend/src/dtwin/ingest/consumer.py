@@ -29,6 +29,7 @@ from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telem
 from dtwin.ingest.names import NameLimits
 from dtwin.ingest.outage import OutageBuffer, PendingWrite, TopicPartition, next_offsets, rows_of
 from dtwin.kit.bus import BusMessage, TelemetryBus
+from dtwin.kit.deadline import Deadline
 from dtwin.kit.dlq import send_to_dlq
 from dtwin.kit.failures import describe, is_infrastructure
 from dtwin.readings.service import ReadingTuple, store_readings
@@ -140,8 +141,10 @@ class TelemetryConsumer:
         stall_after_s: float = 30.0,
         stall_log_every_s: float = 30.0,
         outage: OutageBuffer | None = None,
+        db_timeout_s: float = 10.0,
     ) -> None:
         self.outage = outage if outage is not None else OutageBuffer()
+        self.db = Deadline(db_timeout_s, "database")  # a hung database is an outage, not a frozen consumer
         self._consumed: dict[TopicPartition, int] = {}  # next offset per partition, during an outage
         self.bus = bus
         self.scoring = scoring
@@ -349,19 +352,19 @@ class TelemetryConsumer:
         events: list[dict[str, object]] = []
         try:
             if rows:
-                await store_readings(self.sessions, rows)
+                await self.db.run(store_readings(self.sessions, rows))
             stage = "twin"
             changed = await self.store.apply(updates, last_seen=iso_utc(now))
             if self.events is not None:
                 events = self.summaries.observe(changed, updates, now)
             if self.durable is not None:
                 stage = "registry"
-                await self.durable.registry.register_new(updates)
+                await self.db.run(self.durable.registry.register_new(updates))
                 stage = "snapshot"
                 await self.durable.snapshots.after_batch(changed)
             if events and self.events is not None:
                 stage = "change log"
-                await self.events.record_many(events)
+                await self.db.run(self.events.record_many(events))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -436,16 +439,16 @@ class TelemetryConsumer:
             await self._isolating(write.items, self._store_rows)
             self.outage.stored(write)
         if self.durable is not None and write.updates:
-            await self.durable.registry.register_new(write.updates)
+            await self.db.run(self.durable.registry.register_new(write.updates))
             write.updates = []
         if self.events is not None and write.events:
-            await self.events.record_many(write.events)
+            await self.db.run(self.events.record_many(write.events))
             write.events = []
 
     async def _store_rows(self, items: list[Accepted]) -> tuple[int, int]:
         rows = rows_of(items)
         try:
-            await store_readings(self.sessions, rows)
+            await self.db.run(store_readings(self.sessions, rows))
         except Exception as exc:
             raise StageFailed("database", exc) from exc
         return len(rows), len(items)

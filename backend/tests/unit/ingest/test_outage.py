@@ -21,11 +21,14 @@ from dtwin.kit.bus import BusMessage, MemoryBus
 from dtwin.readings.repository import ReadingRepository
 from dtwin.readings.service import store_readings
 from dtwin.twins.store import TwinStore
+from dtwin_devkit.testing import eventually
 
 from .test_consumer import T0, msg
 
 
-def make(sessions: async_sessionmaker[AsyncSession], max_readings: int = 500_000) -> TelemetryConsumer:
+def make(
+    sessions: async_sessionmaker[AsyncSession], max_readings: int = 500_000, db_timeout_s: float = 10.0
+) -> TelemetryConsumer:
     return TelemetryConsumer(
         MemoryBus(),
         sessions,
@@ -34,6 +37,7 @@ def make(sessions: async_sessionmaker[AsyncSession], max_readings: int = 500_000
         dlq_topic="telemetry.dlq",
         group="g",
         outage=OutageBuffer(max_readings=max_readings, retry_min_s=0.0, retry_max_s=0.0),
+        db_timeout_s=db_timeout_s,
     )
 
 
@@ -87,6 +91,46 @@ async def test_twins_stay_live_and_readings_wait_until_the_database_is_back(
     # the same messages again (a backend that died in the outage): no duplicates anywhere
     await c.process_batch([msg(1, ts=at(1), temperature_c=51.0), msg(3, ts=at(3), temperature_c=53.0)])
     assert await rows(sessions) == 4
+
+
+async def test_a_hung_database_is_an_outage_not_a_frozen_consumer(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database that accepts the write and answers nothing (stopped, stuck on its disk): past the deadline
+    the batch counts as an outage (twins live, the writes wait), the hung write is left running rather than
+    cancelled, and no further write is started while it hangs. When the database answers again the late
+    write lands and the retry writes the same rows: idempotent, nothing doubled."""
+    c = make(sessions, db_timeout_s=0.2)
+    resume = asyncio.Event()
+    calls = 0
+    real = consumer_module.store_readings
+
+    async def hanging(sessions_: Any, rows_: Any) -> None:
+        nonlocal calls
+        calls += 1
+        await resume.wait()
+        await real(sessions_, rows_)
+
+    monkeypatch.setattr(consumer_module, "store_readings", hanging)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await c.process_batch([msg(0, ts=at(0), temperature_c=50.0), msg(1, ts=at(1), temperature_c=51.0)])
+    await c.process_batch([msg(2, ts=at(2), temperature_c=52.0)])
+    assert loop.time() - started < 2.0  # the deadline, not the hang, decided
+    twin = await c.store.get("pump-0001")
+    assert twin is not None and twin["readings"] == {"temperature_c": 52.0}  # live all along
+    assert c.outage.active and c.outage.readings == 3
+    assert not await c._flush_outage(force=True)  # the first write still hangs: no second one started
+    assert calls == 1 and c.db.waiting_s is not None
+    resume.set()
+
+    async def answered() -> bool:
+        return c.db.waiting_s is None
+
+    await eventually(answered, what="the late write answered")
+    assert await rows(sessions) == 2  # the late write landed
+    assert await c._flush_outage(force=True)
+    assert await rows(sessions) == 3 and not c.outage.active
 
 
 async def test_the_change_log_and_new_twins_wait_too(

@@ -28,6 +28,7 @@ from dtwin_devkit.chaos.probes import (
 )
 from dtwin_devkit.chaos.stack import (
     Stack,
+    freeze_postgres,
     fresh_stack,
     kill9,
     restart_redis_empty,
@@ -35,6 +36,7 @@ from dtwin_devkit.chaos.stack import (
     start_tansu_again,
     stop_postgres,
     stop_tansu,
+    thaw_postgres,
 )
 from dtwin_devkit.testing import token_from_settings
 from dtwin_pipeline.simulator.fleet import SimulatorConfig, plan_fleet
@@ -123,6 +125,16 @@ async def postgres_outage(stack: Stack, p: Params) -> Times:
     return _times(t)
 
 
+async def postgres_hang(stack: Stack, p: Params) -> Times:
+    t = time.monotonic()
+    await asyncio.to_thread(freeze_postgres, stack.servers["postgres"])
+    try:
+        await asyncio.sleep(p.pg_outage_s)
+    finally:
+        await asyncio.to_thread(thaw_postgres, stack.servers["postgres"])
+    return _times(t)
+
+
 async def redis_restart(stack: Stack, p: Params) -> Times:
     t = time.monotonic()
     await asyncio.to_thread(restart_redis_empty, stack.servers["redis"])
@@ -163,6 +175,12 @@ SCENARIOS: dict[str, Scenario] = {
             "postgres-outage",
             "PostgreSQL stopped (connections refused), started again",
             postgres_outage,
+            fault_len=lambda p: p.pg_outage_s,
+        ),
+        Scenario(
+            "postgres-hang",
+            "PostgreSQL hung (SIGSTOP: connections accepted, nothing answered), resumed",
+            postgres_hang,
             fault_len=lambda p: p.pg_outage_s,
         ),
         Scenario(

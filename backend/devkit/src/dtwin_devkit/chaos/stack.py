@@ -139,6 +139,26 @@ def stop_postgres(server: Server) -> None:
     )
 
 
+def _postgres_pids(server: Server) -> list[int]:
+    """The postmaster and its children (backends, background workers)."""
+    _, data, _ = _pg_paths(server)
+    postmaster = int((data / "postmaster.pid").read_text().split("\n", 1)[0])
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(postmaster)], capture_output=True, text=True)
+    return [postmaster, *(int(x) for x in out.stdout.split())]
+
+
+def freeze_postgres(server: Server) -> None:
+    """SIGSTOP the whole cluster: it accepts TCP connections (the kernel's backlog) and answers nothing, as
+    a server hung on its disk or behind a network partition does."""
+    for pid in _postgres_pids(server):
+        os.kill(pid, signal.SIGSTOP)
+
+
+def thaw_postgres(server: Server) -> None:
+    for pid in _postgres_pids(server):
+        os.kill(pid, signal.SIGCONT)
+
+
 def start_postgres_again(server: Server) -> None:
     """Start the same cluster on the same port (crash recovery from its WAL)."""
     work, data, log = _pg_paths(server)
