@@ -228,6 +228,77 @@ class Settings(SharedSettings):
         default="20/hour", description="Failed logins per user name before its logins get 429"
     )
 
+    # --- notifications (notifications/: email, webhook, sms; docs/operations.md "Notifications") ---
+    notify_enabled: bool = Field(
+        default=True,
+        description="Run the notification dispatcher in this process (every backend may: they claim "
+        "disjoint messages); false: this process only writes the outbox",
+    )
+    notify_smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for email notifications; unset: in embedded mode a built-in server writes "
+        "each email as an .eml file into data_dir/mail, otherwise email notifications fail (and are retried)",
+    )
+    notify_smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP server port")
+    notify_smtp_user: str | None = Field(default=None, description="SMTP login (none: no AUTH)")
+    notify_smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    notify_smtp_from: str = Field(
+        default="dtwin@localhost", max_length=320, description="From address of email notifications"
+    )
+    notify_smtp_tls: str = Field(
+        default="starttls",
+        pattern="^(none|starttls|tls)$",
+        description="SMTP transport security: starttls (upgrade, port 587), tls (implicit, port 465), none",
+    )
+    notify_poll_interval_s: float = Field(
+        default=2.0, gt=0, le=60, description="How often a dispatcher looks for due notifications"
+    )
+    notify_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Attempts per notification before it is dead (retry: the API)"
+    )
+    notify_send_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="Longest wait for one send (SMTP or HTTP) before it fails"
+    )
+    notify_lease_s: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="A dispatcher that claimed a notification and did not write its outcome within this "
+        "(killed mid-send) leaves it to another attempt; longer than notify_send_timeout_s",
+    )
+    notify_backoff_initial_s: float = Field(
+        default=5.0, gt=0, le=3600, description="Wait after a notification's first failed attempt"
+    )
+    notify_backoff_max_s: float = Field(
+        default=900.0, gt=0, le=86400, description="Longest wait between two attempts (exponential + jitter)"
+    )
+    notify_digest_threshold: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="A route's recipients get at most this many messages per digest window; more are "
+        "collected into one summary sent a window later",
+    )
+    notify_digest_window_s: float = Field(
+        default=300.0, gt=0, le=86400, description="The digest's window (flood protection per route)"
+    )
+    notify_concurrency: int = Field(
+        default=16, ge=1, le=256, description="Notifications one dispatcher sends at the same time"
+    )
+
+    @field_validator("notify_smtp_host", "notify_smtp_user", "notify_smtp_password", mode="before")
+    @classmethod
+    def _notify_empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("notify_lease_s")
+    @classmethod
+    def _notify_lease_outlasts_a_send(cls, value: float, info: Any) -> float:
+        timeout = info.data.get("notify_send_timeout_s")
+        if timeout is not None and value <= timeout:
+            raise ValueError("must be longer than notify_send_timeout_s")
+        return value
+
     @field_validator(
         "rate_limit_read",
         "rate_limit_write",

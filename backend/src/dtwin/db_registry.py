@@ -5,6 +5,7 @@ from dtwin.audit.models import AuditRow
 from dtwin.auth.models import ApiKeyRow, RefreshTokenRow, UserRow
 from dtwin.core.db import Base
 from dtwin.machine_types.models import MachineTypeRow
+from dtwin.notifications.models import NotificationOutboxRow, NotificationRouteRow
 from dtwin.readings.models import ReadingRow
 from dtwin.twins.models import TwinEventRow, TwinRow
 
@@ -15,6 +16,8 @@ __all__ = [
     "Base",
     "DecisionRow",
     "MachineTypeRow",
+    "NotificationOutboxRow",
+    "NotificationRouteRow",
     "ReadingRow",
     "RefreshTokenRow",
     "TwinEventRow",

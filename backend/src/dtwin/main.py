@@ -43,6 +43,7 @@ from dtwin.kit.feeders import load_feeder
 from dtwin.machine_types.catalogue import catalogue_types, table_of
 from dtwin.machine_types.ranges import OperatingRanges
 from dtwin.machine_types.service import MachineTypeService
+from dtwin.notifications.wiring import start_notifications
 from dtwin.readings.service import purge_readings
 from dtwin.realtime.feed import ChangeFeed, Listener
 from dtwin.realtime.hub import Hub
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.rate_limiter = build_rate_limiter(settings, adapters.redis)
             app.state.audit = AuditRecorder(adapters.sessions, app.state.auth)
             adapters.supervisor.start("audit-recorder", app.state.audit.run)
+            app.state.notice_outbox = await start_notifications(settings, adapters)
             await adapters.bus.start()
             await adapters.bus.ensure_topics(
                 {

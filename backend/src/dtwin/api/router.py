@@ -13,6 +13,7 @@ from dtwin.audit.routes import router as audit_router
 from dtwin.auth.routes import router as auth_router
 from dtwin.errors import problem_responses
 from dtwin.machine_types.routes import router as machine_types_router
+from dtwin.notifications.routes import router as notifications_router
 from dtwin.readings.routes import router as readings_router
 from dtwin.twins.routes import router as twins_router
 
@@ -27,3 +28,4 @@ api_router.include_router(readings_router)
 api_router.include_router(analytics_router)
 api_router.include_router(machine_types_router)
 api_router.include_router(audit_router)
+api_router.include_router(notifications_router)
