@@ -221,6 +221,7 @@ class Dispatcher:
             since = now - timedelta(seconds=c.digest_window_s)
             if await repo.sent_recently(row.route_id, since, row.id) < c.digest_threshold:
                 return False
+            await RouteRepository(session).lock(row.route_id)
             digest_id = await repo.open_digest(row.route_id)
             if digest_id is None:
                 digest_id = await repo.add(

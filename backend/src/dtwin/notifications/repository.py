@@ -62,6 +62,14 @@ class RouteRepository:
         )
         return {r.id: r for r in rows}
 
+    async def lock(self, route_id: int) -> None:
+        """Hold the route's row until the transaction ends (PostgreSQL; SQLite serialises writers anyway):
+        dispatchers folding the route's flood into its digest take turns, so they open one digest, not
+        one each."""
+        await self.session.execute(
+            select(NotificationRouteRow.id).where(NotificationRouteRow.id == route_id).with_for_update()
+        )
+
     async def name_taken(self, name: str, *, other_than: int | None = None) -> bool:
         q = select(NotificationRouteRow.id).where(NotificationRouteRow.name == name)
         if other_than is not None:
