@@ -108,6 +108,20 @@ class Settings(SharedSettings):
         "full it takes no more messages until the database is back",
     )
 
+    # --- alarms ---
+    alarms_enabled: bool = Field(
+        default=True, description="Evaluate threshold rules and raise alarms in the consumer"
+    )
+    alarm_anomaly_score: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="An anomaly episode whose peak score reaches this raises an alarm (condition `anomaly`)",
+    )
+    alarm_rules_refresh_s: float = Field(
+        default=5.0, gt=0, le=300, description="How often each backend checks the threshold rules for changes"
+    )
+
     # --- scoring ---
     scoring_enabled: bool = Field(default=True, description="Score every reading in the consumer")
     models_dir: Path = Field(

@@ -1,5 +1,6 @@
 """Imports every model so Alembic and metadata.create_all know all tables."""
 
+from dtwin.alarms.models import AlarmEventRow, AlarmRow, AlarmRuleRow
 from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
 from dtwin.audit.models import AuditRow
 from dtwin.auth.models import ApiKeyRow, RefreshTokenRow, UserRow
@@ -10,6 +11,9 @@ from dtwin.readings.models import ReadingRow
 from dtwin.twins.models import TwinEventRow, TwinRow
 
 __all__ = [
+    "AlarmEventRow",
+    "AlarmRow",
+    "AlarmRuleRow",
     "AnomalyEventRow",
     "ApiKeyRow",
     "AuditRow",

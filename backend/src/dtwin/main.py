@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
 from dtwin import __version__
+from dtwin.alarms.stage import AlarmStage
 from dtwin.anomalies.engine import EngineConfig, ScoringEngine
 from dtwin.anomalies.model_store import FileModelStore
 from dtwin.anomalies.scoring import ScoringStage
@@ -176,6 +177,7 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
     ranges = await _machine_type_ranges(settings, adapters)
     app.state.machine_type_ranges = ranges
     scoring = _scoring_stage(settings, adapters, ranges)
+    alarms = _alarm_stage(app, settings, adapters)
     consumer = TelemetryConsumer(
         adapters.bus,
         adapters.sessions,
@@ -188,6 +190,7 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         events=events,
         durable=durable,
         scoring=scoring,
+        alarms=alarms,
         limits=settings.limits(),
         stall_after_s=settings.consumer_stall_after_s,
         outage=OutageBuffer(max_readings=settings.outage_buffer_readings),
@@ -197,6 +200,8 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
     hub = Hub(view, settings.ws_queue_size)
     # the hub first (it reads the placement of removed twins from the view); scoring forgets removed twins
     listeners: list[Listener] = [hub.dispatch] if scoring is None else [hub.dispatch, scoring.on_change]
+    if alarms is not None:
+        listeners.append(alarms.on_change)  # suppression by design follows the desired `mode`
     feed = ChangeFeed(store, view, listeners, on_resync=hub.resync, gap_limit=settings.ws_replay_entries)
     app.state.consumer, app.state.hub, app.state.feed = consumer, hub, feed
     adapters.supervisor.start("change-feed", feed.run)
@@ -271,6 +276,24 @@ async def _machine_type_ranges(settings: Settings, adapters: Adapters) -> Operat
     await ranges.load()
     log.info("machine_type_ranges_ready", source=ranges.source, types=len(ranges.table))
     return ranges
+
+
+def _alarm_stage(app: FastAPI, settings: Settings, adapters: Adapters) -> AlarmStage | None:
+    """Threshold rules and anomaly alarms in the consumer, with their housekeeping (rules refresh, shelving
+    expiry, suppression). Notifications: the outbox the notifications room put on app.state (if any)."""
+    if not settings.alarms_enabled:
+        return None
+    stage = AlarmStage(
+        adapters.sessions,
+        outbox=getattr(app.state, "notice_outbox", None),
+        changes=ChangeStream(adapters.redis, adapters.keys, settings.ws_replay_entries),
+        anomaly_score=settings.alarm_anomaly_score,
+        rules_refresh_s=settings.alarm_rules_refresh_s,
+        db_timeout_s=settings.db_timeout_s,
+    )
+    app.state.alarm_stage = stage
+    adapters.supervisor.start("alarm-housekeeping", stage.housekeep_forever)
+    return stage
 
 
 def _scoring_stage(settings: Settings, adapters: Adapters, ranges: OperatingRanges) -> ScoringStage | None:

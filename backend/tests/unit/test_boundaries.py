@@ -32,7 +32,18 @@ def test_the_kit_is_forbidden_every_room_but_contracts() -> None:
     assert _forbidden("kit-imports-contracts-only") == _rooms() - ALLOWED
 
 
-DOMAINS = ("twins", "readings", "anomalies", "machine_types", "ingest", "realtime", "auth", "audit")
+DOMAINS = (
+    "twins",
+    "readings",
+    "anomalies",
+    "machine_types",
+    "ingest",
+    "realtime",
+    "auth",
+    "audit",
+    "notifications",
+    "alarms",
+)
 PRIVATE = ("routes", "models", "repository")  # what a room keeps to itself
 
 

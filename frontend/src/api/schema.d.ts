@@ -4,6 +4,260 @@
  */
 
 export interface paths {
+    "/api/v1/alarm-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Rules
+         * @description Threshold rules (all, or those of one machine type or machine).
+         */
+        get: operations["list_rules_api_v1_alarm_rules_get"];
+        put?: never;
+        /**
+         * Create Rule
+         * @description A new threshold rule. Every backend evaluates it within `DTWIN_ALARM_RULES_REFRESH_S` (5 s).
+         */
+        post: operations["create_rule_api_v1_alarm_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarm-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Rule */
+        get: operations["get_rule_api_v1_alarm_rules__rule_id__get"];
+        /**
+         * Replace Rule
+         * @description Replace a rule (a new version; with `If-Match` only if it is still at that version: 412 otherwise).
+         */
+        put: operations["replace_rule_api_v1_alarm_rules__rule_id__put"];
+        post?: never;
+        /**
+         * Delete Rule
+         * @description Delete a rule. Its active alarms clear within `DTWIN_ALARM_RULES_REFRESH_S` (nothing evaluates them
+         *     any more); unacknowledged ones still wait for an acknowledgement.
+         */
+        delete: operations["delete_rule_api_v1_alarm_rules__rule_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Alarms
+         * @description Alarms, newest first, filtered. Open alarms: `state=unack_active&state=ack_active&state=unack_cleared`.
+         *     Follow `next_cursor` for older ones.
+         */
+        get: operations["list_alarms_api_v1_alarms_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{alarm_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Alarm
+         * @description One alarm with its whole history (every transition with who, when and the comment).
+         */
+        get: operations["get_alarm_api_v1_alarms__alarm_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{alarm_id}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge Alarm
+         * @description Acknowledge: an active alarm becomes `ack_active`; one already back to normal closes. 409 when it was
+         *     acknowledged already.
+         */
+        post: operations["acknowledge_alarm_api_v1_alarms__alarm_id__ack_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{alarm_id}/comment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Comment Alarm
+         * @description Add a comment to an alarm's history (no state change, no notification).
+         */
+        post: operations["comment_alarm_api_v1_alarms__alarm_id__comment_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{alarm_id}/in-service": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Return To Service
+         * @description Put an alarm back in service.
+         */
+        post: operations["return_to_service_api_v1_alarms__alarm_id__in_service_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{alarm_id}/out-of-service": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove From Service
+         * @description Take an open alarm out of service (a broken sensor being repaired): kept, not shown, not notified.
+         */
+        post: operations["remove_from_service_api_v1_alarms__alarm_id__out_of_service_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{alarm_id}/shelve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Shelve Alarm
+         * @description Shelve an open alarm for `duration_s` (at most 7 days) with a reason: hidden from the default list and
+         *     from notifications meanwhile, unshelved by itself when the time is up.
+         */
+        post: operations["shelve_alarm_api_v1_alarms__alarm_id__shelve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{alarm_id}/unshelve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unshelve Alarm
+         * @description End a shelving early.
+         */
+        post: operations["unshelve_alarm_api_v1_alarms__alarm_id__unshelve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge Alarms
+         * @description Acknowledge several alarms with one comment; those that cannot be (already acknowledged, unknown) are
+         *     listed in `skipped` with why.
+         */
+        post: operations["acknowledge_alarms_api_v1_alarms_ack_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Alarm Summary
+         * @description Counts of open alarms (the dashboard's badge).
+         */
+        get: operations["alarm_summary_api_v1_alarms_summary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -255,6 +509,149 @@ export interface paths {
          *     deleted type are still scored, without operating limits; a deleted catalogue type is not seeded again.
          */
         delete: operations["delete_machine_type_api_v1_machine_types__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Notifications
+         * @description The outbox, newest first: every message made for an alarm transition, an escalation, a digest or
+         *     a test, with its state, attempts, next attempt (or lease end while sending) and last error. Follow
+         *     `next_cursor`.
+         */
+        get: operations["list_notifications_api_v1_notifications_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{notification_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Notification
+         * @description One message of the outbox.
+         */
+        get: operations["get_notification_api_v1_notifications__notification_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{notification_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry Notification
+         * @description Send a dead message again now, attempts counted afresh, to its rule's current target (operators and
+         *     admins). 409 unless it is dead.
+         */
+        post: operations["retry_notification_api_v1_notifications__notification_id__retry_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/routes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Routes
+         * @description Every routing rule, by tier and name (admins). Secrets are never returned: `has_secret`.
+         */
+        get: operations["list_routes_api_v1_notifications_routes_get"];
+        put?: never;
+        /**
+         * Create Route
+         * @description Add a routing rule (admins): which alarms (`min_priority`, `sites`, `lines`, `machine_types`,
+         *     `transitions`) go to whom (`channel` email, webhook or sms, `targets`), quiet hours, tier and
+         *     escalation delay. 409 if the name is taken; 422 names any invalid field (an email address, a URL that
+         *     is not https, an unknown priority, time zone or template placeholder, a delay below 1 s).
+         */
+        post: operations["create_route_api_v1_notifications_routes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/routes/{route_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Route
+         * @description One routing rule (admins).
+         */
+        get: operations["get_route_api_v1_notifications_routes__route_id__get"];
+        /**
+         * Replace Route
+         * @description Replace a routing rule (admins). `secret` left out keeps the stored secret, `null` removes it.
+         *     Disabling a rule cancels its messages that have not gone out; other changes apply to messages made
+         *     from now on (a dead message retried goes to the rule's current target).
+         */
+        put: operations["replace_route_api_v1_notifications_routes__route_id__put"];
+        post?: never;
+        /**
+         * Delete Route
+         * @description Delete a routing rule (admins); its messages that have not gone out are cancelled, the others stay
+         *     listed.
+         */
+        delete: operations["delete_route_api_v1_notifications_routes__route_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/routes/{route_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Route
+         * @description Send a test message through the rule now, ignoring its filters and quiet hours (admins). Accepted
+         *     into the outbox: follow it with GET /notifications/{id}. In embedded mode an email lands as an .eml
+         *     file in the data directory's `mail/`.
+         */
+        post: operations["test_route_api_v1_notifications_routes__route_id__test_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -624,6 +1021,381 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AckBody */
+        AckBody: {
+            /** Comment */
+            comment?: string | null;
+        };
+        /**
+         * AlarmChange
+         * @description An alarm after one of its transitions (`GET /api/v1/alarms` items, plus the `transition`); the
+         *     vocabulary is `contracts.alarms`.
+         */
+        AlarmChange: {
+            /** @default null */
+            acked_by: string | null;
+            condition: string;
+            id: number;
+            /** @default null */
+            line: string | null;
+            machine_id: string;
+            /** @default null */
+            machine_type: string | null;
+            message: string;
+            /** @default false */
+            out_of_service: boolean;
+            priority: string;
+            raised_at: string;
+            seq: number;
+            /** @default null */
+            shelved_until: string | null;
+            /** @default null */
+            site: string | null;
+            source: string;
+            state: string;
+            /** @default false */
+            suppressed: boolean;
+            transition: string;
+            updated_at: string;
+            /** @default null */
+            value: number | null;
+        };
+        /** AlarmDetail */
+        AlarmDetail: {
+            /** Acked At */
+            acked_at: string | null;
+            /** Acked By */
+            acked_by: string | null;
+            /** Cleared At */
+            cleared_at: string | null;
+            /** Closed At */
+            closed_at: string | null;
+            /**
+             * Condition
+             * @example hi:discharge_pressure_bar
+             * @example anomaly
+             * @example offline
+             */
+            condition: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /** History */
+            history: components["schemas"]["AlarmEventRead"][];
+            /** Id */
+            id: number;
+            /** Line */
+            line: string | null;
+            /** Machine Id */
+            machine_id: string;
+            /** Machine Type */
+            machine_type: string | null;
+            /** Message */
+            message: string;
+            /** Out Of Service */
+            out_of_service: boolean;
+            /**
+             * Priority
+             * @enum {string}
+             */
+            priority: "critical" | "high" | "medium" | "low";
+            /**
+             * Raised At
+             * Format: date-time
+             */
+            raised_at: string;
+            /** Rule Id */
+            rule_id: number | null;
+            /** Seq */
+            seq: number;
+            /** Shelved Until */
+            shelved_until: string | null;
+            /** Site */
+            site: string | null;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "threshold" | "anomaly" | "offline" | "rul" | "dead_letters";
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "unack_active" | "ack_active" | "unack_cleared" | "normal";
+            /** Suppressed */
+            suppressed: boolean;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Value */
+            value: number | null;
+        };
+        /**
+         * AlarmEventRead
+         * @description One transition of an alarm (its history).
+         */
+        AlarmEventRead: {
+            /** Actor */
+            actor: string;
+            /** Comment */
+            comment: string | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /**
+             * Kind
+             * @example raised
+             * @example acknowledged
+             * @example cleared
+             * @example shelved
+             * @example commented
+             */
+            kind: string;
+            /** Seq */
+            seq: number;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "unack_active" | "ack_active" | "unack_cleared" | "normal";
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+        };
+        /** AlarmList */
+        AlarmList: {
+            /** Items */
+            items: components["schemas"]["AlarmRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next (older) page; null at the end
+             */
+            next_cursor: number | null;
+        };
+        /**
+         * AlarmRead
+         * @description An alarm (ISA-18.2 states: `unack_active`, `ack_active`, `unack_cleared`, `normal`), with what it is
+         *     about and what happened to it. Shelved, suppressed (maintenance, `mode: off`) and out-of-service alarms
+         *     are hidden from the operator's list and from notifications, not lost.
+         */
+        AlarmRead: {
+            /** Acked At */
+            acked_at: string | null;
+            /** Acked By */
+            acked_by: string | null;
+            /** Cleared At */
+            cleared_at: string | null;
+            /** Closed At */
+            closed_at: string | null;
+            /**
+             * Condition
+             * @example hi:discharge_pressure_bar
+             * @example anomaly
+             * @example offline
+             */
+            condition: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /** Line */
+            line: string | null;
+            /** Machine Id */
+            machine_id: string;
+            /** Machine Type */
+            machine_type: string | null;
+            /** Message */
+            message: string;
+            /** Out Of Service */
+            out_of_service: boolean;
+            /**
+             * Priority
+             * @enum {string}
+             */
+            priority: "critical" | "high" | "medium" | "low";
+            /**
+             * Raised At
+             * Format: date-time
+             */
+            raised_at: string;
+            /** Rule Id */
+            rule_id: number | null;
+            /** Seq */
+            seq: number;
+            /** Shelved Until */
+            shelved_until: string | null;
+            /** Site */
+            site: string | null;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "threshold" | "anomaly" | "offline" | "rul" | "dead_letters";
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "unack_active" | "ack_active" | "unack_cleared" | "normal";
+            /** Suppressed */
+            suppressed: boolean;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Value */
+            value: number | null;
+        };
+        /**
+         * AlarmRuleIn
+         * @description A threshold rule: raise an alarm of `priority` when `sensor` is above (`hi`, `hihi`) or below (`lo`,
+         *     `lolo`) `threshold` for `on_delay_s`; clear it once the value has been back inside by `deadband` for
+         *     `off_delay_s`. For every machine of `machine_type`, or for one `machine_id` (which replaces a type rule of
+         *     the same sensor and kind for that machine): exactly one of the two.
+         */
+        AlarmRuleIn: {
+            /**
+             * Deadband
+             * @default 0
+             */
+            deadband: number;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "hi" | "hihi" | "lo" | "lolo";
+            /** Machine Id */
+            machine_id?: string | null;
+            /** Machine Type */
+            machine_type?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Off Delay S
+             * @default 0
+             */
+            off_delay_s: number;
+            /**
+             * On Delay S
+             * @default 0
+             */
+            on_delay_s: number;
+            /**
+             * Priority
+             * @default medium
+             * @enum {string}
+             */
+            priority: "critical" | "high" | "medium" | "low";
+            /** Sensor */
+            sensor: string;
+            /** Threshold */
+            threshold: number;
+        };
+        /** AlarmRuleList */
+        AlarmRuleList: {
+            /** Count */
+            count: number;
+            /** Items */
+            items: components["schemas"]["AlarmRuleRead"][];
+        };
+        /**
+         * AlarmRuleRead
+         * @description A stored rule. `version` grows with every change and is the `ETag`.
+         */
+        AlarmRuleRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Deadband
+             * @default 0
+             */
+            deadband: number;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "hi" | "hihi" | "lo" | "lolo";
+            /** Machine Id */
+            machine_id?: string | null;
+            /** Machine Type */
+            machine_type?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Off Delay S
+             * @default 0
+             */
+            off_delay_s: number;
+            /**
+             * On Delay S
+             * @default 0
+             */
+            on_delay_s: number;
+            /**
+             * Priority
+             * @default medium
+             * @enum {string}
+             */
+            priority: "critical" | "high" | "medium" | "low";
+            /** Sensor */
+            sensor: string;
+            /** Threshold */
+            threshold: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Updated By */
+            updated_by: string;
+            /** Version */
+            version: number;
+        };
+        /**
+         * AlarmSummary
+         * @description Counts for the header badge. `unacknowledged` and `active` count the alarms shown to operators (not
+         *     shelved, suppressed or out of service); `shelved` and `suppressed` count the hidden ones still open.
+         */
+        AlarmSummary: {
+            /** Active */
+            active: number;
+            /**
+             * By Priority
+             * @description Unacknowledged alarms per priority
+             */
+            by_priority: {
+                [key: string]: number;
+            };
+            /** Shelved */
+            shelved: number;
+            /** Suppressed */
+            suppressed: number;
+            /** Unacknowledged */
+            unacknowledged: number;
+        };
         /**
          * AnalyticsChange
          * @description New health (0-100), anomaly score (0-1) and maintenance strategy (`None`: none).
@@ -898,6 +1670,25 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** BulkAckBody */
+        BulkAckBody: {
+            /** Comment */
+            comment?: string | null;
+            /** Ids */
+            ids: number[];
+        };
+        /** BulkAckResult */
+        BulkAckResult: {
+            /** Acknowledged */
+            acknowledged: number[];
+            /**
+             * Skipped
+             * @description Alarms not acknowledged, with why (already, not found)
+             */
+            skipped: {
+                [key: string]: string;
+            };
+        };
         /**
          * CommandState
          * @description The newest command's outcome on a whole twin.
@@ -945,6 +1736,11 @@ export interface components {
             ts?: string | null;
             /** Version */
             version: number;
+        };
+        /** CommentBody */
+        CommentBody: {
+            /** Comment */
+            comment: string;
         };
         /**
          * ConsumerCounters
@@ -1284,6 +2080,77 @@ export interface components {
             /** Version */
             version: number;
         };
+        /**
+         * NotificationList
+         * @description A page of the outbox, newest first; pass `next_cursor` as `cursor` for the next (null: last).
+         */
+        NotificationList: {
+            /** Items */
+            items: components["schemas"]["NotificationRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * NotificationRead
+         * @description One message of the outbox. `status`: pending (waits for `next_attempt_at`), sending (claimed by a
+         *     dispatcher; `next_attempt_at` is when its lease ends), delivered, dead (attempts exhausted or refused
+         *     for good: POST .../retry sends it again), cancelled (an escalation the acknowledgement made needless, a
+         *     disabled route), digested (sent inside the digest `digest_id`). `idempotency_key` goes out with every
+         *     attempt (`Idempotency-Key` header; the email's Message-ID derives from it).
+         */
+        NotificationRead: {
+            /** Alarm Id */
+            alarm_id: number | null;
+            /** Attempts */
+            attempts: number;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "webhook" | "sms";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivered At */
+            delivered_at: string | null;
+            /** Digest Id */
+            digest_id: number | null;
+            /** Id */
+            id: number;
+            /** Idempotency Key */
+            idempotency_key: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "notice" | "escalation" | "digest" | "test";
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Next Attempt At
+             * Format: date-time
+             */
+            next_attempt_at: string;
+            /** Payload */
+            payload: {
+                [key: string]: unknown;
+            };
+            /** Priority */
+            priority: string | null;
+            /** Route Id */
+            route_id: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "sending" | "delivered" | "dead" | "cancelled" | "digested";
+            /** Target */
+            target: string;
+            /** Tier */
+            tier: number;
+        };
         /** PingMessage */
         PingMessage: {
             /**
@@ -1332,6 +2199,29 @@ export interface components {
              * @default about:blank
              */
             type: string;
+        };
+        /**
+         * QuietHoursSpec
+         * @description A daily quiet period in local time (`start` to `end`, `start` after `end` spans midnight) of an
+         *     IANA time zone. During it non-critical messages wait until it ends; critical ones go out.
+         */
+        QuietHoursSpec: {
+            /**
+             * End
+             * @example 06:00
+             */
+            end: string;
+            /**
+             * Start
+             * @example 22:00
+             */
+            start: string;
+            /**
+             * Timezone
+             * @default UTC
+             * @example Europe/Berlin
+             */
+            timezone: string;
         };
         /** Readiness */
         Readiness: {
@@ -1413,6 +2303,133 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "operator" | "admin";
+        /**
+         * RouteIn
+         * @description A routing rule (create, or replace with PUT).
+         *
+         *     - `channel` email: `targets` are email addresses; webhook: one https URL (JSON body, signed with
+         *       `secret` as `X-Dtwin-Signature: sha256=<hex>`); sms: one https URL of an SMS gateway, the body made
+         *       from `body_template` (placeholders such as `{message}`, `{machine_id}`, `{priority}`) and sent as
+         *       `content_type`. Plain http only to localhost, 127.0.0.1 or ::1.
+         *     - Which alarms: priority at least `min_priority`; `sites`, `lines`, `machine_types` limit it (left
+         *       out: all); `transitions` to notify on (default `raised`).
+         *     - `quiet_hours`: non-critical messages wait until they end.
+         *     - Escalation: `tier` (1 first); an alarm still unacknowledged `escalate_after_s` seconds after this
+         *       tier was due goes to the next tier's rules too.
+         */
+        RouteIn: {
+            /** Body Template */
+            body_template?: string | null;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "webhook" | "sms";
+            /** Content Type */
+            content_type?: ("application/json" | "application/x-www-form-urlencoded" | "text/plain") | null;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /** Escalate After S */
+            escalate_after_s?: number | null;
+            /** Lines */
+            lines?: string[] | null;
+            /** Machine Types */
+            machine_types?: string[] | null;
+            /**
+             * Min Priority
+             * @default low
+             * @enum {string}
+             */
+            min_priority: "critical" | "high" | "medium" | "low";
+            /**
+             * Name
+             * @example shift-leads
+             */
+            name: string;
+            quiet_hours?: components["schemas"]["QuietHoursSpec"] | null;
+            /** Secret */
+            secret?: string | null;
+            /** Sites */
+            sites?: string[] | null;
+            /** Targets */
+            targets: string[];
+            /**
+             * Tier
+             * @default 1
+             */
+            tier: number;
+            /**
+             * Transitions
+             * @default [
+             *       "raised"
+             *     ]
+             */
+            transitions: ("raised" | "acknowledged" | "cleared" | "closed" | "shelved" | "unshelved" | "suppressed" | "unsuppressed" | "out_of_service" | "in_service" | "commented")[];
+        };
+        /**
+         * RouteList
+         * @description Every routing rule, by tier and name.
+         */
+        RouteList: {
+            /** Items */
+            items: components["schemas"]["RouteRead"][];
+        };
+        /**
+         * RouteRead
+         * @description A stored routing rule. The secret is never returned: `has_secret` says whether one is set.
+         */
+        RouteRead: {
+            /** Body Template */
+            body_template: string | null;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "webhook" | "sms";
+            /** Content Type */
+            content_type: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Enabled */
+            enabled: boolean;
+            /** Escalate After S */
+            escalate_after_s: number | null;
+            /** Has Secret */
+            has_secret: boolean;
+            /** Id */
+            id: number;
+            /** Lines */
+            lines: string[] | null;
+            /** Machine Types */
+            machine_types: string[] | null;
+            /**
+             * Min Priority
+             * @enum {string}
+             */
+            min_priority: "critical" | "high" | "medium" | "low";
+            /** Name */
+            name: string;
+            quiet_hours: components["schemas"]["QuietHoursSpec"] | null;
+            /** Sites */
+            sites: string[] | null;
+            /** Targets */
+            targets: string[];
+            /** Tier */
+            tier: number;
+            /** Transitions */
+            transitions: ("raised" | "acknowledged" | "cleared" | "closed" | "shelved" | "unshelved" | "suppressed" | "unsuppressed" | "out_of_service" | "in_service" | "commented")[];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /**
          * SensorSpec
          * @description One sensor of a machine type: its reading name as sent in telemetry, its unit, an optional label
@@ -1537,14 +2554,25 @@ export interface components {
              */
             width: number;
         };
+        /** ShelveBody */
+        ShelveBody: {
+            /**
+             * Duration S
+             * @description Unshelved by itself after this
+             */
+            duration_s: number;
+            /** Reason */
+            reason: string;
+        };
         /**
          * SnapshotMessage
-         * @description The current state: whole twins (`twins`), the newest 100 events/decisions (`alerts`/`decisions`), or
+         * @description The current state: whole twins (`twins`), the newest 100 events/decisions (`alerts`/`decisions`), the
+         *     newest 100 open alarms (`alarms`), or
          *     the chart's downsampled window (`series`: one item).
          */
         SnapshotMessage: {
             /** Items */
-            items: components["schemas"]["TwinRead"][] | components["schemas"]["AnomalyEventRead"][] | components["schemas"]["DecisionRead"][] | components["schemas"]["Series"][];
+            items: components["schemas"]["TwinRead"][] | components["schemas"]["AnomalyEventRead"][] | components["schemas"]["DecisionRead"][] | components["schemas"]["AlarmRead"][] | components["schemas"]["Series"][];
             /**
              * Reason
              * @enum {string}
@@ -1628,7 +2656,7 @@ export interface components {
              * Stream
              * @enum {string}
              */
-            stream: "twins" | "alerts" | "decisions" | "series";
+            stream: "twins" | "alerts" | "decisions" | "alarms" | "series";
             /** Sub */
             sub: string;
             /**
@@ -1676,7 +2704,7 @@ export interface components {
              * @default twins
              * @enum {string}
              */
-            stream: "twins" | "alerts" | "decisions" | "series";
+            stream: "twins" | "alerts" | "decisions" | "alarms" | "series";
             /** Sub */
             sub: string;
             /**
@@ -1886,7 +2914,7 @@ export interface components {
         /** UpdateMessage */
         UpdateMessage: {
             /** Items */
-            items: components["schemas"]["TwinChange"][] | components["schemas"]["AnomalyEventChange"][] | components["schemas"]["DecisionChange"][] | components["schemas"]["SeriesAppend"][];
+            items: components["schemas"]["TwinChange"][] | components["schemas"]["AnomalyEventChange"][] | components["schemas"]["DecisionChange"][] | components["schemas"]["AlarmChange"][] | components["schemas"]["SeriesAppend"][];
             /** Replay */
             replay: boolean;
             /** Seq */
@@ -2021,6 +3049,16 @@ export interface components {
     headers: never;
     pathItems: never;
 }
+export type AckBody = components['schemas']['AckBody'];
+export type AlarmChange = components['schemas']['AlarmChange'];
+export type AlarmDetail = components['schemas']['AlarmDetail'];
+export type AlarmEventRead = components['schemas']['AlarmEventRead'];
+export type AlarmList = components['schemas']['AlarmList'];
+export type AlarmRead = components['schemas']['AlarmRead'];
+export type AlarmRuleIn = components['schemas']['AlarmRuleIn'];
+export type AlarmRuleList = components['schemas']['AlarmRuleList'];
+export type AlarmRuleRead = components['schemas']['AlarmRuleRead'];
+export type AlarmSummary = components['schemas']['AlarmSummary'];
 export type AnalyticsChange = components['schemas']['AnalyticsChange'];
 export type AnomalyEventChange = components['schemas']['AnomalyEventChange'];
 export type AnomalyEventRead = components['schemas']['AnomalyEventRead'];
@@ -2035,8 +3073,11 @@ export type AuditList = components['schemas']['AuditList'];
 export type AuthenticatedMessage = components['schemas']['AuthenticatedMessage'];
 export type AuthMessage = components['schemas']['AuthMessage'];
 export type BodyLoginApiV1AuthTokenPost = components['schemas']['Body_login_api_v1_auth_token_post'];
+export type BulkAckBody = components['schemas']['BulkAckBody'];
+export type BulkAckResult = components['schemas']['BulkAckResult'];
 export type CommandState = components['schemas']['CommandState'];
 export type CommandStatus = components['schemas']['CommandStatus'];
+export type CommentBody = components['schemas']['CommentBody'];
 export type ConsumerCounters = components['schemas']['ConsumerCounters'];
 export type CorrelationsRead = components['schemas']['CorrelationsRead'];
 export type DecisionChange = components['schemas']['DecisionChange'];
@@ -2054,9 +3095,12 @@ export type IdentityRead = components['schemas']['IdentityRead'];
 export type MachineTypeList = components['schemas']['MachineTypeList'];
 export type MachineTypePut = components['schemas']['MachineTypePut'];
 export type MachineTypeRead = components['schemas']['MachineTypeRead'];
+export type NotificationList = components['schemas']['NotificationList'];
+export type NotificationRead = components['schemas']['NotificationRead'];
 export type PingMessage = components['schemas']['PingMessage'];
 export type PongMessage = components['schemas']['PongMessage'];
 export type ProblemDetails = components['schemas']['ProblemDetails'];
+export type QuietHoursSpec = components['schemas']['QuietHoursSpec'];
 export type Readiness = components['schemas']['Readiness'];
 export type ReadingList = components['schemas']['ReadingList'];
 export type ReadingRead = components['schemas']['ReadingRead'];
@@ -2064,11 +3108,15 @@ export type RefreshRequest = components['schemas']['RefreshRequest'];
 export type RemovedChange = components['schemas']['RemovedChange'];
 export type ReportedChange = components['schemas']['ReportedChange'];
 export type Role = components['schemas']['Role'];
+export type RouteIn = components['schemas']['RouteIn'];
+export type RouteList = components['schemas']['RouteList'];
+export type RouteRead = components['schemas']['RouteRead'];
 export type SensorSpec = components['schemas']['SensorSpec'];
 export type Series = components['schemas']['Series'];
 export type SeriesAppend = components['schemas']['SeriesAppend'];
 export type SeriesPoints = components['schemas']['SeriesPoints'];
 export type SeriesSpec = components['schemas']['SeriesSpec'];
+export type ShelveBody = components['schemas']['ShelveBody'];
 export type SnapshotMessage = components['schemas']['SnapshotMessage'];
 export type StateAt = components['schemas']['StateAt'];
 export type StatusChange = components['schemas']['StatusChange'];
@@ -2096,6 +3144,1464 @@ export type WsIdentity = components['schemas']['WsIdentity'];
 export type WsServerMessage = components['schemas']['WsServerMessage'];
 export type $defs = Record<string, never>;
 export interface operations {
+    list_rules_api_v1_alarm_rules_get: {
+        parameters: {
+            query?: {
+                machine_id?: string | null;
+                machine_type?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmRuleList"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    create_rule_api_v1_alarm_rules_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlarmRuleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmRuleRead"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_rule_api_v1_alarm_rules__rule_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmRuleRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    replace_rule_api_v1_alarm_rules__rule_id__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (ETag) the change is based on, e.g. "7"; 412 if it moved on */
+                "if-match"?: string;
+            };
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlarmRuleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmRuleRead"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Precondition failed: the version moved on */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    delete_rule_api_v1_alarm_rules__rule_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (ETag) the change is based on, e.g. "7"; 412 if it moved on */
+                "if-match"?: string;
+            };
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Precondition failed: the version moved on */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_alarms_api_v1_alarms_get: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: number | null;
+                /** @description true: only shelved, suppressed or out-of-service alarms; false: only the others */
+                hidden?: boolean | null;
+                limit?: number;
+                line?: string | null;
+                machine_id?: string | null;
+                machine_type?: string | null;
+                /** @description Any of these priorities (repeat) */
+                priority?: ("critical" | "high" | "medium" | "low")[] | null;
+                site?: string | null;
+                source?: ("threshold" | "anomaly" | "offline" | "rul" | "dead_letters") | null;
+                /** @description Any of these states (repeat) */
+                state?: ("unack_active" | "ack_active" | "unack_cleared" | "normal")[] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmList"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_alarm_api_v1_alarms__alarm_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alarm_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmDetail"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    acknowledge_alarm_api_v1_alarms__alarm_id__ack_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alarm_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmRead"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict with the stored state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    comment_alarm_api_v1_alarms__alarm_id__comment_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alarm_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmRead"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    return_to_service_api_v1_alarms__alarm_id__in_service_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alarm_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmRead"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict with the stored state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    remove_from_service_api_v1_alarms__alarm_id__out_of_service_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alarm_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmRead"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict with the stored state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    shelve_alarm_api_v1_alarms__alarm_id__shelve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alarm_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShelveBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmRead"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict with the stored state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    unshelve_alarm_api_v1_alarms__alarm_id__unshelve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alarm_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmRead"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict with the stored state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    acknowledge_alarms_api_v1_alarms_ack_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkAckBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAckResult"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    alarm_summary_api_v1_alarms_summary_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmSummary"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     list_audit_api_v1_audit_get: {
         parameters: {
             query?: {
@@ -3394,6 +5900,816 @@ export interface operations {
             };
             /** @description Precondition failed: the version moved on */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_notifications_api_v1_notifications_get: {
+        parameters: {
+            query?: {
+                /** @description Only this alarm's */
+                alarm_id?: number | null;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description Only messages of this kind */
+                kind?: ("notice" | "escalation" | "digest" | "test") | null;
+                limit?: number;
+                /** @description Only this rule's */
+                route_id?: number | null;
+                /** @description Only messages in this state */
+                status?: ("pending" | "sending" | "delivered" | "dead" | "cancelled" | "digested") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationList"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_notification_api_v1_notifications__notification_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The notification's id */
+                notification_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    retry_notification_api_v1_notifications__notification_id__retry_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The notification's id */
+                notification_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationRead"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict with the stored state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_routes_api_v1_notifications_routes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RouteList"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    create_route_api_v1_notifications_routes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RouteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RouteRead"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict with the stored state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_route_api_v1_notifications_routes__route_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The routing rule's id */
+                route_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RouteRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    replace_route_api_v1_notifications_routes__route_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The routing rule's id */
+                route_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RouteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RouteRead"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict with the stored state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    delete_route_api_v1_notifications_routes__route_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The routing rule's id */
+                route_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    test_route_api_v1_notifications_routes__route_id__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The routing rule's id */
+                route_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationRead"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -99,9 +99,10 @@ class ScoringStage:
         self._desired: dict[str, tuple[int, dict[str, Any]]] = {}
         self._answered: dict[str, tuple[int, str]] = {}
 
-    async def process(self, items: Sequence[Telemetry]) -> None:
+    async def process(self, items: Sequence[Telemetry]) -> list[AnomalyEventChange]:
+        """Score a batch; returns the anomaly events it stored (for the alarms stage)."""
         if not items:
-            return
+            return []
         t0 = time.perf_counter()
         scores = self.engine.score_batch(items)
         self.seconds += time.perf_counter() - t0
@@ -157,7 +158,8 @@ class ScoringStage:
             await self.changes.emit(TwinsMessage(items=list(changed[k : k + 500])), client=pipe)
         await pipe.execute()
         if scores.events or scores.decisions:
-            await self._store(scores.events, scores.decisions)
+            return await self._store(scores.events, scores.decisions)
+        return []
 
     @property
     def changes(self) -> ChangeStream:
@@ -273,7 +275,7 @@ class ScoringStage:
             await asyncio.sleep(self.housekeeping_every_s)
             await self.housekeep()
 
-    async def _store(self, events: Sequence[Any], decisions: Sequence[Any]) -> None:
+    async def _store(self, events: Sequence[Any], decisions: Sequence[Any]) -> list[AnomalyEventChange]:
         """Store events and decisions, then publish them: Kafka (other services) and the change stream
         (`alerts` / `decisions`, with their stored ids, for the dashboard)."""
         event_rows = [
@@ -316,11 +318,11 @@ class ScoringStage:
         for d in decisions:
             await self.bus.produce(self.decisions_topic, orjson.dumps(d.to_dict()), key=d.machine_id.encode())
         pipe = self.redis.pipeline(transaction=False)
-        if events:
-            alerts = [
-                msgspec.convert({"id": i, **e.to_dict()}, AnomalyEventChange)
-                for i, e in zip(event_ids, events, strict=True)
-            ]
+        alerts = [
+            msgspec.convert({"id": i, **e.to_dict()}, AnomalyEventChange)
+            for i, e in zip(event_ids, events, strict=True)
+        ]
+        if alerts:
             await self.changes.emit(AlertsMessage(items=alerts), client=pipe)
         if decisions:
             recs = [
@@ -329,6 +331,7 @@ class ScoringStage:
             ]
             await self.changes.emit(DecisionsMessage(items=recs), client=pipe)
         await pipe.execute()
+        return alerts
 
     def load_models(self) -> int:
         """Install the newest persisted model of every machine type found on disk (restart)."""

@@ -6,6 +6,8 @@ size limit is app-wide (api/guards.py, BodyLimit)."""
 
 from fastapi import APIRouter, Depends
 
+from dtwin.alarms.routes import router as alarms_router
+from dtwin.alarms.routes import rules_router as alarm_rules_router
 from dtwin.anomalies.routes import router as analytics_router
 from dtwin.api.guards import check_request
 from dtwin.api.ratelimit import rate_limit
@@ -29,3 +31,5 @@ api_router.include_router(analytics_router)
 api_router.include_router(machine_types_router)
 api_router.include_router(audit_router)
 api_router.include_router(notifications_router)
+api_router.include_router(alarms_router)
+api_router.include_router(alarm_rules_router)

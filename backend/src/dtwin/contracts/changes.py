@@ -13,8 +13,8 @@ A message is `{"seq", "type", "items"}`; `type` names the stream:
   - `analytics`: new health, anomaly score or maintenance strategy;
   - `status`: the twin's new status (online, stale, offline);
   - `removed`: the twin was deleted.
-- `alerts`: anomaly episodes as stored (with their ids); `decisions`: maintenance decisions as stored. A new
-  stream (alarms, say) is a new message type here, and nothing else changes.
+- `alerts`: anomaly episodes as stored (with their ids); `decisions`: maintenance decisions as stored;
+  `alarms`: alarms after each transition (raised, acknowledged, cleared, shelved, ...).
 
 A `reported` change omits the placement unless it is news and the readings or settings that did not change
 (absent means unchanged). Times are ISO-8601 UTC strings of one fixed format (they compare like times).
@@ -187,6 +187,31 @@ class DecisionChange(msgspec.Struct, kw_only=True):
         self.strategy = LEGACY_STRATEGIES.get(self.strategy, self.strategy)  # as in WholeTwinChange
 
 
+class AlarmChange(msgspec.Struct, kw_only=True):
+    """An alarm after one of its transitions (`GET /api/v1/alarms` items, plus the `transition`); the
+    vocabulary is `contracts.alarms`."""
+
+    id: int
+    machine_id: str
+    condition: str
+    source: str
+    priority: str
+    state: str
+    transition: str
+    seq: int
+    message: str
+    raised_at: str
+    updated_at: str
+    machine_type: str | None = None
+    site: str | None = None
+    line: str | None = None
+    value: float | None = None
+    acked_by: str | None = None
+    shelved_until: str | None = None
+    suppressed: bool = False
+    out_of_service: bool = False
+
+
 class _Message(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
     type: ClassVar[str]  # the tag, readable (`message.type`): the stream's name
     seq: int = 0  # assigned when the message is appended to the stream (0: not yet, and not encoded)
@@ -207,8 +232,13 @@ class DecisionsMessage(_Message, tag="decisions"):
     items: list[DecisionChange]
 
 
-ChangeMessage = TwinsMessage | AlertsMessage | DecisionsMessage
-StreamName = Literal["twins", "alerts", "decisions"]
+class AlarmsMessage(_Message, tag="alarms"):
+    type: ClassVar[str] = "alarms"
+    items: list[AlarmChange]
+
+
+ChangeMessage = TwinsMessage | AlertsMessage | DecisionsMessage | AlarmsMessage
+StreamName = Literal["twins", "alerts", "decisions", "alarms"]
 
 _decoder: msgspec.json.Decoder[ChangeMessage] = msgspec.json.Decoder(ChangeMessage)
 _encoder = msgspec.json.Encoder()
@@ -246,13 +276,15 @@ def as_twin(change: WholeTwinChange) -> dict[str, Any]:
     return out
 
 
-def machine_of(change: TwinChange | AnomalyEventChange | DecisionChange) -> str:
-    return change.machine_id if isinstance(change, AnomalyEventChange | DecisionChange) else change.id
+def machine_of(change: TwinChange | AnomalyEventChange | DecisionChange | AlarmChange) -> str:
+    if isinstance(change, AnomalyEventChange | DecisionChange | AlarmChange):
+        return change.machine_id
+    return change.id
 
 
 def json_schema_components(ref_template: str) -> dict[str, Any]:
     """JSON schemas of the change kinds and stream items, for the OpenAPI components (WebSocket schema)."""
-    (union, _, _), components = msgspec.json.schema_components(
-        [TwinChange, AnomalyEventChange, DecisionChange], ref_template=ref_template
+    (union, *_), components = msgspec.json.schema_components(
+        [TwinChange, AnomalyEventChange, DecisionChange, AlarmChange], ref_template=ref_template
     )
     return {**components, "TwinChange": union}

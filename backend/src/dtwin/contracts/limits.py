@@ -67,3 +67,10 @@ MAX_JSON_DEPTH = 16
 MAX_DOCUMENT_BYTES = 16 * 1024
 # any request body; more is a 413 before the handler reads it
 MAX_REQUEST_BYTES = 1024 * 1024
+
+# --- alarms (API and evaluation) ---------------------------------------------------------------------------
+MAX_ALARM_RULES = 5000  # live threshold rules: every one is a series per matching machine in the consumer
+MAX_ALARM_DELAY_S = 24 * 3600.0  # on/off delays of a rule
+MAX_SHELVE_S = 7 * 86400.0  # how long an operator may shelve an alarm (ISA-18.2: shelving is temporary)
+MAX_BULK_ACK = 500  # alarms one bulk acknowledgement may name
+MAX_ALARM_COMMENT = 2000  # characters of a comment or a shelving reason

@@ -22,8 +22,9 @@ from datetime import UTC, datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dtwin.alarms.stage import AlarmStage
 from dtwin.anomalies.scoring import ScoringStage
-from dtwin.contracts.changes import TwinUpdate
+from dtwin.contracts.changes import AnomalyEventChange, TwinUpdate
 from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
 from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telemetry, valid_placement
 from dtwin.ingest.names import NameLimits
@@ -137,6 +138,7 @@ class TelemetryConsumer:
         events: TwinEventLog | None = None,
         durable: Durability | None = None,
         scoring: ScoringStage | None = None,
+        alarms: AlarmStage | None = None,
         limits: Limits = DEFAULT_LIMITS,
         stall_after_s: float = 30.0,
         stall_log_every_s: float = 30.0,
@@ -148,6 +150,7 @@ class TelemetryConsumer:
         self._consumed: dict[TopicPartition, int] = {}  # next offset per partition, during an outage
         self.bus = bus
         self.scoring = scoring
+        self.alarms = alarms
         self.durable = durable
         self.sessions = sessions
         self.store = store
@@ -261,11 +264,25 @@ class TelemetryConsumer:
 
         stored, readings, machines = await self._store_isolating(accepted, now)
         rejected += len(accepted) - len(stored)
+        anomalies: list[AnomalyEventChange] = []
         if self.scoring is not None and stored:
             try:
-                await self.scoring.process([a.t for a in stored])
+                anomalies = await self.scoring.process([a.t for a in stored])
             except Exception:  # analytics must not stop ingestion: the readings are stored either way
                 log.exception("scoring_failed", messages=len(stored))
+        if self.alarms is not None and stored:
+            placement = {
+                a.t.machine_id: (
+                    a.t.machine_type,
+                    a.t.site or a.headers.get("site"),
+                    a.t.line or a.headers.get("line"),
+                )
+                for a in stored
+            }
+            try:  # transitions the database cannot take now wait in the stage (bounded)
+                await self.alarms.process([a.t for a in stored], placement, anomalies)
+            except Exception:
+                log.exception("alarms_failed", messages=len(stored))
         await self.bus.flush()  # the DLQ records are durable before offsets move
 
         s = self.state

@@ -18,6 +18,7 @@ import structlog
 from dtwin.contracts import changes
 from dtwin.contracts.changes import (
     PARTIAL_MEMBERS,
+    AlarmChange,
     AnomalyEventChange,
     ChangeMessage,
     DecisionChange,
@@ -28,7 +29,8 @@ from dtwin.contracts.changes import (
 from dtwin.realtime.series import LiveSeries
 from dtwin.twins.view import FleetView
 
-Item = TwinChange | AnomalyEventChange | DecisionChange
+Item = TwinChange | AnomalyEventChange | DecisionChange | AlarmChange
+EVENTS = (AnomalyEventChange, DecisionChange, AlarmChange)  # stream items that are not twin changes
 # what a subscription sends: a stream item, or a partial twin change projected to its `fields`
 Sent = Item | dict[str, Any]
 
@@ -36,7 +38,7 @@ log = structlog.get_logger(__name__)
 
 CLOSE_SLOW = 4008  # application close code: the client did not keep up
 CLOSE_LIFETIME = 4000  # maximum connection lifetime reached: reconnect and resume
-STREAMS = ("twins", "alerts", "decisions", "series")
+STREAMS = ("twins", "alerts", "decisions", "alarms", "series")
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,9 @@ def merge_pending(pending: dict[tuple[str, str], Item], item: Item) -> None:
     (a whole twin or a removal supersedes that machine's older entries); later values win, readings and
     reported settings merge per key. Bounded by machines x kinds, whatever the update rate."""
     machine_id = changes.machine_of(item)
+    if isinstance(item, AlarmChange):
+        pending[(machine_id, f"alarm:{item.id}")] = item  # alarms: the latest state of each
+        return
     if isinstance(item, AnomalyEventChange | DecisionChange):
         pending[(machine_id, "")] = item  # alerts/decisions: the latest per machine
         return
@@ -254,12 +259,7 @@ class Client:
         if s.fields is None:
             return list(items)
         fields = s.fields
-        return [
-            p
-            for i in items
-            if (p := project(i, fields) if not isinstance(i, AnomalyEventChange | DecisionChange) else i)
-            is not None
-        ]
+        return [p for i in items if (p := project(i, fields) if not isinstance(i, EVENTS) else i) is not None]
 
     def wants(self, s: Subscription, item: Item) -> bool:
         machine_id = changes.machine_of(item)
@@ -300,7 +300,7 @@ def _meta(view: FleetView, machine_id: str, item: Item) -> dict[str, Any] | None
     removal's too: the hub runs before the view forgets the twin)."""
     if isinstance(item, ReportedChange | WholeTwinChange) and item.machine_type is not None:
         return {"machine_type": item.machine_type, "site": item.site, "line": item.line}
-    if isinstance(item, AnomalyEventChange):
+    if isinstance(item, AnomalyEventChange | AlarmChange):
         twin = view.get(machine_id)
         return twin if twin is not None else {"machine_type": item.machine_type}
     return view.get(machine_id)

@@ -15,6 +15,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dtwin.alarms.schemas import AlarmRead
+from dtwin.alarms.service import AlarmService
 from dtwin.anomalies.schemas import AnomalyEventRead, DecisionRead
 from dtwin.anomalies.service import AnomalyHistory
 from dtwin.auth.identity import Identity, Role, at_least
@@ -51,6 +53,7 @@ STREAM_ROLES: dict[str, Role] = {
     "twins": Role.viewer,
     "alerts": Role.viewer,
     "decisions": Role.viewer,
+    "alarms": Role.viewer,
     "series": Role.viewer,
 }
 
@@ -373,12 +376,14 @@ class Connection:
             self.send({"type": "snapshot", "sub": s.sub, "seq": seq, "reason": reason, "items": items})
 
     async def _recent(self, s: Subscription) -> list[dict[str, Any]]:
-        """The newest events or decisions matching the filter, newest first."""
+        """The newest events, decisions or open alarms matching the filter, newest first."""
         async with self.rt.sessions() as session:
             history = AnomalyHistory(session)
-            found: list[AnomalyEventRead] | list[DecisionRead]
+            found: list[AnomalyEventRead] | list[DecisionRead] | list[AlarmRead]
             if s.stream == "alerts":
                 found = await history.newest_events(s.filter.machine_ids, SNAPSHOT_EVENTS * 10)
+            elif s.stream == "alarms":
+                found = await AlarmService(session).newest_open(s.filter.machine_ids, SNAPSHOT_EVENTS * 10)
             else:
                 found = await history.newest_decisions(s.filter.machine_ids, SNAPSHOT_EVENTS * 10)
         out: list[dict[str, Any]] = []

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, WithJsonSchema, model_validator
 
+from dtwin.alarms.schemas import AlarmRead
 from dtwin.anomalies.schemas import AnomalyEventRead, DecisionRead
 from dtwin.auth.identity import Role
 from dtwin.contracts import changes
@@ -17,7 +18,7 @@ from dtwin.contracts.limits import MACHINE_ID_PATTERN, SENSOR_PATTERN
 from dtwin.readings.schemas import Series
 from dtwin.twins.schemas import TwinRead
 
-Stream = Literal["twins", "alerts", "decisions", "series"]
+Stream = Literal["twins", "alerts", "decisions", "alarms", "series"]
 # What a partial twin change (`reported`, `analytics`, `status`) can carry besides `kind`, `id` and `version`
 # (contracts.changes.PARTIAL_MEMBERS; a test keeps the two equal).
 ChangeField = Literal[
@@ -134,6 +135,7 @@ _REF = "x-contract-ref"
 TwinChangeItem = Annotated[dict[str, Any], WithJsonSchema({_REF: "TwinChange"})]
 AnomalyEventItem = Annotated[dict[str, Any], WithJsonSchema({_REF: "AnomalyEventChange"})]
 DecisionItem = Annotated[dict[str, Any], WithJsonSchema({_REF: "DecisionChange"})]
+AlarmItem = Annotated[dict[str, Any], WithJsonSchema({_REF: "AlarmChange"})]
 
 
 class WsIdentity(BaseModel):
@@ -193,14 +195,15 @@ class UnsubscribedMessage(BaseModel):
 
 
 class SnapshotMessage(BaseModel):
-    """The current state: whole twins (`twins`), the newest 100 events/decisions (`alerts`/`decisions`), or
+    """The current state: whole twins (`twins`), the newest 100 events/decisions (`alerts`/`decisions`), the
+    newest 100 open alarms (`alarms`), or
     the chart's downsampled window (`series`: one item)."""
 
     type: Literal["snapshot"] = "snapshot"
     sub: str
     seq: int
     reason: Literal["subscribe", "gap", "resync"]
-    items: list[TwinRead] | list[AnomalyEventRead] | list[DecisionRead] | list[Series]
+    items: list[TwinRead] | list[AnomalyEventRead] | list[DecisionRead] | list[AlarmRead] | list[Series]
 
 
 class UpdateMessage(BaseModel):
@@ -208,7 +211,13 @@ class UpdateMessage(BaseModel):
     sub: str
     seq: int
     replay: bool
-    items: list[TwinChangeItem] | list[AnomalyEventItem] | list[DecisionItem] | list[SeriesAppend]
+    items: (
+        list[TwinChangeItem]
+        | list[AnomalyEventItem]
+        | list[DecisionItem]
+        | list[AlarmItem]
+        | list[SeriesAppend]
+    )
 
 
 class HeartbeatMessage(BaseModel):

@@ -325,3 +325,42 @@ async def test_a_client_cannot_hold_unbounded_subscriptions_or_send_huge_message
         websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws,
     ):
         assert (await recv(ws, "hello"))["type"] == "hello"
+
+
+async def test_alarms_stream_snapshot_and_transitions(
+    real_settings: Settings, admin_headers: dict[str, str], uid: str
+) -> None:
+    """The `alarms` stream: a snapshot of the open alarms, then each transition (raised, acknowledged) as it
+    is committed, filtered by machine."""
+    from dtwin.alarms.service import AlarmService, Raise
+    from dtwin.core.change_stream import ChangeStream
+    from dtwin.core.db import create_engine, create_sessionmaker
+
+    machine = f"a{uid}"
+    engine = create_engine(real_settings.database_url)
+    sessions = create_sessionmaker(engine)
+    redis = aioredis.Redis.from_url(real_settings.redis_url or "")
+    changes = ChangeStream(redis, RedisKeys(real_settings.redis_prefix))
+
+    def raise_(condition: str) -> Raise:
+        return Raise(machine, condition, "threshold", "high", T0, f"{condition} on {machine}", 1.0)
+
+    try:
+        async with sessions() as session:
+            await AlarmService(session, changes=changes).apply([raise_("hi:x")], [])
+        async with backend(real_settings) as url:
+            async with websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws:
+                await recv(ws, "hello")
+                snap = await subscribe(ws, sub="al", stream="alarms", filter={"machine_ids": [machine]})
+                assert [(a["condition"], a["state"]) for a in snap["items"]] == [("hi:x", "unack_active")]
+                async with sessions() as session:
+                    await AlarmService(session, changes=changes).apply([raise_("lo:y")], [])
+                got = (await recv(ws, "update"))["items"]
+                assert [(a["condition"], a["transition"]) for a in got] == [("lo:y", "raised")]
+                async with sessions() as session:
+                    await AlarmService(session, changes=changes).acknowledge(got[0]["id"], "user:x", None)
+                got = (await recv(ws, "update"))["items"]
+                assert [(a["state"], a["acked_by"]) for a in got] == [("ack_active", "user:x")]
+    finally:
+        await redis.aclose()
+        await engine.dispose()

@@ -1,0 +1,440 @@
+"""Alarm lifecycle (ISA-18.2 / IEC 62682) and threshold rules.
+
+Every transition is one database transaction that updates the alarm, appends its history entry (actor, time,
+comment) and leaves a notice in the notifications outbox (`NoticeOutbox`, written with the same session:
+a notification exists if and only if its transition does). After the commit the alarm goes out on the change
+stream (`alarms` messages: the WebSocket, other processes). Raising is idempotent across processes: the
+partial unique index on open (machine, condition) lets one insert win, the others find it open.
+
+States: raised `unack_active`; acknowledged `ack_active`; its condition back to normal closes an
+acknowledged alarm (`normal`) and leaves an unacknowledged one `unack_cleared` until someone acknowledges it.
+Shelved (by an operator, for a while, with a reason; unshelved by itself when the time is up), suppressed by
+design (the machine's desired `mode` is `off` or `maintenance`) and out of service are flags on top: such an
+alarm is kept and updated but not shown in the operator's default list and not notified."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dtwin.alarms.models import AlarmRow, AlarmRuleRow
+from dtwin.alarms.repository import ACTIVE, OPEN, AlarmRepository
+from dtwin.alarms.schemas import (
+    AlarmDetail,
+    AlarmEventRead,
+    AlarmList,
+    AlarmRead,
+    AlarmRuleIn,
+    AlarmRuleList,
+    AlarmRuleRead,
+    AlarmSummary,
+    BulkAckResult,
+)
+from dtwin.contracts.alarms import PRIORITIES, AlarmNotice, NoticeOutbox
+from dtwin.contracts.changes import AlarmChange, AlarmsMessage
+from dtwin.contracts.limits import MAX_ALARM_RULES
+from dtwin.core.change_stream import ChangeStream
+from dtwin.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Raise:
+    """A condition that should have an alarm (from a threshold rule, an anomaly, a stale machine, ...)."""
+
+    machine_id: str
+    condition: str
+    source: str
+    priority: str
+    ts: datetime
+    message: str
+    value: float | None = None
+    rule_id: int | None = None
+    machine_type: str | None = None
+    site: str | None = None
+    line: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Clear:
+    """A condition back to normal."""
+
+    machine_id: str
+    condition: str
+    ts: datetime
+    value: float | None = None
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return None if ts is None else ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _hidden(row: AlarmRow) -> bool:
+    return row.shelved_until is not None or row.suppressed or row.out_of_service
+
+
+class AlarmService:
+    """One unit of work on alarms: its session commits in `_finish` (then the changes are published)."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        outbox: NoticeOutbox | None = None,
+        changes: ChangeStream | None = None,
+        suppressed: Callable[[str], bool] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.session = session
+        self.repo = AlarmRepository(session)
+        self.outbox = outbox
+        self.changes = changes
+        self.suppressed = suppressed or (lambda _machine: False)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._notices: list[AlarmNotice] = []
+        self._events: list[dict[str, Any]] = []
+        self._changed: list[AlarmChange] = []
+
+    # ------------------------------------------------------------------ transitions (internal)
+    def _transition(
+        self,
+        row: AlarmRow,
+        kind: str,
+        ts: datetime,
+        actor: str,
+        comment: str | None = None,
+        details: dict[str, Any] | None = None,
+        notify: bool = True,
+    ) -> None:
+        """Record one transition of `row` (already updated): history, notice, change."""
+        row.seq = (row.seq or 0) + 1 if kind != "raised" else 1
+        row.updated_at = ts
+        self._events.append(
+            {
+                "alarm_id": row.id,
+                "seq": row.seq,
+                "ts": ts,
+                "kind": kind,
+                "state": row.state,
+                "actor": actor,
+                "comment": comment,
+                "details": details or {},
+            }
+        )
+        change = AlarmChange(
+            id=row.id,
+            machine_id=row.machine_id,
+            condition=row.condition,
+            source=row.source,
+            priority=row.priority,
+            state=row.state,
+            transition=kind,
+            seq=row.seq,
+            message=row.message,
+            raised_at=_iso(row.raised_at) or "",
+            updated_at=_iso(ts) or "",
+            machine_type=row.machine_type,
+            site=row.site,
+            line=row.line,
+            value=row.value,
+            acked_by=row.acked_by,
+            shelved_until=_iso(row.shelved_until),
+            suppressed=row.suppressed,
+            out_of_service=row.out_of_service,
+        )
+        self._changed.append(change)
+        if notify and self.outbox is not None:
+            self._notices.append(
+                AlarmNotice(
+                    key=f"{row.id}:{row.seq}",
+                    alarm_id=row.id,
+                    transition=kind,  # type: ignore[arg-type]
+                    state=row.state,  # type: ignore[arg-type]
+                    priority=row.priority,  # type: ignore[arg-type]
+                    source=row.source,  # type: ignore[arg-type]
+                    condition=row.condition,
+                    machine_id=row.machine_id,
+                    machine_type=row.machine_type,
+                    site=row.site,
+                    line=row.line,
+                    ts=_iso(ts) or "",
+                    raised_at=_iso(row.raised_at) or "",
+                    message=row.message,
+                    value=row.value,
+                    actor=actor,
+                    comment=comment,
+                    shelved=row.shelved_until is not None,
+                    suppressed=row.suppressed or row.out_of_service,
+                    details=row.details or {},
+                )
+            )
+
+    async def _finish(self) -> list[AlarmChange]:
+        """Write the history and the notices, commit, then publish the changes."""
+        await self.repo.add_events(self._events)
+        if self._notices and self.outbox is not None:
+            await self.outbox.enqueue(self.session, self._notices)
+        await self.session.commit()
+        changed, self._changed, self._events, self._notices = self._changed, [], [], []
+        if changed and self.changes is not None:
+            await self.changes.emit(AlarmsMessage(items=changed))
+        return changed
+
+    # ------------------------------------------------------------------ from the stream
+    async def apply(self, raises: Sequence[Raise], clears: Sequence[Clear]) -> list[AlarmChange]:
+        """Raise and clear alarms (one transaction). A raise whose alarm is already open changes nothing (a
+        redelivery, or another process); a clear whose alarm is not active changes nothing."""
+        now = self.clock()
+        for r in raises:
+            suppressed = self.suppressed(r.machine_id)
+            row = await self.repo.insert_open(
+                {
+                    "machine_id": r.machine_id,
+                    "condition": r.condition,
+                    "source": r.source,
+                    "rule_id": r.rule_id,
+                    "priority": r.priority,
+                    "state": "unack_active",
+                    "machine_type": r.machine_type,
+                    "site": r.site,
+                    "line": r.line,
+                    "message": r.message,
+                    "value": r.value,
+                    "details": r.details,
+                    "suppressed": suppressed,
+                    "out_of_service": False,
+                    "raised_at": r.ts,
+                    "updated_at": now,
+                    "seq": 0,
+                }
+            )
+            if row is not None:
+                self._transition(row, "raised", r.ts, SYSTEM, details={"value": r.value})
+        keys = [(c.machine_id, c.condition) for c in clears]
+        rows = {
+            (a.machine_id, a.condition): a for a in await self.repo.open_for(keys, states=ACTIVE, lock=True)
+        }
+        for c in clears:
+            row = rows.get((c.machine_id, c.condition))
+            if row is not None and row.state in ACTIVE:
+                self._clear(row, c.ts, None, {"value": c.value})
+        return await self._finish()
+
+    def _clear(self, row: AlarmRow, ts: datetime, comment: str | None, details: dict[str, Any]) -> None:
+        row.cleared_at = ts
+        if row.state == "ack_active":
+            row.state, row.closed_at = "normal", ts
+        else:
+            row.state = "unack_cleared"
+        self._transition(row, "cleared", ts, SYSTEM, comment, details)
+
+    async def clear_rules(self, rule_ids: Sequence[int], reason: str) -> list[AlarmChange]:
+        """Clear the active alarms of rules that were deleted or disabled (nothing evaluates them now)."""
+        now = self.clock()
+        for row in await self.repo.active_of_rules(rule_ids):
+            self._clear(row, now, reason, {})
+        return await self._finish()
+
+    async def set_suppressed(self, machine_id: str, suppressed: bool, reason: str) -> list[AlarmChange]:
+        """Suppress by design (or release) every open alarm of a machine."""
+        now = self.clock()
+        for row in await self.repo.open_of_machines([machine_id], lock=True):
+            if row.suppressed == suppressed:
+                continue
+            row.suppressed = suppressed
+            kind = "suppressed" if suppressed else "unsuppressed"
+            self._transition(row, kind, now, SYSTEM, comment=reason)
+        return await self._finish()
+
+    async def unshelve_expired(self) -> list[AlarmChange]:
+        """Unshelve the alarms whose shelving time is up (any process may run it: rows are claimed)."""
+        now = self.clock()
+        for row in await self.repo.shelving_expired(now):
+            row.shelved_until = None
+            self._transition(row, "unshelved", now, SYSTEM, comment="shelving expired")
+        return await self._finish()
+
+    # ------------------------------------------------------------------ operator actions
+    async def _open_row(self, alarm_id: int) -> AlarmRow:
+        row = await self.repo.get(alarm_id, lock=True)
+        if row is None:
+            raise NotFound(f"no alarm {alarm_id}")
+        return row
+
+    def _ack(self, row: AlarmRow, actor: str, comment: str | None, now: datetime) -> str | None:
+        """Acknowledge; why not when it cannot be (None when done)."""
+        if row.state == "unack_active":
+            row.state = "ack_active"
+        elif row.state == "unack_cleared":
+            row.state, row.closed_at = "normal", now
+        else:
+            return f"already acknowledged (state {row.state})"
+        row.acked_at, row.acked_by = now, actor
+        self._transition(row, "acknowledged", now, actor, comment)
+        return None
+
+    async def acknowledge(self, alarm_id: int, actor: str, comment: str | None) -> AlarmRead:
+        row = await self._open_row(alarm_id)
+        problem = self._ack(row, actor, comment, self.clock())
+        if problem is not None:
+            raise Conflict(f"alarm {alarm_id}: {problem}")
+        await self._finish()
+        return AlarmRead.model_validate(row)
+
+    async def acknowledge_many(self, ids: Sequence[int], actor: str, comment: str | None) -> BulkAckResult:
+        now = self.clock()
+        rows = {r.id: r for r in await self.repo.get_many(sorted(set(ids)), lock=True)}
+        done: list[int] = []
+        skipped: dict[int, str] = {}
+        for i in dict.fromkeys(ids):
+            row = rows.get(i)
+            if row is None:
+                skipped[i] = "not found"
+                continue
+            problem = self._ack(row, actor, comment, now)
+            if problem is None:
+                done.append(i)
+            else:
+                skipped[i] = problem
+        await self._finish()
+        return BulkAckResult(acknowledged=done, skipped=skipped)
+
+    async def shelve(self, alarm_id: int, actor: str, duration_s: float, reason: str) -> AlarmRead:
+        row = await self._open_row(alarm_id)
+        if row.state not in OPEN:
+            raise Conflict(f"alarm {alarm_id} is closed: nothing to shelve")
+        now = self.clock()
+        row.shelved_until = now + timedelta(seconds=duration_s)
+        self._transition(row, "shelved", now, actor, reason, {"until": _iso(row.shelved_until)})
+        await self._finish()
+        return AlarmRead.model_validate(row)
+
+    async def unshelve(self, alarm_id: int, actor: str, comment: str | None) -> AlarmRead:
+        row = await self._open_row(alarm_id)
+        if row.shelved_until is None:
+            raise Conflict(f"alarm {alarm_id} is not shelved")
+        row.shelved_until = None
+        self._transition(row, "unshelved", self.clock(), actor, comment)
+        await self._finish()
+        return AlarmRead.model_validate(row)
+
+    async def set_out_of_service(
+        self, alarm_id: int, actor: str, out: bool, comment: str | None
+    ) -> AlarmRead:
+        row = await self._open_row(alarm_id)
+        if row.out_of_service == out:
+            raise Conflict(f"alarm {alarm_id} is already {'out of' if out else 'in'} service")
+        if out and row.state not in OPEN:
+            raise Conflict(f"alarm {alarm_id} is closed")
+        row.out_of_service = out
+        self._transition(row, "out_of_service" if out else "in_service", self.clock(), actor, comment)
+        await self._finish()
+        return AlarmRead.model_validate(row)
+
+    async def comment(self, alarm_id: int, actor: str, comment: str) -> AlarmRead:
+        row = await self._open_row(alarm_id)
+        self._transition(row, "commented", self.clock(), actor, comment, notify=False)
+        await self._finish()
+        return AlarmRead.model_validate(row)
+
+    # ------------------------------------------------------------------ reads
+    async def get(self, alarm_id: int) -> AlarmDetail:
+        row = await self.repo.get(alarm_id)
+        if row is None:
+            raise NotFound(f"no alarm {alarm_id}")
+        history = [AlarmEventRead.model_validate(e) for e in await self.repo.history(alarm_id)]
+        return AlarmDetail.model_validate({**AlarmRead.model_validate(row).model_dump(), "history": history})
+
+    async def page(self, *, limit: int, cursor: int | None, **filters: Any) -> AlarmList:
+        rows = await self.repo.page(before=cursor, limit=limit, **filters)
+        items = [AlarmRead.model_validate(r) for r in rows]
+        return AlarmList(items=items, next_cursor=items[-1].id if len(items) == limit else None)
+
+    async def newest_open(self, machine_ids: frozenset[str] | None, limit: int) -> list[AlarmRead]:
+        """The newest open alarms (of these machines), newest first: the WebSocket's `alarms` snapshot."""
+        rows = await self.repo.newest_open(None if machine_ids is None else sorted(machine_ids), limit)
+        return [AlarmRead.model_validate(r) for r in rows]
+
+    async def summary(self) -> AlarmSummary:
+        unack = active = shelved = suppressed = 0
+        by_priority: dict[str, int] = dict.fromkeys(PRIORITIES, 0)
+        for state, priority, is_shelved, is_hidden, n in await self.repo.summary():
+            if is_shelved:
+                shelved += n
+                continue
+            if is_hidden:
+                suppressed += n
+                continue
+            if state in ("unack_active", "unack_cleared"):
+                unack += n
+                by_priority[priority] = by_priority.get(priority, 0) + n
+            if state in ACTIVE:
+                active += n
+        return AlarmSummary(
+            unacknowledged=unack,
+            active=active,
+            shelved=shelved,
+            suppressed=suppressed,
+            by_priority=by_priority,
+        )
+
+    # ------------------------------------------------------------------ rules
+    async def rules(self, machine_type: str | None, machine_id: str | None) -> AlarmRuleList:
+        rows = await self.repo.rules(machine_type=machine_type, machine_id=machine_id)
+        return AlarmRuleList(items=[AlarmRuleRead.model_validate(r) for r in rows], count=len(rows))
+
+    async def rule(self, rule_id: int) -> AlarmRuleRead:
+        row = await self.repo.rule(rule_id)
+        if row is None:
+            raise NotFound(f"no alarm rule {rule_id}")
+        return AlarmRuleRead.model_validate(row)
+
+    async def create_rule(self, body: AlarmRuleIn, actor: str) -> AlarmRuleRead:
+        if await self.repo.count_rules() >= MAX_ALARM_RULES:
+            raise InvalidInput(f"at most {MAX_ALARM_RULES} alarm rules; delete some first")
+        now = self.clock()
+        row = await self.repo.add_rule(
+            {**body.model_dump(), "version": 1, "created_at": now, "updated_at": now, "updated_by": actor}
+        )
+        await self.session.commit()
+        return AlarmRuleRead.model_validate(row)
+
+    async def replace_rule(
+        self, rule_id: int, body: AlarmRuleIn, actor: str, if_match: int | None
+    ) -> AlarmRuleRead:
+        row = await self._rule_at(rule_id, if_match)
+        values = body.model_dump()
+        if all(getattr(row, k) == v for k, v in values.items()):
+            return AlarmRuleRead.model_validate(row)  # the stored rule again: no new version
+        values |= {"version": row.version + 1, "updated_at": self.clock(), "updated_by": actor}
+        updated = await self.repo.update_rule(rule_id, row.version, values)
+        if updated is None:
+            raise PreconditionFailed(f"alarm rule {rule_id} changed meanwhile; read it again")
+        await self.session.commit()
+        return AlarmRuleRead.model_validate(updated)
+
+    async def delete_rule(self, rule_id: int, actor: str, if_match: int | None) -> None:
+        row = await self._rule_at(rule_id, if_match)
+        values = {
+            "deleted": True,
+            "version": row.version + 1,
+            "updated_at": self.clock(),
+            "updated_by": actor,
+        }
+        if await self.repo.update_rule(rule_id, row.version, values) is None:
+            raise PreconditionFailed(f"alarm rule {rule_id} changed meanwhile; read it again")
+        await self.session.commit()
+
+    async def _rule_at(self, rule_id: int, if_match: int | None) -> AlarmRuleRow:
+        row = await self.repo.rule(rule_id, lock=True)
+        if row is None:
+            raise NotFound(f"no alarm rule {rule_id}")
+        if if_match is not None and row.version != if_match:
+            raise PreconditionFailed(f"alarm rule {rule_id} is at version {row.version}, not {if_match}")
+        return row
