@@ -40,9 +40,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def parse_instant(value: str) -> datetime:
-    """An ISO-8601 instant of a notice (`Z` or an offset; a naive one is taken as UTC)."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+def parse_instant(value: str) -> datetime | None:
+    """An ISO-8601 instant of a notice (`Z` or an offset; a naive one is taken as UTC); None if it is not
+    one (a notice is never refused: that would fail the alarm transition that carries it)."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
@@ -179,7 +183,7 @@ def plan(
     ]
     if notice.transition != "raised":
         return out
-    raised_at = parse_instant(notice.raised_at)
+    raised_at = parse_instant(notice.raised_at) or parse_instant(notice.ts) or now
     offset = 0
     for previous, tier in pairwise(tiers):
         delays = [r.escalate_after_s for r in covering if r.tier == previous and r.escalate_after_s]

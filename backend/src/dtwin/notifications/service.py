@@ -45,6 +45,18 @@ def target_of(route: NotificationRouteRow) -> str:
     return ", ".join(route.targets)
 
 
+def _plain(value: Any) -> Any:
+    """JSON for what msgspec does not know in a notice's `details` (a numpy number: its value; else text)."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else str(value)
+
+
+def notice_document(notice: AlarmNotice) -> dict[str, Any]:
+    """The notice as the JSON stored in the outbox row (never refused: `details` may hold anything)."""
+    document: dict[str, Any] = msgspec.to_builtins(notice, enc_hook=_plain)
+    return document
+
+
 def _row(notice: AlarmNotice, planned: Planned, now: datetime) -> dict[str, Any]:
     rule = planned.rule
     return {
@@ -56,7 +68,7 @@ def _row(notice: AlarmNotice, planned: Planned, now: datetime) -> dict[str, Any]
         "target": ", ".join(rule.targets),
         "tier": planned.tier,
         "priority": notice.priority,
-        "payload": {"notice": msgspec.to_builtins(notice)},
+        "payload": {"notice": notice_document(notice)},
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": planned.due,
@@ -224,7 +236,7 @@ class NotificationService:
                 "target": target_of(route),
                 "tier": route.tier,
                 "priority": notice.priority,
-                "payload": {"notice": msgspec.to_builtins(notice)},
+                "payload": {"notice": notice_document(notice)},
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": now,

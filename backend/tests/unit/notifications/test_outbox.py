@@ -4,6 +4,7 @@ hours, retries with backoff until dead, the digest, and disabled or deleted rout
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -247,3 +248,12 @@ async def test_every_end_of_attention_cancels_escalations(
     await enqueue(sessions, outbox, notice(alarm_id=3, transition=transition, seq=2))
     (escalation,) = await rows(sessions, kind="escalation")
     assert escalation.status == "cancelled"
+
+
+async def test_details_msgspec_cannot_encode_never_fail_the_transition(
+    sessions: Sessions, clock: FakeClock, outbox: NotificationOutbox
+) -> None:
+    await add_route(sessions, clock)
+    await enqueue(sessions, outbox, notice(details={"top": [np.int64(3), np.float32(0.5)], "seen": {"x"}}))
+    (row,) = await rows(sessions)
+    assert row.payload["notice"]["details"]["top"] == [3, 0.5]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 
 from dtwin.notifications.routing import Planned, QuietHours, Rule, needs_escalated, plan
@@ -129,3 +130,11 @@ class TestEscalationPlan:
         assert reached(plan(ack, rules, T0)) == [(1, "notice", 1)]
         assert reached(plan(ack, rules, T0, escalated=frozenset({2}))) == [(1, "notice", 1), (2, "notice", 2)]
         assert not needs_escalated(notice(), rules)
+
+
+def test_a_notice_without_a_readable_raised_at_escalates_from_its_own_time() -> None:
+    rules = [rule(1, tier=1, escalate_after_s=60), rule(2, tier=2)]
+    at = T0 - timedelta(seconds=30)
+    for raised_at in ("", "yesterday"):
+        planned = plan(msgspec.structs.replace(notice(at=at), raised_at=raised_at), rules, T0)
+        assert [p.due for p in planned] == [T0, at + timedelta(seconds=60)]
