@@ -10,6 +10,7 @@ from typing import Any
 from uuid import uuid4
 
 import msgspec
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dtwin.contracts.alarms import AlarmNotice
@@ -34,6 +35,8 @@ from dtwin.notifications.schemas import (
     RouteList,
     RouteRead,
 )
+
+log = structlog.get_logger(__name__)
 
 
 def idempotency_key(notice_key: str, route_id: int, tier: int) -> str:
@@ -95,7 +98,7 @@ class NotificationOutbox:
             return
         routes = RouteRepository(session)
         outbox = OutboxRepository(session)
-        rules = [Rule.from_row(r) for r in await routes.all(enabled_only=True)]
+        rules = _rules(await routes.all(enabled_only=True))
         now = self.clock()
         written = 0
         for notice in notices:  # in order: a raised and its acknowledgement in one call cancel correctly
@@ -113,6 +116,18 @@ class NotificationOutbox:
             written += len(rows)
         if written and self.on_enqueued is not None:
             after_commit(session, self.on_enqueued)
+
+
+def _rules(rows: Sequence[NotificationRouteRow]) -> list[Rule]:
+    """The rules of the stored rows; one that cannot be read (a time zone this machine lacks) is left
+    out and logged, never failing the alarm transition."""
+    rules = []
+    for row in rows:
+        try:
+            rules.append(Rule.from_row(row))
+        except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+            log.error("notification_route_unusable", route=row.id, name=row.name, error=str(exc))
+    return rules
 
 
 def route_read(row: NotificationRouteRow) -> RouteRead:
