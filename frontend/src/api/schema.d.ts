@@ -54,6 +54,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alarm-rules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Rule
+         * @description Replay a draft rule over the stored readings of the last `days` (every machine of its type, its one
+         *     machine, or `machine_ids`): how many alarms it would have raised, their episodes and how many of them
+         *     chatter. Nothing is saved. At most 1,000,000 readings (422 with the count beyond that: fewer days, or
+         *     name machines).
+         */
+        post: operations["preview_rule_api_v1_alarm_rules_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alarms": {
         parameters: {
             query?: never;
@@ -232,6 +255,27 @@ export interface paths {
          *     listed in `skipped` with why.
          */
         post: operations["acknowledge_alarms_api_v1_alarms_ack_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Alarm Reports
+         * @description Alarm-management figures (ISA-18.2): alarms per 10 minutes per site with the flood threshold (more
+         *     than 10), the ten most frequent alarms, and chattering alarms (3 or more activations within 60 s).
+         */
+        get: operations["alarm_reports_api_v1_alarms_reports_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1255,6 +1299,29 @@ export interface components {
             value: number | null;
         };
         /**
+         * AlarmReports
+         * @description Alarm-management figures of a period: floods per site, the ten most frequent alarms, chattering.
+         */
+        AlarmReports: {
+            /** Chattering */
+            chattering: components["schemas"]["ChatteringAlarm"][];
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            flood: components["schemas"]["FloodReport"];
+            /** Frequent */
+            frequent: components["schemas"]["FrequentAlarm"][];
+            /** Raised */
+            raised: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
+        /**
          * AlarmRuleIn
          * @description A threshold rule: raise an alarm of `priority` when `sensor` is above (`hi`, `hihi`) or below (`lo`,
          *     `lolo`) `threshold` for `on_delay_s`; clear it once the value has been back inside by `deadband` for
@@ -1689,6 +1756,17 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** ChatteringAlarm */
+        ChatteringAlarm: {
+            /** Activations */
+            activations: number;
+            /** Condition */
+            condition: string;
+            /** Machine Id */
+            machine_id: string;
+            /** Max In 60S */
+            max_in_60s: number;
+        };
         /**
          * CommandState
          * @description The newest command's outcome on a whole twin.
@@ -1883,6 +1961,48 @@ export interface components {
              * @enum {string}
              */
             type: "error";
+        };
+        /** FloodReport */
+        FloodReport: {
+            /** Flood Windows */
+            flood_windows: number;
+            /** Percent Time In Flood */
+            percent_time_in_flood: number;
+            /**
+             * Threshold
+             * @description ISA-18.2: more than this many alarms in a window is a flood
+             */
+            threshold: number;
+            /** Window S */
+            window_s: number;
+            /**
+             * Windows
+             * @description Windows with alarms, per site, in time order
+             */
+            windows: components["schemas"]["FloodWindow"][];
+        };
+        /** FloodWindow */
+        FloodWindow: {
+            /** Alarms */
+            alarms: number;
+            /** Flood */
+            flood: boolean;
+            /** Site */
+            site: string | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
+        /** FrequentAlarm */
+        FrequentAlarm: {
+            /** Condition */
+            condition: string;
+            /** Count */
+            count: number;
+            /** Machine Id */
+            machine_id: string;
         };
         /** Health */
         Health: {
@@ -2177,6 +2297,27 @@ export interface components {
              */
             type: "pong";
         };
+        /** PreviewEpisode */
+        PreviewEpisode: {
+            /** Cleared At */
+            cleared_at: string | null;
+            /** Machine Id */
+            machine_id: string;
+            /**
+             * Raised At
+             * Format: date-time
+             */
+            raised_at: string;
+            /** Value */
+            value: number;
+        };
+        /** PreviewMachine */
+        PreviewMachine: {
+            /** Alarms */
+            alarms: number;
+            /** Machine Id */
+            machine_id: string;
+        };
         /**
          * ProblemDetails
          * @description RFC 9457 problem details, as every error response of the API carries.
@@ -2429,6 +2570,52 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /**
+         * RulePreview
+         * @description What the draft rule would have done over the period: alarms raised, their episodes (the first 200),
+         *     per machine, and how many of its alarms chatter (3+ activations within 60 s).
+         */
+        RulePreview: {
+            /** Alarms */
+            alarms: number;
+            /** Chattering */
+            chattering: number;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Episodes */
+            episodes: components["schemas"]["PreviewEpisode"][];
+            /** Machines */
+            machines: number;
+            /** Per Machine */
+            per_machine: components["schemas"]["PreviewMachine"][];
+            /** Readings */
+            readings: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
+        /**
+         * RulePreviewIn
+         * @description A draft rule to replay over stored history before saving it.
+         */
+        RulePreviewIn: {
+            /**
+             * Days
+             * @default 7
+             */
+            days: number;
+            /**
+             * Machine Ids
+             * @description Replay on these machines only (default: every machine in scope)
+             */
+            machine_ids?: string[] | null;
+            rule: components["schemas"]["AlarmRuleIn"];
         };
         /**
          * SensorSpec
@@ -3055,6 +3242,7 @@ export type AlarmDetail = components['schemas']['AlarmDetail'];
 export type AlarmEventRead = components['schemas']['AlarmEventRead'];
 export type AlarmList = components['schemas']['AlarmList'];
 export type AlarmRead = components['schemas']['AlarmRead'];
+export type AlarmReports = components['schemas']['AlarmReports'];
 export type AlarmRuleIn = components['schemas']['AlarmRuleIn'];
 export type AlarmRuleList = components['schemas']['AlarmRuleList'];
 export type AlarmRuleRead = components['schemas']['AlarmRuleRead'];
@@ -3075,6 +3263,7 @@ export type AuthMessage = components['schemas']['AuthMessage'];
 export type BodyLoginApiV1AuthTokenPost = components['schemas']['Body_login_api_v1_auth_token_post'];
 export type BulkAckBody = components['schemas']['BulkAckBody'];
 export type BulkAckResult = components['schemas']['BulkAckResult'];
+export type ChatteringAlarm = components['schemas']['ChatteringAlarm'];
 export type CommandState = components['schemas']['CommandState'];
 export type CommandStatus = components['schemas']['CommandStatus'];
 export type CommentBody = components['schemas']['CommentBody'];
@@ -3085,6 +3274,9 @@ export type DecisionList = components['schemas']['DecisionList'];
 export type DecisionRead = components['schemas']['DecisionRead'];
 export type DesiredState = components['schemas']['DesiredState'];
 export type ErrorMessage = components['schemas']['ErrorMessage'];
+export type FloodReport = components['schemas']['FloodReport'];
+export type FloodWindow = components['schemas']['FloodWindow'];
+export type FrequentAlarm = components['schemas']['FrequentAlarm'];
 export type Health = components['schemas']['Health'];
 export type HealthRead = components['schemas']['HealthRead'];
 export type HeartbeatMessage = components['schemas']['HeartbeatMessage'];
@@ -3099,6 +3291,8 @@ export type NotificationList = components['schemas']['NotificationList'];
 export type NotificationRead = components['schemas']['NotificationRead'];
 export type PingMessage = components['schemas']['PingMessage'];
 export type PongMessage = components['schemas']['PongMessage'];
+export type PreviewEpisode = components['schemas']['PreviewEpisode'];
+export type PreviewMachine = components['schemas']['PreviewMachine'];
 export type ProblemDetails = components['schemas']['ProblemDetails'];
 export type QuietHoursSpec = components['schemas']['QuietHoursSpec'];
 export type Readiness = components['schemas']['Readiness'];
@@ -3111,6 +3305,8 @@ export type Role = components['schemas']['Role'];
 export type RouteIn = components['schemas']['RouteIn'];
 export type RouteList = components['schemas']['RouteList'];
 export type RouteRead = components['schemas']['RouteRead'];
+export type RulePreview = components['schemas']['RulePreview'];
+export type RulePreviewIn = components['schemas']['RulePreviewIn'];
 export type SensorSpec = components['schemas']['SensorSpec'];
 export type Series = components['schemas']['Series'];
 export type SeriesAppend = components['schemas']['SeriesAppend'];
@@ -3562,6 +3758,102 @@ export interface operations {
             };
             /** @description Precondition failed: the version moved on */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    preview_rule_api_v1_alarm_rules_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RulePreviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RulePreview"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4501,6 +4793,75 @@ export interface operations {
             };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    alarm_reports_api_v1_alarms_reports_get: {
+        parameters: {
+            query?: {
+                /** @description The period: the last N hours */
+                hours?: number;
+                site?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmReports"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,6 +12,7 @@ from dtwin.alarms.stage import AlarmStage
 from dtwin.contracts.alarms import NoticeOutbox
 from dtwin.core.change_stream import ChangeStream
 from dtwin.core.deps import AdaptersDep, SessionDep
+from dtwin.twins.view import FleetView
 
 
 def get_alarm_service(request: Request, session: SessionDep, adapters: AdaptersDep) -> AlarmService:
@@ -28,3 +30,17 @@ def get_alarm_service(request: Request, session: SessionDep, adapters: AdaptersD
 
 
 AlarmServiceDep = Annotated[AlarmService, Depends(get_alarm_service)]
+
+
+def get_machine_types(request: Request) -> Callable[[str], list[str]]:
+    """Machine ids by type, from this process's read model of the fleet (what a type-wide rule covers)."""
+
+    def machines_of(machine_type: str) -> list[str]:
+        view: FleetView | None = getattr(getattr(request.app.state, "feed", None), "view", None)
+        twins = [] if view is None else view.all()
+        return sorted(t["id"] for t in twins if t.get("machine_type") == machine_type)
+
+    return machines_of
+
+
+MachinesOfType = Annotated[Callable[[str], list[str]], Depends(get_machine_types)]

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from dtwin.alarms.deps import AlarmServiceDep
+from dtwin.alarms.deps import AlarmServiceDep, MachinesOfType
 from dtwin.alarms.schemas import (
     AckBody,
     AlarmDetail,
     AlarmList,
     AlarmRead,
+    AlarmReports,
     AlarmRuleIn,
     AlarmRuleList,
     AlarmRuleRead,
@@ -20,12 +21,14 @@ from dtwin.alarms.schemas import (
     BulkAckBody,
     BulkAckResult,
     CommentBody,
+    RulePreview,
+    RulePreviewIn,
     ShelveBody,
 )
 from dtwin.auth.deps import CurrentIdentity, allow
 from dtwin.auth.identity import Identity, Role
 from dtwin.contracts.alarms import AlarmState, Priority, Source
-from dtwin.contracts.limits import MACHINE_ID_PATTERN, PLACEMENT_PATTERN
+from dtwin.contracts.limits import MACHINE_ID_PATTERN, MAX_REPORT_HOURS, PLACEMENT_PATTERN
 from dtwin.core.http import IfMatch, parse_if_match, require_json
 from dtwin.errors import problem_responses
 
@@ -78,6 +81,24 @@ async def list_alarms(
 async def alarm_summary(service: AlarmServiceDep) -> AlarmSummary:
     """Counts of open alarms (the dashboard's badge)."""
     return await service.summary()
+
+
+@router.get(
+    "/reports",
+    response_model=AlarmReports,
+    responses=problem_responses(422),
+    dependencies=[allow(Role.viewer)],
+)
+async def alarm_reports(
+    service: AlarmServiceDep,
+    hours: Annotated[
+        float, Query(gt=0, le=MAX_REPORT_HOURS, description="The period: the last N hours")
+    ] = 24.0,
+    site: Placement = None,
+) -> AlarmReports:
+    """Alarm-management figures (ISA-18.2): alarms per 10 minutes per site with the flood threshold (more
+    than 10), the ten most frequent alarms, and chattering alarms (3 or more activations within 60 s)."""
+    return await service.reports(hours, site)
 
 
 @router.post(
@@ -213,6 +234,29 @@ async def create_rule(
     response.headers["Location"] = f"/api/v1/alarm-rules/{rule.id}"
     response.headers["ETag"] = f'"{rule.version}"'
     return rule
+
+
+@rules_router.post(
+    "/preview",
+    response_model=RulePreview,
+    responses=problem_responses(400, 413, 415, 422),
+    dependencies=[allow(Role.admin), Depends(require_json)],
+)
+async def preview_rule(
+    body: RulePreviewIn, service: AlarmServiceDep, machines_of: MachinesOfType
+) -> RulePreview:
+    """Replay a draft rule over the stored readings of the last `days` (every machine of its type, its one
+    machine, or `machine_ids`): how many alarms it would have raised, their episodes and how many of them
+    chatter. Nothing is saved. At most 1,000,000 readings (422 with the count beyond that: fewer days, or
+    name machines)."""
+    r = body.rule
+    if body.machine_ids is not None:
+        machines = body.machine_ids
+    elif r.machine_id is not None:
+        machines = [r.machine_id]
+    else:
+        machines = machines_of(r.machine_type or "")
+    return await service.preview(body, machines)
 
 
 @rules_router.get(

@@ -14,6 +14,8 @@ from dtwin.contracts.limits import (
     MAX_ALARM_COMMENT,
     MAX_ALARM_DELAY_S,
     MAX_BULK_ACK,
+    MAX_PREVIEW_DAYS,
+    MAX_PREVIEW_MACHINES,
     MAX_SHELVE_S,
     PLACEMENT_PATTERN,
     SENSOR_PATTERN,
@@ -159,3 +161,84 @@ class ShelveBody(BaseModel):
 class CommentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     comment: Annotated[Text, Field(min_length=1, max_length=MAX_ALARM_COMMENT)]
+
+
+class RulePreviewIn(BaseModel):
+    """A draft rule to replay over stored history before saving it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: AlarmRuleIn
+    days: Annotated[Finite, Field(gt=0, le=MAX_PREVIEW_DAYS)] = 7.0
+    machine_ids: (
+        Annotated[
+            list[Annotated[str, Field(pattern=MACHINE_ID_PATTERN)]],
+            Field(min_length=1, max_length=MAX_PREVIEW_MACHINES),
+        ]
+        | None
+    ) = Field(default=None, description="Replay on these machines only (default: every machine in scope)")
+
+
+class PreviewEpisode(BaseModel):
+    machine_id: str
+    raised_at: datetime
+    cleared_at: datetime | None
+    value: float
+
+
+class PreviewMachine(BaseModel):
+    machine_id: str
+    alarms: int
+
+
+class RulePreview(BaseModel):
+    """What the draft rule would have done over the period: alarms raised, their episodes (the first 200),
+    per machine, and how many of its alarms chatter (3+ activations within 60 s)."""
+
+    start: datetime
+    end: datetime
+    machines: int
+    readings: int
+    alarms: int
+    chattering: int
+    episodes: list[PreviewEpisode]
+    per_machine: list[PreviewMachine]
+
+
+class FloodWindow(BaseModel):
+    site: str | None
+    start: datetime
+    alarms: int
+    flood: bool
+
+
+class FloodReport(BaseModel):
+    threshold: int = Field(description="ISA-18.2: more than this many alarms in a window is a flood")
+    window_s: float
+    windows: list[FloodWindow] = Field(description="Windows with alarms, per site, in time order")
+    flood_windows: int
+    percent_time_in_flood: float
+
+
+class FrequentAlarm(BaseModel):
+    machine_id: str
+    condition: str
+    count: int
+
+
+class ChatteringAlarm(BaseModel):
+    machine_id: str
+    condition: str
+    activations: int
+    max_in_60s: int
+
+
+class AlarmReports(BaseModel):
+    """Alarm-management figures of a period: floods per site, the ten most frequent alarms, chattering."""
+
+    start: datetime
+    end: datetime
+    raised: int
+    flood: FloodReport
+    frequent: list[FrequentAlarm]
+    chattering: list[ChatteringAlarm]

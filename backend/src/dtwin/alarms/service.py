@@ -14,13 +14,16 @@ alarm is kept and updated but not shown in the operator's default list and not n
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dtwin.alarms import reports
 from dtwin.alarms.models import AlarmRow, AlarmRuleRow
 from dtwin.alarms.repository import ACTIVE, OPEN, AlarmRepository
 from dtwin.alarms.schemas import (
@@ -28,17 +31,24 @@ from dtwin.alarms.schemas import (
     AlarmEventRead,
     AlarmList,
     AlarmRead,
+    AlarmReports,
     AlarmRuleIn,
     AlarmRuleList,
     AlarmRuleRead,
     AlarmSummary,
     BulkAckResult,
+    PreviewEpisode,
+    PreviewMachine,
+    RulePreview,
+    RulePreviewIn,
 )
+from dtwin.alarms.thresholds import Rule, ThresholdEvaluator
 from dtwin.contracts.alarms import PRIORITIES, AlarmNotice, NoticeOutbox
 from dtwin.contracts.changes import AlarmChange, AlarmsMessage
-from dtwin.contracts.limits import MAX_ALARM_RULES
+from dtwin.contracts.limits import MAX_ALARM_RULES, MAX_PREVIEW_READINGS
 from dtwin.core.change_stream import ChangeStream
 from dtwin.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from dtwin.readings.service import TooManyReadings, sensor_history
 
 SYSTEM = "system"
 
@@ -69,6 +79,48 @@ class Clear:
     condition: str
     ts: datetime
     value: float | None = None
+
+
+def replay(rule: Rule, rows: Sequence[tuple[str, datetime, float]]) -> dict[str, Any]:
+    """Run one rule over stored (machine, ts, value) rows: alarms, chattering, episodes (first 200) and
+    per-machine counts (CPU work: called in a thread)."""
+    ev = ThresholdEvaluator([rule])
+    slot_of = {m: ev.series(m, rule) for m in dict.fromkeys(m for m, _, _ in rows)}
+    slots = np.fromiter((slot_of[m] for m, _, _ in rows), dtype=np.int64, count=len(rows))
+    ts = np.fromiter((t.timestamp() for _, t, _ in rows), dtype=np.float64, count=len(rows))
+    x = np.fromiter((v for _, _, v in rows), dtype=np.float64, count=len(rows))
+    crossings = ev.step(slots, ts, x) if rows else []
+    episodes: list[PreviewEpisode] = []
+    open_at: dict[str, int] = {}
+    raised_at: dict[str, list[float]] = {}
+    for c in crossings:
+        if c.raised:
+            open_at[c.machine_id] = len(episodes)
+            raised_at.setdefault(c.machine_id, []).append(c.ts)
+            episodes.append(
+                PreviewEpisode(
+                    machine_id=c.machine_id,
+                    raised_at=datetime.fromtimestamp(c.ts, UTC),
+                    cleared_at=None,
+                    value=c.value,
+                )
+            )
+        elif (k := open_at.pop(c.machine_id, None)) is not None:
+            episodes[k].cleared_at = datetime.fromtimestamp(c.ts, UTC)
+    per_machine = sorted(
+        (PreviewMachine(machine_id=m, alarms=len(t)) for m, t in raised_at.items()), key=lambda p: -p.alarms
+    )
+    chatter = sum(
+        1
+        for t in raised_at.values()
+        if reports.max_in_window(t, reports.CHATTER_WINDOW_S) >= reports.CHATTER_COUNT
+    )
+    return {
+        "alarms": len(episodes),
+        "chattering": chatter,
+        "episodes": episodes[:200],
+        "per_machine": per_machine,
+    }
 
 
 def _iso(ts: datetime | None) -> str | None:
@@ -113,7 +165,7 @@ class AlarmService:
         notify: bool = True,
     ) -> None:
         """Record one transition of `row` (already updated): history, notice, change."""
-        row.seq = (row.seq or 0) + 1 if kind != "raised" else 1
+        row.seq = (row.seq or 0) + 1
         row.updated_at = ts
         self._events.append(
             {
@@ -216,6 +268,15 @@ class AlarmService:
             )
             if row is not None:
                 self._transition(row, "raised", r.ts, SYSTEM, details={"value": r.value})
+                continue
+            # open already: active (a redelivery, another process: nothing to do), or back to normal but not
+            # acknowledged, which the condition's return re-activates (ISA-18.2: RTNUN -> UNACK; one alarm,
+            # one more activation in its history, which the chattering report counts)
+            for again in await self.repo.open_for(
+                [(r.machine_id, r.condition)], states=("unack_cleared",), lock=True
+            ):
+                again.state, again.cleared_at, again.value = "unack_active", None, r.value
+                self._transition(again, "raised", r.ts, SYSTEM, "re-activated", {"value": r.value})
         keys = [(c.machine_id, c.condition) for c in clears]
         rows = {
             (a.machine_id, a.condition): a for a in await self.repo.open_for(keys, states=ACTIVE, lock=True)
@@ -383,6 +444,50 @@ class AlarmService:
             suppressed=suppressed,
             by_priority=by_priority,
         )
+
+    # ------------------------------------------------------------------ reports and previews
+    async def reports(self, hours: float, site: str | None) -> AlarmReports:
+        start, end = reports.period(hours, self.clock())
+        raised = await self.repo.raised_between(start, end)
+        if site is not None:
+            raised = [r for r in raised if r[4] == site]
+        return AlarmReports.model_validate(
+            {
+                "start": start,
+                "end": end,
+                "raised": len(raised),
+                "flood": reports.flood([(ts, s) for _, ts, _, _, s in raised], start, end),
+                "frequent": reports.frequent([(m, c) for _, _, m, c, _ in raised]),
+                "chattering": reports.chattering([(ts, m, c) for _, ts, m, c, _ in raised]),
+            }
+        )
+
+    async def preview(self, body: RulePreviewIn, machines: Sequence[str]) -> RulePreview:
+        """Replay a draft rule over the stored readings of `machines` (the rule's scope) for `days`: what
+        it would have raised. Bounded: more than MAX_PREVIEW_READINGS readings is a 422."""
+        end = self.clock()
+        start = end - timedelta(days=body.days)
+        r = body.rule
+        try:
+            rows = await sensor_history(self.session, machines, r.sensor, start, end, MAX_PREVIEW_READINGS)
+        except TooManyReadings as exc:
+            raise InvalidInput(
+                f"the preview would replay {exc.found:,} readings (at most {exc.limit:,}): "
+                "fewer days, or name machine_ids"
+            ) from exc
+        rule = Rule(
+            id=0,
+            name=r.name,
+            sensor=r.sensor,
+            kind=r.kind,
+            threshold=r.threshold,
+            priority=r.priority,
+            deadband=r.deadband,
+            on_delay_s=r.on_delay_s,
+            off_delay_s=r.off_delay_s,
+        )
+        out = await asyncio.to_thread(replay, rule, rows)
+        return RulePreview(start=start, end=end, machines=len(machines), readings=len(rows), **out)
 
     # ------------------------------------------------------------------ rules
     async def rules(self, machine_type: str | None, machine_id: str | None) -> AlarmRuleList:

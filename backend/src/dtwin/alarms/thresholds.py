@@ -128,6 +128,25 @@ class ThresholdEvaluator:
         typed = [self._rules[i] for i in self._by_type.get((machine_type, sensor), ())]
         return own + [r for r in typed if r.kind not in kinds]
 
+    def series(self, machine_id: str, rule: Rule) -> int:
+        """The slot of one (machine, rule) series, created if new (for replaying stored history)."""
+        slot = self._slot.get((machine_id, rule.id))
+        if slot is None:
+            slot = self._slot[(machine_id, rule.id)] = len(self._slot_rule)
+            self._slot_rule.append(rule)
+            self._slot_machine.append(machine_id)
+            self._grow()
+        return slot
+
+    def _grow(self) -> None:
+        grow = len(self._slot_rule) - self.active.shape[0]
+        if grow > 0:
+            self.active = np.concatenate([self.active, np.zeros(grow, dtype=np.bool_)])
+            self.pend = np.concatenate([self.pend, np.full(grow, math.nan)])
+            self.back = np.concatenate([self.back, np.full(grow, math.nan)])
+            self.last_ts = np.concatenate([self.last_ts, np.full(grow, -math.inf)])
+            self._refresh_params()
+
     def register(self, items: Sequence[Telemetry]) -> list[str]:
         """Give every (machine, rule) pair of these messages a series; returns the machines that got their
         first series now (whose open alarms the caller should `restore`)."""
@@ -158,13 +177,7 @@ class ThresholdEvaluator:
                 np.asarray(pos, dtype=np.int64),
                 np.asarray(slots, dtype=np.int64),
             )
-        grow = len(self._slot_rule) - self.active.shape[0]
-        if grow > 0:
-            self.active = np.concatenate([self.active, np.zeros(grow, dtype=np.bool_)])
-            self.pend = np.concatenate([self.pend, np.full(grow, math.nan)])
-            self.back = np.concatenate([self.back, np.full(grow, math.nan)])
-            self.last_ts = np.concatenate([self.last_ts, np.full(grow, -math.inf)])
-            self._refresh_params()
+        self._grow()
         return new
 
     def restore(self, open_conditions: Iterable[tuple[str, str]]) -> None:

@@ -74,3 +74,7 @@ MAX_ALARM_DELAY_S = 24 * 3600.0  # on/off delays of a rule
 MAX_SHELVE_S = 7 * 86400.0  # how long an operator may shelve an alarm (ISA-18.2: shelving is temporary)
 MAX_BULK_ACK = 500  # alarms one bulk acknowledgement may name
 MAX_ALARM_COMMENT = 2000  # characters of a comment or a shelving reason
+MAX_PREVIEW_READINGS = 1_000_000  # stored readings a rule preview may replay (more: 422, narrow the range)
+MAX_PREVIEW_DAYS = 30
+MAX_PREVIEW_MACHINES = 1000
+MAX_REPORT_HOURS = 31 * 24  # the period an alarm report may span

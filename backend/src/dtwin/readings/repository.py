@@ -123,6 +123,38 @@ class ReadingRepository:
             out.setdefault(machine_id, {})[sensor] = (float(value), t)
         return out
 
+    async def count_sensor(
+        self, machine_ids: Sequence[str], sensor: str, start: datetime, end: datetime
+    ) -> int:
+        q = (
+            select(func.count())
+            .select_from(ReadingRow)
+            .where(
+                ReadingRow.machine_id.in_(list(machine_ids)),
+                ReadingRow.sensor == sensor,
+                ReadingRow.ts >= start,
+                ReadingRow.ts < end,
+            )
+        )
+        return int(await self.session.scalar(q) or 0)
+
+    async def sensor_rows(
+        self, machine_ids: Sequence[str], sensor: str, start: datetime, end: datetime
+    ) -> list[tuple[str, datetime, float]]:
+        """(machine, ts, value) of one sensor of these machines in [start, end), by machine and time."""
+        q = (
+            select(ReadingRow.machine_id, ReadingRow.ts, ReadingRow.value)
+            .where(
+                ReadingRow.machine_id.in_(list(machine_ids)),
+                ReadingRow.sensor == sensor,
+                ReadingRow.ts >= start,
+                ReadingRow.ts < end,
+                ReadingRow.quality != "bad",
+            )
+            .order_by(ReadingRow.machine_id, ReadingRow.ts)
+        )
+        return [(m, ts, float(v)) for m, ts, v in (await self.session.execute(q)).all()]
+
     async def page_after(
         self,
         *,

@@ -11,7 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dtwin.core.db import transaction
 from dtwin.readings.repository import ReadingRepository, ReadingTuple
 
-__all__ = ["ReadingTuple", "latest_per_sensor", "purge_readings", "store_readings"]
+__all__ = [
+    "ReadingTuple",
+    "TooManyReadings",
+    "latest_per_sensor",
+    "purge_readings",
+    "sensor_history",
+    "store_readings",
+]
+
+
+class TooManyReadings(Exception):
+    """A history request over more readings than its caller allows (`found` of at most `limit`)."""
+
+    def __init__(self, found: int, limit: int) -> None:
+        super().__init__(f"{found:,} readings in the range; at most {limit:,}")
+        self.found, self.limit = found, limit
 
 
 async def store_readings(sessions: async_sessionmaker[AsyncSession], rows: Sequence[ReadingTuple]) -> int:
@@ -33,3 +48,15 @@ async def purge_readings(sessions: async_sessionmaker[AsyncSession], machine_id:
     """Delete every stored reading of a machine (a twin deleted with `purge_history`)."""
     async with transaction(sessions) as session:
         await ReadingRepository(session).delete_machine(machine_id)
+
+
+async def sensor_history(
+    session: AsyncSession, machine_ids: Sequence[str], sensor: str, start: datetime, end: datetime, limit: int
+) -> list[tuple[str, datetime, float]]:
+    """(machine, ts, value) of one sensor of these machines in [start, end), by machine and time (readings of
+    quality "bad" left out). Raises TooManyReadings (counted first) when there are more than `limit`."""
+    repo = ReadingRepository(session)
+    found = await repo.count_sensor(machine_ids, sensor, start, end)
+    if found > limit:
+        raise TooManyReadings(found, limit)
+    return await repo.sensor_rows(machine_ids, sensor, start, end)

@@ -99,7 +99,11 @@ for i, u in ipairs(updates) do
   if changed then
     local meta = redis.call('HMGET', key, 'quality', 'machine_type', 'site', 'line')
     local item = {kind = 'reported', id = u.id, quality = meta[1] or 'good', ts = ts, last_seen = now,
-                  readings = readings, reported = reported, version = version}
+                  version = version}
+    -- an empty table is left out (absent means unchanged): a Lua table with no keys may encode as a JSON
+    -- array (fakeredis's cjson does), which the contract refuses
+    if next(readings) ~= nil then item.readings = readings end
+    if next(reported) ~= nil then item.reported = reported end
     -- placement only when it is news: a new twin, or a machine that moved
     if created or moved then
       item.machine_type = meta[2] or 'unknown'

@@ -348,19 +348,21 @@ async def test_alarms_stream_snapshot_and_transitions(
     try:
         async with sessions() as session:
             await AlarmService(session, changes=changes).apply([raise_("hi:x")], [])
-        async with backend(real_settings) as url:
-            async with websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws:
-                await recv(ws, "hello")
-                snap = await subscribe(ws, sub="al", stream="alarms", filter={"machine_ids": [machine]})
-                assert [(a["condition"], a["state"]) for a in snap["items"]] == [("hi:x", "unack_active")]
-                async with sessions() as session:
-                    await AlarmService(session, changes=changes).apply([raise_("lo:y")], [])
-                got = (await recv(ws, "update"))["items"]
-                assert [(a["condition"], a["transition"]) for a in got] == [("lo:y", "raised")]
-                async with sessions() as session:
-                    await AlarmService(session, changes=changes).acknowledge(got[0]["id"], "user:x", None)
-                got = (await recv(ws, "update"))["items"]
-                assert [(a["state"], a["acked_by"]) for a in got] == [("ack_active", "user:x")]
+        async with (
+            backend(real_settings) as url,
+            websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws,
+        ):
+            await recv(ws, "hello")
+            snap = await subscribe(ws, sub="al", stream="alarms", filter={"machine_ids": [machine]})
+            assert [(a["condition"], a["state"]) for a in snap["items"]] == [("hi:x", "unack_active")]
+            async with sessions() as session:
+                await AlarmService(session, changes=changes).apply([raise_("lo:y")], [])
+            got = (await recv(ws, "update"))["items"]
+            assert [(a["condition"], a["transition"]) for a in got] == [("lo:y", "raised")]
+            async with sessions() as session:
+                await AlarmService(session, changes=changes).acknowledge(got[0]["id"], "user:x", None)
+            got = (await recv(ws, "update"))["items"]
+            assert [(a["state"], a["acked_by"]) for a in got] == [("ack_active", "user:x")]
     finally:
         await redis.aclose()
         await engine.dispose()

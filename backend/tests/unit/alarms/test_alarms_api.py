@@ -182,3 +182,54 @@ async def test_shelve_comment_bulk_ack_roles_and_bad_input(app: FastAPI, client:
     assert stale.status_code == 412
     assert (await client.delete(f"/api/v1/alarm-rules/{rule['id']}")).status_code == 204
     assert (await client.get(f"/api/v1/alarm-rules/{rule['id']}")).status_code == 404
+
+
+async def test_rule_preview_and_alarm_reports(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signal flapping across 10 every second: the preview of a rule without a deadband shows it would
+    chatter, with a deadband one alarm; once saved, the reports list the flapping alarm as chattering and as
+    the most frequent."""
+    values = [9.0, 11.0] * 10
+    for k, v in enumerate(values):
+        await send(app, [k], v, machine="flap-1")
+
+    async def stored() -> bool:
+        r = await client.get("/api/v1/twins/flap-1")
+        return r.status_code == 200 and r.json()["ts"].startswith(
+            (T0 + timedelta(seconds=19)).isoformat()[:19]
+        )
+
+    await eventually(stored, what="the readings stored")
+    r = await client.post("/api/v1/alarm-rules/preview", json={"rule": RULE | {"deadband": 0.0}, "days": 1})
+    assert r.status_code == 200, r.text
+    p = r.json()
+    assert p["machines"] >= 1 and p["readings"] >= 20
+    assert p["alarms"] == 10 and p["chattering"] == 1
+    assert p["per_machine"][0] == {"machine_id": "flap-1", "alarms": 10}
+    assert p["episodes"][0]["cleared_at"] is not None
+    calm = (await client.post("/api/v1/alarm-rules/preview", json={"rule": RULE | {"deadband": 3.0}})).json()
+    assert calm["alarms"] == 1 and calm["chattering"] == 0
+    named = {"rule": RULE, "machine_ids": ["nobody"]}
+    assert (await client.post("/api/v1/alarm-rules/preview", json=named)).json()["alarms"] == 0
+    monkeypatch.setattr("dtwin.alarms.service.MAX_PREVIEW_READINGS", 5)
+    big = await client.post("/api/v1/alarm-rules/preview", json={"rule": RULE})
+    assert big.status_code == 422 and "fewer days" in big.json()["detail"]
+    assert (
+        await client.post("/api/v1/alarm-rules/preview", json={"rule": RULE, "days": 31})
+    ).status_code == 422
+
+    await client.post("/api/v1/alarm-rules", json=RULE | {"deadband": 0.0})
+    await app.state.alarm_stage.refresh_rules(force=True)
+    for k, v in enumerate(values):
+        await send(app, [100 + k], v, machine="flap-2")
+
+    async def reported() -> dict[str, Any]:
+        rep = (await client.get("/api/v1/alarms/reports", params={"hours": 2})).json()
+        return rep if rep["raised"] >= 10 else {}
+
+    rep = await eventually(reported, what="the flapping alarms in the reports")
+    assert rep["frequent"][0] == {"machine_id": "flap-2", "condition": "hi:pressure_bar", "count": 10}
+    assert rep["chattering"][0]["machine_id"] == "flap-2" and rep["chattering"][0]["max_in_60s"] >= 3
+    assert rep["flood"]["flood_windows"] == 0  # 10 in 10 minutes is not a flood (more than 10 is)
+    assert (await client.get("/api/v1/alarms/reports", params={"hours": 10_000})).status_code == 422

@@ -29,6 +29,7 @@ from dtwin.anomalies.results import MachineHealth
 from dtwin.anomalies.scoring import ScoringStage
 from dtwin.anomalies.type_model import fit_model
 from dtwin.config import Settings
+from dtwin.contracts.changes import AnomalyEventChange
 from dtwin.contracts.telemetry import Telemetry, parse_telemetry
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.db import create_engine, create_sessionmaker
@@ -104,10 +105,11 @@ class TimedStage(ScoringStage):
 
     total_s: float = 0.0
 
-    async def process(self, items: Sequence[Telemetry]) -> None:
+    async def process(self, items: Sequence[Telemetry]) -> list[AnomalyEventChange]:
         t = time.perf_counter()
-        await super().process(items)
+        stored = await super().process(items)
         self.total_s += time.perf_counter() - t
+        return stored
 
 
 @dataclass
