@@ -118,6 +118,19 @@ class Settings(SharedSettings):
         le=1,
         description="An anomaly episode whose peak score reaches this raises an alarm (condition `anomaly`)",
     )
+    alarm_rul_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 365,
+        description="A machine whose estimated remaining useful life falls under this many hours gets a "
+        "maintenance alarm (condition `rul`)",
+    )
+    alarm_dead_letters_per_min: float = Field(
+        default=100.0,
+        gt=0,
+        description="More telemetry messages dead-lettered than this in a minute (per backend) raise a "
+        "system alarm (condition `dead_letters`)",
+    )
     alarm_rules_refresh_s: float = Field(
         default=5.0, gt=0, le=300, description="How often each backend checks the threshold rules for changes"
     )

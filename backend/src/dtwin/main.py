@@ -288,6 +288,8 @@ def _alarm_stage(app: FastAPI, settings: Settings, adapters: Adapters) -> AlarmS
         outbox=getattr(app.state, "notice_outbox", None),
         changes=ChangeStream(adapters.redis, adapters.keys, settings.ws_replay_entries),
         anomaly_score=settings.alarm_anomaly_score,
+        rul_hours=settings.alarm_rul_hours,
+        dead_letters_per_min=settings.alarm_dead_letters_per_min,
         rules_refresh_s=settings.alarm_rules_refresh_s,
         db_timeout_s=settings.db_timeout_s,
     )

@@ -28,6 +28,7 @@ from dtwin.contracts.changes import (
     AlarmChange,
     AnomalyEventChange,
     ChangeMessage,
+    StatusChange,
     TwinsMessage,
     WholeTwinChange,
 )
@@ -65,6 +66,8 @@ class AlarmStage:
         outbox: NoticeOutbox | None = None,
         changes: ChangeStream | None = None,
         anomaly_score: float = 0.8,
+        rul_hours: float = 24.0,
+        dead_letters_per_min: float = 100.0,
         rules_refresh_s: float = 5.0,
         db_timeout_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
@@ -73,6 +76,12 @@ class AlarmStage:
         self.outbox = outbox
         self.changes = changes
         self.anomaly_score = anomaly_score
+        self.rul_s = rul_hours * 3600.0
+        self.dead_letters_per_min = dead_letters_per_min
+        self._rul_low: set[str] = set()  # machines with a maintenance alarm for their remaining life
+        self._rejections: list[tuple[float, int]] = []  # (monotonic time, dead letters) of recent batches
+        self._dlq_alarm = False
+        self._from_feed: list[Raise | Clear] = []  # offline/online transitions heard on the change feed
         self.rules_refresh_s = rules_refresh_s
         self.clock = clock
         self.evaluator = ThresholdEvaluator()
@@ -134,8 +143,12 @@ class AlarmStage:
         items: Sequence[Telemetry],
         placement: Mapping[str, Placement],
         anomalies: Sequence[AnomalyEventChange] = (),
+        rul: Mapping[str, float] | None = None,
+        rejected: int = 0,
     ) -> list[AlarmChange]:
-        """Evaluate a stored batch; write the alarms it raises and clears (and any still waiting)."""
+        """Evaluate a stored batch (its threshold rules, the anomaly episodes scoring stored, the remaining
+        useful life it estimated, the messages it dead-lettered); write the alarms it raises and clears (and
+        any still waiting)."""
         await self.refresh_rules()
         new = self.evaluator.register(items)
         if new:
@@ -164,7 +177,70 @@ class AlarmStage:
             else:
                 todo.append(Clear(c.machine_id, c.rule.condition, _when(c.ts), c.value))
         todo += self._from_anomalies(anomalies, placement)
+        todo += self._from_rul(rul or {}, placement)
+        todo += self._from_dead_letters(rejected)
+        todo += self._from_feed
+        self._from_feed = []
         return await self.write(todo)
+
+    def _from_rul(self, rul: Mapping[str, float], placement: Mapping[str, Placement]) -> list[Raise | Clear]:
+        """A maintenance alarm while the estimated remaining useful life is under the horizon; cleared once it
+        is 1.5 times the horizon or more (or no longer estimated): hysteresis against a noisy estimate."""
+        out: list[Raise | Clear] = []
+        now = datetime.now(UTC)
+        for machine_id, rul_s in rul.items():
+            low = machine_id in self._rul_low
+            if not low and rul_s < self.rul_s:
+                self._rul_low.add(machine_id)
+                mtype, site, line = placement.get(machine_id, (None, None, None))
+                hours = rul_s / 3600.0
+                out.append(
+                    Raise(
+                        machine_id=machine_id,
+                        condition="rul",
+                        source="rul",
+                        priority="high" if rul_s < self.rul_s / 4 else "medium",
+                        ts=now,
+                        message=f"remaining useful life ~{hours:.1f} h on {machine_id}: plan maintenance",
+                        value=round(hours, 2),
+                        machine_type=mtype,
+                        site=site,
+                        line=line,
+                        details={"rul_s": rul_s, "horizon_s": self.rul_s},
+                    )
+                )
+            elif low and not rul_s < 1.5 * self.rul_s:
+                self._rul_low.discard(machine_id)
+                out.append(Clear(machine_id, "rul", now, None if math.isinf(rul_s) else rul_s / 3600.0))
+        return out
+
+    def _from_dead_letters(self, rejected: int) -> list[Raise | Clear]:
+        """A system alarm while this process dead-letters more than `dead_letters_per_min` messages over the
+        last minute; cleared below half of that."""
+        now = self.clock()
+        if rejected:
+            self._rejections.append((now, rejected))
+        self._rejections = [(t, n) for t, n in self._rejections if now - t <= 60.0]
+        per_min = sum(n for _, n in self._rejections)
+        ts = datetime.now(UTC)
+        if not self._dlq_alarm and per_min > self.dead_letters_per_min:
+            self._dlq_alarm = True
+            return [
+                Raise(
+                    machine_id="system",
+                    condition="dead_letters",
+                    source="dead_letters",
+                    priority="high",
+                    ts=ts,
+                    message=f"{per_min} telemetry messages dead-lettered in the last minute: check devices",
+                    value=float(per_min),
+                    details={"per_min": per_min, "threshold": self.dead_letters_per_min},
+                )
+            ]
+        if self._dlq_alarm and per_min < self.dead_letters_per_min / 2:
+            self._dlq_alarm = False
+            return [Clear("system", "dead_letters", ts, float(per_min))]
+        return []
 
     def _from_anomalies(
         self, events: Sequence[AnomalyEventChange], placement: Mapping[str, Placement]
@@ -242,6 +318,8 @@ class AlarmStage:
         if not isinstance(msg, TwinsMessage):
             return
         for item in msg.items:
+            if isinstance(item, StatusChange):
+                self._status(item)
             if not isinstance(item, WholeTwinChange):
                 continue
             mode = item.desired.get("mode")
@@ -252,6 +330,26 @@ class AlarmStage:
                 else:
                     self._suppressed.discard(item.id)
                 self._suppression_changes[item.id] = suppressed
+
+    def _status(self, item: StatusChange) -> None:
+        """A machine gone offline has an alarm until it is back online (every process hears it; the
+        database keeps it to one alarm and one clear)."""
+        now = datetime.now(UTC)
+        if item.status == "offline":
+            message = f"{item.id} offline: no telemetry since {item.last_seen or 'never'}"
+            self._from_feed.append(
+                Raise(
+                    item.id,
+                    "offline",
+                    "offline",
+                    "medium",
+                    now,
+                    message,
+                    details={"last_seen": item.last_seen},
+                )
+            )
+        elif item.status == "online":
+            self._from_feed.append(Clear(item.id, "offline", now))
 
     async def housekeep(self) -> None:
         """Suppression changes, shelving expiry, rules refresh and waiting transitions."""
@@ -265,8 +363,9 @@ class AlarmStage:
         async with self.sessions() as session:
             await self.service(session).unshelve_expired()
         await self.refresh_rules()
-        if self._waiting:
-            await self.write([])
+        todo, self._from_feed = self._from_feed, []
+        if self._waiting or todo:
+            await self.write(todo)
 
     async def housekeep_forever(self, every_s: float = 1.0) -> None:
         while True:

@@ -78,6 +78,7 @@ class ScoringStage:
         self._written_at: dict[str, float] = {}
 
         self._published: dict[str, tuple[float, float, str]] = {}
+        self.last_rul: dict[str, float] = {}
         self.engine = engine
         self.redis = redis
         self.keys = keys
@@ -109,6 +110,8 @@ class ScoringStage:
         self.batches += 1
         m = scores.machines
         ids = m.machine_ids
+        # remaining useful life (estimate, s) of this batch's machines, for the alarms stage
+        self.last_rul = dict(zip(ids, m.rul_s.tolist(), strict=True))
         health, score = m.health.tolist(), m.score.tolist()
         strategy, anomalous = m.strategy.tolist(), m.is_anomaly.tolist()
         now = time.monotonic()

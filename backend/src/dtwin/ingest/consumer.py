@@ -270,7 +270,7 @@ class TelemetryConsumer:
                 anomalies = await self.scoring.process([a.t for a in stored])
             except Exception:  # analytics must not stop ingestion: the readings are stored either way
                 log.exception("scoring_failed", messages=len(stored))
-        if self.alarms is not None and stored:
+        if self.alarms is not None and (stored or rejected):
             placement = {
                 a.t.machine_id: (
                     a.t.machine_type,
@@ -279,8 +279,9 @@ class TelemetryConsumer:
                 )
                 for a in stored
             }
+            rul = self.scoring.last_rul if self.scoring is not None else None
             try:  # transitions the database cannot take now wait in the stage (bounded)
-                await self.alarms.process([a.t for a in stored], placement, anomalies)
+                await self.alarms.process([a.t for a in stored], placement, anomalies, rul, rejected)
             except Exception:
                 log.exception("alarms_failed", messages=len(stored))
         await self.bus.flush()  # the DLQ records are durable before offsets move
