@@ -110,7 +110,7 @@ compose-check: venv ## validate docker-compose.yml against the Compose spec (off
 
 # ---------------------------------------------------------------------------------------------- bench
 BENCH_OUT ?= docs/benchmarks.md
-BENCHES := bench-pipeline bench-simulator bench-bridge bench-twins bench-changes bench-scoring bench-scoring-share bench-detection bench-soak
+BENCHES := bench-pipeline bench-simulator bench-bridge bench-twins bench-changes bench-scoring bench-scoring-share bench-alarms-share bench-detection bench-soak
 .PHONY: $(BENCHES)
 
 bench: system-deps venv bench-frontend $(BENCHES) ## run the real pipeline at rising load and every other benchmark; print and record figures in docs/benchmarks.md
@@ -139,6 +139,9 @@ bench-scoring: venv ## the anomaly scoring engine alone (no servers, ~20 s)
 
 bench-scoring-share: system-deps venv ## what scoring adds to the consumer's batch
 	$(BIN)/python -m dtwin_devkit.bench.scoring_share --out $(BENCH_OUT)
+
+bench-alarms-share: system-deps venv ## what alarm evaluation adds to the consumer's batch (target <= 10% at 50k readings/s)
+	$(BIN)/python -m dtwin_devkit.bench.alarms_share --out $(BENCH_OUT)
 
 bench-detection: venv ## anomaly detection quality against the simulator's ground truth
 	$(BIN)/python -m dtwin_devkit.bench.detection --out $(BENCH_OUT)
