@@ -109,6 +109,11 @@ class Settings(SharedSettings):
     )
 
     # --- alarms ---
+    demo_seed: bool = Field(
+        default=False,
+        description="Seed demo alarm rules (hi on every catalogue sensor) and an email route to the embedded "
+        "mail sink when there are none (`dtwin demo` sets it)",
+    )
     alarms_enabled: bool = Field(
         default=True, description="Evaluate threshold rules and raise alarms in the consumer"
     )

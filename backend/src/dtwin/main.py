@@ -37,6 +37,7 @@ from dtwin.core.adapters import Adapters, build_adapters
 from dtwin.core.change_stream import ChangeStream
 from dtwin.core.db import transaction
 from dtwin.core.ratelimit import build_rate_limiter
+from dtwin.demo import seed_demo
 from dtwin.errors import document_problems, install_error_handlers
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.ingest.outage import OutageBuffer
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 }
             )
             app.state.services = await _start_services(app, settings, adapters)
+            if settings.demo_seed:
+                await seed_demo(adapters.sessions)
             log.info("backend_started", version=__version__, **adapters.mode)
             yield
         finally:
