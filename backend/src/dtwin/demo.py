@@ -20,28 +20,37 @@ log = structlog.get_logger(__name__)
 DEMO_RECIPIENT = "operators@plant.example.com"
 
 
+def catalogue_rules() -> list[AlarmRuleIn]:
+    """A hi rule at the top of every catalogue sensor's operating range (deadband 2% of the range, on 5 s,
+    off 10 s, priority high): the demo's rules, and the alarm bench's."""
+    out: list[AlarmRuleIn] = []
+    for t in machine_catalogue().values():
+        for s in t.sensors:
+            out.append(
+                AlarmRuleIn(
+                    name=f"{t.name} {s.name} high",
+                    machine_type=t.name,
+                    sensor=s.name,
+                    kind="hi",
+                    threshold=s.hi,
+                    deadband=round(0.02 * (s.hi - s.lo), 6),
+                    on_delay_s=5.0,
+                    off_delay_s=10.0,
+                    priority="high",
+                )
+            )
+    return out
+
+
 async def seed_demo(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
     """Seed the demo's alarm rules and email route when there are none; (rules, routes) added."""
     rules = routes = 0
     async with sessions() as session:
         alarms = AlarmService(session)
         if (await alarms.rules(None, None)).count == 0:
-            for t in machine_catalogue().values():
-                for s in t.sensors:
-                    width = s.hi - s.lo
-                    body = AlarmRuleIn(
-                        name=f"{t.name} {s.name} high",
-                        machine_type=t.name,
-                        sensor=s.name,
-                        kind="hi",
-                        threshold=s.hi,
-                        deadband=round(0.02 * width, 6),
-                        on_delay_s=5.0,
-                        off_delay_s=10.0,
-                        priority="high",
-                    )
-                    await alarms.create_rule(body, "system:demo")
-                    rules += 1
+            for body in catalogue_rules():
+                await alarms.create_rule(body, "system:demo")
+                rules += 1
     async with sessions() as session:
         notifications = NotificationService(session)
         if not (await notifications.list_routes()).items:

@@ -20,10 +20,13 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from dtwin.alarms import reports as alarm_reports
+from dtwin.alarms.thresholds import Rule, ThresholdEvaluator
 from dtwin.anomalies.engine import EngineConfig, ScoringEngine
 from dtwin.anomalies.evaluate import EvaluationReport, GroundTruthEvent, evaluate
 from dtwin.anomalies.type_model import fit_model
 from dtwin.contracts.telemetry import Telemetry
+from dtwin.demo import catalogue_rules
 from dtwin.machine_types.catalogue import catalogue_table
 from dtwin_devkit.bench.report import publish
 from dtwin_pipeline.simulator.fault_kinds import FAULT_KINDS
@@ -39,6 +42,7 @@ GRACE_S = 600.0  # thermal lags: a fault's effects outlast its end by minutes
 MERGE_GAP_S = 300.0  # alarms of a machine less than 5 min apart are one episode (one alarm to an operator)
 SCENARIOS = ("bearing-wear", "fouling", "data-quality", "default")
 DEFAULT_DURATION_S = 7200.0  # for scenarios that run until stopped (default.yaml)
+ANOMALY_ALARM_SCORE = 0.8  # Settings.alarm_anomaly_score's default
 RUL_EVERY_S = 60.0  # RUL coverage: one instant per degrading machine every minute of its degradation
 # (machine, ts, reported health, RUL estimate, lower, upper) after a batch
 HealthRecord = tuple[str, float, float, float, float, float]
@@ -59,6 +63,7 @@ class RunResult:
     report: EvaluationReport | None = None
     health: list[HealthRecord] = field(default_factory=list)
     fail_health: float = 25.0
+    alarms: list[tuple[str, float, str]] = field(default_factory=list)  # activations (machine, ts, condition)
 
     @property
     def faulty(self) -> set[str]:
@@ -93,6 +98,21 @@ def run_scenario(
     cfg.start = T0
     fleet = Fleet(cfg, on_fault_event=truth.append)
     engine = ScoringEngine(config, limits=catalogue_table())
+    alarms = ThresholdEvaluator(
+        Rule(
+            id=k,
+            name=r.name,
+            sensor=r.sensor,
+            kind=r.kind,
+            threshold=r.threshold,
+            priority=r.priority,
+            deadband=r.deadband,
+            on_delay_s=r.on_delay_s,
+            off_delay_s=r.off_delay_s,
+            machine_type=r.machine_type,
+        )
+        for k, r in enumerate(catalogue_rules(), 1)
+    )
     res = RunResult(scenario.name, seed, machines=[m.id for m in fleet.machines], hours=duration / 3600.0)
     latest: dict[str, str] = {}
     step = 1.0 / sc.rate_hz
@@ -116,6 +136,15 @@ def run_scenario(
         res.starts.extend(
             (e.machine_id, e.ts.timestamp(), e.detector) for e in out.events if e.kind == "start"
         )
+        # the alarms the platform would raise: the demo's threshold rules, and anomaly episodes whose score
+        # reaches the alarm level (DTWIN_ALARM_ANOMALY_SCORE's default)
+        alarms.register(items)
+        res.alarms.extend((c.machine_id, c.ts, c.rule.condition) for c in alarms.evaluate(items) if c.raised)
+        res.alarms.extend(
+            (e.machine_id, e.ts.timestamp(), "anomaly")
+            for e in out.events
+            if e.kind == "start" and e.peak_score >= ANOMALY_ALARM_SCORE
+        )
         for d in out.decisions:
             latest[d.machine_id] = d.strategy
         m = out.machines
@@ -138,6 +167,7 @@ def run_scenario(
     res.fail_health = engine.config.health.fail_health
     res.defensive = {m for m, s in latest.items() if s == "defensive"}
     res.starts = [s for s in res.starts if s[1] >= measured_from]
+    res.alarms = sorted(a for a in res.alarms if a[1] >= measured_from)
     res.report = evaluate(
         res.ts,
         res.scores,
@@ -211,6 +241,59 @@ def rul_coverage(runs: Sequence[RunResult], every_s: float = RUL_EVERY_S) -> Rul
                 cov.instants += 1
                 cov.inside += lo <= fail - ts <= hi
     return cov
+
+
+@dataclass
+class AlarmFigures:
+    """Alarms the platform would raise against the faults that happened: per fault kind how many faults had
+    an alarm on their machine within [start, end + GRACE_S]; alarm episodes (activations of a machine less
+    than MERGE_GAP_S apart) on healthy machines per 100 machine-hours; chattering alarms (3+ activations of
+    one machine and condition within 60 s)."""
+
+    faults: dict[str, int] = field(default_factory=dict)
+    alarmed: dict[str, int] = field(default_factory=dict)
+    activations: int = 0
+    healthy_episodes: int = 0
+    healthy_hours: float = 0.0
+    chattering: int = 0
+
+    @property
+    def healthy_per_100h(self) -> float:
+        return 100.0 * self.healthy_episodes / self.healthy_hours if self.healthy_hours else 0.0
+
+
+def alarm_figures(runs: Sequence[RunResult]) -> AlarmFigures:
+    out = AlarmFigures()
+    for r in runs:
+        out.activations += len(r.alarms)
+        by_machine: dict[str, list[float]] = {}
+        by_condition: dict[tuple[str, str], list[float]] = {}
+        for m, ts, cond in r.alarms:
+            by_machine.setdefault(m, []).append(ts)
+            by_condition.setdefault((m, cond), []).append(ts)
+        for t in r.truth:
+            kind = str(t["kind"])
+            if kind in NOT_SCORED:
+                continue
+            start = float(str(t["start_s"])) + T0.timestamp()
+            end = float(str(t["end_s"])) + T0.timestamp() + GRACE_S
+            out.faults[kind] = out.faults.get(kind, 0) + 1
+            hit = any(start <= ts <= end for ts in by_machine.get(str(t["machine_id"]), ()))
+            out.alarmed[kind] = out.alarmed.get(kind, 0) + hit
+        healthy = [m for m in r.machines if m not in r.faulty]
+        out.healthy_hours += len(healthy) * r.hours
+        for m in healthy:
+            stamps = sorted(by_machine.get(m, ()))
+            out.healthy_episodes += sum(
+                1 for k, ts in enumerate(stamps) if k == 0 or ts - stamps[k - 1] >= MERGE_GAP_S
+            )
+        out.chattering += sum(
+            1
+            for stamps in by_condition.values()
+            if alarm_reports.max_in_window(sorted(stamps), alarm_reports.CHATTER_WINDOW_S)
+            >= alarm_reports.CHATTER_COUNT
+        )
+    return out
 
 
 def scenario_files(names: Sequence[str]) -> list[Scenario]:
@@ -344,6 +427,28 @@ def markdown(
         lines.append(
             f"| {name} | {c.degrading} | {c.failed} | {c.instants} | {c.inside} | {cov} | {c.no_band} |"
         )
+    a = alarm_figures(all_runs)
+    lines += [
+        "",
+        "Alarms the platform would raise (issue #17): the demo's threshold rules (`hi` at the top of every "
+        "catalogue sensor's operating range, deadband 2% of the range, on-delay 5 s, off-delay 10 s) and "
+        f"anomaly episodes whose score reaches {ANOMALY_ALARM_SCORE}. A fault counts as alarmed when its "
+        f"machine had an alarm within [start, end + {GRACE_S:.0f} s].",
+        "",
+        "| fault kind | faults | alarmed | share |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for kind in sorted(a.faults):
+        n, hit = a.faults[kind], a.alarmed.get(kind, 0)
+        lines.append(f"| {kind} | {n} | {hit} | {hit / n:.0%} |")
+    lines += [
+        "",
+        f"All runs: {a.activations:,} alarm activations; alarm episodes on healthy machines (activations "
+        f"of a machine less than {MERGE_GAP_S:.0f} s apart are one) "
+        f"**{a.healthy_per_100h:.1f} per 100 machine-h** ({a.healthy_episodes} in "
+        f"{a.healthy_hours:,.0f} machine-h); chattering alarms (3+ activations within 60 s) "
+        f"**{a.chattering}**.",
+    ]
     return "\n".join([*lines, ""])
 
 
@@ -371,6 +476,8 @@ def main(argv: list[str] | None = None) -> None:
     measured = rul_coverage([r for rs in by_scenario.values() for r in rs])
     if measured.instants == 0:
         sys.exit("no RUL instant measured: no degrading machine failed with a band reported")
+    if alarm_figures([r for rs in by_scenario.values() for r in rs]).activations == 0:
+        sys.exit("no alarm measured: no rule or anomaly raised one in any run")
 
 
 if __name__ == "__main__":
