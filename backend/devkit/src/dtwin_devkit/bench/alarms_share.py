@@ -34,11 +34,8 @@ from dtwin.core.db import create_engine, create_sessionmaker
 from dtwin.core.migrate import upgrade_sync
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.kit.bus import MemoryBus
-from dtwin.twins.durable import Durability, StateSnapshots, TwinRegistry
-from dtwin.twins.events import TwinEventLog
-from dtwin.twins.store import TwinStore
 from dtwin_devkit.bench.report import publish
-from dtwin_devkit.bench.scoring_share import TYPE, SyntheticFleet, messages
+from dtwin_devkit.bench.scoring_share import TYPE, SyntheticFleet, bench_consumer, messages
 from dtwin_devkit.servers import running
 
 
@@ -96,19 +93,7 @@ async def measure(machines: int, sensors: int, batches: int) -> Samples:
                     await AlarmService(session).create_rule(body, "bench")
 
         def consumer(prefix: str, alarms: AlarmStage | None) -> TelemetryConsumer:
-            store = TwinStore(redis, RedisKeys(prefix))
-            snapshots = StateSnapshots(bus, s.topic_state, store, s.state_snapshot_interval_s)
-            return TelemetryConsumer(
-                bus,
-                sessions,
-                store,
-                topic=s.topic_telemetry,
-                dlq_topic=s.topic_dlq,
-                group=s.consumer_group,
-                events=TwinEventLog(sessions),
-                durable=Durability(TwinRegistry(sessions), snapshots),
-                alarms=alarms,
-            )
+            return bench_consumer(s, bus, sessions, redis, prefix, alarms=alarms)
 
         stage = TimedAlarms(sessions, changes=ChangeStream(redis, RedisKeys("bench-alarms")))
         with_alarms, plain = consumer("bench-alarms", stage), consumer("bench-plain", None)

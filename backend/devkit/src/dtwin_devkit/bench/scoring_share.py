@@ -21,7 +21,9 @@ from tempfile import TemporaryDirectory
 import numpy as np
 import orjson
 import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dtwin.alarms.stage import AlarmStage
 from dtwin.anomalies.decisions import Decision
 from dtwin.anomalies.engine import ScoringEngine
 from dtwin.anomalies.model_store import FileModelStore
@@ -121,6 +123,33 @@ class Samples:
     queries_ms: list[float] = field(default_factory=list)
 
 
+def bench_consumer(
+    s: Settings,
+    bus: MemoryBus,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    prefix: str,
+    *,
+    scoring: ScoringStage | None = None,
+    alarms: AlarmStage | None = None,
+) -> TelemetryConsumer:
+    """The consumer as the backend builds it (registry, event log, snapshots), twins under `prefix`."""
+    store = TwinStore(redis, RedisKeys(prefix))
+    snapshots = StateSnapshots(bus, s.topic_state, store, s.state_snapshot_interval_s)
+    return TelemetryConsumer(
+        bus,
+        sessions,
+        store,
+        topic=s.topic_telemetry,
+        dlq_topic=s.topic_dlq,
+        group=s.consumer_group,
+        events=TwinEventLog(sessions),
+        durable=Durability(TwinRegistry(sessions), snapshots),
+        scoring=scoring,
+        alarms=alarms,
+    )
+
+
 def messages(topic: str, payloads: list[bytes], offset: int) -> list[BusMessage]:
     return [BusMessage(topic, 0, offset + i, None, p, {}) for i, p in enumerate(payloads)]
 
@@ -136,19 +165,7 @@ async def measure(machines: int, sensors: int, warmup: int, batches: int, models
         bus = MemoryBus()
 
         def consumer(prefix: str, scoring: ScoringStage | None) -> TelemetryConsumer:
-            store = TwinStore(redis, RedisKeys(prefix))
-            snapshots = StateSnapshots(bus, s.topic_state, store, s.state_snapshot_interval_s)
-            return TelemetryConsumer(
-                bus,
-                sessions,
-                store,
-                topic=s.topic_telemetry,
-                dlq_topic=s.topic_dlq,
-                group=s.consumer_group,
-                events=TwinEventLog(sessions),
-                durable=Durability(TwinRegistry(sessions), snapshots),
-                scoring=scoring,
-            )
+            return bench_consumer(s, bus, sessions, redis, prefix, scoring=scoring)
 
         engine = TimedEngine(limits={TYPE: {f"s{i}": (0.0, 100.0) for i in range(sensors)}})
         stage = TimedStage(
