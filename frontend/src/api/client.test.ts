@@ -67,6 +67,25 @@ describe('helpers', () => {
     expect(buildUrl('/r')).toBe('/r');
   });
 
+  it('repeats a parameter for each item of a list, and writes booleans', () => {
+    expect(
+      buildUrl('/alarms', { state: ['unack_active', 'ack_active'], priority: [], hidden: false }),
+    ).toBe('/alarms?state=unack_active&state=ack_active&hidden=false');
+  });
+
+  it("keeps a 422's failing fields for forms", () => {
+    const problem = toProblem(422, 'Unprocessable Entity', {
+      title: 'Invalid request',
+      status: 422,
+      detail: 'body.threshold: Input should be a finite number',
+      errors: [{ loc: ['body', 'threshold'], msg: 'Input should be a finite number' }, 'junk'],
+    });
+    expect(problem.errors).toEqual([
+      { loc: ['body', 'threshold'], msg: 'Input should be a finite number' },
+    ]);
+    expect(toProblem(404, 'Not Found', { title: 'Not found' })).not.toHaveProperty('errors');
+  });
+
   it('describes any thrown value', () => {
     expect(problemOf(new Error('boom'))).toMatchObject({
       title: 'Unexpected error',

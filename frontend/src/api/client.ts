@@ -42,6 +42,8 @@ export function toProblem(status: number, statusText: string, body: unknown): Pr
       status: typeof body.status === 'number' ? body.status : status,
       detail: asText(body.detail) ?? null,
       instance: typeof body.instance === 'string' ? body.instance : null,
+      // A 422's list of failing fields (`loc`, `msg`), so forms can show each next to its field.
+      ...(Array.isArray(body.errors) ? { errors: body.errors.filter(isRecord) } : {}),
     };
   }
   const text = typeof body === 'string' ? body.trim().slice(0, 300) : '';
@@ -61,13 +63,21 @@ async function readBody(response: Response): Promise<unknown> {
   return text;
 }
 
-export type QueryParams = Record<string, string | number | undefined>;
+type QueryValue = string | number | boolean;
+
+/** Query parameters; an array repeats the parameter (`state=a&state=b`), undefined leaves it out. */
+export type QueryParams = Record<string, QueryValue | readonly QueryValue[] | undefined>;
 
 export function buildUrl(path: string, params?: QueryParams): string {
   if (!params) return path;
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined) search.set(key, String(value));
+    if (value === undefined) continue;
+    if (Array.isArray(value)) {
+      for (const item of value as readonly QueryValue[]) search.append(key, String(item));
+    } else {
+      search.set(key, String(value));
+    }
   }
   const query = search.toString();
   return query ? `${path}?${query}` : path;
@@ -170,6 +180,18 @@ export async function sendJson<T>(
   const answer = await readBody(response);
   if (!response.ok) throw new ApiError(toProblem(response.status, response.statusText, answer));
   return { data: answer as T, etag: response.headers.get('etag') };
+}
+
+/** DELETE (with optional headers such as If-Match); a 204 or any 2xx answer resolves. */
+export async function deleteResource(
+  path: string,
+  options: { headers?: Record<string, string> } = {},
+): Promise<void> {
+  const response = await authorizedFetch(path, {
+    method: 'DELETE',
+    headers: { Accept: 'application/json, application/problem+json', ...options.headers },
+  });
+  if (!response.ok) throw await errorOf(response);
 }
 
 /** Problem details for any thrown value, for display. */

@@ -30,3 +30,18 @@ export type TokenPair = Schemas['TokenPair'];
 
 /** Latest values per sensor; the unit is the name's suffix (`temperature_c`, `flow_m3_h`). */
 export type Readings = Twin['readings'];
+
+// Alarms (ISA-18.2): alarms with their history, the badge's counts, threshold rules.
+export type Alarm = Schemas['AlarmRead'];
+export type AlarmList = Schemas['AlarmList'];
+export type AlarmDetail = Schemas['AlarmDetail'];
+export type AlarmEvent = Schemas['AlarmEventRead'];
+export type AlarmSummary = Schemas['AlarmSummary'];
+export type AlarmState = Alarm['state'];
+export type AlarmPriority = Alarm['priority'];
+export type AlarmRule = Schemas['AlarmRuleRead'];
+export type AlarmRuleIn = Schemas['AlarmRuleIn'];
+export type AlarmRuleList = Schemas['AlarmRuleList'];
+export type AlarmRuleKind = AlarmRuleIn['kind'];
+export type BulkAckResult = Schemas['BulkAckResult'];
+export type MachineTypeList = Schemas['MachineTypeList'];

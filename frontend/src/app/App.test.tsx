@@ -8,6 +8,7 @@ import {
   sampleSeries,
   sampleTwins,
 } from '../testing/sampleData';
+import { alarmChange, makeAlarm, makeSummary } from '../testing/alarmData';
 import { App } from './App';
 
 vi.mock('../features/twin/components/SensorChart', () => ({
@@ -84,6 +85,34 @@ describe('App', () => {
     await user.click(event);
     expect(window.location.search).toBe('?view=alerts&machine=pump-0001');
     expect(await screen.findByRole('region', { name: 'Machine pump-0001' })).toBeInTheDocument();
+  });
+
+  it('counts unacknowledged alarms in the header, live, and opens the alarms and their machines', async () => {
+    const user = userEvent.setup();
+    const alarm = makeAlarm({ id: 1, machine_id: 'pump-0001', priority: 'critical' });
+    mockFetch({
+      '/api/v1/twins/pump-0001': makeTwin(),
+      '/api/v1/twins/pump-0001/series': sampleSeries(),
+      '/api/v1/twins/pump-0001/health': makeHealth(),
+      '/api/v1/twins/pump-0001/anomalies': { machine_id: 'pump-0001', items: [] },
+      '/api/v1/alarms/summary': makeSummary({ unacknowledged: 1, by_priority: { critical: 1 } }),
+      '/api/v1/alarms': { items: [alarm], next_cursor: null },
+    });
+    const { stream } = renderWithApp(<App />);
+    act(() => stream.snapshot('alarms', [alarm], 'alarms'));
+    const nav = await screen.findByRole('button', { name: 'Alarms, 1 unacknowledged' });
+    act(() => stream.update('alarms', [alarmChange(makeAlarm({ id: 2 }), 'raised')], 'alarms'));
+    expect(nav).toHaveAccessibleName('Alarms, 2 unacknowledged');
+    expect(nav).toHaveTextContent('2');
+
+    await user.click(nav);
+    expect(window.location.search).toBe('?view=alarms');
+    expect(screen.getByRole('main')).toHaveClass('app__main--wide');
+    const table = await screen.findByRole('table', { name: 'Alarms' });
+    await user.click((await within(table).findAllByRole('button', { name: 'pump-0001' }))[0]!);
+    expect(window.location.search).toBe('?view=alarms&machine=pump-0001');
+    expect(await screen.findByRole('region', { name: 'Machine pump-0001' })).toBeInTheDocument();
+    expect(screen.getByRole('main')).not.toHaveClass('app__main--wide');
   });
 
   it('opens the machine named in the URL', async () => {

@@ -1,10 +1,15 @@
-// The dashboard: header (views, connection, who is signed in), the fleet or the anomaly list on the left, the
-// selected machine on the right. Selection and view live in the URL (?view=, ?machine=, ?tab=).
+// The dashboard: header (views with the unacknowledged alarm count, connection, who is signed in), the
+// fleet, the anomaly list or the alarms on the left, the selected machine on the right (the alarms
+// take the whole width while no machine is selected). Selection and view live in the URL (?view=,
+// ?machine=, ?tab=, ?section=).
 import { UserMenu } from '../auth/UserMenu';
 import { ConnectionBadge } from '../components/ConnectionBadge';
 import { AlertsPanel } from '../features/alerts/components/AlertsPanel';
 import { useAlerts } from '../features/alerts/hooks/useAlerts';
 import { openMachines } from '../features/alerts/alertsStore';
+import { AlarmNavItem } from '../features/alarms/components/AlarmNavItem';
+import { AlarmsPage } from '../features/alarms/components/AlarmsPage';
+import { useAlarmFeed } from '../features/alarms/hooks/useAlarmFeed';
 import { FleetPanel } from '../features/fleet/components/FleetPanel';
 import { TwinPanel } from '../features/twin/components/TwinPanel';
 import { useSearchParam } from '../hooks/useSearchParam';
@@ -13,8 +18,10 @@ export function App() {
   const [machineId, setMachineId] = useSearchParam('machine');
   const [view, setView] = useSearchParam('view');
   const alerts = useAlerts();
+  const alarms = useAlarmFeed();
   const openCount = openMachines(alerts.events).size;
   const showAlerts = view === 'alerts';
+  const showAlarms = view === 'alarms';
   return (
     <div className="app">
       <header className="app__header">
@@ -25,7 +32,7 @@ export function App() {
           <button
             type="button"
             className="nav__item"
-            aria-current={showAlerts ? undefined : 'page'}
+            aria-current={showAlerts || showAlarms ? undefined : 'page'}
             onClick={() => setView(null)}
           >
             Fleet
@@ -43,19 +50,22 @@ export function App() {
               </span>
             ) : null}
           </button>
+          <AlarmNavItem feed={alarms} current={showAlarms} onOpen={() => setView('alarms')} />
         </nav>
         <ConnectionBadge />
         <UserMenu />
       </header>
-      <main className="app__main">
-        {showAlerts ? (
+      <main className={`app__main${showAlarms && !machineId ? ' app__main--wide' : ''}`}>
+        {showAlarms ? (
+          <AlarmsPage feed={alarms} selectedMachine={machineId} onOpenMachine={setMachineId} />
+        ) : showAlerts ? (
           <AlertsPanel alerts={alerts} selectedId={machineId} onSelect={setMachineId} />
         ) : (
           <FleetPanel selectedId={machineId} onSelect={setMachineId} />
         )}
         {machineId ? (
           <TwinPanel machineId={machineId} onClose={() => setMachineId(null)} />
-        ) : (
+        ) : showAlarms ? null : (
           <section className="panel twin twin--empty" aria-label="No machine selected">
             <p className="muted">Select a machine to see its live readings.</p>
           </section>

@@ -9,6 +9,14 @@ describe('permissions', () => {
     expect(deniedReason('operator', 'changeDesired')).toBeNull();
   });
 
+  it('lets operators act on alarms and only admins edit alarm rules', () => {
+    expect(can('viewer', 'actOnAlarms')).toBe(false);
+    expect(can('operator', 'actOnAlarms')).toBe(true);
+    expect(can('operator', 'manageAlarmRules')).toBe(false);
+    expect(can('admin', 'manageAlarmRules')).toBe(true);
+    expect(deniedReason('viewer', 'actOnAlarms')).toBe('Needs the operator role');
+  });
+
   it('keeps managing users, keys, twins and machine types to admins', () => {
     for (const action of [
       'manageUsers',

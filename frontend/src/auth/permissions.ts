@@ -10,6 +10,9 @@ const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 /** The least role each action needs (reading needs viewer, which every identity has). */
 const NEEDS = {
   changeDesired: 'operator',
+  /** Acknowledge, shelve, unshelve and comment alarms. */
+  actOnAlarms: 'operator',
+  manageAlarmRules: 'admin',
   manageTwins: 'admin',
   manageMachineTypes: 'admin',
   manageUsers: 'admin',

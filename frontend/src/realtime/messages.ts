@@ -3,7 +3,7 @@
 // server frames. The generated types list every field; the server omits unset ones and clients may
 // leave optional ones out, so the optional fields are made optional here.
 import type { components } from '../api/schema';
-import type { AnomalyEvent, Decision, Series, Twin } from '../api/types';
+import type { Alarm, AnomalyEvent, Decision, Series, Twin } from '../api/types';
 
 type Schemas = components['schemas'];
 
@@ -74,11 +74,18 @@ export type TwinChange =
   ReportedChange | WholeTwinChange | AnalyticsChange | StatusChange | RemovedChange;
 export type TwinChangeKind = TwinChange['kind'];
 
+/**
+ * An update item of the `alarms` stream: the alarm after one of its transitions (the list's fields
+ * plus `transition`; `seq` is the alarm's own, so the newest copy of an alarm is the highest seq).
+ */
+export type AlarmChange = Schemas['AlarmChange'];
+
 /** Item types of each stream: snapshot items, update items. */
 export interface StreamItems {
   twins: { snapshot: Twin; update: TwinChange };
   alerts: { snapshot: AnomalyEvent; update: AnomalyEvent };
   decisions: { snapshot: Decision; update: Decision };
+  alarms: { snapshot: Alarm; update: AlarmChange };
   series: { snapshot: Series; update: SeriesAppend };
 }
 
@@ -113,6 +120,20 @@ export function isSeriesAppend(value: unknown): value is SeriesAppend {
 
 export function isMachineEvent(value: unknown): value is AnomalyEvent | Decision {
   return isRecord(value) && isString(value.machine_id) && isString(value.ts);
+}
+
+/** An alarm of the `alarms` stream (snapshot or update): enough for the merge by id and seq. */
+export function isAlarm(value: unknown): value is Alarm | AlarmChange {
+  return (
+    isRecord(value) &&
+    isNumber(value.id) &&
+    isNumber(value.seq) &&
+    isString(value.machine_id) &&
+    isString(value.condition) &&
+    isString(value.state) &&
+    isString(value.priority) &&
+    isString(value.raised_at)
+  );
 }
 
 function isIdentity(value: unknown): value is StreamIdentity {

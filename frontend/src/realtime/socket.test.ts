@@ -1,4 +1,5 @@
 import { FakeWebSocket } from '../testing/fakeWebSocket';
+import { alarmChange, makeAlarm } from '../testing/alarmData';
 import { makeTwin, makeUpdate } from '../testing/sampleData';
 import type { Twin } from '../api/types';
 import type { TwinChange } from './messages';
@@ -123,6 +124,40 @@ describe('RealtimeSocket', () => {
     expect(log).toEqual(['snapshot:subscribe:2', 'update:live:1']);
     expect(fleet.get('pump-0001')?.readings.temperature_c).toBe(62);
     expect(socket.lastSeq('fleet')).toBe(105);
+    socket.stop();
+  });
+
+  it('carries the alarms stream: alarms in the snapshot, transitions in updates, malformed ones dropped', () => {
+    const { socket } = createSocket();
+    socket.start();
+    const seen: string[] = [];
+    socket.subscribe(
+      { sub: 'alarms', stream: 'alarms' },
+      {
+        snapshot: (items) => seen.push(`snapshot:${items.map((a) => a.id).join(',')}`),
+        update: (items) =>
+          seen.push(`update:${items.map((a) => `${a.id}/${a.transition}`).join(',')}`),
+      },
+    );
+    const ws = connect();
+    expect(sent(ws)).toEqual([{ type: 'subscribe', sub: 'alarms', stream: 'alarms' }]);
+    const alarm = makeAlarm({ id: 7 });
+    ws.receive({
+      type: 'snapshot',
+      sub: 'alarms',
+      seq: 100,
+      reason: 'subscribe',
+      // An anomaly event is no alarm (no id/seq/state of an alarm).
+      items: [alarm, { machine_id: 'pump-0001', ts: '2026-11-23T10:00:00Z' }],
+    });
+    ws.receive({
+      type: 'update',
+      sub: 'alarms',
+      seq: 101,
+      replay: false,
+      items: [alarmChange({ ...alarm, seq: 2, state: 'ack_active' }, 'acknowledged'), { id: 'x' }],
+    });
+    expect(seen).toEqual(['snapshot:7', 'update:7/acknowledged']);
     socket.stop();
   });
 

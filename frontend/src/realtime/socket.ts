@@ -7,6 +7,7 @@ import { uiQueue } from '../lib/frameQueue';
 import { parseTime } from '../lib/time';
 import {
   type ChangeFieldName,
+  isAlarm,
   isMachineEvent,
   isSeries,
   isSeriesAppend,
@@ -155,7 +156,9 @@ function validItems<S extends StreamName, K extends 'snapshot' | 'update'>(
         ? kind === 'snapshot'
           ? isSeries
           : isSeriesAppend
-        : isMachineEvent;
+        : stream === 'alarms'
+          ? isAlarm
+          : isMachineEvent;
   return items.filter(check) as Array<StreamItems[S][K]>;
 }
 
