@@ -1,5 +1,7 @@
 import {
+  alarmMarks,
   anomalyEpisodes,
+  marksInRange,
   GAP_MS,
   liveWindow,
   operatingBands,
@@ -126,5 +128,70 @@ describe('operatingBands', () => {
     expect(
       operatingBands(['pressure_bar'], [{ name: 'pressure_bar', lo: 2, hi: 6 }], () => null),
     ).toMatchObject({ learnedAny: false });
+  });
+});
+
+describe('alarm markers', () => {
+  const at = (time: string) => Date.parse(`2026-11-23T${time}Z`);
+  const alarm = (id: number, condition: string, raised: string, cleared: string | null) => ({
+    id,
+    condition,
+    priority: 'high',
+    raised_at: `2026-11-23T${raised}Z`,
+    cleared_at: cleared ? `2026-11-23T${cleared}Z` : null,
+  });
+
+  it("groups a machine's threshold alarms by sensor (condition <kind>:<sensor>), oldest first", () => {
+    const marks = alarmMarks([
+      alarm(3, 'hi:temperature_c', '09:30:00', null),
+      alarm(1, 'hihi:temperature_c', '09:00:00', '09:10:00'),
+      alarm(2, 'lo:flow_m3_h', '09:05:00', '09:06:00'),
+      alarm(4, 'anomaly', '09:20:00', null),
+      alarm(5, 'offline', '09:20:00', null),
+    ]);
+    expect([...marks.keys()].sort()).toEqual(['flow_m3_h', 'temperature_c']);
+    expect(marks.get('temperature_c')).toEqual([
+      { id: 1, start: at('09:00:00'), end: at('09:10:00'), priority: 'high' },
+      { id: 3, start: at('09:30:00'), end: null, priority: 'high' },
+    ]);
+  });
+
+  it('clips marks to the chart range, keeping only the edges inside it', () => {
+    const marks = alarmMarks([
+      alarm(1, 'hi:t', '08:00:00', '08:30:00'), // before the range
+      alarm(2, 'hi:t', '08:50:00', '09:10:00'), // raised before, cleared inside
+      alarm(3, 'hi:t', '09:20:00', '09:25:00'), // inside
+      alarm(4, 'hi:t', '09:50:00', null), // raised inside, still active
+      alarm(5, 'hi:t', '10:30:00', null), // after
+    ]).get('t');
+    const drawn = marksInRange(marks, [at('09:00:00'), at('10:00:00')]);
+    expect(drawn).toEqual([
+      {
+        id: 2,
+        priority: 'high',
+        from: at('09:00:00'),
+        to: at('09:10:00'),
+        raised: null,
+        cleared: at('09:10:00'),
+      },
+      {
+        id: 3,
+        priority: 'high',
+        from: at('09:20:00'),
+        to: at('09:25:00'),
+        raised: at('09:20:00'),
+        cleared: at('09:25:00'),
+      },
+      {
+        id: 4,
+        priority: 'high',
+        from: at('09:50:00'),
+        to: at('10:00:00'),
+        raised: at('09:50:00'),
+        cleared: null,
+      },
+    ]);
+    expect(marksInRange(marks, null)).toEqual([]);
+    expect(marksInRange(undefined, [0, 1])).toEqual([]);
   });
 });

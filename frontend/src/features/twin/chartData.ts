@@ -1,5 +1,6 @@
 // Pure helpers that shape series for the chart (kept apart from Plotly so they test in jsdom).
 import type { SeriesSnapshot } from '../../lib/ringBuffer';
+import { parseCondition } from '../../lib/alarms';
 import { parseTime } from '../../lib/time';
 
 /** A pause in the data longer than this is drawn as a break, not a straight line across it. */
@@ -172,4 +173,86 @@ export function anomalyEpisodes(events: readonly EpisodeEvent[], now: number): E
     }
   }
   return [...byStart.values()].sort((a, b) => a.start - b.start);
+}
+
+/** A threshold alarm of one sensor, for the markers on its chart. */
+export interface AlarmMark {
+  id: number;
+  /** Epoch ms of raised_at. */
+  start: number;
+  /** Epoch ms of cleared_at; null while the condition is still there. */
+  end: number | null;
+  priority: string;
+}
+
+interface MarkedAlarm {
+  id: number;
+  condition: string;
+  priority: string;
+  raised_at: string;
+  cleared_at?: string | null;
+}
+
+/**
+ * The machine's alarms per sensor (their condition is `<kind>:<sensor>`), oldest first; alarms of
+ * other conditions (`anomaly`, `offline`) belong to no sensor.
+ */
+export function alarmMarks(alarms: readonly MarkedAlarm[]): Map<string, AlarmMark[]> {
+  const marks = new Map<string, AlarmMark[]>();
+  for (const alarm of alarms) {
+    const condition = parseCondition(alarm.condition);
+    const start = parseTime(alarm.raised_at);
+    if (!condition || !Number.isFinite(start)) continue;
+    const cleared = alarm.cleared_at ? parseTime(alarm.cleared_at) : Number.NaN;
+    const mark = {
+      id: alarm.id,
+      start,
+      end: Number.isFinite(cleared) ? cleared : null,
+      priority: alarm.priority,
+    };
+    const list = marks.get(condition.sensor);
+    if (list) list.push(mark);
+    else marks.set(condition.sensor, [mark]);
+  }
+  for (const list of marks.values()) list.sort((a, b) => a.start - b.start || a.id - b.id);
+  return marks;
+}
+
+/** An alarm as drawn on a chart: its span within the range, and which of its edges are in it. */
+export interface DrawnMark {
+  id: number;
+  priority: string;
+  /** The part of the alarm inside the range (shaded). */
+  from: number;
+  to: number;
+  /** Raised inside the range: a solid line there. */
+  raised: number | null;
+  /** Cleared inside the range: a dashed line there. */
+  cleared: number | null;
+}
+
+/**
+ * The marks inside a chart's range, clipped to it (so they never widen an autoscaled axis); an
+ * alarm still active runs to the range's end. Nothing without a range.
+ */
+export function marksInRange(
+  marks: readonly AlarmMark[] | undefined,
+  range: readonly [number, number] | null,
+): DrawnMark[] {
+  if (!marks || !range) return [];
+  const [lo, hi] = range;
+  const drawn: DrawnMark[] = [];
+  for (const mark of marks) {
+    const end = mark.end ?? Number.POSITIVE_INFINITY;
+    if (mark.start > hi || end < lo) continue;
+    drawn.push({
+      id: mark.id,
+      priority: mark.priority,
+      from: Math.max(mark.start, lo),
+      to: Math.min(end, hi),
+      raised: mark.start >= lo ? mark.start : null,
+      cleared: mark.end !== null && mark.end <= hi ? mark.end : null,
+    });
+  }
+  return drawn;
 }

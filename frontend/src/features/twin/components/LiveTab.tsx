@@ -1,6 +1,6 @@
 // The machine's live view: chart status (honest about liveness), range selector, latest values,
-// the per-sensor chart with typical ranges and anomalies, health and current anomaly, and the
-// desired state with its editor.
+// the per-sensor chart with typical ranges, anomalies and threshold alarms, health and current
+// anomaly, the machine's alarm history, and the desired state with its editor.
 import { Suspense, lazy, useCallback, useMemo, useState } from 'react';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { HISTORY_WIDTH, LIVE_WINDOW_MS, STALE_AFTER_MS } from '../../../config/live';
@@ -11,9 +11,11 @@ import type { SeriesSnapshot } from '../../../lib/ringBuffer';
 import { parseTime } from '../../../lib/time';
 import { useConnectionStatus, useRealtime } from '../../../realtime/useRealtime';
 import { useAnomalies, useMachineType, useSeries } from '../api';
-import { anomalyEpisodes, liveWindow, operatingBands, typicalBand } from '../chartData';
+import { alarmMarks, anomalyEpisodes, liveWindow, operatingBands, typicalBand } from '../chartData';
 import { describeSource, seriesView } from '../historySeries';
 import type { LiveTwin } from '../hooks/useLiveTwin';
+import { useMachineAlarms } from '../hooks/useMachineAlarms';
+import { AlarmHistoryPanel } from './AlarmHistoryPanel';
 import { findRange, RANGES } from '../ranges';
 import { DesiredPanel } from './DesiredPanel';
 import type { TimeRange } from './SensorChart';
@@ -54,6 +56,9 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
     isHistory,
   );
   const anomalies = useAnomalies(machineId);
+  const alarms = useMachineAlarms(machineId);
+  const alarmItems = alarms.data?.items;
+  const marks = useMemo(() => alarmMarks(alarmItems ?? []), [alarmItems]);
 
   const liveView = useMemo(() => {
     const sensors = store.sensors();
@@ -195,6 +200,7 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
               series={series}
               bands={bands}
               episodes={episodes}
+              alarms={marks}
               revision={isHistory ? -1 : revision}
               paused={!connected || stale || isHistory}
               range={zoom ?? (isHistory ? null : liveRange)}
@@ -208,6 +214,11 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
               ? `normal operating range (${formatMachineType(info?.machine_type ?? '')} profile${learnedAny ? '; learned from the data where it has none' : ''})`
               : 'typical range (median ± 3σ of the data shown)'}
             <span className="legend legend--anomaly" /> anomaly
+            {marks.size > 0 ? (
+              <>
+                <span className="legend legend--alarm" /> threshold alarm (raised │, cleared ┆)
+              </>
+            ) : null}
           </figcaption>
         </figure>
       ) : (isHistory ? wide.isSuccess : history.isSuccess) ? (
@@ -215,6 +226,11 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
       ) : (
         <p className="muted">Loading history…</p>
       )}
+      <AlarmHistoryPanel
+        machineId={machineId}
+        alarms={alarms.data}
+        error={alarms.isError ? alarms.error : null}
+      />
       {info ? <DesiredPanel twin={info} /> : null}
     </div>
   );

@@ -1,5 +1,5 @@
 // Live small multiples: one Plotly chart per sensor, with the normal operating range shaded and
-// anomaly episodes marked. Plotly is driven directly (no React reconciliation of figures), and
+// anomaly episodes and the sensor's threshold alarms (raised: solid line, cleared: dashed) marked. Plotly is driven directly (no React reconciliation of figures), and
 // cheaply:
 // - a new sample rewrites the line's SVG path in place from Plotly's axis scales (`drawLine`):
 //   under a millisecond, in one frame. When an axis moves too (the live window steps once a
@@ -18,9 +18,18 @@ import { memo, useEffect, useMemo, useRef } from 'react';
 import Plotly from 'plotly.js-basic-dist-min';
 import type { AnimationOpts, Config, Data, Layout, PlotRelayoutEvent, Shape } from 'plotly.js';
 import type { SeriesSnapshot } from '../../../lib/ringBuffer';
+import { priorityColour } from '../../../lib/alarms';
 import { sensorInfo } from '../../../lib/format';
 import { uiQueue } from '../../../lib/frameQueue';
-import { stickyRange, withGaps, type Band, type Episode } from '../chartData';
+import {
+  marksInRange,
+  stickyRange,
+  withGaps,
+  type AlarmMark,
+  type Band,
+  type DrawnMark,
+  type Episode,
+} from '../chartData';
 import { recordChartDraw, recordChartUpdate } from '../chartTiming';
 
 const PLOT_HEIGHT = 116;
@@ -52,6 +61,8 @@ export interface SensorChartProps {
   /** The normal operating range per sensor, shaded. */
   bands?: ReadonlyMap<string, Band>;
   episodes?: readonly Episode[];
+  /** Threshold alarms per sensor (`<kind>:<sensor>` conditions). */
+  alarms?: ReadonlyMap<string, readonly AlarmMark[]>;
   revision: number;
   /** Greys the plot area while the data is not live. */
   paused: boolean;
@@ -67,6 +78,8 @@ interface PlotProps {
   points: SeriesSnapshot;
   band: Band | undefined;
   episodes: readonly Episode[] | undefined;
+  /** This sensor's alarms inside the range. */
+  marks: readonly DrawnMark[];
   /** Shared x range so the small multiples line up. */
   range: TimeRange | null;
   paused: boolean;
@@ -99,13 +112,51 @@ function tickFormat(range: TimeRange | null): string {
 }
 
 /** What the figure looks like apart from the data and the ranges: a change means a full redraw. */
-function layoutKey({ band, episodes, range, paused }: PlotProps, width: number): string {
-  const marks = (episodes ?? []).map((e) => `${e.start}-${e.end}`).join(',');
-  return `${width}|${band ? `${band.lo},${band.hi}` : ''}|${marks}|${paused}|${tickFormat(range)}`;
+function layoutKey({ band, episodes, marks, range, paused }: PlotProps, width: number): string {
+  const spans = (episodes ?? []).map((e) => `${e.start}-${e.end}`).join(',');
+  const alarms = marks.map((m) => `${m.id}:${m.from}-${m.to}:${m.priority}`).join(',');
+  return `${width}|${band ? `${band.lo},${band.hi}` : ''}|${spans}|${alarms}|${paused}|${tickFormat(range)}`;
+}
+
+/** An alarm: its span lightly shaded, a solid line where it was raised, a dashed one where it cleared. */
+function alarmShapes(mark: DrawnMark): Array<Partial<Shape>> {
+  const colour = priorityColour(mark.priority);
+  const shapes: Array<Partial<Shape>> = [
+    {
+      type: 'rect',
+      xref: 'x',
+      yref: 'paper',
+      x0: mark.from,
+      x1: Math.max(mark.to, mark.from + 1000),
+      y0: 0,
+      y1: 1,
+      fillcolor: colour,
+      opacity: 0.08,
+      line: { width: 0 },
+      layer: 'below',
+    },
+  ];
+  for (const [x, dash] of [
+    [mark.raised, 'solid'],
+    [mark.cleared, 'dash'],
+  ] as const) {
+    if (x === null) continue;
+    shapes.push({
+      type: 'line',
+      xref: 'x',
+      yref: 'paper',
+      x0: x,
+      x1: x,
+      y0: 0,
+      y1: 1,
+      line: { color: colour, width: 1.5, dash },
+    });
+  }
+  return shapes;
 }
 
 function buildLayout(
-  { band, episodes, range, paused }: PlotProps,
+  { band, episodes, marks, range, paused }: PlotProps,
   width: number,
   yRange: TimeRange | null,
 ): Partial<Layout> {
@@ -138,6 +189,7 @@ function buildLayout(
       layer: 'below',
     });
   }
+  for (const mark of marks) shapes.push(...alarmShapes(mark));
   return {
     width,
     height: PLOT_HEIGHT,
@@ -427,11 +479,18 @@ function sharedRange(series: ReadonlyMap<string, SeriesSnapshot>): TimeRange | n
   return Number.isFinite(lo) && Number.isFinite(hi) && hi > lo ? [lo, hi] : null;
 }
 
+const NO_MARKS: readonly DrawnMark[] = [];
+
 export default function SensorChart(props: SensorChartProps) {
-  const { machineId, sensors, series, bands, episodes, paused, onZoom } = props;
+  const { machineId, sensors, series, bands, episodes, alarms, paused, onZoom } = props;
   // Memoised: a new array would redraw every chart on renders that brought no new data.
   const dataRange = useMemo(() => sharedRange(series), [series]);
   const range = props.range ?? dataRange;
+  const marks = useMemo(() => {
+    const drawn = new Map<string, DrawnMark[]>();
+    for (const [sensor, list] of alarms ?? []) drawn.set(sensor, marksInRange(list, range));
+    return drawn;
+  }, [alarms, range]);
 
   return (
     <div className="sensor-plots">
@@ -443,6 +502,7 @@ export default function SensorChart(props: SensorChartProps) {
           points={series.get(sensor) ?? { x: [], y: [] }}
           band={bands?.get(sensor)}
           episodes={episodes}
+          marks={marks.get(sensor) ?? NO_MARKS}
           range={range}
           paused={paused}
           onZoom={onZoom}

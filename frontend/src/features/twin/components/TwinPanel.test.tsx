@@ -11,6 +11,7 @@ import {
   sampleSeries,
   wholeTwinChange,
 } from '../../../testing/sampleData';
+import { alarmChange, makeAlarm } from '../../../testing/alarmData';
 import { TwinPanel } from './TwinPanel';
 
 // Plotly does not draw in jsdom: a stand-in shows what the chart container hands it.
@@ -32,6 +33,11 @@ vi.mock('./SensorChart', () => ({
         double-click the chart
       </button>
       <span data-testid="episodes">{props.episodes?.length ?? 0}</span>
+      <span data-testid="alarm-marks">
+        {[...(props.alarms?.entries() ?? [])]
+          .map(([sensor, marks]) => `${sensor}:${marks.map((m) => m.id).join('+')}`)
+          .join(',')}
+      </span>
       <span data-testid="paused">{String(props.paused)}</span>
     </div>
   ),
@@ -218,6 +224,79 @@ describe('TwinPanel (chart container)', () => {
     await waitFor(() =>
       expect(within(timeline).getAllByRole('listitem')[0]).toHaveTextContent('stable growth'),
     );
+  });
+
+  it("lists the machine's alarms with their history, marks them on the charts, live", async () => {
+    const user = userEvent.setup();
+    const alarms = [
+      makeAlarm({ id: 5, condition: 'hi:temperature_c', priority: 'critical' }),
+      makeAlarm({
+        id: 4,
+        condition: 'lo:flow_m3_h',
+        state: 'normal',
+        raised_at: '2026-11-23T09:00:00Z',
+        cleared_at: '2026-11-23T09:05:00Z',
+        message: 'flow_m3_h 30 below lo 40 (pump-0001)',
+      }),
+      makeAlarm({ id: 3, condition: 'anomaly', source: 'anomaly', state: 'ack_active' }),
+    ];
+    let listed = alarms.slice(1);
+    const fetchMock = mockFetch({
+      ...ROUTES,
+      '/api/v1/alarms': new Dynamic((url) =>
+        url.searchParams.get('machine_id') === 'pump-0001'
+          ? { items: listed, next_cursor: null }
+          : { items: [], next_cursor: null },
+      ),
+      '/api/v1/alarms/4': {
+        ...alarms[1],
+        history: [
+          {
+            seq: 1,
+            ts: '2026-11-23T09:00:00Z',
+            kind: 'raised',
+            state: 'unack_active',
+            actor: 'system',
+            comment: null,
+            details: {},
+          },
+          {
+            seq: 2,
+            ts: '2026-11-23T09:06:00Z',
+            kind: 'acknowledged',
+            state: 'normal',
+            actor: 'user:operator1',
+            comment: 'valve reopened',
+            details: {},
+          },
+        ],
+      },
+    });
+    const { stream } = renderPanel();
+    const list = await screen.findByRole('list', { name: 'Alarms of pump-0001' });
+    await waitFor(() => expect(within(list).getAllByRole('listitem')).toHaveLength(2));
+    expect(fetchMock.mock.calls.map(([u]) => String(u))).toContainEqual(
+      expect.stringContaining('/api/v1/alarms?machine_id=pump-0001'),
+    );
+    // Only threshold alarms belong to a sensor's chart.
+    await waitFor(() => expect(screen.getByTestId('alarm-marks')).toHaveTextContent('flow_m3_h:4'));
+    expect(stream.find('alarms', 'machine-alarms:').spec).toEqual({
+      sub: 'machine-alarms:pump-0001',
+      stream: 'alarms',
+      filter: { machine_ids: ['pump-0001'] },
+    });
+
+    await user.click(within(list).getByRole('button', { name: /lo:flow_m3_h/ }));
+    const history = await screen.findByRole('list', { name: 'History of alarm 4' });
+    expect(history).toHaveTextContent('acknowledged');
+    expect(history).toHaveTextContent('by operator1');
+    expect(history).toHaveTextContent('valve reopened');
+
+    // A new alarm on the stream: the list (and the markers) follow.
+    listed = alarms;
+    act(() => stream.update('alarms', [alarmChange(alarms[0]!, 'raised')], 'machine-alarms:'));
+    await waitFor(() => expect(within(list).getAllByRole('button')).toHaveLength(3));
+    expect(screen.getByTestId('alarm-marks')).toHaveTextContent('temperature_c:5');
   });
 
   it('shows problem details when the machine is unknown', async () => {
