@@ -27,10 +27,11 @@ def max_in_window(ts: Sequence[float], window_s: float) -> int:
 
 
 def flood(raised: Sequence[tuple[datetime, str | None]], start: datetime, end: datetime) -> dict[str, object]:
-    """Alarms per 10-minute window per site (windows with alarms only), how many windows were floods, and
-    the share of the period's windows (per site seen) in flood."""
+    """Alarms per 10-minute window per site (windows on the clock's 10-minute boundaries, those with alarms
+    only), how many windows were floods, and the share of the period's windows (per site seen) in flood."""
     counts: Counter[tuple[str | None, int]] = Counter()
-    t0 = start.timestamp()
+    # windows on the clock's 10-minute boundaries (the same bars on every refresh), from the one holding start
+    t0 = (start.timestamp() // FLOOD_WINDOW_S) * FLOOD_WINDOW_S
     for ts, site in raised:
         counts[(site, int((ts.timestamp() - t0) // FLOOD_WINDOW_S))] += 1
     windows = [
@@ -44,7 +45,7 @@ def flood(raised: Sequence[tuple[datetime, str | None]], start: datetime, end: d
     ]
     floods = sum(1 for w in windows if w["flood"])
     sites = len({site for site, _ in counts}) or 1
-    total = max(1, int(np.ceil((end - start).total_seconds() / FLOOD_WINDOW_S))) * sites
+    total = max(1, int(np.ceil((end.timestamp() - t0) / FLOOD_WINDOW_S))) * sites
     return {
         "threshold": FLOOD_THRESHOLD,
         "window_s": FLOOD_WINDOW_S,

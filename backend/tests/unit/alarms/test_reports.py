@@ -30,3 +30,9 @@ def test_frequent_and_chattering() -> None:
     chatter = reports.chattering(raised)
     assert chatter == [{"machine_id": "m1", "condition": "hi:x", "activations": 5, "max_in_60s": 3}]
     assert reports.max_in_window([], 60) == 0
+
+
+def test_flood_windows_sit_on_the_clocks_ten_minute_boundaries() -> None:
+    report = reports.flood([(at(700), "a"), (at(1300), "a")], at(123), at(1500))
+    starts = [w["start"] for w in report["windows"]]  # type: ignore[attr-defined]
+    assert starts == [at(600), at(1200)]
