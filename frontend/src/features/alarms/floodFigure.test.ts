@@ -4,6 +4,7 @@ import type { AlarmReports } from './types';
 const REPORT: AlarmReports = {
   start: '2026-11-23T09:00:00Z',
   end: '2026-11-23T10:00:00Z',
+  raised: 19,
   flood: {
     threshold: 10,
     window_s: 600,
