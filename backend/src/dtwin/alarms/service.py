@@ -15,7 +15,7 @@ alarm is kept and updated but not shown in the operator's default list and not n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,6 +51,9 @@ from dtwin.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from dtwin.readings.service import TooManyReadings, sensor_history
 
 SYSTEM = "system"
+# what a rule's scope (machine type, machine id) is known to measure; None: neither is known
+SensorsOf = Callable[[str | None, str | None], Awaitable[set[str] | None]]
+ORDER = ("lolo", "lo", "hi", "hihi")  # thresholds of one scope and sensor must rise in this order
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +145,10 @@ class AlarmService:
         changes: ChangeStream | None = None,
         suppressed: Callable[[str], bool] | None = None,
         clock: Callable[[], datetime] | None = None,
+        sensors_of: SensorsOf | None = None,
     ) -> None:
         self.session = session
+        self.sensors_of = sensors_of
         self.repo = AlarmRepository(session)
         self.outbox = outbox
         self.changes = changes
@@ -500,9 +505,42 @@ class AlarmService:
             raise NotFound(f"no alarm rule {rule_id}")
         return AlarmRuleRead.model_validate(row)
 
+    async def _check_rule(self, body: AlarmRuleIn, rule_id: int | None = None) -> None:
+        """422 for a sensor the scope does not measure, or thresholds of one scope and sensor out of order
+        (lolo < lo < hi < hihi: a lo above a hi would alarm all the time)."""
+        if self.sensors_of is not None:
+            known = await self.sensors_of(body.machine_type, body.machine_id)
+            scope = (
+                f"machine {body.machine_id!r}" if body.machine_id else f"machine type {body.machine_type!r}"
+            )
+            if known is None:
+                raise InvalidInput(f"{scope}: not registered and not seen in telemetry")
+            if body.sensor not in known:
+                listed = ", ".join(sorted(known)[:20]) or "none"
+                raise InvalidInput(f"sensor {body.sensor!r}: {scope} has no such sensor (it has {listed})")
+        siblings = [
+            r
+            for r in await self.repo.rules(machine_type=body.machine_type, machine_id=body.machine_id)
+            if r.sensor == body.sensor and r.id != rule_id and r.machine_id == body.machine_id
+        ]
+        mine = ORDER.index(body.kind)
+        for r in siblings:
+            other = ORDER.index(r.kind)
+            if other == mine:
+                raise InvalidInput(f"rule {r.id} already sets {r.kind} of {body.sensor} for this scope")
+            below = other < mine
+            if (below and not r.threshold < body.threshold) or (
+                not below and not body.threshold < r.threshold
+            ):
+                raise InvalidInput(
+                    f"threshold: {body.kind} {body.threshold:g} must be "
+                    f"{'above' if below else 'below'} {r.kind} {r.threshold:g} (rule {r.id})"
+                )
+
     async def create_rule(self, body: AlarmRuleIn, actor: str) -> AlarmRuleRead:
         if await self.repo.count_rules() >= MAX_ALARM_RULES:
             raise InvalidInput(f"at most {MAX_ALARM_RULES} alarm rules; delete some first")
+        await self._check_rule(body)
         now = self.clock()
         row = await self.repo.add_rule(
             {**body.model_dump(), "version": 1, "created_at": now, "updated_at": now, "updated_by": actor}
@@ -515,6 +553,7 @@ class AlarmService:
     ) -> AlarmRuleRead:
         row = await self._rule_at(rule_id, if_match)
         values = body.model_dump()
+        await self._check_rule(body, rule_id)
         if all(getattr(row, k) == v for k, v in values.items()):
             return AlarmRuleRead.model_validate(row)  # the stored rule again: no new version
         values |= {"version": row.version + 1, "updated_at": self.clock(), "updated_by": actor}

@@ -60,6 +60,17 @@ async def send(app: FastAPI, seconds: list[int], value: float, machine: str = MA
         await app.state.adapters.bus.produce("telemetry.raw", orjson.dumps(body), key=machine.encode())
 
 
+async def known(app: FastAPI, c: httpx.AsyncClient, machine: str = "seen-0") -> None:
+    """A first reading of a machine of the rule's type, so the type's sensors are known (rules are checked
+    against what the scope measures)."""
+    await send(app, [-600], 5.0, machine=machine)
+
+    async def seen() -> bool:
+        return (await c.get(f"/api/v1/twins/{machine}")).status_code == 200
+
+    await eventually(seen, what=f"{machine} in the fleet")
+
+
 async def alarm_of(c: httpx.AsyncClient, machine: str = MACHINE, **params: Any) -> dict[str, Any]:
     async def found() -> dict[str, Any]:
         items = (await c.get("/api/v1/alarms", params={"machine_id": machine, **params})).json()["items"]
@@ -69,6 +80,7 @@ async def alarm_of(c: httpx.AsyncClient, machine: str = MACHINE, **params: Any) 
 
 
 async def test_lifecycle_from_a_rule_to_a_closed_alarm(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await known(app, client)
     r = await client.post("/api/v1/alarm-rules", json=RULE)
     assert r.status_code == 201, r.text
     assert r.headers["etag"] == '"1"'
@@ -111,6 +123,7 @@ async def test_lifecycle_from_a_rule_to_a_closed_alarm(app: FastAPI, client: htt
 
 
 async def test_shelve_comment_bulk_ack_roles_and_bad_input(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await known(app, client)
     rule = (await client.post("/api/v1/alarm-rules", json=RULE)).json()
     await app.state.alarm_stage.refresh_rules(force=True)
     await send(app, [0], 15.0, machine="b-1")
@@ -158,10 +171,19 @@ async def test_shelve_comment_bulk_ack_roles_and_bad_input(app: FastAPI, client:
         {**RULE, "sensor": "Pressure Bar"},
         {**RULE, "threshold": "NaN"},
         {**RULE, "kind": "above"},
+        {**RULE, "sensor": "flow_m3_h"},  # the type does not measure it
+        {**RULE, "machine_type": "never_seen"},  # neither registered nor seen
+        {**RULE, "name": "second hi"},  # the scope has a hi rule for this sensor already
+        {**RULE, "kind": "lo", "threshold": 12.0},  # a lo above the hi would alarm all the time
+        {**RULE, "kind": "hihi", "threshold": 8.0},  # a hihi below the hi
     ]
     for body in bad:
         r = await client.post("/api/v1/alarm-rules", json=body)
         assert r.status_code == 422, body
+    detail = (await client.post("/api/v1/alarm-rules", json={**RULE, "sensor": "flow_m3_h"})).json()["detail"]
+    assert "has no such sensor" in detail and "pressure_bar" in detail
+    hihi = await client.post("/api/v1/alarm-rules", json={**RULE, "kind": "hihi", "threshold": 14.0})
+    assert hihi.status_code == 201, hihi.text
     assert (
         await client.post(
             f"/api/v1/alarms/{one['id']}/shelve", json={"duration_s": 30 * 86400, "reason": "r"}
@@ -175,7 +197,7 @@ async def test_shelve_comment_bulk_ack_roles_and_bad_input(app: FastAPI, client:
     assert (await client.get("/api/v1/alarms/123456")).status_code == 404
 
     r = await client.put(
-        f"/api/v1/alarm-rules/{rule['id']}", json={**RULE, "threshold": 20.0}, headers={"If-Match": '"1"'}
+        f"/api/v1/alarm-rules/{rule['id']}", json={**RULE, "threshold": 12.0}, headers={"If-Match": '"1"'}
     )
     assert r.status_code == 200 and r.json()["version"] == 2
     stale = await client.put(f"/api/v1/alarm-rules/{rule['id']}", json=RULE, headers={"If-Match": '"1"'})
