@@ -92,6 +92,12 @@ async def test_an_alarm_reaches_email_and_webhook_and_its_acknowledgement_cancel
     assert (await client.post(routes, json=scada)).status_code == 201
     lead = {"name": "shift lead", "channel": "email", "targets": ["lead@plant.example"], "tier": 2}
     assert (await client.post(routes, json=lead)).status_code == 201
+    await send(app, [-5], 5.0)  # the machine first (a rule's sensor must be one its scope measures)
+
+    async def seen() -> bool:
+        return (await client.get(f"/api/v1/twins/{MACHINE}")).status_code == 200
+
+    await eventually(seen, what="the machine in the fleet")
     assert (await client.post("/api/v1/alarm-rules", json=RULE)).status_code == 201
     await app.state.alarm_stage.refresh_rules(force=True)
 
