@@ -116,7 +116,7 @@ async def acknowledge_alarms(
 
 
 @router.get(
-    "/{alarm_id}",
+    "/{alarm_id:int}",
     response_model=AlarmDetail,
     responses=problem_responses(404, 422),
     dependencies=[allow(Role.viewer)],
@@ -127,7 +127,7 @@ async def get_alarm(alarm_id: AlarmId, service: AlarmServiceDep) -> AlarmDetail:
 
 
 @router.post(
-    "/{alarm_id}/ack",
+    "/{alarm_id:int}/ack",
     response_model=AlarmRead,
     responses=problem_responses(400, 404, 409, 413, 415, 422),
     dependencies=[allow(Role.operator), Depends(require_json)],
@@ -141,7 +141,7 @@ async def acknowledge_alarm(
 
 
 @router.post(
-    "/{alarm_id}/shelve",
+    "/{alarm_id:int}/shelve",
     response_model=AlarmRead,
     responses=problem_responses(400, 404, 409, 413, 415, 422),
     dependencies=[allow(Role.operator), Depends(require_json)],
@@ -155,7 +155,7 @@ async def shelve_alarm(
 
 
 @router.post(
-    "/{alarm_id}/unshelve",
+    "/{alarm_id:int}/unshelve",
     response_model=AlarmRead,
     responses=problem_responses(400, 404, 409, 413, 415, 422),
     dependencies=[allow(Role.operator), Depends(require_json)],
@@ -168,7 +168,7 @@ async def unshelve_alarm(
 
 
 @router.post(
-    "/{alarm_id}/out-of-service",
+    "/{alarm_id:int}/out-of-service",
     response_model=AlarmRead,
     responses=problem_responses(400, 404, 409, 413, 415, 422),
     dependencies=[allow(Role.admin), Depends(require_json)],
@@ -181,7 +181,7 @@ async def remove_from_service(
 
 
 @router.post(
-    "/{alarm_id}/in-service",
+    "/{alarm_id:int}/in-service",
     response_model=AlarmRead,
     responses=problem_responses(400, 404, 409, 413, 415, 422),
     dependencies=[allow(Role.admin), Depends(require_json)],
@@ -194,7 +194,7 @@ async def return_to_service(
 
 
 @router.post(
-    "/{alarm_id}/comment",
+    "/{alarm_id:int}/comment",
     response_model=AlarmRead,
     responses=problem_responses(400, 404, 413, 415, 422),
     dependencies=[allow(Role.operator), Depends(require_json)],
@@ -260,7 +260,7 @@ async def preview_rule(
 
 
 @rules_router.get(
-    "/{rule_id}",
+    "/{rule_id:int}",
     response_model=AlarmRuleRead,
     responses=problem_responses(404, 422),
     dependencies=[allow(Role.viewer)],
@@ -272,7 +272,7 @@ async def get_rule(rule_id: RuleId, service: AlarmServiceDep, response: Response
 
 
 @rules_router.put(
-    "/{rule_id}",
+    "/{rule_id:int}",
     response_model=AlarmRuleRead,
     responses=problem_responses(400, 404, 412, 413, 415, 422),
     dependencies=[allow(Role.admin), Depends(require_json)],
@@ -292,7 +292,7 @@ async def replace_rule(
 
 
 @rules_router.delete(
-    "/{rule_id}",
+    "/{rule_id:int}",
     status_code=204,
     responses=problem_responses(400, 404, 412, 422),
     dependencies=[allow(Role.admin)],

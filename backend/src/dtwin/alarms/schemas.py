@@ -32,7 +32,7 @@ class AlarmRuleIn(BaseModel):
     `off_delay_s`. For every machine of `machine_type`, or for one `machine_id` (which replaces a type rule of
     the same sensor and kind for that machine): exactly one of the two."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Annotated[Text, Field(min_length=1, max_length=128)]
     machine_type: Annotated[str, Field(pattern=PLACEMENT_PATTERN)] | None = None
@@ -137,13 +137,16 @@ class AlarmSummary(BaseModel):
 
 
 class AckBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     comment: Comment | None = None
 
 
 class BulkAckBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ids: Annotated[list[int], Field(min_length=1, max_length=MAX_BULK_ACK)]
+    model_config = ConfigDict(extra="forbid", strict=True)
+    ids: Annotated[
+        list[Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]],
+        Field(min_length=1, max_length=MAX_BULK_ACK),
+    ]
     comment: Comment | None = None
 
 
@@ -153,20 +156,20 @@ class BulkAckResult(BaseModel):
 
 
 class ShelveBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     duration_s: Annotated[Finite, Field(gt=0, le=MAX_SHELVE_S, description="Unshelved by itself after this")]
     reason: Annotated[Text, Field(min_length=1, max_length=MAX_ALARM_COMMENT)]
 
 
 class CommentBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     comment: Annotated[Text, Field(min_length=1, max_length=MAX_ALARM_COMMENT)]
 
 
 class RulePreviewIn(BaseModel):
     """A draft rule to replay over stored history before saving it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     rule: AlarmRuleIn
     days: Annotated[Finite, Field(gt=0, le=MAX_PREVIEW_DAYS)] = 7.0
