@@ -35,6 +35,8 @@ export default defineConfig({
     // tests' password and logins are not rate-limited to a person's pace (e2e/support/accounts.ts)
     env: {
       DTWIN_DATABASE_URL: `sqlite+aiosqlite:////tmp/dtwin-playwright-${PORT}.db`,
+      // models, secrets and the demo's mail sink (var/mail) in a directory of the run, not the checkout
+      DTWIN_DATA_DIR: `/tmp/dtwin-playwright-${PORT}`,
       ...AUTH_ENV,
     },
     stdout: 'pipe',
