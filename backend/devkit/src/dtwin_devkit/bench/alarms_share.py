@@ -22,10 +22,11 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from dtwin.alarms.schemas import AlarmRuleIn
+from dtwin.alarms.schemas import AlarmRuleIn, RuleKind
 from dtwin.alarms.service import AlarmService
 from dtwin.alarms.stage import AlarmStage, Placement
 from dtwin.config import Settings
+from dtwin.contracts.alarms import Priority
 from dtwin.contracts.changes import AlarmChange, AnomalyEventChange
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.contracts.topics import RedisKeys
@@ -37,6 +38,9 @@ from dtwin.kit.bus import MemoryBus
 from dtwin_devkit.bench.report import publish
 from dtwin_devkit.bench.scoring_share import TYPE, SyntheticFleet, bench_consumer, messages
 from dtwin_devkit.servers import running
+
+# a hi and a hihi rule per sensor: base ~30-74, so a spike of +25 may cross hi, rarely hihi
+LEVELS: tuple[tuple[RuleKind, float, Priority], ...] = (("hi", 80.0, "medium"), ("hihi", 95.0, "high"))
 
 
 class TimedAlarms(AlarmStage):
@@ -78,8 +82,8 @@ async def measure(machines: int, sensors: int, batches: int) -> Samples:
         engine_db = create_engine(db_url)
         sessions = create_sessionmaker(engine_db)
         bus = MemoryBus()
-        for i in range(sensors):  # base ~30-74: a spike of +25 may cross hi, rarely hihi
-            for kind, threshold, priority in (("hi", 80.0, "medium"), ("hihi", 95.0, "high")):
+        for i in range(sensors):
+            for kind, threshold, priority in LEVELS:
                 body = AlarmRuleIn(
                     name=f"s{i} {kind}",
                     machine_type=TYPE,
