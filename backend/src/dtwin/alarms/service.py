@@ -480,17 +480,7 @@ class AlarmService:
                 f"the preview would replay {exc.found:,} readings (at most {exc.limit:,}): "
                 "fewer days, or name machine_ids"
             ) from exc
-        rule = Rule(
-            id=0,
-            name=r.name,
-            sensor=r.sensor,
-            kind=r.kind,
-            threshold=r.threshold,
-            priority=r.priority,
-            deadband=r.deadband,
-            on_delay_s=r.on_delay_s,
-            off_delay_s=r.off_delay_s,
-        )
+        rule = Rule.of(0, r)
         out = await asyncio.to_thread(replay, rule, rows)
         return RulePreview(start=start, end=end, machines=len(machines), readings=len(rows), **out)
 

@@ -113,22 +113,7 @@ class AlarmStage:
                 return False
             rows = await repo.rules(enabled_only=True)
         before = {r.id for r in self.evaluator.rules}
-        self.evaluator.set_rules(
-            Rule(
-                id=r.id,
-                name=r.name,
-                sensor=r.sensor,
-                kind=r.kind,
-                threshold=r.threshold,
-                priority=r.priority,
-                deadband=r.deadband,
-                on_delay_s=r.on_delay_s,
-                off_delay_s=r.off_delay_s,
-                machine_type=r.machine_type,
-                machine_id=r.machine_id,
-            )
-            for r in rows
-        )
+        self.evaluator.set_rules(Rule.of(r.id, r) for r in rows)
         self._fingerprint = fingerprint
         removed = sorted(before - {r.id for r in rows})
         log.info("alarm_rules_loaded", rules=len(rows), removed=len(removed))
@@ -295,13 +280,16 @@ class AlarmStage:
         changed: list[AlarmChange] = []
         raises: list[Raise] = []
         clears: list[Clear] = []
+        cleared: set[tuple[str, str]] = set()
         for t in todo:
-            if isinstance(t, Raise) and any(
-                c.machine_id == t.machine_id and c.condition == t.condition for c in clears
-            ):
-                changed += await self._apply_once(raises, clears)
-                raises, clears = [], []
-            (raises if isinstance(t, Raise) else clears).append(t)  # type: ignore[arg-type]
+            if isinstance(t, Raise):
+                if (t.machine_id, t.condition) in cleared:
+                    changed += await self._apply_once(raises, clears)
+                    raises, clears, cleared = [], [], set()
+                raises.append(t)
+            else:
+                clears.append(t)
+                cleared.add((t.machine_id, t.condition))
         changed += await self._apply_once(raises, clears)
         return changed
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,31 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 DIRECTION = {"hi": 1.0, "hihi": 1.0, "lo": -1.0, "lolo": -1.0}
+
+
+class RuleSpec(Protocol):
+    """What a stored rule or a rule body has of a rule (alarms.models.AlarmRuleRow, schemas.AlarmRuleIn)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def sensor(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def deadband(self) -> float: ...
+    @property
+    def on_delay_s(self) -> float: ...
+    @property
+    def off_delay_s(self) -> float: ...
+    @property
+    def machine_type(self) -> str | None: ...
+    @property
+    def machine_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +71,22 @@ class Rule:
     off_delay_s: float = 0.0
     machine_type: str | None = None
     machine_id: str | None = None
+
+    @classmethod
+    def of(cls, rule_id: int, spec: RuleSpec) -> Rule:
+        return cls(
+            id=rule_id,
+            name=spec.name,
+            sensor=spec.sensor,
+            kind=spec.kind,
+            threshold=spec.threshold,
+            priority=spec.priority,
+            deadband=spec.deadband,
+            on_delay_s=spec.on_delay_s,
+            off_delay_s=spec.off_delay_s,
+            machine_type=spec.machine_type,
+            machine_id=spec.machine_id,
+        )
 
     @property
     def condition(self) -> str:

@@ -98,21 +98,7 @@ def run_scenario(
     cfg.start = T0
     fleet = Fleet(cfg, on_fault_event=truth.append)
     engine = ScoringEngine(config, limits=catalogue_table())
-    alarms = ThresholdEvaluator(
-        Rule(
-            id=k,
-            name=r.name,
-            sensor=r.sensor,
-            kind=r.kind,
-            threshold=r.threshold,
-            priority=r.priority,
-            deadband=r.deadband,
-            on_delay_s=r.on_delay_s,
-            off_delay_s=r.off_delay_s,
-            machine_type=r.machine_type,
-        )
-        for k, r in enumerate(catalogue_rules(), 1)
-    )
+    alarms = ThresholdEvaluator(Rule.of(k, r) for k, r in enumerate(catalogue_rules(), 1))
     res = RunResult(scenario.name, seed, machines=[m.id for m in fleet.machines], hours=duration / 3600.0)
     latest: dict[str, str] = {}
     step = 1.0 / sc.rate_hz
