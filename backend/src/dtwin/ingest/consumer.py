@@ -15,7 +15,7 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -84,6 +84,36 @@ class BatchResult:
     rejected: int
     readings: int
     machines: int
+
+
+class BatchPlacement(Mapping[str, tuple[str | None, str | None, str | None]]):
+    """machine -> (machine type, site, line) of a stored batch, for the alarms it raises; built on the first
+    lookup only (most batches raise none)."""
+
+    def __init__(self, stored: list[Accepted]) -> None:
+        self._stored = stored
+        self._map: dict[str, tuple[str | None, str | None, str | None]] | None = None
+
+    def _built(self) -> dict[str, tuple[str | None, str | None, str | None]]:
+        if self._map is None:
+            self._map = {
+                a.t.machine_id: (
+                    a.t.machine_type,
+                    a.t.site or a.headers.get("site"),
+                    a.t.line or a.headers.get("line"),
+                )
+                for a in self._stored
+            }
+        return self._map
+
+    def __getitem__(self, machine_id: str) -> tuple[str | None, str | None, str | None]:
+        return self._built()[machine_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._built())
 
 
 def twin_updates(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[TwinUpdate]:
@@ -265,23 +295,16 @@ class TelemetryConsumer:
         stored, readings, machines = await self._store_isolating(accepted, now)
         rejected += len(accepted) - len(stored)
         anomalies: list[AnomalyEventChange] = []
-        if self.scoring is not None and stored:
+        items = [a.t for a in stored]
+        if self.scoring is not None and items:
             try:
-                anomalies = await self.scoring.process([a.t for a in stored])
+                anomalies = await self.scoring.process(items)
             except Exception:  # analytics must not stop ingestion: the readings are stored either way
                 log.exception("scoring_failed", messages=len(stored))
-        if self.alarms is not None and (stored or rejected):
-            placement = {
-                a.t.machine_id: (
-                    a.t.machine_type,
-                    a.t.site or a.headers.get("site"),
-                    a.t.line or a.headers.get("line"),
-                )
-                for a in stored
-            }
+        if self.alarms is not None and (items or rejected):
             rul = self.scoring.last_rul if self.scoring is not None else None
             try:  # transitions the database cannot take now wait in the stage (bounded)
-                await self.alarms.process([a.t for a in stored], placement, anomalies, rul, rejected)
+                await self.alarms.process(items, BatchPlacement(stored), anomalies, rul, rejected)
             except Exception:
                 log.exception("alarms_failed", messages=len(stored))
         await self.bus.flush()  # the DLQ records are durable before offsets move
