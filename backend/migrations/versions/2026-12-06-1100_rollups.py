@@ -3,7 +3,7 @@
 Plain PostgreSQL: tables `readings_10s`, `readings_1m` (partitioned by day, like readings, with a DEFAULT
 partition), `readings_1h` and `readings_1d`, maintained by the lifecycle refresher
 (dtwin.lifecycle.rollups): `rollup_state` holds its watermark (raw readings before it are in the rollups),
-`rollup_dirty` the 10-second buckets that late readings touched behind the watermark (marked by the insert
+`rollup_dirty` the 10-second buckets (per machine and sensor) that late readings touched behind the watermark (marked by the insert
 itself, dtwin.readings.repository). Daily buckets start at midnight in the plant's time zone.
 
 TimescaleDB: hierarchical continuous aggregates of the same names and columns with refresh policies (the
@@ -112,8 +112,9 @@ def upgrade() -> None:
     op.create_table(
         "rollup_dirty",
         sa.Column("machine_id", sa.String(128), nullable=False),
+        sa.Column("sensor", sa.String(64), nullable=False),
         sa.Column("bucket", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("machine_id", "bucket", name="pk_rollup_dirty"),
+        sa.PrimaryKeyConstraint("machine_id", "sensor", "bucket", name="pk_rollup_dirty"),
     )
 
 

@@ -94,13 +94,19 @@ def dialect_insert(session: AsyncSession) -> Any:
 
 
 async def insert_new(
-    session: AsyncSession, model: type[Base], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    session: AsyncSession,
+    model: type[Base],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    after_merge: str | None = None,
 ) -> int:
     """Insert `rows` of `model`'s table (values in `columns` order), skipping those whose key is already
     stored, so a redelivered batch inserts nothing twice. PostgreSQL: COPY into a temporary staging table,
     then one `INSERT ... SELECT ... ON CONFLICT DO NOTHING` inside the session's transaction (returns the
     rows inserted); SQLite: `INSERT OR IGNORE` (returns the rows offered). Table and column names come from
-    the model, never from input."""
+    the model, never from input. `after_merge` (PostgreSQL): a statement run in the same transaction while
+    the staging table `<table>_stage` still holds the batch (e.g. to mark what the batch touched)."""
     if not rows:
         return 0
     table = cast(Table, model.__table__)
@@ -118,6 +124,8 @@ async def insert_new(
         await driver.copy_records_to_table(stage, records=rows, columns=list(columns))
         merge = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} ON CONFLICT DO NOTHING"  # noqa: S608
         result = await conn.exec_driver_sql(merge)
+        if after_merge is not None:
+            await conn.exec_driver_sql(after_merge)
         await conn.exec_driver_sql(f"TRUNCATE {stage}")
         return int(result.rowcount)
     await session.execute(

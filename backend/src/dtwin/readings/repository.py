@@ -10,13 +10,22 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, delete, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dtwin.core.db import UTCDateTime, bucket_sql, insert_new, newest_per_group
+from dtwin.core.db import UTCDateTime, bucket_sql, dialect_name, has_timescaledb, insert_new, newest_per_group
 from dtwin.readings.models import ReadingRow
 
 # (machine_id, sensor, ts, value, quality)
 ReadingTuple = tuple[str, str, datetime, float, str]
 
 READING_COLUMNS = ("machine_id", "sensor", "ts", "value", "quality")  # a ReadingTuple's order
+
+
+ROLLUP_TABLES = ("readings_10s", "readings_1m", "readings_1h", "readings_1d", "rollup_dirty")
+# late readings (stamped more than 30 s before this transaction began) mark their 10-second buckets dirty
+MARK_LATE = (
+    "INSERT INTO rollup_dirty (machine_id, sensor, bucket) SELECT DISTINCT machine_id, sensor, "
+    "date_bin(INTERVAL '10 seconds', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') FROM readings_stage "
+    "WHERE ts < now() - INTERVAL '30 seconds' ON CONFLICT DO NOTHING"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +44,14 @@ class ReadingRepository:
 
     async def insert_many(self, rows: Sequence[ReadingTuple]) -> int:
         """Insert rows, ignoring ones already stored (same machine, sensor and ts). Returns rows inserted
-        (PostgreSQL) or rows offered (SQLite)."""
-        return await insert_new(self.session, ReadingRow, READING_COLUMNS, rows)
+        (PostgreSQL) or rows offered (SQLite). Where the rollup refresher keeps the rollups (plain
+        PostgreSQL), readings stamped well before now are marked for it in the same transaction (late data:
+        dtwin.lifecycle.refresher)."""
+        mark = MARK_LATE if await self._rollups_refreshed() else None
+        return await insert_new(self.session, ReadingRow, READING_COLUMNS, rows, after_merge=mark)
+
+    async def _rollups_refreshed(self) -> bool:
+        return dialect_name(self.session) == "postgresql" and not await has_timescaledb(self.session)
 
     async def recent(
         self, machine_id: str, *, sensor: str | None, start: datetime | None, end: datetime | None, limit: int
@@ -55,7 +70,14 @@ class ReadingRepository:
         return rows
 
     async def delete_machine(self, machine_id: str) -> int:
+        """Delete a machine's readings and (where the refresher keeps them) its rollups."""
         result = await self.session.execute(delete(ReadingRow).where(ReadingRow.machine_id == machine_id))
+        if await self._rollups_refreshed():
+            for table in ROLLUP_TABLES:
+                await self.session.execute(
+                    text(f"DELETE FROM {table} WHERE machine_id = :m"),  # noqa: S608
+                    {"m": machine_id},
+                )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def count(self, machine_id: str | None = None) -> int:
