@@ -170,6 +170,16 @@ def _mount_audit_commands() -> None:
 
 _mount_audit_commands()
 
+
+def _mount_lifecycle_commands() -> None:
+    from dtwin.lifecycle.cli import archive_app, rollups_app
+
+    app.add_typer(archive_app, name="archive")
+    app.add_typer(rollups_app, name="rollups")
+
+
+_mount_lifecycle_commands()
+
 twins_app = typer.Typer(help="Twin state maintenance", no_args_is_help=True)
 
 app.add_typer(twins_app, name="twins")

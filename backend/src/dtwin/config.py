@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -107,6 +108,73 @@ class Settings(SharedSettings):
         description="Readings the consumer keeps in memory while PostgreSQL is out (twins stay live); when "
         "full it takes no more messages until the database is back",
     )
+
+    # --- data lifecycle (lifecycle/: partitions, rollups, retention, archive; docs/operations.md) ---
+    plant_tz: str = Field(
+        default="UTC",
+        description="The plant's time zone (IANA name): daily, weekly and monthly buckets start at its midnight",
+    )
+    lifecycle_enabled: bool = Field(
+        default=True,
+        description="Run the lifecycle task: rollup refresh, partitions ahead, rollup retention, archival",
+    )
+    rollup_interval_s: float = Field(
+        default=10.0, gt=0, le=3600, description="How often the rollups are brought up to date"
+    )
+    rollup_grace_s: float = Field(
+        default=60.0,
+        ge=40,
+        le=3600,
+        description="Rollups are refreshed up to this long before now (later readings are still arriving)",
+    )
+    lifecycle_maintenance_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How often partitions are created ahead, rollups trimmed and due days archived",
+    )
+    partitions_ahead_days: int = Field(default=7, ge=1, le=90, description="Daily partitions created ahead")
+    raw_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=36500,
+        description="Raw readings older than this are archived to Parquet, verified, then dropped (never "
+        "before DTWIN_MAX_AGE_S has passed: telemetry may still be written there)",
+    )
+    rollup_retention_10s_days: int = Field(
+        default=30, ge=0, description="10-second rollups kept (0: forever)"
+    )
+    rollup_retention_1m_days: int = Field(default=180, ge=0, description="1-minute rollups kept (0: forever)")
+    rollup_retention_1h_days: int = Field(default=1825, ge=0, description="Hourly rollups kept (0: forever)")
+    rollup_retention_1d_days: int = Field(default=0, ge=0, description="Daily rollups kept (0: forever)")
+    archive_enabled: bool = Field(
+        default=True, description="Archive raw readings past DTWIN_RAW_RETENTION_DAYS (false: keep them)"
+    )
+    archive_url: str | None = Field(
+        default=None,
+        description="Where archived days go: a directory or an fsspec URL (s3://bucket/prefix); default: "
+        "archive/ in data_dir",
+    )
+    archive_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="fsspec storage options as JSON, e.g. "
+        '{"endpoint_url": "http://minio:9000", "key": "...", "secret": "..."} for S3-compatible stores',
+    )
+    archive_days_per_run: int = Field(
+        default=3, ge=1, le=365, description="Days archived per maintenance run (the rest wait for the next)"
+    )
+    restore_keep_days: int = Field(
+        default=7,
+        ge=1,
+        description="A restored day stays in the database this long before it is archived again",
+    )
+
+    @field_validator("plant_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            return str(ZoneInfo(value))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)") from exc
 
     # --- alarms ---
     demo_seed: bool = Field(

@@ -5,6 +5,7 @@ from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
 from dtwin.audit.models import AuditRow
 from dtwin.auth.models import ApiKeyRow, RefreshTokenRow, UserRow
 from dtwin.core.db import Base
+from dtwin.lifecycle.models import ArchivedDayRow
 from dtwin.machine_types.models import MachineTypeRow
 from dtwin.notifications.models import NotificationOutboxRow, NotificationRouteRow
 from dtwin.readings.models import ReadingRow
@@ -16,6 +17,7 @@ __all__ = [
     "AlarmRuleRow",
     "AnomalyEventRow",
     "ApiKeyRow",
+    "ArchivedDayRow",
     "AuditRow",
     "Base",
     "DecisionRow",

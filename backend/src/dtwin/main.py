@@ -42,6 +42,8 @@ from dtwin.errors import document_problems, install_error_handlers
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.ingest.outage import OutageBuffer
 from dtwin.kit.feeders import load_feeder
+from dtwin.lifecycle.service import LifecycleTask
+from dtwin.lifecycle.wiring import lifecycle_service
 from dtwin.machine_types.catalogue import catalogue_types, table_of
 from dtwin.machine_types.ranges import OperatingRanges
 from dtwin.machine_types.service import MachineTypeService
@@ -255,6 +257,9 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
             ),
         )
         adapters.supervisor.start("desired-reconciler", reconciler.run)
+    app.state.lifecycle = lifecycle = lifecycle_service(settings, adapters.sessions)
+    if settings.lifecycle_enabled:
+        adapters.supervisor.start("data-lifecycle", LifecycleTask(lifecycle).run)
     if settings.embedded_simulator:
         _start_embedded_simulator(settings, adapters)
     return Services(store, events, durable, view, service, ranges, consumer, hub, feed, realtime)

@@ -11,7 +11,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, DateTime, MetaData, Select, Table, and_, event, func, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    MetaData,
+    Select,
+    Table,
+    TextClause,
+    and_,
+    bindparam,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -134,6 +147,12 @@ async def insert_new(
     return len(rows)
 
 
+def ts_text(sql: str, *timestamps: str) -> TextClause:
+    """A textual statement whose named parameters `timestamps` are UTC datetimes (bound as UTCDateTime, so
+    SQLite compares them with its stored text the same way PostgreSQL compares timestamptz)."""
+    return text(sql).bindparams(*(bindparam(n, type_=UTCDateTime()) for n in timestamps))
+
+
 def newest_per_group(
     session: AsyncSession,
     columns: Sequence[Any],
@@ -175,7 +194,6 @@ async def has_timescaledb(session: AsyncSession) -> bool:
     cached: bool | None = bind.info.get("has_timescaledb") if hasattr(bind, "info") else None
     if cached is not None:
         return cached
-    from sqlalchemy import text
 
     found = False
     if bind.dialect.name == "postgresql":
