@@ -226,6 +226,42 @@ class Settings(SharedSettings):
         description="Drop a machine's scoring state after this long without telemetry (rebuilt on return)",
     )
 
+    # --- data quality (data_quality/, docs/data-quality.md) ---
+    data_quality_enabled: bool = Field(
+        default=True,
+        description="Run the cleansing rules in the consumer: physical ranges, gaps, late, clock offsets",
+    )
+    data_quality_gap_factor: float = Field(
+        default=5.0, gt=1, description="A gap: no message for longer than this x the machine's usual interval"
+    )
+    data_quality_gap_floor_s: float = Field(
+        default=10.0, gt=0, description="... and never for less than this many seconds"
+    )
+    data_quality_lateness_s: float = Field(
+        default=5.0, ge=0, description="Late: older than the machine's newest message by more than this"
+    )
+    data_quality_clock_window_s: float = Field(
+        default=60.0, gt=0, description="One clock-offset sample per machine per window (its smallest delay)"
+    )
+    data_quality_clock_windows: int = Field(
+        default=15, ge=1, le=1000, description="The clock-offset estimate: median of this many last windows"
+    )
+    data_quality_clock_threshold_s: float = Field(
+        default=2.0, gt=0, description="A device clock off by more than this counts under `clock_offset`"
+    )
+    data_quality_clock_correction: bool = Field(
+        default=False,
+        description="Shift the timestamps of devices whose clock is off beyond the threshold by the estimate",
+    )
+    data_quality_clock_max_correction_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Never correct by more than this (hours off: a backfill or a replay, not a clock)",
+    )
+    data_quality_flush_s: float = Field(
+        default=10.0, gt=0, description="How often the data-quality counts, gaps and offsets are stored"
+    )
+
     # --- Redis ---
     redis_prefix: str = "dtwin"
 

@@ -5,6 +5,7 @@ from dtwin.anomalies.models import AnomalyEventRow, DecisionRow
 from dtwin.audit.models import AuditRow
 from dtwin.auth.models import ApiKeyRow, RefreshTokenRow, UserRow
 from dtwin.core.db import Base
+from dtwin.data_quality.models import ClockOffsetRow, DataGapRow, DataQualityCountRow
 from dtwin.lifecycle.models import ArchivedDayRow
 from dtwin.machine_types.models import MachineTypeRow
 from dtwin.notifications.models import NotificationOutboxRow, NotificationRouteRow
@@ -20,6 +21,9 @@ __all__ = [
     "ArchivedDayRow",
     "AuditRow",
     "Base",
+    "ClockOffsetRow",
+    "DataGapRow",
+    "DataQualityCountRow",
     "DecisionRow",
     "MachineTypeRow",
     "NotificationOutboxRow",

@@ -37,6 +37,8 @@ from dtwin.core.adapters import Adapters, build_adapters
 from dtwin.core.change_stream import ChangeStream
 from dtwin.core.db import transaction
 from dtwin.core.ratelimit import build_rate_limiter
+from dtwin.data_quality.cleanse import CleanseConfig, Cleanser
+from dtwin.data_quality.stage import DataQualityStage
 from dtwin.demo import seed_demo
 from dtwin.errors import document_problems, install_error_handlers
 from dtwin.ingest.consumer import TelemetryConsumer
@@ -44,7 +46,7 @@ from dtwin.ingest.outage import OutageBuffer
 from dtwin.kit.feeders import load_feeder
 from dtwin.lifecycle.service import LifecycleTask
 from dtwin.lifecycle.wiring import lifecycle_service
-from dtwin.machine_types.catalogue import catalogue_types, table_of
+from dtwin.machine_types.catalogue import catalogue_types, physical_table_of, table_of
 from dtwin.machine_types.ranges import OperatingRanges
 from dtwin.machine_types.service import MachineTypeService
 from dtwin.notifications.wiring import start_notifications
@@ -183,6 +185,7 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
     app.state.machine_type_ranges = ranges
     scoring = _scoring_stage(settings, adapters, ranges)
     alarms = _alarm_stage(app, settings, adapters)
+    quality = _data_quality_stage(settings, adapters, ranges, scoring_started=scoring is not None)
     consumer = TelemetryConsumer(
         adapters.bus,
         adapters.sessions,
@@ -200,6 +203,7 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         stall_after_s=settings.consumer_stall_after_s,
         outage=OutageBuffer(max_readings=settings.outage_buffer_readings),
         db_timeout_s=settings.db_timeout_s,
+        quality=quality,
     )
     view = FleetView()
     hub = Hub(view, settings.ws_queue_size)
@@ -273,6 +277,7 @@ async def _machine_type_ranges(settings: Settings, adapters: Adapters) -> Operat
     ranges = OperatingRanges(
         adapters.sessions,
         fallback=table_of(catalogue) if catalogue else None,
+        physical_fallback=physical_table_of(catalogue) if catalogue else None,
         refresh_s=settings.machine_types_refresh_s,
     )
     if catalogue:
@@ -303,6 +308,32 @@ def _alarm_stage(app: FastAPI, settings: Settings, adapters: Adapters) -> AlarmS
     )
     app.state.alarm_stage = stage
     adapters.supervisor.start("alarm-housekeeping", stage.housekeep_forever)
+    return stage
+
+
+def _data_quality_stage(
+    settings: Settings, adapters: Adapters, ranges: OperatingRanges, *, scoring_started: bool
+) -> DataQualityStage | None:
+    """The consumer's cleansing rules (physical ranges from the machine-type registry, gaps, late messages,
+    clock offsets) and the task that stores what they find (docs/data-quality.md)."""
+    if not settings.data_quality_enabled:
+        return None
+    if not scoring_started:  # the registry's ranges are refreshed by the scoring stage's task otherwise
+        adapters.supervisor.start("machine-type-ranges", ranges.run)
+    config = CleanseConfig(
+        gap_factor=settings.data_quality_gap_factor,
+        gap_floor_s=settings.data_quality_gap_floor_s,
+        lateness_s=settings.data_quality_lateness_s,
+        clock_window_s=settings.data_quality_clock_window_s,
+        clock_windows=settings.data_quality_clock_windows,
+        clock_offset_threshold_s=settings.data_quality_clock_threshold_s,
+        clock_correct=settings.data_quality_clock_correction,
+        clock_max_correction_s=settings.data_quality_clock_max_correction_s,
+    )
+    stage = DataQualityStage(
+        adapters.sessions, Cleanser(config, ranges), flush_s=settings.data_quality_flush_s
+    )
+    adapters.supervisor.start("data-quality-flush", stage.run)
     return stage
 
 

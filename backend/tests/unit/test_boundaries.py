@@ -43,6 +43,7 @@ DOMAINS = (
     "audit",
     "notifications",
     "alarms",
+    "data_quality",
 )
 PRIVATE = ("routes", "models", "repository")  # what a room keeps to itself
 

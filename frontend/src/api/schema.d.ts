@@ -504,6 +504,30 @@ export interface paths {
         patch: operations["update_user_api_v1_auth_users__user_id__patch"];
         trace?: never;
     };
+    "/api/v1/data-quality": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fleet Data Quality
+         * @description The fleet's data quality in [from, to] (default: the last 24 h; counts are kept per hour, so `start`
+         *     in the answer is `from` rounded down to the hour): how often each cleansing rule fired, the machines
+         *     with the most issues, the gaps, and the devices whose clock is off by more than the threshold now.
+         *     Data quality is about the data (a broken sensor, a silent device, a wrong clock), not the machine:
+         *     anomalies (stuck sensors and spikes included) are under /twins/{id}/anomalies.
+         */
+        get: operations["fleet_data_quality_api_v1_data_quality_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/machine-types": {
         parameters: {
             query?: never;
@@ -828,6 +852,28 @@ export interface paths {
          *     breaks. Refreshed by the scoring engine at most every 10 s per machine.
          */
         get: operations["correlations_api_v1_twins__machine_id__correlations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/twins/{machine_id}/data-quality": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Machine Data Quality
+         * @description One machine's data quality in [from, to] (default: the last 24 h): counts per cleansing rule (per
+         *     hour, like the fleet summary; duplicates are counted for the fleet only), its gaps as a timeline
+         *     (oldest first) and its device's clock-offset estimate.
+         */
+        get: operations["machine_data_quality_api_v1_twins__machine_id__data_quality_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1768,6 +1814,29 @@ export interface components {
             max_in_60s: number;
         };
         /**
+         * ClockOffsetRead
+         * @description A device's clock-offset estimate: receive time minus device time, seconds (positive: the device
+         *     clock is behind), the median of the smallest delays of the last windows (`samples` of them).
+         */
+        ClockOffsetRead: {
+            /**
+             * Beyond Threshold
+             * @default false
+             */
+            beyond_threshold: boolean;
+            /** Machine Id */
+            machine_id: string;
+            /** Offset S */
+            offset_s: number;
+            /** Samples */
+            samples: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
          * CommandState
          * @description The newest command's outcome on a whole twin.
          */
@@ -1827,6 +1896,10 @@ export interface components {
         ConsumerCounters: {
             /** Batches */
             batches: number;
+            /** Data Quality */
+            data_quality?: {
+                [key: string]: number;
+            } | null;
             /** Messages */
             messages: number;
             /**
@@ -1872,6 +1945,86 @@ export interface components {
              * @default []
              */
             sensors: string[];
+        };
+        /**
+         * DataGapRead
+         * @description No telemetry from the machine between `start` and `end` (device time of the messages around it).
+         */
+        DataGapRead: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Machine Id */
+            machine_id: string;
+            /** Seconds */
+            seconds: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
+        /**
+         * DataQualityRules
+         * @description The rules' settings in force in this backend (DTWIN_DATA_QUALITY_*, docs/operations.md).
+         */
+        DataQualityRules: {
+            /** Clock Correction */
+            clock_correction: boolean;
+            /** Clock Offset Threshold S */
+            clock_offset_threshold_s: number;
+            /** Enabled */
+            enabled: boolean;
+            /** Gap Factor */
+            gap_factor: number;
+            /** Gap Floor S */
+            gap_floor_s: number;
+            /** Lateness S */
+            lateness_s: number;
+        };
+        /**
+         * DataQualitySummary
+         * @description The fleet's data quality in [start, end): counts per rule (resolved to whole hours: a count belongs
+         *     to the hour it was observed in), the machines with the most issues, gaps, and the devices whose clock
+         *     is off now.
+         */
+        DataQualitySummary: {
+            /**
+             * Clock Offsets
+             * @description Devices whose latest clock-offset estimate is beyond the threshold, worst first
+             */
+            clock_offsets: components["schemas"]["ClockOffsetRead"][];
+            counts: components["schemas"]["RuleCounts"];
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Gap Seconds
+             * @description Their length in all, seconds
+             */
+            gap_seconds: number;
+            /**
+             * Gaps
+             * @description Gaps overlapping the window
+             */
+            gaps: number;
+            /**
+             * Machines Affected
+             * @description Machines with any issue in the window
+             */
+            machines_affected: number;
+            rules: components["schemas"]["DataQualityRules"];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Top Machines */
+            top_machines: components["schemas"]["MachineIssues"][];
         };
         /**
          * DecisionChange
@@ -2145,6 +2298,46 @@ export interface components {
             /** Name */
             name: string;
             role: components["schemas"]["Role"];
+        };
+        /**
+         * MachineDataQuality
+         * @description One machine's data quality in [start, end): counts per rule (`duplicate` is null: counted for the
+         *     fleet only), its gaps oldest first (a timeline; at most `limit`, `gap_count` says how many there are)
+         *     and its clock-offset estimate (null until a backend has seen the machine).
+         */
+        MachineDataQuality: {
+            clock_offset: components["schemas"]["ClockOffsetRead"] | null;
+            counts: components["schemas"]["RuleCounts"];
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Gap Count */
+            gap_count: number;
+            /** Gap Seconds */
+            gap_seconds: number;
+            /** Gaps */
+            gaps: components["schemas"]["DataGapRead"][];
+            /** Machine Id */
+            machine_id: string;
+            rules: components["schemas"]["DataQualityRules"];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
+        /**
+         * MachineIssues
+         * @description One machine's issues in the window: every rule's count and their sum.
+         */
+        MachineIssues: {
+            counts: components["schemas"]["RuleCounts"];
+            /** Machine Id */
+            machine_id: string;
+            /** Total */
+            total: number;
         };
         /**
          * MachineTypeList
@@ -2572,6 +2765,43 @@ export interface components {
             updated_at: string;
         };
         /**
+         * RuleCounts
+         * @description How often each cleansing rule fired. Units differ by rule: `physical_range` counts readings (sensor
+         *     values), `gap` gap events, `duplicate` readings, `late` and `clock_offset` messages.
+         */
+        RuleCounts: {
+            /**
+             * Clock Offset
+             * @description Messages from a device whose clock is off by more than the threshold
+             * @default 0
+             */
+            clock_offset: number;
+            /**
+             * Duplicate
+             * @description Readings the database already had (redelivered or sent twice); counted for the fleet only (null for one machine); always 0 on SQLite (embedded mode)
+             * @default 0
+             */
+            duplicate: number | null;
+            /**
+             * Gap
+             * @description Data gaps: no message for longer than the machine's gap limit
+             * @default 0
+             */
+            gap: number;
+            /**
+             * Late
+             * @description Messages older than the machine's newest one by more than the lateness
+             * @default 0
+             */
+            late: number;
+            /**
+             * Physical Range
+             * @description Readings outside their sensor's physical range (stored with quality bad)
+             * @default 0
+             */
+            physical_range: number;
+        };
+        /**
          * RulePreview
          * @description What the draft rule would have done over the period: alarms raised, their episodes (the first 200),
          *     per machine, and how many of its alarms chatter (3+ activations within 60 s).
@@ -2621,7 +2851,10 @@ export interface components {
          * SensorSpec
          * @description One sensor of a machine type: its reading name as sent in telemetry, its unit, an optional label
          *     for people, and the operating range [lo, hi] of a healthy, running machine. The scoring engine's limit
-         *     detector flags readings outside it; the dashboard shades it.
+         *     detector flags readings outside it; the dashboard shades it. The optional physical range
+         *     [phys_lo, phys_hi] is what a working sensor can report at all: a reading outside it is stored with
+         *     quality "bad" and kept out of anomaly scoring and threshold alarms (a data-quality problem, counted
+         *     under `physical_range`). It must contain the operating range; either end may be left out.
          */
         SensorSpec: {
             /**
@@ -2641,6 +2874,16 @@ export interface components {
              * @example temperature_c
              */
             name: string;
+            /**
+             * Phys Hi
+             * @description Highest value the sensor can physically report (at least hi); none: no limit
+             */
+            phys_hi?: number | null;
+            /**
+             * Phys Lo
+             * @description Lowest value the sensor can physically report (at most lo); none: no limit
+             */
+            phys_lo?: number | null;
             /**
              * Unit
              * @default
@@ -3264,11 +3507,15 @@ export type BodyLoginApiV1AuthTokenPost = components['schemas']['Body_login_api_
 export type BulkAckBody = components['schemas']['BulkAckBody'];
 export type BulkAckResult = components['schemas']['BulkAckResult'];
 export type ChatteringAlarm = components['schemas']['ChatteringAlarm'];
+export type ClockOffsetRead = components['schemas']['ClockOffsetRead'];
 export type CommandState = components['schemas']['CommandState'];
 export type CommandStatus = components['schemas']['CommandStatus'];
 export type CommentBody = components['schemas']['CommentBody'];
 export type ConsumerCounters = components['schemas']['ConsumerCounters'];
 export type CorrelationsRead = components['schemas']['CorrelationsRead'];
+export type DataGapRead = components['schemas']['DataGapRead'];
+export type DataQualityRules = components['schemas']['DataQualityRules'];
+export type DataQualitySummary = components['schemas']['DataQualitySummary'];
 export type DecisionChange = components['schemas']['DecisionChange'];
 export type DecisionList = components['schemas']['DecisionList'];
 export type DecisionRead = components['schemas']['DecisionRead'];
@@ -3284,6 +3531,8 @@ export type HelloMessage = components['schemas']['HelloMessage'];
 export type History = components['schemas']['History'];
 export type HistoryPoint = components['schemas']['HistoryPoint'];
 export type IdentityRead = components['schemas']['IdentityRead'];
+export type MachineDataQuality = components['schemas']['MachineDataQuality'];
+export type MachineIssues = components['schemas']['MachineIssues'];
 export type MachineTypeList = components['schemas']['MachineTypeList'];
 export type MachineTypePut = components['schemas']['MachineTypePut'];
 export type MachineTypeRead = components['schemas']['MachineTypeRead'];
@@ -3305,6 +3554,7 @@ export type Role = components['schemas']['Role'];
 export type RouteIn = components['schemas']['RouteIn'];
 export type RouteList = components['schemas']['RouteList'];
 export type RouteRead = components['schemas']['RouteRead'];
+export type RuleCounts = components['schemas']['RuleCounts'];
 export type RulePreview = components['schemas']['RulePreview'];
 export type RulePreviewIn = components['schemas']['RulePreviewIn'];
 export type SensorSpec = components['schemas']['SensorSpec'];
@@ -5917,6 +6167,78 @@ export interface operations {
             };
         };
     };
+    fleet_data_quality_api_v1_data_quality_get: {
+        parameters: {
+            query?: {
+                /** @description Window start, ISO 8601 with zone */
+                from?: string | null;
+                /** @description Window end, ISO 8601 with zone; default now */
+                to?: string | null;
+                /** @description How many machines (and clocks) to list */
+                top?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataQualitySummary"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     list_machine_types_api_v1_machine_types_get: {
         parameters: {
             query?: {
@@ -7736,6 +8058,90 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CorrelationsRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    machine_data_quality_api_v1_twins__machine_id__data_quality_get: {
+        parameters: {
+            query?: {
+                /** @description Window start, ISO 8601 with zone */
+                from?: string | null;
+                /** @description At most this many gaps, oldest first */
+                limit?: number;
+                /** @description Window end, ISO 8601 with zone; default now */
+                to?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The machine's id, as in its telemetry */
+                machine_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineDataQuality"];
                 };
             };
             /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */

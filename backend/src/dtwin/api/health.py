@@ -34,6 +34,8 @@ class ConsumerCounters(BaseModel):
     stalled_s: float | None  # seconds the current batch has been failing past the stall time
     outage_readings: int = 0  # readings waiting for the database while it is out (twins stay live)
     outage_s: float = 0.0  # how long the database has been out for the consumer (0: it is not)
+    # data cleansing (docs/data-quality.md): counts per rule since this process started (null: disabled)
+    data_quality: dict[str, int] | None = None
 
 
 class Readiness(BaseModel):
@@ -96,6 +98,7 @@ async def readyz(request: Request, adapters: AdaptersDep) -> JSONResponse:
         stalled_s=round(now - state.stalled_since, 1) if state.stalled_since is not None else None,
         outage_readings=state.outage_readings,
         outage_s=round(state.outage_s, 1),
+        data_quality=consumer.quality.snapshot() if consumer.quality is not None else None,
     )
     body = Readiness(
         status="ok" if ok else "unavailable", checks=checks, mode=adapters.mode, consumer=counters

@@ -13,6 +13,7 @@ from dtwin.api.guards import check_request
 from dtwin.api.ratelimit import rate_limit
 from dtwin.audit.routes import router as audit_router
 from dtwin.auth.routes import router as auth_router
+from dtwin.data_quality.routes import router as data_quality_router
 from dtwin.errors import problem_responses
 from dtwin.machine_types.routes import router as machine_types_router
 from dtwin.notifications.routes import router as notifications_router
@@ -33,3 +34,4 @@ api_router.include_router(audit_router)
 api_router.include_router(notifications_router)
 api_router.include_router(alarms_router)
 api_router.include_router(alarm_rules_router)
+api_router.include_router(data_quality_router)

@@ -15,8 +15,10 @@ Bound = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class CatalogueSensor(BaseModel):
-    """One sensor: its reading name in telemetry, its unit and the range [lo, hi] of a healthy machine
-    running with default settings."""
+    """One sensor: its reading name in telemetry, its unit, the range [lo, hi] of a healthy machine
+    running with default settings, and the physical range [phys_lo, phys_hi] a working sensor can report
+    at all (a value outside it is a broken sensor or a wrong unit, not a machine problem: stored with
+    quality "bad" and never scored; docs/data-quality.md). The physical range contains the operating one."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -24,12 +26,27 @@ class CatalogueSensor(BaseModel):
     unit: str
     lo: Bound
     hi: Bound
+    phys_lo: Bound | None = None
+    phys_hi: Bound | None = None
 
     @model_validator(mode="after")
     def _range(self) -> CatalogueSensor:
         if not self.lo < self.hi:
             raise ValueError(f"sensor {self.name!r}: lo ({self.lo}) must be less than hi ({self.hi})")
+        if problem := physical_range_problem(self.lo, self.hi, self.phys_lo, self.phys_hi):
+            raise ValueError(f"sensor {self.name!r}: {problem}")
         return self
+
+
+def physical_range_problem(lo: float, hi: float, phys_lo: float | None, phys_hi: float | None) -> str | None:
+    """Why a physical range does not contain the operating range [lo, hi], or None (either end may be
+    absent: no limit on that side)."""
+    contain = "the physical range contains the operating one"
+    if phys_lo is not None and phys_lo > lo:
+        return f"phys_lo ({phys_lo}) must not be above lo ({lo}): {contain}"
+    if phys_hi is not None and phys_hi < hi:
+        return f"phys_hi ({phys_hi}) must not be below hi ({hi}): {contain}"
+    return None
 
 
 class CatalogueType(BaseModel):

@@ -16,7 +16,7 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import structlog
@@ -27,6 +27,8 @@ from dtwin.anomalies.scoring import ScoringStage
 from dtwin.contracts.changes import AnomalyEventChange, TwinUpdate
 from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
 from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telemetry, valid_placement
+from dtwin.data_quality.cleanse import Assessment
+from dtwin.data_quality.stage import DataQualityStage
 from dtwin.ingest.names import NameLimits
 from dtwin.ingest.outage import OutageBuffer, PendingWrite, TopicPartition, next_offsets, rows_of
 from dtwin.kit.bus import BusMessage, TelemetryBus
@@ -63,11 +65,20 @@ class ConsumerState:
 @dataclass(slots=True)
 class Accepted:
     """A message that passed validation, with the headers the bridge set and the message itself (for the
-    dead-letter record, should storing it fail)."""
+    dead-letter record, should storing it fail). `bad`: its sensors outside their physical range (stored
+    with quality "bad", never scored; data_quality/)."""
 
     t: Telemetry
     headers: dict[str, str]
     msg: BusMessage
+    bad: frozenset[str] = frozenset()
+
+    def scored(self) -> Telemetry:
+        """The telemetry scoring and alarms see: readings out of their physical range as NaN (missing)."""
+        if not self.bad:
+            return self.t
+        bad = self.bad
+        return replace(self.t, readings={k: math.nan if k in bad else v for k, v in self.t.readings.items()})
 
 
 class StageFailed(Exception):
@@ -174,6 +185,7 @@ class TelemetryConsumer:
         stall_log_every_s: float = 30.0,
         outage: OutageBuffer | None = None,
         db_timeout_s: float = 10.0,
+        quality: DataQualityStage | None = None,
     ) -> None:
         self.outage = outage if outage is not None else OutageBuffer()
         self.db = Deadline(db_timeout_s, "database")  # a hung database is an outage, not a frozen consumer
@@ -181,6 +193,7 @@ class TelemetryConsumer:
         self.bus = bus
         self.scoring = scoring
         self.alarms = alarms
+        self.quality = quality
         self.durable = durable
         self.sessions = sessions
         self.store = store
@@ -292,10 +305,13 @@ class TelemetryConsumer:
                     await self._dead_letter(a.msg, verdict)
             accepted = kept
 
+        assessment = self._assess(accepted, now)
         stored, readings, machines = await self._store_isolating(accepted, now)
         rejected += len(accepted) - len(stored)
+        if assessment is not None:
+            self._commit_quality(assessment)
         anomalies: list[AnomalyEventChange] = []
-        items = [a.t for a in stored]
+        items = [a.scored() for a in stored]
         if self.scoring is not None and items:
             try:
                 anomalies = await self.scoring.process(items)
@@ -317,6 +333,35 @@ class TelemetryConsumer:
         if rejected:
             log.info("batch_rejections", rejected=rejected, dlq=self.dlq_topic)
         return BatchResult(len(stored), rejected, readings, machines)
+
+    def _assess(self, accepted: list[Accepted], now: datetime) -> Assessment | None:
+        """The data-quality rules that decide what is stored: readings outside their physical range get
+        quality "bad" (and the optional clock correction shifts timestamps). Changes no state, so a retried
+        batch is assessed alike; a failure here is logged and the batch goes on unassessed."""
+        if self.quality is None or not accepted:
+            return None
+        received = now.timestamp()
+        recv = [received if a.msg.timestamp_ms is None else a.msg.timestamp_ms / 1000.0 for a in accepted]
+        try:
+            assessment = self.quality.assess([a.t for a in accepted], recv)
+        except Exception:  # data quality must not stop ingestion
+            log.exception("data_quality_failed", stage="assess", messages=len(accepted))
+            return None
+        for i, sensors in assessment.bad.items():
+            accepted[i].bad = sensors
+        return assessment
+
+    def _commit_quality(self, assessment: Assessment) -> None:
+        assert self.quality is not None
+        try:  # the batch is stored: gaps, late messages, clock offsets, counts
+            self.quality.commit(assessment)
+        except Exception:
+            log.exception("data_quality_failed", stage="commit", messages=len(assessment.machine_ids))
+
+    def _stored(self, offered: int, inserted: int) -> None:
+        """Rows the database already had (PostgreSQL says how many it inserted; SQLite: all offered)."""
+        if self.quality is not None and inserted < offered:
+            self.quality.duplicates(offered - inserted)
 
     async def _dead_letter(self, m: BusMessage, rejection: Rejection) -> None:
         await send_to_dlq(
@@ -393,7 +438,7 @@ class TelemetryConsumer:
         events: list[dict[str, object]] = []
         try:
             if rows:
-                await self.db.run(store_readings(self.sessions, rows))
+                self._stored(len(rows), await self.db.run(store_readings(self.sessions, rows)))
             stage = "twin"
             changed = await self.store.apply(updates, last_seen=iso_utc(now))
             if self.events is not None:
@@ -489,9 +534,10 @@ class TelemetryConsumer:
     async def _store_rows(self, items: list[Accepted]) -> tuple[int, int]:
         rows = rows_of(items)
         try:
-            await self.db.run(store_readings(self.sessions, rows))
+            inserted = await self.db.run(store_readings(self.sessions, rows))
         except Exception as exc:
             raise StageFailed("database", exc) from exc
+        self._stored(len(rows), inserted)
         return len(rows), len(items)
 
     async def _drain_outage(self) -> None:

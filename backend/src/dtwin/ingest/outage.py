@@ -106,9 +106,16 @@ def next_offsets(messages: Iterable[BusMessage], into: dict[TopicPartition, int]
 
 
 def rows_of(items: Sequence[Any]) -> list[Any]:
-    """The readings rows of accepted messages (machine, sensor, ts, value, quality)."""
+    """The readings rows of accepted messages (machine, sensor, ts, value, quality); a reading outside its
+    sensor's physical range (`a.bad`, data_quality/) has quality "bad"."""
     rows: list[Any] = []
     for a in items:
-        machine_id, ts, q = a.t.machine_id, a.t.ts, a.t.quality
-        rows.extend((machine_id, sensor, ts, value, q) for sensor, value in a.t.readings.items())
+        machine_id, ts, q, bad = a.t.machine_id, a.t.ts, a.t.quality, a.bad
+        if bad:
+            rows.extend(
+                (machine_id, sensor, ts, value, "bad" if sensor in bad else q)
+                for sensor, value in a.t.readings.items()
+            )
+        else:
+            rows.extend((machine_id, sensor, ts, value, q) for sensor, value in a.t.readings.items())
     return rows

@@ -5,17 +5,20 @@ be read."""
 from __future__ import annotations
 
 from dtwin.contracts.catalogue import machine_catalogue
-from dtwin.machine_types.ranges import Table
+from dtwin.machine_types.ranges import Table, physical_of
 from dtwin.machine_types.schemas import MachineTypePut, SensorSpec
 
 
 def catalogue_types() -> list[MachineTypePut]:
-    """Every catalogue type with its sensors (unit, operating range)."""
+    """Every catalogue type with its sensors (unit, operating range, physical range)."""
     return [
         MachineTypePut(
             name=t.name,
             description=t.description,
-            sensors=[SensorSpec(name=s.name, unit=s.unit, lo=s.lo, hi=s.hi) for s in t.sensors],
+            sensors=[
+                SensorSpec(name=s.name, unit=s.unit, lo=s.lo, hi=s.hi, phys_lo=s.phys_lo, phys_hi=s.phys_hi)
+                for s in t.sensors
+            ],
         )
         for t in machine_catalogue().values()
     ]
@@ -23,6 +26,11 @@ def catalogue_types() -> list[MachineTypePut]:
 
 def table_of(types: list[MachineTypePut]) -> Table:
     return {t.name: {s.name: (s.lo, s.hi) for s in t.sensors} for t in types if t.name is not None}
+
+
+def physical_table_of(types: list[MachineTypePut]) -> Table:
+    """The physical ranges per type and sensor (an absent end: unbounded); sensors with none are left out."""
+    return {t.name: physical_of(s.model_dump() for s in t.sensors) for t in types if t.name is not None}
 
 
 def catalogue_table() -> Table:

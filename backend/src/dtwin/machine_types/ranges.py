@@ -1,9 +1,11 @@
-"""Operating ranges for the scoring engine: the registry's (machine type, sensor) -> (lo, hi), held in memory
-so the consumer's hot path is a dict lookup, never a query."""
+"""Operating ranges for the scoring engine and physical ranges for data cleansing: the registry's
+(machine type, sensor) -> (lo, hi) and -> (phys_lo, phys_hi), held in memory so the consumer's hot path is a
+dict lookup, never a query."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -24,6 +26,19 @@ def ranges_of(sensors: Iterable[Mapping[str, Any]]) -> dict[str, Range]:
     return {str(s["name"]): (float(s["lo"]), float(s["hi"])) for s in sensors}
 
 
+def physical_of(sensors: Iterable[Mapping[str, Any]]) -> dict[str, Range]:
+    """The sensors' physical ranges (an absent end: -inf or +inf); sensors with neither end are left out."""
+    out: dict[str, Range] = {}
+    for s in sensors:
+        lo, hi = s.get("phys_lo"), s.get("phys_hi")
+        if lo is not None or hi is not None:
+            out[str(s["name"])] = (
+                -math.inf if lo is None else float(lo),
+                math.inf if hi is None else float(hi),
+            )
+    return out
+
+
 class OperatingRanges:
     """Per machine type and sensor the operating range, for `ScoringEngine(limits=...)` (it is the callable,
     and its `version` tells the engine to re-read the ranges of the series it knows).
@@ -31,27 +46,37 @@ class OperatingRanges:
     Loaded from the registry at start and every `refresh_s` after (changes made by other backend processes),
     and changed at once when a change commits in this process (`set_type`). `version` grows only when the
     table changes. If the registry cannot be read, the last table stays; if it never could, `fallback` (the
-    machine catalogue's ranges) is used until it can."""
+    machine catalogue's ranges) is used until it can.
+
+    The same rows give the physical ranges (`physical`, with `physical_version`), which the data-cleansing
+    stage of the consumer reads (data_quality/cleanse.py); `physical_fallback` stands in like `fallback`."""
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         *,
         fallback: Table | None = None,
+        physical_fallback: Table | None = None,
         refresh_s: float = 30.0,
     ) -> None:
         self.sessions = sessions
         self.fallback = fallback
+        self.physical_fallback = physical_fallback
         self.refresh_s = refresh_s
         self.table: Table = {}
         self.version = 0
+        self.physical: Table = {}
+        self.physical_version = 0
         self.source: Source = "none"
 
     def __call__(self, machine_type: str, sensor: str) -> Range | None:
         return self.table.get(machine_type, {}).get(sensor)
 
-    def _replace(self, table: Table, source: Source) -> bool:
+    def _replace(self, table: Table, source: Source, physical: Table | None = None) -> bool:
         self.source = source
+        if physical is not None and physical != self.physical:
+            self.physical = physical
+            self.physical_version += 1
         if table == self.table:
             return False
         self.table = table
@@ -60,17 +85,20 @@ class OperatingRanges:
 
     def set_type(self, name: str, sensors: Iterable[Mapping[str, Any]] | None) -> None:
         """A change of one type committed here: its sensors' ranges, or None when it was deleted."""
-        table = dict(self.table)
+        table, physical = dict(self.table), dict(self.physical)
         if sensors is None:
             table.pop(name, None)
+            physical.pop(name, None)
         else:
+            sensors = list(sensors)
             table[name] = ranges_of(sensors)
-        self._replace(table, self.source)
+            physical[name] = physical_of(sensors)
+        self._replace(table, self.source, physical)
 
     async def load(self) -> bool:
         """Read every live type from the registry; False (table kept, or the fallback on a first failure)
         when the database cannot answer."""
-        seen = self.version
+        seen, seen_physical = self.version, self.physical_version
         try:
             async with self.sessions() as session:
                 rows = await MachineTypeRepository(session).live()
@@ -80,11 +108,12 @@ class OperatingRanges:
         ) as exc:  # the registry is unavailable: keep scoring with what we have
             log.warning("machine_type_ranges_unavailable", error=f"{type(exc).__name__}: {exc}")
             if self.source == "none" and self.fallback is not None:
-                self._replace(dict(self.fallback), "catalogue")
+                self._replace(dict(self.fallback), "catalogue", dict(self.physical_fallback or {}))
             return False
-        if self.version != seen:
+        if self.version != seen or self.physical_version != seen_physical:
             return True  # a change committed here meanwhile, maybe after our read: the next refresh has it
-        if self._replace({name: ranges_of(sensors) for name, sensors in rows}, "registry"):
+        physical = {name: physical_of(sensors) for name, sensors in rows}
+        if self._replace({name: ranges_of(sensors) for name, sensors in rows}, "registry", physical):
             log.info("machine_type_ranges_loaded", types=len(rows), version=self.version)
         return True
 

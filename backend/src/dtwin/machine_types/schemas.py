@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dtwin.contracts.catalogue import physical_range_problem
 from dtwin.contracts.inputs import Text
 from dtwin.contracts.limits import PLACEMENT_PATTERN
 from dtwin.contracts.telemetry import MAX_SENSORS, SENSOR_PATTERN
@@ -20,7 +21,10 @@ Bound = Annotated[float, Field(allow_inf_nan=False)]
 class SensorSpec(BaseModel):
     """One sensor of a machine type: its reading name as sent in telemetry, its unit, an optional label
     for people, and the operating range [lo, hi] of a healthy, running machine. The scoring engine's limit
-    detector flags readings outside it; the dashboard shades it."""
+    detector flags readings outside it; the dashboard shades it. The optional physical range
+    [phys_lo, phys_hi] is what a working sensor can report at all: a reading outside it is stored with
+    quality "bad" and kept out of anomaly scoring and threshold alarms (a data-quality problem, counted
+    under `physical_range`). It must contain the operating range; either end may be left out."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -29,11 +33,21 @@ class SensorSpec(BaseModel):
     label: Annotated[Text, Field(min_length=1, max_length=128)] | None = None
     lo: Annotated[Bound, Field(description="Lower end of the operating range")]
     hi: Annotated[Bound, Field(description="Upper end of the operating range; greater than lo")]
+    phys_lo: Annotated[
+        Bound | None,
+        Field(description="Lowest value the sensor can physically report (at most lo); none: no limit"),
+    ] = None
+    phys_hi: Annotated[
+        Bound | None,
+        Field(description="Highest value the sensor can physically report (at least hi); none: no limit"),
+    ] = None
 
     @model_validator(mode="after")
     def _range(self) -> SensorSpec:
         if not self.lo < self.hi:
             raise ValueError(f"sensor {self.name!r}: lo ({self.lo}) must be less than hi ({self.hi})")
+        if problem := physical_range_problem(self.lo, self.hi, self.phys_lo, self.phys_hi):
+            raise ValueError(f"sensor {self.name!r}: {problem}")
         return self
 
 
