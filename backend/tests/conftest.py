@@ -75,6 +75,9 @@ def real_settings(servers: dict[str, Server], pg_url: str, uid: str) -> Settings
         models_dir=Path(f"/tmp/dtwin-models-{uid}"),
         max_age_s=FIXED_DATES_MAX_AGE_S,
         jwt_secret=TEST_JWT_SECRET,
+        # the lifecycle (rollup refresh, partitions, archival) shares the session's database across tests:
+        # its own tests turn it on over a database of their own (tests/integration/lifecycle)
+        lifecycle_enabled=False,
         # the session's PostgreSQL is shared by every test, each with its own Redis prefix: a rebuild at
         # startup (no epoch marker in a fresh prefix) would bring every other test's twins into this one.
         # The tests of losing Redis turn it on (tests/integration/twins/test_rebuild.py, `make chaos`).

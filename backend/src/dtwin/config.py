@@ -112,7 +112,8 @@ class Settings(SharedSettings):
     # --- data lifecycle (lifecycle/: partitions, rollups, retention, archive; docs/operations.md) ---
     plant_tz: str = Field(
         default="UTC",
-        description="The plant's time zone (IANA name): daily, weekly and monthly buckets start at its midnight",
+        description="The plant's time zone (IANA name): daily, weekly and monthly buckets start at its "
+        "midnight",
     )
     lifecycle_enabled: bool = Field(
         default=True,

@@ -88,6 +88,13 @@ class InvalidInput(DtwinError):
     title = "Invalid input"
 
 
+class Unavailable(DtwinError):
+    """A backing service or background part this request needs is not available; retry later."""
+
+    status = 503
+    title = "Service unavailable"
+
+
 class TooManyRequests(DtwinError):
     """A rate limit is exhausted; `Retry-After` and the RateLimit headers say when to come back."""
 

@@ -44,6 +44,7 @@ DOMAINS = (
     "notifications",
     "alarms",
     "data_quality",
+    "lifecycle",
 )
 PRIVATE = ("routes", "models", "repository")  # what a room keeps to itself
 

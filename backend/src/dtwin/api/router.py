@@ -15,6 +15,7 @@ from dtwin.audit.routes import router as audit_router
 from dtwin.auth.routes import router as auth_router
 from dtwin.data_quality.routes import router as data_quality_router
 from dtwin.errors import problem_responses
+from dtwin.lifecycle.routes import router as lifecycle_router
 from dtwin.machine_types.routes import router as machine_types_router
 from dtwin.notifications.routes import router as notifications_router
 from dtwin.readings.routes import router as readings_router
@@ -34,4 +35,5 @@ api_router.include_router(audit_router)
 api_router.include_router(notifications_router)
 api_router.include_router(alarms_router)
 api_router.include_router(alarm_rules_router)
+api_router.include_router(lifecycle_router)
 api_router.include_router(data_quality_router)

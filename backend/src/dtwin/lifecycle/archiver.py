@@ -32,12 +32,11 @@ import structlog
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dtwin.core.db import dialect_name, has_timescaledb, insert_new, transaction, ts_text
+from dtwin.core.db import dialect_name, has_timescaledb, transaction, ts_text
 from dtwin.lifecycle import partitions as parts
 from dtwin.lifecycle.models import ArchivedDayRow
 from dtwin.readings.archive import SCHEMA, ArchiveError, ArchiveStore, Digest, Manifest
-from dtwin.readings.models import ReadingRow
-from dtwin.readings.repository import READING_COLUMNS
+from dtwin.readings.service import READING_COLUMNS, insert_unmarked, readings_between
 
 log = structlog.get_logger(__name__)
 
@@ -95,27 +94,12 @@ class Archiver:
     async def _sqlite_batches(self, day: date) -> list[pa.RecordBatch]:
         lo, hi = parts.day_bounds(day)
         async with self.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        ReadingRow.machine_id,
-                        ReadingRow.sensor,
-                        ReadingRow.ts,
-                        ReadingRow.value,
-                        ReadingRow.quality,
-                    )
-                    .where(ReadingRow.ts >= lo, ReadingRow.ts < hi)
-                    .order_by(ReadingRow.machine_id, ReadingRow.sensor, ReadingRow.ts)
-                )
-            ).all()
+            rows = await readings_between(session, lo, hi)
         if not rows:
             return []
         cols = list(zip(*rows, strict=True))
-        return [
-            pa.RecordBatch.from_arrays(
-                [pa.array(c, type=f.type) for c, f in zip(cols, SCHEMA, strict=True)], schema=SCHEMA
-            )
-        ]
+        arrays = [pa.array(c, type=f.type) for c, f in zip(cols, SCHEMA, strict=True)]
+        return [pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)]
 
     async def _postgres(self) -> bool:
         async with self.sessions() as session:
@@ -234,7 +218,7 @@ class Archiver:
                 rows = list(zip(*cols, strict=True))
                 async with transaction(self.sessions) as session:
                     # straight into the table: the rollups already hold these readings
-                    await insert_new(session, ReadingRow, READING_COLUMNS, rows)
+                    await insert_unmarked(session, rows)
         found = await self.db_digest(day)
         if found != manifest.digest:
             raise ArchiveError(

@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dtwin.readings.downsample import lttb, minmax
-from dtwin.readings.repository import ReadingRepository
+from dtwin.readings.history import ArchiveIndex, History, auto_resolution, window_of
 from dtwin.readings.schemas import Series, SeriesPoints
 
 RAW_CAP = 200_000  # raw readings read at once for a series; more and bucketed history is downsampled instead
@@ -29,28 +29,31 @@ async def build_series(
     width: int,
     method: Method,
     sensors: Collection[str] | None = None,
+    tz: str = "UTC",
+    archive: ArchiveIndex | None = None,
 ) -> Series:
-    """Per sensor at most `width` points (LTTB) or a min/max pair per pixel column; from raw readings, or
-    from 1-minute/hourly/daily buckets when the window holds more than RAW_CAP readings."""
-    repo = ReadingRepository(session)
+    """Per sensor at most `width` points (LTTB) or a min/max pair per pixel column. The window's buckets at
+    the finest resolution with at most `width` per sensor are read first (from the stored rollups); if they
+    hold no more than RAW_CAP readings those readings are drawn, else the buckets are (a year of one machine
+    reads 365 daily buckets per sensor, never its raw readings)."""
     wanted = set(sensors) if sensors else None
     columns: dict[str, tuple[list[float], list[float]]] = {}
-    rows = await repo.recent(machine_id, sensor=None, start=start, end=end, limit=RAW_CAP + 1)
-    source = "raw"
-    if len(rows) <= RAW_CAP:
-        for r in rows:
-            if wanted is None or r.sensor in wanted:
-                col = columns.setdefault(r.sensor, ([], []))
-                col[0].append(r.ts.timestamp())
-                col[1].append(r.value)
+    counts: dict[str, int] = {}
+    history = History(session, archive, tz)
+    resolution = auto_resolution(start, end, width)
+    lo, hi = window_of(resolution, start, end, tz)
+    buckets, _src, _part = await history.buckets(machine_id, resolution, sensor=None, start=lo, end=hi)
+    held = sum(b.count for b in buckets if wanted is None or b.sensor in wanted)
+    source = "raw" if held <= RAW_CAP else resolution
+    if source == "raw":  # few enough readings: draw them, not their buckets
+        raw, _ = await history.raw(machine_id, sensor=None, start=start, end=end, limit=RAW_CAP * 2)
+        for at, name, value, _q in raw:
+            if wanted is None or name in wanted:
+                col = columns.setdefault(name, ([], []))
+                col[0].append(at.timestamp())
+                col[1].append(value)
         counts = {s: len(c[0]) for s, c in columns.items()}
     else:
-        span = (end - start).total_seconds()
-        source = next((b for b, w in (("1m", 60), ("1h", 3600)) if span / w <= RAW_CAP / 8), "1d")
-        buckets = await repo.buckets(
-            machine_id, bucket=source, sensor=None, start=start, end=end, limit=RAW_CAP * 4
-        )
-        counts = {}
         for b in buckets:
             if wanted is None or b.sensor in wanted:
                 col = columns.setdefault(b.sensor, ([], []))
@@ -64,8 +67,8 @@ async def build_series(
                     col[1].append(b.avg)
     pick = lttb if method == "lttb" else minmax
     out: dict[str, SeriesPoints] = {}
-    for name, (ts, vs) in sorted(columns.items()):
-        t, v = pick(np.asarray(ts, dtype=np.float64), np.asarray(vs, dtype=np.float64), width)
+    for name, (times, vs) in sorted(columns.items()):
+        t, v = pick(np.asarray(times, dtype=np.float64), np.asarray(vs, dtype=np.float64), width)
         out[name] = SeriesPoints(
             t=[datetime.fromtimestamp(x, UTC) for x in t.tolist()], v=v.tolist(), raw_count=counts[name]
         )

@@ -15,12 +15,16 @@ from dtwin.auth.identity import Role
 from dtwin.contracts.inputs import Instant
 from dtwin.contracts.limits import SENSOR_PATTERN
 from dtwin.contracts.telemetry import iso_utc
-from dtwin.core.deps import AdaptersDep, SessionDep
+from dtwin.core.deps import AdaptersDep, SessionDep, SettingsDep
 from dtwin.core.http import From, MachineId, Sensor, To, window
 from dtwin.errors import InvalidInput, problem_responses
+from dtwin.lifecycle.deps import MaybeLifecycleDep
 from dtwin.readings.charts import build_series
+from dtwin.readings.history import ArchivePart, auto_resolution, window_of
+from dtwin.readings.history import History as History_
 from dtwin.readings.repository import ReadingRepository
 from dtwin.readings.schemas import (
+    ArchiveRead,
     History,
     HistoryPoint,
     ReadingList,
@@ -33,9 +37,15 @@ from dtwin.twins.deps import TwinServiceDep
 
 DEFAULT_SPAN = {
     "raw": timedelta(hours=1),
+    "10s": timedelta(hours=6),
     "1m": timedelta(days=1),
+    "5m": timedelta(days=3),
+    "15m": timedelta(days=7),
     "1h": timedelta(days=30),
+    "6h": timedelta(days=90),
     "1d": timedelta(days=365),
+    "1w": timedelta(days=3 * 365),
+    "1mo": timedelta(days=5 * 365),
 }
 SensorName = Annotated[str, Field(pattern=SENSOR_PATTERN)]
 
@@ -68,33 +78,85 @@ async def history(
     machine_id: MachineId,
     session: SessionDep,
     twins: TwinServiceDep,
+    settings: SettingsDep,
+    lifecycle: MaybeLifecycleDep,
     sensor: Sensor = None,
     from_: From = None,
     to: To = None,
-    bucket: Annotated[Literal["raw", "1m", "1h", "1d"], Query(description="Bucket width, or raw")] = "1m",
+    bucket: Annotated[
+        Literal["raw", "auto", "10s", "1m", "5m", "15m", "1h", "6h", "1d", "1w", "1mo"],
+        Query(
+            description="Bucket width (1d, 1w, 1mo: calendar days, ISO weeks and months in the plant's "
+            "zone), `raw`, or `auto`: the finest with at most `points` buckets per sensor"
+        ),
+    ] = "1m",
+    points: Annotated[
+        int, Query(ge=10, le=10_000, description="With bucket=auto: most buckets per sensor")
+    ] = 500,
     limit: Annotated[int, Query(ge=1, le=100_000, description="Most points returned")] = 10_000,
 ) -> History:
     """A machine's history in [from, to] (default: the last hour for raw, a day for 1m, 30 days for 1h, a
-    year for 1d): min/max/avg/count per bucket and sensor, oldest first. Buckets use TimescaleDB
-    `time_bucket` when the extension is present, `date_bin` on plain PostgreSQL, `strftime` on SQLite."""
+    year for 1d): min/max/avg/count/first/last per bucket and sensor, oldest first (readings of quality
+    `bad` are in no bucket). Buckets are whole: the window is widened to the buckets it touches (`start`,
+    `end` say to what). They come from the stored rollup of the coarsest level that gives the resolution
+    (`source`); days whose raw readings were archived are read from the archive where needed (`archive`)."""
     await twins.ensure_exists(machine_id)
-    start, end = window(from_, to, DEFAULT_SPAN[bucket])
-    repo = ReadingRepository(session)
+    tz = settings.plant_tz
     if bucket == "raw":
-        rows = await repo.recent(machine_id, sensor=sensor, start=start, end=end, limit=limit)
-        items = [
-            HistoryPoint(ts=r.ts, sensor=r.sensor, min=r.value, max=r.value, avg=r.value, count=1)
-            for r in rows
-        ]
-    else:
-        buckets = await repo.buckets(
-            machine_id, bucket=bucket, sensor=sensor, start=start, end=end, limit=limit
+        start, end = window(from_, to, DEFAULT_SPAN["raw"])
+        raw, part = await History_(session, lifecycle, tz).raw(
+            machine_id, sensor=sensor, start=start, end=end, limit=limit
         )
         items = [
-            HistoryPoint(ts=b.ts, sensor=b.sensor, min=b.min, max=b.max, avg=b.avg, count=b.count)
-            for b in buckets
+            HistoryPoint(ts=ts, sensor=s, min=v, max=v, avg=v, count=1, first=v, last=v)
+            for ts, s, v, _q in raw
         ]
-    return History(machine_id=machine_id, bucket=bucket, start=start, end=end, items=items)
+        return History(
+            machine_id=machine_id,
+            bucket="raw",
+            start=start,
+            end=end,
+            source="raw",
+            archive=_part(part),
+            items=items,
+        )
+    if bucket == "auto":
+        start, end = window(from_, to, DEFAULT_SPAN["1h"])
+        resolution = auto_resolution(start, end, points)
+    else:
+        resolution = bucket
+        start, end = window(from_, to, DEFAULT_SPAN.get(bucket, DEFAULT_SPAN["1h"]))
+    start, end = window_of(resolution, start, end, tz)
+    aggs, source, part = await History_(session, lifecycle, tz).buckets(
+        machine_id, resolution, sensor=sensor, start=start, end=end
+    )
+    items = [
+        HistoryPoint(
+            ts=a.ts,
+            sensor=a.sensor,
+            min=a.min,
+            max=a.max,
+            avg=a.avg,
+            count=a.count,
+            first=a.first,
+            last=a.last,
+        )
+        for a in aggs[:limit]
+    ]
+    return History(
+        machine_id=machine_id,
+        bucket=resolution,
+        start=start,
+        end=end,
+        source=source,
+        archive=_part(part),
+        truncated=len(aggs) > limit,
+        items=items,
+    )
+
+
+def _part(part: ArchivePart | None) -> ArchiveRead | None:
+    return None if part is None else ArchiveRead(days=part.days, rows=part.rows)
 
 
 @router.get("/{machine_id}/series", response_model=Series, responses=problem_responses(404, 422))
@@ -139,33 +201,47 @@ async def state_at(
     "/{machine_id}/export.csv",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"text/csv": {}}, "description": "timestamp,sensor,value,quality"},
+        200: {
+            "content": {"text/csv": {}},
+            "description": "timestamp,sensor,value,quality",
+            "headers": {
+                "X-Archive-Days": {"description": "Days read from the archive", "schema": {"type": "string"}}
+            },
+        },
         **problem_responses(404, 422),
     },
 )
 async def export_csv(
     machine_id: MachineId,
     adapters: AdaptersDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    lifecycle: MaybeLifecycleDep,
     twins: TwinServiceDep,
     sensor: Sensor = None,
     from_: From = None,
     to: To = None,
 ) -> StreamingResponse:
     """A machine's raw readings in [from, to] (default: everything) as CSV `timestamp,sensor,value,quality`,
-    streamed in chunks, never built in memory."""
+    streamed in chunks, never built in memory; days whose readings are archived are read from the archive
+    (listed in the `X-Archive-Days` header)."""
     await twins.ensure_exists(machine_id)
     if from_ is not None and to is not None and from_ > to:
         raise InvalidInput("'from' must not be after 'to'")
 
+    reader = History_(session, lifecycle, settings.plant_tz)
+    archived = await reader.archived_in(from_, to)
+
     async def rows() -> AsyncIterator[bytes]:
         yield b"timestamp,sensor,value,quality\n"
-        async with adapters.sessions() as session:
-            async for chunk in ReadingRepository(session).stream(
+        async with adapters.sessions() as stream_session:
+            async for chunk in History_(stream_session, lifecycle, settings.plant_tz).stream(
                 machine_id, sensor=sensor, start=from_, end=to
             ):
-                yield "".join(f"{iso_utc(r.ts)},{r.sensor},{r.value!r},{r.quality}\n" for r in chunk).encode()
+                yield "".join(f"{iso_utc(ts)},{s},{v!r},{q}\n" for ts, s, v, q in chunk).encode()
 
     filename = f"{machine_id}-readings.csv"
-    return StreamingResponse(
-        rows(), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if archived:  # which days were read from the archive
+        headers["X-Archive-Days"] = ",".join(d.isoformat() for d in archived)
+    return StreamingResponse(rows(), media_type="text/csv", headers=headers)

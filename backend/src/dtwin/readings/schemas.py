@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ReadingRead(BaseModel):
@@ -22,7 +22,8 @@ class ReadingList(BaseModel):
 
 
 class HistoryPoint(BaseModel):
-    """One bucket of one sensor (for `raw`, one reading: min = max = avg = the value, count = 1)."""
+    """One bucket of one sensor (for `raw`, one reading: min = max = avg = first = last = the value,
+    count = 1). `first` and `last` are the bucket's earliest and latest readings."""
 
     ts: datetime
     sensor: str
@@ -30,6 +31,16 @@ class HistoryPoint(BaseModel):
     max: float
     avg: float
     count: int
+    first: float
+    last: float
+
+
+class ArchiveRead(BaseModel):
+    """The part of an answer read from the archive: those UTC days' raw readings are no longer in the
+    database (`rows`: readings read from their files)."""
+
+    days: list[date]
+    rows: int
 
 
 class History(BaseModel):
@@ -37,6 +48,13 @@ class History(BaseModel):
     bucket: str
     start: datetime
     end: datetime
+    source: str = Field(
+        description="Where the buckets came from: `rollup:<level>` (stored rollups), `rollup:<level>+raw` "
+        "(the newest part aggregated from raw readings), `raw`, and `archive+...` when archived days were "
+        "aggregated from the archive"
+    )
+    archive: ArchiveRead | None = None
+    truncated: bool = False
     items: list[HistoryPoint]
 
 

@@ -6,16 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dtwin.core.db import transaction
-from dtwin.readings.repository import ReadingRepository, ReadingTuple
+from dtwin.core.db import insert_new, transaction
+from dtwin.readings.models import ReadingRow
+from dtwin.readings.repository import READING_COLUMNS, ReadingRepository, ReadingTuple
 
 __all__ = [
+    "READING_COLUMNS",
     "ReadingTuple",
     "TooManyReadings",
+    "insert_unmarked",
     "latest_per_sensor",
     "purge_readings",
+    "readings_between",
     "sensor_history",
     "store_readings",
 ]
@@ -60,3 +65,19 @@ async def sensor_history(
     if found > limit:
         raise TooManyReadings(found, limit)
     return await repo.sensor_rows(machine_ids, sensor, start, end)
+
+
+async def readings_between(session: AsyncSession, start: datetime, end: datetime) -> list[ReadingTuple]:
+    """Every reading in [start, end), by machine, sensor and time (the archive's export on SQLite)."""
+    q = (
+        select(ReadingRow.machine_id, ReadingRow.sensor, ReadingRow.ts, ReadingRow.value, ReadingRow.quality)
+        .where(ReadingRow.ts >= start, ReadingRow.ts < end)
+        .order_by(ReadingRow.machine_id, ReadingRow.sensor, ReadingRow.ts)
+    )
+    return [tuple(r) for r in (await session.execute(q)).all()]  # type: ignore[misc]
+
+
+async def insert_unmarked(session: AsyncSession, rows: Sequence[ReadingTuple]) -> int:
+    """Insert readings (skipping stored keys) without marking rollup buckets: for readings the rollups
+    already hold (a restore from the archive)."""
+    return await insert_new(session, ReadingRow, READING_COLUMNS, rows)
