@@ -302,6 +302,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Archive List
+         * @description Every archived day, oldest first: its state (exported, verified, dropped, restored), rows, bytes,
+         *     checksums and where the file is.
+         */
+        get: operations["archive_list_api_v1_archive_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/archive/{day}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Archive Verify
+         * @description Check an archived day's file against its manifest (bytes, sha256, rows, content digest) and, while
+         *     the day is also in the database, the database's rows against it.
+         */
+        get: operations["archive_verify_api_v1_archive__day__verify_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -520,6 +562,26 @@ export interface paths {
          *     anomalies (stuck sensors and spikes included) are under /twins/{id}/anomalies.
          */
         get: operations["fleet_data_quality_api_v1_data_quality_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lifecycle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lifecycle Status
+         * @description The storage layout, how far the rollups are, the partitions, retention and the last runs.
+         */
+        get: operations["lifecycle_status_api_v1_lifecycle_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -969,7 +1031,8 @@ export interface paths {
         /**
          * Export Csv
          * @description A machine's raw readings in [from, to] (default: everything) as CSV `timestamp,sensor,value,quality`,
-         *     streamed in chunks, never built in memory.
+         *     streamed in chunks, never built in memory; days whose readings are archived are read from the archive
+         *     (listed in the `X-Archive-Days` header).
          */
         get: operations["export_csv_api_v1_twins__machine_id__export_csv_get"];
         put?: never;
@@ -1011,8 +1074,10 @@ export interface paths {
         /**
          * History
          * @description A machine's history in [from, to] (default: the last hour for raw, a day for 1m, 30 days for 1h, a
-         *     year for 1d): min/max/avg/count per bucket and sensor, oldest first. Buckets use TimescaleDB
-         *     `time_bucket` when the extension is present, `date_bin` on plain PostgreSQL, `strftime` on SQLite.
+         *     year for 1d): min/max/avg/count/first/last per bucket and sensor, oldest first (readings of quality
+         *     `bad` are in no bucket). Buckets are whole: the window is widened to the buckets it touches (`start`,
+         *     `end` say to what). They come from the stored rollup of the coarsest level that gives the resolution
+         *     (`source`); days whose raw readings were archived are read from the archive where needed (`archive`).
          */
         get: operations["history_api_v1_twins__machine_id__history_get"];
         put?: never;
@@ -1660,6 +1725,55 @@ export interface components {
             revoked_at: string | null;
             role: components["schemas"]["Role"];
         };
+        /** ArchivedDayRead */
+        ArchivedDayRead: {
+            /** Bytes */
+            bytes: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Digest */
+            digest: string;
+            /** Dropped At */
+            dropped_at: string | null;
+            /**
+             * Exported At
+             * Format: date-time
+             */
+            exported_at: string;
+            /** Restored At */
+            restored_at: string | null;
+            /** Rows */
+            rows: number;
+            /** Sha256 */
+            sha256: string;
+            /** State */
+            state: string;
+            /** Uri */
+            uri: string;
+        };
+        /** ArchiveList */
+        ArchiveList: {
+            /** Bytes */
+            bytes: number;
+            /** Items */
+            items: components["schemas"]["ArchivedDayRead"][];
+            /** Rows */
+            rows: number;
+        };
+        /**
+         * ArchiveRead
+         * @description The part of an answer read from the archive: those UTC days' raw readings are no longer in the
+         *     database (`rows`: readings read from their files).
+         */
+        ArchiveRead: {
+            /** Days */
+            days: string[];
+            /** Rows */
+            rows: number;
+        };
         /**
          * AttributesUpdate
          * @description Replace a twin's attributes (serial number, install date, location, expected_interval_s...).
@@ -2245,6 +2359,7 @@ export interface components {
         };
         /** History */
         History: {
+            archive?: components["schemas"]["ArchiveRead"] | null;
             /** Bucket */
             bucket: string;
             /**
@@ -2257,20 +2372,35 @@ export interface components {
             /** Machine Id */
             machine_id: string;
             /**
+             * Source
+             * @description Where the buckets came from: `rollup:<level>` (stored rollups), `rollup:<level>+raw` (the newest part aggregated from raw readings), `raw`, and `archive+...` when archived days were aggregated from the archive
+             */
+            source: string;
+            /**
              * Start
              * Format: date-time
              */
             start: string;
+            /**
+             * Truncated
+             * @default false
+             */
+            truncated: boolean;
         };
         /**
          * HistoryPoint
-         * @description One bucket of one sensor (for `raw`, one reading: min = max = avg = the value, count = 1).
+         * @description One bucket of one sensor (for `raw`, one reading: min = max = avg = first = last = the value,
+         *     count = 1). `first` and `last` are the bucket's earliest and latest readings.
          */
         HistoryPoint: {
             /** Avg */
             avg: number;
             /** Count */
             count: number;
+            /** First */
+            first: number;
+            /** Last */
+            last: number;
             /** Max */
             max: number;
             /** Min */
@@ -2298,6 +2428,48 @@ export interface components {
             /** Name */
             name: string;
             role: components["schemas"]["Role"];
+        };
+        /**
+         * LifecycleStatus
+         * @description How readings are stored and kept: the layout, rollups, partitions, retention and archival.
+         */
+        LifecycleStatus: {
+            /**
+             * Archive Cutoff
+             * Format: date
+             */
+            archive_cutoff: string;
+            /** Archive Url */
+            archive_url: string;
+            /** Failures */
+            failures: number;
+            /** Last Error */
+            last_error: string | null;
+            /** Last Error At */
+            last_error_at: string | null;
+            /** Last Maintenance At */
+            last_maintenance_at: string | null;
+            last_refresh: components["schemas"]["RefreshRead"] | null;
+            /** Late Buckets Waiting */
+            late_buckets_waiting: number;
+            /** Layout */
+            layout: string;
+            /** Partitions */
+            partitions: {
+                [key: string]: components["schemas"]["PartitionRead"][];
+            };
+            /** Plant Tz */
+            plant_tz: string;
+            /** Raw Retention Days */
+            raw_retention_days: number;
+            /** Rollup Lag S */
+            rollup_lag_s: number | null;
+            /** Rollup Retention Days */
+            rollup_retention_days: {
+                [key: string]: number;
+            };
+            /** Rollup Watermark */
+            rollup_watermark: string | null;
         };
         /**
          * MachineDataQuality
@@ -2464,6 +2636,17 @@ export interface components {
             /** Tier */
             tier: number;
         };
+        /** PartitionRead */
+        PartitionRead: {
+            /** Default */
+            default: boolean;
+            /** End */
+            end: string | null;
+            /** Name */
+            name: string;
+            /** Start */
+            start: string | null;
+        };
         /** PingMessage */
         PingMessage: {
             /**
@@ -2591,6 +2774,19 @@ export interface components {
             ts: string;
             /** Value */
             value: number;
+        };
+        /** RefreshRead */
+        RefreshRead: {
+            /** At */
+            at: string | null;
+            /** Late Buckets */
+            late_buckets: number;
+            /** Raw Rows */
+            raw_rows: number;
+            /** Seconds */
+            seconds: number;
+            /** Watermark */
+            watermark: string | null;
         };
         /** RefreshRequest */
         RefreshRequest: {
@@ -3413,6 +3609,22 @@ export interface components {
             /** Value */
             value: number;
         };
+        /** VerifyResult */
+        VerifyResult: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Ok */
+            ok: boolean;
+            /** Problem */
+            problem: string | null;
+            /** Rows */
+            rows: number;
+            /** Sha256 */
+            sha256: string;
+        };
         /**
          * WholeTwinChange
          * @description The whole twin as stored (every member present, `None` where unset). `status_known` is the last status
@@ -3498,6 +3710,9 @@ export type ApiKeyCreate = components['schemas']['ApiKeyCreate'];
 export type ApiKeyCreated = components['schemas']['ApiKeyCreated'];
 export type ApiKeyList = components['schemas']['ApiKeyList'];
 export type ApiKeyRead = components['schemas']['ApiKeyRead'];
+export type ArchivedDayRead = components['schemas']['ArchivedDayRead'];
+export type ArchiveList = components['schemas']['ArchiveList'];
+export type ArchiveRead = components['schemas']['ArchiveRead'];
 export type AttributesUpdate = components['schemas']['AttributesUpdate'];
 export type AuditEntryRead = components['schemas']['AuditEntryRead'];
 export type AuditList = components['schemas']['AuditList'];
@@ -3531,6 +3746,7 @@ export type HelloMessage = components['schemas']['HelloMessage'];
 export type History = components['schemas']['History'];
 export type HistoryPoint = components['schemas']['HistoryPoint'];
 export type IdentityRead = components['schemas']['IdentityRead'];
+export type LifecycleStatus = components['schemas']['LifecycleStatus'];
 export type MachineDataQuality = components['schemas']['MachineDataQuality'];
 export type MachineIssues = components['schemas']['MachineIssues'];
 export type MachineTypeList = components['schemas']['MachineTypeList'];
@@ -3538,6 +3754,7 @@ export type MachineTypePut = components['schemas']['MachineTypePut'];
 export type MachineTypeRead = components['schemas']['MachineTypeRead'];
 export type NotificationList = components['schemas']['NotificationList'];
 export type NotificationRead = components['schemas']['NotificationRead'];
+export type PartitionRead = components['schemas']['PartitionRead'];
 export type PingMessage = components['schemas']['PingMessage'];
 export type PongMessage = components['schemas']['PongMessage'];
 export type PreviewEpisode = components['schemas']['PreviewEpisode'];
@@ -3547,6 +3764,7 @@ export type QuietHoursSpec = components['schemas']['QuietHoursSpec'];
 export type Readiness = components['schemas']['Readiness'];
 export type ReadingList = components['schemas']['ReadingList'];
 export type ReadingRead = components['schemas']['ReadingRead'];
+export type RefreshRead = components['schemas']['RefreshRead'];
 export type RefreshRequest = components['schemas']['RefreshRequest'];
 export type RemovedChange = components['schemas']['RemovedChange'];
 export type ReportedChange = components['schemas']['ReportedChange'];
@@ -3584,6 +3802,7 @@ export type UserList = components['schemas']['UserList'];
 export type UserPatch = components['schemas']['UserPatch'];
 export type UserRead = components['schemas']['UserRead'];
 export type ValueAt = components['schemas']['ValueAt'];
+export type VerifyResult = components['schemas']['VerifyResult'];
 export type WholeTwinChange = components['schemas']['WholeTwinChange'];
 export type WsClientMessage = components['schemas']['WsClientMessage'];
 export type WsIdentity = components['schemas']['WsIdentity'];
@@ -5213,6 +5432,147 @@ export interface operations {
             };
         };
     };
+    archive_list_api_v1_archive_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchiveList"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    archive_verify_api_v1_archive__day__verify_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                day: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyResult"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     list_audit_api_v1_audit_get: {
         parameters: {
             query?: {
@@ -6190,6 +6550,71 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DataQualitySummary"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    lifecycle_status_api_v1_lifecycle_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleStatus"];
                 };
             };
             /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
@@ -8596,6 +9021,8 @@ export interface operations {
             /** @description timestamp,sensor,value,quality */
             200: {
                 headers: {
+                    /** @description Days read from the archive */
+                    "X-Archive-Days"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8738,12 +9165,14 @@ export interface operations {
     history_api_v1_twins__machine_id__history_get: {
         parameters: {
             query?: {
-                /** @description Bucket width, or raw */
-                bucket?: "raw" | "1m" | "1h" | "1d";
+                /** @description Bucket width (1d, 1w, 1mo: calendar days, ISO weeks and months in the plant's zone), `raw`, or `auto`: the finest with at most `points` buckets per sensor */
+                bucket?: "raw" | "auto" | "10s" | "1m" | "5m" | "15m" | "1h" | "6h" | "1d" | "1w" | "1mo";
                 /** @description Window start, ISO 8601 with zone */
                 from?: string | null;
                 /** @description Most points returned */
                 limit?: number;
+                /** @description With bucket=auto: most buckets per sensor */
+                points?: number;
                 /** @description Only this sensor */
                 sensor?: string | null;
                 /** @description Window end, ISO 8601 with zone; default now */
