@@ -289,6 +289,8 @@ class BucketReader:
         if watermark is None or watermark >= end:
             return rows, f"rollup:{name}"
         tail = await self.from_raw(machine_id, name, sensor=sensor, start=max(start, watermark), end=end)
+        if not tail:
+            return rows, f"rollup:{name}"
         return combine([*rows, *tail]), f"rollup:{name}+raw"
 
     async def from_raw(
