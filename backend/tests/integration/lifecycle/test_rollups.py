@@ -37,7 +37,7 @@ def bucket_of(ts: datetime, resolution: Resolution) -> datetime:
     return day.replace(tzinfo=ZoneInfo(TZ)).astimezone(UTC)
 
 
-def oracle(rows: Sequence[ReadingTuple], machine: str, resolution: Resolution) -> dict[Key, tuple]:
+def oracle(rows: Sequence[ReadingTuple], machine: str, resolution: Resolution) -> dict[Key, tuple[float, float, float, int, float, float]]:
     """min, max, sum, count, first, last per (bucket, sensor) of the machine's good readings."""
     groups: dict[Key, list[tuple[datetime, float]]] = {}
     for m, s, ts, v, q in rows:
@@ -51,7 +51,7 @@ def oracle(rows: Sequence[ReadingTuple], machine: str, resolution: Resolution) -
     return out
 
 
-def answer(aggs: Sequence[Agg]) -> dict[Key, tuple]:
+def answer(aggs: Sequence[Agg]) -> dict[Key, tuple[float, float, float, int, float, float]]:
     return {(a.ts, a.sensor): (a.min, a.max, round(a.sum, 6), a.count, a.first, a.last) for a in aggs}
 
 
