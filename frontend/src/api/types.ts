@@ -45,3 +45,13 @@ export type AlarmRuleList = Schemas['AlarmRuleList'];
 export type AlarmRuleKind = AlarmRuleIn['kind'];
 export type BulkAckResult = Schemas['BulkAckResult'];
 export type MachineTypeList = Schemas['MachineTypeList'];
+
+// Data quality (cleansing): counts per rule, gaps, clock offsets; the archived part of a history answer.
+export type DataQualitySummary = Schemas['DataQualitySummary'];
+export type MachineDataQuality = Schemas['MachineDataQuality'];
+export type RuleCounts = Schemas['RuleCounts'];
+export type DataQualityRules = Schemas['DataQualityRules'];
+export type DataGap = Schemas['DataGapRead'];
+export type ClockOffset = Schemas['ClockOffsetRead'];
+export type MachineIssues = Schemas['MachineIssues'];
+export type ArchiveRead = Schemas['ArchiveRead'];

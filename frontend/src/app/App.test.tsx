@@ -9,10 +9,14 @@ import {
   sampleTwins,
 } from '../testing/sampleData';
 import { alarmChange, makeAlarm, makeSummary } from '../testing/alarmData';
+import { makeFleetQuality, makeMachineQuality } from '../testing/qualityData';
 import { App } from './App';
 
 vi.mock('../features/twin/components/SensorChart', () => ({
   default: () => <div>plot</div>,
+}));
+vi.mock('../features/twin/components/GapsTimeline', () => ({
+  default: () => <div>gaps timeline</div>,
 }));
 
 describe('App', () => {
@@ -45,6 +49,34 @@ describe('App', () => {
     renderWithApp(<App />);
     expect(screen.getByRole('status', { name: 'Signed in as' })).toHaveTextContent('admin · admin');
     expect(screen.getByRole('button', { name: 'Sign out' })).toBeEnabled();
+  });
+
+  it('opens the data-quality view and a machine from it on its data-quality tab', async () => {
+    const user = userEvent.setup();
+    mockFetch({
+      '/api/v1/twins/motor-0004': makeTwin({ id: 'motor-0004', machine_type: 'induction_motor' }),
+      '/api/v1/twins/motor-0004/health': makeHealth(),
+      '/api/v1/data-quality': makeFleetQuality(),
+      '/api/v1/twins/motor-0004/data-quality': makeMachineQuality({ machine_id: 'motor-0004' }),
+    });
+    renderWithApp(<App />);
+    const nav = screen.getByRole('navigation', { name: 'Views' });
+    await user.click(within(nav).getByRole('button', { name: 'Data quality' }));
+    expect(window.location.search).toBe('?view=quality');
+    expect(within(nav).getByRole('button', { name: 'Data quality' })).toHaveAttribute(
+      'aria-current',
+      'page',
+    );
+    const machines = await screen.findByRole('table', { name: 'Machines with the most issues' });
+    await user.click(within(machines).getByRole('button', { name: 'motor-0004' }));
+    const panel = await screen.findByRole('region', { name: 'Machine motor-0004' });
+    expect(within(panel).getByRole('tab', { name: 'Data quality' })).toHaveAttribute(
+      'aria-selected',
+      'true',
+    );
+    expect(await within(panel).findByRole('figure', { name: 'Gaps timeline' })).toHaveTextContent(
+      '2 gaps',
+    );
   });
 
   it('selects a machine into the URL and closes it again', async () => {

@@ -1,6 +1,6 @@
 // The dashboard: header (views with the unacknowledged alarm count, connection, who is signed in), the
-// fleet, the anomaly list or the alarms on the left, the selected machine on the right (the alarms
-// take the whole width while no machine is selected). Selection and view live in the URL (?view=,
+// fleet, the anomaly list, the alarms or the data quality on the left, the selected machine on the
+// right (the alarms and the data quality take the whole width while no machine is selected). Selection and view live in the URL (?view=,
 // ?machine=, ?tab=, ?section=).
 import { UserMenu } from '../auth/UserMenu';
 import { ConnectionBadge } from '../components/ConnectionBadge';
@@ -11,6 +11,7 @@ import { AlarmNavItem } from '../features/alarms/components/AlarmNavItem';
 import { AlarmsPage } from '../features/alarms/components/AlarmsPage';
 import { useAlarmFeed } from '../features/alarms/hooks/useAlarmFeed';
 import { FleetPanel } from '../features/fleet/components/FleetPanel';
+import { DataQualityPage } from '../features/quality/components/DataQualityPage';
 import { TwinPanel } from '../features/twin/components/TwinPanel';
 import { useSearchParam } from '../hooks/useSearchParam';
 
@@ -22,6 +23,8 @@ export function App() {
   const openCount = openMachines(alerts.events).size;
   const showAlerts = view === 'alerts';
   const showAlarms = view === 'alarms';
+  const showQuality = view === 'quality';
+  const wide = showAlarms || showQuality;
   return (
     <div className="app">
       <header className="app__header">
@@ -32,7 +35,7 @@ export function App() {
           <button
             type="button"
             className="nav__item"
-            aria-current={showAlerts || showAlarms ? undefined : 'page'}
+            aria-current={showAlerts || wide ? undefined : 'page'}
             onClick={() => setView(null)}
           >
             Fleet
@@ -51,12 +54,22 @@ export function App() {
             ) : null}
           </button>
           <AlarmNavItem feed={alarms} current={showAlarms} onOpen={() => setView('alarms')} />
+          <button
+            type="button"
+            className="nav__item"
+            aria-current={showQuality ? 'page' : undefined}
+            onClick={() => setView('quality')}
+          >
+            Data quality
+          </button>
         </nav>
         <ConnectionBadge />
         <UserMenu />
       </header>
-      <main className={`app__main${showAlarms && !machineId ? ' app__main--wide' : ''}`}>
-        {showAlarms ? (
+      <main className={`app__main${wide && !machineId ? ' app__main--wide' : ''}`}>
+        {showQuality ? (
+          <DataQualityPage selectedMachine={machineId} onOpenMachine={setMachineId} />
+        ) : showAlarms ? (
           <AlarmsPage feed={alarms} selectedMachine={machineId} onOpenMachine={setMachineId} />
         ) : showAlerts ? (
           <AlertsPanel alerts={alerts} selectedId={machineId} onSelect={setMachineId} />
@@ -65,7 +78,7 @@ export function App() {
         )}
         {machineId ? (
           <TwinPanel machineId={machineId} onClose={() => setMachineId(null)} />
-        ) : showAlarms ? null : (
+        ) : wide ? null : (
           <section className="panel twin twin--empty" aria-label="No machine selected">
             <p className="muted">Select a machine to see its live readings.</p>
           </section>

@@ -1,7 +1,9 @@
 // Data of one machine: its twin, recent readings, bucketed history, analytics (health, anomalies,
-// correlations, decisions) and the desired-state patch.
+// correlations, decisions), its data quality and the desired-state patch.
 import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { getJson, sendJson } from '../../api/client';
+import { machineDataQualityQuery } from '../../api/dataQuality';
+import type { QualityWindow } from '../../lib/dataQuality';
 import type {
   AnomalyList,
   Correlations,
@@ -43,6 +45,7 @@ export const seriesQueryKey = (id: string) => ['twin', id, 'series'] as const;
 
 /** Chart-ready series, downsampled by the server (LTTB or min/max per pixel). */
 export function useSeries(id: string, params: SeriesParams, enabled: boolean, live = false) {
+  const span = spanOf(params);
   return useQuery({
     queryKey: [...seriesQueryKey(id), params],
     queryFn: ({ signal }) =>
@@ -55,7 +58,21 @@ export function useSeries(id: string, params: SeriesParams, enabled: boolean, li
     // The live chart's seed is fetched fresh each time; wider windows are cached for a while.
     staleTime: live ? 0 : 30_000,
     gcTime: live ? 0 : 5 * 60_000,
+    // The same range moved on (its window steps with the clock): keep drawing the previous answer
+    // until the new one is in, instead of flashing "loading"; another range starts afresh.
+    placeholderData: (previous, previousQuery) => {
+      const before = previousQuery?.queryKey[3];
+      return isSeriesParams(before) && spanOf(before) === span ? previous : undefined;
+    },
   });
+}
+
+function spanOf(params: SeriesParams): number {
+  return Date.parse(params.to ?? '') - Date.parse(params.from);
+}
+
+function isSeriesParams(value: unknown): value is SeriesParams {
+  return typeof value === 'object' && value !== null && 'from' in value && 'width' in value;
 }
 
 /**
@@ -74,6 +91,11 @@ export function useMachineType(name: string | undefined) {
     enabled: Boolean(name),
     staleTime: 60_000,
   });
+}
+
+/** The machine's data quality over a window ending now: counts per rule, gaps, clock offset. */
+export function useMachineDataQuality(id: string, window: QualityWindow) {
+  return useQuery(machineDataQualityQuery(id, window));
 }
 
 export function useHealth(id: string) {

@@ -6,14 +6,20 @@ import { parseTime } from '../../lib/time';
 /** A pause in the data longer than this is drawn as a break, not a straight line across it. */
 export const GAP_MS = 10_000;
 
-/** Inserts a null point into every gap longer than GAP_MS so Plotly breaks the line there. */
-export function withGaps(points: SeriesSnapshot): { x: number[]; y: Array<number | null> } {
+/**
+ * Inserts a null point into every gap longer than `gapMs` so Plotly breaks the line there (history
+ * charts pass a longer one: their points are a bucket or a pixel column apart).
+ */
+export function withGaps(
+  points: SeriesSnapshot,
+  gapMs = GAP_MS,
+): { x: number[]; y: Array<number | null> } {
   const x: number[] = [];
   const y: Array<number | null> = [];
   for (let i = 0; i < points.x.length; i += 1) {
     const time = points.x[i] ?? 0;
     const previous = points.x[i - 1];
-    if (previous !== undefined && time - previous > GAP_MS) {
+    if (previous !== undefined && time - previous > gapMs) {
       x.push(previous + 1);
       y.push(null);
     }
@@ -21,6 +27,49 @@ export function withGaps(points: SeriesSnapshot): { x: number[]; y: Array<number
     y.push(points.y[i] ?? null);
   }
   return { x, y };
+}
+
+/** The lowest and highest value of each pixel column of a min/max series: the band drawn behind it. */
+export interface Envelope {
+  x: number[];
+  lo: number[];
+  hi: number[];
+}
+
+/**
+ * The min/max envelope of a series downsampled to `columns` columns of equal time (as the server's
+ * min/max method bins it; a bucket's min and max, sent 1 ms apart, stay together): per non-empty
+ * column its first time, lowest and highest value. Null with fewer than two points.
+ */
+export function minMaxEnvelope(points: SeriesSnapshot, columns: number): Envelope | null {
+  const n = points.x.length;
+  const first = points.x[0];
+  const last = points.x[n - 1];
+  if (n < 2 || first === undefined || last === undefined || !(last > first)) return null;
+  const size = (last - first) / Math.max(1, columns);
+  const envelope: Envelope = { x: [], lo: [], hi: [] };
+  let column = -1;
+  let previous = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i += 1) {
+    const time = points.x[i] ?? first;
+    const value = points.y[i];
+    if (value === undefined || !Number.isFinite(value)) continue;
+    const c = Math.min(columns - 1, Math.floor((time - first) / size));
+    const end = envelope.x.length - 1;
+    // A bucket's extremes come 1 ms apart: one column even where a column edge falls between them.
+    const sameBucket = time - previous <= 1;
+    previous = time;
+    if ((c !== column && !sameBucket) || end < 0) {
+      column = c;
+      envelope.x.push(time);
+      envelope.lo.push(value);
+      envelope.hi.push(value);
+    } else {
+      envelope.lo[end] = Math.min(envelope.lo[end] ?? value, value);
+      envelope.hi[end] = Math.max(envelope.hi[end] ?? value, value);
+    }
+  }
+  return envelope;
 }
 
 /**

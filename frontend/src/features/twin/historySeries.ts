@@ -2,6 +2,7 @@
 import type { Series } from '../../api/types';
 import type { SeriesSnapshot } from '../../lib/ringBuffer';
 import { parseTime } from '../../lib/time';
+import { GAP_MS, minMaxEnvelope, type Envelope } from './chartData';
 
 export interface SeriesView {
   sensors: string[];
@@ -37,12 +38,65 @@ export function seriesSamples(data: Series): Array<{ ts: string; sensor: string;
   return samples;
 }
 
-/** "raw readings", "1-minute buckets", … for the chart status. */
+const BUCKETS: Record<string, [string, number]> = {
+  '10s': ['10-second buckets', 10],
+  '1m': ['1-minute buckets', 60],
+  '5m': ['5-minute buckets', 300],
+  '15m': ['15-minute buckets', 900],
+  '1h': ['hourly buckets', 3600],
+  '6h': ['6-hour buckets', 21_600],
+  '1d': ['daily buckets', 86_400],
+  '1w': ['weekly buckets', 604_800],
+  '1mo': ['monthly buckets', 2_592_000],
+};
+
+/** The resolution named by a `source` (`raw`, `1h`; also `rollup:1h`, `archive+rollup:1d+raw`). */
+function resolutionOf(source: string): string {
+  const match = /(?:^|[:+])(10s|1m|5m|15m|1h|6h|1d|1w|1mo)(?:$|\+)/.exec(source);
+  return match?.[1] ?? 'raw';
+}
+
+/** "raw readings", "hourly buckets", "daily buckets", … for the chart status. */
 export function describeSource(source: string): string {
-  const buckets: Record<string, string> = {
-    '1m': '1-minute buckets',
-    '1h': 'hourly buckets',
-    '1d': 'daily buckets',
+  return BUCKETS[resolutionOf(source)]?.[0] ?? 'raw readings';
+}
+
+/** "day" for daily buckets, "pixel column" for raw readings reduced per pixel: the band's legend. */
+export function resolutionUnit(source: string | undefined): string {
+  const units: Record<string, string> = {
+    '10s': '10 s',
+    '1m': 'minute',
+    '5m': '5 minutes',
+    '15m': '15 minutes',
+    '1h': 'hour',
+    '6h': '6 hours',
+    '1d': 'day',
+    '1w': 'week',
+    '1mo': 'month',
   };
-  return buckets[source] ?? 'raw readings';
+  return units[resolutionOf(source ?? 'raw')] ?? 'pixel column';
+}
+
+/**
+ * How far apart two points of a history series may be before the line breaks: one and a half
+ * buckets for bucketed series; three pixel columns of min/max (`width / 2` of them) for raw ones.
+ */
+export function historyGapMs(source: string, spanMs: number, width: number): number {
+  const bucket = BUCKETS[resolutionOf(source)];
+  const apart = bucket ? bucket[1] * 1500 : (3 * spanMs) / Math.max(1, Math.floor(width / 2));
+  return Math.max(GAP_MS, apart);
+}
+
+/**
+ * The min/max band per sensor of a min/max series that stands for more readings than it has
+ * points (bucketed, or a raw series reduced per pixel column); null when there is nothing to band.
+ */
+export function seriesEnvelopes(data: Series, view: SeriesView): Map<string, Envelope> | null {
+  if (data.method !== 'minmax' || view.rawCount <= view.points) return null;
+  const envelopes = new Map<string, Envelope>();
+  for (const [sensor, points] of view.series) {
+    const envelope = minMaxEnvelope(points, Math.max(1, Math.floor(data.width / 2)));
+    if (envelope) envelopes.set(sensor, envelope);
+  }
+  return envelopes;
 }

@@ -16,6 +16,7 @@ export const RANGES: readonly ChartRange[] = [
   { key: '24h', label: '24 h', spanMs: DAY },
   { key: '7d', label: '7 d', spanMs: 7 * DAY },
   { key: '30d', label: '30 d', spanMs: 30 * DAY },
+  { key: '90d', label: '90 d', spanMs: 90 * DAY },
   { key: '1y', label: '1 y', spanMs: 365 * DAY },
 ];
 

@@ -12,7 +12,13 @@ import { parseTime } from '../../../lib/time';
 import { useConnectionStatus, useRealtime } from '../../../realtime/useRealtime';
 import { useAnomalies, useMachineType, useSeries } from '../api';
 import { alarmMarks, anomalyEpisodes, liveWindow, operatingBands, typicalBand } from '../chartData';
-import { describeSource, seriesView } from '../historySeries';
+import {
+  describeSource,
+  historyGapMs,
+  resolutionUnit,
+  seriesEnvelopes,
+  seriesView,
+} from '../historySeries';
 import type { LiveTwin } from '../hooks/useLiveTwin';
 import { useMachineAlarms } from '../hooks/useMachineAlarms';
 import { AlarmHistoryPanel } from './AlarmHistoryPanel';
@@ -23,6 +29,9 @@ import { HealthCard } from './HealthCard';
 import { LatestValues } from './LatestValues';
 
 const SensorChart = lazy(() => import('./SensorChart'));
+
+/** From this range up, the history window steps by the hour (its query holds for an hour). */
+const WEEK_MS = 7 * 86_400_000;
 
 /** Typical bands are recomputed every this many chart revisions (they move slowly). */
 const BAND_EVERY = 30;
@@ -43,13 +52,15 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
     setRangeKey(key === 'live' ? null : key);
   };
 
-  // Wider ranges: a window ending at the next minute (so the query key holds for a minute),
-  // downsampled by the server to min/max per pixel so spikes survive; the server reads
-  // 1-minute, hourly or daily buckets when the range holds too many raw readings.
+  // Wider ranges: a window ending at the next minute (the next hour from a week up, so the query
+  // key holds that long), downsampled by the server to min/max per pixel so spikes survive; the
+  // server reads stored buckets (10 s … monthly, at most HISTORY_WIDTH per sensor: a year is 365
+  // daily ones) when the range holds too many raw readings.
   const isHistory = zoom !== null || range.spanMs !== null;
-  const minute = Math.floor(now / 60_000) * 60_000;
-  const from = new Date(zoom ? zoom[0] : minute - (range.spanMs ?? 0)).toISOString();
-  const to = new Date(zoom ? zoom[1] : minute + 60_000).toISOString();
+  const step = (range.spanMs ?? 0) >= WEEK_MS ? 3_600_000 : 60_000;
+  const edge = Math.floor(now / step) * step + step;
+  const from = new Date(zoom ? zoom[0] : edge - (range.spanMs ?? 0)).toISOString();
+  const to = new Date(zoom ? zoom[1] : edge).toISOString();
   const wide = useSeries(
     machineId,
     { from, to, width: HISTORY_WIDTH, method: 'minmax' },
@@ -82,6 +93,16 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
   );
   const historyView = useMemo(() => (wide.data ? seriesView(wide.data) : null), [wide.data]);
   const view = isHistory && historyView ? historyView : null;
+  // A min/max band where the series stands for more readings than it has points.
+  const envelopes = useMemo(
+    () => (wide.data && historyView ? seriesEnvelopes(wide.data, historyView) : null),
+    [wide.data, historyView],
+  );
+  const source = wide.data?.source;
+  const resolution = source === undefined ? null : describeSource(source);
+  const gapMs = wide.data
+    ? historyGapMs(wide.data.source, Date.parse(to) - Date.parse(from), HISTORY_WIDTH)
+    : undefined;
   const sensors = view ? view.sensors : liveView.sensors;
   const series = view ? view.series : liveView.series;
 
@@ -126,7 +147,7 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
     const span = zoom
       ? `${formatDateTime(zoom[0])} – ${formatDateTime(zoom[1])} UTC`
       : `last ${range.label}`;
-    statusText = `History: ${span}, min/max per pixel of ${describeSource(wide.data?.source ?? 'raw')}. Not live.`;
+    statusText = `History: ${span}. Not live.`;
     statusClass = 'chart-status--paused';
   } else if (!connected) {
     statusText = `Not live (${connection.state}): the chart is paused.`;
@@ -157,6 +178,18 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
       <div className="chart-toolbar">
         <p className={`chart-status ${statusClass}`} role="status" aria-label="Chart status">
           <span>{statusText}</span>{' '}
+          {isHistory ? (
+            <>
+              <span>
+                Resolution:{' '}
+                <span className="chart-status__source" aria-label="Resolution">
+                  {resolution ?? 'loading…'}
+                </span>
+                {envelopes ? ', min/max band' : resolution ? ', min/max per pixel' : ''}
+              </span>
+              {' · '}
+            </>
+          ) : null}
           <span>
             <span className="chart-status__points">{points.toLocaleString('en-US')}</span> points
           </span>
@@ -204,8 +237,9 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
               revision={isHistory ? -1 : revision}
               paused={!connected || stale || isHistory}
               range={zoom ?? (isHistory ? null : liveRange)}
-
               onZoom={setZoom}
+              envelopes={isHistory ? envelopes : null}
+              gapMs={isHistory ? gapMs : undefined}
             />
           </Suspense>
           <figcaption className="chart__legend muted">
@@ -214,6 +248,12 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
               ? `normal operating range (${formatMachineType(info?.machine_type ?? '')} profile${learnedAny ? '; learned from the data where it has none' : ''})`
               : 'typical range (median ± 3σ of the data shown)'}
             <span className="legend legend--anomaly" /> anomaly
+            {isHistory && envelopes ? (
+              <>
+                <span className="legend legend--minmax" /> min … max of each{' '}
+                {resolutionUnit(source)}
+              </>
+            ) : null}
             {marks.size > 0 ? (
               <>
                 <span className="legend legend--alarm" /> threshold alarm (raised │, cleared ┆)

@@ -1,6 +1,7 @@
 // Live small multiples: one Plotly chart per sensor, with the normal operating range shaded and
-// anomaly episodes and the sensor's threshold alarms (raised: solid line, cleared: dashed) marked. Plotly is driven directly (no React reconciliation of figures), and
-// cheaply:
+// anomaly episodes and the sensor's threshold alarms (raised: solid line, cleared: dashed) marked;
+// history charts of min/max series also shade the band between each pixel column's lowest and
+// highest value. Plotly is driven directly (no React reconciliation of figures), and cheaply:
 // - a new sample rewrites the line's SVG path in place from Plotly's axis scales (`drawLine`):
 //   under a millisecond, in one frame. When an axis moves too (the live window steps once a
 //   minute; the y range is sticky), `Plotly.relayout` redraws the axes first, synchronously
@@ -22,12 +23,14 @@ import { priorityColour } from '../../../lib/alarms';
 import { sensorInfo } from '../../../lib/format';
 import { uiQueue } from '../../../lib/frameQueue';
 import {
+  GAP_MS,
   marksInRange,
   stickyRange,
   withGaps,
   type AlarmMark,
   type Band,
   type DrawnMark,
+  type Envelope,
   type Episode,
 } from '../chartData';
 import { recordChartDraw, recordChartUpdate } from '../chartTiming';
@@ -37,6 +40,7 @@ const GRID = 'rgba(148, 163, 184, 0.16)';
 const LINE = '#60a5fa';
 const BAND = 'rgba(74, 222, 128, 0.10)';
 const ANOMALY = 'rgba(248, 113, 113, 0.22)';
+const MINMAX = 'rgba(96, 165, 250, 0.25)';
 const CONFIG: Partial<Config> = {
   displaylogo: false,
   // The width is measured here (ResizeObserver) and passed in: Plotly's own resize handling
@@ -70,6 +74,10 @@ export interface SensorChartProps {
   range?: TimeRange | null;
   /** A time range dragged out on a chart, or null when the user resets the zoom (double click). */
   onZoom?: (range: TimeRange | null) => void;
+  /** The min/max band per sensor (history of min/max series); a new Map identity means new bands. */
+  envelopes?: ReadonlyMap<string, Envelope> | null;
+  /** Points further apart than this are not joined (default GAP_MS, the live rate's). */
+  gapMs?: number;
 }
 
 interface PlotProps {
@@ -84,11 +92,53 @@ interface PlotProps {
   range: TimeRange | null;
   paused: boolean;
   onZoom: ((range: TimeRange | null) => void) | undefined;
+  envelope: Envelope | undefined;
+  gapMs: number;
 }
 
 type Trace = ReturnType<typeof withGaps>;
 
-function buildData(sensor: string, line: Trace): Data[] {
+/** Identity of an envelope in the layout key (a new envelope object is a full redraw). */
+const envelopeIds = new WeakMap<Envelope, number>();
+let nextEnvelopeId = 1;
+
+function envelopeId(envelope: Envelope | undefined): number {
+  if (!envelope) return 0;
+  let id = envelopeIds.get(envelope);
+  if (id === undefined) {
+    id = nextEnvelopeId;
+    nextEnvelopeId += 1;
+    envelopeIds.set(envelope, id);
+  }
+  return id;
+}
+
+/** The band's lower and upper edges (the upper one filled down to the lower), broken at gaps. */
+function bandTraces(envelope: Envelope, gapMs: number): Data[] {
+  const lo = withGaps({ x: envelope.x, y: envelope.lo }, gapMs);
+  const hi = withGaps({ x: envelope.x, y: envelope.hi }, gapMs);
+  const edge = { type: 'scatter', mode: 'lines', hoverinfo: 'skip', line: { width: 0 } } as const;
+  return [
+    { ...edge, name: 'min', x: lo.x, y: lo.y, connectgaps: false },
+    {
+      ...edge,
+      name: 'max',
+      x: hi.x,
+      y: hi.y,
+      connectgaps: false,
+      fill: 'tonexty',
+      fillcolor: MINMAX,
+    },
+  ];
+}
+
+/** The line first: `drawLine` rewrites the first trace's path. */
+function buildData(
+  sensor: string,
+  line: Trace,
+  envelope: Envelope | undefined,
+  gapMs: number,
+): Data[] {
   const { label, unit } = sensorInfo(sensor);
   return [
     {
@@ -102,6 +152,7 @@ function buildData(sensor: string, line: Trace): Data[] {
       connectgaps: false,
       hovertemplate: `%{y:.3~f} ${unit}<extra>${label}</extra>`,
     },
+    ...(envelope ? bandTraces(envelope, gapMs) : []),
   ];
 }
 
@@ -112,10 +163,13 @@ function tickFormat(range: TimeRange | null): string {
 }
 
 /** What the figure looks like apart from the data and the ranges: a change means a full redraw. */
-function layoutKey({ band, episodes, marks, range, paused }: PlotProps, width: number): string {
+function layoutKey(
+  { band, episodes, marks, range, paused, envelope, gapMs }: PlotProps,
+  width: number,
+): string {
   const spans = (episodes ?? []).map((e) => `${e.start}-${e.end}`).join(',');
   const alarms = marks.map((m) => `${m.id}:${m.from}-${m.to}:${m.priority}`).join(',');
-  return `${width}|${band ? `${band.lo},${band.hi}` : ''}|${spans}|${alarms}|${paused}|${tickFormat(range)}`;
+  return `${width}|${band ? `${band.lo},${band.hi}` : ''}|${spans}|${alarms}|${paused}|${tickFormat(range)}|${envelopeId(envelope)}|${gapMs}`;
 }
 
 /** An alarm: its span lightly shaded, a solid line where it was raised, a dashed one where it cleared. */
@@ -320,7 +374,7 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
     const plot = (): Promise<unknown> | typeof IN_PLACE | undefined => {
       if ((!visible.current && drawnKey.current !== null) || width.current <= 0) return undefined;
       const current = latest.current;
-      const line = withGaps(current.points);
+      const line = withGaps(current.points, current.gapMs);
       yRange.current = stickyRange(yRange.current, line.y, current.band);
       const layout = layoutKey(current, width.current);
       if (drawnKey.current === layout && current.range) {
@@ -369,7 +423,7 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
       modelBehind.current = false;
       return Plotly.react(
         element,
-        buildData(current.sensor, line),
+        buildData(current.sensor, line, current.envelope, current.gapMs),
         buildLayout(current, width.current, yRange.current),
         CONFIG,
       ).then(() => {
@@ -482,7 +536,8 @@ function sharedRange(series: ReadonlyMap<string, SeriesSnapshot>): TimeRange | n
 const NO_MARKS: readonly DrawnMark[] = [];
 
 export default function SensorChart(props: SensorChartProps) {
-  const { machineId, sensors, series, bands, episodes, alarms, paused, onZoom } = props;
+  const { machineId, sensors, series, bands, episodes, alarms, paused, onZoom, envelopes } = props;
+  const gapMs = props.gapMs ?? GAP_MS;
   // Memoised: a new array would redraw every chart on renders that brought no new data.
   const dataRange = useMemo(() => sharedRange(series), [series]);
   const range = props.range ?? dataRange;
@@ -506,6 +561,8 @@ export default function SensorChart(props: SensorChartProps) {
           range={range}
           paused={paused}
           onZoom={onZoom}
+          envelope={envelopes?.get(sensor)}
+          gapMs={gapMs}
         />
       ))}
     </div>

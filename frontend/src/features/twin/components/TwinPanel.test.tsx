@@ -39,6 +39,12 @@ vi.mock('./SensorChart', () => ({
           .join(',')}
       </span>
       <span data-testid="paused">{String(props.paused)}</span>
+      <span data-testid="envelopes">
+        {[...(props.envelopes?.entries() ?? [])]
+          .map(([sensor, e]) => `${sensor}:${e.lo.join('/')}..${e.hi.join('/')}`)
+          .join(',')}
+      </span>
+      <span data-testid="gap-ms">{props.gapMs ?? ''}</span>
     </div>
   ),
 }));
@@ -130,15 +136,91 @@ describe('TwinPanel (chart container)', () => {
     await waitFor(() => expect(temperature()).toHaveLength(30));
     await user.click(screen.getByRole('button', { name: '24 h' }));
     await waitFor(() => expect(temperature()).toEqual(['61', '62']));
-    expect(screen.getByRole('status', { name: 'Chart status' })).toHaveTextContent(
-      'History: last 24 h, min/max per pixel of 1-minute buckets. Not live.',
-    );
+    const status = screen.getByRole('status', { name: 'Chart status' });
+    expect(status).toHaveTextContent('History: last 24 h. Not live.');
+    expect(within(status).getByLabelText('Resolution')).toHaveTextContent('1-minute buckets');
+    // Two points stand for 120 readings: the band of each bucket's min and max is drawn.
+    expect(status).toHaveTextContent('min/max band');
+    expect(screen.getByTestId('envelopes')).toHaveTextContent('temperature_c:61/62..61/62');
+    expect(screen.getByTestId('gap-ms')).toHaveTextContent('90000');
     const historyCall = fetchMock.mock.calls
       .map(([input]) => String(input))
       .find((url) => url.includes('method=minmax'));
     expect(historyCall).toContain('/series?');
     expect(historyCall).toContain('width=800');
     expect(window.location.search).toBe('?range=24h');
+  });
+
+  it('draws a year from daily buckets in one request and says so', async () => {
+    const user = userEvent.setup();
+    // Each day's minimum and maximum, as the series endpoint sends min/max of daily buckets.
+    const days = ['2026-11-20', '2026-11-21', '2026-11-22'];
+    const yearly = {
+      ...sampleSeries('pump-0001', 0),
+      method: 'minmax',
+      width: 800,
+      source: '1d',
+      sensors: {
+        temperature_c: {
+          t: days.flatMap((d) => [`${d}T00:00:00Z`, `${d}T00:00:00.001000Z`]),
+          v: [50, 70, 52, 71, 49, 68],
+          raw_count: 3 * 86_400,
+        },
+      },
+    };
+    const fetchMock = mockFetch({
+      ...ROUTES,
+      '/api/v1/twins/pump-0001/series': new Dynamic((url) =>
+        url.searchParams.get('method') === 'minmax' ? yearly : sampleSeries('pump-0001', 30),
+      ),
+    });
+    renderPanel();
+    await waitFor(() => expect(temperature()).toHaveLength(30));
+    expect(screen.getByRole('button', { name: '90 d' })).toBeVisible();
+    await user.click(screen.getByRole('button', { name: '1 y' }));
+    await waitFor(() => expect(temperature()).toEqual(['50', '70', '52', '71', '49', '68']));
+
+    const status = screen.getByRole('status', { name: 'Chart status' });
+    expect(status).toHaveTextContent('History: last 1 y. Not live.');
+    expect(within(status).getByLabelText('Resolution')).toHaveTextContent('daily buckets');
+    expect(status).toHaveTextContent('min/max band');
+    expect(screen.getByTestId('envelopes')).toHaveTextContent('temperature_c:50/52/49..70/71/68');
+    // Days are joined (a day and a half apart breaks the line), and the legend names the band.
+    expect(screen.getByTestId('gap-ms')).toHaveTextContent(String(1.5 * 86_400_000));
+    expect(screen.getByText(/min … max of each day/)).toBeVisible();
+
+    const yearCalls = fetchMock.mock.calls
+      .map(([input]) => new URL(String(input), 'http://localhost'))
+      .filter((url) => url.searchParams.get('method') === 'minmax');
+    expect(yearCalls).toHaveLength(1);
+    const call = yearCalls[0];
+    expect(call?.searchParams.get('width')).toBe('800');
+    const span =
+      Date.parse(call?.searchParams.get('to') ?? '') -
+      Date.parse(call?.searchParams.get('from') ?? '');
+    expect(span).toBe(365 * 86_400_000);
+    expect(window.location.search).toBe('?range=1y');
+  });
+
+  it('says when a history range shows raw readings, without a band', async () => {
+    const user = userEvent.setup();
+    mockFetch({
+      ...ROUTES,
+      '/api/v1/twins/pump-0001/series': new Dynamic((url) =>
+        url.searchParams.get('method') === 'minmax'
+          ? { ...sampleSeries('pump-0001', 4), method: 'minmax', source: 'raw' }
+          : sampleSeries('pump-0001', 30),
+      ),
+    });
+    renderPanel();
+    await waitFor(() => expect(temperature()).toHaveLength(30));
+    await user.click(screen.getByRole('button', { name: '1 h' }));
+    await waitFor(() => expect(temperature()).toHaveLength(4));
+    const status = screen.getByRole('status', { name: 'Chart status' });
+    expect(within(status).getByLabelText('Resolution')).toHaveTextContent('raw readings');
+    expect(status).toHaveTextContent('min/max per pixel');
+    expect(status).not.toHaveTextContent('band');
+    expect(screen.getByTestId('envelopes')).toBeEmptyDOMElement();
   });
 
   it('fetches the time range dragged across a chart from history, until the zoom is reset', async () => {

@@ -1,10 +1,12 @@
-// Machine detail: header with status, and tabs for the live view, correlations and decisions.
+// Machine detail: header with status, and tabs for the live view, correlations, decisions and the
+// data quality of what the machine sent.
 import type { ReactNode } from 'react';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { StatusBadge } from '../../../components/StatusBadge';
 import { useSearchParam } from '../../../hooks/useSearchParam';
 import { formatMachineType } from '../../../lib/format';
 import { CorrelationsTab } from './CorrelationsTab';
+import { DataQualityTab } from './DataQualityTab';
 import { DecisionsTab } from './DecisionsTab';
 import { LiveTab } from './LiveTab';
 import { useLiveTwin } from '../hooks/useLiveTwin';
@@ -18,6 +20,7 @@ const TABS = [
   { key: 'live', label: 'Live' },
   { key: 'correlations', label: 'Correlations' },
   { key: 'decisions', label: 'Decisions' },
+  { key: 'quality', label: 'Data quality' },
 ] as const;
 
 export function TwinPanel({ machineId, onClose }: TwinPanelProps) {
@@ -79,6 +82,7 @@ function TwinView({ machineId, onClose }: TwinPanelProps) {
         {info && tab === 'live' ? <LiveTab machineId={machineId} live={live} /> : null}
         {info && tab === 'correlations' ? <CorrelationsTab machineId={machineId} /> : null}
         {info && tab === 'decisions' ? <DecisionsTab machineId={machineId} /> : null}
+        {info && tab === 'quality' ? <DataQualityTab machineId={machineId} /> : null}
       </div>
     </section>
   );
