@@ -19,7 +19,7 @@ export function RuleCountsTable({ counts, rules, label }: RuleCountsTableProps) 
           <th scope="col" className="num">
             Count
           </th>
-          <th scope="col">Counts</th>
+          <th scope="col">Unit</th>
           <th scope="col">Meaning</th>
         </tr>
       </thead>

@@ -47,8 +47,7 @@ export const RULES: readonly RuleInfo[] = [
 
 /** A rule's count; null where the API does not count it (duplicates of one machine). */
 export function ruleCount(counts: RuleCounts, rule: Rule): number | null {
-  const value = counts[rule];
-  return value === undefined ? 0 : value;
+  return counts[rule];
 }
 
 /** What each rule means with the settings in force, for the rules' table. */
@@ -69,9 +68,9 @@ export function ruleDescription(rule: Rule, rules: DataQualityRules): string {
 
 /** "+41.2 s (device clock behind)" for a clock-offset estimate (receive time − device time). */
 export function formatOffset(offsetS: number): string {
-  const sign = offsetS > 0 ? '+' : offsetS < 0 ? '−' : '';
   const magnitude = Math.abs(offsetS);
   const text = magnitude >= 10 ? magnitude.toFixed(1) : magnitude.toFixed(2);
-  const side = offsetS > 0 ? ' (device clock behind)' : offsetS < 0 ? ' (device clock ahead)' : '';
-  return `${sign}${text} s${side}`;
+  // Below what is shown, the clock is neither ahead nor behind.
+  if (Number(text) === 0) return '0.00 s';
+  return offsetS > 0 ? `+${text} s (device clock behind)` : `−${text} s (device clock ahead)`;
 }

@@ -20,7 +20,7 @@ function ClockOffsetText({
   offset: ClockOffset | null;
   rules: DataQualityRules;
 }) {
-  if (!offset) return <>no estimate yet (the backend has not seen this machine’s messages)</>;
+  if (!offset) return <>no estimate yet (it takes a few of the machine’s messages)</>;
   const updated = formatDateTime(parseTime(offset.updated_at));
   return (
     <>
@@ -32,7 +32,7 @@ function ClockOffsetText({
         : `— within the ${rules.clock_offset_threshold_s} s threshold`}
       <span className="muted">
         {' '}
-        ({offset.samples} windows, {updated} UTC)
+        ({offset.samples} {offset.samples === 1 ? 'window' : 'windows'}, {updated} UTC)
       </span>
     </>
   );
@@ -61,7 +61,7 @@ export function DataQualityTab({ machineId }: { machineId: string }) {
             Device clock offset: <ClockOffsetText offset={data.clock_offset} rules={data.rules} />
           </p>
           <RuleCountsTable counts={data.counts} rules={data.rules} label="Counts per rule" />
-          <figure className="chart" aria-label="Gaps timeline">
+          <figure className={data.gaps.length > 0 ? 'chart' : undefined} aria-label="Gaps timeline">
             <figcaption className="muted">
               {data.gap_count === 0
                 ? 'No gaps'
