@@ -113,23 +113,46 @@ function envelopeId(envelope: Envelope | undefined): number {
   return id;
 }
 
-/** The band's lower and upper edges (the upper one filled down to the lower), broken at gaps. */
-function bandTraces(envelope: Envelope, gapMs: number): Data[] {
-  const lo = withGaps({ x: envelope.x, y: envelope.lo }, gapMs);
-  const hi = withGaps({ x: envelope.x, y: envelope.hi }, gapMs);
-  const edge = { type: 'scatter', mode: 'lines', hoverinfo: 'skip', line: { width: 0 } } as const;
-  return [
-    { ...edge, name: 'min', x: lo.x, y: lo.y, connectgaps: false },
-    {
-      ...edge,
-      name: 'max',
-      x: hi.x,
-      y: hi.y,
-      connectgaps: false,
-      fill: 'tonexty',
-      fillcolor: MINMAX,
-    },
-  ];
+/**
+ * The band as one closed shape per run of columns (a gap longer than `gapMs` ends a run): along the
+ * highs, back along the lows. Plotly fills each null-separated segment of a `toself` trace on its own,
+ * so nothing is filled across a gap.
+ */
+function bandTrace(envelope: Envelope, gapMs: number): Data {
+  const x: Array<number | null> = [];
+  const y: Array<number | null> = [];
+  let from = 0;
+  const close = (to: number) => {
+    if (x.length > 0) {
+      x.push(null);
+      y.push(null);
+    }
+    for (let i = from; i < to; i += 1) {
+      x.push(envelope.x[i] ?? null);
+      y.push(envelope.hi[i] ?? null);
+    }
+    for (let i = to - 1; i >= from; i -= 1) {
+      x.push(envelope.x[i] ?? null);
+      y.push(envelope.lo[i] ?? null);
+    }
+    from = to;
+  };
+  for (let i = 1; i < envelope.x.length; i += 1) {
+    if ((envelope.x[i] ?? 0) - (envelope.x[i - 1] ?? 0) > gapMs) close(i);
+  }
+  close(envelope.x.length);
+  return {
+    type: 'scatter',
+    mode: 'lines',
+    name: 'min … max',
+    x,
+    y,
+    connectgaps: false,
+    fill: 'toself',
+    fillcolor: MINMAX,
+    line: { width: 0 },
+    hoverinfo: 'skip',
+  };
 }
 
 /** The line first: `drawLine` rewrites the first trace's path. */
@@ -152,7 +175,7 @@ function buildData(
       connectgaps: false,
       hovertemplate: `%{y:.3~f} ${unit}<extra>${label}</extra>`,
     },
-    ...(envelope ? bandTraces(envelope, gapMs) : []),
+    ...(envelope ? [bandTrace(envelope, gapMs)] : []),
   ];
 }
 
