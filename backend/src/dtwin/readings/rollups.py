@@ -33,7 +33,7 @@ from dtwin.core.db import UTCDateTime, dialect_name, has_timescaledb
 Bucket = Literal["10s", "1m", "1h", "1d", "1w", "1mo"]
 STORED: tuple[Bucket, ...] = ("10s", "1m", "1h", "1d")
 EPOCH = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
-WATERMARK = "raw"  # rollup_state row: raw readings before its watermark are in the rollups
+WATERMARK = "10s"  # rollup_state row of the finest level: raw readings before it are in the rollups
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +99,13 @@ def pg_bucket_end(name: Bucket, column: str, tz: str) -> str:
     return f"({column} + INTERVAL '{level(name).seconds} seconds')"
 
 
+# first/last: the value paired with the smallest/largest epoch (an array compares element by element), so a
+# hash aggregate does it; `array_agg(value ORDER BY ts)` needs a sort and was a third slower. Epoch seconds
+# as float8 are exact to the microsecond for these dates; timestamps are unique per series (primary key).
 RAW_AGGREGATES = (
     "min(value) AS min, max(value) AS max, sum(value) AS sum, count(*) AS count, "
-    "(array_agg(value ORDER BY ts))[1] AS first, (array_agg(value ORDER BY ts DESC))[1] AS last"
+    "(min(ARRAY[date_part('epoch', ts), value]))[2] AS first, "
+    "(max(ARRAY[date_part('epoch', ts), value]))[2] AS last"
 )
 
 
@@ -109,8 +113,8 @@ def rollup_aggregates(t: str = "") -> str:
     """Aggregates of rollup rows (columns prefixed with `t`, e.g. "s.") into coarser buckets."""
     return (
         f"min({t}min) AS min, max({t}max) AS max, sum({t}sum) AS sum, sum({t}count)::bigint AS count, "
-        f"(array_agg({t}first ORDER BY {t}bucket))[1] AS first, "
-        f"(array_agg({t}last ORDER BY {t}bucket DESC))[1] AS last"
+        f"(min(ARRAY[date_part('epoch', {t}bucket), {t}first]))[2] AS first, "
+        f"(max(ARRAY[date_part('epoch', {t}bucket), {t}last]))[2] AS last"
     )
 
 
@@ -160,6 +164,15 @@ def combine(rows: Iterable[Agg]) -> list[Agg]:
         prior = out.get(key)
         out[key] = r if prior is None else prior.merge(r)
     return [out[k] for k in sorted(out)]
+
+
+def coarsen(rows: Sequence[Agg], lv: Level, tz: str) -> list[Agg]:
+    """Finer rows (in time order) merged into the buckets of level `lv`."""
+    if lv.name == "1d":
+        return regroup(rows, "1d", tz)
+    width = timedelta(seconds=lv.seconds)
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    return combine(replace(r, ts=epoch + width * int((r.ts - epoch) / width)) for r in rows)
 
 
 def calendar_start(ts: datetime, bucket: Bucket, tz: str) -> datetime:
@@ -258,40 +271,71 @@ class BucketReader:
             rows = regroup(rows, bucket, self.tz)
         return rows, source
 
-    async def _watermark(self) -> datetime | None:
+    async def _watermarks(self) -> dict[str, datetime] | None:
+        """Each level's watermark (None on TimescaleDB: continuous aggregates answer with real-time
+        aggregation up to now)."""
         if await has_timescaledb(self.session):
-            return None  # continuous aggregates answer with real-time aggregation up to now
-        row = (
-            await self.session.execute(
-                text("SELECT watermark FROM rollup_state WHERE name = :n"), {"n": WATERMARK}
-            )
-        ).first()
-        return None if row is None else _utc(row[0])
+            return None
+        rows = await self.session.execute(text("SELECT name, watermark FROM rollup_state"))
+        return {str(name): _utc(mark) for name, mark in rows}
+
+    async def _select(
+        self, name: Bucket, machine_id: str, sensor: str | None, start: datetime, upto: datetime
+    ) -> list[Agg]:
+        """Rows of one machine's rollup at a level, straight through the driver (tens of thousands of rows
+        for a long window: SQLAlchemy's row processing cost more than the query)."""
+        where = "machine_id = $1 AND bucket >= $2 AND bucket < $3" + (" AND sensor = $4" if sensor else "")
+        sql = (
+            f"SELECT bucket, sensor, min, max, sum, count, first, last FROM readings_{name} "  # noqa: S608
+            f"WHERE {where} ORDER BY bucket, sensor"
+        )
+        conn = await self.session.connection()
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        args = (machine_id, start, upto, sensor) if sensor else (machine_id, start, upto)
+        records = await driver.fetch(sql, *args)
+        return [Agg(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in records]
 
     async def _from_rollup(
         self, machine_id: str, name: Bucket, sensor: str | None, start: datetime, end: datetime
     ) -> tuple[list[Agg], str]:
-        timescale = await has_timescaledb(self.session)
-        watermark = await self._watermark()
-        if not timescale and watermark is None:  # never refreshed: nothing stored yet
-            return await self.from_raw(machine_id, name, sensor=sensor, start=start, end=end), "raw"
-        upto = end if watermark is None else min(end, watermark)
-        where = "machine_id = :m AND bucket >= :start AND bucket < :upto" + (
-            " AND sensor = :sensor" if sensor else ""
-        )
-        sql = text(
-            f"SELECT bucket, sensor, min, max, sum, count, first, last FROM readings_{name} "  # noqa: S608
-            f"WHERE {where} ORDER BY bucket, sensor"
-        ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("upto", type_=UTCDateTime()))
-        rows = _aggs(
-            await self.session.execute(sql, {"m": machine_id, "start": start, "upto": upto, "sensor": sensor})
-        )
-        if watermark is None or watermark >= end:
-            return rows, f"rollup:{name}"
-        tail = await self.from_raw(machine_id, name, sensor=sensor, start=max(start, watermark), end=end)
+        marks = await self._watermarks()
+        if marks is None:  # TimescaleDB
+            return await self._select(name, machine_id, sensor, start, end), f"rollup:{name}"
+        rows, used = await self._read(name, marks, machine_id, sensor, start, end)
+        return rows, ("rollup:" + "+".join(used)) if used and used[0] != "raw" else "raw"
+
+    async def _read(
+        self,
+        name: Bucket,
+        marks: dict[str, datetime],
+        machine_id: str,
+        sensor: str | None,
+        start: datetime,
+        end: datetime,
+    ) -> tuple[list[Agg], list[str]]:
+        """Level `name`'s buckets of [start, end): its rows before its watermark, then what lies after from
+        the level below (down to raw readings), merged into this level's buckets. Returns the rows and the
+        levels that gave any."""
+        lv = level(name, self.tz)
+        mark = marks.get(name)
+        if mark is None:  # never refreshed
+            rows = await self.from_raw(machine_id, name, sensor=sensor, start=start, end=end)
+            return rows, ["raw"] if rows else []
+        rows = await self._select(name, machine_id, sensor, start, min(end, mark))
+        used: list[str] = [name] if rows else []
+        if mark >= end:
+            return rows, used
+        lo = max(start, mark)
+        if lv.source is None:
+            tail = await self.from_raw(machine_id, name, sensor=sensor, start=lo, end=end)
+            finer = ["raw"] if tail else []
+        else:
+            below, finer = await self._read(lv.source, marks, machine_id, sensor, lo, end)
+            tail = coarsen(below, lv, self.tz)
         if not tail:
-            return rows, f"rollup:{name}"
-        return combine([*rows, *tail]), f"rollup:{name}+raw"
+            return rows, used
+        return combine([*rows, *tail]), used + finer
 
     async def from_raw(
         self, machine_id: str, name: Bucket, *, sensor: str | None, start: datetime, end: datetime

@@ -196,10 +196,14 @@ async def wait_ready(base: str, timeout_s: float = 60.0) -> None:
             await asyncio.sleep(0.5)
 
 
-async def bench(steps: list[float], seconds: float, warmup: float) -> list[StepResult]:
+async def bench(
+    steps: list[float], seconds: float, warmup: float, extra_env: dict[str, str] | None = None
+) -> list[StepResult]:
+    """The ramp on fresh servers; `extra_env` adds DTWIN_* settings to the backend, bridge and simulator."""
     results: list[StepResult] = []
     with running() as servers:
         env, db_url, base = await stack_env(servers)
+        env |= extra_env or {}
         procs = [subprocess.Popen([DTWIN, "serve"], env=env), subprocess.Popen([DTWIN, "bridge"], env=env)]
         try:
             await wait_ready(base)

@@ -61,12 +61,13 @@ class SyntheticFleet:
         self.gain = self.rng.uniform(5.0, 20.0, (machines, sensors))
         self.load = self.rng.uniform(0.3, 0.7, machines)
 
-    def payloads(self, second: int) -> list[bytes]:
+    def payloads(self, second: int, at: datetime | None = None) -> list[bytes]:
+        """One message per machine stamped T0 + `second` (or `at`)."""
         self.load = np.clip(self.load + self.rng.normal(0.0, 0.005, self.load.shape), 0.05, 1.0)
         v = self.base + self.gain * self.load[:, None] + self.rng.normal(0.0, 1.0, self.base.shape)
         hit = self.rng.random(len(self.ids)) < 0.002
         v[hit, self.rng.integers(0, len(self.sensors), int(hit.sum()))] += 25.0
-        ts = (T0 + timedelta(seconds=second)).isoformat().replace("+00:00", "Z")
+        ts = (at or T0 + timedelta(seconds=second)).isoformat().replace("+00:00", "Z")
         return [
             orjson.dumps(
                 {
