@@ -3094,6 +3094,7 @@ export interface components {
          *     (minmax) were used because the window held more readings than are read at once.
          */
         Series: {
+            archive?: components["schemas"]["ArchiveRead"] | null;
             /**
              * End
              * Format: date-time

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dtwin.readings.downsample import lttb, minmax
 from dtwin.readings.history import ArchiveIndex, History, auto_resolution, window_of
-from dtwin.readings.schemas import Series, SeriesPoints
+from dtwin.readings.schemas import ArchiveRead, Series, SeriesPoints
 
 RAW_CAP = 200_000  # raw readings read at once for a series; more and bucketed history is downsampled instead
 
@@ -42,11 +42,11 @@ async def build_series(
     history = History(session, archive, tz)
     resolution = auto_resolution(start, end, width)
     lo, hi = window_of(resolution, start, end, tz)
-    buckets, _src, _part = await history.buckets(machine_id, resolution, sensor=None, start=lo, end=hi)
+    buckets, _src, part = await history.buckets(machine_id, resolution, sensor=None, start=lo, end=hi)
     held = sum(b.count for b in buckets if wanted is None or b.sensor in wanted)
     source = "raw" if held <= RAW_CAP else resolution
     if source == "raw":  # few enough readings: draw them, not their buckets
-        raw, _ = await history.raw(machine_id, sensor=None, start=start, end=end, limit=RAW_CAP * 2)
+        raw, part = await history.raw(machine_id, sensor=None, start=start, end=end, limit=RAW_CAP * 2)
         for at, name, value, _q in raw:
             if wanted is None or name in wanted:
                 col = columns.setdefault(name, ([], []))
@@ -73,5 +73,12 @@ async def build_series(
             t=[datetime.fromtimestamp(x, UTC) for x in t.tolist()], v=v.tolist(), raw_count=counts[name]
         )
     return Series(
-        machine_id=machine_id, start=start, end=end, method=method, width=width, source=source, sensors=out
+        machine_id=machine_id,
+        start=start,
+        end=end,
+        method=method,
+        width=width,
+        source=source,
+        archive=None if part is None else ArchiveRead(days=part.days, rows=part.rows),
+        sensors=out,
     )

@@ -167,6 +167,8 @@ async def series(
     machine_id: MachineId,
     session: SessionDep,
     twins: TwinServiceDep,
+    settings: SettingsDep,
+    lifecycle: MaybeLifecycleDep,
     sensor: Annotated[
         list[SensorName] | None, Query(max_length=64, description="Sensors (repeatable); default all")
     ] = None,
@@ -181,7 +183,15 @@ async def series(
     await twins.ensure_exists(machine_id)
     start, end = window(from_, to, timedelta(hours=1))
     return await build_series(
-        session, machine_id, start=start, end=end, width=width, method=method, sensors=sensor
+        session,
+        machine_id,
+        start=start,
+        end=end,
+        width=width,
+        method=method,
+        sensors=sensor,
+        tz=settings.plant_tz,
+        archive=lifecycle,
     )
 
 

@@ -90,4 +90,5 @@ class Series(BaseModel):
     method: str
     width: int
     source: str
+    archive: ArchiveRead | None = None
     sensors: dict[str, SeriesPoints]

@@ -37,7 +37,9 @@ def bucket_of(ts: datetime, resolution: Resolution) -> datetime:
     return day.replace(tzinfo=ZoneInfo(TZ)).astimezone(UTC)
 
 
-def oracle(rows: Sequence[ReadingTuple], machine: str, resolution: Resolution) -> dict[Key, tuple[float, float, float, int, float, float]]:
+def oracle(
+    rows: Sequence[ReadingTuple], machine: str, resolution: Resolution
+) -> dict[Key, tuple[float, float, float, int, float, float]]:
     """min, max, sum, count, first, last per (bucket, sensor) of the machine's good readings."""
     groups: dict[Key, list[tuple[datetime, float]]] = {}
     for m, s, ts, v, q in rows:
