@@ -211,23 +211,36 @@ class History:
     async def raw(
         self, machine_id: str, *, sensor: str | None, start: datetime, end: datetime, limit: int
     ) -> tuple[list[tuple[datetime, str, float, str]], ArchivePart | None]:
-        """The newest `limit` readings in [start, end], oldest first: (ts, sensor, value, quality)."""
+        """The newest `limit` readings in [start, end], oldest first: (ts, sensor, value, quality). Segments
+        are read newest first and reading stops once `limit` readings are in hand, so an archived year is
+        never loaded to answer for its last hour."""
         repo = ReadingRepository(self.session)
-        live = await repo.recent(machine_id, sensor=sensor, start=start, end=end, limit=limit)
-        out = [(r.ts, r.sensor, r.value, r.quality) for r in live]
         days = await self._archived(start, end)
-        if not days:
-            return out, None
+        read_days: list[date] = []
         read_rows = 0
-        for seg in segments(start, end + timedelta(microseconds=1), days):
-            if not seg.archived:
-                continue
-            table = await self._read_archive(machine_id, sensor, seg)
-            read_rows += table.num_rows
-            cols = table.to_pydict()
-            out.extend(zip(cols["ts"], cols["sensor"], cols["value"], cols["quality"], strict=True))
-        out.sort(key=lambda r: (r[0], r[1]))
-        return out[-limit:], ArchivePart(days, read_rows)
+        out: list[tuple[datetime, str, float, str]] = []
+        for seg in reversed(segments(start, end + timedelta(microseconds=1), days)):
+            if len(out) >= limit:
+                break
+            if seg.archived:
+                table = await self._read_archive(machine_id, sensor, seg)
+                read_rows += table.num_rows
+                read_days.append(seg.start.date())
+                cols = table.to_pydict()
+                got = list(zip(cols["ts"], cols["sensor"], cols["value"], cols["quality"], strict=True))
+            else:
+                live = await repo.recent(
+                    machine_id,
+                    sensor=sensor,
+                    start=seg.start,
+                    end=seg.end - timedelta(microseconds=1),
+                    limit=limit - len(out),
+                )
+                got = [(r.ts, r.sensor, r.value, r.quality) for r in live]
+            got.sort(key=lambda r: (r[0], r[1]))
+            out = got[-(limit - len(out)) :] + out
+        part = ArchivePart(sorted(read_days), read_rows) if read_days else None
+        return out, part
 
     async def stream(
         self, machine_id: str, *, sensor: str | None, start: datetime | None, end: datetime | None

@@ -21,7 +21,7 @@ from dtwin.core.http import From, MachineId, Sensor, To, window
 from dtwin.errors import InvalidInput, problem_responses
 from dtwin.lifecycle.deps import MaybeLifecycleDep
 from dtwin.readings.charts import build_series
-from dtwin.readings.history import ArchivePart, auto_resolution, window_of
+from dtwin.readings.history import NOMINAL_S, ArchivePart, auto_resolution, window_of
 from dtwin.readings.history import History as History_
 from dtwin.readings.repository import ReadingRepository
 from dtwin.readings.schemas import (
@@ -118,6 +118,12 @@ async def history(
         resolution = bucket
         start, end = window(from_, to, DEFAULT_SPAN.get(bucket, DEFAULT_SPAN["1h"]))
     start, end = window_of(resolution, start, end, tz)
+    buckets = (end - start).total_seconds() / NOMINAL_S[resolution]
+    if buckets > limit:
+        raise InvalidInput(
+            f"{buckets:,.0f} {resolution} buckets per sensor in the window; at most {limit:,} "
+            "(a coarser bucket, bucket=auto, or a shorter window)"
+        )
     aggs, source, part = await History_(session, lifecycle, tz).buckets(
         machine_id, resolution, sensor=sensor, start=start, end=end
     )

@@ -140,6 +140,9 @@ async def test_history_at_and_csv_export(app: FastAPI, client: httpx.AsyncClient
     at = (await client.get("/api/v1/twins/conv-0009/at", params={"ts": "2026-11-23T10:00:02.500Z"})).json()
     assert at["readings"]["current_a"]["value"] == 2.0
     assert (await client.get("/api/v1/twins/conv-0009/history", params={"bucket": "7m"})).status_code == 422
+    year = {"from": "2025-11-23T00:00:00Z", "to": "2026-11-23T00:00:00Z", "bucket": "10s"}
+    too_many = await client.get("/api/v1/twins/conv-0009/history", params=year)
+    assert too_many.status_code == 422 and "buckets per sensor" in too_many.json()["detail"]
     async with client.stream("GET", "/api/v1/twins/conv-0009/export.csv") as r:
         assert r.headers["content-type"].startswith("text/csv")
         lines = [line async for line in r.aiter_lines() if line]

@@ -135,6 +135,12 @@ async def test_the_embedded_lifecycle_archives_and_answers_from_the_archive(tmp_
         assert source == "archive+raw" and part is not None and part.days == [day.date()]
         assert after == before and daily_after == daily_before
         assert len(raw) == 6000 and raw_part is not None and raw_part.rows == 6000
+        async with sessions() as session:
+            newest, newest_part = await History(session, svc).raw(
+                "m1", sensor="a", start=lo, end=hi, limit=10
+            )
+        assert [v for _, _, v, _ in newest] == [float(i % 97) for i in range(5990, 6000)]
+        assert newest_part is not None and newest_part.days == [day.date()]
         manifest = await svc.restore(day.date())
         assert await svc.archiver.db_digest(day.date()) == manifest.digest
     finally:
