@@ -210,7 +210,11 @@ async def test_the_api_answers_across_the_archive(
             assert sum(p["count"] for p in daily["items"]) == sum(
                 1 for r in rows if r[0] == "m-a" and r[4] != "bad"
             )
-            narrow = {"from": START.isoformat(), "to": (START + timedelta(hours=2)).isoformat(), "width": 800}
+            narrow: dict[str, str | int] = {
+                "from": START.isoformat(),
+                "to": (START + timedelta(hours=2)).isoformat(),
+                "width": 800,
+            }
             series = (await c.get("/api/v1/twins/m-a/series", params=narrow)).json()
             assert series["source"] == "raw" and series["archive"]["days"] == [str(D1)]
             assert sum(p["raw_count"] for p in series["sensors"].values()) > 0

@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="Markdown file to append the results to")
     parser.add_argument("--machines", type=int, default=5000)
     parser.add_argument("--sensors", type=int, default=10)
-    parser.add_argument("--pairs", type=int, default=20, help="timed batch pairs (on/off)")
+    parser.add_argument("--pairs", type=int, default=43, help="timed batch pairs (on/off)")
     parser.add_argument("--history-machines", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=30)
     parser.add_argument("--archive-rows", type=int, default=10_000_000)

@@ -1,0 +1,73 @@
+"""Migration 0013 on an installation that already has readings: the table becomes the legacy partition
+without losing or copying a row, new days get partitions, redelivery stays idempotent, and the lifecycle
+works across the legacy partition (archival deletes a day from it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import text
+
+from dtwin.core.db import create_engine, create_sessionmaker
+from dtwin.core.migrate import upgrade
+from dtwin.lifecycle import partitions as parts
+from dtwin.lifecycle.service import LifecycleConfig, LifecycleService
+from dtwin.readings.archive import ArchiveStore
+from dtwin.readings.service import store_readings
+
+from .conftest import _dsn, drop_database, fresh_database, readings
+
+
+async def test_an_existing_readings_table_becomes_the_legacy_partition(pg_url: str, tmp_path: Path) -> None:
+    url = await fresh_database(pg_url, "0012_alarms")
+    try:
+        old = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=40)
+        rows = readings(old + timedelta(hours=1), 30, every_s=30.0)
+        conn = await asyncpg.connect(_dsn(url))
+        try:
+            await conn.copy_records_to_table(
+                "readings", records=rows, columns=["machine_id", "sensor", "ts", "value", "quality"]
+            )
+            assert await conn.fetchval("SELECT relkind::text FROM pg_class WHERE relname = 'readings'") == "r"
+        finally:
+            await conn.close()
+
+        await upgrade(url)
+
+        engine = create_engine(url)
+        sessions = create_sessionmaker(engine)
+        try:
+            async with sessions() as session:
+                listed = await parts.partitions(session, "readings")
+                kept = (await session.execute(text("SELECT count(*) FROM readings_legacy"))).scalar()
+            legacy = next(p for p in listed if p.name == "readings_legacy")
+            tomorrow = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
+                days=1
+            )
+            assert legacy.lo is None and legacy.hi == tomorrow
+            assert kept == len(rows)
+            assert any(p.name == f"readings_p{tomorrow:%Y%m%d}" for p in listed)
+            assert any(p.default for p in listed)
+            assert (
+                await store_readings(sessions, rows[:10]) == 0
+            )  # already there: ON CONFLICT across partitions
+            fresh = [("m-new", "temp", tomorrow + timedelta(hours=2), 1.0, "good")]
+            assert await store_readings(sessions, fresh) == 1
+
+            svc = LifecycleService(
+                sessions, ArchiveStore(str(tmp_path / "a")), LifecycleConfig(max_age_s=30 * 86400)
+            )
+            done = await svc.maintain()
+            assert [(a.day, a.removed) for a in done] == [
+                (old.date(), "delete"),
+                ((old + timedelta(days=1)).date(), "delete"),
+            ]
+            assert sum(a.rows for a in done) == len(rows)
+            async with sessions() as session:
+                assert (await session.execute(text("SELECT count(*) FROM readings_legacy"))).scalar() == 0
+        finally:
+            await engine.dispose()
+    finally:
+        await drop_database(pg_url, url)
