@@ -2,9 +2,10 @@
 
 Plain PostgreSQL: tables `readings_10s`, `readings_1m` (partitioned by day, like readings, with a DEFAULT
 partition), `readings_1h` and `readings_1d`, maintained by the lifecycle refresher
-(dtwin.lifecycle.rollups): `rollup_state` holds its watermark (raw readings before it are in the rollups),
-`rollup_dirty` the 10-second buckets (per machine and sensor) that late readings touched behind the watermark (marked by the insert
-itself, dtwin.readings.repository). Daily buckets start at midnight in the plant's time zone.
+(dtwin.lifecycle.refresher): `rollup_state` holds each level's watermark (readings before it are in that
+level), `rollup_dirty` the 10-second buckets (per machine and sensor) that late readings touched behind the
+watermark (marked by the insert itself, dtwin.readings.repository). Daily buckets start at midnight in the
+plant's time zone.
 
 TimescaleDB: hierarchical continuous aggregates of the same names and columns with refresh policies (the
 daily one in DTWIN_PLANT_TZ as it is when this migration runs); untested here (no TimescaleDB on our
