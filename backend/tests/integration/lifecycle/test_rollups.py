@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dtwin.lifecycle import partitions as parts
 from dtwin.lifecycle.refresher import RollupRefresher
+from dtwin.lifecycle.service import LifecycleConfig, LifecycleService
+from dtwin.readings.archive import ArchiveStore
 from dtwin.readings.history import RESOLUTIONS, History, Resolution, window_of
 from dtwin.readings.rollups import Agg
 from dtwin.readings.service import ReadingTuple, store_readings
@@ -132,3 +136,39 @@ async def test_a_redelivered_batch_inserts_nothing_twice_into_partitions(
             .all()
         )
     assert all(w.startswith("readings_p") for w in where), where  # today's daily partition (not default)
+
+
+async def test_partitions_are_kept_ahead_and_rollups_trimmed_by_their_own_retention(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    svc = LifecycleService(sessions, ArchiveStore(str(tmp_path)), LifecycleConfig(ahead_days=3))
+    today = datetime.now(UTC).date()
+    later = datetime.now(UTC) + timedelta(days=20)
+    created = await svc.ensure_partitions(later)
+    expected = {
+        f"{t}_p{later.date() + timedelta(days=i):%Y%m%d}" for t in parts.PARTITIONED for i in range(4)
+    }
+    assert expected <= set(created)
+    assert await svc.ensure_partitions(later) == []  # nothing twice
+
+    old_day = today - timedelta(days=40)  # past the 10s retention (30 days), within the 1h one
+    async with sessions() as session, session.begin():
+        await parts.ensure_days(session, "readings_10s", [old_day])
+        for table, bucket in (
+            ("readings_10s", datetime(old_day.year, old_day.month, old_day.day, 1, tzinfo=UTC)),
+            ("readings_1h", datetime(old_day.year, old_day.month, old_day.day, 1, tzinfo=UTC)),
+            ("readings_1h", datetime.now(UTC) - timedelta(days=2000)),  # past the 1h retention (1825 days)
+        ):
+            await session.execute(
+                text(
+                    f"INSERT INTO {table} VALUES ('m', 's', :b, 1, 1, 1, 1, 1, 1)"
+                ),
+                {"b": bucket},
+            )
+    trimmed = await svc.trim_rollups(datetime.now(UTC))
+    assert trimmed["10s"] >= 1 and trimmed["1h"] == 1
+    async with sessions() as session:
+        names = {p.name for p in await parts.partitions(session, "readings_10s")}
+        left = (await session.execute(text("SELECT count(*) FROM readings_1h"))).scalar()
+    assert f"readings_10s_p{old_day:%Y%m%d}" not in names
+    assert left == 1  # the 40-day-old hourly bucket stays
