@@ -26,6 +26,7 @@ from dtwin.anomalies.scoring import ScoringStage
 from dtwin.api.guards import install_request_guards
 from dtwin.api.hardening import install_hardening
 from dtwin.api.health import router as health_router
+from dtwin.api.metrics import router as metrics_router
 from dtwin.api.router import api_router
 from dtwin.audit.middleware import AuditMiddleware
 from dtwin.audit.service import AuditRecorder
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _document_websocket(app)
 
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(api_router)
     app.include_router(ws_router)
     dist = settings.frontend_dist

@@ -229,3 +229,6 @@ async def test_the_api_answers_across_the_archive(
             ok = (await c.get(f"/api/v1/archive/{D1}/verify")).json()
             assert ok["ok"] is True and ok["rows"] > 0
             assert (await c.get("/api/v1/archive/2001-01-01/verify")).status_code == 404
+            metrics = (await c.get("/metrics")).text
+            assert 'dtwin_rollup_watermark_lag_seconds{level="10s"}' in metrics
+            assert f"dtwin_archived_rows_total {float(len(rows))}" in metrics
