@@ -160,9 +160,7 @@ async def test_partitions_are_kept_ahead_and_rollups_trimmed_by_their_own_retent
             ("readings_1h", datetime.now(UTC) - timedelta(days=2000)),  # past the 1h retention (1825 days)
         ):
             await session.execute(
-                text(
-                    f"INSERT INTO {table} VALUES ('m', 's', :b, 1, 1, 1, 1, 1, 1)"
-                ),
+                text(f"INSERT INTO {table} VALUES ('m', 's', :b, 1, 1, 1, 1, 1, 1)"),
                 {"b": bucket},
             )
     trimmed = await svc.trim_rollups(datetime.now(UTC))
