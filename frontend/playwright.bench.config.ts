@@ -9,6 +9,12 @@ const SUITE = process.env.PW_SUITE === 'screenshots' ? 'screenshots' : 'perf';
 const MACHINES = process.env.PW_MACHINES ?? (SUITE === 'perf' ? '1000' : '50');
 const PORT = pickPort('PW_BENCH_PORT');
 const BASE_URL = `http://127.0.0.1:${PORT}`;
+// The perf suite's history: this many days of daily rollups for every machine, loaded before the
+// backend starts; what was loaded is written to PW_HISTORY_REPORT for the spec (e2e/perf.spec.ts).
+const HISTORY_DAYS = (process.env.PW_HISTORY_DAYS ||= '365');
+const HISTORY_REPORT =
+  (process.env.PW_HISTORY_REPORT ||= `/tmp/dtwin-playwright-bench-${PORT}-history.json`);
+const HISTORY = `--history-days ${HISTORY_DAYS} --history-report ${HISTORY_REPORT}`;
 
 export default defineConfig({
   testDir: './e2e',
@@ -26,15 +32,16 @@ export default defineConfig({
   webServer: {
     // The figures: the backend on throwaway PostgreSQL and Redis (dtwin_devkit.bench.dashboard_backend),
     // which keeps up with 1,000 machines on half a core; `dtwin demo`'s embedded stores would take
-    // a whole core of the two the browser is measured on. The screenshots: the plain demo.
+    // a whole core of the two the browser is measured on. The screenshots: the plain demo. The perf
+    // backend loads a year of daily rollups (1,000 machines) before it answers /healthz: more time.
     command:
       SUITE === 'perf'
-        ? `../.venv/bin/python -m dtwin_devkit.bench.dashboard_backend --port ${PORT} --machines ${MACHINES}`
+        ? `../.venv/bin/python -m dtwin_devkit.bench.dashboard_backend --port ${PORT} --machines ${MACHINES} ${HISTORY}`
         : `../.venv/bin/dtwin demo --host 127.0.0.1 --port ${PORT} --machines ${MACHINES}`,
     // SIGTERM, so the throwaway servers are stopped and removed too.
     gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },
     url: `${BASE_URL}/healthz`,
-    timeout: 120_000,
+    timeout: SUITE === 'perf' ? 300_000 : 120_000,
     reuseExistingServer: false,
     // `admin` signs in with the tests' password and logins are not rate-limited to a person's pace
     // (e2e/support/accounts.ts)
