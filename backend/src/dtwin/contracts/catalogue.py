@@ -18,7 +18,9 @@ class CatalogueSensor(BaseModel):
     """One sensor: its reading name in telemetry, its unit, the range [lo, hi] of a healthy machine
     running with default settings, and the physical range [phys_lo, phys_hi] a working sensor can report
     at all (a value outside it is a broken sensor or a wrong unit, not a machine problem: stored with
-    quality "bad" and never scored; docs/data-quality.md). The physical range contains the operating one."""
+    quality "bad" and never scored; docs/data-quality.md). The physical range contains the operating one.
+    `counter`: a cumulative register (an energy meter's kWh) that only grows, apart from resets, rollovers
+    and meter replacements; its consumption is its deltas (dtwin.energy.consumption, docs/energy.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -28,6 +30,7 @@ class CatalogueSensor(BaseModel):
     hi: Bound
     phys_lo: Bound | None = None
     phys_hi: Bound | None = None
+    counter: bool = False
 
     @model_validator(mode="after")
     def _range(self) -> CatalogueSensor:

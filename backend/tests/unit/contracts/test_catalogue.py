@@ -9,9 +9,9 @@ from dtwin.contracts.catalogue import catalogue_type, machine_catalogue
 from dtwin.machine_types.catalogue import catalogue_table, catalogue_types
 
 
-def test_the_catalogue_file_holds_fifteen_types_in_a_stable_order() -> None:
+def test_the_catalogue_file_holds_sixteen_types_in_a_stable_order() -> None:
     names = list(machine_catalogue())
-    assert len(names) == 15
+    assert len(names) == 16
     assert names[:5] == [
         "centrifugal_pump",
         "reciprocating_compressor",

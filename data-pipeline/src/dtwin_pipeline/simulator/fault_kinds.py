@@ -1,5 +1,6 @@
-"""The fault catalogue: kinds (physical, sensor, data quality) with their parameters, the scheduled-fault
-spec used in scenarios, random-injection settings and parameter resolution against a machine type."""
+"""The fault catalogue: kinds (physical, sensor, data quality, counter) with their parameters, the
+scheduled-fault spec used in scenarios, random-injection settings and parameter resolution against a
+machine type."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dtwin_pipeline.simulator.machines import MACHINE_TYPES, MachineType
 
-Category = Literal["physical", "sensor", "data_quality"]
+Category = Literal["physical", "sensor", "data_quality", "counter"]
 Param = float | str
 
 
@@ -112,11 +113,31 @@ FAULT_KINDS: dict[str, FaultKind] = {
             "a °C reading is sent in °F (unit degF) or a bar "
             "reading in psi (unit psi) under its usual name; default sensor: the first °C sensor",
         ),
+        # counter faults act once, at start_s, on a meter's register (types with a counter sensor); the
+        # window [start_s, end_s) is the label's
+        FaultKind("counter_reset", "counter", "none", {}, "the register is reset to 0 and counts on"),
+        FaultKind(
+            "counter_rollover",
+            "counter",
+            "none",
+            {"lead_kwh": 2.0},
+            "the register is set lead_kwh below its rollover value (reported `rollover_kwh`) and wraps to 0 "
+            "once that much energy has flowed; at start_s 0 the meter simply starts there (no jump)",
+        ),
+        FaultKind(
+            "meter_replacement",
+            "counter",
+            "none",
+            {"reading_kwh": 250.0},
+            "the meter is replaced by one whose register starts at reading_kwh",
+        ),
     )
 }
+COUNTER_KINDS = frozenset(k for k, v in FAULT_KINDS.items() if v.category == "counter")
 FaultKindName = Literal[
     "bearing_wear", "fouling", "misalignment", "leak", "seizure", "stuck", "drift", "dropout", "spikes",
-    "duplicate", "out_of_order", "late", "missing", "bad_unit",
+    "duplicate", "out_of_order", "late", "missing", "bad_unit", "counter_reset", "counter_rollover",
+    "meter_replacement",
 ]  # fmt: skip
 _UNIT_FOR_SUFFIX = {"_c": "degF", "_bar": "psi"}
 
@@ -160,12 +181,15 @@ class FaultSpec(BaseModel):
 
 
 class RandomFaults(BaseModel):
-    """Faults injected at random: on average `rate_per_machine_hour` new faults per machine and hour."""
+    """Faults injected at random: on average `rate_per_machine_hour` new faults per machine and hour. By
+    default every kind but the counter faults (list those to inject them; they hit meters only)."""
 
     model_config = ConfigDict(extra="forbid")
 
     rate_per_machine_hour: Annotated[float, Field(ge=0)]
-    kinds: list[FaultKindName] = Field(default_factory=lambda: list(FAULT_KINDS))  # type: ignore[arg-type]
+    kinds: list[FaultKindName] = Field(
+        default_factory=lambda: [k for k in FAULT_KINDS if k not in COUNTER_KINDS]  # type: ignore[arg-type]
+    )
     duration_s: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]] = (60.0, 600.0)
 
 
@@ -177,6 +201,12 @@ def resolve_params(kind: str, mtype: MachineType, sensor: str, params: dict[str,
         raise ValueError(
             f"{kind} does not apply to {mtype.name} (supported: {', '.join(sorted(mtype.faults))})"
         )
+    if spec.category == "counter":
+        if mtype.counter is None:
+            raise ValueError(f"{kind} needs a type with a counter register (energy_meter), not {mtype.name}")
+        for name in ("lead_kwh", "reading_kwh"):
+            if name in out and not (isinstance(out[name], int | float) and float(out[name]) >= 0):
+                raise ValueError(f"{kind}: {name} must be a number >= 0, got {out[name]!r}")
     if sensor:
         s = mtype.sensor(sensor)  # KeyError with the list of sensors
         if kind == "drift" and "rate_per_h" not in out:

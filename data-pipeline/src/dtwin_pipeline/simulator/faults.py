@@ -1,7 +1,8 @@
 """Fault injection with ground truth. Physical faults (wear, fouling, misalignment, leak, seizure) set levels
 in the physics state; sensor faults (stuck, drift, dropout, spikes) change one sensor's output; data-quality
 faults (duplicate, out-of-order, late, missing messages, a reading in the wrong unit) change the message
-stream. Every fault is logged when it becomes active, so detectors can be scored against the log."""
+stream; counter faults (reset, rollover, meter replacement) act once on an energy meter's register. Every
+fault is logged when it becomes active, so detectors can be scored against the log."""
 
 from __future__ import annotations
 
@@ -145,6 +146,8 @@ class FaultEngine:
             spec = FAULT_KINDS[kind]
             if spec.category == "physical" and kind not in target.mtype.faults:
                 continue
+            if spec.category == "counter" and target.mtype.counter is None:
+                continue
             sensor = target.mtype.sensors[sensor_draw].name if spec.sensor == "required" else ""
             if spec.sensor == "optional":
                 sensor = default_sensor(kind, target.mtype)
@@ -168,6 +171,14 @@ class FaultEngine:
         target = self.targets[f.machine_id]
         f.group, f.index = target.group, target.index
         f.row = target.mtype.sensor_names.index(f.sensor) if f.sensor else -1
+        if FAULT_KINDS[f.kind].category == "counter":
+            fleet = self.groups[f.group]
+            if f.kind == "counter_reset":
+                fleet.counter_fault(f.index, "reset", 0.0)
+            elif f.kind == "meter_replacement":
+                fleet.counter_fault(f.index, "replace", float(f.params["reading_kwh"]))
+            else:
+                fleet.counter_fault(f.index, "preset", float(f.params["lead_kwh"]))
         self.active.append(f)
         event = self.event(f)
         self.events.append(event)
@@ -196,6 +207,8 @@ class FaultEngine:
         self._physical, self._sensor, self._dq = {}, {}, {}
         for f in self.active:
             cat = FAULT_KINDS[f.kind].category
+            if cat == "counter":
+                continue  # acted once on activation
             if cat == "physical":
                 self._physical.setdefault(f.group, []).append(f)
             elif cat == "sensor" or f.kind == "bad_unit":

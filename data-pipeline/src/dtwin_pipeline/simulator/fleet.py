@@ -4,6 +4,7 @@ per type, the fault engine, the command hook (`apply_desired`) and the per-tick 
 from __future__ import annotations
 
 import threading
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -117,7 +118,15 @@ def _initial_reported(mtype: MachineType, fleet: TypeFleet, j: int) -> dict[str,
     for st in mtype.settings:
         v = float(fleet.sp[st.name][j])
         rep[st.name] = int(v) if st.decimals == 0 else round(v, st.decimals)
+    if fleet.counter_row >= 0:
+        rep["rollover_kwh"] = float(fleet.rollover[j])  # where the meter's register wraps
     return rep
+
+
+def site_key(site: str) -> float:
+    """A stable number in [0, 1) for a site name (site-dependent behaviour: energy meters' shift pattern
+    and scale)."""
+    return zlib.crc32(site.encode()) / 2**32
 
 
 class Fleet:
@@ -140,6 +149,7 @@ class Fleet:
             ms = by_type[tname]
             seq = np.random.SeedSequence([cfg.seed, cfg.worker, cfg.workers, type_index[tname]])
             tf = TypeFleet(MACHINE_TYPES[tname], len(ms), np.random.default_rng(seq))
+            tf.site[:] = [site_key(m.site) for m in ms]
             reported = [_initial_reported(tf.type, tf, j) for j in range(len(ms))]
             self.groups.append(Group(tf.type, tf, ms, reported))
         self.targets: dict[str, Target] = {
@@ -185,11 +195,14 @@ class Fleet:
         """Advance the fleet dt seconds to `now` (simulated clock) and return this step's messages.
 
         Readings depend only on the seed, the number of steps, dt and the settings/faults applied, never on
-        `now` itself or on wall-clock timing."""
+        wall-clock timing; of `now` only the first tick's counts, and only for types that follow the calendar
+        (energy meters' shift profiles)."""
         with self._lock:
             if self.t0 is None:
                 self.t0 = now
                 self.faults.t0 = now
+                for g in self.groups:
+                    g.fleet.epoch0 = now.timestamp()
             self.now = now
             t = (now - self.t0).total_seconds()
             self.faults.advance(t, dt)

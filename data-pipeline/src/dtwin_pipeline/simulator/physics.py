@@ -17,6 +17,7 @@ from dtwin_pipeline.simulator.machines.base import (
 )
 
 DAY_S = 86_400.0
+ROLLOVER_KWH = 999_999.9  # where a meter's register wraps to 0 (reported as `rollover_kwh`)
 _LOAD_TARGET = np.array([MODE_TARGETS[m][0] for m in MODES])
 _RUN_TARGET = np.array([MODE_TARGETS[m][1] for m in MODES])
 FAULT_LEVELS = ("wear", "fouling", "misalign", "leak", "seized")
@@ -49,6 +50,15 @@ class TypeFleet:
         self.noise = np.array([s.noise for s in mtype.sensors])[:, None]
         self.floor = np.array([-np.inf if s.floor is None else s.floor for s in mtype.sensors])[:, None]
         self.load = np.clip(self.base_load, 0.05, 1.0)
+        # calendar/site inputs (the fleet sets them: clock at its first tick, site from each machine's site)
+        self.epoch0 = 0.0
+        self.site = np.zeros(n)
+        self.attrs: dict[str, F] = mtype.attrs(n, rng) if mtype.attrs is not None else {}
+        self.counter_row = self.names.index(mtype.counter) if mtype.counter is not None else -1
+        if self.counter_row >= 0:
+            # a cumulative register (kWh): where each meter stands at the start, and where it wraps
+            self.register = np.round(rng.uniform(1_000.0, 600_000.0, n), 1)
+            self.rollover = np.full(n, ROLLOVER_KWH)
         self.temp = np.zeros(n)
         self.temp = mtype.heat(self._state(0.0, self.load)) + rng.normal(0.0, 0.5, n)
 
@@ -70,6 +80,9 @@ class TypeFleet:
             leak=self.levels["leak"],
             seized=seized,
             sp=self.sp,
+            clock=self.epoch0 + t,
+            site=self.site,
+            attrs=self.attrs,
         )
 
     def step(self, t: float, dt: float) -> F:
@@ -92,4 +105,29 @@ class TypeFleet:
         np.maximum(values, self.floor, out=values)
         if not np.isfinite(values).all():
             np.nan_to_num(values, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        if self.counter_row >= 0:
+            values[self.counter_row] = self._integrate(out, dt)
         return values
+
+    def _integrate(self, out: dict[str, F], dt: float) -> F:
+        """Advance the register by the step's energy (the noise-free rate over the step that ends now) and
+        wrap it at its rollover value; the reading is the register (a meter's counter has no noise)."""
+        assert self.type.counter_rate is not None
+        rate = np.broadcast_to(np.maximum(out[self.type.counter_rate], 0.0), (self.n,))
+        self.register += rate * dt / 3600.0
+        wrapped = self.register >= self.rollover
+        if wrapped.any():
+            self.register[wrapped] -= self.rollover[wrapped]
+        return self.register.copy()
+
+    def counter_fault(self, j: int, kind: str, value: float) -> None:
+        """A labelled data fault on machine j's register (fault engine, at the fault's start): `reset` to
+        0, `replace` by a new meter reading `value`, `preset` to `value` below its rollover (wraps soon)."""
+        if kind == "reset":
+            self.register[j] = 0.0
+        elif kind == "replace":
+            self.register[j] = value
+        elif kind == "preset":
+            self.register[j] = max(self.rollover[j] - value, 0.0)
+        else:
+            raise ValueError(f"unknown counter fault {kind!r}")

@@ -184,7 +184,7 @@ def test_ground_truth_lists_each_scheduled_fault_with_absolute_times(tmp_path: P
     events = read_ground_truth(tmp_path / "gt.jsonl")
     assert events == fleet.faults.events
     assert [(e["machine_id"], e["sensor"], e["kind"], e["start"], e["end"]) for e in events] == [
-        ("gear-0021", "", "bearing_wear", "2026-11-23T10:00:01.000Z", "2026-11-23T10:01:40.000Z"),
+        ("gear-0022", "", "bearing_wear", "2026-11-23T10:00:01.000Z", "2026-11-23T10:01:40.000Z"),
         ("pump-0001", "flow_m3_h", "stuck", "2026-11-23T10:00:02.000Z", "2026-11-23T10:00:06.000Z"),
     ]
     assert events[0]["params"] == {"severity": 0.5} and events[0]["category"] == "physical"

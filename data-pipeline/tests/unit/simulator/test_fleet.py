@@ -70,6 +70,6 @@ def test_workers_split_the_plan_without_overlap_and_deterministically() -> None:
 
 
 def test_message_counts_and_readings_are_reported() -> None:
-    fleet = Fleet(SimulatorConfig(machines=15))
+    fleet = Fleet(SimulatorConfig(machines=len(MACHINE_TYPES)))
     out = fleet.tick(T0, 1.0)
     assert sum(o.readings for o in out) == sum(len(t.sensors) for t in MACHINE_TYPES.values())

@@ -19,7 +19,7 @@ UNIT_SUFFIX = {
     "°C": "_c", "bar": "_bar", "mm/s": "_mm_s", "A": "_a", "rpm": "_rpm", "kW": "_kw", "%": "_pct",
     "m3/h": "_m3_h", "N·m": "_nm", "V": "_v", "m/s": "_m_s", "mm/min": "_mm_min", "ppm": "_ppm",
     "kN": "_kn", "1/min": "_per_min", "Pa": "_pa", "kg/h": "_kg_h", "s": "_s", "mm": "_mm", "N": "_n",
-    "mbar": "_mbar",
+    "mbar": "_mbar", "kWh": "_kwh", "": "_factor",
 }  # fmt: skip
 ORIGINAL_SENSORS = {
     "centrifugal_pump": {"temperature_c", "vibration_mm_s", "pressure_bar", "flow_m3_h", "current_a", "speed_rpm",
@@ -33,9 +33,9 @@ ORIGINAL_SENSORS = {
 }  # fmt: skip
 
 
-def test_there_are_fifteen_types_with_distinct_prefixes() -> None:
-    assert len(MACHINE_TYPES) == 15
-    assert len({t.prefix for t in MACHINE_TYPES.values()}) == 15
+def test_there_are_sixteen_types_with_distinct_prefixes() -> None:
+    assert len(MACHINE_TYPES) == 16
+    assert len({t.prefix for t in MACHINE_TYPES.values()}) == 16
 
 
 def test_every_catalogue_type_is_simulated_with_the_catalogue_sensors() -> None:
@@ -70,7 +70,7 @@ def test_sensor_names_carry_their_unit(tname: str) -> None:
     for s in MACHINE_TYPES[tname].sensors:
         assert s.name.endswith(UNIT_SUFFIX[s.unit]), (s.name, s.unit)
         assert re.fullmatch(r"[a-z][a-z0-9_]{0,63}", s.name)
-        assert s.lo < s.hi and s.noise > 0
+        assert s.lo < s.hi and (s.noise > 0 or s.name == MACHINE_TYPES[tname].counter)
 
 
 @pytest.mark.parametrize("tname", list(MACHINE_TYPES))
@@ -106,7 +106,7 @@ def test_healthy_type_stays_in_range_over_a_simulated_day(tname: str) -> None:
 @pytest.mark.parametrize("tname", list(MACHINE_TYPES))
 def test_settings_start_inside_their_allowed_range(tname: str) -> None:
     mtype = MACHINE_TYPES[tname]
-    assert 1 <= len(mtype.settings) <= 2
+    assert (0 if mtype.counter else 1) <= len(mtype.settings) <= 2  # a meter takes no settings
     fleet = TypeFleet(mtype, 50, np.random.default_rng(1))
     for st in mtype.settings:
         assert st.lo <= st.initial[0] <= st.initial[1] <= st.hi

@@ -11,6 +11,7 @@ from dtwin_pipeline.simulator.machines.centrifugal_pump import CENTRIFUGAL_PUMP
 from dtwin_pipeline.simulator.machines.chiller import CHILLER
 from dtwin_pipeline.simulator.machines.cnc_mill import CNC_MILL
 from dtwin_pipeline.simulator.machines.conveyor import CONVEYOR
+from dtwin_pipeline.simulator.machines.energy_meter import ENERGY_METER
 from dtwin_pipeline.simulator.machines.gearbox import GEARBOX
 from dtwin_pipeline.simulator.machines.heat_exchanger import HEAT_EXCHANGER
 from dtwin_pipeline.simulator.machines.hydraulic_press import HYDRAULIC_PRESS
@@ -39,6 +40,7 @@ MACHINE_TYPES: dict[str, MachineType] = {
         PACKAGING_MACHINE,
         AIR_COMPRESSOR,
         HEAT_EXCHANGER,
+        ENERGY_METER,
     )
 }
 

@@ -52,7 +52,10 @@ class State:
 
     `load` is the demanded load (daily cycle + random walk) times the mode's load multiplier, and 1.3 (stall)
     while seized. `run` is the lagged mode speed multiplier (1 on, 0.4 standby, 0 off); `speed` is
-    run x (0.9 + 0.1 load), 0 while seized. Fault levels are 0 when healthy and up to 1."""
+    run x (0.9 + 0.1 load), 0 while seized. Fault levels are 0 when healthy and up to 1. `clock` is the
+    simulated wall clock (Unix seconds), `site` a stable number in [0, 1) per machine derived from its site's
+    name and `attrs` the type's per-machine constants (`MachineType.attrs`): for types whose behaviour follows
+    the calendar and the site (energy meters' shift profiles)."""
 
     t: float
     load: F
@@ -66,6 +69,9 @@ class State:
     leak: F
     seized: F
     sp: dict[str, F] = field(default_factory=dict)
+    clock: float = 0.0
+    site: F | None = None
+    attrs: dict[str, F] = field(default_factory=dict)
 
 
 Physics = Callable[[State], dict[str, F]]
@@ -73,12 +79,16 @@ Heat = Callable[[State], F]
 # a sensor's measurement noise: its standard deviation, or (sd, floor) for a physical lower bound other than 0
 # (None: the reading may go negative)
 Noise = float | tuple[float, float | None]
+# per-machine constants of a type, drawn once per fleet: (machines, rng) -> {name: (n,) array}
+Attrs = Callable[[int, np.random.Generator], dict[str, F]]
 
 
 @dataclass(frozen=True)
 class MachineType:
     """A kind of machine. `heat` gives the steady-state temperature of its thermal mass (`State.temp` lags
-    towards it with `thermal_tau_s`); `physics` turns the state into one noise-free array per sensor."""
+    towards it with `thermal_tau_s`); `physics` turns the state into one noise-free array per sensor.
+    `counter` names a cumulative register sensor (the catalogue's `counter: true`) that the fleet integrates
+    from the noise-free `counter_rate` sensor (kWh from kW: energy = the integral of power), with no noise."""
 
     name: str
     prefix: str
@@ -89,6 +99,9 @@ class MachineType:
     heat: Heat
     thermal_tau_s: float = 600.0
     faults: frozenset[str] = PHYSICAL_FAULTS
+    counter: str | None = None
+    counter_rate: str | None = None
+    attrs: Attrs | None = None
 
     @property
     def sensor_names(self) -> list[str]:
@@ -115,9 +128,12 @@ class MachineType:
         heat: Heat,
         thermal_tau_s: float = 600.0,
         faults: frozenset[str] = PHYSICAL_FAULTS,
+        counter_rate: str | None = None,
+        attrs: Attrs | None = None,
     ) -> MachineType:
         """The catalogue's type `name` (its description and sensors: names, units, normal ranges, in the
-        catalogue's order) with the simulator's part. `noise` must name exactly the catalogue's sensors."""
+        catalogue's order) with the simulator's part. `noise` must name exactly the catalogue's sensors; a
+        catalogue counter sensor needs `counter_rate` (the sensor it integrates)."""
         spec = catalogue_type(name)
         names = [s.name for s in spec.sensors]
         if set(noise) != set(names):
@@ -130,6 +146,9 @@ class MachineType:
             n = noise[s.name]
             sd, floor = n if isinstance(n, tuple) else (n, 0.0)
             sensors.append(Sensor(s.name, s.unit, s.lo, s.hi, sd, floor))
+        counters = [s.name for s in spec.sensors if s.counter]
+        if len(counters) > 1 or bool(counters) != (counter_rate is not None):
+            raise ValueError(f"{name}: counters {counters} need exactly one counter_rate ({counter_rate!r})")
         return cls(
             name=spec.name,
             prefix=prefix,
@@ -140,6 +159,9 @@ class MachineType:
             heat=heat,
             thermal_tau_s=thermal_tau_s,
             faults=faults,
+            counter=counters[0] if counters else None,
+            counter_rate=counter_rate,
+            attrs=attrs,
         )
 
 
