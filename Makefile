@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 MACHINES ?= 50
 SCENARIO ?=
-APT_PACKAGES := postgresql redis-server mosquitto mosquitto-clients chromium
+APT_PACKAGES := postgresql redis-server mosquitto mosquitto-clients chromium poppler-utils
 
 .PHONY: help demo dev test test-backend test-pipeline test-frontend test-e2e lint fmt bench migrate \
         frontend system-deps venv compose-check clean client client-check bench-frontend screenshots

@@ -180,6 +180,15 @@ def _mount_lifecycle_commands() -> None:
 
 _mount_lifecycle_commands()
 
+
+def _mount_report_commands() -> None:
+    from dtwin.reports.cli import report_app
+
+    app.add_typer(report_app, name="report")
+
+
+_mount_report_commands()
+
 twins_app = typer.Typer(help="Twin state maintenance", no_args_is_help=True)
 
 app.add_typer(twins_app, name="twins")

@@ -423,6 +423,24 @@ class Settings(SharedSettings):
         default=16, ge=1, le=256, description="Notifications one dispatcher sends at the same time"
     )
 
+    # --- reports (reports/: scheduled PDF/CSV reports by email; docs/reports.md) ---
+    reports_enabled: bool = Field(
+        default=True,
+        description="Run the report scheduler in this process (every backend may: exactly one runs each "
+        "due report)",
+    )
+    report_scheduler_interval_s: float = Field(
+        default=30.0, gt=0, le=3600, description="How often the scheduler looks for due reports"
+    )
+    report_max_lateness_s: float = Field(
+        default=6 * 3600.0,
+        gt=0,
+        description="A firing missed by longer than this (every backend down) is skipped, not caught up",
+    )
+    report_top: int = Field(
+        default=20, ge=1, le=1000, description="Rows of a report's ranking tables (RUL, worst machines)"
+    )
+
     @field_validator("notify_smtp_host", "notify_smtp_user", "notify_smtp_password", mode="before")
     @classmethod
     def _notify_empty_is_none(cls, value: object) -> object:

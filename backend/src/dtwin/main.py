@@ -57,6 +57,7 @@ from dtwin.realtime.hub import Hub
 from dtwin.realtime.routes import Realtime
 from dtwin.realtime.routes import router as ws_router
 from dtwin.realtime.schemas import openapi_components
+from dtwin.reports.wiring import report_runner, start_report_scheduler
 from dtwin.twins.acks import AckConsumer
 from dtwin.twins.durable import Durability, StateSnapshots, TwinRegistry
 from dtwin.twins.events import TwinEventLog
@@ -266,6 +267,10 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
     app.state.lifecycle = lifecycle = lifecycle_service(settings, adapters.sessions)
     if settings.lifecycle_enabled:
         adapters.supervisor.start("data-lifecycle", LifecycleTask(lifecycle).run)
+    app.state.report_runner = runner = report_runner(
+        settings, adapters.sessions, adapters.redis, adapters.keys, service
+    )
+    start_report_scheduler(settings, runner, adapters.supervisor)
     if settings.embedded_simulator:
         _start_embedded_simulator(settings, adapters)
     return Services(store, events, durable, view, service, ranges, consumer, hub, feed, realtime)

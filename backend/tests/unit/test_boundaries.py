@@ -45,6 +45,8 @@ DOMAINS = (
     "alarms",
     "data_quality",
     "lifecycle",
+    "energy",
+    "reports",
 )
 PRIVATE = ("routes", "models", "repository")  # what a room keeps to itself
 

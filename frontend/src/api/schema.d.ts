@@ -570,6 +570,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/energy/consumption": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Consumption
+         * @description kWh and cost per bucket in [from, to) (default: the last day for hours, 31 days for days, 12 weeks,
+         *     a year of months), widened to whole buckets in the plant's zone, with the counter's resets,
+         *     rollovers, replacements and interpolated (gap) hours. Cost: hourly energy priced by the tariff of the
+         *     meter's site (else the fleet default), time-of-use bands split pro rata, DST-correct.
+         */
+        get: operations["consumption_api_v1_energy_consumption_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/energy/heatmap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Heatmap
+         * @description kWh per weekday x local hour of day in [from, to) (default: the last 28 days) for a site's meters.
+         */
+        get: operations["heatmap_api_v1_energy_heatmap_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/energy/peaks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Peaks
+         * @description Peak demand per month: the highest average kW over a clock quarter-hour of the site's meters
+         *     together, from their energy counters (energy_kwh deltas per 15 minutes x 4), and when it was.
+         */
+        get: operations["peaks_api_v1_energy_peaks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/lifecycle": {
         parameters: {
             query?: never;
@@ -781,6 +845,195 @@ export interface paths {
          *     file in the data directory's `mail/`.
          */
         post: operations["test_route_api_v1_notifications_routes__route_id__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Reports
+         * @description Every report definition (with its next scheduled run) and the newest runs.
+         */
+        get: operations["list_reports_api_v1_reports_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/definitions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Definition
+         * @description Define a report: kind, scope, period, cron schedule (plant time zone), recipients, formats.
+         */
+        post: operations["create_definition_api_v1_reports_definitions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/definitions/{definition_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Definition */
+        get: operations["get_definition_api_v1_reports_definitions__definition_id__get"];
+        /** Replace Definition */
+        put: operations["replace_definition_api_v1_reports_definitions__definition_id__put"];
+        post?: never;
+        /**
+         * Delete Definition
+         * @description Delete a definition; its runs stay (without their definition).
+         */
+        delete: operations["delete_definition_api_v1_reports_definitions__definition_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run Report
+         * @description Run a report now and wait for it: a stored definition or an ad-hoc spec, over its period before now
+         *     or over [start, end). Emails the recipients unless `email` is false. A run that failed is returned
+         *     with status `failed` and its `error`; a period without data gives a report saying so.
+         */
+        post: operations["run_report_api_v1_reports_run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Run */
+        get: operations["get_run_api_v1_reports_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/runs/{run_id}.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Csv
+         * @description The run's CSV: the summary and each table as sections of one file.
+         */
+        get: operations["run_csv_api_v1_reports_runs__run_id__csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/runs/{run_id}.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Pdf
+         * @description The run's PDF.
+         */
+        get: operations["run_pdf_api_v1_reports_runs__run_id__pdf_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tariffs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tariffs
+         * @description Every tariff (one per site, and the fleet default with `site` null) with all its versions.
+         */
+        get: operations["list_tariffs_api_v1_tariffs_get"];
+        put?: never;
+        /**
+         * Create Tariff
+         * @description Create the tariff of a site (or the fleet default): flat or time-of-use versions with validity
+         *     dates. Overlapping versions, seasons or bands, a day time no band prices, a bad time → 422 naming the
+         *     field; a second tariff for the same scope → 409 (add a version with PUT).
+         */
+        post: operations["create_tariff_api_v1_tariffs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tariffs/{tariff_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Tariff */
+        get: operations["get_tariff_api_v1_tariffs__tariff_id__get"];
+        /**
+         * Replace Tariff
+         * @description Replace a tariff (its versions as a whole: add a new version and close the old one's `valid_to`);
+         *     with `If-Match`, only if it is still at that version (412 otherwise).
+         */
+        put: operations["replace_tariff_api_v1_tariffs__tariff_id__put"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1893,6 +2146,51 @@ export interface components {
              */
             type: "auth";
         };
+        /**
+         * BandIn
+         * @description A price for the wall-clock times [start, end) of some days of the week (plant time zone). `end`
+         *     before `start` wraps past midnight on the same days (22:00-06:00 = 22:00-24:00 and 00:00-06:00).
+         */
+        BandIn: {
+            /**
+             * Days
+             * @description `all`, `weekday` (Mon-Fri), `weekend` (Sat, Sun), or a list of mon..sun
+             */
+            days: ("all" | "weekday" | "weekend") | ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+            /**
+             * End
+             * @description Wall-clock time HH:MM (24:00: end of day)
+             */
+            end: string;
+            /**
+             * Name
+             * @description e.g. peak, off-peak
+             */
+            name?: string | null;
+            /**
+             * Price
+             * @description Price per kWh
+             */
+            price: number;
+            /**
+             * Start
+             * @description Wall-clock time HH:MM (24:00: end of day)
+             */
+            start: string;
+        };
+        /** BandRead */
+        BandRead: {
+            /** Days */
+            days: ("all" | "weekday" | "weekend") | ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+            /** End */
+            end: string;
+            /** Name */
+            name?: string | null;
+            /** Price */
+            price: number;
+            /** Start */
+            start: string;
+        };
         /** Body_login_api_v1_auth_token_post */
         Body_login_api_v1_auth_token_post: {
             /** Client Id */
@@ -2057,6 +2355,83 @@ export interface components {
             /** Stalled S */
             stalled_s: number | null;
         };
+        /** ConsumptionBucket */
+        ConsumptionBucket: {
+            /**
+             * Cost
+             * @description null: no tariff version priced (part of) the bucket
+             */
+            cost: number | null;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            flags: components["schemas"]["CounterFlags"];
+            /**
+             * Kwh
+             * @description null: no readings in the bucket
+             */
+            kwh: number | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
+        /**
+         * ConsumptionRead
+         * @description Consumption (kWh) and cost per calendar bucket in the plant's zone (`tz`), for a meter, a line or a
+         *     site. `empty` with a `note` when the scope has no meters or the window no readings.
+         */
+        ConsumptionRead: {
+            /**
+             * Bucket
+             * @enum {string}
+             */
+            bucket: "hour" | "day" | "week" | "month";
+            /** Currency */
+            currency: string | null;
+            /** Empty */
+            empty: boolean;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            flags: components["schemas"]["CounterFlags"];
+            /** Id */
+            id: string;
+            /** Items */
+            items: components["schemas"]["ConsumptionBucket"][];
+            /** Meters */
+            meters: string[];
+            /** Note */
+            note?: string | null;
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "meter" | "line" | "site";
+            /**
+             * Source
+             * @description Where the counter values came from (hourly rollups or raw readings)
+             */
+            source: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Tariff Id */
+            tariff_id: number | null;
+            /** Total Cost */
+            total_cost: number | null;
+            /** Total Kwh */
+            total_kwh: number;
+            /** Tz */
+            tz: string;
+        };
         /**
          * CorrelationsRead
          * @description The correlation matrix of the machine's sensors over its recent window, and the pairs that usually move
@@ -2079,6 +2454,33 @@ export interface components {
              * @default []
              */
             sensors: string[];
+        };
+        /**
+         * CounterFlags
+         * @description What the counter did in a bucket: resets (to zero), rollovers (past the register's maximum),
+         *     replacements (a new meter), and intervals whose energy was interpolated across missing data.
+         */
+        CounterFlags: {
+            /**
+             * Interpolated
+             * @default 0
+             */
+            interpolated: number;
+            /**
+             * Replacements
+             * @default 0
+             */
+            replacements: number;
+            /**
+             * Resets
+             * @default 0
+             */
+            resets: number;
+            /**
+             * Rollovers
+             * @default 0
+             */
+            rollovers: number;
         };
         /**
          * DataGapRead
@@ -2350,6 +2752,43 @@ export interface components {
             type: "heartbeat";
         };
         /**
+         * Heatmap
+         * @description kWh per weekday (rows, Monday first) x local hour of day (columns 0..23) in [start, end).
+         */
+        Heatmap: {
+            /** Empty */
+            empty: boolean;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Hours
+             * @description Hours with data behind each cell (a mean is kwh / hours)
+             */
+            hours: number[][];
+            /** Kwh */
+            kwh: number[][];
+            /** Meters */
+            meters: string[];
+            /** Note */
+            note?: string | null;
+            /** Site */
+            site: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Total Kwh */
+            total_kwh: number;
+            /** Tz */
+            tz: string;
+            /** Weekdays */
+            weekdays: string[];
+        };
+        /**
          * HelloMessage
          * @description The first message once the connection is authenticated.
          */
@@ -2585,6 +3024,39 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** MonthPeak */
+        MonthPeak: {
+            /**
+             * At
+             * @description Start of that 15-minute interval
+             */
+            at: string | null;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Intervals
+             * @description 15-minute intervals with data
+             */
+            intervals: number;
+            /**
+             * Month
+             * @description YYYY-MM in the plant's zone
+             */
+            month: string;
+            /**
+             * Peak Kw
+             * @description Highest 15-minute average demand of the site; null: no data
+             */
+            peak_kw: number | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
         /**
          * NotificationList
          * @description A page of the outbox, newest first; pass `next_cursor` as `cursor` for the next (null: last).
@@ -2666,6 +3138,27 @@ export interface components {
             name: string;
             /** Start */
             start: string | null;
+        };
+        /**
+         * PeakList
+         * @description Peak demand per month: the highest average kW over a clock quarter-hour (energy_kwh deltas of the
+         *     site's meters summed per 15 minutes, x 4).
+         */
+        PeakList: {
+            /** Empty */
+            empty: boolean;
+            /** Items */
+            items: components["schemas"]["MonthPeak"][];
+            /** Meters */
+            meters: string[];
+            /** Method */
+            method: string;
+            /** Note */
+            note?: string | null;
+            /** Site */
+            site: string;
+            /** Tz */
+            tz: string;
         };
         /** PingMessage */
         PingMessage: {
@@ -2820,6 +3313,97 @@ export interface components {
             kind: "removed";
         };
         /**
+         * ReportDefinitionIn
+         * @description A stored report: the spec, a cron schedule (five fields, read in the plant's time zone; null: on
+         *     demand only) and whether the schedule is on.
+         */
+        ReportDefinitionIn: {
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Formats
+             * @default [
+             *       "pdf",
+             *       "csv"
+             *     ]
+             */
+            formats: ("pdf" | "csv")[];
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "maintenance" | "data_quality";
+            /** Name */
+            name: string;
+            /**
+             * Period
+             * @default last_day
+             * @enum {string}
+             */
+            period: "last_day" | "last_week" | "last_month";
+            /**
+             * Recipients
+             * @default []
+             */
+            recipients: string[];
+            /**
+             * Schedule
+             * @example 0 6 * * *
+             */
+            schedule?: string | null;
+            /**
+             * Scope
+             * @default fleet
+             * @enum {string}
+             */
+            scope: "fleet" | "site";
+            /** Site */
+            site?: string | null;
+        };
+        /** ReportDefinitionRead */
+        ReportDefinitionRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Enabled */
+            enabled: boolean;
+            /** Formats */
+            formats: string[];
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+            /**
+             * Next Run At
+             * @description When the schedule runs it next (UTC)
+             */
+            next_run_at?: string | null;
+            /** Period */
+            period: string;
+            /** Recipients */
+            recipients: string[];
+            /** Schedule */
+            schedule: string | null;
+            /** Scope */
+            scope: string;
+            /** Site */
+            site: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Updated By */
+            updated_by: string;
+        };
+        /**
          * ReportedChange
          * @description What telemetry changed: only the readings/reported settings that changed; placement when it is news.
          */
@@ -2846,6 +3430,117 @@ export interface components {
             site: string | null;
             ts: string;
             version: number;
+        };
+        /** ReportList */
+        ReportList: {
+            /** Definitions */
+            definitions: components["schemas"]["ReportDefinitionRead"][];
+            /**
+             * Runs
+             * @description The newest runs, newest first
+             */
+            runs: components["schemas"]["ReportRunRead"][];
+        };
+        /**
+         * ReportRunRead
+         * @description One run. `summary` holds the report's headline figures (the same the PDF prints); the files are at
+         *     /reports/runs/{id}.pdf and .csv (`formats`).
+         */
+        ReportRunRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Definition Id */
+            definition_id: number | null;
+            /** Email Error */
+            email_error: string | null;
+            /** Emailed To */
+            emailed_to: string[];
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Formats
+             * @default []
+             */
+            formats: string[];
+            /** Has Data */
+            has_data: boolean | null;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /**
+             * Period End
+             * Format: date-time
+             */
+            period_end: string;
+            /**
+             * Period Start
+             * Format: date-time
+             */
+            period_start: string;
+            /** Scheduled For */
+            scheduled_for: string | null;
+            /** Spec */
+            spec: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "succeeded" | "failed";
+            /** Summary */
+            summary: {
+                [key: string]: unknown;
+            };
+            /** Trigger */
+            trigger: string;
+        };
+        /**
+         * ReportSpec
+         * @description What a report covers: its kind, the fleet or one site, the period before each run (a full calendar
+         *     day, ISO week or month in the plant's time zone, DTWIN_PLANT_TZ) and the formats it is rendered in.
+         */
+        ReportSpec: {
+            /**
+             * Formats
+             * @default [
+             *       "pdf",
+             *       "csv"
+             *     ]
+             */
+            formats: ("pdf" | "csv")[];
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "maintenance" | "data_quality";
+            /** Name */
+            name: string;
+            /**
+             * Period
+             * @default last_day
+             * @enum {string}
+             */
+            period: "last_day" | "last_week" | "last_month";
+            /**
+             * Recipients
+             * @default []
+             */
+            recipients: string[];
+            /**
+             * Scope
+             * @default fleet
+             * @enum {string}
+             */
+            scope: "fleet" | "site";
+            /** Site */
+            site?: string | null;
         };
         /**
          * Role
@@ -3062,6 +3757,57 @@ export interface components {
              */
             machine_ids?: string[] | null;
             rule: components["schemas"]["AlarmRuleIn"];
+        };
+        /**
+         * RunRequest
+         * @description Run a report now: a stored definition (`definition_id`) or an ad-hoc `spec`; over its period before
+         *     now, or over [start, end) when both are given. `email` false: store only, send nothing.
+         */
+        RunRequest: {
+            /** Definition Id */
+            definition_id?: number | null;
+            /**
+             * Email
+             * @default true
+             */
+            email: boolean;
+            /** End */
+            end?: string | null;
+            spec?: components["schemas"]["ReportSpec"] | null;
+            /** Start */
+            start?: string | null;
+        };
+        /**
+         * SeasonIn
+         * @description Calendar dates `from`..`to` inclusive (MM-DD, every year; `to` before `from` wraps the new year) and
+         *     the bands that price every minute of every day of the week in them exactly once.
+         */
+        SeasonIn: {
+            /** Bands */
+            bands: components["schemas"]["BandIn"][];
+            /**
+             * From
+             * @description Calendar date MM-DD
+             */
+            from: string;
+            /** Name */
+            name: string;
+            /**
+             * To
+             * @description Calendar date MM-DD
+             */
+            to: string;
+        };
+        /** SeasonRead */
+        SeasonRead: {
+            /** Bands */
+            bands: components["schemas"]["BandRead"][];
+            /** From */
+            from: string;
+            /** Name */
+            name: string;
+            /** To */
+            to: string;
         };
         /**
          * SensorSpec
@@ -3359,6 +4105,94 @@ export interface components {
              * @enum {string}
              */
             type: "subscribe";
+        };
+        /**
+         * TariffIn
+         * @description A tariff for one site (`site`) or the fleet default (`site` null: sites without their own), with its
+         *     versions (no two valid on the same date) and its currency (ISO 4217).
+         */
+        TariffIn: {
+            /**
+             * Currency
+             * @description ISO 4217, e.g. EUR
+             */
+            currency: string;
+            /** Name */
+            name: string;
+            /** Site */
+            site?: string | null;
+            /** Versions */
+            versions: components["schemas"]["TariffVersionIn"][];
+        };
+        /** TariffList */
+        TariffList: {
+            /** Items */
+            items: components["schemas"]["TariffRead"][];
+        };
+        /**
+         * TariffRead
+         * @description A stored tariff; `version` grows with every change and is the `ETag`.
+         */
+        TariffRead: {
+            /** Currency */
+            currency: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Site */
+            site: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+            /** Versions */
+            versions: components["schemas"]["TariffVersionRead"][];
+        };
+        /**
+         * TariffVersionIn
+         * @description One version: valid on local dates [valid_from, valid_to) in the plant's zone (`valid_to` null:
+         *     open-ended); `flat` with `price_per_kwh`, or `tou` with `seasons` covering every date of the year.
+         */
+        TariffVersionIn: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "flat" | "tou";
+            /** Price Per Kwh */
+            price_per_kwh?: number | null;
+            /** Seasons */
+            seasons?: components["schemas"]["SeasonIn"][] | null;
+            /**
+             * Valid From
+             * Format: date
+             */
+            valid_from: string;
+            /** Valid To */
+            valid_to?: string | null;
+        };
+        /** TariffVersionRead */
+        TariffVersionRead: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "flat" | "tou";
+            /** Price Per Kwh */
+            price_per_kwh?: number | null;
+            /** Seasons */
+            seasons?: components["schemas"]["SeasonRead"][] | null;
+            /**
+             * Valid From
+             * Format: date
+             */
+            valid_from: string;
+            /** Valid To */
+            valid_to: string | null;
         };
         /**
          * TokenPair
@@ -3739,6 +4573,8 @@ export type AuditEntryRead = components['schemas']['AuditEntryRead'];
 export type AuditList = components['schemas']['AuditList'];
 export type AuthenticatedMessage = components['schemas']['AuthenticatedMessage'];
 export type AuthMessage = components['schemas']['AuthMessage'];
+export type BandIn = components['schemas']['BandIn'];
+export type BandRead = components['schemas']['BandRead'];
 export type BodyLoginApiV1AuthTokenPost = components['schemas']['Body_login_api_v1_auth_token_post'];
 export type BulkAckBody = components['schemas']['BulkAckBody'];
 export type BulkAckResult = components['schemas']['BulkAckResult'];
@@ -3748,7 +4584,10 @@ export type CommandState = components['schemas']['CommandState'];
 export type CommandStatus = components['schemas']['CommandStatus'];
 export type CommentBody = components['schemas']['CommentBody'];
 export type ConsumerCounters = components['schemas']['ConsumerCounters'];
+export type ConsumptionBucket = components['schemas']['ConsumptionBucket'];
+export type ConsumptionRead = components['schemas']['ConsumptionRead'];
 export type CorrelationsRead = components['schemas']['CorrelationsRead'];
+export type CounterFlags = components['schemas']['CounterFlags'];
 export type DataGapRead = components['schemas']['DataGapRead'];
 export type DataQualityRules = components['schemas']['DataQualityRules'];
 export type DataQualitySummary = components['schemas']['DataQualitySummary'];
@@ -3763,6 +4602,7 @@ export type FrequentAlarm = components['schemas']['FrequentAlarm'];
 export type Health = components['schemas']['Health'];
 export type HealthRead = components['schemas']['HealthRead'];
 export type HeartbeatMessage = components['schemas']['HeartbeatMessage'];
+export type Heatmap = components['schemas']['Heatmap'];
 export type HelloMessage = components['schemas']['HelloMessage'];
 export type History = components['schemas']['History'];
 export type HistoryPoint = components['schemas']['HistoryPoint'];
@@ -3773,9 +4613,11 @@ export type MachineIssues = components['schemas']['MachineIssues'];
 export type MachineTypeList = components['schemas']['MachineTypeList'];
 export type MachineTypePut = components['schemas']['MachineTypePut'];
 export type MachineTypeRead = components['schemas']['MachineTypeRead'];
+export type MonthPeak = components['schemas']['MonthPeak'];
 export type NotificationList = components['schemas']['NotificationList'];
 export type NotificationRead = components['schemas']['NotificationRead'];
 export type PartitionRead = components['schemas']['PartitionRead'];
+export type PeakList = components['schemas']['PeakList'];
 export type PingMessage = components['schemas']['PingMessage'];
 export type PongMessage = components['schemas']['PongMessage'];
 export type PreviewEpisode = components['schemas']['PreviewEpisode'];
@@ -3788,7 +4630,12 @@ export type ReadingRead = components['schemas']['ReadingRead'];
 export type RefreshRead = components['schemas']['RefreshRead'];
 export type RefreshRequest = components['schemas']['RefreshRequest'];
 export type RemovedChange = components['schemas']['RemovedChange'];
+export type ReportDefinitionIn = components['schemas']['ReportDefinitionIn'];
+export type ReportDefinitionRead = components['schemas']['ReportDefinitionRead'];
 export type ReportedChange = components['schemas']['ReportedChange'];
+export type ReportList = components['schemas']['ReportList'];
+export type ReportRunRead = components['schemas']['ReportRunRead'];
+export type ReportSpec = components['schemas']['ReportSpec'];
 export type Role = components['schemas']['Role'];
 export type RouteIn = components['schemas']['RouteIn'];
 export type RouteList = components['schemas']['RouteList'];
@@ -3796,6 +4643,9 @@ export type RouteRead = components['schemas']['RouteRead'];
 export type RuleCounts = components['schemas']['RuleCounts'];
 export type RulePreview = components['schemas']['RulePreview'];
 export type RulePreviewIn = components['schemas']['RulePreviewIn'];
+export type RunRequest = components['schemas']['RunRequest'];
+export type SeasonIn = components['schemas']['SeasonIn'];
+export type SeasonRead = components['schemas']['SeasonRead'];
 export type SensorSpec = components['schemas']['SensorSpec'];
 export type Series = components['schemas']['Series'];
 export type SeriesAppend = components['schemas']['SeriesAppend'];
@@ -3808,6 +4658,11 @@ export type StatusChange = components['schemas']['StatusChange'];
 export type StreamFilterModel = components['schemas']['StreamFilterModel'];
 export type SubscribedMessage = components['schemas']['SubscribedMessage'];
 export type SubscribeMessage = components['schemas']['SubscribeMessage'];
+export type TariffIn = components['schemas']['TariffIn'];
+export type TariffList = components['schemas']['TariffList'];
+export type TariffRead = components['schemas']['TariffRead'];
+export type TariffVersionIn = components['schemas']['TariffVersionIn'];
+export type TariffVersionRead = components['schemas']['TariffVersionRead'];
 export type TokenPair = components['schemas']['TokenPair'];
 export type TwinChange = components['schemas']['TwinChange'];
 export type TwinCreate = components['schemas']['TwinCreate'];
@@ -6620,6 +7475,235 @@ export interface operations {
             };
         };
     };
+    consumption_api_v1_energy_consumption_get: {
+        parameters: {
+            query: {
+                /** @description hour, or local day, ISO week, month */
+                bucket?: "hour" | "day" | "week" | "month";
+                /** @description Window start, ISO 8601 with zone */
+                from?: string | null;
+                /** @description The meter's machine id, the line's or the site's name */
+                id: string;
+                /** @description meter (a machine id), line or site */
+                scope: "meter" | "line" | "site";
+                /** @description Window end, ISO 8601 with zone; default now */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsumptionRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    heatmap_api_v1_energy_heatmap_get: {
+        parameters: {
+            query: {
+                /** @description Window start, ISO 8601 with zone */
+                from?: string | null;
+                /** @description The site */
+                site: string;
+                /** @description Window end, ISO 8601 with zone; default now */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Heatmap"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    peaks_api_v1_energy_peaks_get: {
+        parameters: {
+            query: {
+                /** @description YYYY-MM (plant zone); default this month */
+                month?: string | null;
+                /** @description How many months, ending with `month` */
+                months?: number;
+                /** @description The site */
+                site: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeakList"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     lifecycle_status_api_v1_lifecycle_get: {
         parameters: {
             query?: never;
@@ -7830,6 +8914,1064 @@ export interface operations {
             };
             /** @description Request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_reports_api_v1_reports_get: {
+        parameters: {
+            query?: {
+                /** @description How many of the newest runs */
+                runs?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportList"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    create_definition_api_v1_reports_definitions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportDefinitionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDefinitionRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict with the stored state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_definition_api_v1_reports_definitions__definition_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                definition_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDefinitionRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    replace_definition_api_v1_reports_definitions__definition_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                definition_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportDefinitionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDefinitionRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict with the stored state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    delete_definition_api_v1_reports_definitions__definition_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                definition_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    run_report_api_v1_reports_run_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRunRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_run_api_v1_reports_runs__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRunRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    run_csv_api_v1_reports_runs__run_id__csv_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    run_pdf_api_v1_reports_runs__run_id__pdf_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_tariffs_api_v1_tariffs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TariffList"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    create_tariff_api_v1_tariffs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TariffIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TariffRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict with the stored state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_tariff_api_v1_tariffs__tariff_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tariff's id */
+                tariff_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TariffRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    replace_tariff_api_v1_tariffs__tariff_id__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version (ETag) the change is based on, e.g. "7"; 412 if it moved on */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description The tariff's id */
+                tariff_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TariffIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TariffRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict with the stored state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Precondition failed: the version moved on */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -14,11 +14,14 @@ from dtwin.api.ratelimit import rate_limit
 from dtwin.audit.routes import router as audit_router
 from dtwin.auth.routes import router as auth_router
 from dtwin.data_quality.routes import router as data_quality_router
+from dtwin.energy.routes import router as energy_router
+from dtwin.energy.routes import tariffs_router
 from dtwin.errors import problem_responses
 from dtwin.lifecycle.routes import router as lifecycle_router
 from dtwin.machine_types.routes import router as machine_types_router
 from dtwin.notifications.routes import router as notifications_router
 from dtwin.readings.routes import router as readings_router
+from dtwin.reports.routes import router as reports_router
 from dtwin.twins.routes import router as twins_router
 
 api_router = APIRouter(
@@ -37,3 +40,6 @@ api_router.include_router(alarms_router)
 api_router.include_router(alarm_rules_router)
 api_router.include_router(lifecycle_router)
 api_router.include_router(data_quality_router)
+api_router.include_router(reports_router)
+api_router.include_router(tariffs_router)
+api_router.include_router(energy_router)

@@ -1,0 +1,253 @@
+"""Business rules of the reports room: definitions (CRUD) and runs (gather through the rooms' services,
+render off the event loop, store, email). `ReportRunner` is process-wide (built in the lifespan, on
+app.state.report_runner); the scheduler, the API's on-demand runs and `dtwin report run` share it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosmtplib
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dtwin.anomalies.service import LiveAnalytics
+from dtwin.config import Settings
+from dtwin.core.db import transaction
+from dtwin.errors import Conflict, NotFound
+from dtwin.reports.gather import GATHERERS, Sources
+from dtwin.reports.mail import ReportMailer, build_message
+from dtwin.reports.models import ReportDefinitionRow, ReportRunRow
+from dtwin.reports.periods import next_fire, period_bounds
+from dtwin.reports.render import period_text, render
+from dtwin.reports.repository import ReportRepository
+from dtwin.reports.schemas import (
+    ReportDefinitionIn,
+    ReportDefinitionRead,
+    ReportList,
+    ReportRunRead,
+    ReportSpec,
+)
+from dtwin.twins.service import TwinService
+
+log = structlog.get_logger(__name__)
+NO_SMTP = "no SMTP server configured (DTWIN_NOTIFY_SMTP_HOST)"
+
+
+def run_read(row: ReportRunRow) -> ReportRunRead:
+    read = ReportRunRead.model_validate(row)
+    read.formats = list(row.spec.get("formats", [])) if row.status == "succeeded" else []
+    return read
+
+
+def spec_of(row: ReportDefinitionRow) -> ReportSpec:
+    return ReportSpec(
+        name=row.name,
+        kind=row.kind,
+        scope=row.scope,
+        site=row.site,
+        period=row.period,
+        recipients=list(row.recipients),
+        formats=list(row.formats),
+    )
+
+
+class ReportService:
+    """One request's unit of work on report definitions and stored runs."""
+
+    def __init__(
+        self, session: AsyncSession, plant_tz: str, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.repo = ReportRepository(session)
+        self.session = session
+        self.plant_tz = plant_tz
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def _read(self, row: ReportDefinitionRow) -> ReportDefinitionRead:
+        read = ReportDefinitionRead.model_validate(row)
+        if row.schedule and row.enabled:
+            read.next_run_at = next_fire(row.schedule, self.clock(), self.plant_tz)
+        return read
+
+    async def _row(self, definition_id: int) -> ReportDefinitionRow:
+        row = await self.repo.definition(definition_id)
+        if row is None:
+            raise NotFound(f"no report definition {definition_id}")
+        return row
+
+    async def overview(self, runs: int) -> ReportList:
+        return ReportList(
+            definitions=[self._read(r) for r in await self.repo.definitions()],
+            runs=[run_read(r) for r in await self.repo.runs(runs)],
+        )
+
+    async def get(self, definition_id: int) -> ReportDefinitionRead:
+        return self._read(await self._row(definition_id))
+
+    async def spec(self, definition_id: int) -> tuple[ReportSpec, ReportDefinitionRow]:
+        row = await self._row(definition_id)
+        return spec_of(row), row
+
+    async def _check_name(self, name: str, definition_id: int | None) -> None:
+        other = await self.repo.definition_named(name)
+        if other is not None and other.id != definition_id:
+            raise Conflict(f"a report definition named {name!r} exists (id {other.id})")
+
+    async def create(self, body: ReportDefinitionIn, actor: str) -> ReportDefinitionRead:
+        await self._check_name(body.name, None)
+        now = self.clock()
+        row = ReportDefinitionRow(**body.model_dump(), created_at=now, updated_at=now, updated_by=actor)
+        try:
+            await self.repo.add_definition(row)
+        except IntegrityError as exc:  # a concurrent create of the same name
+            raise Conflict(f"a report definition named {body.name!r} exists") from exc
+        return self._read(row)
+
+    async def replace(self, definition_id: int, body: ReportDefinitionIn, actor: str) -> ReportDefinitionRead:
+        row = await self._row(definition_id)
+        await self._check_name(body.name, definition_id)
+        for key, value in body.model_dump().items():
+            setattr(row, key, value)
+        row.updated_at, row.updated_by = self.clock(), actor
+        await self.session.flush()
+        return self._read(row)
+
+    async def delete(self, definition_id: int) -> None:
+        await self._row(definition_id)
+        await self.repo.delete_definition(definition_id)
+
+    async def run(self, run_id: int) -> ReportRunRead:
+        row = await self.repo.run(run_id)
+        if row is None:
+            raise NotFound(f"no report run {run_id}")
+        return run_read(row)
+
+    async def file(self, run_id: int, fmt: str) -> tuple[ReportRunRead, bytes]:
+        found = await self.repo.file(run_id, fmt)
+        if found is None:
+            raise NotFound(f"no report run {run_id}")
+        row, data = found
+        if data is None:
+            raise NotFound(f"report run {run_id} has no {fmt.upper()} (status {row.status})")
+        return run_read(row), data
+
+
+@dataclass
+class RunOutcome:
+    run_id: int
+    status: str
+
+
+class ReportRunner:
+    """Runs reports: claim (or add) the run row, gather in one session, render in a worker thread, store
+    the files, email them. A failure is stored on the run (status failed, `error`), never raised."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        twins: TwinService,
+        live: LiveAnalytics,
+        settings: Settings,
+        mailer: ReportMailer | None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.twins = twins
+        self.live = live
+        self.settings = settings
+        self.mailer = mailer
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def period(self, spec: ReportSpec, at: datetime) -> tuple[datetime, datetime]:
+        return period_bounds(spec.period, at, self.settings.plant_tz)
+
+    async def run(
+        self,
+        spec: ReportSpec,
+        start: datetime,
+        end: datetime,
+        *,
+        trigger: str,
+        definition_id: int | None = None,
+        scheduled_for: datetime | None = None,
+        email: bool = True,
+    ) -> RunOutcome | None:
+        """The run's outcome; None when `scheduled_for` was already claimed (by another backend)."""
+        values: dict[str, Any] = {
+            "definition_id": definition_id,
+            "scheduled_for": scheduled_for,
+            "kind": spec.kind,
+            "spec": spec.model_dump(mode="json"),
+            "period_start": start,
+            "period_end": end,
+            "status": "running",
+            "summary": {},
+            "created_at": self.clock(),
+            "emailed_to": [],
+            "trigger": trigger,
+        }
+        async with transaction(self.sessions) as session:
+            repo = ReportRepository(session)
+            if scheduled_for is not None:
+                claimed = await repo.claim(values)
+                if claimed is None:
+                    return None
+                run_id = claimed
+            else:
+                run_id = await repo.add_run(values)
+        log.info("report_run_started", run=run_id, kind=spec.kind, name=spec.name, trigger=trigger)
+        try:
+            async with transaction(self.sessions) as session:
+                src = Sources(
+                    session, self.twins, self.live, self.settings, self.settings.report_top, self.clock
+                )
+                content = await GATHERERS[spec.kind](src, spec, start, end)
+            files = await asyncio.to_thread(render, content, list(spec.formats))
+        except Exception as exc:
+            log.exception("report_run_failed", run=run_id)
+            await self._finish(run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+            return RunOutcome(run_id, "failed")
+        await self._finish(
+            run_id,
+            status="succeeded",
+            has_data=content.has_data,
+            summary=content.summary(),
+            pdf=files.get("pdf"),
+            csv=files.get("csv"),
+        )
+        if email and spec.recipients:
+            await self._email(run_id, spec, content.title, period_text(content), files)
+        log.info("report_run_finished", run=run_id, has_data=content.has_data)
+        return RunOutcome(run_id, "succeeded")
+
+    async def _finish(self, run_id: int, **values: Any) -> None:
+        async with transaction(self.sessions) as session:
+            await ReportRepository(session).finish_run(run_id, finished_at=self.clock(), **values)
+
+    async def _email(
+        self, run_id: int, spec: ReportSpec, title: str, period: str, files: dict[str, bytes]
+    ) -> None:
+        recipients = list(spec.recipients)
+        if self.mailer is None:
+            await self._email_done(run_id, [], NO_SMTP)
+            return
+        stem = f"report-{run_id}-{spec.kind}"
+        body = f"{title}\nPeriod: {period}\n\nAttached: {', '.join(f'{stem}.{f}' for f in sorted(files))}\n"
+        msg = build_message(
+            self.mailer.config.sender, recipients, f"[dtwin] {title} ({period})", body, files, stem
+        )
+        try:
+            await self.mailer.send(msg)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            log.warning("report_email_failed", run=run_id, error=str(exc))
+            await self._email_done(run_id, [], f"{type(exc).__name__}: {exc}")
+            return
+        await self._email_done(run_id, recipients, None)
+
+    async def _email_done(self, run_id: int, to: Sequence[str], error: str | None) -> None:
+        async with transaction(self.sessions) as session:
+            await ReportRepository(session).finish_run(run_id, emailed_to=list(to), email_error=error)
