@@ -72,7 +72,7 @@ async def get_tariff(tariff_id: TariffId, service: EnergyServiceDep, response: R
     response_model=TariffRead,
     status_code=201,
     dependencies=[allow(Role.admin), Depends(require_json)],
-    responses=problem_responses(409, 415),
+    responses=problem_responses(400, 409, 413, 415),
 )
 async def create_tariff(body: TariffIn, service: EnergyServiceDep, response: Response) -> TariffRead:
     """Create the tariff of a site (or the fleet default): flat or time-of-use versions with validity
@@ -87,7 +87,7 @@ async def create_tariff(body: TariffIn, service: EnergyServiceDep, response: Res
     "/{tariff_id}",
     response_model=TariffRead,
     dependencies=[allow(Role.admin), Depends(require_json)],
-    responses=problem_responses(404, 409, 412, 415),
+    responses=problem_responses(400, 404, 409, 412, 413, 415),
 )
 async def replace_tariff(
     tariff_id: TariffId,
@@ -119,7 +119,20 @@ async def consumption(
     start, end = window(from_, to, DEFAULT_SPAN[bucket])
     if start == end:
         raise InvalidInput("'from' must be before 'to'")
+    if end - start > MAX_SPAN[bucket]:
+        raise InvalidInput(
+            f"at most {MAX_SPAN[bucket].days} days at bucket={bucket} (a coarser bucket or a shorter window)"
+        )
     return await service.consumption(scope, id, bucket, start, end)
+
+
+# the longest window per bucket: hourly costs are computed hour by hour in the request
+MAX_SPAN = {
+    "hour": timedelta(days=93),
+    "day": timedelta(days=3 * 366),
+    "week": timedelta(days=10 * 366),
+    "month": timedelta(days=20 * 366),
+}
 
 
 def _month(text: str | None, tz: str) -> date:
@@ -128,6 +141,8 @@ def _month(text: str | None, tz: str) -> date:
         return date(now.year, now.month, 1)
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
         raise InvalidInput("month must be YYYY-MM")
+    if not 1900 <= int(text[:4]) < 9000:
+        raise InvalidInput("month: years 1900-8999")
     return date(int(text[:4]), int(text[5:]), 1)
 
 
@@ -152,4 +167,6 @@ async def heatmap(service: EnergyServiceDep, site: Site, from_: From = None, to:
     start, end = window(from_, to, timedelta(days=28))
     if start == end:
         raise InvalidInput("'from' must be before 'to'")
+    if end - start > MAX_SPAN["day"]:
+        raise InvalidInput(f"at most {MAX_SPAN['day'].days} days")
     return await service.heatmap(site, start, end)

@@ -42,7 +42,7 @@ async def list_reports(
     "/definitions",
     response_model=ReportDefinitionRead,
     status_code=201,
-    responses=problem_responses(409, 415),
+    responses=problem_responses(400, 409, 413, 415),
     dependencies=[allow(Role.admin), Depends(require_json)],
 )
 async def create_definition(
@@ -67,7 +67,7 @@ async def get_definition(definition_id: DefinitionId, service: ReportServiceDep)
 @router.put(
     "/definitions/{definition_id}",
     response_model=ReportDefinitionRead,
-    responses=problem_responses(404, 409, 415),
+    responses=problem_responses(400, 404, 409, 413, 415),
     dependencies=[allow(Role.admin), Depends(require_json)],
 )
 async def replace_definition(
@@ -95,7 +95,7 @@ async def delete_definition(definition_id: DefinitionId, service: ReportServiceD
     "/run",
     response_model=ReportRunRead,
     status_code=201,
-    responses=problem_responses(404, 415),
+    responses=problem_responses(400, 404, 413, 415),
     dependencies=[allow(Role.admin), Depends(require_json)],
 )
 async def run_report(

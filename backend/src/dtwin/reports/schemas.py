@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
+from dtwin.contracts.inputs import Instant
 from dtwin.contracts.limits import PLACEMENT_PATTERN
 from dtwin.reports.periods import Period, check_cron
 
@@ -59,7 +68,7 @@ class ReportDefinitionIn(ReportSpec):
     demand only) and whether the schedule is on."""
 
     schedule: Annotated[str | None, Field(max_length=128, examples=["0 6 * * *"])] = None
-    enabled: bool = True
+    enabled: StrictBool = True
 
     @field_validator("schedule")
     @classmethod
@@ -122,11 +131,11 @@ class RunRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    definition_id: Annotated[int | None, Field(ge=1, le=2**63 - 1)] = None
+    definition_id: Annotated[int | None, Field(strict=True, ge=1, le=2**63 - 1)] = None
     spec: ReportSpec | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    email: bool = True
+    start: Instant | None = None
+    end: Instant | None = None
+    email: StrictBool = True
 
     @model_validator(mode="after")
     def _one_source(self) -> RunRequest:

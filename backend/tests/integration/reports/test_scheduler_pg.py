@@ -72,7 +72,8 @@ async def test_two_schedulers_run_a_due_report_once(
             ),
             "test",
         )
-    now = created.created_at + timedelta(minutes=2)
+    # the start of a minute, so that `now + 20 s` below is still the same minute (same fire time)
+    now = (created.created_at + timedelta(minutes=2)).replace(second=0, microsecond=0)
     scheduled = [ReportScheduler(r, interval_s=60, max_lateness_s=3600) for r in (a, b)]
     ran = await asyncio.gather(*(s.tick(now) for s in scheduled), *(s.tick(now) for s in scheduled))
     mine = [run for runs in ran for run in runs]
