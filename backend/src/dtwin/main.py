@@ -42,6 +42,7 @@ from dtwin.data_quality.cleanse import CleanseConfig, Cleanser
 from dtwin.data_quality.stage import DataQualityStage
 from dtwin.demo import seed_demo
 from dtwin.errors import document_problems, install_error_handlers
+from dtwin.forecast.service import Forecaster
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.ingest.outage import OutageBuffer
 from dtwin.kit.feeders import load_feeder
@@ -271,6 +272,9 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         settings, adapters.sessions, adapters.redis, adapters.keys, service
     )
     start_report_scheduler(settings, runner, adapters.supervisor)
+    forecast_pool = ProcessPoolExecutor(max_workers=1)  # forecasts are fitted off the event loop
+    adapters.on_close.append(lambda: forecast_pool.shutdown(wait=False, cancel_futures=True))
+    app.state.forecaster = Forecaster(forecast_pool)
     if settings.embedded_simulator:
         _start_embedded_simulator(settings, adapters)
     return Services(store, events, durable, view, service, ranges, consumer, hub, feed, realtime)

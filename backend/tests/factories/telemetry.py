@@ -12,16 +12,23 @@ Readings = Callable[[int], dict[str, float]]
 
 
 async def feed(
-    app: FastAPI, machine: str, n: int, *, t0: datetime, readings: Readings, machine_type: str = "conveyor"
+    app: FastAPI,
+    machine: str,
+    n: int,
+    *,
+    t0: datetime,
+    readings: Readings,
+    machine_type: str = "conveyor",
+    step: timedelta = timedelta(seconds=1),
 ) -> None:
-    """`n` messages of one machine, one second apart from `t0`; message i carries `readings(i)`."""
+    """`n` messages of one machine, `step` (one second) apart from `t0`; message i carries `readings(i)`."""
     bus = app.state.adapters.bus
     for i in range(n):
         body = {
             "schema": 1,
             "machine_id": machine,
             "machine_type": machine_type,
-            "ts": (t0 + timedelta(seconds=i)).isoformat(),
+            "ts": (t0 + i * step).isoformat(),
             "readings": readings(i),
         }
         await bus.produce("telemetry.raw", orjson.dumps(body), key=machine.encode())

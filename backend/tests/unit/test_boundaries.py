@@ -47,6 +47,7 @@ DOMAINS = (
     "lifecycle",
     "energy",
     "reports",
+    "forecast",
 )
 PRIVATE = ("routes", "models", "repository")  # what a room keeps to itself
 

@@ -17,6 +17,7 @@ from dtwin.data_quality.routes import router as data_quality_router
 from dtwin.energy.routes import router as energy_router
 from dtwin.energy.routes import tariffs_router
 from dtwin.errors import problem_responses
+from dtwin.forecast.routes import router as forecast_router
 from dtwin.lifecycle.routes import router as lifecycle_router
 from dtwin.machine_types.routes import router as machine_types_router
 from dtwin.notifications.routes import router as notifications_router
@@ -43,3 +44,4 @@ api_router.include_router(data_quality_router)
 api_router.include_router(reports_router)
 api_router.include_router(tariffs_router)
 api_router.include_router(energy_router)
+api_router.include_router(forecast_router)
