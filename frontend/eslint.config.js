@@ -5,7 +5,7 @@ import globals from 'globals';
 import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
-const FEATURES = ['fleet', 'twin', 'alerts', 'alarms', 'quality'];
+const FEATURES = ['fleet', 'twin', 'alerts', 'alarms', 'quality', 'energy', 'reports'];
 
 export default tseslint.config(
   {

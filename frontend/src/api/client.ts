@@ -182,6 +182,16 @@ export async function sendJson<T>(
   return { data: answer as T, etag: response.headers.get('etag') };
 }
 
+/**
+ * GETs a file (a report's PDF or CSV) with the session's token: downloads cannot be plain links since
+ * the token lives in memory, so the caller turns the Blob into an object URL.
+ */
+export async function getBlob(path: string, signal?: AbortSignal): Promise<Blob> {
+  const response = await authorizedFetch(path, { signal });
+  if (!response.ok) throw await errorOf(response);
+  return response.blob();
+}
+
 /** DELETE (with optional headers such as If-Match); a 204 or any 2xx answer resolves. */
 export async function deleteResource(
   path: string,

@@ -593,6 +593,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/energy/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Energy Forecast
+         * @description A meter's consumption (kWh per hour) for the next `hours` whole hours with a 90% prediction
+         *     interval, fitted on the hourly consumption (counter deltas, resets and rollovers handled) of the four
+         *     weeks before its newest reading: Holt-Winters with a daily season, weekly once two weeks are known.
+         *     No or too little history: `items` empty and a `note`.
+         */
+        get: operations["energy_forecast_api_v1_energy_forecast_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/energy/heatmap": {
         parameters: {
             query?: never;
@@ -1288,6 +1311,29 @@ export interface paths {
          *     (listed in the `X-Archive-Days` header).
          */
         get: operations["export_csv_api_v1_twins__machine_id__export_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/twins/{machine_id}/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sensor Forecast
+         * @description The next `horizon` minutes of a sensor's 1-minute averages with a 90% prediction interval, fitted
+         *     on the 12 hours of whole minutes before the machine's newest reading (exponential smoothing, an hourly
+         *     season only where the series shows one; `method` names the model, `fitted_on` the history). A fit is
+         *     reused until a new minute is complete. No or too little history: `items` empty and a `note`.
+         */
+        get: operations["sensor_forecast_api_v1_twins__machine_id__forecast_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2632,6 +2678,35 @@ export interface components {
             version: number;
         };
         /**
+         * EnergyForecastRead
+         * @description A meter's hourly consumption forecast (kWh per hour; never negative).
+         */
+        EnergyForecastRead: {
+            fitted_on: components["schemas"]["FittedOn"];
+            /** Interval */
+            interval: number;
+            /** Items */
+            items: components["schemas"]["ForecastPoint"][];
+            /** Meter */
+            meter: string;
+            /** Method */
+            method: string;
+            /** Note */
+            note?: string | null;
+            /**
+             * Resolution
+             * @default 1h
+             * @constant
+             */
+            resolution: "1h";
+            /**
+             * Unit
+             * @default kWh
+             * @constant
+             */
+            unit: "kWh";
+        };
+        /**
          * ErrorMessage
          * @description An invalid client message; the socket stays open (20 invalid messages in a row close it, 1008).
          */
@@ -2650,6 +2725,18 @@ export interface components {
              * @enum {string}
              */
             type: "error";
+        };
+        /**
+         * FittedOn
+         * @description The history the model was fitted on: its first and last bucket (start times) and how many.
+         */
+        FittedOn: {
+            /** End */
+            end: string | null;
+            /** Points */
+            points: number;
+            /** Start */
+            start: string | null;
         };
         /** FloodReport */
         FloodReport: {
@@ -2683,6 +2770,54 @@ export interface components {
              * Format: date-time
              */
             start: string;
+        };
+        /**
+         * ForecastPoint
+         * @description One step ahead: the bucket's start, the point forecast and its interval.
+         */
+        ForecastPoint: {
+            /** Hi */
+            hi: number;
+            /** Lo */
+            lo: number;
+            /** Mean */
+            mean: number;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+        };
+        /**
+         * ForecastRead
+         * @description A machine sensor's forecast at 1-minute resolution (bucket averages).
+         */
+        ForecastRead: {
+            fitted_on: components["schemas"]["FittedOn"];
+            /**
+             * Interval
+             * @description Nominal coverage of [lo, hi]
+             */
+            interval: number;
+            /** Items */
+            items: components["schemas"]["ForecastPoint"][];
+            /** Machine Id */
+            machine_id: string;
+            /**
+             * Method
+             * @description e.g. `ets(damped trend)`, `seasonal_naive(season=60)`, `none`
+             */
+            method: string;
+            /** Note */
+            note?: string | null;
+            /**
+             * Resolution
+             * @default 1m
+             * @constant
+             */
+            resolution: "1m";
+            /** Sensor */
+            sensor: string;
         };
         /** FrequentAlarm */
         FrequentAlarm: {
@@ -4595,9 +4730,13 @@ export type DecisionChange = components['schemas']['DecisionChange'];
 export type DecisionList = components['schemas']['DecisionList'];
 export type DecisionRead = components['schemas']['DecisionRead'];
 export type DesiredState = components['schemas']['DesiredState'];
+export type EnergyForecastRead = components['schemas']['EnergyForecastRead'];
 export type ErrorMessage = components['schemas']['ErrorMessage'];
+export type FittedOn = components['schemas']['FittedOn'];
 export type FloodReport = components['schemas']['FloodReport'];
 export type FloodWindow = components['schemas']['FloodWindow'];
+export type ForecastPoint = components['schemas']['ForecastPoint'];
+export type ForecastRead = components['schemas']['ForecastRead'];
 export type FrequentAlarm = components['schemas']['FrequentAlarm'];
 export type Health = components['schemas']['Health'];
 export type HealthRead = components['schemas']['HealthRead'];
@@ -7560,6 +7699,85 @@ export interface operations {
             };
         };
     };
+    energy_forecast_api_v1_energy_forecast_get: {
+        parameters: {
+            query: {
+                /** @description Hours ahead */
+                hours?: number;
+                /** @description The meter's machine id */
+                meter: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnergyForecastRead"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     heatmap_api_v1_energy_heatmap_get: {
         parameters: {
             query: {
@@ -9049,6 +9267,15 @@ export interface operations {
                     "application/json": components["schemas"]["ReportDefinitionRead"];
                 };
             };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
             401: {
                 headers: {
@@ -9069,6 +9296,15 @@ export interface operations {
             };
             /** @description Conflict with the stored state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9214,6 +9450,15 @@ export interface operations {
                     "application/json": components["schemas"]["ReportDefinitionRead"];
                 };
             };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
             401: {
                 headers: {
@@ -9243,6 +9488,15 @@ export interface operations {
             };
             /** @description Conflict with the stored state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9384,6 +9638,15 @@ export interface operations {
                     "application/json": components["schemas"]["ReportRunRead"];
                 };
             };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
             401: {
                 headers: {
@@ -9404,6 +9667,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9764,6 +10036,15 @@ export interface operations {
                     "application/json": components["schemas"]["TariffRead"];
                 };
             };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
             401: {
                 headers: {
@@ -9784,6 +10065,15 @@ export interface operations {
             };
             /** @description Conflict with the stored state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9934,6 +10224,15 @@ export interface operations {
                     "application/json": components["schemas"]["TariffRead"];
                 };
             };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
             401: {
                 headers: {
@@ -9972,6 +10271,15 @@ export interface operations {
             };
             /** @description Precondition failed: the version moved on */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11190,6 +11498,88 @@ export interface operations {
                 };
                 content: {
                     "text/csv": unknown;
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    sensor_forecast_api_v1_twins__machine_id__forecast_get: {
+        parameters: {
+            query: {
+                /** @description Minutes ahead (1-minute steps) */
+                horizon?: number;
+                /** @description The sensor to forecast */
+                sensor: string;
+            };
+            header?: never;
+            path: {
+                /** @description The machine's id, as in its telemetry */
+                machine_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastRead"];
                 };
             };
             /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */

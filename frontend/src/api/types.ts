@@ -55,3 +55,19 @@ export type DataGap = Schemas['DataGapRead'];
 export type ClockOffset = Schemas['ClockOffsetRead'];
 export type MachineIssues = Schemas['MachineIssues'];
 export type ArchiveRead = Schemas['ArchiveRead'];
+
+// Energy (issue #19): consumption and cost per bucket, monthly peak demand, the hour × weekday heatmap, tariffs.
+export type Consumption = Schemas['ConsumptionRead'];
+export type ConsumptionBucket = Schemas['ConsumptionBucket'];
+export type CounterFlags = Schemas['CounterFlags'];
+export type PeakList = Schemas['PeakList'];
+export type MonthPeak = Schemas['MonthPeak'];
+export type EnergyHeatmap = Schemas['Heatmap'];
+export type TariffList = Schemas['TariffList'];
+
+// Reports: definitions (cron schedule), runs with their PDF/CSV files.
+export type ReportList = Schemas['ReportList'];
+export type ReportDefinition = Schemas['ReportDefinitionRead'];
+export type ReportDefinitionIn = Schemas['ReportDefinitionIn'];
+export type ReportRun = Schemas['ReportRunRead'];
+export type ReportRunRequest = Schemas['RunRequest'];

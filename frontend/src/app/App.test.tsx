@@ -10,6 +10,8 @@ import {
 } from '../testing/sampleData';
 import { alarmChange, makeAlarm, makeSummary } from '../testing/alarmData';
 import { makeFleetQuality, makeMachineQuality } from '../testing/qualityData';
+import { makeConsumption, makeHeatmap, makeMeters, makePeaks } from '../testing/energyData';
+import { makeReportList } from '../testing/reportData';
 import { App } from './App';
 
 vi.mock('../features/twin/components/SensorChart', () => ({
@@ -17,6 +19,9 @@ vi.mock('../features/twin/components/SensorChart', () => ({
 }));
 vi.mock('../features/twin/components/GapsTimeline', () => ({
   default: () => <div>gaps timeline</div>,
+}));
+vi.mock('../features/energy/components/ConsumptionChart', () => ({
+  default: () => <div>consumption chart</div>,
 }));
 
 describe('App', () => {
@@ -76,6 +81,31 @@ describe('App', () => {
     );
     expect(await within(panel).findByRole('figure', { name: 'Gaps timeline' })).toHaveTextContent(
       '2 gaps',
+    );
+  });
+
+  it('opens the Energy view and the Reports page from the navigation', async () => {
+    const user = userEvent.setup();
+    mockFetch({
+      '/api/v1/twins': makeMeters(['plant-a']),
+      '/api/v1/energy/consumption': makeConsumption(),
+      '/api/v1/energy/peaks': makePeaks(),
+      '/api/v1/energy/heatmap': makeHeatmap(),
+      '/api/v1/reports': makeReportList(),
+    });
+    renderWithApp(<App />);
+    const nav = screen.getByRole('navigation', { name: 'Views' });
+    await user.click(within(nav).getByRole('button', { name: 'Energy' }));
+    expect(window.location.search).toBe('?view=energy');
+    expect(within(nav).getByRole('button', { name: 'Energy' })).toHaveAttribute(
+      'aria-current',
+      'page',
+    );
+    expect(await screen.findByLabelText('Energy totals')).toHaveTextContent('1,235 kWh');
+    await user.click(within(nav).getByRole('button', { name: 'Reports' }));
+    expect(new URLSearchParams(window.location.search).get('view')).toBe('reports');
+    expect(await screen.findByRole('table', { name: 'Report definitions' })).toHaveTextContent(
+      'plant-a daily',
     );
   });
 

@@ -1,6 +1,7 @@
 // The dashboard: header (views with the unacknowledged alarm count, connection, who is signed in), the
 // fleet, the anomaly list, the alarms or the data quality on the left, the selected machine on the
-// right (the alarms and the data quality take the whole width while no machine is selected). Selection and view live in the URL (?view=,
+// right (the alarms, the data quality, energy and reports take the whole width while no machine is
+// selected). Selection and view live in the URL (?view=,
 // ?machine=, ?tab=, ?section=).
 import { UserMenu } from '../auth/UserMenu';
 import { ConnectionBadge } from '../components/ConnectionBadge';
@@ -12,6 +13,8 @@ import { AlarmsPage } from '../features/alarms/components/AlarmsPage';
 import { useAlarmFeed } from '../features/alarms/hooks/useAlarmFeed';
 import { FleetPanel } from '../features/fleet/components/FleetPanel';
 import { DataQualityPage } from '../features/quality/components/DataQualityPage';
+import { EnergyPage } from '../features/energy/components/EnergyPage';
+import { ReportsPage } from '../features/reports/components/ReportsPage';
 import { TwinPanel } from '../features/twin/components/TwinPanel';
 import { useSearchParam } from '../hooks/useSearchParam';
 
@@ -24,7 +27,9 @@ export function App() {
   const showAlerts = view === 'alerts';
   const showAlarms = view === 'alarms';
   const showQuality = view === 'quality';
-  const wide = showAlarms || showQuality;
+  const showEnergy = view === 'energy';
+  const showReports = view === 'reports';
+  const wide = showAlarms || showQuality || showEnergy || showReports;
   return (
     <div className="app">
       <header className="app__header">
@@ -62,12 +67,32 @@ export function App() {
           >
             Data quality
           </button>
+          <button
+            type="button"
+            className="nav__item"
+            aria-current={showEnergy ? 'page' : undefined}
+            onClick={() => setView('energy')}
+          >
+            Energy
+          </button>
+          <button
+            type="button"
+            className="nav__item"
+            aria-current={showReports ? 'page' : undefined}
+            onClick={() => setView('reports')}
+          >
+            Reports
+          </button>
         </nav>
         <ConnectionBadge />
         <UserMenu />
       </header>
       <main className={`app__main${wide && !machineId ? ' app__main--wide' : ''}`}>
-        {showQuality ? (
+        {showEnergy ? (
+          <EnergyPage />
+        ) : showReports ? (
+          <ReportsPage />
+        ) : showQuality ? (
           <DataQualityPage selectedMachine={machineId} onOpenMachine={setMachineId} />
         ) : showAlarms ? (
           <AlarmsPage feed={alarms} selectedMachine={machineId} onOpenMachine={setMachineId} />

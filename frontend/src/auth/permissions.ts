@@ -17,6 +17,8 @@ const NEEDS = {
   manageMachineTypes: 'admin',
   manageUsers: 'admin',
   manageApiKeys: 'admin',
+  /** Create, change, delete and run report definitions (docs/api.md "Reports"). */
+  manageReports: 'admin',
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof NEEDS;

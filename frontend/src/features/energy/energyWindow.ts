@@ -1,0 +1,110 @@
+// The Energy view's choices (bucket, window) and how its figures are worded: labels of buckets and
+// months in the plant's time zone, money, kWh, and what each counter flag means.
+import type { CounterFlags } from '../../api/types';
+
+export type EnergyBucket = 'day' | 'week' | 'month';
+export const BUCKETS: ReadonlyArray<readonly [EnergyBucket, string]> = [
+  ['day', 'Day'],
+  ['week', 'Week'],
+  ['month', 'Month'],
+];
+
+export interface EnergyWindow {
+  key: string;
+  label: string;
+  days: number;
+}
+
+export const WINDOWS: readonly EnergyWindow[] = [
+  { key: '7d', label: '7 d', days: 7 },
+  { key: '31d', label: '31 d', days: 31 },
+  { key: '90d', label: '90 d', days: 90 },
+  { key: '365d', label: '1 y', days: 365 },
+];
+export const DEFAULT_WINDOW = WINDOWS[1] as EnergyWindow;
+
+export function windowOf(key: string | null): EnergyWindow {
+  return WINDOWS.find((w) => w.key === key) ?? DEFAULT_WINDOW;
+}
+
+export function bucketOf(value: string | null): EnergyBucket {
+  return value === 'week' || value === 'month' ? value : 'day';
+}
+
+/** The window's start, ending now (ISO 8601 UTC); the backend widens it to whole buckets. */
+export function windowFrom(window: EnergyWindow, now = Date.now()): string {
+  return new Date(now - window.days * 86_400_000).toISOString();
+}
+
+/** Calendar months of peaks that cover the window (the API takes 1..24). */
+export function peakMonths(window: EnergyWindow): number {
+  return Math.min(24, Math.max(1, Math.ceil(window.days / 30.4)));
+}
+
+/** A bucket's start as the plant reads it: "Mon 07 Dec", "Dec 2026". */
+export function bucketLabel(iso: string, bucket: string, tz: string): string {
+  const options: Intl.DateTimeFormatOptions =
+    bucket === 'month'
+      ? { month: 'short', year: 'numeric' }
+      : bucket === 'hour'
+        ? { weekday: 'short', day: '2-digit', month: 'short', hour: '2-digit', minute: '2-digit' }
+        : { weekday: 'short', day: '2-digit', month: 'short' };
+  return formatInZone(iso, tz, options);
+}
+
+/** "2026-12-03 18:15" in the plant's zone. */
+export function localDateTime(iso: string, tz: string): string {
+  return formatInZone(iso, tz, {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).replace(/^(\d\d)\/(\d\d)\/(\d{4}),?/, '$3-$1-$2');
+}
+
+function formatInZone(iso: string, tz: string, options: Intl.DateTimeFormatOptions): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  try {
+    return new Intl.DateTimeFormat('en-US', { ...options, timeZone: tz }).format(date);
+  } catch {
+    return new Intl.DateTimeFormat('en-US', { ...options, timeZone: 'UTC' }).format(date);
+  }
+}
+
+export function formatKwh(kwh: number | null | undefined): string {
+  if (kwh === null || kwh === undefined || !Number.isFinite(kwh)) return '—';
+  return `${kwh.toLocaleString('en-US', { maximumFractionDigits: kwh >= 100 ? 0 : 1 })} kWh`;
+}
+
+export function formatMoney(amount: number | null | undefined, currency: string | null): string {
+  if (amount === null || amount === undefined || !Number.isFinite(amount)) return '—';
+  if (!currency) return amount.toFixed(2);
+  try {
+    return amount.toLocaleString('en-US', { style: 'currency', currency });
+  } catch {
+    return `${amount.toFixed(2)} ${currency}`;
+  }
+}
+
+/** The counter flags in the order shown, each with what it means (docs/energy.md). */
+export const FLAGS: ReadonlyArray<{ flag: keyof CounterFlags; label: string; means: string }> = [
+  { flag: 'resets', label: 'Resets', means: 'the counter went back to zero; counted from there' },
+  {
+    flag: 'rollovers',
+    label: 'Rollovers',
+    means: 'the register passed its maximum and started over; the wrap is added',
+  },
+  {
+    flag: 'replacements',
+    label: 'Replacements',
+    means: 'a new meter (any other drop or an implausible jump); that step counts 0',
+  },
+  {
+    flag: 'interpolated',
+    label: 'Interpolated',
+    means: 'hours without readings, their energy spread evenly across the gap (estimated)',
+  },
+];
