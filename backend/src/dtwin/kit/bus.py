@@ -268,6 +268,8 @@ class KafkaBus:
             return
         await self._producer.flush()
         for fut in pending:
+            if fut.cancelled():  # abandoned by a producer that is stopping: not delivered (an infra failure)
+                raise ConnectionError("a Kafka send was cancelled before it was delivered")
             fut.result()  # raises the delivery error, if any
 
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer:
