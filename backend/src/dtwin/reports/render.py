@@ -10,8 +10,6 @@ from datetime import datetime
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure as MplFigure
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
@@ -42,6 +40,11 @@ def period_text(c: ReportContent) -> str:
 
 def _chart_png(chart: Chart) -> bytes:
     labels, values = chart.labels[:MAX_CHART_BARS], chart.values[:MAX_CHART_BARS]
+    # imported when a chart is drawn, not with the CLI: matplotlib takes a quarter second to import and
+    # writes its config and cache under $HOME (the compose provisioner runs `dtwin` with HOME on a volume)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+
     fig = MplFigure(figsize=(7.0, 3.2), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
