@@ -1,7 +1,7 @@
 """Database plumbing: engine/sessionmaker factory, declarative Base, and dialect helpers (TimescaleDB,
 plain PostgreSQL, SQLite) so repositories and services never branch on the dialect themselves:
 `dialect_insert` (upserts), `insert_new` (bulk insert that skips stored keys), `newest_per_group`,
-`bucket_sql`."""
+`has_timescaledb` (time buckets: dtwin.readings.rollups)."""
 
 from __future__ import annotations
 
@@ -180,14 +180,6 @@ def after_commit(session: AsyncSession, hook: Callable[[], None]) -> None:
     event.listen(session.sync_session, "after_commit", lambda _session: hook(), once=True)
 
 
-BUCKETS: dict[str, tuple[str, str]] = {
-    # name: (PostgreSQL interval, SQLite strftime format of the bucket start)
-    "1m": ("1 minute", "%Y-%m-%d %H:%M:00"),
-    "1h": ("1 hour", "%Y-%m-%d %H:00:00"),
-    "1d": ("1 day", "%Y-%m-%d 00:00:00"),
-}
-
-
 async def has_timescaledb(session: AsyncSession) -> bool:
     """Whether the connected PostgreSQL has the timescaledb extension installed (cached per engine)."""
     bind = session.get_bind()
@@ -203,17 +195,3 @@ async def has_timescaledb(session: AsyncSession) -> bool:
     if hasattr(bind, "info"):
         bind.info["has_timescaledb"] = found
     return found
-
-
-async def bucket_sql(session: AsyncSession, bucket: str, column: str = "ts") -> str:
-    """SQL expression for the start of `column`'s time bucket: TimescaleDB `time_bucket`, PostgreSQL
-    `date_bin`, SQLite `strftime` (timestamps there are stored as UTC text)."""
-    interval, fmt = BUCKETS[bucket]
-    name = dialect_name(session)
-    if name == "postgresql":
-        if await has_timescaledb(session):
-            return f"time_bucket(INTERVAL '{interval}', {column})"
-        return f"date_bin(INTERVAL '{interval}', {column}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
-    if name == "sqlite":
-        return f"strftime('{fmt}', {column})"
-    raise NotImplementedError(f"time buckets on {name}")

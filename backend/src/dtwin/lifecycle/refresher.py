@@ -40,6 +40,7 @@ from dtwin.readings.rollups import (
     RAW_AGGREGATES,
     UPSERT,
     Level,
+    floor_to,
     levels,
     pg_bucket,
     pg_bucket_end,
@@ -49,12 +50,10 @@ from dtwin.readings.rollups import (
 log = structlog.get_logger(__name__)
 
 LOCK_KEY = 0x6474_7769_6E5F_726F  # "dtwin_ro": pg advisory lock of the refresher
-TEN_S = timedelta(seconds=10)
-EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def floor10(ts: datetime) -> datetime:
-    return EPOCH + TEN_S * int((ts - EPOCH) / TEN_S)
+    return floor_to(ts, 10)
 
 
 # how far a level's source must have moved past it before it is re-aggregated (0: every refresh)
@@ -64,12 +63,6 @@ CADENCE = {
     "1h": timedelta(minutes=10),
     "1d": timedelta(hours=1),
 }
-
-
-def floor_to(ts: datetime, lv: Level) -> datetime:
-    """`ts` floored to a bucket boundary of a fixed-width level (10s, 1m, 1h: multiples since 2000-01-01)."""
-    width = timedelta(seconds=lv.seconds)
-    return EPOCH + width * int((ts - EPOCH) / width)
 
 
 @dataclass(slots=True)
@@ -124,7 +117,7 @@ class RollupRefresher:
                 if lv.source is None:
                     upto = target
                 else:
-                    upto = floor_to(new[lv.source], by_name[lv.source])
+                    upto = floor_to(new[lv.source], by_name[lv.source].seconds)
                     if upto - old < CADENCE[lv.name] and goal - old < self.step:
                         upto = old  # not due yet (and not catching up)
                 if upto > old:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal, Protocol
 
@@ -27,7 +27,9 @@ from dtwin.readings.rollups import (
     BucketReader,
     align,
     combine,
+    floor_to,
     regroup,
+    widen,
 )
 
 Resolution = Literal["10s", "1m", "5m", "15m", "1h", "6h", "1d", "1w", "1mo"]
@@ -54,7 +56,6 @@ NOMINAL_S: dict[Resolution, int] = {
     "1w": 7 * 86400,
     "1mo": 30 * 86400,
 }
-EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 STORED_S: dict[str, int] = {"10s": 10, "1m": 60, "1h": 3600}
 
 
@@ -72,16 +73,7 @@ def window_of(resolution: Resolution, start: datetime, end: datetime, tz: str) -
     width, stored = RESOLUTIONS[resolution]
     if width is None:
         return align(start, end, stored, tz)
-    lo = EPOCH + timedelta(seconds=width * int((start - EPOCH).total_seconds() // width))
-    hi = EPOCH + timedelta(seconds=width * (int((end - EPOCH).total_seconds() // width) + 1))
-    return lo, hi
-
-
-def _widen(rows: Sequence[Agg], width: int) -> list[Agg]:
-    def floor(ts: datetime) -> datetime:
-        return EPOCH + timedelta(seconds=width * int((ts - EPOCH).total_seconds() // width))
-
-    return combine(replace(r, ts=floor(r.ts)) for r in rows)
+    return floor_to(start, width), floor_to(end, width) + timedelta(seconds=width)
 
 
 class ArchiveIndex(Protocol):
@@ -146,6 +138,12 @@ def _archive_buckets(table: pa.Table, seconds: int) -> list[Agg]:
     ]
 
 
+def _raw_rows(table: pa.Table) -> list[tuple[datetime, str, float, str]]:
+    """An archived table's rows as (ts, sensor, value, quality), the shape the database side gives."""
+    cols = table.to_pydict()
+    return list(zip(cols["ts"], cols["sensor"], cols["value"], cols["quality"], strict=True))
+
+
 class History:
     """A machine's history over the database and the archive."""
 
@@ -191,7 +189,7 @@ class History:
         if stored in ("1d", "1w", "1mo"):
             rows = regroup(rows, stored, self.tz)
         elif width is not None and width != STORED_S[stored]:  # 5m, 15m, 6h: from 1m or 1h buckets
-            rows = _widen(rows, width)
+            rows = widen(rows, width)
         part = ArchivePart(days, read_rows) if days else None
         return rows, ("archive+" + source if days else source), part
 
@@ -226,8 +224,7 @@ class History:
                 table = await self._read_archive(machine_id, sensor, seg)
                 read_rows += table.num_rows
                 read_days.append(seg.start.date())
-                cols = table.to_pydict()
-                got = list(zip(cols["ts"], cols["sensor"], cols["value"], cols["quality"], strict=True))
+                got = _raw_rows(table)
             else:
                 live = await repo.recent(
                     machine_id,
@@ -255,8 +252,7 @@ class History:
             if seg.archived:
                 table = await self._read_archive(machine_id, sensor, seg)
                 table = table.sort_by([("ts", "ascending"), ("sensor", "ascending")])
-                cols = table.to_pydict()
-                yield list(zip(cols["ts"], cols["sensor"], cols["value"], cols["quality"], strict=True))
+                yield _raw_rows(table)
                 continue
             seg_end = seg.end - timedelta(microseconds=1)
             async for chunk in repo.stream(machine_id, sensor=sensor, start=seg.start, end=seg_end):

@@ -4,13 +4,12 @@ INSERT ... ON CONFLICT DO NOTHING on PostgreSQL; INSERT OR IGNORE on SQLite."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, delete, func, literal, select, text, tuple_
+from sqlalchemy import delete, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dtwin.core.db import UTCDateTime, bucket_sql, dialect_name, has_timescaledb, insert_new, newest_per_group
+from dtwin.core.db import UTCDateTime, dialect_name, has_timescaledb, insert_new, newest_per_group
 from dtwin.readings.models import ReadingRow
 
 # (machine_id, sensor, ts, value, quality)
@@ -26,16 +25,6 @@ MARK_LATE = (
     "date_bin(INTERVAL '10 seconds', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') FROM readings_stage "
     "WHERE ts < now() - INTERVAL '30 seconds' ON CONFLICT DO NOTHING"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class BucketRow:
-    ts: datetime
-    sensor: str
-    min: float
-    max: float
-    avg: float
-    count: int
 
 
 class ReadingRepository:
@@ -85,36 +74,6 @@ class ReadingRepository:
         if machine_id is not None:
             q = q.where(ReadingRow.machine_id == machine_id)
         return int((await self.session.execute(q)).scalar_one())
-
-    async def buckets(
-        self, machine_id: str, *, bucket: str, sensor: str | None, start: datetime, end: datetime, limit: int
-    ) -> list[BucketRow]:
-        """min/max/avg/count per time bucket and sensor in [start, end], oldest first."""
-        expr = await bucket_sql(self.session, bucket)
-        where = "machine_id = :m AND ts >= :start AND ts <= :end" + (
-            " AND sensor = :sensor" if sensor else ""
-        )
-        sql = text(
-            f"SELECT {expr} AS bucket, sensor, min(value), max(value), avg(value), count(*) "  # noqa: S608
-            f"FROM readings WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2 LIMIT :limit"
-        ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
-        rows = await self.session.execute(
-            sql, {"m": machine_id, "start": start, "end": end, "sensor": sensor, "limit": limit}
-        )
-        out = []
-        for b, s, lo, hi, avg, n in rows:
-            ts = b if isinstance(b, datetime) else datetime.fromisoformat(b)
-            out.append(
-                BucketRow(
-                    ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC),
-                    s,
-                    float(lo),
-                    float(hi),
-                    float(avg),
-                    int(n),
-                )
-            )
-        return out
 
     async def state_at(self, machine_id: str, at: datetime) -> list[ReadingRow]:
         """Each sensor's newest reading at or before `at`."""

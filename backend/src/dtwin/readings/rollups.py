@@ -32,7 +32,8 @@ from dtwin.core.db import UTCDateTime, dialect_name, has_timescaledb
 
 Bucket = Literal["10s", "1m", "1h", "1d", "1w", "1mo"]
 STORED: tuple[Bucket, ...] = ("10s", "1m", "1h", "1d")
-EPOCH = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
+EPOCH = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"  # the origin of fixed-width buckets (date_bin's)
+ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
 WATERMARK = "10s"  # rollup_state row of the finest level: raw readings before it are in the rollups
 
 
@@ -166,13 +167,21 @@ def combine(rows: Iterable[Agg]) -> list[Agg]:
     return [out[k] for k in sorted(out)]
 
 
+def floor_to(ts: datetime, seconds: int) -> datetime:
+    """The start of the fixed-width bucket holding `ts` (multiples of `seconds` since 2000-01-01 UTC, as
+    PostgreSQL's date_bin with our origin)."""
+    width = timedelta(seconds=seconds)
+    return ORIGIN + width * ((ts - ORIGIN) // width)
+
+
+def widen(rows: Sequence[Agg], seconds: int) -> list[Agg]:
+    """Rows (in time order of their data) merged into fixed-width buckets of `seconds`."""
+    return combine(replace(r, ts=floor_to(r.ts, seconds)) for r in rows)
+
+
 def coarsen(rows: Sequence[Agg], lv: Level, tz: str) -> list[Agg]:
     """Finer rows (in time order) merged into the buckets of level `lv`."""
-    if lv.name == "1d":
-        return regroup(rows, "1d", tz)
-    width = timedelta(seconds=lv.seconds)
-    epoch = datetime(2000, 1, 1, tzinfo=UTC)
-    return combine(replace(r, ts=epoch + width * int((r.ts - epoch) / width)) for r in rows)
+    return regroup(rows, "1d", tz) if lv.name == "1d" else widen(rows, lv.seconds)
 
 
 def calendar_start(ts: datetime, bucket: Bucket, tz: str) -> datetime:
@@ -214,10 +223,7 @@ def align(start: datetime, end: datetime, bucket: Bucket, tz: str) -> tuple[date
         last = calendar_start(end, bucket, tz)
         return lo, calendar_end(last, bucket, tz)
     width = level(bucket).seconds
-    epoch = datetime(2000, 1, 1, tzinfo=UTC)
-    lo_n = int((start - epoch).total_seconds() // width)
-    hi_n = int((end - epoch).total_seconds() // width) + 1
-    return epoch + timedelta(seconds=lo_n * width), epoch + timedelta(seconds=hi_n * width)
+    return floor_to(start, width), floor_to(end, width) + timedelta(seconds=width)
 
 
 def _utc(v: object) -> datetime:

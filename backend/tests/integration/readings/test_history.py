@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dtwin.core.db import create_engine, create_sessionmaker, transaction
 from dtwin.core.migrate import upgrade
 from dtwin.readings.repository import ReadingRepository
+from dtwin.readings.rollups import BucketReader
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -39,9 +40,7 @@ async def test_minute_buckets_aggregate_exactly(
 ) -> None:
     maker, machine = sessions
     async with maker() as s:
-        got = await ReadingRepository(s).buckets(
-            machine, bucket="1m", sensor="a", start=T0, end=T0 + timedelta(hours=1), limit=1000
-        )
+        got = await BucketReader(s).from_raw(machine, "1m", sensor="a", start=T0, end=T0 + timedelta(hours=1))
     assert len(got) == 60
     for k, b in enumerate(got):
         assert b.ts == T0 + timedelta(minutes=k)
@@ -53,17 +52,10 @@ async def test_hour_and_day_buckets_cover_both_sensors(
 ) -> None:
     maker, machine = sessions
     async with maker() as s:
-        repo = ReadingRepository(s)
-        hour = await repo.buckets(
-            machine, bucket="1h", sensor=None, start=T0, end=T0 + timedelta(hours=2), limit=10
-        )
-        day = await repo.buckets(
-            machine,
-            bucket="1d",
-            sensor="b",
-            start=T0 - timedelta(days=1),
-            end=T0 + timedelta(days=1),
-            limit=10,
+        reader = BucketReader(s)
+        hour = await reader.from_raw(machine, "1h", sensor=None, start=T0, end=T0 + timedelta(hours=2))
+        day = await reader.from_raw(
+            machine, "1d", sensor="b", start=T0 - timedelta(days=1), end=T0 + timedelta(days=1)
         )
     assert [(b.sensor, b.count, b.min, b.max) for b in hour] == [
         ("a", 360, 0.0, 359.0),
