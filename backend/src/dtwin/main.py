@@ -268,13 +268,13 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
     app.state.lifecycle = lifecycle = lifecycle_service(settings, adapters.sessions)
     if settings.lifecycle_enabled:
         adapters.supervisor.start("data-lifecycle", LifecycleTask(lifecycle).run)
-    app.state.report_runner = runner = report_runner(
-        settings, adapters.sessions, adapters.redis, adapters.keys, service
-    )
-    start_report_scheduler(settings, runner, adapters.supervisor)
     forecast_pool = ProcessPoolExecutor(max_workers=1)  # forecasts are fitted off the event loop
     adapters.on_close.append(lambda: forecast_pool.shutdown(wait=False, cancel_futures=True))
-    app.state.forecaster = Forecaster(forecast_pool)
+    app.state.forecaster = forecaster = Forecaster(forecast_pool)
+    app.state.report_runner = runner = report_runner(
+        settings, adapters.sessions, adapters.redis, adapters.keys, service, lifecycle, forecaster
+    )
+    start_report_scheduler(settings, runner, adapters.supervisor)
     if settings.embedded_simulator:
         _start_embedded_simulator(settings, adapters)
     return Services(store, events, durable, view, service, ranges, consumer, hub, feed, realtime)

@@ -20,8 +20,10 @@ async def feed(
     readings: Readings,
     machine_type: str = "conveyor",
     step: timedelta = timedelta(seconds=1),
+    site: str | None = None,
 ) -> None:
-    """`n` messages of one machine, `step` (one second) apart from `t0`; message i carries `readings(i)`."""
+    """`n` messages of one machine, `step` (one second) apart from `t0`; message i carries `readings(i)`
+    (and the machine's `site` when given)."""
     bus = app.state.adapters.bus
     for i in range(n):
         body = {
@@ -30,5 +32,6 @@ async def feed(
             "machine_type": machine_type,
             "ts": (t0 + i * step).isoformat(),
             "readings": readings(i),
+            **({"site": site} if site else {}),
         }
         await bus.produce("telemetry.raw", orjson.dumps(body), key=machine.encode())

@@ -3470,7 +3470,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "maintenance" | "data_quality";
+            kind: "maintenance" | "data_quality" | "energy";
             /** Name */
             name: string;
             /**
@@ -3654,7 +3654,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "maintenance" | "data_quality";
+            kind: "maintenance" | "data_quality" | "energy";
             /** Name */
             name: string;
             /**

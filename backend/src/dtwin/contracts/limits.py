@@ -78,3 +78,4 @@ MAX_PREVIEW_READINGS = 1_000_000  # stored readings a rule preview may replay (m
 MAX_PREVIEW_DAYS = 30
 MAX_PREVIEW_MACHINES = 1000
 MAX_REPORT_HOURS = 31 * 24  # the period an alarm report may span
+MAX_REPORT_RUN_DAYS = 400  # the period a report run (PDF/CSV) may span: a year and a margin

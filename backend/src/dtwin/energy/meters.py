@@ -8,13 +8,13 @@ to its first. A reset inside a bucket shows as last < first; then (for a counter
 events) max is the value just before the drop and min the value just after, so the series
 first, max, min, last is exact for one event per bucket. The step rules (reset, rollover, replacement,
 gap) are the meters module's (consumption.interval_consumption), applied to that series with synthetic
-times: a bucket's mean reading interval (width / count) is `step`; first sits at step/2 into the bucket,
-last step/2 before its end, max and min one step apart in the middle. So every step of the series lasts
-what it lasted between real readings (one reading interval between buckets and across an in-bucket reset,
-which is what the plausibility tests need), and a step across missing buckets lasts more than a bucket:
-`max_gap_s` = one bucket marks it a gap. Energy is then spread over the buckets by time: a gap's step
-linearly over the missing buckets (interpolated), a boundary step split between the two buckets it joins
-(it is one reading interval's energy)."""
+times: the meter's reading interval estimated over the rows, each bucket's readings that far apart and
+centred in it (counter_series), max and min one interval apart in the middle. So every step of the series
+lasts about what it lasted between real readings (one reading interval between buckets and across an
+in-bucket reset, which is what the plausibility tests need), and a step across missing buckets lasts more
+than a bucket: `max_gap_s` = one bucket marks it a gap. Energy is then spread over the buckets by time: a
+gap's step linearly over the missing buckets (interpolated), a boundary step over the time it spans, so a
+quarter-hour of a meter read every 10 minutes gets 15 minutes of energy, not 10 or 20."""
 
 from __future__ import annotations
 
@@ -51,18 +51,30 @@ _KIND_FLAG = {RESET: "resets", ROLLOVER: "rollovers", REPLACEMENT: "replacements
 def counter_series(
     rows: Sequence[Agg], width_s: float
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """The counter as (times in Unix seconds, values) rebuilt from bucket rows (oldest first)."""
+    """The counter as (times in Unix seconds, values) rebuilt from bucket rows (oldest first).
+
+    The meter's reading interval is estimated over all rows (width x rows / readings: a meter read every
+    10 minutes has 15-minute buckets of 2 and 1 readings, whose own estimates, 450 s and 900 s, are both
+    wrong), and each bucket's readings are placed that far apart, centred in the bucket. So a step between
+    buckets lasts one reading interval, and energy spread by time lands in the right quarter-hour."""
+    readings = sum(max(r.count, 1) for r in rows)
+    interval = min(width_s * len(rows) / max(readings, 1), width_s)
     ts: list[float] = []
     values: list[float] = []
     for r in rows:
         t0 = r.ts.timestamp()
-        step = min(width_s / max(r.count, 1), width_s / 8)  # the bucket's mean reading interval
-        if r.last >= r.first:
-            ts += [t0 + step / 2, t0 + width_s - step / 2]
+        c = max(r.count, 1)
+        span = min((c - 1) * interval, width_s * (1 - 0.5 / c))  # a margin to the bucket's edges
+        first, last, mid = t0 + (width_s - span) / 2, t0 + (width_s + span) / 2, t0 + width_s / 2
+        if span == 0.0:  # one reading
+            ts.append(mid)
+            values.append(r.last)
+        elif r.last >= r.first:
+            ts += [first, last]
             values += [r.first, r.last]
         else:  # an event inside the bucket: up to max, one reading later down to min
-            mid = t0 + width_s / 2
-            ts += [t0 + step / 2, mid - step / 2, mid + step / 2, t0 + width_s - step / 2]
+            step = min(interval, span / 3)
+            ts += [first, mid - step / 2, mid + step / 2, last]
             values += [r.first, r.max, r.min, r.last]
     return np.asarray(ts), np.asarray(values)
 

@@ -187,6 +187,17 @@ class EnergyService:
         return engine, row.currency, row.id
 
     # ----------------------------------------------------------------------------------------- meters
+    async def fleet_meters(self) -> list[Meter]:
+        """Every energy meter of the fleet (twins reporting `energy_kwh`), by id."""
+        return sorted(
+            (
+                Meter(t["id"], t.get("site"), t.get("line"))
+                for t in await self.twins.fleet()
+                if ENERGY in (t.get("readings") or {})
+            ),
+            key=lambda m: m.id,
+        )
+
     async def meters(self, scope: Scope, scope_id: str) -> list[Meter]:
         """The energy meters of a scope: twins reporting `energy_kwh` (a meter by id: that twin)."""
         fleet = await self.twins.fleet()
@@ -242,6 +253,15 @@ class EnergyService:
             calendar_start(last, name, self.tz), name, self.tz
         )
 
+    def _window(self, bucket: BucketName, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+        """The aligned window (`_align`); 422 when it holds more hours than MAX_HOURS allows the bucket."""
+        lo, hi = self._align(bucket, start, end)
+        if (hi - lo) / HOUR > MAX_HOURS[bucket]:
+            raise InvalidInput(
+                f"the window is too long for {bucket} buckets (at most {MAX_HOURS[bucket] // 24} days)"
+            )
+        return lo, hi
+
     def _bucket_of(self, bucket: BucketName, ts: datetime) -> datetime:
         return ts if bucket == "hour" else calendar_start(ts, CALENDAR[bucket], self.tz)
 
@@ -251,12 +271,23 @@ class EnergyService:
     async def consumption(
         self, scope: Scope, scope_id: str, bucket: BucketName, start: datetime, end: datetime
     ) -> ConsumptionRead:
-        lo, hi = self._align(bucket, start, end)
-        if (hi - lo) / HOUR > MAX_HOURS[bucket]:
-            raise InvalidInput(
-                f"the window is too long for {bucket} buckets (at most {MAX_HOURS[bucket] // 24} days)"
-            )
-        meters = await self.meters(scope, scope_id)
+        self._window(bucket, start, end)  # a window too long is a 422 before the fleet is read
+        return await self.consumption_of(
+            scope, scope_id, await self.meters(scope, scope_id), bucket, start, end
+        )
+
+    async def consumption_of(
+        self,
+        scope: Scope,
+        scope_id: str,
+        meters: Sequence[Meter],
+        bucket: BucketName,
+        start: datetime,
+        end: datetime,
+    ) -> ConsumptionRead:
+        """`consumption` of the given meters (the scope only names them in the answer): for callers that
+        already hold the meters, such as a report over many of them."""
+        lo, hi = self._window(bucket, start, end)
         per_site, source = await self._energy(meters, HOUR, lo, hi) if meters else ({}, "none")
         priced = await self._priced(per_site)
         currencies = {p.currency for p in priced if p.currency is not None}
@@ -343,22 +374,9 @@ class EnergyService:
         while m <= month:
             lo = datetime(m.year, m.month, 1, tzinfo=zone).astimezone(UTC)
             hi = calendar_end(lo, "1mo", self.tz)
-            per_site, _ = await self._energy(meters, QUARTER, lo, hi) if meters else ({}, "none")
-            slots: dict[datetime, float] = defaultdict(float)
-            for energy in per_site.values():
-                for ts, e in energy.kwh.items():
-                    if lo <= ts < hi:
-                        slots[ts] += e
-            at = max(slots, key=lambda t: (slots[t], -t.timestamp())) if slots else None
+            kw, at, intervals = await self.peak(meters, lo, hi)
             items.append(
-                MonthPeak(
-                    month=f"{m:%Y-%m}",
-                    start=lo,
-                    end=hi,
-                    peak_kw=None if at is None else round(slots[at] * 4, 6),
-                    at=at,
-                    intervals=len(slots),
-                )
+                MonthPeak(month=f"{m:%Y-%m}", start=lo, end=hi, peak_kw=kw, at=at, intervals=intervals)
             )
             m = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
         empty = all(i.peak_kw is None for i in items)
@@ -375,6 +393,22 @@ class EnergyService:
             method="max over clock quarter-hours of the site's summed energy_kwh deltas x 4 (average kW)",
             items=items,
         )
+
+    async def peak(
+        self, meters: Sequence[Meter], start: datetime, end: datetime
+    ) -> tuple[float | None, datetime | None, int]:
+        """The peak demand of `meters` together in [start, end) (clock quarter-hours): the highest average
+        kW, the start of its quarter-hour (the earliest of equal ones) and how many quarter-hours had data."""
+        per_site, _ = await self._energy(meters, QUARTER, start, end) if meters else ({}, "none")
+        slots: dict[datetime, float] = defaultdict(float)
+        for energy in per_site.values():
+            for ts, e in energy.kwh.items():
+                if start <= ts < end:
+                    slots[ts] += e
+        if not slots:
+            return None, None, 0
+        at = max(slots, key=lambda t: (slots[t], -t.timestamp()))
+        return round(slots[at] * 4, 6), at, len(slots)
 
     # ----------------------------------------------------------------------------------------- heatmap
     async def heatmap(self, site: str, start: datetime, end: datetime) -> Heatmap:

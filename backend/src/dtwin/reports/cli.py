@@ -16,6 +16,7 @@ from dtwin.core.adapters import build_adapters
 from dtwin.core.db import transaction
 from dtwin.errors import DtwinError
 from dtwin.kit.logging import configure_logging
+from dtwin.lifecycle.wiring import lifecycle_service
 from dtwin.reports.repository import ReportRepository
 from dtwin.reports.schemas import ReportSpec
 from dtwin.reports.service import ReportService, spec_of
@@ -23,7 +24,9 @@ from dtwin.reports.wiring import report_runner
 from dtwin.twins.service import TwinService
 from dtwin.twins.store import TwinStore
 
-report_app = typer.Typer(help="Reports (maintenance, data quality): PDF and CSV", no_args_is_help=True)
+report_app = typer.Typer(
+    help="Reports (maintenance, data quality, energy): PDF and CSV", no_args_is_help=True
+)
 
 
 def _aware(t: datetime | None) -> datetime | None:
@@ -60,7 +63,7 @@ def report_list() -> None:
 @report_app.command("run")
 def report_run(
     definition: Annotated[int | None, typer.Option(help="A stored definition's id")] = None,
-    kind: Annotated[str | None, typer.Option(help="Ad hoc: maintenance or data_quality")] = None,
+    kind: Annotated[str | None, typer.Option(help="Ad hoc: maintenance, data_quality or energy")] = None,
     site: Annotated[str | None, typer.Option(help="Ad hoc: one site (default: the fleet)")] = None,
     period: Annotated[str, typer.Option(help="Ad hoc: last_day, last_week or last_month")] = "last_day",
     from_: Annotated[datetime | None, typer.Option("--from", help="Start (ISO 8601; UTC if no zone)")] = None,
@@ -81,7 +84,8 @@ def report_run(
         adapters = build_adapters(settings)
         try:
             twins = TwinService(TwinStore(adapters.redis, adapters.keys, settings.ws_replay_entries))
-            runner = report_runner(settings, adapters.sessions, adapters.redis, adapters.keys, twins)
+            archive = lifecycle_service(settings, adapters.sessions)
+            runner = report_runner(settings, adapters.sessions, adapters.redis, adapters.keys, twins, archive)
             definition_id = None
             if definition is not None:
                 async with transaction(adapters.sessions) as session:

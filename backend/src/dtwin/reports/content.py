@@ -25,14 +25,31 @@ class Table(BaseModel):
     note: str | None = None  # printed under the title (e.g. "top 20 of 153")
 
 
+class Series(BaseModel):
+    """One line of a line chart: a value (or a gap) per label."""
+
+    name: str
+    values: list[float | None]
+    dashed: bool = False
+
+
 class Chart(BaseModel):
-    """A bar chart (horizontal when `horizontal`): one bar per label."""
+    """A bar chart (horizontal when `horizontal`): one bar per label. With `series`: a line chart instead,
+    one line per series over the labels, and `band` (lower, upper per label) shaded behind them."""
 
     title: str
     labels: list[str]
-    values: list[float]
+    values: list[float] = Field(default_factory=list)
     xlabel: str = ""
     horizontal: bool = False
+    series: list[Series] = Field(default_factory=list)
+    band: tuple[list[float], list[float]] | None = None
+    band_name: str = ""
+
+    @property
+    def drawn(self) -> bool:
+        """Whether the chart has anything to draw."""
+        return bool(self.values) or any(v is not None for s in self.series for v in s.values)
 
 
 class ReportContent(BaseModel):

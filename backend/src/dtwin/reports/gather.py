@@ -1,6 +1,5 @@
 """The content of each report kind, gathered through the rooms' services (twins, analytics, alarms, data
-quality): never their tables. `GATHERERS` maps a kind to its gatherer: the extension point of a new kind
-(energy: a gatherer over the energy room's service, and "energy" added to schemas.Kind)."""
+quality; energy.py: energy and forecast): never their tables. kinds.py maps a kind to its gatherer."""
 
 from __future__ import annotations
 
@@ -18,6 +17,8 @@ from dtwin.config import Settings
 from dtwin.contracts.alarms import PRIORITIES
 from dtwin.data_quality.cleanse import RULES
 from dtwin.data_quality.deps import get_data_quality_service
+from dtwin.forecast.service import Forecaster
+from dtwin.readings.history import ArchiveIndex
 from dtwin.reports.content import Cell, Chart, Figure, ReportContent, Table
 from dtwin.reports.schemas import ReportSpec
 from dtwin.twins.service import TwinService
@@ -37,14 +38,20 @@ class Sources:
     settings: Settings
     top: int = 20
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    archive: ArchiveIndex | None = None  # archived days, read where a history spans them
+    forecaster: Forecaster | None = None  # the process's (a process pool); None: fitted in a thread
 
 
 Gatherer = Callable[[Sources, ReportSpec, datetime, datetime], Awaitable[ReportContent]]
 
-TITLES = {"maintenance": "Maintenance report", "data_quality": "Data quality report"}
+TITLES = {
+    "maintenance": "Maintenance report",
+    "data_quality": "Data quality report",
+    "energy": "Energy report",
+}
 
 
-def _content(src: Sources, spec: ReportSpec, start: datetime, end: datetime) -> ReportContent:
+def content_of(src: Sources, spec: ReportSpec, start: datetime, end: datetime) -> ReportContent:
     return ReportContent(
         title=f"{TITLES.get(spec.kind, spec.kind)}: {spec.name}",
         kind=spec.kind,
@@ -98,7 +105,7 @@ async def maintenance(src: Sources, spec: ReportSpec, start: datetime, end: date
     """Health now (per status, mean and lowest, machines below 50), the RUL ranking now, alarms raised in
     the period by priority and the most frequent ones, anomaly events in the period per machine, and the
     machines whose desired state the device has not confirmed (open commands)."""
-    c = _content(src, spec, start, end)
+    c = content_of(src, spec, start, end)
     twins = await _machines(src, spec)
     site = spec.site if spec.scope == "site" else None
 
@@ -229,7 +236,7 @@ async def maintenance(src: Sources, spec: ReportSpec, start: datetime, end: date
 async def data_quality(src: Sources, spec: ReportSpec, start: datetime, end: datetime) -> ReportContent:
     """Counts per cleansing rule, the machines with the most issues, gaps and off clocks (the data-quality
     room's service: its fleet summary, or each of the site's machines)."""
-    c = _content(src, spec, start, end)
+    c = content_of(src, spec, start, end)
     service = get_data_quality_service(src.session, src.settings)
     counts: dict[str, int] = dict.fromkeys(RULES, 0)
     worst: list[tuple[str, int, dict[str, int]]] = []
@@ -297,6 +304,3 @@ async def data_quality(src: Sources, spec: ReportSpec, start: datetime, end: dat
     ]
     c.has_data = issues > 0 or gaps > 0 or bool(clocks)
     return c
-
-
-GATHERERS: dict[str, Gatherer] = {"maintenance": maintenance, "data_quality": data_quality}

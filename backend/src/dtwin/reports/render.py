@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from datetime import datetime
+from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
@@ -39,7 +41,9 @@ def period_text(c: ReportContent) -> str:
 
 
 def _chart_png(chart: Chart) -> bytes:
-    labels, values = chart.labels[:MAX_CHART_BARS], chart.values[:MAX_CHART_BARS]
+    labels, values = chart.labels, chart.values
+    if chart.horizontal:  # a ranking: its first bars
+        labels, values = labels[:MAX_CHART_BARS], values[:MAX_CHART_BARS]
     # imported when a chart is drawn, not with the CLI: matplotlib takes a quarter second to import and
     # writes its config and cache under $HOME (the compose provisioner runs `dtwin` with HOME on a volume)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -48,20 +52,46 @@ def _chart_png(chart: Chart) -> bytes:
     fig = MplFigure(figsize=(7.0, 3.2), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    if chart.horizontal:
+    if chart.series:
+        _lines(ax, chart)
+    elif chart.horizontal:
         ax.barh(range(len(values)), values, color="#3b6ea5")
         ax.set_yticks(range(len(labels)), labels, fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel(chart.xlabel)
     else:
         ax.bar(range(len(values)), values, color="#3b6ea5")
-        ax.set_xticks(range(len(labels)), labels, fontsize=8, rotation=30 if len(labels) > 6 else 0)
+        step = max(1, len(labels) // 16)  # every bar, about sixteen tick labels
+        ticks = list(range(len(labels)))[::step]
+        ax.set_xticks(ticks, labels[::step], fontsize=8, rotation=30 if len(ticks) > 6 else 0)
         ax.set_ylabel(chart.xlabel)
     ax.set_title(chart.title, fontsize=10)
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()
+
+
+def _lines(ax: Any, chart: Chart) -> None:
+    """A line chart over the labels (every label drawn, ticks thinned to about a dozen)."""
+    x = list(range(len(chart.labels)))
+    if chart.band is not None:
+        lo, hi = chart.band
+        ax.fill_between(x, lo, hi, color="#e08a2c", alpha=0.18, linewidth=0, label=chart.band_name or None)
+    for i, s in enumerate(chart.series):
+        ys = [math.nan if v is None else v for v in s.values]
+        ax.plot(
+            x,
+            ys,
+            linestyle="--" if s.dashed else "-",
+            color="#e08a2c" if s.dashed else ("#3b6ea5", "#555555")[i % 2],
+            linewidth=1.4,
+            label=s.name,
+        )
+    step = max(1, len(x) // 12)
+    ax.set_xticks(x[::step], chart.labels[::step], fontsize=7, rotation=30 if len(x) > 6 else 0)
+    ax.set_ylabel(chart.xlabel)
+    ax.legend(fontsize=7, loc="upper left")
 
 
 def render_pdf(c: ReportContent) -> bytes:
@@ -81,7 +111,7 @@ def render_pdf(c: ReportContent) -> bytes:
         story.append(_table([["Figure", "Value"], *[[f.label, _fmt(f.value)] for f in c.figures]]))
     if c.has_data:
         for chart in c.charts:
-            if chart.values:
+            if chart.drawn:
                 story += [
                     Spacer(1, 0.3 * cm),
                     Image(io.BytesIO(_chart_png(chart)), 16 * cm, 16 * cm * 3.2 / 7),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,11 +16,11 @@ from pydantic import (
 )
 
 from dtwin.contracts.inputs import Instant
-from dtwin.contracts.limits import PLACEMENT_PATTERN
+from dtwin.contracts.limits import MAX_REPORT_RUN_DAYS, PLACEMENT_PATTERN
 from dtwin.reports.periods import Period, check_cron
 
-# the kinds a report can be; "energy" joins when the energy room lands (gather.py GATHERERS)
-Kind = Literal["maintenance", "data_quality"]
+# the kinds a report can be (kinds.py: each one's gatherer)
+Kind = Literal["maintenance", "data_quality", "energy"]
 Scope = Literal["fleet", "site"]
 Format = Literal["pdf", "csv"]
 RunStatus = Literal["running", "succeeded", "failed"]
@@ -146,6 +146,9 @@ class RunRequest(BaseModel):
         for t in (self.start, self.end):
             if t is not None and t.tzinfo is None:
                 raise ValueError("`start` and `end` need a time zone (e.g. Z)")
-        if self.start is not None and self.end is not None and self.start >= self.end:
-            raise ValueError("`start` must be before `end`")
+        if self.start is not None and self.end is not None:
+            if self.start >= self.end:
+                raise ValueError("`start` must be before `end`")
+            if self.end - self.start > timedelta(days=MAX_REPORT_RUN_DAYS):
+                raise ValueError(f"a report spans at most {MAX_REPORT_RUN_DAYS} days")
         return self

@@ -19,7 +19,10 @@ from dtwin.anomalies.service import LiveAnalytics
 from dtwin.config import Settings
 from dtwin.core.db import transaction
 from dtwin.errors import Conflict, NotFound
-from dtwin.reports.gather import GATHERERS, Sources
+from dtwin.forecast.service import Forecaster
+from dtwin.readings.history import ArchiveIndex
+from dtwin.reports.gather import Sources
+from dtwin.reports.kinds import GATHERERS
 from dtwin.reports.mail import ReportMailer, build_message
 from dtwin.reports.models import ReportDefinitionRow, ReportRunRow
 from dtwin.reports.periods import next_fire, period_bounds
@@ -154,6 +157,8 @@ class ReportRunner:
         settings: Settings,
         mailer: ReportMailer | None,
         clock: Callable[[], datetime] | None = None,
+        archive: ArchiveIndex | None = None,
+        forecaster: Forecaster | None = None,
     ) -> None:
         self.sessions = sessions
         self.twins = twins
@@ -161,6 +166,8 @@ class ReportRunner:
         self.settings = settings
         self.mailer = mailer
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.archive = archive
+        self.forecaster = forecaster
 
     def period(self, spec: ReportSpec, at: datetime) -> tuple[datetime, datetime]:
         return period_bounds(spec.period, at, self.settings.plant_tz)
@@ -203,7 +210,14 @@ class ReportRunner:
         try:
             async with transaction(self.sessions) as session:
                 src = Sources(
-                    session, self.twins, self.live, self.settings, self.settings.report_top, self.clock
+                    session,
+                    self.twins,
+                    self.live,
+                    self.settings,
+                    self.settings.report_top,
+                    self.clock,
+                    self.archive,
+                    self.forecaster,
                 )
                 content = await GATHERERS[spec.kind](src, spec, start, end)
             files = await asyncio.to_thread(render, content, list(spec.formats))

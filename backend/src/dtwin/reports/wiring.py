@@ -10,7 +10,9 @@ from dtwin.anomalies.service import LiveAnalytics
 from dtwin.config import Settings
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.tasks import TaskSupervisor
+from dtwin.forecast.service import Forecaster
 from dtwin.notifications.wiring import smtp_config
+from dtwin.readings.history import ArchiveIndex
 from dtwin.reports.mail import ReportMailer
 from dtwin.reports.scheduler import ReportScheduler
 from dtwin.reports.service import ReportRunner
@@ -23,13 +25,23 @@ def report_runner(
     redis: aioredis.Redis,
     keys: RedisKeys,
     twins: TwinService,
+    archive: ArchiveIndex | None = None,
+    forecaster: Forecaster | None = None,
 ) -> ReportRunner:
     mailer = (
         ReportMailer(smtp_config(settings, settings.notify_smtp_host, settings.notify_smtp_port))
         if settings.notify_smtp_host is not None
         else None
     )
-    return ReportRunner(sessions, twins, LiveAnalytics(redis, keys), settings, mailer)
+    return ReportRunner(
+        sessions,
+        twins,
+        LiveAnalytics(redis, keys),
+        settings,
+        mailer,
+        archive=archive,
+        forecaster=forecaster,
+    )
 
 
 def start_report_scheduler(settings: Settings, runner: ReportRunner, supervisor: TaskSupervisor) -> None:

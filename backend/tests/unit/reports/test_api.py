@@ -118,4 +118,7 @@ async def test_run_request_is_checked(client: httpx.AsyncClient) -> None:
     spec = {"name": "x", "kind": "maintenance"}
     reversed_ = {"spec": spec, "start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"}
     assert (await client.post("/api/v1/reports/run", json=reversed_)).status_code == 422
+    too_long = {"spec": spec, "start": "2024-01-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}
+    r = await client.post("/api/v1/reports/run", json=too_long)
+    assert r.status_code == 422 and "at most 400 days" in r.text
     assert (await client.get("/api/v1/reports/runs/999.pdf")).status_code == 404

@@ -30,6 +30,7 @@ export const EMPTY_DEFINITION: DefinitionValues = {
 export const KINDS: ReadonlyArray<readonly [ReportDefinitionIn['kind'], string]> = [
   ['maintenance', 'Maintenance'],
   ['data_quality', 'Data quality'],
+  ['energy', 'Energy'],
 ];
 
 export const PERIODS: ReadonlyArray<readonly [ReportDefinitionIn['period'], string]> = [
