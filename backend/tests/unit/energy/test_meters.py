@@ -60,3 +60,29 @@ def test_a_replacement_counts_nothing_for_the_jump() -> None:
     got = bucket_energy(rows, 3600, T0)
     assert got.flags[T0 + H]["replacements"] == 1
     assert got.kwh[T0 + H] == pytest.approx(59)
+
+
+def test_a_meter_read_less_often_than_half_a_bucket_gets_each_quarter_hour_right() -> None:
+    # a reading every 10 minutes at a steady 60 kW (10 kWh per reading): quarter-hours hold 2, 1, 2, 1
+    # readings; each still gets 15 minutes of energy (a per-bucket interval estimate gave 20 and 10)
+    q = timedelta(minutes=15)
+    readings = [(T0 + timedelta(minutes=10 * k), 10.0 * k) for k in range(13)]  # 00:00 .. 02:00
+    rows = []
+    for i in range(8):
+        inside = [v for t, v in readings if T0 + i * q <= t < T0 + (i + 1) * q]
+        rows.append(
+            Agg(
+                T0 + i * q,
+                "energy_kwh",
+                min(inside),
+                max(inside),
+                sum(inside),
+                len(inside),
+                inside[0],
+                inside[-1],
+            )
+        )
+    got = bucket_energy(rows, 900, T0 + q)
+    inner = [got.kwh[T0 + i * q] for i in range(1, 7)]
+    assert inner == pytest.approx([15.0] * 6, abs=0.01)
+    assert max(inner) * 4 == pytest.approx(60.0, abs=0.05)  # the peak demand: 60 kW, not 80
