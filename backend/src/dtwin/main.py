@@ -48,7 +48,7 @@ from dtwin.ingest.outage import OutageBuffer
 from dtwin.kit.feeders import load_feeder
 from dtwin.lifecycle.service import LifecycleTask
 from dtwin.lifecycle.wiring import lifecycle_service
-from dtwin.machine_types.catalogue import catalogue_types, physical_table_of, table_of
+from dtwin.machine_types.catalogue import catalogue_types, counters_table_of, physical_table_of, table_of
 from dtwin.machine_types.ranges import OperatingRanges
 from dtwin.machine_types.service import MachineTypeService
 from dtwin.notifications.wiring import start_notifications
@@ -289,6 +289,7 @@ async def _machine_type_ranges(settings: Settings, adapters: Adapters) -> Operat
         adapters.sessions,
         fallback=table_of(catalogue) if catalogue else None,
         physical_fallback=physical_table_of(catalogue) if catalogue else None,
+        counters_fallback=counters_table_of(catalogue) if catalogue else None,
         refresh_s=settings.machine_types_refresh_s,
     )
     if catalogue:
@@ -357,7 +358,7 @@ def _scoring_stage(settings: Settings, adapters: Adapters, ranges: OperatingRang
     adapters.supervisor.start("machine-type-ranges", ranges.run)
     config = EngineConfig(max_sensors_per_type=settings.limits().max_sensors_per_type)
     stage = ScoringStage(
-        ScoringEngine(config, limits=ranges, clock=time.monotonic),
+        ScoringEngine(config, limits=ranges, clock=time.monotonic, unscored=ranges.is_counter),
         redis=adapters.redis,
         keys=adapters.keys,
         bus=adapters.bus,

@@ -3955,6 +3955,12 @@ export interface components {
          */
         SensorSpec: {
             /**
+             * Counter
+             * @description A cumulative register (an energy meter's kWh) that only rises between resets: its consumption is analysed (energy API), the reading itself is never anomaly-scored
+             * @default false
+             */
+            counter: boolean;
+            /**
              * Hi
              * @description Upper end of the operating range; greater than lo
              */

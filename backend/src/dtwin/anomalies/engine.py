@@ -25,7 +25,7 @@ from dtwin.anomalies.detectors import MULTIVARIATE, DetectorOutput, SeriesState,
 from dtwin.anomalies.episodes import AnomalyEpisodes
 from dtwin.anomalies.explain import BatchExplainer
 from dtwin.anomalies.fleet import FleetState, MachineState
-from dtwin.anomalies.index import SeriesIndex
+from dtwin.anomalies.index import REFUSED, SeriesIndex
 from dtwin.anomalies.machine_health import HealthTracker
 from dtwin.anomalies.results import (
     AnomalyEvent,
@@ -60,7 +60,11 @@ class ScoringEngine:
     by `compact`, which runs by itself once a quarter of the slots are dead.
 
     `effects` says which sensors a commanded setting moves and how long a type settles (`command`); the
-    machine catalogue's by default."""
+    machine catalogue's by default.
+
+    `unscored(machine_type, sensor)` names the series never scored: cumulative counters (an energy meter's
+    kWh only rises; its consumption is what the energy room analyses), asked when a series is first seen.
+    Their readings are skipped, neither refused nor stored."""
 
     def __init__(
         self,
@@ -69,12 +73,13 @@ class ScoringEngine:
         limits: LimitsSource | None = None,
         clock: Callable[[], float] | None = None,
         effects: CommandEffects | None = None,
+        unscored: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self._clock = clock
         self.effects: CommandEffects = effects or CatalogueEffects()
         self._settle_horizon = -math.inf  # the latest end of any settling window opened
-        self.fleet = FleetState(self.config, limits)
+        self.fleet = FleetState(self.config, limits, unscored)
         self.type_models = TypeModels(self.config, self.fleet)
         self.correlation_rings = CorrelationRings(self.config.correlation)
         self.health_tracker = HealthTracker(self.config.health, self.fleet)
@@ -190,12 +195,13 @@ class ScoringEngine:
     ) -> BatchScores:
         """The engine's core: flat readings (series slot, epoch seconds, value) and the row each belongs to
         (a row = one machine at one instant: a message, a CSV line). Rows of a machine must be given in
-        time order. Readings with slot -1 (refused by the sensor limit) are counted and not scored."""
+        time order. Readings with slot -1 (refused by the sensor limit) are counted and not scored, those
+        with -2 (series not scored: counters) only not scored."""
         n = int(slots.shape[0])
         n_rows = int(n_rows if n_rows is not None else (rows.max() + 1 if n else 0))
         if n and int(slots.min()) < 0:
             keep = np.flatnonzero(slots >= 0)
-            self.refused_readings += n - int(keep.shape[0])
+            self.refused_readings += int(np.count_nonzero(slots == REFUSED))
             out = self._score(slots[keep], ts[keep], values[keep], rows[keep], n_rows)
             return replace(out, readings=widen(out.readings, keep, rows, slots))
         return self._score(slots, ts, values, rows, n_rows)

@@ -5,7 +5,7 @@ operating limits; registering, finding idle machines and compacting. No scoring 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -76,14 +76,21 @@ class FleetState:
     """The index and the state arrays it numbers. `series` and `machines` are replaced by `compact`: hold
     the `FleetState`, never the arrays, across batches."""
 
-    def __init__(self, config: EngineConfig, limits: LimitsSource | None = None) -> None:
+    def __init__(
+        self,
+        config: EngineConfig,
+        limits: LimitsSource | None = None,
+        unscored: Callable[[str, str], bool] | None = None,
+    ) -> None:
         self._limits = limits
         self._versioned = limits if isinstance(limits, VersionedLimits) else None
         self._limits_version = self._versioned.version if self._versioned is not None else 0
         self.series = SeriesState.empty(0)
         self.machines = MachineState.empty(0)
         self.settle = SettleState.empty(0)  # per series: the settling window after a command
-        self.index = SeriesIndex(on_new_series=self._init_series, max_features=config.max_sensors_per_type)
+        self.index = SeriesIndex(
+            on_new_series=self._init_series, max_features=config.max_sensors_per_type, unscored=unscored
+        )
         self.health_ring = HealthRing(config.health.window)
 
     # ------------------------------------------------------------------ operating limits

@@ -70,6 +70,7 @@ class TypeInfo:
 NewSeries = Callable[[int, str, str], None]  # (slot, machine_type, sensor)
 
 REFUSED = -1  # the slot of a series beyond its type's sensor limit (never stored, never scored)
+UNSCORED = -2  # the slot of a series its type says is not scored (a cumulative counter): never stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +90,19 @@ class SeriesIndex:
     state of a new slot (its operating limits).
 
     A type takes at most `max_features` distinct sensor names; a series with a further name is refused
-    (slot `REFUSED`, counted in `refused_series`). `detach` forgets a machine at once (its id and series
-    resolve to nothing; a later message starts it afresh); its slots stay allocated, dead, until `compact`."""
+    (slot `REFUSED`, counted in `refused_series`). A series `unscored(machine_type, sensor)` names (a
+    cumulative counter such as an energy meter's kWh: it only rises, so every detector would flag it) gets
+    slot `UNSCORED`, decided when its machine's message first names it. `detach` forgets a machine at once
+    (its id and series resolve to nothing; a later message starts it afresh); its slots stay allocated,
+    dead, until `compact`."""
 
-    def __init__(self, on_new_series: NewSeries | None = None, max_features: int = 1 << 30) -> None:
+    def __init__(
+        self,
+        on_new_series: NewSeries | None = None,
+        max_features: int = 1 << 30,
+        unscored: Callable[[str, str], bool] | None = None,
+    ) -> None:
+        self._unscored = unscored
         self._series: dict[tuple[str, str], int] = {}
         self._machines: dict[str, int] = {}
         self._types: dict[str, TypeInfo] = {}
@@ -161,6 +171,8 @@ class SeriesIndex:
             return slot
         m = self.ensure_machine(machine_id, machine_type)
         info = self.types[int(self.machine_type[m])]
+        if self._unscored is not None and self._unscored(info.name, sensor):
+            return UNSCORED
         f = info.feature.get(sensor)
         if f is None:
             if info.n_features >= self.max_features:
@@ -182,7 +194,7 @@ class SeriesIndex:
 
     def slots_for(self, machine_id: str, machine_type: str, sensors: Sequence[str]) -> I64:
         """Slots of a machine's sensors, in the given order (registering new ones; `REFUSED` for a name
-        beyond the type's sensor limit)."""
+        beyond the type's sensor limit, `UNSCORED` for a series not scored)."""
         return np.array([self.ensure_series(machine_id, machine_type, s) for s in sensors], dtype=np.int64)
 
     def message_slots(self, machine_id: str, machine_type: str, keys: tuple[str, ...]) -> I64:

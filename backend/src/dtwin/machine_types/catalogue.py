@@ -5,7 +5,7 @@ be read."""
 from __future__ import annotations
 
 from dtwin.contracts.catalogue import machine_catalogue
-from dtwin.machine_types.ranges import Table, physical_of
+from dtwin.machine_types.ranges import Table, counters_of, physical_of
 from dtwin.machine_types.schemas import MachineTypePut, SensorSpec
 
 
@@ -16,7 +16,15 @@ def catalogue_types() -> list[MachineTypePut]:
             name=t.name,
             description=t.description,
             sensors=[
-                SensorSpec(name=s.name, unit=s.unit, lo=s.lo, hi=s.hi, phys_lo=s.phys_lo, phys_hi=s.phys_hi)
+                SensorSpec(
+                    name=s.name,
+                    unit=s.unit,
+                    lo=s.lo,
+                    hi=s.hi,
+                    phys_lo=s.phys_lo,
+                    phys_hi=s.phys_hi,
+                    counter=s.counter,
+                )
                 for s in t.sensors
             ],
         )
@@ -31,6 +39,11 @@ def table_of(types: list[MachineTypePut]) -> Table:
 def physical_table_of(types: list[MachineTypePut]) -> Table:
     """The physical ranges per type and sensor (an absent end: unbounded); sensors with none are left out."""
     return {t.name: physical_of(s.model_dump() for s in t.sensors) for t in types if t.name is not None}
+
+
+def counters_table_of(types: list[MachineTypePut]) -> dict[str, frozenset[str]]:
+    """The counter sensors per type (never anomaly-scored)."""
+    return {t.name: counters_of(s.model_dump() for s in t.sensors) for t in types if t.name is not None}
 
 
 def catalogue_table() -> Table:

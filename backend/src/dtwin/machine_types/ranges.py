@@ -26,6 +26,11 @@ def ranges_of(sensors: Iterable[Mapping[str, Any]]) -> dict[str, Range]:
     return {str(s["name"]): (float(s["lo"]), float(s["hi"])) for s in sensors}
 
 
+def counters_of(sensors: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """The sensors that are cumulative counters (`counter: true`): never anomaly-scored."""
+    return frozenset(str(s["name"]) for s in sensors if s.get("counter"))
+
+
 def physical_of(sensors: Iterable[Mapping[str, Any]]) -> dict[str, Range]:
     """The sensors' physical ranges (an absent end: -inf or +inf); sensors with neither end are left out."""
     out: dict[str, Range] = {}
@@ -49,7 +54,9 @@ class OperatingRanges:
     machine catalogue's ranges) is used until it can.
 
     The same rows give the physical ranges (`physical`, with `physical_version`), which the data-cleansing
-    stage of the consumer reads (data_quality/cleanse.py); `physical_fallback` stands in like `fallback`."""
+    stage of the consumer reads (data_quality/cleanse.py); `physical_fallback` stands in like `fallback`.
+    And the counters (`counters`, `is_counter`): sensors the scoring engine leaves out; `counters_fallback`
+    stands in like `fallback`."""
 
     def __init__(
         self,
@@ -57,11 +64,14 @@ class OperatingRanges:
         *,
         fallback: Table | None = None,
         physical_fallback: Table | None = None,
+        counters_fallback: dict[str, frozenset[str]] | None = None,
         refresh_s: float = 30.0,
     ) -> None:
         self.sessions = sessions
         self.fallback = fallback
         self.physical_fallback = physical_fallback
+        self.counters_fallback = counters_fallback
+        self.counters: dict[str, frozenset[str]] = {}
         self.refresh_s = refresh_s
         self.table: Table = {}
         self.version = 0
@@ -72,8 +82,20 @@ class OperatingRanges:
     def __call__(self, machine_type: str, sensor: str) -> Range | None:
         return self.table.get(machine_type, {}).get(sensor)
 
-    def _replace(self, table: Table, source: Source, physical: Table | None = None) -> bool:
+    def is_counter(self, machine_type: str, sensor: str) -> bool:
+        """Whether the type declares the sensor a cumulative counter (`ScoringEngine(unscored=...)`)."""
+        return sensor in self.counters.get(machine_type, ())
+
+    def _replace(
+        self,
+        table: Table,
+        source: Source,
+        physical: Table | None = None,
+        counters: dict[str, frozenset[str]] | None = None,
+    ) -> bool:
         self.source = source
+        if counters is not None:
+            self.counters = counters
         if physical is not None and physical != self.physical:
             self.physical = physical
             self.physical_version += 1
@@ -85,15 +107,17 @@ class OperatingRanges:
 
     def set_type(self, name: str, sensors: Iterable[Mapping[str, Any]] | None) -> None:
         """A change of one type committed here: its sensors' ranges, or None when it was deleted."""
-        table, physical = dict(self.table), dict(self.physical)
+        table, physical, counters = dict(self.table), dict(self.physical), dict(self.counters)
         if sensors is None:
             table.pop(name, None)
             physical.pop(name, None)
+            counters.pop(name, None)
         else:
             sensors = list(sensors)
             table[name] = ranges_of(sensors)
             physical[name] = physical_of(sensors)
-        self._replace(table, self.source, physical)
+            counters[name] = counters_of(sensors)
+        self._replace(table, self.source, physical, counters)
 
     async def load(self) -> bool:
         """Read every live type from the registry; False (table kept, or the fallback on a first failure)
@@ -108,12 +132,20 @@ class OperatingRanges:
         ) as exc:  # the registry is unavailable: keep scoring with what we have
             log.warning("machine_type_ranges_unavailable", error=f"{type(exc).__name__}: {exc}")
             if self.source == "none" and self.fallback is not None:
-                self._replace(dict(self.fallback), "catalogue", dict(self.physical_fallback or {}))
+                self._replace(
+                    dict(self.fallback),
+                    "catalogue",
+                    dict(self.physical_fallback or {}),
+                    dict(self.counters_fallback or {}),
+                )
             return False
         if self.version != seen or self.physical_version != seen_physical:
             return True  # a change committed here meanwhile, maybe after our read: the next refresh has it
         physical = {name: physical_of(sensors) for name, sensors in rows}
-        if self._replace({name: ranges_of(sensors) for name, sensors in rows}, "registry", physical):
+        counters = {name: counters_of(sensors) for name, sensors in rows}
+        if self._replace(
+            {name: ranges_of(sensors) for name, sensors in rows}, "registry", physical, counters
+        ):
             log.info("machine_type_ranges_loaded", types=len(rows), version=self.version)
         return True
 

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from dtwin.contracts.catalogue import physical_range_problem
 from dtwin.contracts.inputs import Text
@@ -41,6 +41,13 @@ class SensorSpec(BaseModel):
         Bound | None,
         Field(description="Highest value the sensor can physically report (at least hi); none: no limit"),
     ] = None
+    counter: Annotated[
+        StrictBool,
+        Field(
+            description="A cumulative register (an energy meter's kWh) that only rises between resets: its "
+            "consumption is analysed (energy API), the reading itself is never anomaly-scored"
+        ),
+    ] = False
 
     @model_validator(mode="after")
     def _range(self) -> SensorSpec:

@@ -74,7 +74,7 @@ async def test_put_creates_then_replaces_with_versions_and_etag(client: httpx.As
     assert created["name"] == "press-x" and created["version"] == 1
     assert created["sensors"][0] == {
         "name": "pressure_bar", "unit": "bar", "label": "Main pressure", "lo": 0.0, "hi": 100.0,
-        "phys_lo": None, "phys_hi": None,
+        "phys_lo": None, "phys_hi": None, "counter": False,
     }  # fmt: skip
 
     got = await client.get(f"{URL}/press-x")
