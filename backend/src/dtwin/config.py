@@ -437,6 +437,17 @@ class Settings(SharedSettings):
         gt=0,
         description="A firing missed by longer than this (every backend down) is skipped, not caught up",
     )
+    report_lease_s: float = Field(
+        default=300.0,
+        ge=5,
+        le=86400,
+        description="A running report's lease, renewed every third of it while it runs; once it runs out "
+        "(its backend died), another backend's scheduler takes the run over (scheduled runs) or marks it "
+        "failed",
+    )
+    report_max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Takeovers of a scheduled run whose backend died, before it fails"
+    )
     report_top: int = Field(
         default=20, ge=1, le=1000, description="Rows of a report's ranking tables (RUL, worst machines)"
     )

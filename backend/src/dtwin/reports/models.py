@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,6 +55,12 @@ class ReportRunRow(Base):
     __table_args__ = (
         Index("uq_report_runs_scheduled", "definition_id", "scheduled_for", unique=True),
         Index("ix_report_runs_created", "created_at"),
+        Index(
+            "ix_report_runs_running",
+            "lease_until",
+            postgresql_where=text("status = 'running'"),
+            sqlite_where=text("status = 'running'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
@@ -66,3 +83,6 @@ class ReportRunRow(Base):
     emailed_to: Mapped[list[str]] = mapped_column(_JSON)
     email_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     trigger: Mapped[str] = mapped_column(String(16))  # schedule, api, cli
+    # while running: until when the runner holds it (renewed as it works); past it, the runner is gone
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))

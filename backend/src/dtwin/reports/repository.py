@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
@@ -69,6 +69,45 @@ class ReportRepository:
 
     async def finish_run(self, run_id: int, **values: Any) -> None:
         await self.session.execute(update(ReportRunRow).where(ReportRunRow.id == run_id).values(**values))
+
+    async def renew(self, run_id: int, until: datetime) -> bool:
+        """Extend a running run's lease; False when it is not running any more (or not ours to renew)."""
+        stmt = (
+            update(ReportRunRow)
+            .where(ReportRunRow.id == run_id, ReportRunRow.status == "running")
+            .values(lease_until=until)
+            .returning(ReportRunRow.id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def expired(self, now: datetime, limit: int = 20) -> Sequence[ReportRunRow]:
+        """Running runs whose lease ran out (NULL: from before leases), oldest first."""
+        q = (
+            select(ReportRunRow)
+            .where(
+                ReportRunRow.status == "running",
+                or_(ReportRunRow.lease_until.is_(None), ReportRunRow.lease_until < now),
+            )
+            .order_by(ReportRunRow.id)
+            .limit(limit)
+        )
+        return (await self.session.scalars(q)).all()
+
+    async def take_over(self, run_id: int, now: datetime, until: datetime) -> int | None:
+        """Claim an expired run for this backend (a new lease, one more attempt): its attempt number, or
+        None when another backend took it first or it finished meanwhile. One UPDATE: among N, one wins."""
+        stmt = (
+            update(ReportRunRow)
+            .where(
+                ReportRunRow.id == run_id,
+                ReportRunRow.status == "running",
+                or_(ReportRunRow.lease_until.is_(None), ReportRunRow.lease_until < now),
+            )
+            .values(lease_until=until, attempts=ReportRunRow.attempts + 1)
+            .returning(ReportRunRow.attempts)
+        )
+        got: int | None = (await self.session.execute(stmt)).scalar_one_or_none()
+        return got
 
     async def run(self, run_id: int) -> ReportRunRow | None:
         return await self.session.get(ReportRunRow, run_id)

@@ -2,7 +2,9 @@
 with a schedule whose latest firing (cron in the plant's time zone) is due and not older than
 DTWIN_REPORT_MAX_LATENESS_S is claimed by inserting its run with (definition_id, scheduled_for): a unique
 key, so among N backends exactly one inserts it and runs the report; the others find it taken. Only the
-latest missed firing is caught up (a backend down for a week sends one weekly report, not seven dailies)."""
+latest missed firing is caught up (a backend down for a week sends one weekly report, not seven dailies).
+A run holds a lease its runner renews; a run whose backend died mid-way is taken over by the next tick of
+any backend once its lease has run out (ReportRunner.recover)."""
 
 from __future__ import annotations
 
@@ -38,9 +40,9 @@ class ReportScheduler:
         """Claim and run what is due at `now`; the ids of the runs this scheduler ran."""
         now = now or self.clock()
         tz = self.runner.settings.plant_tz
+        ran = await self.runner.recover(now)  # runs whose backend died first: they are older
         async with transaction(self.runner.sessions) as session:
             definitions = list(await ReportRepository(session).scheduled())
-        ran: list[int] = []
         for d in definitions:
             assert d.schedule is not None
             fire = previous_fire(d.schedule, now, tz)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiosmtplib
 import structlog
-from sqlalchemy.exc import IntegrityError
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.anomalies.service import LiveAnalytics
@@ -196,6 +197,8 @@ class ReportRunner:
             "created_at": self.clock(),
             "emailed_to": [],
             "trigger": trigger,
+            "lease_until": self._lease(),
+            "attempts": 1,
         }
         async with transaction(self.sessions) as session:
             repo = ReportRepository(session)
@@ -207,6 +210,73 @@ class ReportRunner:
             else:
                 run_id = await repo.add_run(values)
         log.info("report_run_started", run=run_id, kind=spec.kind, name=spec.name, trigger=trigger)
+        return await self._execute(run_id, spec, start, end, email=email)
+
+    def _lease(self) -> datetime:
+        return self.clock() + timedelta(seconds=self.settings.report_lease_s)
+
+    async def _execute(
+        self, run_id: int, spec: ReportSpec, start: datetime, end: datetime, *, email: bool
+    ) -> RunOutcome:
+        """Gather, render, store and email a claimed run, renewing its lease meanwhile."""
+        renewer = asyncio.create_task(self._renew(run_id), name=f"report-lease-{run_id}")
+        try:
+            return await self._produce(run_id, spec, start, end, email=email)
+        finally:
+            renewer.cancel()
+            await asyncio.wait([renewer])
+
+    async def _renew(self, run_id: int) -> None:
+        every = self.settings.report_lease_s / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                async with transaction(self.sessions) as session:
+                    if not await ReportRepository(session).renew(run_id, self._lease()):
+                        return
+            except (SQLAlchemyError, OSError) as exc:  # the database away: the next renewal may succeed
+                log.warning("report_lease_renewal_failed", run=run_id, error=f"{type(exc).__name__}: {exc}")
+
+    async def recover(self, now: datetime) -> list[int]:
+        """Runs whose lease ran out (the backend running them died): a scheduled run is taken over and run
+        again here, up to DTWIN_REPORT_MAX_ATTEMPTS attempts in all; an on-demand run (its requester is
+        gone with it) or one out of attempts is marked failed. Among N backends one takes each (one UPDATE).
+        The ids of the runs this call finished."""
+        async with transaction(self.sessions) as session:
+            expired = list(await ReportRepository(session).expired(now))
+        done: list[int] = []
+        for row in expired:
+            retry = row.trigger == "schedule" and row.attempts < self.settings.report_max_attempts
+            async with transaction(self.sessions) as session:
+                repo = ReportRepository(session)
+                attempt = await repo.take_over(row.id, now, self._lease())
+                if attempt is None:
+                    continue  # another backend took it, or it finished after all
+                if not retry:
+                    error = (
+                        f"abandoned: the backend running it stopped, {row.attempts} attempt(s)"
+                        if row.trigger == "schedule"
+                        else "abandoned: the process running it stopped before it finished; run it again"
+                    )
+                    await repo.finish_run(row.id, status="failed", finished_at=self.clock(), error=error)
+            if not retry:
+                log.warning("report_run_abandoned", run=row.id, attempts=row.attempts, trigger=row.trigger)
+                done.append(row.id)
+                continue
+            log.warning("report_run_taken_over", run=row.id, attempt=attempt)
+            try:
+                spec = ReportSpec.model_validate(row.spec)
+            except ValidationError as exc:
+                await self._finish(row.id, status="failed", error=f"the stored spec is invalid: {exc}")
+                done.append(row.id)
+                continue
+            outcome = await self._execute(row.id, spec, row.period_start, row.period_end, email=True)
+            done.append(outcome.run_id)
+        return done
+
+    async def _produce(
+        self, run_id: int, spec: ReportSpec, start: datetime, end: datetime, *, email: bool
+    ) -> RunOutcome:
         try:
             async with transaction(self.sessions) as session:
                 src = Sources(
@@ -223,11 +293,14 @@ class ReportRunner:
             files = await asyncio.to_thread(render, content, list(spec.formats))
         except Exception as exc:
             log.exception("report_run_failed", run=run_id)
-            await self._finish(run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+            await self._finish(
+                run_id, status="failed", lease_until=None, error=f"{type(exc).__name__}: {exc}"
+            )
             return RunOutcome(run_id, "failed")
         await self._finish(
             run_id,
             status="succeeded",
+            lease_until=None,
             has_data=content.has_data,
             summary=content.summary(),
             pdf=files.get("pdf"),

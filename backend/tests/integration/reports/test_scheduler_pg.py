@@ -115,3 +115,67 @@ async def test_report_email_arrives_with_both_attachments(
     async with transaction(runner.sessions) as session:
         run = await ReportService(session, "UTC").run(outcome.run_id)
     assert run.emailed_to == ["a@example.com", "b@example.com"] and run.email_error is None
+
+
+async def _dead_run(runner: ReportRunner, spec: ReportSpec, trigger: str, attempts: int = 1) -> int:
+    """A run claimed by a backend that died: still running, its lease out a minute ago."""
+    end = datetime.now(UTC).replace(microsecond=0)
+    async with transaction(runner.sessions) as session:
+        return await ReportRepository(session).add_run(
+            {
+                "kind": spec.kind,
+                "spec": spec.model_dump(mode="json"),
+                "period_start": end - timedelta(days=1),
+                "period_end": end,
+                "status": "running",
+                "summary": {},
+                "created_at": end - timedelta(minutes=10),
+                "emailed_to": [],
+                "trigger": trigger,
+                "lease_until": end - timedelta(minutes=1),
+                "attempts": attempts,
+            }
+        )
+
+
+async def test_a_run_whose_backend_died_is_taken_over_once(
+    runners: tuple[list[ReportRunner], MailSink], uid: str, tmp_path: Path
+) -> None:
+    (a, b), _ = runners
+    spec = ReportSpec(name=f"orphan-{uid}", kind="data_quality", recipients=["ops@example.com"])
+    scheduled = await _dead_run(a, spec, "schedule")
+    on_demand = await _dead_run(a, spec, "api")
+    out_of_attempts = await _dead_run(a, spec, "schedule", attempts=3)
+    now = datetime.now(UTC)
+    ran = await asyncio.gather(a.recover(now), b.recover(now))
+    mine = sorted(run for runs in ran for run in runs)
+    assert mine == sorted([scheduled, on_demand, out_of_attempts])  # each by exactly one of the two
+    async with transaction(a.sessions) as session:
+        svc = ReportService(session, "UTC")
+        redone, failed, exhausted = [await svc.run(i) for i in (scheduled, on_demand, out_of_attempts)]
+        row = await ReportRepository(session).run(scheduled)
+    assert redone.status == "succeeded" and redone.emailed_to == ["ops@example.com"]
+    assert row is not None and row.attempts == 2 and row.lease_until is None
+    assert failed.status == "failed" and "run it again" in (failed.error or "")
+    assert exhausted.status == "failed" and "3 attempt(s)" in (exhausted.error or "")
+    assert len(received(tmp_path / "mail")) == 1  # the retaken run's email, once
+    assert await a.recover(datetime.now(UTC)) == []  # nothing left
+
+
+async def test_a_running_report_renews_its_lease(
+    runners: tuple[list[ReportRunner], MailSink], uid: str
+) -> None:
+    (a, _), _ = runners
+    a.settings = a.settings.model_copy(update={"report_lease_s": 6.0})
+    spec = ReportSpec(name=f"slow-{uid}", kind="data_quality")
+    run_id = await _dead_run(a, spec, "api")
+    async with transaction(a.sessions) as session:  # as if this runner had just claimed it
+        await ReportRepository(session).renew(run_id, datetime.now(UTC) + timedelta(seconds=6))
+    renewer = asyncio.create_task(a._renew(run_id))
+    await asyncio.sleep(4.5)  # past one renewal (every 2 s), before the first lease would have run out
+    async with transaction(a.sessions) as session:
+        row = await ReportRepository(session).run(run_id)
+    renewer.cancel()
+    assert row is not None and row.lease_until is not None
+    assert row.lease_until > datetime.now(UTC) + timedelta(seconds=2)  # renewed: a fresh 6 s lease
+    assert await a.recover(datetime.now(UTC)) == []  # not expired: nobody takes it
