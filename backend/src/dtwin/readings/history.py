@@ -180,15 +180,16 @@ class History:
                 got, source = await reader.buckets(
                     machine_id, "1d", sensor=sensor, start=seg.start, end=seg.end
                 )
-            else:
+            else:  # 5m, 15m, 6h: merged from 1m or 1h buckets in the database
+                wider = width if width is not None and width != STORED_S[stored] else None
                 got, source = await reader.buckets(
-                    machine_id, stored, sensor=sensor, start=seg.start, end=seg.end
+                    machine_id, stored, sensor=sensor, start=seg.start, end=seg.end, width=wider
                 )
             parts.extend(got)
         rows = combine(parts) if days else parts
         if stored in ("1d", "1w", "1mo"):
             rows = regroup(rows, stored, self.tz)
-        elif width is not None and width != STORED_S[stored]:  # 5m, 15m, 6h: from 1m or 1h buckets
+        elif width is not None and width != STORED_S[stored] and days:  # archived parts: merged here
             rows = widen(rows, width)
         part = ArchivePart(days, read_rows) if days else None
         return rows, ("archive+" + source if days else source), part

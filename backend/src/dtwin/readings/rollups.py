@@ -265,14 +265,20 @@ class BucketReader:
         start: datetime,
         end: datetime,
         use_rollups: bool = True,
+        width: int | None = None,
     ) -> tuple[list[Agg], str]:
         """Whole buckets of [start, end) (already aligned), oldest first, and where they came from
-        (`rollup:<level>`, `rollup:<level>+raw` when the newest part came from raw readings, or `raw`)."""
+        (`rollup:<level>`, `rollup:<level>+raw` when the newest part came from raw readings, or `raw`).
+        `width` (seconds, a multiple of a fixed level's): the level's rows merged into buckets that wide,
+        in the database where rollups are kept (a month of 1-minute rows is 44,640 per sensor; merged into
+        quarter-hours in Python it took 0.6 s)."""
         stored: Bucket = "1d" if bucket in ("1w", "1mo") else bucket
         if use_rollups and await self._rollups_kept():
-            rows, source = await self._from_rollup(machine_id, stored, sensor, start, end)
+            rows, source = await self._from_rollup(machine_id, stored, sensor, start, end, width)
         else:
             rows, source = await self.from_raw(machine_id, stored, sensor=sensor, start=start, end=end), "raw"
+            if width is not None:
+                rows = widen(rows, width)
         if bucket != stored:
             rows = regroup(rows, bucket, self.tz)
         return rows, source
@@ -286,15 +292,28 @@ class BucketReader:
         return {str(name): _utc(mark) for name, mark in rows}
 
     async def _select(
-        self, name: Bucket, machine_id: str, sensor: str | None, start: datetime, upto: datetime
+        self,
+        name: Bucket,
+        machine_id: str,
+        sensor: str | None,
+        start: datetime,
+        upto: datetime,
+        width: int | None = None,
     ) -> list[Agg]:
-        """Rows of one machine's rollup at a level, straight through the driver (tens of thousands of rows
-        for a long window: SQLAlchemy's row processing cost more than the query)."""
+        """Rows of one machine's rollup at a level (merged into `width`-second buckets when given), straight
+        through the driver (tens of thousands of rows for a long window: SQLAlchemy's row processing cost
+        more than the query)."""
         where = "machine_id = $1 AND bucket >= $2 AND bucket < $3" + (" AND sensor = $4" if sensor else "")
-        sql = (
-            f"SELECT bucket, sensor, min, max, sum, count, first, last FROM readings_{name} "  # noqa: S608
-            f"WHERE {where} ORDER BY bucket, sensor"
-        )
+        if width is None:
+            sql = (
+                f"SELECT bucket, sensor, min, max, sum, count, first, last FROM readings_{name} "  # noqa: S608
+                f"WHERE {where} ORDER BY bucket, sensor"
+            )
+        else:
+            sql = (
+                f"SELECT date_bin(INTERVAL '{int(width)} seconds', bucket, {EPOCH}) AS b, sensor, "  # noqa: S608
+                f"{rollup_aggregates()} FROM readings_{name} WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2"
+            )
         conn = await self.session.connection()
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
@@ -303,12 +322,18 @@ class BucketReader:
         return [Agg(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in records]
 
     async def _from_rollup(
-        self, machine_id: str, name: Bucket, sensor: str | None, start: datetime, end: datetime
+        self,
+        machine_id: str,
+        name: Bucket,
+        sensor: str | None,
+        start: datetime,
+        end: datetime,
+        width: int | None = None,
     ) -> tuple[list[Agg], str]:
         marks = await self._watermarks()
         if marks is None:  # TimescaleDB
-            return await self._select(name, machine_id, sensor, start, end), f"rollup:{name}"
-        rows, used = await self._read(name, marks, machine_id, sensor, start, end)
+            return await self._select(name, machine_id, sensor, start, end, width), f"rollup:{name}"
+        rows, used = await self._read(name, marks, machine_id, sensor, start, end, width)
         return rows, ("rollup:" + "+".join(used)) if used and used[0] != "raw" else "raw"
 
     async def _read(
@@ -319,16 +344,18 @@ class BucketReader:
         sensor: str | None,
         start: datetime,
         end: datetime,
+        width: int | None = None,
     ) -> tuple[list[Agg], list[str]]:
         """Level `name`'s buckets of [start, end): its rows before its watermark, then what lies after from
-        the level below (down to raw readings), merged into this level's buckets. Returns the rows and the
-        levels that gave any."""
+        the level below (down to raw readings), merged into this level's buckets (or `width`-second ones).
+        Returns the rows and the levels that gave any."""
         lv = level(name, self.tz)
         mark = marks.get(name)
         if mark is None:  # never refreshed
             rows = await self.from_raw(machine_id, name, sensor=sensor, start=start, end=end)
+            rows = rows if width is None else widen(rows, width)
             return rows, ["raw"] if rows else []
-        rows = await self._select(name, machine_id, sensor, start, min(end, mark))
+        rows = await self._select(name, machine_id, sensor, start, min(end, mark), width)
         used: list[str] = [name] if rows else []
         if mark >= end:
             return rows, used
@@ -339,6 +366,8 @@ class BucketReader:
         else:
             below, finer = await self._read(lv.source, marks, machine_id, sensor, lo, end)
             tail = coarsen(below, lv, self.tz)
+        if width is not None:
+            tail = widen(tail, width)
         if not tail:
             return rows, used
         return combine([*rows, *tail]), used + finer

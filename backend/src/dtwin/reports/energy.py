@@ -6,7 +6,7 @@ the forecast room (the day-ahead forecast the dashboard would have drawn at that
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,7 +18,7 @@ from dtwin.energy.schemas import BucketName, ConsumptionRead
 from dtwin.energy.service import HOUR, EnergyService, Meter
 from dtwin.forecast.model import LEVEL, coverage, mase
 from dtwin.forecast.service import ENERGY_LOOKBACK, MAX_GAP_SHARE, Forecaster, regular
-from dtwin.readings.rollups import calendar_end, calendar_start
+from dtwin.readings.rollups import Bucket, calendar_end, calendar_start
 from dtwin.reports.content import Cell, Chart, Figure, ReportContent, Series, Table
 from dtwin.reports.gather import Sources, content_of
 from dtwin.reports.schemas import ReportSpec
@@ -35,19 +35,40 @@ def table_bucket(start: datetime, end: datetime) -> BucketName:
 
 
 @dataclass
-class Totals:
-    """kWh and cost summed over meters, per bucket start (cost None once a bucket has an unpriced meter)."""
+class MeterPart:
+    """One meter's share of the report: kWh and cost per table bucket and in all (cost None once a bucket
+    with energy has no price), counter flags in the period, and its hourly kWh (the forecast's input)."""
 
+    meter: Meter
+    currency: str | None
     kwh: dict[datetime, float] = field(default_factory=dict)
     cost: dict[datetime, float | None] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLAGS, 0))
+    hourly: dict[datetime, float] = field(default_factory=dict)
 
-    def add(self, got: ConsumptionRead) -> None:
+    @property
+    def total_kwh(self) -> float:
+        return sum(self.kwh.values())
+
+    @property
+    def total_cost(self) -> float | None:
+        return _sum_or_none(list(self.cost.values())) if self.kwh else None
+
+    def add(
+        self, got: ConsumptionRead, start: datetime, end: datetime, key: Callable[[datetime], datetime]
+    ) -> None:
+        """The read's buckets in [start, end), each into the table bucket `key` gives."""
         for b in got.items:
+            if not start <= b.start < end:
+                continue
+            for f in FLAGS:
+                self.flags[f] += int(getattr(b.flags, f))
             if b.kwh is None:
                 continue
-            self.kwh[b.start] = self.kwh.get(b.start, 0.0) + b.kwh
-            before = self.cost.get(b.start, 0.0)
-            self.cost[b.start] = None if before is None or b.cost is None else before + b.cost
+            k = key(b.start)
+            self.kwh[k] = self.kwh.get(k, 0.0) + b.kwh
+            before = self.cost.get(k, 0.0)
+            self.cost[k] = None if before is None or b.cost is None else before + b.cost
 
 
 def _money(value: float | None) -> float | None:
@@ -56,6 +77,49 @@ def _money(value: float | None) -> float | None:
 
 def _sum_or_none(values: Sequence[float | None]) -> float | None:
     return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+def last_day(start: datetime, end: datetime, tz: str) -> tuple[datetime, datetime]:
+    """The period's last local day (its part inside the period), on whole hours."""
+    day = max(calendar_start(end - timedelta(microseconds=1), "1d", tz), start)
+    day = day.replace(minute=0, second=0, microsecond=0)
+    return day, min(calendar_end(calendar_start(day, "1d", tz), "1d", tz), end)
+
+
+async def _parts(
+    service: EnergyService,
+    meters: Sequence[Meter],
+    bucket: BucketName,
+    start: datetime,
+    end: datetime,
+    tz: str,
+) -> list[MeterPart]:
+    """Each meter's part. One hourly read per meter covers the period and the forecast's four weeks
+    before its last day when that fits an hourly read (93 days): day, week and month figures are sums of
+    hours, exactly as the energy API sums them. Longer periods: the table's buckets and the hours for the
+    forecast are read apart."""
+    day, _ = last_day(start, end, tz)
+    lo = min(start, day - ENERGY_LOOKBACK)
+    one_read = end - lo <= timedelta(days=93)
+    if bucket == "hour":
+        key: Callable[[datetime], datetime] = lambda t: t  # noqa: E731
+    else:
+        name: Bucket = "1d" if bucket == "day" else "1w" if bucket == "week" else "1mo"
+        key = lambda t: calendar_start(t, name, tz)  # noqa: E731
+    out = []
+    for m in meters:
+        if one_read:
+            hourly = await service.consumption_of("meter", m.id, [m], "hour", lo, end)
+            part = MeterPart(m, hourly.currency)
+            part.add(hourly, start, end, key)
+        else:
+            table = await service.consumption_of("meter", m.id, [m], bucket, start, end)
+            part = MeterPart(m, table.currency)
+            part.add(table, start, end, lambda t: t)
+            hourly = await service.consumption_of("meter", m.id, [m], "hour", day - ENERGY_LOOKBACK, end)
+        part.hourly = {b.start: b.kwh for b in hourly.items if b.kwh is not None}
+        out.append(part)
+    return out
 
 
 async def energy(src: Sources, spec: ReportSpec, start: datetime, end: datetime) -> ReportContent:
@@ -67,35 +131,37 @@ async def energy(src: Sources, spec: ReportSpec, start: datetime, end: datetime)
     service = EnergyService(src.session, src.twins, src.archive, tz)
     meters = [m for m in await service.fleet_meters() if spec.scope == "fleet" or m.site == spec.site]
     bucket = table_bucket(start, end)
-
-    per_meter: list[tuple[Meter, ConsumptionRead]] = []
-    for m in meters:
-        per_meter.append((m, await service.consumption_of("meter", m.id, [m], bucket, start, end)))
-    currencies = sorted({r.currency for _, r in per_meter if r.currency is not None and not r.empty})
+    parts = await _parts(service, meters, bucket, start, end, tz)
+    currencies = sorted({p.currency for p in parts if p.currency is not None and p.kwh})
     mixed = len(currencies) > 1
     currency = currencies[0] if len(currencies) == 1 else None
 
-    totals = Totals()
-    sites: dict[str | None, list[tuple[Meter, ConsumptionRead]]] = {}
-    for m, got in per_meter:
-        totals.add(got)
-        sites.setdefault(m.site, []).append((m, got))
-    total_kwh = sum(totals.kwh.values())
-    total_cost = None if mixed else _sum_or_none(list(totals.cost.values()))
+    kwh: dict[datetime, float] = {}
+    cost: dict[datetime, float | None] = {}
+    sites: dict[str | None, list[MeterPart]] = {}
+    for p in parts:
+        for k, v in p.kwh.items():
+            kwh[k] = kwh.get(k, 0.0) + v
+            before = cost.get(k, 0.0)
+            c_ = p.cost.get(k)
+            cost[k] = None if before is None or c_ is None else before + c_
+        sites.setdefault(p.meter.site, []).append(p)
+    total_kwh = sum(kwh.values())
+    total_cost = None if mixed else _sum_or_none(list(cost.values()))
 
     site_rows: list[list[Cell]] = []
     peak_overall: tuple[float, datetime, str | None] | None = None
     for site, rows in sorted(sites.items(), key=lambda kv: str(kv[0])):
-        kw, at, _ = await service.peak([m for m, _ in rows], start, end)
+        kw, at, _ = await service.peak([p.meter for p in rows], start, end)
         if kw is not None and at is not None and (peak_overall is None or kw > peak_overall[0]):
             peak_overall = (kw, at, site)
-        site_currencies = {r.currency for _, r in rows if r.currency is not None}
+        site_currencies = {p.currency for p in rows if p.currency is not None}
         site_rows.append(
             [
                 site,
                 len(rows),
-                round(sum(r.total_kwh for _, r in rows), 3),
-                _money(_sum_or_none([r.total_cost for _, r in rows if not r.empty])),
+                round(sum(p.total_kwh for p in rows), 3),
+                _money(_sum_or_none([p.total_cost for p in rows if p.kwh])),
                 next(iter(site_currencies)) if len(site_currencies) == 1 else None,
                 kw,
                 None if at is None else _local(at, tz),
@@ -104,22 +170,22 @@ async def energy(src: Sources, spec: ReportSpec, start: datetime, end: datetime)
 
     meter_rows: list[list[Cell]] = [
         [
-            m.id,
-            m.site,
-            m.line,
-            round(got.total_kwh, 3),
-            _money(got.total_cost),
-            *[int(getattr(got.flags, f)) for f in FLAGS],
+            p.meter.id,
+            p.meter.site,
+            p.meter.line,
+            round(p.total_kwh, 3),
+            _money(p.total_cost),
+            *[p.flags[f] for f in FLAGS],
         ]
-        for m, got in per_meter
+        for p in parts
     ]
     meter_rows.sort(key=lambda r: (-float(r[3] or 0.0), str(r[0])))
-    flag_totals = {f: sum(int(getattr(got.flags, f)) for _, got in per_meter) for f in FLAGS}
+    flag_totals = {f: sum(p.flags[f] for p in parts) for f in FLAGS}
 
     label = "%H:00" if bucket == "hour" else ("%Y-%m" if bucket == "month" else "%a %m-%d")
-    buckets = sorted(totals.kwh)
+    buckets = sorted(kwh)
     zone = ZoneInfo(tz)
-    forecast = await _forecast_vs_actual(src, service, meters, start, end)
+    forecast = await _forecast_vs_actual(src, parts, start, end)
 
     money = f" {currency}" if currency else ""
     c.figures = [
@@ -145,7 +211,7 @@ async def energy(src: Sources, spec: ReportSpec, start: datetime, end: datetime)
         Table(
             title=f"Consumption per {bucket}",
             columns=["start", "kWh", f"cost{money}"],
-            rows=[[_local(b, tz), round(totals.kwh[b], 3), _money(totals.cost[b])] for b in buckets],
+            rows=[[_local(b, tz), round(kwh[b], 3), _money(cost[b])] for b in buckets],
             note=None if not mixed else "costs are per meter: the sites bill in different currencies",
         ),
         Table(
@@ -165,7 +231,7 @@ async def energy(src: Sources, spec: ReportSpec, start: datetime, end: datetime)
         Chart(
             title=f"Consumption per {bucket} (kWh)",
             labels=[b.astimezone(zone).strftime(label) for b in buckets],
-            values=[round(totals.kwh[b], 3) for b in buckets],
+            values=[round(kwh[b], 3) for b in buckets],
             xlabel="kWh",
         ),
         Chart(
@@ -177,7 +243,7 @@ async def energy(src: Sources, spec: ReportSpec, start: datetime, end: datetime)
         ),
         *forecast.charts,
     ]
-    c.has_data = bool(totals.kwh)
+    c.has_data = bool(kwh)
     return c
 
 
@@ -192,36 +258,26 @@ class ForecastPart:
     charts: list[Chart]
 
 
-def _hourly(reads: Sequence[ConsumptionRead]) -> dict[datetime, float]:
-    """kWh per hour summed over meters (an hour with no meter's data is absent)."""
-    out: dict[datetime, float] = {}
-    for got in reads:
-        for b in got.items:
-            if b.kwh is not None:
-                out[b.start] = out.get(b.start, 0.0) + b.kwh
-    return out
-
-
 async def _forecast_vs_actual(
-    src: Sources, service: EnergyService, meters: Sequence[Meter], start: datetime, end: datetime
+    src: Sources, parts: Sequence[MeterPart], start: datetime, end: datetime
 ) -> ForecastPart:
     """The period's last local day (or the whole period if shorter), hour by hour: the forecast fitted on
     the four weeks of the scope's hourly consumption before it (as GET /energy/forecast fits a meter:
     Holt-Winters, daily and weekly seasons, floor 0) against what was consumed; MASE against the in-sample
     seasonal-naive error, and how often the actual hour fell inside the 90% interval."""
     tz = src.settings.plant_tz
-    day = max(calendar_start(end - timedelta(microseconds=1), "1d", tz), start)
-    day = day.replace(minute=0, second=0, microsecond=0)
-    day_end = min(calendar_end(calendar_start(day, "1d", tz), "1d", tz), end)
+    day, day_end = last_day(start, end, tz)
     title = f"Forecast vs actual, {_local(day, tz)} to {_local(day_end, tz)} (kWh per hour)"
     columns = ["hour", "actual", "forecast", "lo", "hi"]
     none = ForecastPart([], Table(title=title, columns=columns), [])
-    if not meters or day_end <= day:
+    if not parts or day_end <= day:
         none.table.note = "no energy meters in the scope"
         return none
     train_start = day - ENERGY_LOOKBACK
-    reads = [await service.consumption_of("meter", m.id, [m], "hour", train_start, day_end) for m in meters]
-    hourly = _hourly(reads)
+    hourly: dict[datetime, float] = {}
+    for p in parts:
+        for h, v in p.hourly.items():
+            hourly[h] = hourly.get(h, 0.0) + v
     y, first, missing = regular(hourly, train_start, day, HOUR)
     hours = [day + i * HOUR for i in range(int((day_end - day) / HOUR))]
     actual = np.array([hourly.get(h, math.nan) for h in hours])
@@ -232,7 +288,7 @@ async def _forecast_vs_actual(
     last = first + (len(y) - 1) * HOUR
     ahead = int((day_end - last) / HOUR) - 1  # steps from the hour after `last` to the day's last hour
     forecaster = src.forecaster or Forecaster(None)
-    key = ("report", ",".join(m.id for m in meters), "energy_kwh", ahead, last)
+    key = ("report", ",".join(p.meter.id for p in parts), "energy_kwh", ahead, last)
     f = await forecaster.fit(key, y, ahead, SEASONS, 0.0)
     if f.empty:
         none.table.note = f.note or "no forecast"
