@@ -28,6 +28,8 @@ test('the Energy view shows the site’s energy, or the note of a site without m
     await expect(view.getByRole('note', { name: 'Meters' })).toContainText(
       'No energy meters in the fleet',
     );
+    // Nothing to choose a meter (or its forecast) from.
+    await expect(view.getByRole('combobox', { name: 'Meter' })).toBeDisabled();
     const site = (fleet as Array<{ site?: string | null }>).find((t) => t.site)?.site ?? 'site-1';
     await view.getByRole('combobox', { name: 'Site' }).fill(site);
     await expect(view.getByRole('note', { name: 'Consumption note' })).toContainText(

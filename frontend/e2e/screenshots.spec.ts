@@ -77,6 +77,30 @@ test('screenshots of each view', async ({ page, request }) => {
   ).toBeVisible();
   await shot(page, 'anomalies');
 
+  // Energy: the first metered site in hourly buckets (a young demo has hours, not days, of data).
+  const views = page.getByRole('navigation', { name: 'Views' });
+  await views.getByRole('button', { name: 'Energy' }).click();
+  const energy = page.getByRole('region', { name: 'Energy' });
+  await energy.getByRole('button', { name: 'Hour' }).click();
+  await expect(
+    energy.getByLabel('Energy totals').or(energy.getByRole('note').first()).first(),
+  ).toBeVisible();
+  await page.waitForTimeout(2_000);
+  await shot(page, 'energy');
+
+  // Reports: a definition run now, listed with its files.
+  const name = 'Daily maintenance';
+  await request.post('/api/v1/reports/definitions', {
+    data: { name, kind: 'maintenance', scope: 'fleet', period: 'last_day', schedule: '0 6 * * *' },
+  });
+  await views.getByRole('button', { name: 'Reports' }).click();
+  const reports = page.getByRole('region', { name: 'Reports' });
+  await reports.getByRole('button', { name: `Run ${name} now` }).click();
+  await expect(reports.getByRole('status', { name: 'Last run' })).toHaveText(/succeeded/, {
+    timeout: 120_000,
+  });
+  await shot(page, 'reports');
+
   for (const machine of [faulty, pump]) {
     await request.patch(`/api/v1/twins/${machine?.id}/desired`, {
       data: { mode: 'on' },

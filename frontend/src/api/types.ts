@@ -65,6 +65,11 @@ export type MonthPeak = Schemas['MonthPeak'];
 export type EnergyHeatmap = Schemas['Heatmap'];
 export type TariffList = Schemas['TariffList'];
 
+// Forecasts (issue #19): a sensor's next minutes, a meter's next hours, each point with its interval.
+export type ForecastPoint = Schemas['ForecastPoint'];
+export type SensorForecast = Schemas['ForecastRead'];
+export type EnergyForecast = Schemas['EnergyForecastRead'];
+
 // Reports: definitions (cron schedule), runs with their PDF/CSV files.
 export type ReportList = Schemas['ReportList'];
 export type ReportDefinition = Schemas['ReportDefinitionRead'];

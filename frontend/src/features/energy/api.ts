@@ -1,9 +1,16 @@
-// The energy endpoints for the Energy view (docs/api.md "Energy"): the sites that have meters (from the
-// fleet list), consumption and cost per bucket, monthly peak demand and the hour × weekday heatmap.
-// Figures move by the hour at most, so a poll every 5 minutes is fresh enough.
+// The energy endpoints for the Energy view (docs/api.md "Energy"): the sites that have meters and their
+// meters (from the fleet list), consumption and cost per bucket, monthly peak demand, the hour × weekday
+// heatmap and a meter's next hours forecast. Figures move by the hour at most, so a poll every 5
+// minutes is fresh enough.
 import { useQuery } from '@tanstack/react-query';
 import { getJson } from '../../api/client';
-import type { Consumption, EnergyHeatmap, PeakList, TwinList } from '../../api/types';
+import type {
+  Consumption,
+  EnergyForecast,
+  EnergyHeatmap,
+  PeakList,
+  TwinList,
+} from '../../api/types';
 import { type EnergyBucket, type EnergyWindow, peakMonths, windowFrom } from './energyWindow';
 
 export const METER_TYPE = 'energy_meter';
@@ -12,39 +19,80 @@ const POLL_MS = 300_000;
 export const energyKeys = {
   all: ['energy'] as const,
   sites: ['energy', 'sites'] as const,
-  consumption: (site: string, bucket: string, window: string) =>
-    ['energy', 'consumption', site, bucket, window] as const,
+  consumption: (scope: ConsumptionScope, id: string, bucket: string, window: string) =>
+    ['energy', 'consumption', scope, id, bucket, window] as const,
+  forecast: (meter: string, hours: number) => ['energy', 'forecast', meter, hours] as const,
   peaks: (site: string, months: number) => ['energy', 'peaks', site, months] as const,
   heatmap: (site: string, window: string) => ['energy', 'heatmap', site, window] as const,
 };
 
-/** The sites that have at least one energy meter, sorted. */
+export type ConsumptionScope = 'site' | 'meter';
+
+export interface MeterSites {
+  /** The sites that have at least one energy meter, sorted. */
+  sites: string[];
+  /** Each site's meters (machine ids), sorted. */
+  meters: Map<string, string[]>;
+}
+
+/** The fleet's energy meters by site. */
 export function useMeterSites() {
   return useQuery({
     queryKey: energyKeys.sites,
-    queryFn: async ({ signal }) => {
-      const meters = await getJson<TwinList>(
+    queryFn: async ({ signal }): Promise<MeterSites> => {
+      const list = await getJson<TwinList>(
         '/api/v1/twins',
         { machine_type: METER_TYPE, limit: 10_000 },
         signal,
       );
-      const sites = new Set(meters.items.map((t) => t.site).filter((s): s is string => !!s));
-      return [...sites].sort((a, b) => a.localeCompare(b));
+      const meters = new Map<string, string[]>();
+      for (const twin of list.items) {
+        if (!twin.site) continue;
+        const ids = meters.get(twin.site);
+        if (ids) ids.push(twin.id);
+        else meters.set(twin.site, [twin.id]);
+      }
+      for (const ids of meters.values()) ids.sort((a, b) => a.localeCompare(b));
+      return { sites: [...meters.keys()].sort((a, b) => a.localeCompare(b)), meters };
     },
     staleTime: 60_000,
   });
 }
 
-export function useConsumption(site: string, bucket: EnergyBucket, window: EnergyWindow) {
+/** kWh and cost per bucket of a site's meters together, or of one meter. */
+export function useConsumption(
+  scope: ConsumptionScope,
+  id: string,
+  bucket: EnergyBucket,
+  window: EnergyWindow,
+) {
   return useQuery({
-    queryKey: energyKeys.consumption(site, bucket, window.key),
+    queryKey: energyKeys.consumption(scope, id, bucket, window.key),
     queryFn: ({ signal }) =>
       getJson<Consumption>(
         '/api/v1/energy/consumption',
-        { scope: 'site', id: site, bucket, from: windowFrom(window) },
+        { scope, id, bucket, from: windowFrom(window) },
         signal,
       ),
-    enabled: site !== '',
+    enabled: id !== '',
+    refetchInterval: POLL_MS,
+  });
+}
+
+/** Hours of forecast drawn on the consumption chart. */
+export const FORECAST_HOURS = 24;
+
+/**
+ * A meter's next FORECAST_HOURS hours (kWh per hour with an interval), while `enabled`. The server
+ * refits when a new hour is complete; the page's 5-minute poll is often enough.
+ */
+export function useEnergyForecast(meter: string, enabled: boolean) {
+  return useQuery({
+    queryKey: energyKeys.forecast(meter, FORECAST_HOURS),
+    queryFn: ({ signal }) =>
+      getJson<EnergyForecast>('/api/v1/energy/forecast', { meter, hours: FORECAST_HOURS }, signal),
+    enabled: enabled && meter !== '',
+    staleTime: 60_000,
     refetchInterval: POLL_MS,
   });
 }

@@ -1,12 +1,16 @@
 // The consumption chart's figure: kWh per bucket as bars (left axis) and cost as a line with markers
 // (right axis, in the tariff's currency). Buckets without readings have no bar (null), not a zero.
+// Hourly buckets of one meter may carry its forecast after them: kWh per hour as a dashed line in
+// its interval's band, on the same axis (whole other buckets would not compare with hours).
 import type { Data, Layout } from 'plotly.js';
-import type { Consumption } from '../../api/types';
+import type { Consumption, EnergyForecast } from '../../api/types';
+import { forecastLabel, forecastTraces } from '../../lib/forecast';
 import { bucketLabel } from './energyWindow';
 
 export function consumptionFigure(
   data: Consumption,
   width: number,
+  forecast: EnergyForecast | null = null,
 ): { data: Data[]; layout: Partial<Layout> } {
   const x = data.items.map((b) => bucketLabel(b.start, data.bucket, data.tz));
   const traces: Data[] = [
@@ -32,6 +36,21 @@ export function consumptionFigure(
       hovertemplate: `%{x}: %{y:,.2f} ${data.currency ?? ''}<extra></extra>`,
     });
   }
+  const ahead =
+    forecast && data.bucket === 'hour'
+      ? forecastTraces(forecast.items, {
+          name: forecastLabel(forecast.method, forecast.interval),
+          interval: forecast.interval,
+          // The bars' categories: its hours extend the axis past the last bucket.
+          x: (ts) => bucketLabel(ts, 'hour', data.tz),
+          valueFormat: ',.1f',
+          unit: forecast.unit,
+          hoverX: true,
+          showlegend: true,
+        })
+      : [];
+  traces.push(...ahead);
+  const legend = priced || ahead.length > 0;
   const layout: Partial<Layout> = {
     width,
     height: 280,
@@ -39,7 +58,7 @@ export function consumptionFigure(
     paper_bgcolor: 'rgba(0,0,0,0)',
     plot_bgcolor: 'rgba(0,0,0,0)',
     font: { color: '#cbd5e1', size: 11 },
-    showlegend: priced,
+    showlegend: legend,
     legend: { orientation: 'h', y: 1.12 },
     xaxis: { type: 'category', automargin: true },
     yaxis: { title: { text: 'kWh' }, rangemode: 'tozero', gridcolor: 'rgba(148,163,184,0.2)' },

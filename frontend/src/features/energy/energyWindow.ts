@@ -2,8 +2,9 @@
 // months in the plant's time zone, money, kWh, and what each counter flag means.
 import type { CounterFlags } from '../../api/types';
 
-export type EnergyBucket = 'day' | 'week' | 'month';
+export type EnergyBucket = 'hour' | 'day' | 'week' | 'month';
 export const BUCKETS: ReadonlyArray<readonly [EnergyBucket, string]> = [
+  ['hour', 'Hour'],
   ['day', 'Day'],
   ['week', 'Week'],
   ['month', 'Month'],
@@ -23,12 +24,28 @@ export const WINDOWS: readonly EnergyWindow[] = [
 ];
 export const DEFAULT_WINDOW = WINDOWS[1] as EnergyWindow;
 
-export function windowOf(key: string | null): EnergyWindow {
-  return WINDOWS.find((w) => w.key === key) ?? DEFAULT_WINDOW;
+/** The API's longest window of hourly buckets (their cost is priced hour by hour). */
+export const HOUR_MAX_DAYS = 93;
+
+/** Whether the API answers `window` in `bucket`s (hours: at most HOUR_MAX_DAYS). */
+export function windowFits(window: EnergyWindow, bucket: EnergyBucket): boolean {
+  return bucket !== 'hour' || window.days <= HOUR_MAX_DAYS;
+}
+
+/**
+ * The window chosen, for the bucket: hours default to a week (168 bars; the next 24 h forecast
+ * still gets an eighth of the chart) and a window too long for them is cut to the longest that fits.
+ */
+export function windowOf(key: string | null, bucket: EnergyBucket = 'day'): EnergyWindow {
+  const chosen = WINDOWS.find((w) => w.key === key);
+  if (bucket !== 'hour') return chosen ?? DEFAULT_WINDOW;
+  if (!chosen) return WINDOWS[0] as EnergyWindow;
+  if (windowFits(chosen, bucket)) return chosen;
+  return WINDOWS.filter((w) => windowFits(w, bucket)).at(-1) ?? (WINDOWS[0] as EnergyWindow);
 }
 
 export function bucketOf(value: string | null): EnergyBucket {
-  return value === 'week' || value === 'month' ? value : 'day';
+  return value === 'hour' || value === 'week' || value === 'month' ? value : 'day';
 }
 
 /** The window's start, ending now (ISO 8601 UTC); the backend widens it to whole buckets. */
@@ -47,7 +64,14 @@ export function bucketLabel(iso: string, bucket: string, tz: string): string {
     bucket === 'month'
       ? { month: 'short', year: 'numeric' }
       : bucket === 'hour'
-        ? { weekday: 'short', day: '2-digit', month: 'short', hour: '2-digit', minute: '2-digit' }
+        ? {
+            weekday: 'short',
+            day: '2-digit',
+            month: 'short',
+            hour: '2-digit',
+            minute: '2-digit',
+            hourCycle: 'h23',
+          }
         : { weekday: 'short', day: '2-digit', month: 'short' };
   return formatInZone(iso, tz, options);
 }

@@ -1,6 +1,14 @@
 // Data of one machine: its twin, recent readings, bucketed history, analytics (health, anomalies,
 // correlations, decisions), its data quality and the desired-state patch.
-import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import {
+  queryOptions,
+  useMutation,
+  useQueries,
+  useQuery,
+  useQueryClient,
+  type UseQueryResult,
+} from '@tanstack/react-query';
+import { useCallback } from 'react';
 import { getJson, sendJson } from '../../api/client';
 import { machineDataQualityQuery } from '../../api/dataQuality';
 import type { QualityWindow } from '../../lib/dataQuality';
@@ -12,6 +20,7 @@ import type {
   HealthRead,
   MachineType,
   Series,
+  SensorForecast,
   Twin,
 } from '../../api/types';
 
@@ -96,6 +105,54 @@ export function useMachineType(name: string | undefined) {
 /** The machine's data quality over a window ending now: counts per rule, gaps, clock offset. */
 export function useMachineDataQuality(id: string, window: QualityWindow) {
   return useQuery(machineDataQualityQuery(id, window));
+}
+
+export const forecastQueryKey = (id: string, sensor: string, horizon: number) =>
+  ['twin', id, 'forecast', sensor, horizon] as const;
+
+/**
+ * A sensor's next `horizon` minutes (1-minute means with their interval). The server refits only
+ * when a new minute of history is complete, so asking more than once a minute gets the same answer.
+ */
+export const forecastQueryOptions = (id: string, sensor: string, horizon: number) =>
+  queryOptions({
+    queryKey: forecastQueryKey(id, sensor, horizon),
+    queryFn: ({ signal }) =>
+      getJson<SensorForecast>(`${base(id)}/forecast`, { sensor, horizon }, signal),
+    staleTime: 60_000,
+    refetchInterval: 60_000,
+  });
+
+/** What became of a sensor's forecast: its answer, or why there is none. */
+export type ForecastResult = { forecast: SensorForecast } | { error: unknown };
+
+/**
+ * The forecasts of `sensors` while `enabled`, per sensor once answered. The map is a new one only
+ * when an answer changed (a chart redraws its forecast then, at most once a minute).
+ */
+export function useSensorForecasts(
+  id: string,
+  sensors: readonly string[],
+  horizon: number,
+  enabled: boolean,
+): ReadonlyMap<string, ForecastResult> {
+  const combine = useCallback(
+    (results: Array<UseQueryResult<SensorForecast>>) => {
+      const out = new Map<string, ForecastResult>();
+      results.forEach((result, i) => {
+        const sensor = sensors[i];
+        if (sensor === undefined) return;
+        if (result.data) out.set(sensor, { forecast: result.data });
+        else if (result.isError) out.set(sensor, { error: result.error });
+      });
+      return out;
+    },
+    [sensors],
+  );
+  return useQueries({
+    queries: sensors.map((sensor) => ({ ...forecastQueryOptions(id, sensor, horizon), enabled })),
+    combine,
+  });
 }
 
 export function useHealth(id: string) {

@@ -1,13 +1,22 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { makeConsumption, makeHeatmap, makeMeters, makePeaks } from '../../../testing/energyData';
+import { makeEnergyForecast } from '../../../testing/forecastData';
 import { mockApi } from '../../../testing/mockApi';
 import { renderWithApp } from '../../../testing/render';
 import { EnergyPage } from './EnergyPage';
 
 vi.mock('./ConsumptionChart', () => ({
-  default: ({ data }: { data: { items: unknown[] } }) => (
-    <div data-testid="consumption-chart">{data.items.length} buckets</div>
+  default: ({
+    data,
+    forecast,
+  }: {
+    data: { items: unknown[] };
+    forecast?: { items: unknown[] } | null;
+  }) => (
+    <div data-testid="consumption-chart">
+      {data.items.length} buckets{forecast ? `, forecast ${forecast.items.length} h` : ''}
+    </div>
   ),
 }));
 
@@ -85,6 +94,69 @@ describe('Energy view', () => {
     expect(params.get('bucket')).toBe('month');
     expect(params.get('window')).toBe('365d');
     expect(screen.getByRole('button', { name: 'Month' })).toHaveAttribute('aria-pressed', 'true');
+  });
+
+  it("draws one meter's next 24 h forecast after its hourly buckets", async () => {
+    const user = userEvent.setup();
+    const api = mockApi({ ...ENERGY_ROUTES, 'GET /api/v1/energy/forecast': makeEnergyForecast() });
+    renderWithApp(<EnergyPage />);
+    await screen.findByLabelText('Energy totals');
+    const meter = screen.getByRole('combobox', { name: 'Meter' });
+    // plant-a's meters (meter-0001 is plant-b's).
+    expect(
+      within(meter)
+        .getAllByRole('option')
+        .map((o) => o.textContent),
+    ).toEqual(['All of the site', 'meter-0002', 'meter-0003']);
+    await user.selectOptions(meter, 'meter-0002');
+    await waitFor(() => {
+      const last = api.callsTo('GET', '/api/v1/energy/consumption').at(-1);
+      expect(last?.query.get('scope')).toBe('meter');
+      expect(last?.query.get('id')).toBe('meter-0002');
+    });
+    // Day buckets: the hourly forecast is offered, not drawn.
+    expect(screen.getByRole('note', { name: 'Forecast note' })).toHaveTextContent(
+      "Hourly buckets show meter-0002's next 24 h forecast.",
+    );
+    expect(api.callsTo('GET', '/api/v1/energy/forecast')).toHaveLength(0);
+
+    await user.click(screen.getByRole('button', { name: 'Hour' }));
+    await waitFor(() =>
+      expect(screen.getByTestId('consumption-chart')).toHaveTextContent('forecast 24 h'),
+    );
+    const [forecast] = api.callsTo('GET', '/api/v1/energy/forecast');
+    expect(forecast?.query.get('meter')).toBe('meter-0002');
+    expect(forecast?.query.get('hours')).toBe('24');
+    expect(screen.getByRole('figure', { name: 'Consumption per bucket' })).toHaveTextContent(
+      'Dashed: the next 24 h forecast in its 90% interval.',
+    );
+    expect(screen.queryByRole('note', { name: 'Forecast note' })).toBeNull();
+    // Hours over a week by default; a year of them is more than the API prices.
+    const last = api.callsTo('GET', '/api/v1/energy/consumption').at(-1);
+    expect(last?.query.get('bucket')).toBe('hour');
+    const from = Date.parse(last?.query.get('from') ?? '');
+    expect(Math.round((Date.now() - from) / 86_400_000)).toBe(7);
+    expect(screen.getByRole('button', { name: '1 y' })).toBeDisabled();
+    const params = new URLSearchParams(window.location.search);
+    expect(params.get('meter')).toBe('meter-0002');
+    expect(params.get('bucket')).toBe('hour');
+  });
+
+  it("shows the forecast's note when the meter has too little history", async () => {
+    window.history.replaceState(null, '', '/?meter=meter-0002&bucket=hour');
+    const note = 'no whole hour of consumption yet';
+    mockApi({
+      ...ENERGY_ROUTES,
+      'GET /api/v1/energy/forecast': makeEnergyForecast({ method: 'none', items: [], note }),
+    });
+    renderWithApp(<EnergyPage />);
+    expect(await screen.findByRole('note', { name: 'Forecast note' })).toHaveTextContent(
+      `No forecast for meter-0002: ${note}.`,
+    );
+    expect(screen.getByRole('figure', { name: 'Consumption per bucket' })).not.toHaveTextContent(
+      'Dashed',
+    );
+    expect(screen.queryByRole('alert')).toBeNull();
   });
 
   it("shows the API's note for a site without meters", async () => {

@@ -1,13 +1,24 @@
-// The Energy view: a site's consumption and cost per day/week/month over a window (bars and a cost
-// line, the buckets as a table), totals in the tariff's currency, what the meters' counters did
-// (resets, rollovers, replacements, interpolated hours), kWh by weekday × hour and the monthly peak
-// demand. A site, scope or window without data shows the API's note. Choices live in the URL.
+// The Energy view: a site's (or one of its meters') consumption and cost per hour/day/week/month over
+// a window (bars and a cost line, the buckets as a table), totals in the tariff's currency, what the
+// meters' counters did (resets, rollovers, replacements, interpolated hours), kWh by weekday × hour
+// and the monthly peak demand of the site. One meter in hourly buckets also shows its next 24 h
+// forecast on the chart (forecasts are per meter: the intervals of a site's meters do not add up).
+// A site, scope or window without data shows the API's note. Choices live in the URL.
 import { lazy, Suspense, useId } from 'react';
-import type { Consumption } from '../../../api/types';
+import { problemOf } from '../../../api/client';
+import type { Consumption, EnergyForecast } from '../../../api/types';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { useDebounced } from '../../../hooks/useDebounced';
 import { useSearchParam } from '../../../hooks/useSearchParam';
-import { useConsumption, useHeatmap, useMeterSites, usePeaks } from '../api';
+import { intervalPercent } from '../../../lib/forecast';
+import {
+  FORECAST_HOURS,
+  useConsumption,
+  useEnergyForecast,
+  useHeatmap,
+  useMeterSites,
+  usePeaks,
+} from '../api';
 import {
   BUCKETS,
   bucketLabel,
@@ -16,7 +27,9 @@ import {
   formatKwh,
   formatMoney,
   localDateTime,
+  HOUR_MAX_DAYS,
   WINDOWS,
+  windowFits,
   windowOf,
 } from '../energyWindow';
 import { EnergyHeatmap } from './EnergyHeatmap';
@@ -27,18 +40,35 @@ export function EnergyPage() {
   const [siteParam, setSite] = useSearchParam('site');
   const [bucketParam, setBucket] = useSearchParam('bucket');
   const [windowParam, setWindow] = useSearchParam('window');
+  const [meterParam, setMeter] = useSearchParam('meter');
   const sites = useMeterSites();
-  const meterSites = sites.data ?? [];
+  const meterSites = sites.data?.sites ?? [];
   const siteText = siteParam ?? meterSites[0] ?? '';
   // A typed site is asked for once typing pauses.
   const site = useDebounced(siteText.trim(), 400);
+  const siteMeters = sites.data?.meters.get(site) ?? NO_METERS;
+  // A meter of another site (the site changed) means the whole site again.
+  const meter = meterParam !== null && siteMeters.includes(meterParam) ? meterParam : '';
   const bucket = bucketOf(bucketParam);
-  const window = windowOf(windowParam);
-  const consumption = useConsumption(site, bucket, window);
+  const window = windowOf(windowParam, bucket);
+  const consumption = useConsumption(meter ? 'meter' : 'site', meter || site, bucket, window);
   const peaks = usePeaks(site, window);
   const heatmap = useHeatmap(site, window);
+  // The forecast is hourly: drawn after hourly buckets of one meter only.
+  const withForecast = meter !== '' && bucket === 'hour';
+  const forecast = useEnergyForecast(meter, withForecast);
   const listId = useId();
   const data = consumption.data;
+  let forecastNote: string | null = null;
+  if (withForecast && forecast.isError) {
+    forecastNote = `No forecast for ${meter}: unavailable (${problemOf(forecast.error).title}).`;
+  } else if (withForecast && forecast.data && forecast.data.items.length === 0) {
+    forecastNote = `No forecast for ${meter}: ${forecast.data.note ?? 'too little history'}.`;
+  } else if (meter !== '' && bucket !== 'hour') {
+    forecastNote = `Hourly buckets show ${meter}'s next ${FORECAST_HOURS} h forecast.`;
+  } else if (meter === '' && bucket === 'hour' && siteMeters.length > 0) {
+    forecastNote = `Choose a meter to see its next ${FORECAST_HOURS} h forecast.`;
+  }
 
   return (
     <section className="panel energy" aria-labelledby="energy-heading">
@@ -61,6 +91,22 @@ export function EnergyPage() {
             ))}
           </datalist>
         </label>
+        <label className="field">
+          <span className="field__label">Meter</span>
+          <select
+            className="input"
+            value={meter}
+            disabled={siteMeters.length === 0}
+            onChange={(event) => setMeter(event.target.value || null)}
+          >
+            <option value="">All of the site</option>
+            {siteMeters.map((m) => (
+              <option key={m} value={m}>
+                {m}
+              </option>
+            ))}
+          </select>
+        </label>
         <div className="segmented" role="group" aria-label="Bucket">
           {BUCKETS.map(([value, label]) => (
             <button
@@ -79,6 +125,12 @@ export function EnergyPage() {
               key={w.key}
               type="button"
               aria-pressed={window.key === w.key}
+              disabled={!windowFits(w, bucket)}
+              title={
+                windowFits(w, bucket)
+                  ? undefined
+                  : `At most ${HOUR_MAX_DAYS} days of hourly buckets`
+              }
               onClick={() => setWindow(w.key)}
             >
               {w.label}
@@ -100,7 +152,13 @@ export function EnergyPage() {
             <ErrorNotice error={consumption.error} context="Could not load the consumption" />
           ) : null}
           {consumption.isPending ? <p className="muted">Loading consumption…</p> : null}
-          {data ? <ConsumptionSection data={data} /> : null}
+          {data ? (
+            <ConsumptionSection
+              data={data}
+              forecast={withForecast ? (forecast.data ?? null) : null}
+              forecastNote={forecastNote}
+            />
+          ) : null}
           <section aria-labelledby="energy-heatmap-heading">
             <h3 id="energy-heatmap-heading">By weekday and hour</h3>
             {heatmap.isError ? (
@@ -168,7 +226,18 @@ export function EnergyPage() {
   );
 }
 
-function ConsumptionSection({ data }: { data: Consumption }) {
+const NO_METERS: readonly string[] = [];
+
+function ConsumptionSection({
+  data,
+  forecast,
+  forecastNote,
+}: {
+  data: Consumption;
+  forecast: EnergyForecast | null;
+  forecastNote: string | null;
+}) {
+  const drawn = forecast !== null && forecast.items.length > 0;
   return (
     <section aria-labelledby="energy-consumption-heading">
       <h3 id="energy-consumption-heading">Consumption and cost</h3>
@@ -197,10 +266,18 @@ function ConsumptionSection({ data }: { data: Consumption }) {
             <figcaption className="muted">
               kWh per {data.bucket} (bars; lighter: partly interpolated) and cost (line), local time
               ({data.tz}).
+              {drawn
+                ? ` Dashed: the next ${forecast.items.length} h forecast in its ${intervalPercent(forecast.interval)} interval.`
+                : null}
             </figcaption>
             <Suspense fallback={<p className="muted">Loading chart…</p>}>
-              <ConsumptionChart data={data} />
+              <ConsumptionChart data={data} forecast={forecast} />
             </Suspense>
+            {forecastNote ? (
+              <p className="muted forecast-notes" role="note" aria-label="Forecast note">
+                {forecastNote}
+              </p>
+            ) : null}
           </figure>
           <table className="mini-table" aria-label="Counter events">
             <caption className="muted">What the meters’ counters did in the window</caption>

@@ -1,6 +1,7 @@
 // The machine's live view: chart status (honest about liveness), range selector, latest values,
-// the per-sensor chart with typical ranges, anomalies and threshold alarms, health and current
-// anomaly, the machine's alarm history, and the desired state with its editor.
+// the per-sensor chart with typical ranges, anomalies and threshold alarms (and each sensor's
+// forecast when asked for), health and current anomaly, the machine's alarm history, and the
+// desired state with its editor.
 import { Suspense, lazy, useCallback, useMemo, useState } from 'react';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { HISTORY_WIDTH, LIVE_WINDOW_MS, STALE_AFTER_MS } from '../../../config/live';
@@ -10,7 +11,7 @@ import { formatAge, formatClock, formatDateTime, formatMachineType } from '../..
 import type { SeriesSnapshot } from '../../../lib/ringBuffer';
 import { parseTime } from '../../../lib/time';
 import { useConnectionStatus, useRealtime } from '../../../realtime/useRealtime';
-import { useAnomalies, useMachineType, useSeries } from '../api';
+import { useAnomalies, useMachineType, useSensorForecasts, useSeries } from '../api';
 import { alarmMarks, anomalyEpisodes, liveWindow, operatingBands, typicalBand } from '../chartData';
 import {
   describeSource,
@@ -19,6 +20,7 @@ import {
   seriesEnvelopes,
   seriesView,
 } from '../historySeries';
+import { forecastView } from '../forecastView';
 import type { LiveTwin } from '../hooks/useLiveTwin';
 import { useMachineAlarms } from '../hooks/useMachineAlarms';
 import { AlarmHistoryPanel } from './AlarmHistoryPanel';
@@ -108,6 +110,25 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
 
   const bandEpoch = isHistory ? -1 : Math.floor(revision / BAND_EVERY);
   const sensorKey = sensors.join(',');
+
+  // Forecasts: off until asked for (each sensor's is a model fit on the server, and the time axis
+  // widens to show it; the choice stays in the URL like the range). Offered on the ranges where
+  // its horizon is a fair share of the axis (ranges.ts), never on a dragged zoom (the past).
+  const [forecastParam, setForecastParam] = useSearchParam('forecast');
+  const horizon = zoom === null ? range.forecastMinutes : null;
+  const showForecast = forecastParam === 'on' && horizon !== null;
+  // One list per set of sensors: a new array every frame would recombine the answers every frame.
+  const forecastSensors = useMemo(() => (sensorKey ? sensorKey.split(',') : []), [sensorKey]);
+  const forecastResults = useSensorForecasts(
+    machineId,
+    forecastSensors,
+    horizon ?? 0,
+    showForecast,
+  );
+  const forecast = useMemo(
+    () => (showForecast ? forecastView(forecastResults, forecastSensors) : null),
+    [showForecast, forecastResults, forecastSensors],
+  );
   // Normal ranges: the machine type's operating ranges; learned from the data only for sensors
   // its profile lacks.
   const profile = useMachineType(info?.machine_type).data?.sensors;
@@ -201,17 +222,36 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
             </time>
           </span>
         </p>
-        <div className="segmented" role="group" aria-label="Time range">
-          {RANGES.map((r) => (
+        <div className="chart-toolbar__controls">
+          <div className="segmented" role="group" aria-label="Time range">
+            {RANGES.map((r) => (
+              <button
+                key={r.key}
+                type="button"
+                aria-pressed={zoom === null && r.key === range.key}
+                onClick={() => chooseRange(r.key)}
+              >
+                {r.label}
+              </button>
+            ))}
+          </div>
+          <div className="segmented" role="group" aria-label="Forecast">
             <button
-              key={r.key}
               type="button"
-              aria-pressed={zoom === null && r.key === range.key}
-              onClick={() => chooseRange(r.key)}
+              aria-pressed={showForecast}
+              disabled={horizon === null}
+              title={
+                zoom !== null
+                  ? 'No forecast on a dragged time range (reset the zoom)'
+                  : horizon === null
+                    ? 'Forecasts are drawn on the Live, 1 h and 24 h ranges'
+                    : `Each sensor's next ${horizon >= 60 ? `${horizon / 60} h` : `${horizon} min`} with its prediction interval`
+              }
+              onClick={() => setForecastParam(showForecast ? null : 'on')}
             >
-              {r.label}
+              Forecast
             </button>
-          ))}
+          </div>
         </div>
       </div>
       {loadError ? <ErrorNotice error={loadError} context="Could not load history" /> : null}
@@ -240,6 +280,7 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
               onZoom={setZoom}
               envelopes={isHistory ? envelopes : null}
               gapMs={isHistory ? gapMs : undefined}
+              forecasts={forecast?.forecasts ?? null}
             />
           </Suspense>
           <figcaption className="chart__legend muted">
@@ -259,7 +300,21 @@ export function LiveTab({ machineId, live }: { machineId: string; live: LiveTwin
                 <span className="legend legend--alarm" /> threshold alarm (raised │, cleared ┆)
               </>
             ) : null}
+            {forecast?.legend ? (
+              <>
+                <span className="legend legend--forecast" /> {forecast.legend}
+              </>
+            ) : null}
           </figcaption>
+          {forecast && forecast.notes.length > 0 ? (
+            <div className="forecast-notes muted" role="note" aria-label="Forecast note">
+              {forecast.notes.map(({ note, names }) => (
+                <p key={note}>
+                  No forecast for {names.join(', ')}: {note}
+                </p>
+              ))}
+            </div>
+          ) : null}
         </figure>
       ) : (isHistory ? wide.isSuccess : history.isSuccess) ? (
         <p className="muted">No readings in this range yet.</p>

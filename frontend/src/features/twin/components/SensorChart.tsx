@@ -14,10 +14,20 @@
 // - every redraw is a job of the page's UI queue: one per frame, never in the same frame as a
 //   fleet render, and charts scrolled out of view wait until they are visible.
 // Dragging across a chart selects a time range (`onZoom`); the caller fetches that range from
-// the server and all charts follow. Loaded lazily: Plotly is most of the bundle.
+// the server and all charts follow. A sensor's forecast, when given, is drawn after its data (a
+// dashed mean in its interval's band) and the shared time axis widens to reach the last one.
+// Loaded lazily: Plotly is most of the bundle.
 import { memo, useEffect, useMemo, useRef } from 'react';
 import Plotly from 'plotly.js-basic-dist-min';
 import type { AnimationOpts, Config, Data, Layout, PlotRelayoutEvent, Shape } from 'plotly.js';
+import type { SensorForecast } from '../../../api/types';
+import {
+  extendRange,
+  forecastEnd,
+  forecastLabel,
+  forecastTraces,
+  forecastValues,
+} from '../../../lib/forecast';
 import type { SeriesSnapshot } from '../../../lib/ringBuffer';
 import { priorityColour } from '../../../lib/alarms';
 import { sensorInfo } from '../../../lib/format';
@@ -70,7 +80,7 @@ export interface SensorChartProps {
   revision: number;
   /** Greys the plot area while the data is not live. */
   paused: boolean;
-  /** The time range shown; by default the span of the data. */
+  /** The time range shown (by default the span of the data), widened to the forecasts' end. */
   range?: TimeRange | null;
   /** A time range dragged out on a chart, or null when the user resets the zoom (double click). */
   onZoom?: (range: TimeRange | null) => void;
@@ -78,6 +88,8 @@ export interface SensorChartProps {
   envelopes?: ReadonlyMap<string, Envelope> | null;
   /** Points further apart than this are not joined (default GAP_MS, the live rate's). */
   gapMs?: number;
+  /** A forecast per sensor, drawn after its data; a new Map identity means new forecasts. */
+  forecasts?: ReadonlyMap<string, SensorForecast> | null;
 }
 
 interface PlotProps {
@@ -94,6 +106,38 @@ interface PlotProps {
   onZoom: ((range: TimeRange | null) => void) | undefined;
   envelope: Envelope | undefined;
   gapMs: number;
+  forecast: DrawnForecast | undefined;
+}
+
+/** A forecast ready to draw: its traces, the values the y range must show, an id for the layout key. */
+interface DrawnForecast {
+  traces: Data[];
+  values: number[];
+  end: number | null;
+  id: number;
+}
+
+/** One DrawnForecast per answer: an unchanged answer keeps its object, so its chart does not redraw. */
+const drawnForecasts = new WeakMap<SensorForecast, DrawnForecast>();
+let nextForecastId = 1;
+
+function drawnForecast(forecast: SensorForecast): DrawnForecast {
+  let drawn = drawnForecasts.get(forecast);
+  if (!drawn) {
+    drawn = {
+      traces: forecastTraces(forecast.items, {
+        name: forecastLabel(forecast.method, forecast.interval),
+        interval: forecast.interval,
+        unit: sensorInfo(forecast.sensor).unit,
+      }),
+      values: forecastValues(forecast.items),
+      end: forecastEnd(forecast.items),
+      id: nextForecastId,
+    };
+    nextForecastId += 1;
+    drawnForecasts.set(forecast, drawn);
+  }
+  return drawn;
 }
 
 type Trace = ReturnType<typeof withGaps>;
@@ -161,6 +205,7 @@ function buildData(
   line: Trace,
   envelope: Envelope | undefined,
   gapMs: number,
+  forecast: DrawnForecast | undefined,
 ): Data[] {
   const { label, unit } = sensorInfo(sensor);
   return [
@@ -176,6 +221,8 @@ function buildData(
       hovertemplate: `%{y:.3~f} ${unit}<extra>${label}</extra>`,
     },
     ...(envelope ? [bandTrace(envelope, gapMs)] : []),
+    // Copies: Plotly keeps (and annotates) the traces it is given.
+    ...(forecast?.traces ?? []).map((trace) => ({ ...trace })),
   ];
 }
 
@@ -187,12 +234,12 @@ function tickFormat(range: TimeRange | null): string {
 
 /** What the figure looks like apart from the data and the ranges: a change means a full redraw. */
 function layoutKey(
-  { band, episodes, marks, range, paused, envelope, gapMs }: PlotProps,
+  { band, episodes, marks, range, paused, envelope, gapMs, forecast }: PlotProps,
   width: number,
 ): string {
   const spans = (episodes ?? []).map((e) => `${e.start}-${e.end}`).join(',');
   const alarms = marks.map((m) => `${m.id}:${m.from}-${m.to}:${m.priority}`).join(',');
-  return `${width}|${band ? `${band.lo},${band.hi}` : ''}|${spans}|${alarms}|${paused}|${tickFormat(range)}|${envelopeId(envelope)}|${gapMs}`;
+  return `${width}|${band ? `${band.lo},${band.hi}` : ''}|${spans}|${alarms}|${paused}|${tickFormat(range)}|${envelopeId(envelope)}|${gapMs}|${forecast?.id ?? 0}`;
 }
 
 /** An alarm: its span lightly shaded, a solid line where it was raised, a dashed one where it cleared. */
@@ -398,7 +445,8 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
       if ((!visible.current && drawnKey.current !== null) || width.current <= 0) return undefined;
       const current = latest.current;
       const line = withGaps(current.points, current.gapMs);
-      yRange.current = stickyRange(yRange.current, line.y, current.band);
+      const values = current.forecast ? line.y.concat(current.forecast.values) : line.y;
+      yRange.current = stickyRange(yRange.current, values, current.band);
       const layout = layoutKey(current, width.current);
       if (drawnKey.current === layout && current.range) {
         // Same figure: move the trace, and the axes only when their ranges changed (the live
@@ -446,7 +494,7 @@ const SensorPlot = memo(function SensorPlot(props: PlotProps) {
       modelBehind.current = false;
       return Plotly.react(
         element,
-        buildData(current.sensor, line, current.envelope, current.gapMs),
+        buildData(current.sensor, line, current.envelope, current.gapMs, current.forecast),
         buildLayout(current, width.current, yRange.current),
         CONFIG,
       ).then(() => {
@@ -560,10 +608,24 @@ const NO_MARKS: readonly DrawnMark[] = [];
 
 export default function SensorChart(props: SensorChartProps) {
   const { machineId, sensors, series, bands, episodes, alarms, paused, onZoom, envelopes } = props;
+  const { forecasts } = props;
   const gapMs = props.gapMs ?? GAP_MS;
   // Memoised: a new array would redraw every chart on renders that brought no new data.
   const dataRange = useMemo(() => sharedRange(series), [series]);
-  const range = props.range ?? dataRange;
+  const forecastsDrawn = useMemo(() => {
+    const out = new Map<string, DrawnForecast>();
+    for (const [sensor, forecast] of forecasts ?? []) {
+      if (forecast.items.length > 0) out.set(sensor, drawnForecast(forecast));
+    }
+    return out;
+  }, [forecasts]);
+  // The time axis reaches the last forecast point of any chart (they share it to line up).
+  const end = useMemo(() => {
+    const ends = [...forecastsDrawn.values()].flatMap((f) => (f.end === null ? [] : [f.end]));
+    return ends.length > 0 ? Math.max(...ends) : null;
+  }, [forecastsDrawn]);
+  const shown = props.range ?? dataRange;
+  const range = useMemo(() => (end === null ? shown : extendRange(shown, end)), [shown, end]);
   const marks = useMemo(() => {
     const drawn = new Map<string, DrawnMark[]>();
     for (const [sensor, list] of alarms ?? []) drawn.set(sensor, marksInRange(list, range));
@@ -586,6 +648,7 @@ export default function SensorChart(props: SensorChartProps) {
           onZoom={onZoom}
           envelope={envelopes?.get(sensor)}
           gapMs={gapMs}
+          forecast={forecastsDrawn.get(sensor)}
         />
       ))}
     </div>

@@ -12,6 +12,7 @@ import {
   wholeTwinChange,
 } from '../../../testing/sampleData';
 import { alarmChange, makeAlarm } from '../../../testing/alarmData';
+import { emptySensorForecast, makeSensorForecast } from '../../../testing/forecastData';
 import { TwinPanel } from './TwinPanel';
 
 // Plotly does not draw in jsdom: a stand-in shows what the chart container hands it.
@@ -45,6 +46,11 @@ vi.mock('./SensorChart', () => ({
           .join(',')}
       </span>
       <span data-testid="gap-ms">{props.gapMs ?? ''}</span>
+      <span data-testid="forecasts">
+        {[...(props.forecasts?.entries() ?? [])]
+          .map(([sensor, f]) => `${sensor}:${f.items.length}`)
+          .join(',')}
+      </span>
     </div>
   ),
 }));
@@ -242,6 +248,64 @@ describe('TwinPanel (chart container)', () => {
     await user.click(screen.getByRole('button', { name: 'double-click the chart' }));
     await waitFor(() => expect(status).toHaveTextContent('Live.'));
     expect(temperature()).toHaveLength(30);
+  });
+
+  it('draws forecasts when asked, says why sensors have none, on short ranges only', async () => {
+    const user = userEvent.setup();
+    const note = 'not enough history: 3 points, at least 12 needed';
+    const fetchMock = mockFetch({
+      ...ROUTES,
+      '/api/v1/twins/pump-0001/forecast': new Dynamic((url) => {
+        const sensor = url.searchParams.get('sensor') ?? '';
+        return sensor === 'temperature_c'
+          ? makeSensorForecast()
+          : emptySensorForecast(sensor, note);
+      }),
+    });
+    const forecastCalls = () =>
+      fetchMock.mock.calls
+        .map(([input]) => new URL(String(input), 'http://localhost'))
+        .filter((url) => url.pathname.endsWith('/forecast'));
+    renderPanel();
+    await waitFor(() => expect(temperature()).toHaveLength(30));
+    // Off until asked for.
+    const toggle = screen.getByRole('button', { name: 'Forecast' });
+    expect(toggle).toHaveAttribute('aria-pressed', 'false');
+    expect(forecastCalls()).toHaveLength(0);
+
+    await user.click(toggle);
+    await waitFor(() =>
+      expect(screen.getByTestId('forecasts')).toHaveTextContent('temperature_c:5'),
+    );
+    expect(toggle).toHaveAttribute('aria-pressed', 'true');
+    expect(window.location.search).toBe('?forecast=on');
+    // One request per sensor: the next 5 minutes after the live window.
+    expect(new Set(forecastCalls().map((u) => u.searchParams.get('sensor')))).toEqual(
+      new Set(['temperature_c', 'vibration_mm_s', 'pressure_bar', 'flow_m3_h']),
+    );
+    expect(forecastCalls().every((u) => u.searchParams.get('horizon') === '5')).toBe(true);
+    expect(screen.getByRole('figure', { name: 'Sensor chart' })).toHaveTextContent(
+      'forecast (ets(damped trend), 90%)',
+    );
+    // The others' reason, said once under the chart, and no error.
+    const notes = await screen.findByRole('note', { name: 'Forecast note' });
+    expect(notes).toHaveTextContent(note);
+    expect(notes).toHaveTextContent(/No forecast for .*vibration/);
+    expect(notes).not.toHaveTextContent('temperature');
+    for (const alert of screen.queryAllByRole('alert')) {
+      expect(alert).not.toHaveTextContent(/forecast/i);
+    }
+
+    // 24 h: the next 4 hours.
+    await user.click(screen.getByRole('button', { name: '24 h' }));
+    await waitFor(() =>
+      expect(forecastCalls().some((u) => u.searchParams.get('horizon') === '240')).toBe(true),
+    );
+    // A week: a forecast would be a sliver, so none is offered or drawn.
+    await user.click(screen.getByRole('button', { name: '7 d' }));
+    expect(screen.getByRole('button', { name: 'Forecast' })).toBeDisabled();
+    await waitFor(() => expect(screen.getByTestId('forecasts')).toBeEmptyDOMElement());
+    expect(screen.queryByRole('note', { name: 'Forecast note' })).toBeNull();
   });
 
   it("shades the machine type's operating ranges, learned ranges only where it has none", async () => {
