@@ -3,20 +3,18 @@ stored PDF/CSV, whose figures equal the data-quality API's; a period without dat
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from dtwin.core.db import transaction
 from dtwin.data_quality.models import DataQualityCountRow
 from dtwin.reports.render import NO_DATA
+from tests.unit.reports.conftest import needs_poppler
 
-needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 HOUR = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
 

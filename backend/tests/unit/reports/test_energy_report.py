@@ -16,7 +16,8 @@ from fastapi import FastAPI
 
 from dtwin_devkit.testing import eventually
 from tests.factories import telemetry as factories
-from tests.unit.reports.test_api import needs_poppler, pdf_text
+from tests.unit.reports.conftest import needs_poppler
+from tests.unit.reports.test_api import pdf_text
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # a Monday; the app's plant zone is UTC
 DAYS = 4

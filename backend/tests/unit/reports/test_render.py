@@ -6,17 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from dtwin.reports.content import Chart, Figure, ReportContent, Table
 from dtwin.reports.render import NO_DATA, render
-
-needs_poppler = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+from tests.unit.reports.conftest import needs_poppler
 
 
 def content(has_data: bool = True, rows: int = 3) -> ReportContent:
