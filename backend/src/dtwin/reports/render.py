@@ -61,7 +61,7 @@ def _chart_png(chart: Chart) -> bytes:
         ax.set_xlabel(chart.xlabel)
     else:
         ax.bar(range(len(values)), values, color="#3b6ea5")
-        step = max(1, len(labels) // 16)  # every bar, about sixteen tick labels
+        step = max(1, math.ceil(len(labels) / 12))  # every bar, at most twelve tick labels
         ticks = list(range(len(labels)))[::step]
         ax.set_xticks(ticks, labels[::step], fontsize=8, rotation=30 if len(ticks) > 6 else 0)
         ax.set_ylabel(chart.xlabel)

@@ -53,7 +53,7 @@ from dtwin.readings.archive import ArchiveStore
 from dtwin.readings.repository import ReadingRepository
 from dtwin.readings.rollups import WATERMARK
 from dtwin_devkit.bench.pipeline import bench as pipeline_bench
-from dtwin_devkit.bench.report import machine_description, publish
+from dtwin_devkit.bench.report import bench_settings, machine_description, publish
 from dtwin_devkit.bench.scoring_share import SyntheticFleet, bench_consumer, messages
 from dtwin_devkit.servers import running
 from dtwin_devkit.testing import token_from_settings
@@ -185,17 +185,7 @@ async def history(
     finally:
         await conn.close()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            database_url=db_url,
-            redis_url=redis_url,
-            auto_migrate=False,
-            frontend_dist=None,
-            jwt_secret="bench-only-jwt-secret-0123456789abcdef",  # noqa: S106
-            data_dir=Path(tmp),
-            lifecycle_enabled=False,
-            scoring_enabled=False,
-            rate_limit_enabled=False,
-        )
+        settings = bench_settings(db_url, redis_url, Path(tmp))
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             headers = {"Authorization": f"Bearer {await token_from_settings(settings)}"}

@@ -1,4 +1,5 @@
-"""What every benchmark does with its figures: describe the machine, print, append to the record."""
+"""What every benchmark does with its figures: describe the machine, print, append to the record; and the
+settings of a backend a benchmark builds in process over its throwaway servers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import os
 import platform
 import sys
 from pathlib import Path
+from typing import Any
+
+from dtwin.config import Settings
 
 
 def machine_description() -> str:
@@ -31,3 +35,20 @@ def publish(text: str, out: Path | None) -> None:
     with out.open("a", encoding="utf-8") as f:
         f.write("\n" + text)
     print(f"appended to {out}", file=sys.stderr)
+
+
+def bench_settings(database_url: str, redis_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """A backend over the bench's servers with a fixed JWT key, no migration at start (the bench migrates),
+    no dashboard, and the lifecycle, scoring and rate limits off unless `overrides` turn them on."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "auto_migrate": False,
+        "frontend_dist": None,
+        "jwt_secret": "bench-only-jwt-secret-0123456789abcdef",
+        "data_dir": data_dir,
+        "lifecycle_enabled": False,
+        "scoring_enabled": False,
+        "rate_limit_enabled": False,
+    }
+    return Settings(**{**values, **overrides})
