@@ -26,6 +26,7 @@ from dtwin.anomalies.scoring import ScoringStage
 from dtwin.api.guards import install_request_guards
 from dtwin.api.hardening import install_hardening
 from dtwin.api.health import router as health_router
+from dtwin.api.http_metrics import HttpMetricsMiddleware
 from dtwin.api.metrics import router as metrics_router
 from dtwin.api.router import api_router
 from dtwin.audit.middleware import AuditMiddleware
@@ -37,6 +38,7 @@ from dtwin.core import migrate
 from dtwin.core.adapters import Adapters, build_adapters
 from dtwin.core.change_stream import ChangeStream
 from dtwin.core.db import transaction
+from dtwin.core.metrics import Metrics
 from dtwin.core.ratelimit import build_rate_limiter
 from dtwin.data_quality.cleanse import CleanseConfig, Cleanser
 from dtwin.data_quality.stage import DataQualityStage
@@ -119,7 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_request_guards(app)
     install_hardening(app, settings)
-    app.add_middleware(AuditMiddleware)  # outermost of ours: it sees the status of every answer
+    app.add_middleware(AuditMiddleware)  # it sees the status of every answer
+    app.state.metrics = Metrics()
+    app.add_middleware(HttpMetricsMiddleware)  # outermost of ours: every request's time and status
     _document_websocket(app)
 
     app.include_router(health_router)
@@ -188,6 +192,8 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
     ranges = await _machine_type_ranges(settings, adapters)
     app.state.machine_type_ranges = ranges
     scoring = _scoring_stage(settings, adapters, ranges)
+    if scoring is not None:
+        scoring.metrics = app.state.metrics
     alarms = _alarm_stage(app, settings, adapters)
     quality = _data_quality_stage(settings, adapters, ranges, scoring_started=scoring is not None)
     consumer = TelemetryConsumer(
@@ -208,14 +214,22 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         outage=OutageBuffer(max_readings=settings.outage_buffer_readings),
         db_timeout_s=settings.db_timeout_s,
         quality=quality,
+        metrics=app.state.metrics,
     )
     view = FleetView()
-    hub = Hub(view, settings.ws_queue_size)
+    hub = Hub(view, settings.ws_queue_size, metrics=app.state.metrics)
     # the hub first (it reads the placement of removed twins from the view); scoring forgets removed twins
     listeners: list[Listener] = [hub.dispatch] if scoring is None else [hub.dispatch, scoring.on_change]
     if alarms is not None:
         listeners.append(alarms.on_change)  # suppression by design follows the desired `mode`
-    feed = ChangeFeed(store, view, listeners, on_resync=hub.resync, gap_limit=settings.ws_replay_entries)
+    feed = ChangeFeed(
+        store,
+        view,
+        listeners,
+        on_resync=hub.resync,
+        gap_limit=settings.ws_replay_entries,
+        metrics=app.state.metrics,
+    )
     app.state.consumer, app.state.hub, app.state.feed = consumer, hub, feed
     adapters.supervisor.start("change-feed", feed.run)
     await asyncio.wait_for(view.ready.wait(), timeout=60)
@@ -319,6 +333,7 @@ def _alarm_stage(app: FastAPI, settings: Settings, adapters: Adapters) -> AlarmS
         db_timeout_s=settings.db_timeout_s,
     )
     app.state.alarm_stage = stage
+    stage.metrics = app.state.metrics
     adapters.supervisor.start("alarm-housekeeping", stage.housekeep_forever)
     return stage
 

@@ -1458,7 +1458,10 @@ export interface paths {
         };
         /**
          * Metrics
-         * @description This process's lifecycle and cleansing counters in the Prometheus text format.
+         * @description The backend's metrics in the Prometheus text format: HTTP, the consumer and its stages, live updates,
+         *     analytics and alarms, rate limits (summed over the workers when PROMETHEUS_MULTIPROC_DIR is set), and
+         *     the fleet's state read now (twins by status, data quality, the lifecycle). docs/operations.md
+         *     "Metrics" lists every family.
          */
         get: operations["metrics_metrics_get"];
         put?: never;

@@ -34,6 +34,7 @@ from dtwin.contracts.changes import (
 )
 from dtwin.contracts.telemetry import Telemetry
 from dtwin.core.change_stream import ChangeStream
+from dtwin.core.metrics import Metrics
 from dtwin.kit.deadline import Deadline
 from dtwin.kit.failures import describe
 
@@ -72,6 +73,7 @@ class AlarmStage:
         db_timeout_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.metrics: Metrics | None = None  # alarms raised by priority (set by the app)
         self.sessions = sessions
         self.outbox = outbox
         self.changes = changes
@@ -291,6 +293,10 @@ class AlarmStage:
                 clears.append(t)
                 cleared.add((t.machine_id, t.condition))
         changed += await self._apply_once(raises, clears)
+        if self.metrics is not None:
+            for c in changed:
+                if c.transition == "raised":
+                    self.metrics.alarms_raised.labels(c.priority).inc()
         return changed
 
     async def _apply_once(self, raises: list[Raise], clears: list[Clear]) -> list[AlarmChange]:

@@ -41,6 +41,7 @@ from dtwin.contracts.telemetry import Telemetry
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.change_stream import ChangeStream
 from dtwin.core.db import transaction
+from dtwin.core.metrics import Metrics
 from dtwin.kit.bus import TelemetryBus
 from dtwin.kit.deadline import Deadline
 
@@ -90,6 +91,7 @@ class ScoringStage:
         self.correlations_every_s = correlations_every_s
         self._corr_at: dict[str, float] = {}
         self.seconds = 0.0  # time spent scoring (for make bench)
+        self.metrics: Metrics | None = None  # model training runs (set by the app)
         self.batches = 0
         # machines without a message for this long are evicted (checked every `housekeeping_every_s`)
         self.evict_after_s = evict_after_s
@@ -359,9 +361,16 @@ class ScoringStage:
         loop = loop or asyncio.get_running_loop()
         trained = 0
         for job in self.engine.training_due():
-            model = await loop.run_in_executor(pool, fit_model, *job)
-            model = await asyncio.to_thread(self.model_store.save, model)
+            try:
+                model = await loop.run_in_executor(pool, fit_model, *job)
+                model = await asyncio.to_thread(self.model_store.save, model)
+            except Exception:
+                if self.metrics is not None:
+                    self.metrics.training_runs.labels("failed").inc()
+                raise
             self.engine.install_model(model)
+            if self.metrics is not None:
+                self.metrics.training_runs.labels("installed").inc()
             log.info(
                 "model_trained", machine_type=job.machine_type, version=model.version, samples=len(job.X)
             )

@@ -1,12 +1,13 @@
-"""`GET /metrics`: Prometheus text exposition of what the data lifecycle and cleansing count (issue #18).
-The wider set (HTTP, consumer stages, WebSocket, multi-process aggregation) is issue #20's.
-
-Read at scrape time from the process's own state through a collector made for the request (no global
-registry: nothing to reset between apps, nothing kept between scrapes). Needs a viewer's credentials, as
-every other read: give Prometheus an API key (`authorization: {credentials: <key>}` in its scrape config)."""
+"""`GET /metrics`: Prometheus text exposition. The instruments counted as things happen are the app's
+`Metrics` (core/metrics.py; issue #20); the fleet's state (twins by status) and what the data lifecycle and
+cleansing count (issue #18) are read at scrape time from the process's own state through a collector made
+for the request (no global registry: nothing to reset between apps, nothing kept between scrapes). Needs a
+viewer's credentials, as every other read: give Prometheus an API key (`authorization: {credentials: <key>}`
+in its scrape config)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -14,10 +15,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from dtwin.auth.deps import allow
 from dtwin.auth.identity import Role
+from dtwin.core.metrics import Metrics, multiprocess
 
 router = APIRouter(tags=["health"], dependencies=[allow(Role.viewer)])
 
@@ -25,10 +28,25 @@ router = APIRouter(tags=["health"], dependencies=[allow(Role.viewer)])
 class AppCollector(Collector):
     """This process's counts: cleansing findings per rule, rollup refresh and lifecycle state."""
 
-    def __init__(self, state: object) -> None:
+    def __init__(self, state: object, statuses: dict[str, int] | None = None) -> None:
         self.state = state
+        self.statuses = statuses
 
     def collect(self) -> Iterator[Metric]:
+        if self.statuses is not None:
+            twins = GaugeMetricFamily("dtwin_twins", "Twins by status, now", labels=["status"])
+            for status, n in sorted(self.statuses.items()):
+                twins.add_metric([status], n)
+            yield twins
+        hub = getattr(getattr(self.state, "services", None), "hub", None)
+        if hub is not None:  # this process's connections (each worker serves its own)
+            clients = list(hub.clients)
+            yield GaugeMetricFamily("dtwin_ws_clients", "Open WebSocket connections", value=len(clients))
+            yield GaugeMetricFamily(
+                "dtwin_ws_subscriptions",
+                "Subscriptions of the open WebSocket connections",
+                value=sum(len(c.subs) for c in clients),
+            )
         consumer = getattr(self.state, "consumer", None)
         quality = getattr(consumer, "quality", None)
         if quality is not None:
@@ -85,7 +103,27 @@ class AppCollector(Collector):
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
 )
 async def metrics(request: Request) -> Response:
-    """This process's lifecycle and cleansing counters in the Prometheus text format."""
+    """The backend's metrics in the Prometheus text format: HTTP, the consumer and its stages, live updates,
+    analytics and alarms, rate limits (summed over the workers when PROMETHEUS_MULTIPROC_DIR is set), and
+    the fleet's state read now (twins by status, data quality, the lifecycle). docs/operations.md
+    "Metrics" lists every family."""
+    state = request.app.state
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(AppCollector(request.app.state))
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    registry.register(AppCollector(state, await _statuses(state)))
+    own: Metrics | None = getattr(state, "metrics", None)
+    if multiprocess():
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(registry) + (generate_latest(own.registry) if own is not None else b"")
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+async def _statuses(state: object) -> dict[str, int] | None:
+    """Twins per status (online, stale, offline, ...) from this process's fleet view, now."""
+    services = getattr(state, "services", None)
+    twins = getattr(services, "twins", None)
+    if twins is None:
+        return None
+    fleet = await twins.fleet()
+    return dict(Counter(str(t.get("status")) for t in twins.with_status_many(list(fleet), datetime.now(UTC))))

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dtwin.audit.context import ACTOR_KEY, DETAILS_KEY, Actor
 from dtwin.audit.service import AuditRecorder, PendingEntry
-from dtwin.core.http import header_credential
+from dtwin.core.http import header_credential, route_template
 
 log = structlog.get_logger(__name__)
 
@@ -86,18 +86,3 @@ class AuditMiddleware:
                 credential=credential,
             )
         )
-
-
-def route_template(scope: Scope) -> str:
-    """The matched route's template with the prefixes it was included under: `/api/v1/twins/{machine_id}`.
-    The route in the scope knows its own path only (`/twins/{machine_id}`), so the prefixes are the
-    leading segments of the real path (our prefixes hold no parameters, our parameters no `/`). The real
-    path when no route matched."""
-    path: str = scope["path"]
-    route_path = getattr(scope.get("route"), "path_format", None)
-    if not isinstance(route_path, str) or not route_path.startswith("/"):
-        return path[:256]
-    parts = path.split("/")
-    keep = len(parts) - route_path.count("/")
-    prefix = "/".join(parts[:keep]) if keep > 0 else ""
-    return (prefix + route_path)[:256]

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Header, Path, Query, Request
 from pydantic import WithJsonSchema
+from starlette.types import Scope
 
 from dtwin.contracts.inputs import Instant
 from dtwin.contracts.limits import MACHINE_ID_PATTERN, SENSOR_PATTERN
@@ -100,3 +101,18 @@ async def require_form(request: Request) -> None:
         raise UnsupportedMediaType(
             f"send the body as application/x-www-form-urlencoded, not {media or 'an empty type'}"
         )
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template with the prefixes it was included under: `/api/v1/twins/{machine_id}`.
+    The route in the scope knows its own path only (`/twins/{machine_id}`), so the prefixes are the
+    leading segments of the real path (our prefixes hold no parameters, our parameters no `/`). The real
+    path when no route matched."""
+    path: str = scope["path"]
+    route_path = getattr(scope.get("route"), "path_format", None)
+    if not isinstance(route_path, str) or not route_path.startswith("/"):
+        return path[:256]
+    parts = path.split("/")
+    keep = len(parts) - route_path.count("/")
+    prefix = "/".join(parts[:keep]) if keep > 0 else ""
+    return (prefix + route_path)[:256]

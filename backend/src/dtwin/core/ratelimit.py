@@ -19,6 +19,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from dtwin.config import Settings
+from dtwin.core.metrics import Metrics
 from dtwin.errors import TooManyRequests
 
 log = structlog.get_logger(__name__)
@@ -152,6 +153,9 @@ async def enforce(
         return None
     decision = await (limiter.hit if count else limiter.check)(route_class, *key)
     if decision is not None and not decision.allowed:
+        metrics: Metrics | None = getattr(request.app.state, "metrics", None)
+        if metrics is not None:
+            metrics.rate_limited.labels(route_class.value).inc()
         raise TooManyRequests(
             f"{route_class.value} limit of {decision.limit} reached; retry in {max(1, decision.reset_s)} s",
             headers=decision.headers(),

@@ -27,11 +27,12 @@ from dtwin.anomalies.scoring import ScoringStage
 from dtwin.contracts.changes import AnomalyEventChange, TwinUpdate
 from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
 from dtwin.contracts.telemetry import Rejection, Telemetry, iso_utc, parse_telemetry, valid_placement
+from dtwin.core.metrics import Metrics, Stages
 from dtwin.data_quality.cleanse import Assessment
 from dtwin.data_quality.stage import DataQualityStage
 from dtwin.ingest.names import NameLimits
 from dtwin.ingest.outage import OutageBuffer, PendingWrite, TopicPartition, next_offsets, rows_of
-from dtwin.kit.bus import BusMessage, TelemetryBus
+from dtwin.kit.bus import BusConsumer, BusMessage, TelemetryBus
 from dtwin.kit.deadline import Deadline
 from dtwin.kit.dlq import send_to_dlq
 from dtwin.kit.failures import describe, is_infrastructure
@@ -186,7 +187,10 @@ class TelemetryConsumer:
         outage: OutageBuffer | None = None,
         db_timeout_s: float = 10.0,
         quality: DataQualityStage | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
+        self._lag_partitions: set[int] = set()  # partitions this process last reported lag for
         self.outage = outage if outage is not None else OutageBuffer()
         self.db = Deadline(db_timeout_s, "database")  # a hung database is an outage, not a frozen consumer
         self._consumed: dict[TopicPartition, int] = {}  # next offset per partition, during an outage
@@ -226,11 +230,15 @@ class TelemetryConsumer:
                     await self._process_until_done(msgs)
                     if self.outage.active or was_out:
                         next_offsets(msgs, self._consumed)
+                    await self._report_lag(consumer)
                 flushed = await self._flush_outage()
                 if not (msgs or flushed):
                     continue
                 if not self.outage.active and not self._consumed:
+                    t0 = time.perf_counter()
                     await consumer.commit()
+                    if self.metrics is not None:
+                        self.metrics.stage_seconds.labels("commit").observe(time.perf_counter() - t0)
                     continue
                 # only up to the first message whose database writes still wait
                 try:
@@ -242,6 +250,21 @@ class TelemetryConsumer:
         finally:
             self.state.started = False
             await consumer.stop()
+
+    async def _report_lag(self, consumer: BusConsumer) -> None:
+        """Lag per owned partition into the metrics; partitions no longer owned stop being reported."""
+        if self.metrics is None:
+            return
+        try:
+            lags = await consumer.partition_lag()
+        except Exception as exc:  # a rebalance under way: the next batch reports it
+            log.debug("lag_unavailable", error=describe(exc))
+            return
+        for partition, n in lags.items():
+            self.metrics.lag.labels(str(partition)).set(n)
+        for gone in self._lag_partitions - set(lags):
+            self.metrics.lag.remove(str(gone))
+        self._lag_partitions = set(lags)
 
     async def _process_until_done(self, msgs: list[BusMessage]) -> None:
         """Process the batch; on an infrastructure failure retry it (backoff up to 10 s), committing
@@ -284,6 +307,8 @@ class TelemetryConsumer:
             return
 
     async def process_batch(self, msgs: list[BusMessage]) -> BatchResult:
+        metrics = self.metrics
+        clock = Stages(metrics)
         now = datetime.now(UTC)
         accepted: list[Accepted] = []
         rejected = 0
@@ -294,7 +319,9 @@ class TelemetryConsumer:
                 await self._dead_letter(m, parsed)
                 continue
             accepted.append(Accepted(parsed, m.headers, m))
+        clock.lap("validate")
         verdicts = await self.names.check([a.t for a in accepted])
+        clock.lap("names")
         if any(verdicts):
             kept: list[Accepted] = []
             for a, verdict in zip(accepted, verdicts, strict=True):
@@ -306,10 +333,13 @@ class TelemetryConsumer:
             accepted = kept
 
         assessment = self._assess(accepted, now)
+        clock.lap("quality")
         stored, readings, machines = await self._store_isolating(accepted, now)
+        clock.lap("store")
         rejected += len(accepted) - len(stored)
         if assessment is not None:
             self._commit_quality(assessment)
+            clock.lap("quality")
         anomalies: list[AnomalyEventChange] = []
         items = [a.scored() for a in stored]
         if self.scoring is not None and items:
@@ -317,13 +347,24 @@ class TelemetryConsumer:
                 anomalies = await self.scoring.process(items)
             except Exception:  # analytics must not stop ingestion: the readings are stored either way
                 log.exception("scoring_failed", messages=len(stored))
+            clock.lap("scoring")
         if self.alarms is not None and (items or rejected):
             rul = self.scoring.last_rul if self.scoring is not None else None
             try:  # transitions the database cannot take now wait in the stage (bounded)
                 await self.alarms.process(items, BatchPlacement(stored), anomalies, rul, rejected)
             except Exception:
                 log.exception("alarms_failed", messages=len(stored))
+            clock.lap("alarms")
         await self.bus.flush()  # the DLQ records are durable before offsets move
+        clock.lap("flush")
+        clock.done()
+        if metrics is not None:
+            metrics.batches.inc()
+            metrics.batch_messages.observe(len(msgs))
+            metrics.messages_received.inc(len(msgs))
+            metrics.readings_stored.inc(readings)
+            if anomalies:
+                metrics.anomaly_events.inc(len(anomalies))
 
         s = self.state
         s.batches += 1
@@ -364,6 +405,8 @@ class TelemetryConsumer:
             self.quality.duplicates(offered - inserted)
 
     async def _dead_letter(self, m: BusMessage, rejection: Rejection) -> None:
+        if self.metrics is not None:
+            self.metrics.dead_letters.labels(rejection.code).inc()
         await send_to_dlq(
             self.bus, self.dlq_topic, m, rejection, stage="consumer", keep_bytes=self.limits.dlq_payload_bytes
         )

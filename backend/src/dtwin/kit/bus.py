@@ -41,6 +41,9 @@ class BusConsumer(Protocol):
         ...
 
     async def lag(self) -> int: ...
+    async def partition_lag(self) -> dict[int, int]:
+        """Messages not yet consumed per assigned partition (the in-process bus: one partition, 0)."""
+        ...
 
 
 class BusSettings(Protocol):
@@ -183,6 +186,9 @@ class _MemoryConsumer:
 
     async def lag(self) -> int:
         return self._queue.qsize()
+
+    async def partition_lag(self) -> dict[int, int]:
+        return {0: self._queue.qsize()}
 
 
 # ------------------------------------------------------------------------------------------------ kafka
@@ -360,9 +366,16 @@ class _KafkaConsumer:
 
     async def lag(self) -> int:
         """Messages in assigned partitions not yet consumed (last known high watermark - position)."""
-        total = 0
+        return sum((await self.partition_lag()).values())
+
+    async def partition_lag(self) -> dict[int, int]:
+        """Per assigned partition of the subscribed topics: last known high watermark - position (a
+        partition not fetched yet is left out)."""
+        out: dict[int, int] = {}
         for tp in self._consumer.assignment():
             high = self._consumer.highwater(tp)
             if high is not None:
-                total += max(0, high - await self._consumer.position(tp))
-        return total
+                out[tp.partition] = out.get(tp.partition, 0) + max(
+                    0, high - await self._consumer.position(tp)
+                )
+        return out

@@ -14,6 +14,7 @@ import structlog
 from dtwin.contracts import changes
 from dtwin.contracts.changes import ChangeMessage
 from dtwin.core.change_stream import ChangeStream
+from dtwin.core.metrics import Metrics
 from dtwin.twins.store import TwinStore
 from dtwin.twins.view import FleetView
 
@@ -30,7 +31,9 @@ class ChangeFeed:
         listeners: list[Listener] | None = None,
         on_resync: Callable[[], None] | None = None,
         gap_limit: int = 2000,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.store = store
         self.stream: ChangeStream = store.stream
         self.view = view
@@ -89,6 +92,8 @@ class ChangeFeed:
         no longer retained."""
         if upto <= self.seq:
             return
+        if self.metrics is not None:
+            self.metrics.ws_gaps.inc()
         try:
             missed = await self.stream.after(self.seq, self.gap_limit)
         except changes.ChangeDecodeError:

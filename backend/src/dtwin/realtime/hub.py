@@ -26,6 +26,7 @@ from dtwin.contracts.changes import (
     TwinChange,
     WholeTwinChange,
 )
+from dtwin.core.metrics import Metrics
 from dtwin.realtime.series import LiveSeries
 from dtwin.twins.view import FleetView
 
@@ -311,6 +312,7 @@ class Hub:
     view: FleetView
     queue_size: int = 256
     clients: set[Client] = field(default_factory=set)
+    metrics: Metrics | None = None  # messages sent and slow clients dropped (the connection handler counts)
 
     def register(self) -> Client:
         client = Client(asyncio.Queue(self.queue_size), self.view)

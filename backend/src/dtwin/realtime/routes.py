@@ -84,6 +84,7 @@ class Connection:
         self.renewed = asyncio.Event()
         self.closing: tuple[int, str] | None = None  # a close decided by the receive loop
         self.client: Client = rt.hub.register()
+        self.metrics = rt.hub.metrics
         self.invalid = 0
 
     def send(self, message: dict[str, Any]) -> None:
@@ -142,6 +143,8 @@ class Connection:
         elif "dropped" in ended:
             code, reason = CLOSE_SLOW, "client too slow: send buffer full"
             log.info("ws_client_dropped", sent=client.sent)
+            if self.metrics is not None:
+                self.metrics.ws_dropped.inc()
         elif not ended:
             code, reason = CLOSE_LIFETIME, "max connection lifetime reached: reconnect and resume"
         else:
@@ -160,6 +163,8 @@ class Connection:
                 return
             await self.ws.send_text(text)
             self.client.sent += 1
+            if self.metrics is not None:
+                self.metrics.ws_messages.inc()
 
     async def _heartbeat(self) -> None:
         while True:
