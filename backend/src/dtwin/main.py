@@ -40,6 +40,7 @@ from dtwin.core.change_stream import ChangeStream
 from dtwin.core.db import transaction
 from dtwin.core.metrics import Metrics
 from dtwin.core.ratelimit import build_rate_limiter
+from dtwin.core.tracing import instrument_http, instrument_stores, uninstrument_stores
 from dtwin.data_quality.cleanse import CleanseConfig, Cleanser
 from dtwin.data_quality.stage import DataQualityStage
 from dtwin.demo import seed_demo
@@ -48,6 +49,7 @@ from dtwin.forecast.service import Forecaster
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.ingest.outage import OutageBuffer
 from dtwin.kit.feeders import load_feeder
+from dtwin.kit.tracing import Tracing, setup_tracing
 from dtwin.lifecycle.service import LifecycleTask
 from dtwin.lifecycle.wiring import lifecycle_service
 from dtwin.machine_types.catalogue import catalogue_types, counters_table_of, physical_table_of, table_of
@@ -75,14 +77,20 @@ from dtwin.twins.view import FleetView
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, tracing: Tracing | None = None) -> FastAPI:
+    """The backend app. `tracing`: the process's (tests pass one exporting to memory); by default from
+    DTWIN_OTLP_ENDPOINT and DTWIN_TRACE_SAMPLE_RATIO (off without an endpoint)."""
     settings = settings or get_settings()
+    tracing = tracing or setup_tracing(
+        "dtwin-backend", endpoint=settings.otlp_endpoint, ratio=settings.trace_sample_ratio
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jwt_secret(settings)  # a real mode without DTWIN_JWT_SECRET stops here, before connecting anywhere
         adapters = build_adapters(settings)
         app.state.adapters = adapters
+        instrument_stores(tracing, adapters.engine)
         try:
             if settings.auto_migrate:
                 await migrate.upgrade(settings.database_url)
@@ -110,6 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await adapters.close()
+            uninstrument_stores(tracing)
+            tracing.shutdown()
             log.info("backend_stopped")
 
     app = FastAPI(
@@ -123,6 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_hardening(app, settings)
     app.add_middleware(AuditMiddleware)  # it sees the status of every answer
     app.state.metrics = Metrics()
+    app.state.tracing = tracing
+    instrument_http(tracing, app)
     app.add_middleware(HttpMetricsMiddleware)  # outermost of ours: every request's time and status
     _document_websocket(app)
 
@@ -215,6 +227,7 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         db_timeout_s=settings.db_timeout_s,
         quality=quality,
         metrics=app.state.metrics,
+        tracing=app.state.tracing,
     )
     view = FleetView()
     hub = Hub(view, settings.ws_queue_size, metrics=app.state.metrics)

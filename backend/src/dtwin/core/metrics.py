@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import time
 
+from opentelemetry.trace import Span
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -131,16 +132,19 @@ class Stages:
     may lap twice), `done()` observes every batch stage once (0 for one the batch skipped), so each stage's
     histogram counts the batches processed. Without metrics it does nothing."""
 
-    def __init__(self, metrics: Metrics | None) -> None:
+    def __init__(self, metrics: Metrics | None, span: Span | None = None) -> None:
         self.metrics = metrics
+        self.span = span  # a traced batch: each lap is an event on its span
         self.t = time.perf_counter()
         self.spent = dict.fromkeys(BATCH_STAGES, 0.0)
 
     def lap(self, stage: str) -> None:
-        if self.metrics is not None:
+        if self.metrics is not None or self.span is not None:
             now = time.perf_counter()
             self.spent[stage] += now - self.t
             self.t = now
+            if self.span is not None:
+                self.span.add_event(stage, {"seconds": self.spent[stage]})
 
     def done(self) -> None:
         if self.metrics is not None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import structlog
+from opentelemetry.trace import Span, SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.alarms.stage import AlarmStage
@@ -36,6 +37,7 @@ from dtwin.kit.bus import BusConsumer, BusMessage, TelemetryBus
 from dtwin.kit.deadline import Deadline
 from dtwin.kit.dlq import send_to_dlq
 from dtwin.kit.failures import describe, is_infrastructure
+from dtwin.kit.tracing import DISABLED, Tracing, as_parent, links, remote_context
 from dtwin.readings.service import ReadingTuple, store_readings
 from dtwin.twins.durable import Durability
 from dtwin.twins.events import ReportedSummarizer, TwinEventLog
@@ -188,8 +190,10 @@ class TelemetryConsumer:
         db_timeout_s: float = 10.0,
         quality: DataQualityStage | None = None,
         metrics: Metrics | None = None,
+        tracing: Tracing = DISABLED,
     ) -> None:
         self.metrics = metrics
+        self.tracing = tracing
         self._lag_partitions: set[int] = set()  # partitions this process last reported lag for
         self.outage = outage if outage is not None else OutageBuffer()
         self.db = Deadline(db_timeout_s, "database")  # a hung database is an outage, not a frozen consumer
@@ -307,8 +311,35 @@ class TelemetryConsumer:
             return
 
     async def process_batch(self, msgs: list[BusMessage]) -> BatchResult:
+        """Process a batch (validate, store, score, alarm); traced (kit/tracing.py) when any of its messages
+        is: a `consumer.batch` span linking to each traced message, whose database and Redis calls are its
+        children, and per traced message a `telemetry.stored` span in the message's own trace."""
+        traced = [c for m in msgs if (c := remote_context(m.headers))] if self.tracing.enabled else []
+        if not traced:
+            return await self._process_batch(msgs, None)
+        started = time.time_ns()
+        with self.tracing.tracer.start_as_current_span(
+            "consumer.batch",
+            kind=SpanKind.CONSUMER,
+            links=links(traced),
+            attributes={"messaging.batch.message_count": len(msgs), "dtwin.traced_messages": len(traced)},
+        ) as span:
+            result = await self._process_batch(msgs, span)
+            span.set_attribute("dtwin.readings_stored", result.readings)
+            batch_link = links([span.get_span_context()])
+        for c in traced:  # each traced message's own trace continues into the consumer
+            self.tracing.tracer.start_span(
+                "telemetry.stored",
+                context=as_parent(c),
+                kind=SpanKind.CONSUMER,
+                links=batch_link,
+                start_time=started,
+            ).end()
+        return result
+
+    async def _process_batch(self, msgs: list[BusMessage], span: Span | None) -> BatchResult:
         metrics = self.metrics
-        clock = Stages(metrics)
+        clock = Stages(metrics, span)
         now = datetime.now(UTC)
         accepted: list[Accepted] = []
         rejected = 0

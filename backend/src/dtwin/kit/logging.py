@@ -1,4 +1,5 @@
-"""structlog setup: console renderer in development, JSON lines otherwise."""
+"""structlog setup: console renderer in development, JSON lines otherwise; the current span's trace and span
+ids on every line logged inside a traced span (kit/tracing.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,18 @@ import logging
 import sys
 
 import structlog
+from opentelemetry import trace
+
+
+def add_trace_ids(
+    logger: object, method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """`trace_id` and `span_id` (hex, as tracing backends show them) of the span this line is logged in."""
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        event["trace_id"] = format(ctx.trace_id, "032x")
+        event["span_id"] = format(ctx.span_id, "016x")
+    return event
 
 
 def configure_logging(*, json: bool = False, level: str = "info") -> None:
@@ -14,6 +27,7 @@ def configure_logging(*, json: bool = False, level: str = "info") -> None:
     processors: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
+        add_trace_ids,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: structlog.typing.Processor = (

@@ -76,8 +76,26 @@ class SharedSettings(BaseSettings):
         "simulator_machines",
     )
 
-    log_json: bool = False
+    log_json: bool = Field(
+        default_factory=lambda data: data.get("kafka_bootstrap") is not None,
+        description="JSON lines (one object per event); default: JSON in a real deployment (Kafka "
+        "configured), readable text in the embedded demo",
+    )
     log_level: str = "info"
+
+    # --- tracing (kit/tracing.py; off unless an endpoint is set) ---
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector to send traces to (e.g. http://otel-collector:4318); unset: no "
+        "tracing",
+    )
+    trace_sample_ratio: float = Field(
+        default=0.01,
+        ge=0.0,
+        le=1.0,
+        description="Share of messages the bridge starts a trace for (a device's sampled traceparent is "
+        "always followed)",
+    )
 
     @field_validator(
         "kafka_bootstrap",

@@ -52,6 +52,8 @@ def bridge(
         shared_group=s.bridge_shared_group or None,
         client_id=f"{client_id}-{instance}" if instance else client_id,
         metrics_port=port or None,
+        otlp_endpoint=s.otlp_endpoint,
+        trace_sample_ratio=s.trace_sample_ratio,
         limits=s.limits(),
     )
     asyncio.run(_run(Bridge(cfg)))

@@ -26,6 +26,7 @@ from typing import Any
 
 import aiomqtt
 import structlog
+from opentelemetry.trace import SpanKind
 
 from dtwin.contracts.commands import parse_ack
 from dtwin.contracts.dlq import dead_letter
@@ -34,6 +35,7 @@ from dtwin.contracts.telemetry import Rejection, parse_telemetry, valid_placemen
 from dtwin.contracts.topics import MQTT_ACK_FILTER, MQTT_TELEMETRY_FILTER, parse_mqtt_topic
 from dtwin.kit.bus import TelemetryBus, build_bus
 from dtwin.kit.failures import is_infrastructure
+from dtwin.kit.tracing import TRACEPARENT, Tracing, as_parent, inject, remote_context, setup_tracing
 from dtwin_pipeline.backoff import Backoff
 from dtwin_pipeline.bridge.commands import CommandForwarder
 from dtwin_pipeline.bridge.metrics import BridgeMetrics
@@ -67,6 +69,8 @@ class BridgeConfig:
     limits: Limits = DEFAULT_LIMITS
     metrics_port: int | None = None
     stats_interval_s: float = 30.0
+    otlp_endpoint: str | None = None  # traces (kit/tracing.py); None: off
+    trace_sample_ratio: float = 0.01
 
     def subscription(self, topic_filter: str) -> str:
         return f"$share/{self.shared_group}/{topic_filter}" if self.shared_group else topic_filter
@@ -132,9 +136,23 @@ def check_ack(topic: str, payload: bytes) -> str | Rejection:
     return ack.machine_id
 
 
+def _traceparent(message: aiomqtt.Message) -> str | None:
+    """A W3C `traceparent` the device sent as an MQTT v5 user property, if any."""
+    props = message.properties
+    for key, value in getattr(props, "UserProperty", None) or ():
+        if key == TRACEPARENT:
+            return str(value)
+    return None
+
+
 class Bridge:
-    def __init__(self, cfg: BridgeConfig, bus: TelemetryBus | None = None) -> None:
+    def __init__(
+        self, cfg: BridgeConfig, bus: TelemetryBus | None = None, tracing: Tracing | None = None
+    ) -> None:
         self.cfg = cfg
+        self.tracing = tracing or setup_tracing(
+            "dtwin-bridge", endpoint=cfg.otlp_endpoint, ratio=cfg.trace_sample_ratio
+        )
         self.bus: TelemetryBus = bus or build_bus(cfg, client_id=cfg.client_id)
         self.stats = BridgeStats()
         self.metrics = BridgeMetrics()
@@ -144,9 +162,12 @@ class Bridge:
         self._failure: BaseException | None = None
 
     # -------------------------------------------------------------------------------------------- intake
-    async def handle(self, topic: str, payload: bytes, packet_id: int | None = None) -> None:
+    async def handle(
+        self, topic: str, payload: bytes, packet_id: int | None = None, traceparent: str | None = None
+    ) -> None:
         """Route one MQTT message to Kafka; its MQTT ack (for `packet_id`, the MQTT packet identifier, if
-        given) is sent once Kafka acknowledged it."""
+        given) is sent once Kafka acknowledged it. A traced message (sampled here, or a device's sampled
+        `traceparent`) gets a `bridge.forward` span whose context travels in the record's headers."""
         self.stats.received += 1
         kind = topic.rsplit("/", 1)[-1]
         self.metrics.received.labels(kind).inc()
@@ -164,6 +185,8 @@ class Bridge:
                 fut = await self._reject(topic, payload, checked, kind)
             else:
                 machine_id, headers = checked
+                if self.tracing.enabled:
+                    headers = self._traced(topic, traceparent, headers)
                 fut = await self.bus.produce(
                     self.cfg.topic_telemetry, payload, key=machine_id.encode(), headers=headers
                 )
@@ -171,6 +194,21 @@ class Bridge:
                 self.metrics.forwarded.labels(self.cfg.topic_telemetry).inc()
         if packet_id is not None:
             self._track(fut, packet_id, topic, len(payload))
+
+    def _traced(self, topic: str, traceparent: str | None, headers: dict[str, str]) -> dict[str, str]:
+        """The record's headers with a `bridge.forward` span's context, when this message is traced."""
+        parent = remote_context({TRACEPARENT: traceparent}) if traceparent else None
+        if parent is None and not self.tracing.start_here():
+            return headers
+        with self.tracing.tracer.start_as_current_span(
+            "bridge.forward",
+            context=as_parent(parent) if parent is not None else None,
+            kind=SpanKind.PRODUCER,
+            attributes={"messaging.destination.name": self.cfg.topic_telemetry, "mqtt.topic": topic},
+        ) as span:
+            traced = dict(headers)
+            inject(span, traced)
+            return traced
 
     async def _reject(self, topic: str, payload: bytes, rej: Rejection, kind: str) -> asyncio.Future[Any]:
         self.stats.rejected += 1
@@ -291,7 +329,7 @@ class Bridge:
                     payload = message.payload
                     if not isinstance(payload, bytes | bytearray):
                         payload = str(payload).encode()
-                    await self.handle(message.topic.value, bytes(payload), message.mid)
+                    await self.handle(message.topic.value, bytes(payload), message.mid, _traceparent(message))
             finally:
                 connected.clear()
                 self.ready.clear()
