@@ -37,7 +37,7 @@ from dtwin.kit.bus import BusConsumer, BusMessage, TelemetryBus
 from dtwin.kit.deadline import Deadline
 from dtwin.kit.dlq import send_to_dlq
 from dtwin.kit.failures import describe, is_infrastructure
-from dtwin.kit.tracing import DISABLED, Tracing, as_parent, links, remote_context
+from dtwin.kit.tracing import DISABLED, KEEP, Tracing, as_parent, links, remote_context
 from dtwin.readings.service import ReadingTuple, store_readings
 from dtwin.twins.durable import Durability
 from dtwin.twins.events import ReportedSummarizer, TwinEventLog
@@ -322,7 +322,11 @@ class TelemetryConsumer:
             "consumer.batch",
             kind=SpanKind.CONSUMER,
             links=links(traced),
-            attributes={"messaging.batch.message_count": len(msgs), "dtwin.traced_messages": len(traced)},
+            attributes={
+                "messaging.batch.message_count": len(msgs),
+                "dtwin.traced_messages": len(traced),
+                KEEP: True,
+            },
         ) as span:
             result = await self._process_batch(msgs, span)
             span.set_attribute("dtwin.readings_stored", result.readings)

@@ -5,8 +5,11 @@ whose batch span links to every traced message it holds.
 Sampling is decided once, where a trace starts: the bridge traces a message with probability `ratio`
 (DTWIN_TRACE_SAMPLE_RATIO), or when the device sent a sampled `traceparent` as an MQTT v5 user property.
 An untraced message carries no header and costs one random draw: at 20k messages/s a span per message would
-cost more than the bridge's own work, and a non-recording span still costs its creation. Downstream spans
-(the consumer's per-message span, HTTP, database and Redis calls) follow their parent's decision.
+cost more than the bridge's own work, and a non-recording span still costs its creation. A span started
+with the attribute `KEEP` (the bridge's chosen messages, a consumer batch holding traced messages) is
+sampled; a span with a parent follows the parent's decision (the consumer's per-message span, the batch's
+SQL and Redis calls); any other root span (an HTTP request, a database call outside a traced batch) is
+sampled at `ratio`.
 
 Spans go to an OTLP/HTTP collector at DTWIN_OTLP_ENDPOINT (e.g. http://otel-collector:4318) in batches, or
 to the exporter a test passes. The provider is the process's own object, never the global one, so tests
@@ -16,7 +19,7 @@ log line (kit/logging.py)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from opentelemetry import trace
@@ -24,9 +27,16 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
-from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.sdk.trace.sampling import (
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import Attributes
 
 TRACEPARENT = "traceparent"
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -56,6 +66,33 @@ class Tracing:
 DISABLED = Tracing(trace.NoOpTracer(), 0.0)
 
 
+KEEP = "dtwin.trace.keep"  # span attribute: this root span starts a trace we decided to keep
+
+
+class _Sampler(Sampler):
+    """`KEEP` roots sampled; otherwise the parent's decision, or `ratio` for other roots."""
+
+    def __init__(self, ratio: float) -> None:
+        self.other = ParentBased(TraceIdRatioBased(ratio))
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        if attributes and attributes.get(KEEP):
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+        return self.other.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return f"dtwin({self.other.get_description()})"  # type: ignore[no-untyped-call]
+
+
 def setup_tracing(
     service: str,
     *,
@@ -64,14 +101,10 @@ def setup_tracing(
     exporter: SpanExporter | None = None,
 ) -> Tracing:
     """The process's tracing: OTLP/HTTP to `endpoint` (batched), or to `exporter` (each span as it ends: for
-    tests); DISABLED when neither is given. Spans started here are sampled at `ratio`; a span with a parent
-    follows the parent's decision (ParentBased), so a sampled trace is whole and an unsampled one costs
-    nothing downstream."""
+    tests); DISABLED when neither is given. Sampling: the module's docstring."""
     if endpoint is None and exporter is None:
         return DISABLED
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": service}), sampler=ParentBased(root=ALWAYS_ON)
-    )
+    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=_Sampler(ratio))
     if exporter is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

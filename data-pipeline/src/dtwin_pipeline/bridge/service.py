@@ -35,7 +35,7 @@ from dtwin.contracts.telemetry import Rejection, parse_telemetry, valid_placemen
 from dtwin.contracts.topics import MQTT_ACK_FILTER, MQTT_TELEMETRY_FILTER, parse_mqtt_topic
 from dtwin.kit.bus import TelemetryBus, build_bus
 from dtwin.kit.failures import is_infrastructure
-from dtwin.kit.tracing import TRACEPARENT, Tracing, as_parent, inject, remote_context, setup_tracing
+from dtwin.kit.tracing import KEEP, TRACEPARENT, Tracing, as_parent, inject, remote_context, setup_tracing
 from dtwin_pipeline.backoff import Backoff
 from dtwin_pipeline.bridge.commands import CommandForwarder
 from dtwin_pipeline.bridge.metrics import BridgeMetrics
@@ -204,7 +204,11 @@ class Bridge:
             "bridge.forward",
             context=as_parent(parent) if parent is not None else None,
             kind=SpanKind.PRODUCER,
-            attributes={"messaging.destination.name": self.cfg.topic_telemetry, "mqtt.topic": topic},
+            attributes={
+                "messaging.destination.name": self.cfg.topic_telemetry,
+                "mqtt.topic": topic,
+                KEEP: True,
+            },
         ) as span:
             traced = dict(headers)
             inject(span, traced)
