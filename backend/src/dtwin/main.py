@@ -40,7 +40,7 @@ from dtwin.core.change_stream import ChangeStream
 from dtwin.core.db import transaction
 from dtwin.core.metrics import Metrics
 from dtwin.core.ratelimit import build_rate_limiter
-from dtwin.core.tracing import instrument_http, instrument_stores, uninstrument_stores
+from dtwin.core.tracing import instrument_http, instrument_stores
 from dtwin.data_quality.cleanse import CleanseConfig, Cleanser
 from dtwin.data_quality.stage import DataQualityStage
 from dtwin.demo import seed_demo
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
         jwt_secret(settings)  # a real mode without DTWIN_JWT_SECRET stops here, before connecting anywhere
         adapters = build_adapters(settings)
         app.state.adapters = adapters
-        instrument_stores(tracing, adapters.engine)
+        instrument_stores(tracing, adapters.engine, adapters.redis)
         try:
             if settings.auto_migrate:
                 await migrate.upgrade(settings.database_url)
@@ -118,7 +118,6 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
             yield
         finally:
             await adapters.close()
-            uninstrument_stores(tracing)
             tracing.shutdown()
             log.info("backend_stopped")
 

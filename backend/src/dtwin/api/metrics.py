@@ -7,20 +7,27 @@ in its scrape config)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 
 from dtwin.auth.deps import allow
 from dtwin.auth.identity import Role
 from dtwin.core.metrics import Metrics, multiprocess
+from dtwin.notifications.repository import OutboxRepository
+
+log = structlog.get_logger(__name__)
+OUTBOX_TIMEOUT_S = 2.0
 
 router = APIRouter(tags=["health"], dependencies=[allow(Role.viewer)])
 
@@ -28,9 +35,12 @@ router = APIRouter(tags=["health"], dependencies=[allow(Role.viewer)])
 class AppCollector(Collector):
     """This process's counts: cleansing findings per rule, rollup refresh and lifecycle state."""
 
-    def __init__(self, state: object, statuses: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, state: object, statuses: dict[str, int] | None = None, outbox: dict[str, int] | None = None
+    ) -> None:
         self.state = state
         self.statuses = statuses
+        self.outbox = outbox
 
     def collect(self) -> Iterator[Metric]:
         if self.statuses is not None:
@@ -38,6 +48,15 @@ class AppCollector(Collector):
             for status, n in sorted(self.statuses.items()):
                 twins.add_metric([status], n)
             yield twins
+        if self.outbox is not None:
+            depth = GaugeMetricFamily(
+                "dtwin_notification_outbox",
+                "Notifications waiting to be sent (pending, sending) or given up (dead), now",
+                labels=["status"],
+            )
+            for status in ("pending", "sending", "dead"):
+                depth.add_metric([status], self.outbox.get(status, 0))
+            yield depth
         hub = getattr(getattr(self.state, "services", None), "hub", None)
         if hub is not None:  # this process's connections (each worker serves its own)
             clients = list(hub.clients)
@@ -109,7 +128,7 @@ async def metrics(request: Request) -> Response:
     "Metrics" lists every family."""
     state = request.app.state
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(AppCollector(state, await _statuses(state)))
+    registry.register(AppCollector(state, await _statuses(state), await _outbox(state)))
     own: Metrics | None = getattr(state, "metrics", None)
     if multiprocess():
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -117,6 +136,19 @@ async def metrics(request: Request) -> Response:
     else:
         body = generate_latest(registry) + (generate_latest(own.registry) if own is not None else b"")
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+async def _outbox(state: object) -> dict[str, int] | None:
+    """Notification outbox rows waiting or dead, now (None when the database does not answer in time)."""
+    adapters = getattr(state, "adapters", None)
+    if adapters is None:
+        return None
+    try:
+        async with asyncio.timeout(OUTBOX_TIMEOUT_S), adapters.sessions() as session:
+            return await OutboxRepository(session).depth()
+    except (TimeoutError, SQLAlchemyError, OSError) as exc:
+        log.warning("metrics_outbox_unavailable", error=f"{type(exc).__name__}: {exc}")
+        return None
 
 
 async def _statuses(state: object) -> dict[str, int] | None:

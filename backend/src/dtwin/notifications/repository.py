@@ -101,6 +101,15 @@ class OutboxRepository:
 
     # ------------------------------------------------------------------------------------ writing rows
 
+    async def depth(self) -> dict[str, int]:
+        """Outbox rows waiting (pending, sending) or given up (dead), per status."""
+        q = (
+            select(NotificationOutboxRow.status, func.count())
+            .where(NotificationOutboxRow.status.in_(("pending", "sending", "dead")))
+            .group_by(NotificationOutboxRow.status)
+        )
+        return {str(status): int(n) for status, n in (await self.session.execute(q)).all()}
+
     async def add_new(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert rows, skipping those whose idempotency key is stored already (a notice enqueued twice)."""
         if rows:

@@ -92,3 +92,5 @@ async def test_metrics_count_requests_batches_stages_and_dead_letters(
     assert get("dtwin_consumer_lag", partition="0") >= 0
     assert sum(v for key, v in found.items() if key[0] == "dtwin_twins") >= 1
     assert ("dtwin_ws_clients", ()) in found
+    assert get("dtwin_notification_outbox", status="pending") >= 0
+    assert ("dtwin_notification_outbox", (("status", "dead"),)) in found

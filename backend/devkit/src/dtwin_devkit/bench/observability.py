@@ -1,0 +1,236 @@
+"""`python -m dtwin_devkit.bench.observability`: what metrics and tracing cost (issue #20 target: < 5% of
+throughput), measured both ways on the two stages that carry every message:
+
+1. **The consumer's batch** (`TelemetryConsumer.process_batch`: validate, COPY into PostgreSQL, twins in
+   Redis, registry, event log) over batches of 5,000 machines x 10 sensors against throwaway PostgreSQL and
+   Redis: "off" (no metrics, no tracing) and "on" (the app's `Metrics`, tracing at 1%: a `traceparent` on 1%
+   of the messages as the bridge sets it, SQL and Redis instrumented as the backend does, spans batched to
+   an OTLP/HTTP sink in another process), batches interleaved; each consumer has its own database engine
+   and Redis client.
+2. **The bridge's intake** (`Bridge.handle`: validate, produce) per message onto the in-process bus, with
+   the bridge's metrics both ways, and tracing off vs at 1% (spans to the same sink).
+
+Cost = median of the per-pair ratios (on / off) - 1. Prints Markdown; appends to `--out`; exits non-zero
+when it measured nothing."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import redis.asyncio as aioredis
+
+from dtwin.config import Settings
+from dtwin.core.db import create_engine, create_sessionmaker
+from dtwin.core.metrics import Metrics
+from dtwin.core.migrate import upgrade_sync
+from dtwin.core.tracing import instrument_stores
+from dtwin.kit.bus import BusMessage, MemoryBus
+from dtwin.kit.tracing import KEEP, Tracing, inject, setup_tracing
+from dtwin_devkit.bench.report import machine_description, publish
+from dtwin_devkit.bench.scoring_share import SyntheticFleet, bench_consumer
+from dtwin_devkit.servers import free_port, running
+from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
+
+RATIO = 0.01
+SINK = """
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+@dataclass
+class Results:
+    off_ms: list[float] = field(default_factory=list)
+    on_ms: list[float] = field(default_factory=list)
+    bridge_off_us: list[float] = field(default_factory=list)
+    bridge_on_us: list[float] = field(default_factory=list)
+    traced: int = 0
+    readings: int = 0
+
+
+def _traced_messages(
+    topic: str, payloads: list[bytes], offset: int, bridge: Tracing
+) -> tuple[list[BusMessage], int]:
+    """The batch as the bridge hands it on: a traceparent on ~1% of the messages."""
+    out, traced = [], 0
+    for i, p in enumerate(payloads):
+        headers: dict[str, str] = {}
+        if random.random() < RATIO:
+            with bridge.tracer.start_as_current_span("bridge.forward", attributes={KEEP: True}) as span:
+                inject(span, headers)
+            traced += 1
+        out.append(BusMessage(topic, 0, offset + i, None, p, headers))
+    return out, traced
+
+
+async def consumer_stage(
+    db_url: str, redis_url: str, sink: str, out: Results, machines: int, pairs: int
+) -> None:
+    s = Settings()
+    clients = [aioredis.from_url(redis_url), aioredis.from_url(redis_url)]
+    engines = [create_engine(db_url), create_engine(db_url)]
+    bus = MemoryBus()
+    tracing = setup_tracing("dtwin-backend", endpoint=sink, ratio=RATIO)
+    bridge = setup_tracing("dtwin-bridge", endpoint=sink, ratio=RATIO)
+    instrument_stores(tracing, engines[1], clients[1])
+    off = bench_consumer(s, bus, create_sessionmaker(engines[0]), clients[0], "obs-off")
+    on = bench_consumer(s, bus, create_sessionmaker(engines[1]), clients[1], "obs-on")
+    on.metrics, on.tracing = Metrics(), tracing
+    fleet_off, fleet_on = (
+        SyntheticFleet(machines, 10, "off", seed=2),
+        SyntheticFleet(machines, 10, "on", seed=2),
+    )
+    try:
+        offset = 0
+        for k in range(3 + pairs):  # 3 untimed pairs create the twins and warm connections and plans
+            at = datetime.now(UTC)
+            batch_off = [
+                BusMessage(s.topic_telemetry, 0, offset + i, None, p, {})
+                for i, p in enumerate(fleet_off.payloads(0, at))
+            ]
+            batch_on, traced = _traced_messages(s.topic_telemetry, fleet_on.payloads(0, at), offset, bridge)
+            offset += 2 * machines
+            for name in ("off", "on") if k % 2 == 0 else ("on", "off"):
+                t = time.perf_counter()
+                result = await (on if name == "on" else off).process_batch(
+                    batch_on if name == "on" else batch_off
+                )
+                dt = 1000 * (time.perf_counter() - t)
+                if k >= 3:
+                    (out.on_ms if name == "on" else out.off_ms).append(dt)
+                    if name == "on":
+                        out.traced += traced
+                        out.readings = result.readings
+            await asyncio.sleep(0.2)  # the span exporter's thread sends between batches, as it would
+    finally:
+        tracing.shutdown()
+        bridge.shutdown()
+        for c in clients:
+            await c.aclose()
+        for e in engines:
+            await e.dispose()
+
+
+async def bridge_intake(sink: str, out: Results, messages: int, rounds: int) -> None:
+    payloads = [
+        orjson.dumps(
+            {
+                "schema": 1,
+                "machine_id": f"m{i % 500}",
+                "machine_type": "pump",
+                "ts": datetime.now(UTC).isoformat(),
+                "readings": {f"s{j}": 40.0 + j for j in range(8)},
+            }
+        )
+        for i in range(messages)
+    ]
+    topics = [f"plant/site-1/line-1/m{i % 500}/telemetry" for i in range(messages)]
+    tracing_on = setup_tracing("dtwin-bridge", endpoint=sink, ratio=RATIO)
+    bridges = {
+        "off": Bridge(
+            BridgeConfig(),
+            bus=MemoryBus(maxsize=10 * messages),
+            tracing=setup_tracing("x", endpoint=None, ratio=0),
+        ),
+        "on": Bridge(BridgeConfig(), bus=MemoryBus(maxsize=10 * messages), tracing=tracing_on),
+    }
+    try:
+        for k in range(1 + rounds):
+            for name in ("off", "on") if k % 2 == 0 else ("on", "off"):
+                b = bridges[name]
+                t = time.perf_counter()
+                for topic, p in zip(topics, payloads, strict=True):
+                    await b.handle(topic, p)
+                dt = 1e6 * (time.perf_counter() - t) / messages
+                if k:
+                    (out.bridge_on_us if name == "on" else out.bridge_off_us).append(dt)
+    finally:
+        tracing_on.shutdown()
+
+
+async def measure(args: argparse.Namespace) -> Results:
+    out = Results()
+    port = free_port()
+    sink = subprocess.Popen([sys.executable, "-c", SINK, str(port)])
+    try:
+        with running("postgres", "redis") as servers:
+            db_url, redis_url = servers["postgres"].url, servers["redis"].url
+            await asyncio.to_thread(upgrade_sync, db_url)
+            endpoint = f"http://127.0.0.1:{port}"
+            await consumer_stage(db_url, redis_url, endpoint, out, args.machines, args.pairs)
+            await bridge_intake(endpoint, out, args.bridge_messages, args.bridge_rounds)
+    finally:
+        sink.terminate()
+        sink.wait(10)
+    return out
+
+
+def _ratio(on: list[float], off: list[float]) -> float:
+    return statistics.median(a / b for a, b in zip(on, off, strict=False))
+
+
+def markdown(x: Results, args: argparse.Namespace, took_s: float) -> str:
+    med = statistics.median
+    consumer = _ratio(x.on_ms, x.off_ms) - 1
+    bridge = _ratio(x.bridge_on_us, x.bridge_off_us) - 1
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    def verdict(cost: float) -> str:
+        return "met" if cost < 0.05 else "NOT met"
+
+    return "\n".join(
+        [
+            f"### Metrics and tracing overhead (issue #20), {stamp}",
+            "",
+            f"Machine: {machine_description()}. `python -m dtwin_devkit.bench.observability` on throwaway "
+            f"PostgreSQL 15 and Redis, spans batched over OTLP/HTTP to a sink in another process; took "
+            f"{took_s:.0f} s. Tracing samples {100 * RATIO:.0f}% of messages. Medians; cost = median of "
+            "the interleaved pairs' on/off ratio - 1.",
+            "",
+            "| stage | off | on (metrics + tracing) | cost (target < 5%) |",
+            "| --- | ---: | ---: | ---: |",
+            f"| consumer batch, {args.machines:,} messages ({x.readings:,} readings), ms, "
+            f"{len(x.on_ms)} pairs ({x.traced} traced messages in all) "
+            f"| {med(x.off_ms):.0f} | {med(x.on_ms):.0f} "
+            f"| {100 * consumer:+.1f}% ({verdict(consumer)}) |",
+            f"| bridge intake per message (validate, produce), µs, {len(x.bridge_on_us)} rounds of "
+            f"{args.bridge_messages:,} | {med(x.bridge_off_us):.1f} | {med(x.bridge_on_us):.1f} "
+            f"| {100 * bridge:+.1f}% ({verdict(bridge)}) |",
+            "",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, help="Markdown file to append the results to")
+    parser.add_argument("--machines", type=int, default=5000)
+    parser.add_argument("--pairs", type=int, default=20)
+    parser.add_argument("--bridge-messages", type=int, default=20_000)
+    parser.add_argument("--bridge-rounds", type=int, default=6)
+    args = parser.parse_args(argv)
+    random.seed(5)
+    started = time.perf_counter()
+    x = asyncio.run(measure(args))
+    if not (x.on_ms and x.off_ms and x.readings and x.traced and x.bridge_on_us and x.bridge_off_us):
+        sys.exit("measured nothing: no timed batch, no traced message or no bridge round")
+    publish(markdown(x, args, time.perf_counter() - started), args.out)
+
+
+if __name__ == "__main__":
+    main()
