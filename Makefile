@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 MACHINES ?= 50
 SCENARIO ?=
-APT_PACKAGES := postgresql redis-server mosquitto mosquitto-clients chromium poppler-utils
+APT_PACKAGES := postgresql redis-server mosquitto mosquitto-clients chromium poppler-utils prometheus
 
 .PHONY: help demo dev test test-backend test-pipeline test-frontend test-e2e lint fmt bench migrate \
         frontend system-deps venv compose-check clean client client-check bench-frontend screenshots
@@ -36,7 +36,7 @@ frontend/dist/index.html: frontend/node_modules/.installed $(shell find frontend
 
 frontend: frontend/dist/index.html ## build the dashboard into frontend/dist
 
-system-deps: ## install the Debian packages tests need (PostgreSQL, Redis, Mosquitto, Chromium) if missing
+system-deps: ## install the Debian packages tests need (PostgreSQL, Redis, Mosquitto, Chromium, Prometheus) if missing
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
@@ -110,7 +110,7 @@ compose-check: venv ## validate docker-compose.yml against the Compose spec (off
 
 # ---------------------------------------------------------------------------------------------- bench
 BENCH_OUT ?= docs/benchmarks.md
-BENCHES := bench-pipeline bench-simulator bench-bridge bench-twins bench-changes bench-scoring bench-scoring-share bench-alarms-share bench-detection bench-lifecycle bench-forecast bench-reports bench-soak
+BENCHES := bench-pipeline bench-simulator bench-bridge bench-twins bench-changes bench-scoring bench-scoring-share bench-alarms-share bench-detection bench-lifecycle bench-forecast bench-reports bench-observability bench-soak
 .PHONY: $(BENCHES)
 
 bench: system-deps venv bench-frontend $(BENCHES) ## run the real pipeline at rising load and every other benchmark; print and record figures in docs/benchmarks.md
@@ -154,6 +154,9 @@ bench-forecast: venv ## forecast MASE vs seasonal-naive and interval coverage on
 
 bench-reports: system-deps venv ## a monthly site report of each kind for 1,000 machines (target < 10 s); first pages into docs/screenshots (~4 min)
 	$(BIN)/python -m dtwin_devkit.bench.reports --out $(BENCH_OUT) --first-pages docs/screenshots
+
+bench-observability: system-deps venv ## what metrics and tracing (1%) cost the consumer's batch and the bridge's intake, both ways (~2 min)
+	$(BIN)/python -m dtwin_devkit.bench.observability --out $(BENCH_OUT)
 
 bench-frontend: venv frontend system-deps ## dashboard figures with 1,000 machines at 1 Hz (Playwright; prints, records in docs/benchmarks.md)
 	cd frontend && PW_SUITE=perf npx playwright test -c playwright.bench.config.ts
