@@ -8,7 +8,7 @@ import os
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 
-def _serve(host: str | None, port: int | None) -> None:
+def _serve(host: str | None, port: int | None, workers: int = 1) -> None:
     import uvicorn
 
     from dtwin.config import get_settings
@@ -33,15 +33,39 @@ def _serve(host: str | None, port: int | None) -> None:
         _check_feed(settings)
     _check_auth(settings)
     configure_logging(json=settings.log_json, level=settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="warning",
-        ws="websockets-sansio",
-        ws_max_size=MAX_WS_MESSAGE_BYTES,
-        lifespan="on",
-    )
+    options: dict[str, Any] = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": "warning",
+        "ws": "websockets-sansio",
+        "ws_max_size": MAX_WS_MESSAGE_BYTES,
+        "lifespan": "on",
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    if settings.redis_url is None or settings.database_url.startswith("sqlite"):
+        typer.echo(
+            "error: --workers needs Redis and PostgreSQL (DTWIN_REDIS_URL, DTWIN_DATABASE_URL): the embedded "
+            "stores are per process",
+            err=True,
+        )
+        raise typer.Exit(2)
+    _fresh_metrics_dir(settings.data_dir)
+    uvicorn.run("dtwin.main:worker_app", factory=True, workers=workers, **options)
+
+
+def _fresh_metrics_dir(data_dir: Path) -> None:
+    """PROMETHEUS_MULTIPROC_DIR for the workers' shared metrics files: an empty directory per start (files
+    of an earlier run would be summed in). Set by the operator, it is emptied; else data_dir/metrics."""
+    import shutil
+
+    from dtwin.core.metrics import MULTIPROC_ENV
+
+    path = Path(os.environ.get(MULTIPROC_ENV) or data_dir / "metrics")
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(path)
 
 
 def _check_feed(settings: Settings) -> None:
@@ -72,9 +96,18 @@ def _check_auth(settings: Settings) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default DTWIN_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default DTWIN_PORT, 8000)")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes (each serves HTTP and consumes its share of the partitions; metrics are "
+            "summed over them). Needs Redis and PostgreSQL",
+        ),
+    ] = 1,
 ) -> None:
     """Run the backend: API, WebSocket, dashboard and the telemetry consumer."""
-    _serve(host, port)
+    _serve(host, port, workers)
 
 
 @app.command()

@@ -49,6 +49,7 @@ from dtwin.forecast.service import Forecaster
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.ingest.outage import OutageBuffer
 from dtwin.kit.feeders import load_feeder
+from dtwin.kit.logging import configure_logging
 from dtwin.kit.tracing import Tracing, setup_tracing
 from dtwin.lifecycle.service import LifecycleTask
 from dtwin.lifecycle.wiring import lifecycle_service
@@ -75,6 +76,14 @@ from dtwin.twins.store import TwinStore
 from dtwin.twins.view import FleetView
 
 log = structlog.get_logger(__name__)
+
+
+def worker_app() -> FastAPI:
+    """One worker of `dtwin serve --workers N` (uvicorn imports this in each worker process): the settings
+    and logging from the environment, as the parent had them."""
+    settings = get_settings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    return create_app(settings)
 
 
 def create_app(settings: Settings | None = None, tracing: Tracing | None = None) -> FastAPI:
