@@ -238,7 +238,7 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         tracing=app.state.tracing,
     )
     view = FleetView()
-    hub = Hub(view, settings.ws_queue_size, metrics=app.state.metrics)
+    hub = Hub(view, settings.ws_queue_size, metrics=app.state.metrics, tracing=app.state.tracing)
     # the hub first (it reads the placement of removed twins from the view); scoring forgets removed twins
     listeners: list[Listener] = [hub.dispatch] if scoring is None else [hub.dispatch, scoring.on_change]
     if alarms is not None:

@@ -215,6 +215,8 @@ class AlarmChange(msgspec.Struct, kw_only=True):
 class _Message(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
     type: ClassVar[str]  # the tag, readable (`message.type`): the stream's name
     seq: int = 0  # assigned when the message is appended to the stream (0: not yet, and not encoded)
+    # the W3C traceparent of the traced consumer batch that made it (kit/tracing.py); absent otherwise
+    trace: str | None = None
 
 
 class TwinsMessage(_Message, tag="twins"):

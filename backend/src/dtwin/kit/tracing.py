@@ -120,6 +120,16 @@ def inject(span: trace.Span, headers: dict[str, str]) -> None:
     _PROPAGATOR.inject(headers, context=trace.set_span_in_context(span))
 
 
+def current_traceparent() -> str | None:
+    """The `traceparent` of the current span when it records (a traced batch), else None."""
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return None
+    headers: dict[str, str] = {}
+    inject(span, headers)
+    return headers.get(TRACEPARENT)
+
+
 def remote_context(headers: Mapping[str, str]) -> SpanContext | None:
     """The sampled span context a `traceparent` header (or MQTT user property) carries, else None."""
     value = headers.get(TRACEPARENT)

@@ -27,6 +27,7 @@ from dtwin.contracts.changes import (
     WholeTwinChange,
 )
 from dtwin.core.metrics import Metrics
+from dtwin.kit.tracing import DISABLED, TRACEPARENT, Tracing, as_parent, remote_context
 from dtwin.realtime.series import LiveSeries
 from dtwin.twins.view import FleetView
 
@@ -313,6 +314,7 @@ class Hub:
     queue_size: int = 256
     clients: set[Client] = field(default_factory=set)
     metrics: Metrics | None = None  # messages sent and slow clients dropped (the connection handler counts)
+    tracing: Tracing = field(default_factory=lambda: DISABLED)  # a traced change's fan-out: its trace
 
     def register(self) -> Client:
         client = Client(asyncio.Queue(self.queue_size), self.view)
@@ -323,6 +325,18 @@ class Hub:
         self.clients.discard(client)
 
     def dispatch(self, msg: ChangeMessage) -> None:
+        parent = remote_context({TRACEPARENT: msg.trace}) if msg.trace and self.tracing.enabled else None
+        if parent is None:
+            self._deliver(msg)
+            return
+        with self.tracing.tracer.start_as_current_span(
+            "ws.fanout",
+            context=as_parent(parent),
+            attributes={"dtwin.change_seq": msg.seq, "dtwin.ws_clients": len(self.clients)},
+        ):
+            self._deliver(msg)
+
+    def _deliver(self, msg: ChangeMessage) -> None:
         cache: dict[Any, str] = {}
         for client in list(self.clients):
             client.deliver(msg, cache)

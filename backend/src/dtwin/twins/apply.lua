@@ -3,7 +3,8 @@
 -- KEYS[4..n+3] = twin hashes (aligned with the updates)
 -- ARGV[1] = JSON array of updates {id, machine_type, site, line, ts, quality, readings{}, reported{}}
 -- ARGV[2] = processing time (ISO UTC), ARGV[3] = pub/sub channel, ARGV[4] = change log length cap,
--- ARGV[5] = where a new twin's version and a missing change counter start (version_floor)
+-- ARGV[5] = where a new twin's version and a missing change counter start (version_floor),
+-- ARGV[6] = the traceparent of the traced batch applying it, or '' (carried in the published messages)
 -- Per-property timestamps decide: a property is written only if the update's ts is newer than the stored
 -- one (ISO-8601 UTC strings of one fixed format compare like times). Late data never overwrites newer values,
 -- and of two values with the same timestamp the first one received stays, as in PostgreSQL (ON CONFLICT DO
@@ -122,7 +123,9 @@ for k, item in ipairs(out) do
     -- one change-stream entry per chunk: next seq, capped log (for resume), pub/sub (for live fan-out)
     local seq = redis.call('INCR', KEYS[2])
     if seq == 1 then seq = tonumber(ARGV[5]) + 1; redis.call('SET', KEYS[2], seq) end  -- a missing counter
-    local msg = '{"seq":' .. seq .. ',"type":"twins","items":' .. cjson.encode(chunk) .. '}'
+    local traced = ''
+    if ARGV[6] ~= '' then traced = ',"trace":' .. cjson.encode(ARGV[6]) end
+    local msg = '{"seq":' .. seq .. ',"type":"twins"' .. traced .. ',"items":' .. cjson.encode(chunk) .. '}'
     redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[4], seq .. '-0', 'm', msg)
     redis.call('PUBLISH', ARGV[3], msg)
 

@@ -20,6 +20,7 @@ from redis.exceptions import WatchError
 from dtwin.contracts import changes
 from dtwin.contracts.topics import RedisKeys
 from dtwin.core.change_stream import ChangeStream, seq_floor
+from dtwin.kit.tracing import current_traceparent
 from dtwin.twins.merge_patch import delta, merge_patch
 
 
@@ -162,6 +163,7 @@ class TwinStore:
                 self.stream.channel,
                 self.stream.log_max,
                 version_floor(),
+                current_traceparent() or "",
             ],
         )
         ids: list[str] = orjson.loads(changed)

@@ -1,7 +1,8 @@
 """Issue #20: one trace from the bridge to the consumer for a message. The bridge (in process, sharing the
 embedded backend's bus) traces a message (sample ratio 1), the record carries `traceparent`, the backend's
 consumer opens a batch span linking to it, whose SQL and Redis calls are its children, and continues the
-message's own trace with `telemetry.stored`. An untraced message carries no header and makes no span."""
+message's own trace with `telemetry.stored`; the change the batch published carries its trace to the
+WebSocket fan-out. An untraced message carries no header and makes no span."""
 
 from __future__ import annotations
 
@@ -78,6 +79,13 @@ async def test_a_message_is_one_trace_from_bridge_to_consumer(
     assert any(n.startswith("redis") for n in names), names  # the twins' pipeline
     assert names - {n for n in names if n.startswith("redis")}, names  # and SQL statements
     assert {e.name for e in batch.events} >= {"validate", "store", "flush"}
+
+    async def fanned_out() -> list[ReadableSpan]:  # the change the batch published, to the WebSocket hub
+        return named(list(backend_spans.get_finished_spans()), "ws.fanout")
+
+    (fanout,) = await eventually(fanned_out, what="the traced change's WebSocket fan-out")
+    assert fanout.parent is not None and fanout.parent.span_id == batch.context.span_id
+    assert fanout.context.trace_id == batch.context.trace_id
 
 
 async def test_an_untraced_message_carries_no_header_and_makes_no_span(
