@@ -44,7 +44,7 @@ describe('Flood and chattering', () => {
     const figures = await screen.findByLabelText('Flood figures');
     expect(figures).toHaveTextContent('Flood windows1');
     expect(figures).toHaveTextContent('Time in flood0.7 %');
-    expect(screen.getByTestId('flood-chart')).toHaveTextContent('3 windows');
+    expect(await screen.findByTestId('flood-chart')).toHaveTextContent('3 windows'); // lazy: loads after
     expect(screen.getByRole('figure', { name: 'Alarms per 10 minutes' })).toHaveTextContent(
       'More than 10 in a window is a flood',
     );
