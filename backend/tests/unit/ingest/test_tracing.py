@@ -43,6 +43,14 @@ def payload(machine: str, value: float) -> bytes:
     return orjson.dumps(body)
 
 
+def bridge_on(app: FastAPI, ratio: float) -> tuple[Bridge, InMemorySpanExporter]:
+    """A bridge in this process feeding the app's bus, tracing `ratio` of its messages into memory."""
+    spans = InMemorySpanExporter()
+    tracing = setup_tracing("dtwin-bridge", endpoint=None, ratio=ratio, exporter=spans)
+    config = BridgeConfig(topic_telemetry="telemetry.raw")
+    return Bridge(config, bus=app.state.adapters.bus, tracing=tracing), spans
+
+
 def named(spans: list[ReadableSpan], name: str) -> list[ReadableSpan]:
     return [s for s in spans if s.name == name]
 
@@ -51,13 +59,8 @@ async def test_a_message_is_one_trace_from_bridge_to_consumer(
     traced: tuple[FastAPI, InMemorySpanExporter],
 ) -> None:
     app, backend_spans = traced
-    bridge_spans = InMemorySpanExporter()
     bus = app.state.adapters.bus
-    bridge = Bridge(
-        BridgeConfig(topic_telemetry="telemetry.raw"),
-        bus=bus,
-        tracing=setup_tracing("dtwin-bridge", endpoint=None, ratio=1.0, exporter=bridge_spans),
-    )
+    bridge, bridge_spans = bridge_on(app, 1.0)
     await bridge.handle("plant/site-1/line-1/tr-1/telemetry", payload("tr-1", 10.0))
     (forward,) = bridge_spans.get_finished_spans()
     assert forward.name == "bridge.forward"
@@ -92,13 +95,8 @@ async def test_an_untraced_message_carries_no_header_and_makes_no_span(
     traced: tuple[FastAPI, InMemorySpanExporter],
 ) -> None:
     app, backend_spans = traced
-    bridge_spans = InMemorySpanExporter()
     bus = app.state.adapters.bus
-    bridge = Bridge(
-        BridgeConfig(topic_telemetry="telemetry.raw"),
-        bus=bus,
-        tracing=setup_tracing("dtwin-bridge", endpoint=None, ratio=0.0, exporter=bridge_spans),
-    )
+    bridge, bridge_spans = bridge_on(app, 0.0)
     await bridge.handle("plant/site-1/line-1/tr-2/telemetry", payload("tr-2", 1.0))
     assert not bridge_spans.get_finished_spans()
     assert TRACEPARENT not in bus.retained("telemetry.raw")[-1].headers
