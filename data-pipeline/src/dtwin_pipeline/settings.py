@@ -18,6 +18,9 @@ class PipelineSettings(SharedSettings):
         default="bridge", description="MQTT shared-subscription group ('' = none)"
     )
     bridge_metrics_port: int | None = Field(default=9108, description="Prometheus metrics port (None = off)")
+    simulator_metrics_port: int | None = Field(
+        default=None, description="Prometheus metrics port of `dtwin simulate` (None = off)"
+    )
     mqtt_password_file: Path = Field(
         default=Path("var/mosquitto/passwd"), description="Mosquitto password_file `dtwin devices` writes"
     )
@@ -29,7 +32,7 @@ class PipelineSettings(SharedSettings):
         description="Simulator only: JSON {machine_id: password}; one MQTT connection per device if set",
     )
 
-    @field_validator("bridge_metrics_port", mode="before")
+    @field_validator("bridge_metrics_port", "simulator_metrics_port", mode="before")
     @classmethod
     def _bridge_empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

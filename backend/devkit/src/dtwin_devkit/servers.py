@@ -1,4 +1,5 @@
-"""Throwaway real servers on free ports: PostgreSQL, Redis, Mosquitto and Tansu (Kafka protocol).
+"""Throwaway real servers on free ports: PostgreSQL, Redis, Mosquitto and Tansu (Kafka protocol), and a
+Prometheus scraping what a test names.
 
 Used by both test sessions, `make bench`, `dtwin dev` and `python -m dtwin_devkit.servers` so runs never
 collide with each other or with services on the default ports. Each server starts in a fresh temporary
@@ -8,6 +9,7 @@ check (never a silent skip)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -17,7 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -266,6 +268,71 @@ def start_tansu(storage: str = "memory") -> Server:
         server.stop()
         raise
     return server
+
+
+def start_prometheus(
+    scrape_configs: Sequence[Mapping[str, object]],
+    *,
+    scrape_interval: str = "1s",
+    rule_files: Sequence[str | Path] = (),
+    timeout: float = 30.0,
+) -> Server:
+    """A Prometheus (Debian package `prometheus`) on a free port, its TSDB in a temporary directory, ready
+    (`/-/ready`) when this returns. `scrape_configs` are Prometheus's own entries (`job_name`,
+    `static_configs: [{targets: [...]}]`, `authorization: {credentials: ...}`, ...), scraped every
+    `scrape_interval`; `rule_files` are loaded and evaluated as often. Query it over `url`/api/v1/query.
+    Not among STARTERS: what it scrapes is up to its caller."""
+    binary = _need("prometheus", "prometheus")
+    port = free_port()
+    work = Path(tempfile.mkdtemp(prefix="dtwin-prom-", dir="/tmp"))
+    config = {
+        "global": {
+            "scrape_interval": scrape_interval,
+            "scrape_timeout": scrape_interval,
+            "evaluation_interval": scrape_interval,
+        },
+        "rule_files": [str(Path(f).resolve()) for f in rule_files],
+        "scrape_configs": list(scrape_configs),
+    }
+    conf, log = work / "prometheus.yml", work / "prometheus.log"
+    conf.write_text(json.dumps(config, indent=2))  # JSON is YAML
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={conf}",
+                f"--storage.tsdb.path={work / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server("prometheus", f"http://127.0.0.1:{port}", port, proc=proc, workdir=work)
+    try:
+        wait_port(port, timeout, proc, "prometheus")
+        _wait_http_ok(f"{server.url}/-/ready", timeout, proc, "prometheus")
+    except ServerError as exc:
+        tail = log.read_text(errors="replace")[-1500:]
+        server.stop()
+        raise ServerError(f"{exc}; its log ends:\n{tail}") from None
+    return server
+
+
+def _wait_http_ok(url: str, timeout: float, proc: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServerError(f"{what} exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - our own local server
+                if answer.status == 200:
+                    return
+                last = f"HTTP {answer.status}"
+        except OSError as exc:  # refused, or 503 while it is starting (HTTPError is an OSError)
+            last = str(exc)
+        time.sleep(0.1)
+    raise ServerError(f"{what} not ready at {url} within {timeout} s (last: {last})")
 
 
 STARTERS = {

@@ -10,6 +10,17 @@ import structlog
 from opentelemetry import trace
 
 
+class _CurrentStderr:
+    """Whatever sys.stderr is when a line is written (a test runner swaps and closes its streams: a logger
+    bound to the stream of configure time then fails with "I/O operation on closed file")."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def add_trace_ids(
     logger: object, method: str, event: structlog.typing.EventDict
 ) -> structlog.typing.EventDict:
@@ -36,7 +47,7 @@ def configure_logging(*, json: bool = False, level: str = "info") -> None:
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     for noisy in ("aiokafka", "aiosqlite", "asyncio"):

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from dtwin_pipeline.simulator.fleet import SimulatorConfig
+    from dtwin_pipeline.simulator.metrics import SimulatorMetrics
     from dtwin_pipeline.simulator.sinks import SimStats
 
 
@@ -50,6 +53,10 @@ def simulate(
             "connection per machine with its own login (default DTWIN_MQTT_DEVICE_CREDENTIALS; small fleets)"
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Prometheus port (default DTWIN_SIMULATOR_METRICS_PORT, none = off; 0 = off)"),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display")] = False,
     list_types: Annotated[bool, typer.Option("--list-types", help="Print machine types and exit")] = False,
 ) -> None:
@@ -75,18 +82,65 @@ def simulate(
             creds = read_credentials(creds_path)
         except (OSError, ValueError) as exc:
             raise typer.BadParameter(str(exc), param_hint="--device-credentials") from None
+    port = settings.simulator_metrics_port if metrics_port is None else metrics_port
     if replay is not None:
-        stats = _replay(replay, url, user, password, speed, quiet)
+        with _metrics(port) as metrics:
+            stats = _replay(replay, url, user, password, speed, metrics.stats)
         typer.echo(f"replayed {stats.messages} messages ({stats.readings} readings) from {replay}")
         return
     cfg = _config(scenario, machines, rate, duration, seed, id_offset, types, fault_rate)
+    with _metrics(port) as metrics:
+        stats = _simulate(
+            cfg, (url, user, password), workers, ground_truth, record, commands, creds, quiet, metrics
+        )
+    typer.echo(
+        f"published {stats.messages} messages ({stats.readings} readings) in {stats.ticks} ticks"
+        f" over {stats.run_s:.2f} s"
+        + (f"; ground truth: {stats.faults} fault(s) in {ground_truth}" if ground_truth else "")
+    )
+
+
+@contextlib.contextmanager
+def _metrics(port: int | None) -> Iterator[SimulatorMetrics]:
+    """The run's statistics, served to Prometheus on `port` (if one is set) until the run ends."""
+    from dtwin_pipeline.simulator.metrics import SimulatorMetrics
+
+    metrics = SimulatorMetrics()
+    if port:
+        metrics.serve(port)
+    try:
+        yield metrics
+    finally:
+        metrics.close()
+
+
+def _simulate(
+    cfg: SimulatorConfig,
+    mqtt: tuple[str, str | None, str | None],
+    workers: int,
+    ground_truth: Path | None,
+    record: Path | None,
+    commands: bool,
+    creds: dict[str, str] | None,
+    quiet: bool,
+    metrics: SimulatorMetrics,
+) -> SimStats:
+    """Run the fleet in this process or in `workers` processes, with a progress display unless `quiet`."""
+    from dtwin_pipeline.settings import get_settings
     from dtwin_pipeline.simulator.progress import ProgressView, progress_wanted
 
+    settings = get_settings()
+    url, user, password = mqtt
     show = progress_wanted(quiet)
     view = ProgressView("dtwin simulate", workers) if show else None
     with view or contextlib.nullcontext():
         if workers > 1:
             from dtwin_pipeline.simulator.workers import run_workers
+
+            def on_stats(total: SimStats) -> None:
+                metrics.stats = total  # the parent serves the workers' sum
+                if view is not None:
+                    view.update(total)
 
             stats = run_workers(
                 cfg,
@@ -98,7 +152,7 @@ def simulate(
                 record=record,
                 commands=commands,
                 device_credentials=creds,
-                on_stats=view.update if view else None,
+                on_stats=on_stats,
                 log_json=settings.log_json,
                 log_level=settings.log_level,
             )
@@ -106,13 +160,9 @@ def simulate(
                 view.update(stats, final=True)
         else:
             stats = asyncio.run(
-                _single(cfg, url, user, password, ground_truth, record, commands, view, creds)
+                _single(cfg, url, user, password, ground_truth, record, commands, view, creds, metrics.stats)
             )
-    typer.echo(
-        f"published {stats.messages} messages ({stats.readings} readings) in {stats.ticks} ticks"
-        f" over {stats.run_s:.2f} s"
-        + (f"; ground truth: {stats.faults} fault(s) in {ground_truth}" if ground_truth else "")
-    )
+    return stats
 
 
 def _config(
@@ -179,13 +229,11 @@ async def _single(
     record: Path | None,
     commands: bool,
     view: object | None,
-    device_credentials: dict[str, str] | None = None,
+    device_credentials: dict[str, str] | None,
+    stats: SimStats,
 ) -> SimStats:
     from dtwin_pipeline.simulator.progress import ProgressView
     from dtwin_pipeline.simulator.runner import run_mqtt_simulator
-    from dtwin_pipeline.simulator.sinks import SimStats
-
-    stats = SimStats()
 
     async def refresh() -> None:
         assert isinstance(view, ProgressView)
@@ -216,7 +264,7 @@ async def _single(
 
 
 def _replay(
-    path: Path, url: str, user: str | None, password: str | None, speed: float, quiet: bool
+    path: Path, url: str, user: str | None, password: str | None, speed: float, stats: SimStats
 ) -> SimStats:
     from dtwin_pipeline.simulator.publisher import MqttSink, PahoMqtt
     from dtwin_pipeline.simulator.replay import ReplayError, run_replay
@@ -225,7 +273,7 @@ def _replay(
         mqtt = PahoMqtt(url, user, password)
         await mqtt.connect()
         try:
-            return await run_replay(path, MqttSink(mqtt), speed)
+            return await run_replay(path, MqttSink(mqtt, stats), speed, stats)
         finally:
             await mqtt.close()
 

@@ -15,11 +15,14 @@ from typing import Any
 
 import paho.mqtt.client as paho
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from dtwin_pipeline.mqtt import MqttTarget
+from dtwin_pipeline.simulator.sinks import SimStats
 
 log = structlog.get_logger(__name__)
+# what paho answers for a QoS 1 message it keeps: sent, or queued while disconnected (sent on reconnect)
+QUEUED = (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
 
 
 class PahoMqtt:
@@ -115,10 +118,12 @@ class PahoMqtt:
         while not await asyncio.to_thread(self._connected.wait, log_every_s):
             log.warning("simulator_mqtt_waiting", host=self.target.host, port=self.target.port)
 
-    def publish_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+    def publish_many(self, items: Sequence[tuple[str, bytes]]) -> int:
         """QoS 1 publish of every item, waiting while too many are unacknowledged (blocking: run it in a
-        thread)."""
+        thread). Returns how many paho refused to queue (never sent, logged); one published while the
+        connection is down is queued and sent after the reconnect, not refused."""
         publish = self.client.publish
+        refused = 0
         for topic, payload in items:
             if self.published - self.acked >= self.max_outstanding:
                 with self._acked_cond:
@@ -126,7 +131,13 @@ class PahoMqtt:
                         self._acked_cond.wait(0.05)
             with self._count_lock:
                 self.published += 1
-            publish(topic, payload, qos=1)
+            if publish(topic, payload, qos=1).rc not in QUEUED:
+                refused += 1
+        if refused:
+            with self._count_lock:
+                self.published -= refused  # no PUBACK will come for them
+            log.warning("simulator_mqtt_publish_refused", messages=refused)
+        return refused
 
     async def publish(self, topic: str, payload: bytes) -> None:
         await asyncio.to_thread(self.publish_many, [(topic, payload)])
@@ -195,13 +206,13 @@ class DeviceConnections:
     async def connect(self, log_every_s: float = 5.0) -> None:
         await asyncio.gather(*(c.connect(log_every_s) for c in self.clients.values()))
 
-    def publish_many(self, items: Sequence[tuple[str, bytes]]) -> None:
-        """Each item through its machine's own connection (the machine id is the topic's 4th level)."""
+    def publish_many(self, items: Sequence[tuple[str, bytes]]) -> int:
+        """Each item through its machine's own connection (the machine id is the topic's 4th level); returns
+        how many were refused."""
         by_machine: dict[str, list[tuple[str, bytes]]] = {}
         for topic, payload in items:
             by_machine.setdefault(topic.split("/")[3], []).append((topic, payload))
-        for machine_id, mine in by_machine.items():
-            self.clients[machine_id].publish_many(mine)
+        return sum(self.clients[machine_id].publish_many(mine) for machine_id, mine in by_machine.items())
 
     async def publish(self, topic: str, payload: bytes) -> None:
         await asyncio.to_thread(self.publish_many, [(topic, payload)])
@@ -216,11 +227,14 @@ class DeviceConnections:
 
 class MqttSink:
     """Publishes each message to plant/{site}/{line}/{machine_id}/telemetry with QoS 1 from a worker
-    thread."""
+    thread; messages the client refused count as errors in `stats`."""
 
-    def __init__(self, mqtt: PahoMqtt | DeviceConnections) -> None:
+    def __init__(self, mqtt: PahoMqtt | DeviceConnections, stats: SimStats | None = None) -> None:
         self.mqtt = mqtt
+        self.stats = stats
 
     async def send(self, batch: Sequence[Any]) -> None:
         items = [(o.machine.topic(), o.payload) for o in batch]
-        await asyncio.to_thread(self.mqtt.publish_many, items)
+        refused = await asyncio.to_thread(self.mqtt.publish_many, items)
+        if refused and self.stats is not None:
+            self.stats.errors += refused

@@ -18,7 +18,7 @@ import orjson
 
 from dtwin.contracts.telemetry import iso_utc
 from dtwin_pipeline.simulator.fleet import Machine, Outgoing
-from dtwin_pipeline.simulator.sinks import SimStats, Sink
+from dtwin_pipeline.simulator.sinks import SimStats, Sink, publish
 
 COLUMNS = ("timestamp", "machine_id", "machine_type", "site", "line", "sensor", "value")
 REQUIRED = ("timestamp", "machine_id", "sensor", "value")
@@ -164,7 +164,5 @@ async def run_replay(
 
 async def _flush(sink: Sink, batch: list[Outgoing], stats: SimStats) -> None:
     if batch:
-        await sink.send(list(batch))
-        stats.messages += len(batch)
-        stats.readings += sum(o.readings for o in batch)
+        await publish(sink, list(batch), stats)
         batch.clear()

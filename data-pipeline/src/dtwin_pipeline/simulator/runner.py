@@ -25,7 +25,7 @@ from dtwin_pipeline.simulator.faults import GroundTruthLog
 from dtwin_pipeline.simulator.fleet import Fleet, Machine, Outgoing, SimulatorConfig
 from dtwin_pipeline.simulator.machines import MACHINE_TYPES
 from dtwin_pipeline.simulator.replay import CsvRecorder, RecordingSink
-from dtwin_pipeline.simulator.sinks import SimStats, Sink
+from dtwin_pipeline.simulator.sinks import SimStats, Sink, publish
 
 __all__ = [
     "MACHINE_TYPES",
@@ -103,9 +103,7 @@ async def _send_spread(
     for i in range(slices):
         chunk = batch[i * size : (i + 1) * size]
         if chunk:
-            await sink.send(chunk)
-            stats.messages += len(chunk)
-            stats.readings += sum(o.readings for o in chunk)
+            await publish(sink, chunk, stats)
         if i + 1 < slices:
             delay = due + (i + 1) * period * 0.9 / slices - loop.time()
             if delay > 0:
@@ -151,11 +149,12 @@ async def run_simulator(
         stats.lag_s = max(0.0, -delay)
         if delay > 0:
             await asyncio.sleep(delay)
+        elif delay < 0:
+            stats.late_ticks += 1
+            stats.late_s -= delay
     rest = fleet.flush()
     if rest:
-        await sink.send(rest)
-        stats.messages += len(rest)
-        stats.readings += sum(o.readings for o in rest)
+        await publish(sink, rest, stats)
     stats.run_s = time.monotonic() - stats.first_tick
     return stats
 
@@ -271,7 +270,7 @@ async def run_mqtt_simulator(
             accept=partial(_ours, fleet),
         )
     recorder = CsvRecorder(record) if record else None
-    sink: Sink = MqttSink(mqtt)
+    sink: Sink = MqttSink(mqtt, stats)
     if recorder is not None:
         sink = RecordingSink(sink, recorder)
     try:

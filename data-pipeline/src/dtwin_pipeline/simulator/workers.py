@@ -18,7 +18,7 @@ import orjson
 from dtwin_pipeline.simulator.fleet import SimulatorConfig
 from dtwin_pipeline.simulator.sinks import SimStats
 
-SUMMED = ("messages", "readings", "commands", "acks", "faults", "active_faults", "machines")
+SUMMED = ("messages", "readings", "errors", "commands", "acks", "faults", "active_faults", "machines")
 
 
 def _part(path: str | Path | None, k: int) -> str | None:
@@ -141,6 +141,9 @@ def _sum(latest: dict[int, dict[str, float]], started: float) -> SimStats:
             setattr(s, name, getattr(s, name) + int(snap.get(name, 0)))
         s.lag_s = max(s.lag_s, float(snap.get("lag_s", 0.0)))
         s.ticks = max(s.ticks, int(snap.get("ticks", 0)))
+        # the fleet's tick is as late as its latest worker's (each is monotonic: so is their maximum)
+        s.late_ticks = max(s.late_ticks, int(snap.get("late_ticks", 0)))
+        s.late_s = max(s.late_s, float(snap.get("late_s", 0.0)))
         s.run_s = max(s.run_s, float(snap.get("run_s", 0.0)))
     return s
 

@@ -1,0 +1,85 @@
+"""Simulator metrics on a Prometheus endpoint (`dtwin simulate --metrics-port`). Nothing is counted for them:
+a scrape reads the `SimStats` the runner keeps anyway (so the publishing path pays nothing), in a registry of
+their own. With `--workers N` the parent serves the fleet's totals (the workers' statistics summed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import structlog
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from dtwin_pipeline.simulator.sinks import SimStats
+
+log = structlog.get_logger(__name__)
+
+
+class SimulatorMetrics(Collector):
+    """The families of one simulator process, read from `stats` at scrape time. Replace `stats` (a reference
+    swap, safe from the event loop while the HTTP thread scrapes) when the run keeps its counts elsewhere."""
+
+    def __init__(self, stats: SimStats | None = None) -> None:
+        self.stats = stats or SimStats()
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(self)
+        self._server: object | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.stats
+        yield GaugeMetricFamily("dtwin_simulator_machines", "Simulated devices", value=s.machines)
+        yield CounterMetricFamily("dtwin_simulator_ticks", "Ticks of the simulated clock", value=s.ticks)
+        yield CounterMetricFamily(
+            "dtwin_simulator_messages_published",
+            "Telemetry messages handed to MQTT (or the sink); publish errors included",
+            value=s.messages,
+        )
+        yield CounterMetricFamily(
+            "dtwin_simulator_readings_published",
+            "Readings (sensor values) in the published messages",
+            value=s.readings,
+        )
+        yield CounterMetricFamily(
+            "dtwin_simulator_publish_errors",
+            "Messages the MQTT client refused or whose send failed",
+            value=s.errors,
+        )
+        yield CounterMetricFamily(
+            "dtwin_simulator_late_ticks",
+            "Ticks whose publishing ran past the next tick's due time (with --workers: the latest worker's)",
+            value=s.late_ticks,
+        )
+        yield CounterMetricFamily(
+            "dtwin_simulator_tick_lateness_seconds",
+            "How far past the next tick's due time each tick's publishing ran, summed over the ticks "
+            "(rate over the ticks' rate: the mean lateness)",
+            value=s.late_s,
+        )
+        yield GaugeMetricFamily(
+            "dtwin_simulator_lag_seconds",
+            "How far the simulated clock is behind the schedule after the last tick",
+            value=s.lag_s,
+        )
+        yield CounterMetricFamily(
+            "dtwin_simulator_commands_applied",
+            "Desired-state messages applied to simulated devices",
+            value=s.commands,
+        )
+        yield CounterMetricFamily("dtwin_simulator_fault_events", "Faults injected so far", value=s.faults)
+        yield GaugeMetricFamily("dtwin_simulator_active_faults", "Faults active now", value=s.active_faults)
+
+    def serve(self, port: int, host: str = "0.0.0.0") -> bool:  # noqa: S104 - scraped by Prometheus
+        """Start the endpoint; a port already in use is logged, not fatal (the load matters more)."""
+        try:
+            self._server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        except OSError as exc:
+            log.error("metrics_port_unavailable", port=port, error=str(exc))
+            return False
+        log.info("metrics_serving", port=port)
+        return True
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()  # type: ignore[attr-defined]
+            self._server = None
