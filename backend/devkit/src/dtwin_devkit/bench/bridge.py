@@ -99,7 +99,10 @@ async def publish_backlog(mqtt_url: str, n: int, machines: int) -> None:
             )
 
 
-async def one_run(servers: dict[str, object], n: int, run: int) -> float:
+async def one_run(
+    servers: dict[str, object], n: int, run: int, extra_env: dict[str, str] | None = None
+) -> float:
+    """One drain of `n` queued messages by a fresh bridge process (with `extra_env`); messages/s."""
     mqtt, kafka = servers["mosquitto"].url, servers["kafka"].url  # type: ignore[attr-defined]
     port = free_port()
     topic = f"bench.raw.{run}.{os.getpid()}"
@@ -112,6 +115,7 @@ async def one_run(servers: dict[str, object], n: int, run: int) -> float:
         "DTWIN_BRIDGE_SHARED_GROUP": f"bench{run}",
         "DTWIN_LOG_LEVEL": "warning",
         "DTWIN_TOPIC_DESIRED": f"bench.desired.{run}",
+        **(extra_env or {}),
     }
     cmd = [DTWIN, "bridge", "--metrics-port", str(port)]
     first = subprocess.Popen(cmd, env=env)
