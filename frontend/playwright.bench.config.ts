@@ -15,6 +15,10 @@ const HISTORY_DAYS = (process.env.PW_HISTORY_DAYS ||= '365');
 const HISTORY_REPORT =
   (process.env.PW_HISTORY_REPORT ||= `/tmp/dtwin-playwright-bench-${PORT}-history.json`);
 const HISTORY = `--history-days ${HISTORY_DAYS} --history-report ${HISTORY_REPORT}`;
+// The backend's database; the screenshots spec writes weeks of meter history into it (the demo's
+// SQLite file) before the Energy shot.
+const DATABASE_URL =
+  (process.env.PW_BENCH_DATABASE_URL ||= `sqlite+aiosqlite:////tmp/dtwin-playwright-bench-${PORT}.db`);
 
 export default defineConfig({
   testDir: './e2e',
@@ -46,7 +50,7 @@ export default defineConfig({
     // `admin` signs in with the tests' password and logins are not rate-limited to a person's pace
     // (e2e/support/accounts.ts)
     env: {
-      DTWIN_DATABASE_URL: `sqlite+aiosqlite:////tmp/dtwin-playwright-bench-${PORT}.db`,
+      DTWIN_DATABASE_URL: DATABASE_URL,
       ...AUTH_ENV,
     },
     stdout: 'pipe',

@@ -1,13 +1,49 @@
 // README screenshots of every view, against a demo with 50 machines (`make screenshots`).
 // Writes docs/screenshots/*.png; not part of the test suite.
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { Page } from '@playwright/test';
+import type { APIRequestContext, Page } from '@playwright/test';
 import { machines, openMachine } from './support/dashboard';
 import { expect, signIn, test } from './support/fixtures';
 
-const OUT = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
-const shot = (page: Page, name: string) =>
-  page.screenshot({ path: join(OUT, `${name}.png`), animations: 'disabled' });
+const ROOT = join(import.meta.dirname, '..', '..');
+const OUT = join(ROOT, 'docs', 'screenshots');
+const shot = (page: Page, name: string, fullPage = false) =>
+  page.screenshot({ path: join(OUT, `${name}.png`), animations: 'disabled', fullPage });
+
+interface Meter {
+  id: string;
+  site: string;
+}
+
+/**
+ * Weeks of `energy_kwh` history for the demo's meters, up to their live readings
+ * (dtwin_devkit.seed_history, into the database playwright.bench.config.ts gave the demo);
+ * returns the first meter of the first site.
+ */
+async function seedMeterHistory(request: APIRequestContext): Promise<Meter> {
+  // Not kept alive: reused after the Energy view had loaded, this socket left the Reports step's
+  // POST unanswered until the test timed out (while new connections were answered at once).
+  const response = await request.get('/api/v1/twins?machine_type=energy_meter', {
+    headers: { Connection: 'close' },
+  });
+  const meters = ((await response.json()) as { items: Meter[] }).items
+    .filter((m) => m.site)
+    .sort((a, b) => a.site.localeCompare(b.site) || a.id.localeCompare(b.id));
+  expect(meters.length, 'the demo has energy meters').toBeGreaterThan(0);
+  const database = process.env.PW_BENCH_DATABASE_URL ?? '';
+  expect(database, 'PW_BENCH_DATABASE_URL (playwright.bench.config.ts)').not.toBe('');
+  const output = execFileSync(
+    join(ROOT, '.venv', 'bin', 'python'),
+    ['-m', 'dtwin_devkit.seed_history', '--database-url', database, '--days', '31'].concat([
+      '--machines',
+      meters.map((m) => m.id).join(','),
+    ]),
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  process.stdout.write(output);
+  return meters[0] as Meter;
+}
 
 test('screenshots of each view', async ({ page, request }) => {
   const fleet = await machines(request);
@@ -77,16 +113,28 @@ test('screenshots of each view', async ({ page, request }) => {
   ).toBeVisible();
   await shot(page, 'anomalies');
 
-  // Energy: the first metered site in hourly buckets (a young demo has hours, not days, of data).
+  // Energy: the demo is minutes old, so its meters get weeks of history first (written into the
+  // demo's database: the consumer refuses readings that old), then one meter's hours over 31 days
+  // with its next 24 h forecast, the site's weekday x hour heatmap and monthly peaks, full width.
+  const meter = await seedMeterHistory(request);
+  await panel.getByRole('button', { name: 'Close machine' }).click();
   const views = page.getByRole('navigation', { name: 'Views' });
   await views.getByRole('button', { name: 'Energy' }).click();
   const energy = page.getByRole('region', { name: 'Energy' });
+  await energy.getByLabel('Site', { exact: true }).fill(meter.site);
+  await energy.getByRole('combobox', { name: 'Meter' }).selectOption(meter.id);
   await energy.getByRole('button', { name: 'Hour' }).click();
+  await energy.getByRole('button', { name: '31 d' }).click();
+  await expect(energy.getByLabel('Energy totals')).toContainText('€');
+  const chart = energy.getByRole('figure', { name: 'Consumption per bucket' });
+  await expect(chart).toContainText('Dashed: the next 24 h forecast');
+  await expect(chart.locator('.js-plotly-plot .main-svg').first()).toBeVisible();
   await expect(
-    energy.getByLabel('Energy totals').or(energy.getByRole('note').first()).first(),
+    energy.getByRole('table', { name: 'Consumption by weekday and hour' }),
   ).toBeVisible();
+  await expect(energy.getByRole('table', { name: 'Monthly peak demand' })).toBeVisible();
   await page.waitForTimeout(2_000);
-  await shot(page, 'energy');
+  await shot(page, 'energy', true);
 
   // Reports: a definition run now, listed with its files.
   const name = 'Daily maintenance';

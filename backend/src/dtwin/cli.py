@@ -145,7 +145,7 @@ def demo(
         os.environ["DTWIN_SIMULATOR_MACHINES"] = str(50 if machines is None else machines)
     if rate is not None:
         os.environ["DTWIN_SIMULATOR_RATE_HZ"] = str(rate)
-    os.environ.setdefault("DTWIN_DEMO_SEED", "true")  # alarm rules and an email route, once
+    os.environ.setdefault("DTWIN_DEMO_SEED", "true")  # alarm rules, an email route and a tariff, once
     from dtwin.config import get_settings
 
     get_settings.cache_clear()

@@ -180,8 +180,8 @@ class Settings(SharedSettings):
     # --- alarms ---
     demo_seed: bool = Field(
         default=False,
-        description="Seed demo alarm rules (hi on every catalogue sensor) and an email route to the embedded "
-        "mail sink when there are none (`dtwin demo` sets it)",
+        description="Seed demo alarm rules (hi on every catalogue sensor), an email route to the embedded "
+        "mail sink and a fleet-default time-of-use tariff, each when there is none (`dtwin demo` sets it)",
     )
     alarms_enabled: bool = Field(
         default=True, description="Evaluate threshold rules and raise alarms in the consumer"

@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
             )
             app.state.services = await _start_services(app, settings, adapters)
             if settings.demo_seed:
-                await seed_demo(adapters.sessions)
+                await seed_demo(adapters.sessions, settings.plant_tz)
             log.info("backend_started", version=__version__, **adapters.mode)
             yield
         finally:

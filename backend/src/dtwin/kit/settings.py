@@ -89,6 +89,7 @@ class SharedSettings(BaseSettings):
         description="OTLP/HTTP collector to send traces to (e.g. http://otel-collector:4318); unset: no "
         "tracing",
     )
+
     @field_validator("otlp_endpoint", mode="before")
     @classmethod
     def _empty_endpoint_is_none(cls, value: object) -> object:

@@ -1,4 +1,4 @@
-import { bucketOf, windowFits, windowOf, WINDOWS } from './energyWindow';
+import { bucketOf, wallClockMs, windowFits, windowOf, WINDOWS } from './energyWindow';
 
 const byKey = (key: string) => WINDOWS.find((w) => w.key === key);
 
@@ -19,5 +19,25 @@ describe('windowOf', () => {
   it('reads the hour bucket from the URL', () => {
     expect(bucketOf('hour')).toBe('hour');
     expect(bucketOf('fortnight')).toBe('day');
+  });
+});
+
+describe('wallClockMs', () => {
+  it("reads an instant on the plant's clock, as UTC digits for a date axis", () => {
+    expect(wallClockMs('2026-12-04T23:00:00Z', 'Europe/Berlin')).toBe(
+      Date.parse('2026-12-05T00:00:00Z'),
+    );
+    // Summer time: two hours ahead.
+    expect(wallClockMs('2026-07-01T10:15:30.500Z', 'Europe/Berlin')).toBe(
+      Date.parse('2026-07-01T12:15:30.500Z'),
+    );
+    expect(wallClockMs('2026-12-04T23:00:00Z', 'UTC')).toBe(Date.parse('2026-12-04T23:00:00Z'));
+  });
+
+  it('falls back to UTC for an unknown zone, and to NaN for no date', () => {
+    expect(wallClockMs('2026-12-04T23:00:00Z', 'Mars/Olympus')).toBe(
+      Date.parse('2026-12-04T23:00:00Z'),
+    );
+    expect(wallClockMs('not a date', 'UTC')).toBeNaN();
   });
 });

@@ -76,6 +76,45 @@ export function bucketLabel(iso: string, bucket: string, tz: string): string {
   return formatInZone(iso, tz, options);
 }
 
+/**
+ * The plant's wall clock at an instant, as epoch ms of the same clock reading in UTC: Plotly's date
+ * axes know no zones and print UTC digits, so these print the plant's local times (NaN: not a date).
+ */
+export function wallClockMs(iso: string, tz: string): number {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return Number.NaN;
+  const parts: Record<string, number> = {};
+  for (const p of wallClock(tz).formatToParts(date)) {
+    if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  }
+  const { year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0 } = parts;
+  return Date.UTC(year, month - 1, day, hour, minute, second, date.getUTCMilliseconds());
+}
+
+const wallClocks = new Map<string, Intl.DateTimeFormat>();
+
+function wallClock(tz: string): Intl.DateTimeFormat {
+  let format = wallClocks.get(tz);
+  if (!format) {
+    const options: Intl.DateTimeFormatOptions = {
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      hourCycle: 'h23',
+    };
+    try {
+      format = new Intl.DateTimeFormat('en-US', { ...options, timeZone: tz });
+    } catch {
+      format = new Intl.DateTimeFormat('en-US', { ...options, timeZone: 'UTC' });
+    }
+    wallClocks.set(tz, format);
+  }
+  return format;
+}
+
 /** "2026-12-03 18:15" in the plant's zone. */
 export function localDateTime(iso: string, tz: string): string {
   return formatInZone(iso, tz, {
