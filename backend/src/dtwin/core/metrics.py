@@ -27,7 +27,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
-BATCH_STAGES = ("validate", "names", "quality", "store", "scoring", "alarms", "flush")  # once per batch
+# once per batch: validate, names, quality, then storing as copy (readings into PostgreSQL), redis (the
+# twins and the change stream: one round trip) and registry (new twins, snapshots, change log), scoring,
+# alarms, flush
+BATCH_STAGES = ("validate", "names", "quality", "copy", "redis", "registry", "scoring", "alarms", "flush")
 STAGES = (*BATCH_STAGES, "commit")  # commit: once per offset commit
 
 
@@ -67,8 +70,9 @@ class Metrics:
         self.stage_seconds = Histogram(
             "dtwin_consumer_stage_seconds",
             "Time each stage of a batch took: validate, names (limits per type), quality (cleansing), "
-            "store (readings COPY, twins in Redis, registry, change log), scoring, alarms, flush (dead "
-            "letters and events durable), commit (offsets)",
+            "copy (readings into PostgreSQL), redis (twins and change stream), registry (new twins, "
+            "snapshots, change log), scoring, alarms, flush (dead letters and events durable), commit "
+            "(offsets)",
             ["stage"],
             buckets=LATENCY_BUCKETS,
             registry=r,

@@ -194,6 +194,7 @@ class TelemetryConsumer:
     ) -> None:
         self.metrics = metrics
         self.tracing = tracing
+        self._clock = Stages(None)  # the batch being processed's stage clock
         self._lag_partitions: set[int] = set()  # partitions this process last reported lag for
         self.outage = outage if outage is not None else OutageBuffer()
         self.db = Deadline(db_timeout_s, "database")  # a hung database is an outage, not a frozen consumer
@@ -343,7 +344,7 @@ class TelemetryConsumer:
 
     async def _process_batch(self, msgs: list[BusMessage], span: Span | None) -> BatchResult:
         metrics = self.metrics
-        clock = Stages(metrics, span)
+        clock = self._clock = Stages(metrics, span)
         now = datetime.now(UTC)
         accepted: list[Accepted] = []
         rejected = 0
@@ -370,7 +371,7 @@ class TelemetryConsumer:
         assessment = self._assess(accepted, now)
         clock.lap("quality")
         stored, readings, machines = await self._store_isolating(accepted, now)
-        clock.lap("store")
+        clock.lap("registry")  # what storing did after the twins (and any isolation of a bad message)
         rejected += len(accepted) - len(stored)
         if assessment is not None:
             self._commit_quality(assessment)
@@ -517,8 +518,10 @@ class TelemetryConsumer:
         try:
             if rows:
                 self._stored(len(rows), await self.db.run(store_readings(self.sessions, rows)))
+            self._clock.lap("copy")
             stage = "twin"
             changed = await self.store.apply(updates, last_seen=iso_utc(now))
+            self._clock.lap("redis")
             if self.events is not None:
                 events = self.summaries.observe(changed, updates, now)
             if self.durable is not None:
