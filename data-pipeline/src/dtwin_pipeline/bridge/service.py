@@ -253,9 +253,11 @@ class Bridge:
                 # Kafka refused this record itself (too large, invalid): it would refuse it every time, so
                 # redelivery would stop everything behind it. Count it, log it, acknowledge it.
                 self.metrics.refused.inc()
+                placed = parse_mqtt_topic(topic)
                 log.error(
                     "bridge_record_refused",
                     error=f"{type(exc).__name__}: {exc}"[:300],
+                    machine_id=placed[2][:128] if placed else None,
                     mqtt_topic=topic[:200],
                     payload_bytes=size,
                 )
