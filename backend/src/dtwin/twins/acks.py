@@ -61,7 +61,9 @@ class AckConsumer:
                         if is_infrastructure(exc):
                             raise  # the supervisor restarts us; the uncommitted acks come again
                         # this ack itself cannot be recorded: set it aside, the others go on
-                        log.error("poison_ack", error=describe(exc), offset=m.offset)
+                        log.error(
+                            "poison_ack", machine_id=ack.machine_id, error=describe(exc), offset=m.offset
+                        )
                         reason = f"could not be recorded: {describe(exc)}"
                         rejection = Rejection(reason, ack.machine_id, "processing")
                         await send_to_dlq(self.bus, self.dlq_topic, m, rejection, stage="consumer-acks")
