@@ -67,7 +67,14 @@ async def operator_state(app: FastAPI, client: httpx.AsyncClient) -> dict[str, A
         twin: dict[str, Any] = (await client.get(TWIN)).json()
         return twin if (twin["command"] or {}).get("status") == "accepted" else {}
 
-    return await eventually(acked, what="ack recorded")
+    twin = await eventually(acked, what="ack recorded")
+
+    async def durable() -> bool:  # the registry row is written just after Redis (twins/acks.py)
+        rows = await app.state.services.durable.registry.all()
+        return any(r.id == "pump-1" and (r.command or {}).get("status") == "accepted" for r in rows)
+
+    await eventually(durable, what="the ack in the durable copy")  # else a Redis loss now loses it
+    return twin
 
 
 async def _exists(client: httpx.AsyncClient) -> bool:
