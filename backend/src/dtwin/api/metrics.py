@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dtwin.auth.deps import allow
 from dtwin.auth.identity import Role
 from dtwin.core.metrics import Metrics, multiprocess
+from dtwin.errors import problem_responses
 from dtwin.notifications.repository import OutboxRepository
 
 log = structlog.get_logger(__name__)
@@ -119,7 +120,10 @@ class AppCollector(Collector):
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+        **problem_responses(401, 403, 429, 503),
+    },
 )
 async def metrics(request: Request) -> Response:
     """The backend's metrics in the Prometheus text format: HTTP, the consumer and its stages, live updates,
