@@ -53,7 +53,7 @@ from dtwin.kit.logging import configure_logging
 from dtwin.kit.tracing import Tracing, setup_tracing
 from dtwin.lifecycle.service import LifecycleTask
 from dtwin.lifecycle.wiring import lifecycle_service
-from dtwin.machine_types.catalogue import catalogue_types, counters_table_of, physical_table_of, table_of
+from dtwin.machine_types.catalogue import catalogue_types, type_rows
 from dtwin.machine_types.ranges import OperatingRanges
 from dtwin.machine_types.service import MachineTypeService
 from dtwin.notifications.wiring import start_notifications
@@ -322,9 +322,7 @@ async def _machine_type_ranges(settings: Settings, adapters: Adapters) -> Operat
     catalogue = catalogue_types()
     ranges = OperatingRanges(
         adapters.sessions,
-        fallback=table_of(catalogue) if catalogue else None,
-        physical_fallback=physical_table_of(catalogue) if catalogue else None,
-        counters_fallback=counters_table_of(catalogue) if catalogue else None,
+        fallback=type_rows(catalogue) if catalogue else None,
         refresh_s=settings.machine_types_refresh_s,
     )
     if catalogue:

@@ -4,6 +4,8 @@ be read."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from dtwin.contracts.catalogue import machine_catalogue
 from dtwin.machine_types.ranges import Table, counters_of, physical_of
 from dtwin.machine_types.schemas import MachineTypePut, SensorSpec
@@ -30,6 +32,11 @@ def catalogue_types() -> list[MachineTypePut]:
         )
         for t in machine_catalogue().values()
     ]
+
+
+def type_rows(types: list[MachineTypePut]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(name, sensor documents) per type: the shape the registry's live types have (OperatingRanges)."""
+    return [(t.name, [s.model_dump() for s in t.sensors]) for t in types if t.name is not None]
 
 
 def table_of(types: list[MachineTypePut]) -> Table:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import structlog
@@ -44,6 +44,9 @@ def physical_of(sensors: Iterable[Mapping[str, Any]]) -> dict[str, Range]:
     return out
 
 
+TypeRows = Sequence[tuple[str, Sequence[Mapping[str, Any]]]]  # (type name, its sensor documents)
+
+
 class OperatingRanges:
     """Per machine type and sensor the operating range, for `ScoringEngine(limits=...)` (it is the callable,
     and its `version` tells the engine to re-read the ranges of the series it knows).
@@ -51,33 +54,29 @@ class OperatingRanges:
     Loaded from the registry at start and every `refresh_s` after (changes made by other backend processes),
     and changed at once when a change commits in this process (`set_type`). `version` grows only when the
     table changes. If the registry cannot be read, the last table stays; if it never could, `fallback` (the
-    machine catalogue's ranges) is used until it can.
+    machine catalogue's types) is used until it can.
 
     The same rows give the physical ranges (`physical`, with `physical_version`), which the data-cleansing
-    stage of the consumer reads (data_quality/cleanse.py); `physical_fallback` stands in like `fallback`.
-    And the counters (`counters`, `is_counter`): sensors the scoring engine leaves out; `counters_fallback`
-    stands in like `fallback`."""
+    stage of the consumer reads (data_quality/cleanse.py), and the counters (`counters`, `is_counter`):
+    sensors the scoring engine leaves out."""
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         *,
-        fallback: Table | None = None,
-        physical_fallback: Table | None = None,
-        counters_fallback: dict[str, frozenset[str]] | None = None,
+        fallback: TypeRows | None = None,
         refresh_s: float = 30.0,
     ) -> None:
         self.sessions = sessions
         self.fallback = fallback
-        self.physical_fallback = physical_fallback
-        self.counters_fallback = counters_fallback
-        self.counters: dict[str, frozenset[str]] = {}
         self.refresh_s = refresh_s
         self.table: Table = {}
         self.version = 0
         self.physical: Table = {}
         self.physical_version = 0
+        self.counters: dict[str, frozenset[str]] = {}
         self.source: Source = "none"
+        self._sensors: dict[str, Sequence[Mapping[str, Any]]] = {}  # per type: what the tables come from
 
     def __call__(self, machine_type: str, sensor: str) -> Range | None:
         return self.table.get(machine_type, {}).get(sensor)
@@ -86,19 +85,15 @@ class OperatingRanges:
         """Whether the type declares the sensor a cumulative counter (`ScoringEngine(unscored=...)`)."""
         return sensor in self.counters.get(machine_type, ())
 
-    def _replace(
-        self,
-        table: Table,
-        source: Source,
-        physical: Table | None = None,
-        counters: dict[str, frozenset[str]] | None = None,
-    ) -> bool:
+    def _replace(self, rows: TypeRows, source: Source) -> bool:
+        """Every table from these types' sensors; True when the operating ranges changed."""
         self.source = source
-        if counters is not None:
-            self.counters = counters
-        if physical is not None and physical != self.physical:
+        self.counters = {name: counters_of(sensors) for name, sensors in rows}
+        physical = {name: physical_of(sensors) for name, sensors in rows}
+        if physical != self.physical:
             self.physical = physical
             self.physical_version += 1
+        table = {name: ranges_of(sensors) for name, sensors in rows}
         if table == self.table:
             return False
         self.table = table
@@ -107,17 +102,13 @@ class OperatingRanges:
 
     def set_type(self, name: str, sensors: Iterable[Mapping[str, Any]] | None) -> None:
         """A change of one type committed here: its sensors' ranges, or None when it was deleted."""
-        table, physical, counters = dict(self.table), dict(self.physical), dict(self.counters)
+        known = dict(self._sensors)
         if sensors is None:
-            table.pop(name, None)
-            physical.pop(name, None)
-            counters.pop(name, None)
+            known.pop(name, None)
         else:
-            sensors = list(sensors)
-            table[name] = ranges_of(sensors)
-            physical[name] = physical_of(sensors)
-            counters[name] = counters_of(sensors)
-        self._replace(table, self.source, physical, counters)
+            known[name] = list(sensors)
+        self._sensors = known
+        self._replace(list(known.items()), self.source)
 
     async def load(self) -> bool:
         """Read every live type from the registry; False (table kept, or the fallback on a first failure)
@@ -132,20 +123,13 @@ class OperatingRanges:
         ) as exc:  # the registry is unavailable: keep scoring with what we have
             log.warning("machine_type_ranges_unavailable", error=f"{type(exc).__name__}: {exc}")
             if self.source == "none" and self.fallback is not None:
-                self._replace(
-                    dict(self.fallback),
-                    "catalogue",
-                    dict(self.physical_fallback or {}),
-                    dict(self.counters_fallback or {}),
-                )
+                self._sensors = dict(self.fallback)
+                self._replace(self.fallback, "catalogue")
             return False
         if self.version != seen or self.physical_version != seen_physical:
             return True  # a change committed here meanwhile, maybe after our read: the next refresh has it
-        physical = {name: physical_of(sensors) for name, sensors in rows}
-        counters = {name: counters_of(sensors) for name, sensors in rows}
-        if self._replace(
-            {name: ranges_of(sensors) for name, sensors in rows}, "registry", physical, counters
-        ):
+        self._sensors = dict(rows)
+        if self._replace(rows, "registry"):
             log.info("machine_type_ranges_loaded", types=len(rows), version=self.version)
         return True
 

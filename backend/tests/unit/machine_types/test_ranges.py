@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dtwin.core.db import create_engine, create_sessionmaker, transaction
 from dtwin.core.migrate import upgrade
-from dtwin.machine_types.catalogue import catalogue_types, table_of
+from dtwin.machine_types.catalogue import catalogue_types, type_rows
 from dtwin.machine_types.ranges import OperatingRanges
 from dtwin.machine_types.schemas import MachineTypePut, SensorSpec
 from dtwin.machine_types.service import MachineTypeService
@@ -22,7 +22,7 @@ async def test_catalogue_stands_in_until_the_registry_can_be_read(tmp_path: Path
     engine = create_engine(url)
     catalogue = catalogue_types()
     assert catalogue is not None
-    ranges = OperatingRanges(create_sessionmaker(engine), fallback=table_of(catalogue))
+    ranges = OperatingRanges(create_sessionmaker(engine), fallback=type_rows(catalogue))
     try:
         assert await ranges.load() is False  # no machine_types table yet: the registry is unavailable
         assert source(ranges) == "catalogue" and ranges.version == 1
