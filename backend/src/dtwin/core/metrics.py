@@ -31,7 +31,6 @@ BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
 # twins and the change stream: one round trip) and registry (new twins, snapshots, change log), scoring,
 # alarms, flush
 BATCH_STAGES = ("validate", "names", "quality", "copy", "redis", "registry", "scoring", "alarms", "flush")
-STAGES = (*BATCH_STAGES, "commit")  # commit: once per offset commit
 
 
 def multiprocess() -> bool:

@@ -3,15 +3,14 @@ flight and how far the command consumer lags."""
 
 from __future__ import annotations
 
-import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
-log = structlog.get_logger(__name__)
+from dtwin_pipeline.metrics_endpoint import MetricsEndpoint
 
 
-class BridgeMetrics:
+class BridgeMetrics(MetricsEndpoint):
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        super().__init__(CollectorRegistry())
         r = self.registry
         self.received = Counter(
             "dtwin_bridge_messages_received", "MQTT messages received", ["kind"], registry=r
@@ -39,19 +38,3 @@ class BridgeMetrics:
             "dtwin_bridge_command_lag", "twin.desired messages not yet consumed", registry=r
         )
         self.mqtt_connected = Gauge("dtwin_bridge_mqtt_connected", "1 while connected to MQTT", registry=r)
-        self._server: object | None = None
-
-    def serve(self, port: int, host: str = "0.0.0.0") -> bool:  # noqa: S104 - scraped by Prometheus
-        """Start the endpoint; a port already in use is logged, not fatal (the bridge matters more)."""
-        try:
-            self._server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        except OSError as exc:
-            log.error("metrics_port_unavailable", port=port, error=str(exc))
-            return False
-        log.info("metrics_serving", port=port)
-        return True
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()  # type: ignore[attr-defined]
-            self._server = None

@@ -6,25 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import structlog
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from dtwin_pipeline.metrics_endpoint import MetricsEndpoint
 from dtwin_pipeline.simulator.sinks import SimStats
 
-log = structlog.get_logger(__name__)
 
-
-class SimulatorMetrics(Collector):
+class SimulatorMetrics(Collector, MetricsEndpoint):
     """The families of one simulator process, read from `stats` at scrape time. Replace `stats` (a reference
     swap, safe from the event loop while the HTTP thread scrapes) when the run keeps its counts elsewhere."""
 
     def __init__(self, stats: SimStats | None = None) -> None:
         self.stats = stats or SimStats()
-        self.registry = CollectorRegistry(auto_describe=False)
+        MetricsEndpoint.__init__(self, CollectorRegistry(auto_describe=False))
         self.registry.register(self)
-        self._server: object | None = None
 
     def collect(self) -> Iterator[Metric]:
         s = self.stats
@@ -68,18 +65,3 @@ class SimulatorMetrics(Collector):
         )
         yield CounterMetricFamily("dtwin_simulator_fault_events", "Faults injected so far", value=s.faults)
         yield GaugeMetricFamily("dtwin_simulator_active_faults", "Faults active now", value=s.active_faults)
-
-    def serve(self, port: int, host: str = "0.0.0.0") -> bool:  # noqa: S104 - scraped by Prometheus
-        """Start the endpoint; a port already in use is logged, not fatal (the load matters more)."""
-        try:
-            self._server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        except OSError as exc:
-            log.error("metrics_port_unavailable", port=port, error=str(exc))
-            return False
-        log.info("metrics_serving", port=port)
-        return True
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()  # type: ignore[attr-defined]
-            self._server = None
