@@ -262,7 +262,8 @@ class EnergyService:
             )
         return lo, hi
 
-    def _bucket_of(self, bucket: BucketName, ts: datetime) -> datetime:
+    def bucket_of(self, bucket: BucketName, ts: datetime) -> datetime:
+        """The start of the bucket holding hour `ts` (the hour itself, or its local day, week, month)."""
         return ts if bucket == "hour" else calendar_start(ts, CALENDAR[bucket], self.tz)
 
     def _next(self, bucket: BucketName, ts: datetime) -> datetime:
@@ -303,12 +304,12 @@ class EnergyService:
             else:
                 costs = np.full(len(hours), np.nan)
             for h, e, c in zip(hours, values, costs, strict=True):
-                b = self._bucket_of(bucket, h)
+                b = self.bucket_of(bucket, h)
                 kwh[b] = kwh.get(b, 0.0) + float(e)
                 cost[b] = cost.get(b, 0.0) + float(c)
             for h, f in p.energy.flags.items():
                 if lo <= h < hi:
-                    _add_flags(flags[self._bucket_of(bucket, h)], f)
+                    _add_flags(flags[self.bucket_of(bucket, h)], f)
         items: list[ConsumptionBucket] = []
         total_flags: dict[str, int] = {}
         b = lo

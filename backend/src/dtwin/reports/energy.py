@@ -15,10 +15,10 @@ import numpy as np
 
 from dtwin.energy.meters import FLAGS
 from dtwin.energy.schemas import BucketName, ConsumptionRead
-from dtwin.energy.service import HOUR, EnergyService, Meter
+from dtwin.energy.service import HOUR, MAX_HOURS, EnergyService, Meter
 from dtwin.forecast.model import LEVEL, coverage, mase
 from dtwin.forecast.service import ENERGY_LOOKBACK, MAX_GAP_SHARE, Forecaster, regular
-from dtwin.readings.rollups import Bucket, calendar_end, calendar_start
+from dtwin.readings.rollups import calendar_end, calendar_start
 from dtwin.reports.content import Cell, Chart, Figure, ReportContent, Series, Table
 from dtwin.reports.gather import Sources, content_of
 from dtwin.reports.schemas import ReportSpec
@@ -65,10 +65,16 @@ class MeterPart:
                 self.flags[f] += int(getattr(b.flags, f))
             if b.kwh is None:
                 continue
-            k = key(b.start)
-            self.kwh[k] = self.kwh.get(k, 0.0) + b.kwh
-            before = self.cost.get(k, 0.0)
-            self.cost[k] = None if before is None or b.cost is None else before + b.cost
+            _accumulate(self.kwh, self.cost, key(b.start), b.kwh, b.cost)
+
+
+def _accumulate(
+    kwh: dict[datetime, float], cost: dict[datetime, float | None], k: datetime, e: float, c: float | None
+) -> None:
+    """Add a bucket's energy and cost at `k` (the cost stays None once an unpriced bucket joins it)."""
+    kwh[k] = kwh.get(k, 0.0) + e
+    before = cost.get(k, 0.0)
+    cost[k] = None if before is None or c is None else before + c
 
 
 def _money(value: float | None) -> float | None:
@@ -95,17 +101,16 @@ async def _parts(
     tz: str,
 ) -> list[MeterPart]:
     """Each meter's part. One hourly read per meter covers the period and the forecast's four weeks
-    before its last day when that fits an hourly read (93 days): day, week and month figures are sums of
+    before its last day when that fits an hourly read (MAX_HOURS): day, week and month figures are sums of
     hours, exactly as the energy API sums them. Longer periods: the table's buckets and the hours for the
     forecast are read apart."""
     day, _ = last_day(start, end, tz)
     lo = min(start, day - ENERGY_LOOKBACK)
-    one_read = end - lo <= timedelta(days=93)
-    if bucket == "hour":
-        key: Callable[[datetime], datetime] = lambda t: t  # noqa: E731
-    else:
-        name: Bucket = "1d" if bucket == "day" else "1w" if bucket == "week" else "1mo"
-        key = lambda t: calendar_start(t, name, tz)  # noqa: E731
+    one_read = (end - lo) / HOUR <= MAX_HOURS["hour"]
+
+    def key(t: datetime) -> datetime:
+        return service.bucket_of(bucket, t)
+
     out = []
     for m in meters:
         if one_read:
@@ -141,10 +146,7 @@ async def energy(src: Sources, spec: ReportSpec, start: datetime, end: datetime)
     sites: dict[str | None, list[MeterPart]] = {}
     for p in parts:
         for k, v in p.kwh.items():
-            kwh[k] = kwh.get(k, 0.0) + v
-            before = cost.get(k, 0.0)
-            c_ = p.cost.get(k)
-            cost[k] = None if before is None or c_ is None else before + c_
+            _accumulate(kwh, cost, k, v, p.cost.get(k))
         sites.setdefault(p.meter.site, []).append(p)
     total_kwh = sum(kwh.values())
     total_cost = None if mixed else _sum_or_none(list(cost.values()))
