@@ -258,7 +258,9 @@ class ReportRunner:
                         if row.trigger == "schedule"
                         else "abandoned: the process running it stopped before it finished; run it again"
                     )
-                    await repo.finish_run(row.id, status="failed", finished_at=self.clock(), error=error)
+                    await repo.finish_run(
+                        row.id, status="failed", finished_at=self.clock(), lease_until=None, error=error
+                    )
             if not retry:
                 log.warning("report_run_abandoned", run=row.id, attempts=row.attempts, trigger=row.trigger)
                 done.append(row.id)
@@ -293,14 +295,11 @@ class ReportRunner:
             files = await asyncio.to_thread(render, content, list(spec.formats))
         except Exception as exc:
             log.exception("report_run_failed", run=run_id)
-            await self._finish(
-                run_id, status="failed", lease_until=None, error=f"{type(exc).__name__}: {exc}"
-            )
+            await self._finish(run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
             return RunOutcome(run_id, "failed")
         await self._finish(
             run_id,
             status="succeeded",
-            lease_until=None,
             has_data=content.has_data,
             summary=content.summary(),
             pdf=files.get("pdf"),
@@ -312,8 +311,11 @@ class ReportRunner:
         return RunOutcome(run_id, "succeeded")
 
     async def _finish(self, run_id: int, **values: Any) -> None:
+        """The run's outcome; it holds no lease any more."""
         async with transaction(self.sessions) as session:
-            await ReportRepository(session).finish_run(run_id, finished_at=self.clock(), **values)
+            await ReportRepository(session).finish_run(
+                run_id, finished_at=self.clock(), lease_until=None, **values
+            )
 
     async def _email(
         self, run_id: int, spec: ReportSpec, title: str, period: str, files: dict[str, bytes]
