@@ -11,7 +11,7 @@ a recording span, named by its command (no arguments: they hold readings)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -80,14 +80,15 @@ def instrument_sql(tracing: Tracing, engine: AsyncEngine) -> None:
             exc.execution_context._dtwin_span = None
 
 
-def _traced(
-    tracing: Tracing, name: Callable[..., str], attributes: Callable[..., dict[str, Any]], call: Any
-) -> Callable[..., Awaitable[Any]]:
+def _traced(tracing: Tracing, call: Any, describe: Callable[..., tuple[str, dict[str, Any]]]) -> Any:
+    """`call` in a client span (name and attributes: `describe(*args)`) inside a recording span."""
+
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not trace.get_current_span().is_recording():
             return await call(*args, **kwargs)
+        name, attributes = describe(*args)
         with tracing.tracer.start_as_current_span(
-            name(*args), kind=SpanKind.CLIENT, attributes={"db.system.name": "redis", **attributes(*args)}
+            name, kind=SpanKind.CLIENT, attributes={"db.system.name": "redis", **attributes}
         ):
             return await call(*args, **kwargs)
 
@@ -99,24 +100,19 @@ def instrument_redis(tracing: Tracing, client: aioredis.Redis) -> None:
     if tracing.provider is None:
         return
 
-    def command(*args: Any) -> str:
-        return str(args[0]) if args else "redis"
+    def command(*args: Any) -> tuple[str, dict[str, Any]]:
+        op = str(args[0]) if args else "redis"
+        return f"redis {op}", {"db.operation.name": op}
 
-    client.execute_command = _traced(  # type: ignore[method-assign,assignment]
-        tracing,
-        lambda *a: f"redis {command(*a)}",
-        lambda *a: {"db.operation.name": command(*a)},
-        client.execute_command,
-    )
+    client.execute_command = _traced(tracing, client.execute_command, command)  # type: ignore[method-assign]
     make_pipeline = client.pipeline
 
     def pipeline(*args: Any, **kwargs: Any) -> Any:
         pipe = make_pipeline(*args, **kwargs)
-        pipe.execute = _traced(  # type: ignore[method-assign,assignment]
+        pipe.execute = _traced(  # type: ignore[method-assign]
             tracing,
-            lambda *a: "redis pipeline",
-            lambda *a: {"db.redis.pipeline_length": len(pipe.command_stack)},
             pipe.execute,
+            lambda *a: ("redis pipeline", {"db.redis.pipeline_length": len(pipe.command_stack)}),
         )
         return pipe
 
