@@ -205,6 +205,12 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+def _about(request: Request) -> dict[str, str]:
+    """The machine a failed request was about (its route's `{machine_id}`), for the log line."""
+    machine_id = request.path_params.get("machine_id")
+    return {"machine_id": machine_id[:128]} if isinstance(machine_id, str) else {}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def dtwin_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DtwinError)
@@ -234,6 +240,7 @@ def install_error_handlers(app: FastAPI) -> None:
             status=status,
             path=request.url.path,
             method=request.method,
+            **_about(request),
             error=f"{type(exc).__name__}: {exc}"[:2000],
             exc_info=status == 500,
         )
@@ -241,7 +248,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(status, title, detail, request.url.path)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("request_failed", path=request.url.path, method=request.method, exc_info=exc)
+        log.error(
+            "request_failed",
+            path=request.url.path,
+            method=request.method,
+            **_about(request),
+            exc_info=exc,
+        )
         title, detail = _STORE_TITLES[500]
         return problem_response(500, title, detail, request.url.path)
 

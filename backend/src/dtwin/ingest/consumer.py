@@ -453,7 +453,12 @@ class TelemetryConsumer:
         try:
             parsed = parse_telemetry(m.value, limits=self.limits, now=now)
         except Exception as exc:  # a validator bug must not stop the partition
-            log.exception("validation_error", partition=m.partition, offset=m.offset)
+            log.exception(
+                "validation_error",
+                machine_id=m.key[:128].decode(errors="replace") if m.key else None,  # the producer's key
+                partition=m.partition,
+                offset=m.offset,
+            )
             return Rejection(f"validation failed: {type(exc).__name__}", code="processing")
         if isinstance(parsed, Telemetry):
             for name in ("site", "line"):

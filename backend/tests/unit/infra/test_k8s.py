@@ -355,6 +355,19 @@ def test_bridge_probes_use_its_metrics_port(overlay: str) -> None:
         assert port_number(c, c[probe]["httpGet"]["port"]) == metrics_port, probe
 
 
+def test_the_dev_simulator_serves_metrics_where_it_is_probed_and_scraped() -> None:
+    objs = render("dev")
+    sim = component(objs, "simulator")
+    (c,) = pod_spec(sim)["containers"]
+    env = {e["name"]: e["value"] for e in c["env"]}
+    metrics_port = int(env["DTWIN_SIMULATOR_METRICS_PORT"])
+    assert port_number(c, c["livenessProbe"]["httpGet"]["port"]) == metrics_port
+    annotations = sim["spec"]["template"]["metadata"]["annotations"]
+    assert int(annotations["prometheus.io/port"]) == metrics_port
+    (svc,) = [s for s in of_kind(objs, "Service") if s["metadata"]["name"] == "dtwin-simulator"]
+    assert port_number(c, svc["spec"]["ports"][0]["targetPort"]) == metrics_port
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_backend_and_bridge_have_disruption_budgets(overlay: str) -> None:
     objs = render(overlay)

@@ -17,6 +17,7 @@ import paho.mqtt.client as paho
 import structlog
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
+from dtwin.contracts.topics import parse_mqtt_topic
 from dtwin_pipeline.mqtt import MqttTarget
 from dtwin_pipeline.simulator.sinks import SimStats
 
@@ -105,7 +106,13 @@ class PahoMqtt:
             self.incoming.put_nowait((topic, payload))
         except asyncio.QueueFull:
             self.dropped_incoming += 1
-            log.warning("simulator_command_dropped", topic=topic, reason="command queue full")
+            placed = parse_mqtt_topic(topic)
+            log.warning(
+                "simulator_command_dropped",
+                machine_id=placed[2] if placed else None,
+                mqtt_topic=topic[:200],
+                reason="command queue full",
+            )
 
     @property
     def outstanding(self) -> int:
