@@ -57,6 +57,14 @@ def simulate(
         int | None,
         typer.Option(help="Prometheus port (default DTWIN_SIMULATOR_METRICS_PORT, none = off; 0 = off)"),
     ] = None,
+    stamp_at_send: Annotated[
+        bool,
+        typer.Option(
+            "--stamp-at-send",
+            help="Benchmarks: each message's ts is when it is handed to MQTT (not its tick's time), so "
+            "receive - ts is the pipeline's latency without the spreading of a tick over its period",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display")] = False,
     list_types: Annotated[bool, typer.Option("--list-types", help="Print machine types and exit")] = False,
 ) -> None:
@@ -89,6 +97,7 @@ def simulate(
         typer.echo(f"replayed {stats.messages} messages ({stats.readings} readings) from {replay}")
         return
     cfg = _config(scenario, machines, rate, duration, seed, id_offset, types, fault_rate)
+    cfg.stamp_at_send = stamp_at_send
     with _metrics(port) as metrics:
         stats = _simulate(
             cfg, (url, user, password), workers, ground_truth, record, commands, creds, quiet, metrics

@@ -64,6 +64,8 @@ class SimulatorConfig:
     start: datetime | None = None
     # publish a tick's messages spread over the period instead of one burst
     spread: bool = True
+    # benchmarks: each message's ts is the moment it is handed to MQTT, not its tick's time (sinks.Stamping)
+    stamp_at_send: bool = False
 
 
 def _placements(cfg: SimulatorConfig) -> list[tuple[str, str]]:

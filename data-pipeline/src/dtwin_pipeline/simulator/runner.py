@@ -25,7 +25,7 @@ from dtwin_pipeline.simulator.faults import GroundTruthLog
 from dtwin_pipeline.simulator.fleet import Fleet, Machine, Outgoing, SimulatorConfig
 from dtwin_pipeline.simulator.machines import MACHINE_TYPES
 from dtwin_pipeline.simulator.replay import CsvRecorder, RecordingSink
-from dtwin_pipeline.simulator.sinks import SimStats, Sink, publish
+from dtwin_pipeline.simulator.sinks import SimStats, Sink, Stamping, publish
 
 __all__ = [
     "MACHINE_TYPES",
@@ -271,6 +271,8 @@ async def run_mqtt_simulator(
         )
     recorder = CsvRecorder(record) if record else None
     sink: Sink = MqttSink(mqtt, stats)
+    if cfg.stamp_at_send:
+        sink = Stamping(sink)
     if recorder is not None:
         sink = RecordingSink(sink, recorder)
     try:

@@ -14,19 +14,22 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import orjson
 import websockets
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from dtwin.auth.identity import Role
 from dtwin.config import Settings
 from dtwin.core.db import create_engine
 from dtwin.core.migrate import upgrade_sync
+from dtwin_devkit.bench.cpu import CpuMeter, postmaster_pid
 from dtwin_devkit.bench.report import machine_description, publish
 from dtwin_devkit.servers import Server, env_for, free_port, running, stop_processes
 from dtwin_devkit.testing import token_from_settings
@@ -35,6 +38,7 @@ from dtwin_pipeline.simulator.machines import MACHINE_TYPES
 DTWIN = str(Path(sys.executable).parent / "dtwin")
 AVG_SENSORS = statistics.mean(len(t.sensors) for t in MACHINE_TYPES.values())
 MACHINES_PER_SIMULATOR = 1500
+CORES = os.cpu_count() or 1
 
 
 @dataclass
@@ -45,17 +49,66 @@ class StepResult:
     p50_ms: float
     p99_ms: float
     samples: int
+    device_p50_ms: float = float("nan")
+    device_p99_ms: float = float("nan")
+    device_samples: int = 0
+    window_s: float = 0.0
+    rows: int = 0
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per process group in the window
+    stage_s: dict[str, float] = field(default_factory=dict)  # the consumer's stage seconds in the window
+
+    def cpu_us_per_reading(self) -> dict[str, float]:
+        return {k: v / self.rows * 1e6 for k, v in self.cpu_s.items()} if self.rows else {}
+
+    def predicted_ceiling(self, cores: int) -> float:
+        """Readings/s all `cores` would sustain at this step's CPU cost per reading (everything on them)."""
+        per_reading = sum(self.cpu_s.values()) / self.rows if self.rows else 0.0
+        return cores / per_reading if per_reading > 0 else 0.0
+
+    def utilisation(self, cores: int) -> float:
+        return sum(self.cpu_s.values()) / self.window_s / cores if self.window_s else 0.0
+
+
+async def stage_seconds(base: str, token: str) -> dict[str, float]:
+    """The backend's `dtwin_consumer_stage_seconds_sum` by stage (wall seconds, summed over batches)."""
+    async with httpx.AsyncClient(base_url=f"http://{base}") as http:
+        r = await http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        r.raise_for_status()
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(r.text):
+        if family.name == "dtwin_consumer_stage_seconds":
+            for sample in family.samples:
+                if sample.name.endswith("_sum"):
+                    out[sample.labels["stage"]] = out.get(sample.labels["stage"], 0.0) + sample.value
+    return out
+
+
+DEVICE_FLEET = 60  # machines of the unstamped fleet that measures device-time latency
+DEVICE_ID_BASE = 900_000  # its machine numbers start here (the stamped fleets' stay below)
+
+
+def is_device_fleet(machine_id: str) -> bool:
+    number = machine_id.rsplit("-", 1)[-1]
+    return number.isdigit() and int(number) > DEVICE_ID_BASE
 
 
 class LatencyProbe:
-    """One WebSocket client subscribed to every twin, recording (receive time - device ts) per telemetry
-    change (`kind: reported`) it is sent, uncoalesced (no rate cap)."""
+    """One WebSocket client subscribed to every twin, recording (receive time - ts) per telemetry change
+    (`kind: reported`) it is sent, uncoalesced (no rate cap). The bulk of each step's fleet stamps ts when it
+    hands a message to MQTT (`--stamp-at-send`): that is the pipeline's latency, publish -> browser
+    (`latencies`). A small fleet of its own (`is_device_fleet`) keeps its tick's time, as devices do: its
+    latency also holds the up to 0.9 s by which the simulator spreads a tick (`device_latencies`)."""
 
     def __init__(self, url: str, token: str) -> None:
         self.url = url
         self.token = token
         self.latencies: list[float] = []
+        self.device_latencies: list[float] = []
         self.recording = False
+
+    def clear(self) -> None:
+        self.latencies.clear()
+        self.device_latencies.clear()
 
     async def run(self) -> None:
         async with websockets.connect(self.url, max_size=None) as ws:
@@ -75,8 +128,8 @@ class LatencyProbe:
                     continue
                 for item in msg["items"]:
                     if item.get("kind") == "reported" and item.get("ts"):
-                        ts = datetime.fromisoformat(item["ts"]).timestamp()
-                        self.latencies.append((now - ts) * 1000.0)
+                        ms = (now - datetime.fromisoformat(item["ts"]).timestamp()) * 1000.0
+                        (self.device_latencies if is_device_fleet(item["id"]) else self.latencies).append(ms)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -104,11 +157,20 @@ async def run_step(
     warmup: float,
     probe: LatencyProbe,
     step_no: int,
+    meter: CpuMeter,
+    sims: list[subprocess.Popen[bytes]],
+    token: str,
 ) -> StepResult:
-    machines = max(1, round(offered / AVG_SENSORS))
-    sims: list[subprocess.Popen[bytes]] = []
-    for k in range(0, machines, MACHINES_PER_SIMULATOR):
-        n = min(MACHINES_PER_SIMULATOR, machines - k)
+    machines = max(DEVICE_FLEET + 1, round(offered / AVG_SENSORS))
+    sims.clear()
+    # (first machine number - 1, machines, stamped at send?)
+    fleets = [(DEVICE_ID_BASE + step_no * 1000, DEVICE_FLEET, False)]
+    bulk = machines - DEVICE_FLEET
+    fleets += [
+        (step_no * 100_000 + k, min(MACHINES_PER_SIMULATOR, bulk - k), True)
+        for k in range(0, bulk, MACHINES_PER_SIMULATOR)
+    ]
+    for offset, n, stamped in fleets:
         sims.append(
             subprocess.Popen(
                 [
@@ -121,9 +183,10 @@ async def run_step(
                     "--duration",
                     str(warmup + seconds + 2),
                     "--id-offset",
-                    str(step_no * 100_000 + k),
+                    str(offset),
                     "--seed",
-                    str(step_no * 1000 + k),
+                    str(step_no * 1000 + offset % 100_000),
+                    *(["--stamp-at-send"] if stamped else []),
                 ],
                 env=env,
                 stdout=subprocess.PIPE,
@@ -132,13 +195,15 @@ async def run_step(
         )
     try:
         await asyncio.sleep(warmup)
-        rows0, t0 = await count_rows(db_url), time.monotonic()
-        probe.latencies.clear()
+        stages0 = await stage_seconds(base, token)
+        rows0, cpu0, t0 = await count_rows(db_url), meter.sample(), time.monotonic()
+        probe.clear()
         probe.recording = True
         await asyncio.sleep(seconds)
         probe.recording = False
-        rows1, t1 = await count_rows(db_url), time.monotonic()
-        lat = list(probe.latencies)
+        rows1, cpu1, t1 = await count_rows(db_url), meter.sample(), time.monotonic()
+        stages1 = await stage_seconds(base, token)
+        lat, device_lat = list(probe.latencies), list(probe.device_latencies)
     finally:
         published = 0
         for p in sims:
@@ -163,6 +228,13 @@ async def run_step(
         p50_ms=percentile(lat, 0.50),
         p99_ms=percentile(lat, 0.99),
         samples=len(lat),
+        device_p50_ms=percentile(device_lat, 0.50),
+        device_p99_ms=percentile(device_lat, 0.99),
+        device_samples=len(device_lat),
+        window_s=t1 - t0,
+        rows=rows1 - rows0,
+        cpu_s=CpuMeter.spent(cpu0, cpu1),
+        stage_s={k: v - stages0.get(k, 0.0) for k, v in stages1.items()},
     )
 
 
@@ -181,6 +253,34 @@ async def stack_env(servers: dict[str, Server]) -> tuple[dict[str, str], str, st
     port = free_port()
     env["DTWIN_PORT"] = str(port)
     return env, db_url, f"127.0.0.1:{port}"
+
+
+def stack_meter(
+    servers: dict[str, Server],
+    processes: dict[str, subprocess.Popen[bytes]],
+    sims: list[subprocess.Popen[bytes]],
+) -> CpuMeter:
+    """A CPU meter over every process of the stack: each server, each platform process, the simulators
+    of the current step (`sims`, refilled per step) and this bench process (the WebSocket probe)."""
+
+    def fixed(pid: int) -> Callable[[], list[int]]:
+        return lambda: [pid]
+
+    trees: dict[str, Callable[[], list[int]]] = {"simulator": lambda: [p.pid for p in sims]}
+    for name, proc in processes.items():
+        trees[name] = fixed(proc.pid)
+    for name, server in servers.items():
+        if name == "postgres" and server.workdir is not None:
+            trees[name] = fixed(postmaster_pid(server.workdir / "data"))
+        elif server.proc is not None:
+            trees[{"kafka": "kafka (Tansu)"}.get(name, name)] = fixed(server.proc.pid)
+    return CpuMeter(trees, own="bench probe")
+
+
+def budget_line(r: StepResult) -> str:
+    per = r.cpu_us_per_reading()
+    parts = "  ".join(f"{k} {v:.1f}" for k, v in sorted(per.items(), key=lambda kv: -kv[1]))
+    return f"CPU-us/reading: {parts}  | total {sum(per.values()):.1f}, cores busy {r.utilisation(CORES):.0%}"
 
 
 async def wait_ready(base: str, timeout_s: float = 60.0) -> None:
@@ -211,15 +311,20 @@ async def bench(
             token = await token_from_settings(settings, Role.viewer, ttl=timedelta(hours=4))
             probe = LatencyProbe(f"ws://{base}/ws", token)
             probe_task = asyncio.create_task(probe.run())
+            sims: list[subprocess.Popen[bytes]] = []
+            meter = stack_meter(servers, {"backend": procs[0], "bridge": procs[1]}, sims)
             await asyncio.sleep(5)  # consumer group join on Tansu
             for i, offered in enumerate(steps, 1):
-                r = await run_step(env, base, db_url, offered, seconds, warmup, probe, i)
+                r = await run_step(env, base, db_url, offered, seconds, warmup, probe, i, meter, sims, token)
                 results.append(r)
                 print(
                     f"  offered {r.offered:>8.0f}/s  sustained {r.sustained:>8.0f}/s  "
-                    f"p50 {r.p50_ms:>7.0f} ms  p99 {r.p99_ms:>7.0f} ms  ({r.samples} samples)",
+                    f"publish->browser p50 {r.p50_ms:>6.0f} ms p99 {r.p99_ms:>6.0f} ms "
+                    f"({r.samples} samples)  "
+                    f"device time p50 {r.device_p50_ms:>6.0f} ms p99 {r.device_p99_ms:>6.0f} ms",
                     flush=True,
                 )
+                print("    " + budget_line(r), flush=True)
                 if r.sustained < 0.5 * r.offered:
                     print("  saturated: stopping the ramp", flush=True)
                     break
@@ -248,22 +353,79 @@ def report_text(results: list[StepResult], seconds: float) -> str:
         f"Tansu (Kafka protocol), all on this machine. Steps of {seconds:.0f} s measured after warm-up; "
         f"simulated machines at 1 Hz, {AVG_SENSORS:.1f} sensors each on average.",
         "",
-        "| offered readings/s | sustained readings/s (rows in PostgreSQL) | ratio | p50 latency ms "
-        "| p99 latency ms |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| offered readings/s | sustained readings/s (rows in PostgreSQL) | ratio | publish→browser p50 ms "
+        "| p99 ms | device time→browser p50 ms | p99 ms |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         lines.append(
             f"| {r.offered:,.0f} | {r.sustained:,.0f} | {r.sustained / r.offered:.2f} | "
-            f"{r.p50_ms:,.0f} | {r.p99_ms:,.0f} |"
+            f"{r.p50_ms:,.0f} | {r.p99_ms:,.0f} | {r.device_p50_ms:,.0f} | {r.device_p99_ms:,.0f} |"
         )
     lines += [
         "",
         f"Highest step sustained (>= 95% of offered): **{best:,.0f} readings/s**. "
-        "Latency is device timestamp -> WebSocket client receive (same clock).",
+        "Latency, same clock: publish→browser is a WebSocket client's receive time minus the moment the "
+        "simulator handed the message to MQTT (`--stamp-at-send`, the bulk of the fleet); "
+        f"device time→browser is minus the tick's time, on a {DEVICE_FLEET}-machine fleet that keeps it "
+        "(it includes the up to 0.9 s by which the simulator spreads a tick over the second).",
         "",
+        *budget_table(results),
     ]
     return "\n".join(lines)
+
+
+def check_line(results: list[StepResult]) -> str:
+    """The ceiling predicted from the cost per reading of the highest step that kept up (below saturation,
+    so its cost is not inflated by queueing), against the most any step sustained."""
+    kept = [r for r in results if r.rows and r.sustained >= 0.95 * r.offered]
+    if not kept:
+        return "No step kept up with its offered load: no prediction to check."
+    base = kept[-1]
+    predicted = base.predicted_ceiling(CORES)
+    best = max(results, key=lambda r: r.sustained)
+    return (
+        f"Prediction from the {base.offered:,.0f}/s step: the cost per reading there saturates {CORES} cores "
+        f"at **{predicted:,.0f} readings/s**; the most any step sustained is **{best.sustained:,.0f}/s** "
+        f"(offered {best.offered:,.0f}/s, cores {best.utilisation(CORES):.0%} busy): "
+        f"{best.sustained / predicted:.2f} of the prediction."
+    )
+
+
+def budget_table(results: list[StepResult]) -> list[str]:
+    """Per-reading CPU cost of each process group per step, the ceiling its sum predicts for this machine's
+    cores, and, at the highest step, the prediction checked against what that step sustained."""
+    groups = sorted(
+        {g for r in results for g in r.cpu_s},
+        key=lambda g: -max(r.cpu_us_per_reading().get(g, 0) for r in results),
+    )
+    lines = [
+        f"CPU-µs per reading stored, by process (user + system time from /proc, children included) over "
+        f"each step's window; the sum predicts what {CORES} cores sustain when nothing else runs:",
+        "",
+        "| offered/s | " + " | ".join(groups) + " | total | cores busy | predicted ceiling/s |",
+        "| ---: | " + " | ".join("---:" for _ in groups) + " | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        per = r.cpu_us_per_reading()
+        lines.append(
+            f"| {r.offered:,.0f} | "
+            + " | ".join(f"{per.get(g, 0.0):.1f}" for g in groups)
+            + f" | {sum(per.values()):.1f} | {r.utilisation(CORES):.0%} | {r.predicted_ceiling(CORES):,.0f} |"
+        )
+    top = results[-1]
+    if top.rows:
+        stage = "  ".join(
+            f"{k} {v / top.rows * 1e6:.1f}" for k, v in sorted(top.stage_s.items(), key=lambda kv: -kv[1])
+        )
+        lines += [
+            "",
+            f"Consumer stages at {top.offered:,.0f}/s, wall µs per reading: {stage}.",
+            "",
+            check_line(results),
+            "",
+        ]
+    return lines
 
 
 def main() -> None:
@@ -278,7 +440,16 @@ def main() -> None:
     steps = [float(s) for s in args.steps.split(",")]
     print(f"pipeline benchmark: steps {steps} readings/s, {args.seconds:.0f} s each", flush=True)
     results = asyncio.run(bench(steps, args.seconds, args.warmup))
-    empty = [r for r in results if r.samples == 0 or r.sustained <= 0 or math.isnan(r.p99_ms)]
+    empty = [
+        r
+        for r in results
+        if r.samples == 0
+        or r.device_samples == 0
+        or r.sustained <= 0
+        or math.isnan(r.p99_ms)
+        or not r.cpu_s
+        or r.rows <= 0
+    ]
     if not results or empty:
         # a benchmark that measured nothing fails instead of writing a table of zeros and nan
         sys.exit(f"pipeline benchmark measured nothing at {[r.offered for r in empty] or 'any step'}")
