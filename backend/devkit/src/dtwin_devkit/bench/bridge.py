@@ -12,12 +12,14 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import orjson
 
+from dtwin_devkit.bench.cpu import tree_cpu
 from dtwin_devkit.bench.report import machine_description, publish
 from dtwin_devkit.servers import free_port, running
 
@@ -62,14 +64,17 @@ async def consume_until(bootstrap: str, topic: str, n: int, timeout: float) -> f
         await consumer.stop()
 
 
-async def wait_connected(port: int, want: float, timeout: float = 60) -> None:
+async def wait_connected(port: int, want: float, timeout: float = 60, any_value: bool = False) -> None:
+    """Until the bridge's metrics say it is connected to MQTT (`want` 1) or not (0); with `any_value`,
+    until they are served at all."""
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as http:
         while time.monotonic() < deadline:
             try:
                 text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
                 if any(
-                    line.startswith("dtwin_bridge_mqtt_connected ") and float(line.split()[1]) == want
+                    line.startswith("dtwin_bridge_mqtt_connected ")
+                    and (any_value or float(line.split()[1]) == want)
                     for line in text.splitlines()
                 ):
                     return
@@ -99,10 +104,24 @@ async def publish_backlog(mqtt_url: str, n: int, machines: int) -> None:
             )
 
 
+@dataclass
+class Drain:
+    rate: float  # messages/s, from the bridge's start to the last record in Kafka
+    drain_rate: float  # messages/s, from its metrics being up (Kafka connected) to the last record
+    cpu_us: float  # the bridge process's CPU-µs per message, from its MQTT connect to the last record
+
+
 async def one_run(
     servers: dict[str, object], n: int, run: int, extra_env: dict[str, str] | None = None
 ) -> float:
     """One drain of `n` queued messages by a fresh bridge process (with `extra_env`); messages/s."""
+    return (await one_drain(servers, n, run, extra_env)).rate
+
+
+async def one_drain(
+    servers: dict[str, object], n: int, run: int, extra_env: dict[str, str] | None = None
+) -> Drain:
+    """One drain of `n` queued messages by a fresh bridge process (with `extra_env`)."""
     mqtt, kafka = servers["mosquitto"].url, servers["kafka"].url  # type: ignore[attr-defined]
     port = free_port()
     topic = f"bench.raw.{run}.{os.getpid()}"
@@ -126,16 +145,20 @@ async def one_run(
     start = time.monotonic()
     second = subprocess.Popen(cmd, env=env)
     try:
+        # CPU from the moment it serves metrics (imports, Kafka connect done; the drain starts right after)
+        await wait_connected(port, 0, timeout=60, any_value=True)
+        cpu0, up = tree_cpu([second.pid]), time.monotonic()
         done = await consume_until(kafka, topic, n, timeout=180)
-        return n / (done - start)
+        cpu1 = tree_cpu([second.pid])
+        return Drain(n / (done - start), n / (done - up), (cpu1 - cpu0) / n * 1e6)
     finally:
         second.terminate()
         second.wait(20)
 
 
-async def bench(n: int, runs: int) -> list[float]:
+async def bench(n: int, runs: int) -> list[Drain]:
     with running("mosquitto", "kafka") as servers:
-        return [await one_run(servers, n, r) for r in range(runs)]  # type: ignore[arg-type]
+        return [await one_drain(servers, n, r) for r in range(runs)]  # type: ignore[arg-type]
 
 
 def main() -> None:
@@ -144,8 +167,13 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=40_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    rates = asyncio.run(bench(args.messages, args.runs))
+    drains = asyncio.run(bench(args.messages, args.runs))
+    rates = [d.rate for d in drains]
     med = statistics.median(rates)
+    cpu = statistics.median(d.cpu_us for d in drains)
+    drain = statistics.median(d.drain_rate for d in drains)
+    if not drains or med <= 0 or cpu <= 0:
+        sys.exit("bridge benchmark measured nothing")
     all_runs = ", ".join(f"{r:,.0f}" for r in rates)
     block = "\n".join(
         [
@@ -153,11 +181,15 @@ def main() -> None:
             "",
             f"Machine: {machine_description()}. One `dtwin bridge` process draining a backlog of "
             f"{args.messages:,} queued 6-sensor messages from Mosquitto into Tansu (validate, produce "
-            "acks=all, MQTT ack after Kafka ack); time includes process start and Kafka connect.",
+            "acks=all, MQTT ack after Kafka ack). From start: the time includes process start and Kafka "
+            "connect; drain: from its metrics endpoint answering (Kafka connected) to the last record; "
+            "CPU: the bridge process's user + system time over the drain, per message.",
             "",
-            "| runs | median messages/s | median readings/s | all runs (messages/s) |",
-            "| ---: | ---: | ---: | --- |",
-            f"| {len(rates)} | {med:,.0f} | {med * len(SENSORS):,.0f} | {all_runs} |",
+            "| runs | median messages/s from start | median drain messages/s | readings/s (drain) "
+            "| CPU-µs per message | all runs from start (messages/s) |",
+            "| ---: | ---: | ---: | ---: | ---: | --- |",
+            f"| {len(rates)} | {med:,.0f} | {drain:,.0f} | {drain * len(SENSORS):,.0f} | {cpu:.1f} "
+            f"| {all_runs} |",
             "",
         ]
     )

@@ -18,16 +18,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import random
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import redis.asyncio as aioredis
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from dtwin.config import Settings
 from dtwin.core.db import create_engine, create_sessionmaker
@@ -36,7 +40,7 @@ from dtwin.core.migrate import upgrade_sync
 from dtwin.core.tracing import instrument_stores
 from dtwin.kit.bus import BusMessage, MemoryBus
 from dtwin.kit.tracing import KEEP, Tracing, inject, setup_tracing
-from dtwin_devkit.bench.bridge import one_run as bridge_run
+from dtwin_devkit.bench.bridge import one_drain as bridge_drain
 from dtwin_devkit.bench.report import machine_description, publish
 from dtwin_devkit.bench.scoring_share import SyntheticFleet, bench_consumer
 from dtwin_devkit.servers import free_port, running
@@ -57,10 +61,19 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
 class Results:
     off_ms: list[float] = field(default_factory=list)
     on_ms: list[float] = field(default_factory=list)
+    off_cpu_ms: list[float] = field(default_factory=list)  # this process's CPU time for the batch
+    on_cpu_ms: list[float] = field(default_factory=list)
     bridge_off: list[float] = field(default_factory=list)  # messages/s of a real bridge process
     bridge_on: list[float] = field(default_factory=list)
+    bridge_cpu_off: list[float] = field(default_factory=list)  # the bridge's CPU-µs per message
+    bridge_cpu_on: list[float] = field(default_factory=list)
     traced: int = 0
     readings: int = 0
+
+
+class _Discard(SpanExporter):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
 
 
 def _traced_messages(
@@ -86,7 +99,9 @@ async def consumer_stage(
     engines = [create_engine(db_url), create_engine(db_url)]
     bus = MemoryBus()
     tracing = setup_tracing("dtwin-backend", endpoint=sink, ratio=RATIO)
-    bridge = setup_tracing("dtwin-bridge", endpoint=sink, ratio=RATIO)
+    # the bridge's spans are made here only for their traceparent: exported nowhere, so that no export of
+    # theirs lands in the consumer's timed batches (the bridge's own cost is measured below, in its process)
+    bridge = setup_tracing("dtwin-bridge", endpoint=None, ratio=RATIO, exporter=_Discard())
     instrument_stores(tracing, engines[1], clients[1])
     off = bench_consumer(s, bus, create_sessionmaker(engines[0]), clients[0], "obs-off")
     on = bench_consumer(s, bus, create_sessionmaker(engines[1]), clients[1], "obs-on")
@@ -106,17 +121,21 @@ async def consumer_stage(
             batch_on, traced = _traced_messages(s.topic_telemetry, fleet_on.payloads(0, at), offset, bridge)
             offset += 2 * machines
             for name in ("off", "on") if k % 2 == 0 else ("on", "off"):
-                t = time.perf_counter()
+                gc.collect()  # the previous batch's garbage is not this one's cost
+                t, cpu0 = time.perf_counter(), time.process_time()
                 result = await (on if name == "on" else off).process_batch(
                     batch_on if name == "on" else batch_off
                 )
-                dt = 1000 * (time.perf_counter() - t)
+                dt, dc = 1000 * (time.perf_counter() - t), 1000 * (time.process_time() - cpu0)
                 if k >= 3:
                     (out.on_ms if name == "on" else out.off_ms).append(dt)
+                    (out.on_cpu_ms if name == "on" else out.off_cpu_ms).append(dc)
                     if name == "on":
                         out.traced += traced
                         out.readings = result.readings
-            await asyncio.sleep(0.2)  # the span exporter's thread sends between batches, as it would
+            # the span exporter's thread sends between batches, as it would; its CPU time is counted in the
+            # next batch's (process_time covers every thread of this process)
+            await asyncio.sleep(0.2)
     finally:
         tracing.shutdown()
         bridge.shutdown()
@@ -134,10 +153,11 @@ async def bridge_process(
     traced = {"DTWIN_OTLP_ENDPOINT": sink, "DTWIN_TRACE_SAMPLE_RATIO": str(RATIO)}
     for k in range(rounds):
         for name in ("off", "on") if k % 2 == 0 else ("on", "off"):
-            rate = await bridge_run(
+            drain = await bridge_drain(
                 servers, messages, 100 + 2 * k + (name == "on"), traced if name == "on" else None
             )
-            (out.bridge_on if name == "on" else out.bridge_off).append(rate)
+            (out.bridge_on if name == "on" else out.bridge_off).append(drain.rate)
+            (out.bridge_cpu_on if name == "on" else out.bridge_cpu_off).append(drain.cpu_us)
 
 
 async def measure(args: argparse.Namespace) -> Results:
@@ -167,8 +187,12 @@ def markdown(x: Results, args: argparse.Namespace, took_s: float) -> str:
     # the cost: the medians' ratio (headline) and the interleaved pairs' ratios (median and quartiles)
     consumer = med(x.on_ms) / med(x.off_ms) - 1
     consumer_pairs = [a / b - 1 for a, b in zip(x.on_ms, x.off_ms, strict=False)]
+    cpu = med(x.on_cpu_ms) / med(x.off_cpu_ms) - 1
+    cpu_pairs = [a / b - 1 for a, b in zip(x.on_cpu_ms, x.off_cpu_ms, strict=False)]
     bridge = 1 - med(x.bridge_on) / med(x.bridge_off)
     bridge_pairs = [1 - a / b for a, b in zip(x.bridge_on, x.bridge_off, strict=False)]
+    bridge_cpu = med(x.bridge_cpu_on) / med(x.bridge_cpu_off) - 1
+    bridge_cpu_pairs = [a / b - 1 for a, b in zip(x.bridge_cpu_on, x.bridge_cpu_off, strict=False)]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     def verdict(cost: float) -> str:
@@ -181,7 +205,9 @@ def markdown(x: Results, args: argparse.Namespace, took_s: float) -> str:
             f"Machine: {machine_description()}. `python -m dtwin_devkit.bench.observability` on throwaway "
             f"PostgreSQL 15, Redis, Mosquitto and Tansu, spans batched over OTLP/HTTP to a sink in another "
             f"process; took {took_s:.0f} s. Tracing samples {100 * RATIO:.0f}% of messages. Cost: the "
-            "medians' ratio, and the interleaved pairs' ratios (median; quartiles).",
+            "medians' ratio, and the interleaved pairs' ratios (median; quartiles). A batch's wall time "
+            "includes PostgreSQL's and Redis's answers, whose noise here is larger than the cost; the "
+            "consumer's CPU time is what the instrumentation itself adds.",
             "",
             "| stage | off | on (metrics + tracing) | cost (target < 5%) | pairs: median (quartiles) |",
             "| --- | ---: | ---: | ---: | --- |",
@@ -189,10 +215,18 @@ def markdown(x: Results, args: argparse.Namespace, took_s: float) -> str:
             f"{len(x.on_ms)} pairs ({x.traced} traced messages in all) "
             f"| {med(x.off_ms):.0f} | {med(x.on_ms):.0f} | {100 * consumer:+.1f}% ({verdict(consumer)}) "
             f"| {100 * med(consumer_pairs):+.1f}% ({_spread(consumer_pairs)}) |",
+            f"| the same batches, the consumer process's CPU time (all its threads: the span exporter's "
+            f"too), ms | {med(x.off_cpu_ms):.0f} | {med(x.on_cpu_ms):.0f} "
+            f"| {100 * cpu:+.1f}% ({verdict(cpu)}) "
+            f"| {100 * med(cpu_pairs):+.1f}% ({_spread(cpu_pairs)}) |",
             f"| a `dtwin bridge` process draining {args.bridge_messages:,} queued messages from Mosquitto "
             f"into Kafka, messages/s, {len(x.bridge_on)} runs each | {med(x.bridge_off):,.0f} "
             f"| {med(x.bridge_on):,.0f} | {100 * bridge:+.1f}% ({verdict(bridge)}) "
             f"| {100 * med(bridge_pairs):+.1f}% ({_spread(bridge_pairs)}) |",
+            f"| the same runs, the bridge process's CPU-µs per message over its drain "
+            f"| {med(x.bridge_cpu_off):.1f} | {med(x.bridge_cpu_on):.1f} "
+            f"| {100 * bridge_cpu:+.1f}% ({verdict(bridge_cpu)}) "
+            f"| {100 * med(bridge_cpu_pairs):+.1f}% ({_spread(bridge_cpu_pairs)}) |",
             "",
         ]
     )
