@@ -46,6 +46,9 @@ class BusConsumer(Protocol):
         ...
 
 
+Record = tuple[bytes | None, bytes, dict[str, str] | None]  # key, value, headers
+
+
 class BusSettings(Protocol):
     """What `build_bus` reads (SharedSettings has it, and so does the bridge's config)."""
 
@@ -68,6 +71,11 @@ class TelemetryBus(Protocol):
     async def produce(
         self, topic: str, value: bytes, key: bytes | None = None, headers: dict[str, str] | None = None
     ) -> asyncio.Future[Any]: ...
+    async def produce_many(self, topic: str, records: Sequence[Record]) -> list[asyncio.Future[Any]]:
+        """Send `records` (key, value, headers) to `topic`, each keyed to its partition as `produce` would;
+        one future per record (records sent in one batch share theirs)."""
+        ...
+
     async def flush(self) -> None: ...
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer: ...
     async def read_all(self, topic: str, idle_ms: int = 1500) -> list[BusMessage]: ...
@@ -141,6 +149,9 @@ class MemoryBus:
         done.set_result(offset)
         return done
 
+    async def produce_many(self, topic: str, records: Sequence[Record]) -> list[asyncio.Future[Any]]:
+        return [await self.produce(topic, value, key, headers) for key, value, headers in records]
+
     async def flush(self) -> None:
         return None
 
@@ -212,6 +223,7 @@ class KafkaBus:
         self._client_id = client_id
         self._producer: Any = None
         self._pending: list[asyncio.Future[Any]] = []
+        self._partitions: dict[str, tuple[list[int], dict[bytes, int]]] = {}  # topic: (ids, key -> id)
 
     @property
     def in_process(self) -> bool:
@@ -220,6 +232,7 @@ class KafkaBus:
     async def start(self) -> None:
         from aiokafka import AIOKafkaProducer
 
+        self._partitions.clear()
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
             acks=self._acks,
@@ -267,6 +280,60 @@ class KafkaBus:
         if len(self._pending) > 100_000:
             await self.flush()
         return fut
+
+    async def produce_many(self, topic: str, records: Sequence[Record]) -> list[asyncio.Future[Any]]:
+        """One record batch per partition (aiokafka's `create_batch`/`send_batch`: no future, no accumulator
+        lookup per record), partitioned as `produce` partitions them (murmur2 of the key, the Java client's
+        default, cached per key). A record that does not fit an empty batch goes alone through `produce`."""
+        from aiokafka.partitioner import murmur2
+
+        parts, cache = await self._partitioning(topic)
+        by_partition: dict[int, list[int]] = {}
+        for i, (key, _, _) in enumerate(records):
+            if key is None:
+                part = parts[i % len(parts)]
+            else:
+                part = cache.get(key, -1)
+                if part < 0:
+                    if len(cache) >= 1_000_000:
+                        cache.clear()
+                    part = cache[key] = parts[(murmur2(key) & 0x7FFFFFFF) % len(parts)]
+            by_partition.setdefault(part, []).append(i)
+        futures: list[asyncio.Future[Any] | None] = [None] * len(records)
+        producer = self._producer
+        for part, members in by_partition.items():
+            batch, held = producer.create_batch(), []
+            for i in members:
+                key, value, headers = records[i]
+                hdrs = [(k, v.encode()) for k, v in headers.items()] if headers else []
+                if batch.append(key=key, value=value, timestamp=None, headers=hdrs) is not None:
+                    held.append(i)
+                    continue
+                if held:  # full: send it, start the next with this record
+                    await self._send_batch(batch, topic, part, held, futures)
+                    batch, held = producer.create_batch(), []
+                    if batch.append(key=key, value=value, timestamp=None, headers=hdrs) is not None:
+                        held.append(i)
+                        continue
+                futures[i] = await self.produce(topic, value, key, headers)  # larger than a batch
+            if held:
+                await self._send_batch(batch, topic, part, held, futures)
+        return futures  # type: ignore[return-value]  # every index was filled above
+
+    async def _send_batch(
+        self, batch: Any, topic: str, part: int, held: list[int], futures: list[asyncio.Future[Any] | None]
+    ) -> None:
+        fut: asyncio.Future[Any] = await self._producer.send_batch(batch, topic, partition=part)
+        self._pending.append(fut)
+        for i in held:
+            futures[i] = fut
+
+    async def _partitioning(self, topic: str) -> tuple[list[int], dict[bytes, int]]:
+        parts = sorted(await self._producer.partitions_for(topic))
+        known = self._partitions.get(topic)
+        if known is None or known[0] != parts:
+            known = self._partitions[topic] = (parts, {})
+        return known
 
     async def flush(self) -> None:
         pending, self._pending = self._pending, []

@@ -19,6 +19,7 @@ from dtwin.config import Settings
 from dtwin.kit.tracing import TRACEPARENT, setup_tracing
 from dtwin.main import create_app
 from dtwin_devkit.testing import eventually
+from dtwin_pipeline.bridge.intake import Incoming
 from dtwin_pipeline.bridge.service import Bridge, BridgeConfig
 
 
@@ -55,13 +56,19 @@ def named(spans: list[ReadableSpan], name: str) -> list[ReadableSpan]:
     return [s for s in spans if s.name == name]
 
 
+def no_ack(packet_id: int) -> None:  # QoS 0 here: nothing to acknowledge
+    raise AssertionError(f"acknowledged {packet_id}")
+
+
 async def test_a_message_is_one_trace_from_bridge_to_consumer(
     traced: tuple[FastAPI, InMemorySpanExporter],
 ) -> None:
     app, backend_spans = traced
     bus = app.state.adapters.bus
     bridge, bridge_spans = bridge_on(app, 1.0)
-    await bridge.handle("plant/site-1/line-1/tr-1/telemetry", payload("tr-1", 10.0))
+    await bridge.forward(
+        [Incoming("plant/site-1/line-1/tr-1/telemetry", payload("tr-1", 10.0), None)], no_ack
+    )
     (forward,) = bridge_spans.get_finished_spans()
     assert forward.name == "bridge.forward"
     sent = bus.retained("telemetry.raw")[-1]
@@ -97,7 +104,7 @@ async def test_an_untraced_message_carries_no_header_and_makes_no_span(
     app, backend_spans = traced
     bus = app.state.adapters.bus
     bridge, bridge_spans = bridge_on(app, 0.0)
-    await bridge.handle("plant/site-1/line-1/tr-2/telemetry", payload("tr-2", 1.0))
+    await bridge.forward([Incoming("plant/site-1/line-1/tr-2/telemetry", payload("tr-2", 1.0), None)], no_ack)
     assert not bridge_spans.get_finished_spans()
     assert TRACEPARENT not in bus.retained("telemetry.raw")[-1].headers
 

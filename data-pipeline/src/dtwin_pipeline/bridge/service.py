@@ -7,11 +7,13 @@ refuses for what it is (not because Kafka is unavailable) is logged, counted and
 never stops the bridge.
 Out: Kafka `twin.desired` -> `.../desired` (see commands.py).
 
-Delivery: MQTT QoS 1 with manual acknowledgement. A message is acknowledged to the broker only once Kafka
-has acknowledged what the bridge produced for it, on a persistent MQTT session (clean_session false, stable
-client id), so a bridge crash or a Kafka failure means redelivery, not loss (at least once). The broker's
-in-flight window bounds what is unacknowledged, so a slow Kafka slows MQTT intake instead of growing memory.
-Several bridges share the load through an MQTT shared subscription (`$share/<group>/...`)."""
+Delivery: MQTT 5 QoS 1, read by `intake.py` on a persistent session (clean start off, stable client id). A
+message is acknowledged to the broker only once Kafka has acknowledged what the bridge produced for it
+(PUBACKs in arrival order), so a bridge crash or a Kafka failure means redelivery, not loss (at least once).
+The Receive Maximum bounds what is unacknowledged, so a slow Kafka slows MQTT intake instead of growing
+memory. Telemetry goes to Kafka in one record batch per partition per read (`TelemetryBus.produce_many`).
+Several bridges share the load through an MQTT shared subscription (`$share/<group>/...`). Desired state goes
+out on a connection of its own (aiomqtt; commands.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import contextlib
 import re
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,11 +36,12 @@ from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.limits import DEFAULT_LIMITS, MACHINE_ID_PATTERN, PLACEMENT_PATTERN, Limits
 from dtwin.contracts.telemetry import Rejection, parse_telemetry, valid_placement
 from dtwin.contracts.topics import MQTT_ACK_FILTER, MQTT_TELEMETRY_FILTER, parse_mqtt_topic
-from dtwin.kit.bus import TelemetryBus, build_bus
+from dtwin.kit.bus import Record, TelemetryBus, build_bus
 from dtwin.kit.failures import is_infrastructure
 from dtwin.kit.tracing import KEEP, TRACEPARENT, Tracing, as_parent, inject, remote_context, setup_tracing
 from dtwin_pipeline.backoff import Backoff
 from dtwin_pipeline.bridge.commands import CommandForwarder
+from dtwin_pipeline.bridge.intake import Incoming, IntakeError, MqttIntake
 from dtwin_pipeline.bridge.metrics import BridgeMetrics
 from dtwin_pipeline.mqtt import MqttTarget
 
@@ -66,6 +70,8 @@ class BridgeConfig:
     command_group: str = "dtwin-bridge-commands"
     commands: bool = True
     flush_interval_s: float = 0.5
+    receive_maximum: int = 2000  # QoS 1 messages the broker may have unacknowledged with us at once
+    keepalive_s: int = 30
     limits: Limits = DEFAULT_LIMITS
     metrics_port: int | None = None
     stats_interval_s: float = 30.0
@@ -136,13 +142,15 @@ def check_ack(topic: str, payload: bytes) -> str | Rejection:
     return ack.machine_id
 
 
-def _traceparent(message: aiomqtt.Message) -> str | None:
+def _traceparent(message: Incoming) -> str | None:
     """A W3C `traceparent` the device sent as an MQTT v5 user property, if any."""
-    props = message.properties
-    for key, value in getattr(props, "UserProperty", None) or ():
+    for key, value in message.user_properties or ():
         if key == TRACEPARENT:
-            return str(value)
+            return value
     return None
+
+
+Done = Callable[[int], None]  # acknowledges one MQTT message (by packet id) once it is stored
 
 
 class Bridge:
@@ -156,44 +164,86 @@ class Bridge:
         self.bus: TelemetryBus = bus or build_bus(cfg, client_id=cfg.client_id)
         self.stats = BridgeStats()
         self.metrics = BridgeMetrics()
+        m = self.metrics
+        self._count = {  # label children bound once: the hot path counts per batch, not per message
+            "received_telemetry": m.received.labels("telemetry"),
+            "received_ack": m.received.labels("ack"),
+            "rejected_telemetry": m.rejected.labels("telemetry"),
+            "rejected_ack": m.rejected.labels("ack"),
+            "forwarded_telemetry": m.forwarded.labels(cfg.topic_telemetry),
+            "forwarded_acks": m.forwarded.labels(cfg.topic_acks),
+        }
         self.ready = asyncio.Event()
-        self._client: aiomqtt.Client | None = None
+        self._commands_client: aiomqtt.Client | None = None
+        self._commands_connected = asyncio.Event()
         self._inflight = 0
         self._failure: BaseException | None = None
+        self._incoming: list[Incoming] = []
+        self._wake = asyncio.Event()
 
     # -------------------------------------------------------------------------------------------- intake
-    async def handle(
-        self, topic: str, payload: bytes, packet_id: int | None = None, traceparent: str | None = None
-    ) -> None:
-        """Route one MQTT message to Kafka; its MQTT ack (for `packet_id`, the MQTT packet identifier, if
-        given) is sent once Kafka acknowledged it. A traced message (sampled here, or a device's sampled
-        `traceparent`) gets a `bridge.forward` span whose context travels in the record's headers."""
-        self.stats.received += 1
-        kind = topic.rsplit("/", 1)[-1]
-        self.metrics.received.labels(kind).inc()
-        if kind == "ack":
-            checked_ack = check_ack(topic, payload)
-            if isinstance(checked_ack, Rejection):
-                fut = await self._reject(topic, payload, checked_ack, kind)
-            else:
-                fut = await self.bus.produce(self.cfg.topic_acks, payload, key=checked_ack.encode())
-                self.stats.acks += 1
-                self.metrics.forwarded.labels(self.cfg.topic_acks).inc()
-        else:
-            checked = check_telemetry(topic, payload, datetime.now(UTC), limits=self.cfg.limits)
+    async def forward(self, batch: list[Incoming], done: Done) -> None:
+        """Route what one MQTT read delivered to Kafka: telemetry in per-partition record batches, acks and
+        dead letters one by one; each message is acknowledged to MQTT (`done`) once Kafka acknowledged what
+        the bridge produced for it. A traced message (sampled here, or a device's sampled `traceparent`)
+        gets a `bridge.forward` span whose context travels in the record's headers."""
+        now = datetime.now(UTC)
+        limits, tracing = self.cfg.limits, self.tracing.enabled
+        records: list[Record] = []
+        sent: list[Incoming] = []
+        acks = rejected = rejected_acks = 0
+        for m in batch:
+            topic = m.topic
+            if topic.endswith("/ack"):
+                acks += 1
+                checked_ack = check_ack(topic, m.payload)
+                if isinstance(checked_ack, Rejection):
+                    rejected_acks += 1
+                    fut = await self._reject(m, checked_ack, "ack")
+                else:
+                    fut = await self.bus.produce(self.cfg.topic_acks, m.payload, key=checked_ack.encode())
+                    self.stats.acks += 1
+                    self._count["forwarded_acks"].inc()
+                self._track(fut, [m], None, done)
+                continue
+            checked = check_telemetry(topic, m.payload, now, limits=limits)
             if isinstance(checked, Rejection):
-                fut = await self._reject(topic, payload, checked, kind)
-            else:
-                machine_id, headers = checked
-                if self.tracing.enabled:
-                    headers = self._traced(topic, traceparent, headers)
-                fut = await self.bus.produce(
-                    self.cfg.topic_telemetry, payload, key=machine_id.encode(), headers=headers
-                )
-                self.stats.forwarded += 1
-                self.metrics.forwarded.labels(self.cfg.topic_telemetry).inc()
-        if packet_id is not None:
-            self._track(fut, packet_id, topic, len(payload))
+                rejected += 1
+                self._track(await self._reject(m, checked, "telemetry"), [m], None, done)
+                continue
+            machine_id, headers = checked
+            if tracing:
+                headers = self._traced(topic, _traceparent(m), headers)
+            records.append((machine_id.encode(), m.payload, headers))
+            sent.append(m)
+        if records:
+            futures = await self.bus.produce_many(self.cfg.topic_telemetry, records)
+            groups: dict[int, tuple[asyncio.Future[Any], list[Incoming], list[Record]]] = {}
+            for fut, m, r in zip(futures, sent, records, strict=True):
+                g = groups.get(id(fut))
+                if g is None:
+                    groups[id(fut)] = (fut, [m], [r])
+                else:
+                    g[1].append(m)
+                    g[2].append(r)
+            for fut, msgs, recs in groups.values():
+                self._track(fut, msgs, recs, done)
+        n_telemetry = len(batch) - acks
+        self.stats.received += len(batch)
+        self.stats.forwarded += len(records)
+        self.stats.rejected += rejected + rejected_acks
+        c = self._count
+        if n_telemetry:
+            c["received_telemetry"].inc(n_telemetry)
+        if acks:
+            c["received_ack"].inc(acks)
+        if records:
+            c["forwarded_telemetry"].inc(len(records))
+        if rejected:
+            c["rejected_telemetry"].inc(rejected)
+        if rejected_acks:
+            c["rejected_ack"].inc(rejected_acks)
+        self.metrics.inflight.set(self._inflight)
 
     def _traced(self, topic: str, traceparent: str | None, headers: dict[str, str]) -> dict[str, str]:
         """The record's headers with a `bridge.forward` span's context, when this message is traced."""
@@ -214,14 +264,12 @@ class Bridge:
             inject(span, traced)
             return traced
 
-    async def _reject(self, topic: str, payload: bytes, rej: Rejection, kind: str) -> asyncio.Future[Any]:
-        self.stats.rejected += 1
-        self.metrics.rejected.labels(kind).inc()
+    async def _reject(self, m: Incoming, rej: Rejection, kind: str) -> asyncio.Future[Any]:
         record = dead_letter(
-            payload,
+            m.payload,
             rej.reason,
             stage="bridge",
-            source=f"mqtt:{topic}",
+            source=f"mqtt:{m.topic}",
             machine_id=rej.machine_id,
             code=rej.code,
             keep_bytes=self.cfg.limits.dlq_payload_bytes,
@@ -236,41 +284,74 @@ class Bridge:
             done.set_exception(exc)  # refused at once: handled like a refused delivery (_track)
             return done
 
-    def _track(self, fut: asyncio.Future[Any], packet_id: int, topic: str, size: int) -> None:
-        self._inflight += 1
-        self.metrics.inflight.set(self._inflight)
-        client = self._client
+    def _track(
+        self, fut: asyncio.Future[Any], msgs: list[Incoming], records: list[Record] | None, done: Done
+    ) -> None:
+        """Acknowledge `msgs` to MQTT once `fut` (their Kafka delivery) succeeds. Kafka unavailable: no
+        acknowledgement (the session redelivers them after the reconnect this failure causes). Kafka refusing
+        what was sent (too large, invalid): a batch of several is sent again record by record to find the
+        one refused; a single refused record is counted, logged and acknowledged, since it would be refused
+        every time and redelivery would stop everything behind it."""
+        self._inflight += len(msgs)
 
-        def done(f: asyncio.Future[Any]) -> None:
-            self._inflight -= 1
+        def delivered(f: asyncio.Future[Any]) -> None:
+            self._inflight -= len(msgs)
             self.metrics.inflight.set(self._inflight)
             exc = RuntimeError("delivery cancelled") if f.cancelled() else f.exception()
             if exc is not None:
                 if is_infrastructure(exc) or f.cancelled():
-                    # not acknowledged: the broker redelivers it on the persistent session after we reconnect
                     self._failure = exc
                     return
-                # Kafka refused this record itself (too large, invalid): it would refuse it every time, so
-                # redelivery would stop everything behind it. Count it, log it, acknowledge it.
+                if records is not None and len(records) > 1:
+                    asyncio.get_running_loop().create_task(self._one_by_one(msgs, records, done))
+                    return
                 self.metrics.refused.inc()
-                placed = parse_mqtt_topic(topic)
+                placed = parse_mqtt_topic(msgs[0].topic)
                 log.error(
                     "bridge_record_refused",
                     error=f"{type(exc).__name__}: {exc}"[:300],
                     machine_id=placed[2][:128] if placed else None,
-                    mqtt_topic=topic[:200],
-                    payload_bytes=size,
+                    mqtt_topic=msgs[0].topic[:200],
+                    payload_bytes=len(msgs[0].payload),
                 )
-            if client is not None and client is self._client:
-                client._client.ack(packet_id, 1)
+            for m in msgs:
+                if m.packet_id is not None:
+                    done(m.packet_id)
 
-        fut.add_done_callback(done)
+        fut.add_done_callback(delivered)
+
+    async def _one_by_one(self, msgs: list[Incoming], records: list[Record], done: Done) -> None:
+        try:
+            for m, (key, value, headers) in zip(msgs, records, strict=True):
+                fut = await self.bus.produce(self.cfg.topic_telemetry, value, key=key, headers=headers)
+                self._track(fut, [m], [(key, value, headers)], done)
+        except Exception as exc:  # an unavailable Kafka: unacknowledged, redelivered after the reconnect
+            self._failure = exc
 
     # ------------------------------------------------------------------------------------------- running
+    def _received(self, batch: list[Incoming]) -> None:
+        """The intake's callback: what a read completed, handed to the forwarding loop."""
+        self._incoming.extend(batch)
+        self._wake.set()
+
+    async def _forwarding(self, intake: MqttIntake) -> None:
+        """Forward what arrives, a read (or all reads since the last pass) at a time, in arrival order."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._incoming = self._incoming, []
+            if batch:
+                await self.forward(batch, intake.done)
+            if self._failure is not None:
+                failure, self._failure = self._failure, None
+                raise failure
+
     async def _flusher(self) -> None:
         while True:
             await asyncio.sleep(self.cfg.flush_interval_s)
             await self.bus.flush()  # surfaces delivery errors; acks go out from the futures' callbacks
+            if self._failure is not None:
+                self._wake.set()  # the forwarding loop raises it
 
     async def _stats_logger(self) -> None:
         last, last_t = 0, time.monotonic()
@@ -309,15 +390,19 @@ class Bridge:
                 log.warning("bridge_kafka_unavailable", error=str(exc), retry_in_s=round(delay, 2))
                 await asyncio.sleep(delay)
 
-    async def _session(self, target: MqttTarget, backoff: Backoff, connected: asyncio.Event) -> None:
-        client = target.client(identifier=self.cfg.client_id, clean_session=False)
-        client._client.manual_ack_set(True)
-        async with client:
-            self._client = client
-            await client.subscribe(self.cfg.subscription(self.cfg.telemetry_filter), qos=1)
-            await client.subscribe(self.cfg.subscription(self.cfg.ack_filter), qos=1)
+    async def _session(self, target: MqttTarget, backoff: Backoff) -> None:
+        """One intake connection on the bridge's persistent session (clean start off: what arrived while
+        we were away, and what was unacknowledged when we went, is delivered now)."""
+        intake = MqttIntake(self._received, receive_maximum=self.cfg.receive_maximum)
+        self._incoming, self._failure = [], None
+        await intake.connect(target, self.cfg.client_id, keepalive=self.cfg.keepalive_s)
+        forwarding: asyncio.Task[None] | None = None
+        try:
+            await intake.subscribe(
+                [self.cfg.subscription(self.cfg.telemetry_filter), self.cfg.subscription(self.cfg.ack_filter)]
+            )
+            forwarding = asyncio.create_task(self._forwarding(intake), name="bridge-forwarding")
             self.metrics.mqtt_connected.set(1)
-            connected.set()
             backoff.reset()
             self.ready.set()
             log.info(
@@ -326,24 +411,46 @@ class Bridge:
                 kafka=self.cfg.kafka_bootstrap,
                 client_id=self.cfg.client_id,
                 shared_group=self.cfg.shared_group,
+                session_present=intake.session_present,
             )
+            await asyncio.wait({forwarding, intake.closed}, return_when=asyncio.FIRST_COMPLETED)
+            if forwarding.done():
+                forwarding.result()  # raises the Kafka failure
+            intake.closed.result()  # raises why the connection ended
+            raise IntakeError("the broker closed the connection")
+        finally:
+            self.ready.clear()
+            self.metrics.mqtt_connected.set(0)
+            if forwarding is not None:
+                forwarding.cancel()
+                with contextlib.suppress(BaseException):
+                    await forwarding
+            # let in-flight deliveries finish so their MQTT acks go out before we disconnect
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.shield(self.bus.flush()), 10)
+            await asyncio.sleep(0)  # the acks the deliveries released are written in this pass
+            intake.disconnect()
+            if intake.closed.done() and not intake.closed.cancelled():
+                intake.closed.exception()  # retrieved: asyncio does not warn about it
+
+    async def _commands_session(self) -> None:
+        """The connection desired state goes out on (aiomqtt; a clean session: nothing comes in on it)."""
+        backoff = Backoff()
+        while True:
+            client = self.cfg.mqtt.client(identifier=f"{self.cfg.client_id}-commands", clean_session=True)
             try:
-                async for message in client.messages:
-                    if self._failure is not None:
-                        failure, self._failure = self._failure, None
-                        raise failure
-                    payload = message.payload
-                    if not isinstance(payload, bytes | bytearray):
-                        payload = str(payload).encode()
-                    await self.handle(message.topic.value, bytes(payload), message.mid, _traceparent(message))
+                async with client:
+                    self._commands_client = client
+                    self._commands_connected.set()
+                    backoff.reset()
+                    await asyncio.Future()  # until the connection fails (aiomqtt raises) or we are cancelled
+            except aiomqtt.MqttError as exc:
+                delay = backoff.next_delay()
+                log.warning("bridge_commands_mqtt_disconnected", error=str(exc), retry_in_s=round(delay, 2))
+                await asyncio.sleep(delay)
             finally:
-                connected.clear()
-                self.ready.clear()
-                self.metrics.mqtt_connected.set(0)
-                # let in-flight deliveries finish so their MQTT acks go out before we disconnect
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(asyncio.shield(self.bus.flush()), 10)
-                self._client = None
+                self._commands_connected.clear()
+                self._commands_client = None
 
     async def run(self) -> None:
         """Run until cancelled; on cancel, flush what is in flight, acknowledge it, and stop."""
@@ -351,7 +458,6 @@ class Bridge:
         if self.cfg.metrics_port:
             self.metrics.serve(self.cfg.metrics_port)
         backoff = Backoff()
-        connected = asyncio.Event()
         tasks = [
             asyncio.create_task(self._flusher(), name="bridge-flusher"),
             asyncio.create_task(self._stats_logger(), name="bridge-stats"),
@@ -363,15 +469,16 @@ class Bridge:
                 dlq_topic=self.cfg.topic_dlq,
                 group=self.cfg.command_group,
                 metrics=self.metrics,
-                client=lambda: self._client,
-                connected=connected,
+                client=lambda: self._commands_client,
+                connected=self._commands_connected,
             )
+            tasks.append(asyncio.create_task(self._commands_session(), name="bridge-commands-mqtt"))
             tasks.append(asyncio.create_task(forwarder.run(), name="bridge-commands"))
         try:
             while True:
                 try:
-                    await self._session(self.cfg.mqtt, backoff, connected)
-                except aiomqtt.MqttError as exc:
+                    await self._session(self.cfg.mqtt, backoff)
+                except IntakeError as exc:
                     delay = backoff.next_delay()
                     log.warning("bridge_mqtt_disconnected", error=str(exc), retry_in_s=round(delay, 2))
                     await asyncio.sleep(delay)

@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from aiokafka.errors import KafkaTimeoutError
 
 from dtwin.contracts.commands import DesiredCommand
-from dtwin.kit.bus import KafkaBus
+from dtwin.kit.bus import KafkaBus, Record
 from dtwin_devkit.servers import Server, free_port
 from dtwin_devkit.testing import eventually, read_topic
 from dtwin_pipeline.bridge.service import BridgeConfig
@@ -128,15 +129,15 @@ class FailingOnceBus(KafkaBus):
         super().__init__(bootstrap)
         self.fail = fail
 
-    async def produce(
-        self, topic: str, value: bytes, key: bytes | None = None, headers: dict[str, str] | None = None
-    ) -> asyncio.Future[Any]:
+    async def produce_many(self, topic: str, records: Sequence[Record]) -> list[asyncio.Future[Any]]:
+        futures = await super().produce_many(topic, records)
         if topic.startswith("raw.") and self.fail > 0:
-            self.fail -= 1
-            fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            fut.set_exception(KafkaTimeoutError("simulated delivery failure"))
-            return fut
-        return await super().produce(topic, value, key, headers)
+            for i in range(min(self.fail, len(futures))):
+                fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                fut.set_exception(KafkaTimeoutError("simulated delivery failure"))
+                futures[i] = fut
+            self.fail -= min(self.fail, len(futures))
+        return futures
 
 
 async def test_failed_kafka_delivery_is_not_acknowledged_and_gets_redelivered(
