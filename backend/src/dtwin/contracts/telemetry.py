@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import msgspec
 import orjson
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -263,6 +264,12 @@ def parse_telemetry(
         return Rejection(
             f"payload too large: {len(raw)} bytes > {limits.max_payload_bytes}", code="too_large"
         )
+    fast = _fast_v1(raw, limits, now)
+    return fast if fast is not None else _thorough(raw, limits, now)
+
+
+def _thorough(raw: bytes | str, limits: Limits, now: datetime | None) -> Telemetry | Rejection:
+    """Both forms, every check, and for a bad message the reason."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -277,6 +284,94 @@ def parse_telemetry(
     if bad := check_time(parsed.ts, now or datetime.now(UTC), limits):
         return Rejection(bad.reason, parsed.machine_id, bad.code)
     return parsed
+
+
+class _FastV1(msgspec.Struct, forbid_unknown_fields=True, rename={"schema_": "schema"}):
+    """Schema 1 as msgspec decodes it (~4x cheaper than orjson + pydantic): the hot path's first try."""
+
+    schema_: Literal[1]
+    machine_id: str
+    ts: str
+    readings: dict[str, float]
+    machine_type: str = "unknown"
+    quality: Quality = "good"
+    site: str | None = None
+    line: str | None = None
+    reported: dict[str, Any] | None = None
+
+
+_FAST_DECODER = msgspec.json.Decoder(_FastV1)
+# the timestamps the fast path takes: RFC 3339 with "T", at most microseconds and a zone, which
+# `datetime.fromisoformat` and pydantic read alike (anything else takes the thorough path)
+_PLAIN_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
+
+
+class _Accepted:
+    """Names already found valid (a pure check, so remembering it is safe), bounded in size."""
+
+    def __init__(self, pattern: str, limit: int = 100_000) -> None:
+        self.re = re.compile(pattern)
+        self.known: set[str] = set()
+        self.limit = limit
+
+    def all_valid(self, names: Any) -> bool:
+        known = self.known
+        for name in names:
+            if name not in known:
+                if self.re.fullmatch(name) is None:
+                    return False
+                if len(known) >= self.limit:
+                    known.clear()
+                known.add(name)
+        return True
+
+
+_MACHINE_IDS, _PLACEMENTS, _SENSORS = (
+    _Accepted(MACHINE_ID_PATTERN),
+    _Accepted(PLACEMENT_PATTERN),
+    _Accepted(SENSOR_PATTERN),
+)
+
+
+def _fast_v1(raw: bytes | str, limits: Limits, now: datetime | None) -> Telemetry | None:
+    """A schema-1 message that passes every check, decoded the cheap way; None for anything else (another
+    form, or any problem at all), which `parse_telemetry` then decodes the thorough way and, if it is bad,
+    explains. So this path only ever accepts what the thorough one accepts (tests/unit/contracts checks
+    that on generated messages)."""
+    try:
+        m = _FAST_DECODER.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    readings = m.readings
+    if not readings or len(readings) > limits.max_sensors_per_message:
+        return None
+    placements = [m.machine_type] if m.site is None and m.line is None else [m.machine_type, m.site, m.line]
+    if not (
+        _MACHINE_IDS.all_valid((m.machine_id,))
+        and _PLACEMENTS.all_valid(p for p in placements if p is not None)
+        and _SENSORS.all_valid(readings)
+        and max(map(abs, readings.values())) < limits.max_abs_reading  # inf, nan: False
+        and _PLAIN_TS.fullmatch(m.ts) is not None
+    ):
+        return None
+    if m.reported is not None and check_properties(m.reported, limits, "reported"):
+        return None
+    try:
+        ts = datetime.fromisoformat(m.ts).astimezone(UTC)
+    except ValueError:
+        return None
+    if check_time(ts, now or datetime.now(UTC), limits):
+        return None
+    return Telemetry(
+        machine_id=m.machine_id,
+        machine_type=m.machine_type,
+        ts=ts,
+        readings=readings,
+        quality=m.quality,
+        site=m.site,
+        line=m.line,
+        reported=m.reported,
+    )
 
 
 def _normalise(data: dict[str, Any], hint: str | None, limits: Limits) -> Telemetry | Rejection:
