@@ -286,7 +286,7 @@ class MqttIntake:
     async def _answer(self, waiter: asyncio.Future[bytes], within_s: float, what: str) -> bytes:
         both: set[asyncio.Future[Any]] = {waiter, self.closed}
         done, _ = await asyncio.wait(both, timeout=within_s, return_when="FIRST_COMPLETED")
-        if waiter in done:
+        if waiter in done and not waiter.cancelled():  # cancelled: the connection was lost (_lost)
             return waiter.result()
         self.close()
         if self.closed.done() and self.closed.exception() is not None:
@@ -304,11 +304,15 @@ class MqttIntake:
             self._pong = False
             self._write(PINGREQ_PACKET)
 
-    def disconnect(self) -> None:
-        """A normal DISCONNECT (the session stays, with what is unacknowledged), then close."""
+    async def disconnect(self, within_s: float = 2.0) -> None:
+        """A normal DISCONNECT (the session stays, with what is unacknowledged), after the PUBACKs due; then
+        wait for the broker to close the connection: closing at once lets a reconnect under the same client
+        id take the session over before the broker read those PUBACKs (duplicates, not loss)."""
         if self._transport is not None and not self._transport.is_closing():
             self._flush()
             self._transport.write(DISCONNECT_PACKET)
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.shield(self.closed), within_s)
         self.close()
 
     def close(self) -> None:
@@ -371,8 +375,8 @@ class MqttIntake:
                 if stop > end:
                     break
                 kind = first >> 4
-                if kind == PUBLISH:
-                    batch.append(self._publish(first, memoryview(buf)[start:stop]))
+                if kind == PUBLISH:  # a copy: nothing may hold a view of `buf`, which is resized below
+                    batch.append(self._publish(first, bytes(buf[start:stop])))
                 elif kind == PINGRESP:
                     self._pong = True
                 elif kind in (CONNACK, SUBACK):
@@ -387,17 +391,17 @@ class MqttIntake:
                     raise ProtocolViolation(f"unexpected packet type {kind}")
                 pos = stop
         except IntakeError as exc:
-            self._fail(exc)
+            self._fail(exc.with_traceback(None))  # no frame of the parse outlives it
             return
         finally:
             del buf[:pos]
             if batch:
                 self.on_messages(batch)
 
-    def _publish(self, first: int, body: memoryview) -> Incoming:
+    def _publish(self, first: int, body: bytes) -> Incoming:
         qos = (first >> 1) & 3
         n = int.from_bytes(body[0:2], "big")
-        topic = bytes(body[2 : 2 + n]).decode("utf-8", "replace")
+        topic = body[2 : 2 + n].decode("utf-8", "replace")
         i = 2 + n
         packet_id = None
         if qos:
@@ -421,7 +425,7 @@ class MqttIntake:
             pairs = props.get(PROP_USER)
             user = pairs if isinstance(pairs, list) else None
             i += plen
-        return Incoming(topic, bytes(body[i:]), packet_id, user)
+        return Incoming(topic, body[i:], packet_id, user)
 
     def _fail(self, exc: Exception) -> None:
         if not self.closed.done():

@@ -429,7 +429,7 @@ class Bridge:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(asyncio.shield(self.bus.flush()), 10)
             await asyncio.sleep(0)  # the acks the deliveries released are written in this pass
-            intake.disconnect()
+            await intake.disconnect()
             if intake.closed.done() and not intake.closed.cancelled():
                 intake.closed.exception()  # retrieved: asyncio does not warn about it
 
