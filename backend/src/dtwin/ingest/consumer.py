@@ -133,21 +133,33 @@ class BatchPlacement(Mapping[str, tuple[str | None, str | None, str | None]]):
 def twin_updates(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[TwinUpdate]:
     """The latest state per machine in this batch, for TwinStore.apply. Each property keeps its newest value
     (of two with the same timestamp, the first received, as the database does); a value older than the
-    update's ts carries its own time in `times`, so the store's per-property timestamp rule stays exact."""
+    update's ts carries its own time in `times`, so the store's per-property timestamp rule stays exact.
+
+    The usual batch holds one message per machine: its update is the message itself (no per-property work).
+    Only a machine's second message in the batch starts the per-property merge, from the first one's values
+    all stamped with its ts."""
     latest: dict[str, TwinUpdate] = {}
+    merged: set[str] = set()
     for t, headers in accepted:
         ts = iso_utc(t.ts)
         u = latest.get(t.machine_id)
         if u is None:
-            u = latest[t.machine_id] = TwinUpdate(
+            latest[t.machine_id] = TwinUpdate(
                 id=t.machine_id,
                 machine_type=t.machine_type,
-                site=None,
-                line=None,
+                site=t.site or headers.get("site"),
+                line=t.line or headers.get("line"),
                 ts=ts,
                 quality=t.quality,
-                readings={},
+                readings=dict(t.readings),
+                reported=dict(t.reported) if t.reported else {},
             )
+            continue
+        times = u.times
+        if t.machine_id not in merged:
+            merged.add(t.machine_id)
+            times.update({f"r:{name}": u.ts for name in u.readings})
+            times.update({f"p:{name}": u.ts for name in u.reported})
         newer = ts >= u.ts
         if newer:
             u.ts, u.quality = ts, t.quality
@@ -155,14 +167,14 @@ def twin_updates(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[TwinU
                 u.machine_type = t.machine_type
         u.site = (t.site or headers.get("site") or u.site) if newer else (u.site or t.site)
         u.line = (t.line or headers.get("line") or u.line) if newer else (u.line or t.line)
-        times = u.times
         for ns, values, target in (("r", t.readings, u.readings), ("p", t.reported or {}, u.reported)):
             for name, value in values.items():
                 key = f"{ns}:{name}"
                 if name not in target or times[key] < ts:  # same ts: the first value stays
                     target[name] = value
                     times[key] = ts
-    for u in latest.values():  # only properties older than the update's own ts need their time
+    for machine_id in merged:  # only properties older than the update's own ts need their time
+        u = latest[machine_id]
         u.times = {k: v for k, v in u.times.items() if v != u.ts}
     return list(latest.values())
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.contracts.changes import TwinUpdate
 from dtwin.core.db import transaction
-from dtwin.kit.bus import TelemetryBus
+from dtwin.kit.bus import Record, TelemetryBus
 from dtwin.twins.models import TwinRow
 from dtwin.twins.repository import TwinRepository
 from dtwin.twins.schemas import TwinPlacement
@@ -111,12 +111,12 @@ class StateSnapshots:
         ids = list(dict.fromkeys(machine_ids))
         raws = await self.store.raw_many(ids)
         now = time.monotonic()
-        futures = []
+        records: list[Record] = []
         for machine_id, raw in zip(ids, raws, strict=True):
             if raw:
-                futures.append(await self.bus.produce(self.topic, orjson.dumps(raw), key=machine_id.encode()))
+                records.append((machine_id.encode(), orjson.dumps(raw), None))
                 self._last[machine_id] = now
-        return futures
+        return await self.bus.produce_many(self.topic, records) if records else []
 
     async def after_batch(self, changed: Sequence[str]) -> None:
         now = time.monotonic()

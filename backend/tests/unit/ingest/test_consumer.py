@@ -6,10 +6,13 @@ from datetime import UTC, datetime, timedelta
 import fakeredis
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.limits import DEFAULT_LIMITS, Limits
 from dtwin.contracts.telemetry import Telemetry, iso_utc
 from dtwin.contracts.topics import RedisKeys
@@ -125,6 +128,63 @@ def test_twin_updates_keep_newest_values_and_the_time_of_older_ones() -> None:
         assert u.reported == {"mode": "on"}
         assert u.ts == iso_utc(T0 + timedelta(seconds=1))
         assert u.times == {"r:b": iso_utc(T0), "p:mode": iso_utc(T0)}
+
+
+def reference_twin_updates(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[TwinUpdate]:
+    """The per-property merge of every message, as twin_updates did it before its one-message fast path
+    (issue #21): the oracle the fast path must agree with."""
+    latest: dict[str, TwinUpdate] = {}
+    for t, headers in accepted:
+        ts = iso_utc(t.ts)
+        u = latest.get(t.machine_id)
+        if u is None:
+            u = latest[t.machine_id] = TwinUpdate(
+                id=t.machine_id, machine_type=t.machine_type, site=None, line=None, ts=ts, quality=t.quality,
+                readings={},
+            )  # fmt: skip
+        newer = ts >= u.ts
+        if newer:
+            u.ts, u.quality = ts, t.quality
+            if t.machine_type != "unknown":
+                u.machine_type = t.machine_type
+        u.site = (t.site or headers.get("site") or u.site) if newer else (u.site or t.site)
+        u.line = (t.line or headers.get("line") or u.line) if newer else (u.line or t.line)
+        times = u.times
+        for ns, values, target in (("r", t.readings, u.readings), ("p", t.reported or {}, u.reported)):
+            for name, value in values.items():
+                key = f"{ns}:{name}"
+                if name not in target or times[key] < ts:
+                    target[name] = value
+                    times[key] = ts
+    for u in latest.values():
+        u.times = {k: v for k, v in u.times.items() if v != u.ts}
+    return list(latest.values())
+
+
+message = st.builds(
+    lambda machine, second, readings, reported, mtype, site, line, header_site: (
+        Telemetry(
+            machine, mtype, T0 + timedelta(seconds=second), readings, reported=reported, site=site, line=line
+        ),
+        {"site": header_site} if header_site else {},
+    ),
+    st.sampled_from(["m1", "m2", "m3"]),
+    st.integers(0, 3),
+    st.dictionaries(st.sampled_from(["a", "b", "c"]), st.floats(-5, 5), min_size=1),
+    st.none() | st.dictionaries(st.sampled_from(["mode", "rpm"]), st.integers(0, 3)),
+    st.sampled_from(["pump", "unknown"]),
+    st.none() | st.sampled_from(["s1", "s2"]),
+    st.none() | st.sampled_from(["l1", "l2"]),
+    st.none() | st.sampled_from(["hs1", "hs2"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(message, max_size=12))
+def test_twin_updates_agree_with_the_per_property_merge(
+    batch: list[tuple[Telemetry, dict[str, str]]],
+) -> None:
+    assert twin_updates(batch) == reference_twin_updates(batch)
 
 
 async def test_late_data_never_overwrites_newer_values_across_batches(
