@@ -147,6 +147,30 @@ async def insert_new(
     return len(rows)
 
 
+async def copy_if_new(
+    session: AsyncSession, model: type[Base], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> int | None:
+    """PostgreSQL: COPY `rows` straight into `model`'s table inside a savepoint (half the database's work
+    of `insert_new`'s staging table and merge). Returns the rows inserted, or None when one of them is
+    already stored (a redelivered batch): the savepoint is rolled back, nothing of them is written, and the
+    caller takes `insert_new`'s path."""
+    import asyncpg
+
+    if not rows:
+        return 0
+    table = cast(Table, model.__table__)
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    try:
+        async with conn.begin_nested():
+            await driver.copy_records_to_table(table.name, records=rows, columns=list(columns))
+    except asyncpg.exceptions.UniqueViolationError:
+        return None
+    return len(rows)
+
+
 def ts_text(sql: str, *timestamps: str) -> TextClause:
     """A textual statement whose named parameters `timestamps` are UTC datetimes (bound as UTCDateTime, so
     SQLite compares them with its stored text the same way PostgreSQL compares timestamptz)."""

@@ -1,15 +1,23 @@
-"""Every SQL statement about readings. Bulk insert is idempotent: COPY into a staging table, then
-INSERT ... ON CONFLICT DO NOTHING on PostgreSQL; INSERT OR IGNORE on SQLite."""
+"""Every SQL statement about readings. Bulk insert is idempotent: on PostgreSQL a COPY straight into the
+table, and when a row of the batch is already stored (a redelivery), COPY into a staging table, then
+INSERT ... ON CONFLICT DO NOTHING; INSERT OR IGNORE on SQLite."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dtwin.core.db import UTCDateTime, dialect_name, has_timescaledb, insert_new, newest_per_group
+from dtwin.core.db import (
+    UTCDateTime,
+    copy_if_new,
+    dialect_name,
+    has_timescaledb,
+    insert_new,
+    newest_per_group,
+)
 from dtwin.readings.models import ReadingRow
 
 # (machine_id, sensor, ts, value, quality)
@@ -25,6 +33,14 @@ MARK_LATE = (
     "date_bin(INTERVAL '10 seconds', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') FROM readings_stage "
     "WHERE ts < now() - INTERVAL '30 seconds' ON CONFLICT DO NOTHING"
 )
+# the same for rows copied straight into the table: the candidates come as arrays
+MARK_LATE_ROWS = (
+    "INSERT INTO rollup_dirty (machine_id, sensor, bucket) SELECT DISTINCT machine_id, sensor, "
+    "date_bin(INTERVAL '10 seconds', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') "
+    "FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(machine_id, sensor, ts) "
+    "WHERE ts < now() - INTERVAL '30 seconds' ON CONFLICT DO NOTHING"
+)
+LATE_CANDIDATE_S = 20.0  # this process's clock is at or after the transaction's start: a superset of late
 
 
 class ReadingRepository:
@@ -36,8 +52,28 @@ class ReadingRepository:
         (PostgreSQL) or rows offered (SQLite). Where the rollup refresher keeps the rollups (plain
         PostgreSQL), readings stamped well before now are marked for it in the same transaction (late data:
         dtwin.lifecycle.refresher)."""
-        mark = MARK_LATE if await self._rollups_refreshed() else None
-        return await insert_new(self.session, ReadingRow, READING_COLUMNS, rows, after_merge=mark)
+        if dialect_name(self.session) != "postgresql":
+            return await insert_new(self.session, ReadingRow, READING_COLUMNS, rows)
+        refreshed = await self._rollups_refreshed()
+        copied = await copy_if_new(self.session, ReadingRow, READING_COLUMNS, rows)
+        if copied is None:  # some were stored already: the staging path skips those
+            mark = MARK_LATE if refreshed else None
+            return await insert_new(self.session, ReadingRow, READING_COLUMNS, rows, after_merge=mark)
+        if refreshed:
+            await self._mark_late(rows)
+        return copied
+
+    async def _mark_late(self, rows: Sequence[ReadingTuple]) -> None:
+        """MARK_LATE for rows copied straight into the table (usually none is late: nothing to send)."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=LATE_CANDIDATE_S)
+        late = [r for r in rows if r[2] < cutoff]
+        if not late:
+            return
+        conn = await self.session.connection()
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.execute(MARK_LATE_ROWS, [r[0] for r in late], [r[1] for r in late], [r[2] for r in late])
 
     async def _rollups_refreshed(self) -> bool:
         return dialect_name(self.session) == "postgresql" and not await has_timescaledb(self.session)
