@@ -40,6 +40,7 @@ AVG_SENSORS = statistics.mean(len(t.sensors) for t in MACHINE_TYPES.values())
 MACHINES_PER_SIMULATOR = 1500
 CORES = os.cpu_count() or 1
 GENERATOR = ("simulator", "bench probe")  # process groups that make the load, not the platform
+GENERATOR_NICE = 10
 
 
 @dataclass
@@ -181,6 +182,11 @@ async def run_step(
         sims.append(
             subprocess.Popen(
                 [
+                    # the load generator yields the cores to the platform: under overload it falls short of
+                    # the offered rate (the `published` column) instead of starving the consumer
+                    "nice",
+                    "-n",
+                    str(GENERATOR_NICE),
                     DTWIN,
                     "simulate",
                     "--machines",
@@ -361,15 +367,16 @@ def report_text(results: list[StepResult], seconds: float) -> str:
         "",
         f"Machine: {machine_description()}. Servers: PostgreSQL 15 (no TimescaleDB), Redis 7, Mosquitto 2, "
         f"Tansu (Kafka protocol), all on this machine. Steps of {seconds:.0f} s measured after warm-up; "
-        f"simulated machines at 1 Hz, {AVG_SENSORS:.1f} sensors each on average.",
+        f"simulated machines at 1 Hz, {AVG_SENSORS:.1f} sensors each on average; the simulators run at nice "
+        f"{GENERATOR_NICE}, so the platform has the cores first (published: what they managed to send).",
         "",
-        "| offered readings/s | sustained readings/s (rows in PostgreSQL) | ratio | publish→browser p50 ms "
-        "| p99 ms | device time→browser p50 ms | p99 ms |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| offered readings/s | published readings/s | sustained readings/s (rows in PostgreSQL) | ratio "
+        "| publish→browser p50 ms | p99 ms | device time→browser p50 ms | p99 ms |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         lines.append(
-            f"| {r.offered:,.0f} | {r.sustained:,.0f} | {r.sustained / r.offered:.2f} | "
+            f"| {r.offered:,.0f} | {r.published:,.0f} | {r.sustained:,.0f} | {r.sustained / r.offered:.2f} | "
             f"{r.p50_ms:,.0f} | {r.p99_ms:,.0f} | {r.device_p50_ms:,.0f} | {r.device_p99_ms:,.0f} |"
         )
     lines += [
