@@ -253,7 +253,7 @@ def _long_instants(
             if not math.isfinite(prev_ts):
                 raise BacktestError(f"line {line_no}: bad timestamp {stamp!r}")
             prev_stamp = stamp
-        if not _SENSOR_RE.match(name):
+        if not _SENSOR_RE.fullmatch(name):
             raise BacktestError(f"line {line_no}: sensor: bad name {name[:80]!r} (pattern {SENSOR_PATTERN})")
         value = _cell(cells[2], line_no, name)
         if has_quality:

@@ -36,7 +36,7 @@ class AuditMiddleware:
             return
         headers = Headers(scope=scope)
         incoming = headers.get("x-request-id", "")
-        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         state: dict[str, Any] = scope.setdefault("state", {})
         status = 500  # unless a response starts: an exception the error middleware answers with 500
 

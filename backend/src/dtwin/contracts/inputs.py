@@ -84,7 +84,7 @@ def check_properties_document(value: dict[str, Any], *, max_depth: int, where: s
     """check_document for a device-facing document (desired state): top-level keys are property names
     (PROPERTY_PATTERN, as devices report them), so every desired setting can be matched by a reported one."""
     for key in value:
-        if not PROPERTY_RE.match(key):
+        if not PROPERTY_RE.fullmatch(key):
             raise DocumentError(
                 f"{where + '.' if where else ''}{key[:80]!r}: names must match {PROPERTY_PATTERN}"
             )

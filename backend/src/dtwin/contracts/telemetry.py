@@ -42,9 +42,6 @@ __all__ = [
 
 MAX_PAYLOAD_BYTES = DEFAULT_LIMITS.max_payload_bytes
 MAX_SENSORS = DEFAULT_LIMITS.max_sensors_per_message
-_SENSOR_RE = re.compile(SENSOR_PATTERN)
-_PLACEMENT_RE = re.compile(PLACEMENT_PATTERN)
-_MACHINE_ID_RE = re.compile(MACHINE_ID_PATTERN)
 
 
 def _iso_string(value: object) -> object:
@@ -179,9 +176,42 @@ def format_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
+class _Accepted:
+    """A name syntax, checked on the whole name (`$` in a pattern also matches before a final newline, so
+    `re.match` would let "pump-1\n" through; pydantic's patterns do not), with the names already found
+    valid remembered (a pure check, so that is safe), bounded in size: the hot paths check a set."""
+
+    def __init__(self, pattern: str, limit: int = 100_000) -> None:
+        self.re = re.compile(pattern)
+        self.known: set[str] = set()
+        self.limit = limit
+
+    def all_valid(self, names: Any) -> bool:
+        known = self.known
+        for name in names:
+            if name not in known:
+                if self.re.fullmatch(name) is None:
+                    return False
+                if len(known) >= self.limit:
+                    known.clear()
+                known.add(name)
+        return True
+
+
+_MACHINE_IDS, _PLACEMENTS, _SENSORS = (  # the patterns of contracts/limits.py
+    _Accepted(MACHINE_ID_PATTERN),
+    _Accepted(PLACEMENT_PATTERN),
+    _Accepted(SENSOR_PATTERN),
+)
+
+
 def valid_placement(value: str | None) -> bool:
     """Whether a site/line/machine type (from a topic or a header) has the accepted syntax."""
-    return value is not None and _PLACEMENT_RE.match(value) is not None
+    return value is not None and _PLACEMENTS.all_valid((value,))
+
+
+def valid_machine_id(value: str) -> bool:
+    return _MACHINE_IDS.all_valid((value,))
 
 
 def _check_readings(readings: dict[str, float], limits: Limits) -> Rejection | None:
@@ -190,11 +220,11 @@ def _check_readings(readings: dict[str, float], limits: Limits) -> Rejection | N
             f"readings: {len(readings)} sensors > {limits.max_sensors_per_message} per message",
             code="too_many_sensors",
         )
-    # the hot path: one pass each in C for the usual message; the loop below only names the culprit
-    if all(map(_SENSOR_RE.match, readings)) and max(map(abs, readings.values())) < limits.max_abs_reading:
+    # the hot path: known names and one pass in C over the values; the loop below only names the culprit
+    if _SENSORS.all_valid(readings) and max(map(abs, readings.values())) < limits.max_abs_reading:
         return None
     for name, value in readings.items():
-        if not _SENSOR_RE.match(name):
+        if not _SENSORS.all_valid((name,)):
             return Rejection(f"readings.{name[:80]}: sensor names must match {SENSOR_PATTERN}", code="name")
         if problem := number_problem(value, limits):
             return Rejection(f"readings.{name}: {problem}", code="range")
@@ -221,7 +251,7 @@ def _flat_and_fine(props: dict[str, Any]) -> bool:
     (decoded JSON holds no lone surrogate), a finite float, an int64, a bool or null). Anything else, nested
     values included, takes the thorough check."""
     for key, value in props.items():
-        if PROPERTY_RE.match(key) is None:
+        if PROPERTY_RE.fullmatch(key) is None:
             return False
         kind = type(value)
         if kind is str:
@@ -277,7 +307,7 @@ def _thorough(raw: bytes | str, limits: Limits, now: datetime | None) -> Telemet
     if not isinstance(data, dict):
         return Rejection("payload must be a JSON object", code="json")
     hint = data.get("machine_id", data.get("machineId"))
-    hint = hint if isinstance(hint, str) and _MACHINE_ID_RE.match(hint) else None
+    hint = hint if isinstance(hint, str) and valid_machine_id(hint) else None
     parsed = _normalise(data, hint, limits)
     if isinstance(parsed, Rejection):
         return parsed if parsed.machine_id or not hint else Rejection(parsed.reason, hint, parsed.code)
@@ -306,33 +336,6 @@ _FAST_DECODER = msgspec.json.Decoder(_FastV1)
 _PLAIN_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
 
 
-class _Accepted:
-    """Names already found valid (a pure check, so remembering it is safe), bounded in size."""
-
-    def __init__(self, pattern: str, limit: int = 100_000) -> None:
-        self.re = re.compile(pattern)
-        self.known: set[str] = set()
-        self.limit = limit
-
-    def all_valid(self, names: Any) -> bool:
-        known = self.known
-        for name in names:
-            if name not in known:
-                if self.re.fullmatch(name) is None:
-                    return False
-                if len(known) >= self.limit:
-                    known.clear()
-                known.add(name)
-        return True
-
-
-_MACHINE_IDS, _PLACEMENTS, _SENSORS = (
-    _Accepted(MACHINE_ID_PATTERN),
-    _Accepted(PLACEMENT_PATTERN),
-    _Accepted(SENSOR_PATTERN),
-)
-
-
 def _fast_v1(raw: bytes | str, limits: Limits, now: datetime | None) -> Telemetry | None:
     """A schema-1 message that passes every check, decoded the cheap way; None for anything else (another
     form, or any problem at all), which `parse_telemetry` then decodes the thorough way and, if it is bad,
@@ -342,15 +345,11 @@ def _fast_v1(raw: bytes | str, limits: Limits, now: datetime | None) -> Telemetr
         m = _FAST_DECODER.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    readings = m.readings
-    if not readings or len(readings) > limits.max_sensors_per_message:
+    if not m.readings or _check_readings(m.readings, limits) is not None:
         return None
-    placements = [m.machine_type] if m.site is None and m.line is None else [m.machine_type, m.site, m.line]
     if not (
-        _MACHINE_IDS.all_valid((m.machine_id,))
-        and _PLACEMENTS.all_valid(p for p in placements if p is not None)
-        and _SENSORS.all_valid(readings)
-        and max(map(abs, readings.values())) < limits.max_abs_reading  # inf, nan: False
+        valid_machine_id(m.machine_id)
+        and _PLACEMENTS.all_valid(p for p in (m.machine_type, m.site, m.line) if p is not None)
         and _PLAIN_TS.fullmatch(m.ts) is not None
     ):
         return None
@@ -366,7 +365,7 @@ def _fast_v1(raw: bytes | str, limits: Limits, now: datetime | None) -> Telemetr
         machine_id=m.machine_id,
         machine_type=m.machine_type,
         ts=ts,
-        readings=readings,
+        readings=m.readings,
         quality=m.quality,
         site=m.site,
         line=m.line,
@@ -400,7 +399,7 @@ def _normalise(data: dict[str, Any], hint: str | None, limits: Limits) -> Teleme
             if quality is None:
                 return Rejection(f"quality: unknown value {single.quality!r}", single.machineId)
             name = sensor_name(single.sensorType, single.unit)
-            if not _SENSOR_RE.match(name):
+            if not _SENSORS.all_valid((name,)):
                 return Rejection(
                     f"sensorType: cannot form a sensor name from {single.sensorType!r}", single.machineId
                 )

@@ -128,3 +128,21 @@ def test_the_usual_message_takes_the_fast_path_and_a_bad_one_is_explained() -> N
     rejected = parse_telemetry(orjson.dumps(future), now=NOW)
     assert isinstance(rejected, Rejection) and rejected.code == "clock_skew"
     assert rejected.machine_id == "pump-0001"
+
+
+def test_a_name_with_a_final_newline_is_refused_on_both_paths() -> None:
+    """`$` in the name patterns also matches before a final newline: names are checked whole."""
+    from dtwin.contracts.telemetry import valid_machine_id, valid_placement
+
+    assert not valid_placement("site-1\n") and not valid_machine_id("pump-1\n")
+    assert valid_placement("site-1") and valid_machine_id("pump-1")
+    for doc in (
+        dict(valid(), readings={"temperature_c\n": 1.0}),
+        dict(valid(), site="site-1\n"),
+        dict(valid(), machine_id="pump-0001\n"),
+        dict(valid(), reported={"mode\n": "auto"}),
+    ):
+        raw = orjson.dumps(doc)
+        assert _fast_v1(raw, DEFAULT_LIMITS, NOW) is None
+        assert isinstance(parse_telemetry(raw, now=NOW), Rejection), doc
+    assert isinstance(parse_telemetry(orjson.dumps(valid()), now=NOW), Telemetry)  # and good input flows on

@@ -177,7 +177,7 @@ class CredentialStore:
 
 
 def check_username(username: str) -> None:
-    if not USERNAME_PATTERN.match(username):
+    if not USERNAME_PATTERN.fullmatch(username):
         raise CredentialError(
             f"{username[:130]!r} cannot be an MQTT username here: it must match {USERNAME_PATTERN.pattern} "
             "(a machine id without ':')"
