@@ -390,8 +390,8 @@ class MqttIntake:
                 else:
                     raise ProtocolViolation(f"unexpected packet type {kind}")
                 pos = stop
-        except IntakeError as exc:
-            self._fail(exc.with_traceback(None))  # no frame of the parse outlives it
+        except (IntakeError, IndexError, ValueError) as exc:  # IndexError, ValueError: a malformed packet
+            self._fail(exc if isinstance(exc, IntakeError) else ProtocolViolation(f"malformed packet: {exc}"))
             return
         finally:
             del buf[:pos]
@@ -412,14 +412,11 @@ class MqttIntake:
             if packet_id not in self._open:  # else a repeat of one in flight: one PUBACK answers both
                 self._order.append(packet_id)
                 self._open.add(packet_id)
-        plen = body[i]
+        got = read_varint(body, i)
+        if got is None:
+            raise ProtocolViolation("truncated PUBLISH")
+        plen, i = got
         user: list[tuple[str, str]] | None = None
-        if plen & 0x80:
-            got = read_varint(body, i)
-            assert got is not None
-            plen, i = got
-        else:
-            i += 1
         if plen:
             props = parse_properties(body[i : i + plen])
             pairs = props.get(PROP_USER)
@@ -443,8 +440,7 @@ class MqttIntake:
                 self.closed.set_result(None)
             else:
                 self.closed.set_exception(IntakeError(f"connection lost: {exc}"))
-        with contextlib.suppress(Exception):
-            self._buf.clear()
+        self._buf.clear()
 
 
 CONNACK_REASONS = {

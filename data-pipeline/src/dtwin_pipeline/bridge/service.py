@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import socket
 import time
 from collections.abc import Callable
@@ -33,8 +32,8 @@ from opentelemetry.trace import SpanKind
 
 from dtwin.contracts.commands import parse_ack
 from dtwin.contracts.dlq import dead_letter
-from dtwin.contracts.limits import DEFAULT_LIMITS, MACHINE_ID_PATTERN, PLACEMENT_PATTERN, Limits
-from dtwin.contracts.telemetry import Rejection, parse_telemetry, valid_placement
+from dtwin.contracts.limits import DEFAULT_LIMITS, PLACEMENT_PATTERN, Limits
+from dtwin.contracts.telemetry import Rejection, parse_telemetry, valid_machine_id, valid_placement
 from dtwin.contracts.topics import MQTT_ACK_FILTER, MQTT_TELEMETRY_FILTER, parse_mqtt_topic
 from dtwin.kit.bus import Record, TelemetryBus, build_bus
 from dtwin.kit.failures import is_infrastructure
@@ -106,21 +105,22 @@ def check_telemetry(
             code="topic",
         )
     site, line, topic_machine, _ = parts
-    machine_hint = topic_machine if re.match(MACHINE_ID_PATTERN, topic_machine) else None
+
+    def hint() -> str | None:  # the topic's machine, for a rejection (only then is it checked)
+        return topic_machine if valid_machine_id(topic_machine) else None
+
     for name, value in (("site", site), ("line", line)):
         if not valid_placement(value):
-            return Rejection(
-                f"topic {name} {value[:80]!r} must match {PLACEMENT_PATTERN}", machine_hint, "topic"
-            )
+            return Rejection(f"topic {name} {value[:80]!r} must match {PLACEMENT_PATTERN}", hint(), "topic")
     parsed = parse_telemetry(payload, limits=limits, now=now)
     if isinstance(parsed, Rejection):
-        return Rejection(parsed.reason, parsed.machine_id or machine_hint, parsed.code)
+        return Rejection(parsed.reason, parsed.machine_id or hint(), parsed.code)
     if parsed.machine_id != topic_machine:
         # the topic is the device's identity (the broker's ACL ties it to the credentials): a payload
         # speaking for another machine is refused as an identity failure, never forwarded under either id
         return Rejection(
             f"machine_id {parsed.machine_id!r} does not match the topic's machine {topic_machine[:128]!r}",
-            machine_hint,
+            hint(),
             IDENTITY,
         )
     return parsed.machine_id, {"site": site, "line": line}
@@ -180,6 +180,7 @@ class Bridge:
         self._failure: BaseException | None = None
         self._incoming: list[Incoming] = []
         self._wake = asyncio.Event()
+        self._resends: set[asyncio.Task[None]] = set()  # refused batches sent again record by record
 
     # -------------------------------------------------------------------------------------------- intake
     async def forward(self, batch: list[Incoming], done: Done) -> None:
@@ -201,7 +202,7 @@ class Bridge:
                     rejected_acks += 1
                     fut = await self._reject(m, checked_ack, "ack")
                 else:
-                    fut = await self.bus.produce(self.cfg.topic_acks, m.payload, key=checked_ack.encode())
+                    fut = await self._produce(self.cfg.topic_acks, m.payload, checked_ack.encode())
                     self.stats.acks += 1
                     self._count["forwarded_acks"].inc()
                 self._track(fut, [m], None, done)
@@ -274,15 +275,23 @@ class Bridge:
             code=rej.code,
             keep_bytes=self.cfg.limits.dlq_payload_bytes,
         )
-        key = rej.machine_id.encode() if rej.machine_id else None
+        return await self._produce(
+            self.cfg.topic_dlq, record, rej.machine_id.encode() if rej.machine_id else None
+        )
+
+    async def _produce(
+        self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str] | None = None
+    ) -> asyncio.Future[Any]:
+        """`bus.produce`, with a record Kafka's client refuses at once (too large) returned as a failed
+        delivery, so that `_track` treats both alike; an unavailable Kafka still raises."""
         try:
-            return await self.bus.produce(self.cfg.topic_dlq, record, key=key)
+            return await self.bus.produce(topic, value, key=key, headers=headers)
         except Exception as exc:
             if is_infrastructure(exc):
                 raise
-            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            done.set_exception(exc)  # refused at once: handled like a refused delivery (_track)
-            return done
+            refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            refused.set_exception(exc)
+            return refused
 
     def _track(
         self, fut: asyncio.Future[Any], msgs: list[Incoming], records: list[Record] | None, done: Done
@@ -303,7 +312,9 @@ class Bridge:
                     self._failure = exc
                     return
                 if records is not None and len(records) > 1:
-                    asyncio.get_running_loop().create_task(self._one_by_one(msgs, records, done))
+                    task = asyncio.get_running_loop().create_task(self._one_by_one(msgs, records, done))
+                    self._resends.add(task)  # held: the loop keeps only a weak reference
+                    task.add_done_callback(self._resends.discard)
                     return
                 self.metrics.refused.inc()
                 placed = parse_mqtt_topic(msgs[0].topic)
@@ -323,7 +334,7 @@ class Bridge:
     async def _one_by_one(self, msgs: list[Incoming], records: list[Record], done: Done) -> None:
         try:
             for m, (key, value, headers) in zip(msgs, records, strict=True):
-                fut = await self.bus.produce(self.cfg.topic_telemetry, value, key=key, headers=headers)
+                fut = await self._produce(self.cfg.topic_telemetry, value, key, headers)
                 self._track(fut, [m], [(key, value, headers)], done)
         except Exception as exc:  # an unavailable Kafka: unacknowledged, redelivered after the reconnect
             self._failure = exc
