@@ -106,6 +106,15 @@ def dialect_insert(session: AsyncSession) -> Any:
     return pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
 
 
+async def asyncpg_of(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session's (in its transaction), for what SQLAlchemy does not do:
+    COPY, and statements with array parameters sent as they are."""
+    conn = await session.connection()
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    return driver
+
+
 async def insert_new(
     session: AsyncSession,
     model: type[Base],
@@ -131,10 +140,7 @@ async def insert_new(
         names = ", ".join(columns)
         typed = ", ".join(f"{c} {table.c[c].type.compile(dialect=conn.dialect)}" for c in columns)
         await conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ({typed}) ON COMMIT DELETE ROWS")
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        await driver.copy_records_to_table(stage, records=rows, columns=list(columns))
+        await (await asyncpg_of(session)).copy_records_to_table(stage, records=rows, columns=list(columns))
         merge = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} ON CONFLICT DO NOTHING"  # noqa: S608
         result = await conn.exec_driver_sql(merge)
         if after_merge is not None:
@@ -160,9 +166,7 @@ async def copy_if_new(
         return 0
     table = cast(Table, model.__table__)
     conn = await session.connection()
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
+    driver = await asyncpg_of(session)
     try:
         async with conn.begin_nested():
             await driver.copy_records_to_table(table.name, records=rows, columns=list(columns))

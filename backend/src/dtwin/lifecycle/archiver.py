@@ -32,7 +32,7 @@ import structlog
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dtwin.core.db import dialect_name, has_timescaledb, transaction, ts_text
+from dtwin.core.db import asyncpg_of, dialect_name, has_timescaledb, transaction, ts_text
 from dtwin.lifecycle import partitions as parts
 from dtwin.lifecycle.models import ArchivedDayRow
 from dtwin.readings.archive import SCHEMA, ArchiveError, ArchiveStore, Digest, Manifest
@@ -84,10 +84,7 @@ class Archiver:
             path = str(Path(tmp) / "day.csv")
             async with self.sessions() as session, session.begin():
                 await session.execute(text("SET LOCAL TimeZone = 'UTC'"))
-                conn = await session.connection()
-                raw = await conn.get_raw_connection()
-                driver = raw.driver_connection
-                assert driver is not None
+                driver = await asyncpg_of(session)
                 await driver.copy_from_query(COPY_DAY, lo, hi, output=path, format="csv")
             yield path
 

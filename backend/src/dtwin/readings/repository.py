@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dtwin.core.db import (
     UTCDateTime,
+    asyncpg_of,
     copy_if_new,
     dialect_name,
     has_timescaledb,
@@ -69,10 +70,7 @@ class ReadingRepository:
         late = [r for r in rows if r[2] < cutoff]
         if not late:
             return
-        conn = await self.session.connection()
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
+        driver = await asyncpg_of(self.session)
         await driver.execute(MARK_LATE_ROWS, [r[0] for r in late], [r[1] for r in late], [r[2] for r in late])
 
     async def _rollups_refreshed(self) -> bool:

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dtwin.core.db import UTCDateTime, dialect_name, has_timescaledb
+from dtwin.core.db import UTCDateTime, asyncpg_of, dialect_name, has_timescaledb
 
 Bucket = Literal["10s", "1m", "1h", "1d", "1w", "1mo"]
 STORED: tuple[Bucket, ...] = ("10s", "1m", "1h", "1d")
@@ -314,9 +314,7 @@ class BucketReader:
                 f"SELECT date_bin(INTERVAL '{int(width)} seconds', bucket, {EPOCH}) AS b, sensor, "  # noqa: S608
                 f"{rollup_aggregates()} FROM readings_{name} WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2"
             )
-        conn = await self.session.connection()
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
+        driver = await asyncpg_of(self.session)
         args = (machine_id, start, upto, sensor) if sensor else (machine_id, start, upto)
         records = await driver.fetch(sql, *args)
         return [Agg(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in records]
