@@ -53,12 +53,12 @@ class Stamping:
         now = iso_utc(datetime.now(UTC)).encode()  # fixed width: YYYY-MM-DDTHH:MM:SS.mmmZ
         stamped = []
         for o in batch:
-            at = o.payload.find(self.TS) + len(self.TS)
-            end = o.payload.find(b'"', at)
-            if at < len(self.TS) or end < 0:
+            key = o.payload.find(self.TS)
+            end = o.payload.find(b'"', key + len(self.TS)) if key >= 0 else -1
+            if end < 0:  # no ts to stamp
                 stamped.append(o)
                 continue
-            stamped.append(replace(o, payload=o.payload[:at] + now + o.payload[end:]))
+            stamped.append(replace(o, payload=o.payload[: key + len(self.TS)] + now + o.payload[end:]))
         await self.inner.send(stamped)
 
 

@@ -111,13 +111,6 @@ class Drain:
     cpu_us: float  # the bridge process's CPU-µs per message, from its MQTT connect to the last record
 
 
-async def one_run(
-    servers: dict[str, object], n: int, run: int, extra_env: dict[str, str] | None = None
-) -> float:
-    """One drain of `n` queued messages by a fresh bridge process (with `extra_env`); messages/s."""
-    return (await one_drain(servers, n, run, extra_env)).rate
-
-
 async def one_drain(
     servers: dict[str, object], n: int, run: int, extra_env: dict[str, str] | None = None
 ) -> Drain:

@@ -62,16 +62,11 @@ class StepResult:
     def cpu_us_per_reading(self) -> dict[str, float]:
         return {k: v / self.rows * 1e6 for k, v in self.cpu_s.items()} if self.rows else {}
 
-    def predicted_ceiling(self, cores: int) -> float:
-        """Readings/s all `cores` would sustain at this step's CPU cost per reading (everything on them)."""
-        per_reading = sum(self.cpu_s.values()) / self.rows if self.rows else 0.0
-        return cores / per_reading if per_reading > 0 else 0.0
-
-    def platform_ceiling(self, cores: int) -> float:
-        """The same prediction with the load generator's CPU (simulators, the WebSocket probe) left out:
-        what the platform's own processes would sustain on `cores` if the devices were elsewhere."""
-        own = sum(v for k, v in self.cpu_s.items() if k not in GENERATOR)
-        return cores / (own / self.rows) if self.rows and own > 0 else 0.0
+    def predicted_ceiling(self, cores: int, leave_out: tuple[str, ...] = ()) -> float:
+        """Readings/s all `cores` would sustain at this step's CPU cost per reading, everything on them but
+        the process groups `leave_out` (GENERATOR: the platform alone, as if the devices were elsewhere)."""
+        spent = sum(v for k, v in self.cpu_s.items() if k not in leave_out)
+        return cores * self.rows / spent if self.rows and spent > 0 else 0.0
 
     def utilisation(self, cores: int) -> float:
         return sum(self.cpu_s.values()) / self.window_s / cores if self.window_s else 0.0
@@ -295,7 +290,8 @@ def budget_line(r: StepResult) -> str:
     parts = "  ".join(f"{k} {v:.1f}" for k, v in sorted(per.items(), key=lambda kv: -kv[1]))
     return (
         f"CPU-us/reading: {parts}  | total {sum(per.values()):.1f}, cores busy {r.utilisation(CORES):.0%}, "
-        f"ceiling {r.predicted_ceiling(CORES):,.0f}/s, platform only {r.platform_ceiling(CORES):,.0f}/s"
+        f"ceiling {r.predicted_ceiling(CORES):,.0f}/s, "
+        f"platform only {r.predicted_ceiling(CORES, GENERATOR):,.0f}/s"
     )
 
 
@@ -431,7 +427,7 @@ def budget_table(results: list[StepResult]) -> list[str]:
             f"| {r.offered:,.0f} | "
             + " | ".join(f"{per.get(g, 0.0):.1f}" for g in groups)
             + f" | {sum(per.values()):.1f} | {r.utilisation(CORES):.0%} | {r.predicted_ceiling(CORES):,.0f} "
-            f"| {r.platform_ceiling(CORES):,.0f} |"
+            f"| {r.predicted_ceiling(CORES, GENERATOR):,.0f} |"
         )
     top = results[-1]
     if top.rows:
