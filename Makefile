@@ -155,7 +155,7 @@ bench-forecast: venv ## forecast MASE vs seasonal-naive and interval coverage on
 bench-reports: system-deps venv ## a monthly site report of each kind for 1,000 machines (target < 10 s); first pages into docs/screenshots (~4 min)
 	$(BIN)/python -m dtwin_devkit.bench.reports --out $(BENCH_OUT) --first-pages docs/screenshots
 
-bench-observability: system-deps venv ## what metrics and tracing (1%) cost the consumer's batch and the bridge's intake, both ways (~2 min)
+bench-observability: system-deps venv ## what metrics and tracing (1%) cost the consumer batch, the bridge and the whole pipeline, both ways (~10 min)
 	$(BIN)/python -m dtwin_devkit.bench.observability --out $(BENCH_OUT)
 
 bench-frontend: venv frontend system-deps ## dashboard figures with 1,000 machines at 1 Hz (Playwright; prints, records in docs/benchmarks.md)

@@ -10,6 +10,10 @@ throughput), measured both ways on the two stages that carry every message:
 2. **A bridge process** (`dtwin bridge`, bench/bridge.py's run: a backlog queued in Mosquitto drained into
    Kafka, validation, produce with acks=all, MQTT acks after Kafka's) with tracing off and at 1% (spans to
    the same sink), runs interleaved; its metrics are always on.
+3. **The whole pipeline** (bench/pipeline.py: simulators -> Mosquitto -> bridge -> Tansu -> backend ->
+   PostgreSQL, Redis, a WebSocket client) at a fixed offered load on fresh servers, tracing off and at 1% on
+   the bridge and the backend, runs interleaved: the platform's CPU-µs per stored reading (every process
+   but the load generator, so: what the platform sustains per core) and the sustained rate.
 
 Cost = median of the per-pair ratios (on / off) - 1 for the batch time, 1 - on/off for the bridge's
 rate. Prints Markdown; appends to `--out`; exits non-zero when it measured nothing."""
@@ -40,6 +44,7 @@ from dtwin.core.migrate import upgrade_sync
 from dtwin.core.tracing import instrument_stores
 from dtwin.kit.bus import BusMessage, MemoryBus
 from dtwin.kit.tracing import KEEP, Tracing, inject, setup_tracing
+from dtwin_devkit.bench import pipeline
 from dtwin_devkit.bench.bridge import one_drain as bridge_drain
 from dtwin_devkit.bench.report import machine_description, publish
 from dtwin_devkit.bench.scoring_share import SyntheticFleet, bench_consumer
@@ -69,6 +74,15 @@ class Results:
     bridge_cpu_on: list[float] = field(default_factory=list)
     traced: int = 0
     readings: int = 0
+    # the whole pipeline, one fresh stack per run: the platform's CPU-µs per stored reading, the sustained
+    # rate and publish->browser p99 ms
+    pipe_cpu_off: list[float] = field(default_factory=list)
+    pipe_cpu_on: list[float] = field(default_factory=list)
+    pipe_rate_off: list[float] = field(default_factory=list)
+    pipe_rate_on: list[float] = field(default_factory=list)
+    pipe_p99_off: list[float] = field(default_factory=list)
+    pipe_p99_on: list[float] = field(default_factory=list)
+    pipe_offered: float = 0.0
 
 
 class _Discard(SpanExporter):
@@ -160,6 +174,24 @@ async def bridge_process(
             (out.bridge_cpu_on if name == "on" else out.bridge_cpu_off).append(drain.cpu_us)
 
 
+async def pipeline_runs(sink: str, out: Results, rate: float, seconds: float, rounds: int) -> None:
+    """The real pipeline at `rate` readings/s, tracing off and at 1% on every platform process, runs
+    interleaved, each on fresh servers (the sink outlives them)."""
+    traced = {"DTWIN_OTLP_ENDPOINT": sink, "DTWIN_TRACE_SAMPLE_RATIO": str(RATIO)}
+    for k in range(rounds):
+        for name in ("off", "on") if k % 2 == 0 else ("on", "off"):
+            print(f"pipeline at {rate:,.0f}/s, tracing {name}", flush=True)
+            [r] = await pipeline.bench([rate], seconds, 10.0, traced if name == "on" else None)
+            platform = sum(v for g, v in r.cpu_s.items() if g not in pipeline.GENERATOR)
+            if not r.rows or platform <= 0 or not r.samples:
+                sys.exit(f"the pipeline run with tracing {name} measured nothing")
+            on = name == "on"
+            (out.pipe_cpu_on if on else out.pipe_cpu_off).append(platform / r.rows * 1e6)
+            (out.pipe_rate_on if on else out.pipe_rate_off).append(r.sustained)
+            (out.pipe_p99_on if on else out.pipe_p99_off).append(r.p99_ms)
+            out.pipe_offered = r.offered
+
+
 async def measure(args: argparse.Namespace) -> Results:
     out = Results()
     port = free_port()
@@ -171,6 +203,7 @@ async def measure(args: argparse.Namespace) -> Results:
             endpoint = f"http://127.0.0.1:{port}"
             await consumer_stage(db_url, redis_url, endpoint, out, args.machines, args.pairs)
             await bridge_process(servers, endpoint, out, args.bridge_messages, args.bridge_rounds)  # type: ignore[arg-type]
+        await pipeline_runs(endpoint, out, args.pipeline_rate, args.pipeline_seconds, args.pipeline_rounds)
     finally:
         sink.terminate()
         sink.wait(10)
@@ -236,9 +269,37 @@ def markdown(x: Results, args: argparse.Namespace, took_s: float) -> str:
             f"| **the pipeline's path: consumer + bridge CPU-µs per message** (the servers' CPU left out, "
             f"so the share is overstated) | {both_off:.1f} | {both_on:.1f} | **{100 * both:+.1f}%** "
             f"({verdict(both)}) | |",
+            *pipeline_rows(x),
             "",
         ]
     )
+
+
+def pipeline_rows(x: Results) -> list[str]:
+    if not (x.pipe_cpu_on and x.pipe_cpu_off):
+        return []
+    med = statistics.median
+    cpu = med(x.pipe_cpu_on) / med(x.pipe_cpu_off) - 1
+    cpu_pairs = [a / b - 1 for a, b in zip(x.pipe_cpu_on, x.pipe_cpu_off, strict=False)]
+    # throughput: what the platform sustains per core is the inverse of its CPU per reading
+    ceiling = 1 - med(x.pipe_cpu_off) / med(x.pipe_cpu_on)
+    rate = 1 - med(x.pipe_rate_on) / med(x.pipe_rate_off)
+    runs = f"{len(x.pipe_cpu_on)} fresh stacks each"
+    return [
+        f"| **the whole pipeline** at {x.pipe_offered:,.0f} readings/s offered ({runs}): the platform's "
+        f"CPU-µs per stored reading (every process but the simulators and the probe) "
+        f"| {med(x.pipe_cpu_off):.1f} | {med(x.pipe_cpu_on):.1f} | **{100 * cpu:+.1f}%** "
+        f"({'met' if cpu < 0.05 else 'NOT met'}) "
+        f"| {100 * med(cpu_pairs):+.1f}% ({_spread(cpu_pairs)}) |",
+        f"| the same runs: throughput the platform sustains per core (1 / CPU per reading), loss "
+        f"| {1e6 / med(x.pipe_cpu_off):,.0f}/s | {1e6 / med(x.pipe_cpu_on):,.0f}/s "
+        f"| {100 * ceiling:+.1f}% ({'met' if ceiling < 0.05 else 'NOT met'}) | |",
+        f"| the same runs: sustained readings/s (rows in PostgreSQL), loss "
+        f"| {med(x.pipe_rate_off):,.0f} | {med(x.pipe_rate_on):,.0f} "
+        f"| {100 * rate:+.1f}% ({'met' if rate < 0.05 else 'NOT met'}) | |",
+        f"| the same runs: publish→browser p99 ms | {med(x.pipe_p99_off):,.0f} | {med(x.pipe_p99_on):,.0f} "
+        "| | |",
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -249,12 +310,17 @@ def main(argv: list[str] | None = None) -> None:
     # a drain must last seconds for a ±5% CPU difference to show; Mosquitto queues 100,000 at most
     parser.add_argument("--bridge-messages", type=int, default=90_000)
     parser.add_argument("--bridge-rounds", type=int, default=4)
+    parser.add_argument("--pipeline-rate", type=float, default=15_000, help="offered readings/s")
+    parser.add_argument("--pipeline-seconds", type=float, default=20.0)
+    parser.add_argument("--pipeline-rounds", type=int, default=3)
     args = parser.parse_args(argv)
     random.seed(5)
     started = time.perf_counter()
     x = asyncio.run(measure(args))
     if not (x.on_ms and x.off_ms and x.readings and x.traced and x.bridge_on and x.bridge_off):
         sys.exit("measured nothing: no timed batch, no traced message or no bridge round")
+    if args.pipeline_rounds and not (x.pipe_cpu_on and x.pipe_cpu_off):
+        sys.exit("measured nothing: no pipeline run")
     publish(markdown(x, args, time.perf_counter() - started), args.out)
 
 
