@@ -41,6 +41,7 @@ MACHINES_PER_SIMULATOR = 1500
 CORES = os.cpu_count() or 1
 GENERATOR = ("simulator", "bench probe")  # process groups that make the load, not the platform
 GENERATOR_NICE = 10
+WARMUP_MOST = 40.0  # seconds a step waits at most for the consumer's lag to settle before it measures
 
 
 @dataclass
@@ -55,6 +56,7 @@ class StepResult:
     device_p99_ms: float = float("nan")
     device_samples: int = 0
     window_s: float = 0.0
+    warmed_s: float = 0.0  # warm-up before the window: until the consumer's lag was under a second's load
     rows: int = 0
     cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per process group in the window
     stage_s: dict[str, float] = field(default_factory=dict)  # the consumer's stage seconds in the window
@@ -72,18 +74,49 @@ class StepResult:
         return sum(self.cpu_s.values()) / self.window_s / cores if self.window_s else 0.0
 
 
-async def stage_seconds(base: str, token: str) -> dict[str, float]:
-    """The backend's `dtwin_consumer_stage_seconds_sum` by stage (wall seconds, summed over batches)."""
+async def backend_metrics(base: str, token: str) -> tuple[dict[str, float], float]:
+    """From the backend's /metrics: `dtwin_consumer_stage_seconds_sum` by stage (wall seconds, summed over
+    batches) and the consumer's lag (messages behind, summed over its partitions)."""
     async with httpx.AsyncClient(base_url=f"http://{base}") as http:
         r = await http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
         r.raise_for_status()
-    out: dict[str, float] = {}
+    stages: dict[str, float] = {}
+    lag = 0.0
     for family in text_string_to_metric_families(r.text):
         if family.name == "dtwin_consumer_stage_seconds":
             for sample in family.samples:
                 if sample.name.endswith("_sum"):
-                    out[sample.labels["stage"]] = out.get(sample.labels["stage"], 0.0) + sample.value
-    return out
+                    stages[sample.labels["stage"]] = stages.get(sample.labels["stage"], 0.0) + sample.value
+        elif family.name == "dtwin_consumer_lag":
+            lag += sum(sample.value for sample in family.samples)
+    return stages, lag
+
+
+async def published_readings(ports: list[int]) -> float:
+    """Readings the simulators serving /metrics on `ports` have published so far."""
+    total = 0.0
+    async with httpx.AsyncClient() as http:
+        for port in ports:
+            r = await http.get(f"http://127.0.0.1:{port}/metrics")
+            r.raise_for_status()
+            for family in text_string_to_metric_families(r.text):
+                if family.name == "dtwin_simulator_readings_published":
+                    total += sum(x.value for x in family.samples if x.name.endswith("_total"))
+    return total
+
+
+async def warm_up(base: str, token: str, least: float, most: float, messages_per_s: float) -> float:
+    """Wait `least` seconds, then until the consumer is less than a second of messages behind (its steady
+    state: the fleet's new twins are made, connections and caches warm), `most` seconds at the longest.
+    Returns the seconds waited."""
+    started = time.monotonic()
+    await asyncio.sleep(least)
+    while time.monotonic() - started < most:
+        _, lag = await backend_metrics(base, token)
+        if lag < messages_per_s:
+            break
+        await asyncio.sleep(1.0)
+    return time.monotonic() - started
 
 
 DEVICE_FLEET = 60  # machines of the unstamped fleet that measures device-time latency
@@ -166,14 +199,14 @@ async def run_step(
 ) -> StepResult:
     machines = max(DEVICE_FLEET + 1, round(offered / AVG_SENSORS))
     sims.clear()
-    # (first machine number - 1, machines, stamped at send?)
-    fleets = [(DEVICE_ID_BASE + step_no * 1000, DEVICE_FLEET, False)]
+    # (first machine number - 1, machines, stamped at send?): one fleet grows from step to step (a step's
+    # machines are the previous step's and more), so that a step measures a fleet in steady state, not the
+    # cold start of thousands of new twins
+    fleets = [(DEVICE_ID_BASE, DEVICE_FLEET, False)]
     bulk = machines - DEVICE_FLEET
-    fleets += [
-        (step_no * 100_000 + k, min(MACHINES_PER_SIMULATOR, bulk - k), True)
-        for k in range(0, bulk, MACHINES_PER_SIMULATOR)
-    ]
-    for offset, n, stamped in fleets:
+    fleets += [(k, min(MACHINES_PER_SIMULATOR, bulk - k), True) for k in range(0, bulk, MACHINES_PER_SIMULATOR)]
+    ports = [free_port() for _ in fleets]  # each simulator's /metrics: what it published in the window
+    for (offset, n, stamped), port in zip(fleets, ports, strict=True):
         sims.append(
             subprocess.Popen(
                 [
@@ -189,35 +222,35 @@ async def run_step(
                     "--rate",
                     "1",
                     "--duration",
-                    str(warmup + seconds + 2),
+                    str(WARMUP_MOST + seconds + 2),
                     "--id-offset",
                     str(offset),
                     "--seed",
-                    str(step_no * 1000 + offset % 100_000),
+                    str(step_no * 1000 + offset % 100_000),  # the ids (and types) depend on the offset alone
+                    "--metrics-port",
+                    str(port),
                     *(["--stamp-at-send"] if stamped else []),
                 ],
                 env=env,
-                stdout=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
         )
     try:
-        await asyncio.sleep(warmup)
-        stages0 = await stage_seconds(base, token)
+        warmed = await warm_up(base, token, warmup, WARMUP_MOST, machines)
+        stages0, _ = await backend_metrics(base, token)
+        published0 = await published_readings(ports)
         rows0, cpu0, t0 = await count_rows(db_url), meter.sample(), time.monotonic()
         probe.clear()
         probe.recording = True
         await asyncio.sleep(seconds)
         probe.recording = False
         rows1, cpu1, t1 = await count_rows(db_url), meter.sample(), time.monotonic()
-        stages1 = await stage_seconds(base, token)
+        published1 = await published_readings(ports)
+        stages1, _ = await backend_metrics(base, token)
         lat, device_lat = list(probe.latencies), list(probe.device_latencies)
     finally:
-        published = 0
-        for p in sims:
-            out, _ = await asyncio.to_thread(p.communicate, timeout=60)
-            with contextlib.suppress(ValueError, IndexError):
-                published += int(out.decode().split("published ", 1)[1].split(" ", 1)[0])
+        stop_processes(sims)
     # let the backend drain this step's backlog before the next one starts
     async with httpx.AsyncClient(base_url=f"http://{base}") as http:
         await http.get("/healthz")
@@ -232,7 +265,8 @@ async def run_step(
     return StepResult(
         offered=machines * AVG_SENSORS,
         sustained=(rows1 - rows0) / (t1 - t0),
-        published=published * AVG_SENSORS / (warmup + seconds + 2),
+        published=(published1 - published0) / (t1 - t0),
+        warmed_s=warmed,
         p50_ms=percentile(lat, 0.50),
         p99_ms=percentile(lat, 0.99),
         samples=len(lat),
