@@ -122,7 +122,7 @@ bench-pipeline: system-deps venv ## simulator -> Mosquitto -> bridge -> Kafka ->
 bench-simulator: system-deps venv ## how fast `dtwin simulate` publishes into Mosquitto
 	$(BIN)/python -m dtwin_devkit.bench.simulator --out $(BENCH_OUT)
 
-bench-bridge: system-deps venv ## MQTT -> Kafka throughput of one bridge
+bench-bridge: system-deps venv ## MQTT -> Kafka throughput of 1 and 2 bridge processes on a shared subscription
 	$(BIN)/python -m dtwin_devkit.bench.bridge --out $(BENCH_OUT)
 
 bench-soak: system-deps venv ## backend memory at 10,000 readings/s from 10,000 machines for 30 min (SOAK_MINUTES=...)

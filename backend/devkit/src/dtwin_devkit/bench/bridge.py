@@ -1,7 +1,9 @@
-"""`make bench` (bridge part): MQTT -> Kafka throughput of one `dtwin bridge` process, measured apart from
-the simulator. A backlog is queued in Mosquitto for the bridge's persistent session while the bridge is
-offline; then the bridge starts and we time how long it takes until Kafka holds every message (validation,
-produce with acks=all, MQTT acks after Kafka). Median of several runs, appended to docs/benchmarks.md."""
+"""`make bench` (bridge part): MQTT -> Kafka throughput of `dtwin bridge` processes, measured apart from
+the simulator. A backlog of 8-sensor messages is queued in Mosquitto for the bridges' persistent sessions
+while they are offline (with N bridges on one shared subscription, Mosquitto spreads it over their
+sessions); then the bridges start and we time how long it takes until Kafka holds every message
+(validation, produce with acks=all, MQTT acks after Kafka). 1 bridge, then N (`--bridges 1,2`): the
+scale-out. Median of several runs, appended to docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -21,16 +23,18 @@ import orjson
 
 from dtwin_devkit.bench.cpu import tree_cpu
 from dtwin_devkit.bench.report import machine_description, publish
-from dtwin_devkit.servers import free_port, running
+from dtwin_devkit.servers import free_port, running, stop_processes
 
 DTWIN = str(Path(sys.executable).parent / "dtwin")
-SENSORS = {
+SENSORS = {  # 8 sensors: the issue's message size (the simulator's fleet averages 8.3)
     "temperature_c": 61.2,
     "vibration_mm_s": 2.1,
     "pressure_bar": 6.4,
     "flow_m3_h": 110.0,
     "current_a": 42.0,
     "speed_rpm": 2900.0,
+    "power_kw": 18.5,
+    "bearing_temp_c": 48.3,
 }
 
 
@@ -106,83 +110,109 @@ async def publish_backlog(mqtt_url: str, n: int, machines: int) -> None:
 
 @dataclass
 class Drain:
-    rate: float  # messages/s, from the bridge's start to the last record in Kafka
-    drain_rate: float  # messages/s, from its metrics being up (Kafka connected) to the last record
-    cpu_us: float  # the bridge process's CPU-µs per message, from its MQTT connect to the last record
+    rate: float  # messages/s, from the bridges' start to the last record in Kafka
+    drain_rate: float  # messages/s, from their metrics being up (Kafka connected) to the last record
+    cpu_us: float  # the bridge processes' CPU-µs per message, from their MQTT connect to the last record
+    bridges: int = 1
 
 
 async def one_drain(
-    servers: dict[str, object], n: int, run: int, extra_env: dict[str, str] | None = None
+    servers: dict[str, object], n: int, run: int, extra_env: dict[str, str] | None = None, bridges: int = 1
 ) -> Drain:
-    """One drain of `n` queued messages by a fresh bridge process (with `extra_env`)."""
+    """One drain of `n` queued messages by `bridges` fresh bridge processes (with `extra_env`) sharing one
+    subscription."""
     mqtt, kafka = servers["mosquitto"].url, servers["kafka"].url  # type: ignore[attr-defined]
-    port = free_port()
+    ports = [free_port() for _ in range(bridges)]
     topic = f"bench.raw.{run}.{os.getpid()}"
     env = {
         **os.environ,
         "DTWIN_MQTT_URL": mqtt,
         "DTWIN_KAFKA_BOOTSTRAP": kafka,
         "DTWIN_TOPIC_TELEMETRY": topic,
-        "DTWIN_BRIDGE_CLIENT_ID": f"bench-bridge-{run}",
         "DTWIN_BRIDGE_SHARED_GROUP": f"bench{run}",
         "DTWIN_LOG_LEVEL": "warning",
         "DTWIN_TOPIC_DESIRED": f"bench.desired.{run}",
         **(extra_env or {}),
     }
-    cmd = [DTWIN, "bridge", "--metrics-port", str(port)]
-    first = subprocess.Popen(cmd, env=env)
-    await wait_connected(port, 1)  # the persistent session and its subscription now exist
-    first.terminate()
-    first.wait(20)
+
+    def start() -> list[subprocess.Popen[bytes]]:
+        return [
+            subprocess.Popen(
+                [DTWIN, "bridge", "--metrics-port", str(port)],
+                env={**env, "DTWIN_BRIDGE_CLIENT_ID": f"bench-bridge-{run}-{k}"},
+            )
+            for k, port in enumerate(ports)
+        ]
+
+    first = start()
+    for port in ports:  # the persistent sessions and their shared subscription now exist
+        await wait_connected(port, 1)
+    stop_processes(first)
     await publish_backlog(mqtt, n, machines=1000)
-    start = time.monotonic()
-    second = subprocess.Popen(cmd, env=env)
+    begin = time.monotonic()
+    second = start()
     try:
-        # CPU from the moment it serves metrics (imports, Kafka connect done; the drain starts right after)
-        await wait_connected(port, 0, timeout=60, any_value=True)
-        cpu0, up = tree_cpu([second.pid]), time.monotonic()
+        # CPU from the moment they serve metrics (imports, Kafka connect done; the drain starts right after)
+        for port in ports:
+            await wait_connected(port, 0, timeout=60, any_value=True)
+        pids = [p.pid for p in second]
+        cpu0, up = tree_cpu(pids), time.monotonic()
         done = await consume_until(kafka, topic, n, timeout=180)
-        cpu1 = tree_cpu([second.pid])
-        return Drain(n / (done - start), n / (done - up), (cpu1 - cpu0) / n * 1e6)
+        cpu1 = tree_cpu(pids)
+        return Drain(n / (done - begin), n / (done - up), (cpu1 - cpu0) / n * 1e6, bridges)
     finally:
-        second.terminate()
-        second.wait(20)
+        stop_processes(second)
 
 
-async def bench(n: int, runs: int) -> list[Drain]:
+async def bench(n: int, runs: int, counts: list[int]) -> list[Drain]:
+    """`runs` drains with each number of bridges in `counts`, interleaved."""
     with running("mosquitto", "kafka") as servers:
-        return [await one_drain(servers, n, r) for r in range(runs)]  # type: ignore[arg-type]
+        return [
+            await one_drain(servers, n, r * 10 + k, bridges=k)  # type: ignore[arg-type]
+            for r in range(runs)
+            for k in counts
+        ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
-    parser.add_argument("--messages", type=int, default=40_000)
+    parser.add_argument("--messages", type=int, default=90_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--bridges", default="1,2", help="numbers of bridge processes, comma separated")
     args = parser.parse_args()
-    drains = asyncio.run(bench(args.messages, args.runs))
-    rates = [d.rate for d in drains]
-    med = statistics.median(rates)
-    cpu = statistics.median(d.cpu_us for d in drains)
-    drain = statistics.median(d.drain_rate for d in drains)
-    if not drains or med <= 0 or cpu <= 0:
-        sys.exit("bridge benchmark measured nothing")
-    all_runs = ", ".join(f"{r:,.0f}" for r in rates)
+    counts = [int(c) for c in args.bridges.split(",")]
+    drains = asyncio.run(bench(args.messages, args.runs, counts))
+    rows = []
+    base = 0.0
+    for k in counts:
+        mine = [d for d in drains if d.bridges == k]
+        med = statistics.median(d.rate for d in mine) if mine else 0.0
+        drain = statistics.median(d.drain_rate for d in mine) if mine else 0.0
+        cpu = statistics.median(d.cpu_us for d in mine) if mine else 0.0
+        if med <= 0 or drain <= 0 or cpu <= 0:
+            sys.exit(f"bridge benchmark measured nothing with {k} bridge(s)")
+        base = base or drain
+        all_runs = ", ".join(f"{d.drain_rate:,.0f}" for d in mine)
+        rows.append(
+            f"| {k} | {len(mine)} | {med:,.0f} | {drain:,.0f} | {drain / k:,.0f} "
+            f"| {drain * len(SENSORS):,.0f} | {drain / base:.2f} | {cpu:.1f} | {all_runs} |"
+        )
     block = "\n".join(
         [
             f"### Bridge → Kafka, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
             "",
-            f"Machine: {machine_description()}. One `dtwin bridge` process draining a backlog of "
-            f"{args.messages:,} queued 6-sensor messages from Mosquitto into Tansu (validate, produce "
-            "acks=all, MQTT ack after Kafka ack). From start: the time includes process start and Kafka "
-            "connect; drain: from its metrics endpoint answering (Kafka connected) to the last record; "
-            "CPU: the bridge process's user + system time over the drain, per message.",
+            f"Machine: {machine_description()}. `dtwin bridge` processes on one shared subscription draining "
+            f"a backlog of {args.messages:,} queued {len(SENSORS)}-sensor messages from Mosquitto into Tansu "
+            "(validate, produce acks=all, MQTT ack after Kafka ack); Mosquitto, Tansu and the bridges share "
+            "the machine's cores. From start: the time includes process start and Kafka connect; drain: "
+            "from the metrics endpoints answering (Kafka connected) to the last record; CPU: the bridge "
+            "processes' user + system time over the drain, per message.",
             "",
-            "| runs | median messages/s from start | median drain messages/s | readings/s (drain) "
-            "| CPU-µs per message | all runs from start (messages/s) |",
-            "| ---: | ---: | ---: | ---: | ---: | --- |",
-            f"| {len(rates)} | {med:,.0f} | {drain:,.0f} | {drain * len(SENSORS):,.0f} | {cpu:.1f} "
-            f"| {all_runs} |",
+            "| bridges | runs | median messages/s from start | median drain messages/s | per process "
+            "| readings/s (drain) | scaling vs 1 | CPU-µs per message | all runs, drain messages/s |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            *rows,
             "",
         ]
     )

@@ -39,7 +39,7 @@ DTWIN = str(Path(sys.executable).parent / "dtwin")
 AVG_SENSORS = statistics.mean(len(t.sensors) for t in MACHINE_TYPES.values())
 MACHINES_PER_SIMULATOR = 1500
 CORES = os.cpu_count() or 1
-GENERATOR = ("simulator", "bench probe")  # process groups that make the load, not the platform
+GENERATOR = ("load generator", "bench probe")  # process groups that make the load, not the platform
 GENERATOR_NICE = 10
 WARMUP_MOST = 40.0  # seconds a step waits at most for the consumer's lag to settle before it measures
 
@@ -74,30 +74,41 @@ class StepResult:
         return sum(self.cpu_s.values()) / self.window_s / cores if self.window_s else 0.0
 
 
-async def backend_metrics(base: str, token: str) -> tuple[dict[str, float], float]:
-    """From the backend's /metrics: `dtwin_consumer_stage_seconds_sum` by stage (wall seconds, summed over
-    batches) and the consumer's lag (messages behind, summed over its partitions)."""
-    async with httpx.AsyncClient(base_url=f"http://{base}") as http:
-        r = await http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
-        r.raise_for_status()
+async def backend_metrics(bases: list[str], token: str) -> tuple[dict[str, float], float]:
+    """From the backends' /metrics, summed: `dtwin_consumer_stage_seconds_sum` by stage (wall seconds,
+    summed over batches) and the consumers' lag (messages behind, summed over their partitions)."""
     stages: dict[str, float] = {}
     lag = 0.0
-    for family in text_string_to_metric_families(r.text):
-        if family.name == "dtwin_consumer_stage_seconds":
-            for sample in family.samples:
-                if sample.name.endswith("_sum"):
-                    stages[sample.labels["stage"]] = stages.get(sample.labels["stage"], 0.0) + sample.value
-        elif family.name == "dtwin_consumer_lag":
-            lag += sum(sample.value for sample in family.samples)
+    async with httpx.AsyncClient() as http:
+        for base in bases:
+            r = await http.get(f"http://{base}/metrics", headers={"Authorization": f"Bearer {token}"})
+            r.raise_for_status()
+            for family in text_string_to_metric_families(r.text):
+                if family.name == "dtwin_consumer_stage_seconds":
+                    for sample in family.samples:
+                        if sample.name.endswith("_sum"):
+                            stage = sample.labels["stage"]
+                            stages[stage] = stages.get(stage, 0.0) + sample.value
+                elif family.name == "dtwin_consumer_lag":
+                    lag += sum(sample.value for sample in family.samples)
     return stages, lag
 
 
-async def published_readings(ports: list[int]) -> float:
-    """Readings the simulators serving /metrics on `ports` have published so far."""
+async def published_readings(ports: list[int], timeout_s: float = 0.0) -> float:
+    """Readings the generators serving /metrics on `ports` have published so far; waits up to `timeout_s`
+    for an endpoint that does not answer yet (a generator still starting)."""
     total = 0.0
+    deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient() as http:
         for port in ports:
-            r = await http.get(f"http://127.0.0.1:{port}/metrics")
+            while True:
+                try:
+                    r = await http.get(f"http://127.0.0.1:{port}/metrics")
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.5)
             r.raise_for_status()
             for family in text_string_to_metric_families(r.text):
                 if family.name == "dtwin_simulator_readings_published":
@@ -105,14 +116,17 @@ async def published_readings(ports: list[int]) -> float:
     return total
 
 
-async def warm_up(base: str, token: str, least: float, most: float, messages_per_s: float) -> float:
-    """Wait `least` seconds, then until the consumer is less than a second of messages behind (its steady
-    state: the fleet's new twins are made, connections and caches warm), `most` seconds at the longest.
-    Returns the seconds waited."""
+async def warm_up(
+    bases: list[str], token: str, ports: list[int], least: float, most: float, messages_per_s: float
+) -> float:
+    """Wait `least` seconds and until every generator serves its metrics, then until the consumers are
+    less than a second of messages behind (steady state: the fleet's new twins are made, connections and
+    caches warm), `most` seconds at the longest. Returns the seconds waited."""
     started = time.monotonic()
     await asyncio.sleep(least)
+    await published_readings(ports, timeout_s=most)
     while time.monotonic() - started < most:
-        _, lag = await backend_metrics(base, token)
+        _, lag = await backend_metrics(bases, token)
         if lag < messages_per_s:
             break
         await asyncio.sleep(1.0)
@@ -186,7 +200,7 @@ async def count_rows(db_url: str) -> int:
 
 async def run_step(
     env: dict[str, str],
-    base: str,
+    bases: list[str],
     db_url: str,
     offered: float,
     seconds: float,
@@ -196,6 +210,7 @@ async def run_step(
     meter: CpuMeter,
     sims: list[subprocess.Popen[bytes]],
     token: str,
+    generator: str = "loadgen",
 ) -> StepResult:
     machines = max(DEVICE_FLEET + 1, round(offered / AVG_SENSORS))
     sims.clear()
@@ -204,9 +219,21 @@ async def run_step(
     # cold start of thousands of new twins
     fleets = [(DEVICE_ID_BASE, DEVICE_FLEET, False)]
     bulk = machines - DEVICE_FLEET
-    fleets += [(k, min(MACHINES_PER_SIMULATOR, bulk - k), True) for k in range(0, bulk, MACHINES_PER_SIMULATOR)]
+    fleets += [
+        (k, min(MACHINES_PER_SIMULATOR, bulk - k), True) for k in range(0, bulk, MACHINES_PER_SIMULATOR)
+    ]
     ports = [free_port() for _ in fleets]  # each simulator's /metrics: what it published in the window
     for (offset, n, stamped), port in zip(fleets, ports, strict=True):
+        # the stamped bulk comes from the chosen generator; the device-time fleet is always the simulator
+        kind = generator if stamped else "simulator"
+        seed = step_no * 1000 + offset % 100_000  # the ids (and types) depend on the offset alone
+        cmd = (
+            [DTWIN, "simulate"]
+            if kind == "simulator"
+            else [sys.executable, "-m", "dtwin_devkit.bench.loadgen"]
+        )
+        if kind == "loadgen":
+            cmd += ["--url", env["DTWIN_MQTT_URL"]]
         sims.append(
             subprocess.Popen(
                 [
@@ -215,8 +242,7 @@ async def run_step(
                     "nice",
                     "-n",
                     str(GENERATOR_NICE),
-                    DTWIN,
-                    "simulate",
+                    *cmd,
                     "--machines",
                     str(n),
                     "--rate",
@@ -226,7 +252,7 @@ async def run_step(
                     "--id-offset",
                     str(offset),
                     "--seed",
-                    str(step_no * 1000 + offset % 100_000),  # the ids (and types) depend on the offset alone
+                    str(seed),
                     "--metrics-port",
                     str(port),
                     *(["--stamp-at-send"] if stamped else []),
@@ -237,8 +263,8 @@ async def run_step(
             )
         )
     try:
-        warmed = await warm_up(base, token, warmup, WARMUP_MOST, machines)
-        stages0, _ = await backend_metrics(base, token)
+        warmed = await warm_up(bases, token, ports, warmup, WARMUP_MOST, machines)
+        stages0, _ = await backend_metrics(bases, token)
         published0 = await published_readings(ports)
         rows0, cpu0, t0 = await count_rows(db_url), meter.sample(), time.monotonic()
         probe.clear()
@@ -247,13 +273,11 @@ async def run_step(
         probe.recording = False
         rows1, cpu1, t1 = await count_rows(db_url), meter.sample(), time.monotonic()
         published1 = await published_readings(ports)
-        stages1, _ = await backend_metrics(base, token)
+        stages1, _ = await backend_metrics(bases, token)
         lat, device_lat = list(probe.latencies), list(probe.device_latencies)
     finally:
         stop_processes(sims)
     # let the backend drain this step's backlog before the next one starts
-    async with httpx.AsyncClient(base_url=f"http://{base}") as http:
-        await http.get("/healthz")
     drain_deadline = time.monotonic() + 60
     last = -1
     while time.monotonic() < drain_deadline:
@@ -299,7 +323,7 @@ async def stack_env(servers: dict[str, Server]) -> tuple[dict[str, str], str, st
 
 def stack_meter(
     servers: dict[str, Server],
-    processes: dict[str, subprocess.Popen[bytes]],
+    processes: dict[str, list[subprocess.Popen[bytes]]],
     sims: list[subprocess.Popen[bytes]],
 ) -> CpuMeter:
     """A CPU meter over every process of the stack: each server, each platform process, the simulators
@@ -308,9 +332,9 @@ def stack_meter(
     def fixed(pid: int) -> Callable[[], list[int]]:
         return lambda: [pid]
 
-    trees: dict[str, Callable[[], list[int]]] = {"simulator": lambda: [p.pid for p in sims]}
-    for name, proc in processes.items():
-        trees[name] = fixed(proc.pid)
+    trees: dict[str, Callable[[], list[int]]] = {"load generator": lambda: [p.pid for p in sims]}
+    for name, group in processes.items():
+        trees[name] = lambda group=group: [p.pid for p in group]  # type: ignore[misc]
     for name, server in servers.items():
         if name == "postgres" and server.workdir is not None:
             trees[name] = fixed(postmaster_pid(server.workdir / "data"))
@@ -343,25 +367,48 @@ async def wait_ready(base: str, timeout_s: float = 60.0) -> None:
 
 
 async def bench(
-    steps: list[float], seconds: float, warmup: float, extra_env: dict[str, str] | None = None
+    steps: list[float],
+    seconds: float,
+    warmup: float,
+    extra_env: dict[str, str] | None = None,
+    *,
+    generator: str = "loadgen",
+    backends: int = 1,
+    bridges: int = 1,
 ) -> list[StepResult]:
-    """The ramp on fresh servers; `extra_env` adds DTWIN_* settings to the backend, bridge and simulator."""
+    """The ramp on fresh servers; `extra_env` adds DTWIN_* settings to the backend, bridge and simulator.
+    `backends` backend processes (one consumer group: Kafka spreads the partitions) and `bridges` bridge
+    processes (one MQTT shared subscription); the WebSocket probe is a client of the first backend and sees
+    every backend's changes through Redis."""
     results: list[StepResult] = []
     with running() as servers:
         env, db_url, base = await stack_env(servers)
         env |= extra_env or {}
-        procs = [subprocess.Popen([DTWIN, "serve"], env=env), subprocess.Popen([DTWIN, "bridge"], env=env)]
+        bases = [base] + [f"127.0.0.1:{free_port()}" for _ in range(backends - 1)]
+        procs: dict[str, list[subprocess.Popen[bytes]]] = {"backend": [], "bridge": []}
         try:
-            await wait_ready(base)
+            for b in bases:  # one after the other: the first creates the bootstrap admin
+                procs["backend"].append(
+                    subprocess.Popen([DTWIN, "serve"], env={**env, "DTWIN_PORT": b.rsplit(":", 1)[1]})
+                )
+                await wait_ready(b)
+            for k in range(bridges):
+                procs["bridge"].append(
+                    subprocess.Popen(
+                        [DTWIN, "bridge"], env={**env, "DTWIN_BRIDGE_CLIENT_ID": f"bench-bridge-{k}"}
+                    )
+                )
             settings = Settings(database_url=db_url, jwt_secret=env["DTWIN_JWT_SECRET"])
             token = await token_from_settings(settings, Role.viewer, ttl=timedelta(hours=4))
             probe = LatencyProbe(f"ws://{base}/ws", token)
             probe_task = asyncio.create_task(probe.run())
             sims: list[subprocess.Popen[bytes]] = []
-            meter = stack_meter(servers, {"backend": procs[0], "bridge": procs[1]}, sims)
+            meter = stack_meter(servers, procs, sims)
             await asyncio.sleep(5)  # consumer group join on Tansu
             for i, offered in enumerate(steps, 1):
-                r = await run_step(env, base, db_url, offered, seconds, warmup, probe, i, meter, sims, token)
+                r = await run_step(
+                    env, bases, db_url, offered, seconds, warmup, probe, i, meter, sims, token, generator
+                )
                 results.append(r)
                 print(
                     f"  offered {r.offered:>8.0f}/s  sustained {r.sustained:>8.0f}/s  "
@@ -378,12 +425,14 @@ async def bench(
             with contextlib.suppress(BaseException):
                 await probe_task
         finally:
-            stop_processes(procs)
+            stop_processes([p for group in procs.values() for p in group])
 
     return results
 
 
-def report_text(results: list[StepResult], seconds: float) -> str:
+def report_text(
+    results: list[StepResult], seconds: float, generator: str = "loadgen", backends: int = 1, bridges: int = 1
+) -> str:
     commit = (
         subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
@@ -396,9 +445,18 @@ def report_text(results: list[StepResult], seconds: float) -> str:
         f"### Pipeline run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC (commit {commit})",
         "",
         f"Machine: {machine_description()}. Servers: PostgreSQL 15 (no TimescaleDB), Redis 7, Mosquitto 2, "
-        f"Tansu (Kafka protocol), all on this machine. Steps of {seconds:.0f} s measured after warm-up; "
-        f"simulated machines at 1 Hz, {AVG_SENSORS:.1f} sensors each on average; the simulators run at nice "
-        f"{GENERATOR_NICE}, so the platform has the cores first (published: what they managed to send).",
+        f"Tansu (Kafka protocol), all on this machine; {backends} backend and {bridges} bridge "
+        f"process(es). Steps of {seconds:.0f} s, each measured once the consumers were less than a second "
+        f"behind (at most {WARMUP_MOST:.0f} s); one fleet grows from step to step. Simulated machines at "
+        f"1 Hz, {AVG_SENSORS:.1f} sensors each on average, published by "
+        + (
+            "the load generator (bench/loadgen.py: the simulator's physics pre-generated, sent over a raw "
+            "MQTT connection)"
+            if generator == "loadgen"
+            else "`dtwin simulate` processes"
+        )
+        + f" at nice {GENERATOR_NICE}, so the platform has the cores first (published: what they sent in "
+        "the window).",
         "",
         "| offered readings/s | published readings/s | sustained readings/s (rows in PostgreSQL) | ratio "
         "| publish→browser p50 ms | p99 ms | device time→browser p50 ms | p99 ms |",
@@ -485,11 +543,28 @@ def main() -> None:
         "--steps", default="3000,6000,12000,24000,48000", help="offered readings/s per step, comma separated"
     )
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds at least before a step measures")
+    parser.add_argument(
+        "--generator",
+        choices=("loadgen", "simulator"),
+        default="loadgen",
+        help="the bulk's load: pre-generated physics (bench/loadgen.py) or `dtwin simulate` itself",
+    )
+    parser.add_argument("--backends", type=int, default=1, help="backend processes (one consumer group)")
+    parser.add_argument("--bridges", type=int, default=1, help="bridge processes (one shared subscription)")
     args = parser.parse_args()
     steps = [float(s) for s in args.steps.split(",")]
     print(f"pipeline benchmark: steps {steps} readings/s, {args.seconds:.0f} s each", flush=True)
-    results = asyncio.run(bench(steps, args.seconds, args.warmup))
+    results = asyncio.run(
+        bench(
+            steps,
+            args.seconds,
+            args.warmup,
+            generator=args.generator,
+            backends=args.backends,
+            bridges=args.bridges,
+        )
+    )
     empty = [
         r
         for r in results
@@ -503,7 +578,7 @@ def main() -> None:
     if not results or empty:
         # a benchmark that measured nothing fails instead of writing a table of zeros and nan
         sys.exit(f"pipeline benchmark measured nothing at {[r.offered for r in empty] or 'any step'}")
-    publish(report_text(results, args.seconds), args.out)
+    publish(report_text(results, args.seconds, args.generator, args.backends, args.bridges), args.out)
 
 
 if __name__ == "__main__":
