@@ -612,14 +612,15 @@ class TelemetryConsumer:
         self._clock.lap("redis", until=applied_at)
         self._clock.lap("scoring", until=scored_at)
         self._clock.lap("copy", until=max(copy_done, scored_at))
-        for outcome in (inserted, applied):
-            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
-                raise outcome  # cancelled
-        if isinstance(applied, Exception):
+        if isinstance(inserted, BaseException) and not isinstance(inserted, Exception):
+            raise inserted  # cancelled
+        if isinstance(applied, BaseException):
+            if not isinstance(applied, Exception):
+                raise applied  # cancelled
             raise StageFailed("twin", applied) from applied
         changed = applied
         events = self.summaries.observe(changed, updates, now) if self.events is not None else []
-        if isinstance(inserted, Exception):
+        if isinstance(inserted, BaseException):
             if not is_infrastructure(inserted):
                 raise StageFailed("database", inserted) from inserted
             log.error(

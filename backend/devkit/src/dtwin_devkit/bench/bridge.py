@@ -148,10 +148,10 @@ async def one_drain(
             for k, port in enumerate(ports)
         ]
 
-    first = start()
+    subscribers = start()
     for port in ports:  # the persistent sessions and their shared subscription now exist
         await wait_connected(port, 1)
-    stop_processes(first)
+    stop_processes(subscribers)
     await publish_backlog(mqtt, n, machines=1000)
     # the reader runs before the bridges start, so that it sees the first record arrive
     reader = asyncio.create_task(consume_until(kafka, topic, n, timeout=180))
