@@ -110,14 +110,17 @@ compose-check: venv ## validate docker-compose.yml against the Compose spec (off
 
 # ---------------------------------------------------------------------------------------------- bench
 BENCH_OUT ?= docs/benchmarks.md
-BENCHES := bench-pipeline bench-simulator bench-bridge bench-twins bench-changes bench-scoring bench-scoring-share bench-alarms-share bench-detection bench-lifecycle bench-forecast bench-reports bench-observability bench-soak
+BENCHES := bench-pipeline bench-scaleout bench-simulator bench-bridge bench-twins bench-changes bench-scoring bench-scoring-share bench-alarms-share bench-detection bench-lifecycle bench-forecast bench-reports bench-observability bench-soak
 .PHONY: $(BENCHES)
 
 bench: system-deps venv bench-frontend $(BENCHES) ## run the real pipeline at rising load and every other benchmark; print and record figures in docs/benchmarks.md
 
 # the benchmarks live in the dev-only devkit (backend/devkit, package dtwin_devkit.bench), not in the dtwin wheel
-bench-pipeline: system-deps venv ## simulator -> Mosquitto -> bridge -> Kafka -> backend at rising load (BENCH_OUT=file to record elsewhere)
+bench-pipeline: system-deps venv ## devices -> Mosquitto -> bridge -> Kafka -> backend -> browser at 10k..50k readings/s (BENCH_OUT=file to record elsewhere)
 	$(BIN)/python -m dtwin_devkit.bench.pipeline --out $(BENCH_OUT)
+
+bench-scaleout: system-deps venv ## the same with 2 backends and 2 bridges, at 10k and 50k readings/s
+	$(BIN)/python -m dtwin_devkit.bench.pipeline --out $(BENCH_OUT) --steps 10000,50000 --backends 2 --bridges 2
 
 bench-simulator: system-deps venv ## how fast `dtwin simulate` publishes into Mosquitto
 	$(BIN)/python -m dtwin_devkit.bench.simulator --out $(BENCH_OUT)

@@ -540,7 +540,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument(
-        "--steps", default="3000,6000,12000,24000,48000", help="offered readings/s per step, comma separated"
+        "--steps", default="10000,20000,30000,40000,50000", help="offered readings/s per step, comma separated"
     )
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds at least before a step measures")
