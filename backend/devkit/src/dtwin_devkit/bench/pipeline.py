@@ -41,6 +41,16 @@ MACHINES_PER_SIMULATOR = 1500
 CORES = os.cpu_count() or 1
 GENERATOR = ("load generator", "bench probe")  # process groups that make the load, not the platform
 GENERATOR_NICE = 10
+# each stage measured alone on this kind of machine (../shared/RECIPES.md, "Measured stage ceilings"), as
+# readings/s with 8-sensor messages: what the pipeline's stages are set against
+RECIPE_CEILINGS = {
+    "mosquitto": (35_000, "MQTT pub -> Mosquitto -> sub, aiomqtt QoS 1, one connection"),
+    "bridge": (96_000, "an MQTT subscriber draining a backlog (paho QoS 1, 12k msgs/s)"),
+    "kafka (Tansu)": (300_000, "aiokafka produce to Tansu, acks=1 (34-40k msgs/s)"),
+    "redis": (98_000, "one HSET per 8-sensor message, redis-py asyncio"),
+    "postgres": (97_000, "asyncpg COPY, batches of 10k rows"),
+    "backend": (530_000, "decode + validate alone (msgspec; scoring alone 5.2M readings/s)"),
+}
 WARMUP_MOST = 40.0  # seconds a step waits at most for the consumer's lag to settle before it measures
 
 
@@ -532,15 +542,38 @@ def budget_table(results: list[StepResult]) -> list[str]:
             "",
             check_line(results),
             "",
+            *ceiling_table(top),
         ]
     return lines
+
+
+def ceiling_table(r: StepResult) -> list[str]:
+    """Each process's cost per reading at step `r`, as the readings/s one core would give at that cost,
+    next to what the stage did alone (RECIPE_CEILINGS)."""
+    per = r.cpu_us_per_reading()
+    lines = [
+        f"Per-stage budget at {r.offered:,.0f}/s against the stage ceilings measured alone (RECIPES.md):",
+        "",
+        "| process | CPU-µs per reading | readings/s one core gives at that cost "
+        "| the stage alone, readings/s | measured as |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for group, cost in sorted(per.items(), key=lambda kv: -kv[1]):
+        alone, how = RECIPE_CEILINGS.get(group, (0, "the load, not the platform"))
+        lines.append(
+            f"| {group} | {cost:.1f} | {1e6 / cost if cost else 0:,.0f} | "
+            f"{f'{alone:,.0f}' if alone else '—'} | {how} |"
+        )
+    return [*lines, ""]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument(
-        "--steps", default="10000,20000,30000,40000,50000", help="offered readings/s per step, comma separated"
+        "--steps",
+        default="10000,20000,30000,40000,50000",
+        help="offered readings/s per step, comma-separated",
     )
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds at least before a step measures")
