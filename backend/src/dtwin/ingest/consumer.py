@@ -16,7 +16,7 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import structlog
@@ -82,18 +82,6 @@ class Accepted:
             return self.t
         bad = self.bad
         return replace(self.t, readings={k: math.nan if k in bad else v for k, v in self.t.readings.items()})
-
-
-@dataclass
-class EarlyScoring:
-    """A batch's scoring, run inside its first store attempt once the twins are in Redis, while PostgreSQL
-    still takes the COPY (#21: the event loop scores instead of waiting). Only the attempt with the whole
-    batch runs it; when that attempt fails before the twins are applied, the batch is scored after storing,
-    as the stored messages. A message the database then refuses alone (dead-lettered) has been scored."""
-
-    messages: int
-    ran: bool = False
-    anomalies: list[AnomalyEventChange] = field(default_factory=list)
 
 
 class StageFailed(Exception):
@@ -219,7 +207,6 @@ class TelemetryConsumer:
         self.metrics = metrics
         self.tracing = tracing
         self._clock = Stages(None)  # the batch being processed's stage clock
-        self._early: EarlyScoring | None = None  # the batch being processed's scoring, when run early
         self._lag_partitions: set[int] = set()  # partitions this process last reported lag for
         self.outage = outage if outage is not None else OutageBuffer()
         self.db = Deadline(db_timeout_s, "database")  # a hung database is an outage, not a frozen consumer
@@ -395,11 +382,7 @@ class TelemetryConsumer:
 
         assessment = self._assess(accepted, now)
         clock.lap("quality")
-        early = self._early = EarlyScoring(len(accepted)) if self.scoring is not None and accepted else None
-        try:
-            stored, readings, machines = await self._store_isolating(accepted, now)
-        finally:
-            self._early = None
+        stored, readings, machines = await self._store_isolating(accepted, now)
         clock.lap("registry")  # what storing did after the twins (and any isolation of a bad message)
         rejected += len(accepted) - len(stored)
         if assessment is not None:
@@ -407,10 +390,11 @@ class TelemetryConsumer:
             clock.lap("quality")
         anomalies: list[AnomalyEventChange] = []
         items = [a.scored() for a in stored]
-        if early is not None and early.ran:
-            anomalies = early.anomalies
-        elif self.scoring is not None and items:
-            anomalies = await self._score(items)
+        if self.scoring is not None and items:
+            try:
+                anomalies = await self.scoring.process(items)
+            except Exception:  # analytics must not stop ingestion: the readings are stored either way
+                log.exception("scoring_failed", messages=len(stored))
             clock.lap("scoring")
         if self.alarms is not None and (items or rejected):
             rul = self.scoring.last_rul if self.scoring is not None else None
@@ -438,14 +422,6 @@ class TelemetryConsumer:
         if rejected:
             log.info("batch_rejections", rejected=rejected, dlq=self.dlq_topic)
         return BatchResult(len(stored), rejected, readings, machines)
-
-    async def _score(self, items: list[Telemetry]) -> list[AnomalyEventChange]:
-        assert self.scoring is not None
-        try:
-            return await self.scoring.process(items)
-        except Exception:  # analytics must not stop ingestion: the readings are stored either way
-            log.exception("scoring_failed", messages=len(items))
-            return []
 
     def _assess(self, accepted: list[Accepted], now: datetime) -> Assessment | None:
         """The data-quality rules that decide what is stored: readings outside their physical range get
@@ -583,8 +559,7 @@ class TelemetryConsumer:
         ignore duplicates, twins ignore timestamps they have), so a batch retried or halved after either
         failed is harmless. Returns (changed twins, change-log entries), or (None, []) when the database was
         out and the batch's database writes wait. Raises StageFailed."""
-        started = time.perf_counter()
-        copy_done = applied_at = scored_at = started
+        copy_done = time.perf_counter()
 
         async def copy() -> int:
             nonlocal copy_done
@@ -593,25 +568,12 @@ class TelemetryConsumer:
             finally:
                 copy_done = time.perf_counter()
 
-        async def apply_and_score() -> list[str]:
-            nonlocal applied_at, scored_at
-            try:
-                changed = await self.store.apply(updates, last_seen=iso_utc(now))
-            finally:
-                applied_at = scored_at = time.perf_counter()
-            early = self._early
-            if early is not None and not early.ran and len(items) == early.messages:
-                early.ran = True  # the twins exist in Redis: their analytics can be written
-                early.anomalies = await self._score([a.scored() for a in items])
-                scored_at = time.perf_counter()
-            return changed
-
-        inserted, applied = await asyncio.gather(copy(), apply_and_score(), return_exceptions=True)
-        # the stages' times add up to the batch's: redis until the twins were applied, scoring (when it ran
-        # here) until it was done, copy for how much longer PostgreSQL took
-        self._clock.lap("redis", until=applied_at)
-        self._clock.lap("scoring", until=scored_at)
-        self._clock.lap("copy", until=max(copy_done, scored_at))
+        inserted, applied = await asyncio.gather(
+            copy(), self.store.apply(updates, last_seen=iso_utc(now)), return_exceptions=True
+        )
+        # the stages' times add up to the batch's: copy until it finished, redis for what it took longer
+        self._clock.lap("copy", until=copy_done)
+        self._clock.lap("redis")
         if isinstance(inserted, BaseException) and not isinstance(inserted, Exception):
             raise inserted  # cancelled
         if isinstance(applied, BaseException):
