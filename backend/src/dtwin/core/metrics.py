@@ -141,13 +141,11 @@ class Stages:
         self.t = time.perf_counter()
         self.spent = dict.fromkeys(BATCH_STAGES, 0.0)
 
-    def lap(self, stage: str, until: float | None = None) -> None:
-        """`until`: a `time.perf_counter()` reading at which the stage ended (before now: two stages ran at
-        once and this one finished first; the next lap starts there)."""
+    def lap(self, stage: str) -> None:
         if self.metrics is not None or self.span is not None:
-            now = time.perf_counter() if until is None else until
-            self.spent[stage] += max(0.0, now - self.t)
-            self.t = max(self.t, now)
+            now = time.perf_counter()
+            self.spent[stage] += now - self.t
+            self.t = now
             if self.span is not None:
                 self.span.add_event(stage, {"seconds": self.spent[stage]})
 

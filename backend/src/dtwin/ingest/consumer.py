@@ -521,20 +521,28 @@ class TelemetryConsumer:
             return first[0] + second[0], first[1] + second[1], first[2] + second[2]
 
     async def _store(self, items: list[Accepted], now: datetime) -> tuple[int, int]:
-        """Readings to the database and twins to Redis (and the change stream) at once, then the twin
-        registry, state snapshots and change log. While the database is out, the twins go on and the
-        database writes wait (`_defer`). Returns (readings, machines). Raises StageFailed."""
+        """Readings to the database, twins to Redis (and the change stream), then the twin registry, state
+        snapshots and change log. While the database is out, the twins go first and the database writes
+        wait (`_defer`). Returns (readings, machines). Raises StageFailed."""
         rows = rows_of(items)
         updates = twin_updates([(a.t, a.headers) for a in items])
         if self.outage.active:
             await self._defer(items, rows, updates, now, applied=None)
             return len(rows), len(updates)
-        changed, events = await self._store_and_apply(items, rows, updates, now)
-        if changed is None:  # deferred: the database is out
-            return len(rows), len(updates)
-        stage = "registry"
+        stage = "database"
+        changed: list[str] | None = None
+        events: list[dict[str, object]] = []
         try:
+            if rows:
+                self._stored(len(rows), await self.db.run(store_readings(self.sessions, rows)))
+            self._clock.lap("copy")
+            stage = "twin"
+            changed = await self.store.apply(updates, last_seen=iso_utc(now))
+            self._clock.lap("redis")
+            if self.events is not None:
+                events = self.summaries.observe(changed, updates, now)
             if self.durable is not None:
+                stage = "registry"
                 await self.db.run(self.durable.registry.register_new(updates))
                 stage = "snapshot"
                 await self.durable.snapshots.after_batch(changed)
@@ -550,48 +558,6 @@ class TelemetryConsumer:
                 return len(rows), len(updates)
             raise StageFailed(stage, exc) from exc
         return len(rows), len(updates)
-
-    async def _store_and_apply(
-        self, items: list[Accepted], rows: list[ReadingTuple], updates: list[TwinUpdate], now: datetime
-    ) -> tuple[list[str] | None, list[dict[str, object]]]:
-        """The readings' COPY and the twins' Redis update, sent together: PostgreSQL and Redis work at once,
-        and the event loop encodes one while the other server answers (issue #21). Each is idempotent (rows
-        ignore duplicates, twins ignore timestamps they have), so a batch retried or halved after either
-        failed is harmless. Returns (changed twins, change-log entries), or (None, []) when the database was
-        out and the batch's database writes wait. Raises StageFailed."""
-        copy_done = time.perf_counter()
-
-        async def copy() -> int:
-            nonlocal copy_done
-            try:
-                return await self.db.run(store_readings(self.sessions, rows)) if rows else 0
-            finally:
-                copy_done = time.perf_counter()
-
-        inserted, applied = await asyncio.gather(
-            copy(), self.store.apply(updates, last_seen=iso_utc(now)), return_exceptions=True
-        )
-        # the stages' times add up to the batch's: copy until it finished, redis for what it took longer
-        self._clock.lap("copy", until=copy_done)
-        self._clock.lap("redis")
-        if isinstance(inserted, BaseException) and not isinstance(inserted, Exception):
-            raise inserted  # cancelled
-        if isinstance(applied, BaseException):
-            if not isinstance(applied, Exception):
-                raise applied  # cancelled
-            raise StageFailed("twin", applied) from applied
-        changed = applied
-        events = self.summaries.observe(changed, updates, now) if self.events is not None else []
-        if isinstance(inserted, BaseException):
-            if not is_infrastructure(inserted):
-                raise StageFailed("database", inserted) from inserted
-            log.error(
-                "database_unavailable", stage="database", error=describe(inserted), action="twins stay live"
-            )
-            await self._defer(items, rows, updates, now, applied=(changed, events))
-            return None, []
-        self._stored(len(rows), inserted)
-        return changed, events
 
     async def _defer(
         self,
