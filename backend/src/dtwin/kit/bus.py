@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import structlog
 
+from dtwin.kit.failures import is_infrastructure
+
 log = structlog.get_logger(__name__)
 
 
@@ -202,6 +204,26 @@ class _MemoryConsumer:
         return {0: self._queue.qsize()}
 
 
+async def produce_or_refusal(
+    bus: TelemetryBus,
+    topic: str,
+    value: bytes,
+    key: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> asyncio.Future[Any]:
+    """`bus.produce`, with a record the client refuses at once (too large, invalid) returned as that record's
+    failed delivery, so that it is handled like a refusal from the broker and does not take other records
+    with it; an unavailable Kafka still raises."""
+    try:
+        return await bus.produce(topic, value, key, headers)
+    except Exception as exc:
+        if is_infrastructure(exc):
+            raise
+        refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        refused.set_exception(exc)
+        return refused
+
+
 # ------------------------------------------------------------------------------------------------ kafka
 class KafkaBus:
     """aiokafka adapter. Sends are enqueued into aiokafka's batching accumulator; their futures are kept and
@@ -315,22 +337,10 @@ class KafkaBus:
                     if batch.append(key=key, value=value, timestamp=None, headers=hdrs) is not None:
                         held.append(i)
                         continue
-                futures[i] = await self._produce_alone(topic, value, key, headers)  # larger than a batch
+                futures[i] = await produce_or_refusal(self, topic, value, key, headers)  # larger than a batch
             if held:
                 await self._send_batch(batch, topic, part, held, futures)
         return futures  # type: ignore[return-value]  # every index was filled above
-
-    async def _produce_alone(
-        self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str] | None
-    ) -> asyncio.Future[Any]:
-        """`produce` for one record of a `produce_many`; one the client refuses at once (too large) is that
-        record's failed delivery, not an exception that would take its batch's other records with it."""
-        try:
-            return await self.produce(topic, value, key, headers)
-        except Exception as exc:
-            refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            refused.set_exception(exc)
-            return refused
 
     async def _send_batch(
         self, batch: Any, topic: str, part: int, held: list[int], futures: list[asyncio.Future[Any] | None]

@@ -35,7 +35,7 @@ from dtwin.contracts.dlq import dead_letter
 from dtwin.contracts.limits import DEFAULT_LIMITS, PLACEMENT_PATTERN, Limits
 from dtwin.contracts.telemetry import Rejection, parse_telemetry, valid_machine_id, valid_placement
 from dtwin.contracts.topics import MQTT_ACK_FILTER, MQTT_TELEMETRY_FILTER, parse_mqtt_topic
-from dtwin.kit.bus import Record, TelemetryBus, build_bus
+from dtwin.kit.bus import Record, TelemetryBus, build_bus, produce_or_refusal
 from dtwin.kit.failures import is_infrastructure
 from dtwin.kit.tracing import KEEP, TRACEPARENT, Tracing, as_parent, inject, remote_context, setup_tracing
 from dtwin_pipeline.backoff import Backoff
@@ -202,7 +202,9 @@ class Bridge:
                     rejected_acks += 1
                     fut = await self._reject(m, checked_ack, "ack")
                 else:
-                    fut = await self._produce(self.cfg.topic_acks, m.payload, checked_ack.encode())
+                    fut = await produce_or_refusal(
+                        self.bus, self.cfg.topic_acks, m.payload, checked_ack.encode()
+                    )
                     self.stats.acks += 1
                     self._count["forwarded_acks"].inc()
                 self._track(fut, [m], None, done)
@@ -275,23 +277,9 @@ class Bridge:
             code=rej.code,
             keep_bytes=self.cfg.limits.dlq_payload_bytes,
         )
-        return await self._produce(
-            self.cfg.topic_dlq, record, rej.machine_id.encode() if rej.machine_id else None
+        return await produce_or_refusal(
+            self.bus, self.cfg.topic_dlq, record, rej.machine_id.encode() if rej.machine_id else None
         )
-
-    async def _produce(
-        self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str] | None = None
-    ) -> asyncio.Future[Any]:
-        """`bus.produce`, with a record Kafka's client refuses at once (too large) returned as a failed
-        delivery, so that `_track` treats both alike; an unavailable Kafka still raises."""
-        try:
-            return await self.bus.produce(topic, value, key=key, headers=headers)
-        except Exception as exc:
-            if is_infrastructure(exc):
-                raise
-            refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            refused.set_exception(exc)
-            return refused
 
     def _track(
         self, fut: asyncio.Future[Any], msgs: list[Incoming], records: list[Record] | None, done: Done
@@ -334,7 +322,7 @@ class Bridge:
     async def _one_by_one(self, msgs: list[Incoming], records: list[Record], done: Done) -> None:
         try:
             for m, (key, value, headers) in zip(msgs, records, strict=True):
-                fut = await self._produce(self.cfg.topic_telemetry, value, key, headers)
+                fut = await produce_or_refusal(self.bus, self.cfg.topic_telemetry, value, key, headers)
                 self._track(fut, [m], [(key, value, headers)], done)
         except Exception as exc:  # an unavailable Kafka: unacknowledged, redelivered after the reconnect
             self._failure = exc
