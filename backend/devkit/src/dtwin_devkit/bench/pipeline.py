@@ -356,9 +356,12 @@ def stack_meter(
     def fixed(pid: int) -> Callable[[], list[int]]:
         return lambda: [pid]
 
-    trees: dict[str, Callable[[], list[int]]] = {"load generator": lambda: [p.pid for p in sims]}
+    def pids(group: list[subprocess.Popen[bytes]]) -> Callable[[], list[int]]:
+        return lambda: [p.pid for p in group]
+
+    trees: dict[str, Callable[[], list[int]]] = {"load generator": pids(sims)}
     for name, group in processes.items():
-        trees[name] = lambda group=group: [p.pid for p in group]  # type: ignore[misc]
+        trees[name] = pids(group)
     for name, server in servers.items():
         if name == "postgres" and server.workdir is not None:
             trees[name] = fixed(postmaster_pid(server.workdir / "data"))
@@ -484,14 +487,16 @@ def report_text(
         "",
         "| offered readings/s | published readings/s | sustained readings/s (rows in PostgreSQL) | ratio "
         "| publish→browser p50 ms | p99 ms | device time→browser p50 ms | p99 ms "
-        "| subscriber got every change |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
+        "| subscriber got every change | warm-up s |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |",
     ]
     for r in results:
         lines.append(
             f"| {r.offered:,.0f} | {r.published:,.0f} | {r.sustained:,.0f} | {r.sustained / r.offered:.2f} | "
             f"{r.p50_ms:,.0f} | {r.p99_ms:,.0f} | {r.device_p50_ms:,.0f} | {r.device_p99_ms:,.0f} | "
-            f"{'yes' if r.every_change else '**no**'} |"
+            f"{'yes' if r.every_change else '**no**'} | {r.warmed_s:.0f}"
+            + (" (lag never under 1 s)" if r.warmed_s >= WARMUP_MOST else "")
+            + " |"
         )
     lines += [
         "",
