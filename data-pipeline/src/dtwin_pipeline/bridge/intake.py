@@ -67,7 +67,8 @@ def varint(n: int) -> bytes:
             return bytes(out)
 
 
-def _string(s: str) -> bytes:
+def mqtt_string(s: str) -> bytes:
+    """An MQTT UTF-8 string: two bytes of length, then the bytes."""
     b = s.encode()
     return len(b).to_bytes(2, "big") + b
 
@@ -93,19 +94,19 @@ def connect_packet(
         + bytes([PROP_RECEIVE_MAXIMUM])
         + receive_maximum.to_bytes(2, "big")
     )
-    body = _string("MQTT") + bytes([5, flags]) + keepalive.to_bytes(2, "big") + varint(len(props)) + props
-    body += _string(client_id)
+    body = mqtt_string("MQTT") + bytes([5, flags]) + keepalive.to_bytes(2, "big") + varint(len(props)) + props
+    body += mqtt_string(client_id)
     if username:
-        body += _string(username)
+        body += mqtt_string(username)
     if password:
-        body += _string(password)
+        body += mqtt_string(password)
     return _packet(CONNECT, 0, body)
 
 
 def subscribe_packet(packet_id: int, filters: list[str], qos: int = 1) -> bytes:
     body = packet_id.to_bytes(2, "big") + b"\x00"  # no properties
     for f in filters:
-        body += _string(f) + bytes([qos])  # options: max QoS, no-local off, retain-as-published off
+        body += mqtt_string(f) + bytes([qos])  # options: max QoS, no-local off, retain-as-published off
     return _packet(SUBSCRIBE, 0x02, body)
 
 

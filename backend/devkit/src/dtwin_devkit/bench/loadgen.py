@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import struct
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.contracts.topics import mqtt_topic
+from dtwin_pipeline.bridge.intake import DISCONNECT_PACKET, PINGREQ_PACKET, mqtt_string, varint
 from dtwin_pipeline.mqtt import MqttTarget
 from dtwin_pipeline.simulator.fleet import Fleet, SimulatorConfig
 from dtwin_pipeline.simulator.metrics import SimulatorMetrics
@@ -35,20 +35,6 @@ TS = b'"ts":"'
 TS_WIDTH = len(iso_utc(datetime(2026, 1, 1, tzinfo=UTC)))  # YYYY-MM-DDTHH:MM:SS.mmmZ
 SLOT_S = 0.010  # a tick's messages go out in slots of this length, spread over the period
 WINDOW = 800  # unacknowledged QoS 1 messages at most (the test Mosquitto allows 1,000 in flight)
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def utf8(s: str) -> bytes:
-    raw = s.encode()
-    return struct.pack("!H", len(raw)) + raw
 
 
 @dataclass(frozen=True)
@@ -66,7 +52,7 @@ def prepare(topic: str, payload: bytes, readings: int) -> Prepared:
     at = payload.index(TS) + len(TS)
     remaining = 2 + len(topic.encode()) + 2 + len(payload)
     return Prepared(
-        b"\x32" + varint(remaining) + utf8(topic), payload[:at], payload[at + TS_WIDTH :], readings
+        b"\x32" + varint(remaining) + mqtt_string(topic), payload[:at], payload[at + TS_WIDTH :], readings
     )
 
 
@@ -99,7 +85,6 @@ class Publisher(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buffer = b""
         self.unacked = 0
-        self.acked = 0
         self.room = asyncio.Event()
         self.room.set()
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -118,7 +103,6 @@ class Publisher(asyncio.Protocol):
                 break
             if kind == 4:  # PUBACK
                 self.unacked -= 1
-                self.acked += 1
             elif kind == 2:  # CONNACK
                 rc = buf[i + 3]
                 if rc != 0:
@@ -138,10 +122,9 @@ class Publisher(asyncio.Protocol):
 
     def connect(self, client_id: str, username: str | None, password: str | None, keepalive: int) -> None:
         flags = 0x02 | (0x80 if username else 0) | (0x40 if password else 0)
-        var = utf8("MQTT") + bytes([4, flags]) + struct.pack("!H", keepalive)
-        payload = (
-            utf8(client_id) + (utf8(username) if username else b"") + (utf8(password) if password else b"")
-        )
+        var = mqtt_string("MQTT") + bytes([4, flags]) + keepalive.to_bytes(2, "big")  # MQTT 3.1.1
+        payload = mqtt_string(client_id)
+        payload += (mqtt_string(username) if username else b"") + (mqtt_string(password) if password else b"")
         assert self.transport is not None
         self.transport.write(b"\x10" + varint(len(var) + len(payload)) + var + payload)
 
@@ -164,7 +147,7 @@ class Publisher(asyncio.Protocol):
 
     def ping(self) -> None:
         if self.transport is not None:
-            self.transport.write(b"\xc0\x00")
+            self.transport.write(PINGREQ_PACKET)
 
 
 async def run(args: argparse.Namespace, stats: SimStats) -> None:
@@ -208,7 +191,7 @@ async def run(args: argparse.Namespace, stats: SimStats) -> None:
         await asyncio.sleep(0.05)
     stats.run_s = time.monotonic() - start
     assert proto.transport is not None
-    proto.transport.write(b"\xe0\x00")  # DISCONNECT
+    proto.transport.write(DISCONNECT_PACKET)
     proto.transport.close()
 
 
