@@ -13,6 +13,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -337,6 +338,9 @@ async def stack_env(servers: dict[str, Server]) -> tuple[dict[str, str], str, st
         "DTWIN_FRONTEND_DIST": "",
         "DTWIN_BRIDGE_METRICS_PORT": "",
         "DTWIN_LOG_LEVEL": "warning",
+        # models, archive and bootstrap files of the bench's processes stay out of the checkout's var/, which
+        # `make demo` and the tests' embedded apps read (a trained type model there changes their scoring)
+        "DTWIN_DATA_DIR": tempfile.mkdtemp(prefix="dtwin-bench-"),
     }
     db_url = env["DTWIN_DATABASE_URL"]
     await asyncio.to_thread(upgrade_sync, db_url)
