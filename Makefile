@@ -110,7 +110,7 @@ compose-check: venv ## validate docker-compose.yml against the Compose spec (off
 
 # ---------------------------------------------------------------------------------------------- bench
 BENCH_OUT ?= docs/benchmarks.md
-BENCHES := bench-pipeline bench-scaleout bench-simulator bench-bridge bench-twins bench-changes bench-scoring bench-scoring-share bench-alarms-share bench-detection bench-lifecycle bench-forecast bench-reports bench-observability bench-soak
+BENCHES := bench-pipeline bench-scaleout bench-simulator bench-bridge bench-twins bench-changes bench-scoring bench-scoring-share bench-alarms-share bench-detection bench-generality bench-lifecycle bench-forecast bench-reports bench-observability bench-soak
 .PHONY: $(BENCHES)
 
 bench: system-deps venv bench-frontend $(BENCHES) ## run the real pipeline at rising load and every other benchmark; print and record figures in docs/benchmarks.md
@@ -148,6 +148,9 @@ bench-alarms-share: system-deps venv ## what alarm evaluation adds to the consum
 
 bench-detection: venv ## anomaly detection quality against the simulator's ground truth
 	$(BIN)/python -m dtwin_devkit.bench.detection --out $(BENCH_OUT)
+
+bench-generality: venv ## anomaly detection across kinds of series: NAB scores of the engine and three baselines per structure class on the labelled corpus (backend/devkit/corpus), throughput (no servers, ~10 s)
+	$(BIN)/python -m dtwin_devkit.bench.generality --out $(BENCH_OUT)
 
 bench-lifecycle: system-deps venv ## rollups' cost to ingest (consumer stage and whole pipeline), 90-day/1-year history latency, archival rate (~15 min)
 	$(BIN)/python -m dtwin_devkit.bench.lifecycle --out $(BENCH_OUT)
