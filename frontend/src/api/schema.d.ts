@@ -1429,6 +1429,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/twins/aggregate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Aggregate Twins
+         * @description Fleet aggregations: the twins matching the same filters as the list, grouped by `group_by`, with
+         *     the `agg` aggregates per group and over all matches (`total`). Answered from the in-process read
+         *     model. Example: `?group_by=site,line&agg=count,avg:health,count:status=stale`.
+         */
+        get: operations["aggregate_twins_api_v1_twins_aggregate_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1502,6 +1524,23 @@ export interface components {
         AckBody: {
             /** Comment */
             comment?: string | null;
+        };
+        /**
+         * AggregateGroup
+         * @description One group of an aggregation: its key (each `group_by` field's value; null for twins without one),
+         *     how many twins it holds, and each requested aggregate by the name it was asked for.
+         */
+        AggregateGroup: {
+            /** Count */
+            count: number;
+            /** Key */
+            key: {
+                [key: string]: string | number | boolean | null;
+            };
+            /** Values */
+            values: {
+                [key: string]: number | null;
+            };
         };
         /**
          * AlarmChange
@@ -4366,6 +4405,20 @@ export interface components {
              */
             token_type: "bearer";
         };
+        /**
+         * TwinAggregate
+         * @description Twins matching the filters, grouped (`group_by`, in key order, nulls last) with the requested
+         *     aggregates per group, and the same aggregates over all of them (`total`).
+         */
+        TwinAggregate: {
+            /** Aggregates */
+            aggregates: string[];
+            /** Group By */
+            group_by: string[];
+            /** Groups */
+            groups: components["schemas"]["AggregateGroup"][];
+            total: components["schemas"]["AggregateGroup"];
+        };
         TwinChange: components["schemas"]["ReportedChange"] | components["schemas"]["WholeTwinChange"] | components["schemas"]["AnalyticsChange"] | components["schemas"]["StatusChange"] | components["schemas"]["RemovedChange"];
         /**
          * TwinCreate
@@ -4691,6 +4744,7 @@ export interface components {
     pathItems: never;
 }
 export type AckBody = components['schemas']['AckBody'];
+export type AggregateGroup = components['schemas']['AggregateGroup'];
 export type AlarmChange = components['schemas']['AlarmChange'];
 export type AlarmDetail = components['schemas']['AlarmDetail'];
 export type AlarmEventRead = components['schemas']['AlarmEventRead'];
@@ -4812,6 +4866,7 @@ export type TariffRead = components['schemas']['TariffRead'];
 export type TariffVersionIn = components['schemas']['TariffVersionIn'];
 export type TariffVersionRead = components['schemas']['TariffVersionRead'];
 export type TokenPair = components['schemas']['TokenPair'];
+export type TwinAggregate = components['schemas']['TwinAggregate'];
 export type TwinChange = components['schemas']['TwinChange'];
 export type TwinCreate = components['schemas']['TwinCreate'];
 export type TwinEventList = components['schemas']['TwinEventList'];
@@ -11951,6 +12006,84 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    aggregate_twins_api_v1_twins_aggregate_get: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated, at most 20 (default count): count; count:<condition> (count:status=stale, count:reported.temperature_c>80); sum|avg|min|max|n:<field> with field health, anomaly_score, version or a property path (avg:health, max:reported.temperature_c; n: twins with a number there). */
+                agg?: string | null;
+                /** @description Comma-separated, at most 4: machine_type, site, line, status or a property path (attributes.vendor, reported.mode). None: one group, every match. */
+                group_by?: string | null;
+                /** @description Only twins with health below */
+                health_lt?: number | null;
+                line?: string | null;
+                machine_type?: string | null;
+                site?: string | null;
+                status?: ("online" | "stale" | "offline") | null;
+                /** @description Property comparisons, repeatable: reported.temperature_c>80, attributes.vendor=ACME, desired.mode=standby (ops > >= < <= = !=) */
+                where?: string[] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwinAggregate"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

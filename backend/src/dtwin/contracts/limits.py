@@ -68,6 +68,11 @@ MAX_DOCUMENT_BYTES = 16 * 1024
 # any request body; more is a 413 before the handler reads it
 MAX_REQUEST_BYTES = 1024 * 1024
 
+# --- fleet aggregations (GET /twins/aggregate) -----------------------------------------------------------
+MAX_GROUP_BY = 4  # fields one aggregation groups by
+MAX_AGGREGATES = 20  # aggregates one request asks for
+MAX_AGG_GROUPS = 10_000  # groups one answer may hold (more: 422, group by fewer or coarser fields)
+
 # --- alarms (API and evaluation) ---------------------------------------------------------------------------
 MAX_ALARM_RULES = 5000  # live threshold rules: every one is a series per matching machine in the consumer
 MAX_ALARM_DELAY_S = 24 * 3600.0  # on/off delays of a rule

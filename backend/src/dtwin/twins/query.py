@@ -49,7 +49,10 @@ class Comparison:
     value: Any
 
     def matches(self, twin: dict[str, Any]) -> bool:
-        actual = resolve(twin, self.path)
+        return self.holds(resolve(twin, self.path))
+
+    def holds(self, actual: Any) -> bool:
+        """Whether a value read at `path` satisfies the comparison (missing: only `!=` holds)."""
         if actual is None:
             return self.op == "!="
         try:

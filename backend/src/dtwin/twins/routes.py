@@ -11,7 +11,7 @@ from dtwin.audit.context import note
 from dtwin.auth.deps import CurrentIdentity, allow
 from dtwin.auth.identity import Identity, Role
 from dtwin.contracts.inputs import DocumentError, loads_document
-from dtwin.contracts.limits import PLACEMENT_PATTERN, PROPERTY_PATTERN
+from dtwin.contracts.limits import MAX_AGGREGATES, MAX_GROUP_BY, PLACEMENT_PATTERN, PROPERTY_PATTERN
 from dtwin.core.http import (
     Cursor,
     From,
@@ -24,11 +24,13 @@ from dtwin.core.http import (
     require_json,
 )
 from dtwin.errors import InvalidInput, NotFound, UnsupportedMediaType, problem_responses
+from dtwin.twins.aggregate import parse_aggregates, parse_group_by
 from dtwin.twins.deps import TwinServiceDep
 from dtwin.twins.query import ROOTS, SORT_FIELDS, QueryError, parse_comparison
 from dtwin.twins.schemas import (
     AttributesUpdate,
     DesiredState,
+    TwinAggregate,
     TwinCreate,
     TwinEventList,
     TwinList,
@@ -55,9 +57,7 @@ WhereFilter = Annotated[
 ]
 
 
-@router.get("", response_model=TwinList, responses=problem_responses(422), dependencies=[allow(Role.viewer)])
-async def list_twins(
-    service: TwinServiceDep,
+def fleet_filter(
     machine_type: Placement = None,
     site: Placement = None,
     line: Placement = None,
@@ -73,6 +73,24 @@ async def list_twins(
             max_length=50,
         ),
     ] = None,
+) -> TwinFilter:
+    """The fleet filters the list and the aggregation share: a twin must match every one given."""
+    try:
+        comparisons = tuple(parse_comparison(w) for w in where or ())
+    except QueryError as exc:
+        raise InvalidInput(str(exc)) from exc
+    return TwinFilter(
+        machine_type=machine_type, site=site, line=line, status=status, health_lt=health_lt, where=comparisons
+    )
+
+
+FleetFilter = Annotated[TwinFilter, Depends(fleet_filter)]
+
+
+@router.get("", response_model=TwinList, responses=problem_responses(422), dependencies=[allow(Role.viewer)])
+async def list_twins(
+    service: TwinServiceDep,
+    flt: FleetFilter,
     sort: Annotated[
         str,
         Query(
@@ -93,19 +111,45 @@ async def list_twins(
 ) -> TwinList:
     """The fleet: twins matching every given filter, sorted, one page at a time. `count` is the number of
     matches over all pages; follow `next_cursor` until it is null."""
+    return await service.list(flt, sort=sort, limit=limit, cursor=cursor)
+
+
+@router.get(
+    "/aggregate",
+    response_model=TwinAggregate,
+    responses=problem_responses(422),
+    dependencies=[allow(Role.viewer)],
+)
+async def aggregate_twins(
+    service: TwinServiceDep,
+    flt: FleetFilter,
+    group_by: Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            description=f"Comma-separated, at most {MAX_GROUP_BY}: machine_type, site, line, status or a "
+            "property path (attributes.vendor, reported.mode). None: one group, every match.",
+        ),
+    ] = None,
+    agg: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description=f"Comma-separated, at most {MAX_AGGREGATES} (default count): count; "
+            "count:<condition> (count:status=stale, count:reported.temperature_c>80); "
+            "sum|avg|min|max|n:<field> with field health, anomaly_score, version or a property path "
+            "(avg:health, max:reported.temperature_c; n: twins with a number there).",
+        ),
+    ] = None,
+) -> TwinAggregate:
+    """Fleet aggregations: the twins matching the same filters as the list, grouped by `group_by`, with
+    the `agg` aggregates per group and over all matches (`total`). Answered from the in-process read
+    model. Example: `?group_by=site,line&agg=count,avg:health,count:status=stale`."""
     try:
-        comparisons = tuple(parse_comparison(w) for w in where or ())
-        flt = TwinFilter(
-            machine_type=machine_type,
-            site=site,
-            line=line,
-            status=status,
-            health_lt=health_lt,
-            where=comparisons,
-        )
+        fields, aggs = parse_group_by(group_by), parse_aggregates(agg)
     except QueryError as exc:
         raise InvalidInput(str(exc)) from exc
-    return await service.list(flt, sort=sort, limit=limit, cursor=cursor)
+    return await service.aggregate(flt, fields, aggs)
 
 
 @router.post(

@@ -74,6 +74,25 @@ class TwinList(BaseModel):
     next_cursor: str | None = None
 
 
+class AggregateGroup(BaseModel):
+    """One group of an aggregation: its key (each `group_by` field's value; null for twins without one),
+    how many twins it holds, and each requested aggregate by the name it was asked for."""
+
+    key: dict[str, str | int | float | bool | None]
+    count: int
+    values: dict[str, float | int | None]
+
+
+class TwinAggregate(BaseModel):
+    """Twins matching the filters, grouped (`group_by`, in key order, nulls last) with the requested
+    aggregates per group, and the same aggregates over all of them (`total`)."""
+
+    group_by: list[str]
+    aggregates: list[str]
+    groups: list[AggregateGroup]
+    total: AggregateGroup
+
+
 class TwinCreate(BaseModel):
     """Register a machine ahead of its first telemetry."""
 

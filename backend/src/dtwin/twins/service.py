@@ -16,11 +16,20 @@ from dtwin.contracts.inputs import DocumentError, check_properties_document
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.errors import Conflict, DtwinError, InvalidInput, NotFound, PreconditionFailed
 from dtwin.kit.bus import TelemetryBus
+from dtwin.twins.aggregate import Aggregate, Group, aggregate
 from dtwin.twins.durable import Durability
 from dtwin.twins.events import TwinEventLog
 from dtwin.twins.merge_patch import merge_patch
 from dtwin.twins.query import Comparison, QueryError, page
-from dtwin.twins.schemas import DesiredState, TwinCreate, TwinEventRead, TwinList, TwinRead
+from dtwin.twins.schemas import (
+    AggregateGroup,
+    DesiredState,
+    TwinAggregate,
+    TwinCreate,
+    TwinEventRead,
+    TwinList,
+    TwinRead,
+)
 from dtwin.twins.store import PreconditionMismatch, TwinStore
 from dtwin.twins.view import FleetView
 
@@ -69,6 +78,12 @@ class TwinFilter:
     health_lt: float | None = None
     where: tuple[Comparison, ...] = ()
 
+    def select(self, twins: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The twins matching every filter (all of them when no filter is set)."""
+        if self == EVERY_TWIN:
+            return twins
+        return [t for t in twins if self.matches(t)]
+
     def matches(self, t: dict[str, Any]) -> bool:
         if self.machine_type is not None and t["machine_type"] != self.machine_type:
             return False
@@ -82,6 +97,8 @@ class TwinFilter:
             return False
         return all(c.matches(t) for c in self.where)
 
+
+EVERY_TWIN = TwinFilter()
 
 class TwinService:
     def __init__(
@@ -152,7 +169,7 @@ class TwinService:
         """Twins matching the filter, sorted, one page at a time (cursor pagination)."""
         now = datetime.now(UTC)
         flt = flt or TwinFilter()
-        matching = [t for t in self.with_status_many(await self.fleet(), now) if flt.matches(t)]
+        matching = flt.select(self.with_status_many(await self.fleet(), now))
 
         try:
             items, next_cursor = page(matching, sort=sort, limit=limit, cursor=cursor)
@@ -160,6 +177,29 @@ class TwinService:
             raise InvalidInput(str(exc)) from exc
         return TwinList(
             items=[TwinRead.model_validate(t) for t in items], count=len(matching), next_cursor=next_cursor
+        )
+
+    async def aggregate(
+        self, flt: TwinFilter, group_by: Sequence[tuple[str, ...]], aggs: Sequence[Aggregate]
+    ) -> TwinAggregate:
+        """The matching twins grouped, with the aggregates per group and over all (twins/aggregate.py);
+        from the in-process read model when it is current."""
+        matching = flt.select(self.with_status_many(await self.fleet(), datetime.now(UTC)))
+        try:
+            groups, total = aggregate(matching, group_by, aggs)
+        except QueryError as exc:
+            raise InvalidInput(str(exc)) from exc
+        names = [".".join(f) for f in group_by]
+
+        def read(g: Group, keyed: bool = True) -> AggregateGroup:
+            key = dict(zip(names, g.key, strict=True)) if keyed else {}
+            return AggregateGroup(key=key, count=g.count, values=g.values)
+
+        return TwinAggregate(
+            group_by=names,
+            aggregates=[a.name for a in aggs],
+            groups=[read(g) for g in groups],
+            total=read(total, keyed=False),
         )
 
     async def get(self, machine_id: str) -> TwinRead:

@@ -178,3 +178,33 @@ async def test_series_is_downsampled_on_the_server(app: FastAPI, client: httpx.A
     assert min(mm["sensors"]["current_a"]["v"]) == 0.0 and max(mm["sensors"]["current_a"]["v"]) == 59.0
     bad = await client.get("/api/v1/twins/conv-0010/series", params={"width": 1})
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+
+
+async def test_fleet_aggregate_groups_the_filtered_twins(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """`GET /twins/aggregate` answers from the same fleet as the list, with the list's filters."""
+    for machine, site, n in (("agg-a1", "north", 3), ("agg-a2", "north", 2), ("agg-b1", "south", 4)):
+        await factories.feed(
+            app, machine, n, t0=T0, site=site, readings=lambda i: {"current_a": 10.0 * i, "load_pct": 50.0}
+        )
+
+    async def listed() -> bool:
+        return (await client.get("/api/v1/twins")).json()["count"] == 3
+
+    await eventually(listed, what="three twins")
+    params = {"group_by": "site", "agg": "count,max:reported.current_a,count:reported.current_a>=20"}
+    body = (await client.get("/api/v1/twins/aggregate", params=params)).json()
+    assert body["group_by"] == ["site"]
+    assert [(g["key"], g["count"]) for g in body["groups"]] == [
+        ({"site": "north"}, 2),
+        ({"site": "south"}, 1),
+    ]
+    north, south = body["groups"]
+    assert north["values"] == {"count": 2, "max:reported.current_a": 20.0, "count:reported.current_a>=20": 1}
+    assert south["values"]["max:reported.current_a"] == 30.0
+    assert body["total"]["count"] == 3 and body["total"]["key"] == {}
+    # the list's filters apply
+    only = (await client.get("/api/v1/twins/aggregate", params={"site": "south"})).json()
+    assert only["total"]["values"] == {"count": 1}
+    bad = await client.get("/api/v1/twins/aggregate", params={"agg": "median:health"})
+    assert bad.status_code == 422 and "unknown aggregate" in bad.json()["detail"]
+    assert bad.headers["content-type"] == "application/problem+json"
