@@ -25,6 +25,43 @@ test('lists the fleet and updates it live', async ({ page, request }) => {
   await expect(table.getByRole('rowheader')).toHaveCount(1);
 });
 
+test('shows the fleet per line and filters the table to a line', async ({ page, request }) => {
+  const fleet = await machines(request);
+  await signIn(page);
+  const table = page.getByRole('table', { name: 'Machines' });
+  await expect(table.getByRole('rowheader')).toHaveCount(fleet.length);
+
+  // Counted here from the list, independently of the aggregate endpoint the breakdown asks.
+  const perLine = new Map<string, number>();
+  for (const twin of fleet) {
+    const place = `${twin.site ?? 'no site'} / ${twin.line ?? 'no line'}`;
+    perLine.set(place, (perLine.get(place) ?? 0) + 1);
+  }
+  const breakdown = page.getByRole('table', { name: 'Fleet per line' });
+  await expect(breakdown.getByRole('rowgroup').nth(1).getByRole('row')).toHaveCount(perLine.size);
+  const places = [...perLine.keys()].filter((place) => !place.includes('no '));
+  expect(places.length).toBeGreaterThan(0);
+  const rowOf = (place: string) =>
+    breakdown.getByRole('row').filter({
+      has: page.getByRole('button', { name: `Show only ${place} in the table` }),
+    });
+  for (const place of places) {
+    // The first cell after the site and line headers: machines.
+    await expect(rowOf(place).getByRole('cell').first()).toHaveText(String(perLine.get(place)));
+  }
+
+  // A line picked there filters the table to it; picked again, every line is back.
+  const [place = ''] = places;
+  const pick = page.getByRole('button', { name: `Show only ${place} in the table` });
+  await pick.click();
+  await expect(pick).toHaveAttribute('aria-pressed', 'true');
+  await expect(table.getByRole('rowheader')).toHaveCount(perLine.get(place) ?? 0);
+  await expect(page.getByRole('combobox', { name: 'Line' })).toHaveValue(place.split(' / ')[1]!);
+  await pick.click();
+  await expect(table.getByRole('rowheader')).toHaveCount(fleet.length);
+  await expect(page.getByRole('alert')).toHaveCount(0);
+});
+
 test('opens a machine and its chart grows', async ({ page, request }) => {
   const [first] = await machines(request);
   await signIn(page);

@@ -4,6 +4,8 @@ import { expect, type APIRequestContext, type Locator, type Page } from '@playwr
 export interface TwinSummary {
   id: string;
   machine_type: string;
+  site: string | null;
+  line: string | null;
   reported: Record<string, unknown>;
   desired_version: number;
 }

@@ -7,6 +7,9 @@ type Schemas = components['schemas'];
 export type Twin = Schemas['TwinRead'];
 export type TwinList = Schemas['TwinList'];
 export type TwinStatus = Twin['status'];
+// Fleet aggregations (issue #23): twins grouped by placement, type, status or a property, with aggregates.
+export type TwinAggregate = Schemas['TwinAggregate'];
+export type AggregateGroup = Schemas['AggregateGroup'];
 export type Quality = Twin['quality'];
 export type CommandStatus = Schemas['CommandStatus'];
 export type DesiredState = Schemas['DesiredState'];

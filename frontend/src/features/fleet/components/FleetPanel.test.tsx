@@ -1,8 +1,11 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
+import { breakdownFor } from '../../../testing/aggregateData';
+import { mockApi, type MockApi } from '../../../testing/mockApi';
 import { renderWithApp } from '../../../testing/render';
 import { makeTwin, makeUpdate, sampleTwins } from '../../../testing/sampleData';
 import { FLEET_FIELDS } from '../hooks/useFleet';
+import { AGGREGATE_PATH } from '../lineBreakdown';
 import { FleetPanel } from './FleetPanel';
 
 function rowOf(id: string): HTMLElement {
@@ -25,6 +28,12 @@ function renderFleet(onSelect: (id: string) => void = () => {}) {
 }
 
 describe('FleetPanel', () => {
+  let api: MockApi;
+  beforeEach(() => {
+    // The per-line breakdown's endpoint, narrowed by site and line as the backend would.
+    api = mockApi({ [`GET ${AGGREGATE_PATH}`]: ({ query }) => breakdownFor(query) });
+  });
+
   it('subscribes to the twins stream with a rate cap and shows the snapshot', async () => {
     const { stream } = renderWithApp(<FleetPanel selectedId={null} onSelect={() => {}} />);
     expect(screen.getByText('Loading machines…')).toBeInTheDocument();
@@ -148,6 +157,38 @@ describe('FleetPanel', () => {
     renderFleet(onSelect);
     await user.click(within(rowOf('compressor-0002')).getByRole('button'));
     expect(onSelect).toHaveBeenCalledWith('compressor-0002');
+  });
+
+  it('shows figures per line for the filters and filters the table to a line picked there', async () => {
+    const user = userEvent.setup();
+    renderFleet();
+    const breakdown = await screen.findByRole('table', { name: 'Fleet per line' });
+    const lastQuery = () => Object.fromEntries(api.callsTo('GET', AGGREGATE_PATH).at(-1)!.query);
+    expect(lastQuery()).toEqual({
+      group_by: 'site,line',
+      agg: 'count,avg:health,min:health,count:status=stale,count:status=offline',
+    });
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Type' }), 'conveyor');
+    await waitFor(() => expect(lastQuery()).toMatchObject({ machine_type: 'conveyor' }));
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Type' }), '');
+
+    await user.click(
+      within(breakdown).getByRole('button', { name: 'Show only site-1 / line-2 in the table' }),
+    );
+    await waitFor(() => expect(rowIds()).toEqual(['conveyor-0003']));
+    expect(screen.getByRole('combobox', { name: 'Site' })).toHaveValue('site-1');
+    expect(screen.getByRole('combobox', { name: 'Line' })).toHaveValue('line-2');
+    await waitFor(() => expect(lastQuery()).toMatchObject({ site: 'site-1', line: 'line-2' }));
+    expect(lastQuery()).not.toHaveProperty('machine_type');
+    const picked = await screen.findByRole('button', {
+      name: 'Show only site-1 / line-2 in the table',
+      pressed: true,
+    });
+    // Picked again: every line.
+    await user.click(picked);
+    await waitFor(() => expect(rowIds()).toHaveLength(3));
+    expect(screen.getByRole('combobox', { name: 'Site' })).toHaveValue('');
+    expect(screen.getByRole('combobox', { name: 'Line' })).toHaveValue('');
   });
 
   it('shows a subscription error from the server', () => {

@@ -1,5 +1,5 @@
 // The fleet overview: every machine live from one rate-capped `twins` subscription, with
-// filters (site, line, type, status), search by id, sorting and counts per status.
+// filters (site, line, type, status), search by id, sorting, counts per status and figures per line.
 import { memo, useCallback, useDeferredValue, useMemo, useState } from 'react';
 import type { TwinStatus } from '../../../api/types';
 import { formatMachineType } from '../../../lib/format';
@@ -16,6 +16,7 @@ import {
 import { useFleet } from '../hooks/useFleet';
 import { FleetSummary } from './FleetSummary';
 import { FleetTable } from './FleetTable';
+import { LineBreakdown } from './LineBreakdown';
 
 interface FleetPanelProps {
   selectedId: string | null;
@@ -65,6 +66,16 @@ export function FleetPanel({ selectedId, onSelect }: FleetPanelProps) {
     };
   }, []);
   const onStatusMenu = useCallback((value: string) => on.status(value as TwinStatus | ''), [on]);
+  // A line picked in the breakdown becomes the site and line filters; picked again, both clear.
+  const onLine = useCallback(
+    (site: string, line: string) =>
+      setFilter((current) =>
+        current.site === site && current.line === line
+          ? { ...current, site: '', line: '' }
+          : { ...current, site, line },
+      ),
+    [],
+  );
 
   return (
     <section className="panel fleet" aria-labelledby="fleet-heading">
@@ -122,6 +133,7 @@ export function FleetPanel({ selectedId, onSelect }: FleetPanelProps) {
             status={filter.status}
             onStatus={on.status}
           />
+          {fleet.twins.length > 0 ? <LineBreakdown filter={filter} onPick={onLine} /> : null}
           {fleet.twins.length === 0 ? (
             <p className="muted">No machine has reported yet.</p>
           ) : shown.length === 0 ? (
