@@ -63,9 +63,10 @@ def backtest(
     chunk_rows: Annotated[int, typer.Option(min=1, help="Rows per engine batch.")] = 8192,
     train: Annotated[bool, typer.Option(help="Fit the multivariate model when the policy asks.")] = True,
 ) -> None:
-    """Run the streaming scoring engine over a CSV in time order and write one score in [0, 1] per instant
-    (for several sensors, the machine's score). A long file's readings of one instant are scored together;
-    readings of quality "bad" are not scored."""
+    """Run the streaming scoring engine over a CSV in time order and write one calibrated score in [0, 1] per
+    instant (for several sensors, the machine's): 1 - the tail probability of the row against the series'
+    own recent rows, so 0.99 is about one row in a hundred on normal data. A long file's readings of one
+    instant are scored together; readings of quality "bad" are not scored."""
     limits = _parse_limits(limit or [])
     try:
         with input_csv.open(newline="") as src, output_csv.open("w", newline="") as dst:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from dtwin.anomalies.calibration import CalibrationConfig
 from dtwin.anomalies.correlation import CorrelationConfig
 from dtwin.anomalies.decisions import DecisionConfig
 from dtwin.anomalies.detectors import DetectorConfig
@@ -35,6 +36,7 @@ class EngineConfig:
     correlation: CorrelationConfig = field(default_factory=CorrelationConfig)
     decisions: DecisionConfig = field(default_factory=DecisionConfig)
     training: TrainingPolicy = field(default_factory=TrainingPolicy)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     threshold: float = 0.5  # anomaly threshold on the score, for types not in `thresholds`
     thresholds: Mapping[str, float] = field(default_factory=dict)
     event_min_change: float = 0.15  # an active anomaly re-emits when its score rose this much

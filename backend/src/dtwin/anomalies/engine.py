@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from dtwin.anomalies import decisions as dec
 from dtwin.anomalies.batch import TypeBatch, features, layout, reading_scores, type_vectors, widen
+from dtwin.anomalies.calibration import calibrate
 from dtwin.anomalies.config import EngineConfig, LimitsSource
 from dtwin.anomalies.correlation import CorrelationRings
 from dtwin.anomalies.detectors import MULTIVARIATE, DetectorOutput, SeriesState, run_detectors
@@ -253,18 +254,23 @@ class ScoringEngine:
         row_ev = np.maximum(uni_ev, mv_ev)
         uni_det = det.detector[np.maximum(uni_arg, 0)] if det.detector.shape[0] else np.zeros(n_rows, np.int8)
         row_det = np.where(mv_ev > uni_ev, MULTIVARIATE, np.where(uni_arg >= 0, uni_det, 0)).astype(np.int8)
-        row_score = np.where(row_valid, squash(row_ev, cfg.detectors.power), 0.0)
+        row_level = np.where(row_valid, squash(row_ev, cfg.detectors.power), 0.0)
+        row_score = np.zeros(n_rows)
+        if vrows.shape[0]:  # calibrated: 1 - the row's tail probability against its machine's recent rows
+            self.fleet.calibration.grow(self.index.n_machines)
+            p = calibrate(cfg.calibration, self.fleet.calibration, row_machine[vrows], row_ev[vrows])
+            row_score[vrows] = 1.0 - p
         if vrows.shape[0]:
             self.now = max(self.now, float(np.max(row_ts[vrows])))
         self.machines.seen[row_machine[row_machine >= 0]] = self._clock() if self._clock else self.now
 
         machine_out, events, decisions = self._machines_step(
-            vrows, row_machine, row_ts, row_score, row_det, uni_arg, det, k_slots, k_vals, k_rows, batches
+            vrows, row_machine, row_ts, row_level, row_det, uni_arg, det, k_slots, k_vals, k_rows, batches
         )
         readings = reading_scores(n, kidx, rows, slots, det)
         return BatchScores(
             readings=readings,
-            rows=RowScores(row_machine, row_ts, row_score, row_det, row_valid),
+            rows=RowScores(row_machine, row_ts, row_score, row_det, row_valid, row_level),
             machines=machine_out,
             events=events,
             decisions=decisions,
@@ -275,7 +281,7 @@ class ScoringEngine:
         vrows: I64,
         row_machine: I64,
         row_ts: F64,
-        row_score: F64,
+        row_level: F64,
         row_det: npt.NDArray[np.int8],
         uni_arg: I64,
         det: DetectorOutput,
@@ -293,9 +299,9 @@ class ScoringEngine:
         mr, mstarts = Rounds.from_sorted_groups(rm)
         ms = rm[mstarts]
         t_rows = row_ts[vrows]
-        self.health_tracker.update(mr, ms, t_rows, row_score[vrows])
+        self.health_tracker.update(mr, ms, t_rows, row_level[vrows])
 
-        best, arg = group_max(row_score[vrows], mr.col, ms.shape[0])
+        best, arg = group_max(row_level[vrows], mr.col, ms.shape[0])
         m_row = vrows[arg]
         thr = self.episodes.thresholds(ms)
         above = best >= thr

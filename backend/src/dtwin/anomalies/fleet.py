@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from dtwin.anomalies.calibration import CalibrationState
 from dtwin.anomalies.config import EngineConfig, LimitsSource, Range, VersionedLimits
 from dtwin.anomalies.detectors import SeriesState
 from dtwin.anomalies.health import HealthRing
@@ -92,6 +93,7 @@ class FleetState:
             on_new_series=self._init_series, max_features=config.max_sensors_per_type, unscored=unscored
         )
         self.health_ring = HealthRing(config.health.window)
+        self.calibration = CalibrationState()  # per machine: the survival histogram of its row evidence
 
     # ------------------------------------------------------------------ operating limits
     def range(self, machine_type: str, sensor: str) -> Range | None:
@@ -166,17 +168,20 @@ class FleetState:
         self.settle.grow(idx.n_series)
         self.machines.grow(idx.n_machines)
         self.health_ring.grow(idx.n_machines)
+        self.calibration.grow(idx.n_machines)
         r = idx.compact(keep_types)
         self.series = self.series.take(r.series)
         self.settle = self.settle.take(r.series)
         self.machines = self.machines.take(r.machines)
         self.health_ring.take(r.machines)
+        self.calibration.take(r.machines)
         return r
 
     @property
     def nbytes(self) -> int:
         """Bytes held in the state arrays and the index's arrays (its dictionaries come on top)."""
         total = self.series.nbytes + self.settle.nbytes + self.machines.nbytes + self.health_ring.nbytes
+        total += self.calibration.nbytes
         idx = self.index
         total += sum(
             int(a.nbytes)

@@ -247,14 +247,19 @@ class ReadingScores:
 
 @dataclass(frozen=True)
 class RowScores:
-    """Per input row (`score_batch`: per item): the machine's score at that instant, the maximum of its
-    readings' scores and the multivariate score of its sensor vector."""
+    """Per input row (`score_batch`: per item). `level`: the machine's alarm level at that instant, the
+    maximum of its readings' scores and the multivariate score of its sensor vector (evidence 1 = 0.5: what
+    the anomaly thresholds, events and health use). `score`: the calibrated score, `1 - p` where `p` is the
+    tail probability of the row's evidence against the machine's own recent rows (`calibration.py`): 0.99
+    is about one row in a hundred on the machine's normal data, and a state that persists stops being rare;
+    what `dtwin anomaly backtest` writes."""
 
     machine: I64  # machine slot, -1 for empty rows
     ts: F64
     score: F64
     detector: I8
     scored: Bool
+    level: F64
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,7 @@ def test_a_load_step_moving_every_sensor_is_explained_not_an_anomaly() -> None:
     x[ONSET:] *= 1.2  # the operating point jumps: every sensor moves by ~40 of its noise sigmas at once
     engine, _ = series_engine()
     out = machine_rows(engine, "m2", "t", [f"s{i}" for i in range(6)], x)
-    assert np.count_nonzero(out.rows.score >= 0.5) == 0
+    assert np.count_nonzero(out.rows.level >= 0.5) == 0
 
 
 def test_the_same_step_on_one_sensor_alone_fires() -> None:
@@ -173,8 +173,8 @@ def test_the_same_step_on_one_sensor_alone_fires() -> None:
     x[ONSET:, 2] *= 1.2  # only one sensor moves: nothing else explains it
     engine, _ = series_engine()
     out = machine_rows(engine, "m2", "t", [f"s{i}" for i in range(6)], x)
-    assert first_alarm(out.rows.score, ONSET) == 0
-    assert np.count_nonzero(out.rows.score[:ONSET] >= 0.5) == 0
+    assert first_alarm(out.rows.level, ONSET) == 0
+    assert np.count_nonzero(out.rows.level[:ONSET] >= 0.5) == 0
 
 
 def test_a_reading_at_its_limit_is_not_an_alarm_but_beyond_it_is() -> None:

@@ -59,7 +59,7 @@ def run(
             engine.command("c1", command, T0.timestamp() + (warm + 0.5) / hz)
         rows = X[start : start + batch]
         out = machine_rows(engine, "c1", TYPE, SENSORS, rows, start_s=start / hz, step_s=1 / hz)
-        scores[start : start + batch] = out.rows.score
+        scores[start : start + batch] = out.rows.level
         for job in engine.training_due():  # the type model, fitted inline as the process pool would
             engine.install_model(fit_model(*job))
     return scores, engine

@@ -87,9 +87,9 @@ def test_engine_trains_installs_and_flags_the_combination() -> None:
 
     probe = np.vstack([healthy(20, 20), ODD])
     out = machine_rows(engine, "fan-0", "fan", SENSORS, probe, start_s=300.0)
-    assert out.rows.score[-1] > 0.5
+    assert out.rows.level[-1] > 0.5
     assert out.rows.detector[-1] == 7  # multivariate
-    assert np.all(out.rows.score[:-1] < 0.5)
+    assert np.all(out.rows.level[:-1] < 0.5)
     names = [c.sensor for c in out.machines.explanations["fan-0"][:2]]
     assert set(names) == {"load_pct", "vibration_mm_s"}
 
@@ -103,8 +103,8 @@ def test_model_installed_before_any_data_is_used(tmp_path: Path) -> None:
     reordered = ["temperature_c", "load_pct", "vibration_mm_s"]  # messages may list sensors in any order
     probe = np.vstack([healthy(10, 31), ODD])[:, [2, 0, 1]]
     out = machine_rows(engine, "fan-9", "fan", reordered, probe)
-    assert out.rows.detector[-1] == 7 and out.rows.score[-1] > 0.5
-    assert np.all(out.rows.score[:-1] < 0.5)
+    assert out.rows.detector[-1] == 7 and out.rows.level[-1] > 0.5
+    assert np.all(out.rows.level[:-1] < 0.5)
 
 
 def test_moving_along_the_trained_relation_is_not_an_anomaly() -> None:

@@ -118,7 +118,7 @@ def run_scenario(
         for i in np.flatnonzero(rows.scored & (rows.ts >= measured_from)).tolist():
             res.machine_ids.append(items[i].machine_id)
             res.ts.append(float(rows.ts[i]))
-            res.scores.append(float(rows.score[i]))
+            res.scores.append(float(rows.level[i]))
         res.starts.extend(
             (e.machine_id, e.ts.timestamp(), e.detector) for e in out.events if e.kind == "start"
         )
