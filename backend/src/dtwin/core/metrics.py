@@ -30,7 +30,7 @@ BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
 # once per batch: validate, names, quality, then storing as copy (readings into PostgreSQL), redis (the
 # twins and the change stream: one round trip) and registry (new twins, snapshots, change log), scoring,
 # alarms, flush
-BATCH_STAGES = ("validate", "names", "quality", "copy", "redis", "registry", "scoring", "alarms")
+BATCH_STAGES = ("validate", "names", "quality", "copy", "redis", "registry", "scoring", "alarms", "flush")
 
 
 def multiprocess() -> bool:

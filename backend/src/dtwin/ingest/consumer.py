@@ -16,13 +16,11 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import partial
-from typing import TypeVar
 
 import structlog
-from opentelemetry.trace import Span, SpanContext, SpanKind, use_span
+from opentelemetry.trace import Span, SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.alarms.stage import AlarmStage
@@ -46,8 +44,6 @@ from dtwin.twins.events import ReportedSummarizer, TwinEventLog
 from dtwin.twins.store import TwinStore
 
 log = structlog.get_logger(__name__)
-
-T = TypeVar("T")
 
 DATABASE_STAGES = ("database", "registry", "change log")  # what waits in an outage (ingest/outage.py)
 
@@ -102,29 +98,6 @@ class BatchResult:
     rejected: int
     readings: int
     machines: int
-
-
-@dataclass(slots=True)
-class StoredBatch:
-    """A batch whose readings and twins are stored (`store_batch`), waiting for `finish_batch`."""
-
-    messages: int
-    stored: list[Accepted]
-    rejected: int
-    readings: int
-    machines: int
-    clock: Stages
-    span: Span | None = None  # a traced batch's span, ended when it is finished
-    traced: list[SpanContext] = field(default_factory=list)  # the traced messages it holds
-    started_ns: int = 0
-
-
-@dataclass(slots=True)
-class Finishing:
-    """A stored batch being finished (`TelemetryConsumer.finish_batch`) in the background."""
-
-    msgs: list[BusMessage]
-    task: asyncio.Task[BatchResult]
 
 
 class BatchPlacement(Mapping[str, tuple[str | None, str | None, str | None]]):
@@ -259,42 +232,30 @@ class TelemetryConsumer:
         self.state = ConsumerState()
 
     async def run(self) -> None:
-        """Poll, store, finish, commit. A batch is finished (scored, alarms evaluated) while the next one is
-        validated and stored, so the Python work of one overlaps the database and Redis waits of the other;
-        each batch keeps its own order (readings, then twins, then scoring), batches are stored in order and
-        finished in order, and a batch's offsets are committed once it is finished and its dead letters are
-        durable. While the database is out (ingest/outage.py) batches are processed one at a time."""
         consumer = self.bus.consumer([self.topic], self.group)
-        finishing: Finishing | None = None  # the previous batch, being finished
         try:
             await consumer.start()
             self.state.started = True
             log.info("consumer_started", topic=self.topic, group=self.group)
             while True:
                 if self.outage.full:  # stop taking messages until the database takes the waiting ones
-                    await self._complete(consumer, finishing)
-                    finishing = None
                     await self._drain_outage()
-                # while a batch is finishing take only what is fetched already: with nothing there, the
-                # batch is completed (and committed) now rather than after a whole poll timeout
-                wait_ms = 0 if finishing is not None else self.poll_timeout_ms
-                msgs = await consumer.getmany(wait_ms, self.max_records)
+                msgs = await consumer.getmany(self.poll_timeout_ms, self.max_records)
                 self.state.last_poll_monotonic = time.monotonic()
                 was_out = self.outage.active
                 if msgs:
-                    batch = await self._until_done(partial(self.store_batch, msgs), len(msgs))
-                    await self._complete(consumer, finishing)  # the previous batch
-                    finishing = Finishing(msgs, asyncio.create_task(self.finish_batch(batch)))
-                    if self.outage.active or was_out:  # offsets move with the outage buffer
-                        await self._complete(consumer, finishing, commit=False)
-                        finishing = None
+                    await self._process_until_done(msgs)
+                    if self.outage.active or was_out:
                         next_offsets(msgs, self._consumed)
                     await self._report_lag(consumer)
-                elif finishing is not None:
-                    await self._complete(consumer, finishing)
-                    finishing = None
                 flushed = await self._flush_outage()
-                if not (self.outage.active or self._consumed) or not (msgs or flushed):
+                if not (msgs or flushed):
+                    continue
+                if not self.outage.active and not self._consumed:
+                    t0 = time.perf_counter()
+                    await consumer.commit()
+                    if self.metrics is not None:
+                        self.metrics.stage_seconds.labels("commit").observe(time.perf_counter() - t0)
                     continue
                 # only up to the first message whose database writes still wait
                 try:
@@ -305,38 +266,7 @@ class TelemetryConsumer:
                     self._consumed.clear()
         finally:
             self.state.started = False
-            if finishing is not None:  # not committed: redelivered to whoever consumes next
-                finishing.task.cancel()
-                await asyncio.gather(finishing.task, return_exceptions=True)
             await consumer.stop()
-
-    async def _complete(
-        self, consumer: BusConsumer, finishing: Finishing | None, *, commit: bool = True
-    ) -> None:
-        """Wait for a batch to be finished, make its dead letters durable (retried like a batch: Kafka is
-        infrastructure) and commit its offsets."""
-        if finishing is None:
-            return
-        try:
-            await finishing.task
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # finish_batch catches its stages' failures; this is a bug, not a reason to stop
-            log.exception("finish_failed", messages=len(finishing.msgs))
-        t0 = time.perf_counter()
-        await self._until_done(self.bus.flush, len(finishing.msgs))
-        t1 = time.perf_counter()
-        if commit:
-            offsets: dict[TopicPartition, int] = {}
-            next_offsets(finishing.msgs, offsets)
-            try:
-                await consumer.commit(offsets)
-            except Exception as exc:  # a partition revoked meanwhile: redelivered to its new owner
-                log.warning("commit_failed", error=describe(exc))
-        if self.metrics is not None:
-            self.metrics.stage_seconds.labels("flush").observe(t1 - t0)
-            if commit:
-                self.metrics.stage_seconds.labels("commit").observe(time.perf_counter() - t1)
 
     async def _report_lag(self, consumer: BusConsumer) -> None:
         """Lag per owned partition into the metrics; partitions no longer owned stop being reported."""
@@ -354,18 +284,14 @@ class TelemetryConsumer:
         self._lag_partitions = set(lags)
 
     async def _process_until_done(self, msgs: list[BusMessage]) -> None:
-        """Process the batch until it succeeds (`_until_done`)."""
-        await self._until_done(partial(self.process_batch, msgs), len(msgs))
-
-    async def _until_done(self, step: Callable[[], Awaitable[T]], messages: int) -> T:
-        """Run `step`; on an infrastructure failure retry it (backoff up to 10 s), committing nothing. The
-        retries do not count as polls: a consumer stuck here is reported stalled."""
+        """Process the batch; on an infrastructure failure retry it (backoff up to 10 s), committing
+        nothing. The retries do not count as polls: a consumer stuck here is reported stalled."""
         backoff = 0.2
         s = self.state
         logged_at = -math.inf
         while True:
             try:
-                done = await step()
+                await self.process_batch(msgs)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -384,10 +310,10 @@ class TelemetryConsumer:
                             stalled_s=round(now - s.stalled_since),
                             retries=s.retries,
                             error=s.last_error,
-                            messages=messages,
+                            messages=len(msgs),
                         )
                 else:
-                    log.warning("batch_retry", error=s.last_error, messages=messages, backoff_s=backoff)
+                    log.warning("batch_retry", error=s.last_error, messages=len(msgs), backoff_s=backoff)
                 await asyncio.sleep(backoff * (0.5 + random.random()))
                 backoff = min(backoff * 2, 10.0)
                 continue
@@ -395,26 +321,17 @@ class TelemetryConsumer:
                 log.info("consumer_recovered", stalled_s=round(time.monotonic() - s.stalled_since))
             s.failing_since = s.stalled_since = None
             s.last_error = None
-            return done
+            return
 
     async def process_batch(self, msgs: list[BusMessage]) -> BatchResult:
-        """Process a batch: store it (`store_batch`), then score and alarm (`finish_batch`), then make its
-        dead letters durable. The run loop does the same, but finishes a batch while it stores the next."""
-        batch = await self.store_batch(msgs)
-        result = await self.finish_batch(batch)
-        await self.bus.flush()  # the DLQ records are durable before offsets move
-        return result
-
-    async def store_batch(self, msgs: list[BusMessage]) -> StoredBatch:
-        """Validate a batch, store its readings, update its twins (and the change stream), the registry,
-        snapshots and change log; what is left (scoring, alarms) is `finish_batch`'s. Traced (kit/tracing.py)
-        when any of its messages is: a `consumer.batch` span linking to each traced message, whose database
-        and Redis calls are its children; it ends when the batch is finished. Raises on an infrastructure
-        failure (nothing is committed; the batch is stored again: every store is idempotent)."""
+        """Process a batch (validate, store, score, alarm); traced (kit/tracing.py) when any of its messages
+        is: a `consumer.batch` span linking to each traced message, whose database and Redis calls are its
+        children, and per traced message a `telemetry.stored` span in the message's own trace."""
         traced = [c for m in msgs if (c := remote_context(m.headers))] if self.tracing.enabled else []
         if not traced:
-            return await self._store_batch(msgs, None, [])
-        span = self.tracing.tracer.start_span(
+            return await self._process_batch(msgs, None)
+        started = time.time_ns()
+        with self.tracing.tracer.start_as_current_span(
             "consumer.batch",
             kind=SpanKind.CONSUMER,
             links=links(traced),
@@ -423,20 +340,23 @@ class TelemetryConsumer:
                 "dtwin.traced_messages": len(traced),
                 KEEP: True,
             },
-        )
-        try:
-            with use_span(span, end_on_exit=False):
-                return await self._store_batch(msgs, span, traced)
-        except BaseException as exc:
-            span.record_exception(exc)
-            span.end()
-            raise
+        ) as span:
+            result = await self._process_batch(msgs, span)
+            span.set_attribute("dtwin.readings_stored", result.readings)
+            batch_link = links([span.get_span_context()])
+        for c in traced:  # each traced message's own trace continues into the consumer
+            self.tracing.tracer.start_span(
+                "telemetry.stored",
+                context=as_parent(c),
+                kind=SpanKind.CONSUMER,
+                links=batch_link,
+                start_time=started,
+            ).end()
+        return result
 
-    async def _store_batch(
-        self, msgs: list[BusMessage], span: Span | None, traced: list[SpanContext]
-    ) -> StoredBatch:
-        clock = self._clock = Stages(self.metrics, span)
-        started = time.time_ns()
+    async def _process_batch(self, msgs: list[BusMessage], span: Span | None) -> BatchResult:
+        metrics = self.metrics
+        clock = self._clock = Stages(metrics, span)
         now = datetime.now(UTC)
         accepted: list[Accepted] = []
         rejected = 0
@@ -465,43 +385,15 @@ class TelemetryConsumer:
         stored, readings, machines = await self._store_isolating(accepted, now)
         clock.lap("registry")  # what storing did after the twins (and any isolation of a bad message)
         rejected += len(accepted) - len(stored)
-        if assessment is not None:  # before the next batch is assessed: it builds on this one
+        if assessment is not None:
             self._commit_quality(assessment)
             clock.lap("quality")
-        return StoredBatch(len(msgs), stored, rejected, readings, machines, clock, span, traced, started)
-
-    async def finish_batch(self, batch: StoredBatch) -> BatchResult:
-        """Score a stored batch and evaluate its alarm rules, then count it. Never raises for a failure of
-        either (analytics must not stop ingestion: the readings are stored either way). Batches are
-        finished in the order they were stored, one at a time."""
-        span = batch.span
-        if span is None:
-            return await self._finish_batch(batch)
-        try:
-            with use_span(span, end_on_exit=False):
-                result = await self._finish_batch(batch)
-            span.set_attribute("dtwin.readings_stored", result.readings)
-        finally:
-            span.end()
-        batch_link = links([span.get_span_context()])
-        for c in batch.traced:  # each traced message's own trace continues into the consumer
-            self.tracing.tracer.start_span(
-                "telemetry.stored",
-                context=as_parent(c),
-                kind=SpanKind.CONSUMER,
-                links=batch_link,
-                start_time=batch.started_ns,
-            ).end()
-        return result
-
-    async def _finish_batch(self, batch: StoredBatch) -> BatchResult:
-        metrics, clock, stored, rejected = self.metrics, batch.clock, batch.stored, batch.rejected
         anomalies: list[AnomalyEventChange] = []
         items = [a.scored() for a in stored]
         if self.scoring is not None and items:
             try:
                 anomalies = await self.scoring.process(items)
-            except Exception:
+            except Exception:  # analytics must not stop ingestion: the readings are stored either way
                 log.exception("scoring_failed", messages=len(stored))
             clock.lap("scoring")
         if self.alarms is not None and (items or rejected):
@@ -511,23 +403,25 @@ class TelemetryConsumer:
             except Exception:
                 log.exception("alarms_failed", messages=len(stored))
             clock.lap("alarms")
+        await self.bus.flush()  # the DLQ records are durable before offsets move
+        clock.lap("flush")
         clock.done()
         if metrics is not None:
             metrics.batches.inc()
-            metrics.batch_messages.observe(batch.messages)
-            metrics.messages_received.inc(batch.messages)
-            metrics.readings_stored.inc(batch.readings)
+            metrics.batch_messages.observe(len(msgs))
+            metrics.messages_received.inc(len(msgs))
+            metrics.readings_stored.inc(readings)
             if anomalies:
                 metrics.anomaly_events.inc(len(anomalies))
 
         s = self.state
         s.batches += 1
-        s.messages += batch.messages
-        s.readings += batch.readings
+        s.messages += len(msgs)
+        s.readings += readings
         s.rejected += rejected
         if rejected:
             log.info("batch_rejections", rejected=rejected, dlq=self.dlq_topic)
-        return BatchResult(len(stored), rejected, batch.readings, batch.machines)
+        return BatchResult(len(stored), rejected, readings, machines)
 
     def _assess(self, accepted: list[Accepted], now: datetime) -> Assessment | None:
         """The data-quality rules that decide what is stored: readings outside their physical range get

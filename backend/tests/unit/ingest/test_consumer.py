@@ -1,6 +1,5 @@
 """The consumer's batch logic with embedded adapters (MemoryBus, fakeredis, SQLite)."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +21,6 @@ from dtwin.ingest.consumer import TelemetryConsumer, twin_updates
 from dtwin.kit.bus import BusMessage, MemoryBus
 from dtwin.readings.repository import ReadingRepository
 from dtwin.twins.store import TwinStore
-from dtwin_devkit.testing import eventually
 
 # yesterday 10:00 UTC: within the accepted age whenever the tests run
 T0 = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
@@ -323,94 +321,3 @@ async def test_sensor_names_beyond_the_type_limit_are_dead_lettered(
     again = await consumer.process_batch([msg(3, "pump-0003", ts=T0 + timedelta(seconds=3), a=4.0)])
     assert again.accepted == 1
     assert await redis.smembers("t:names:r:centrifugal_pump") == {b"a", b"b", b"c"}
-
-
-class ScriptedConsumer:
-    """A bus consumer handing out the given batches, then nothing; records each commit."""
-
-    def __init__(self, batches: list[list[BusMessage]]) -> None:
-        self.batches = batches
-        self.commits: list[dict[tuple[str, int], int] | None] = []
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
-
-    async def getmany(self, timeout_ms: int, max_records: int) -> list[BusMessage]:
-        if self.batches:
-            return self.batches.pop(0)
-        await asyncio.sleep(0.005)
-        return []
-
-    async def commit(self, offsets: dict[tuple[str, int], int] | None = None) -> None:
-        self.commits.append(offsets)
-
-    async def partition_lag(self) -> dict[int, int]:
-        return {}
-
-
-class GatedScoring:
-    """A scoring stage that records what it is given and holds the first batch until `gate` opens."""
-
-    last_rul = None
-
-    def __init__(self) -> None:
-        self.gate = asyncio.Event()
-        self.seen: list[list[str]] = []
-
-    async def process(self, items: list[Telemetry]) -> list[object]:
-        self.seen.append([t.machine_id for t in items])
-        if len(self.seen) == 1:
-            await self.gate.wait()
-        return []
-
-
-async def test_the_next_batch_is_stored_while_one_is_finished_and_offsets_wait_for_both(
-    consumer: TelemetryConsumer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The run loop stores batch 2 (its twin is live) while batch 1 is still being scored; batch 1's
-    offsets are committed only once it is finished, batch 2's after it, and scoring sees them in order."""
-    scripted = ScriptedConsumer([[msg(0, "pump-0001")], [msg(1, "pump-0002")]])
-    monkeypatch.setattr(consumer.bus, "consumer", lambda topics, group: scripted)
-    scoring = GatedScoring()
-    consumer.scoring = scoring  # type: ignore[assignment]
-    run = asyncio.create_task(consumer.run())
-    try:
-        await eventually(lambda: consumer.store.get("pump-0002"), what="batch 2 stored")
-        assert scoring.seen == [["pump-0001"]]  # batch 1 is still being scored
-        assert scripted.commits == []  # and nothing is committed
-        scoring.gate.set()
-
-        async def committed() -> bool:
-            return len(scripted.commits) == 2
-
-        await eventually(committed, what="both batches committed")
-        assert scripted.commits == [{("telemetry.raw", 0): 1}, {("telemetry.raw", 0): 2}]
-        assert scoring.seen == [["pump-0001"], ["pump-0002"]]
-        assert consumer.state.batches == 2
-    finally:
-        run.cancel()
-        await asyncio.gather(run, return_exceptions=True)
-
-
-async def test_a_batch_being_finished_is_not_committed_when_the_consumer_stops(
-    consumer: TelemetryConsumer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Stopped while a batch is being scored: its offsets stay uncommitted (it is consumed again) and the
-    scoring task is cancelled with the loop, not left running."""
-    scripted = ScriptedConsumer([[msg(0, "pump-0001")]])
-    monkeypatch.setattr(consumer.bus, "consumer", lambda topics, group: scripted)
-    scoring = GatedScoring()
-    consumer.scoring = scoring  # type: ignore[assignment]
-    run = asyncio.create_task(consumer.run())
-
-    async def scoring_started() -> bool:
-        return bool(scoring.seen)
-
-    await eventually(scoring_started, what="batch 1 being scored")
-    run.cancel()
-    await asyncio.gather(run, return_exceptions=True)
-    assert scripted.commits == []
-    assert consumer.state.started is False and consumer.state.batches == 0

@@ -88,7 +88,7 @@ async def test_a_message_is_one_trace_from_bridge_to_consumer(
     names = {s.name for s in children}
     assert any(n.startswith("redis") for n in names), names  # the twins' pipeline
     assert names - {n for n in names if n.startswith("redis")}, names  # and SQL statements
-    assert {e.name for e in batch.events} >= {"validate", "copy", "redis", "registry"}
+    assert {e.name for e in batch.events} >= {"validate", "copy", "redis", "flush"}
 
     async def fanned_out() -> list[ReadableSpan]:  # the change the batch published, to the WebSocket hub
         return named(list(backend_spans.get_finished_spans()), "ws.fanout")
