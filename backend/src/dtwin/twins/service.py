@@ -100,6 +100,7 @@ class TwinFilter:
 
 EVERY_TWIN = TwinFilter()
 
+
 class TwinService:
     def __init__(
         self,
