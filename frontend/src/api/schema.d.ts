@@ -1145,7 +1145,12 @@ export interface paths {
         };
         /**
          * State At
-         * @description The sensor values as they were at `ts`: for each sensor, its newest stored reading at or before it.
+         * @description The whole twin as it was at `ts`: each sensor's newest stored reading at or before it; reported
+         *     settings, attributes, desired state and version, and the command's outcome rebuilt from the change log
+         *     (`/events`); the status computed from the newest device time heard then and the expected interval then;
+         *     the anomaly episode open and the maintenance decision in force then (health is not stored over time).
+         *     404 when the twin does not exist, or did not exist at `ts` (before its first change-log entry with
+         *     nothing heard from the machine by then, or deleted then); 422 for a `ts` in the future.
          */
         get: operations["state_at_api_v1_twins__machine_id__at_get"];
         put?: never;
@@ -1284,9 +1289,10 @@ export interface paths {
         };
         /**
          * Twin Events
-         * @description The twin's change log, newest first: created, attributes and desired changes, device acks, status
-         *     changes (online/stale/offline), reported changes summarised per minute, deletion. The log outlives a
-         *     deleted twin.
+         * @description The twin's change log, newest first: created, attributes and desired changes, command statuses the
+         *     platform set, device acks, status changes (online/stale/offline), reported changes summarised per
+         *     minute, each change of the reported settings (device times), deletion. The log outlives a deleted
+         *     twin.
          */
         get: operations["twin_events_api_v1_twins__machine_id__events_get"];
         put?: never;
@@ -1934,6 +1940,18 @@ export interface components {
             suppressed: number;
             /** Unacknowledged */
             unacknowledged: number;
+        };
+        /**
+         * AnalyticsAt
+         * @description The analytics as of the instant, from what is stored: the anomaly episode open then and the
+         *     maintenance decision in force. Health and the anomaly score are not stored over time (the twin holds
+         *     only their live values), so they are not part of the past state.
+         */
+        AnalyticsAt: {
+            /** @description The newest event of the anomaly episode open at the instant (null: none open) */
+            anomaly: components["schemas"]["AnomalyEventRead"] | null;
+            /** @description The newest decision at or before the instant: its `strategy` is the one in force (a decision is stored each time the strategy changes); null before the first */
+            decision: components["schemas"]["DecisionRead"] | null;
         };
         /**
          * AnalyticsChange
@@ -4166,20 +4184,82 @@ export interface components {
         };
         /**
          * StateAt
-         * @description The reported sensor values as they were at `at`: each sensor's newest reading at or before it.
+         * @description The twin as it was at `at`: each sensor's newest stored reading at or before it (`readings`), and the
+         *     rest of the twin rebuilt from its change log and the stored analytics (see TwinStateAt's fields).
          */
         StateAt: {
+            analytics: components["schemas"]["AnalyticsAt"];
             /**
              * At
              * Format: date-time
              */
             at: string;
+            /**
+             * Attributes
+             * @description Attributes as the newest created/attributes entry set them
+             */
+            attributes: {
+                [key: string]: unknown;
+            };
+            /** @description The newest command's outcome: from the desired changes (pending), the statuses the platform set (`command` entries: awaiting_placement, pending, undelivered) and the device's acks */
+            command: components["schemas"]["CommandStatus"] | null;
+            /**
+             * Desired
+             * @description The desired document after the newest desired change
+             */
+            desired: {
+                [key: string]: unknown;
+            };
+            /**
+             * Desired Version
+             * @description Its version (0: never set)
+             */
+            desired_version: number;
+            /**
+             * Last Heard
+             * @description The newest device time at or before the instant among the machine's readings and settings changes (the live twin uses the receive time, `last_seen`: they differ by the transport delay and the device's clock error)
+             */
+            last_heard: string | null;
             /** Machine Id */
             machine_id: string;
-            /** Readings */
+            /**
+             * Readings
+             * @description Each sensor's newest stored reading at or before `at` (device time); readings archived past the raw retention are not read, so long ago a sensor may be missing
+             */
             readings: {
                 [key: string]: components["schemas"]["ValueAt"];
             };
+            /**
+             * Reported
+             * @description Reported device settings: each setting's value with the newest device time at or before the instant (from the `settings` entries, one per change)
+             */
+            reported: {
+                [key: string]: unknown;
+            };
+            /**
+             * Reported Inexact
+             * @description Settings the device changed faster than the change log takes them (MAX_SETTINGS_ENTRIES_PER_MIN): around the instant their changes were coalesced, and the value given is the last one logged before, not necessarily the one the twin showed
+             * @default []
+             */
+            reported_inexact: string[];
+            /**
+             * Reported Ts
+             * @description The device time of each value in `reported`
+             */
+            reported_ts: {
+                [key: string]: string;
+            };
+            /**
+             * Since
+             * @description When the twin's life that holds the instant began: its first change-log entry after its last deletion before the instant; null when that entry is later than the instant (telemetry backfilled with older device times: the twin is known then from its readings and settings only)
+             */
+            since: string | null;
+            /**
+             * Status
+             * @description Computed as the live twin computes it (3 and 30 expected intervals, at least 5 and 60 s) from `last_heard` and the `expected_interval_s` of the attributes as of the instant
+             * @enum {string}
+             */
+            status: "online" | "stale" | "offline";
         };
         /** StatusChange */
         StatusChange: {
@@ -4458,7 +4538,7 @@ export interface components {
         TwinEventRead: {
             /**
              * Actor
-             * @description Who made the change: user:<name>, api_key:<name> or anonymous for operator changes (created, attributes, desired, deleted), device for reported changes and acks, system for status
+             * @description Who made the change: user:<name>, api_key:<name> or anonymous for operator changes (created, attributes, desired, deleted), device for reported changes, settings and acks, system for status, command statuses and resends
              */
             actor?: string | null;
             /** Details */
@@ -4755,6 +4835,7 @@ export type AlarmRuleIn = components['schemas']['AlarmRuleIn'];
 export type AlarmRuleList = components['schemas']['AlarmRuleList'];
 export type AlarmRuleRead = components['schemas']['AlarmRuleRead'];
 export type AlarmSummary = components['schemas']['AlarmSummary'];
+export type AnalyticsAt = components['schemas']['AnalyticsAt'];
 export type AnalyticsChange = components['schemas']['AnalyticsChange'];
 export type AnomalyEventChange = components['schemas']['AnomalyEventChange'];
 export type AnomalyEventRead = components['schemas']['AnomalyEventRead'];
@@ -10814,7 +10895,7 @@ export interface operations {
     state_at_api_v1_twins__machine_id__at_get: {
         parameters: {
             query: {
-                /** @description The past instant, ISO 8601 with zone */
+                /** @description The past instant, ISO 8601 with zone (not in the future) */
                 ts: string;
             };
             header?: never;
@@ -11455,7 +11536,7 @@ export interface operations {
                 /** @description Window start, ISO 8601 with zone */
                 from?: string | null;
                 /** @description Only these kinds (repeatable) */
-                kind?: ("created" | "attributes" | "desired" | "desired_resent" | "ack" | "reported" | "status" | "deleted")[] | null;
+                kind?: ("created" | "attributes" | "desired" | "desired_resent" | "command" | "ack" | "reported" | "settings" | "status" | "deleted")[] | null;
                 limit?: number;
                 /** @description Window end, ISO 8601 with zone; default now */
                 to?: string | null;

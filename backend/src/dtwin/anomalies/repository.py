@@ -59,6 +59,26 @@ class AnomalyRepository:
         )
         return list((await self.session.scalars(q)).all())
 
+    async def event_at(self, machine_id: str, at: datetime) -> AnomalyEventRow | None:
+        """The machine's newest event at or before `at` (by time; of two at the same time, the later id)."""
+        q = (
+            select(AnomalyEventRow)
+            .where(AnomalyEventRow.machine_id == machine_id, AnomalyEventRow.ts <= at)
+            .order_by(AnomalyEventRow.ts.desc(), AnomalyEventRow.id.desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(q)).first()
+
+    async def decision_at(self, machine_id: str, at: datetime) -> DecisionRow | None:
+        """The machine's newest decision at or before `at` (by time; of two at one time, the later id)."""
+        q = (
+            select(DecisionRow)
+            .where(DecisionRow.machine_id == machine_id, DecisionRow.ts <= at)
+            .order_by(DecisionRow.ts.desc(), DecisionRow.id.desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(q)).first()
+
     async def newest_events(self, machine_ids: Collection[str] | None, limit: int) -> list[AnomalyEventRow]:
         """The newest `limit` events (of these machines, or of all), newest first."""
         q = select(AnomalyEventRow).order_by(AnomalyEventRow.id.desc()).limit(limit)

@@ -37,6 +37,18 @@ class AnomalyHistory:
         rows = await self.repo.decisions(machine_id, start=start, end=end, limit=limit)
         return [DecisionRead.model_validate(r) for r in rows]
 
+    async def open_episode_at(self, machine_id: str, at: datetime) -> AnomalyEventRead | None:
+        """The newest event of the anomaly episode open at `at` (None if the newest event then resolved
+        its episode, or there was none)."""
+        row = await self.repo.event_at(machine_id, at)
+        return None if row is None or row.kind == "resolved" else AnomalyEventRead.model_validate(row)
+
+    async def decision_at(self, machine_id: str, at: datetime) -> DecisionRead | None:
+        """The strategy decision in force at `at`: the newest stored at or before it (a decision is stored
+        when the machine's strategy changes)."""
+        row = await self.repo.decision_at(machine_id, at)
+        return None if row is None else DecisionRead.model_validate(row)
+
     async def newest_events(self, machine_ids: Collection[str] | None, limit: int) -> list[AnomalyEventRead]:
         """The newest `limit` events (of these machines, or of all), newest first."""
         return [AnomalyEventRead.model_validate(r) for r in await self.repo.newest_events(machine_ids, limit)]

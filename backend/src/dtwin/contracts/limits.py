@@ -68,6 +68,12 @@ MAX_DOCUMENT_BYTES = 16 * 1024
 # any request body; more is a 413 before the handler reads it
 MAX_REQUEST_BYTES = 1024 * 1024
 
+# --- the twin change log -----------------------------------------------------------------------------------
+# `settings` entries (a change of a machine's reported settings, with its device timestamps) one machine may
+# add per minute; changes beyond are held and logged as one coalesced entry when the minute is over, so a
+# device flipping a setting in a loop cannot flood the log (the values in between are then not in it)
+MAX_SETTINGS_ENTRIES_PER_MIN = 30
+
 # --- fleet aggregations (GET /twins/aggregate) -----------------------------------------------------------
 MAX_GROUP_BY = 4  # fields one aggregation groups by
 MAX_AGGREGATES = 20  # aggregates one request asks for

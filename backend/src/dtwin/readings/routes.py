@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import Field
 
+from dtwin.anomalies.service import AnomalyHistory
 from dtwin.auth.deps import allow
 from dtwin.auth.identity import Role
 from dtwin.contracts.inputs import Instant
@@ -25,6 +26,7 @@ from dtwin.readings.history import NOMINAL_S, ArchivePart, auto_resolution, wind
 from dtwin.readings.history import History as History_
 from dtwin.readings.repository import ReadingRepository
 from dtwin.readings.schemas import (
+    AnalyticsAt,
     History,
     ReadingList,
     ReadingRead,
@@ -206,13 +208,28 @@ async def state_at(
     machine_id: MachineId,
     session: SessionDep,
     twins: TwinServiceDep,
-    ts: Annotated[Instant, Query(description="The past instant, ISO 8601 with zone")],
+    ts: Annotated[Instant, Query(description="The past instant, ISO 8601 with zone (not in the future)")],
 ) -> StateAt:
-    """The sensor values as they were at `ts`: for each sensor, its newest stored reading at or before it."""
+    """The whole twin as it was at `ts`: each sensor's newest stored reading at or before it; reported
+    settings, attributes, desired state and version, and the command's outcome rebuilt from the change log
+    (`/events`); the status computed from the newest device time heard then and the expected interval then;
+    the anomaly episode open and the maintenance decision in force then (health is not stored over time).
+    404 when the twin does not exist, or did not exist at `ts` (before its first change-log entry with
+    nothing heard from the machine by then, or deleted then); 422 for a `ts` in the future."""
     await twins.ensure_exists(machine_id)
     rows = await ReadingRepository(session).state_at(machine_id, ts)
+    twin = await twins.state_at(machine_id, ts, max((r.ts for r in rows), default=None))
+    history = AnomalyHistory(session)
+    analytics = AnalyticsAt(
+        anomaly=await history.open_episode_at(machine_id, ts),
+        decision=await history.decision_at(machine_id, ts),
+    )
     return StateAt(
-        machine_id=machine_id, at=ts, readings={r.sensor: ValueAt(value=r.value, ts=r.ts) for r in rows}
+        **dict(twin),
+        machine_id=machine_id,
+        at=ts,
+        readings={r.sensor: ValueAt(value=r.value, ts=r.ts) for r in rows},
+        analytics=analytics,
     )
 
 

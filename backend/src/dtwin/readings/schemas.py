@@ -6,6 +6,9 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dtwin.anomalies.schemas import AnomalyEventRead, DecisionRead
+from dtwin.twins.schemas import TwinStateAt
+
 
 class ReadingRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -63,12 +66,31 @@ class ValueAt(BaseModel):
     ts: datetime
 
 
-class StateAt(BaseModel):
-    """The reported sensor values as they were at `at`: each sensor's newest reading at or before it."""
+class AnalyticsAt(BaseModel):
+    """The analytics as of the instant, from what is stored: the anomaly episode open then and the
+    maintenance decision in force. Health and the anomaly score are not stored over time (the twin holds
+    only their live values), so they are not part of the past state."""
+
+    anomaly: AnomalyEventRead | None = Field(
+        description="The newest event of the anomaly episode open at the instant (null: none open)"
+    )
+    decision: DecisionRead | None = Field(
+        description="The newest decision at or before the instant: its `strategy` is the one in force (a "
+        "decision is stored each time the strategy changes); null before the first"
+    )
+
+
+class StateAt(TwinStateAt):
+    """The twin as it was at `at`: each sensor's newest stored reading at or before it (`readings`), and the
+    rest of the twin rebuilt from its change log and the stored analytics (see TwinStateAt's fields)."""
 
     machine_id: str
     at: datetime
-    readings: dict[str, ValueAt]
+    readings: dict[str, ValueAt] = Field(
+        description="Each sensor's newest stored reading at or before `at` (device time); readings "
+        "archived past the raw retention are not read, so long ago a sensor may be missing"
+    )
+    analytics: AnalyticsAt
 
 
 class SeriesPoints(BaseModel):

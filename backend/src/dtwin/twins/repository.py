@@ -70,3 +70,20 @@ class TwinRepository:
         if before_id is not None:
             q = q.where(TwinEventRow.id < before_id)
         return list((await self.session.scalars(q.order_by(TwinEventRow.id.desc()).limit(limit))).all())
+
+    async def events_until(self, machine_id: str, at: datetime, kinds: Sequence[str]) -> list[TwinEventRow]:
+        """The machine's change-log entries of these kinds with `ts` at or before `at`, oldest first (by id:
+        the order they were recorded in)."""
+        q = (
+            select(TwinEventRow)
+            .where(TwinEventRow.machine_id == machine_id, TwinEventRow.kind.in_(kinds), TwinEventRow.ts <= at)
+            .order_by(TwinEventRow.id)
+        )
+        return list((await self.session.scalars(q)).all())
+
+    async def first_event_after(self, machine_id: str, after_id: int | None) -> TwinEventRow | None:
+        """The machine's first change-log entry (any kind) with an id above `after_id` (None: of all)."""
+        q = select(TwinEventRow).where(TwinEventRow.machine_id == machine_id)
+        if after_id is not None:
+            q = q.where(TwinEventRow.id > after_id)
+        return (await self.session.scalars(q.order_by(TwinEventRow.id).limit(1))).first()

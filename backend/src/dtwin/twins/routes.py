@@ -303,7 +303,16 @@ async def twin_events(
     kind: Annotated[
         list[
             Literal[
-                "created", "attributes", "desired", "desired_resent", "ack", "reported", "status", "deleted"
+                "created",
+                "attributes",
+                "desired",
+                "desired_resent",
+                "command",
+                "ack",
+                "reported",
+                "settings",
+                "status",
+                "deleted",
             ]
         ]
         | None,
@@ -314,9 +323,10 @@ async def twin_events(
     limit: PageLimit = 100,
     cursor: Cursor = None,
 ) -> TwinEventList:
-    """The twin's change log, newest first: created, attributes and desired changes, device acks, status
-    changes (online/stale/offline), reported changes summarised per minute, deletion. The log outlives a
-    deleted twin."""
+    """The twin's change log, newest first: created, attributes and desired changes, command statuses the
+    platform set, device acks, status changes (online/stale/offline), reported changes summarised per
+    minute, each change of the reported settings (device times), deletion. The log outlives a deleted
+    twin."""
     before = before_id(cursor)
     rows = await service.events_page(
         machine_id, kinds=kind, start=from_, end=to, before_id=before, limit=limit

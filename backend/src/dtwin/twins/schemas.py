@@ -135,7 +135,8 @@ class TwinEventRead(BaseModel):
     actor: str | None = Field(
         default=None,
         description="Who made the change: user:<name>, api_key:<name> or anonymous for operator changes "
-        "(created, attributes, desired, deleted), device for reported changes and acks, system for status",
+        "(created, attributes, desired, deleted), device for reported changes, settings and acks, system for "
+        "status, command statuses and resends",
     )
 
 
@@ -143,3 +144,44 @@ class TwinEventList(BaseModel):
     machine_id: str
     items: list[TwinEventRead]
     next_cursor: str | None = None
+
+
+class TwinStateAt(BaseModel):
+    """The twin as of a past instant, rebuilt from its change log (`GET /twins/{id}/events`). Times of
+    reported settings and readings are device times; operator changes are at the time the platform made
+    them."""
+
+    since: datetime | None = Field(
+        description="When the twin's life that holds the instant began: its first change-log entry after "
+        "its last deletion before the instant; null when that entry is later than the instant (telemetry "
+        "backfilled with older device times: the twin is known then from its readings and settings only)"
+    )
+    attributes: dict[str, Any] = Field(
+        description="Attributes as the newest created/attributes entry set them"
+    )
+    reported: dict[str, Any] = Field(
+        description="Reported device settings: each setting's value with the newest device time at or before "
+        "the instant (from the `settings` entries, one per change)"
+    )
+    reported_ts: dict[str, datetime] = Field(description="The device time of each value in `reported`")
+    reported_inexact: list[str] = Field(
+        default=[],
+        description="Settings the device changed faster than the change log takes them "
+        "(MAX_SETTINGS_ENTRIES_PER_MIN): around the instant their changes were coalesced, and the value "
+        "given is the last one logged before, not necessarily the one the twin showed",
+    )
+    desired: dict[str, Any] = Field(description="The desired document after the newest desired change")
+    desired_version: int = Field(description="Its version (0: never set)")
+    command: CommandStatus | None = Field(
+        description="The newest command's outcome: from the desired changes (pending), the statuses the "
+        "platform set (`command` entries: awaiting_placement, pending, undelivered) and the device's acks"
+    )
+    status: Literal["online", "stale", "offline"] = Field(
+        description="Computed as the live twin computes it (3 and 30 expected intervals, at least 5 and "
+        "60 s) from `last_heard` and the `expected_interval_s` of the attributes as of the instant"
+    )
+    last_heard: datetime | None = Field(
+        description="The newest device time at or before the instant among the machine's readings and "
+        "settings changes (the live twin uses the receive time, `last_seen`: they differ by the transport "
+        "delay and the device's clock error)"
+    )

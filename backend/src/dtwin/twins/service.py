@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import structlog
 
+from dtwin.contracts.changes import Status
 from dtwin.contracts.commands import DesiredCommand
 from dtwin.contracts.inputs import DocumentError, check_properties_document
 from dtwin.contracts.telemetry import iso_utc
@@ -23,14 +24,27 @@ from dtwin.twins.merge_patch import merge_patch
 from dtwin.twins.query import Comparison, QueryError, page
 from dtwin.twins.schemas import (
     AggregateGroup,
+    CommandStatus,
     DesiredState,
     TwinAggregate,
     TwinCreate,
     TwinEventRead,
     TwinList,
     TwinRead,
+    TwinStateAt,
 )
 from dtwin.twins.store import PreconditionMismatch, TwinStore
+from dtwin.twins.timeline import (
+    STATE_KINDS,
+    Entry,
+    attributes_at,
+    command_at,
+    current_life,
+    desired_at,
+    interval_of,
+    newest,
+    settings_at,
+)
 from dtwin.twins.view import FleetView
 
 log = structlog.get_logger(__name__)
@@ -278,9 +292,18 @@ class TwinService:
         details: dict[str, Any],
         version: int | None,
         actor: str | None = None,
+        ts: datetime | None = None,
     ) -> None:
         if self.events is not None:
-            await self.events.record(machine_id, datetime.now(UTC), kind, details, version, actor)
+            await self.events.record(machine_id, ts or datetime.now(UTC), kind, details, version, actor)
+
+    async def _set_command(self, machine_id: str, desired_version: int, status: str, now: str) -> None:
+        """Set the newest command's status (not a device's answer: pending, undelivered,
+        awaiting_placement) and log it as a `command` entry at the same instant, if the store took it (a
+        newer command recorded meanwhile wins)."""
+        if await self.store.set_command_status(machine_id, desired_version, status, now):
+            details = {"version": desired_version, "status": status}
+            await self._log(machine_id, "command", details, None, "system", datetime.fromisoformat(now))
 
     async def ensure_exists(self, machine_id: str) -> None:
         if not await self.store.exists(machine_id):
@@ -308,7 +331,7 @@ class TwinService:
         size = len(orjson.dumps(merge_patch(current["desired"], patch)))
         if size > MAX_DESIRED_BYTES:
             raise InvalidInput(f"the desired document would be {size} bytes, more than {MAX_DESIRED_BYTES}")
-        now = iso_utc(datetime.now(UTC))
+        now = iso_utc(datetime.now(UTC))  # the command's time on the twin and in the change log
         try:
             twin = await self.store.update_desired(machine_id, patch, if_match, now)
         except PreconditionMismatch as exc:
@@ -325,10 +348,11 @@ class TwinService:
             {"patch": patch, "desired": read.desired, "desired_version": read.desired_version},
             read.version,
             actor,
+            datetime.fromisoformat(now),
         )
         await self._persist(machine_id)
         if read.site is None or read.line is None:
-            await self.store.set_command_status(machine_id, read.desired_version, AWAITING_PLACEMENT, now)
+            await self._set_command(machine_id, read.desired_version, AWAITING_PLACEMENT, now)
             return await self.desired(machine_id)
         await self._publish(read)
         return _desired_state(read)
@@ -346,9 +370,7 @@ class TwinService:
         if read.site is None or read.line is None:
             return False
         # pending before the send: an answer from a quick device must not be overwritten afterwards
-        await self.store.set_command_status(
-            machine_id, read.desired_version, "pending", iso_utc(datetime.now(UTC))
-        )
+        await self._set_command(machine_id, read.desired_version, "pending", iso_utc(datetime.now(UTC)))
         await self._publish(read)
         log.info("desired_delivered_after_placement", machine_id=machine_id, version=read.desired_version)
         return True
@@ -376,7 +398,7 @@ class TwinService:
             return False
         now = datetime.now(UTC)
         if cmd.status == "undelivered":
-            await self.store.set_command_status(machine_id, read.desired_version, "pending", iso_utc(now))
+            await self._set_command(machine_id, read.desired_version, "pending", iso_utc(now))
         await self._publish(read)
         await self._log(
             machine_id,
@@ -428,12 +450,60 @@ class TwinService:
             await asyncio.wait_for(fut, 10)
         except Exception as exc:
             log.error("desired_publish_failed", machine_id=twin.id, error=f"{type(exc).__name__}: {exc}")
-            await self.store.set_command_status(
-                twin.id, twin.desired_version, "undelivered", iso_utc(datetime.now(UTC))
-            )
+            await self._set_command(twin.id, twin.desired_version, "undelivered", iso_utc(datetime.now(UTC)))
             raise CommandNotDelivered(
                 "desired state stored, but the command could not be handed to Kafka; patch again to resend"
             ) from exc
+
+    async def state_at(self, machine_id: str, at: datetime, newest_reading: datetime | None) -> TwinStateAt:
+        """The twin as of `at`, rebuilt from its change log (twins/timeline.py): attributes, reported
+        settings, desired state and version, the command, and the status computed as the live twin
+        computes it, from the newest device time heard at or before `at` (`newest_reading`: the machine's
+        newest stored reading then, from the readings room; or a settings change) and the expected
+        interval of the attributes then. Raises InvalidInput for a future `at`, NotFound when the twin did
+        not exist then: before its first change-log entry with nothing heard from the machine (readings,
+        settings) by then, or after a deletion and before what came next."""
+        if at > datetime.now(UTC):
+            raise InvalidInput(f"ts {iso_utc(at)} is in the future; the twin's state is known up to now")
+        if self.events is None:
+            raise NotFound("this backend keeps no twin change log; the twin's past is unknown")
+        rows = await self.events.until(machine_id, at, STATE_KINDS)
+        life, deleted = current_life([Entry(r.id, r.ts, r.kind, r.details, r.version) for r in rows])
+        first = await self.events.first_after(machine_id, deleted.id if deleted is not None else None)
+        settings = settings_at(life, at)
+        # readings count for this life only (those of a deleted twin stay unless purged); a twin whose
+        # telemetry was backfilled has readings from before its first change-log entry (its device times)
+        reading = newest_reading
+        if reading is not None and deleted is not None and reading <= deleted.ts:
+            reading = None
+        heard = newest(reading, *settings.times.values())
+        if heard is None and (first is None or first.ts > at):
+            why = (
+                f"it was deleted at {iso_utc(deleted.ts)}"
+                if deleted is not None
+                else "its change log holds nothing"
+                if first is None
+                else f"its change log begins at {iso_utc(first.ts)} and no reading is stored from before"
+            )
+            raise NotFound(f"twin {machine_id!r} did not exist at {iso_utc(at)}: {why}")
+        attributes = attributes_at(life)
+        desired, desired_version = desired_at(life)
+        cmd = command_at(life)
+        status = status_of(
+            iso_utc(heard) if heard else None, interval_of(attributes, self.expected_interval_s), at
+        )
+        return TwinStateAt(
+            since=first.ts if first is not None and first.ts <= at else None,
+            attributes=attributes,
+            reported=settings.values,
+            reported_ts=settings.times,
+            reported_inexact=settings.inexact,
+            desired=desired,
+            desired_version=desired_version,
+            command=None if cmd is None else CommandStatus.model_validate(cmd, from_attributes=True),
+            status=cast(Status, status),
+            last_heard=heard,
+        )
 
 
 def _desired_state(twin: TwinRead) -> DesiredState:

@@ -281,11 +281,14 @@ class TwinStore:
             await self.stream.emit(changes.TwinsMessage(items=[changes.RemovedChange(id=machine_id)]))
         return bool(deleted)
 
-    async def set_command_status(self, machine_id: str, desired_version: int, status: str, now: str) -> None:
+    async def set_command_status(self, machine_id: str, desired_version: int, status: str, now: str) -> bool:
+        """Set the newest command's status, unless a newer command is recorded; True if it was set."""
         if await self._record_ack(
             keys=[self.keys.twin(machine_id)], args=[desired_version, status, b"{}", b"{}", now, now]
         ):
             await self.emit_twins([machine_id])
+            return True
+        return False
 
     async def record_ack(
         self,
