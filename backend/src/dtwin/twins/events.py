@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +21,7 @@ from dtwin.twins.repository import TwinRepository
 
 log = structlog.get_logger(__name__)
 
-KINDS = (
+EventKind = Literal[
     "created",
     "attributes",
     "desired",
@@ -32,7 +32,8 @@ KINDS = (
     "settings",
     "status",
     "deleted",
-)
+]
+KINDS: tuple[str, ...] = get_args(EventKind)
 # the actor of entries no operator makes
 DEFAULT_ACTORS = {
     "reported": "device",

@@ -26,6 +26,7 @@ from dtwin.core.http import (
 from dtwin.errors import InvalidInput, NotFound, UnsupportedMediaType, problem_responses
 from dtwin.twins.aggregate import parse_aggregates, parse_group_by
 from dtwin.twins.deps import TwinServiceDep
+from dtwin.twins.events import EventKind
 from dtwin.twins.query import ROOTS, SORT_FIELDS, QueryError, parse_comparison
 from dtwin.twins.schemas import (
     AttributesUpdate,
@@ -301,21 +302,7 @@ async def twin_events(
     machine_id: MachineId,
     service: TwinServiceDep,
     kind: Annotated[
-        list[
-            Literal[
-                "created",
-                "attributes",
-                "desired",
-                "desired_resent",
-                "command",
-                "ack",
-                "reported",
-                "settings",
-                "status",
-                "deleted",
-            ]
-        ]
-        | None,
+        list[EventKind] | None,
         Query(description="Only these kinds (repeatable)"),
     ] = None,
     from_: From = None,
