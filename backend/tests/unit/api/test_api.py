@@ -208,3 +208,6 @@ async def test_fleet_aggregate_groups_the_filtered_twins(app: FastAPI, client: h
     bad = await client.get("/api/v1/twins/aggregate", params={"agg": "median:health"})
     assert bad.status_code == 422 and "unknown aggregate" in bad.json()["detail"]
     assert bad.headers["content-type"] == "application/problem+json"
+    # /twins/aggregate is not a twin's path: a method it lacks lists only its own in Allow
+    options = await client.options("/api/v1/twins/aggregate")
+    assert options.status_code == 405 and options.headers["allow"] == "GET"
