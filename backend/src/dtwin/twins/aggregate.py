@@ -134,22 +134,11 @@ Getter = Callable[[dict[str, Any]], Any]
 
 
 def getter(path: tuple[str, ...]) -> Getter:
-    """A function reading `path` from a twin, as `resolve` does (a `reported.x` reading wins over a
-    reported setting of the same name), specialised once per request rather than per twin."""
-    if len(path) == 1:
+    """A function reading `path` from a twin (`query.resolve`), made once per request; a top-level field
+    (`site`, `health`) is a plain lookup, which is what resolve does for it, without the call."""
+    if len(path) == 1 and path[0] != "reported":
         name = path[0]
         return lambda t: t.get(name)
-    if path[0] == "reported" and len(path) == 2:
-        name = path[1]
-
-        def reported(t: dict[str, Any]) -> Any:
-            r = t.get("readings")
-            if r and name in r:
-                return r[name]
-            p = t.get("reported")
-            return p.get(name) if p else None
-
-        return reported
     return lambda t: resolve(t, path)
 
 

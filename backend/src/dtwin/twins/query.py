@@ -81,12 +81,18 @@ def parse_comparison(text: str) -> Comparison:
 
 
 def resolve(twin: dict[str, Any], path: Sequence[str]) -> Any:
-    """`reported.x` looks in the sensor readings, then in the reported device settings."""
-    if path[0] == "reported":
-        node: Any = {**twin.get("reported", {}), **twin.get("readings", {})}
+    """`reported.x` looks in the sensor readings, then in the reported device settings (without merging
+    the two: this runs per twin for every filter and aggregate)."""
+    rest = path[1:]
+    if path[0] != "reported":
+        node: Any = twin.get(path[0])
+    elif not rest:
+        node = {**twin.get("reported", {}), **twin.get("readings", {})}
     else:
-        node = twin.get(path[0])
-    for part in path[1:]:
+        readings, name = twin.get("readings") or {}, rest[0]
+        node = readings[name] if name in readings else (twin.get("reported") or {}).get(name)
+        rest = rest[1:]
+    for part in rest:
         if not isinstance(node, dict):
             return None
         node = node.get(part)
