@@ -137,10 +137,7 @@ class TwinService:
         self.expected_interval_s = expected_interval_s
 
     def interval_of(self, twin: dict[str, Any]) -> float:
-        interval = twin["attributes"].get("expected_interval_s", self.expected_interval_s)
-        if not isinstance(interval, int | float) or isinstance(interval, bool) or interval <= 0:
-            return self.expected_interval_s
-        return float(interval)
+        return interval_of(twin["attributes"], self.expected_interval_s)
 
     def with_status(self, twin: dict[str, Any], now: datetime) -> dict[str, Any]:
         twin["status"] = status_of(twin["last_seen"], self.interval_of(twin), now)

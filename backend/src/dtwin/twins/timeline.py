@@ -126,7 +126,7 @@ def settings_at(life: Iterable[Entry], at: datetime) -> Settings:
 
 def interval_of(attributes: dict[str, Any], default_s: float) -> float:
     """The expected reporting interval: `expected_interval_s` of the attributes when it is a positive
-    number, else the default (TwinService.interval_of, for attributes as of an instant)."""
+    number, else the default (the live twin's, through TwinService.interval_of, and the twin's at T)."""
     interval = attributes.get("expected_interval_s", default_s)
     if not isinstance(interval, int | float) or isinstance(interval, bool) or interval <= 0:
         return default_s
