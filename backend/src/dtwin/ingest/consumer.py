@@ -140,8 +140,11 @@ def twin_updates(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[TwinU
     all stamped with its ts."""
     latest: dict[str, TwinUpdate] = {}
     merged: set[str] = set()
+    stamps: dict[datetime, str] = {}  # a batch's messages mostly share a few timestamps: format each once
     for t, headers in accepted:
-        ts = iso_utc(t.ts)
+        ts = stamps.get(t.ts)
+        if ts is None:
+            ts = stamps[t.ts] = iso_utc(t.ts)
         u = latest.get(t.machine_id)
         if u is None:
             latest[t.machine_id] = TwinUpdate(

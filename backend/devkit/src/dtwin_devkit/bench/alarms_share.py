@@ -107,8 +107,9 @@ async def measure(machines: int, sensors: int, batches: int) -> Samples:
         try:
             second, offset = 0, 0
             for k in range(3 + batches):  # 3 untimed batches create the twins and the series
-                a = messages(s.topic_telemetry, fleet_a.payloads(second), offset)
-                b = messages(s.topic_telemetry, fleet_b.payloads(second), offset + machines)
+                now = datetime.now(UTC)  # stamped with the clock, as live telemetry is (not late)
+                a = messages(s.topic_telemetry, fleet_a.payloads(second, now), offset)
+                b = messages(s.topic_telemetry, fleet_b.payloads(second, now), offset + machines)
                 offset += 2 * machines
                 second += 1
                 order = [(with_alarms, a), (plain, b)] if k % 2 == 0 else [(plain, b), (with_alarms, a)]

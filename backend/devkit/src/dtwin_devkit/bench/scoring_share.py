@@ -185,19 +185,26 @@ async def measure(machines: int, sensors: int, warmup: int, batches: int, models
         out = Samples()
         try:
             second, offset = 0, 0
-            # detector warm-up and the type model, straight through the engine (not timed)
+            # detector warm-up and the type model, straight through the engine (not timed), in the
+            # seconds before now; the timed batches are stamped with the clock, as live telemetry is
+            # (a batch stamped in the past takes the late-readings path: rollup buckets marked dirty)
+            start = datetime.now(UTC) - timedelta(seconds=warmup)
             for _ in range(warmup):
+                at = start + timedelta(seconds=second)
                 items = [
-                    m for p in fleet_a.payloads(second) if isinstance(m := parse_telemetry(p), Telemetry)
+                    m
+                    for p in fleet_a.payloads(second, at)
+                    if isinstance(m := parse_telemetry(p), Telemetry)
                 ]
-                fleet_b.payloads(second)
+                fleet_b.payloads(second, at)
                 stage.engine.score_batch(items)
                 second += 1
             for job in stage.engine.training_due():
                 stage.engine.install_model(fit_model(*job, trained_at=stage.engine.now))
             for k in range(3 + batches):  # 3 untimed batches create the twins and warm the connections
-                a = messages(s.topic_telemetry, fleet_a.payloads(second), offset)
-                b = messages(s.topic_telemetry, fleet_b.payloads(second), offset + machines)
+                now = datetime.now(UTC)
+                a = messages(s.topic_telemetry, fleet_a.payloads(second, now), offset)
+                b = messages(s.topic_telemetry, fleet_b.payloads(second, now), offset + machines)
                 offset += 2 * machines
                 second += 1
                 order = [(scored, a), (plain, b)] if k % 2 == 0 else [(plain, b), (scored, a)]
