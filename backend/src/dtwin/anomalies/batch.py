@@ -97,11 +97,17 @@ def type_vectors(
     k_slots: I64,
     k_vals: F64,
     k_slow: F64,
+    row_ts: F64,
+    carry_max_s: float,
 ) -> list[TypeBatch]:
     """Per type: each row's sensor vector (the row's readings, older values of the machine filled forward,
     the state before the batch for the first row), and the same vectors as deviations from each series' slow
     level (what the type model sees: machines of one type at different setpoints share one model, and a slow
-    swing of ambient conditions or load is not a new regime). Read before the batch's state is stored."""
+    swing of ambient conditions or load is not a new regime). Read before the batch's state is stored.
+
+    A value is carried forward for at most `carry_max_s` seconds: a sensor that stopped reporting (a dropout,
+    a cut cable) is missing (NaN) after that, and the model judges the others without it, rather than
+    comparing a frozen value with a machine that has moved on."""
     idx = fleet.index
     out: list[TypeBatch] = []
     if vrows.shape[0] == 0:
@@ -127,16 +133,19 @@ def type_vectors(
         init_at = (init_slots >= 0, np.maximum(init_slots, 0))
         V = np.full((n_sel, f), np.nan)
         S = np.full((n_sel, f), np.nan)  # slow levels, filled the same way
+        T = np.full((n_sel, f), np.nan)  # when each value was read
+        t_sel = row_ts[sel]
         V[cells], S[cells] = k_vals[mine], k_slow[mine]
-        V[first] = np.where(
-            np.isnan(V[first]), np.where(init_at[0], series.last_x[init_at[1]], np.nan), V[first]
-        )
-        S[first] = np.where(
-            np.isnan(S[first]), np.where(init_at[0], slow_state[init_at[1]], np.nan), S[first]
-        )
+        T[cells] = t_sel[kr[mine]]
+        carried = np.isnan(V[first])
+        V[first] = np.where(carried, np.where(init_at[0], series.last_x[init_at[1]], np.nan), V[first])
+        S[first] = np.where(carried, np.where(init_at[0], slow_state[init_at[1]], np.nan), S[first])
+        T[first] = np.where(carried, np.where(init_at[0], series.last_ts[init_at[1]], np.nan), T[first])
         src = np.where(~np.isnan(V) | first[:, None], np.arange(n_sel)[:, None], -1)
         fill = (np.maximum.accumulate(src, axis=0), np.arange(f)[None, :])
-        V, S = V[fill], S[fill]
+        V, S, T = V[fill], S[fill], T[fill]
+        stale = ~(t_sel[:, None] - T <= carry_max_s)  # NaN times (never read) are stale too
+        V[stale], S[stale] = np.nan, np.nan
         D = V - S
         model = models.get(ti)
         feat_map = (

@@ -43,6 +43,9 @@ class EngineConfig:
     resolve_ratio: float = 0.8  # ...and resolves below threshold x this...
     resolve_after: int = 3  # ...for this many consecutive batches
     explain_top: int = 3  # sensors named per explanation
+    # a sensor missing from a machine's message keeps its last value in the type model's vector for this
+    # long; after that it is missing and the model judges the other sensors without it (a dropout)
+    carry_max_s: float = 30.0
     skip_stale: bool = True  # ignore readings not after their series' last timestamp (redelivery, late)
     # distinct sensor names a machine type may have in the engine; readings of further names are ignored
     # (counted in `ScoringEngine.refused_readings`), so the engine stays bounded even without validation

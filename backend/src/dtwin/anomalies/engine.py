@@ -237,7 +237,16 @@ class ScoringEngine:
         uni_score = squash(uni_ev, cfg.detectors.power)
         mv_ev = np.zeros(n_rows)
         batches = type_vectors(
-            self.fleet, self.type_models.installed, vrows, row_machine, k_rows, k_slots, k_vals, det.slow
+            self.fleet,
+            self.type_models.installed,
+            vrows,
+            row_machine,
+            k_rows,
+            k_slots,
+            k_vals,
+            det.slow,
+            row_ts,
+            cfg.carry_max_s,
         )
         for tb in batches:
             settling = self._settling_features(tb, row_ts)

@@ -76,8 +76,8 @@ def multivariate(
     out = []
     for j in np.argsort(-contrib, kind="stable")[:top].tolist():
         f = int(feat_map[j])
-        if f < 0:
-            continue
+        if f < 0 or not contrib[j] > 0.0 or not math.isfinite(raw[f]):
+            continue  # a sensor the model did not see in this row (never reported, or stopped reporting)
         slot = int(slots[f])
         value = float(raw[f])
         if slot >= 0:

@@ -66,15 +66,6 @@ class TypeModel:
         best = np.argmax(np.log(self.weights) + log_det - 0.5 * d2, axis=1).astype(np.int64)
         return d2, best, Y
 
-    def _fill(self, X: F64) -> F64:
-        Z = (X - self.center) / self.scale
-        missing = ~np.isfinite(Z)
-        if missing.any():
-            # a missing feature takes the mixture's mean value (it then adds little to the distance)
-            mean = self.weights @ self.means
-            Z = np.where(missing, mean[None, :], Z)
-        return Z
-
     def score_samples(self, X: F64) -> F64:
         """Evidence per row of `X` (n, F), vectorised; 1.0 = threshold."""
         if X.shape[0] == 0:
@@ -84,10 +75,46 @@ class TypeModel:
 
     def contributions(self, X: F64) -> F64:
         """Per row and feature, the squared z-score of the feature given all the others under the row's most
-        likely component ((P r)_f**2 / P_ff): which sensors make the combination unusual."""
+        likely component ((P r)_f**2 / P_ff): which sensors make the combination unusual. A missing feature
+        (NaN) is marginalised out: the row is judged under the distribution of the features it has (the
+        precision of that marginal), and the missing one contributes 0."""
         if X.shape[0] == 0:
             return np.zeros((0, self.n_features))
-        Z = self._fill(X)
+        Z = (X - self.center) / self.scale
+        missing = ~np.isfinite(Z)
+        if not missing.any():
+            return self._contributions(Z)
+        out = np.zeros(Z.shape)
+        patterns, which = np.unique(missing, axis=0, return_inverse=True)
+        which = which.reshape(-1)
+        for k, pattern in enumerate(patterns):
+            rows = np.flatnonzero(which == k)
+            have = np.flatnonzero(~pattern)
+            if have.shape[0] == 0:
+                continue
+            if have.shape[0] == self.n_features:
+                out[rows] = self._contributions(Z[rows])
+                continue
+            out[np.ix_(rows, have)] = self._marginal_contributions(Z[np.ix_(rows, have)], have)
+        return out
+
+    def _marginal_contributions(self, Zo: F64, have: I64) -> F64:
+        """`contributions` of rows that have only the features `have`, under each component's marginal."""
+        P = np.einsum("kfg,khg->kfh", self.prec_chol, self.prec_chol)  # precision L L^T per component
+        cov = np.linalg.inv(P)
+        Pm = np.linalg.inv(cov[:, have][:, :, have])  # the marginal's precision
+        R = Zo[:, None, :] - self.means[None][:, :, have]  # (n, K, F_have)
+        G = np.einsum("kfg,nkg->nkf", Pm, R)
+        d2 = np.einsum("nkf,nkf->nk", R, G)
+        log_det = 0.5 * np.linalg.slogdet(Pm)[1]
+        best = np.argmax(np.log(self.weights) + log_det - 0.5 * d2, axis=1)
+        rows = np.arange(Zo.shape[0])
+        g = G[rows, best]
+        p_diag = np.diagonal(Pm, axis1=1, axis2=2)[best]
+        out: F64 = g * g / p_diag
+        return out
+
+    def _contributions(self, Z: F64) -> F64:
         _, best, Y = self._components(Z)
         rows = np.arange(Z.shape[0])
         L = self.prec_chol[best]  # (n, F, F)

@@ -114,3 +114,44 @@ def test_moving_along_the_trained_relation_is_not_an_anomaly() -> None:
     assert model.score_samples(beyond)[0] < 0.5
     broken = np.array([[130.0, 1.0 + 0.03 * 100.0, 60.0]])  # ...but not if vibration stays at the old level
     assert model.score_samples(broken)[0] > 2.0
+
+
+def test_a_missing_sensor_is_marginalised_not_replaced_by_its_mean() -> None:
+    model = fit_model("fan", healthy(4000, 40), SENSORS)
+    high_load = np.array([[95.0, np.nan, 60.0]])  # vibration unknown at a load far from the mean
+    assert model.score_samples(high_load)[0] < 0.5
+    c = model.contributions(high_load)[0]
+    assert c[1] == 0.0  # the missing sensor is not blamed
+    # what the row has is still judged: temperature far off with vibration missing
+    assert model.score_samples(np.array([[95.0, np.nan, 75.0]]))[0] > 2.0
+    assert model.score_samples(np.array([[np.nan, np.nan, np.nan]]))[0] == 0.0
+    # a complete row scores as before (the marginal path is only for missing features)
+    full = np.array([[40.0, 1.0 + 0.03 * 40.0, 61.0]])
+    np.testing.assert_allclose(
+        model.contributions(full), model.contributions(np.vstack([full, high_load]))[:1]
+    )
+
+
+def test_a_sensor_that_stops_reporting_is_not_carried_into_the_model_for_ever() -> None:
+    """A dropout: vibration stops reporting at row 10, then the load ramps up. Carried for ever, the frozen
+    vibration would contradict the load (a multivariate alarm on a healthy machine); after `carry_max_s` it
+    is missing and the model judges the other sensors."""
+    policy = TrainingPolicy(min_samples=400, sample_stride=1)
+    engine = ScoringEngine(EngineConfig(training=policy, carry_max_s=20.0))
+    for i in range(4):
+        machine_rows(engine, f"fan-{i}", "fan", SENSORS, healthy(300, 50 + i))
+    engine.install_model(fit_model(*engine.training_due()[0]))
+    rng = np.random.default_rng(7)
+    n = 200
+    load = np.r_[np.full(40, 30.0), np.linspace(30.0, 95.0, n - 40)] + rng.normal(0, 0.5, n)
+    rows = np.column_stack([load, 1.0 + 0.03 * load + rng.normal(0, 0.05, n), rng.normal(60.0, 1.0, n)])
+    rows[10:, 1] = np.nan  # the dropout
+    out = machine_rows(engine, "fan-0", "fan", SENSORS, rows, start_s=300.0)
+    assert np.all(out.rows.level < 0.5), out.rows.level.max()
+    # the same rows with the value carried for ever raise the alarm this prevents
+    forever = ScoringEngine(EngineConfig(training=policy, carry_max_s=float("inf")))
+    for i in range(4):
+        machine_rows(forever, f"fan-{i}", "fan", SENSORS, healthy(300, 50 + i))
+    forever.install_model(fit_model(*forever.training_due()[0]))
+    stale = machine_rows(forever, "fan-0", "fan", SENSORS, rows, start_s=300.0)
+    assert stale.rows.level.max() > 0.5 and stale.rows.detector[int(np.argmax(stale.rows.level))] == 7

@@ -192,9 +192,7 @@ async def measure(machines: int, sensors: int, warmup: int, batches: int, models
             for _ in range(warmup):
                 at = start + timedelta(seconds=second)
                 items = [
-                    m
-                    for p in fleet_a.payloads(second, at)
-                    if isinstance(m := parse_telemetry(p), Telemetry)
+                    m for p in fleet_a.payloads(second, at) if isinstance(m := parse_telemetry(p), Telemetry)
                 ]
                 fleet_b.payloads(second, at)
                 stage.engine.score_batch(items)
