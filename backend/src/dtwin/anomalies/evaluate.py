@@ -103,7 +103,7 @@ def evaluate(
         ka, ta = key_idx[ai], t[ai]
         new = np.ones(ai.shape[0], dtype=np.bool_)
         new[1:] = (ka[1:] != ka[:-1]) | (ta[1:] - ta[:-1] > merge_gap_s)
-        last = np.append(new[1:], True)
+        last = np.append(new[1:], True) if ai.shape[0] else new  # no alarm at all: no episode
         ep_key, ep_t0, ep_t1 = ka[new], ta[new], ta[last]
     else:
         start_ep = alarm & np.concatenate(([True], ~alarm[:-1] | (key_idx[1:] != key_idx[:-1])))

@@ -65,3 +65,14 @@ def test_flickering_alarms_merge_into_one_episode_with_a_gap() -> None:
     assert evaluate(ts, scores, events).false_alarms == 4
     merged = evaluate(ts, scores, events, merge_gap_s=120.0)
     assert merged.alarm_episodes == 2 and merged.false_alarms == 2
+
+
+def test_merged_episodes_with_no_alarm_at_all() -> None:
+    """A run in which nothing reaches the threshold: no episode, no false alarm, every event missed (this
+    raised IndexError when alarms were merged across a gap)."""
+    ts = np.arange(100, dtype=np.float64)
+    events = [GroundTruthEvent(None, None, "spike", 40.0, 45.0)]
+    for gap in (0.0, 120.0):
+        report = evaluate(ts, np.zeros(100), events, merge_gap_s=gap)
+        assert (report.alarm_episodes, report.false_alarms) == (0, 0)
+        assert report.kinds["spike"].detected == 0 and report.kinds["spike"].recall == 0.0
