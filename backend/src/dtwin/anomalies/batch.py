@@ -80,12 +80,15 @@ class TypeBatch:
     V: F64  # sensor vectors (rows x the type's features)
     model: TypeModel | None
     feat_map: I64 | None  # model feature -> type feature (-1: missing)
-    D: F64  # the same vectors minus each machine's slow level per sensor (what the type model sees)
+    D: F64  # the vectors minus each machine's slow level per sensor (models persisted before smoothing)
+    Ds: F64  # each sensor's fast level minus its slow level: what the type model sees and learns from
 
     def model_input(self) -> F64:
-        """The vectors in the form the installed model was fitted on (deviations, or absolute values for
-        models persisted before deviations were introduced)."""
-        return self.D if self.model is None or self.model.deviations else self.V
+        """The vectors in the form the installed model was fitted on: smoothed deviations; for models
+        persisted before, deviations of the readings themselves, or absolute values for the oldest."""
+        if self.model is None or self.model.smoothed:
+            return self.Ds
+        return self.D if self.model.deviations else self.V
 
 
 def type_vectors(
@@ -97,13 +100,18 @@ def type_vectors(
     k_slots: I64,
     k_vals: F64,
     k_slow: F64,
+    k_fast: F64,
     row_ts: F64,
     carry_max_s: float,
 ) -> list[TypeBatch]:
     """Per type: each row's sensor vector (the row's readings, older values of the machine filled forward,
     the state before the batch for the first row), and the same vectors as deviations from each series' slow
     level (what the type model sees: machines of one type at different setpoints share one model, and a slow
-    swing of ambient conditions or load is not a new regime). Read before the batch's state is stored.
+    swing of ambient conditions or load is not a new regime), and as smoothed deviations (each series' fast
+    level minus its slow one): sensors follow a change of load with their own lags (an outlet temperature
+    minutes behind a flow), so instantaneous vectors in a transient break the steady-state relations the
+    model learned, while levels smoothed over ~100 samples keep them, and the noise they average out makes
+    a slow fault stand out sooner. Read before the batch's state is stored.
 
     A value is carried forward for at most `carry_max_s` seconds: a sensor that stopped reporting (a dropout,
     a cut cable) is missing (NaN) after that, and the model judges the others without it, rather than
@@ -117,6 +125,7 @@ def type_vectors(
     series = fleet.series
     with np.errstate(divide="ignore", invalid="ignore"):
         slow_state = series.dslow / (1.0 - series.q_slow)
+        fast_state = series.dfast / (1.0 - series.q_fast)
     for ti in np.unique(r_type).tolist():
         info = idx.types[ti]
         sel = vrows[r_type == ti]
@@ -133,25 +142,27 @@ def type_vectors(
         init_at = (init_slots >= 0, np.maximum(init_slots, 0))
         V = np.full((n_sel, f), np.nan)
         S = np.full((n_sel, f), np.nan)  # slow levels, filled the same way
+        F = np.full((n_sel, f), np.nan)  # fast levels, the same
         T = np.full((n_sel, f), np.nan)  # when each value was read
         t_sel = row_ts[sel]
-        V[cells], S[cells] = k_vals[mine], k_slow[mine]
+        V[cells], S[cells], F[cells] = k_vals[mine], k_slow[mine], k_fast[mine]
         T[cells] = t_sel[kr[mine]]
         carried = np.isnan(V[first])
         V[first] = np.where(carried, np.where(init_at[0], series.last_x[init_at[1]], np.nan), V[first])
         S[first] = np.where(carried, np.where(init_at[0], slow_state[init_at[1]], np.nan), S[first])
+        F[first] = np.where(carried, np.where(init_at[0], fast_state[init_at[1]], np.nan), F[first])
         T[first] = np.where(carried, np.where(init_at[0], series.last_ts[init_at[1]], np.nan), T[first])
         src = np.where(~np.isnan(V) | first[:, None], np.arange(n_sel)[:, None], -1)
         fill = (np.maximum.accumulate(src, axis=0), np.arange(f)[None, :])
-        V, S, T = V[fill], S[fill], T[fill]
+        V, S, F, T = V[fill], S[fill], F[fill], T[fill]
         stale = ~(t_sel[:, None] - T <= carry_max_s)  # NaN times (never read) are stale too
-        V[stale], S[stale] = np.nan, np.nan
-        D = V - S
+        V[stale], S[stale], F[stale] = np.nan, np.nan, np.nan
+        D, Ds = V - S, F - S
         model = models.get(ti)
         feat_map = (
             np.array([info.feature.get(s, -1) for s in model.sensors], dtype=np.int64) if model else None
         )
-        out.append(TypeBatch(info, sel, trow, V, model, feat_map, D))
+        out.append(TypeBatch(info, sel, trow, V, model, feat_map, D, Ds))
     return out
 
 

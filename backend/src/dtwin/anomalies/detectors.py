@@ -128,6 +128,7 @@ class DetectorOutput:
     expected: F64
     sigma: F64
     slow: F64  # the series' slow level including the reading (what the type model's deviations are from)
+    fast: F64  # ...and its fast level (the drift detector's short EWMA, ~100 samples) including the reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,7 @@ class _Evidence:
     expected: F64
     sigma: F64
     slow: F64  # slow level (the drift detector's long EWMA) including this reading
+    fast: F64  # fast level (its short EWMA) including this reading
 
 
 # below this, 1 - q rounds to exactly 1.0 in float64
@@ -266,6 +268,7 @@ def _grid_inner(
         expected=g(level_prev),
         sigma=g(sigma_prev),
         slow=g(dslow / w_slow),
+        fast=g(dfast / w_fast),
     )
     last = rounds.last
     post = SeriesState(
@@ -302,7 +305,7 @@ def _bucketed(
     make every column as tall as itself."""
     if rounds.n_cols == 0:  # nothing to score (an empty batch, or every reading refused or stale)
         e, no = np.zeros(0), np.zeros(0, dtype=np.bool_)
-        return _Evidence(e, e, e, e, e, no, no, e, e, e, e), pre
+        return _Evidence(e, e, e, e, e, no, no, e, e, e, e, e), pre
     if rounds.n_rounds <= 2:
         return _grid(cfg, pre, rounds.spread(values), rounds)
     cls = np.ceil(np.log2(rounds.counts)).astype(np.int64)
@@ -407,5 +410,6 @@ def run_detectors(
         expected=ev.expected,
         sigma=ev.sigma,
         slow=ev.slow,
+        fast=ev.fast,
     )
     return out, post

@@ -245,6 +245,7 @@ class ScoringEngine:
             k_slots,
             k_vals,
             det.slow,
+            det.fast,
             row_ts,
             cfg.carry_max_s,
         )

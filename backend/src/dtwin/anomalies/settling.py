@@ -92,17 +92,15 @@ def reanchor(pre: SeriesState, post: SeriesState, cols: Bool, warmup: int) -> No
     values (a commanded step is not noise, and a widened sigma would blind the series for a while; a series
     still warming up goes on learning them, or a scale from its first few samples would stay frozen through
     the window and make ordinary noise look like a spike once it ends), and the drift detector's fast and
-    slow levels (and so the type model's deviation reference) are set to the tracked level, so the new
-    steady state reads as normal once the window ends."""
+    slow levels (and so the type model's deviation reference) start again from no samples: once the window
+    ends both are the mean of the readings since, so the new steady state reads as normal. (Setting them to
+    the tracked level instead anchored the slow one to a single noisy estimate for ~1,000 samples, an offset
+    the type model's smoothed deviations, averaged over ~100 samples, read as a fault.)"""
     if not cols.any():
         return
     frozen = cols & (pre.n >= warmup)
     for name in _FROZEN:
         getattr(post, name)[frozen] = getattr(pre, name)[frozen]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        level = post.lvl[cols] / (1.0 - post.q_lvl[cols])
-    ok = np.isfinite(level)
-    idx = np.flatnonzero(cols)[ok]
-    level = level[ok]
-    post.dfast[idx] = level * (1.0 - post.q_fast[idx])
-    post.dslow[idx] = level * (1.0 - post.q_slow[idx])
+    idx = np.flatnonzero(cols)
+    post.dfast[idx], post.q_fast[idx] = 0.0, 1.0
+    post.dslow[idx], post.q_slow[idx] = 0.0, 1.0

@@ -45,12 +45,12 @@ class TypeModels:
         healthy = (
             (uni_score[tb.rows] < pol.healthy_score)
             & (mv_score < pol.healthy_score)
-            & np.isfinite(tb.D).all(axis=1)
+            & np.isfinite(tb.Ds).all(axis=1)
             & (warm >= self.config.detectors.warmup)
         )
         if exclude is not None:
             healthy &= ~exclude
-        buf.offer(tb.D[healthy], pol.sample_stride)
+        buf.offer(tb.Ds[healthy], pol.sample_stride)
 
     def due(self, now: float) -> list[TrainingJob]:
         """Types whose model should be (re)fitted at stream time `now`, with their healthy vectors. Each job

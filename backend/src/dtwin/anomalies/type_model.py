@@ -25,6 +25,7 @@ class TrainingJob(NamedTuple):
     sensors: tuple[str, ...]
     ranges: tuple[Range | None, ...]
     deviations: bool = True  # X holds deviations from each machine's slow level (the engine's buffers do)
+    smoothed: bool = True  # ...of its fast level, not of the readings (the engine's buffers since 2026-12-06)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ class TypeModel:
     # fitted on deviations from each machine's slow level (the engine's training buffer holds those); False
     # for models persisted before that, which the engine keeps scoring with absolute values
     deviations: bool = False
+    # fitted on smoothed deviations (each sensor's fast level minus its slow level); False for models
+    # persisted before, which the engine keeps scoring with the readings' deviations
+    smoothed: bool = False
 
     @property
     def n_features(self) -> int:
@@ -135,25 +139,36 @@ def _robust_scale(X: F64, ranges: Sequence[Range | None]) -> tuple[F64, F64]:
     return center, np.maximum(np.maximum(mad, 0.5 * std), floor)
 
 
+# The threshold's margin over the training rows' 99.9th percentile. Smoothed vectors (levels over ~100
+# samples) are strongly autocorrelated: the buffer's ~8,000 rows, taken 20 samples apart, hold far fewer
+# independent ones, so their 99.9th percentile understates the healthy tail. Chosen on the simulator's
+# scenarios (`make bench-detection`, benchmarks.md 2026-12-06): margins 3 / 5 gave 3.3 / 2.5 false-alarm
+# episodes per 100 healthy machine-hours in the default scenario at recall 1.00 for every fault kind.
+MARGIN = 1.5
+SMOOTHED_MARGIN = 5.0
+
+
 def fit_model(
     machine_type: str,
     X: F64,
     sensors: Sequence[str] | None = None,
     ranges: Sequence[Range | None] | None = None,
     deviations: bool = False,
+    smoothed: bool = False,
     *,
     max_components: int = 3,
     max_fit_samples: int = 2048,
     quantile: float = 0.999,
-    margin: float = 1.5,
+    margin: float | None = None,
     min_threshold: float = 6.0,
     random_state: int = 0,
     trained_at: float = 0.0,
 ) -> TypeModel:
     """Fit a type's model on healthy vectors (CPU-bound, blocking: run it with `asyncio.to_thread` or in a
     process pool; arguments and result pickle). The component count (1..max_components) is chosen by BIC.
-    The mixture is fitted on at most `max_fit_samples` rows (an even stride), the threshold on all of them.
-    Deterministic for the same input."""
+    The mixture is fitted on at most `max_fit_samples` rows (an even stride), the threshold on all of them:
+    the `quantile` of the training rows' evidence times `margin` (default `SMOOTHED_MARGIN` for smoothed
+    vectors, `MARGIN` otherwise), at least `min_threshold`. Deterministic for the same input."""
     from sklearn.mixture import GaussianMixture
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
@@ -200,8 +215,11 @@ def fit_model(
         n_samples=n,
         trained_at=trained_at,
         deviations=deviations,
+        smoothed=smoothed,
     )
     d = model.score_samples(X)
+    if margin is None:
+        margin = SMOOTHED_MARGIN if smoothed else MARGIN
     threshold = max(float(np.quantile(d, quantile)) * margin, min_threshold)
     return replace(model, threshold=threshold)
 
