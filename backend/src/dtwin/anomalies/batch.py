@@ -80,15 +80,16 @@ class TypeBatch:
     V: F64  # sensor vectors (rows x the type's features)
     model: TypeModel | None
     feat_map: I64 | None  # model feature -> type feature (-1: missing)
-    D: F64  # the vectors minus each machine's slow level per sensor (models persisted before smoothing)
+    S: F64  # each machine's slow level per sensor, filled like V
     Ds: F64  # each sensor's fast level minus its slow level: what the type model sees and learns from
 
     def model_input(self) -> F64:
         """The vectors in the form the installed model was fitted on: smoothed deviations; for models
-        persisted before, deviations of the readings themselves, or absolute values for the oldest."""
+        persisted before, deviations of the readings themselves (computed only for them), or absolute
+        values for the oldest."""
         if self.model is None or self.model.smoothed:
             return self.Ds
-        return self.D if self.model.deviations else self.V
+        return self.V - self.S if self.model.deviations else self.V
 
 
 def type_vectors(
@@ -147,22 +148,19 @@ def type_vectors(
         t_sel = row_ts[sel]
         V[cells], S[cells], F[cells] = k_vals[mine], k_slow[mine], k_fast[mine]
         T[cells] = t_sel[kr[mine]]
-        carried = np.isnan(V[first])
-        V[first] = np.where(carried, np.where(init_at[0], series.last_x[init_at[1]], np.nan), V[first])
-        S[first] = np.where(carried, np.where(init_at[0], slow_state[init_at[1]], np.nan), S[first])
-        F[first] = np.where(carried, np.where(init_at[0], fast_state[init_at[1]], np.nan), F[first])
-        T[first] = np.where(carried, np.where(init_at[0], series.last_ts[init_at[1]], np.nan), T[first])
+        carried = np.isnan(V[first])  # a machine's first row: what it lacks comes from the series' state
+        for grid, state in ((V, series.last_x), (S, slow_state), (F, fast_state), (T, series.last_ts)):
+            grid[first] = np.where(carried, np.where(init_at[0], state[init_at[1]], np.nan), grid[first])
         src = np.where(~np.isnan(V) | first[:, None], np.arange(n_sel)[:, None], -1)
         fill = (np.maximum.accumulate(src, axis=0), np.arange(f)[None, :])
         V, S, F, T = V[fill], S[fill], F[fill], T[fill]
         stale = ~(t_sel[:, None] - T <= carry_max_s)  # NaN times (never read) are stale too
         V[stale], S[stale], F[stale] = np.nan, np.nan, np.nan
-        D, Ds = V - S, F - S
         model = models.get(ti)
         feat_map = (
             np.array([info.feature.get(s, -1) for s in model.sensors], dtype=np.int64) if model else None
         )
-        out.append(TypeBatch(info, sel, trow, V, model, feat_map, D, Ds))
+        out.append(TypeBatch(info, sel, trow, V, model, feat_map, S, F - S))
     return out
 
 

@@ -89,6 +89,7 @@ class TypeModel:
         if not missing.any():
             return self._contributions(Z)
         out = np.zeros(Z.shape)
+        cov = np.linalg.inv(np.einsum("kfg,khg->kfh", self.prec_chol, self.prec_chol))  # per component
         patterns, which = np.unique(missing, axis=0, return_inverse=True)
         which = which.reshape(-1)
         for k, pattern in enumerate(patterns):
@@ -99,13 +100,12 @@ class TypeModel:
             if have.shape[0] == self.n_features:
                 out[rows] = self._contributions(Z[rows])
                 continue
-            out[np.ix_(rows, have)] = self._marginal_contributions(Z[np.ix_(rows, have)], have)
+            out[np.ix_(rows, have)] = self._marginal_contributions(Z[np.ix_(rows, have)], have, cov)
         return out
 
-    def _marginal_contributions(self, Zo: F64, have: I64) -> F64:
-        """`contributions` of rows that have only the features `have`, under each component's marginal."""
-        P = np.einsum("kfg,khg->kfh", self.prec_chol, self.prec_chol)  # precision L L^T per component
-        cov = np.linalg.inv(P)
+    def _marginal_contributions(self, Zo: F64, have: I64, cov: F64) -> F64:
+        """`contributions` of rows that have only the features `have`, under each component's marginal
+        (`cov`: each component's covariance, the inverse of its precision L L^T)."""
         Pm = np.linalg.inv(cov[:, have][:, :, have])  # the marginal's precision
         R = Zo[:, None, :] - self.means[None][:, :, have]  # (n, K, F_have)
         G = np.einsum("kfg,nkg->nkf", Pm, R)
