@@ -31,7 +31,8 @@ end
 
 local updates = cjson.decode(ARGV[1])
 local now = ARGV[2]
-local out = {}
+local floor = tonumber(ARGV[5])
+local out, ids = {}, {}
 for i, u in ipairs(updates) do
   local key = KEYS[i + 3]
   local times = u.times or {}
@@ -43,6 +44,7 @@ for i, u in ipairs(updates) do
   tfields[#tfields + 1] = 'ts'
   local nt = #tfields
   tfields[nt + 1] = 'machine_type'; tfields[nt + 2] = 'site'; tfields[nt + 3] = 'line'
+  tfields[nt + 4] = 'quality'; tfields[nt + 5] = 'version'; tfields[nt + 6] = 'created_at'
   local stored = hmget(key, tfields)
   local newest = stored[nt]
   local set = {}
@@ -66,22 +68,23 @@ for i, u in ipairs(updates) do
       changed = true
     end
   end
-  local ts = newest
+  local ts, quality = newest, stored[nt + 4]
   if (not newest) or newest < u.ts then
-    ts = u.ts
+    ts, quality = u.ts, u.quality
     set[#set + 1] = 'ts'; set[#set + 1] = u.ts
     set[#set + 1] = 'quality'; set[#set + 1] = u.quality
   end
   -- placement changes (a machine moved) are changes too: versioned and published like readings
   local moved = false
-  if u.machine_type ~= 'unknown' and u.machine_type ~= stored[nt + 1] then
-    set[#set + 1] = 'machine_type'; set[#set + 1] = u.machine_type; moved = true
+  local mtype, site, line = stored[nt + 1], stored[nt + 2], stored[nt + 3]
+  if u.machine_type ~= 'unknown' and u.machine_type ~= mtype then
+    mtype = u.machine_type; set[#set + 1] = 'machine_type'; set[#set + 1] = mtype; moved = true
   end
-  if u.site ~= cjson.null and u.site ~= stored[nt + 2] then
-    set[#set + 1] = 'site'; set[#set + 1] = u.site; moved = true
+  if u.site ~= cjson.null and u.site ~= site then
+    site = u.site; set[#set + 1] = 'site'; set[#set + 1] = site; moved = true
   end
-  if u.line ~= cjson.null and u.line ~= stored[nt + 3] then
-    set[#set + 1] = 'line'; set[#set + 1] = u.line; moved = true
+  if u.line ~= cjson.null and u.line ~= line then
+    line = u.line; set[#set + 1] = 'line'; set[#set + 1] = line; moved = true
   end
   changed = changed or moved
 
@@ -89,17 +92,18 @@ for i, u in ipairs(updates) do
   local version
   if changed then
     set[#set + 1] = 'updated_at'; set[#set + 1] = now
-    version = redis.call('HINCRBY', key, 'version', 1)
+    version = (tonumber(stored[nt + 5]) or 0) + 1
     if version == 1 then  -- a new twin (or one Redis lost): it starts at the floor, see version_floor()
-      version = tonumber(ARGV[5]) + 1
-      redis.call('HSET', key, 'version', version)
+      version = floor + 1
     end
+    set[#set + 1] = 'version'; set[#set + 1] = version
   end
-  local created = redis.call('HSETNX', key, 'created_at', now) == 1
+  local created = not stored[nt + 6]
+  if created then set[#set + 1] = 'created_at'; set[#set + 1] = now end
   hset(key, set)
+  ids[#ids + 1] = u.id
   if changed then
-    local meta = redis.call('HMGET', key, 'quality', 'machine_type', 'site', 'line')
-    local item = {kind = 'reported', id = u.id, quality = meta[1] or 'good', ts = ts, last_seen = now,
+    local item = {kind = 'reported', id = u.id, quality = quality or 'good', ts = ts, last_seen = now,
                   version = version}
     -- an empty table is left out (absent means unchanged): a Lua table with no keys may encode as a JSON
     -- array (fakeredis's cjson does), which the contract refuses
@@ -107,13 +111,15 @@ for i, u in ipairs(updates) do
     if next(reported) ~= nil then item.reported = reported end
     -- placement only when it is news: a new twin, or a machine that moved
     if created or moved then
-      item.machine_type = meta[2] or 'unknown'
-      item.site = meta[3] or cjson.null
-      item.line = meta[4] or cjson.null
+      item.machine_type = mtype or 'unknown'
+      item.site = site or cjson.null
+      item.line = line or cjson.null
     end
     out[#out + 1] = item
   end
-  redis.call('SADD', KEYS[1], u.id)
+end
+for i = 1, #ids, CHUNK do
+  redis.call('SADD', KEYS[1], unpack(ids, i, math.min(i + CHUNK - 1, #ids)))
 end
 local published = 0
 local chunk = {}
@@ -133,6 +139,6 @@ for k, item in ipairs(out) do
     chunk = {}
   end
 end
-local ids = {}
-for _, item in ipairs(out) do ids[#ids + 1] = item.id end
-return cjson.encode(ids)
+local changed_ids = {}
+for _, item in ipairs(out) do changed_ids[#changed_ids + 1] = item.id end
+return cjson.encode(changed_ids)
