@@ -19,6 +19,10 @@ from dtwin_devkit.servers import Server, ServerError, running
 from .factories.auth import bearer, token_for
 from .fixed_dates import FIXED_DATES_MAX_AGE_S
 
+# apps built in this process come and go with each test: none may freeze the others' objects (gc.freeze());
+# tests/unit/test_runtime.py tests the tuning itself, and the e2e suites' backend processes run with it
+os.environ.setdefault("DTWIN_GC_TUNING", "false")
+
 HERE = Path(__file__).parent
 TEST_JWT_SECRET = "test-only-jwt-secret-0123456789abcdef"  # real mode requires one (auth/bootstrap.py)
 

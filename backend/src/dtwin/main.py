@@ -40,6 +40,7 @@ from dtwin.core.change_stream import ChangeStream
 from dtwin.core.db import transaction
 from dtwin.core.metrics import Metrics
 from dtwin.core.ratelimit import build_rate_limiter
+from dtwin.core.runtime import tune_gc
 from dtwin.core.tracing import instrument_http, instrument_stores
 from dtwin.data_quality.cleanse import CleanseConfig, Cleanser
 from dtwin.data_quality.stage import DataQualityStage
@@ -123,6 +124,8 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
             app.state.services = await _start_services(app, settings, adapters)
             if settings.demo_seed:
                 await seed_demo(adapters.sessions, settings.plant_tz)
+            if settings.gc_tuning:
+                tune_gc()
             log.info("backend_started", version=__version__, **adapters.mode)
             yield
         finally:

@@ -168,7 +168,7 @@ async def _ensure_partitions(
 ) -> None:
     """Daily partitions for the history's UTC days where the readings are partitioned (plain PostgreSQL)."""
     async with transaction(sessions) as session:
-        if dialect_name(session) != "postgresql" or not await parts.is_partitioned(session, "readings"):
+        if dialect_name(session) != "postgresql" or not await parts.is_partitioned(session, "reading_rows"):
             return
         days = [first.date() + timedelta(days=d) for d in range((last.date() - first.date()).days + 1)]
         for table in parts.PARTITIONED:

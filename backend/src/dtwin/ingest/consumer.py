@@ -32,13 +32,13 @@ from dtwin.core.metrics import Metrics, Stages
 from dtwin.data_quality.cleanse import Assessment
 from dtwin.data_quality.stage import DataQualityStage
 from dtwin.ingest.names import NameLimits
-from dtwin.ingest.outage import OutageBuffer, PendingWrite, TopicPartition, next_offsets, rows_of
+from dtwin.ingest.outage import OutageBuffer, PendingWrite, TopicPartition, instants_of, next_offsets
 from dtwin.kit.bus import BusConsumer, BusMessage, TelemetryBus
 from dtwin.kit.deadline import Deadline
 from dtwin.kit.dlq import send_to_dlq
 from dtwin.kit.failures import describe, is_infrastructure
 from dtwin.kit.tracing import DISABLED, KEEP, Tracing, as_parent, links, remote_context
-from dtwin.readings.service import ReadingTuple, store_readings
+from dtwin.readings.service import store_instants
 from dtwin.twins.durable import Durability
 from dtwin.twins.events import ReportedSummarizer, TwinEventLog
 from dtwin.twins.store import TwinStore
@@ -527,17 +527,18 @@ class TelemetryConsumer:
         """Readings to the database, twins to Redis (and the change stream), then the twin registry, state
         snapshots and change log. While the database is out, the twins go first and the database writes
         wait (`_defer`). Returns (readings, machines). Raises StageFailed."""
-        rows = rows_of(items)
+        rows = instants_of(items)
+        readings = sum(len(i.readings) for i in rows)
         updates = twin_updates([(a.t, a.headers) for a in items])
         if self.outage.active:
-            await self._defer(items, rows, updates, now, applied=None)
-            return len(rows), len(updates)
+            await self._defer(items, readings, updates, now, applied=None)
+            return readings, len(updates)
         stage = "database"
         changed: list[str] | None = None
         events: list[dict[str, object]] = []
         try:
             if rows:
-                self._stored(len(rows), await self.db.run(store_readings(self.sessions, rows)))
+                self._stored(readings, await self.db.run(store_instants(self.sessions, rows)))
             self._clock.lap("copy")
             stage = "twin"
             changed = await self.store.apply(updates, last_seen=iso_utc(now))
@@ -557,15 +558,15 @@ class TelemetryConsumer:
         except Exception as exc:
             if stage in DATABASE_STAGES and is_infrastructure(exc):
                 log.error("database_unavailable", stage=stage, error=describe(exc), action="twins stay live")
-                await self._defer(items, rows, updates, now, applied=(changed, events))
-                return len(rows), len(updates)
+                await self._defer(items, readings, updates, now, applied=(changed, events))
+                return readings, len(updates)
             raise StageFailed(stage, exc) from exc
-        return len(rows), len(updates)
+        return readings, len(updates)
 
     async def _defer(
         self,
         items: list[Accepted],
-        rows: list[ReadingTuple],
+        readings: int,
         updates: list[TwinUpdate],
         now: datetime,
         applied: tuple[list[str] | None, list[dict[str, object]]] | None,
@@ -583,7 +584,7 @@ class TelemetryConsumer:
             raise
         except Exception as exc:
             raise StageFailed("twin", exc) from exc
-        self.outage.add(PendingWrite(list(items), updates, list(events), len(rows)))
+        self.outage.add(PendingWrite(list(items), updates, list(events), readings))
         self.state.outage_readings = self.outage.readings
 
     async def _flush_outage(self, force: bool = False) -> bool:
@@ -633,13 +634,14 @@ class TelemetryConsumer:
             write.events = []
 
     async def _store_rows(self, items: list[Accepted]) -> tuple[int, int]:
-        rows = rows_of(items)
+        rows = instants_of(items)
+        readings = sum(len(i.readings) for i in rows)
         try:
-            inserted = await self.db.run(store_readings(self.sessions, rows))
+            inserted = await self.db.run(store_instants(self.sessions, rows))
         except Exception as exc:
             raise StageFailed("database", exc) from exc
-        self._stored(len(rows), inserted)
-        return len(rows), len(items)
+        self._stored(readings, inserted)
+        return readings, len(items)
 
     async def _drain_outage(self) -> None:
         """The buffer is full: take no message until the database took the waiting ones (reported as a

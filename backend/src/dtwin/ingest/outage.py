@@ -20,6 +20,7 @@ from typing import Any
 
 from dtwin.contracts.changes import TwinUpdate
 from dtwin.kit.bus import BusMessage
+from dtwin.readings.service import Instant
 
 TopicPartition = tuple[str, int]
 
@@ -105,17 +106,13 @@ def next_offsets(messages: Iterable[BusMessage], into: dict[TopicPartition, int]
             into[tp] = m.offset + 1
 
 
-def rows_of(items: Sequence[Any]) -> list[Any]:
-    """The readings rows of accepted messages (machine, sensor, ts, value, quality); a reading outside its
-    sensor's physical range (`a.bad`, data_quality/) has quality "bad"."""
-    rows: list[Any] = []
+def instants_of(items: Sequence[Any]) -> list[Instant]:
+    """The readings of accepted messages, one instant per message; a reading outside its sensor's physical
+    range (`a.bad`, data_quality/) has quality "bad"."""
+    out: list[Instant] = []
     for a in items:
-        machine_id, ts, q, bad = a.t.machine_id, a.t.ts, a.t.quality, a.bad
-        if bad:
-            rows.extend(
-                (machine_id, sensor, ts, value, "bad" if sensor in bad else q)
-                for sensor, value in a.t.readings.items()
-            )
-        else:
-            rows.extend((machine_id, sensor, ts, value, q) for sensor, value in a.t.readings.items())
-    return rows
+        t, bad = a.t, a.bad
+        out.append(
+            Instant(t.machine_id, t.ts, t.quality, t.readings, dict.fromkeys(bad, "bad") if bad else None)
+        )
+    return out

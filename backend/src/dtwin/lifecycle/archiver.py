@@ -36,7 +36,7 @@ from dtwin.core.db import asyncpg_of, dialect_name, has_timescaledb, transaction
 from dtwin.lifecycle import partitions as parts
 from dtwin.lifecycle.models import ArchivedDayRow
 from dtwin.readings.archive import SCHEMA, ArchiveError, ArchiveStore, Digest, Manifest
-from dtwin.readings.service import READING_COLUMNS, insert_unmarked, readings_between
+from dtwin.readings.service import RAW_TABLE, READING_COLUMNS, insert_unmarked, readings_between
 
 log = structlog.get_logger(__name__)
 
@@ -154,7 +154,7 @@ class Archiver:
             postgres = dialect_name(session) == "postgresql"
             timescale = postgres and await has_timescaledb(session)
             if postgres and not timescale:
-                await parts.lock_day(session, "readings", day)
+                await parts.lock_day(session, RAW_TABLE, day)
             found = await self.count(session, day)
             if found != manifest.rows:
                 raise DayChanged(f"{day}: {found} rows in the database, {manifest.rows} exported")
@@ -166,7 +166,7 @@ class Archiver:
                 )
                 how = "drop_chunks"
             elif postgres:
-                how, _ = await parts.remove_day(session, "readings", day)
+                how, _ = await parts.remove_day(session, RAW_TABLE, day)
             else:
                 lo, hi = parts.day_bounds(day)
                 await session.execute(
@@ -206,7 +206,7 @@ class Archiver:
         manifest = await asyncio.to_thread(self.store.verify, day)
         async with transaction(self.sessions) as session:
             if dialect_name(session) == "postgresql":
-                await parts.ensure_days(session, "readings", [day])
+                await parts.ensure_days(session, RAW_TABLE, [day])
         batches = await asyncio.to_thread(lambda: list(self.store.batches(day)))
         for batch in batches:
             for off in range(0, batch.num_rows, RESTORE_CHUNK):
@@ -264,7 +264,7 @@ class Archiver:
             }
             days: set[date] = set()
             if dialect_name(session) == "postgresql":
-                for p in await parts.partitions(session, "readings"):
+                for p in await parts.partitions(session, RAW_TABLE):
                     if (
                         p.lo is not None
                         and p.hi is not None

@@ -1,9 +1,9 @@
-"""Daily range partitions on plain PostgreSQL (readings, readings_10s, readings_1m): what exists, creating
+"""Daily range partitions on plain PostgreSQL (reading_rows, readings_10s, readings_1m): what exists, creating
 days ahead (and days that rows in the DEFAULT partition belong to, moving those rows), and removing a day.
 
-Partition names: `<table>_pYYYYMMDD` for a UTC day; `<table>_default` (DEFAULT) and `readings_legacy` (a
-table that existed before partitioning, [MINVALUE, its cut)) are kept as they are. Table names come from
-PARTITIONED, never from input."""
+Partition names: `<table>_pYYYYMMDD` for a UTC day; `<table>_default` (DEFAULT) and `reading_rows_legacy`
+(the readings of a table that existed before partitioning, [MINVALUE, its cut)) are kept as they are.
+Table names come from PARTITIONED, never from input."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-PARTITIONED: dict[str, str] = {"readings": "ts", "readings_10s": "bucket", "readings_1m": "bucket"}
+PARTITIONED: dict[str, str] = {"reading_rows": "ts", "readings_10s": "bucket", "readings_1m": "bucket"}
 _BOUND = re.compile(r"FROM \((MINVALUE|'[^']+')\) TO \((MAXVALUE|'[^']+')\)")
 
 

@@ -46,6 +46,7 @@ from dtwin.readings.rollups import (
     pg_bucket_end,
     rollup_aggregates,
 )
+from dtwin.readings.service import RAW_TABLE
 
 log = structlog.get_logger(__name__)
 
@@ -102,7 +103,7 @@ class RollupRefresher:
             marks = await self._watermarks(session)
             base = marks.get("10s")
             if base is None:
-                oldest = (await session.execute(text("SELECT min(ts) FROM readings"))).scalar()
+                oldest = (await session.execute(text(f"SELECT min(ts) FROM {RAW_TABLE}"))).scalar()  # noqa: S608
                 if oldest is None:
                     return result
                 base = floor10(oldest)

@@ -30,6 +30,7 @@ from dtwin.lifecycle.models import ArchivedDayRow
 from dtwin.lifecycle.refresher import RefreshResult, RollupRefresher
 from dtwin.readings.archive import ArchiveError, ArchiveStore, Manifest
 from dtwin.readings.rollups import WATERMARK
+from dtwin.readings.service import RAW_TABLE
 
 log = structlog.get_logger(__name__)
 
@@ -95,7 +96,7 @@ class LifecycleService:
                 return "sqlite"
             if await has_timescaledb(session):
                 return "timescaledb"
-            return "partitioned" if await parts.is_partitioned(session, "readings") else "plain"
+            return "partitioned" if await parts.is_partitioned(session, RAW_TABLE) else "plain"
 
     @asynccontextmanager
     async def exclusive(self, key: int) -> AsyncIterator[bool]:
@@ -192,7 +193,7 @@ class LifecycleService:
             if empty:  # an empty daily partition: nothing to keep
                 async with transaction(self.sessions) as session:
                     if dialect_name(session) == "postgresql":
-                        await parts.remove_day(session, "readings", day)
+                        await parts.remove_day(session, RAW_TABLE, day)
                 continue
             done.append(await self.archiver.archive_day(day))
         return done

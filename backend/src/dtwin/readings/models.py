@@ -1,5 +1,7 @@
-"""The readings table: one row per sensor value. Primary key (machine_id, sensor, ts) makes redelivery
-idempotent and serves per-machine range queries; a hypertable on ts when TimescaleDB is present."""
+"""`readings`: one row per sensor value, as every reader sees it. A table on SQLite and TimescaleDB (primary
+key (machine_id, sensor, ts) makes redelivery idempotent and serves per-machine range queries; a hypertable
+on ts with TimescaleDB); on plain PostgreSQL a read-only view over `reading_rows`, one row per
+machine-instant (migration 0020, written by dtwin.readings.wide)."""
 
 from __future__ import annotations
 

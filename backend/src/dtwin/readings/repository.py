@@ -1,18 +1,19 @@
-"""Every SQL statement about readings. Bulk insert is idempotent: on PostgreSQL a COPY straight into the
-table, and when a row of the batch is already stored (a redelivery), COPY into a staging table, then
-INSERT ... ON CONFLICT DO NOTHING; INSERT OR IGNORE on SQLite."""
+"""Every SQL statement about readings. Readers query `readings` (machine_id, sensor, ts, value, quality): a
+table on SQLite and TimescaleDB, a view over `reading_rows` (one row per machine-instant) on plain
+PostgreSQL, where writes go through dtwin.readings.wide. Bulk insert is idempotent: on PostgreSQL a COPY
+straight into the table, and when a row of the batch is already stored (a redelivery), COPY into a staging
+table, then INSERT ... ON CONFLICT DO NOTHING; INSERT OR IGNORE on SQLite."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dtwin.core.db import (
     UTCDateTime,
-    asyncpg_of,
     copy_if_new,
     dialect_name,
     has_timescaledb,
@@ -20,6 +21,7 @@ from dtwin.core.db import (
     newest_per_group,
 )
 from dtwin.readings.models import ReadingRow
+from dtwin.readings.wide import RAW_TABLE, Instant, insert_instants, instants_of, reading_tuples
 
 # (machine_id, sensor, ts, value, quality)
 ReadingTuple = tuple[str, str, datetime, float, str]
@@ -28,50 +30,39 @@ READING_COLUMNS = ("machine_id", "sensor", "ts", "value", "quality")  # a Readin
 
 
 ROLLUP_TABLES = ("readings_10s", "readings_1m", "readings_1h", "readings_1d", "rollup_dirty")
-# late readings (stamped more than 30 s before this transaction began) mark their 10-second buckets dirty
-MARK_LATE = (
-    "INSERT INTO rollup_dirty (machine_id, sensor, bucket) SELECT DISTINCT machine_id, sensor, "
-    "date_bin(INTERVAL '10 seconds', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') FROM readings_stage "
-    "WHERE ts < now() - INTERVAL '30 seconds' ON CONFLICT DO NOTHING"
-)
-# the same for rows copied straight into the table: the candidates come as arrays
-MARK_LATE_ROWS = (
-    "INSERT INTO rollup_dirty (machine_id, sensor, bucket) SELECT DISTINCT machine_id, sensor, "
-    "date_bin(INTERVAL '10 seconds', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') "
-    "FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(machine_id, sensor, ts) "
-    "WHERE ts < now() - INTERVAL '30 seconds' ON CONFLICT DO NOTHING"
-)
-LATE_CANDIDATE_S = 20.0  # this process's clock is at or after the transaction's start: a superset of late
 
 
 class ReadingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def insert_many(self, rows: Sequence[ReadingTuple]) -> int:
-        """Insert rows, ignoring ones already stored (same machine, sensor and ts). Returns rows inserted
-        (PostgreSQL) or rows offered (SQLite). Where the rollup refresher keeps the rollups (plain
-        PostgreSQL), readings stamped well before now are marked for it in the same transaction (late data:
-        dtwin.lifecycle.refresher)."""
+    async def insert_many(self, rows: Sequence[ReadingTuple], *, mark_late: bool = True) -> int:
+        """Insert rows, ignoring ones already stored (same machine, sensor and ts; on plain PostgreSQL the
+        same machine, instant and sensor set). Returns rows inserted (PostgreSQL) or rows offered (SQLite).
+        Where the rollup refresher keeps the rollups (plain PostgreSQL), readings stamped well before now
+        are marked for it in the same transaction (late data: dtwin.lifecycle.refresher) unless
+        `mark_late` is False (a restore of readings the rollups already hold)."""
+        if await self.wide():
+            return await insert_instants(self.session, instants_of(rows), mark_late=mark_late)
+        return await self._insert_narrow(rows)
+
+    async def insert_instants(self, instants: Sequence[Instant]) -> int:
+        """`insert_many` for readings grouped by machine and instant (the consumer's messages)."""
+        if await self.wide():
+            return await insert_instants(self.session, instants, mark_late=True)
+        return await self._insert_narrow(reading_tuples(instants))
+
+    async def wide(self) -> bool:
+        """Readings stored one row per machine-instant (plain PostgreSQL, migration 0020)."""
+        return await self._rollups_refreshed()
+
+    async def _insert_narrow(self, rows: Sequence[ReadingTuple]) -> int:
         if dialect_name(self.session) != "postgresql":
             return await insert_new(self.session, ReadingRow, READING_COLUMNS, rows)
-        refreshed = await self._rollups_refreshed()
         copied = await copy_if_new(self.session, ReadingRow, READING_COLUMNS, rows)
         if copied is None:  # some were stored already: the staging path skips those
-            mark = MARK_LATE if refreshed else None
-            return await insert_new(self.session, ReadingRow, READING_COLUMNS, rows, after_merge=mark)
-        if refreshed:
-            await self._mark_late(rows)
+            return await insert_new(self.session, ReadingRow, READING_COLUMNS, rows)
         return copied
-
-    async def _mark_late(self, rows: Sequence[ReadingTuple]) -> None:
-        """MARK_LATE for rows copied straight into the table (usually none is late: nothing to send)."""
-        cutoff = datetime.now(UTC) - timedelta(seconds=LATE_CANDIDATE_S)
-        late = [r for r in rows if r[2] < cutoff]
-        if not late:
-            return
-        driver = await asyncpg_of(self.session)
-        await driver.execute(MARK_LATE_ROWS, [r[0] for r in late], [r[1] for r in late], [r[2] for r in late])
 
     async def _rollups_refreshed(self) -> bool:
         return dialect_name(self.session) == "postgresql" and not await has_timescaledb(self.session)
@@ -94,7 +85,13 @@ class ReadingRepository:
 
     async def delete_machine(self, machine_id: str) -> int:
         """Delete a machine's readings and (where the refresher keeps them) its rollups."""
-        result = await self.session.execute(delete(ReadingRow).where(ReadingRow.machine_id == machine_id))
+        if await self.wide():
+            result = await self.session.execute(
+                text(f"DELETE FROM {RAW_TABLE} WHERE machine_id = :m"),  # noqa: S608
+                {"m": machine_id},
+            )
+        else:
+            result = await self.session.execute(delete(ReadingRow).where(ReadingRow.machine_id == machine_id))
         if await self._rollups_refreshed():
             for table in ROLLUP_TABLES:
                 await self.session.execute(

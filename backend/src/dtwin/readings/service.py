@@ -9,12 +9,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dtwin.core.db import insert_new, transaction
+from dtwin.core.db import transaction
 from dtwin.readings.models import ReadingRow
 from dtwin.readings.repository import READING_COLUMNS, ReadingRepository, ReadingTuple
+from dtwin.readings.wide import RAW_TABLE, Instant
 
 __all__ = [
+    "RAW_TABLE",
     "READING_COLUMNS",
+    "Instant",
     "ReadingTuple",
     "TooManyReadings",
     "insert_unmarked",
@@ -22,6 +25,7 @@ __all__ = [
     "purge_readings",
     "readings_between",
     "sensor_history",
+    "store_instants",
     "store_readings",
 ]
 
@@ -39,6 +43,12 @@ async def store_readings(sessions: async_sessionmaker[AsyncSession], rows: Seque
     ts). Returns rows inserted (PostgreSQL) or rows offered (SQLite)."""
     async with transaction(sessions) as session:
         return await ReadingRepository(session).insert_many(rows)
+
+
+async def store_instants(sessions: async_sessionmaker[AsyncSession], instants: Sequence[Instant]) -> int:
+    """`store_readings` for readings grouped by machine and instant (one per accepted message)."""
+    async with transaction(sessions) as session:
+        return await ReadingRepository(session).insert_instants(instants)
 
 
 async def latest_per_sensor(
@@ -80,4 +90,4 @@ async def readings_between(session: AsyncSession, start: datetime, end: datetime
 async def insert_unmarked(session: AsyncSession, rows: Sequence[ReadingTuple]) -> int:
     """Insert readings (skipping stored keys) without marking rollup buckets: for readings the rollups
     already hold (a restore from the archive)."""
-    return await insert_new(session, ReadingRow, READING_COLUMNS, rows)
+    return await ReadingRepository(session).insert_many(rows, mark_late=False)

@@ -62,7 +62,7 @@ async def fill(sessions: async_sessionmaker[AsyncSession]) -> list[ReadingTuple]
     rows = readings(START, 36, every_s=10.0)
     await store_readings(sessions, rows)
     async with sessions() as session, session.begin():
-        await parts.ensure_days(session, "readings", [D1])  # D1's rows move out of the default partition
+        await parts.ensure_days(session, "reading_rows", [D1])  # D1's rows move out of the default partition
     return rows
 
 
@@ -82,8 +82,8 @@ async def round_trip(sessions: async_sessionmaker[AsyncSession], store: ArchiveS
     assert sum(a.rows for a in done) == len(rows)
     assert await count_days(sessions, D1, D2) == 0
     async with sessions() as session:
-        names = [p.name for p in await parts.partitions(session, "readings")]
-    assert f"readings_p{D1:%Y%m%d}" not in names
+        names = [p.name for p in await parts.partitions(session, "reading_rows")]
+    assert f"reading_rows_p{D1:%Y%m%d}" not in names
     assert {r.day: r.state for r in await svc.archived()} == {D1: "dropped", D2: "dropped"}
     for d in (D1, D2):
         manifest = store.verify(d)

@@ -1,6 +1,7 @@
-"""Migration 0013 on an installation that already has readings: the table becomes the legacy partition
-without losing or copying a row, new days get partitions, redelivery stays idempotent, and the lifecycle
-works across the legacy partition (archival deletes a day from it)."""
+"""Migrations 0013 and 0020 on an installation that already has readings: the table becomes the legacy
+partition (0013), then its rows move to one row per machine-instant in `reading_rows` with the same
+partitions (0020) without losing a reading, new days get partitions, redelivery stays idempotent, and the
+lifecycle works across the legacy partition (archival deletes a day from it)."""
 
 from __future__ import annotations
 
@@ -40,15 +41,37 @@ async def test_an_existing_readings_table_becomes_the_legacy_partition(pg_url: s
         sessions = create_sessionmaker(engine)
         try:
             async with sessions() as session:
-                listed = await parts.partitions(session, "readings")
-                kept = (await session.execute(text("SELECT count(*) FROM readings_legacy"))).scalar()
-            legacy = next(p for p in listed if p.name == "readings_legacy")
+                listed = await parts.partitions(session, "reading_rows")
+                kept = (
+                    await session.execute(
+                        text("SELECT count(*) FROM readings WHERE ts < now() - interval '1 day'")
+                    )
+                ).scalar()
+                stored = (await session.execute(text("SELECT count(*) FROM reading_rows_legacy"))).scalar()
+                same = (
+                    await session.execute(
+                        text(
+                            "SELECT count(*) FROM readings WHERE (machine_id, sensor, ts, value, quality) IN "
+                            "(SELECT * FROM unnest(CAST(:m AS text[]), CAST(:s AS text[]), CAST(:t AS timestamptz[]), "
+                            "CAST(:v AS float8[]), CAST(:q AS text[])))"
+                        ),
+                        {
+                            "m": [r[0] for r in rows],
+                            "s": [r[1] for r in rows],
+                            "t": [r[2] for r in rows],
+                            "v": [r[3] for r in rows],
+                            "q": [r[4] for r in rows],
+                        },
+                    )
+                ).scalar()
+            legacy = next(p for p in listed if p.name == "reading_rows_legacy")
             tomorrow = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
                 days=1
             )
             assert legacy.lo is None and legacy.hi == tomorrow
-            assert kept == len(rows)
-            assert any(p.name == f"readings_p{tomorrow:%Y%m%d}" for p in listed)
+            assert kept == len(rows) and same == len(rows)  # every reading, value for value
+            assert 0 < stored < len(rows)  # one row per machine-instant
+            assert any(p.name == f"reading_rows_p{tomorrow:%Y%m%d}" for p in listed)
             assert any(p.default for p in listed)
             assert (
                 await store_readings(sessions, rows[:10]) == 0
@@ -66,7 +89,7 @@ async def test_an_existing_readings_table_becomes_the_legacy_partition(pg_url: s
             ]
             assert sum(a.rows for a in done) == len(rows)
             async with sessions() as session:
-                assert (await session.execute(text("SELECT count(*) FROM readings_legacy"))).scalar() == 0
+                assert (await session.execute(text("SELECT count(*) FROM reading_rows_legacy"))).scalar() == 0
         finally:
             await engine.dispose()
     finally:

@@ -134,13 +134,14 @@ async def test_a_redelivered_batch_inserts_nothing_twice_into_partitions(
         where = (
             (
                 await session.execute(
-                    text("SELECT DISTINCT tableoid::regclass::text FROM readings WHERE ts >= :t"), {"t": noon}
+                    text("SELECT DISTINCT tableoid::regclass::text FROM reading_rows WHERE ts >= :t"),
+                    {"t": noon},
                 )
             )
             .scalars()
             .all()
         )
-    assert all(w.startswith("readings_p") for w in where), where  # today's daily partition (not default)
+    assert all(w.startswith("reading_rows_p") for w in where), where  # today's daily partition (not default)
 
 
 async def test_partitions_are_kept_ahead_and_rollups_trimmed_by_their_own_retention(

@@ -42,7 +42,8 @@ async def test_migration_created_a_plain_table_with_brin_index_without_timescale
             idx = (
                 await conn.execute(
                     text(
-                        "SELECT indexdef FROM pg_indexes WHERE tablename = 'readings' AND indexname = 'ix_readings_ts_brin'"
+                        "SELECT indexdef FROM pg_indexes "
+                        "WHERE tablename = 'reading_rows' AND indexname = 'ix_reading_rows_ts_brin'"
                     )
                 )
             ).scalar_one_or_none()

@@ -19,7 +19,7 @@ from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.ingest.outage import OutageBuffer
 from dtwin.kit.bus import BusMessage, MemoryBus
 from dtwin.readings.repository import ReadingRepository
-from dtwin.readings.service import store_readings
+from dtwin.readings.service import store_instants
 from dtwin.twins.store import TwinStore
 from dtwin_devkit.testing import eventually
 
@@ -46,14 +46,14 @@ class Database:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.up = True
-        real = consumer_module.store_readings
+        real = consumer_module.store_instants
 
         async def store(sessions: Any, rows: Any) -> None:
             if not self.up:
                 raise ConnectionRefusedError("connect call failed ('127.0.0.1', 5432)")
             await real(sessions, rows)
 
-        monkeypatch.setattr(consumer_module, "store_readings", store)
+        monkeypatch.setattr(consumer_module, "store_instants", store)
 
 
 async def rows(sessions: async_sessionmaker[AsyncSession], machine: str = "pump-0001") -> int:
@@ -103,7 +103,7 @@ async def test_a_hung_database_is_an_outage_not_a_frozen_consumer(
     c = make(sessions, db_timeout_s=0.2)
     resume = asyncio.Event()
     calls = 0
-    real = consumer_module.store_readings
+    real = consumer_module.store_instants
 
     async def hanging(sessions_: Any, rows_: Any) -> None:
         nonlocal calls
@@ -111,7 +111,7 @@ async def test_a_hung_database_is_an_outage_not_a_frozen_consumer(
         await resume.wait()
         await real(sessions_, rows_)
 
-    monkeypatch.setattr(consumer_module, "store_readings", hanging)
+    monkeypatch.setattr(consumer_module, "store_instants", hanging)
     loop = asyncio.get_running_loop()
     started = loop.time()
     await c.process_batch([msg(0, ts=at(0), temperature_c=50.0), msg(1, ts=at(1), temperature_c=51.0)])
@@ -185,11 +185,11 @@ async def test_a_message_the_database_refuses_after_the_outage_is_dead_lettered(
     await c.process_batch([msg(k, f"m-{k}", ts=at(k)) for k in range(6)])
 
     async def refuse_m3(sessions: Any, batch: Any) -> None:
-        if any(r[0] == "m-3" for r in batch):
+        if any(i.machine_id == "m-3" for i in batch):
             raise ValueError("value out of range for the column")  # the input's fault, not the database's
-        await store_readings(sessions, batch)
+        await store_instants(sessions, batch)
 
-    monkeypatch.setattr(consumer_module, "store_readings", refuse_m3)
+    monkeypatch.setattr(consumer_module, "store_instants", refuse_m3)
     assert await c._flush_outage(force=True)
     stored = [await rows(sessions, f"m-{k}") for k in range(6)]
     assert stored == [1, 1, 1, 0, 1, 1]

@@ -36,7 +36,7 @@ from dtwin.core.migrate import upgrade_sync
 from dtwin.ingest.consumer import TelemetryConsumer
 from dtwin.kit.bus import MemoryBus
 from dtwin_devkit.bench.report import publish
-from dtwin_devkit.bench.scoring_share import TYPE, SyntheticFleet, bench_consumer, messages
+from dtwin_devkit.bench.scoring_share import TYPE, SyntheticFleet, backend_gc, bench_consumer, messages
 from dtwin_devkit.servers import running
 
 # a hi and a hihi rule per sensor: base ~30-74, so a spike of +25 may cross hi, rarely hihi
@@ -104,6 +104,7 @@ async def measure(machines: int, sensors: int, batches: int) -> Samples:
         fleet_a = SyntheticFleet(machines, sensors, "a", seed=1)
         fleet_b = SyntheticFleet(machines, sensors, "b", seed=1)
         out = Samples()
+        backend_gc(s)
         try:
             second, offset = 0, 0
             for k in range(3 + batches):  # 3 untimed batches create the twins and the series

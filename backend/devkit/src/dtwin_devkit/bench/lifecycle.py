@@ -224,25 +224,33 @@ async def archival(db_url: str, out: Results, rows: int) -> None:
     engine = create_engine(db_url)
     sessions = create_sessionmaker(engine)
     async with sessions() as session, session.begin():
-        await parts.ensure_days(session, "readings", [day])
+        await parts.ensure_days(session, "reading_rows", [day])
     conn = await asyncpg.connect(_dsn(db_url))
     try:
         # N rows spread over the day: 8 sensors per machine, machines x instants = N / 8
         per_instant = 1000
         instants = max(rows // (8 * per_instant), 1)
         step = 86_400 / instants
+        sensors = [f"s{k}" for k in range(8)]
+        await conn.execute("INSERT INTO sensor_sets (sensors) VALUES ($1) ON CONFLICT DO NOTHING", sensors)
+        set_id = await conn.fetchval("SELECT id FROM sensor_sets WHERE sensors = $1", sensors)
         await conn.execute(
-            f"INSERT INTO readings_p{day:%Y%m%d} (machine_id, sensor, ts, value, quality) "  # noqa: S608
-            "SELECT 'arch-' || lpad(m::text, 4, '0'), 's' || s, "
-            "$1::timestamptz + (i * $2) * interval '1 second', "
-            "random() * 100, 'good' FROM generate_series(0, $3 - 1) i, generate_series(0, $4 - 1) m, "
-            "generate_series(0, 7) s",
+            f"INSERT INTO reading_rows_p{day:%Y%m%d} (machine_id, ts, set_id, values, quality) "  # noqa: S608
+            "SELECT 'arch-' || lpad(m::text, 4, '0'), $1::timestamptz + (i * $2) * interval '1 second', "
+            "$5, ARRAY[random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, "
+            "random() * 100, random() * 100, random() * 100], 'good' "
+            "FROM generate_series(0, $3 - 1) i, generate_series(0, $4 - 1) m",
             lo,
             step,
             instants,
             per_instant,
+            set_id,
         )
-        out.archive_rows = int(await conn.fetchval(f"SELECT count(*) FROM readings_p{day:%Y%m%d}"))  # noqa: S608
+        out.archive_rows = int(
+            await conn.fetchval(
+                f"SELECT sum(cardinality(values)) FROM reading_rows_p{day:%Y%m%d}"  # noqa: S608
+            )
+        )
     finally:
         await conn.close()
     with tempfile.TemporaryDirectory() as tmp:

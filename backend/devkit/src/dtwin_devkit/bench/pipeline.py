@@ -216,7 +216,9 @@ async def count_rows(db_url: str) -> int:
     engine = create_engine(db_url, pool_size=1)
     try:
         async with engine.connect() as conn:
-            return int((await conn.execute(text("SELECT count(*) FROM readings"))).scalar_one())
+            # readings are stored one row per machine-instant (plain PostgreSQL): count their values
+            q = "SELECT coalesce(sum(cardinality(values)), 0) FROM reading_rows"
+            return int((await conn.execute(text(q))).scalar_one())
     finally:
         await engine.dispose()
 

@@ -180,10 +180,15 @@ async def seed(
         # a register once a minute: 30 kW on average, +-15 kW over the day, 40% less at weekends, each
         # minute's energy +-20% at random (seeded), so forecasts have something to beat; it only ever rises
         await conn.execute("SELECT setseed(0.19)")
+        # readings are stored one row per machine-instant (plain PostgreSQL): a one-sensor set
+        await conn.execute(
+            "INSERT INTO sensor_sets (sensors) VALUES ($1) ON CONFLICT DO NOTHING", ["energy_kwh"]
+        )
+        set_id = await conn.fetchval("SELECT id FROM sensor_sets WHERE sensors = $1", ["energy_kwh"])
         for machine_id, i in meters:
             await conn.execute(
-                "INSERT INTO readings (machine_id, sensor, ts, value, quality) "
-                "SELECT $1, 'energy_kwh', t, $3 + sum(e) OVER (ORDER BY t), 'good' FROM ("
+                "INSERT INTO reading_rows (machine_id, ts, set_id, values, quality) "
+                "SELECT $1, t, $5, ARRAY[$3 + sum(e) OVER (ORDER BY t)], 'good' FROM ("
                 "SELECT t, (30 + 15 * sin(2 * pi() * extract(epoch FROM t) / 86400)) / 60 "
                 "* (0.8 + 0.4 * random()) * (CASE WHEN extract(isodow FROM t) > 5 THEN 0.6 ELSE 1 END) AS e "
                 "FROM (SELECT $2::timestamptz + k * interval '1 minute' AS t "
@@ -192,6 +197,7 @@ async def seed(
                 start,
                 1000.0 * (i % 7),
                 minutes,
+                set_id,
             )
         out.raw_readings = len(meters) * minutes
         ids = [m for m, *_ in fleet]

@@ -151,6 +151,16 @@ def bench_consumer(
     )
 
 
+def backend_gc(s: Settings) -> None:
+    """The garbage-collector tuning the backend applies after its startup (`DTWIN_GC_TUNING`), so the
+    consumer batches here run as the backend's do. `getattr`: code before the setting (A/B runs of an older
+    checkout through PYTHONPATH) has none."""
+    if getattr(s, "gc_tuning", False):
+        from dtwin.core.runtime import tune_gc
+
+        tune_gc()
+
+
 def messages(topic: str, payloads: list[bytes], offset: int) -> list[BusMessage]:
     return [BusMessage(topic, 0, offset + i, None, p, {}) for i, p in enumerate(payloads)]
 
@@ -199,6 +209,7 @@ async def measure(machines: int, sensors: int, warmup: int, batches: int, models
                 second += 1
             for job in stage.engine.training_due():
                 stage.engine.install_model(fit_model(*job, trained_at=stage.engine.now))
+            backend_gc(s)
             for k in range(3 + batches):  # 3 untimed batches create the twins and warm the connections
                 now = datetime.now(UTC)
                 a = messages(s.topic_telemetry, fleet_a.payloads(second, now), offset)
