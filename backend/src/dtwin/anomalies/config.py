@@ -39,6 +39,13 @@ class EngineConfig:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     threshold: float = 0.5  # anomaly threshold on the score, for types not in `thresholds`
     thresholds: Mapping[str, float] = field(default_factory=dict)
+    # a row alarms (starts an episode) when its calibrated score reaches this: its evidence is rarer than 1
+    # in 2,000 of its machine's recent rows. Two exceptions keep the level's rule (level >= threshold):
+    # a machine whose calibration holds less than `warm_weight` of its full weight (its first ~700 rows,
+    # which cannot reach the score yet), and a row whose evidence is an operating limit (absolute: a machine
+    # beyond its range stays in alarm after calibration has learnt the level). None: the level's rule only.
+    alarm_score: float | None = 0.9995
+    warm_weight: float = 0.5
     event_min_change: float = 0.15  # an active anomaly re-emits when its score rose this much
     resolve_ratio: float = 0.8  # ...and resolves below threshold x this...
     resolve_after: int = 3  # ...for this many consecutive batches

@@ -22,7 +22,7 @@ from dtwin.anomalies.batch import TypeBatch, features, layout, reading_scores, t
 from dtwin.anomalies.calibration import calibrate
 from dtwin.anomalies.config import EngineConfig, LimitsSource
 from dtwin.anomalies.correlation import CorrelationRings
-from dtwin.anomalies.detectors import MULTIVARIATE, DetectorOutput, SeriesState, run_detectors
+from dtwin.anomalies.detectors import LIMIT, MULTIVARIATE, DetectorOutput, SeriesState, run_detectors
 from dtwin.anomalies.episodes import AnomalyEpisodes
 from dtwin.anomalies.explain import BatchExplainer
 from dtwin.anomalies.fleet import FleetState, MachineState
@@ -266,25 +266,61 @@ class ScoringEngine:
         row_det = np.where(mv_ev > uni_ev, MULTIVARIATE, np.where(uni_arg >= 0, uni_det, 0)).astype(np.int8)
         row_level = np.where(row_valid, squash(row_ev, cfg.detectors.power), 0.0)
         row_score = np.zeros(n_rows)
+        row_alarm = np.zeros(n_rows, dtype=np.bool_)
         if vrows.shape[0]:  # calibrated: 1 - the row's tail probability against its machine's recent rows
             self.fleet.calibration.grow(self.index.n_machines)
-            p = calibrate(cfg.calibration, self.fleet.calibration, row_machine[vrows], row_ev[vrows])
+            rm = row_machine[vrows]
+            weight = self._calibration_weight(rm)
+            p = calibrate(cfg.calibration, self.fleet.calibration, rm, row_ev[vrows])
             row_score[vrows] = 1.0 - p
+            row_alarm[vrows] = self._alarms(
+                row_score[vrows], row_level[vrows], row_det[vrows], weight, self.episodes.thresholds(rm)
+            )
         if vrows.shape[0]:
             self.now = max(self.now, float(np.max(row_ts[vrows])))
         self.machines.seen[row_machine[row_machine >= 0]] = self._clock() if self._clock else self.now
 
         machine_out, events, decisions = self._machines_step(
-            vrows, row_machine, row_ts, row_level, row_det, uni_arg, det, k_slots, k_vals, k_rows, batches
+            vrows,
+            row_machine,
+            row_ts,
+            row_level,
+            row_alarm,
+            row_det,
+            uni_arg,
+            det,
+            k_slots,
+            k_vals,
+            k_rows,
+            batches,
         )
         readings = reading_scores(n, kidx, rows, slots, det)
         return BatchScores(
             readings=readings,
-            rows=RowScores(row_machine, row_ts, row_score, row_det, row_valid, row_level),
+            rows=RowScores(row_machine, row_ts, row_score, row_det, row_valid, row_level, row_alarm),
             machines=machine_out,
             events=events,
             decisions=decisions,
         )
+
+    def _calibration_weight(self, rm: I64) -> F64:
+        """The calibration's total weight before each row (rows sorted by machine, then time): `1 - q` of
+        the machine's state, less for each earlier row of the machine in this batch."""
+        rounds, _ = Rounds.from_sorted_groups(rm)
+        a = self.config.calibration.alpha
+        q = self.fleet.calibration.q[rm]
+        out: F64 = 1.0 - q * np.power(1.0 - a, rounds.rank.astype(np.float64))
+        return out
+
+    def _alarms(self, score: F64, level: F64, det: npt.NDArray[np.int8], weight: F64, thr: F64) -> Bool:
+        """Which rows alarm (EngineConfig.alarm_score): the calibrated score, or the level where the
+        machine's calibration is still cold or the evidence is an operating limit."""
+        by_level = level >= thr
+        if self.config.alarm_score is None:
+            return by_level
+        cold = weight < self.config.warm_weight
+        out: Bool = (by_level & (cold | (det == LIMIT))) | (~cold & (score >= self.config.alarm_score))
+        return out
 
     def _machines_step(
         self,
@@ -292,6 +328,7 @@ class ScoringEngine:
         row_machine: I64,
         row_ts: F64,
         row_level: F64,
+        row_alarm: Bool,
         row_det: npt.NDArray[np.int8],
         uni_arg: I64,
         det: DetectorOutput,
@@ -314,7 +351,8 @@ class ScoringEngine:
         best, arg = group_max(row_level[vrows], mr.col, ms.shape[0])
         m_row = vrows[arg]
         thr = self.episodes.thresholds(ms)
-        above = best >= thr
+        alarmed, _ = group_max(row_alarm[vrows].astype(np.float64), mr.col, ms.shape[0])
+        above = alarmed > 0.0  # an episode starts on an alarming row; it resolves on the level (episodes.py)
 
         explanations: dict[str, list[Contribution]] = {}
         top = np.full(ms.shape[0], -1, dtype=np.int64)

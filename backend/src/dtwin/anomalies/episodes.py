@@ -1,6 +1,8 @@
-"""Anomaly episodes per machine: a machine's score crossing its type's threshold opens one (`start`), a
-markedly higher score or another top sensor re-emits it (`update`), and it closes (`resolved`) after a few
-batches below the threshold; so an alarm is one event, not one per batch."""
+"""Anomaly episodes per machine: an alarming row of a machine opens one (`start`; the engine decides which
+rows alarm: EngineConfig.alarm_score), a markedly higher score or another top sensor re-emits it (`update`),
+and it closes (`resolved`) after a few batches with the machine's level below its type's threshold (the
+level, not the calibrated score, which decays while a fault persists); so an alarm is one event, not one
+per batch."""
 
 from __future__ import annotations
 

@@ -252,7 +252,8 @@ class RowScores:
     the anomaly thresholds, events and health use). `score`: the calibrated score, `1 - p` where `p` is the
     tail probability of the row's evidence against the machine's own recent rows (`calibration.py`): 0.99
     is about one row in a hundred on the machine's normal data, and a state that persists stops being rare;
-    what `dtwin anomaly backtest` writes."""
+    what `dtwin anomaly backtest` writes. `alarm`: the row alarms, by the calibrated score, or by the level
+    where the machine is new or the evidence is an operating limit (EngineConfig.alarm_score)."""
 
     machine: I64  # machine slot, -1 for empty rows
     ts: F64
@@ -260,6 +261,7 @@ class RowScores:
     detector: I8
     scored: Bool
     level: F64
+    alarm: Bool  # the row alarms (EngineConfig.alarm_score): what starts an anomaly episode
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def run_scenario(
         for i in np.flatnonzero(rows.scored & (rows.ts >= measured_from)).tolist():
             res.machine_ids.append(items[i].machine_id)
             res.ts.append(float(rows.ts[i]))
-            res.scores.append(float(rows.level[i]))
+            res.scores.append(1.0 if rows.alarm[i] else 0.0)  # the row alarms (EngineConfig.alarm_score)
         res.starts.extend(
             (e.machine_id, e.ts.timestamp(), e.detector) for e in out.events if e.kind == "start"
         )
@@ -363,8 +363,10 @@ def markdown(
         f"(data-pipeline/scenarios; `default` for {DEFAULT_DURATION_S / 3600:.0f} h), seeds = the file's "
         f"seed + 0..{len(seeds) - 1}, each after {warmup_s / 60:.0f} min of healthy warm-up (faults shifted; "
         "type models fitted inline every 10 min of stream time), scored in batches of 60 s by the streaming "
-        "engine with the machine catalogue's ranges. A fault is detected when a row of its machine scores "
-        f">= 0.5 within [start, end + {GRACE_S:.0f} s]; an alarm episode (alarming rows of a machine less "
+        "engine with the machine catalogue's ranges. A fault is detected when a row of its machine alarms "
+        "(`EngineConfig.alarm_score`: calibrated score >= 0.9995, or level >= 0.5 on a machine whose "
+        "calibration is still cold or for an operating limit) "
+        f"within [start, end + {GRACE_S:.0f} s]; an alarm episode (alarming rows of a machine less "
         f"than {MERGE_GAP_S:.0f} s apart) overlapping no fault window is a false alarm and counts against "
         "the precision of every kind in that run. Delay = first alarm - fault start (median per run, then "
         "median over runs; gradual faults start at severity 0). Dropout, duplicate, out-of-order, late and "
