@@ -5,14 +5,16 @@ lifecycle works across the legacy partition (archival deletes a day from it)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+from alembic import command
 from sqlalchemy import text
 
 from dtwin.core.db import create_engine, create_sessionmaker
-from dtwin.core.migrate import upgrade
+from dtwin.core.migrate import alembic_config, upgrade
 from dtwin.lifecycle import partitions as parts
 from dtwin.lifecycle.service import LifecycleConfig, LifecycleService
 from dtwin.readings.archive import ArchiveStore
@@ -92,5 +94,43 @@ async def test_an_existing_readings_table_becomes_the_legacy_partition(pg_url: s
                 assert (await session.execute(text("SELECT count(*) FROM reading_rows_legacy"))).scalar() == 0
         finally:
             await engine.dispose()
+    finally:
+        await drop_database(pg_url, url)
+
+
+async def test_the_wide_layout_round_trips_every_reading_up_and_down(pg_url: str) -> None:
+    """0020 up: the view gives back exactly the readings the narrow table held (values, qualities, partitions
+    by day); 0020 down: the narrow table holds them again."""
+    url = await fresh_database(pg_url, "0019_report_leases")
+    query = "SELECT machine_id, sensor, ts, value, quality FROM readings ORDER BY 1, 2, 3"
+    try:
+        day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+        conn = await asyncpg.connect(_dsn(url))
+        try:
+            await conn.execute(
+                "INSERT INTO readings SELECT 'm-' || m, 's' || s, $1::timestamptz + i * interval '10 seconds', "
+                "m * 1000 + i + s / 10.0, CASE WHEN s = 3 AND i % 7 = 0 THEN 'bad' ELSE 'good' END "
+                "FROM generate_series(0, 4) m, generate_series(0, 199) i, generate_series(0, 4) s "
+                "WHERE NOT (s = 4 AND i % 5 = 0)",  # some instants lack a sensor: other sensor sets
+                day,
+            )
+            before = [tuple(r) for r in await conn.fetch(query)]
+        finally:
+            await conn.close()
+        await upgrade(url)
+        conn = await asyncpg.connect(_dsn(url))
+        try:
+            assert [tuple(r) for r in await conn.fetch(query)] == before
+            assert await conn.fetchval("SELECT count(*) FROM reading_rows") == 5 * 200
+            assert await conn.fetchval("SELECT count(*) FROM sensor_sets") == 2
+        finally:
+            await conn.close()
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0019_report_leases")
+        conn = await asyncpg.connect(_dsn(url))
+        try:
+            assert await conn.fetchval("SELECT relkind::text FROM pg_class WHERE relname = 'readings'") == "p"
+            assert [tuple(r) for r in await conn.fetch(query)] == before
+        finally:
+            await conn.close()
     finally:
         await drop_database(pg_url, url)
