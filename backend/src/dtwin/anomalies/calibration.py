@@ -80,11 +80,14 @@ def tail_probability(evidence: F64, hist: F64, total: F64, alpha: float) -> F64:
     return p
 
 
-def calibrate(cfg: CalibrationConfig, state: CalibrationState, machines: I64, evidence: F64) -> F64:
+def calibrate(
+    cfg: CalibrationConfig, state: CalibrationState, machines: I64, evidence: F64, weight: F64 | None = None
+) -> F64:
     """Tail probability of each row (rows sorted by machine, time order within a machine; `machines` their
     machine slots) against the machine's rows before it, and the state advanced past them. Vectorised across
     machines and along each machine's rows: a machine's p-values do not depend on how its rows are batched,
-    and a row's never on later rows."""
+    and a row's never on later rows. `weight` (same length as the rows), when given, receives the total
+    weight of the machine's rows before each row (`1 - (1 - a)^rows`: how warm its calibration is)."""
     n = evidence.shape[0]
     if n == 0:
         return np.zeros(0)
@@ -94,6 +97,8 @@ def calibrate(cfg: CalibrationConfig, state: CalibrationState, machines: I64, ev
     pre = np.take(state.hist, ms, axis=0)  # machines x edges
     q = np.take(state.q, ms)
     if rounds.n_rounds == 1:  # one row per machine (the consumer's usual batch): no scan needed
+        if weight is not None:
+            weight[:] = 1.0 - q
         p = tail_probability(evidence, pre, 1.0 - q, a)
         pre *= 1.0 - a
         np.add(pre, a, out=pre, where=evidence[:, None] >= EDGES[None, :])
@@ -107,7 +112,10 @@ def calibrate(cfg: CalibrationConfig, state: CalibrationState, machines: I64, ev
         p = np.empty(n)
         for c in np.unique(cls).tolist():
             sel = np.flatnonzero(cls[rounds.col] == c)
-            p[sel] = calibrate(cfg, state, machines[sel], evidence[sel])
+            w = None if weight is None else np.empty(sel.shape[0])
+            p[sel] = calibrate(cfg, state, machines[sel], evidence[sel], w)
+            if weight is not None:
+                weight[sel] = w
         return p
     n_edges = EDGES.shape[0]
     grid = rounds.spread(evidence)  # rounds x machines
@@ -119,6 +127,8 @@ def calibrate(cfg: CalibrationConfig, state: CalibrationState, machines: I64, ev
     before = np.where((rounds.rank > 0)[:, None], prev, pre[rounds.col])
     # total weight before each row: 1 - q (1 - a)**rank
     total = 1.0 - q[rounds.col] * np.power(1.0 - a, rounds.rank.astype(np.float64))
+    if weight is not None:
+        weight[:] = total
     p = tail_probability(evidence, before, total, a)
     state.hist[ms] = after[rounds.counts - 1, np.arange(m)]
     state.q[ms] = q * np.power(1.0 - a, rounds.counts.astype(np.float64))

@@ -270,8 +270,8 @@ class ScoringEngine:
         if vrows.shape[0]:  # calibrated: 1 - the row's tail probability against its machine's recent rows
             self.fleet.calibration.grow(self.index.n_machines)
             rm = row_machine[vrows]
-            weight = self._calibration_weight(rm)
-            p = calibrate(cfg.calibration, self.fleet.calibration, rm, row_ev[vrows])
+            weight = np.empty(vrows.shape[0])
+            p = calibrate(cfg.calibration, self.fleet.calibration, rm, row_ev[vrows], weight)
             row_score[vrows] = 1.0 - p
             row_alarm[vrows] = self._alarms(
                 row_score[vrows], row_level[vrows], row_det[vrows], weight, self.episodes.thresholds(rm)
@@ -302,15 +302,6 @@ class ScoringEngine:
             events=events,
             decisions=decisions,
         )
-
-    def _calibration_weight(self, rm: I64) -> F64:
-        """The calibration's total weight before each row (rows sorted by machine, then time): `1 - q` of
-        the machine's state, less for each earlier row of the machine in this batch."""
-        rounds, _ = Rounds.from_sorted_groups(rm)
-        a = self.config.calibration.alpha
-        q = self.fleet.calibration.q[rm]
-        out: F64 = 1.0 - q * np.power(1.0 - a, rounds.rank.astype(np.float64))
-        return out
 
     def _alarms(self, score: F64, level: F64, det: npt.NDArray[np.int8], weight: F64, thr: F64) -> Bool:
         """Which rows alarm (EngineConfig.alarm_score): the calibrated score, or the level where the

@@ -115,23 +115,29 @@ async def asyncpg_of(session: AsyncSession) -> Any:
     return driver
 
 
+def _table(model: type[Base] | Table) -> Table:
+    return model if isinstance(model, Table) else cast(Table, model.__table__)
+
+
 async def insert_new(
     session: AsyncSession,
-    model: type[Base],
+    model: type[Base] | Table,
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
     *,
     after_merge: str | None = None,
+    count: str | None = None,
 ) -> int:
     """Insert `rows` of `model`'s table (values in `columns` order), skipping those whose key is already
     stored, so a redelivered batch inserts nothing twice. PostgreSQL: COPY into a temporary staging table,
     then one `INSERT ... SELECT ... ON CONFLICT DO NOTHING` inside the session's transaction (returns the
-    rows inserted); SQLite: `INSERT OR IGNORE` (returns the rows offered). Table and column names come from
-    the model, never from input. `after_merge` (PostgreSQL): a statement run in the same transaction while
-    the staging table `<table>_stage` still holds the batch (e.g. to mark what the batch touched)."""
+    rows inserted, or the sum of the SQL expression `count` over them); SQLite: `INSERT OR IGNORE` (returns
+    the rows offered). Table and column names come from the model, never from input. `after_merge`
+    (PostgreSQL): a statement run in the same transaction while the staging table `<table>_stage` still
+    holds the batch (e.g. to mark what the batch touched)."""
     if not rows:
         return 0
-    table = cast(Table, model.__table__)
+    table = _table(model)
     if dialect_name(session) == "postgresql":
         # DDL and merge go through SQLAlchemy so they run inside the session's transaction; only the COPY
         # itself uses the asyncpg connection directly
@@ -142,11 +148,15 @@ async def insert_new(
         await conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ({typed}) ON COMMIT DELETE ROWS")
         await (await asyncpg_of(session)).copy_records_to_table(stage, records=rows, columns=list(columns))
         merge = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} ON CONFLICT DO NOTHING"  # noqa: S608
-        result = await conn.exec_driver_sql(merge)
+        if count is None:
+            inserted = int((await conn.exec_driver_sql(merge)).rowcount)
+        else:
+            summed = f"WITH ins AS ({merge} RETURNING {count} AS n) SELECT coalesce(sum(n), 0) FROM ins"  # noqa: S608
+            inserted = int((await conn.exec_driver_sql(summed)).scalar_one())
         if after_merge is not None:
             await conn.exec_driver_sql(after_merge)
         await conn.exec_driver_sql(f"TRUNCATE {stage}")
-        return int(result.rowcount)
+        return inserted
     await session.execute(
         sqlite_insert(table).on_conflict_do_nothing(), [dict(zip(columns, r, strict=True)) for r in rows]
     )
@@ -154,7 +164,7 @@ async def insert_new(
 
 
 async def copy_if_new(
-    session: AsyncSession, model: type[Base], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    session: AsyncSession, model: type[Base] | Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> int | None:
     """PostgreSQL: COPY `rows` straight into `model`'s table inside a savepoint (half the database's work
     of `insert_new`'s staging table and merge). Returns the rows inserted, or None when one of them is
@@ -164,7 +174,7 @@ async def copy_if_new(
 
     if not rows:
         return 0
-    table = cast(Table, model.__table__)
+    table = _table(model)
     conn = await session.connection()
     driver = await asyncpg_of(session)
     try:

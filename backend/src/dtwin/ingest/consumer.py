@@ -32,7 +32,7 @@ from dtwin.core.metrics import Metrics, Stages
 from dtwin.data_quality.cleanse import Assessment
 from dtwin.data_quality.stage import DataQualityStage
 from dtwin.ingest.names import NameLimits
-from dtwin.ingest.outage import OutageBuffer, PendingWrite, TopicPartition, instants_of, next_offsets
+from dtwin.ingest.outage import OutageBuffer, PendingWrite, TopicPartition, message_instants, next_offsets
 from dtwin.kit.bus import BusConsumer, BusMessage, TelemetryBus
 from dtwin.kit.deadline import Deadline
 from dtwin.kit.dlq import send_to_dlq
@@ -527,7 +527,7 @@ class TelemetryConsumer:
         """Readings to the database, twins to Redis (and the change stream), then the twin registry, state
         snapshots and change log. While the database is out, the twins go first and the database writes
         wait (`_defer`). Returns (readings, machines). Raises StageFailed."""
-        rows = instants_of(items)
+        rows = message_instants(items)
         readings = sum(len(i.readings) for i in rows)
         updates = twin_updates([(a.t, a.headers) for a in items])
         if self.outage.active:
@@ -634,7 +634,7 @@ class TelemetryConsumer:
             write.events = []
 
     async def _store_rows(self, items: list[Accepted]) -> tuple[int, int]:
-        rows = instants_of(items)
+        rows = message_instants(items)
         readings = sum(len(i.readings) for i in rows)
         try:
             inserted = await self.db.run(store_instants(self.sessions, rows))

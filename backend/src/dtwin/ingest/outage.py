@@ -106,7 +106,7 @@ def next_offsets(messages: Iterable[BusMessage], into: dict[TopicPartition, int]
             into[tp] = m.offset + 1
 
 
-def instants_of(items: Sequence[Any]) -> list[Instant]:
+def message_instants(items: Sequence[Any]) -> list[Instant]:
     """The readings of accepted messages, one instant per message; a reading outside its sensor's physical
     range (`a.bad`, data_quality/) has quality "bad"."""
     out: list[Instant] = []

@@ -33,28 +33,34 @@ ROLLUP_TABLES = ("readings_10s", "readings_1m", "readings_1h", "readings_1d", "r
 
 
 class ReadingRepository:
+    # where the refresher keeps the rollups (plain PostgreSQL), inserts mark late readings' buckets dirty;
+    # `bench-lifecycle` switches it off to measure what the marks cost
+    marks_late = True
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def insert_many(self, rows: Sequence[ReadingTuple], *, mark_late: bool = True) -> int:
         """Insert rows, ignoring ones already stored (same machine, sensor and ts; on plain PostgreSQL the
         same machine, instant and sensor set). Returns rows inserted (PostgreSQL) or rows offered (SQLite).
-        Where the rollup refresher keeps the rollups (plain PostgreSQL), readings stamped well before now
-        are marked for it in the same transaction (late data: dtwin.lifecycle.refresher) unless
-        `mark_late` is False (a restore of readings the rollups already hold)."""
+        On plain PostgreSQL readings stamped well before now are marked for the rollup refresher in the same
+        transaction (late data: dtwin.lifecycle.refresher) unless `mark_late` is False (a restore of
+        readings the rollups already hold)."""
         if await self.wide():
-            return await insert_instants(self.session, instants_of(rows), mark_late=mark_late)
+            marks = mark_late and self.marks_late
+            return await insert_instants(self.session, instants_of(rows), mark_late=marks)
         return await self._insert_narrow(rows)
 
     async def insert_instants(self, instants: Sequence[Instant]) -> int:
         """`insert_many` for readings grouped by machine and instant (the consumer's messages)."""
         if await self.wide():
-            return await insert_instants(self.session, instants, mark_late=True)
+            return await insert_instants(self.session, instants, mark_late=self.marks_late)
         return await self._insert_narrow(reading_tuples(instants))
 
     async def wide(self) -> bool:
-        """Readings stored one row per machine-instant (plain PostgreSQL, migration 0020)."""
-        return await self._rollups_refreshed()
+        """Plain PostgreSQL: readings stored one row per machine-instant (migration 0020) and rollups kept by
+        the refresher; TimescaleDB and SQLite have the narrow table."""
+        return dialect_name(self.session) == "postgresql" and not await has_timescaledb(self.session)
 
     async def _insert_narrow(self, rows: Sequence[ReadingTuple]) -> int:
         if dialect_name(self.session) != "postgresql":
@@ -63,9 +69,6 @@ class ReadingRepository:
         if copied is None:  # some were stored already: the staging path skips those
             return await insert_new(self.session, ReadingRow, READING_COLUMNS, rows)
         return copied
-
-    async def _rollups_refreshed(self) -> bool:
-        return dialect_name(self.session) == "postgresql" and not await has_timescaledb(self.session)
 
     async def recent(
         self, machine_id: str, *, sensor: str | None, start: datetime | None, end: datetime | None, limit: int
@@ -85,14 +88,15 @@ class ReadingRepository:
 
     async def delete_machine(self, machine_id: str) -> int:
         """Delete a machine's readings and (where the refresher keeps them) its rollups."""
-        if await self.wide():
+        wide = await self.wide()
+        if wide:
             result = await self.session.execute(
                 text(f"DELETE FROM {RAW_TABLE} WHERE machine_id = :m"),  # noqa: S608
                 {"m": machine_id},
             )
         else:
             result = await self.session.execute(delete(ReadingRow).where(ReadingRow.machine_id == machine_id))
-        if await self._rollups_refreshed():
+        if wide:  # the refresher's rollups
             for table in ROLLUP_TABLES:
                 await self.session.execute(
                     text(f"DELETE FROM {table} WHERE machine_id = :m"),  # noqa: S608

@@ -4,10 +4,10 @@ A row holds the instant's values as a `float8[]` in the order of its sensor set 
 distinct sorted list of sensor names), the message's quality, and per-sensor qualities only where one differs
 (a reading data quality marked bad). The `readings` view gives readers the narrow columns back.
 
-Writes are idempotent like the narrow table's: primary key (machine_id, ts, set_id), a COPY straight into
-the table inside a savepoint, and when a row is already stored (a redelivery) a COPY into a staging table and
-one `INSERT ... ON CONFLICT DO NOTHING`. Two messages of one machine at one instant with different sensor
-sets are two rows (both kept); the same set at the same instant is stored once.
+Writes are idempotent like the narrow table's, through the same writers (dtwin.core.db `copy_if_new`, then
+`insert_new` on a redelivery): primary key (machine_id, ts, set_id). Two messages of one machine at one
+instant with different sensor sets are two rows (both kept); the same set at the same instant is stored
+once.
 
 Sensor-set ids are cached per engine (a set is never changed or removed, so an id once committed stays
 right); a set first seen is inserted in the writing transaction and cached only after it commits."""
@@ -20,23 +20,29 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dtwin.core.db import after_commit, asyncpg_of
+from dtwin.core.db import after_commit, asyncpg_of, copy_if_new, insert_new
 
 RAW_TABLE = "reading_rows"
 WIDE_COLUMNS = ("machine_id", "ts", "set_id", "values", "quality", "qualities")
+# its columns for the shared COPY and staging writers (dtwin.core.db); migration 0020 owns the table, so it
+# stays out of the models' metadata (SQLite and TimescaleDB have none)
+READING_ROWS = Table(
+    RAW_TABLE,
+    MetaData(),
+    Column("machine_id", String(128)),
+    Column("ts", DateTime(timezone=True)),
+    Column("set_id", Integer),
+    Column("values", ARRAY(Float)),
+    Column("quality", String(10)),
+    Column("qualities", ARRAY(Text)),
+)
 SET_CACHE_MAX = 10_000  # distinct sensor sets remembered per engine (cleared when full: ids stay valid)
 LATE_CANDIDATE_S = 20.0  # this process's clock is at or after the transaction's start: a superset of late
 
-_STAGE = (
-    "CREATE TEMP TABLE IF NOT EXISTS reading_rows_stage (machine_id VARCHAR(128), ts TIMESTAMPTZ,"
-    " set_id INTEGER, values DOUBLE PRECISION[], quality VARCHAR(10), qualities TEXT[]) ON COMMIT DELETE ROWS"
-)
-_MERGE = (
-    "WITH ins AS (INSERT INTO reading_rows SELECT * FROM reading_rows_stage ON CONFLICT DO NOTHING "
-    "RETURNING cardinality(values) AS n) SELECT coalesce(sum(n), 0) FROM ins"
-)
 # late readings (stamped more than 30 s before this transaction began) mark their 10-second buckets dirty
 # (dtwin.lifecycle.refresher): from the staging table, or from arrays of the rows copied straight in
 _MARK_LATE_STAGE = (
@@ -154,12 +160,12 @@ async def _resolve(session: AsyncSession, orders: set[tuple[str, ...]]) -> dict[
 
 async def wide_rows(session: AsyncSession, instants: Sequence[Instant]) -> tuple[list[tuple[Any, ...]], int]:
     """COPY records of instants (WIDE_COLUMNS order) and the number of readings they hold."""
-    orders = {tuple(i.readings) for i in instants}
-    ids = await _resolve(session, orders)
+    orders = [tuple(i.readings) for i in instants]
+    ids = await _resolve(session, set(orders))
     records: list[tuple[Any, ...]] = []
     count = 0
-    for i in instants:
-        set_id, names, in_order = ids[tuple(i.readings)]
+    for i, order in zip(instants, orders, strict=True):
+        set_id, names, in_order = ids[order]
         r = i.readings
         values = list(r.values()) if in_order else [r[s] for s in names]
         qualities = None
@@ -175,30 +181,20 @@ async def insert_instants(session: AsyncSession, instants: Sequence[Instant], *,
     """Store instants, skipping rows already stored; returns the readings inserted. `mark_late`: mark the
     10-second rollup buckets of late readings dirty in the same transaction (rollups kept by the
     refresher; not for a restore from the archive, whose readings the rollups already hold)."""
-    import asyncpg
-
     instants = [i for i in instants if i.readings]  # a message of reported settings only: no row
     if not instants:
         return 0
     records, count = await wide_rows(session, instants)
-    driver = await asyncpg_of(session)
-    conn = await session.connection()
-    try:
-        async with conn.begin_nested():
-            await driver.copy_records_to_table(RAW_TABLE, records=records, columns=list(WIDE_COLUMNS))
-    except asyncpg.exceptions.UniqueViolationError:  # some stored already (a redelivery): merge
-        await driver.execute(_STAGE)
-        await driver.copy_records_to_table("reading_rows_stage", records=records, columns=list(WIDE_COLUMNS))
-        inserted = int(await driver.fetchval(_MERGE))
-        if mark_late:
-            await driver.execute(_MARK_LATE_STAGE)
-        await driver.execute("TRUNCATE reading_rows_stage")
-        return inserted
+    if await copy_if_new(session, READING_ROWS, WIDE_COLUMNS, records) is None:  # a redelivery: merge
+        mark = _MARK_LATE_STAGE if mark_late else None
+        return await insert_new(
+            session, READING_ROWS, WIDE_COLUMNS, records, after_merge=mark, count="cardinality(values)"
+        )
     if mark_late:
         cutoff = datetime.now(UTC) - timedelta(seconds=LATE_CANDIDATE_S)
         late = [r for r in records if r[1] < cutoff]
         if late:
-            await driver.execute(
+            await (await asyncpg_of(session)).execute(
                 _MARK_LATE_ROWS, [r[0] for r in late], [r[1] for r in late], [r[2] for r in late]
             )
     return count

@@ -91,17 +91,11 @@ def _dsn(url: str) -> str:
 @asynccontextmanager
 async def marks(on: bool) -> AsyncIterator[None]:
     """Rollups on: the insert marks late readings (what the backend does); off: it does not."""
-    original = ReadingRepository._rollups_refreshed
-
-    async def never(self: ReadingRepository) -> bool:
-        return False
-
-    if not on:
-        ReadingRepository._rollups_refreshed = never  # type: ignore[method-assign]
+    ReadingRepository.marks_late = on
     try:
         yield
     finally:
-        ReadingRepository._rollups_refreshed = original  # type: ignore[method-assign]
+        ReadingRepository.marks_late = True
 
 
 async def ingest(db_url: str, redis_url: str, out: Results, machines: int, sensors: int, pairs: int) -> None:
