@@ -29,6 +29,13 @@ local function hset(key, pairs)  -- pairs: field, value, field, value, ... (CHUN
   end
 end
 
+-- a property's value and time into the HSET list, and into the change published (`into`)
+local function take(set, into, prefix, prop, v, pts)
+  set[#set + 1] = prefix .. prop; set[#set + 1] = cjson.encode(v)
+  set[#set + 1] = 't' .. prefix .. prop; set[#set + 1] = pts
+  into[prop] = v
+end
+
 local updates = cjson.decode(ARGV[1])
 local now = ARGV[2]
 local floor = tonumber(ARGV[5])
@@ -36,39 +43,38 @@ local out, ids = {}, {}
 for i, u in ipairs(updates) do
   local key = KEYS[i + 3]
   local times = u.times or {}
-  local names, tfields = {}, {}
-  for prop, _ in pairs(u.readings) do names[#names + 1] = {'r', prop}; tfields[#tfields + 1] = 'tr:' .. prop end
-  if type(u.reported) == 'table' then
-    for prop, _ in pairs(u.reported) do names[#names + 1] = {'p', prop}; tfields[#tfields + 1] = 'tp:' .. prop end
-  end
-  tfields[#tfields + 1] = 'ts'
-  local nt = #tfields
-  tfields[nt + 1] = 'machine_type'; tfields[nt + 2] = 'site'; tfields[nt + 3] = 'line'
-  tfields[nt + 4] = 'quality'; tfields[nt + 5] = 'version'; tfields[nt + 6] = 'created_at'
-  local stored = hmget(key, tfields)
-  local newest = stored[nt]
   local set = {}
   local readings, reported = {}, {}
-  local changed = false
-  for j, nm in ipairs(names) do
-    local cur = stored[j]
-    local pts = times[nm[1] .. ':' .. nm[2]] or u.ts
-    if (not cur) or cur < pts then
-      if nm[1] == 'r' then
-        local v = u.readings[nm[2]]
-        set[#set + 1] = 'r:' .. nm[2]; set[#set + 1] = cjson.encode(v)
-        set[#set + 1] = 'tr:' .. nm[2]; set[#set + 1] = pts
-        readings[nm[2]] = v
-      else
-        local v = u.reported[nm[2]]
-        set[#set + 1] = 'p:' .. nm[2]; set[#set + 1] = cjson.encode(v)
-        set[#set + 1] = 'tp:' .. nm[2]; set[#set + 1] = pts
-        reported[nm[2]] = v
+  local head = redis.call('HMGET', key, 'ts', 'machine_type', 'site', 'line', 'quality', 'version', 'created_at')
+  local newest = head[1]
+  if newest and newest < u.ts and next(times) == nil then
+    -- the usual update: newer than the twin's ts, every value at that ts. No stored property time is later
+    -- than the twin's ts (every writer keeps it so), so each value wins without reading its time.
+    for prop, v in pairs(u.readings) do take(set, readings, 'r:', prop, v, u.ts) end
+    if type(u.reported) == 'table' then
+      for prop, v in pairs(u.reported) do take(set, reported, 'p:', prop, v, u.ts) end
+    end
+  else
+    local names, tfields = {}, {}
+    for prop, _ in pairs(u.readings) do names[#names + 1] = {'r', prop}; tfields[#tfields + 1] = 'tr:' .. prop end
+    if type(u.reported) == 'table' then
+      for prop, _ in pairs(u.reported) do names[#names + 1] = {'p', prop}; tfields[#tfields + 1] = 'tp:' .. prop end
+    end
+    local stored = hmget(key, tfields)
+    for j, nm in ipairs(names) do
+      local cur = stored[j]
+      local pts = times[nm[1] .. ':' .. nm[2]] or u.ts
+      if (not cur) or cur < pts then
+        if nm[1] == 'r' then
+          take(set, readings, 'r:', nm[2], u.readings[nm[2]], pts)
+        else
+          take(set, reported, 'p:', nm[2], u.reported[nm[2]], pts)
+        end
       end
-      changed = true
     end
   end
-  local ts, quality = newest, stored[nt + 4]
+  local changed = #set > 0
+  local ts, quality = newest, head[5]
   if (not newest) or newest < u.ts then
     ts, quality = u.ts, u.quality
     set[#set + 1] = 'ts'; set[#set + 1] = u.ts
@@ -76,7 +82,7 @@ for i, u in ipairs(updates) do
   end
   -- placement changes (a machine moved) are changes too: versioned and published like readings
   local moved = false
-  local mtype, site, line = stored[nt + 1], stored[nt + 2], stored[nt + 3]
+  local mtype, site, line = head[2], head[3], head[4]
   if u.machine_type ~= 'unknown' and u.machine_type ~= mtype then
     mtype = u.machine_type; set[#set + 1] = 'machine_type'; set[#set + 1] = mtype; moved = true
   end
@@ -92,13 +98,13 @@ for i, u in ipairs(updates) do
   local version
   if changed then
     set[#set + 1] = 'updated_at'; set[#set + 1] = now
-    version = (tonumber(stored[nt + 5]) or 0) + 1
+    version = (tonumber(head[6]) or 0) + 1
     if version == 1 then  -- a new twin (or one Redis lost): it starts at the floor, see version_floor()
       version = floor + 1
     end
     set[#set + 1] = 'version'; set[#set + 1] = version
   end
-  local created = not stored[nt + 6]
+  local created = not head[7]
   if created then set[#set + 1] = 'created_at'; set[#set + 1] = now end
   hset(key, set)
   ids[#ids + 1] = u.id
