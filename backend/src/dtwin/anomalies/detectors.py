@@ -24,8 +24,9 @@ DETECTORS: tuple[str, ...] = (
     "drift",
     "limit",
     "multivariate",
+    "variance",
 )
-NONE, SPIKE, DIP, ROC, STUCK, DRIFT, LIMIT, MULTIVARIATE = range(8)
+NONE, SPIKE, DIP, ROC, STUCK, DRIFT, LIMIT, MULTIVARIATE, VARIANCE = range(9)
 
 # mean absolute deviation -> standard deviation for Gaussian noise (sqrt(pi / 2))
 MAD_TO_SIGMA = math.sqrt(math.pi / 2.0)
@@ -51,6 +52,15 @@ class DetectorConfig:
     stuck_move_frac: float = 0.8  # ...while the series normally changes in >= 80% of samples
     drift_z: float = 1.0  # |fast - slow| / max(sigma, drift_spread_k * typical |fast - slow|)
     drift_spread_k: float = 3.0
+    # variance change: a fast vs a slow EWMA of log |x - level| (the log makes a fall in spread as visible as
+    # a rise), relative to the series' usual divergence of the two; self-scaling, so it needs no noise model
+    # and a spread that changes for good becomes the new normal as the slow EWMA follows it
+    var_fast_alpha: float = 0.1  # ~10 samples
+    var_slow_alpha: float = 0.01  # ~100 samples, as the spread
+    var_spread_alpha: float = 0.0005  # typical |fast - slow| of this series
+    var_k: float = 6.0  # evidence 1 at this many typical divergences (noise alone stays below ~2.3 x)
+    var_floor: float = 3.0  # log |x - level| is taken no lower than log(sigma) - this (a repeated value)
+    var_warmup: int = 200  # samples before it may fire
     limit_band: float = 0.05  # evidence rises from 0 at 5% of the range inside a limit...
     limit_margin: float = 0.05  # ...to 1 at 5% of the range beyond it (a reading at its limit is not a fault)
     limit_sigmas: float = 4.0  # ...or at 4 noise sigmas beyond it, whichever is further
@@ -80,7 +90,7 @@ class SeriesState(SoA):
         "last_x": math.nan,
         "lo": math.nan,
         "hi": math.nan,
-        **{f"q_{k}": 1.0 for k in ("lvl", "sc", "dif", "mv", "fast", "slow", "dsp")},
+        **{f"q_{k}": 1.0 for k in ("lvl", "sc", "dif", "mv", "fast", "slow", "dsp", "vf", "vs", "vsp")},
     }
 
     n: F64  # samples seen
@@ -94,6 +104,9 @@ class SeriesState(SoA):
     dfast: F64
     dslow: F64
     dsp: F64
+    vf: F64  # variance detector: fast and slow EWMA of log |x - level|, typical |fast - slow|
+    vs: F64
+    vsp: F64
     run: F64  # consecutive unchanged samples
     ref: F64  # share of changing samples when the current run started
     lo: F64  # operating range (NaN: unknown)
@@ -106,6 +119,9 @@ class SeriesState(SoA):
     q_fast: F64
     q_slow: F64
     q_dsp: F64
+    q_vf: F64
+    q_vs: F64
+    q_vsp: F64
 
     def level(self) -> F64:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -138,6 +154,7 @@ class _Evidence:
     stuck: F64  # before the machine gate
     drift: F64
     limit: F64
+    variance: F64
     outside: Bool  # beyond the operating range
     moved_recently: Bool
     z: F64
@@ -246,6 +263,24 @@ def _grid_inner(
     denom = np.maximum(np.maximum(sigma_prev, cfg.drift_spread_k * spread_prev), floor)
     e_drift = np.where(cnt >= cfg.drift_warmup, _nz(np.abs(div) / denom) / cfg.drift_z, 0.0)
 
+    # variance change: fast vs slow mean of log |deviation|, against the series' usual divergence of the two
+    logdev = np.log(np.maximum(np.abs(dev), np.maximum(sigma_prev, floor) * math.exp(-cfg.var_floor)))
+    w_vf = weight(pre.q_vf, cfg.var_fast_alpha, True)
+    w_vs = weight(pre.q_vs, cfg.var_slow_alpha, True)
+    w_vsp = weight(pre.q_vsp, cfg.var_spread_alpha, True)
+    logdev = np.where(first, 0.0, logdev)
+    vf = ewma_scan(logdev, pre.vf, cfg.var_fast_alpha)
+    vs = ewma_scan(logdev, pre.vs, cfg.var_slow_alpha)
+    vdiv = _nz(vf / w_vf - sh(vs / w_vs, pre.vs / (1.0 - pre.q_vs)))
+    vsp = ewma_scan(np.abs(vdiv), pre.vsp, cfg.var_spread_alpha)
+    vspread_prev = _nz(sh(vsp / w_vsp, pre.vsp / (1.0 - pre.q_vsp)))
+    # a repeated value is the stuck detector's (its spread falls to nothing, which is not a change of noise)
+    e_var = np.where(
+        (cnt >= cfg.var_warmup) & (vspread_prev > 0) & (run < 2),
+        _nz(np.abs(vdiv) / (cfg.var_k * vspread_prev)),
+        0.0,
+    )
+
     # operating limits: 0 at limit_band inside the range, 1 at limit_margin outside, growing beyond
     band = np.where(has_range, cfg.limit_band * width, np.nan)
     # the margin is at least `limit_sigmas` of the series' noise: a narrow range is not crossed by noise alone
@@ -262,6 +297,7 @@ def _grid_inner(
         stuck=g(e_stuck),
         drift=g(e_drift),
         limit=g(e_limit),
+        variance=g(e_var),
         outside=g(((x > pre.hi) | (x < pre.lo)).astype(np.float64)) > 0.5,
         moved_recently=g((run < cfg.stuck_samples).astype(np.float64)) > 0.5,
         z=g(z),
@@ -283,6 +319,9 @@ def _grid_inner(
         dfast=last(dfast),
         dslow=last(dslow),
         dsp=last(dsp),
+        vf=last(vf),
+        vs=last(vs),
+        vsp=last(vsp),
         run=last(run),
         ref=last(ref),
         lo=pre.lo,
@@ -294,6 +333,9 @@ def _grid_inner(
         q_fast=_q_after(w_fast, rounds),
         q_slow=_q_after(w_slow, rounds),
         q_dsp=_q_after(w_dsp, rounds),
+        q_vf=_q_after(w_vf, rounds),
+        q_vs=_q_after(w_vs, rounds),
+        q_vsp=_q_after(w_vsp, rounds),
     )
     return ev, post
 
@@ -305,7 +347,7 @@ def _bucketed(
     make every column as tall as itself."""
     if rounds.n_cols == 0:  # nothing to score (an empty batch, or every reading refused or stale)
         e, no = np.zeros(0), np.zeros(0, dtype=np.bool_)
-        return _Evidence(e, e, e, e, e, no, no, e, e, e, e, e), pre
+        return _Evidence(e, e, e, e, e, e, no, no, e, e, e, e, e), pre
     if rounds.n_rounds <= 2:
         return _grid(cfg, pre, rounds.spread(values), rounds)
     cls = np.ceil(np.log2(rounds.counts)).astype(np.int64)
@@ -381,22 +423,25 @@ def run_detectors(
         others_moving = moving[key] - ev.moved_recently
         gate = (others_present == 0) | (others_moving >= 1)
         stuck = np.where(gate, ev.stuck, 0.0)
-        spike, roc, drift = (
+        spike, roc, drift, variance = (
             np.maximum(e - cfg.common_weight * others_kth(e, key, e > cfg.common_floor, k), 0.0) if k else e
             for e, k in (
                 (ev.spike, cfg.common_rank),
                 (ev.roc, cfg.common_rank),
                 (ev.drift, cfg.common_rank_drift),
+                (ev.variance, cfg.common_rank),
             )
         )
     else:
-        stuck, spike, roc, drift = ev.stuck, ev.spike, ev.roc, ev.drift
+        stuck, spike, roc, drift, variance = ev.stuck, ev.spike, ev.roc, ev.drift, ev.variance
     if settling is not None and settling.any():
-        stuck, spike, roc, drift = (np.where(settling, 0.0, e) for e in (stuck, spike, roc, drift))
+        stuck, spike, roc, drift, variance = (
+            np.where(settling, 0.0, e) for e in (stuck, spike, roc, drift, variance)
+        )
     # the strongest detector wins (ties: the earlier in this order)
     evidence = spike.copy()
     codes = np.where(ev.z < 0, np.int8(DIP), np.int8(SPIKE)).astype(np.int8)
-    for e, code in ((roc, ROC), (stuck, STUCK), (drift, DRIFT), (ev.limit, LIMIT)):
+    for e, code in ((roc, ROC), (stuck, STUCK), (drift, DRIFT), (variance, VARIANCE), (ev.limit, LIMIT)):
         better = e > evidence
         evidence = np.where(better, e, evidence)
         codes[better] = code

@@ -59,6 +59,21 @@ def test_stuck_sensor_fires_after_the_configured_run() -> None:
     assert np.all(r.score[ONSET + 20 : ONSET + 100] >= 0.5)
 
 
+@pytest.mark.parametrize("factor", [0.2, 0.3])
+def test_a_fall_in_noise_fires_the_variance_detector_then_becomes_the_new_normal(factor: float) -> None:
+    """A quieter sensor is news too (a damped vibration, a sensor that lost its signal): every reading is
+    near the level, so only a statistic of the spread sees it. Once the spread has stayed low for a few
+    hundred readings it is the series' normal and the detector is quiet again."""
+    x = clean(6000)
+    x[ONSET:] = 50.0 + (x[ONSET:] - 50.0) * factor
+    r = score_series(x)
+    delay = first_alarm(r.score, ONSET)
+    assert delay is not None and delay <= 60  # inside the corpus's NAB window (66 rows after the onset)
+    assert DETECTORS[r.detector[ONSET + delay]] == "variance"
+    assert np.count_nonzero(r.score[:ONSET] >= 0.5) == 0
+    assert np.count_nonzero(r.score[ONSET + 1000 :] >= 0.5) == 0
+
+
 def test_stuck_needs_a_normally_moving_sensor() -> None:
     x = np.round(clean(5000), 0)  # quantised: repeats are normal for this sensor
     x[ONSET : ONSET + 60] = x[ONSET - 1]
