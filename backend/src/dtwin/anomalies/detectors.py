@@ -8,12 +8,13 @@ numpy calls instead of a Python loop per reading."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import numpy as np
 
 from dtwin.anomalies.scan import F64, I8, I64, Bool, Rounds, SoA, ewma_scan, squash
+from dtwin.anomalies.seasonal import SeasonalConfig, SeasonalProfiles, profiles
 
 DETECTORS: tuple[str, ...] = (
     "none",
@@ -78,6 +79,9 @@ class DetectorConfig:
     common_rank_drift: int = 2
     common_weight: float = 2.0
     common_floor: float = 0.5
+    # daily and weekly profiles for series sampled every minute or slower (seasonal.py): spike/dip,
+    # rate-of-change and variance judge the reading minus the part of the profile that explains the series
+    seasonal: SeasonalConfig = field(default_factory=SeasonalConfig)
 
 
 @dataclass
@@ -90,7 +94,10 @@ class SeriesState(SoA):
         "last_x": math.nan,
         "lo": math.nan,
         "hi": math.nan,
-        **{f"q_{k}": 1.0 for k in ("lvl", "sc", "dif", "mv", "fast", "slow", "dsp", "vf", "vs", "vsp")},
+        "srow": -1.0,
+        **{
+            f"q_{k}": 1.0 for k in ("lvl", "sc", "dif", "mv", "fast", "slow", "dsp", "vf", "vs", "vsp", "dte")
+        },
     }
 
     n: F64  # samples seen
@@ -111,6 +118,8 @@ class SeriesState(SoA):
     ref: F64  # share of changing samples when the current run started
     lo: F64  # operating range (NaN: unknown)
     hi: F64
+    dte: F64  # the sampling interval (EWMA of the time between samples, at most a day)
+    srow: F64  # the series' row of seasonal profiles (-1: none; its gate and last adjustment are there too)
     # (1 - alpha)**count per EWMA: 1 - q is the total weight, dividing by it removes the start-at-0 bias
     q_lvl: F64
     q_sc: F64
@@ -122,8 +131,10 @@ class SeriesState(SoA):
     q_vf: F64
     q_vs: F64
     q_vsp: F64
+    q_dte: F64
 
     def level(self) -> F64:
+        """The tracked level (of a seasonal series: of the value minus its seasonal adjustment)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.lvl / (1.0 - self.q_lvl)
 
@@ -180,16 +191,92 @@ def _nz(a: F64) -> F64:
     return np.where(np.isfinite(a), a, 0.0)
 
 
-def _grid(cfg: DetectorConfig, pre: SeriesState, x: F64, rounds: Rounds) -> tuple[_Evidence, SeriesState]:
-    """All detectors on one (rounds x columns) grid; returns per-reading evidence and the carried state."""
+def _grid(
+    cfg: DetectorConfig, pre: SeriesState, x: F64, t: F64, rounds: Rounds, pool: SeasonalProfiles | None
+) -> tuple[_Evidence, SeriesState]:
+    """All detectors on one (rounds x columns) grid of values `x` at times `t`; returns per-reading evidence
+    and the carried state."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _grid_inner(cfg, pre, x, rounds)
+        return _grid_inner(cfg, pre, x, t, rounds, pool)
+
+
+def _seasonal(
+    cfg: SeasonalConfig,
+    pool: SeasonalProfiles,
+    pre: SeriesState,
+    t: F64,
+    r: F64,
+    interval: F64,
+    cnt: F64,
+    rounds: Rounds,
+) -> F64:
+    """The seasonal adjustment of every cell (0 for series without profiles); the gate's EWMAs and each
+    series' last adjustment are kept in its profile row (`SeasonalProfiles.gates`). A profile counts for
+    what it explains beyond the deviation's own mean: a trend puts the slow level a constant distance
+    behind, which is not a season.
+
+    A series gets a profile row at its `decide_after + 1`-th reading if its typical sampling interval over the
+    readings before (`interval`, per cell) is `min_interval_s` or more, and the profiles learn from then on:
+    the same reading whatever the batching, so scores stay batch-invariant and causal."""
+    n_rounds, n_cols = t.shape
+    srow = pre.srow.copy()
+    k = float(cfg.decide_after + 1)
+    at = np.clip(k - pre.n - 1.0, 0, n_rounds - 1).astype(np.int64)  # the round of reading k, if in batch
+    due = (pre.n < k) & (pre.n + rounds.counts >= k)
+    typical = interval[at, np.arange(n_cols)]
+    want = (srow < 0) & due & (typical >= cfg.min_interval_s)
+    if want.any():
+        cols = np.flatnonzero(want)
+        rows = pool.alloc(int(cols.shape[0]))
+        srow[cols[: rows.shape[0]]] = rows
+    pre.srow = srow
+    adj = np.zeros((n_rounds, n_cols))
+    act = np.flatnonzero(srow >= 0)
+    if act.shape[0] == 0:
+        return adj
+    valid = rounds.valid()[:, act] & (cnt[:, act] >= k)
+    ci, ri = np.nonzero(valid.T)  # learning cells, column after column, time order within
+    if ci.shape[0] == 0:
+        return adj
+    rows = srow[act][ci].astype(np.int64)
+    r_cells = _nz(r[:, act][ri, ci])
+    prof = profiles(pool, cfg, rows, t[:, act][ri, ci], r_cells)
+    # the gate's EWMAs over the learning cells only (a series allocated in this batch starts at reading k)
+    lr, _ = Rounds.from_sorted_groups(ci)
+    prow = srow[act[np.unique(ci)]].astype(np.int64)
+    gs = pool.gates  # per profile row: GATE_FIELDS
+    gm, gr, gd, gw = (gs[prow, i] for i in range(4))
+    a = cfg.gate_alpha
+    q0 = gs[prow, 4]
+    w_before = 1.0 - q0[lr.col] * np.power(1.0 - a, lr.rank.astype(np.float64))
+
+    def scanned(values: F64, raw0: F64) -> F64:
+        """EWMA (gate_alpha) of the cells' values into raw0 (updated); each cell's average before it."""
+        after = ewma_scan(lr.spread(values), raw0, a)
+        before = lr.shift(after, raw0)
+        raw0[:] = lr.last(after)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _nz(lr.gather(before) / w_before)
+
+    mean_before = scanned(r_cells, gm)
+    spreads = [
+        scanned(values, raw0)
+        for values, raw0 in ((np.abs(r_cells - mean_before), gr), (prof.abs_daily, gd), (prof.abs_weekly, gw))
+    ]
+    values = prof.adjustment(spreads[0], spreads[1], spreads[2], cfg)
+    gs[prow, :4] = np.stack([gm, gr, gd, gw], axis=1)
+    gs[prow, 4] = q0 * np.power(1.0 - a, lr.counts.astype(np.float64))
+    gs[prow, 5] = lr.last(lr.spread(values))
+    sub = np.zeros((n_rounds, act.shape[0]))
+    sub[ri, ci] = values
+    adj[:, act] = sub
+    return adj
 
 
 def _grid_inner(
-    cfg: DetectorConfig, pre: SeriesState, x: F64, rounds: Rounds
+    cfg: DetectorConfig, pre: SeriesState, x_raw: F64, t: F64, rounds: Rounds, pool: SeasonalProfiles | None
 ) -> tuple[_Evidence, SeriesState]:
-    n_rounds = x.shape[0]
+    n_rounds = x_raw.shape[0]
     ridx = np.arange(n_rounds, dtype=np.float64)[:, None]
     cnt = pre.n[None, :] + ridx + 1.0  # samples including this one
     new_col = pre.n == 0
@@ -205,6 +292,30 @@ def _grid_inner(
         if lagged:
             q = np.where(new_col[None, :], q / (1.0 - alpha), q)
         return 1.0 - q
+
+    # the seasonal profiles (series sampled every 5 min or slower): their input is the deviation from the slow
+    # level (the drift detector's long EWMA). Skipped while no series has a profile or may still get one (the
+    # sampling interval is only read up to a series' decision, so it is only kept up to date until then)
+    x = x_raw
+    w_slow = weight(pre.q_slow, cfg.drift_slow_alpha, False)
+    dslow = ewma_scan(x_raw, pre.dslow, cfg.drift_slow_alpha)
+    adj: F64 | float = 0.0
+    dte, q_dte = pre.dte, pre.q_dte
+    sadj_prev: F64 | float = 0.0
+    if pool is not None and (pool.in_use > 0 or bool((pre.n <= cfg.seasonal.decide_after).any())):
+        dt = np.where(first, 0.0, np.clip(_nz(t - sh(t, pre.last_ts)), 0.0, 86_400.0))
+        w_dte = weight(pre.q_dte, cfg.seasonal.interval_alpha, True)
+        dte_grid = ewma_scan(dt, pre.dte, cfg.seasonal.interval_alpha)
+        dte, q_dte = rounds.last(dte_grid), _q_after(w_dte, rounds)
+        slow_prev = sh(dslow / w_slow, pre.dslow / (1.0 - pre.q_slow))
+        interval = _nz(dte_grid / w_dte)
+        had = pre.srow >= 0
+        if had.any():
+            sadj_prev = np.where(had, pool.gates[np.maximum(pre.srow, 0).astype(np.int64), 5], 0.0)
+        adj_grid = _seasonal(cfg.seasonal, pool, pre, t, x_raw - slow_prev, interval, cnt, rounds)
+        if (pre.srow >= 0).any():
+            adj = adj_grid
+            x = x_raw - adj_grid  # what the level detectors judge
 
     # level and robust spread (mean absolute deviation from the previous level)
     w_lvl = weight(pre.q_lvl, cfg.level_alpha, False)
@@ -223,7 +334,7 @@ def _grid_inner(
     z = _nz(dev / np.maximum(sigma_prev, floor))
 
     # first difference: its own level and spread
-    x_prev = sh(x, pre.last_x)
+    x_prev = sh(x, pre.last_x - sadj_prev)
     dx = np.where(first, 0.0, x - x_prev)
     w_dif = weight(pre.q_dif, cfg.diff_alpha, True)
     dl = ewma_scan(dx, pre.dl, cfg.diff_alpha)
@@ -234,7 +345,8 @@ def _grid_inner(
     zr = _nz(dres / np.maximum(dsigma_prev, floor))
 
     # stuck: run of unchanged samples, and how often the series changed when the run started
-    moving = (np.abs(dx) > cfg.stuck_eps * (1.0 + np.abs(_nz(x_prev)))) & ~first
+    raw_prev = sh(x_raw, pre.last_x)
+    moving = (np.abs(x_raw - raw_prev) > cfg.stuck_eps * (1.0 + np.abs(_nz(raw_prev)))) & ~first
     w_mv = weight(pre.q_mv, cfg.move_alpha, True)
     pm = ewma_scan(moving.astype(np.float64), pre.pm, cfg.move_alpha)
     pmove = _nz(pm / w_mv)
@@ -245,7 +357,7 @@ def _grid_inner(
     else:
         ridx_i = np.broadcast_to(np.arange(n_rounds)[:, None], x.shape)
         last_reset = np.maximum.accumulate(np.where(flat, -1, ridx_i), axis=0)
-        cols = np.arange(x.shape[1])[None, :]
+        cols = np.arange(x_raw.shape[1])[None, :]
         run = np.where(last_reset >= 0, ridx_i - last_reset, pre.run[None, :] + ridx + 1.0)
         ref = np.where(last_reset >= 0, pmove[np.maximum(last_reset, 0), cols], pre.ref[None, :])
     stuck_on = (run >= cfg.stuck_samples) & (ref >= cfg.stuck_move_frac) & (cnt >= cfg.warmup)
@@ -253,10 +365,8 @@ def _grid_inner(
 
     # drift: fast vs slow EWMA relative to the noise and to the series' usual divergence
     w_fast = weight(pre.q_fast, cfg.drift_fast_alpha, False)
-    w_slow = weight(pre.q_slow, cfg.drift_slow_alpha, False)
     w_dsp = weight(pre.q_dsp, cfg.drift_spread_alpha, False)
-    dfast = ewma_scan(x, pre.dfast, cfg.drift_fast_alpha)
-    dslow = ewma_scan(x, pre.dslow, cfg.drift_slow_alpha)
+    dfast = ewma_scan(x_raw, pre.dfast, cfg.drift_fast_alpha)
     div = dfast / w_fast - dslow / w_slow
     dsp = ewma_scan(np.abs(div), pre.dsp, cfg.drift_spread_alpha)
     spread_prev = _nz(sh(dsp / w_dsp, pre.dsp / (1.0 - pre.q_dsp)))
@@ -287,7 +397,9 @@ def _grid_inner(
     # (measured on the first difference: a sustained excursion does not widen it the way it widens sigma)
     margin = np.maximum(cfg.limit_margin * width, cfg.limit_sigmas * dsigma_prev / math.sqrt(2.0))
     span = np.where(has_range, cfg.limit_band * width + margin, np.nan)
-    e_limit = _nz(np.maximum(np.maximum((x - (pre.hi - band)) / span, ((pre.lo + band) - x) / span), 0.0))
+    e_limit = _nz(
+        np.maximum(np.maximum((x_raw - (pre.hi - band)) / span, ((pre.lo + band) - x_raw) / span), 0.0)
+    )
 
     warm = cnt >= cfg.warmup
     g = rounds.gather
@@ -298,10 +410,10 @@ def _grid_inner(
         drift=g(e_drift),
         limit=g(e_limit),
         variance=g(e_var),
-        outside=g(((x > pre.hi) | (x < pre.lo)).astype(np.float64)) > 0.5,
+        outside=g(((x_raw > pre.hi) | (x_raw < pre.lo)).astype(np.float64)) > 0.5,
         moved_recently=g((run < cfg.stuck_samples).astype(np.float64)) > 0.5,
         z=g(z),
-        expected=g(level_prev),
+        expected=g(level_prev + adj),
         sigma=g(sigma_prev),
         slow=g(dslow / w_slow),
         fast=g(dfast / w_fast),
@@ -310,7 +422,7 @@ def _grid_inner(
     post = SeriesState(
         n=pre.n + rounds.counts,
         last_ts=pre.last_ts,  # set by the caller
-        last_x=last(x),
+        last_x=last(x_raw),
         lvl=last(lvl),
         sc=last(sc),
         dl=last(dl),
@@ -326,6 +438,8 @@ def _grid_inner(
         ref=last(ref),
         lo=pre.lo,
         hi=pre.hi,
+        dte=dte,
+        srow=pre.srow,
         q_lvl=_q_after(w_lvl, rounds),
         q_sc=_q_after(w_sc, rounds),
         q_dif=_q_after(w_dif, rounds),
@@ -336,12 +450,13 @@ def _grid_inner(
         q_vf=_q_after(w_vf, rounds),
         q_vs=_q_after(w_vs, rounds),
         q_vsp=_q_after(w_vsp, rounds),
+        q_dte=q_dte,
     )
     return ev, post
 
 
 def _bucketed(
-    cfg: DetectorConfig, pre: SeriesState, values: F64, rounds: Rounds
+    cfg: DetectorConfig, pre: SeriesState, values: F64, ts: F64, rounds: Rounds, pool: SeasonalProfiles | None
 ) -> tuple[_Evidence, SeriesState]:
     """Runs `_grid` on groups of columns with similar counts (powers of two), so one chatty series does not
     make every column as tall as itself."""
@@ -349,10 +464,10 @@ def _bucketed(
         e, no = np.zeros(0), np.zeros(0, dtype=np.bool_)
         return _Evidence(e, e, e, e, e, e, no, no, e, e, e, e, e), pre
     if rounds.n_rounds <= 2:
-        return _grid(cfg, pre, rounds.spread(values), rounds)
+        return _grid(cfg, pre, rounds.spread(values), rounds.spread(ts), rounds, pool)
     cls = np.ceil(np.log2(rounds.counts)).astype(np.int64)
     if cls.min() == cls.max():
-        return _grid(cfg, pre, rounds.spread(values), rounds)
+        return _grid(cfg, pre, rounds.spread(values), rounds.spread(ts), rounds, pool)
     n = values.shape[0]
     names = [f.name for f in fields(_Evidence)]
     out = {name: np.empty(n) for name in names}
@@ -364,7 +479,7 @@ def _bucketed(
         sel = np.flatnonzero(remap[rounds.col] >= 0)
         counts = rounds.counts[cols]
         sub = Rounds(remap[rounds.col[sel]], rounds.rank[sel], counts, int(counts.max()))
-        ev, sub_post = _grid(cfg, pre.take(cols), sub.spread(values[sel]), sub)
+        ev, sub_post = _grid(cfg, pre.take(cols), sub.spread(values[sel]), sub.spread(ts[sel]), sub, pool)
         for name in names:
             out[name][sel] = getattr(ev, name)
         post.put(cols, sub_post)
@@ -406,14 +521,19 @@ def run_detectors(
     rounds: Rounds,
     reading_machine: I64,
     settling: Bool | None = None,
+    ts: F64 | None = None,
+    seasonal: SeasonalProfiles | None = None,
 ) -> tuple[DetectorOutput, SeriesState]:
     """Score one batch. `pre` holds the state of each column's series, `values` the readings in `rounds`
     order, `reading_machine` a compact machine id per reading (for the stuck gate: a sensor is stuck only
     while another sensor of the same machine in the same round still moves, so a stopped machine is not
     reported as eight stuck sensors; a machine with one sensor in the round has no such reference).
     Readings flagged in `settling` (inside a settling window after a command) keep only the limit
-    detector's evidence: a commanded move is not a deviation, a reading out of its range still is."""
-    ev, post = _bucketed(cfg, pre, values, rounds)
+    detector's evidence: a commanded move is not a deviation, a reading out of its range still is.
+    `ts` (epoch seconds per reading) and `seasonal` (the profile pool) enable the seasonal profiles; without
+    them no series has one."""
+    times = ts if ts is not None else np.zeros(values.shape[0])
+    ev, post = _bucketed(cfg, pre, values, times, rounds, seasonal)
     if values.shape[0]:
         n_m = int(reading_machine.max()) + 1
         key = rounds.rank * n_m + reading_machine

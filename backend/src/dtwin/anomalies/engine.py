@@ -217,7 +217,9 @@ class ScoringEngine:
         _, k_mc = np.unique(k_machine, return_inverse=True)
         pre = self.series.take(col_slots)
         k_settle = self._settling(k_slots, k_ts)
-        det, post = run_detectors(cfg.detectors, pre, k_vals, rounds, k_mc.astype(np.int64), k_settle)
+        det, post = run_detectors(
+            cfg.detectors, pre, k_vals, rounds, k_mc.astype(np.int64), k_settle, k_ts, self.fleet.seasonal
+        )
         if k_settle is not None:
             settling_cols = np.bincount(rounds.col, weights=k_settle, minlength=rounds.n_cols) > 0
             reanchor(pre, post, settling_cols, cfg.detectors.warmup)

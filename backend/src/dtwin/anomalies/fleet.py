@@ -17,6 +17,7 @@ from dtwin.anomalies.detectors import SeriesState
 from dtwin.anomalies.health import HealthRing
 from dtwin.anomalies.index import Remap, SeriesIndex
 from dtwin.anomalies.scan import F64, I64, SoA
+from dtwin.anomalies.seasonal import SeasonalProfiles
 from dtwin.anomalies.settling import SettleState
 
 
@@ -94,6 +95,8 @@ class FleetState:
         )
         self.health_ring = HealthRing(config.health.window)
         self.calibration = CalibrationState()  # per machine: the survival histogram of its row evidence
+        # rows of daily/weekly profiles, for the series sampled every minute or slower
+        self.seasonal = SeasonalProfiles(config.detectors.seasonal.max_series)
 
     # ------------------------------------------------------------------ operating limits
     def range(self, machine_type: str, sensor: str) -> Range | None:
@@ -170,6 +173,9 @@ class FleetState:
         self.health_ring.grow(idx.n_machines)
         self.calibration.grow(idx.n_machines)
         r = idx.compact(keep_types)
+        kept = np.zeros(self.series.capacity, dtype=np.bool_)
+        kept[r.series] = True
+        self.seasonal.release(self.series.srow[~kept].astype(np.int64))  # forgotten series' profiles
         self.series = self.series.take(r.series)
         self.settle = self.settle.take(r.series)
         self.machines = self.machines.take(r.machines)
@@ -181,7 +187,7 @@ class FleetState:
     def nbytes(self) -> int:
         """Bytes held in the state arrays and the index's arrays (its dictionaries come on top)."""
         total = self.series.nbytes + self.settle.nbytes + self.machines.nbytes + self.health_ring.nbytes
-        total += self.calibration.nbytes
+        total += self.calibration.nbytes + self.seasonal.nbytes
         idx = self.index
         total += sum(
             int(a.nbytes)
