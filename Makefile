@@ -110,7 +110,7 @@ compose-check: venv ## validate docker-compose.yml against the Compose spec (off
 
 # ---------------------------------------------------------------------------------------------- bench
 BENCH_OUT ?= docs/benchmarks.md
-BENCHES := bench-pipeline bench-scaleout bench-simulator bench-bridge bench-twins bench-changes bench-scoring bench-scoring-share bench-alarms-share bench-detection bench-generality bench-lifecycle bench-forecast bench-reports bench-observability bench-soak
+BENCHES := bench-pipeline bench-scaleout bench-simulator bench-bridge bench-twins bench-changes bench-scoring bench-scoring-share bench-alarms-share bench-detection bench-generality bench-lifecycle bench-forecast bench-dryrun bench-reports bench-observability bench-soak
 .PHONY: $(BENCHES)
 
 bench: system-deps venv bench-frontend $(BENCHES) ## run the real pipeline at rising load and every other benchmark; print and record figures in docs/benchmarks.md
@@ -157,6 +157,9 @@ bench-lifecycle: system-deps venv ## rollups' cost to ingest (consumer stage and
 
 bench-forecast: venv ## forecast MASE vs seasonal-naive and interval coverage on simulated meters and pumps (no servers, ~1 min)
 	$(BIN)/python -m dtwin_devkit.bench.forecast --out $(BENCH_OUT)
+
+bench-dryrun: venv ## the desired-state dry run's predictor back-tested on the simulator after real commands: error per type/sensor, interval coverage (no servers, ~1 min)
+	$(BIN)/python -m dtwin_devkit.bench.dryrun --out $(BENCH_OUT)
 
 bench-reports: system-deps venv ## a monthly site report of each kind for 1,000 machines (target < 10 s); first pages into docs/screenshots (~4 min)
 	$(BIN)/python -m dtwin_devkit.bench.reports --out $(BENCH_OUT) --first-pages docs/screenshots

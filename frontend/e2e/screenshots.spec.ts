@@ -94,6 +94,15 @@ test('screenshots of each view', async ({ page, request }) => {
   await shot(page, 'dashboard');
   await panel.getByRole('region', { name: 'Desired state' }).scrollIntoViewIfNeeded();
   await shot(page, 'desired');
+  // What-if before you command (issue #23): a patch tried with the dry run, its preview before Apply.
+  const desiredPanel = panel.getByRole('region', { name: 'Desired state' });
+  await desiredPanel
+    .getByRole('textbox')
+    .fill(JSON.stringify({ mode: 'on', speed_setpoint_rpm: 2200 }, null, 2));
+  const preview = desiredPanel.getByRole('region', { name: 'Preview' });
+  await expect(preview.getByRole('table', { name: 'Predicted steady state' })).toBeVisible();
+  await preview.scrollIntoViewIfNeeded();
+  await shot(page, 'desired-preview');
 
   await panel.getByRole('button', { name: '1 h' }).click();
   await page.waitForTimeout(2_000);

@@ -38,9 +38,11 @@ class DtwinError(Exception):
     title: str = "Internal error"
     headers: dict[str, str] | None = None  # sent with the problem response (WWW-Authenticate on 401)
 
-    def __init__(self, detail: str | None = None) -> None:
+    def __init__(self, detail: str | None = None, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
+        # per field, as request validation gives them: {"loc": [...], "msg": ..., "type": ...}
+        self.errors = errors
 
 
 class BadRequest(DtwinError):
@@ -214,7 +216,9 @@ def _about(request: Request) -> dict[str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     async def dtwin_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DtwinError)
-        return problem_response(exc.status, exc.title, exc.detail, request.url.path, headers=exc.headers)
+        return problem_response(
+            exc.status, exc.title, exc.detail, request.url.path, errors=exc.errors, headers=exc.headers
+        )
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

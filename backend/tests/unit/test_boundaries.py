@@ -48,6 +48,7 @@ DOMAINS = (
     "energy",
     "reports",
     "forecast",
+    "whatif",
 )
 PRIVATE = ("routes", "models", "repository")  # what a room keeps to itself
 

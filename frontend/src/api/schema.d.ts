@@ -1280,6 +1280,36 @@ export interface paths {
         patch: operations["patch_desired_api_v1_twins__machine_id__desired_patch"];
         trace?: never;
     };
+    "/api/v1/twins/{machine_id}/desired/dry-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dry Run Desired
+         * @description What `PATCH /twins/{id}/desired` with this body would do, without doing it: nothing is stored, sent
+         *     to the device or logged, and the desired version stays. Same body and content types as the PATCH.
+         *     422 (problem+json, `errors` naming each field as `["body", "<setting>"]`) for a setting the machine type
+         *     does not have (or, for a type outside the catalogue, that the device never reported), a value that is
+         *     not a number (or not a mode: on, standby, off), or a number outside the type's range. The answer: the
+         *     would-be desired document and version, the delta, the settings it moves, conflicts (a command the
+         *     device has not answered, a setting this device never reported) and the predicted steady state of every
+         *     sensor the change moves — value and 95% interval, learned from the machine's own history of settings
+         *     and steady readings (`history_regression`), or its type's fleet (`fleet_regression`), or
+         *     `insufficient_history` with the reason — whether it would leave its operating range or trip an alarm
+         *     rule, and the health it would settle at.
+         */
+        post: operations["dry_run_desired_api_v1_twins__machine_id__desired_dry_run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/twins/{machine_id}/events": {
         parameters: {
             query?: never;
@@ -1940,6 +1970,28 @@ export interface components {
             suppressed: number;
             /** Unacknowledged */
             unacknowledged: number;
+        };
+        /**
+         * AlarmTrip
+         * @description An active threshold rule the predicted level would trip: `expected` when the predicted level is
+         *     beyond its threshold, `possible` when only part of its interval is.
+         */
+        AlarmTrip: {
+            /** Kind */
+            kind: string;
+            /**
+             * Likelihood
+             * @enum {string}
+             */
+            likelihood: "expected" | "possible";
+            /** Name */
+            name: string;
+            /** Priority */
+            priority: string;
+            /** Rule Id */
+            rule_id: number;
+            /** Threshold */
+            threshold: number;
         };
         /**
          * AnalyticsAt
@@ -2738,6 +2790,67 @@ export interface components {
             version: number;
         };
         /**
+         * DryRun
+         * @description What `PATCH /twins/{id}/desired` with the same body would do, without doing it: the would-be desired
+         *     document and version, the delta the device would be asked to close, the settings it moves, conflicts,
+         *     and the predicted steady state. Nothing is stored or sent.
+         */
+        DryRun: {
+            /** Changes */
+            changes: {
+                [key: string]: components["schemas"]["SettingChange"];
+            };
+            /** Conflicts */
+            conflicts: components["schemas"]["DryRunConflict"][];
+            /** Delta */
+            delta: {
+                [key: string]: unknown;
+            };
+            /**
+             * Desired
+             * @description The desired document after the patch
+             */
+            desired: {
+                [key: string]: unknown;
+            };
+            effect: components["schemas"]["PredictedEffect"];
+            /** Machine Id */
+            machine_id: string;
+            /** Machine Type */
+            machine_type: string;
+            /**
+             * Next Version
+             * @description The version the PATCH would make
+             */
+            next_version: number;
+            /**
+             * Version
+             * @description The desired version now (send it as If-Match with the PATCH)
+             */
+            version: number;
+        };
+        /**
+         * DryRunConflict
+         * @description Why the change may not do what it says: `pending_command` (an earlier command the device has not
+         *     answered yet; the new one would supersede it, `settings` lists what it set that the change alters) or
+         *     `not_reported` (the type knows the setting but this device never reported it: it may not support it).
+         */
+        DryRunConflict: {
+            command?: components["schemas"]["CommandStatus"] | null;
+            /** Detail */
+            detail: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "pending_command" | "not_reported";
+            /**
+             * Settings
+             * @default []
+             */
+            settings: string[];
+        };
+        /**
          * EnergyForecastRead
          * @description A meter's hourly consumption forecast (kWh per hour; never negative).
          */
@@ -2892,6 +3005,41 @@ export interface components {
         Health: {
             /** Status */
             status: string;
+        };
+        /**
+         * HealthChange
+         * @description The health (0..100) the machine would settle at: after the settling window the anomaly detectors
+         *     take the commanded level as normal, so only the operating-limit evidence of the predicted levels
+         *     lowers it (`limit_evidence`: health = min(current, 100 (1 - s)), s the limit detector's score of the
+         *     most limit-near predicted sensor); lower/upper from the ends of the sensors' intervals.
+         */
+        HealthChange: {
+            /**
+             * Change
+             * @description predicted - current
+             */
+            change?: number | null;
+            /** Current */
+            current: number | null;
+            /** Lower */
+            lower?: number | null;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "limit_evidence" | "no_model";
+            /** Predicted */
+            predicted?: number | null;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Sensors
+             * @description Predicted sensors it rests on
+             * @default 0
+             */
+            sensors: number;
+            /** Upper */
+            upper?: number | null;
         };
         /**
          * HealthRead
@@ -3197,7 +3345,8 @@ export interface components {
         /**
          * MachineTypeRead
          * @description A registered machine type. `version` grows with every change and is the `ETag` (send it back in
-         *     `If-Match` to change or delete only what you read).
+         *     `If-Match` to change or delete only what you read). `settings` are read-only: the machine catalogue's
+         *     for a catalogue type ([] for others); leave them out of a PUT like `version` and the times.
          */
         MachineTypeRead: {
             /**
@@ -3211,6 +3360,11 @@ export interface components {
             name: string;
             /** Sensors */
             sensors: components["schemas"]["SensorSpec"][];
+            /**
+             * Settings
+             * @default []
+             */
+            settings: components["schemas"]["SettingSpec"][];
             /**
              * Updated At
              * Format: date-time
@@ -3380,6 +3534,27 @@ export interface components {
              * @enum {string}
              */
             type: "pong";
+        };
+        /** PredictedEffect */
+        PredictedEffect: {
+            health: components["schemas"]["HealthChange"];
+            /**
+             * Leaves Range
+             * @description Sensors predicted outside, or possibly outside, their range
+             */
+            leaves_range: string[];
+            /** Sensors */
+            sensors: components["schemas"]["SensorPrediction"][];
+            /**
+             * Settle S
+             * @description How long the type takes to settle after a change
+             */
+            settle_s: number;
+            /**
+             * Trips Alarms
+             * @description Sensors whose prediction would trip an active alarm rule
+             */
+            trips_alarms: string[];
         };
         /** PreviewEpisode */
         PreviewEpisode: {
@@ -4005,6 +4180,106 @@ export interface components {
             to: string;
         };
         /**
+         * SensorPrediction
+         * @description The steady level one affected sensor would settle at, `settle_s` after the change.
+         */
+        SensorPrediction: {
+            /**
+             * Alarms
+             * @default []
+             */
+            alarms: components["schemas"]["AlarmTrip"][];
+            /**
+             * Current
+             * @description The twin's latest reading
+             */
+            current: number | null;
+            /**
+             * Degree
+             * @description 1 linear, 2 quadratic in the settings
+             */
+            degree?: number | null;
+            /**
+             * Distinct
+             * @description Distinct settings among those spans
+             * @default 0
+             */
+            distinct: number;
+            /**
+             * Extrapolated
+             * @description The asked settings lie outside the ones seen
+             * @default false
+             */
+            extrapolated: boolean;
+            /** Hi */
+            hi?: number | null;
+            /**
+             * Level
+             * @description Probability of the interval
+             * @default 0.95
+             */
+            level: number;
+            /**
+             * Lo
+             * @description The sensor's operating range (machine type)
+             */
+            lo?: number | null;
+            /**
+             * Lower
+             * @description Lower end of the prediction interval (`level`)
+             */
+            lower?: number | null;
+            /**
+             * Machines
+             * @description Machines they came from (1: this machine's own)
+             * @default 0
+             */
+            machines: number;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "history_regression" | "fleet_regression" | "insufficient_history" | "no_model";
+            /**
+             * P Outside
+             * @description Probability of settling outside lo..hi
+             */
+            p_outside?: number | null;
+            /** Predicted */
+            predicted?: number | null;
+            /**
+             * Range Status
+             * @default unknown
+             * @enum {string}
+             */
+            range_status: "inside" | "may_leave" | "outside" | "unknown";
+            /**
+             * Reason
+             * @description Why there is no prediction
+             */
+            reason?: string | null;
+            /**
+             * Samples
+             * @description Steady spans the fit learned from
+             * @default 0
+             */
+            samples: number;
+            /** Sensor */
+            sensor: string;
+            /**
+             * Sigma
+             * @description Standard error of the steady level: the fit's and the spans' scatter
+             */
+            sigma?: number | null;
+            /**
+             * Unit
+             * @default
+             */
+            unit: string;
+            /** Upper */
+            upper?: number | null;
+        };
+        /**
          * SensorSpec
          * @description One sensor of a machine type: its reading name as sent in telemetry, its unit, an optional label
          *     for people, and the operating range [lo, hi] of a healthy, running machine. The scoring engine's limit
@@ -4147,6 +4422,47 @@ export interface components {
              * @default 800
              */
             width: number;
+        };
+        /**
+         * SettingChange
+         * @description A setting the change would move: what the device reports now and what it would be asked for.
+         */
+        SettingChange: {
+            /**
+             * Desired
+             * @description The value the would-be desired state asks for
+             */
+            desired: unknown;
+            /**
+             * Reported
+             * @description The device's reported value (null: never reported)
+             */
+            reported: unknown;
+        };
+        /**
+         * SettingSpec
+         * @description A setpoint the type's devices accept in their desired state (besides `mode`: on, standby, off), with
+         *     the range [lo, hi] they accept, from the machine catalogue the simulated devices use too.
+         */
+        SettingSpec: {
+            /**
+             * Decimals
+             * @description The precision devices report the setting with
+             */
+            decimals: number;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Hi */
+            hi: number;
+            /** Lo */
+            lo: number;
+            /** Name */
+            name: string;
+            /** Unit */
+            unit: string;
         };
         /** ShelveBody */
         ShelveBody: {
@@ -4835,6 +5151,7 @@ export type AlarmRuleIn = components['schemas']['AlarmRuleIn'];
 export type AlarmRuleList = components['schemas']['AlarmRuleList'];
 export type AlarmRuleRead = components['schemas']['AlarmRuleRead'];
 export type AlarmSummary = components['schemas']['AlarmSummary'];
+export type AlarmTrip = components['schemas']['AlarmTrip'];
 export type AnalyticsAt = components['schemas']['AnalyticsAt'];
 export type AnalyticsChange = components['schemas']['AnalyticsChange'];
 export type AnomalyEventChange = components['schemas']['AnomalyEventChange'];
@@ -4874,6 +5191,8 @@ export type DecisionChange = components['schemas']['DecisionChange'];
 export type DecisionList = components['schemas']['DecisionList'];
 export type DecisionRead = components['schemas']['DecisionRead'];
 export type DesiredState = components['schemas']['DesiredState'];
+export type DryRun = components['schemas']['DryRun'];
+export type DryRunConflict = components['schemas']['DryRunConflict'];
 export type EnergyForecastRead = components['schemas']['EnergyForecastRead'];
 export type ErrorMessage = components['schemas']['ErrorMessage'];
 export type FittedOn = components['schemas']['FittedOn'];
@@ -4883,6 +5202,7 @@ export type ForecastPoint = components['schemas']['ForecastPoint'];
 export type ForecastRead = components['schemas']['ForecastRead'];
 export type FrequentAlarm = components['schemas']['FrequentAlarm'];
 export type Health = components['schemas']['Health'];
+export type HealthChange = components['schemas']['HealthChange'];
 export type HealthRead = components['schemas']['HealthRead'];
 export type HeartbeatMessage = components['schemas']['HeartbeatMessage'];
 export type Heatmap = components['schemas']['Heatmap'];
@@ -4903,6 +5223,7 @@ export type PartitionRead = components['schemas']['PartitionRead'];
 export type PeakList = components['schemas']['PeakList'];
 export type PingMessage = components['schemas']['PingMessage'];
 export type PongMessage = components['schemas']['PongMessage'];
+export type PredictedEffect = components['schemas']['PredictedEffect'];
 export type PreviewEpisode = components['schemas']['PreviewEpisode'];
 export type PreviewMachine = components['schemas']['PreviewMachine'];
 export type ProblemDetails = components['schemas']['ProblemDetails'];
@@ -4929,11 +5250,14 @@ export type RulePreviewIn = components['schemas']['RulePreviewIn'];
 export type RunRequest = components['schemas']['RunRequest'];
 export type SeasonIn = components['schemas']['SeasonIn'];
 export type SeasonRead = components['schemas']['SeasonRead'];
+export type SensorPrediction = components['schemas']['SensorPrediction'];
 export type SensorSpec = components['schemas']['SensorSpec'];
 export type Series = components['schemas']['Series'];
 export type SeriesAppend = components['schemas']['SeriesAppend'];
 export type SeriesPoints = components['schemas']['SeriesPoints'];
 export type SeriesSpec = components['schemas']['SeriesSpec'];
+export type SettingChange = components['schemas']['SettingChange'];
+export type SettingSpec = components['schemas']['SettingSpec'];
 export type ShelveBody = components['schemas']['ShelveBody'];
 export type SnapshotMessage = components['schemas']['SnapshotMessage'];
 export type StateAt = components['schemas']['StateAt'];
@@ -11474,6 +11798,121 @@ export interface operations {
             };
             /** @description Precondition failed: the version moved on */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid input: the `errors` list names each parameter or field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A rate limit is exhausted: retry after `Retry-After` seconds (RateLimit-* headers: the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A backing service (database, Redis, Kafka) is unreachable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    dry_run_desired_api_v1_twins__machine_id__desired_dry_run_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The machine's id, as in its telemetry */
+                machine_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description RFC 7396 JSON merge patch: members replace, null deletes, objects merge. */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+                /**
+                 * @example {
+                 *       "mode": "standby"
+                 *     }
+                 */
+                "application/merge-patch+json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRun"];
+                };
+            };
+            /** @description Malformed request (a body that is not JSON text, a malformed header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The credentials' role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -13,6 +13,9 @@ export type AggregateGroup = Schemas['AggregateGroup'];
 export type Quality = Twin['quality'];
 export type CommandStatus = Schemas['CommandStatus'];
 export type DesiredState = Schemas['DesiredState'];
+// What-if before you command (issue #23): the dry run of a desired-state patch.
+export type DryRun = Schemas['DryRun'];
+export type SensorPrediction = Schemas['SensorPrediction'];
 export type Reading = Schemas['ReadingRead'];
 export type ReadingList = Schemas['ReadingList'];
 export type History = Schemas['History'];

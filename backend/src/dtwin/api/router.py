@@ -24,6 +24,7 @@ from dtwin.notifications.routes import router as notifications_router
 from dtwin.readings.routes import router as readings_router
 from dtwin.reports.routes import router as reports_router
 from dtwin.twins.routes import router as twins_router
+from dtwin.whatif.routes import router as whatif_router
 
 api_router = APIRouter(
     prefix="/api/v1",
@@ -32,6 +33,7 @@ api_router = APIRouter(
 )
 api_router.include_router(auth_router)
 api_router.include_router(twins_router)
+api_router.include_router(whatif_router)
 api_router.include_router(readings_router)
 api_router.include_router(analytics_router)
 api_router.include_router(machine_types_router)

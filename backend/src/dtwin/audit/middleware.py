@@ -1,4 +1,5 @@
-"""Records every mutating call under /api/v1 (POST, PUT, PATCH, DELETE) once its response has been sent:
+"""Records every mutating call under /api/v1 (POST, PUT, PATCH, DELETE; not a POST its route marks as a
+read, like a desired-state dry run, which changes nothing) once its response has been sent:
 a pure ASGI middleware that reads the route template, path parameters, status and the actor the request
 resolved, and hands an entry to the AuditRecorder on app.state (it never waits for the database). Each such
 response carries its request id in `X-Request-ID`."""
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dtwin.audit.context import ACTOR_KEY, DETAILS_KEY, Actor
 from dtwin.audit.service import AuditRecorder, PendingEntry
 from dtwin.core.http import header_credential, route_template
+from dtwin.core.ratelimit import RATE_CLASS_ATTR, RouteClass
 
 log = structlog.get_logger(__name__)
 
@@ -24,6 +26,12 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PREFIX = "/api/v1/"
 USER_AGENT_CHARS = 200
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _marked_read(scope: Scope) -> bool:
+    """A POST that only reads (its route is rate-limited as a read: a dry run) is no change to audit."""
+    endpoint = getattr(scope.get("route"), "endpoint", None)
+    return getattr(endpoint, RATE_CLASS_ATTR, None) == RouteClass.read.value
 
 
 class AuditMiddleware:
@@ -60,7 +68,7 @@ class AuditMiddleware:
     ) -> None:
         app = scope.get("app")
         recorder: AuditRecorder | None = getattr(getattr(app, "state", None), "audit", None)
-        if recorder is None:
+        if recorder is None or _marked_read(scope):
             return
         template = route_template(scope)
         params = {k: str(v)[:128] for k, v in (scope.get("path_params") or {}).items()}

@@ -1,6 +1,8 @@
 """The machine catalogue as data (catalogue.json next to this file): every standard machine type with its
-sensors' units and operating ranges. The backend seeds its machine-type registry from it and the simulator
-takes its types' sensors from it, so the two cannot disagree; the simulator adds only its physics."""
+sensors' units and operating ranges and the settings its devices accept in `desired` (with their ranges).
+The backend seeds its machine-type registry from it and validates desired changes against it, and the
+simulator takes its types' sensors and settings from it, so the two cannot disagree; the simulator adds only
+its physics."""
 
 from __future__ import annotations
 
@@ -10,8 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dtwin.contracts.limits import PROPERTY_PATTERN
+
 CATALOGUE_FILE = "catalogue.json"
 Bound = Annotated[float, Field(allow_inf_nan=False)]
+# the operating modes every machine accepts as its `mode` setting (not listed per type)
+MODES = ("on", "standby", "off")
+MODE_SETTING = "mode"
 
 
 class CatalogueSensor(BaseModel):
@@ -52,17 +59,49 @@ def physical_range_problem(lo: float, hi: float, phys_lo: float | None, phys_hi:
     return None
 
 
+class CatalogueSetting(BaseModel):
+    """A numeric setpoint a machine of the type accepts in its desired state: its unit, the range
+    [lo, hi] a device accepts (a value outside is rejected in the device's ack, and 422 in a dry run),
+    `initial`: the range the simulator draws each machine's starting value from, and `decimals`: the
+    precision the device reports it with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(pattern=PROPERTY_PATTERN)]
+    unit: str
+    lo: Bound
+    hi: Bound
+    initial: tuple[Bound, Bound]
+    decimals: Annotated[int, Field(ge=0, le=6)] = 1
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _range(self) -> CatalogueSetting:
+        if self.name == MODE_SETTING:
+            raise ValueError(f"{MODE_SETTING!r} is every type's setting; it is not listed per type")
+        if not self.lo < self.hi:
+            raise ValueError(f"setting {self.name!r}: lo ({self.lo}) must be less than hi ({self.hi})")
+        a, b = self.initial
+        if not self.lo <= a <= b <= self.hi:
+            raise ValueError(
+                f"setting {self.name!r}: initial {list(self.initial)} must lie in lo..hi in order"
+            )
+        return self
+
+
 class CatalogueType(BaseModel):
     """A machine type. `commands` says which sensors each desired-state setting moves (the physics'
     knowledge: a commanded change opens a settling window for those sensors in the scoring engine; a setting
     not listed, `mode` included, moves them all) and `settle_s` how long the type takes to reach its new
-    steady state after one (None: the engine's default; the engine bounds it)."""
+    steady state after one (None: the engine's default; the engine bounds it). `settings`: the setpoints its
+    devices accept besides `mode` (MODES)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     description: str
     sensors: tuple[CatalogueSensor, ...]
+    settings: tuple[CatalogueSetting, ...] = ()
     settle_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     commands: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
@@ -74,14 +113,32 @@ class CatalogueType(BaseModel):
             raise ValueError(f"duplicate sensor names in {names}")
         return sensors
 
+    @field_validator("settings")
+    @classmethod
+    def _unique_settings(cls, settings: tuple[CatalogueSetting, ...]) -> tuple[CatalogueSetting, ...]:
+        names = [s.name for s in settings]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate setting names in {names}")
+        return settings
+
     @model_validator(mode="after")
     def _commands_name_sensors(self) -> CatalogueType:
         names = {s.name for s in self.sensors}
+        settings = {s.name for s in self.settings} | {MODE_SETTING}
         for setting, sensors in self.commands.items():
             unknown = sorted(set(sensors) - names)
             if unknown:
                 raise ValueError(f"{self.name}: command {setting!r} names unknown sensors {unknown}")
+            if setting not in settings:
+                raise ValueError(f"{self.name}: command {setting!r} is not one of its settings")
         return self
+
+    def setting(self, name: str) -> CatalogueSetting | None:
+        return next((s for s in self.settings if s.name == name), None)
+
+    def moved_by(self, setting: str) -> tuple[str, ...]:
+        """The sensors a change of `setting` moves: its `commands` entry, else every sensor."""
+        return self.commands.get(setting) or tuple(s.name for s in self.sensors)
 
     def sensor(self, name: str) -> CatalogueSensor:
         for s in self.sensors:

@@ -68,6 +68,18 @@ MAX_DOCUMENT_BYTES = 16 * 1024
 # any request body; more is a 413 before the handler reads it
 MAX_REQUEST_BYTES = 1024 * 1024
 
+# --- desired state (PATCH /twins/{id}/desired and its dry run) ----------------------------------------------
+MAX_DESIRED_BYTES = 16 * 1024  # a patch, and the desired document it makes
+MAX_DESIRED_DEPTH = 5  # objects/arrays nested in the desired document
+
+# --- what-if of a desired change (POST /twins/{id}/desired/dry-run) ---------------------------------------
+# history the predictor reads: the machine's settings changes and readings of this many days back (the raw
+# readings' default retention), at most this many steady spans per machine (the newest), and when the
+# machine's own history is too thin, that of at most this many other machines of its type
+WHATIF_LOOKBACK_DAYS = 30.0
+MAX_WHATIF_SPANS = 200
+MAX_WHATIF_FLEET_MACHINES = 20
+
 # --- the twin change log -----------------------------------------------------------------------------------
 # `settings` entries (a change of a machine's reported settings, with its device timestamps) one machine may
 # add per minute; changes beyond are held and logged as one coalesced entry when the minute is over, so a

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from dtwin.contracts.catalogue import physical_range_problem
+from dtwin.contracts.catalogue import machine_catalogue, physical_range_problem
 from dtwin.contracts.inputs import Text
 from dtwin.contracts.limits import PLACEMENT_PATTERN
 from dtwin.contracts.telemetry import MAX_SENSORS, SENSOR_PATTERN
@@ -77,18 +77,44 @@ class MachineTypePut(BaseModel):
         return sensors
 
 
+class SettingSpec(BaseModel):
+    """A setpoint the type's devices accept in their desired state (besides `mode`: on, standby, off), with
+    the range [lo, hi] they accept, from the machine catalogue the simulated devices use too."""
+
+    name: str
+    unit: str
+    lo: float
+    hi: float
+    decimals: int = Field(description="The precision devices report the setting with")
+    description: str = ""
+
+
 class MachineTypeRead(BaseModel):
     """A registered machine type. `version` grows with every change and is the `ETag` (send it back in
-    `If-Match` to change or delete only what you read)."""
+    `If-Match` to change or delete only what you read). `settings` are read-only: the machine catalogue's
+    for a catalogue type ([] for others); leave them out of a PUT like `version` and the times."""
 
     model_config = ConfigDict(from_attributes=True)
 
     name: str
     description: str
     sensors: list[SensorSpec]
+    settings: list[SettingSpec] = []
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="after")
+    def _catalogue_settings(self) -> MachineTypeRead:
+        spec = machine_catalogue().get(self.name)
+        if spec is not None and not self.settings:
+            self.settings = [
+                SettingSpec(
+                    name=s.name, unit=s.unit, lo=s.lo, hi=s.hi, decimals=s.decimals, description=s.description
+                )
+                for s in spec.settings
+            ]
+        return self
 
 
 class MachineTypeList(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, literal, select, text, tuple_
+from sqlalchemy import and_, case, delete, func, literal, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dtwin.core.db import (
@@ -170,6 +170,28 @@ class ReadingRepository:
             .order_by(ReadingRow.machine_id, ReadingRow.ts)
         )
         return [(m, ts, float(v)) for m, ts, v in (await self.session.execute(q)).all()]
+
+    async def window_means(
+        self, machine_id: str, sensors: Sequence[str], windows: Sequence[tuple[datetime, datetime]]
+    ) -> dict[tuple[int, str], tuple[float, int]]:
+        """(window index, sensor) -> (mean, count) of one machine's readings in each [start, end) window
+        (quality "bad" left out), in one statement; windows must not overlap."""
+        if not windows or not sensors:
+            return {}
+        ts = ReadingRow.ts
+        k = case(*((and_(ts >= a, ts < b), literal(i)) for i, (a, b) in enumerate(windows))).label("k")
+        q = (
+            select(k, ReadingRow.sensor, func.avg(ReadingRow.value), func.count())
+            .where(
+                ReadingRow.machine_id == machine_id,
+                ReadingRow.sensor.in_(list(sensors)),
+                ReadingRow.quality != "bad",
+                or_(*(and_(ts >= a, ts < b) for a, b in windows)),
+            )
+            .group_by(k, ReadingRow.sensor)
+        )
+        rows = (await self.session.execute(q)).all()
+        return {(int(i), str(sensor)): (float(mean), int(n)) for i, sensor, mean, n in rows if i is not None}
 
     async def page_after(
         self,

@@ -27,6 +27,7 @@ __all__ = [
     "sensor_history",
     "store_instants",
     "store_readings",
+    "window_means",
 ]
 
 
@@ -91,3 +92,14 @@ async def insert_unmarked(session: AsyncSession, rows: Sequence[ReadingTuple]) -
     """Insert readings (skipping stored keys) without marking rollup buckets: for readings the rollups
     already hold (a restore from the archive)."""
     return await ReadingRepository(session).insert_many(rows, mark_late=False)
+
+
+async def window_means(
+    session: AsyncSession,
+    machine_id: str,
+    sensors: Sequence[str],
+    windows: Sequence[tuple[datetime, datetime]],
+) -> dict[tuple[int, str], tuple[float, int]]:
+    """(window index, sensor) -> (mean, count) of one machine's readings in each [start, end) window (not
+    overlapping; readings of quality "bad" left out): the steady levels the what-if predictor learns from."""
+    return await ReadingRepository(session).window_means(machine_id, sensors, windows)

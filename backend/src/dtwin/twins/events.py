@@ -94,6 +94,13 @@ class TwinEventLog:
         async with self.sessions() as session:
             return await TwinRepository(session).events_until(machine_id, at, kinds)
 
+    async def settings_since(
+        self, machine_ids: Sequence[str], since: datetime, limit: int
+    ) -> list[TwinEventRow]:
+        """The newest `limit` `settings` entries of these machines from `since` on, oldest first."""
+        async with self.sessions() as session:
+            return await TwinRepository(session).events_of_machines(machine_ids, "settings", since, limit)
+
     async def first_after(self, machine_id: str, after_id: int | None) -> TwinEventRow | None:
         """The machine's first entry (any kind) recorded after entry `after_id` (or its first of all)."""
         async with self.sessions() as session:

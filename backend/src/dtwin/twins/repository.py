@@ -87,3 +87,20 @@ class TwinRepository:
         if after_id is not None:
             q = q.where(TwinEventRow.id > after_id)
         return (await self.session.scalars(q.order_by(TwinEventRow.id).limit(1))).first()
+
+    async def events_of_machines(
+        self, machine_ids: Sequence[str], kind: str, since: datetime, limit: int
+    ) -> list[TwinEventRow]:
+        """The newest `limit` entries of one kind per call (over all these machines) with `ts` at or after
+        `since`, oldest first."""
+        q = (
+            select(TwinEventRow)
+            .where(
+                TwinEventRow.machine_id.in_(list(machine_ids)),
+                TwinEventRow.kind == kind,
+                TwinEventRow.ts >= since,
+            )
+            .order_by(TwinEventRow.id.desc())
+            .limit(limit)
+        )
+        return list(reversed((await self.session.scalars(q)).all()))

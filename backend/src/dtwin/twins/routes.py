@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field, WithJsonSchema
@@ -11,8 +11,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from dtwin.audit.context import note
 from dtwin.auth.deps import CurrentIdentity, allow
 from dtwin.auth.identity import Identity, Role
-from dtwin.contracts.inputs import DocumentError, loads_document
-from dtwin.contracts.limits import MAX_AGGREGATES, MAX_GROUP_BY, PLACEMENT_PATTERN, PROPERTY_PATTERN
+from dtwin.contracts.limits import MAX_AGGREGATES, MAX_GROUP_BY, PLACEMENT_PATTERN
 from dtwin.core.http import (
     Cursor,
     From,
@@ -24,12 +23,14 @@ from dtwin.core.http import (
     parse_if_match,
     require_json,
 )
-from dtwin.errors import InvalidInput, NotFound, UnsupportedMediaType, problem_responses
+from dtwin.errors import InvalidInput, NotFound, problem_responses
 from dtwin.twins.aggregate import parse_aggregates, parse_group_by
 from dtwin.twins.deps import TwinServiceDep
 from dtwin.twins.events import EventKind
+from dtwin.twins.merge_patch import read_desired_patch
 from dtwin.twins.query import ROOTS, SORT_FIELDS, QueryError, parse_comparison
 from dtwin.twins.schemas import (
+    MERGE_PATCH_BODY,
     AttributesUpdate,
     DesiredState,
     TwinAggregate,
@@ -38,7 +39,7 @@ from dtwin.twins.schemas import (
     TwinList,
     TwinRead,
 )
-from dtwin.twins.service import MAX_DESIRED_BYTES, TwinFilter
+from dtwin.twins.service import TwinFilter
 
 router = APIRouter(prefix="/twins", tags=["twins"])
 
@@ -254,23 +255,10 @@ async def get_desired(machine_id: MachineId, service: TwinServiceDep, response: 
     return state
 
 
-_PATCH_SCHEMA: dict[str, Any] = {"type": "object", "propertyNames": {"pattern": PROPERTY_PATTERN}}
-_MERGE_PATCH_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": "RFC 7396 JSON merge patch: members replace, null deletes, objects merge.",
-        "content": {
-            "application/merge-patch+json": {"schema": _PATCH_SCHEMA, "example": {"mode": "standby"}},
-            "application/json": {"schema": _PATCH_SCHEMA},
-        },
-    }
-}
-
-
 @router.patch(
     "/{machine_id}/desired",
     response_model=DesiredState,
-    openapi_extra=_MERGE_PATCH_BODY,
+    openapi_extra=MERGE_PATCH_BODY,
     responses=problem_responses(400, 404, 412, 413, 415, 422, 503),
     dependencies=[allow(Role.operator)],
 )
@@ -292,18 +280,8 @@ async def patch_desired(
     Top-level keys are property names as devices report them; the document nests at most 5 levels and
     holds at most 16 KiB; integers must fit in 64 bits. 503 only if the command could not be handed to
     Kafka (the desired state is stored; `command.status` = `undelivered`)."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip()
-    if ctype not in ("application/merge-patch+json", "application/json"):
-        raise UnsupportedMediaType("send the patch as application/merge-patch+json (or application/json)")
-    body = await request.body()
-    if len(body) > MAX_DESIRED_BYTES:
-        raise InvalidInput(f"patch larger than {MAX_DESIRED_BYTES} bytes")
-    try:
-        patch = loads_document(body)
-    except DocumentError as exc:
-        raise InvalidInput(f"patch: {exc}") from exc
-    if isinstance(patch, dict):
-        note(request, keys=sorted(patch)[:50])
+    patch = read_desired_patch(request.headers.get("content-type", ""), await request.body())
+    note(request, keys=sorted(patch)[:50])
     state = await service.patch_desired(machine_id, patch, parse_if_match(if_match), actor=actor_label(who))
     response.headers["ETag"] = f'"{state.version}"'
     return state

@@ -9,10 +9,23 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dtwin.contracts.changes import CommandOutcome
 from dtwin.contracts.inputs import Document
-from dtwin.contracts.limits import MACHINE_ID_PATTERN, PLACEMENT_PATTERN
+from dtwin.contracts.limits import MACHINE_ID_PATTERN, PLACEMENT_PATTERN, PROPERTY_PATTERN
 from dtwin.contracts.strategies import OptionalStrategyName
 
 Placement = Annotated[str, Field(pattern=PLACEMENT_PATTERN)]
+
+_PATCH_SCHEMA: dict[str, Any] = {"type": "object", "propertyNames": {"pattern": PROPERTY_PATTERN}}
+# the request body of PATCH /twins/{id}/desired and its dry run, for the OpenAPI document (`openapi_extra`)
+MERGE_PATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "RFC 7396 JSON merge patch: members replace, null deletes, objects merge.",
+        "content": {
+            "application/merge-patch+json": {"schema": _PATCH_SCHEMA, "example": {"mode": "standby"}},
+            "application/json": {"schema": _PATCH_SCHEMA},
+        },
+    }
+}
 
 
 class CommandStatus(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,14 +14,14 @@ import structlog
 
 from dtwin.contracts.changes import Status
 from dtwin.contracts.commands import DesiredCommand
-from dtwin.contracts.inputs import DocumentError, check_properties_document
+from dtwin.contracts.limits import MAX_DESIRED_BYTES
 from dtwin.contracts.telemetry import iso_utc
 from dtwin.errors import Conflict, DtwinError, InvalidInput, NotFound, PreconditionFailed
 from dtwin.kit.bus import TelemetryBus
 from dtwin.twins.aggregate import Aggregate, Group, aggregate
 from dtwin.twins.durable import Durability
 from dtwin.twins.events import TwinEventLog
-from dtwin.twins.merge_patch import merge_patch
+from dtwin.twins.merge_patch import check_desired_patch, merge_patch
 from dtwin.twins.query import Comparison, QueryError, page
 from dtwin.twins.schemas import (
     AggregateGroup,
@@ -49,8 +50,6 @@ from dtwin.twins.view import FleetView
 
 log = structlog.get_logger(__name__)
 
-MAX_DESIRED_BYTES = 16 * 1024  # a patch, and the desired document it makes
-MAX_DEPTH = 5  # objects/arrays nested in the desired document
 # the command of a twin without site/line: its device topic is unknown until the machine reports them
 AWAITING_PLACEMENT = "awaiting_placement"
 # outcomes whose desired state is sent again while the device does not report it (the reconciler): not yet
@@ -302,6 +301,19 @@ class TwinService:
             details = {"version": desired_version, "status": status}
             await self._log(machine_id, "command", details, None, "system", datetime.fromisoformat(now))
 
+    async def settings_history(
+        self, machine_ids: Sequence[str], since: datetime, per_machine: int
+    ) -> dict[str, builtins.list[TwinEventRead]]:
+        """Each machine's `settings` change-log entries from `since` on (its reported settings over time,
+        device times), oldest first, at most `per_machine` newest of each on average."""
+        if self.events is None or not machine_ids:
+            return {}
+        rows = await self.events.settings_since(machine_ids, since, per_machine * len(machine_ids))
+        out: dict[str, builtins.list[TwinEventRead]] = {}
+        for r in rows:
+            out.setdefault(r.machine_id, []).append(TwinEventRead.model_validate(r))
+        return out
+
     async def ensure_exists(self, machine_id: str) -> None:
         if not await self.store.exists(machine_id):
             raise NotFound(f"no twin with id {machine_id!r}")
@@ -316,12 +328,7 @@ class TwinService:
         `if_match`) and hand the new desired state to the devices via Kafka `twin.desired`. A twin without
         site/line stores it all the same; its command is `awaiting_placement` until the machine reports
         where it is (then the status watcher sends it)."""
-        if not isinstance(patch, dict):
-            raise InvalidInput("a merge patch for desired state must be a JSON object")
-        try:
-            check_properties_document(patch, max_depth=MAX_DEPTH, where="desired")
-        except DocumentError as exc:
-            raise InvalidInput(str(exc)) from exc
+        patch = check_desired_patch(patch)
         current = await self.store.get(machine_id)
         if current is None:
             raise NotFound(f"no twin with id {machine_id!r}")

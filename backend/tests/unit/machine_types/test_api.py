@@ -50,6 +50,11 @@ async def test_catalogue_types_are_seeded_at_startup(client: httpx.AsyncClient) 
         (s.name, s.unit, s.lo, s.hi) for s in want.sensors
     ]
     assert pump["sensors"][0]["label"] is None
+    assert pump["settings"] == [
+        {"name": "speed_setpoint_rpm", "unit": "rpm", "lo": 1500.0, "hi": 3000.0, "decimals": 0,
+         "description": "drive speed"}
+    ]  # fmt: skip
+    assert next(t for t in body["items"] if t["name"] == "energy_meter")["settings"] == []
 
 
 async def test_list_pages_follow_the_cursor(client: httpx.AsyncClient) -> None:
@@ -81,7 +86,7 @@ async def test_put_creates_then_replaces_with_versions_and_etag(client: httpx.As
     assert got.headers["etag"] == '"1"' and got.json() == created
 
     edited = {**got.json(), "sensors": [{**PRESS["sensors"][0], "hi": 80}]}  # GET's document sent back
-    for key in ("version", "created_at", "updated_at"):
+    for key in ("version", "created_at", "updated_at", "settings"):
         edited.pop(key)
     r = await client.put(f"{URL}/press-x", json=edited)
     assert r.status_code == 200 and r.headers["etag"] == '"2"'

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from dtwin.contracts.catalogue import MODES
 from dtwin_pipeline.simulator.machines.base import (
     MODE_TARGETS,
     MODE_TAU_S,
-    MODES,
     F,
     MachineType,
     State,

@@ -9,7 +9,7 @@ import numpy as np
 import orjson
 import pytest
 
-from dtwin.contracts.catalogue import machine_catalogue
+from dtwin.contracts.catalogue import catalogue_type, machine_catalogue
 from dtwin.contracts.telemetry import Telemetry, parse_telemetry
 from dtwin_pipeline.simulator.machines import MACHINE_TYPES, MachineType
 from dtwin_pipeline.simulator.physics import TypeFleet
@@ -56,8 +56,32 @@ def test_a_type_must_give_noise_for_exactly_the_catalogue_sensors() -> None:
         ValueError, match=r"for \['made_up_bar'\] not in the catalogue, missing for \['suction"
     ):
         MachineType.from_catalogue(
-            "centrifugal_pump", prefix="x", noise=noise, settings=(), physics=pump.physics, heat=pump.heat
+            "centrifugal_pump", prefix="x", noise=noise, physics=pump.physics, heat=pump.heat
         )
+
+
+def test_every_type_takes_its_settings_from_the_catalogue() -> None:
+    """The settings the simulated devices accept (and check their commands against) are the catalogue's:
+    the backend's dry run validates desired changes against the same list."""
+    catalogue = machine_catalogue()
+    for name, t in MACHINE_TYPES.items():
+        spec = catalogue[name]
+        assert [(s.name, s.unit, s.lo, s.hi, tuple(s.initial), s.decimals, s.help) for s in t.settings] == [
+            (s.name, s.unit, s.lo, s.hi, tuple(s.initial), s.decimals, s.description) for s in spec.settings
+        ]
+    assert MACHINE_TYPES["centrifugal_pump"].setting("speed_setpoint_rpm") is not None
+    assert sum(len(t.settings) for t in MACHINE_TYPES.values()) == 20
+
+
+def test_a_device_rejects_what_the_catalogue_ranges_exclude() -> None:
+    from dtwin_pipeline.simulator.commands import check_setting
+
+    for name, t in MACHINE_TYPES.items():
+        for st in catalogue_type(name).settings:
+            assert check_setting(t, st.name, st.lo) == (st.lo, None)
+            assert check_setting(t, st.name, st.hi) == (st.hi, None)
+            above = check_setting(t, st.name, st.hi + 1)
+            assert above[0] is None and "out of range" in str(above[1])
 
 
 def test_original_types_keep_their_names_and_sensors() -> None:

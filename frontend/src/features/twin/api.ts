@@ -17,6 +17,7 @@ import type {
   Correlations,
   DecisionList,
   DesiredState,
+  DryRun,
   HealthRead,
   MachineType,
   Series,
@@ -215,5 +216,32 @@ export function usePatchDesired(id: string) {
           : twin,
       );
     },
+  });
+}
+
+export const dryRunQueryKey = (id: string, patch: Record<string, unknown> | null) =>
+  ['dry-run', id, patch === null ? null : JSON.stringify(patch)] as const;
+
+/**
+ * What the PATCH of `patch` would do, asked of POST /desired/dry-run (nothing is stored or sent):
+ * validation per field, delta, conflicts and the predicted steady state. Off while `patch` is null.
+ * `desiredVersion` is part of the key: a new desired version makes the preview stale.
+ */
+export function useDryRun(
+  id: string,
+  patch: Record<string, unknown> | null,
+  desiredVersion: number,
+) {
+  return useQuery({
+    queryKey: [...dryRunQueryKey(id, patch), desiredVersion],
+    queryFn: async () =>
+      (
+        await sendJson<DryRun>('POST', `${base(id)}/desired/dry-run`, patch, {
+          contentType: 'application/merge-patch+json',
+        })
+      ).data,
+    enabled: patch !== null,
+    retry: false,
+    staleTime: 10_000,
   });
 }

@@ -4,8 +4,9 @@ catalogue's order (the first five are the original types)."""
 
 from __future__ import annotations
 
+from dtwin.contracts.catalogue import MODES
 from dtwin_pipeline.simulator.machines.air_compressor import AIR_COMPRESSOR
-from dtwin_pipeline.simulator.machines.base import MODES, MachineType, Sensor, Setting, State
+from dtwin_pipeline.simulator.machines.base import MachineType, Sensor, Setting, State
 from dtwin_pipeline.simulator.machines.boiler import BOILER
 from dtwin_pipeline.simulator.machines.centrifugal_pump import CENTRIFUGAL_PUMP
 from dtwin_pipeline.simulator.machines.chiller import CHILLER

@@ -9,7 +9,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Setting,
     State,
     bearing_heat,
     vibration,
@@ -67,7 +66,6 @@ AIR_COMPRESSOR = MachineType.from_catalogue(
         "separator_dp_bar": 0.005,
         "vibration_mm_s": 0.06,
     },
-    settings=(Setting("pressure_setpoint_bar", "bar", 5, 10, (7, 8), 1, "network pressure"),),
     physics=_physics,
     heat=_heat,
     thermal_tau_s=900.0,

@@ -1,7 +1,8 @@
 """Building blocks of a machine type: sensors (unit in the name suffix, normal range, noise), settings a
 device accepts on its `desired` topic, and the per-step physical `State` that type physics read. A type's
-description and sensors (names, units, normal ranges) come from the machine catalogue in dtwin.contracts
-(`MachineType.from_catalogue`); the simulator adds the measurement noise, settings and physics."""
+description, sensors (names, units, normal ranges) and settings (names, units, accepted ranges, initial
+values) come from the machine catalogue in dtwin.contracts (`MachineType.from_catalogue`), which the backend
+validates desired changes against too; the simulator adds the measurement noise and physics."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from dtwin.contracts.catalogue import catalogue_type
 
 F = npt.NDArray[np.float64]
 
-MODES = ("on", "standby", "off")
 # per mode: (load multiplier, speed/run multiplier) the machine moves towards with a lag of MODE_TAU_S
 MODE_TARGETS: dict[str, tuple[float, float]] = {"on": (1.0, 1.0), "standby": (0.15, 0.4), "off": (0.0, 0.0)}
 MODE_TAU_S = 8.0
@@ -35,7 +35,8 @@ class Sensor:
 
 @dataclass(frozen=True)
 class Setting:
-    """A type-specific setpoint accepted in `desired`; initial values are drawn from `initial`."""
+    """A type-specific setpoint accepted in `desired` (from the catalogue); initial values are drawn from
+    `initial`."""
 
     name: str
     unit: str
@@ -123,7 +124,6 @@ class MachineType:
         *,
         prefix: str,
         noise: Mapping[str, Noise],
-        settings: tuple[Setting, ...],
         physics: Physics,
         heat: Heat,
         thermal_tau_s: float = 600.0,
@@ -131,8 +131,9 @@ class MachineType:
         counter_rate: str | None = None,
         attrs: Attrs | None = None,
     ) -> MachineType:
-        """The catalogue's type `name` (its description and sensors: names, units, normal ranges, in the
-        catalogue's order) with the simulator's part. `noise` must name exactly the catalogue's sensors; a
+        """The catalogue's type `name` (its description, sensors: names, units, normal ranges, in the
+        catalogue's order, and settings: names, units, accepted ranges, initial ranges) with the simulator's
+        part. `noise` must name exactly the catalogue's sensors; a
         catalogue counter sensor needs `counter_rate` (the sensor it integrates)."""
         spec = catalogue_type(name)
         names = [s.name for s in spec.sensors]
@@ -154,7 +155,10 @@ class MachineType:
             prefix=prefix,
             description=spec.description,
             sensors=tuple(sensors),
-            settings=settings,
+            settings=tuple(
+                Setting(st.name, st.unit, st.lo, st.hi, st.initial, st.decimals, st.description)
+                for st in spec.settings
+            ),
             physics=physics,
             heat=heat,
             thermal_tau_s=thermal_tau_s,

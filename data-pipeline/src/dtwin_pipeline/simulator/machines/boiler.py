@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtwin_pipeline.simulator.machines.base import F, MachineType, Setting, State
+from dtwin_pipeline.simulator.machines.base import F, MachineType, State
 
 
 def _fire(s: State) -> F:
@@ -49,10 +49,6 @@ BOILER = MachineType.from_catalogue(
         "drum_level_pct": 0.3,
         "o2_pct": 0.05,
     },
-    settings=(
-        Setting("steam_pressure_setpoint_bar", "bar", 6, 16, (9, 10.5), 1, "drum pressure"),
-        Setting("firing_rate_limit_pct", "%", 30, 100, (100, 100), 0, "caps the burner firing rate"),
-    ),
     physics=_physics,
     heat=_heat,
     thermal_tau_s=1200.0,

@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Setting,
     State,
     bearing_heat,
     vibration,
@@ -54,7 +53,6 @@ CENTRIFUGAL_PUMP = MachineType.from_catalogue(
         "bearing_temperature_c": (0.3, None),
         "suction_pressure_bar": 0.01,
     },
-    settings=(Setting("speed_setpoint_rpm", "rpm", 1500, 3000, (2500, 2950), 0, "drive speed"),),
     physics=_physics,
     heat=_heat,
     thermal_tau_s=600.0,

@@ -9,7 +9,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Setting,
     State,
     bearing_heat,
     vibration,
@@ -61,7 +60,6 @@ CHILLER = MachineType.from_catalogue(
         "cooling_load_kw": 4.0,
         "vibration_mm_s": 0.05,
     },
-    settings=(Setting("supply_temperature_setpoint_c", "°C", 5, 12, (6.5, 7.5), 1, "chilled-water supply"),),
     physics=_physics,
     heat=_heat,
     thermal_tau_s=900.0,

@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Setting,
     State,
     bearing_heat,
     vibration,
@@ -50,10 +49,6 @@ CNC_MILL = MachineType.from_catalogue(
         "coolant_temperature_c": (0.1, None),
         "feed_rate_mm_min": 10.0,
     },
-    settings=(
-        Setting("spindle_speed_setpoint_rpm", "rpm", 3000, 12500, (10000, 12000), 0, "spindle speed"),
-        Setting("feed_override_pct", "%", 50, 150, (100, 100), 0, "feed rate override"),
-    ),
     physics=_physics,
     heat=_heat,
     thermal_tau_s=400.0,

@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Setting,
     State,
     bearing_heat,
     vibration,
@@ -47,7 +46,6 @@ CONVEYOR = MachineType.from_catalogue(
         "load_pct": 0.5,
         "motor_temperature_c": (0.3, None),
     },
-    settings=(Setting("belt_speed_setpoint_m_s", "m/s", 0.5, 2.6, (2.1, 2.5), 2, "belt speed"),),
     physics=_physics,
     heat=_heat,
     thermal_tau_s=300.0,

@@ -96,7 +96,6 @@ ENERGY_METER = MachineType.from_catalogue(
         "current_l3_a": 0.5,
         "power_factor": 0.003,
     },
-    settings=(),
     physics=_physics,
     heat=_heat,
     faults=frozenset(),

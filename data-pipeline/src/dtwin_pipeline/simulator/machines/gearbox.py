@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Setting,
     State,
     bearing_heat,
     vibration,
@@ -53,7 +52,6 @@ GEARBOX = MachineType.from_catalogue(
         "oil_pressure_bar": 0.02,
         "oil_particles_ppm": 0.5,
     },
-    settings=(Setting("input_speed_setpoint_rpm", "rpm", 600, 1800, (1400, 1490), 0, "input shaft speed"),),
     physics=_physics,
     heat=_heat,
     thermal_tau_s=900.0,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtwin_pipeline.simulator.machines.base import F, MachineType, Setting, State
+from dtwin_pipeline.simulator.machines.base import F, MachineType, State
 
 KW_PER_K_PER_M3_H = 1.161  # water: 1000/3600 kg/s x 4.18 kJ/(kg K)
 
@@ -69,7 +69,6 @@ HEAT_EXCHANGER = MachineType.from_catalogue(
         "pressure_drop_bar": 0.005,
         "duty_kw": 15.0,
     },
-    settings=(Setting("cold_flow_setpoint_m3_h", "m3/h", 20, 120, (70, 90), 0, "cooling-water flow"),),
     physics=_physics,
     heat=_heat,
     thermal_tau_s=300.0,

@@ -9,7 +9,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Setting,
     State,
     bearing_heat,
     vibration,
@@ -63,10 +62,6 @@ HYDRAULIC_PRESS = MachineType.from_catalogue(
         "vibration_mm_s": 0.06,
         "filter_dp_bar": 0.01,
     },
-    settings=(
-        Setting("pressure_setpoint_bar", "bar", 100, 250, (180, 220), 0, "system pressure"),
-        Setting("stroke_rate_setpoint_per_min", "1/min", 5, 30, (12, 18), 0, "strokes per minute"),
-    ),
     physics=_physics,
     heat=_heat,
     thermal_tau_s=900.0,

@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Setting,
     State,
     bearing_heat,
     vibration,
@@ -51,7 +50,6 @@ INDUCTION_MOTOR = MachineType.from_catalogue(
         "power_kw": 0.2,
         "bearing_temperature_c": (0.3, None),
     },
-    settings=(Setting("load_limit_pct", "%", 20, 100, (100, 100), 0, "caps the load the drive accepts"),),
     physics=_physics,
     heat=_heat,
 )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Setting,
     State,
     bearing_heat,
     vibration,
@@ -51,7 +50,6 @@ INDUSTRIAL_FAN = MachineType.from_catalogue(
         "filter_dp_pa": 1.0,
         "bearing_temperature_c": (0.3, None),
     },
-    settings=(Setting("speed_setpoint_pct", "%", 20, 100, (80, 100), 0, "fan speed"),),
     physics=_physics,
     heat=_heat,
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtwin_pipeline.simulator.machines.base import F, MachineType, Setting, State, vibration
+from dtwin_pipeline.simulator.machines.base import F, MachineType, State, vibration
 
 
 def _heat(s: State) -> F:
@@ -50,10 +50,6 @@ INJECTION_MOULDING = MachineType.from_catalogue(
         "pump_current_a": 0.4,
         "vibration_mm_s": 0.05,
     },
-    settings=(
-        Setting("barrel_temperature_setpoint_c", "°C", 180, 300, (220, 240), 0, "melt temperature"),
-        Setting("cycle_time_setpoint_s", "s", 15, 60, (25, 35), 1, "moulding cycle"),
-    ),
     physics=_physics,
     heat=_heat,
     thermal_tau_s=300.0,

@@ -9,7 +9,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Setting,
     State,
     bearing_heat,
     vibration,
@@ -60,10 +59,6 @@ PACKAGING_MACHINE = MachineType.from_catalogue(
         "air_pressure_bar": 0.02,
         "main_drive_temperature_c": (0.2, None),
     },
-    settings=(
-        Setting("speed_setpoint_per_min", "1/min", 20, 120, (80, 100), 0, "packs per minute"),
-        Setting("seal_temperature_setpoint_c", "°C", 120, 200, (155, 165), 0, "seal jaw temperature"),
-    ),
     physics=_physics,
     heat=_heat,
     thermal_tau_s=300.0,

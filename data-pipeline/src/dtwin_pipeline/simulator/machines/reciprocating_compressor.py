@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Setting,
     State,
     bearing_heat,
     vibration,
@@ -49,7 +48,6 @@ RECIPROCATING_COMPRESSOR = MachineType.from_catalogue(
         "oil_temperature_c": (0.3, None),
         "discharge_temperature_c": (0.5, None),
     },
-    settings=(Setting("pressure_setpoint_bar", "bar", 4, 11, (8, 10), 1, "unloader cut-out pressure"),),
     physics=_physics,
     heat=_heat,
     thermal_tau_s=900.0,

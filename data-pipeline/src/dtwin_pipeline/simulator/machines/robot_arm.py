@@ -8,7 +8,6 @@ import numpy as np
 from dtwin_pipeline.simulator.machines.base import (
     F,
     MachineType,
-    Setting,
     State,
     bearing_heat,
     vibration,
@@ -58,7 +57,6 @@ ROBOT_ARM = MachineType.from_catalogue(
         "position_error_mm": 0.002,
         "tool_speed_mm_s": 5.0,
     },
-    settings=(Setting("speed_override_pct", "%", 10, 100, (80, 100), 0, "program speed override"),),
     physics=_physics,
     heat=_heat,
     faults=frozenset({"bearing_wear", "misalignment", "seizure"}),

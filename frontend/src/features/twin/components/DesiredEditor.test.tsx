@@ -9,6 +9,7 @@ import { makeTwin, SAMPLE_NOW } from '../../../testing/sampleData';
 import { twinQueryKey } from '../api';
 import { DesiredPanel } from './DesiredPanel';
 import { parsePatch } from './DesiredEditor';
+import { DRY_RUN } from '../../../testing/dryRun';
 
 interface Call {
   method: string;
@@ -17,13 +18,37 @@ interface Call {
   body: unknown;
 }
 
-/** A fake PATCH /desired endpoint: answers `status` with `body`, records every call. */
-function mockPatch(status: number, body: unknown): Call[] {
+/**
+ * A fake PATCH /desired endpoint: answers `status` with `body`, records every call. The preview's
+ * dry runs (POST /desired/dry-run) go to `dryRun` (default: a valid preview) and are recorded in
+ * `dryRuns`, not in the calls.
+ */
+function mockPatch(
+  status: number,
+  body: unknown,
+  dryRun: { status: number; body: unknown } = { status: 200, body: DRY_RUN },
+  dryRuns: Call[] = [],
+): Call[] {
   const calls: Call[] = [];
   vi.stubGlobal(
     'fetch',
-    vi.fn(async (_input: RequestInfo | URL, init?: RequestInit) => {
+    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
       const headers = new Headers(init?.headers);
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (url.endsWith('/desired/dry-run')) {
+        dryRuns.push({
+          method: init?.method ?? 'GET',
+          ifMatch: headers.get('If-Match'),
+          contentType: headers.get('Content-Type'),
+          body: JSON.parse(typeof init?.body === 'string' ? init.body : 'null') as unknown,
+        });
+        return new Response(JSON.stringify(dryRun.body), {
+          status: dryRun.status,
+          headers: {
+            'content-type': dryRun.status < 400 ? 'application/json' : 'application/problem+json',
+          },
+        });
+      }
       calls.push({
         method: init?.method ?? 'GET',
         ifMatch: headers.get('If-Match'),
@@ -253,5 +278,72 @@ describe('DesiredPanel and DesiredEditor', () => {
     expect(editor()).not.toHaveAttribute('title');
     expect(screen.getByRole('button', { name: 'Apply patch' })).toBeEnabled();
     expect(screen.queryByText('Needs the operator role')).not.toBeInTheDocument();
+  });
+
+  it('previews the patch as the operator types, before Apply, and sends nothing', async () => {
+    const user = userEvent.setup();
+    const dryRuns: Call[] = [];
+    const calls = mockPatch(200, {}, { status: 200, body: DRY_RUN }, dryRuns);
+    renderDesired(twin);
+    await user.clear(editor());
+    await user.type(editor(), '{{"speed_setpoint_rpm": 2000}');
+    const preview = await screen.findByRole('region', { name: 'Preview' });
+    expect(dryRuns).toHaveLength(1); // debounced: one when typing paused, not one per key
+    expect(dryRuns[0]).toEqual({
+      method: 'POST',
+      ifMatch: null,
+      contentType: 'application/merge-patch+json',
+      body: { speed_setpoint_rpm: 2000 },
+    });
+    expect(calls).toHaveLength(0); // nothing applied
+    const table = within(preview).getByRole('table', { name: 'Predicted steady state' });
+    expect(within(table).getByRole('row', { name: /^flow/i })).toHaveTextContent('out of range');
+    expect(within(table).getByRole('row', { name: /^power/i })).toHaveTextContent(
+      'not enough history',
+    );
+    expect(within(preview).getByLabelText('Health change')).toHaveTextContent('97 → 42');
+    expect(within(preview).getByRole('note')).toHaveTextContent('command version 3 is pending');
+  });
+
+  it('shows the fields the dry run refused', async () => {
+    const user = userEvent.setup();
+    mockPatch(
+      200,
+      {},
+      {
+        status: 422,
+        body: {
+          type: 'about:blank',
+          title: 'Invalid input',
+          status: 422,
+          detail: 'speed_setpoint_rpm: speed_setpoint_rpm=4000 out of range 1500..3000 rpm',
+          errors: [
+            {
+              loc: ['body', 'speed_setpoint_rpm'],
+              msg: 'speed_setpoint_rpm=4000 out of range 1500..3000 rpm',
+              type: 'out_of_range',
+            },
+          ],
+        },
+      },
+    );
+    renderDesired(twin);
+    await user.clear(editor());
+    await user.type(editor(), '{{"speed_setpoint_rpm": 4000}');
+    const refused = await screen.findByRole('list', { name: 'Refused settings' });
+    expect(refused).toHaveTextContent(
+      'speed_setpoint_rpm: speed_setpoint_rpm=4000 out of range 1500..3000 rpm',
+    );
+  });
+
+  it('does not preview before the operator edits, nor for a viewer', async () => {
+    const dryRuns: Call[] = [];
+    mockPatch(200, {}, { status: 200, body: DRY_RUN }, dryRuns);
+    renderDesired(twin, 'viewer');
+    await act(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 600));
+    });
+    expect(dryRuns).toHaveLength(0);
+    expect(screen.queryByRole('region', { name: 'Preview' })).toBeNull();
   });
 });

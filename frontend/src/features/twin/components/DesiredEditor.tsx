@@ -1,13 +1,19 @@
 // Edits the desired state as an RFC 7396 JSON merge patch. The patch is sent with
 // If-Match: "<desired version the operator started from>", so a concurrent change answers 412
 // instead of being overwritten silently. A role that may not change it (viewer) sees the editor
-// disabled, with the reason.
-import { useId, useState, type FormEvent } from 'react';
+// disabled, with the reason. As the operator edits, the patch is tried (debounced) with the dry run
+// and its preview is shown before "Apply".
+import { useId, useMemo, useState, type FormEvent } from 'react';
 import type { Twin } from '../../../api/types';
 import { ApiError } from '../../../api/client';
 import { usePermission } from '../../../auth/useSession';
 import { ErrorNotice } from '../../../components/ErrorNotice';
-import { usePatchDesired } from '../api';
+import { useDebounced } from '../../../hooks/useDebounced';
+import { useDryRun, usePatchDesired } from '../api';
+import { DryRunPreview } from './DryRunPreview';
+
+/** How long typing must pause before the patch is previewed. */
+export const PREVIEW_DELAY_MS = 400;
 
 /** A starting patch: the settings the device reports, so the operator edits real names. */
 function template(twin: Twin): string {
@@ -43,6 +49,14 @@ export function DesiredEditor({ twin }: { twin: Twin }) {
   const version = baseVersion ?? twin.desired_version;
   const conflict = mutation.error instanceof ApiError && mutation.error.status === 412;
   const movedOn = baseVersion !== null && twin.desired_version !== baseVersion;
+  // the preview follows the text once typing pauses, only after the operator started editing
+  const settled = useDebounced(text, PREVIEW_DELAY_MS);
+  const previewPatch = useMemo(() => {
+    if (baseVersion === null || !permission.allowed || settled !== text) return null;
+    const parsed = parsePatch(settled);
+    return typeof parsed === 'string' ? null : parsed;
+  }, [settled, text, baseVersion, permission.allowed]);
+  const preview = useDryRun(twin.id, previewPatch, twin.desired_version);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -104,6 +118,9 @@ export function DesiredEditor({ twin }: { twin: Twin }) {
           error={mutation.error}
           context={conflict ? 'Conflict' : 'Could not apply the patch'}
         />
+      ) : null}
+      {previewPatch !== null ? (
+        <DryRunPreview result={preview.data} error={preview.error} pending={preview.isFetching} />
       ) : null}
       <div className="editor__actions">
         <button type="submit" className="button" disabled={mutation.isPending} {...denied}>

@@ -1,0 +1,110 @@
+// A dry-run answer (POST /twins/{id}/desired/dry-run) for the desired editor's preview tests: a speed
+// change whose flow leaves its range and trips a rule, one sensor without enough history, a pending
+// command.
+import type { DryRun, SensorPrediction } from '../api/types';
+
+const base: Omit<SensorPrediction, 'sensor' | 'current' | 'method' | 'range_status'> = {
+  unit: '',
+  level: 0.95,
+  sigma: 1.5,
+  samples: 14,
+  machines: 1,
+  distinct: 6,
+  degree: 1,
+  extrapolated: false,
+  reason: null,
+  p_outside: 0,
+  alarms: [],
+};
+
+export const DRY_RUN: DryRun = {
+  machine_id: 'pump-0001',
+  machine_type: 'centrifugal_pump',
+  desired: { speed_setpoint_rpm: 2000 },
+  version: 3,
+  next_version: 4,
+  delta: { speed_setpoint_rpm: 2000 },
+  changes: { speed_setpoint_rpm: { reported: 2400, desired: 2000 } },
+  conflicts: [
+    {
+      kind: 'pending_command',
+      settings: ['speed_setpoint_rpm'],
+      command: { version: 3, status: 'pending', applied: {}, rejected: {}, ts: null },
+      detail:
+        'command version 3 is pending: the device has not answered it; this change would supersede it with version 4',
+    },
+  ],
+  effect: {
+    settle_s: 120,
+    sensors: [
+      {
+        ...base,
+        sensor: 'speed_rpm',
+        unit: 'rpm',
+        current: 2400,
+        method: 'history_regression',
+        predicted: 1995,
+        lower: 1960,
+        upper: 2030,
+        lo: 1500,
+        hi: 3000,
+        range_status: 'inside',
+      },
+      {
+        ...base,
+        sensor: 'flow_m3_h',
+        unit: 'm3/h',
+        current: 96,
+        method: 'history_regression',
+        predicted: 35.2,
+        lower: 30.1,
+        upper: 40.3,
+        lo: 40,
+        hi: 150,
+        range_status: 'outside',
+        p_outside: 0.96,
+        alarms: [
+          {
+            rule_id: 7,
+            name: 'Flow low',
+            kind: 'lo',
+            threshold: 45,
+            priority: 'high',
+            likelihood: 'expected',
+          },
+        ],
+      },
+      {
+        ...base,
+        sensor: 'power_kw',
+        unit: 'kW',
+        current: 22,
+        method: 'insufficient_history',
+        predicted: null,
+        lower: null,
+        upper: null,
+        sigma: null,
+        samples: 1,
+        distinct: 1,
+        degree: null,
+        p_outside: null,
+        reason: '1 steady span(s) of this machine at 1 distinct setting(s)',
+        lo: 5,
+        hi: 40,
+        range_status: 'unknown',
+      },
+    ],
+    health: {
+      method: 'limit_evidence',
+      current: 97,
+      predicted: 42,
+      lower: 12,
+      upper: 88,
+      change: -55,
+      sensors: 2,
+      reason: null,
+    },
+    leaves_range: ['flow_m3_h'],
+    trips_alarms: ['flow_m3_h'],
+  },
+};
