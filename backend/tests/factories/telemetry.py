@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import orjson
 from fastapi import FastAPI
+
+from dtwin_devkit.testing import eventually
 
 Readings = Callable[[int], dict[str, float]]
 
@@ -35,3 +38,32 @@ async def feed(
             **({"site": site} if site else {}),
         }
         await bus.produce("telemetry.raw", orjson.dumps(body), key=machine.encode())
+
+
+async def report_pump(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    reported: dict[str, object],
+    readings: dict[str, float] | None = None,
+    machine: str = "pump-9",
+) -> None:
+    """One message of a centrifugal pump (site s1, line l1) reporting `reported` settings, now; returns once
+    its twin's version moved (the consumer applied it)."""
+    before = (await client.get(f"/api/v1/twins/{machine}")).json().get("version", 0)
+    body = {
+        "schema": 1,
+        "machine_id": machine,
+        "machine_type": "centrifugal_pump",
+        "site": "s1",
+        "line": "l1",
+        "ts": datetime.now(UTC).isoformat(),
+        "readings": readings or {"speed_rpm": 2900.0},
+        "reported": reported,
+    }
+    await app.state.adapters.bus.produce("telemetry.raw", orjson.dumps(body), key=machine.encode())
+
+    async def applied() -> bool:
+        r = await client.get(f"/api/v1/twins/{machine}")
+        return r.status_code == 200 and r.json()["version"] > before
+
+    await eventually(applied, what="telemetry applied")

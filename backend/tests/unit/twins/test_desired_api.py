@@ -8,29 +8,13 @@ import pytest
 from fastapi import FastAPI
 
 from dtwin_devkit.testing import eventually
+from tests.factories.telemetry import report_pump
 
 PATCH = {"content-type": "application/merge-patch+json"}
 
 
 async def telemetry(app: FastAPI, client: httpx.AsyncClient, reported: dict[str, object]) -> None:
-    before = (await client.get("/api/v1/twins/pump-9")).json().get("version", 0)
-    body = {
-        "schema": 1,
-        "machine_id": "pump-9",
-        "machine_type": "centrifugal_pump",
-        "site": "s1",
-        "line": "l1",
-        "ts": datetime.now(UTC).isoformat(),
-        "readings": {"speed_rpm": 2900.0},
-        "reported": reported,
-    }
-    await app.state.adapters.bus.produce("telemetry.raw", orjson.dumps(body), key=b"pump-9")
-
-    async def applied() -> bool:
-        r = await client.get("/api/v1/twins/pump-9")
-        return r.status_code == 200 and r.json()["version"] > before
-
-    await eventually(applied, what="telemetry applied")
+    await report_pump(app, client, reported)
 
 
 async def test_merge_patch_if_match_delta_and_command_outcome(

@@ -3,41 +3,23 @@ would-be desired state and delta, conflicts, insufficient history named, and not
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from fastapi import FastAPI
 
 from dtwin.auth.identity import Role
 from dtwin_devkit.testing import eventually
 from tests.factories.auth import bearer, token_for
+from tests.factories.telemetry import report_pump
 
 PATCH = {"content-type": "application/merge-patch+json"}
 URL = "/api/v1/twins/pump-9/desired/dry-run"
 
 
 async def telemetry(app: FastAPI, client: httpx.AsyncClient, reported: dict[str, object]) -> None:
-    before = (await client.get("/api/v1/twins/pump-9")).json().get("version", 0)
-    body = {
-        "schema": 1,
-        "machine_id": "pump-9",
-        "machine_type": "centrifugal_pump",
-        "site": "s1",
-        "line": "l1",
-        "ts": datetime.now(UTC).isoformat(),
-        "readings": {"speed_rpm": 2900.0, "flow_m3_h": 120.0, "temperature_c": 60.0},
-        "reported": reported,
-    }
-    await app.state.adapters.bus.produce("telemetry.raw", orjson.dumps(body), key=b"pump-9")
-
-    async def applied() -> bool:
-        r = await client.get("/api/v1/twins/pump-9")
-        return r.status_code == 200 and r.json()["version"] > before
-
-    await eventually(applied, what="telemetry applied")
+    await report_pump(app, client, reported, {"speed_rpm": 2900.0, "flow_m3_h": 120.0, "temperature_c": 60.0})
 
 
 @pytest.fixture
