@@ -14,6 +14,8 @@ PLACEMENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
 SENSOR_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 PROPERTY_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$"
 PROPERTY_RE = re.compile(PROPERTY_PATTERN)
+# machine ids the API's paths take for fleet resources (`/api/v1/twins/aggregate`): a device may not use them
+RESERVED_MACHINE_IDS = frozenset({"aggregate"})
 
 # the largest integer JSON may carry anywhere we store it (int64; orjson, Redis cjson and PostgreSQL agree)
 MAX_JSON_INT = 2**63 - 1

@@ -23,6 +23,7 @@ from dtwin.contracts.limits import (
     MIN_JSON_INT,
     PLACEMENT_PATTERN,
     PROPERTY_RE,
+    RESERVED_MACHINE_IDS,
     SENSOR_PATTERN,
     Limits,
     number_problem,
@@ -295,7 +296,12 @@ def parse_telemetry(
             f"payload too large: {len(raw)} bytes > {limits.max_payload_bytes}", code="too_large"
         )
     fast = _fast_v1(raw, limits, now)
-    return fast if fast is not None else _thorough(raw, limits, now)
+    out = fast if fast is not None else _thorough(raw, limits, now)
+    if isinstance(out, Telemetry) and out.machine_id in RESERVED_MACHINE_IDS:
+        mid = out.machine_id
+        reason = f"machine_id {mid!r} is reserved (/api/v1/twins/{mid} is a fleet resource)"
+        return Rejection(reason, mid, "reserved_id")
+    return out
 
 
 def _thorough(raw: bytes | str, limits: Limits, now: datetime | None) -> Telemetry | Rejection:

@@ -142,3 +142,20 @@ def test_encode_then_parse_round_trips() -> None:
         "line-2",
     )
     assert parse(encode_telemetry(t)) == t
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        dumps({**V1, "machine_id": "aggregate"}),  # the fast path
+        dumps(
+            {"timestamp": "2026-11-23T10:00:00Z", "machineId": "aggregate", "sensorType": "t", "value": 1}
+        ),  # thorough
+    ],
+)
+def test_a_reserved_machine_id_is_rejected_in_every_form(payload: bytes) -> None:
+    """`/api/v1/twins/aggregate` is the fleet aggregation: a machine of that id could never be read."""
+    r = parse(payload)
+    assert isinstance(r, Rejection)
+    assert r.code == "reserved_id" and "reserved" in r.reason and r.machine_id == "aggregate"
+    assert isinstance(parse(dumps({**V1, "machine_id": "aggregate-7"})), Telemetry)
