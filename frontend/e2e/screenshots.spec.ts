@@ -45,7 +45,36 @@ async function seedMeterHistory(request: APIRequestContext): Promise<Meter> {
   return meters[0] as Meter;
 }
 
+/**
+ * A simulated hour and a half of setpoint history for one machine of the demo, before its live readings
+ * (dtwin_devkit.seed_settings_history: the demo's simulator run faster than real time, the machine
+ * commanded through the device protocol, its readings and settings changes written into the demo's
+ * database), so the dry run has steady spans at several settings to learn from.
+ */
+function seedSettingsHistory(machineId: string): void {
+  const database = process.env.PW_BENCH_DATABASE_URL ?? '';
+  expect(database, 'PW_BENCH_DATABASE_URL (playwright.bench.config.ts)').not.toBe('');
+  const output = execFileSync(
+    join(ROOT, '.venv', 'bin', 'python'),
+    [
+      '-m',
+      'dtwin_devkit.seed_settings_history',
+      '--database-url',
+      database,
+      '--machines',
+      machineId,
+      // the demo's simulator as playwright.bench.config.ts starts it (seed 42), so the same machine
+      '--simulator-machines',
+      process.env.PW_MACHINES ?? '50',
+    ],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  process.stdout.write(output);
+}
+
 test('screenshots of each view', async ({ page, request }) => {
+  // The config's 300 s, plus room for the simulated setpoint history (seedSettingsHistory, ~15 s on 2 cores).
+  test.setTimeout(420_000);
   const fleet = await machines(request);
   const pump = fleet.find((t) => t.machine_type === 'centrifugal_pump') ?? fleet[0];
   const faulty = fleet.find((t) => t.machine_type === 'induction_motor') ?? fleet[1];
@@ -94,15 +123,23 @@ test('screenshots of each view', async ({ page, request }) => {
   await shot(page, 'dashboard');
   await panel.getByRole('region', { name: 'Desired state' }).scrollIntoViewIfNeeded();
   await shot(page, 'desired');
-  // What-if before you command (issue #23): a patch tried with the dry run, its preview before Apply.
+  // What-if before you command (issue #23): a patch tried with the dry run, its preview before Apply,
+  // predicted from the pump's own setpoint history (seeded by simulating it under real commands first).
+  seedSettingsHistory(id);
   const desiredPanel = panel.getByRole('region', { name: 'Desired state' });
   await desiredPanel
     .getByRole('textbox')
     .fill(JSON.stringify({ mode: 'on', speed_setpoint_rpm: 2200 }, null, 2));
   const preview = desiredPanel.getByRole('region', { name: 'Preview' });
-  await expect(preview.getByRole('table', { name: 'Predicted steady state' })).toBeVisible();
-  await preview.scrollIntoViewIfNeeded();
-  await shot(page, 'desired-preview');
+  const predicted = preview.getByRole('table', { name: 'Predicted steady state' });
+  await expect(predicted).toContainText('this machine’s history');
+  await expect(predicted).not.toContainText('not enough history');
+  await expect(preview).toContainText('Health');
+  // The editor alone: the page scrolled this far down leaves the fleet's half of the screen empty.
+  await desiredPanel.screenshot({
+    path: join(OUT, 'desired-preview.png'),
+    animations: 'disabled',
+  });
 
   await panel.getByRole('button', { name: '1 h' }).click();
   await page.waitForTimeout(2_000);
