@@ -102,3 +102,11 @@ def test_the_profile_pool_is_bounded_and_reuses_released_rows() -> None:
     again = pool.alloc(2)
     assert again.tolist() == [1] and pool.in_use == 3
     assert np.all(pool.raw[1] == 0.0) and np.all(pool.q[1] == 1.0)  # a reused row starts empty
+
+
+def test_a_forgotten_series_gives_its_profile_row_back() -> None:
+    x = daily(2, 6)
+    _, _, engine = run(x)
+    assert engine.fleet.seasonal.in_use == 1
+    engine.forget(["m1"])  # the only machine: compaction follows at once
+    assert engine.fleet.seasonal.in_use == 0
