@@ -79,7 +79,7 @@ class DetectorConfig:
     common_rank_drift: int = 2
     common_weight: float = 2.0
     common_floor: float = 0.5
-    # daily and weekly profiles for series sampled every minute or slower (seasonal.py): spike/dip,
+    # daily and weekly profiles for series sampled every 5 minutes or slower (seasonal.py): spike/dip,
     # rate-of-change and variance judge the reading minus the part of the profile that explains the series
     seasonal: SeasonalConfig = field(default_factory=SeasonalConfig)
 
@@ -294,22 +294,23 @@ def _grid_inner(
         return 1.0 - q
 
     # the seasonal profiles (series sampled every 5 min or slower): their input is the deviation from the slow
-    # level (the drift detector's long EWMA). Skipped while no series has a profile or may still get one (the
-    # sampling interval is only read up to a series' decision, so it is only kept up to date until then)
+    # level (the drift detector's long EWMA). Skipped for a batch none of whose series has a profile or may
+    # still get one (the sampling interval is only read up to a series' decision, so it is only kept up to
+    # date until then): the 1 Hz consumer's batches pay nothing for another source's 5-minute series
     x = x_raw
     w_slow = weight(pre.q_slow, cfg.drift_slow_alpha, False)
     dslow = ewma_scan(x_raw, pre.dslow, cfg.drift_slow_alpha)
     adj: F64 | float = 0.0
     dte, q_dte = pre.dte, pre.q_dte
     sadj_prev: F64 | float = 0.0
-    if pool is not None and (pool.in_use > 0 or bool((pre.n <= cfg.seasonal.decide_after).any())):
+    had = pre.srow >= 0
+    if pool is not None and bool((had | (pre.n <= cfg.seasonal.decide_after)).any()):
         dt = np.where(first, 0.0, np.clip(_nz(t - sh(t, pre.last_ts)), 0.0, 86_400.0))
         w_dte = weight(pre.q_dte, cfg.seasonal.interval_alpha, True)
         dte_grid = ewma_scan(dt, pre.dte, cfg.seasonal.interval_alpha)
         dte, q_dte = rounds.last(dte_grid), _q_after(w_dte, rounds)
         slow_prev = sh(dslow / w_slow, pre.dslow / (1.0 - pre.q_slow))
         interval = _nz(dte_grid / w_dte)
-        had = pre.srow >= 0
         if had.any():
             sadj_prev = np.where(had, pool.gates[np.maximum(pre.srow, 0).astype(np.int64), 5], 0.0)
         adj_grid = _seasonal(cfg.seasonal, pool, pre, t, x_raw - slow_prev, interval, cnt, rounds)

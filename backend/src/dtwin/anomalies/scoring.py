@@ -59,9 +59,8 @@ for i = 1, n do
   redis.call('HSET', KEYS[i], 'health', ARGV[a], 'anomaly_score', ARGV[a + 1], 'strategy', ARGV[a + 2],
              'analytics', ARGV[a + 3])
 end
-local base = 1 + n * 4 - n
-for j = n + 1, #KEYS do
-  redis.call('SET', KEYS[j], ARGV[base + j])
+for j = n + 1, #KEYS do  -- the reports follow the 1 + 4n arguments before them
+  redis.call('SET', KEYS[j], ARGV[1 + 3 * n + j])
 end
 return n
 """

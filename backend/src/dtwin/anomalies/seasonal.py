@@ -113,7 +113,6 @@ class ProfileScan:
     pool); `before(keys, t)` is a bucket's value from the samples strictly before `t` (NaN: none yet)."""
 
     def __init__(self, pool: SeasonalProfiles, keys: I64, t: F64, v: F64, alpha: float) -> None:
-        self.alpha = alpha
         self.raw_all = pool.raw.reshape(-1)
         self.q_all = pool.q.reshape(-1)
         order = np.lexsort((t, keys))
