@@ -55,6 +55,7 @@ RECIPE_CEILINGS = {
 WARMUP_MOST = 40.0  # seconds a step waits at most for the consumer's lag to settle before it measures
 # after the window, the probe keeps receiving this long, so the messages published at its end count too
 WINDOW_GRACE_S = 5.0
+TREND_SLICE_S = 10.0  # the window's p99 slices (`StepResult.trend_ms`)
 
 
 @dataclass
@@ -76,6 +77,8 @@ class StepResult:
     rows: int = 0
     cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per process group in the window
     stage_s: dict[str, float] = field(default_factory=dict)  # the consumer's stage seconds in the window
+    # p99 ms of the messages published in each TREND_SLICE_S of the window, in order (does it hold or grow?)
+    trend_ms: list[float] = field(default_factory=list)
 
     def cpu_us_per_reading(self) -> dict[str, float]:
         return {k: v / self.rows * 1e6 for k, v in self.cpu_s.items()} if self.rows else {}
@@ -214,6 +217,16 @@ class LatencyProbe:
                     (self.device_latencies if is_device_fleet(item["id"]) else self.latencies).append(sample)
 
     @staticmethod
+    def trend(samples: list[tuple[float, float]], start: float, end: float, slice_s: float) -> list[float]:
+        """p99 latency (ms) of the messages published in each `slice_s` of [start, end), in order."""
+        n = max(1, int((end - start) // slice_s))
+        slices: list[list[float]] = [[] for _ in range(n)]
+        for sent, ms in samples:
+            if start <= sent < end:
+                slices[min(n - 1, int((sent - start) // slice_s))].append(ms)
+        return [percentile(v, 0.99) for v in slices]
+
+    @staticmethod
     def in_window(samples: list[tuple[float, float]], start: float, end: float) -> list[float]:
         """Latencies (ms) of the messages published in [start, end) (epoch seconds)."""
         return [ms for sent, ms in samples if start <= sent < end]
@@ -319,6 +332,7 @@ async def run_step(
         probe.recording = False
         lat = probe.in_window(probe.latencies, wall0, wall1)
         device_lat = probe.in_window(probe.device_latencies, wall0, wall1)
+        trend = probe.trend(probe.latencies, wall0, wall1, TREND_SLICE_S)
         every_change = probe.resyncs == 0 and not probe.closed
     finally:
         stop_processes(sims)
@@ -348,6 +362,7 @@ async def run_step(
         rows=rows1 - rows0,
         cpu_s=CpuMeter.spent(cpu0, cpu1),
         stage_s={k: v - stages0.get(k, 0.0) for k, v in stages1.items()},
+        trend_ms=trend,
     )
 
 
@@ -535,9 +550,18 @@ def report_text(
         "the p99 of all received in the window also holds what was published before it, during the "
         "warm-up (which ends once the consumer is less than a second of messages behind).",
         "",
+        *trend_lines(results),
         *budget_table(results),
     ]
     return "\n".join(lines)
+
+
+def trend_lines(results: list[StepResult]) -> list[str]:
+    """Each step's p99 by slice of its window: a latency that holds stays flat, a queue that grows rises."""
+    lines = [f"p99 publish→browser ms by {TREND_SLICE_S:.0f} s of publish time in each step's window:", ""]
+    for r in results:
+        lines.append(f"- {r.offered:,.0f}/s: " + " → ".join(f"{ms:,.0f}" for ms in r.trend_ms))
+    return [*lines, ""]
 
 
 def check_line(results: list[StepResult]) -> str:
