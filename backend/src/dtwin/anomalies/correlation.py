@@ -9,7 +9,9 @@ import functools
 from dataclasses import dataclass, field
 
 import numpy as np
+import orjson
 
+from dtwin.anomalies.decisions import JsonValue
 from dtwin.anomalies.index import Remap, SeriesIndex
 from dtwin.anomalies.results import CorrelationBreak, CorrelationReport
 from dtwin.anomalies.scan import F32, F64, I64, Bool, Rounds
@@ -257,6 +259,62 @@ class CorrelationRings:
                 mine = types == ti
                 breaks[mine] = tracker.breaks[index.machine_trow[ms[mine]]]
         return breaks
+
+    def windows(self, index: SeriesIndex, ms: I64) -> I64:
+        """Windows completed so far by each machine (0 for a type not tracked yet): a machine's report
+        changes when this does (before its first window, with every vector)."""
+        out = np.zeros(ms.shape[0], dtype=np.int64)
+        types = index.machine_type[ms]
+        for ti in np.unique(types).tolist():
+            tracker = self.trackers.get(ti)
+            if tracker is not None:
+                mine = types == ti
+                rows = index.machine_trow[ms[mine]]
+                ok = rows < tracker.n_windows.shape[0]
+                got = np.zeros(rows.shape[0], dtype=np.int64)
+                got[ok] = tracker.n_windows[rows[ok]]
+                out[mine] = got
+        return out
+
+    def reports_json(self, index: SeriesIndex, ms: I64) -> list[bytes]:
+        """`orjson.dumps(report(index, m).to_dict())` for each machine of `ms`, byte for byte, with the
+        matrices rounded and serialised as arrays (one numpy pass per type) rather than as nested lists."""
+        out: list[bytes] = [b""] * ms.shape[0]
+        types = index.machine_type[ms]
+        for ti in np.unique(types).tolist():
+            tracker, info = self.trackers.get(ti), index.types[ti]
+            pos = np.flatnonzero(types == ti)
+            rows = index.machine_trow[ms[pos]]
+            done = np.zeros(pos.shape[0], dtype=np.bool_)
+            if tracker is not None:
+                ok = rows < tracker.count.shape[0]
+                done[ok] = tracker.n_windows[rows[ok]] > 0
+            for k in np.flatnonzero(~done).tolist():  # no window yet (or no tracker): the slow path
+                out[int(pos[k])] = orjson.dumps(self.report(index, int(ms[pos[k]])).to_dict())
+            if tracker is None or not done.any():
+                continue
+            sel, rsel = pos[done], rows[done]
+            f = tracker.n_features
+            sensors = list(info.sensors[:f])
+            last = tracker.last[rsel].astype(np.float64)
+            matrices = np.round(np.where(np.isinf(last), np.nan, last), 4)
+            broken = tracker.broken[rsel]
+            any_broken: list[bool] = np.any(broken.reshape(broken.shape[0], -1), axis=1).tolist()
+            for k, i in enumerate(sel.tolist()):
+                breaks: list[dict[str, JsonValue]] = []
+                if any_broken[k]:
+                    base = tracker.baseline[rsel[k]].astype(np.float64)
+                    breaks = [
+                        CorrelationBreak(
+                            sensors[a], sensors[b], float(base[a, b]), float(last[k, a, b])
+                        ).to_dict()
+                        for a, b in zip(*np.nonzero(broken[k]), strict=True)
+                    ]
+                out[i] = orjson.dumps(
+                    {"sensors": sensors, "matrix": matrices[k], "breaks": breaks},
+                    option=orjson.OPT_SERIALIZE_NUMPY,
+                )
+        return out
 
     def breaks_of(self, ti: int, row: int) -> int:
         """Pairs broken at the last completed window of the machine in row `row` of type `ti`."""

@@ -383,6 +383,7 @@ class ScoringEngine:
             strategy=strategy,
             correlation_breaks=breaks,
             explanations=explanations,
+            correlation_windows=self.correlation_rings.windows(idx, ms),
         )
         return scores, events, decisions
 
@@ -419,6 +420,13 @@ class ScoringEngine:
         """The machine's sensors, their correlation matrix over the recent window and the broken pairs."""
         m = self.index.machine(machine_id)
         return None if m is None else self.correlation_rings.report(self.index, m)
+
+    def correlation_reports(self, machine_ids: Sequence[str]) -> dict[str, bytes]:
+        """`correlations(id)` of each known machine of `machine_ids` as JSON, built in one pass."""
+        known = [(mid, m) for mid in machine_ids if (m := self.index.machine(mid)) is not None]
+        ms = np.fromiter((m for _, m in known), dtype=np.int64, count=len(known))
+        reports = self.correlation_rings.reports_json(self.index, ms)
+        return {mid: report for (mid, _), report in zip(known, reports, strict=True)}
 
     # ------------------------------------------------------------------ eviction
     def forget(self, machine_ids: Iterable[str]) -> list[str]:

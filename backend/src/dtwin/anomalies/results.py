@@ -188,6 +188,8 @@ class MachineScores:
     strategy: I8  # index into STRATEGIES, -1 = no decision yet
     correlation_breaks: I64
     explanations: dict[str, list[Contribution]] = field(default_factory=dict)
+    # correlation windows each machine completed (its report changes when this does)
+    correlation_windows: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.machine_ids)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -80,10 +81,11 @@ class ScoringStage:
         model_store: FileModelStore,
         correlations_every_s: float = 10.0,
         changes: ChangeStream | None = None,
-        analytics_every_s: float = 5.0,
+        analytics_every_s: float = 30.0,
         evict_after_s: float = 6 * 3600.0,
         housekeeping_every_s: float = 60.0,
         db_timeout_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # events and decisions are stored before they are published; a hung database fails the batch's
         # scoring output (logged by the consumer) rather than freezing the consumer behind it
@@ -95,6 +97,7 @@ class ScoringStage:
         # the twin's analytics fields are rewritten when they changed materially, while an anomaly is open,
         # and otherwise at least every `analytics_every_s` (the detail: RUL, trend, explanation)
         self.analytics_every_s = analytics_every_s
+        self._clock = clock  # the periodic writes' clock (seconds)
         self._written_at: dict[str, float] = {}
 
         self._published: dict[str, tuple[float, float, str]] = {}
@@ -108,7 +111,7 @@ class ScoringStage:
         self.decisions_topic = decisions_topic
         self.model_store = model_store
         self.correlations_every_s = correlations_every_s
-        self._corr_at: dict[str, float] = {}
+        self._corr_at: dict[str, tuple[float, int]] = {}  # when its report was written, at which window
         self.seconds = 0.0  # time spent scoring (for make bench)
         self.metrics: Metrics | None = None  # model training runs (set by the app)
         self.batches = 0
@@ -135,7 +138,7 @@ class ScoringStage:
         self.last_rul = dict(zip(ids, m.rul_s.tolist(), strict=True))
         health, score = m.health.tolist(), m.score.tolist()
         strategy, anomalous = m.strategy.tolist(), m.is_anomaly.tolist()
-        now = time.monotonic()
+        now = self._clock()
         pipe = self.redis.pipeline(transaction=False)
         twin_keys: list[str] = []
         twin_args: list[bytes | str] = []
@@ -143,13 +146,20 @@ class ScoringStage:
         corr_args: list[bytes] = []
         changed: list[AnalyticsChange] = []
         due: list[int] = []  # machines whose analytics fields are rewritten this batch
+        windows = m.correlation_windows.tolist()
+        corr_due: list[str] = []
         for i, machine_id in enumerate(ids):
-            if now - self._corr_at.get(machine_id, float("-inf")) >= self.correlations_every_s:
-                report = self.engine.correlations(machine_id)
-                if report is not None:
-                    corr_keys.append(self.keys.correlations(machine_id))
-                    corr_args.append(orjson.dumps(report.to_dict()))
-                    self._corr_at[machine_id] = now
+            # a report changes when the machine completes a correlation window (before its first, with
+            # every vector): rewritten then, at most every `correlations_every_s`
+            last = self._corr_at.get(machine_id)
+            if last is None or (
+                (windows[i] != last[1] or windows[i] == 0) and now - last[0] >= self.correlations_every_s
+            ):
+                corr_due.append(machine_id)
+                self._corr_at[machine_id] = (
+                    self._next_due(self._corr_at, machine_id, now, self.correlations_every_s),
+                    windows[i],
+                )
             strat = STRATEGIES[strategy[i]] if strategy[i] >= 0 else ""
             item = self._analytics_change(machine_id, health[i], score[i], strat)
             if item is not None:
@@ -159,7 +169,9 @@ class ScoringStage:
                 and now - self._written_at.get(machine_id, float("-inf")) < self.analytics_every_s
             ):
                 continue  # nothing material changed and the stored detail is recent enough
-            self._written_at[machine_id] = now
+            self._written_at[machine_id] = self._next_due(
+                self._written_at, machine_id, now, self.analytics_every_s
+            )
             due.append(i)
         if due:
             # health and decision of the due machines in one vectorised call each (not one per machine)
@@ -181,6 +193,10 @@ class ScoringStage:
                     r.strategy or "",
                     orjson.dumps(analytics),
                 )
+        if corr_due:
+            for machine_id, report_json in self.engine.correlation_reports(corr_due).items():
+                corr_keys.append(self.keys.correlations(machine_id))
+                corr_args.append(report_json)
         if twin_keys or corr_keys:
             if self._write_analytics is None:
                 self._write_analytics = self.redis.register_script(WRITE_ANALYTICS_LUA)
@@ -193,6 +209,15 @@ class ScoringStage:
         if scores.events or scores.decisions:
             return await self._store(scores.events, scores.decisions)
         return []
+
+    @staticmethod
+    def _next_due(written: Mapping[str, object], machine_id: str, now: float, every_s: float) -> float:
+        """When a machine's periodic write counts as done: `now`, except on its first write, which is
+        back-dated by a fixed share of the period from its id, so machines that appeared together (all of
+        them, at start) come due spread over the period rather than in one batch every period."""
+        if machine_id in written:
+            return now
+        return now - every_s * (zlib.crc32(machine_id.encode()) / 2**32)
 
     @property
     def changes(self) -> ChangeStream:

@@ -5,6 +5,7 @@ the bridge, the consumer, replay and embedded mode all apply the same rules."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -442,5 +443,8 @@ def encode_telemetry(t: Telemetry) -> bytes:
     return orjson.dumps(body)
 
 
+@functools.lru_cache(maxsize=4096)
 def iso_utc(ts: datetime) -> str:
+    """`ts` as ISO 8601 UTC with milliseconds and a `Z`. Cached: a batch's results share a few instants, and
+    formatting one costs ~2 µs against ~0.1 µs for a lookup."""
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

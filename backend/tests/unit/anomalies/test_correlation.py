@@ -1,6 +1,7 @@
 """Correlation matrix per machine and correlation breaks."""
 
 import numpy as np
+import orjson
 
 from dtwin.anomalies.correlation import CorrelationConfig, CorrelationTracker, window_correlation
 from dtwin.anomalies.engine import ScoringEngine
@@ -89,3 +90,23 @@ def test_baseline_does_not_depend_on_batch_size() -> None:
     assert a.n_windows[0] == b.n_windows[0] == 16
     np.testing.assert_allclose(a.baseline[0], b.baseline[0], atol=1e-6)
     assert a.breaks[0] == b.breaks[0] == 1
+
+
+def test_batched_report_json_is_byte_for_byte_the_report() -> None:
+    """`correlation_reports` (one numpy pass, for the stage's periodic writes) gives exactly the JSON of
+    `correlations(id).to_dict()`: a machine with a break, one without, one of another type before its first
+    window, and an unknown id (left out); and the window counts it is rewritten by."""
+    engine = ScoringEngine()
+    machine_rows(engine, "broken", "motor", SENSORS, coupled(1600, 2, decouple_from=1300))
+    machine_rows(engine, "fine", "motor", SENSORS, coupled(1600, 3))
+    machine_rows(engine, "young", "pump", ["a", "b"], coupled(40, 5)[:, :2])
+    reports = engine.correlation_reports(["young", "broken", "nobody", "fine"])
+    assert list(reports) == ["young", "broken", "fine"]
+    for machine_id, raw in reports.items():
+        report = engine.correlations(machine_id)
+        assert report is not None
+        assert raw == orjson.dumps(report.to_dict()), machine_id
+    assert orjson.loads(reports["broken"])["breaks"][0]["sensor_a"] == "motor_current_a"
+    assert orjson.loads(reports["young"])["breaks"] == []
+    ms = np.array([engine.index.machine(m) for m in ("broken", "fine", "young")], dtype=np.int64)
+    assert engine.correlation_rings.windows(engine.index, ms).tolist() == [16, 16, 0]

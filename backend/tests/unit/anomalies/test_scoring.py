@@ -2,6 +2,7 @@
 `kind: removed`, in every process) and silent machines leave both, and a removed machine's correlation report
 leaves Redis. Embedded adapters (fakeredis; the whole app for the API path)."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +28,7 @@ SENSORS = tuple(f"s{i}" for i in range(8))
 
 
 def stage_for(engine: ScoringEngine, redis: fakeredis.FakeAsyncRedis, tmp_path: Path) -> ScoringStage:
-    return ScoringStage(
+    stage = ScoringStage(
         engine,
         redis=redis,
         keys=RedisKeys("t"),
@@ -38,6 +39,12 @@ def stage_for(engine: ScoringEngine, redis: fakeredis.FakeAsyncRedis, tmp_path: 
         model_store=FileModelStore(tmp_path),
         evict_after_s=5.0,
     )
+
+    async def no_store(events: object, decisions: object) -> list[object]:
+        return []  # a machine's first decision once it is warm: no database here (not these tests' business)
+
+    stage._store = no_store  # type: ignore[assignment,method-assign]
+    return stage
 
 
 def messages(ids: range | list[str], second: int, rng: np.random.Generator) -> list[Telemetry]:
@@ -140,3 +147,57 @@ async def test_twin_deleted_through_the_api_is_forgotten_by_scoring(
     assert not await redis.exists(key)
     assert stage.engine.health("conv-2") is not None
     assert await redis.exists(stage.keys.correlations("conv-2"))
+
+
+async def test_periodic_rewrites_of_machines_that_appeared_together_are_spread(tmp_path: Path) -> None:
+    """1,000 machines appear in one batch (a backend starting): all are written then, and afterwards their
+    periodic rewrites (analytics every 30 s, correlation reports every 10 s before a machine's first window)
+    come due spread over the period, not all in one batch every period."""
+    now = [0.0]
+    redis = fakeredis.FakeAsyncRedis()
+    stage = stage_for(ScoringEngine(), redis, tmp_path)
+    stage._clock = lambda: now[0]
+    due: list[list[str]] = []
+    healths = stage.engine.healths
+    stage.engine.healths = lambda ids: due.append(list(ids)) or healths(ids)  # type: ignore[method-assign]
+    reports: list[int] = []
+    correlation_reports = stage.engine.correlation_reports
+    stage.engine.correlation_reports = lambda ids: reports.append(len(ids)) or correlation_reports(ids)  # type: ignore[method-assign]
+    rng = np.random.default_rng(3)
+    every = int(stage.analytics_every_s)
+    seconds = 2 * every - 2  # before the machines' first decision (a material change for all, at 1 min)
+    for second in range(seconds):
+        now[0] = float(second)
+        await stage.process(messages(range(1000), second, rng))
+    assert len(due[0]) == 1000 and reports[0] == 1000  # the first batch writes every machine
+    # then every machine again within a period (periodic, or earlier for a material change), but about
+    # 1,000 / period of them per 1-s batch (with the material ones): together they would be 1,000
+    assert len(set().union(*due[1 : every + 1])) == 1000
+    assert max(len(d) for d in due[1:]) < 250, [len(d) for d in due]
+    assert len(reports) == seconds and max(reports[1:]) < 250, reports
+
+
+async def test_correlation_report_is_rewritten_when_a_window_completes(tmp_path: Path) -> None:
+    """Before its first correlation window a machine's report is rewritten every 10 s (it changes with every
+    vector); afterwards only once a window completed (every 100 vectors), within 10 s of it."""
+    now = [0.0]
+    redis = fakeredis.FakeAsyncRedis()
+    stage = stage_for(ScoringEngine(), redis, tmp_path)
+    stage._clock = lambda: now[0]
+    written: list[int] = []
+    correlation_reports = stage.engine.correlation_reports
+    stage.engine.correlation_reports = lambda ids: written.append(int(now[0])) or correlation_reports(ids)  # type: ignore[method-assign]
+    rng = np.random.default_rng(4)
+    for second in range(250):
+        now[0] = float(second)
+        await stage.process(messages(["m"], second, rng))
+    early = [s for s in written if s < 100]
+    assert (
+        written[0] == 0
+        and len(early) in (10, 11)
+        and all(b - a == 10 for a, b in itertools.pairwise(early[1:]))
+    )
+    late = [s for s in written if s >= 100]
+    assert len(late) == 2 and 99 <= late[0] < 110 and 199 <= late[1] < 210, written
+    raw = await redis.get(stage.keys.correlations("m"))
+    assert raw == stage.engine.correlation_reports(["m"])["m"]
