@@ -6,6 +6,8 @@ holds the fleet's trackers, one per machine type, for the scoring engine. Pure n
 from __future__ import annotations
 
 import functools
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,6 +90,14 @@ def _upper(f: int) -> Bool:
     return u
 
 
+def phase_of(machine_id: str, window: int) -> int:
+    """A machine's windows end at `window` + phase, 2 `window` + phase, ... of its vectors, the phase (0 to
+    window - 1) from its id: machines that appeared together complete their windows spread over a window's
+    length rather than all in one batch every `window` vectors, and a machine that comes back (or moves to
+    another row when the engine compacts) keeps its phase."""
+    return zlib.crc32(machine_id.encode()) % window
+
+
 @dataclass
 class CorrelationTracker:
     """Rings and baselines of the machines of one type (rows = the type's machine rows)."""
@@ -102,6 +112,9 @@ class CorrelationTracker:
     last: F32 = field(init=False)  # correlation matrix of the last completed window (NaN before the first)
     broken: Bool = field(init=False)  # pairs broken at the last completed window
     spread: F32 = field(init=False)  # typical window std per sensor (EWMA over windows, like the baseline)
+    phase: I64 = field(
+        init=False
+    )  # vectors beyond whole windows at which the row's windows end (-1: not set)
 
     def __post_init__(self) -> None:
         w, f = self.cfg.window, self.n_features
@@ -113,6 +126,7 @@ class CorrelationTracker:
         self.last = np.full((0, f, f), np.nan, dtype=np.float32)
         self.broken = np.zeros((0, f, f), dtype=np.bool_)
         self.spread = np.zeros((0, f), dtype=np.float32)
+        self.phase = np.zeros(0, dtype=np.int64)
 
     def ensure(self, n_rows: int, n_features: int) -> None:
         cap, f_old = self.count.shape[0], self.n_features
@@ -138,30 +152,49 @@ class CorrelationTracker:
         base[:cap, :f_old, :f_old] = self.baseline
         count[:cap], nwin[:cap], brk[:cap] = self.count, self.n_windows, self.breaks
         self.ring, self.baseline, self.count, self.n_windows, self.breaks = ring, base, count, nwin, brk
+        phase = np.full(new, -1, dtype=np.int64)
+        phase[:cap] = self.phase
+        self.phase = phase
         self.n_features = f
 
     def take(self, rows: I64) -> None:
         """Keep only these machine rows, renumbered 0.. in the given order (after the engine compacted)."""
         self.ring, self.count, self.baseline = self.ring[rows], self.count[rows], self.baseline[rows]
         self.n_windows, self.breaks, self.last = self.n_windows[rows], self.breaks[rows], self.last[rows]
-        self.broken, self.spread = self.broken[rows], self.spread[rows]
+        self.broken, self.spread, self.phase = self.broken[rows], self.spread[rows], self.phase[rows]
 
-    def push(self, rows: I64, V: F64) -> None:
+    def push(self, rows: I64, V: F64, ids_of: Callable[[list[int]], list[str]] | None = None) -> None:
         """Append vectors (`rows` sorted, time order within a row). Every window of `window` vectors a machine
-        completes is compared with its baseline (breaks) and then folded into it."""
+        completes is compared with its baseline (breaks) and then folded into it. `ids_of(rows)`: the machine
+        ids of rows, for the phase of a row seen for the first time (`phase_of`; without it, 0)."""
         if rows.shape[0] == 0:
             return
         w, f = self.cfg.window, V.shape[1]
         rounds, starts = Rounds.from_sorted_groups(rows)
         uniq = rows[starts]
         before = self.count[uniq]
-        completed = (before + rounds.counts) // w - before // w
-        # machines completing several windows in one batch (long batches, backtests): window by window
-        for i in np.flatnonzero(completed >= 2).tolist():
+        phase = self.phase[uniq]
+        if (phase < 0).any():
+            new = uniq[phase < 0]
+            ids = ids_of(new.tolist()) if ids_of is not None else None
+            self.phase[new] = [phase_of(i, w) for i in ids] if ids is not None else 0
+            phase = self.phase[uniq]
+        completed = np.maximum((before + rounds.counts - phase) // w, 0) - np.maximum(
+            (before - phase) // w, 0
+        )
+        # a window that ends at the batch's last vector of the machine is its ring once the batch is in (the
+        # live case: one vector per batch); others (several vectors per batch: backtests, catch-up) are cut
+        # from the ring before the batch and the batch's vectors, window by window, so a machine's windows
+        # do not depend on how its vectors were batched
+        at_end = (before + rounds.counts - phase) % w == 0
+        for i in np.flatnonzero((completed >= 2) | ((completed == 1) & ~at_end)).tolist():
             m = int(uniq[i])
-            seq = np.vstack([self.recent(m)[:, :f], V[starts[i] : starts[i] + rounds.counts[i]]])
+            mine = V[starts[i] : starts[i] + rounds.counts[i]].astype(np.float32)  # as the ring keeps them
+            seq = np.vstack([self.recent(m)[:, :f], mine])
             offset = int(before[i]) - (seq.shape[0] - int(rounds.counts[i]))  # global index of seq[0]
-            ends = np.arange((int(before[i]) // w + 1) * w, int(before[i] + rounds.counts[i]) + 1, w) - offset
+            ph = int(phase[i])
+            first = max(1, (int(before[i]) - ph) // w + 1) * w + ph  # the first window end after `before`
+            ends = np.arange(first, int(before[i] + rounds.counts[i]) + 1, w) - offset
             windows = np.stack([seq[e - w : e] for e in ends.tolist()])
             padded = np.full((windows.shape[0], w, self.n_features), np.nan)
             padded[:, :, :f] = windows
@@ -171,7 +204,7 @@ class CorrelationTracker:
         pos = (self.count[r] + rounds.rank[keep]) % w
         self.ring[r, pos, :f] = V[keep]
         self.count[uniq] += rounds.counts
-        single = uniq[completed == 1]
+        single = uniq[(completed == 1) & at_end]
         if single.shape[0]:
             win = self.ring[single].astype(np.float64)
             self._apply(single, window_correlation(win), _window_std(win))
@@ -239,15 +272,23 @@ class CorrelationRings:
         self.config = config
         self.trackers: dict[int, CorrelationTracker] = {}
 
-    def push(self, ti: int, n_machines: int, trow: I64, V: F64) -> None:
-        """Append a type's vectors (rows x its features) to its machines' rings (`trow`: their table rows)."""
+    def push(
+        self,
+        ti: int,
+        n_machines: int,
+        trow: I64,
+        V: F64,
+        ids_of: Callable[[list[int]], list[str]] | None = None,
+    ) -> None:
+        """Append a type's vectors (rows x its features) to its machines' rings (`trow`: their table rows;
+        `ids_of(rows)`: their machine ids, for the phase of a row's windows)."""
         f = V.shape[1]
         fc = min(f, self.config.max_features)
         tracker = self.trackers.get(ti)
         if tracker is None:
             tracker = self.trackers[ti] = CorrelationTracker(fc, self.config)
         tracker.ensure(n_machines, fc)
-        tracker.push(trow, V[:, :fc] if fc < f else V)
+        tracker.push(trow, V[:, :fc] if fc < f else V, ids_of)
 
     def breaks(self, index: SeriesIndex, ms: I64) -> I64:
         """Pairs broken at each machine's last completed window (one pass per type present)."""

@@ -10,6 +10,7 @@ RUL), `episodes.py` (anomaly events), `strategy.py` (decisions), `explain.py` (`
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -258,7 +259,13 @@ class ScoringEngine:
                 if settling is not None:  # settling sensors take the model's mean (judge the others)
                     X = np.where(settling, np.nan, X)
                 mv_ev[tb.rows] = tb.model.score_samples(features(X, tb.feat_map))
-            self.correlation_rings.push(tb.info.index, len(tb.info.machines), tb.trow, tb.V)
+            self.correlation_rings.push(
+                tb.info.index,
+                len(tb.info.machines),
+                tb.trow,
+                tb.V,
+                functools.partial(self._ids_at, tb.info.machines),
+            )
             exclude = None if settling is None else np.asarray(settling.any(axis=1), dtype=np.bool_)
             self.type_models.collect(tb, uni_score, mv_ev, exclude)
         self.series.put(col_slots, post)  # after the vectors read the pre-batch last values
@@ -304,6 +311,10 @@ class ScoringEngine:
             events=events,
             decisions=decisions,
         )
+
+    def _ids_at(self, machines: list[int], rows: list[int]) -> list[str]:
+        """The ids of a type's machines at these table rows (`machines`: the type's machine slots by row)."""
+        return [self.index.machine_ids[machines[r]] for r in rows]
 
     def _alarms(self, score: F64, level: F64, det: npt.NDArray[np.int8], weight: F64, thr: F64) -> Bool:
         """Which rows alarm (EngineConfig.alarm_score): the calibrated score, or the level where the

@@ -67,6 +67,11 @@ return n
 """
 
 
+# an anomaly score below this is a machine's noise (evidence under ~0.7 of a detector's threshold): its moves
+# are not news for the change stream (docs/api.md, `kind: analytics`)
+SCORE_NOISE = 0.2
+
+
 class ScoringStage:
     def __init__(
         self,
@@ -229,12 +234,14 @@ class ScoringStage:
         self, machine_id: str, health: float, score: float, strategy: str
     ) -> AnalyticsChange | None:
         """A `kind: analytics` change when it is worth telling: health moved by 1 point, the score by
-        0.05, or the strategy changed (the full detail stays in the twin's analytics field)."""
+        0.05 with either score at least `SCORE_NOISE` (below it, a machine's score wanders with its noise:
+        that goes out with the next periodic write), or the strategy changed (the full detail stays in the
+        twin's analytics field)."""
         last = self._published.get(machine_id)
         if (
             last is not None
             and abs(last[0] - health) < 1.0
-            and abs(last[1] - score) < 0.05
+            and (abs(last[1] - score) < 0.05 or max(last[1], score) < SCORE_NOISE)
             and last[2] == strategy
         ):
             return None

@@ -40,9 +40,12 @@ class StrategyTracker:
             slots = idx.types[ti].table()[idx.machine_trow[ms[mine]]]
             if slots.shape[1] == 0:
                 continue
-            s = np.maximum(slots, 0)
-            st = self.fleet.series.take(s.ravel())
-            frac = ((st.hi - st.level()) / (st.hi - st.lo)).reshape(slots.shape)
+            s = np.maximum(slots, 0).ravel()
+            series = self.fleet.series  # the four fields it needs, not the whole state of every series
+            hi, lo = series.hi[s], series.lo[s]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                level = series.lvl[s] / (1.0 - series.q_lvl[s])
+                frac = ((hi - level) / (hi - lo)).reshape(slots.shape)
             frac = np.where((slots >= 0) & np.isfinite(frac), frac, np.inf)
             j = np.argmin(frac, axis=1)
             v = frac[np.arange(mine.shape[0]), j]

@@ -3,7 +3,7 @@
 import numpy as np
 import orjson
 
-from dtwin.anomalies.correlation import CorrelationConfig, CorrelationTracker, window_correlation
+from dtwin.anomalies.correlation import CorrelationConfig, CorrelationTracker, phase_of, window_correlation
 from dtwin.anomalies.engine import ScoringEngine
 
 from .helpers import machine_rows
@@ -82,14 +82,41 @@ def test_tracker_memory_is_bounded_by_the_window() -> None:
 
 def test_baseline_does_not_depend_on_batch_size() -> None:
     X = coupled(1600, 9, decouple_from=1300)
+    Y = coupled(1600, 10, decouple_from=1200)
     whole, pieces = ScoringEngine(), ScoringEngine()
     machine_rows(whole, "m1", "motor", SENSORS, X)
+    machine_rows(whole, "m2", "motor", SENSORS, Y)  # windows ending inside the 50-vector pieces (phases)
     for start in range(0, 1600, 50):
         machine_rows(pieces, "m1", "motor", SENSORS, X[start : start + 50], start_s=float(start))
+        machine_rows(pieces, "m2", "motor", SENSORS, Y[start : start + 50], start_s=float(start))
     a, b = whole.correlation_rings.trackers[0], pieces.correlation_rings.trackers[0]
-    assert a.n_windows[0] == b.n_windows[0] == 16
-    np.testing.assert_allclose(a.baseline[0], b.baseline[0], atol=1e-6)
-    assert a.breaks[0] == b.breaks[0] == 1
+    assert phase_of("m1", 100) % 50 and phase_of("m2", 100) % 50  # not at a piece's end
+    expected = [(1600 - phase_of(m, 100)) // 100 for m in ("m1", "m2")]
+    assert a.n_windows.tolist()[:2] == b.n_windows.tolist()[:2] == expected
+    np.testing.assert_allclose(a.baseline[:2], b.baseline[:2], atol=1e-6)
+    np.testing.assert_allclose(a.last[:2], b.last[:2], atol=1e-6)
+    assert a.breaks[0] == b.breaks[0] == 1 and a.breaks[1] == b.breaks[1]
+
+
+def test_machines_that_appeared_together_complete_their_windows_spread() -> None:
+    """200 machines of a type, first seen in the same batch, one vector each per batch: their windows end
+    spread over the window's 100 batches (a few per batch), not all 200 in one batch every 100."""
+    engine = ScoringEngine()
+    rng = np.random.default_rng(11)
+    done = []
+    for second in range(300):
+        V = 40.0 + rng.normal(size=(200, len(SENSORS)))
+        engine.score_arrays(
+            np.concatenate([engine.register(f"m{j}", "motor", SENSORS) for j in range(200)]),
+            np.full(200 * len(SENSORS), 1.7e9 + second),
+            V.reshape(-1),
+            np.repeat(np.arange(200, dtype=np.int64), len(SENSORS)),
+            n_rows=200,
+        )
+        done.append(int(engine.correlation_rings.trackers[0].n_windows[:200].sum()))
+    per_batch = np.diff(done)
+    assert done[-1] == sum(3 if phase_of(f"m{j}", 100) == 0 else 2 for j in range(200))
+    assert per_batch.max() <= 8, per_batch.max()  # about 2 (200 over 100 phases): 200 without phases
 
 
 def test_batched_report_json_is_byte_for_byte_the_report() -> None:
@@ -109,4 +136,6 @@ def test_batched_report_json_is_byte_for_byte_the_report() -> None:
     assert orjson.loads(reports["broken"])["breaks"][0]["sensor_a"] == "motor_current_a"
     assert orjson.loads(reports["young"])["breaks"] == []
     ms = np.array([engine.index.machine(m) for m in ("broken", "fine", "young")], dtype=np.int64)
-    assert engine.correlation_rings.windows(engine.index, ms).tolist() == [16, 16, 0]
+    # 1,600 vectors: windows end at 100 + phase, 200 + phase, ... (the phase from the machine's id)
+    expected = [(1600 - phase_of(m, 100)) // 100 for m in ("broken", "fine")]
+    assert engine.correlation_rings.windows(engine.index, ms).tolist() == [*expected, 0]

@@ -13,6 +13,7 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
+from dtwin.anomalies.correlation import phase_of
 from dtwin.anomalies.engine import ScoringEngine
 from dtwin.anomalies.model_store import FileModelStore
 from dtwin.anomalies.scoring import ScoringStage
@@ -188,16 +189,29 @@ async def test_correlation_report_is_rewritten_when_a_window_completes(tmp_path:
     correlation_reports = stage.engine.correlation_reports
     stage.engine.correlation_reports = lambda ids: written.append(int(now[0])) or correlation_reports(ids)  # type: ignore[method-assign]
     rng = np.random.default_rng(4)
-    for second in range(250):
+    for second in range(320):
         now[0] = float(second)
         await stage.process(messages(["m"], second, rng))
-    early = [s for s in written if s < 100]
-    assert (
-        written[0] == 0
-        and len(early) in (10, 11)
-        and all(b - a == 10 for a, b in itertools.pairwise(early[1:]))
-    )
-    late = [s for s in written if s >= 100]
-    assert len(late) == 2 and 99 <= late[0] < 110 and 199 <= late[1] < 210, written
+    first = 99 + phase_of("m", 100)  # the batch of its 100 + phase-th vector: its first window ends there
+    early = [s for s in written if s < first]
+    assert written[0] == 0 and all(b - a == 10 for a, b in itertools.pairwise(early[1:]))
+    assert first - 10 <= early[-1] < first  # every 10 s until then
+    late = [s for s in written if s >= first]
+    assert len(late) == 2 and first <= late[0] < first + 10 and first + 100 <= late[1] < first + 110, written
     raw = await redis.get(stage.keys.correlations("m"))
     assert raw == stage.engine.correlation_reports(["m"])["m"]
+
+
+def test_analytics_change_is_news_only_outside_the_scores_noise(tmp_path: Path) -> None:
+    """A `kind: analytics` change goes out when health moves by 1 point, the strategy changes, or the score
+    moves by 0.05 with either value at SCORE_NOISE or above; a score wandering below it is not news."""
+    stage = stage_for(ScoringEngine(), fakeredis.FakeAsyncRedis(), tmp_path)
+    assert stage._analytics_change("m", 97.0, 0.02, "") is not None  # first: always
+    assert stage._analytics_change("m", 97.2, 0.12, "") is None  # noise moving by 0.10
+    assert stage._analytics_change("m", 97.2, 0.19, "") is None
+    assert stage._analytics_change("m", 97.2, 0.25, "") is not None  # out of the noise
+    assert stage._analytics_change("m", 97.2, 0.28, "") is None  # by less than 0.05
+    assert stage._analytics_change("m", 97.2, 0.15, "") is not None  # back into it
+    assert stage._analytics_change("m", 96.3, 0.15, "") is None
+    assert stage._analytics_change("m", 96.2, 0.15, "") is not None  # health by 1 point
+    assert stage._analytics_change("m", 96.2, 0.15, "neutral") is not None  # the strategy
