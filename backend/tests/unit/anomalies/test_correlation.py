@@ -127,8 +127,11 @@ def test_batched_report_json_is_byte_for_byte_the_report() -> None:
     machine_rows(engine, "broken", "motor", SENSORS, coupled(1600, 2, decouple_from=1300))
     machine_rows(engine, "fine", "motor", SENSORS, coupled(1600, 3))
     machine_rows(engine, "young", "pump", ["a", "b"], coupled(40, 5)[:, :2])
-    reports = engine.correlation_reports(["young", "broken", "nobody", "fine"])
-    assert list(reports) == ["young", "broken", "fine"]
+    machine_rows(engine, "young-motor", "motor", SENSORS, coupled(60, 6))  # no window, beside some with
+    assert phase_of("late", 100) > 10
+    machine_rows(engine, "late", "motor", SENSORS, coupled(110, 7))  # its ring wrapped, no window yet
+    reports = engine.correlation_reports(["young", "broken", "nobody", "young-motor", "fine", "late"])
+    assert list(reports) == ["young", "broken", "young-motor", "fine", "late"]
     for machine_id, raw in reports.items():
         report = engine.correlations(machine_id)
         assert report is not None

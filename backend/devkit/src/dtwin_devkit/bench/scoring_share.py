@@ -283,7 +283,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="Markdown file to append the results to")
     parser.add_argument("--machines", type=int, default=5000)
     parser.add_argument("--sensors", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=110, help="ticks before timing (windows, decisions)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=210,
+        help="ticks before timing: past every machine's first correlation window (100 + its phase, "
+        "< 200 vectors) and first decision (60)",
+    )
     parser.add_argument("--batches", type=int, default=15, help="timed batches per variant")
     args = parser.parse_args(argv)
     started = time.perf_counter()
