@@ -124,9 +124,6 @@ def type_vectors(
     r_type = idx.machine_type[row_machine[vrows]]
     pos_of_row = np.full(row_machine.shape[0], -1, dtype=np.int64)
     series = fleet.series
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slow_state = series.dslow / (1.0 - series.q_slow)
-        fast_state = series.dfast / (1.0 - series.q_fast)
     for ti in np.unique(r_type).tolist():
         info = idx.types[ti]
         sel = vrows[r_type == ti]
@@ -149,11 +146,19 @@ def type_vectors(
         V[cells], S[cells], F[cells] = k_vals[mine], k_slow[mine], k_fast[mine]
         T[cells] = t_sel[kr[mine]]
         carried = np.isnan(V[first])  # a machine's first row: what it lacks comes from the series' state
-        for grid, state in ((V, series.last_x), (S, slow_state), (F, fast_state), (T, series.last_ts)):
-            grid[first] = np.where(carried, np.where(init_at[0], state[init_at[1]], np.nan), grid[first])
-        src = np.where(~np.isnan(V) | first[:, None], np.arange(n_sel)[:, None], -1)
-        fill = (np.maximum.accumulate(src, axis=0), np.arange(f)[None, :])
-        V, S, F, T = V[fill], S[fill], F[fill], T[fill]
+        lacking = carried.any(axis=1)  # (the usual consumer row has every sensor: nothing to carry)
+        if lacking.any():
+            at, carried = np.flatnonzero(first)[lacking], carried[lacking]
+            have, slot = init_at[0][lacking], init_at[1][lacking]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                slow = series.dslow[slot] / (1.0 - series.q_slow[slot])
+                fast = series.dfast[slot] / (1.0 - series.q_fast[slot])
+            for grid, state in ((V, series.last_x[slot]), (S, slow), (F, fast), (T, series.last_ts[slot])):
+                grid[at] = np.where(carried, np.where(have, state, np.nan), grid[at])
+        if not first.all():  # later rows of a machine: fill forward what they lack from the rows before
+            src = np.where(~np.isnan(V) | first[:, None], np.arange(n_sel)[:, None], -1)
+            fill = (np.maximum.accumulate(src, axis=0), np.arange(f)[None, :])
+            V, S, F, T = V[fill], S[fill], F[fill], T[fill]
         stale = ~(t_sel[:, None] - T <= carry_max_s)  # NaN times (never read) are stale too
         V[stale], S[stale], F[stale] = np.nan, np.nan, np.nan
         model = models.get(ti)

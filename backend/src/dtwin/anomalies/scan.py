@@ -179,15 +179,24 @@ class SoA:
     FILL: ClassVar[dict[str, float]] = {}
 
     @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The field names, in order (cached per class: `dataclasses.fields` builds a tuple on every call)."""
+        names: tuple[str, ...] | None = cls.__dict__.get("_field_names")
+        if names is None:
+            names = tuple(f.name for f in fields(cls))
+            setattr(cls, "_field_names", names)  # noqa: B010  (not a dataclass field)
+        return names
+
+    @classmethod
     def empty(cls: type[S], size: int) -> S:
         obj = cls.__new__(cls)
-        for f in fields(cls):
-            setattr(obj, f.name, np.full(size, cls.FILL.get(f.name, 0.0)))
+        for name in cls.names():
+            setattr(obj, name, np.full(size, cls.FILL.get(name, 0.0)))
         return obj
 
     @property
     def capacity(self) -> int:
-        first: F64 = getattr(self, fields(self)[0].name)
+        first: F64 = getattr(self, self.names()[0])
         return int(first.shape[0])
 
     def grow(self, size: int) -> None:
@@ -195,21 +204,21 @@ class SoA:
         if size <= cap:
             return
         new_cap = max(size, 2 * cap, 64)
-        for f in fields(self):
-            arr = np.full(new_cap, self.FILL.get(f.name, 0.0))
-            arr[:cap] = getattr(self, f.name)
-            setattr(self, f.name, arr)
+        for name in self.names():
+            arr = np.full(new_cap, self.FILL.get(name, 0.0))
+            arr[:cap] = getattr(self, name)
+            setattr(self, name, arr)
 
     def take(self: S, idx: I64) -> S:
         obj = type(self).__new__(type(self))
-        for f in fields(self):
-            setattr(obj, f.name, getattr(self, f.name)[idx])
+        for name in self.names():
+            setattr(obj, name, getattr(self, name)[idx])
         return obj
 
     def put(self: S, idx: I64, other: S) -> None:
-        for f in fields(self):
-            getattr(self, f.name)[idx] = getattr(other, f.name)
+        for name in self.names():
+            getattr(self, name)[idx] = getattr(other, name)
 
     @property
     def nbytes(self) -> int:
-        return sum(int(getattr(self, f.name).nbytes) for f in fields(self))
+        return sum(int(getattr(self, name).nbytes) for name in self.names())
