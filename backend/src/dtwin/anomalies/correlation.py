@@ -6,7 +6,6 @@ holds the fleet's trackers, one per machine type, for the scoring engine. Pure n
 from __future__ import annotations
 
 import functools
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,6 +16,7 @@ from dtwin.anomalies.decisions import JsonValue
 from dtwin.anomalies.index import Remap, SeriesIndex
 from dtwin.anomalies.results import CorrelationBreak, CorrelationReport
 from dtwin.anomalies.scan import F32, F64, I64, Bool, Rounds
+from dtwin.kit.spread import phase
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +97,7 @@ def phase_of(machine_id: str, window: int) -> int:
     window - 1) from its id: machines that appeared together complete their windows spread over a window's
     length rather than all in one batch every `window` vectors, and a machine that comes back (or moves to
     another row when the engine compacts) keeps its phase."""
-    return zlib.crc32(machine_id.encode()) % window
+    return min(int(phase(machine_id) * window), window - 1)
 
 
 @dataclass

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -46,6 +45,7 @@ from dtwin.core.db import transaction
 from dtwin.core.metrics import Metrics
 from dtwin.kit.bus import TelemetryBus
 from dtwin.kit.deadline import Deadline
+from dtwin.kit.spread import first_done
 
 log = structlog.get_logger(__name__)
 
@@ -220,9 +220,7 @@ class ScoringStage:
         """When a machine's periodic write counts as done: `now`, except on its first write, which is
         back-dated by a fixed share of the period from its id, so machines that appeared together (all of
         them, at start) come due spread over the period rather than in one batch every period."""
-        if machine_id in written:
-            return now
-        return now - every_s * (zlib.crc32(machine_id.encode()) / 2**32)
+        return now if machine_id in written else first_done(machine_id, now, every_s)
 
     @property
     def changes(self) -> ChangeStream:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dtwin.contracts.changes import TwinUpdate
 from dtwin.core.db import transaction
 from dtwin.kit.bus import Record, TelemetryBus
+from dtwin.kit.spread import first_done
 from dtwin.twins.models import TwinRow
 from dtwin.twins.repository import TwinRepository
 from dtwin.twins.schemas import TwinPlacement
@@ -98,11 +99,19 @@ class TwinRegistry:
 
 
 class StateSnapshots:
-    def __init__(self, bus: TelemetryBus, topic: str, store: TwinStore, every_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        bus: TelemetryBus,
+        topic: str,
+        store: TwinStore,
+        every_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.bus = bus
         self.topic = topic
         self.store = store
         self.every_s = every_s
+        self._clock = clock
         self._last: dict[str, float] = {}
 
     async def publish(self, machine_ids: Iterable[str]) -> list[asyncio.Future[Any]]:
@@ -110,16 +119,19 @@ class StateSnapshots:
         makes batch snapshots durable; API changes await theirs)."""
         ids = list(dict.fromkeys(machine_ids))
         raws = await self.store.raw_many(ids)
-        now = time.monotonic()
+        now = self._clock()
         records: list[Record] = []
         for machine_id, raw in zip(ids, raws, strict=True):
             if raw:
                 records.append((machine_id.encode(), orjson.dumps(raw), None))
-                self._last[machine_id] = now
+                # the first snapshot is back-dated by a share of the period from the id, so the twins a
+                # backend meets together (all, in its first batch) come due spread over the period
+                seen = machine_id in self._last
+                self._last[machine_id] = now if seen else first_done(machine_id, now, self.every_s)
         return await self.bus.produce_many(self.topic, records) if records else []
 
     async def after_batch(self, changed: Sequence[str]) -> None:
-        now = time.monotonic()
+        now = self._clock()
         due = [m for m in changed if now - self._last.get(m, float("-inf")) >= self.every_s]
         if due:
             await self.publish(due)
