@@ -168,6 +168,24 @@ def group_max(values: F64, group: I64, n_groups: int) -> tuple[F64, I64]:
     return best, arg
 
 
+def group_max_rows(values: F64, group: I64, n_groups: int) -> F64:
+    """Column-wise max of non-negative `values` (items x columns) per group (0 for empty groups); cheapest
+    when `group` is already sorted (a batch's readings usually come row by row)."""
+    out = np.zeros((n_groups, values.shape[1]))
+    n = group.shape[0]
+    if n == 0:
+        return out
+    if not bool(np.all(group[1:] >= group[:-1])):
+        order = np.argsort(group, kind="stable")
+        values, group = values[order], group[order]
+    new = np.empty(n, dtype=np.bool_)
+    new[0] = True
+    np.not_equal(group[1:], group[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    out[group[starts]] = np.maximum.reduceat(values, starts, axis=0)
+    return out
+
+
 S = TypeVar("S", bound="SoA")
 
 
