@@ -279,6 +279,9 @@ class ScoringEngine:
         row_alarm = np.zeros(n_rows, dtype=np.bool_)
         if vrows.shape[0]:  # calibrated: 1 - the row's tail probability against its machine's recent rows
             rm = row_machine[vrows]
+            # the alarm rule's operating limit is the level's label (a reading beyond its range), not the
+            # ensemble's (which may name the limit detector for a reading that nears its limit unusually)
+            limit_rows = row_det[vrows] == LIMIT
             if cfg.ensemble.combine == "max":
                 self.fleet.calibration.grow(self.index.n_machines)
                 weight = np.empty(vrows.shape[0])
@@ -287,7 +290,7 @@ class ScoringEngine:
                 p, weight = self._ensemble(det, k_rows, n_rows, vrows, rm, mv_ev, row_det)
             row_score[vrows] = 1.0 - p
             row_alarm[vrows] = self._alarms(
-                row_score[vrows], row_level[vrows], row_det[vrows], weight, self.episodes.thresholds(rm)
+                row_score[vrows], row_level[vrows], limit_rows, weight, self.episodes.thresholds(rm)
             )
         if vrows.shape[0]:
             self.now = max(self.now, float(np.max(row_ts[vrows])))
@@ -333,14 +336,14 @@ class ScoringEngine:
         row_det[vrows] = np.where(row_det[vrows] == LIMIT, LIMIT, label)
         return es.p, es.weight
 
-    def _alarms(self, score: F64, level: F64, det: npt.NDArray[np.int8], weight: F64, thr: F64) -> Bool:
+    def _alarms(self, score: F64, level: F64, limit: Bool, weight: F64, thr: F64) -> Bool:
         """Which rows alarm (EngineConfig.alarm_score): the calibrated score, or the level where the
         machine's calibration is still cold or the evidence is an operating limit."""
         by_level = level >= thr
         if self.config.alarm_score is None:
             return by_level
         cold = weight < self.config.warm_weight
-        out: Bool = (by_level & (cold | (det == LIMIT))) | (~cold & (score >= self.config.alarm_score))
+        out: Bool = (by_level & (cold | limit)) | (~cold & (score >= self.config.alarm_score))
         return out
 
     def _machines_step(

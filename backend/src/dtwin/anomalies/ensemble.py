@@ -52,6 +52,7 @@ class EnsembleConfig:
 
     combine: Combine = "harmonic"
     second_layer: bool = True
+    evidence_floor: bool = True
 
 
 @dataclass
@@ -163,7 +164,9 @@ def _scan(
     return p, after[rounds.counts - 1, np.arange(m)]
 
 
-def combined_evidence(cfg: EnsembleConfig, p_family: F64, alpha: float, total: F64) -> F64:
+def combined_evidence(
+    cfg: EnsembleConfig, p_family: F64, alpha: float, total: F64, evidence: F64 | None = None
+) -> F64:
     """The combined statistic as evidence for the second layer: `alpha / ((T + alpha) p)` of the smallest
     `p_d` (or of the harmonic combination `1 / sum(1 / p_d)`); `T` the weight of the machine's earlier rows.
     1 = as rare as the row itself can vouch for, so the second layer's own prior (`min(1, 1 / e)`) keeps the
@@ -173,6 +176,8 @@ def combined_evidence(cfg: EnsembleConfig, p_family: F64, alpha: float, total: F
     else:
         inv = 1.0 / np.maximum(p_family.min(axis=1), 1e-300)
     out: F64 = alpha * inv / (total + alpha)
+    if cfg.evidence_floor and evidence is not None:
+        out = np.minimum(out, np.maximum(evidence.max(axis=1), 1.0))
     return out
 
 
@@ -204,7 +209,7 @@ def calibrate_ensemble(
         s_post = s * (1.0 - a)
         pf = _single(state.fam, ms, s, s_post, total, evidence, FAMILY_EDGES, a)
         if cfg.second_layer:
-            e2 = combined_evidence(cfg, pf, a, total)[:, None]
+            e2 = combined_evidence(cfg, pf, a, total, evidence)[:, None]
             p = _single(state.comb, ms, s, s_post, total, e2, COMBINED_EDGES, a)[:, 0]
         else:
             p = _sidak(pf)
@@ -219,7 +224,7 @@ def calibrate_ensemble(
     pf, fam_after = _scan(state.fam, ms, s, rounds, q, evidence, FAMILY_EDGES, a)
     state.fam[ms] = fam_after
     if cfg.second_layer:
-        e2 = combined_evidence(cfg, pf, a, total)[:, None]
+        e2 = combined_evidence(cfg, pf, a, total, evidence)[:, None]
         p2, comb_after = _scan(state.comb, ms, s, rounds, q, e2, COMBINED_EDGES, a)
         p = p2[:, 0]
         state.comb[ms] = comb_after

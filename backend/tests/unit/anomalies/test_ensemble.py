@@ -7,7 +7,15 @@ import numpy.typing as npt
 import pytest
 
 from dtwin.anomalies import ensemble
-from dtwin.anomalies.detectors import DETECTORS, LIMIT, SPIKE, STUCK, VARIANCE
+from dtwin.anomalies.detectors import (
+    DETECTORS,
+    LIMIT,
+    SPIKE,
+    STUCK,
+    VARIANCE,
+    DetectorOutput,
+    SeriesState,
+)
 from dtwin.anomalies.engine import EngineConfig, ScoringEngine
 from dtwin.anomalies.ensemble import (
     EnsembleConfig,
@@ -15,6 +23,7 @@ from dtwin.anomalies.ensemble import (
     calibrate_ensemble,
     combined_evidence,
 )
+from dtwin.anomalies.explain import univariate
 from dtwin.anomalies.results import BatchScores
 
 from .helpers import machine_rows
@@ -193,3 +202,30 @@ def _state(n: int) -> EnsembleState:
     state = EnsembleState()
     state.grow(n)
     return state
+
+
+def test_the_explanation_ranks_sensors_by_the_named_detectors_evidence_first() -> None:
+    """Sensor `x` has the larger evidence (a spike), `y` the variance evidence: explained as a variance
+    change, `y` comes first, with the variance detector's evidence and label."""
+    fam = np.zeros((2, ensemble.N_FAMILIES))
+    fam[0, SPIKE - 1] = 3.0
+    fam[1, VARIANCE - 1], fam[1, SPIKE - 1] = 1.2, 0.4
+    z = np.array([15.0, 2.0])
+    det = DetectorOutput(
+        evidence=np.array([3.0, 1.2]),
+        score=np.zeros(2),
+        detector=np.array([SPIKE, VARIANCE], dtype=np.int8),
+        z=z,
+        expected=np.zeros(2),
+        sigma=np.ones(2),
+        slow=np.zeros(2),
+        fast=np.zeros(2),
+        families=fam,
+    )
+    series = SeriesState.empty(2)
+    readings = np.arange(2, dtype=np.int64)
+    args = (readings, ["x", "y"], readings, z, det, series, 2)
+    by_evidence = [(c.sensor, c.detector) for c in univariate(*args)]
+    by_variance = [(c.sensor, c.detector, c.evidence) for c in univariate(*args, VARIANCE)]
+    assert by_evidence == [("x", "spike"), ("y", "variance")]
+    assert by_variance == [("y", "variance", 1.2), ("x", "spike", 3.0)]
