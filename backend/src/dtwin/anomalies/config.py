@@ -10,6 +10,7 @@ from dtwin.anomalies.calibration import CalibrationConfig
 from dtwin.anomalies.correlation import CorrelationConfig
 from dtwin.anomalies.decisions import DecisionConfig
 from dtwin.anomalies.detectors import DetectorConfig
+from dtwin.anomalies.ensemble import EnsembleConfig
 from dtwin.anomalies.health import HealthConfig
 from dtwin.anomalies.type_model import TrainingPolicy
 from dtwin.contracts.limits import DEFAULT_LIMITS
@@ -37,6 +38,8 @@ class EngineConfig:
     decisions: DecisionConfig = field(default_factory=DecisionConfig)
     training: TrainingPolicy = field(default_factory=TrainingPolicy)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    # how the detectors' evidence makes a row's calibrated score (ensemble.py; combine "max": as before)
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
     threshold: float = 0.5  # anomaly threshold on the score, for types not in `thresholds`
     thresholds: Mapping[str, float] = field(default_factory=dict)
     # a row alarms (starts an episode) when its calibrated score reaches this: its evidence is rarer than 1

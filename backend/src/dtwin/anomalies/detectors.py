@@ -156,6 +156,9 @@ class DetectorOutput:
     sigma: F64
     slow: F64  # the series' slow level including the reading (what the type model's deviations are from)
     fast: F64  # ...and its fast level (the drift detector's short EWMA, ~100 samples) including the reading
+    # every detector's own evidence (readings x families: column = detector code - 1; the multivariate
+    # column is 0, the type model scores rows), what the calibrated ensemble (`ensemble.py`) combines
+    families: F64
 
 
 @dataclass(frozen=True, slots=True)
@@ -568,6 +571,18 @@ def run_detectors(
         codes[better] = code
     codes[ev.outside & (evidence > 0)] = LIMIT  # outside the range: the most actionable label
     codes[evidence <= 0] = NONE
+    families = np.zeros((evidence.shape[0], len(DETECTORS) - 1))
+    up = ev.z >= 0
+    for code, e in (
+        (SPIKE, np.where(up, spike, 0.0)),
+        (DIP, np.where(up, 0.0, spike)),
+        (ROC, roc),
+        (STUCK, stuck),
+        (DRIFT, drift),
+        (LIMIT, ev.limit),
+        (VARIANCE, variance),
+    ):
+        families[:, code - 1] = e
     out = DetectorOutput(
         evidence=evidence,
         score=squash(evidence, cfg.power),
@@ -577,5 +592,6 @@ def run_detectors(
         sigma=ev.sigma,
         slow=ev.slow,
         fast=ev.fast,
+        families=families,
     )
     return out, post

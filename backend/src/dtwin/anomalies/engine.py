@@ -23,7 +23,15 @@ from dtwin.anomalies.batch import TypeBatch, features, layout, reading_scores, t
 from dtwin.anomalies.calibration import calibrate
 from dtwin.anomalies.config import EngineConfig, LimitsSource
 from dtwin.anomalies.correlation import CorrelationRings
-from dtwin.anomalies.detectors import LIMIT, MULTIVARIATE, DetectorOutput, SeriesState, run_detectors
+from dtwin.anomalies.detectors import (
+    LIMIT,
+    MULTIVARIATE,
+    NONE,
+    DetectorOutput,
+    SeriesState,
+    run_detectors,
+)
+from dtwin.anomalies.ensemble import MV_FAMILY, calibrate_ensemble, explain_family
 from dtwin.anomalies.episodes import AnomalyEpisodes
 from dtwin.anomalies.explain import BatchExplainer
 from dtwin.anomalies.fleet import FleetState, MachineState
@@ -38,7 +46,7 @@ from dtwin.anomalies.results import (
     MachineScores,
     RowScores,
 )
-from dtwin.anomalies.scan import F64, I64, Bool, Rounds, group_max, squash
+from dtwin.anomalies.scan import F64, I8, I64, Bool, Rounds, group_max, group_max_rows, squash
 from dtwin.anomalies.settling import CatalogueEffects, CommandEffects, affected, reanchor
 from dtwin.anomalies.strategy import StrategyTracker
 from dtwin.anomalies.training import TypeModels
@@ -277,13 +285,19 @@ class ScoringEngine:
         row_score = np.zeros(n_rows)
         row_alarm = np.zeros(n_rows, dtype=np.bool_)
         if vrows.shape[0]:  # calibrated: 1 - the row's tail probability against its machine's recent rows
-            self.fleet.calibration.grow(self.index.n_machines)
             rm = row_machine[vrows]
-            weight = np.empty(vrows.shape[0])
-            p = calibrate(cfg.calibration, self.fleet.calibration, rm, row_ev[vrows], weight)
+            # the alarm rule's operating limit is the level's label (a reading beyond its range), not the
+            # ensemble's (which may name the limit detector for a reading that nears its limit unusually)
+            limit_rows = row_det[vrows] == LIMIT
+            if cfg.ensemble.combine == "max":
+                self.fleet.calibration.grow(self.index.n_machines)
+                weight = np.empty(vrows.shape[0])
+                p = calibrate(cfg.calibration, self.fleet.calibration, rm, row_ev[vrows], weight)
+            else:
+                p, weight = self._ensemble(det, k_rows, n_rows, vrows, rm, mv_ev, row_det)
             row_score[vrows] = 1.0 - p
             row_alarm[vrows] = self._alarms(
-                row_score[vrows], row_level[vrows], row_det[vrows], weight, self.episodes.thresholds(rm)
+                row_score[vrows], row_level[vrows], limit_rows, weight, self.episodes.thresholds(rm)
             )
         if vrows.shape[0]:
             self.now = max(self.now, float(np.max(row_ts[vrows])))
@@ -294,6 +308,7 @@ class ScoringEngine:
             row_machine,
             row_ts,
             row_level,
+            row_score,
             row_alarm,
             row_det,
             uni_arg,
@@ -316,14 +331,30 @@ class ScoringEngine:
         """The ids of a type's machines at these table rows (`machines`: the type's machine slots by row)."""
         return [self.index.machine_ids[machines[r]] for r in rows]
 
-    def _alarms(self, score: F64, level: F64, det: npt.NDArray[np.int8], weight: F64, thr: F64) -> Bool:
+    def _ensemble(
+        self, det: DetectorOutput, k_rows: I64, n_rows: int, vrows: I64, rm: I64, mv_ev: F64, row_det: I8
+    ) -> tuple[F64, F64]:
+        """The calibrated ensemble (`ensemble.py`): each detector family's evidence per row (the largest of
+        the row's readings; the type model's as one more family), its tail probability per machine and the
+        final one. Relabels `row_det` with the family of the smallest tail probability (a row labelled as an
+        operating limit keeps it: beyond the range is the most actionable label, and its alarm rule)."""
+        self.fleet.ensemble.grow(self.index.n_machines)
+        fam = group_max_rows(det.families, k_rows, n_rows)[vrows]
+        fam[:, MV_FAMILY] = mv_ev[vrows]
+        cfg = self.config
+        es = calibrate_ensemble(cfg.ensemble, cfg.calibration.alpha, self.fleet.ensemble, rm, fam)
+        label = np.where(es.p_family.min(axis=1) < 1.0, explain_family(es.p_family) + 1, NONE)
+        row_det[vrows] = np.where(row_det[vrows] == LIMIT, LIMIT, label)
+        return es.p, es.weight
+
+    def _alarms(self, score: F64, level: F64, limit: Bool, weight: F64, thr: F64) -> Bool:
         """Which rows alarm (EngineConfig.alarm_score): the calibrated score, or the level where the
         machine's calibration is still cold or the evidence is an operating limit."""
         by_level = level >= thr
         if self.config.alarm_score is None:
             return by_level
         cold = weight < self.config.warm_weight
-        out: Bool = (by_level & (cold | (det == LIMIT))) | (~cold & (score >= self.config.alarm_score))
+        out: Bool = (by_level & (cold | limit)) | (~cold & (score >= self.config.alarm_score))
         return out
 
     def _machines_step(
@@ -332,6 +363,7 @@ class ScoringEngine:
         row_machine: I64,
         row_ts: F64,
         row_level: F64,
+        row_score: F64,
         row_alarm: Bool,
         row_det: npt.NDArray[np.int8],
         uni_arg: I64,
@@ -357,6 +389,9 @@ class ScoringEngine:
         thr = self.episodes.thresholds(ms)
         alarmed, _ = group_max(row_alarm[vrows].astype(np.float64), mr.col, ms.shape[0])
         above = alarmed > 0.0  # an episode starts on an alarming row; it resolves on the level (episodes.py)
+        if above.any():  # ...and is labelled and explained by its alarming row with the highest score
+            _, x_arg = group_max(np.where(row_alarm[vrows], 1.0 + row_score[vrows], 0.0), mr.col, ms.shape[0])
+            m_row = np.where(above, vrows[x_arg], m_row)
 
         explanations: dict[str, list[Contribution]] = {}
         top = np.full(ms.shape[0], -1, dtype=np.int64)

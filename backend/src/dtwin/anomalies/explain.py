@@ -10,7 +10,14 @@ import numpy as np
 
 from dtwin.anomalies.batch import TypeBatch
 from dtwin.anomalies.config import EngineConfig
-from dtwin.anomalies.detectors import DETECTORS, MULTIVARIATE, DetectorConfig, DetectorOutput, SeriesState
+from dtwin.anomalies.detectors import (
+    DETECTORS,
+    MULTIVARIATE,
+    NONE,
+    DetectorConfig,
+    DetectorOutput,
+    SeriesState,
+)
 from dtwin.anomalies.fleet import FleetState
 from dtwin.anomalies.results import Contribution
 from dtwin.anomalies.scan import F64, I64
@@ -36,13 +43,24 @@ def univariate(
     det: DetectorOutput,
     series: SeriesState,
     top: int,
+    family: int | None = None,
 ) -> list[Contribution]:
-    """`readings`: indices (into the batch's scored readings) of one row; the top ones by evidence."""
-    order = readings[np.argsort(-det.evidence[readings], kind="stable")][:top]
+    """`readings`: indices (into the batch's scored readings) of one row; the top ones by evidence, or (with
+    `family`, a detector code) by that detector's own evidence first: the calibrated ensemble's explanation,
+    the sensor that gave the detector its evidence. A reading named for that detector reports its evidence
+    and label; one that has none of it, its own strongest detector's."""
+    fam = None if family is None else det.families[:, family - 1]
+    if fam is None:
+        order = readings[np.argsort(-det.evidence[readings], kind="stable")][:top]
+    else:
+        order = readings[np.lexsort((-det.evidence[readings], -fam[readings]))][:top]
     out = []
     for i in order.tolist():
         slot = int(k_slots[i])
         value, expected = float(k_vals[i]), float(det.expected[i])
+        evidence, code = float(det.evidence[i]), int(det.detector[i])
+        if fam is not None and family is not None and fam[i] > 0.0:
+            evidence, code = float(fam[i]), family
         out.append(
             Contribution(
                 sensor=sensors[slot],
@@ -50,8 +68,8 @@ def univariate(
                 expected=_opt(expected),
                 z=_opt(float(det.z[i])),
                 pct_of_range=_pct(value, expected, float(series.lo[slot]), float(series.hi[slot])),
-                evidence=float(det.evidence[i]),
-                detector=DETECTORS[int(det.detector[i])],
+                evidence=evidence,
+                detector=DETECTORS[code],
             )
         )
     return out
@@ -150,4 +168,7 @@ class BatchExplainer:
                 )
         lo = int(np.searchsorted(self.sorted_rows, r, side="left"))
         hi = int(np.searchsorted(self.sorted_rows, r, side="right"))
-        return univariate(self.order[lo:hi], sensors, self.k_slots, self.k_vals, self.det, series, top)
+        family = detector if self.config.ensemble.combine != "max" and detector != NONE else None
+        return univariate(
+            self.order[lo:hi], sensors, self.k_slots, self.k_vals, self.det, series, top, family
+        )

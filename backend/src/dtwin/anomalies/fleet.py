@@ -14,6 +14,7 @@ import numpy as np
 from dtwin.anomalies.calibration import CalibrationState
 from dtwin.anomalies.config import EngineConfig, LimitsSource, Range, VersionedLimits
 from dtwin.anomalies.detectors import SeriesState
+from dtwin.anomalies.ensemble import EnsembleState
 from dtwin.anomalies.health import HealthRing
 from dtwin.anomalies.index import Remap, SeriesIndex
 from dtwin.anomalies.scan import F64, I64, SoA
@@ -95,6 +96,7 @@ class FleetState:
         )
         self.health_ring = HealthRing(config.health.window)
         self.calibration = CalibrationState()  # per machine: the survival histogram of its row evidence
+        self.ensemble = EnsembleState()  # ...or of each detector family's and the combined (ensemble.py)
         # rows of daily/weekly profiles, for the series sampled every minute or slower
         self.seasonal = SeasonalProfiles(config.detectors.seasonal.max_series)
 
@@ -171,7 +173,10 @@ class FleetState:
         self.settle.grow(idx.n_series)
         self.machines.grow(idx.n_machines)
         self.health_ring.grow(idx.n_machines)
-        self.calibration.grow(idx.n_machines)
+        # the calibration in use (the other stays empty)
+        calibrations = [c for c in (self.calibration, self.ensemble) if c.q.shape[0]]
+        for c in calibrations:
+            c.grow(idx.n_machines)
         r = idx.compact(keep_types)
         kept = np.zeros(self.series.capacity, dtype=np.bool_)
         kept[r.series] = True
@@ -180,14 +185,15 @@ class FleetState:
         self.settle = self.settle.take(r.series)
         self.machines = self.machines.take(r.machines)
         self.health_ring.take(r.machines)
-        self.calibration.take(r.machines)
+        for c in calibrations:
+            c.take(r.machines)
         return r
 
     @property
     def nbytes(self) -> int:
         """Bytes held in the state arrays and the index's arrays (its dictionaries come on top)."""
         total = self.series.nbytes + self.settle.nbytes + self.machines.nbytes + self.health_ring.nbytes
-        total += self.calibration.nbytes + self.seasonal.nbytes
+        total += self.calibration.nbytes + self.ensemble.nbytes + self.seasonal.nbytes
         idx = self.index
         total += sum(
             int(a.nbytes)

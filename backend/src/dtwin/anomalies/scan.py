@@ -54,6 +54,35 @@ def ewma_scan(x: F64, prev: F64, alpha: float) -> F64:
     return out
 
 
+def ewma_scan_at(hit: Bool, prev: F64, alpha: float, rounds: I64, cols: I64) -> F64:
+    """`ewma_scan(hit, prev, alpha)` of a boolean grid, read only where needed: the value before round
+    `rounds[i]` (0 to the number of rounds) in column `cols[i]` (`prev` for round 0). The same recursion and
+    blocks as `ewma_scan` (batch-invariant to ~1e-15), without materialising the whole result: what a tail
+    probability needs is two histogram edges per row, not all of them."""
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    n_rounds = hit.shape[0]
+    b = 1.0 - alpha
+    before = np.empty(rounds.shape[0])
+    first = rounds == 0
+    before[first] = prev[cols[first]]
+    block = max(1, min(n_rounds, int(_LOG_RANGE / -math.log(b))))
+    k = np.arange(block, dtype=np.float64)
+    up = alpha * np.power(b, -k)  # alpha * b**-k
+    down = np.power(b, k)  # b**k
+    y = prev
+    for start in range(0, n_rounds, block):
+        blk = hit[start : start + block]
+        n = blk.shape[0]
+        acc = np.cumsum(np.where(blk, up[:n, None], 0.0), axis=0)
+        # rows whose previous round falls in this block: y[t - 1] = b**(t-1-start) acc + b**(t-start) y_start
+        mine = np.flatnonzero((rounds - 1 >= start) & (rounds - 1 < start + n))
+        rr, cc = rounds[mine] - 1 - start, cols[mine]
+        before[mine] = down[rr] * acc[rr, cc] + b * down[rr] * y[cc]
+        y = down[n - 1] * acc[n - 1] + b * down[n - 1] * y
+    return before
+
+
 def bias_correction(alpha: float, count: F64) -> F64:
     """`1 - (1 - alpha)**count`: the total weight of an EWMA started at 0 after `count` samples; dividing by
     it gives an unbiased average during warm-up (NaN where count is 0)."""
@@ -166,6 +195,24 @@ def group_max(values: F64, group: I64, n_groups: int) -> tuple[F64, I64]:
     groups, first = np.unique(group[hit], return_index=True)
     arg[groups] = hit[first]
     return best, arg
+
+
+def group_max_rows(values: F64, group: I64, n_groups: int) -> F64:
+    """Column-wise max of non-negative `values` (items x columns) per group (0 for empty groups); cheapest
+    when `group` is already sorted (a batch's readings usually come row by row)."""
+    out = np.zeros((n_groups, values.shape[1]))
+    n = group.shape[0]
+    if n == 0:
+        return out
+    if not bool(np.all(group[1:] >= group[:-1])):
+        order = np.argsort(group, kind="stable")
+        values, group = values[order], group[order]
+    new = np.empty(n, dtype=np.bool_)
+    new[0] = True
+    np.not_equal(group[1:], group[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    out[group[starts]] = np.maximum.reduceat(values, starts, axis=0)
+    return out
 
 
 S = TypeVar("S", bound="SoA")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dtwin.anomalies.detectors import DETECTORS
-from dtwin.anomalies.scan import Rounds, ewma_scan
+from dtwin.anomalies.scan import Rounds, ewma_scan, ewma_scan_at
 
 from .helpers import first_alarm, machine_rows, score_series, series_engine
 
@@ -138,6 +138,23 @@ def test_ewma_scan_blocked_equals_sequential() -> None:
     for r in range(x.shape[0]):
         seq = 0.05 * x[r] + 0.95 * seq
         np.testing.assert_allclose(y[r], seq, rtol=1e-11, atol=1e-12)
+
+
+def test_ewma_scan_at_reads_what_the_whole_scan_gives() -> None:
+    """`ewma_scan_at` (the ensemble's histograms: only the cells a row needs) equals `ewma_scan` of the same
+    grid read there: the value before each asked round (the carried state for round 0, after the last round
+    for round = rounds), over several blocks (alpha 0.05: blocks of ~3,900 rounds)."""
+    rng = np.random.default_rng(10)
+    hit = rng.random((9000, 6)) < 0.3
+    prev = rng.random(6)
+    whole = ewma_scan(hit.astype(np.float64), prev, 0.05)
+    before = np.vstack([prev[None, :], whole])  # before round t = after round t - 1
+    at = rng.integers(0, 9001, 4000)
+    at[:3] = [0, 9000, 3900]
+    cols = rng.integers(0, 6, 4000)
+    np.testing.assert_allclose(
+        ewma_scan_at(hit, prev, 0.05, at, cols), before[at, cols], rtol=1e-11, atol=1e-12
+    )
 
 
 def test_long_batch_equals_reading_by_reading() -> None:

@@ -166,4 +166,7 @@ def test_a_sensor_that_stops_reporting_is_not_carried_into_the_model_for_ever() 
     assert np.all(out.rows.level < 0.5), out.rows.level.max()
     # the same rows with the value carried for ever raise the alarm this prevents
     stale = machine_rows(engine_with(float("inf")), "fan-0", "fan", SENSORS, rows, start_s=1500.0)
-    assert stale.rows.level.max() > 0.5 and stale.rows.detector[int(np.argmax(stale.rows.level))] == 7
+    # (the first row above the threshold: later ones are labelled by whichever detector is rarest for the
+    # machine then, and a contradiction that persists stops being rare for the model's own calibration)
+    above = np.flatnonzero(stale.rows.level > 0.5)
+    assert above.shape[0] and stale.rows.detector[above[0]] == 7
