@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import orjson
@@ -299,18 +300,15 @@ class CorrelationRings:
 
     def breaks(self, index: SeriesIndex, ms: I64) -> I64:
         """Pairs broken at each machine's last completed window (one pass per type present)."""
-        breaks = np.zeros(ms.shape[0], dtype=np.int64)
-        types = index.machine_type[ms]
-        for ti in np.unique(types).tolist():
-            tracker = self.trackers.get(ti)
-            if tracker is not None:
-                mine = types == ti
-                breaks[mine] = tracker.breaks[index.machine_trow[ms[mine]]]
-        return breaks
+        return self._per_machine(index, ms, "breaks")
 
     def windows(self, index: SeriesIndex, ms: I64) -> I64:
         """Windows completed so far by each machine (0 for a type not tracked yet): a machine's report
         changes when this does (before its first window, with every vector)."""
+        return self._per_machine(index, ms, "n_windows")
+
+    def _per_machine(self, index: SeriesIndex, ms: I64, column: Literal["breaks", "n_windows"]) -> I64:
+        """A per-row count of the trackers for each machine of `ms` (0 where its type or row is untracked)."""
         out = np.zeros(ms.shape[0], dtype=np.int64)
         types = index.machine_type[ms]
         for ti in np.unique(types).tolist():
@@ -318,9 +316,10 @@ class CorrelationRings:
             if tracker is not None:
                 mine = types == ti
                 rows = index.machine_trow[ms[mine]]
-                ok = rows < tracker.n_windows.shape[0]
+                values: I64 = getattr(tracker, column)
+                ok = rows < values.shape[0]
                 got = np.zeros(rows.shape[0], dtype=np.int64)
-                got[ok] = tracker.n_windows[rows[ok]]
+                got[ok] = values[rows[ok]]
                 out[mine] = got
         return out
 
