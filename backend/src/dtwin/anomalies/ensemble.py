@@ -7,7 +7,7 @@ Both layers use the weighted conformal p-value of `calibration.py` (`p = (H(e) +
 the histograms kept *lazily decayed*: a machine's stored histogram times its scale `s` is the true one, and
 a row multiplies `s` by `1 - a` instead of every cell, so it writes only the cells at or below its evidence
 (most families' evidence is small: one or two cells). Batches where a machine has several rows use the
-dense scan of `scan.ewma_scan`, so scores do not depend on batching."""
+dense scan of `scan.ewma_scan_at` (the cells each row needs), so scores do not depend on batching."""
 
 from __future__ import annotations
 
