@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dtwin.anomalies.scan import F64, I64, Rounds, ewma_scan
+from dtwin.anomalies.scan import F64, I64, Bool, Rounds, ewma_scan, grown
 
 # quarter octaves of evidence from 1/8 to 64 (evidence 1.0 = a detector's own threshold)
 EDGES: F64 = np.power(2.0, np.arange(-3.0, 6.0 + 1e-9, 0.25))
@@ -45,10 +45,7 @@ class CalibrationState:
         if n_machines <= cap:
             return
         new = max(n_machines, 2 * cap, 64)
-        hist = np.zeros((new, EDGES.shape[0]))
-        q = np.ones(new)
-        hist[:cap], q[:cap] = self.hist, self.q
-        self.hist, self.q = hist, q
+        self.hist, self.q = grown(self.hist, new, 0.0), grown(self.q, new, 1.0)
 
     def take(self, machines: I64) -> None:
         """Keep only these machines, renumbered 0.. in the given order (after the engine compacted)."""
@@ -68,13 +65,18 @@ def tail_probability(evidence: F64, hist: F64, total: F64, alpha: float) -> F64:
         u = (np.log2(e) - _LOG2_E0) / _STEP
     u = np.clip(u, 0.0, n_edges - 1.0)
     j = np.minimum(np.floor(u).astype(np.int64), n_edges - 2)
-    t = u - j
     rows = np.arange(e.shape[0])
-    lo, hi = hist[rows, j], hist[rows, j + 1]
+    return tail_between(e, e < EDGES[0], u - j, hist[rows, j], hist[rows, j + 1], total, alpha)
+
+
+def tail_between(e: F64, below: Bool, t: F64, lo: F64, hi: F64, total: F64, alpha: float) -> F64:
+    """The conformal p of evidence `e` from the survival `lo`, `hi` at the two edges around it (`t`: its
+    geometric position between them, 0..1; `below`: under the first edge, where every earlier row counts) and
+    the total weight `total` of the earlier rows."""
     with np.errstate(divide="ignore", invalid="ignore"):
         geo = np.exp((1.0 - t) * np.log(lo) + t * np.log(hi))
     survival = np.where((lo > 0) & (hi > 0), geo, (1.0 - t) * lo + t * hi)
-    survival = np.where(e < EDGES[0], total, survival)  # below the first edge: every earlier row counts
+    survival = np.where(below, total, survival)
     prior = alpha * np.minimum(1.0, 1.0 / np.maximum(e, 1e-300))
     p: F64 = np.minimum((survival + prior) / (total + alpha), 1.0)
     return p

@@ -115,9 +115,8 @@ class CorrelationTracker:
     last: F32 = field(init=False)  # correlation matrix of the last completed window (NaN before the first)
     broken: Bool = field(init=False)  # pairs broken at the last completed window
     spread: F32 = field(init=False)  # typical window std per sensor (EWMA over windows, like the baseline)
-    phase: I64 = field(
-        init=False
-    )  # vectors beyond whole windows at which the row's windows end (-1: not set)
+    # vectors beyond whole windows at which the row's windows end (`phase_of`; -1: not set yet)
+    phase: I64 = field(init=False)
 
     def __post_init__(self) -> None:
         w, f = self.cfg.window, self.n_features

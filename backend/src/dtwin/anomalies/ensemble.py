@@ -16,8 +16,9 @@ from typing import Literal
 
 import numpy as np
 
+from dtwin.anomalies.calibration import tail_between
 from dtwin.anomalies.detectors import DETECTORS, MULTIVARIATE
-from dtwin.anomalies.scan import F64, I64, Rounds, ewma_scan_at
+from dtwin.anomalies.scan import F64, I64, Rounds, ewma_scan_at, grown
 
 # one family per detector code 1..8 (spike and dip apart: a sensor may dip often and never spike)
 N_FAMILIES = len(DETECTORS) - 1
@@ -71,10 +72,8 @@ class EnsembleState:
         if n_machines <= cap:
             return
         new = max(n_machines, 2 * cap, 64)
-        fam, comb = np.zeros((new, self.fam.shape[1])), np.zeros((new, self.comb.shape[1]))
-        s, q = np.ones(new), np.ones(new)
-        fam[:cap], comb[:cap], s[:cap], q[:cap] = self.fam, self.comb, self.s, self.q
-        self.fam, self.comb, self.s, self.q = fam, comb, s, q
+        self.fam, self.comb = grown(self.fam, new, 0.0), grown(self.comb, new, 0.0)
+        self.s, self.q = grown(self.s, new, 1.0), grown(self.q, new, 1.0)
 
     def take(self, machines: I64) -> None:
         """Keep only these machines, renumbered 0.. in the given order (after the engine compacted)."""
@@ -107,17 +106,6 @@ def _position(e: F64, edges: F64) -> tuple[I64, I64, F64]:
     return b.astype(np.int64), j.astype(np.int64), np.clip(t, 0.0, 1.0)
 
 
-def _tail(e: F64, b: I64, t: F64, lo: F64, hi: F64, total: F64, alpha: float) -> F64:
-    """`calibration.tail_probability` from the survival at the two edges around each evidence."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        geo = np.exp((1.0 - t) * np.log(lo) + t * np.log(hi))
-    survival = np.where((lo > 0) & (hi > 0), geo, (1.0 - t) * lo + t * hi)
-    survival = np.where(b < 0, total, survival)  # below the first edge: every earlier row counts
-    prior = alpha * np.minimum(1.0, 1.0 / np.maximum(e, 1e-300))
-    p: F64 = np.minimum((survival + prior) / (total + alpha), 1.0)
-    return p
-
-
 def _single(hist: F64, ms: I64, s_pre: F64, s_post: F64, total: F64, ev: F64, edges: F64, a: float) -> F64:
     """One row per machine (`ms`), evidence `ev` (machines x K) against the lazily decayed `hist` (slots x
     K * edges, scale `s_pre`): the rows' p (machines x K); adds each row to the cells at or below its
@@ -134,7 +122,9 @@ def _single(hist: F64, ms: I64, s_pre: F64, s_post: F64, total: F64, ev: F64, ed
     base = ms[rows] * (k * n_edges) + fams * n_edges
     flat = hist.reshape(-1)
     scale = s_pre[rows]
-    p[rows, fams] = _tail(e, b, t, flat[base + j] * scale, flat[base + j + 1] * scale, total[rows], a)
+    p[rows, fams] = tail_between(
+        e, b < 0, t, flat[base + j] * scale, flat[base + j + 1] * scale, total[rows], a
+    )
     cnt = b + 1  # the cells at or below the evidence (distinct: one row per machine)
     start = np.cumsum(cnt) - cnt
     cells = np.repeat(base - start, cnt) + np.arange(int(start[-1] + cnt[-1]))
@@ -143,17 +133,17 @@ def _single(hist: F64, ms: I64, s_pre: F64, s_post: F64, total: F64, ev: F64, ed
 
 
 def _scan(
-    hist: F64, ms: I64, scale: F64, rounds: Rounds, q: F64, ev: F64, edges: F64, a: float
+    hist: F64, ms: I64, scale: F64, rounds: Rounds, total: F64, ev: F64, edges: F64, a: float
 ) -> tuple[F64, F64]:
-    """Several rows per machine: the dense EWMA scan of `calibration.calibrate` over (rounds x machines x K
-    x edges). Returns p (rows x K) and each machine's histogram after its rows (true scale)."""
+    """Several rows per machine (`total`: the weight of each row's earlier rows): the EWMA scan of
+    `calibration.calibrate` over (rounds x machines x K x edges), read at the cells each row needs. Returns p
+    (rows x K) and each machine's histogram after its rows (true scale)."""
     n, k = ev.shape
     n_edges = edges.shape[0]
     pre = hist[ms] * scale[:, None]  # machines x K * edges
     grid = np.stack([rounds.spread(ev[:, f]) for f in range(k)], axis=2)  # rounds x machines x K
     r, m = grid.shape[0], grid.shape[1]
     hit = (grid[:, :, :, None] >= edges[None, None, None, :]).reshape(r, m * k * n_edges)
-    total = 1.0 - q[rounds.col] * np.power(1.0 - a, rounds.rank.astype(np.float64))
     b, j, t = _position(ev, edges)
     # each row's histogram before it, at the two edges around each family's evidence (column of family f,
     # edge e of machine c: (c k + f) edges + e)
@@ -165,7 +155,7 @@ def _scan(
     at = np.concatenate([rank.reshape(-1), rank.reshape(-1), np.repeat(rounds.counts, width)])
     got = ewma_scan_at(hit, pre.reshape(-1), a, at, cols)
     lo, hi = got[: n * k].reshape(n, k), got[n * k : 2 * n * k].reshape(n, k)
-    p = _tail(ev, b, t, lo, hi, total[:, None], a)
+    p = tail_between(ev, b < 0, t, lo, hi, total[:, None], a)
     return p, got[2 * n * k :].reshape(m, width)
 
 
@@ -226,11 +216,11 @@ def calibrate_ensemble(
             state.s[low] = 1.0
         return EnsembleScores(p, pf, total)
     total = 1.0 - q[rounds.col] * np.power(1.0 - a, rounds.rank.astype(np.float64))
-    pf, fam_after = _scan(state.fam, ms, s, rounds, q, evidence, FAMILY_EDGES, a)
+    pf, fam_after = _scan(state.fam, ms, s, rounds, total, evidence, FAMILY_EDGES, a)
     state.fam[ms] = fam_after
     if cfg.second_layer:
         e2 = combined_evidence(cfg, pf, a, total, evidence)[:, None]
-        p2, comb_after = _scan(state.comb, ms, s, rounds, q, e2, COMBINED_EDGES, a)
+        p2, comb_after = _scan(state.comb, ms, s, rounds, total, e2, COMBINED_EDGES, a)
         p = p2[:, 0]
         state.comb[ms] = comb_after
     else:

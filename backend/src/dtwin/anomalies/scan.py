@@ -24,6 +24,22 @@ _LOOP_ROUNDS = 8
 _LOG_RANGE = 200.0
 
 
+def _blocks(alpha: float, rounds: int) -> tuple[int, F64, F64]:
+    """The blocked closed form's block length (b**-k stays below e**_LOG_RANGE inside one) and its factors
+    `alpha * b**-k` and `b**k` for k < block, b = 1 - alpha."""
+    b = 1.0 - alpha
+    block = max(1, min(rounds, int(_LOG_RANGE / -math.log(b))))
+    k = np.arange(block, dtype=np.float64)
+    return block, alpha * np.power(b, -k), np.power(b, k)
+
+
+def grown(a: npt.NDArray[Any], size: int, fill: float) -> npt.NDArray[Any]:
+    """`a` with its first axis extended to `size` rows filled with `fill` (the state arrays' doubling)."""
+    out = np.full((size, *a.shape[1:]), fill, dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
 def ewma_scan(x: F64, prev: F64, alpha: float) -> F64:
     """`y[r] = alpha * x[r] + (1 - alpha) * y[r - 1]` down axis 0 of `x` (rounds x columns), `y[-1] = prev`.
 
@@ -40,10 +56,8 @@ def ewma_scan(x: F64, prev: F64, alpha: float) -> F64:
             y = alpha * x[r] + b * y
             out[r] = y
         return out
-    block = max(1, min(rounds, int(_LOG_RANGE / -math.log(b))))
-    k = np.arange(block, dtype=np.float64)
-    up = (alpha * np.power(b, -k))[:, None]  # alpha * b**-k
-    down = np.power(b, k)[:, None]  # b**k
+    block, up1, down1 = _blocks(alpha, rounds)
+    up, down = up1[:, None], down1[:, None]
     y = prev
     for start in range(0, rounds, block):
         blk = x[start : start + block]
@@ -66,20 +80,23 @@ def ewma_scan_at(hit: Bool, prev: F64, alpha: float, rounds: I64, cols: I64) -> 
     before = np.empty(rounds.shape[0])
     first = rounds == 0
     before[first] = prev[cols[first]]
-    block = max(1, min(n_rounds, int(_LOG_RANGE / -math.log(b))))
-    k = np.arange(block, dtype=np.float64)
-    up = alpha * np.power(b, -k)  # alpha * b**-k
-    down = np.power(b, k)  # b**k
+    block, up, down = _blocks(alpha, n_rounds)
     y = prev
     for start in range(0, n_rounds, block):
         blk = hit[start : start + block]
         n = blk.shape[0]
-        acc = np.cumsum(np.where(blk, up[:n, None], 0.0), axis=0)
+        # the sums only for the columns hit in the block (a histogram's high edges mostly are not): the
+        # others' sums are 0 and their values just decay
+        active = np.flatnonzero(blk.any(axis=0))
+        at = np.full(blk.shape[1], active.shape[0], dtype=np.int64)  # column -> its sum (the last: zeros)
+        at[active] = np.arange(active.shape[0])
+        acc = np.zeros((n, active.shape[0] + 1))
+        np.cumsum(np.where(blk[:, active], up[:n, None], 0.0), axis=0, out=acc[:, :-1])
         # rows whose previous round falls in this block: y[t - 1] = b**(t-1-start) acc + b**(t-start) y_start
         mine = np.flatnonzero((rounds - 1 >= start) & (rounds - 1 < start + n))
         rr, cc = rounds[mine] - 1 - start, cols[mine]
-        before[mine] = down[rr] * acc[rr, cc] + b * down[rr] * y[cc]
-        y = down[n - 1] * acc[n - 1] + b * down[n - 1] * y
+        before[mine] = down[rr] * acc[rr, at[cc]] + b * down[rr] * y[cc]
+        y = down[n - 1] * acc[n - 1, at] + b * down[n - 1] * y
     return before
 
 
@@ -252,9 +269,7 @@ class SoA:
             return
         new_cap = max(size, 2 * cap, 64)
         for name in self.names():
-            arr = np.full(new_cap, self.FILL.get(name, 0.0))
-            arr[:cap] = getattr(self, name)
-            setattr(self, name, arr)
+            setattr(self, name, grown(getattr(self, name), new_cap, self.FILL.get(name, 0.0)))
 
     def take(self: S, idx: I64) -> S:
         obj = type(self).__new__(type(self))

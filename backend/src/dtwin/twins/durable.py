@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -98,19 +98,11 @@ class TwinRegistry:
 
 
 class StateSnapshots:
-    def __init__(
-        self,
-        bus: TelemetryBus,
-        topic: str,
-        store: TwinStore,
-        every_s: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, bus: TelemetryBus, topic: str, store: TwinStore, every_s: float = 10.0) -> None:
         self.bus = bus
         self.topic = topic
         self.store = store
         self.every_s = every_s
-        self._clock = clock
         self._last: dict[str, float] = {}
 
     async def publish(self, machine_ids: Iterable[str]) -> list[asyncio.Future[Any]]:
@@ -118,7 +110,7 @@ class StateSnapshots:
         makes batch snapshots durable; API changes await theirs)."""
         ids = list(dict.fromkeys(machine_ids))
         raws = await self.store.raw_many(ids)
-        now = self._clock()
+        now = time.monotonic()
         records: list[Record] = []
         for machine_id, raw in zip(ids, raws, strict=True):
             if raw:
@@ -130,7 +122,7 @@ class StateSnapshots:
         return await self.bus.produce_many(self.topic, records) if records else []
 
     async def after_batch(self, changed: Sequence[str]) -> None:
-        now = self._clock()
+        now = time.monotonic()
         due = [m for m in changed if now - self._last.get(m, float("-inf")) >= self.every_s]
         if due:
             await self.publish(due)
