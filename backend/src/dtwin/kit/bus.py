@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,6 +23,10 @@ import structlog
 from dtwin.kit.failures import is_infrastructure
 
 log = structlog.get_logger(__name__)
+
+# a record `KafkaBus.read_all` writes to mark where a read ends (header value: the reading call's token)
+READ_MARK = "dtwin-read-mark"
+READ_MARK_KEY = b"\x00dtwin-read-mark"  # keyed (compacted topics refuse null keys); no machine id starts so
 
 
 @dataclass(slots=True)
@@ -80,7 +86,9 @@ class TelemetryBus(Protocol):
 
     async def flush(self) -> None: ...
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer: ...
-    async def read_all(self, topic: str, idle_ms: int = 1500) -> list[BusMessage]: ...
+    async def read_all(self, topic: str, timeout_s: float = 120.0) -> list[BusMessage]:
+        """Every record of `topic` from the beginning, up to what it held when called."""
+        ...
 
 
 def build_bus(settings: BusSettings, *, client_id: str) -> TelemetryBus:
@@ -157,7 +165,7 @@ class MemoryBus:
     async def flush(self) -> None:
         return None
 
-    async def read_all(self, topic: str, idle_ms: int = 1500) -> list[BusMessage]:
+    async def read_all(self, topic: str, timeout_s: float = 120.0) -> list[BusMessage]:
         return self.retained(topic)
 
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer:
@@ -370,9 +378,13 @@ class KafkaBus:
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer:
         return _KafkaConsumer(self.bootstrap, list(topics), group, self._client_id)
 
-    async def read_all(self, topic: str, idle_ms: int = 1500) -> list[BusMessage]:
-        """Every record of `topic` from the beginning (no consumer group), until nothing new arrived for
-        `idle_ms` (end offsets are not trusted: Tansu's do not count records)."""
+    async def read_all(self, topic: str, timeout_s: float = 120.0) -> list[BusMessage]:
+        """Every record of `topic` from the beginning (no consumer group) up to what it held when called.
+        Where that ends is marked, not guessed: a mark record (header `dtwin-read-mark`, a token of this
+        call) goes to each partition first, and each partition is read until its mark comes back (end
+        offsets are not trusted: Tansu's do not count records; waiting for a quiet topic never ends while
+        it is written to). Marks, this call's and earlier ones, are not returned. TimeoutError after
+        `timeout_s`."""
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
         consumer = AIOKafkaConsumer(
@@ -388,19 +400,32 @@ class KafkaBus:
             parts = consumer.partitions_for_topic(topic) or set()
             if not parts:
                 return out
+            token = uuid.uuid4().hex.encode()
+            marks = [
+                await self._producer.send(
+                    topic, value=b"", key=READ_MARK_KEY, partition=p, headers=[(READ_MARK, token)]
+                )
+                for p in sorted(parts)
+            ]
+            await asyncio.wait_for(asyncio.gather(*marks), timeout_s)
             tps = [TopicPartition(topic, p) for p in parts]
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
-            idle = 0
-            while idle < idle_ms:
+            waiting = set(parts)
+            deadline = time.monotonic() + timeout_s
+            while waiting:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{topic}: partitions {sorted(waiting)} not read to their mark")
                 batch = await consumer.getmany(timeout_ms=250, max_records=10_000)
-                if not any(batch.values()):
-                    idle += 250
-                    continue
-                idle = 0
                 for records in batch.values():
                     for r in records:
+                        if r.partition not in waiting:
+                            continue  # past its mark: newer than the call
                         headers = {k: v.decode("utf-8", "replace") for k, v in (r.headers or ())}
+                        if READ_MARK in headers:
+                            if headers[READ_MARK] == token.decode():
+                                waiting.discard(r.partition)
+                            continue
                         out.append(
                             BusMessage(r.topic, r.partition, r.offset, r.key, r.value, headers, r.timestamp)
                         )

@@ -83,7 +83,19 @@ async def test_metrics_count_requests_batches_stages_and_dead_letters(
     assert not any("mx-1" in str(labels) for _, labels in found)  # no machine ids in labels
     batches = get("dtwin_consumer_batches_total")
     assert batches >= 1
-    for stage in ("validate", "names", "quality", "copy", "redis", "registry", "scoring", "alarms", "flush"):
+    for stage in (
+        "validate",
+        "names",
+        "quality",
+        "copy",
+        "redis",
+        "registry",
+        "snapshot",
+        "changelog",
+        "scoring",
+        "alarms",
+        "flush",
+    ):
         assert get("dtwin_consumer_stage_seconds_count", stage=stage) == batches, stage
     assert get("dtwin_consumer_batch_messages_count") == batches
     assert get("dtwin_consumer_batch_messages_sum") == get("dtwin_consumer_messages_total") >= 21
