@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
 import structlog
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dtwin.contracts.changes import TwinUpdate
 from dtwin.contracts.limits import MAX_SETTINGS_ENTRIES_PER_MIN
 from dtwin.core.db import transaction
+from dtwin.kit.spread import phase
 from dtwin.twins.models import TwinEventRow
 from dtwin.twins.repository import TwinRepository
 
@@ -126,9 +127,9 @@ class TwinEventLog:
 @dataclass
 class _Window:
     start: datetime
+    ends: datetime
     updates: int = 0
-    properties: set[str] = field(default_factory=set)
-    latest: dict[str, Any] = field(default_factory=dict)
+    latest: dict[str, Any] = field(default_factory=dict)  # its keys: the properties that changed
 
 
 class ReportedSummarizer:
@@ -139,6 +140,7 @@ class ReportedSummarizer:
 
     def __init__(self, every_s: float = 60.0, settings: SettingsLog | None = None) -> None:
         self.every_s = every_s
+        self._every = timedelta(seconds=every_s)
         self._windows: dict[str, _Window] = {}
         self.settings = settings if settings is not None else SettingsLog()
 
@@ -148,19 +150,21 @@ class ReportedSummarizer:
         """The entries this batch makes due: settings changes first, then the per-minute summaries."""
         by_id = {u.id: u for u in updates}
         due: list[dict[str, Any]] = self.settings.observe(changed, by_id, now)
+        windows, every = self._windows, self._every
         for machine_id in changed:
             u = by_id.get(machine_id)
             if u is None:
                 continue
-            w = self._windows.get(machine_id)
+            w = windows.get(machine_id)
             first = w is None
             if w is None:
-                w = self._windows[machine_id] = _Window(start=now)
+                w = windows[machine_id] = _Window(start=now, ends=now)
             w.updates += 1
-            values = {**u.readings, **u.reported}
-            w.properties.update(values)
-            w.latest.update(values)
-            if first or (now - w.start).total_seconds() >= self.every_s:
+            latest = w.latest
+            latest.update(u.readings)
+            if u.reported:
+                latest.update(u.reported)
+            if now >= w.ends:
                 due.append(
                     {
                         "machine_id": machine_id,
@@ -170,12 +174,15 @@ class ReportedSummarizer:
                         "details": {
                             "since": w.start.isoformat(),
                             "updates": w.updates,
-                            "properties": sorted(w.properties),
-                            "latest": dict(w.latest),
+                            "properties": sorted(latest),
+                            "latest": dict(latest),
                         },
                     }
                 )
-                self._windows[machine_id] = _Window(start=now)
+                # after a machine's first entry its window ends within one period, by a phase of its id
+                # (kit/spread.py): a fleet met in one batch is summarised over the period, not in one batch
+                ends = now + (every * (1.0 - phase(machine_id)) if first else every)
+                windows[machine_id] = _Window(start=now, ends=ends)
         return due
 
 
