@@ -128,27 +128,13 @@ class ScoringStage:
         # per machine: the desired state last seen on the change stream and the command answer last acted on
         self._desired: dict[str, tuple[int, dict[str, Any]]] = {}
         self._answered: dict[str, tuple[int, str]] = {}
-        self._engine_lock = asyncio.Lock()  # held while a batch is scored off the event loop (`process`)
-        self._engine_out = False  # the engine is in the worker thread now
-        self._held_changes: list[ChangeMessage] = []  # change-feed messages that arrived meanwhile
 
     async def process(self, items: Sequence[Telemetry]) -> list[AnomalyEventChange]:
         """Score a batch; returns the anomaly events it stored (for the alarms stage)."""
         if not items:
             return []
         t0 = time.perf_counter()
-        async with self._engine_lock:
-            # the engine's numpy work runs in a worker thread, so the event loop goes on meanwhile (the
-            # consumer stores the next batch, WebSocket clients are served); nothing else touches the
-            # engine until it is back: housekeeping and training take the lock, change-feed commands wait
-            self._engine_out = True
-            try:
-                scores = await asyncio.to_thread(self.engine.score_batch, items)
-            finally:
-                self._engine_out = False
-                held, self._held_changes = self._held_changes, []
-                for msg in held:
-                    self.on_change(msg)
+        scores = self.engine.score_batch(items)
         self.seconds += time.perf_counter() - t0
         self.batches += 1
         m = scores.machines
@@ -279,9 +265,6 @@ class ScoringStage:
         twin whose desired state changed, or whose command the device reports applied, is a command."""
         if not isinstance(msg, TwinsMessage):
             return
-        if self._engine_out:  # applied in arrival order once the engine is back (`process`)
-            self._held_changes.append(msg)
-            return
         removed = [i.id for i in msg.items if i.kind == "removed"]
         if removed:
             self.forget(removed)
@@ -329,10 +312,6 @@ class ScoringStage:
     async def housekeep(self) -> list[str]:
         """Evict machines silent for `evict_after_s` and delete the correlation reports of removed ones (not
         of those that came back meanwhile: they have a fresh one). Returns the evicted ids."""
-        async with self._engine_lock:
-            return await self._housekeep()
-
-    async def _housekeep(self) -> list[str]:
         evicted = self.engine.evict_idle(self.evict_after_s)
         self._drop(evicted)
         if evicted:
@@ -439,9 +418,7 @@ class ScoringStage:
     ) -> int:
         loop = loop or asyncio.get_running_loop()
         trained = 0
-        async with self._engine_lock:
-            jobs = self.engine.training_due()
-        for job in jobs:
+        for job in self.engine.training_due():
             try:
                 model = await loop.run_in_executor(pool, fit_model, *job)
                 model = await asyncio.to_thread(self.model_store.save, model)
@@ -449,8 +426,7 @@ class ScoringStage:
                 if self.metrics is not None:
                     self.metrics.training_runs.labels("failed").inc()
                 raise
-            async with self._engine_lock:
-                self.engine.install_model(model)
+            self.engine.install_model(model)
             if self.metrics is not None:
                 self.metrics.training_runs.labels("installed").inc()
             log.info(

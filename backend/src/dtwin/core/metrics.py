@@ -29,8 +29,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
 # once per batch: validate, names, quality, then storing as copy (readings into PostgreSQL), redis (the
 # twins and the change stream: one round trip), registry (new twins, the change summaries, isolating a bad
-# message), snapshot (state snapshots), changelog, then analysing as scoring, alarms, flush (the run loop
-# analyses a batch while it stores the next: those three overlap the next batch's first ones)
+# message), snapshot (state snapshots), changelog, then scoring, alarms, flush
 BATCH_STAGES = (
     "validate",
     "names",
@@ -82,9 +81,9 @@ class Metrics:
         self.stage_seconds = Histogram(
             "dtwin_consumer_stage_seconds",
             "Time each stage of a batch took: validate, names (limits per type), quality (cleansing), "
-            "copy (readings into PostgreSQL), redis (twins and change stream), registry (new twins, "
-            "snapshots, change log), scoring, alarms, flush (dead letters and events durable), commit "
-            "(offsets)",
+            "copy (readings into PostgreSQL), redis (twins and change stream), registry (new twins, change "
+            "summaries), snapshot (state snapshots), changelog, scoring, alarms, flush (dead letters and "
+            "events durable), commit (offsets)",
             ["stage"],
             buckets=LATENCY_BUCKETS,
             registry=r,
@@ -161,10 +160,6 @@ class Stages:
             self.t = now
             if self.span is not None:
                 self.span.add_event(stage, {"seconds": self.spent[stage]})
-
-    def restart(self) -> None:
-        """The next lap counts from now (the batch waited meanwhile, and that is no stage's time)."""
-        self.t = time.perf_counter()
 
     def done(self) -> None:
         if self.metrics is not None:

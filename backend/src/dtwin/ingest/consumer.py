@@ -18,8 +18,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import partial
-from typing import TypeVar
 
 import structlog
 from opentelemetry.trace import Span, SpanKind
@@ -47,8 +45,6 @@ from dtwin.twins.store import TwinStore
 
 log = structlog.get_logger(__name__)
 
-TAIL_POLL_MS = 20  # the poll while a batch is being analysed (its offsets are committed after that poll)
-TAIL_STOP_S = 5.0  # how long a stopping consumer lets the last batch's analysis finish and commit
 DATABASE_STAGES = ("database", "registry", "change log")  # what waits in an outage (ingest/outage.py)
 
 
@@ -102,29 +98,6 @@ class BatchResult:
     rejected: int
     readings: int
     machines: int
-
-
-T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class StoredBatch:
-    """A batch whose first half (`TelemetryConsumer._store_batch`) is done: what its second half needs."""
-
-    msgs: list[BusMessage]
-    stored: list[Accepted]
-    rejected: int
-    readings: int
-    machines: int
-    clock: Stages
-
-
-@dataclass(slots=True)
-class Tail:
-    """A stored batch whose analysis runs while the next batch is stored (`TelemetryConsumer.run`)."""
-
-    batch: StoredBatch
-    task: asyncio.Task[BatchResult]
 
 
 class BatchPlacement(Mapping[str, tuple[str | None, str | None, str | None]]):
@@ -263,44 +236,21 @@ class TelemetryConsumer:
 
     async def run(self) -> None:
         consumer = self.bus.consumer([self.topic], self.group)
-        tail: Tail | None = None  # the last batch's analysis, running while the next batch is stored
         try:
             await consumer.start()
             self.state.started = True
             log.info("consumer_started", topic=self.topic, group=self.group)
             while True:
                 if self.outage.full:  # stop taking messages until the database takes the waiting ones
-                    await self._finish(tail, consumer)
-                    tail = None
                     await self._drain_outage()
-                # a batch being analysed is committed at the next poll: a short one if nothing arrives
-                wait_ms = self.poll_timeout_ms if tail is None else min(self.poll_timeout_ms, TAIL_POLL_MS)
-                msgs = await consumer.getmany(wait_ms, self.max_records)
+                msgs = await consumer.getmany(self.poll_timeout_ms, self.max_records)
                 self.state.last_poll_monotonic = time.monotonic()
                 was_out = self.outage.active
-                if msgs and not was_out and not self.tracing.enabled:
-                    # pipelined: this batch is stored while the last one is scored and alarmed, so the
-                    # database and Redis work on one batch while this process computes on the other
-                    batch = await self._until_done(len(msgs), partial(self._store_batch, msgs, None))
-                    await self._finish(tail, consumer)
-                    tail = None
-                    if not self.outage.active:
-                        tail = Tail(batch, asyncio.create_task(self._analyse(batch)))
-                        await self._report_lag(consumer)
-                        continue
-                    await self._analysed(batch, None)  # its database writes wait: the outage's commits
-                    next_offsets(msgs, self._consumed)
-                    await self._report_lag(consumer)
-                elif msgs:
-                    await self._finish(tail, consumer)
-                    tail = None
+                if msgs:
                     await self._process_until_done(msgs)
                     if self.outage.active or was_out:
                         next_offsets(msgs, self._consumed)
                     await self._report_lag(consumer)
-                else:
-                    await self._finish(tail, consumer)
-                    tail = None
                 flushed = await self._flush_outage()
                 if not (msgs or flushed):
                     continue
@@ -319,39 +269,7 @@ class TelemetryConsumer:
                     self._consumed.clear()
         finally:
             self.state.started = False
-            if tail is not None:  # stopping: the stored batch's analysis may finish and commit, briefly
-                try:
-                    await asyncio.wait_for(self._finish(tail, consumer), TAIL_STOP_S)
-                except (Exception, asyncio.CancelledError) as exc:  # not committed: redelivered, stored again
-                    log.warning("batch_not_committed", error=describe(exc), messages=len(tail.batch.msgs))
             await consumer.stop()
-
-    async def _finish(self, tail: Tail | None, consumer: BusConsumer) -> None:
-        """Wait for a pipelined batch's analysis, then commit that batch's offsets (and no further: the
-        batch stored since is not analysed yet)."""
-        if tail is None:
-            return
-        await self._analysed(tail.batch, tail.task)
-        offsets: dict[TopicPartition, int] = {}
-        next_offsets(tail.batch.msgs, offsets)
-        t0 = time.perf_counter()
-        try:
-            await consumer.commit(offsets)
-        except Exception as exc:  # a partition revoked meanwhile: redelivered to its new owner
-            log.warning("commit_failed", error=describe(exc))
-        if self.metrics is not None:
-            self.metrics.stage_seconds.labels("commit").observe(time.perf_counter() - t0)
-
-    async def _analysed(self, batch: StoredBatch, task: asyncio.Task[BatchResult] | None) -> None:
-        """`batch`'s analysis (`task`, or now); one that failed (its dead letters could not be made durable:
-        an infrastructure failure) is redone with the whole batch, as a batch processed in one go is."""
-        try:
-            await (task if task is not None else self._analyse(batch))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("batch_retry", error=describe(exc), messages=len(batch.msgs), stage="analysis")
-            await self._process_until_done(batch.msgs)
 
     async def _report_lag(self, consumer: BusConsumer) -> None:
         """Lag per owned partition into the metrics; partitions no longer owned stop being reported."""
@@ -369,18 +287,14 @@ class TelemetryConsumer:
         self._lag_partitions = set(lags)
 
     async def _process_until_done(self, msgs: list[BusMessage]) -> None:
-        await self._until_done(len(msgs), lambda: self.process_batch(msgs))
-
-    async def _until_done(self, messages: int, step: Callable[[], Awaitable[T]]) -> T:
-        """Run `step` (a batch or its first half); on an infrastructure failure retry it (backoff up to
-        10 s), committing nothing. The retries do not count as polls: a consumer stuck here is reported
-        stalled."""
+        """Process the batch; on an infrastructure failure retry it (backoff up to 10 s), committing
+        nothing. The retries do not count as polls: a consumer stuck here is reported stalled."""
         backoff = 0.2
         s = self.state
         logged_at = -math.inf
         while True:
             try:
-                result = await step()
+                await self.process_batch(msgs)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -399,10 +313,10 @@ class TelemetryConsumer:
                             stalled_s=round(now - s.stalled_since),
                             retries=s.retries,
                             error=s.last_error,
-                            messages=messages,
+                            messages=len(msgs),
                         )
                 else:
-                    log.warning("batch_retry", error=s.last_error, messages=messages, backoff_s=backoff)
+                    log.warning("batch_retry", error=s.last_error, messages=len(msgs), backoff_s=backoff)
                 await asyncio.sleep(backoff * (0.5 + random.random()))
                 backoff = min(backoff * 2, 10.0)
                 continue
@@ -410,7 +324,7 @@ class TelemetryConsumer:
                 log.info("consumer_recovered", stalled_s=round(time.monotonic() - s.stalled_since))
             s.failing_since = s.stalled_since = None
             s.last_error = None
-            return result
+            return
 
     async def process_batch(self, msgs: list[BusMessage]) -> BatchResult:
         """Process a batch (validate, store, score, alarm); traced (kit/tracing.py) when any of its messages
@@ -444,12 +358,8 @@ class TelemetryConsumer:
         return result
 
     async def _process_batch(self, msgs: list[BusMessage], span: Span | None) -> BatchResult:
-        return await self._analyse(await self._store_batch(msgs, span))
-
-    async def _store_batch(self, msgs: list[BusMessage], span: Span | None) -> StoredBatch:
-        """The first half of a batch: validate, store (readings, twins, registry, snapshots, change log) and
-        commit its data quality. What it returns goes to `_analyse`."""
-        clock = self._clock = Stages(self.metrics, span)
+        metrics = self.metrics
+        clock = self._clock = Stages(metrics, span)
         now = datetime.now(UTC)
         accepted: list[Accepted] = []
         rejected = 0
@@ -481,13 +391,6 @@ class TelemetryConsumer:
         if assessment is not None:
             self._commit_quality(assessment)
             clock.lap("quality")
-        return StoredBatch(msgs, stored, rejected, readings, machines, clock)
-
-    async def _analyse(self, batch: StoredBatch) -> BatchResult:
-        """The second half of a batch: score, evaluate alarms, make the dead letters durable, count. The run
-        loop lets it overlap the next batch's `_store_batch` (`run`)."""
-        clock, stored, rejected, readings = batch.clock, batch.stored, batch.rejected, batch.readings
-        clock.restart()  # a pipelined batch's analysis starts later than its storing ended
         anomalies: list[AnomalyEventChange] = []
         items = [a.scored() for a in stored]
         if self.scoring is not None and items:
@@ -506,23 +409,22 @@ class TelemetryConsumer:
         await self.bus.flush()  # the DLQ records are durable before offsets move
         clock.lap("flush")
         clock.done()
-        metrics = self.metrics
         if metrics is not None:
             metrics.batches.inc()
-            metrics.batch_messages.observe(len(batch.msgs))
-            metrics.messages_received.inc(len(batch.msgs))
+            metrics.batch_messages.observe(len(msgs))
+            metrics.messages_received.inc(len(msgs))
             metrics.readings_stored.inc(readings)
             if anomalies:
                 metrics.anomaly_events.inc(len(anomalies))
 
         s = self.state
         s.batches += 1
-        s.messages += len(batch.msgs)
+        s.messages += len(msgs)
         s.readings += readings
         s.rejected += rejected
         if rejected:
             log.info("batch_rejections", rejected=rejected, dlq=self.dlq_topic)
-        return BatchResult(len(stored), rejected, readings, batch.machines)
+        return BatchResult(len(stored), rejected, readings, machines)
 
     def _assess(self, accepted: list[Accepted], now: datetime) -> Assessment | None:
         """The data-quality rules that decide what is stored: readings outside their physical range get

@@ -2,9 +2,7 @@
 `kind: removed`, in every process) and silent machines leave both, and a removed machine's correlation report
 leaves Redis. Embedded adapters (fakeredis; the whole app for the API path)."""
 
-import asyncio
 import itertools
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -217,34 +215,3 @@ def test_analytics_change_is_news_only_outside_the_scores_noise(tmp_path: Path) 
     assert stage._analytics_change("m", 96.3, 0.15, "") is None
     assert stage._analytics_change("m", 96.2, 0.15, "") is not None  # health by 1 point
     assert stage._analytics_change("m", 96.2, 0.15, "neutral") is not None  # the strategy
-
-
-async def test_the_engine_scores_off_the_loop_and_nothing_else_touches_it_meanwhile(tmp_path: Path) -> None:
-    """While a batch is scored in the worker thread the event loop goes on; a removal arriving on the change
-    feed then is held and applied once the engine is back, and housekeeping waits for it."""
-    stage = stage_for(ScoringEngine(), fakeredis.FakeAsyncRedis(), tmp_path)
-    rng = np.random.default_rng(2)
-    await stage.process(messages(["a", "b"], 0, rng))
-    inside, leave = threading.Event(), threading.Event()
-    score_batch = stage.engine.score_batch
-    threads: list[str] = []
-
-    def slow_score_batch(items):  # type: ignore[no-untyped-def]
-        threads.append(threading.current_thread().name)
-        inside.set()
-        assert leave.wait(10)
-        return score_batch(items)
-
-    stage.engine.score_batch = slow_score_batch  # type: ignore[method-assign]
-    batch = asyncio.create_task(stage.process(messages(["a", "b"], 1, rng)))
-    assert await asyncio.to_thread(inside.wait, 10)  # the loop runs while the engine is out
-    stage.on_change(TwinsMessage(items=[RemovedChange(id="a")]))
-    assert stage.engine.index.machine("a") is not None  # held: the engine is busy
-    housekeeping = asyncio.create_task(stage.housekeep())
-    await asyncio.sleep(0.05)
-    assert not housekeeping.done()  # waits for the engine
-    leave.set()
-    await batch
-    assert threads and threads[0] != threading.main_thread().name
-    assert stage.engine.index.machine("a") is None  # applied once the engine was back
-    assert await housekeeping == []

@@ -1,7 +1,5 @@
 """The consumer's batch logic with embedded adapters (MemoryBus, fakeredis, SQLite)."""
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -323,83 +321,3 @@ async def test_sensor_names_beyond_the_type_limit_are_dead_lettered(
     again = await consumer.process_batch([msg(3, "pump-0003", ts=T0 + timedelta(seconds=3), a=4.0)])
     assert again.accepted == 1
     assert await redis.smembers("t:names:r:centrifugal_pump") == {b"a", b"b", b"c"}
-
-
-class _HeldScoring:
-    """A scoring stage whose analysis of each batch waits until the test releases it."""
-
-    last_rul = None
-
-    def __init__(self) -> None:
-        self.started: list[list[str]] = []
-        self.release = asyncio.Event()
-
-    async def process(self, items):  # type: ignore[no-untyped-def]
-        self.started.append([i.machine_id for i in items])
-        await self.release.wait()
-        return []
-
-
-class _CommitSpy:
-    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
-        self.inner = inner
-        self.commits: list[dict[tuple[str, int], int] | None] = []
-
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-        return getattr(self.inner, name)
-
-    async def commit(self, offsets=None) -> None:  # type: ignore[no-untyped-def]
-        self.commits.append(offsets)
-
-
-async def _until(check, what: str) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(500):
-        if await check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-async def test_the_next_batch_is_stored_while_the_last_is_analysed_and_offsets_wait_for_the_analysis(
-    consumer: TelemetryConsumer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The run loop pipelines: batch 2 is stored while batch 1's scoring still runs, and no offset moves
-    past batch 1 until its analysis is done (then exactly batch 1's, not batch 2's)."""
-    scoring = _HeldScoring()
-    consumer.scoring = scoring  # type: ignore[assignment]
-    spies: list[_CommitSpy] = []
-    make = consumer.bus.consumer
-
-    def spied(topics, group):  # type: ignore[no-untyped-def]
-        spies.append(_CommitSpy(make(topics, group)))
-        return spies[-1]
-
-    monkeypatch.setattr(consumer.bus, "consumer", spied)
-    consumer.poll_timeout_ms = 20
-    run = asyncio.create_task(consumer.run())
-    try:
-        await consumer.bus.produce("telemetry.raw", msg(0).value, b"pump-0001")
-        await _until(lambda: _async(scoring.started == [["pump-0001"]]), "batch 1's analysis")
-        await consumer.bus.produce("telemetry.raw", msg(1, "motor-0002").value, b"motor-0002")
-        await _until(_stored(consumer, "motor-0002"), "batch 2 stored during batch 1's analysis")
-        assert spies[0].commits == []  # batch 1 is not analysed yet: nothing committed
-        scoring.release.set()
-        await _until(lambda: _async(len(scoring.started) == 2), "batch 2's analysis")
-        await _until(lambda: _async(bool(spies[0].commits)), "batch 1's commit")
-        assert spies[0].commits[0] == {("telemetry.raw", 0): 1}  # batch 1's offset only
-        await _until(lambda: _async({("telemetry.raw", 0): 2} in spies[0].commits), "batch 2's commit")
-    finally:
-        run.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await run
-
-
-async def _async(value: bool) -> bool:
-    return value
-
-
-def _stored(consumer: TelemetryConsumer, machine_id: str):  # type: ignore[no-untyped-def]
-    async def check() -> bool:
-        return await consumer.store.get(machine_id) is not None
-
-    return check
