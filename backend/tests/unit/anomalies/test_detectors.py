@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dtwin.anomalies.detectors import DETECTORS
+from dtwin.anomalies.detectors import DETECTORS, others_kth
 from dtwin.anomalies.scan import Rounds, _blocks, ewma_scan, ewma_scan_cells
 
 from .helpers import first_alarm, machine_rows, score_series, series_engine
@@ -237,3 +237,21 @@ def test_blocked_scan_factors_are_shared_prefixes_of_one_table() -> None:
     np.testing.assert_array_equal(up_s, up[:40])
     np.testing.assert_array_equal(down_s, down[:40])
     assert not up.flags.writeable and not down_s.flags.writeable
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_others_kth_is_the_kth_largest_of_the_other_readings_of_the_group(k: int) -> None:
+    """Brute force for every reading of a group with a flagged reading (0 for the other groups' readings),
+    with ties, groups of one to ten, keys out of order and in order."""
+    rng = np.random.default_rng(11)
+    for shuffled in (False, True):
+        key = np.sort(rng.integers(0, 60, 300))
+        if shuffled:
+            key = rng.permutation(key)
+        e = np.round(rng.exponential(1.0, 300), 1)  # rounded: many ties
+        need = rng.random(300) < 0.2
+        want = np.zeros(300)
+        for i in np.flatnonzero(np.isin(key, key[need])):
+            others = np.sort(e[(key == key[i]) & (np.arange(300) != i)])[::-1]
+            want[i] = others[k - 1] if others.shape[0] >= k else 0.0
+        np.testing.assert_array_equal(others_kth(e, key, need, k), want)
