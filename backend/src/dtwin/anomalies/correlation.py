@@ -212,9 +212,34 @@ class CorrelationTracker:
             self._apply(single, window_correlation(win), _window_std(win))
 
     def _apply_sequence(self, row: int, recent: F64, std: F64) -> None:
-        """`_apply` for several consecutive windows of one machine (a loop over its windows)."""
-        for r, sd in zip(recent, std, strict=True):
-            self._apply(np.array([row], dtype=np.int64), r[None], sd[None])
+        """`_apply` for several consecutive windows of one machine (`recent` k x F x F, `std` k x F): the same
+        steps window by window (a window's breaks depend on the baseline the one before left, rounded to
+        float32 as it is kept), on the machine's own arrays, with what does not depend on the windows
+        before (finite masks, NaN-free copies, weights) computed for all of them at once."""
+        cfg = self.cfg
+        k = recent.shape[0]
+        base = self.baseline[row].astype(np.float64)
+        spread = self.spread[row].astype(np.float64)
+        nwin = int(self.n_windows[row]) + np.arange(k, dtype=np.int64)
+        weight = np.maximum(1.0 / (nwin + 1.0), cfg.baseline_alpha)
+        fin_r, rec = np.isfinite(recent), np.nan_to_num(recent)
+        fin_s, sd = np.isfinite(std), np.nan_to_num(std)
+        broken = np.zeros(base.shape, dtype=np.bool_)
+        for i in range(k):
+            moved = (nwin[i] == 0) | ~(std[i] < cfg.min_spread * spread)  # NaN std: judged by `recent`
+            judged = moved[:, None] & moved[None, :]
+            broken = find_breaks(base[None], nwin[i : i + 1], recent[i : i + 1], cfg)[0] & judged
+            ok = fin_r[i] & judged & ~(broken | broken.T)
+            base = np.where(ok, base + weight[i] * (rec[i] - base), base)
+            base = base.astype(np.float32).astype(np.float64)
+            spread = np.where(fin_s[i], spread + weight[i] * (sd[i] - spread), spread)
+            spread = spread.astype(np.float32).astype(np.float64)
+        self.breaks[row] = broken.sum()
+        self.broken[row] = broken
+        self.last[row] = recent[-1]
+        self.baseline[row] = base
+        self.spread[row] = spread
+        self.n_windows[row] = nwin[-1] + 1
 
     def _apply(self, rows: I64, recent: F64, std: F64) -> None:
         """Compare each machine's completed window (`recent` k x F x F, per-sensor `std` k x F) with its

@@ -495,26 +495,33 @@ def _bucketed(
 def others_kth(e: F64, key: I64, need: Bool, k: int) -> F64:
     """For each reading flagged in `need`: the k-th largest `e` among the *other* readings with the same
     `key` (0 when there are fewer than k others); 0 elsewhere. Only the groups of flagged readings are
-    sorted, so it is cheap when few readings stand out."""
+    looked at, so it is cheap when few readings stand out.
+
+    Taking one reading out of its group leaves the group's k-th largest value if the reading is below it,
+    else the group's (k + 1)-th largest (ties included): so one descending sort per group (a dense groups x
+    largest-group matrix, groups are a machine's readings of one round) answers every reading."""
     out = np.zeros(e.shape[0])
     if not need.any():
         return out
     flag = np.zeros(int(key.max()) + 1, dtype=np.bool_)
     flag[key[need]] = True
     sel = np.flatnonzero(flag[key])
-    order = sel[np.lexsort((e[sel], key[sel]))]
-    ks, es = key[order], e[order]
+    ks = key[sel]
+    if ks.shape[0] > 1 and not bool(np.all(ks[1:] >= ks[:-1])):  # a batch's readings come machine by machine
+        order = np.argsort(ks, kind="stable")
+        sel, ks = sel[order], ks[order]
     new = np.ones(ks.shape[0], dtype=np.bool_)
     np.not_equal(ks[1:], ks[:-1], out=new[1:])
     starts = np.flatnonzero(new)
     grp = np.cumsum(new) - 1
-    base = starts[grp]
-    c = np.diff(np.append(starts, ks.shape[0]))[grp]
-    r = np.arange(ks.shape[0]) - base
-    # ascending order within the group: the k-th largest overall sits at c - k; skip r itself if it is above
-    pos = np.where(r >= c - k, c - k - 1, c - k)
-    kth = es[np.clip(base + pos, 0, ks.shape[0] - 1)]
-    out[order] = np.where(c > k, kth, 0.0)
+    counts = np.diff(np.append(starts, ks.shape[0]))
+    width = max(int(counts.max()), k + 1)
+    dense = np.full((starts.shape[0], width), -np.inf)
+    dense[grp, np.arange(ks.shape[0]) - starts[grp]] = e[sel]
+    dense = -np.sort(-dense, axis=1)  # descending per group
+    kth, next_ = dense[:, k - 1][grp], dense[:, k][grp]
+    es = e[sel]
+    out[sel] = np.where(counts[grp] > k, np.where(es < kth, kth, next_), 0.0)
     return out
 
 

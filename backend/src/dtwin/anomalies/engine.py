@@ -223,11 +223,21 @@ class ScoringEngine:
         kidx, rounds, col_slots, col_last = layout(self.series, cfg.skip_stale, slots, ts, values)
         k_slots, k_vals, k_ts, k_rows = slots[kidx], values[kidx], ts[kidx], rows[kidx]
         k_machine = self.index.series_machine[k_slots]
-        _, k_mc = np.unique(k_machine, return_inverse=True)
+        if rounds.n_rounds == 1:  # machine slots group the readings as they are (counts sized by the fleet)
+            k_mc = k_machine
+        else:  # compact ids: the detectors' (round, machine) keys stay below rounds x machines in the batch
+            _, k_mc = np.unique(k_machine, return_inverse=True)
         pre = self.series.take(col_slots)
         k_settle = self._settling(k_slots, k_ts)
         det, post = run_detectors(
-            cfg.detectors, pre, k_vals, rounds, k_mc.astype(np.int64), k_settle, k_ts, self.fleet.seasonal
+            cfg.detectors,
+            pre,
+            k_vals,
+            rounds,
+            k_mc.astype(np.int64, copy=False),
+            k_settle,
+            k_ts,
+            self.fleet.seasonal,
         )
         if k_settle is not None:
             settling_cols = np.bincount(rounds.col, weights=k_settle, minlength=rounds.n_cols) > 0

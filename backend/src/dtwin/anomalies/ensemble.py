@@ -7,7 +7,8 @@ Both layers use the weighted conformal p-value of `calibration.py` (`p = (H(e) +
 the histograms kept *lazily decayed*: a machine's stored histogram times its scale `s` is the true one, and
 a row multiplies `s` by `1 - a` instead of every cell, so it writes only the cells at or below its evidence
 (most families' evidence is small: one or two cells). Batches where a machine has several rows use the
-dense scan of `scan.ewma_scan_at` (the cells each row needs), so scores do not depend on batching."""
+scan of `scan.ewma_scan_cells` (the cells each row needs, summed over the rows that reach the histogram),
+so scores do not depend on batching."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from dtwin.anomalies.calibration import tail_between
 from dtwin.anomalies.detectors import DETECTORS, MULTIVARIATE
-from dtwin.anomalies.scan import F64, I64, Rounds, ewma_scan_at, grown
+from dtwin.anomalies.scan import F64, I64, Rounds, ewma_scan_cells, grown
 
 # one family per detector code 1..8 (spike and dip apart: a sensor may dip often and never spike)
 N_FAMILIES = len(DETECTORS) - 1
@@ -136,27 +137,38 @@ def _scan(
     hist: F64, ms: I64, scale: F64, rounds: Rounds, total: F64, ev: F64, edges: F64, a: float
 ) -> tuple[F64, F64]:
     """Several rows per machine (`total`: the weight of each row's earlier rows): the EWMA scan of
-    `calibration.calibrate` over (rounds x machines x K x edges), read at the cells each row needs. Returns p
-    (rows x K) and each machine's histogram after its rows (true scale)."""
+    `calibration.calibrate` over (rounds x machines x edges) per family, read at the cells each row needs.
+    Returns p (rows x K) and each machine's histogram after its rows (true scale). A row below the first
+    edge reads nothing (its p is 1, as in `_single`) and adds to no cell."""
     n, k = ev.shape
-    n_edges = edges.shape[0]
-    pre = hist[ms] * scale[:, None]  # machines x K * edges
-    grid = np.stack([rounds.spread(ev[:, f]) for f in range(k)], axis=2)  # rounds x machines x K
-    r, m = grid.shape[0], grid.shape[1]
-    hit = (grid[:, :, :, None] >= edges[None, None, None, :]).reshape(r, m * k * n_edges)
+    n_edges, m = edges.shape[0], rounds.n_cols
+    pre = (hist[ms] * scale[:, None]).reshape(m, k, n_edges)
     b, j, t = _position(ev, edges)
-    # each row's histogram before it, at the two edges around each family's evidence (column of family f,
-    # edge e of machine c: (c k + f) edges + e)
-    base = (rounds.col[:, None] * k + np.arange(k)[None, :]) * n_edges  # rows x K
-    rank = np.repeat(rounds.rank[:, None], k, axis=1)
-    # and each machine's whole histogram after its own last row (before round `counts`: pad rounds follow)
-    width = k * n_edges
-    cols = np.concatenate([(base + j).reshape(-1), (base + j + 1).reshape(-1), np.arange(m * width)])
-    at = np.concatenate([rank.reshape(-1), rank.reshape(-1), np.repeat(rounds.counts, width)])
-    got = ewma_scan_at(hit, pre.reshape(-1), a, at, cols)
-    lo, hi = got[: n * k].reshape(n, k), got[n * k : 2 * n * k].reshape(n, k)
-    p = tail_between(ev, b < 0, t, lo, hi, total[:, None], a)
-    return p, got[2 * n * k :].reshape(m, width)
+    cells = np.where(np.isnan(ev), -1, b)  # NaN evidence is at or above no edge
+    p = np.ones((n, k))
+    after = np.empty((m, k, n_edges))
+    # each machine's whole histogram after its own last row (before round `counts`: pad rounds follow)
+    end_rounds = np.repeat(rounds.counts, n_edges)
+    end_cols = np.repeat(np.arange(m, dtype=np.int64), n_edges)
+    end_edges = np.tile(np.arange(n_edges, dtype=np.int64), m)
+    for f in range(k):
+        rows = np.flatnonzero(b[:, f] >= 0)
+        r, c, jf = rounds.rank[rows], rounds.col[rows], j[rows, f]
+        got = ewma_scan_cells(
+            rounds.spread(cells[:, f]),
+            n_edges,
+            pre[:, f],
+            a,
+            np.concatenate([r, r, end_rounds]),
+            np.concatenate([c, c, end_cols]),
+            np.concatenate([jf, jf + 1, end_edges]),
+        )
+        nr = rows.shape[0]
+        p[rows, f] = tail_between(
+            ev[rows, f], b[rows, f] < 0, t[rows, f], got[:nr], got[nr : 2 * nr], total[rows], a
+        )
+        after[:, f] = got[2 * nr :].reshape(m, n_edges)
+    return p, after.reshape(m, k * n_edges)
 
 
 def combined_evidence(

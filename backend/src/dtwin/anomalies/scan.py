@@ -15,6 +15,7 @@ F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
 Bool = npt.NDArray[np.bool_]
+G = TypeVar("G", bound=np.generic)
 
 # Up to this many rounds a Python loop over rows (vectorised across columns) is cheapest; beyond it the
 # closed-form blocked scan below runs in O(rounds / block) numpy calls.
@@ -24,13 +25,30 @@ _LOOP_ROUNDS = 8
 _LOG_RANGE = 200.0
 
 
+# per alpha, the factors of `_blocks` for the longest block asked so far (up to _CACHED_ROUNDS rounds); a
+# backtest asks for the same ones on every chunk and scan
+_FACTORS: dict[float, tuple[F64, F64]] = {}
+_CACHED_ROUNDS = 1 << 16
+_CACHED_ALPHAS = 64
+
+
 def _blocks(alpha: float, rounds: int) -> tuple[int, F64, F64]:
     """The blocked closed form's block length (b**-k stays below e**_LOG_RANGE inside one) and its factors
-    `alpha * b**-k` and `b**k` for k < block, b = 1 - alpha."""
+    `alpha * b**-k` and `b**k` for k < block, b = 1 - alpha (read-only: shared by the calls with this
+    alpha; each factor is computed alone, so a prefix of a longer table is the shorter table)."""
     b = 1.0 - alpha
     block = max(1, min(rounds, int(_LOG_RANGE / -math.log(b))))
-    k = np.arange(block, dtype=np.float64)
-    return block, alpha * np.power(b, -k), np.power(b, k)
+    got = _FACTORS.get(alpha)
+    if got is None or got[0].shape[0] < block:
+        k = np.arange(block, dtype=np.float64)
+        got = (alpha * np.power(b, -k), np.power(b, k))
+        if block <= _CACHED_ROUNDS:
+            for a in got:
+                a.flags.writeable = False
+            if len(_FACTORS) >= _CACHED_ALPHAS:
+                _FACTORS.clear()
+            _FACTORS[alpha] = got
+    return block, got[0][:block], got[1][:block]
 
 
 def grown(a: npt.NDArray[Any], size: int, fill: float) -> npt.NDArray[Any]:
@@ -68,35 +86,44 @@ def ewma_scan(x: F64, prev: F64, alpha: float) -> F64:
     return out
 
 
-def ewma_scan_at(hit: Bool, prev: F64, alpha: float, rounds: I64, cols: I64) -> F64:
-    """`ewma_scan(hit, prev, alpha)` of a boolean grid, read only where needed: the value before round
-    `rounds[i]` (0 to the number of rounds) in column `cols[i]` (`prev` for round 0). The same recursion and
-    blocks as `ewma_scan` (batch-invariant to ~1e-15), without materialising the whole result: what a tail
-    probability needs is two histogram edges per row, not all of them."""
+def ewma_scan_cells(
+    cells: I64, n_edges: int, prev: F64, alpha: float, rounds: I64, cols: I64, edges: I64
+) -> F64:
+    """`ewma_scan` of the survival grid `cells[r, c] >= e` (rounds x columns x `n_edges`; `cells`: the last
+    edge at or below each value, -1 below all), read only where needed: the value before round `rounds[i]`
+    (0 to the number of rounds) in column `cols[i]` at edge `edges[i]` (`prev[c, e]` for round 0).
+
+    The same recursion and blocks as `ewma_scan` (batch-invariant to ~1e-15) without materialising the grid:
+    a block's cumulative sums run only over the rounds with a value at or above the first edge and only up
+    to the highest edge reached (a histogram's body is where values mostly are not), which adds exactly the
+    same non-zero terms in the same order as the dense sums would."""
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    n_rounds = hit.shape[0]
+    n_rounds, m = cells.shape
     b = 1.0 - alpha
     before = np.empty(rounds.shape[0])
     first = rounds == 0
-    before[first] = prev[cols[first]]
+    before[first] = prev[cols[first], edges[first]]
     block, up, down = _blocks(alpha, n_rounds)
     y = prev
     for start in range(0, n_rounds, block):
-        blk = hit[start : start + block]
+        blk = cells[start : start + block]
         n = blk.shape[0]
-        # the sums only for the columns hit in the block (a histogram's high edges mostly are not): the
-        # others' sums are 0 and their values just decay
-        active = np.flatnonzero(blk.any(axis=0))
-        at = np.full(blk.shape[1], active.shape[0], dtype=np.int64)  # column -> its sum (the last: zeros)
-        at[active] = np.arange(active.shape[0])
-        acc = np.zeros((n, active.shape[0] + 1))
-        np.cumsum(np.where(blk[:, active], up[:n, None], 0.0), axis=0, out=acc[:, :-1])
+        top = blk.max(axis=1)
+        keep = np.flatnonzero(top >= 0)  # the rounds that add to some sum
+        width = int(top[keep].max()) + 1 if keep.shape[0] else 0  # edges reached in the block
+        # acc[i]: the sums over the first i kept rounds (acc[0] = 0), edges 0..width - 1 (above: 0)
+        acc = np.zeros((keep.shape[0] + 1, m, width + 1))
+        hit = blk[keep][:, :, None] >= np.arange(width)[None, None, :]
+        np.cumsum(np.where(hit, up[keep][:, None, None], 0.0), axis=0, out=acc[1:, :, :width])
         # rows whose previous round falls in this block: y[t - 1] = b**(t-1-start) acc + b**(t-start) y_start
         mine = np.flatnonzero((rounds - 1 >= start) & (rounds - 1 < start + n))
-        rr, cc = rounds[mine] - 1 - start, cols[mine]
-        before[mine] = down[rr] * acc[rr, at[cc]] + b * down[rr] * y[cc]
-        y = down[n - 1] * acc[n - 1, at] + b * down[n - 1] * y
+        rr, cc, ee = rounds[mine] - 1 - start, cols[mine], edges[mine]
+        got = acc[np.searchsorted(keep, rr, side="right"), cc, np.minimum(ee, width)]
+        before[mine] = down[rr] * got + b * down[rr] * y[cc, ee]
+        last = np.zeros((m, n_edges))
+        last[:, :width] = acc[-1, :, :width]
+        y = down[n - 1] * last + b * down[n - 1] * y
     return before
 
 
@@ -148,17 +175,17 @@ class Rounds:
         r = int(counts.max())
         return Rounds(col, rank, counts, r, full=int(counts.min()) == r), starts.astype(np.int64)
 
-    def spread(self, values: F64) -> F64:
-        """Per-reading values -> (rounds, columns) with pads forward-filled."""
+    def spread(self, values: npt.NDArray[G]) -> npt.NDArray[G]:
+        """Per-reading values -> (rounds, columns) with pads forward-filled (any dtype)."""
         if self.identity:
             return values[None, :]
         if self.full:
             return np.ascontiguousarray(values.reshape(self.n_cols, self.n_rounds).T)
         if self.n_rounds == 1:
-            out = np.empty((1, self.n_cols), dtype=np.float64)
+            out = np.empty((1, self.n_cols), dtype=values.dtype)
             out[0, self.col] = values
             return out
-        grid = np.empty((self.n_rounds, self.n_cols), dtype=np.float64)
+        grid = np.empty((self.n_rounds, self.n_cols), dtype=values.dtype)
         grid[self.rank, self.col] = values
         ridx = np.minimum(np.arange(self.n_rounds)[:, None], (self.counts - 1)[None, :])
         return grid[ridx, np.arange(self.n_cols)[None, :]]
@@ -272,9 +299,11 @@ class SoA:
             setattr(self, name, grown(getattr(self, name), new_cap, self.FILL.get(name, 0.0)))
 
     def take(self: S, idx: I64) -> S:
+        """The slots `idx` (integers), copied (`np.take`: a third cheaper than fancy indexing)."""
+        idx = np.asarray(idx, dtype=np.int64)
         obj = type(self).__new__(type(self))
         for name in self.names():
-            setattr(obj, name, getattr(self, name)[idx])
+            setattr(obj, name, np.take(getattr(self, name), idx))
         return obj
 
     def put(self: S, idx: I64, other: S) -> None:

@@ -3,7 +3,13 @@
 import numpy as np
 import orjson
 
-from dtwin.anomalies.correlation import CorrelationConfig, CorrelationTracker, phase_of, window_correlation
+from dtwin.anomalies.correlation import (
+    CorrelationConfig,
+    CorrelationTracker,
+    _window_std,
+    phase_of,
+    window_correlation,
+)
 from dtwin.anomalies.engine import ScoringEngine
 
 from .helpers import machine_rows
@@ -142,3 +148,25 @@ def test_batched_report_json_is_byte_for_byte_the_report() -> None:
     # 1,600 vectors: windows end at 100 + phase, 200 + phase, ... (the phase from the machine's id)
     expected = [(1600 - phase_of(m, 100)) // 100 for m in ("broken", "fine")]
     assert engine.correlation_rings.windows(engine.index, ms).tolist() == [*expected, 0]
+
+
+def test_a_sequence_of_windows_is_applied_as_window_after_window() -> None:
+    """`_apply_sequence` (a backtest's windows, several per batch) leaves exactly the state that `_apply`
+    gives window by window: baseline and spread (float32 after every window), breaks of the last window."""
+    rng = np.random.default_rng(12)
+    f, k = 4, 12
+    load = rng.normal(0.0, 1.0, (k, 100, 1))
+    win = load * np.array([1.0, 2.0, -1.5, 0.5]) + rng.normal(0.0, 0.3, (k, 100, f))
+    win[7:, :, 3] = rng.normal(0.0, 1.0, (k - 7, 100))  # sensor 3 decouples from window 7
+    win[2, :, 1] = 5.0  # a flat sensor: not judged in that window
+    win[4, :50, 2] = np.nan
+    recent, std = window_correlation(win), _window_std(win)
+    seq, one = CorrelationTracker(f, CorrelationConfig()), CorrelationTracker(f, CorrelationConfig())
+    for t in (seq, one):
+        t.ensure(2, f)
+    seq._apply_sequence(1, recent, std)
+    for i in range(k):
+        one._apply(np.array([1]), recent[i : i + 1], std[i : i + 1])
+    for name in ("baseline", "spread", "n_windows", "breaks", "broken", "last"):
+        np.testing.assert_array_equal(getattr(seq, name), getattr(one, name))
+    assert one.breaks[1] > 0  # the decoupled sensor's pairs

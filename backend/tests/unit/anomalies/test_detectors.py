@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from dtwin.anomalies.detectors import DETECTORS
-from dtwin.anomalies.scan import Rounds, ewma_scan, ewma_scan_at
+from dtwin.anomalies.detectors import DETECTORS, others_kth
+from dtwin.anomalies.scan import Rounds, _blocks, ewma_scan, ewma_scan_cells
 
 from .helpers import first_alarm, machine_rows, score_series, series_engine
 
@@ -140,21 +140,26 @@ def test_ewma_scan_blocked_equals_sequential() -> None:
         np.testing.assert_allclose(y[r], seq, rtol=1e-11, atol=1e-12)
 
 
-def test_ewma_scan_at_reads_what_the_whole_scan_gives() -> None:
-    """`ewma_scan_at` (the ensemble's histograms: only the cells a row needs) equals `ewma_scan` of the same
-    grid read there: the value before each asked round (the carried state for round 0, after the last round
-    for round = rounds), over several blocks (alpha 0.05: blocks of ~3,900 rounds)."""
+def test_ewma_scan_cells_reads_what_the_whole_scan_gives() -> None:
+    """`ewma_scan_cells` (the ensemble's histograms: only the cells a row needs) equals `ewma_scan` of the
+    survival grid `cells >= edge` read there: the value before each asked round (the carried state for round
+    0, after the last round for round = rounds), over several blocks (alpha 0.05: blocks of ~3,900 rounds),
+    with rounds where no column reaches the first edge and edges no round reaches."""
     rng = np.random.default_rng(10)
-    hit = rng.random((9000, 6)) < 0.3
-    prev = rng.random(6)
-    whole = ewma_scan(hit.astype(np.float64), prev, 0.05)
-    before = np.vstack([prev[None, :], whole])  # before round t = after round t - 1
-    at = rng.integers(0, 9001, 4000)
-    at[:3] = [0, 9000, 3900]
-    cols = rng.integers(0, 6, 4000)
-    np.testing.assert_allclose(
-        ewma_scan_at(hit, prev, 0.05, at, cols), before[at, cols], rtol=1e-11, atol=1e-12
-    )
+    n_rounds, m, n_edges = 9000, 3, 7
+    cells = np.where(rng.random((n_rounds, m)) < 0.6, -1, rng.integers(0, 5, (n_rounds, m)))
+    cells[1000:5000, 1] = -1  # a stretch longer than a block where column 1 reaches nothing
+    cells[4000:4100] = -1  # ...and one where no column does
+    prev = rng.random((m, n_edges))
+    hit = cells[:, :, None] >= np.arange(n_edges)[None, None, :]
+    whole = ewma_scan(hit.reshape(n_rounds, m * n_edges).astype(np.float64), prev.reshape(-1), 0.05)
+    before = np.vstack([prev.reshape(1, -1), whole]).reshape(n_rounds + 1, m, n_edges)
+    at = rng.integers(0, n_rounds + 1, 4000)
+    at[:4] = [0, n_rounds, 3900, 4050]
+    cols = rng.integers(0, m, 4000)
+    edges = rng.integers(0, n_edges, 4000)
+    got = ewma_scan_cells(cells, n_edges, prev, 0.05, at, cols, edges)
+    np.testing.assert_allclose(got, before[at, cols, edges], rtol=1e-11, atol=1e-12)
 
 
 def test_long_batch_equals_reading_by_reading() -> None:
@@ -217,3 +222,36 @@ def test_a_reading_at_its_limit_is_not_an_alarm_but_beyond_it_is() -> None:
     x[ONSET] = -0.6  # 6% of the range below it
     r = score_series(x, limits=(0.0, 10.0))
     assert r.score[ONSET] > 0.5 and DETECTORS[r.detector[ONSET]] == "limit"
+
+
+def test_blocked_scan_factors_are_shared_prefixes_of_one_table() -> None:
+    """`_blocks` keeps one read-only table per alpha: a short block's factors are the long block's first ones
+    and equal to the ones computed afresh (the backtest's chunks and scans share them)."""
+    alpha = 0.0123
+    block, up, down = _blocks(alpha, 5000)
+    short, up_s, down_s = _blocks(alpha, 40)
+    k = np.arange(block, dtype=np.float64)
+    np.testing.assert_array_equal(up, alpha * np.power(1.0 - alpha, -k))
+    np.testing.assert_array_equal(down, np.power(1.0 - alpha, k))
+    assert (block, short) == (5000, 40)
+    np.testing.assert_array_equal(up_s, up[:40])
+    np.testing.assert_array_equal(down_s, down[:40])
+    assert not up.flags.writeable and not down_s.flags.writeable
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_others_kth_is_the_kth_largest_of_the_other_readings_of_the_group(k: int) -> None:
+    """Brute force for every reading of a group with a flagged reading (0 for the other groups' readings),
+    with ties, groups of one to ten, keys out of order and in order."""
+    rng = np.random.default_rng(11)
+    for shuffled in (False, True):
+        key = np.sort(rng.integers(0, 60, 300))
+        if shuffled:
+            key = rng.permutation(key)
+        e = np.round(rng.exponential(1.0, 300), 1)  # rounded: many ties
+        need = rng.random(300) < 0.2
+        want = np.zeros(300)
+        for i in np.flatnonzero(np.isin(key, key[need])):
+            others = np.sort(e[(key == key[i]) & (np.arange(300) != i)])[::-1]
+            want[i] = others[k - 1] if others.shape[0] >= k else 0.0
+        np.testing.assert_array_equal(others_kth(e, key, need, k), want)
