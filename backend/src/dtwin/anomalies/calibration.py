@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dtwin.anomalies.scan import F64, I64, Bool, Rounds, ewma_scan, grown
+from dtwin.anomalies.scan import F64, I64, Bool, Rounds, ewma_scan, grown, room
 
 # quarter octaves of evidence from 1/8 to 64 (evidence 1.0 = a detector's own threshold)
 EDGES: F64 = np.power(2.0, np.arange(-3.0, 6.0 + 1e-9, 0.25))
@@ -41,10 +41,9 @@ class CalibrationState:
     q: F64 = field(default_factory=lambda: np.ones(0))
 
     def grow(self, n_machines: int) -> None:
-        cap = self.q.shape[0]
-        if n_machines <= cap:
+        new = room(n_machines, self.q.shape[0])
+        if new is None:
             return
-        new = max(n_machines, 2 * cap, 64)
         self.hist, self.q = grown(self.hist, new, 0.0), grown(self.q, new, 1.0)
 
     def take(self, machines: I64) -> None:

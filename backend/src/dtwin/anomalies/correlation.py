@@ -101,6 +101,25 @@ def phase_of(machine_id: str, window: int) -> int:
     return min(int(phase(machine_id) * window), window - 1)
 
 
+def _fold(
+    cfg: CorrelationConfig, baseline: F32, spread: F32, nwin: I64, recent: F64, std: F64
+) -> tuple[Bool, F32, F32]:
+    """One completed window per machine (leading axis): its broken pairs against the baseline (kept as
+    float32), and the baseline and spread with it folded in: the first windows equally, then EWMA. Broken
+    pairs, undefined correlations and pairs whose sensors did not move in the window leave the baseline as
+    it was."""
+    base = baseline.astype(np.float64)
+    sp = spread.astype(np.float64)
+    moved = (nwin[:, None] == 0) | ~(std < cfg.min_spread * sp)  # NaN std: judged by `recent`
+    judged = moved[:, :, None] & moved[:, None, :]
+    broken = find_breaks(base, nwin, recent, cfg) & judged
+    weight = np.maximum(1.0 / (nwin + 1.0), cfg.baseline_alpha)
+    ok = np.isfinite(recent) & judged & ~(broken | np.swapaxes(broken, 1, 2))
+    base = np.where(ok, base + weight[:, None, None] * (np.nan_to_num(recent) - base), base)
+    sp = np.where(np.isfinite(std), sp + weight[:, None] * (np.nan_to_num(std) - sp), sp)
+    return broken, base.astype(np.float32), sp.astype(np.float32)
+
+
 @dataclass
 class CorrelationTracker:
     """Rings and baselines of the machines of one type (rows = the type's machine rows)."""
@@ -212,61 +231,29 @@ class CorrelationTracker:
             self._apply(single, window_correlation(win), _window_std(win))
 
     def _apply_sequence(self, row: int, recent: F64, std: F64) -> None:
-        """`_apply` for several consecutive windows of one machine (`recent` k x F x F, `std` k x F): the same
-        steps window by window (a window's breaks depend on the baseline the one before left, rounded to
-        float32 as it is kept), on the machine's own arrays, with what does not depend on the windows
-        before (finite masks, NaN-free copies, weights) computed for all of them at once."""
-        cfg = self.cfg
-        k = recent.shape[0]
-        base = self.baseline[row].astype(np.float64)
-        spread = self.spread[row].astype(np.float64)
-        nwin = int(self.n_windows[row]) + np.arange(k, dtype=np.int64)
-        weight = np.maximum(1.0 / (nwin + 1.0), cfg.baseline_alpha)
-        fin_r, rec = np.isfinite(recent), np.nan_to_num(recent)
-        fin_s, sd = np.isfinite(std), np.nan_to_num(std)
+        """`_apply` for several consecutive windows of one machine (`recent` k x F x F, `std` k x F): window
+        by window (a window's breaks depend on the baseline the one before left), on the machine's own
+        arrays instead of gathering and scattering the tracker's for each window."""
+        base, spread = self.baseline[row : row + 1], self.spread[row : row + 1]
+        nwin = self.n_windows[row : row + 1]
         broken = np.zeros(base.shape, dtype=np.bool_)
-        for i in range(k):
-            moved = (nwin[i] == 0) | ~(std[i] < cfg.min_spread * spread)  # NaN std: judged by `recent`
-            judged = moved[:, None] & moved[None, :]
-            broken = find_breaks(base[None], nwin[i : i + 1], recent[i : i + 1], cfg)[0] & judged
-            ok = fin_r[i] & judged & ~(broken | broken.T)
-            base = np.where(ok, base + weight[i] * (rec[i] - base), base)
-            base = base.astype(np.float32).astype(np.float64)
-            spread = np.where(fin_s[i], spread + weight[i] * (sd[i] - spread), spread)
-            spread = spread.astype(np.float32).astype(np.float64)
+        for i in range(recent.shape[0]):
+            broken, base, spread = _fold(self.cfg, base, spread, nwin, recent[i : i + 1], std[i : i + 1])
+            nwin = nwin + 1
         self.breaks[row] = broken.sum()
-        self.broken[row] = broken
+        self.broken[row] = broken[0]
         self.last[row] = recent[-1]
-        self.baseline[row] = base
-        self.spread[row] = spread
-        self.n_windows[row] = nwin[-1] + 1
+        self.baseline[row], self.spread[row], self.n_windows[row] = base[0], spread[0], nwin[0]
 
     def _apply(self, rows: I64, recent: F64, std: F64) -> None:
         """Compare each machine's completed window (`recent` k x F x F, per-sensor `std` k x F) with its
-        baseline, then fold it in: the first windows equally, then EWMA. Broken pairs, undefined correlations
-        and pairs whose sensors did not move in the window leave the baseline as it was."""
-        cfg = self.cfg
-        base = self.baseline[rows].astype(np.float64)
+        baseline, then fold it in (`_fold`)."""
         nwin = self.n_windows[rows]
-        spread = self.spread[rows].astype(np.float64)
-        moved = (nwin[:, None] == 0) | ~(std < cfg.min_spread * spread)  # NaN std: judged by `recent`
-        judged = moved[:, :, None] & moved[:, None, :]
-        broken = find_breaks(base, nwin, recent, cfg) & judged
+        broken, base, spread = _fold(self.cfg, self.baseline[rows], self.spread[rows], nwin, recent, std)
         self.breaks[rows] = broken.sum(axis=(1, 2))
         self.broken[rows] = broken
         self.last[rows] = recent
-        weight = np.maximum(1.0 / (nwin + 1.0), cfg.baseline_alpha)
-        ok = np.isfinite(recent) & judged & ~(broken | np.swapaxes(broken, 1, 2))
-        w3 = weight[:, None, None]
-        self.baseline[rows] = np.where(ok, base + w3 * (np.nan_to_num(recent) - base), base).astype(
-            np.float32
-        )
-        fin = np.isfinite(std)
-        w2 = weight[:, None]
-        self.spread[rows] = np.where(fin, spread + w2 * (np.nan_to_num(std) - spread), spread).astype(
-            np.float32
-        )
-        self.n_windows[rows] = nwin + 1
+        self.baseline[rows], self.spread[rows], self.n_windows[rows] = base, spread, nwin + 1
 
     def so_far(self, rows: I64) -> F64:
         """Correlation matrices (k x F x F) of the vectors the rings of `rows` hold, for machines without a

@@ -19,7 +19,7 @@ import numpy as np
 
 from dtwin.anomalies.calibration import tail_between
 from dtwin.anomalies.detectors import DETECTORS, MULTIVARIATE
-from dtwin.anomalies.scan import F64, I64, Rounds, ewma_scan_cells, grown
+from dtwin.anomalies.scan import F64, I64, Rounds, ewma_scan_cells, grown, room
 
 # one family per detector code 1..8 (spike and dip apart: a sensor may dip often and never spike)
 N_FAMILIES = len(DETECTORS) - 1
@@ -69,10 +69,9 @@ class EnsembleState:
     q: F64 = field(default_factory=lambda: np.ones(0))
 
     def grow(self, n_machines: int) -> None:
-        cap = self.q.shape[0]
-        if n_machines <= cap:
+        new = room(n_machines, self.q.shape[0])
+        if new is None:
             return
-        new = max(n_machines, 2 * cap, 64)
         self.fam, self.comb = grown(self.fam, new, 0.0), grown(self.comb, new, 0.0)
         self.s, self.q = grown(self.s, new, 1.0), grown(self.q, new, 1.0)
 

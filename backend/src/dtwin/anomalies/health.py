@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dtwin.anomalies.scan import F32, F64, I64, Bool, Rounds
+from dtwin.anomalies.scan import F32, F64, I64, Bool, Rounds, grown, room
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +54,11 @@ class HealthRing:
         self.count = np.zeros(0, dtype=np.int64)
 
     def grow(self, n_machines: int) -> None:
-        cap = self.count.shape[0]
-        if n_machines <= cap:
+        new = room(n_machines, self.count.shape[0])
+        if new is None:
             return
-        new = max(n_machines, 2 * cap, 64)
-        t = np.zeros((new, self.window))
-        h = np.zeros((new, self.window), dtype=np.float32)
-        c = np.zeros(new, dtype=np.int64)
-        t[:cap], h[:cap], c[:cap] = self.t, self.h, self.count
-        self.t, self.h, self.count = t, h, c
+        self.t, self.h = grown(self.t, new, 0.0), grown(self.h, new, 0.0)
+        self.count = grown(self.count, new, 0)
 
     def take(self, machines: I64) -> None:
         """Keep only these machines' rings, renumbered 0.. in the given order (after the engine compacted)."""

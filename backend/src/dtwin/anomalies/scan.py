@@ -51,6 +51,12 @@ def _blocks(alpha: float, rounds: int) -> tuple[int, F64, F64]:
     return block, got[0][:block], got[1][:block]
 
 
+def room(needed: int, cap: int) -> int | None:
+    """The capacity to grow per-machine state arrays of `cap` rows to so they hold `needed`: None when they
+    already do, else at least double (at least 64), so growing one machine at a time stays amortised O(1)."""
+    return None if needed <= cap else max(needed, 2 * cap, 64)
+
+
 def grown(a: npt.NDArray[Any], size: int, fill: float) -> npt.NDArray[Any]:
     """`a` with its first axis extended to `size` rows filled with `fill` (the state arrays' doubling)."""
     out = np.full((size, *a.shape[1:]), fill, dtype=a.dtype)
@@ -291,10 +297,9 @@ class SoA:
         return int(first.shape[0])
 
     def grow(self, size: int) -> None:
-        cap = self.capacity
-        if size <= cap:
+        new_cap = room(size, self.capacity)
+        if new_cap is None:
             return
-        new_cap = max(size, 2 * cap, 64)
         for name in self.names():
             setattr(self, name, grown(getattr(self, name), new_cap, self.FILL.get(name, 0.0)))
 

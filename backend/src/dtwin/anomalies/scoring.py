@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -45,7 +45,7 @@ from dtwin.core.db import transaction
 from dtwin.core.metrics import Metrics
 from dtwin.kit.bus import TelemetryBus
 from dtwin.kit.deadline import Deadline
-from dtwin.kit.spread import first_done
+from dtwin.kit.spread import done_at
 
 log = structlog.get_logger(__name__)
 
@@ -162,7 +162,7 @@ class ScoringStage:
             ):
                 corr_due.append(machine_id)
                 self._corr_at[machine_id] = (
-                    self._next_due(self._corr_at, machine_id, now, self.correlations_every_s),
+                    done_at(self._corr_at, machine_id, now, self.correlations_every_s),
                     windows[i],
                 )
             strat = STRATEGIES[strategy[i]] if strategy[i] >= 0 else ""
@@ -174,9 +174,7 @@ class ScoringStage:
                 and now - self._written_at.get(machine_id, float("-inf")) < self.analytics_every_s
             ):
                 continue  # nothing material changed and the stored detail is recent enough
-            self._written_at[machine_id] = self._next_due(
-                self._written_at, machine_id, now, self.analytics_every_s
-            )
+            self._written_at[machine_id] = done_at(self._written_at, machine_id, now, self.analytics_every_s)
             due.append(i)
         if due:
             # health and decision of the due machines in one vectorised call each (not one per machine)
@@ -214,13 +212,6 @@ class ScoringStage:
         if scores.events or scores.decisions:
             return await self._store(scores.events, scores.decisions)
         return []
-
-    @staticmethod
-    def _next_due(written: Mapping[str, object], machine_id: str, now: float, every_s: float) -> float:
-        """When a machine's periodic write counts as done: `now`, except on its first write, which is
-        back-dated by a fixed share of the period from its id, so machines that appeared together (all of
-        them, at start) come due spread over the period rather than in one batch every period."""
-        return now if machine_id in written else first_done(machine_id, now, every_s)
 
     @property
     def changes(self) -> ChangeStream:

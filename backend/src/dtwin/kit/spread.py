@@ -6,6 +6,7 @@ timestamp by a stable share of the period taken from the key spreads it evenly i
 from __future__ import annotations
 
 import zlib
+from collections.abc import Container
 
 
 def phase(key: str) -> float:
@@ -17,3 +18,9 @@ def first_done(key: str, now: float, every_s: float) -> float:
     """When periodic work done for `key` for the first time at `now` counts as done: back-dated by its
     phase of the period, so its next turn comes after (1 - phase) periods."""
     return now - every_s * phase(key)
+
+
+def done_at(done_before: Container[str], key: str, now: float, every_s: float) -> float:
+    """When periodic work done for `key` at `now` counts as done: `now`, or back-dated by its phase
+    (`first_done`) when `key` is not in `done_before` (its first time)."""
+    return now if key in done_before else first_done(key, now, every_s)

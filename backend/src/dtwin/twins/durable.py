@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dtwin.contracts.changes import TwinUpdate
 from dtwin.core.db import transaction
 from dtwin.kit.bus import Record, TelemetryBus
-from dtwin.kit.spread import first_done
+from dtwin.kit.spread import done_at
 from dtwin.twins.models import TwinRow
 from dtwin.twins.repository import TwinRepository
 from dtwin.twins.schemas import TwinPlacement
@@ -119,8 +119,7 @@ class StateSnapshots:
                 # a twin's first snapshot counts as taken up to a period earlier, by a phase of its id
                 # (kit/spread.py): a fleet met in one batch is snapshotted over the period afterwards,
                 # not all in one batch every period
-                seen = machine_id in self._last
-                self._last[machine_id] = now if seen else first_done(machine_id, now, self.every_s)
+                self._last[machine_id] = done_at(self._last, machine_id, now, self.every_s)
         return await self.bus.produce_many(self.topic, records) if records else []
 
     async def after_batch(self, changed: Sequence[str]) -> None:
