@@ -183,6 +183,7 @@ async def measure(machines: int, sensors: int, warmup: int, batches: int, models
             return bench_consumer(s, bus, sessions, redis, prefix, scoring=scoring)
 
         engine = TimedEngine(limits={TYPE: {f"s{i}": (0.0, 100.0) for i in range(sensors)}})
+        second, offset = 0, 0
         clock: dict[str, Any] = {"clock": lambda: float(second)}  # a batch = a second of telemetry, as live
         if "clock" not in inspect.signature(ScoringStage).parameters:
             clock = {}  # code before the stage's clock (A/B runs of an older checkout through PYTHONPATH)
@@ -203,7 +204,6 @@ async def measure(machines: int, sensors: int, warmup: int, batches: int, models
         fleet_b = SyntheticFleet(machines, sensors, "b", seed=1)
         out = Samples()
         try:
-            second, offset = 0, 0
             # detector warm-up and the type model, straight through the engine (not timed), in the
             # seconds before now; the timed batches are stamped with the clock, as live telemetry is
             # (a batch stamped in the past takes the late-readings path: rollup buckets marked dirty)
