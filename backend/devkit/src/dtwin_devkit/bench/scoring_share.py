@@ -273,6 +273,8 @@ def markdown(x: Samples, machines: int, sensors: int, batches: int, took_s: floa
         "| --- | ---: |",
         f"| consumer batch without scoring, ms | {plain:.0f} |",
         f"| consumer batch with scoring, ms | {scored:.0f} |",
+        f"| consumer batch with scoring, mean ms (cost per reading: mean / {readings:,}) "
+        f"| {statistics.fmean(x.scored_ms):.0f} |",
         f"| scoring stage (engine + Redis analytics + events/decisions), ms | {stage:.0f} |",
         f"| scoring engine alone (`score_batch`), ms | {eng:.1f} |",
         f"| health and decision queries for the touched machines, ms | {queries:.1f} |",
