@@ -440,6 +440,7 @@ class ScoringEngine:
             correlation_breaks=breaks,
             explanations=explanations,
             correlation_windows=self.correlation_rings.windows(idx, ms),
+            slots=ms,
         )
         return scores, events, decisions
 
