@@ -190,29 +190,35 @@ class MachineScores:
     explanations: dict[str, list[Contribution]] = field(default_factory=dict)
     # correlation windows each machine completed (its report changes when this does)
     correlation_windows: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # the machines' slots in the engine (valid until it compacts: `ScoringEngine.compactions` moves)
+    slots: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.machine_ids)
 
     def results(self, only: Sequence[int] | None = None) -> list[MachineResult]:
-        """One MachineResult per machine, or only for the machines at these positions."""
+        """One MachineResult per machine, or only for the machines at these positions (only their values
+        leave the arrays)."""
+        at = np.asarray(only, dtype=np.int64) if only is not None else slice(None)
+        ids = [self.machine_ids[i] for i in only] if only is not None else self.machine_ids
+        types = [self.machine_types[i] for i in only] if only is not None else self.machine_types
         ts, score, anom, det = (
-            self.ts.tolist(),
-            self.score.tolist(),
-            self.is_anomaly.tolist(),
-            self.detector.tolist(),
+            self.ts[at].tolist(),
+            self.score[at].tolist(),
+            self.is_anomaly[at].tolist(),
+            self.detector[at].tolist(),
         )
         health, est, lo, hi = (
-            self.health.tolist(),
-            self.rul_s.tolist(),
-            self.rul_lower_s.tolist(),
-            self.rul_upper_s.tolist(),
+            self.health[at].tolist(),
+            self.rul_s[at].tolist(),
+            self.rul_lower_s[at].tolist(),
+            self.rul_upper_s[at].tolist(),
         )
-        strat, brk = self.strategy.tolist(), self.correlation_breaks.tolist()
+        strat, brk = self.strategy[at].tolist(), self.correlation_breaks[at].tolist()
         return [
             MachineResult(
                 machine_id=machine_id,
-                machine_type=self.machine_types[i],
+                machine_type=types[i],
                 ts=to_datetime(ts[i]),
                 score=score[i],
                 is_anomaly=bool(anom[i]),
@@ -223,9 +229,7 @@ class MachineScores:
                 strategy=STRATEGIES[strat[i]] if strat[i] >= 0 else None,
                 correlation_breaks=int(brk[i]),
             )
-            for i, machine_id in (
-                (i, self.machine_ids[i]) for i in (only if only is not None else range(len(self.machine_ids)))
-            )
+            for i, machine_id in enumerate(ids)
         ]
 
     def to_dict(self) -> list[dict[str, JsonValue]]:

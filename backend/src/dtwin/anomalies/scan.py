@@ -268,6 +268,20 @@ def group_max_rows(values: F64, group: I64, n_groups: int) -> F64:
 S = TypeVar("S", bound="SoA")
 
 
+def consecutive(idx: npt.NDArray[Any], size: int) -> slice | None:
+    """`idx` as a slice when it is a run of consecutive ascending integers within `0..size - 1` (a copy or
+    a scatter through a slice moves memory in blocks; through an index array, element by element), else
+    None."""
+    if idx.ndim != 1 or idx.dtype.kind not in "iu" or idx.shape[0] < 2:
+        return None
+    n, first, last = idx.shape[0], int(idx[0]), int(idx[-1])
+    if last - first != n - 1 or first < 0 or last >= size:
+        return None
+    if not bool(np.all(idx[1:] - idx[:-1] == 1)):
+        return None
+    return slice(first, first + n)
+
+
 class SoA:
     """Base of dataclasses whose fields are equally long float64 arrays, one element per slot (structure of
     arrays): growth by doubling, gather (`take`) and scatter (`put`). `FILL` gives a field's initial value."""
@@ -304,16 +318,24 @@ class SoA:
             setattr(self, name, grown(getattr(self, name), new_cap, self.FILL.get(name, 0.0)))
 
     def take(self: S, idx: I64) -> S:
-        """The slots `idx` (integers), copied (`np.take`: a third cheaper than fancy indexing)."""
+        """The slots `idx` (integers), copied (`np.take`: a third cheaper than fancy indexing; a plain copy
+        when they are a run of consecutive slots, as a batch of every series in slot order is)."""
         idx = np.asarray(idx, dtype=np.int64)
+        run = consecutive(idx, self.capacity)
         obj = type(self).__new__(type(self))
         for name in self.names():
-            setattr(obj, name, np.take(getattr(self, name), idx))
+            a = getattr(self, name)
+            setattr(obj, name, a[run].copy() if run is not None else np.take(a, idx))
         return obj
 
     def put(self: S, idx: I64, other: S) -> None:
+        """Scatter `other` (aligned with `idx`) into the slots `idx`."""
+        at: I64 | slice = idx
+        run = consecutive(np.asarray(idx), self.capacity)
+        if run is not None:
+            at = run
         for name in self.names():
-            getattr(self, name)[idx] = getattr(other, name)
+            getattr(self, name)[at] = getattr(other, name)
 
     @property
     def nbytes(self) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,7 @@ import structlog
 from redis.commands.core import AsyncScript
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dtwin.anomalies.analytics_book import AnalyticsBook, RulByMachine
 from dtwin.anomalies.decisions import STRATEGIES
 from dtwin.anomalies.engine import ScoringEngine
 from dtwin.anomalies.model_store import FileModelStore
@@ -45,7 +46,6 @@ from dtwin.core.db import transaction
 from dtwin.core.metrics import Metrics
 from dtwin.kit.bus import TelemetryBus
 from dtwin.kit.deadline import Deadline
-from dtwin.kit.spread import done_at
 
 log = structlog.get_logger(__name__)
 
@@ -65,11 +65,6 @@ for j = n + 1, #KEYS do  -- the reports follow the 1 + 4n arguments before them
 end
 return n
 """
-
-
-# an anomaly score below this is a machine's noise (evidence under ~0.7 of a detector's threshold): its moves
-# are not news for the change stream (docs/api.md, `kind: analytics`)
-SCORE_NOISE = 0.2
 
 
 class ScoringStage:
@@ -100,13 +95,12 @@ class ScoringStage:
         self._changes = changes
         self._write_analytics: AsyncScript | None = None  # registered on first use
         # the twin's analytics fields are rewritten when they changed materially, while an anomaly is open,
-        # and otherwise at least every `analytics_every_s` (the detail: RUL, trend, explanation)
-        self.analytics_every_s = analytics_every_s
+        # and otherwise at least every `analytics_every_s` (the detail: RUL, trend, explanation); correlation
+        # reports at most every `correlations_every_s` (both kept by the book)
         self._clock = clock  # the periodic writes' clock (seconds)
-        self._written_at: dict[str, float] = {}
-
-        self._published: dict[str, tuple[float, float, str]] = {}
-        self.last_rul: dict[str, float] = {}
+        # per machine: when its analytics and correlation report were written, what was last published
+        self.book = AnalyticsBook(analytics_every_s, correlations_every_s)
+        self.last_rul: Mapping[str, float] = {}
         self.engine = engine
         self.redis = redis
         self.keys = keys
@@ -115,8 +109,6 @@ class ScoringStage:
         self.events_topic = events_topic
         self.decisions_topic = decisions_topic
         self.model_store = model_store
-        self.correlations_every_s = correlations_every_s
-        self._corr_at: dict[str, tuple[float, int]] = {}  # when its report was written, at which window
         self.seconds = 0.0  # time spent scoring (for make bench)
         self.metrics: Metrics | None = None  # model training runs (set by the app)
         self.batches = 0
@@ -140,42 +132,42 @@ class ScoringStage:
         m = scores.machines
         ids = m.machine_ids
         # remaining useful life (estimate, s) of this batch's machines, for the alarms stage
-        self.last_rul = dict(zip(ids, m.rul_s.tolist(), strict=True))
-        health, score = m.health.tolist(), m.score.tolist()
-        strategy, anomalous = m.strategy.tolist(), m.is_anomaly.tolist()
-        now = self._clock()
+        self.last_rul = RulByMachine(ids, m.rul_s)
         pipe = self.redis.pipeline(transaction=False)
         twin_keys: list[str] = []
         twin_args: list[bytes | str] = []
         corr_keys: list[str] = []
         corr_args: list[bytes] = []
-        changed: list[AnalyticsChange] = []
-        due: list[int] = []  # machines whose analytics fields are rewritten this batch
-        windows = m.correlation_windows.tolist()
-        corr_due: list[str] = []
-        for i, machine_id in enumerate(ids):
-            # a report changes when the machine completes a correlation window (before its first, with
-            # every vector): rewritten then, at most every `correlations_every_s`
-            last = self._corr_at.get(machine_id)
-            if last is None or (
-                (windows[i] != last[1] or windows[i] == 0) and now - last[0] >= self.correlations_every_s
-            ):
-                corr_due.append(machine_id)
-                self._corr_at[machine_id] = (
-                    done_at(self._corr_at, machine_id, now, self.correlations_every_s),
-                    windows[i],
-                )
-            strat = STRATEGIES[strategy[i]] if strategy[i] >= 0 else ""
-            item = self._analytics_change(machine_id, health[i], score[i], strat)
-            if item is not None:
-                changed.append(item)
-            elif (
-                not anomalous[i]
-                and now - self._written_at.get(machine_id, float("-inf")) < self.analytics_every_s
-            ):
-                continue  # nothing material changed and the stored detail is recent enough
-            self._written_at[machine_id] = done_at(self._written_at, machine_id, now, self.analytics_every_s)
-            due.append(i)
+        step = self.book.step(
+            self.engine.index,
+            self.engine.compactions,
+            m.slots,
+            ids,
+            health=m.health,
+            score=m.score,
+            strategy=m.strategy,
+            anomalous=m.is_anomaly,
+            windows=m.correlation_windows,
+            now=self._clock(),
+        )
+        corr_due = [ids[i] for i in step.reports.tolist()]
+        news = step.news
+        changed = [
+            AnalyticsChange(
+                id=ids[i],
+                health=round(health, 2),
+                anomaly_score=round(score, 4),
+                strategy=STRATEGIES[strategy] if strategy >= 0 else None,
+            )
+            for i, health, score, strategy in zip(
+                news.tolist(),
+                m.health[news].tolist(),
+                m.score[news].tolist(),
+                m.strategy[news].tolist(),
+                strict=True,
+            )
+        ]
+        due = step.due.tolist()  # machines whose analytics fields are rewritten this batch
         if due:
             # health and decision of the due machines in one vectorised call each (not one per machine)
             due_ids = [ids[i] for i in due]
@@ -214,33 +206,18 @@ class ScoringStage:
         return []
 
     @property
+    def analytics_every_s(self) -> float:
+        return self.book.analytics_every_s
+
+    @property
+    def correlations_every_s(self) -> float:
+        return self.book.correlations_every_s
+
+    @property
     def changes(self) -> ChangeStream:
         if self._changes is None:
             self._changes = ChangeStream(self.redis, self.keys)
         return self._changes
-
-    def _analytics_change(
-        self, machine_id: str, health: float, score: float, strategy: str
-    ) -> AnalyticsChange | None:
-        """A `kind: analytics` change when it is worth telling: health moved by 1 point, the score by
-        0.05 with either score at least `SCORE_NOISE` (below it, a machine's score wanders with its noise:
-        that goes out with the next periodic write), or the strategy changed (the full detail stays in the
-        twin's analytics field)."""
-        last = self._published.get(machine_id)
-        if (
-            last is not None
-            and abs(last[0] - health) < 1.0
-            and (abs(last[1] - score) < 0.05 or max(last[1], score) < SCORE_NOISE)
-            and last[2] == strategy
-        ):
-            return None
-        self._published[machine_id] = (health, score, strategy)
-        return AnalyticsChange(
-            id=machine_id,
-            health=round(float(health), 2),
-            anomaly_score=round(float(score), 4),
-            strategy=strategy or None,
-        )
 
     # ------------------------------------------------------------------ eviction
     def forget(self, machine_ids: Iterable[str]) -> None:
@@ -292,11 +269,9 @@ class ScoringStage:
         if applied_at is not None:
             self.engine.command(machine_id, sorted(cmd.applied), applied_at)
 
-    def _drop(self, machine_ids: Iterable[str]) -> None:
+    def _drop(self, machine_ids: Sequence[str]) -> None:
+        self.book.drop(machine_ids)
         for machine_id in machine_ids:
-            self._written_at.pop(machine_id, None)
-            self._published.pop(machine_id, None)
-            self._corr_at.pop(machine_id, None)
             self._desired.pop(machine_id, None)
             self._answered.pop(machine_id, None)
 

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import fields
+from datetime import timedelta, timezone
 
 import numpy as np
 
@@ -208,3 +209,18 @@ def test_unchanged_version_keeps_the_ranges_read_at_first_sight() -> None:
     engine.score_batch(fleet_batch(1, rng))
     slot = engine.index.slots_for("pump-0", "pump", ["temperature_c"])[0]
     assert engine.series.hi[slot] == 120.0
+
+
+def test_row_times_are_each_messages_instant() -> None:
+    """Messages at a few instants, some written in another time zone: each row has its own epoch seconds."""
+    rng = np.random.default_rng(5)
+    items = fleet_batch(0, rng, machines=6)
+    plus2 = timezone(timedelta(hours=2))
+    shifts = [0, 0, 1, 1, 0, 2]
+    for k, (t, shift) in enumerate(zip(items, shifts, strict=True)):
+        t.ts = t.ts + timedelta(seconds=shift)
+        if k % 2:
+            t.ts = t.ts.astimezone(plus2)  # the same instant
+    scores = ScoringEngine(limits=LIMITS).score_batch(items)
+    assert scores.rows.ts.tolist() == [t.ts.timestamp() for t in items]
+    assert len(set(scores.rows.ts.tolist())) == 3

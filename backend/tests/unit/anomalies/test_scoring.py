@@ -59,7 +59,7 @@ def messages(ids: range | list[str], second: int, rng: np.random.Generator) -> l
 
 
 def bookkeeping(stage: ScoringStage) -> list[set[str]]:
-    return [set(stage._written_at), set(stage._published), set(stage._corr_at)]
+    return [set(stage.book), set(stage._desired), set(stage._answered)]
 
 
 @pytest.mark.slow
@@ -102,7 +102,7 @@ async def test_removed_twin_leaves_engine_stage_and_redis(tmp_path: Path) -> Non
     assert stage.engine.index.machine("a") is not None
     stage.on_change(TwinsMessage(items=[RemovedChange(id="a"), RemovedChange(id="b")]))
     assert stage.engine.index.machine("a") is None and stage.engine.index.machine("b") is None
-    assert all(d == {"c"} for d in bookkeeping(stage))
+    assert set(stage.book) == {"c"} and "a" not in stage._desired
 
     await stage.process(messages(["b"], 1, rng))  # b comes back before the housekeeping: a fresh report
     await stage.housekeep()
@@ -143,7 +143,7 @@ async def test_twin_deleted_through_the_api_is_forgotten_by_scoring(
         return stage.engine.index.machine("conv-1") is None
 
     await eventually(forgotten, what="scoring forgot the deleted twin")
-    assert "conv-1" not in stage._written_at and "conv-1" not in stage._published
+    assert "conv-1" not in stage.book
     await stage.housekeep()
     assert not await redis.exists(key)
     assert stage.engine.health("conv-2") is not None
@@ -200,18 +200,3 @@ async def test_correlation_report_is_rewritten_when_a_window_completes(tmp_path:
     assert len(late) == 2 and first <= late[0] < first + 10 and first + 100 <= late[1] < first + 110, written
     raw = await redis.get(stage.keys.correlations("m"))
     assert raw == stage.engine.correlation_reports(["m"])["m"]
-
-
-def test_analytics_change_is_news_only_outside_the_scores_noise(tmp_path: Path) -> None:
-    """A `kind: analytics` change goes out when health moves by 1 point, the strategy changes, or the score
-    moves by 0.05 with either value at SCORE_NOISE or above; a score wandering below it is not news."""
-    stage = stage_for(ScoringEngine(), fakeredis.FakeAsyncRedis(), tmp_path)
-    assert stage._analytics_change("m", 97.0, 0.02, "") is not None  # first: always
-    assert stage._analytics_change("m", 97.2, 0.12, "") is None  # noise moving by 0.10
-    assert stage._analytics_change("m", 97.2, 0.19, "") is None
-    assert stage._analytics_change("m", 97.2, 0.25, "") is not None  # out of the noise
-    assert stage._analytics_change("m", 97.2, 0.28, "") is None  # by less than 0.05
-    assert stage._analytics_change("m", 97.2, 0.15, "") is not None  # back into it
-    assert stage._analytics_change("m", 96.3, 0.15, "") is None
-    assert stage._analytics_change("m", 96.2, 0.15, "") is not None  # health by 1 point
-    assert stage._analytics_change("m", 96.2, 0.15, "neutral") is not None  # the strategy
