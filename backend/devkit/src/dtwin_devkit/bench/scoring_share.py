@@ -282,11 +282,11 @@ def markdown(x: Samples, machines: int, sensors: int, batches: int, took_s: floa
         f"| {stage - eng - queries:.0f} |",
         f"| scoring engine alone, readings/s | {readings / (eng / 1000):,.0f} |",
         f"| scoring stage / consumer batch without it (median of per-batch ratios; target <= 20%) "
-        f"| {100 * med(ratios):.0f}% |",
+        f"| {100 * med(ratios):.1f}% |",
         f"| scoring stage / consumer batch without it, means (the periodic detail rewrites included at their "
-        f"average rate) | {100 * statistics.fmean(x.stage_ms) / statistics.fmean(x.plain_ms):.0f}% |",
+        f"average rate) | {100 * statistics.fmean(x.stage_ms) / statistics.fmean(x.plain_ms):.1f}% |",
         f"| scoring stage, mean / max ms | {statistics.fmean(x.stage_ms):.0f} / {max(x.stage_ms):.0f} |",
-        f"| (with - without) / without, medians | {100 * (scored - plain) / plain:.0f}% |",
+        f"| (with - without) / without, medians | {100 * (scored - plain) / plain:.1f}% |",
         f"| engine + queries / consumer batch without scoring | {100 * (eng + queries) / plain:.1f}% |",
         "",
         "The consumer batch without scoring by stage (mean ms per batch): "
