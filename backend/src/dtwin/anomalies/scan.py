@@ -330,10 +330,8 @@ class SoA:
 
     def put(self: S, idx: I64, other: S) -> None:
         """Scatter `other` (aligned with `idx`) into the slots `idx`."""
-        at: I64 | slice = idx
         run = consecutive(np.asarray(idx), self.capacity)
-        if run is not None:
-            at = run
+        at: I64 | slice = run if run is not None else idx
         for name in self.names():
             getattr(self, name)[at] = getattr(other, name)
 
