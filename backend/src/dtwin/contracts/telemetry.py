@@ -343,6 +343,39 @@ _FAST_DECODER = msgspec.json.Decoder(_FastV1)
 _PLAIN_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
 
 
+class _Memo:
+    """Values a pure check accepted, remembered (bounded: cleared when full), so that a fleet's repeated
+    names, sensor sets and timestamps cost one lookup per message on the hot path."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.known: dict[Any, Any] = {}
+
+    def keep(self, key: Any, value: Any) -> Any:
+        if len(self.known) >= self.limit:
+            self.known.clear()
+        self.known[key] = value
+        return value
+
+
+# a message's (machine id, type, site, line) and its sensor names (as sent, in order) found valid; its ts
+# string parsed (None: not a timestamp the fast path takes)
+_PLACES, _SENSOR_SETS, _TIMESTAMPS = _Memo(100_000), _Memo(10_000), _Memo(4_096)
+
+
+def _fast_ts(value: str) -> datetime | None:
+    ts = _TIMESTAMPS.known.get(value, _TIMESTAMPS)
+    if ts is not _TIMESTAMPS:
+        return ts  # type: ignore[no-any-return]
+    parsed = None
+    if _PLAIN_TS.fullmatch(value) is not None:
+        try:
+            parsed = datetime.fromisoformat(value).astimezone(UTC)
+        except ValueError:
+            parsed = None
+    return _TIMESTAMPS.keep(value, parsed)  # type: ignore[no-any-return]
+
+
 def _fast_v1(raw: bytes | str, limits: Limits, now: datetime | None) -> Telemetry | None:
     """A schema-1 message that passes every check, decoded the cheap way; None for anything else (another
     form, or any problem at all), which `parse_telemetry` then decodes the thorough way and, if it is bad,
@@ -352,21 +385,27 @@ def _fast_v1(raw: bytes | str, limits: Limits, now: datetime | None) -> Telemetr
         m = _FAST_DECODER.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    if not m.readings or _check_readings(m.readings, limits) is not None:
+    readings = m.readings
+    if not readings or len(readings) > limits.max_sensors_per_message:
         return None
-    if not (
-        valid_machine_id(m.machine_id)
-        and _PLACEMENTS.all_valid(p for p in (m.machine_type, m.site, m.line) if p is not None)
-        and _PLAIN_TS.fullmatch(m.ts) is not None
-    ):
+    names = tuple(readings)
+    if names not in _SENSOR_SETS.known:
+        if not _SENSORS.all_valid(names):
+            return None
+        _SENSOR_SETS.keep(names, True)
+    if not max(map(abs, readings.values())) < limits.max_abs_reading:  # inf fails too
         return None
+    place = (m.machine_id, m.machine_type, m.site, m.line)
+    if place not in _PLACES.known:
+        if not (
+            valid_machine_id(m.machine_id) and _PLACEMENTS.all_valid(p for p in place[1:] if p is not None)
+        ):
+            return None
+        _PLACES.keep(place, True)
     if m.reported is not None and check_properties(m.reported, limits, "reported"):
         return None
-    try:
-        ts = datetime.fromisoformat(m.ts).astimezone(UTC)
-    except ValueError:
-        return None
-    if check_time(ts, now or datetime.now(UTC), limits):
+    ts = _fast_ts(m.ts)
+    if ts is None or check_time(ts, now or datetime.now(UTC), limits):
         return None
     return Telemetry(
         machine_id=m.machine_id,

@@ -158,6 +158,22 @@ def twin_updates(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[TwinU
                 reported=dict(t.reported) if t.reported else {},
             )
             continue
+        if (
+            ts > u.ts
+            and t.machine_id not in merged
+            and not t.reported
+            and not u.reported
+            and t.readings.keys() >= u.readings.keys()
+        ):
+            # the machine's next tick (a batch that spans its ticks: a consumer catching up): every value
+            # so far is at u.ts and this message overwrites each with a newer one, so it replaces them
+            u.ts, u.quality = ts, t.quality
+            if t.machine_type != "unknown":
+                u.machine_type = t.machine_type
+            u.site = t.site or headers.get("site") or u.site
+            u.line = t.line or headers.get("line") or u.line
+            u.readings = dict(t.readings)
+            continue
         times = u.times
         if t.machine_id not in merged:
             merged.add(t.machine_id)

@@ -146,3 +146,33 @@ def test_a_name_with_a_final_newline_is_refused_on_both_paths() -> None:
         assert _fast_v1(raw, DEFAULT_LIMITS, NOW) is None
         assert isinstance(parse_telemetry(raw, now=NOW), Rejection), doc
     assert isinstance(parse_telemetry(orjson.dumps(valid()), now=NOW), Telemetry)  # and good input flows on
+
+
+def test_what_the_fast_path_remembers_never_lets_a_later_bad_message_through() -> None:
+    """Names, sensor sets and timestamps found valid are remembered; what depends on the message's values
+    or on our clock is checked every time."""
+    raw = orjson.dumps(valid())
+    assert isinstance(_fast_v1(raw, DEFAULT_LIMITS, NOW), Telemetry)  # its names and ts now remembered
+    huge = dict(valid(), readings={"temperature_c": 1e300, "vibration_mm_s": 2.0, "pressure_bar": -0.5})
+    assert _fast_v1(orjson.dumps(huge), DEFAULT_LIMITS, NOW) is None
+    assert isinstance(parse_telemetry(orjson.dumps(huge), now=NOW), Rejection)
+    later = NOW + timedelta(days=DEFAULT_LIMITS.max_age_s / 86400 + 1)  # the same ts, now too old
+    assert _fast_v1(raw, DEFAULT_LIMITS, later) is None
+    assert parse_telemetry(raw, now=later) == Rejection(
+        f"ts 2026-12-06T11:59:58.250Z is older than the accepted age of {DEFAULT_LIMITS.max_age_s:g} s",
+        "pump-0001",
+        "too_old",
+    )
+    bad_ts = dict(valid(), ts="2026-12-06T25:00:00Z")  # fits the pattern, not a time: remembered as refused
+    for _ in range(2):
+        assert _fast_v1(orjson.dumps(bad_ts), DEFAULT_LIMITS, NOW) is None
+
+
+def test_the_fast_paths_memo_is_bounded() -> None:
+    from dtwin.contracts.telemetry import _Memo
+
+    memo = _Memo(3)
+    for k in range(10):
+        memo.keep(k, True)
+        assert len(memo.known) <= 3
+    assert 9 in memo.known
