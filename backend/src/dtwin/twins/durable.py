@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dtwin.contracts.changes import TwinUpdate
@@ -110,12 +109,12 @@ class StateSnapshots:
         """Snapshot these twins now. Returns the delivery futures (the consumer's flush before its commit
         makes batch snapshots durable; API changes await theirs)."""
         ids = list(dict.fromkeys(machine_ids))
-        raws = await self.store.raw_many(ids)
+        raws = await self.store.snapshots(ids)
         now = time.monotonic()
         records: list[Record] = []
         for machine_id, raw in zip(ids, raws, strict=True):
-            if raw:
-                records.append((machine_id.encode(), orjson.dumps(raw), None))
+            if raw is not None:
+                records.append((machine_id.encode(), raw, None))
                 # a twin's first snapshot counts as taken up to a period earlier, by a phase of its id
                 # (kit/spread.py): a fleet met in one batch is snapshotted over the period afterwards,
                 # not all in one batch every period

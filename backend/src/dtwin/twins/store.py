@@ -96,6 +96,24 @@ if fresh then redis.call('HSETNX', key, 'version', floor) end
 redis.call('SADD', KEYS[2], ARGV[1])
 return 1
 """
+# The twins' hashes as JSON objects (field -> value), encoded by Redis, for state snapshots: this process does
+# no per-field work for them; false for a twin that does not exist
+SNAPSHOT_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then
+    out[i] = false
+  else
+    local twin = {}
+    for j = 1, #flat, 2 do twin[flat[j]] = flat[j + 1] end
+    out[i] = cjson.encode(twin)
+  end
+end
+return out
+"""
+SNAPSHOT_CHUNK = 1000  # twins per script call: Redis serves nothing else while one runs
+
 # The fields an operator (or a device's answer to one) writes: restored as a group, the newer copy winning.
 OPERATOR_FIELDS = (
     "attributes",
@@ -143,6 +161,7 @@ class TwinStore:
         self._record_ack = redis.register_script(RECORD_ACK_LUA)
         self._claim_status = redis.register_script(CLAIM_STATUS_LUA)
         self._restore = redis.register_script(RESTORE_LUA)
+        self._snapshot = redis.register_script(SNAPSHOT_LUA)
 
     async def apply(self, updates: Sequence[changes.TwinUpdate], last_seen: str) -> list[str]:
         """Apply a batch of updates in one round trip (apply.lua); publishes the effective changes as one
@@ -325,11 +344,15 @@ class TwinStore:
         results: list[dict[bytes, bytes]] = await pipe.execute()
         return results
 
-    async def raw_many(self, machine_ids: Sequence[str]) -> list[dict[str, str]]:
-        """The twins' hashes as they are in Redis (field -> value), for snapshots; {} for a missing one."""
-        return [
-            {k.decode(): v.decode() for k, v in raw.items()} for raw in await self._hgetall_many(machine_ids)
-        ]
+    async def snapshots(self, machine_ids: Sequence[str]) -> list[bytes | None]:
+        """The twins' hashes as they are in Redis, each a JSON object (field -> value) encoded by Redis, for
+        the state topic; None for a missing one."""
+        out: list[bytes | None] = []
+        for k in range(0, len(machine_ids), SNAPSHOT_CHUNK):
+            chunk = machine_ids[k : k + SNAPSHOT_CHUNK]
+            raws = await self._snapshot(keys=[self.keys.twin(m) for m in chunk])
+            out += [raw or None for raw in raws]
+        return out
 
     async def status_fields(self) -> list[tuple[str, str | None, str | None, int, dict[str, Any]]]:
         """(id, last_seen, status_known, version, attributes) of every twin: what the status watcher needs,
