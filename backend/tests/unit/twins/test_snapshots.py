@@ -43,7 +43,12 @@ async def test_a_snapshot_is_the_twins_hash_as_a_json_object_and_a_missing_twin_
 
     monkeypatch.setattr(store_module, "SNAPSHOT_CHUNK", 2)
     redis = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
-    odd = {"id": "pump-1", "version": "7", "r:temp_c": "61.25", "attributes": '{"note":"a/b \\"q\\" ümlaut\\n"}'}
+    odd = {
+        "id": "pump-1",
+        "version": "7",
+        "r:temp_c": "61.25",
+        "attributes": '{"note":"a/b \\"q\\" ümlaut\\n"}',
+    }
     await redis.hset("t:twin:pump-1", mapping=odd)
     await redis.hset("t:twin:pump-3", mapping={"id": "pump-3"})
     bus = MemoryBus()
