@@ -164,12 +164,18 @@ async def insert_new(
 
 
 async def copy_if_new(
-    session: AsyncSession, model: type[Base] | Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    session: AsyncSession,
+    model: type[Base] | Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    encoded: bytes | None = None,
 ) -> int | None:
     """PostgreSQL: COPY `rows` straight into `model`'s table inside a savepoint (half the database's work
     of `insert_new`'s staging table and merge). Returns the rows inserted, or None when one of them is
     already stored (a redelivered batch): the savepoint is rolled back, nothing of them is written, and the
-    caller takes `insert_new`'s path."""
+    caller takes `insert_new`'s path. `encoded`: the rows already in the binary COPY format (sent as they
+    are instead of asyncpg encoding `rows`)."""
     import asyncpg
 
     if not rows:
@@ -179,7 +185,12 @@ async def copy_if_new(
     driver = await asyncpg_of(session)
     try:
         async with conn.begin_nested():
-            await driver.copy_records_to_table(table.name, records=rows, columns=list(columns))
+            if encoded is None:
+                await driver.copy_records_to_table(table.name, records=rows, columns=list(columns))
+            else:  # a memoryview: asyncpg takes bytes for a file name
+                await driver.copy_to_table(
+                    table.name, source=memoryview(encoded), columns=list(columns), format="binary"
+                )
     except asyncpg.exceptions.UniqueViolationError:
         return None
     return len(rows)

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dtwin.core.db import after_commit, asyncpg_of, copy_if_new, insert_new
+from dtwin.readings.binary_copy import encode_reading_rows
 
 RAW_TABLE = "reading_rows"
 WIDE_COLUMNS = ("machine_id", "ts", "set_id", "values", "quality", "qualities")
@@ -185,7 +186,8 @@ async def insert_instants(session: AsyncSession, instants: Sequence[Instant], *,
     if not instants:
         return 0
     records, count = await wide_rows(session, instants)
-    if await copy_if_new(session, READING_ROWS, WIDE_COLUMNS, records) is None:  # a redelivery: merge
+    encoded = encode_reading_rows(records)
+    if await copy_if_new(session, READING_ROWS, WIDE_COLUMNS, records, encoded=encoded) is None:  # merge
         mark = _MARK_LATE_STAGE if mark_late else None
         return await insert_new(
             session, READING_ROWS, WIDE_COLUMNS, records, after_merge=mark, count="cardinality(values)"
