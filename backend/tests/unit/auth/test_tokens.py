@@ -15,11 +15,16 @@ from dtwin.auth.tokens import TokenError, decode_access, encode_access
 
 SECRET = "unit-test-secret-0123456789abcdef-xyz-long-enough-for-hs512-too-0123"
 OTHER = "another-secret-0123456789abcdef-uvw!!"
-NOW = datetime.now(UTC)
+
+
+def now() -> datetime:
+    """The time at the call: a module-level `now` taken at collection expired tokens in a suite that ran
+    longer than their 15 minutes."""
+    return datetime.now(UTC)
 
 
 def good(**overrides: object) -> str:
-    return encode_access(SECRET, sub="u1", role=Role.operator, now=NOW, ttl=timedelta(minutes=15))
+    return encode_access(SECRET, sub="u1", role=Role.operator, now=now(), ttl=timedelta(minutes=15))
 
 
 def b64(obj: dict[str, object]) -> str:
@@ -30,8 +35,8 @@ def claims(**overrides: object) -> dict[str, object]:
     base: dict[str, object] = {
         "sub": "u1",
         "role": "viewer",
-        "iat": int(NOW.timestamp()),
-        "exp": int((NOW + timedelta(minutes=5)).timestamp()),
+        "iat": int(now().timestamp()),
+        "exp": int((now() + timedelta(minutes=5)).timestamp()),
         "jti": "j1",
         "typ": "access",
     }
@@ -53,7 +58,7 @@ def test_two_tokens_have_different_ids() -> None:
 
 def test_expired_token_is_refused() -> None:
     token = encode_access(
-        SECRET, sub="u1", role=Role.admin, now=NOW - timedelta(hours=1), ttl=timedelta(minutes=1)
+        SECRET, sub="u1", role=Role.admin, now=now() - timedelta(hours=1), ttl=timedelta(minutes=1)
     )
     with pytest.raises(TokenError, match="expired"):
         decode_access(SECRET, token)
