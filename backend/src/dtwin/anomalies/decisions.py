@@ -63,7 +63,7 @@ class Decision:
             "risk": round(self.risk, 3),
             "opportunity": round(self.opportunity, 3),
             "stability": round(self.stability, 3),
-            "reasons": list[JsonValue](self.reasons),
+            "reasons": list(self.reasons),
         }
 
 

@@ -283,7 +283,14 @@ def _grid_inner(
     ridx = np.arange(n_rounds, dtype=np.float64)[:, None]
     cnt = pre.n[None, :] + ridx + 1.0  # samples including this one
     new_col = pre.n == 0
+    any_new = bool(new_col.any())
     first = new_col[None, :] & (ridx == 0)  # the series' very first sample
+    # (none in most batches: the masks below then leave their grids as they are, and are skipped)
+
+    def not_first(v: F64) -> F64:
+        """`v` with 0 at each series' very first sample."""
+        return np.where(first, 0.0, v) if any_new else v
+
     sh = rounds.shift
 
     def weight(q_pre: F64, alpha: float, lagged: bool) -> F64 | float:
@@ -292,7 +299,7 @@ def _grid_inner(
         if q_pre.shape[0] and float(q_pre.max()) < _EXACTLY_ONE:
             return 1.0
         q = q_pre[None, :] * np.power(1.0 - alpha, ridx + 1.0)
-        if lagged:
+        if lagged and any_new:
             q = np.where(new_col[None, :], q / (1.0 - alpha), q)
         return 1.0 - q
 
@@ -325,7 +332,7 @@ def _grid_inner(
     w_lvl = weight(pre.q_lvl, cfg.level_alpha, False)
     lvl = ewma_scan(x, pre.lvl, cfg.level_alpha)
     level_prev = sh(lvl / w_lvl, pre.lvl / (1.0 - pre.q_lvl))
-    dev = np.where(first, 0.0, x - level_prev)
+    dev = not_first(x - level_prev)
     w_sc = weight(pre.q_sc, cfg.scale_alpha, True)
     sc = ewma_scan(np.abs(dev), pre.sc, cfg.scale_alpha)
     sigma_prev = _nz(MAD_TO_SIGMA * sh(sc / w_sc, pre.sc / (1.0 - pre.q_sc)))
@@ -339,22 +346,24 @@ def _grid_inner(
 
     # first difference: its own level and spread
     x_prev = sh(x, pre.last_x - sadj_prev)
-    dx = np.where(first, 0.0, x - x_prev)
+    dx = not_first(x - x_prev)
     w_dif = weight(pre.q_dif, cfg.diff_alpha, True)
     dl = ewma_scan(dx, pre.dl, cfg.diff_alpha)
     dlevel_prev = _nz(sh(dl / w_dif, pre.dl / (1.0 - pre.q_dif)))
-    dres = np.where(first, 0.0, dx - dlevel_prev)
+    dres = not_first(dx - dlevel_prev)
     ds = ewma_scan(np.abs(dres), pre.ds, cfg.diff_alpha)
     dsigma_prev = _nz(MAD_TO_SIGMA * sh(ds / w_dif, pre.ds / (1.0 - pre.q_dif)))
     zr = _nz(dres / np.maximum(dsigma_prev, floor))
 
     # stuck: run of unchanged samples, and how often the series changed when the run started
     raw_prev = sh(x_raw, pre.last_x)
-    moving = (np.abs(x_raw - raw_prev) > cfg.stuck_eps * (1.0 + np.abs(_nz(raw_prev)))) & ~first
+    moving = np.abs(x_raw - raw_prev) > cfg.stuck_eps * (1.0 + np.abs(_nz(raw_prev)))
+    if any_new:
+        moving &= ~first
     w_mv = weight(pre.q_mv, cfg.move_alpha, True)
     pm = ewma_scan(moving.astype(np.float64), pre.pm, cfg.move_alpha)
     pmove = _nz(pm / w_mv)
-    flat = ~moving & ~first
+    flat = ~moving & ~first if any_new else ~moving
     if n_rounds == 1:
         run = np.where(flat, pre.run[None, :] + 1.0, 0.0)
         ref = np.where(flat, pre.ref[None, :], pmove)
@@ -382,7 +391,7 @@ def _grid_inner(
     w_vf = weight(pre.q_vf, cfg.var_fast_alpha, True)
     w_vs = weight(pre.q_vs, cfg.var_slow_alpha, True)
     w_vsp = weight(pre.q_vsp, cfg.var_spread_alpha, True)
-    logdev = np.where(first, 0.0, logdev)
+    logdev = not_first(logdev)
     vf = ewma_scan(logdev, pre.vf, cfg.var_fast_alpha)
     vs = ewma_scan(logdev, pre.vs, cfg.var_slow_alpha)
     vdiv = _nz(vf / w_vf - sh(vs / w_vs, pre.vs / (1.0 - pre.q_vs)))
@@ -578,7 +587,8 @@ def run_detectors(
         codes[better] = code
     codes[ev.outside & (evidence > 0)] = LIMIT  # outside the range: the most actionable label
     codes[evidence <= 0] = NONE
-    families = np.zeros((evidence.shape[0], len(DETECTORS) - 1))
+    # column-major: each family's column is written (and read by the ensemble and explanations) in one block
+    families = np.zeros((evidence.shape[0], len(DETECTORS) - 1), order="F")
     up = ev.z >= 0
     for code, e in (
         (SPIKE, np.where(up, spike, 0.0)),

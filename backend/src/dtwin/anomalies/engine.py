@@ -183,30 +183,35 @@ class ScoringEngine:
         # epoch seconds (`timestamp()` costs ~0.2 us); equal aware datetimes are one instant
         seen_at: object = None
         seen_s = 0.0
+        # bound methods: the loop body runs once per message
+        add_chunk, add_values = chunks.append, values.extend
+        add_stamp, add_count = stamps.append, counts.append
         for t in items:  # the one Python loop per message: find the slots, collect the values
             rd = t.readings
             keys = tuple(rd)
             hit = cache.get(t.machine_id)
             if hit is not None and hit[0] == keys:
-                chunks.append(hit[1])
+                add_chunk(hit[1])
             else:
-                chunks.append(idx.message_slots(t.machine_id, t.machine_type, keys))
+                add_chunk(idx.message_slots(t.machine_id, t.machine_type, keys))
             if t.quality == "bad":  # kept aligned, never scored
-                values.extend([math.nan] * len(keys))
+                add_values([math.nan] * len(keys))
             else:
-                values.extend(rd.values())
+                add_values(rd.values())
             at = t.ts
             if at != seen_at or at.tzinfo is None:
                 seen_at, seen_s = at, at.timestamp()
-            stamps.append(seen_s)
-            counts.append(len(keys))
+            add_stamp(seen_s)
+            add_count(len(keys))
         self.machines.grow(idx.n_machines)
         n_items = len(counts)
         slots = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
         reps = np.asarray(counts, dtype=np.int64)
         rows = np.repeat(np.arange(n_items, dtype=np.int64), reps)
         ts = np.repeat(np.asarray(stamps, dtype=np.float64), reps)
-        return self.score_arrays(slots, ts, np.asarray(values, dtype=np.float64), rows, n_rows=n_items)
+        # fromiter: the same conversion of each value as `np.asarray`, in half the time for a flat list
+        vals = np.fromiter(values, dtype=np.float64, count=len(values))
+        return self.score_arrays(slots, ts, vals, rows, n_rows=n_items)
 
     def score_arrays(
         self, slots: I64, ts: F64, values: F64, rows: I64, *, n_rows: int | None = None

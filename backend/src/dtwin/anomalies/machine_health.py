@@ -17,7 +17,7 @@ from dtwin.anomalies.health import (
     remaining_life,
     trend_penalty,
 )
-from dtwin.anomalies.results import MachineHealth, rul_of, to_datetime
+from dtwin.anomalies.results import MachineHealth, rul_of, to_datetime, to_datetimes
 from dtwin.anomalies.scan import F64, I64, Rounds, bias_correction, ewma_scan
 
 
@@ -110,12 +110,12 @@ class HealthTracker:
             return {}
         health = self.current(ms).tolist()
         level = self.score_level(ms).tolist()
-        ts, slope, sig = M.last_ts[ms].tolist(), M.slope[ms].tolist(), (M.sig[ms] > 0).tolist()
+        ts, slope, sig = to_datetimes(M.last_ts[ms].tolist()), M.slope[ms].tolist(), (M.sig[ms] > 0).tolist()
         rul, lo, hi = M.rul[ms].tolist(), M.rul_lo[ms].tolist(), M.rul_hi[ms].tolist()
         return {
             machine_id: MachineHealth(
                 machine_id=machine_id,
-                ts=to_datetime(ts[i]),
+                ts=ts[i],
                 health=health[i],
                 score_ewma=level[i],
                 trend_per_hour=slope[i] * 3600.0,

@@ -23,6 +23,13 @@ def to_datetime(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def to_datetimes(ts: Sequence[float]) -> list[datetime]:
+    """`[to_datetime(t) for t in ts]`, each distinct value converted once (a batch's machines share a few
+    instants)."""
+    seen: dict[float, datetime] = {}
+    return [seen.get(t) or seen.setdefault(t, to_datetime(t)) for t in ts]
+
+
 def _rounded(a: F64, digits: int) -> list[list[float]]:
     """Rows of `a` rounded, as lists; infinities become NaN (both then turn into None, like `finite`)."""
     out: list[list[float]] = np.round(np.where(np.isinf(a), np.nan, a), digits).tolist()
@@ -34,6 +41,14 @@ def finite(x: float | None, digits: int = 6) -> float | None:
     if x is None or not math.isfinite(x):
         return None
     return round(float(x), digits)
+
+
+def _finite_list(a: F64, digits: int) -> list[float | None]:
+    """`[finite(x, digits) for x in a]` (a float array), in one pass."""
+    values: list[float] = a.tolist()
+    if bool(np.isfinite(a).all()):
+        return [round(x, digits) for x in values]
+    return [round(x, digits) if math.isfinite(x) else None for x in values]
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +247,50 @@ class MachineScores:
             for i, machine_id in enumerate(ids)
         ]
 
+    def dicts(self, only: Sequence[int] | None = None) -> list[dict[str, JsonValue]]:
+        """`[r.to_dict() for r in self.results(only)]`, built from the arrays column by column (no
+        `MachineResult` objects; one formatting per distinct timestamp)."""
+        at = np.asarray(only, dtype=np.int64) if only is not None else slice(None)
+        ids = [self.machine_ids[i] for i in only] if only is not None else self.machine_ids
+        types = [self.machine_types[i] for i in only] if only is not None else self.machine_types
+        ts = [iso_utc(t) for t in to_datetimes(self.ts[at].tolist())]
+        score, health = _finite_list(self.score[at], 4), _finite_list(self.health[at], 2)
+        anom, brk = self.is_anomaly[at].tolist(), self.correlation_breaks[at].tolist()
+        det = [DETECTORS[d] for d in self.detector[at].tolist()]
+        strat = [STRATEGIES[s] if s >= 0 else None for s in self.strategy[at].tolist()]
+        est = self.rul_s[at]
+        ruls: list[JsonValue] = [None] * len(ids)
+        with_rul = np.flatnonzero(np.isfinite(est))
+        if with_rul.shape[0]:
+            hi = self.rul_upper_s[at][with_rul]
+            for i, seconds, lower, upper in zip(
+                with_rul.tolist(),
+                _finite_list(est[with_rul], 1),
+                _finite_list(self.rul_lower_s[at][with_rul], 1),
+                _finite_list(hi, 1),
+                strict=True,
+            ):
+                ruls[i] = {"seconds": seconds, "lower_s": lower, "upper_s": upper}
+        explanations = self.explanations
+        return [
+            {
+                "machine_id": machine_id,
+                "machine_type": types[i],
+                "ts": ts[i],
+                "score": score[i],
+                "is_anomaly": bool(anom[i]),
+                "detector": det[i],
+                "explanation": [c.to_dict() for c in explanations.get(machine_id, ())],
+                "health": health[i],
+                "rul": ruls[i],
+                "strategy": strat[i],
+                "correlation_breaks": int(brk[i]),
+            }
+            for i, machine_id in enumerate(ids)
+        ]
+
     def to_dict(self) -> list[dict[str, JsonValue]]:
-        return [r.to_dict() for r in self.results()]
+        return self.dicts()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dtwin.anomalies.correlation import CorrelationRings
 from dtwin.anomalies.detectors import DETECTORS
 from dtwin.anomalies.fleet import FleetState
 from dtwin.anomalies.machine_health import HealthTracker
-from dtwin.anomalies.results import to_datetime
+from dtwin.anomalies.results import to_datetime, to_datetimes
 from dtwin.anomalies.scan import F64, I64, bias_correction
 
 
@@ -108,7 +108,6 @@ class StrategyTracker:
         """`_decision_of` for many machines: the arrays are read once, the objects built in one loop."""
         M, idx, cfg = self.fleet.machines, self.fleet.index, self.config.decisions
         types = idx.machine_type[ms].tolist()
-        trows = idx.machine_trow[ms].tolist()
         cols = (
             M.top, M.headroom_feat, M.score, M.det, M.rul, M.rul_lo, M.rul_hi, M.headroom, M.slope,
             M.strategy, M.risk, M.opp, M.stab, M.conf, M.last_ts,
@@ -116,7 +115,8 @@ class StrategyTracker:
         top, hf, score, det, rul, rlo, rhi, room, slope, strat, risk, opp, stab, conf, ts = (
             c[ms].tolist() for c in cols
         )
-        hl, sdl = health.tolist(), score_sd.tolist()
+        hl, sdl, at = health.tolist(), score_sd.tolist(), to_datetimes(ts)
+        breaks = self.correlations.breaks(idx, ms).tolist()
         out: dict[str, dec.Decision] = {}
         for i, m in enumerate(ms.tolist()):
             info = idx.types[types[i]]
@@ -129,7 +129,7 @@ class StrategyTracker:
                 rul_s=rul[i],
                 rul_lower_s=rlo[i],
                 rul_upper_s=rhi[i],
-                breaks=self.correlations.breaks_of(info.index, trows[i]),
+                breaks=breaks[i],
                 headroom=room[i],
                 headroom_sensor=info.sensors[h] if h >= 0 else None,
                 score_sd=sdl[i],
@@ -139,7 +139,7 @@ class StrategyTracker:
             machine_id = idx.machine_ids[m]
             out[machine_id] = dec.Decision(
                 machine_id=machine_id,
-                ts=to_datetime(ts[i]),
+                ts=at[i],
                 strategy=dec.STRATEGIES[strategy],
                 confidence=conf[i],
                 risk=risk[i],
