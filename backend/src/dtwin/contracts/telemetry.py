@@ -178,25 +178,37 @@ def format_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
+class _Memo:
+    """Values a pure check accepted, remembered (bounded: cleared when full), so that a fleet's repeated
+    names, sensor sets and timestamps cost one lookup per message on the hot path."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.known: dict[Any, Any] = {}
+
+    def keep(self, key: Any, value: Any) -> Any:
+        if len(self.known) >= self.limit:
+            self.known.clear()
+        self.known[key] = value
+        return value
+
+
 class _Accepted:
     """A name syntax, checked on the whole name (`$` in a pattern also matches before a final newline, so
     `re.match` would let "pump-1\n" through; pydantic's patterns do not), with the names already found
-    valid remembered (a pure check, so that is safe), bounded in size: the hot paths check a set."""
+    valid remembered (a pure check, so that is safe; bounded): the hot paths look them up."""
 
     def __init__(self, pattern: str, limit: int = 100_000) -> None:
         self.re = re.compile(pattern)
-        self.known: set[str] = set()
-        self.limit = limit
+        self.memo = _Memo(limit)
 
     def all_valid(self, names: Any) -> bool:
-        known = self.known
+        known = self.memo.known
         for name in names:
             if name not in known:
                 if self.re.fullmatch(name) is None:
                     return False
-                if len(known) >= self.limit:
-                    known.clear()
-                known.add(name)
+                self.memo.keep(name, True)
         return True
 
 
@@ -205,6 +217,21 @@ _MACHINE_IDS, _PLACEMENTS, _SENSORS = (  # the patterns of contracts/limits.py
     _Accepted(PLACEMENT_PATTERN),
     _Accepted(SENSOR_PATTERN),
 )
+
+
+# a message's sensor names (as sent, in order) and its (machine id, type, site, line) found valid; its ts
+# string parsed (None: not a timestamp the fast path takes)
+_SENSOR_SETS, _PLACES, _TIMESTAMPS = _Memo(10_000), _Memo(100_000), _Memo(4_096)
+
+
+def _names_valid(names: tuple[str, ...]) -> bool:
+    """Whether every sensor name of a message is valid: one lookup for a sensor set seen before."""
+    if names in _SENSOR_SETS.known:
+        return True
+    if not _SENSORS.all_valid(names):
+        return False
+    _SENSOR_SETS.keep(names, True)
+    return True
 
 
 def valid_placement(value: str | None) -> bool:
@@ -223,7 +250,7 @@ def _check_readings(readings: dict[str, float], limits: Limits) -> Rejection | N
             code="too_many_sensors",
         )
     # the hot path: known names and one pass in C over the values; the loop below only names the culprit
-    if _SENSORS.all_valid(readings) and max(map(abs, readings.values())) < limits.max_abs_reading:
+    if _names_valid(tuple(readings)) and max(map(abs, readings.values())) < limits.max_abs_reading:
         return None
     for name, value in readings.items():
         if not _SENSORS.all_valid((name,)):
@@ -343,26 +370,6 @@ _FAST_DECODER = msgspec.json.Decoder(_FastV1)
 _PLAIN_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
 
 
-class _Memo:
-    """Values a pure check accepted, remembered (bounded: cleared when full), so that a fleet's repeated
-    names, sensor sets and timestamps cost one lookup per message on the hot path."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.known: dict[Any, Any] = {}
-
-    def keep(self, key: Any, value: Any) -> Any:
-        if len(self.known) >= self.limit:
-            self.known.clear()
-        self.known[key] = value
-        return value
-
-
-# a message's (machine id, type, site, line) and its sensor names (as sent, in order) found valid; its ts
-# string parsed (None: not a timestamp the fast path takes)
-_PLACES, _SENSOR_SETS, _TIMESTAMPS = _Memo(100_000), _Memo(10_000), _Memo(4_096)
-
-
 def _fast_ts(value: str) -> datetime | None:
     ts = _TIMESTAMPS.known.get(value, _TIMESTAMPS)
     if ts is not _TIMESTAMPS:
@@ -385,15 +392,7 @@ def _fast_v1(raw: bytes | str, limits: Limits, now: datetime | None) -> Telemetr
         m = _FAST_DECODER.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    readings = m.readings
-    if not readings or len(readings) > limits.max_sensors_per_message:
-        return None
-    names = tuple(readings)
-    if names not in _SENSOR_SETS.known:
-        if not _SENSORS.all_valid(names):
-            return None
-        _SENSOR_SETS.keep(names, True)
-    if not max(map(abs, readings.values())) < limits.max_abs_reading:  # inf fails too
+    if not m.readings or _check_readings(m.readings, limits) is not None:
         return None
     place = (m.machine_id, m.machine_type, m.site, m.line)
     if place not in _PLACES.known:
