@@ -158,24 +158,17 @@ def twin_updates(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[TwinU
                 reported=dict(t.reported) if t.reported else {},
             )
             continue
-        if (
+        # the machine's next tick (a batch that spans its ticks: a consumer catching up) whose values
+        # overwrite every value so far, all at u.ts: it replaces them, no per-property merge
+        replaces = (
             ts > u.ts
             and t.machine_id not in merged
             and not t.reported
             and not u.reported
             and t.readings.keys() >= u.readings.keys()
-        ):
-            # the machine's next tick (a batch that spans its ticks: a consumer catching up): every value
-            # so far is at u.ts and this message overwrites each with a newer one, so it replaces them
-            u.ts, u.quality = ts, t.quality
-            if t.machine_type != "unknown":
-                u.machine_type = t.machine_type
-            u.site = t.site or headers.get("site") or u.site
-            u.line = t.line or headers.get("line") or u.line
-            u.readings = dict(t.readings)
-            continue
+        )
         times = u.times
-        if t.machine_id not in merged:
+        if not replaces and t.machine_id not in merged:
             merged.add(t.machine_id)
             times.update({f"r:{name}": u.ts for name in u.readings})
             times.update({f"p:{name}": u.ts for name in u.reported})
@@ -186,6 +179,9 @@ def twin_updates(accepted: list[tuple[Telemetry, dict[str, str]]]) -> list[TwinU
                 u.machine_type = t.machine_type
         u.site = (t.site or headers.get("site") or u.site) if newer else (u.site or t.site)
         u.line = (t.line or headers.get("line") or u.line) if newer else (u.line or t.line)
+        if replaces:
+            u.readings = dict(t.readings)
+            continue
         for ns, values, target in (("r", t.readings, u.readings), ("p", t.reported or {}, u.reported)):
             for name, value in values.items():
                 key = f"{ns}:{name}"
