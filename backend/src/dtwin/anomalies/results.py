@@ -162,21 +162,7 @@ class MachineResult:
     rul: RulEstimate | None
     strategy: str | None
     correlation_breaks: int
-
-    def to_dict(self) -> dict[str, JsonValue]:
-        return {
-            "machine_id": self.machine_id,
-            "machine_type": self.machine_type,
-            "ts": iso_utc(self.ts),
-            "score": finite(self.score, 4),
-            "is_anomaly": self.is_anomaly,
-            "detector": self.detector,
-            "explanation": [c.to_dict() for c in self.explanation],
-            "health": finite(self.health, 2),
-            "rul": self.rul.to_dict() if self.rul else None,
-            "strategy": self.strategy,
-            "correlation_breaks": self.correlation_breaks,
-        }
+    # its JSON (the analytics written to the twin) is built for many at once: MachineScores.dicts
 
 
 def rul_of(est: float, lo: float, hi: float) -> RulEstimate | None:
@@ -187,8 +173,8 @@ def rul_of(est: float, lo: float, hi: float) -> RulEstimate | None:
 
 @dataclass(frozen=True)
 class MachineScores:
-    """Per-machine results of a batch, column-wise (cheap for thousands of machines); `results()` and
-    `to_dict()` build the objects. Explanations exist for anomalous machines only."""
+    """Per-machine results of a batch, column-wise (cheap for thousands of machines); `results()` builds
+    the objects, `dicts()` / `to_dict()` their JSON. Explanations exist for anomalous machines only."""
 
     machine_ids: list[str]
     machine_types: list[str]

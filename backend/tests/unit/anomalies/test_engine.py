@@ -7,7 +7,7 @@ from datetime import timedelta, timezone
 import numpy as np
 
 from dtwin.anomalies.engine import EngineConfig, ScoringEngine
-from dtwin.contracts.telemetry import Telemetry
+from dtwin.contracts.telemetry import Telemetry, iso_utc
 
 from .helpers import telemetry
 
@@ -130,6 +130,26 @@ def test_batch_to_dict_is_json_with_utc_timestamps() -> None:
     events = doc["events"]
     assert isinstance(events, list) and events and isinstance(events[0], dict)
     assert events[0]["kind"] == "start"
+
+
+def test_machine_json_agrees_with_the_result_objects_and_picks_only_the_asked_machines() -> None:
+    """`MachineScores.dicts` (the analytics JSON, built from the arrays) holds what `results()` holds, and
+    `dicts(only)` is `dicts()` at those positions."""
+    engine, s = warmed_engine()
+    batch = fleet_batch(s, np.random.default_rng(5))
+    batch[2].readings["pressure_bar"] = 7.5
+    machines = engine.score_batch(batch).machines
+    whole, objects = machines.dicts(), machines.results()
+    for d, r in zip(whole, objects, strict=True):
+        assert d["machine_id"] == r.machine_id and d["machine_type"] == r.machine_type
+        assert (
+            d["ts"] == iso_utc(r.ts) and d["score"] == round(r.score, 4) and d["health"] == round(r.health, 2)
+        )
+        assert (d["is_anomaly"], d["detector"], d["strategy"]) == (r.is_anomaly, r.detector, r.strategy)
+        assert d["correlation_breaks"] == r.correlation_breaks
+        assert d["explanation"] == [c.to_dict() for c in r.explanation]
+    assert any(d["is_anomaly"] and d["explanation"] for d in whole)
+    assert machines.dicts([2, 0]) == [whole[2], whole[0]]
 
 
 def test_single_reading_messages_form_rows_per_message() -> None:
