@@ -5,6 +5,11 @@
 -- ARGV[2] = processing time (ISO UTC), ARGV[3] = pub/sub channel, ARGV[4] = change log length cap,
 -- ARGV[5] = where a new twin's version and a missing change counter start (version_floor),
 -- ARGV[6] = the traceparent of the traced batch applying it, or '' (carried in the published messages)
+-- ARGV[7] = the updates' readings, each a JSON object ({"sensor":value,...}) as the consumer encoded it, one
+-- after another; ARGV[8] = JSON array of their byte lengths. The readings in ARGV[1] are empty: a value is
+-- stored and published as the text the consumer wrote (Lua's number formatting, "%.14g" through cjson, was
+-- about a quarter of this script's time, and rounded to 14 digits). Sensor names are plain ([a-z0-9_], the
+-- contract's SENSOR_PATTERN) and values are finite numbers, so a pattern splits the object.
 -- Per-property timestamps decide: a property is written only if the update's ts is newer than the stored
 -- one (ISO-8601 UTC strings of one fixed format compare like times). Late data never overwrites newer values,
 -- and of two values with the same timestamp the first one received stays, as in PostgreSQL (ON CONFLICT DO
@@ -36,42 +41,63 @@ local function take(set, into, prefix, prop, v, pts)
   into[prop] = v
 end
 
+local PAIR = '"([^"]+)":([^,}]+)'
+local FIELDS = {}  -- sensor -> its value and time fields, made once per script run
 local updates = cjson.decode(ARGV[1])
 local now = ARGV[2]
 local floor = tonumber(ARGV[5])
-local out, ids = {}, {}
+local blob, lens = ARGV[7], cjson.decode(ARGV[8])
+local at = 1
+local out, ids, changed_ids = {}, {}, {}
 for i, u in ipairs(updates) do
   local key = KEYS[i + 3]
+  local frag = string.sub(blob, at, at + lens[i] - 1)
+  at = at + lens[i]
   local times = u.times or {}
   local set = {}
-  local readings, reported = {}, {}
+  local readings_json = nil  -- the readings this update changed, as a JSON object's text
+  local reported = {}
   local head = redis.call('HMGET', key, 'ts', 'machine_type', 'site', 'line', 'quality', 'version', 'created_at')
   local newest = head[1]
   if newest and newest < u.ts and next(times) == nil then
     -- the usual update: newer than the twin's ts, every value at that ts. No stored property time is later
     -- than the twin's ts (every writer keeps it so), so each value wins without reading its time.
-    for prop, v in pairs(u.readings) do take(set, readings, 'r:', prop, v, u.ts) end
+    local n, pts = 0, u.ts
+    for prop, text in string.gmatch(frag, PAIR) do
+      local f = FIELDS[prop]
+      if not f then f = {'r:' .. prop, 'tr:' .. prop}; FIELDS[prop] = f end
+      set[n + 1] = f[1]; set[n + 2] = text; set[n + 3] = f[2]; set[n + 4] = pts
+      n = n + 4
+    end
+    if n > 0 then readings_json = frag end
     if type(u.reported) == 'table' then
       for prop, v in pairs(u.reported) do take(set, reported, 'p:', prop, v, u.ts) end
     end
   else
-    local names, tfields = {}, {}
-    for prop, _ in pairs(u.readings) do names[#names + 1] = {'r', prop}; tfields[#tfields + 1] = 'tr:' .. prop end
+    local names, tfields, texts = {}, {}, {}
+    for prop, text in string.gmatch(frag, PAIR) do
+      names[#names + 1] = {'r', prop}; tfields[#tfields + 1] = 'tr:' .. prop; texts[prop] = text
+    end
     if type(u.reported) == 'table' then
       for prop, _ in pairs(u.reported) do names[#names + 1] = {'p', prop}; tfields[#tfields + 1] = 'tp:' .. prop end
     end
     local stored = hmget(key, tfields)
+    local parts = {}
     for j, nm in ipairs(names) do
       local cur = stored[j]
       local pts = times[nm[1] .. ':' .. nm[2]] or u.ts
       if (not cur) or cur < pts then
         if nm[1] == 'r' then
-          take(set, readings, 'r:', nm[2], u.readings[nm[2]], pts)
+          local text = texts[nm[2]]
+          set[#set + 1] = 'r:' .. nm[2]; set[#set + 1] = text
+          set[#set + 1] = 'tr:' .. nm[2]; set[#set + 1] = pts
+          parts[#parts + 1] = '"' .. nm[2] .. '":' .. text
         else
           take(set, reported, 'p:', nm[2], u.reported[nm[2]], pts)
         end
       end
     end
+    if #parts > 0 then readings_json = '{' .. table.concat(parts, ',') .. '}' end
   end
   local changed = #set > 0
   local ts, quality = newest, head[5]
@@ -113,7 +139,6 @@ for i, u in ipairs(updates) do
                   version = version}
     -- an empty table is left out (absent means unchanged): a Lua table with no keys may encode as a JSON
     -- array (fakeredis's cjson does), which the contract refuses
-    if next(readings) ~= nil then item.readings = readings end
     if next(reported) ~= nil then item.reported = reported end
     -- placement only when it is news: a new twin, or a machine that moved
     if created or moved then
@@ -121,7 +146,11 @@ for i, u in ipairs(updates) do
       item.site = site or cjson.null
       item.line = line or cjson.null
     end
-    out[#out + 1] = item
+    -- the readings as the consumer wrote them, spliced into the item's JSON object
+    local json = cjson.encode(item)
+    if readings_json then json = string.sub(json, 1, -2) .. ',"readings":' .. readings_json .. '}' end
+    out[#out + 1] = json
+    changed_ids[#changed_ids + 1] = u.id
   end
 end
 for i = 1, #ids, CHUNK do
@@ -137,7 +166,7 @@ for k, item in ipairs(out) do
     if seq == 1 then seq = tonumber(ARGV[5]) + 1; redis.call('SET', KEYS[2], seq) end  -- a missing counter
     local traced = ''
     if ARGV[6] ~= '' then traced = ',"trace":' .. cjson.encode(ARGV[6]) end
-    local msg = '{"seq":' .. seq .. ',"type":"twins"' .. traced .. ',"items":' .. cjson.encode(chunk) .. '}'
+    local msg = '{"seq":' .. seq .. ',"type":"twins"' .. traced .. ',"items":[' .. table.concat(chunk, ',') .. ']}'
     redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[4], seq .. '-0', 'm', msg)
     redis.call('PUBLISH', ARGV[3], msg)
 
@@ -145,6 +174,4 @@ for k, item in ipairs(out) do
     chunk = {}
   end
 end
-local changed_ids = {}
-for _, item in ipairs(out) do changed_ids[#changed_ids + 1] = item.id end
 return cjson.encode(changed_ids)

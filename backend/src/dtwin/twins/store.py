@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
@@ -29,6 +30,7 @@ def _s(v: bytes | None) -> str | None:
 
 
 APPLY_LUA = (Path(__file__).parent / "apply.lua").read_text()
+_NONE: dict[str, float] = {}  # the readings in apply.lua's update list (they go apart, as text)
 
 # a device's answer counts only for the newest command it answers (acks can arrive late or twice)
 RECORD_ACK_LUA = """
@@ -174,15 +176,19 @@ class TwinStore:
             self.keys.change_log,
             *(self.keys.twin(u.id) for u in updates),
         ]
+        # the readings go as one blob of JSON objects (apply.lua stores and publishes each value's text)
+        readings = [changes.encode(u.readings) for u in updates]
         changed = await self._apply(
             keys=keys,
             args=[
-                changes.encode(updates),
+                changes.encode([msgspec.structs.replace(u, readings=_NONE) for u in updates]),
                 last_seen,
                 self.stream.channel,
                 self.stream.log_max,
                 version_floor(),
                 current_traceparent() or "",
+                b"".join(readings),
+                changes.encode([len(r) for r in readings]),
             ],
         )
         ids: list[str] = orjson.loads(changed)

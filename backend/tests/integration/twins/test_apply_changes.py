@@ -76,8 +76,10 @@ async def test_per_property_times_match_a_reference_model_over_random_updates(
     model: dict[str, dict[str, tuple[str, float | int]]] = {}  # machine -> "r:x"/"p:x" -> (time, value)
     newest: dict[str, str] = {}
     now = iso_utc(datetime.now(UTC))
+    seq = await store.stream.current_seq()
     for n in range(400):
         batch: list[TwinUpdate] = []
+        won: dict[str, dict[str, float | int]] = {}  # machine -> the readings this batch changed
         for machine in rng.sample(["m1", "m2", "m3"], rng.randint(1, 3)):
             base = newest.get(machine)
             k = rng.choice([-3, -1, 0, 1, 1, 1, 2]) if base else 0
@@ -111,8 +113,17 @@ async def test_per_property_times_match_a_reference_model_over_random_updates(
                     pts = times.get(key, ts)
                     if key not in props or props[key][0] < pts:
                         props[key] = (pts, v)
+                        if ns == "r":
+                            won.setdefault(machine, {})[s] = v
             newest[machine] = max(newest.get(machine, ts), ts)
         await store.apply(batch, now)
+        # what the batch published: each twin's changed readings, exactly those that won
+        published = {}
+        for msg in await store.stream.after(seq, 100) or []:
+            seq = msg.seq
+            for item in msg.items:
+                published[item.id] = msgspec.to_builtins(item).get("readings", {})
+        assert {m: r for m, r in published.items() if r} == won
     for machine, props in model.items():
         raw = {
             k.decode(): v.decode() for k, v in (await real_redis.hgetall(store.keys.twin(machine))).items()
@@ -122,3 +133,20 @@ async def test_per_property_times_match_a_reference_model_over_random_updates(
         assert twin["readings"] == {k[2:]: v for k, (_, v) in props.items() if k[0] == "r"}
         assert twin["reported"] == {k[2:]: v for k, (_, v) in props.items() if k[0] == "p"}
         assert {k: raw[f"t{k}"] for k in props} == {k: t for k, (t, _) in props.items()}
+
+
+async def test_values_are_stored_and_published_as_sent(real_redis: aioredis.Redis, uid: str) -> None:
+    """A reading's value goes through the twin as the consumer encoded it: every digit a float has, both in
+    the twin and in the change published (the history keeps them all too), on the usual path and on the
+    per-property one (a late update)."""
+    store = TwinStore(real_redis, RedisKeys(f"t{uid}"))
+    now = iso_utc(datetime.now(UTC))
+    start = await store.stream.current_seq()
+    values = {"a": 0.1 + 0.2, "b": 1e-7, "c": -0.0, "d": 123456789.12345679, "e": 2.5e300}
+    await store.apply([update(1, **values)], now)
+    late = {"a": 1 / 3, "f": 2 / 3}  # older than the twin: only f (new) wins
+    await store.apply([update(0, **late)], now)
+    twin = await store.get("pump-1")
+    assert twin is not None and twin["readings"] == values | {"f": 2 / 3}
+    changes = [msgspec.to_builtins(msg.items[0]) for msg in await store.stream.after(start, 10) or []]
+    assert [c["readings"] for c in changes] == [values, {"f": 2 / 3}]
