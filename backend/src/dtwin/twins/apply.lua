@@ -1,7 +1,8 @@
 -- Apply one consumer batch of twin updates atomically, one round trip for the whole batch.
 -- KEYS[1] = twin index set, KEYS[2] = change counter, KEYS[3] = change log stream,
 -- KEYS[4..n+3] = twin hashes (aligned with the updates)
--- ARGV[1] = JSON array of updates {id, machine_type, site, line, ts, quality, readings{}, reported{}}
+-- ARGV[1] = JSON array of updates {id, machine_type, site, line, ts, quality, readings{} (empty), reported{},
+-- times{}}
 -- ARGV[2] = processing time (ISO UTC), ARGV[3] = pub/sub channel, ARGV[4] = change log length cap,
 -- ARGV[5] = where a new twin's version and a missing change counter start (version_floor),
 -- ARGV[6] = the traceparent of the traced batch applying it, or '' (carried in the published messages)
@@ -43,6 +44,11 @@ end
 
 local PAIR = '"([^"]+)":([^,}]+)'
 local FIELDS = {}  -- sensor -> its value and time fields, made once per script run
+local function fields(prop)
+  local f = FIELDS[prop]
+  if not f then f = {'r:' .. prop, 'tr:' .. prop}; FIELDS[prop] = f end
+  return f
+end
 local updates = cjson.decode(ARGV[1])
 local now = ARGV[2]
 local floor = tonumber(ARGV[5])
@@ -64,8 +70,7 @@ for i, u in ipairs(updates) do
     -- than the twin's ts (every writer keeps it so), so each value wins without reading its time.
     local n, pts = 0, u.ts
     for prop, text in string.gmatch(frag, PAIR) do
-      local f = FIELDS[prop]
-      if not f then f = {'r:' .. prop, 'tr:' .. prop}; FIELDS[prop] = f end
+      local f = fields(prop)
       set[n + 1] = f[1]; set[n + 2] = text; set[n + 3] = f[2]; set[n + 4] = pts
       n = n + 4
     end
@@ -76,7 +81,7 @@ for i, u in ipairs(updates) do
   else
     local names, tfields, texts = {}, {}, {}
     for prop, text in string.gmatch(frag, PAIR) do
-      names[#names + 1] = {'r', prop}; tfields[#tfields + 1] = 'tr:' .. prop; texts[prop] = text
+      names[#names + 1] = {'r', prop}; tfields[#tfields + 1] = fields(prop)[2]; texts[prop] = text
     end
     if type(u.reported) == 'table' then
       for prop, _ in pairs(u.reported) do names[#names + 1] = {'p', prop}; tfields[#tfields + 1] = 'tp:' .. prop end
@@ -88,9 +93,9 @@ for i, u in ipairs(updates) do
       local pts = times[nm[1] .. ':' .. nm[2]] or u.ts
       if (not cur) or cur < pts then
         if nm[1] == 'r' then
-          local text = texts[nm[2]]
-          set[#set + 1] = 'r:' .. nm[2]; set[#set + 1] = text
-          set[#set + 1] = 'tr:' .. nm[2]; set[#set + 1] = pts
+          local f, text = fields(nm[2]), texts[nm[2]]
+          set[#set + 1] = f[1]; set[#set + 1] = text
+          set[#set + 1] = f[2]; set[#set + 1] = pts
           parts[#parts + 1] = '"' .. nm[2] .. '":' .. text
         else
           take(set, reported, 'p:', nm[2], u.reported[nm[2]], pts)
