@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -43,8 +44,28 @@ def stop_processes(procs: Sequence[subprocess.Popen[bytes]], timeout: float = 15
             p.wait(5)
 
 
-def free_port() -> int:
+def _ephemeral_low() -> int:
+    """The lowest port the kernel hands out as an outgoing connection's source port."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
+
+def free_port() -> int:
+    """A free port for a server started next, drawn below the kernel's ephemeral range: a port the kernel
+    picks (bind to 0) is one any outgoing connection may take as its source port before the server binds it
+    (seen: a test backend failing with EADDRINUSE). Random, so concurrent runs rarely try the same one."""
+    low = _ephemeral_low()
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(10000, low) if low > 10001 else 0
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
