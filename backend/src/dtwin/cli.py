@@ -20,11 +20,25 @@ app = typer.Typer(
 )
 
 
+def server_options(settings: Settings, host: str | None = None, port: int | None = None) -> dict[str, Any]:
+    """uvicorn's options for `dtwin serve`."""
+    from dtwin.contracts.limits import MAX_WS_MESSAGE_BYTES
+
+    return {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": "warning",
+        "ws": "websockets-sansio",
+        "ws_max_size": MAX_WS_MESSAGE_BYTES,
+        "ws_per_message_deflate": settings.ws_compression,
+        "lifespan": "on",
+    }
+
+
 def _serve(host: str | None, port: int | None, workers: int = 1) -> None:
     import uvicorn
 
     from dtwin.config import get_settings
-    from dtwin.contracts.limits import MAX_WS_MESSAGE_BYTES
     from dtwin.kit.logging import configure_logging
     from dtwin.main import create_app
 
@@ -33,14 +47,7 @@ def _serve(host: str | None, port: int | None, workers: int = 1) -> None:
         _check_feed(settings)
     _check_auth(settings)
     configure_logging(json=settings.log_json, level=settings.log_level)
-    options: dict[str, Any] = {
-        "host": host or settings.host,
-        "port": port or settings.port,
-        "log_level": "warning",
-        "ws": "websockets-sansio",
-        "ws_max_size": MAX_WS_MESSAGE_BYTES,
-        "lifespan": "on",
-    }
+    options = server_options(settings, host, port)
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return

@@ -308,6 +308,12 @@ class Settings(SharedSettings):
         default=256, ge=8, description="Messages buffered per WebSocket client before it is dropped"
     )
     ws_heartbeat_s: float = Field(default=15.0, gt=0, description="WebSocket heartbeat period")
+    ws_compression: bool = Field(
+        default=False,
+        description="Offer permessage-deflate to WebSocket clients. Off by default: compressing a client's "
+        "frames costs the backend ~10 % of a core per client that follows the whole fleet at 50,000 "
+        "readings/s (docs/decisions.md); turn it on where clients sit behind a slow link",
+    )
     ws_max_lifetime_s: float = Field(
         default=3600.0, gt=0, description="A WebSocket connection is closed (4000) after this long"
     )

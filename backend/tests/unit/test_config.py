@@ -99,3 +99,10 @@ def test_a_checkout_layout_inside_site_packages_is_not_a_checkout(tmp_path: Path
     (fake / "backend" / "pyproject.toml").write_text("")
     assert source_root(fake / "backend" / "src" / "dtwin" / "config.py") is None
     assert source_root(tmp_path / "x" / "backend" / "src" / "dtwin" / "config.py") is None  # no pyproject
+
+
+def test_websocket_compression_is_off_unless_asked_for() -> None:
+    from dtwin.cli import server_options
+
+    assert server_options(Settings())["ws_per_message_deflate"] is False
+    assert server_options(Settings(ws_compression=True))["ws_per_message_deflate"] is True

@@ -18,6 +18,13 @@ class PipelineSettings(SharedSettings):
         default="bridge", description="MQTT shared-subscription group ('' = none)"
     )
     bridge_metrics_port: int | None = Field(default=9108, description="Prometheus metrics port (None = off)")
+    bridge_forward_interval_ms: float = Field(
+        default=50.0,
+        ge=0,
+        le=1000,
+        description="Under load, the bridge hands what MQTT delivered to Kafka at most once per this "
+        "interval (fewer, larger record batches); an idle bridge forwards a message at once",
+    )
     simulator_metrics_port: int | None = Field(
         default=None, description="Prometheus metrics port of `dtwin simulate` (None = off)"
     )

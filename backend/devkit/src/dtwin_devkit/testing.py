@@ -50,8 +50,11 @@ async def eventually(
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
-    """Run an app under a real uvicorn server (HTTP + WebSocket) on a free port; yields its base URL."""
+async def serve_app(
+    app: FastAPI, port: int | None = None, ws_compression: bool = False
+) -> AsyncIterator[str]:
+    """Run an app under a real uvicorn server (HTTP + WebSocket) on a free port, as `dtwin serve` runs it
+    (`ws_compression`: its DTWIN_WS_COMPRESSION); yields its base URL."""
     port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -61,6 +64,7 @@ async def serve_app(app: FastAPI, port: int | None = None) -> AsyncIterator[str]
             log_level="warning",
             ws="websockets-sansio",
             ws_max_size=MAX_WS_MESSAGE_BYTES,
+            ws_per_message_deflate=ws_compression,
             lifespan="on",
         )
     )

@@ -40,7 +40,7 @@ def update(machine_id: str, k: int, sensors: int = 1, machine_type: str = "pump"
 
 @asynccontextmanager
 async def backend(settings: Settings) -> AsyncIterator[str]:
-    async with serve_app(create_app(settings)) as url:
+    async with serve_app(create_app(settings), ws_compression=settings.ws_compression) as url:
         yield url
 
 
@@ -299,6 +299,26 @@ async def test_heartbeats_and_maximum_lifetime(
         assert beat["type"] == "heartbeat" and "seq" in beat
         code, _, _ = await close_of(ws)
         assert code == 4000
+
+
+@pytest.mark.parametrize("compression", [False, True])
+async def test_compression_is_negotiated_only_when_configured(
+    real_settings: Settings, admin_headers: dict[str, str], compression: bool
+) -> None:
+    """A client offering permessage-deflate (browsers and `websockets` always do) gets it only with
+    DTWIN_WS_COMPRESSION; either way the stream works."""
+    settings = real_settings.model_copy(update={"ws_compression": compression})
+    async with (
+        backend(settings) as url,
+        websockets.connect(f"ws://{url}/ws", additional_headers=admin_headers) as ws,
+    ):
+        accepted = ws.response.headers.get("Sec-WebSocket-Extensions") or ""
+        assert ("permessage-deflate" in accepted) is compression
+        assert [type(e).__name__ for e in ws.protocol.extensions] == (
+            ["PerMessageDeflate"] if compression else []
+        )
+        await recv(ws, "hello")
+        await subscribe(ws, sub="all")
 
 
 async def test_a_client_cannot_hold_unbounded_subscriptions_or_send_huge_messages(

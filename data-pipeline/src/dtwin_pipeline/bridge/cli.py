@@ -44,6 +44,7 @@ def bridge(
         kafka_acks=s.kafka_acks,
         kafka_idempotence=s.kafka_idempotence,
         kafka_linger_ms=s.kafka_linger_ms,
+        forward_interval_s=s.bridge_forward_interval_ms / 1000,
         topic_telemetry=s.topic_telemetry,
         topic_dlq=s.topic_dlq,
         topic_desired=s.topic_desired,

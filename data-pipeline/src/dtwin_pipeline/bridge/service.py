@@ -11,7 +11,8 @@ Delivery: MQTT 5 QoS 1, read by `intake.py` on a persistent session (clean start
 message is acknowledged to the broker only once Kafka has acknowledged what the bridge produced for it
 (PUBACKs in arrival order), so a bridge crash or a Kafka failure means redelivery, not loss (at least once).
 The Receive Maximum bounds what is unacknowledged, so a slow Kafka slows MQTT intake instead of growing
-memory. Telemetry goes to Kafka in one record batch per partition per read (`TelemetryBus.produce_many`).
+memory. Telemetry goes to Kafka in one record batch per partition per pass (`TelemetryBus.produce_many`);
+under load a pass takes everything since the last one, at most one pass per `forward_interval_s`.
 Several bridges share the load through an MQTT shared subscription (`$share/<group>/...`). Desired state goes
 out on a connection of its own (aiomqtt; commands.py)."""
 
@@ -69,6 +70,9 @@ class BridgeConfig:
     command_group: str = "dtwin-bridge-commands"
     commands: bool = True
     flush_interval_s: float = 0.5
+    # under load, what MQTT delivered goes to Kafka at most once per interval (one record batch per partition
+    # per pass: fewer, larger batches); a pass after a quiet spell goes at once
+    forward_interval_s: float = 0.05
     receive_maximum: int = 2000  # QoS 1 messages the broker may have unacknowledged with us at once
     keepalive_s: int = 30
     limits: Limits = DEFAULT_LIMITS
@@ -334,9 +338,16 @@ class Bridge:
         self._wake.set()
 
     async def _forwarding(self, intake: MqttIntake) -> None:
-        """Forward what arrives, a read (or all reads since the last pass) at a time, in arrival order."""
+        """Forward what arrives, all reads since the last pass at a time, in arrival order; a pass starts at
+        least `forward_interval_s` after the previous one started, so under load each pass carries an
+        interval's messages (one record batch per partition) instead of one read's."""
+        loop, interval, last = asyncio.get_running_loop(), self.cfg.forward_interval_s, -1e9
         while True:
             await self._wake.wait()
+            wait = last + interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            last = loop.time()
             self._wake.clear()
             batch, self._incoming = self._incoming, []
             if batch:
