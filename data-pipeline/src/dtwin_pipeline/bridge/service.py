@@ -184,6 +184,8 @@ class Bridge:
         self._failure: BaseException | None = None
         self._incoming: list[Incoming] = []
         self._wake = asyncio.Event()
+        self._full = asyncio.Event()  # a pass's worth is waiting: no need to wait out the interval
+        self._full_at = max(1, cfg.receive_maximum // 2)
         self._resends: set[asyncio.Task[None]] = set()  # refused batches sent again record by record
 
     # -------------------------------------------------------------------------------------------- intake
@@ -336,17 +338,23 @@ class Bridge:
         """The intake's callback: what a read completed, handed to the forwarding loop."""
         self._incoming.extend(batch)
         self._wake.set()
+        if len(self._incoming) >= self._full_at:
+            self._full.set()
 
     async def _forwarding(self, intake: MqttIntake) -> None:
         """Forward what arrives, all reads since the last pass at a time, in arrival order; a pass starts at
         least `forward_interval_s` after the previous one started, so under load each pass carries an
-        interval's messages (one record batch per partition) instead of one read's."""
+        interval's messages (one record batch per partition) instead of one read's. Half the Receive Maximum
+        waiting starts a pass at once: the broker sends no more until those are acknowledged, so waiting
+        would only cap a backlog's drain."""
         loop, interval, last = asyncio.get_running_loop(), self.cfg.forward_interval_s, -1e9
         while True:
             await self._wake.wait()
             wait = last + interval - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            if wait > 0 and len(self._incoming) < self._full_at:
+                self._full.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), wait)
             last = loop.time()
             self._wake.clear()
             batch, self._incoming = self._incoming, []
