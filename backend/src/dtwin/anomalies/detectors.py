@@ -518,9 +518,33 @@ def others_kth(e: F64, key: I64, need: Bool, k: int) -> F64:
     else the group's (k + 1)-th largest (ties included): so one descending sort per group (a dense groups x
     largest-group matrix, groups are a machine's readings of one round) answers every reading."""
     out = np.zeros(e.shape[0])
+    got = _others_kth_at(e, key, need, k, int(key.max()) + 1 if key.shape[0] else 0)
+    if got is not None:
+        out[got[0]] = got[1]
+    return out
+
+
+def _common_mode(e: F64, key: I64, n_keys: int, floor: float, weight: float, k: int) -> F64:
+    """`max(e - weight * others_kth(e, key, e > floor, k), 0)`, the subtraction only where `others_kth` can
+    be non-zero (the groups of readings above `floor`); elsewhere it would subtract `weight * 0`, which
+    leaves `e` as it is (`weight` >= 0)."""
+    if weight < 0.0:  # not a sensible setting: the formula in full
+        full: F64 = np.maximum(e - weight * others_kth(e, key, e > floor, k), 0.0)
+        return full
+    out: F64 = np.maximum(e, 0.0)
+    got = _others_kth_at(e, key, e > floor, k, n_keys)
+    if got is not None:
+        sel, others = got
+        out[sel] = np.maximum(e[sel] - weight * others, 0.0)
+    return out
+
+
+def _others_kth_at(e: F64, key: I64, need: Bool, k: int, n_keys: int) -> tuple[I64, F64] | None:
+    """`others_kth` as the readings of the flagged groups and their values (None when none is flagged);
+    `n_keys`: more than the largest key."""
     if not need.any():
-        return out
-    flag = np.zeros(int(key.max()) + 1, dtype=np.bool_)
+        return None
+    flag = np.zeros(n_keys, dtype=np.bool_)
     flag[key[need]] = True
     sel = np.flatnonzero(flag[key])
     ks = key[sel]
@@ -538,8 +562,7 @@ def others_kth(e: F64, key: I64, need: Bool, k: int) -> F64:
     dense = -np.sort(-dense, axis=1)  # descending per group
     kth, next_ = dense[:, k - 1][grp], dense[:, k][grp]
     es = e[sel]
-    out[sel] = np.where(counts[grp] > k, np.where(es < kth, kth, next_), 0.0)
-    return out
+    return sel, np.where(counts[grp] > k, np.where(es < kth, kth, next_), 0.0)
 
 
 def run_detectors(
@@ -571,8 +594,9 @@ def run_detectors(
         others_moving = moving[key] - ev.moved_recently
         gate = (others_present == 0) | (others_moving >= 1)
         stuck = np.where(gate, ev.stuck, 0.0)
+        n_keys = present.shape[0]
         spike, roc, drift, variance = (
-            np.maximum(e - cfg.common_weight * others_kth(e, key, e > cfg.common_floor, k), 0.0) if k else e
+            _common_mode(e, key, n_keys, cfg.common_floor, cfg.common_weight, k) if k else e
             for e, k in (
                 (ev.spike, cfg.common_rank),
                 (ev.roc, cfg.common_rank),
@@ -591,16 +615,16 @@ def run_detectors(
     codes = np.where(ev.z < 0, np.int8(DIP), np.int8(SPIKE)).astype(np.int8)
     for e, code in ((roc, ROC), (stuck, STUCK), (drift, DRIFT), (variance, VARIANCE), (ev.limit, LIMIT)):
         better = e > evidence
-        evidence = np.where(better, e, evidence)
+        np.copyto(evidence, e, where=better)
         codes[better] = code
     codes[ev.outside & (evidence > 0)] = LIMIT  # outside the range: the most actionable label
     codes[evidence <= 0] = NONE
     # column-major: each family's column is written (and read by the ensemble and explanations) in one block
     families = np.zeros((evidence.shape[0], len(DETECTORS) - 1), order="F")
     up = ev.z >= 0
+    np.copyto(families[:, SPIKE - 1], spike, where=up)
+    np.copyto(families[:, DIP - 1], spike, where=~up)
     for code, e in (
-        (SPIKE, np.where(up, spike, 0.0)),
-        (DIP, np.where(up, 0.0, spike)),
         (ROC, roc),
         (STUCK, stuck),
         (DRIFT, drift),
