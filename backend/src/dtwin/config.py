@@ -304,6 +304,12 @@ class Settings(SharedSettings):
         "scans and collect the youngest generation every 10,000 allocations instead of 700 "
         "(dtwin.core.runtime)",
     )
+    malloc_tuning: bool = Field(
+        default=True,
+        description="At startup, fix glibc malloc's trim and mmap thresholds so the memory of a batch's "
+        "numpy temporaries is reused by the next batch instead of handed back to the kernel and "
+        "faulted in again (dtwin.core.runtime; no effect on other C libraries)",
+    )
     ws_queue_size: int = Field(
         default=256, ge=8, description="Messages buffered per WebSocket client before it is dropped"
     )

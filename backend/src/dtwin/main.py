@@ -40,7 +40,7 @@ from dtwin.core.change_stream import ChangeStream
 from dtwin.core.db import transaction
 from dtwin.core.metrics import Metrics
 from dtwin.core.ratelimit import build_rate_limiter
-from dtwin.core.runtime import tune_gc
+from dtwin.core.runtime import tune_gc, tune_malloc
 from dtwin.core.tracing import instrument_http, instrument_stores
 from dtwin.data_quality.cleanse import CleanseConfig, Cleanser
 from dtwin.data_quality.stage import DataQualityStage
@@ -126,6 +126,8 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
                 await seed_demo(adapters.sessions, settings.plant_tz)
             if settings.gc_tuning:
                 tune_gc()
+            if settings.malloc_tuning:
+                tune_malloc()
             log.info("backend_started", version=__version__, **adapters.mode)
             yield
         finally:

@@ -1,8 +1,10 @@
-"""The backend's garbage-collector tuning (dtwin.core.runtime)."""
+"""The backend's garbage-collector and malloc tuning (dtwin.core.runtime)."""
 
 import gc
+import platform
+import sys
 
-from dtwin.core.runtime import GEN0_THRESHOLD, tune_gc
+from dtwin.core.runtime import GEN0_THRESHOLD, tune_gc, tune_malloc
 
 
 def test_tune_gc_freezes_what_is_alive_and_collects_the_young_generation_less_often() -> None:
@@ -15,3 +17,9 @@ def test_tune_gc_freezes_what_is_alive_and_collects_the_young_generation_less_of
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_tune_malloc_applies_on_glibc_only() -> None:
+    glibc = sys.platform == "linux" and platform.libc_ver()[0] == "glibc"
+    assert tune_malloc() is glibc
+    assert tune_malloc() is glibc  # idempotent

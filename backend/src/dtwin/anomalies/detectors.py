@@ -186,7 +186,8 @@ def _q_after(w: F64 | float, rounds: Rounds) -> F64:
     if isinstance(w, float):
         return np.zeros(rounds.n_cols)
     q = 1.0 - rounds.last(w)
-    return np.where(q <= 2.0**-52, 0.0, q)  # 1 - (1 - q) is only exact to ~1e-16: fully warmed is 0
+    q[q <= 2.0**-52] = 0.0  # 1 - (1 - q) is only exact to ~1e-16: fully warmed is 0
+    return q
 
 
 def _nz(a: F64) -> F64:
@@ -301,7 +302,14 @@ def _grid_inner(
         q = q_pre[None, :] * np.power(1.0 - alpha, ridx + 1.0)
         if lagged and any_new:
             q = np.where(new_col[None, :], q / (1.0 - alpha), q)
-        return 1.0 - q
+        return np.subtract(1.0, q, out=q)
+
+    def before(grid: F64, w: F64 | float, first: F64) -> F64:
+        """Each cell's previous round of the average `grid / w`; round 0 gets `first` (the carried state).
+        With one round (the consumer's batch) that is all: the batch's own averages are not computed."""
+        if n_rounds == 1:
+            return first[None, :]
+        return sh(grid / w, first)
 
     # the seasonal profiles (series sampled every 5 min or slower): their input is the deviation from the slow
     # level (the drift detector's long EWMA). Skipped for a batch none of whose series has a profile or may
@@ -319,7 +327,7 @@ def _grid_inner(
         w_dte = weight(pre.q_dte, cfg.seasonal.interval_alpha, True)
         dte_grid = ewma_scan(dt, pre.dte, cfg.seasonal.interval_alpha)
         dte, q_dte = rounds.last(dte_grid), _q_after(w_dte, rounds)
-        slow_prev = sh(dslow / w_slow, pre.dslow / (1.0 - pre.q_slow))
+        slow_prev = before(dslow, w_slow, pre.dslow / (1.0 - pre.q_slow))
         interval = _nz(dte_grid / w_dte)
         if had.any():
             sadj_prev = np.where(had, pool.gates[np.maximum(pre.srow, 0).astype(np.int64), 5], 0.0)
@@ -331,11 +339,11 @@ def _grid_inner(
     # level and robust spread (mean absolute deviation from the previous level)
     w_lvl = weight(pre.q_lvl, cfg.level_alpha, False)
     lvl = ewma_scan(x, pre.lvl, cfg.level_alpha)
-    level_prev = sh(lvl / w_lvl, pre.lvl / (1.0 - pre.q_lvl))
+    level_prev = before(lvl, w_lvl, pre.lvl / (1.0 - pre.q_lvl))
     dev = not_first(x - level_prev)
     w_sc = weight(pre.q_sc, cfg.scale_alpha, True)
     sc = ewma_scan(np.abs(dev), pre.sc, cfg.scale_alpha)
-    sigma_prev = _nz(MAD_TO_SIGMA * sh(sc / w_sc, pre.sc / (1.0 - pre.q_sc)))
+    sigma_prev = _nz(MAD_TO_SIGMA * before(sc, w_sc, pre.sc / (1.0 - pre.q_sc)))
     width = pre.hi - pre.lo
     has_range = np.isfinite(width) & (width > 0)
     floor = np.where(
@@ -349,10 +357,10 @@ def _grid_inner(
     dx = not_first(x - x_prev)
     w_dif = weight(pre.q_dif, cfg.diff_alpha, True)
     dl = ewma_scan(dx, pre.dl, cfg.diff_alpha)
-    dlevel_prev = _nz(sh(dl / w_dif, pre.dl / (1.0 - pre.q_dif)))
+    dlevel_prev = _nz(before(dl, w_dif, pre.dl / (1.0 - pre.q_dif)))
     dres = not_first(dx - dlevel_prev)
     ds = ewma_scan(np.abs(dres), pre.ds, cfg.diff_alpha)
-    dsigma_prev = _nz(MAD_TO_SIGMA * sh(ds / w_dif, pre.ds / (1.0 - pre.q_dif)))
+    dsigma_prev = _nz(MAD_TO_SIGMA * before(ds, w_dif, pre.ds / (1.0 - pre.q_dif)))
     zr = _nz(dres / np.maximum(dsigma_prev, floor))
 
     # stuck: run of unchanged samples, and how often the series changed when the run started
@@ -382,7 +390,7 @@ def _grid_inner(
     dfast = ewma_scan(x_raw, pre.dfast, cfg.drift_fast_alpha)
     div = dfast / w_fast - dslow / w_slow
     dsp = ewma_scan(np.abs(div), pre.dsp, cfg.drift_spread_alpha)
-    spread_prev = _nz(sh(dsp / w_dsp, pre.dsp / (1.0 - pre.q_dsp)))
+    spread_prev = _nz(before(dsp, w_dsp, pre.dsp / (1.0 - pre.q_dsp)))
     denom = np.maximum(np.maximum(sigma_prev, cfg.drift_spread_k * spread_prev), floor)
     e_drift = np.where(cnt >= cfg.drift_warmup, _nz(np.abs(div) / denom) / cfg.drift_z, 0.0)
 
@@ -394,9 +402,9 @@ def _grid_inner(
     logdev = not_first(logdev)
     vf = ewma_scan(logdev, pre.vf, cfg.var_fast_alpha)
     vs = ewma_scan(logdev, pre.vs, cfg.var_slow_alpha)
-    vdiv = _nz(vf / w_vf - sh(vs / w_vs, pre.vs / (1.0 - pre.q_vs)))
+    vdiv = _nz(vf / w_vf - before(vs, w_vs, pre.vs / (1.0 - pre.q_vs)))
     vsp = ewma_scan(np.abs(vdiv), pre.vsp, cfg.var_spread_alpha)
-    vspread_prev = _nz(sh(vsp / w_vsp, pre.vsp / (1.0 - pre.q_vsp)))
+    vspread_prev = _nz(before(vsp, w_vsp, pre.vsp / (1.0 - pre.q_vsp)))
     # a repeated value is the stuck detector's (its spread falls to nothing, which is not a change of noise)
     e_var = np.where(
         (cnt >= cfg.var_warmup) & (vspread_prev > 0) & (run < 2),
@@ -423,8 +431,8 @@ def _grid_inner(
         drift=g(e_drift),
         limit=g(e_limit),
         variance=g(e_var),
-        outside=g(((x_raw > pre.hi) | (x_raw < pre.lo)).astype(np.float64)) > 0.5,
-        moved_recently=g((run < cfg.stuck_samples).astype(np.float64)) > 0.5,
+        outside=g((x_raw > pre.hi) | (x_raw < pre.lo)),
+        moved_recently=g(run < cfg.stuck_samples),
         z=g(z),
         expected=g(level_prev + adj),
         sigma=g(sigma_prev),
@@ -510,9 +518,33 @@ def others_kth(e: F64, key: I64, need: Bool, k: int) -> F64:
     else the group's (k + 1)-th largest (ties included): so one descending sort per group (a dense groups x
     largest-group matrix, groups are a machine's readings of one round) answers every reading."""
     out = np.zeros(e.shape[0])
+    got = _others_kth_at(e, key, need, k, int(key.max()) + 1 if key.shape[0] else 0)
+    if got is not None:
+        out[got[0]] = got[1]
+    return out
+
+
+def _common_mode(e: F64, key: I64, n_keys: int, floor: float, weight: float, k: int) -> F64:
+    """`max(e - weight * others_kth(e, key, e > floor, k), 0)`, the subtraction only where `others_kth` can
+    be non-zero (the groups of readings above `floor`); elsewhere it would subtract `weight * 0`, which
+    leaves `e` as it is (`weight` >= 0)."""
+    if weight < 0.0:  # not a sensible setting: the formula in full
+        full: F64 = np.maximum(e - weight * others_kth(e, key, e > floor, k), 0.0)
+        return full
+    out: F64 = np.maximum(e, 0.0)
+    got = _others_kth_at(e, key, e > floor, k, n_keys)
+    if got is not None:
+        sel, others = got
+        out[sel] = np.maximum(e[sel] - weight * others, 0.0)
+    return out
+
+
+def _others_kth_at(e: F64, key: I64, need: Bool, k: int, n_keys: int) -> tuple[I64, F64] | None:
+    """`others_kth` as the readings of the flagged groups and their values (None when none is flagged);
+    `n_keys`: more than the largest key."""
     if not need.any():
-        return out
-    flag = np.zeros(int(key.max()) + 1, dtype=np.bool_)
+        return None
+    flag = np.zeros(n_keys, dtype=np.bool_)
     flag[key[need]] = True
     sel = np.flatnonzero(flag[key])
     ks = key[sel]
@@ -530,8 +562,7 @@ def others_kth(e: F64, key: I64, need: Bool, k: int) -> F64:
     dense = -np.sort(-dense, axis=1)  # descending per group
     kth, next_ = dense[:, k - 1][grp], dense[:, k][grp]
     es = e[sel]
-    out[sel] = np.where(counts[grp] > k, np.where(es < kth, kth, next_), 0.0)
-    return out
+    return sel, np.where(counts[grp] > k, np.where(es < kth, kth, next_), 0.0)
 
 
 def run_detectors(
@@ -563,8 +594,9 @@ def run_detectors(
         others_moving = moving[key] - ev.moved_recently
         gate = (others_present == 0) | (others_moving >= 1)
         stuck = np.where(gate, ev.stuck, 0.0)
+        n_keys = present.shape[0]
         spike, roc, drift, variance = (
-            np.maximum(e - cfg.common_weight * others_kth(e, key, e > cfg.common_floor, k), 0.0) if k else e
+            _common_mode(e, key, n_keys, cfg.common_floor, cfg.common_weight, k) if k else e
             for e, k in (
                 (ev.spike, cfg.common_rank),
                 (ev.roc, cfg.common_rank),
@@ -583,16 +615,16 @@ def run_detectors(
     codes = np.where(ev.z < 0, np.int8(DIP), np.int8(SPIKE)).astype(np.int8)
     for e, code in ((roc, ROC), (stuck, STUCK), (drift, DRIFT), (variance, VARIANCE), (ev.limit, LIMIT)):
         better = e > evidence
-        evidence = np.where(better, e, evidence)
+        np.copyto(evidence, e, where=better)
         codes[better] = code
     codes[ev.outside & (evidence > 0)] = LIMIT  # outside the range: the most actionable label
     codes[evidence <= 0] = NONE
     # column-major: each family's column is written (and read by the ensemble and explanations) in one block
     families = np.zeros((evidence.shape[0], len(DETECTORS) - 1), order="F")
     up = ev.z >= 0
+    np.copyto(families[:, SPIKE - 1], spike, where=up)
+    np.copyto(families[:, DIP - 1], spike, where=~up)
     for code, e in (
-        (SPIKE, np.where(up, spike, 0.0)),
-        (DIP, np.where(up, 0.0, spike)),
         (ROC, roc),
         (STUCK, stuck),
         (DRIFT, drift),

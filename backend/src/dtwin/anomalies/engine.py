@@ -240,7 +240,7 @@ class ScoringEngine:
             k_mc = k_machine
         else:  # compact ids: the detectors' (round, machine) keys stay below rounds x machines in the batch
             _, k_mc = np.unique(k_machine, return_inverse=True)
-        pre = self.series.take(col_slots)
+        pre = self.series.view(col_slots)  # read-only until `put` (the detectors build `post` anew)
         k_settle = self._settling(k_slots, k_ts)
         det, post = run_detectors(
             cfg.detectors,

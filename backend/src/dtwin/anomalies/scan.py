@@ -74,11 +74,13 @@ def ewma_scan(x: F64, prev: F64, alpha: float) -> F64:
     rounds = x.shape[0]
     b = 1.0 - alpha
     out = np.empty_like(x)
-    if rounds <= _LOOP_ROUNDS:
+    if rounds <= _LOOP_ROUNDS:  # each row computed in place: alpha * x[r] + b * y, as written above
         y = prev
         for r in range(rounds):
-            y = alpha * x[r] + b * y
-            out[r] = y
+            row = out[r]
+            np.multiply(x[r], alpha, out=row)
+            row += b * y
+            y = row
         return out
     block, up1, down1 = _blocks(alpha, rounds)
     up, down = up1[:, None], down1[:, None]
@@ -199,15 +201,15 @@ class Rounds:
     def valid(self) -> Bool:
         return np.arange(self.n_rounds)[:, None] < self.counts[None, :]
 
-    def gather(self, grid: F64) -> F64:
-        """(rounds, columns) -> per-reading values."""
+    def gather(self, grid: npt.NDArray[G]) -> npt.NDArray[G]:
+        """(rounds, columns) -> per-reading values (any dtype)."""
         if self.identity:
-            row: F64 = grid[0]
+            row: npt.NDArray[G] = grid[0]
             return row
         if self.full:
-            flat: F64 = grid.T.ravel()
-            return flat
-        return grid[self.rank, self.col]
+            return grid.T.ravel()
+        out: npt.NDArray[G] = grid[self.rank, self.col]
+        return out
 
     def last(self, grid: F64) -> F64:
         """Value at each column's last valid round (the state to carry to the next batch)."""
@@ -266,6 +268,16 @@ def group_max_rows(values: F64, group: I64, n_groups: int) -> F64:
 
 
 S = TypeVar("S", bound="SoA")
+
+
+def _same_view(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> bool:
+    """Whether two arrays are the same elements of the same memory (views alike)."""
+    return (
+        a.shape == b.shape
+        and a.strides == b.strides
+        and a.dtype == b.dtype
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
 
 
 def consecutive(idx: npt.NDArray[Any], size: int) -> slice | None:
@@ -328,12 +340,30 @@ class SoA:
             setattr(obj, name, a[run].copy() if run is not None else np.take(a, idx))
         return obj
 
+    def view(self: S, idx: I64) -> S:
+        """The slots `idx` like `take`, but as views into the state when they are a run of consecutive slots
+        (no copy): for a caller that only reads them, or replaces them whole, until it `put`s its result
+        back. Valid until the state grows or is compacted."""
+        idx = np.asarray(idx, dtype=np.int64)
+        run = consecutive(idx, self.capacity)
+        if run is None:
+            return self.take(idx)
+        obj = type(self).__new__(type(self))
+        for name in self.names():
+            setattr(obj, name, getattr(self, name)[run])
+        return obj
+
     def put(self: S, idx: I64, other: S) -> None:
-        """Scatter `other` (aligned with `idx`) into the slots `idx`."""
+        """Scatter `other` (aligned with `idx`) into the slots `idx`. A field of `other` that is already the
+        state's own view of those slots (`view`, a field passed through unchanged) is not copied onto
+        itself."""
         run = consecutive(np.asarray(idx), self.capacity)
         at: I64 | slice = run if run is not None else idx
         for name in self.names():
-            getattr(self, name)[at] = getattr(other, name)
+            a, v = getattr(self, name), getattr(other, name)
+            if run is not None and v.base is not None and _same_view(v, a[run]):
+                continue
+            a[at] = v
 
     @property
     def nbytes(self) -> int:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dtwin.anomalies.detectors import DETECTORS, others_kth
+from dtwin.anomalies.detectors import DETECTORS, _common_mode, others_kth
 from dtwin.anomalies.scan import Rounds, _blocks, ewma_scan, ewma_scan_cells
 
 from .helpers import first_alarm, machine_rows, score_series, series_engine
@@ -255,3 +255,17 @@ def test_others_kth_is_the_kth_largest_of_the_other_readings_of_the_group(k: int
             others = np.sort(e[(key == key[i]) & (np.arange(300) != i)])[::-1]
             want[i] = others[k - 1] if others.shape[0] >= k else 0.0
         np.testing.assert_array_equal(others_kth(e, key, need, k), want)
+
+
+@pytest.mark.parametrize("weight", [2.0, 0.0, -1.0])
+def test_common_mode_is_the_formula_bit_for_bit(weight: float) -> None:
+    """`_common_mode` subtracts only in the flagged groups; the result is `max(e - w others_kth, 0)` to the
+    bit everywhere (signed zeros and a flag-free batch included)."""
+    rng = np.random.default_rng(12)
+    key = rng.permutation(np.sort(rng.integers(0, 80, 400)))
+    e = np.round(rng.exponential(0.3, 400), 2)
+    e[:5] = -0.0
+    for floor in (0.5, 100.0):
+        got = _common_mode(e, key, int(key.max()) + 1, floor, weight, 1)
+        want = np.maximum(e - weight * others_kth(e, key, e > floor, 1), 0.0)
+        assert got.tobytes() == want.tobytes()

@@ -55,3 +55,24 @@ def test_take_and_put_match_index_arrays(idx: I64) -> None:
     expected_a[idx], expected_b[idx] = new.a, new.b
     state.put(idx, new)
     assert np.array_equal(state.a, expected_a) and np.array_equal(state.b, expected_b)
+
+
+def test_view_shares_a_run_of_slots_and_copies_other_slots() -> None:
+    rng = np.random.default_rng(1)
+    state = Pair(rng.standard_normal(12), rng.standard_normal(12))
+    run = state.view(np.arange(3, 9))
+    assert np.shares_memory(run.a, state.a) and np.array_equal(run.b, state.b[3:9])
+    scattered = state.view(np.array([5, 1, 7]))
+    assert not np.shares_memory(scattered.a, state.a) and np.array_equal(scattered.a, state.a[[5, 1, 7]])
+
+
+@pytest.mark.parametrize("idx", [np.arange(2, 9), np.array([5, 1, 7, 2])])
+def test_put_of_a_view_passed_through_writes_the_rest(idx: I64) -> None:
+    rng = np.random.default_rng(2)
+    state = Pair(rng.standard_normal(12), rng.standard_normal(12))
+    pre = state.view(idx)
+    new_b = rng.standard_normal(idx.shape[0])
+    expected_a, expected_b = state.a.copy(), state.b.copy()
+    expected_b[idx] = new_b
+    state.put(idx, Pair(pre.a, new_b))  # `a` unchanged: the state's own view (of a run) or a copy
+    assert np.array_equal(state.a, expected_a) and np.array_equal(state.b, expected_b)

@@ -156,13 +156,17 @@ def bench_consumer(
 
 
 def backend_gc(s: Settings) -> None:
-    """The garbage-collector tuning the backend applies after its startup (`DTWIN_GC_TUNING`), so the
-    consumer batches here run as the backend's do. `getattr`: code before the setting (A/B runs of an older
-    checkout through PYTHONPATH) has none."""
+    """The garbage-collector and malloc tuning the backend applies after its startup (`DTWIN_GC_TUNING`,
+    `DTWIN_MALLOC_TUNING`), so the consumer batches here run as the backend's do. `getattr`: code before
+    the settings (A/B runs of an older checkout through PYTHONPATH) has none."""
     if getattr(s, "gc_tuning", False):
         from dtwin.core.runtime import tune_gc
 
         tune_gc()
+    if getattr(s, "malloc_tuning", False):
+        from dtwin.core.runtime import tune_malloc
+
+        tune_malloc()
 
 
 def messages(topic: str, payloads: list[bytes], offset: int) -> list[BusMessage]:
