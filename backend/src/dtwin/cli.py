@@ -20,17 +20,18 @@ app = typer.Typer(
 )
 
 
-def server_options(settings: Settings, host: str | None = None, port: int | None = None) -> dict[str, Any]:
-    """uvicorn's options for `dtwin serve`."""
+def server_options(host: str, port: int, ws_compression: bool) -> dict[str, Any]:
+    """uvicorn's options for `dtwin serve` (and the tests' servers, dtwin_devkit.testing.serve_app);
+    `ws_compression`: DTWIN_WS_COMPRESSION."""
     from dtwin.contracts.limits import MAX_WS_MESSAGE_BYTES
 
     return {
-        "host": host or settings.host,
-        "port": port or settings.port,
+        "host": host,
+        "port": port,
         "log_level": "warning",
         "ws": "websockets-sansio",
         "ws_max_size": MAX_WS_MESSAGE_BYTES,
-        "ws_per_message_deflate": settings.ws_compression,
+        "ws_per_message_deflate": ws_compression,
         "lifespan": "on",
     }
 
@@ -47,7 +48,7 @@ def _serve(host: str | None, port: int | None, workers: int = 1) -> None:
         _check_feed(settings)
     _check_auth(settings)
     configure_logging(json=settings.log_json, level=settings.log_level)
-    options = server_options(settings, host, port)
+    options = server_options(host or settings.host, port or settings.port, settings.ws_compression)
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return

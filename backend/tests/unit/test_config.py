@@ -104,5 +104,9 @@ def test_a_checkout_layout_inside_site_packages_is_not_a_checkout(tmp_path: Path
 def test_websocket_compression_is_off_unless_asked_for() -> None:
     from dtwin.cli import server_options
 
-    assert server_options(Settings())["ws_per_message_deflate"] is False
-    assert server_options(Settings(ws_compression=True))["ws_per_message_deflate"] is True
+    assert Settings().ws_compression is False
+    assert server_options("127.0.0.1", 1, Settings().ws_compression)["ws_per_message_deflate"] is False
+    assert (
+        server_options("127.0.0.1", 1, Settings(ws_compression=True).ws_compression)["ws_per_message_deflate"]
+        is True
+    )

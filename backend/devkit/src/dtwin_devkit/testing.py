@@ -18,8 +18,8 @@ from dtwin.auth.bootstrap import build_auth_service
 from dtwin.auth.identity import Role
 from dtwin.auth.schemas import UserCreate
 from dtwin.auth.service import AuthService
+from dtwin.cli import server_options
 from dtwin.config import Settings
-from dtwin.contracts.limits import MAX_WS_MESSAGE_BYTES
 from dtwin.errors import Conflict, NotFound
 from dtwin_devkit.servers import free_port
 
@@ -56,18 +56,7 @@ async def serve_app(
     """Run an app under a real uvicorn server (HTTP + WebSocket) on a free port, as `dtwin serve` runs it
     (`ws_compression`: its DTWIN_WS_COMPRESSION); yields its base URL."""
     port = port or free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            ws="websockets-sansio",
-            ws_max_size=MAX_WS_MESSAGE_BYTES,
-            ws_per_message_deflate=ws_compression,
-            lifespan="on",
-        )
-    )
+    server = uvicorn.Server(uvicorn.Config(app, **server_options("127.0.0.1", port, ws_compression)))
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
