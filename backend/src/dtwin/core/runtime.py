@@ -5,7 +5,11 @@ the young generations and every other batch set off a full collection, which wal
 holds (the imported libraries, the fleet view, the scoring engine's state): 80-120 ms of pause at 50,000
 readings per batch on our machines. After startup the objects alive then are frozen (`gc.freeze()`: never
 scanned again; acyclic ones are still freed by reference counting) and the youngest generation is collected
-every 10,000 allocations instead of 700. Measured in docs/decisions.md (#21).
+every 100,000 allocations instead of 700. The threshold counts allocations minus deallocations, so it is
+reached only when more objects are alive at once than a batch (with the change feed and the WebSocket
+fan-out beside it) keeps in flight: at 10,000 a backend at 50,000 readings/s ran 2-3 gen-0 collections a
+second of ~8 ms each (young batch containers referring to many objects), at 100,000 none in minutes.
+Measured in docs/decisions.md (#21).
 
 The scoring engine's batch allocates tens of megabytes of numpy temporaries (400 KB each at 50,000 readings)
 and frees them at its end. glibc's malloc hands a free top of its heap back to the kernel once it exceeds a
@@ -21,7 +25,7 @@ import gc
 import platform
 import sys
 
-GEN0_THRESHOLD = 10_000
+GEN0_THRESHOLD = 100_000
 # mallopt(3) parameters
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3

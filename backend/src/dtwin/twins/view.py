@@ -53,35 +53,14 @@ def apply_change(twin: dict[str, Any] | None, change: TwinChange) -> dict[str, A
     - `analytics`, `status`: carry no version; apply to a twin that is known (a status's `last_seen` only
       when it is newer than the one held).
     """
+    if isinstance(change, ReportedChange):  # nearly every change: first
+        return _apply_reported(twin, change)
     if isinstance(change, RemovedChange):
         return None
     if isinstance(change, WholeTwinChange):
         if twin is not None and change.version < twin["version"]:
             return twin
         return changes.as_twin(change)
-    if isinstance(change, ReportedChange):
-        if twin is None:
-            if change.machine_type is None:
-                return None
-            twin = new_twin(change)
-        elif change.version < twin["version"]:
-            return twin
-        if change.readings:
-            twin["readings"] = {**twin["readings"], **change.readings}
-        if change.reported:
-            twin["reported"] = {**twin["reported"], **change.reported}
-        for f in ("machine_type", "site", "line"):
-            if (value := getattr(change, f)) is not None:
-                twin[f] = value
-        if twin["ts"] is None or change.ts >= twin["ts"]:
-            twin.update(ts=change.ts, quality=change.quality)
-        for f in ("last_seen", "updated_at"):
-            if twin[f] is None or change.last_seen > twin[f]:
-                twin[f] = change.last_seen
-        twin["version"] = max(twin["version"], change.version)
-        if twin["desired"]:
-            twin["delta"] = delta(twin["desired"], {**twin["readings"], **twin["reported"]})
-        return twin
     if twin is None:
         return None
     if isinstance(change, AnalyticsChange):
@@ -91,6 +70,42 @@ def apply_change(twin: dict[str, Any] | None, change: TwinChange) -> dict[str, A
         seen = twin["last_seen"]
         if change.last_seen is not None and (seen is None or change.last_seen > seen):
             twin["last_seen"] = change.last_seen
+    return twin
+
+
+def _apply_reported(twin: dict[str, Any] | None, change: ReportedChange) -> dict[str, Any] | None:
+    """`apply_change` of a `reported` change (every backend applies each one: kept to plain statements)."""
+    if twin is None:
+        if change.machine_type is None:
+            return None
+        twin = new_twin(change)
+    elif change.version < twin["version"]:
+        return twin
+    if change.readings:
+        twin["readings"] = {**twin["readings"], **change.readings}
+    if change.reported:
+        twin["reported"] = {**twin["reported"], **change.reported}
+    if change.machine_type is not None:
+        twin["machine_type"] = change.machine_type
+    if change.site is not None:
+        twin["site"] = change.site
+    if change.line is not None:
+        twin["line"] = change.line
+    held = twin["ts"]
+    if held is None or change.ts >= held:
+        twin["ts"] = change.ts
+        twin["quality"] = change.quality
+    seen = change.last_seen
+    held = twin["last_seen"]
+    if held is None or seen > held:
+        twin["last_seen"] = seen
+    held = twin["updated_at"]
+    if held is None or seen > held:
+        twin["updated_at"] = seen
+    if change.version > twin["version"]:
+        twin["version"] = change.version
+    if twin["desired"]:
+        twin["delta"] = delta(twin["desired"], {**twin["readings"], **twin["reported"]})
     return twin
 
 
