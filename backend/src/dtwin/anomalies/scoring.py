@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -212,9 +212,9 @@ class ScoringStage:
             )
         for k in range(0, len(changed), 500):
             await self.changes.emit(TwinsMessage(items=list(changed[k : k + 500])), client=pipe)
-        await pipe.execute()
         if scores.events or scores.decisions:
-            return await self._store(scores.events, scores.decisions)
+            return await self._store(scores.events, scores.decisions, pipe.execute())
+        await pipe.execute()
         return []
 
     @property
@@ -316,9 +316,20 @@ class ScoringStage:
             await asyncio.sleep(self.housekeeping_every_s)
             await self.housekeep()
 
-    async def _store(self, events: Sequence[Any], decisions: Sequence[Any]) -> list[AnomalyEventChange]:
+    async def _store(
+        self, events: Sequence[Any], decisions: Sequence[Any], analytics: Awaitable[object]
+    ) -> list[AnomalyEventChange]:
         """Store events and decisions, then publish them: Kafka (other services) and the change stream
-        (`alerts` / `decisions`, with their stored ids, for the dashboard)."""
+        (`alerts` / `decisions`, with their stored ids, for the dashboard). `analytics` (the batch's twin
+        analytics write to Redis) is awaited alongside the database write: the two go to different servers
+        and neither needs the other, so the batch waits for the slower of them, not for their sum. Both
+        finish before anything is published (the change stream keeps the twins' analytics ahead of the
+        alerts); if either failed, its error is raised and nothing is published (rows stored while the
+        analytics write failed stay stored, as they do when publishing fails)."""
+        # each event's and decision's JSON form once: it goes to Kafka and the change stream, and the events'
+        # explanations to their rows
+        event_dicts = [e.to_dict() for e in events]
+        decision_dicts = [d.to_dict() for d in decisions]
         event_rows = [
             {
                 "machine_id": e.machine_id,
@@ -330,9 +341,9 @@ class ScoringStage:
                 "peak_score": float(e.peak_score),
                 "threshold": float(e.threshold),
                 "detector": e.detector,
-                "explanation": [c.to_dict() for c in e.explanation],
+                "explanation": ed["explanation"],
             }
-            for e in events
+            for e, ed in zip(events, event_dicts, strict=True)
         ]
         decision_rows = [
             {
@@ -353,22 +364,27 @@ class ScoringStage:
                 repo = AnomalyRepository(session)
                 return await repo.add_events(event_rows), await repo.add_decisions(decision_rows)
 
-        event_ids, decision_ids = await self.db.run(write())
-        for e in events:
-            await self.bus.produce(self.events_topic, orjson.dumps(e.to_dict()), key=e.machine_id.encode())
-        for d in decisions:
-            await self.bus.produce(self.decisions_topic, orjson.dumps(d.to_dict()), key=d.machine_id.encode())
+        written, rows = await asyncio.gather(analytics, self.db.run(write()), return_exceptions=True)
+        if isinstance(written, BaseException):
+            raise written
+        if isinstance(rows, BaseException):
+            raise rows
+        event_ids, decision_ids = rows
+        for e, ed in zip(events, event_dicts, strict=True):
+            await self.bus.produce(self.events_topic, orjson.dumps(ed), key=e.machine_id.encode())
+        for d, dd in zip(decisions, decision_dicts, strict=True):
+            await self.bus.produce(self.decisions_topic, orjson.dumps(dd), key=d.machine_id.encode())
         pipe = self.redis.pipeline(transaction=False)
         alerts = [
-            msgspec.convert({"id": i, **e.to_dict()}, AnomalyEventChange)
-            for i, e in zip(event_ids, events, strict=True)
+            msgspec.convert({"id": i, **ed}, AnomalyEventChange)
+            for i, ed in zip(event_ids, event_dicts, strict=True)
         ]
         if alerts:
             await self.changes.emit(AlertsMessage(items=alerts), client=pipe)
         if decisions:
             recs = [
-                msgspec.convert({"id": i, **d.to_dict()}, DecisionChange)
-                for i, d in zip(decision_ids, decisions, strict=True)
+                msgspec.convert({"id": i, **dd}, DecisionChange)
+                for i, dd in zip(decision_ids, decision_dicts, strict=True)
             ]
             await self.changes.emit(DecisionsMessage(items=recs), client=pipe)
         await pipe.execute()
