@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -212,9 +212,9 @@ class ScoringStage:
             )
         for k in range(0, len(changed), 500):
             await self.changes.emit(TwinsMessage(items=list(changed[k : k + 500])), client=pipe)
-        if scores.events or scores.decisions:
-            return await self._store(scores.events, scores.decisions, pipe.execute())
         await pipe.execute()
+        if scores.events or scores.decisions:
+            return await self._store(scores.events, scores.decisions)
         return []
 
     @property
@@ -316,16 +316,9 @@ class ScoringStage:
             await asyncio.sleep(self.housekeeping_every_s)
             await self.housekeep()
 
-    async def _store(
-        self, events: Sequence[Any], decisions: Sequence[Any], analytics: Awaitable[object]
-    ) -> list[AnomalyEventChange]:
+    async def _store(self, events: Sequence[Any], decisions: Sequence[Any]) -> list[AnomalyEventChange]:
         """Store events and decisions, then publish them: Kafka (other services) and the change stream
-        (`alerts` / `decisions`, with their stored ids, for the dashboard). `analytics` (the batch's twin
-        analytics write to Redis) is awaited alongside the database write: the two go to different servers
-        and neither needs the other, so the batch waits for the slower of them, not for their sum. Both
-        finish before anything is published (the change stream keeps the twins' analytics ahead of the
-        alerts); if either failed, its error is raised and nothing is published (rows stored while the
-        analytics write failed stay stored, as they do when publishing fails)."""
+        (`alerts` / `decisions`, with their stored ids, for the dashboard)."""
         # each event's and decision's JSON form once: it goes to Kafka and the change stream, and the events'
         # explanations to their rows
         event_dicts = [e.to_dict() for e in events]
@@ -364,12 +357,7 @@ class ScoringStage:
                 repo = AnomalyRepository(session)
                 return await repo.add_events(event_rows), await repo.add_decisions(decision_rows)
 
-        written, rows = await asyncio.gather(analytics, self.db.run(write()), return_exceptions=True)
-        if isinstance(written, BaseException):
-            raise written
-        if isinstance(rows, BaseException):
-            raise rows
-        event_ids, decision_ids = rows
+        event_ids, decision_ids = await self.db.run(write())
         for e, ed in zip(events, event_dicts, strict=True):
             await self.bus.produce(self.events_topic, orjson.dumps(ed), key=e.machine_id.encode())
         for d, dd in zip(decisions, decision_dicts, strict=True):

@@ -3,7 +3,6 @@
 leaves Redis. Embedded adapters (fakeredis; the whole app for the API path)."""
 
 import itertools
-from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,8 +41,7 @@ def stage_for(engine: ScoringEngine, redis: fakeredis.FakeAsyncRedis, tmp_path: 
         evict_after_s=5.0,
     )
 
-    async def no_store(events: object, decisions: object, analytics: Awaitable[object]) -> list[object]:
-        await analytics  # the twins' analytics, written alongside the rows
+    async def no_store(events: object, decisions: object) -> list[object]:
         return []  # a machine's first decision once it is warm: no database here (not these tests' business)
 
     stage._store = no_store  # type: ignore[assignment,method-assign]
