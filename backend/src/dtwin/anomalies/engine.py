@@ -11,6 +11,7 @@ RUL), `episodes.py` (anomaly events), `strategy.py` (decisions), `explain.py` (`
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import operator
 from collections.abc import Callable, Iterable, Sequence
@@ -175,18 +176,19 @@ class ScoringEngine:
         skipped too."""
         idx = self.index
         chunks: list[I64] = []
-        values: list[float] = []
+        readings: list[dict[str, float]] = []
         stamps: list[float] = []
         counts: list[int] = []
+        bad: list[int] = []  # items of quality "bad": their readings are kept aligned, never scored
         cache = idx.slot_cache
         # a batch's messages mostly share a few instants: an aware time equal to the one before reuses its
         # epoch seconds (`timestamp()` costs ~0.2 us); equal aware datetimes are one instant
         seen_at: object = None
         seen_s = 0.0
         # bound methods: the loop body runs once per message
-        add_chunk, add_values = chunks.append, values.extend
+        add_chunk, add_readings = chunks.append, readings.append
         add_stamp, add_count = stamps.append, counts.append
-        for t in items:  # the one Python loop per message: find the slots, collect the values
+        for t in items:  # the one Python loop per message: find the slots, collect the readings
             rd = t.readings
             keys = tuple(rd)
             hit = cache.get(t.machine_id)
@@ -194,10 +196,9 @@ class ScoringEngine:
                 add_chunk(hit[1])
             else:
                 add_chunk(idx.message_slots(t.machine_id, t.machine_type, keys))
-            if t.quality == "bad":  # kept aligned, never scored
-                add_values([math.nan] * len(keys))
-            else:
-                add_values(rd.values())
+            if t.quality == "bad":
+                bad.append(len(counts))
+            add_readings(rd)
             at = t.ts
             if at != seen_at or at.tzinfo is None:
                 seen_at, seen_s = at, at.timestamp()
@@ -209,8 +210,15 @@ class ScoringEngine:
         reps = np.asarray(counts, dtype=np.int64)
         rows = np.repeat(np.arange(n_items, dtype=np.int64), reps)
         ts = np.repeat(np.asarray(stamps, dtype=np.float64), reps)
-        # fromiter: the same conversion of each value as `np.asarray`, in half the time for a flat list
-        vals = np.fromiter(values, dtype=np.float64, count=len(values))
+        # the values in one pass straight from the messages' dicts (fromiter: the same conversion of each
+        # value as `np.asarray`, without a list of every value in between)
+        vals = np.fromiter(
+            itertools.chain.from_iterable(map(dict.values, readings)), dtype=np.float64, count=int(reps.sum())
+        )
+        if bad:
+            ends = np.cumsum(reps)
+            for i in bad:
+                vals[ends[i] - reps[i] : ends[i]] = math.nan
         return self.score_arrays(slots, ts, vals, rows, n_rows=n_items)
 
     def score_arrays(

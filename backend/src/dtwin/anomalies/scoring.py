@@ -319,6 +319,10 @@ class ScoringStage:
     async def _store(self, events: Sequence[Any], decisions: Sequence[Any]) -> list[AnomalyEventChange]:
         """Store events and decisions, then publish them: Kafka (other services) and the change stream
         (`alerts` / `decisions`, with their stored ids, for the dashboard)."""
+        # each event's and decision's JSON form once: it goes to Kafka and the change stream, and the events'
+        # explanations to their rows
+        event_dicts = [e.to_dict() for e in events]
+        decision_dicts = [d.to_dict() for d in decisions]
         event_rows = [
             {
                 "machine_id": e.machine_id,
@@ -330,9 +334,9 @@ class ScoringStage:
                 "peak_score": float(e.peak_score),
                 "threshold": float(e.threshold),
                 "detector": e.detector,
-                "explanation": [c.to_dict() for c in e.explanation],
+                "explanation": ed["explanation"],
             }
-            for e in events
+            for e, ed in zip(events, event_dicts, strict=True)
         ]
         decision_rows = [
             {
@@ -354,21 +358,21 @@ class ScoringStage:
                 return await repo.add_events(event_rows), await repo.add_decisions(decision_rows)
 
         event_ids, decision_ids = await self.db.run(write())
-        for e in events:
-            await self.bus.produce(self.events_topic, orjson.dumps(e.to_dict()), key=e.machine_id.encode())
-        for d in decisions:
-            await self.bus.produce(self.decisions_topic, orjson.dumps(d.to_dict()), key=d.machine_id.encode())
+        for e, ed in zip(events, event_dicts, strict=True):
+            await self.bus.produce(self.events_topic, orjson.dumps(ed), key=e.machine_id.encode())
+        for d, dd in zip(decisions, decision_dicts, strict=True):
+            await self.bus.produce(self.decisions_topic, orjson.dumps(dd), key=d.machine_id.encode())
         pipe = self.redis.pipeline(transaction=False)
         alerts = [
-            msgspec.convert({"id": i, **e.to_dict()}, AnomalyEventChange)
-            for i, e in zip(event_ids, events, strict=True)
+            msgspec.convert({"id": i, **ed}, AnomalyEventChange)
+            for i, ed in zip(event_ids, event_dicts, strict=True)
         ]
         if alerts:
             await self.changes.emit(AlertsMessage(items=alerts), client=pipe)
         if decisions:
             recs = [
-                msgspec.convert({"id": i, **d.to_dict()}, DecisionChange)
-                for i, d in zip(decision_ids, decisions, strict=True)
+                msgspec.convert({"id": i, **dd}, DecisionChange)
+                for i, dd in zip(decision_ids, decision_dicts, strict=True)
             ]
             await self.changes.emit(DecisionsMessage(items=recs), client=pipe)
         await pipe.execute()
