@@ -88,13 +88,6 @@ class Settings(SharedSettings):
     consumer_group: str = "dtwin-backend"
     consumer_max_records: int = 5000
     consumer_poll_timeout_ms: int = 200
-    consumer_pacing_max_ms: int = Field(
-        default=250,
-        ge=0,
-        le=1000,
-        description="The most a busy consumer waits between polls so that its batches grow (scaled by its "
-        "load; a lightly loaded one polls at once, one that is behind never waits); 0: poll at once always",
-    )
     consumer_stall_after_s: float = Field(
         default=30.0,
         gt=0,

@@ -230,7 +230,6 @@ async def _start_services(app: FastAPI, settings: Settings, adapters: Adapters) 
         group=settings.consumer_group,
         max_records=settings.consumer_max_records,
         poll_timeout_ms=settings.consumer_poll_timeout_ms,
-        pacing_max_s=settings.consumer_pacing_max_ms / 1000.0,
         events=events,
         durable=durable,
         scoring=scoring,

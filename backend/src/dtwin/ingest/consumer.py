@@ -33,7 +33,6 @@ from dtwin.data_quality.cleanse import Assessment
 from dtwin.data_quality.stage import DataQualityStage
 from dtwin.ingest.names import NameLimits
 from dtwin.ingest.outage import OutageBuffer, PendingWrite, TopicPartition, message_instants, next_offsets
-from dtwin.ingest.pacing import PollPacer
 from dtwin.kit.bus import BusConsumer, BusMessage, TelemetryBus
 from dtwin.kit.deadline import Deadline
 from dtwin.kit.dlq import send_to_dlq
@@ -207,7 +206,6 @@ class TelemetryConsumer:
         group: str,
         max_records: int = 5000,
         poll_timeout_ms: int = 200,
-        pacing_max_s: float = 0.0,
         events: TwinEventLog | None = None,
         durable: Durability | None = None,
         scoring: ScoringStage | None = None,
@@ -240,7 +238,6 @@ class TelemetryConsumer:
         self.group = group
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
-        self.pacer = PollPacer(pacing_max_s)  # a busy consumer waits between polls (ingest/pacing.py)
         self.events = events
         self.limits = limits
         self.names = NameLimits(store.redis, store.keys, limits)
@@ -258,10 +255,7 @@ class TelemetryConsumer:
             while True:
                 if self.outage.full:  # stop taking messages until the database takes the waiting ones
                     await self._drain_outage()
-                if (wait := self.pacer.wait_s()) > 0:
-                    await asyncio.sleep(wait)
                 msgs = await consumer.getmany(self.poll_timeout_ms, self.max_records)
-                self.pacer.polled()
                 self.state.last_poll_monotonic = time.monotonic()
                 was_out = self.outage.active
                 if msgs:
