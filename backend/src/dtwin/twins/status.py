@@ -11,7 +11,7 @@ import structlog
 
 from dtwin.contracts.changes import StatusChange, TwinsMessage
 from dtwin.twins.events import TwinEventLog
-from dtwin.twins.service import TwinService
+from dtwin.twins.service import AWAITING_PLACEMENT, TwinService
 
 log = structlog.get_logger(__name__)
 
@@ -90,7 +90,17 @@ class StatusWatcher:
 
     async def _deliver_awaiting(self, machine_id: str) -> None:
         """A machine that comes online may have reported its placement: a command that waited for it goes
-        out now (exactly one process claimed this transition, so one sends it)."""
+        out now (exactly one process claimed this transition, so one sends it). When the read model is
+        current and shows no command waiting for this twin's placement there is nothing to read: a fleet
+        coming online at once (start-up, the end of an outage) cost one Redis read and one validation per
+        twin. A command set moments ago that the read model does not show yet goes out with the
+        reconciler's next pass (reconcile.py resends `awaiting_placement` commands)."""
+        view = self.service.view
+        if view is not None and view.ready.is_set():
+            twin = view.get(machine_id)
+            command = twin.get("command") if twin is not None else None
+            if twin is not None and (command is None or command.get("status") != AWAITING_PLACEMENT):
+                return
         try:
             await self.service.deliver_awaiting(machine_id)
         except Exception as exc:  # the command stays `undelivered`, shown on the twin; the scan goes on

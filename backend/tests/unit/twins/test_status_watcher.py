@@ -85,3 +85,37 @@ async def test_without_a_current_view_it_reads_redis() -> None:
     assert w.service.view is not None
     w.service.view.invalidate()  # e.g. the change feed is resyncing
     assert await w.scan() == 1 and events.entries[0]["details"]["to"] == "online"
+
+
+async def test_coming_online_reads_the_twin_only_when_the_view_shows_a_command_awaiting_placement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = TwinStore(fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer()), RedisKeys("t"))
+    now = datetime.now(UTC)
+    await store.apply([update("plain", now), update("waiting", now)], last_seen=iso_utc(now))
+    w = await watcher(store, RecordedEvents(), view=True)
+    assert w.service.view is not None
+    waiting = w.service.view.get("waiting")
+    assert waiting is not None
+    waiting["command"] = {
+        "version": 1,
+        "status": "awaiting_placement",
+        "applied": {},
+        "rejected": {},
+        "ts": None,
+    }
+    asked: list[str] = []
+
+    async def deliver_awaiting(machine_id: str) -> bool:
+        asked.append(machine_id)
+        return False
+
+    monkeypatch.setattr(w.service, "deliver_awaiting", deliver_awaiting)
+    assert await w.scan() == 2  # both new -> online
+    assert asked == ["waiting"]
+    # without a current view every twin that comes online is read
+    w2 = await watcher(store, RecordedEvents(), view=False)
+    monkeypatch.setattr(w2.service, "deliver_awaiting", deliver_awaiting)
+    asked.clear()
+    await w2._deliver_awaiting("plain")
+    assert asked == ["plain"]
