@@ -20,13 +20,19 @@
 -- The twin's version increments once per update that changed anything; only effective changes are published.
 -- Returns the JSON array of the ids of the twins that changed.
 --
--- Cost (docs/decisions.md, 2026-12-08): Redis's Lua hashes every byte of every string it creates, and its
--- tables rehash as they grow, so the per-update work avoids both: one HSET list reused by every update, the
--- published items written as pieces of their chunk's message (no string per item, no cjson.encode of a table)
--- in the order of the contract's ReportedChange, and no JSON object per update in ARGV[1].
+-- Cost (docs/decisions.md, 2026-12-08): Redis's Lua hashes every byte of every string it creates and its
+-- tables rehash as they grow, so the per-update work makes few strings and tables: one HSET list reused by
+-- every update, no JSON object per update in ARGV[1], the published items written as pieces of their
+-- message (no string per item, no cjson.encode of a table; members in the order msgspec writes a
+-- ReportedChange), each message joined in two passes (message()). A new twin's hash gets its own fields
+-- before its properties, so that HMGET and HSET, which walk a small hash from its first field, find them
+-- early.
 local CHUNK = 1000
 local STRIDE = 9
 local ITEMS_PER_MESSAGE = 500
+-- a message is joined from at most 25 groups of items, see message(); a group of the usual items (~350 bytes)
+-- stays within the 8 KB buffer of table.concat, which joins it in one pass
+local ITEMS_PER_GROUP = 20
 local PAIR = '"([^"]+)":([^,}]+)'
 local call, sub, gmatch, format = redis.call, string.sub, string.gmatch, string.format
 local encode, null = cjson.encode, cjson.null
@@ -90,7 +96,7 @@ local function merge(key, set, n, frag, rep, times, ts)
   end
   if times == 0 then times = {} end
   local stored = hmget(key, tfields)
-  local parts, reported, any = {}, {}, false
+  local won, reported, any = {}, {}, false
   for j, nm in ipairs(names) do
     local cur = stored[j]
     local pts = times[nm[1] .. ':' .. nm[2]] or ts
@@ -98,7 +104,7 @@ local function merge(key, set, n, frag, rep, times, ts)
       if nm[1] == 'r' then
         local f, text = fields(nm[2]), texts[nm[2]]
         set[n + 1] = f[1]; set[n + 2] = text; set[n + 3] = f[2]; set[n + 4] = pts
-        parts[#parts + 1] = '"' .. nm[2] .. '":' .. text
+        won[#won + 1] = '"' .. nm[2] .. '":' .. text
       else
         local v = rep[nm[2]]
         set[n + 1] = 'p:' .. nm[2]; set[n + 2] = encode(v); set[n + 3] = 'tp:' .. nm[2]; set[n + 4] = pts
@@ -107,15 +113,28 @@ local function merge(key, set, n, frag, rep, times, ts)
       n = n + 4
     end
   end
-  return n, #parts > 0 and '{' .. table.concat(parts, ',') .. '}' or nil, any and encode(reported) or nil
+  return n, #won > 0 and '{' .. table.concat(won, ',') .. '}' or nil, any and encode(reported) or nil
+end
+
+-- A message's text from its head, its groups of items and its tail in one pass: `..` joins all its operands
+-- at once, where table.concat over a whole message re-joined what it had built every ~40 KB (luaL_Buffer),
+-- copying and hashing a 500-item message about four times over
+local function message(head, g, tail)
+  return head .. g[1] .. (g[2] or '') .. (g[3] or '') .. (g[4] or '') .. (g[5] or '') .. (g[6] or '') ..
+    (g[7] or '') .. (g[8] or '') .. (g[9] or '') .. (g[10] or '') .. (g[11] or '') .. (g[12] or '') ..
+    (g[13] or '') .. (g[14] or '') .. (g[15] or '') .. (g[16] or '') .. (g[17] or '') .. (g[18] or '') ..
+    (g[19] or '') .. (g[20] or '') .. (g[21] or '') .. (g[22] or '') .. (g[23] or '') .. (g[24] or '') ..
+    (g[25] or '') .. tail
 end
 
 local U = cjson.decode(ARGV[1])
 local now, floor, blob = ARGV[2], tonumber(ARGV[5]), ARGV[7]
 local NOW = ',"last_seen":' .. json(now) .. ',"quality":'
+local ITEM = '{"kind":"reported","id":'
 local set = {}  -- one update's HSET arguments, reused: only set[1..n] counts
 local ids, changed_ids, nchanged = {}, {}, 0
-local messages, parts, np = {}, {false}, 1  -- parts[1]: the message's head, written when it is sent
+local messages, groups = {}, {}  -- the messages' groups of items
+local parts, np = {}, 0  -- the pieces of the group being written (parts[1..np])
 local at = 1
 for i = 1, #U / STRIDE do
   local id, mtype_in, site_in, line_in, ts_in, quality_in, len, rep, times =
@@ -166,8 +185,7 @@ for i = 1, #U / STRIDE do
   end
   local created = not head[7]
   if created then
-    -- a new hash takes the twin's own fields first: HMGET above and HSET find a field by walking a small
-    -- hash's entries from the first, and the properties would otherwise come first
+    -- a new hash takes the twin's own fields first (see the header): the HMGET above reads them per update
     set[n + 1] = 'created_at'; set[n + 2] = now; n = n + 2
     hset(key, set, nprops + 1, n)
     hset(key, set, 1, nprops)
@@ -178,13 +196,9 @@ for i = 1, #U / STRIDE do
   if changed then
     nchanged = nchanged + 1
     changed_ids[nchanged] = id
-    if nchanged % ITEMS_PER_MESSAGE == 1 and nchanged > 1 then  -- one message per ITEMS_PER_MESSAGE items
-      messages[#messages + 1] = parts
-      parts, np = {false}, 1
-    end
     -- the item as msgspec writes a ReportedChange (absent members are unchanged; an empty readings or
     -- reported object is left out); the readings as the consumer wrote them
-    parts[np + 1] = np > 1 and ',{"kind":"reported","id":' or '{"kind":"reported","id":'
+    parts[np + 1] = nchanged % ITEMS_PER_MESSAGE == 1 and ITEM or ',' .. ITEM
     parts[np + 2] = encode(id)
     parts[np + 3] = ',"version":'
     parts[np + 4] = version
@@ -204,21 +218,22 @@ for i = 1, #U / STRIDE do
     if reported_json then parts[np + 1] = ',"reported":'; parts[np + 2] = reported_json; np = np + 2 end
     np = np + 1
     parts[np] = '}'
+    if nchanged % ITEMS_PER_GROUP == 0 then groups[#groups + 1] = table.concat(parts, '', 1, np); np = 0 end
+    if nchanged % ITEMS_PER_MESSAGE == 0 then messages[#messages + 1] = groups; groups = {} end
   end
 end
+if np > 0 then groups[#groups + 1] = table.concat(parts, '', 1, np) end
+if #groups > 0 then messages[#messages + 1] = groups end
 for i = 1, #ids, CHUNK do
   call('SADD', KEYS[1], unpack(ids, i, math.min(i + CHUNK - 1, #ids)))
 end
-if nchanged > 0 then messages[#messages + 1] = parts end
 local traced = ''
 if ARGV[6] ~= '' then traced = ',"trace":' .. encode(ARGV[6]) end
-for _, msg in ipairs(messages) do
+for _, g in ipairs(messages) do
   -- one change-stream entry per message: next seq, capped log (for resume), pub/sub (for live fan-out)
   local seq = call('INCR', KEYS[2])
   if seq == 1 then seq = floor + 1; call('SET', KEYS[2], seq) end  -- a missing counter
-  msg[1] = '{"seq":' .. seq .. ',"type":"twins"' .. traced .. ',"items":['
-  msg[#msg + 1] = ']}'
-  local text = table.concat(msg)
+  local text = message('{"seq":' .. seq .. ',"type":"twins"' .. traced .. ',"items":[', g, ']}')
   call('XADD', KEYS[3], 'MAXLEN', ARGV[4], seq .. '-0', 'm', text)
   call('PUBLISH', ARGV[3], text)
 end

@@ -181,7 +181,8 @@ class TwinStore:
         for u in updates:
             r = changes.encode(u.readings)
             readings.append(r)
-            flat += (u.id, u.machine_type, u.site, u.line, u.ts, u.quality, len(r), u.reported or 0, u.times or 0)
+            flat += (u.id, u.machine_type, u.site, u.line, u.ts, u.quality, len(r))
+            flat += (u.reported or 0, u.times or 0)  # 0: none (the usual update)
         changed = await self._apply(
             keys=keys,
             args=[
