@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
@@ -30,7 +29,6 @@ def _s(v: bytes | None) -> str | None:
 
 
 APPLY_LUA = (Path(__file__).parent / "apply.lua").read_text()
-_NONE: dict[str, float] = {}  # the readings in apply.lua's update list (they go apart, as text)
 
 # a device's answer counts only for the newest command it answers (acks can arrive late or twice)
 RECORD_ACK_LUA = """
@@ -176,22 +174,28 @@ class TwinStore:
             self.keys.change_log,
             *(self.keys.twin(u.id) for u in updates),
         ]
-        # the readings go as one blob of JSON objects (apply.lua stores and publishes each value's text)
-        readings = [changes.encode(u.readings) for u in updates]
+        # one flat list of the updates' members and one blob of their readings' JSON objects (apply.lua
+        # stores and publishes each value's text): two arguments, whatever the batch's size
+        flat: list[object] = []
+        readings: list[bytes] = []
+        for u in updates:
+            r = changes.encode(u.readings)
+            readings.append(r)
+            flat += (u.id, u.machine_type, u.site, u.line, u.ts, u.quality, len(r))
+            flat += (u.reported or 0, u.times or 0)  # 0: none (the usual update)
         changed = await self._apply(
             keys=keys,
             args=[
-                changes.encode([msgspec.structs.replace(u, readings=_NONE) for u in updates]),
+                changes.encode(flat),
                 last_seen,
                 self.stream.channel,
                 self.stream.log_max,
                 version_floor(),
                 current_traceparent() or "",
                 b"".join(readings),
-                changes.encode([len(r) for r in readings]),
             ],
         )
-        ids: list[str] = orjson.loads(changed)
+        ids: list[str] = orjson.loads(changed) or []  # cjson writes an empty list as {}
         return ids
 
     async def emit_twins(self, machine_ids: Sequence[str]) -> None:

@@ -150,3 +150,35 @@ async def test_values_are_stored_and_published_as_sent(real_redis: aioredis.Redi
     assert twin is not None and twin["readings"] == values | {"f": 2 / 3}
     changes = [msgspec.to_builtins(msg.items[0]) for msg in await store.stream.after(start, 10) or []]
     assert [c["readings"] for c in changes] == [values, {"f": 2 / 3}]
+
+
+async def test_a_large_batch_is_published_in_messages_of_500_changes(
+    real_redis: aioredis.Redis, uid: str
+) -> None:
+    """apply.lua writes each message from groups of items joined in one pass: a batch of 1,234 changed twins
+    is published as messages of 500, 500 and 234 changes in the batch's order, each change whole; placement
+    only for new twins (first batch) and moved ones (third); a late update in a batch changes nothing."""
+    store = TwinStore(real_redis, RedisKeys(f"t{uid}"))
+    now = iso_utc(datetime.now(UTC))
+    ids = [f"m{i:04d}" for i in range(1234)]
+    placements = {1: ("pump", None, "l1"), 2: (None, None, None), 3: ("pump", "s9", "l1")}
+    for k, site in ((1, None), (2, None), (3, "s9")):
+        start = await store.stream.current_seq()
+        at = T0 + timedelta(seconds=k)
+        batch = [
+            twin_update(m, at=at, readings={"a": i + k / 3, "b": -i}, site=site) for i, m in enumerate(ids)
+        ]
+        if k > 1:
+            batch[7] = twin_update(ids[7], at=T0, readings={"a": 0.5}, site=None)  # late: nothing changes
+        changed = [u.id for u in batch if k == 1 or u.id != ids[7]]
+        assert await store.apply(batch, now) == changed
+        messages = await store.stream.after(start, 10) or []
+        assert [len(msg.items) for msg in messages] == [500, 500, len(changed) - 1000]
+        assert [msg.seq for msg in messages] == [start + 1, start + 2, start + 3]
+        items = [msgspec.to_builtins(item) for msg in messages for item in msg.items]
+        assert [c["id"] for c in items] == changed
+        assert [c["readings"] for c in items] == [
+            {"a": i + k / 3, "b": -i} for i in range(1234) if ids[i] in changed
+        ]
+        assert all(c["ts"] == iso_utc(at) and c["last_seen"] == now for c in items)
+        assert {(c.get("machine_type"), c.get("site"), c.get("line")) for c in items} == {placements[k]}
