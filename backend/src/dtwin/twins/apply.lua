@@ -33,6 +33,7 @@ local ITEMS_PER_MESSAGE = 500
 -- a message is joined from at most 25 groups of items, see message(); a group of the usual items (~350 bytes)
 -- stays within the 8 KB buffer of table.concat, which joins it in one pass
 local ITEMS_PER_GROUP = 20
+assert(ITEMS_PER_MESSAGE <= 25 * ITEMS_PER_GROUP, 'message() joins at most 25 groups')
 local PAIR = '"([^"]+)":([^,}]+)'
 local call, sub, gmatch, format = redis.call, string.sub, string.gmatch, string.format
 local encode, null = cjson.encode, cjson.null
@@ -131,6 +132,7 @@ local U = cjson.decode(ARGV[1])
 local now, floor, blob = ARGV[2], tonumber(ARGV[5]), ARGV[7]
 local NOW = ',"last_seen":' .. json(now) .. ',"quality":'
 local ITEM = '{"kind":"reported","id":'
+local NEXT_ITEM = ',' .. ITEM  -- made once: every string Lua makes is hashed
 local set = {}  -- one update's HSET arguments, reused: only set[1..n] counts
 local ids, changed_ids, nchanged = {}, {}, 0
 local messages, groups = {}, {}  -- the messages' groups of items
@@ -198,7 +200,7 @@ for i = 1, #U / STRIDE do
     changed_ids[nchanged] = id
     -- the item as msgspec writes a ReportedChange (absent members are unchanged; an empty readings or
     -- reported object is left out); the readings as the consumer wrote them
-    parts[np + 1] = nchanged % ITEMS_PER_MESSAGE == 1 and ITEM or ',' .. ITEM
+    parts[np + 1] = nchanged % ITEMS_PER_MESSAGE == 1 and ITEM or NEXT_ITEM
     parts[np + 2] = encode(id)
     parts[np + 3] = ',"version":'
     parts[np + 4] = version
